@@ -1,0 +1,187 @@
+import { CatalogError } from "./errors";
+
+/** What a route does, as far as access control cares. */
+export const ROUTE_CLASSES = [
+  "read",
+  "write",
+  "registry-write",
+  "registry-promote",
+  "admin",
+  "llm-gateway",
+  "static",
+] as const;
+export type RouteClass = (typeof ROUTE_CLASSES)[number];
+
+/**
+ * Who checks a route: `iam` (SigV4, API Gateway's AWS_IAM: the SDK routes), `cognito` (the Lambda
+ * authorizer on a Cognito access token: the UI routes) or `none` (public: the UI shell and health).
+ */
+export const AUTH_TYPES = ["iam", "cognito", "none"] as const;
+export type AuthType = (typeof AUTH_TYPES)[number];
+
+/** The surface a path belongs to: SDK prefixes use IAM, static routes are public, the rest is the UI's. */
+export function authTypeOf(path: string, cls: RouteClass): AuthType {
+  if (cls === "static") return "none";
+  return /^\/(api|v1|gateway)\//.test(path) ? "iam" : "cognito";
+}
+
+export const HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+/** One HTTP route of the pinned MLflow server. */
+export interface CatalogRoute {
+  readonly method: HttpMethod;
+  /** API Gateway style template: `{name}` is one path segment, `{name+}` any rest (may hold `/`). */
+  readonly path: string;
+  readonly action: string;
+  readonly class: RouteClass;
+  readonly auth: AuthType;
+  /** Which router serves it: FastAPI routes are matched first, in catalog order, then Flask's. */
+  readonly source: "fastapi" | "flask";
+  /** Why a route got a class its name does not suggest. */
+  readonly note?: string;
+}
+
+export interface RouteCatalog {
+  readonly mlflowVersion: string;
+  readonly routes: readonly CatalogRoute[];
+}
+
+export type TemplatePart =
+  | { readonly kind: "literal"; readonly text: string }
+  | { readonly kind: "segment"; readonly name: string }
+  | { readonly kind: "greedy"; readonly name: string };
+
+const PARAM = /\{([A-Za-z_][A-Za-z0-9_]*)(\+?)\}/g;
+
+/** Splits a path template into literal text and parameters. */
+export function parsePathTemplate(path: string): TemplatePart[] {
+  if (!path.startsWith("/")) throw new CatalogError(`path template must start with "/": ${path}`);
+  const parts: TemplatePart[] = [];
+  let last = 0;
+  for (const m of path.matchAll(PARAM)) {
+    if (m.index > last) parts.push({ kind: "literal", text: path.slice(last, m.index) });
+    parts.push({ kind: m[2] === "+" ? "greedy" : "segment", name: m[1] as string });
+    last = m.index + m[0].length;
+  }
+  if (last < path.length) parts.push({ kind: "literal", text: path.slice(last) });
+  const leftover = parts.some((p) => p.kind === "literal" && /[{}]/.test(p.text));
+  if (leftover) throw new CatalogError(`malformed parameter in path template: ${path}`);
+  return parts;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** A RegExp that matches exactly the concrete paths of a template (greedy params may be empty). */
+export function templateToRegExp(path: string): RegExp {
+  const body = parsePathTemplate(path)
+    .map((p) => (p.kind === "literal" ? escapeRegExp(p.text) : p.kind === "segment" ? "[^/]+" : ".*"))
+    .join("");
+  return new RegExp(`^${body}$`);
+}
+
+function isHttpMethod(value: unknown): value is HttpMethod {
+  return typeof value === "string" && (HTTP_METHODS as readonly string[]).includes(value);
+}
+
+function isRouteClass(value: unknown): value is RouteClass {
+  return typeof value === "string" && (ROUTE_CLASSES as readonly string[]).includes(value);
+}
+
+/** Validates a catalog read from JSON; lists every problem at once. */
+export function parseRouteCatalog(input: unknown): RouteCatalog {
+  if (typeof input !== "object" || input === null) throw new CatalogError("catalog must be an object");
+  const { mlflowVersion, routes } = input as Record<string, unknown>;
+  const problems: string[] = [];
+  if (typeof mlflowVersion !== "string" || mlflowVersion === "") problems.push("mlflowVersion must be a string");
+  if (!Array.isArray(routes)) throw new CatalogError([...problems, "routes must be an array"].join("; "));
+  const seen = new Set<string>();
+  const actionClass = new Map<string, RouteClass>();
+  const parsed: CatalogRoute[] = [];
+  routes.forEach((raw: unknown, i) => {
+    const r = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
+    const where = `routes[${i}]`;
+    if (!isHttpMethod(r.method)) problems.push(`${where}: method must be one of ${HTTP_METHODS.join(", ")}`);
+    if (typeof r.path !== "string") problems.push(`${where}: path must be a string`);
+    else {
+      try {
+        parsePathTemplate(r.path);
+      } catch (e) {
+        problems.push(`${where}: ${(e as Error).message}`);
+      }
+    }
+    if (typeof r.action !== "string" || !/^[A-Z][A-Za-z0-9]*$/.test(r.action)) {
+      problems.push(`${where}: action must be a PascalCase name`);
+    }
+    if (!isRouteClass(r.class)) problems.push(`${where}: class must be one of ${ROUTE_CLASSES.join(", ")}`);
+    if (isRouteClass(r.class) && typeof r.path === "string" && r.auth !== authTypeOf(r.path, r.class)) {
+      problems.push(`${where}: auth must be ${authTypeOf(r.path, r.class)} for this path and class`);
+    }
+    if (r.source !== "fastapi" && r.source !== "flask") problems.push(`${where}: source must be fastapi or flask`);
+    if (r.note !== undefined && typeof r.note !== "string") problems.push(`${where}: note must be a string`);
+    const id = `${String(r.method)} ${String(r.path)}`;
+    if (seen.has(id)) problems.push(`${where}: duplicate route ${id}`);
+    seen.add(id);
+    if (typeof r.action === "string" && isRouteClass(r.class)) {
+      const known = actionClass.get(r.action);
+      if (known !== undefined && known !== r.class) {
+        problems.push(`${where}: action ${r.action} is ${r.class} here but ${known} elsewhere`);
+      }
+      actionClass.set(r.action, r.class);
+    }
+    parsed.push(r as unknown as CatalogRoute);
+  });
+  if (problems.length > 0) throw new CatalogError(`invalid route catalog:\n  ${problems.join("\n  ")}`);
+  return { mlflowVersion: mlflowVersion as string, routes: parsed };
+}
+
+export function routeId(route: Pick<CatalogRoute, "method" | "path">): string {
+  return `${route.method} ${route.path}`;
+}
+
+/** Rank of a Flask rule for a path it matches: static text beats a parameter, a segment beats a greedy one. */
+function flaskSpecificity(path: string): number[] {
+  return parsePathTemplate(path).flatMap((p) =>
+    p.kind === "literal" ? [...p.text].map(() => 2) : p.kind === "segment" ? [1] : [0],
+  );
+}
+
+function compareSpecificity(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    if (a[i] !== b[i]) return (b[i] as number) - (a[i] as number);
+  }
+  return b.length - a.length;
+}
+
+/**
+ * Finds the catalog route MLflow would dispatch a request to, or undefined for an unknown route.
+ * FastAPI routes come first in registration order (Starlette), then Flask rules, most specific first
+ * (werkzeug prefers static text to parameters). `path` is the decoded request path without a query.
+ */
+export class RouteMatcher {
+  private readonly compiled: { route: CatalogRoute; re: RegExp; rank: number[] }[];
+
+  constructor(readonly catalog: RouteCatalog) {
+    this.compiled = catalog.routes.map((route) => ({
+      route,
+      re: templateToRegExp(route.path),
+      rank: flaskSpecificity(route.path),
+    }));
+  }
+
+  match(method: string, path: string): CatalogRoute | undefined {
+    const fastapi = this.compiled.filter((c) => c.route.source === "fastapi" && c.re.test(path));
+    // Starlette stops at the first full match; a path match with another method answers 405.
+    if (fastapi.length > 0) return fastapi.find((c) => c.route.method === method)?.route;
+    const flask = this.compiled
+      .filter((c) => c.route.source === "flask" && c.re.test(path))
+      .sort((a, b) => compareSpecificity(a.rank, b.rank));
+    if (flask.length === 0) return undefined;
+    // werkzeug picks the most specific rule for the path, then checks the method on it (405 otherwise).
+    const best = flask[0] as (typeof flask)[number];
+    const sameRule = flask.filter((c) => compareSpecificity(c.rank, best.rank) === 0 && c.route.path === best.route.path);
+    return sameRule.find((c) => c.route.method === method)?.route;
+  }
+}

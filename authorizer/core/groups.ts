@@ -1,0 +1,128 @@
+import Ajv from "ajv";
+import { isMap, isSeq, LineCounter, parseDocument, Node as YamlNode } from "yaml";
+import groupSchema from "../../policies/group.schema.json";
+import { CatalogRoute, RouteCatalog, routeId, ROUTE_CLASSES } from "./catalog";
+import { GroupPolicyError } from "./errors";
+
+/** A group file's content, with the line of each pattern for messages. */
+export interface GroupFile {
+  readonly name: string;
+  readonly file: string;
+  readonly description: string;
+  readonly extends: readonly string[];
+  readonly allow: readonly PatternAt[];
+  readonly deny: readonly PatternAt[];
+  readonly unknownRoutes: "allow" | "deny";
+}
+
+export interface PatternAt {
+  readonly pattern: string;
+  readonly line: number;
+}
+
+/** A group with `extends` resolved: the exact catalog routes it may call. */
+export interface ResolvedGroup {
+  readonly name: string;
+  readonly description: string;
+  readonly allowedRouteIds: ReadonlySet<string>;
+  readonly unknownRoutes: "allow" | "deny";
+}
+
+export const GROUP_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+
+const validateSchema = new Ajv({ allErrors: true }).compile(groupSchema);
+
+/** Parses one group file's YAML text; every problem is reported as `file:line: message`. */
+export function parseGroupFile(name: string, file: string, text: string): GroupFile {
+  const problems: string[] = [];
+  if (!GROUP_NAME.test(name)) problems.push(`${file}:1: group name "${name}" must match ${GROUP_NAME.source} (it becomes a Cognito group)`);
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const lineOf = (node: YamlNode | null | undefined): number =>
+    node?.range ? lineCounter.linePos(node.range[0]).line : 1;
+  for (const e of doc.errors) problems.push(`${file}:${lineCounter.linePos(e.pos[0]).line}: ${e.message.split("\n")[0]}`);
+  if (problems.length > 0) throw new GroupPolicyError(problems[0] as string, problems);
+
+  const data: unknown = doc.toJS();
+  if (!validateSchema(data)) {
+    for (const err of validateSchema.errors ?? []) {
+      const path = err.instancePath.split("/").filter(Boolean);
+      const node = path.length > 0 ? (doc.getIn(path, true) as YamlNode | undefined) : doc.contents;
+      const where = err.instancePath === "" ? "" : ` at ${err.instancePath}`;
+      const extra = err.keyword === "additionalProperties" ? ` (${String(err.params.additionalProperty)})` : "";
+      problems.push(`${file}:${lineOf(node ?? doc.contents)}: ${err.message ?? "invalid"}${where}${extra}`);
+    }
+    throw new GroupPolicyError(problems[0] as string, problems);
+  }
+  const g = data as { description: string; extends?: string | string[]; allow: string[]; deny?: string[]; unknownRoutes?: "allow" | "deny" };
+  const patternsAt = (key: "allow" | "deny"): PatternAt[] => {
+    const seq = doc.get(key, true);
+    if (!isSeq(seq)) return [];
+    return seq.items.map((item) => ({ pattern: String((item as { value?: unknown }).value ?? item), line: lineOf(item as YamlNode) }));
+  };
+  if (!isMap(doc.contents)) throw new GroupPolicyError(`${file}:1: a group file is a mapping`);
+  return {
+    name,
+    file,
+    description: g.description,
+    extends: g.extends === undefined ? [] : Array.isArray(g.extends) ? g.extends : [g.extends],
+    allow: patternsAt("allow"),
+    deny: patternsAt("deny"),
+    unknownRoutes: g.unknownRoutes ?? "deny",
+  };
+}
+
+/** The catalog routes an action pattern names: `class:read`, `Get*`, `SearchRuns`, `*`. */
+export function matchActionPattern(pattern: string, routes: readonly CatalogRoute[]): CatalogRoute[] {
+  if (pattern.startsWith("class:")) {
+    const cls = pattern.slice("class:".length);
+    return routes.filter((r) => r.class === cls);
+  }
+  const re = new RegExp(`^${pattern.split("*").map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+  return routes.filter((r) => re.test(r.action));
+}
+
+/**
+ * Resolves `extends` and patterns to each group's exact set of routes. A group starts from what the
+ * groups it extends may call, adds its `allow`, then removes its `deny`. Reports every problem at once:
+ * unknown groups, cycles, patterns that match no route.
+ */
+export function resolveGroups(files: readonly GroupFile[], catalog: RouteCatalog): Map<string, ResolvedGroup> {
+  const problems: string[] = [];
+  const byName = new Map(files.map((f) => [f.name, f]));
+  for (const f of files) {
+    for (const base of f.extends) {
+      if (!byName.has(base)) problems.push(`${f.file}:1: extends unknown group "${base}"`);
+    }
+    for (const p of [...f.allow, ...f.deny]) {
+      if (p.pattern.startsWith("class:") && !(ROUTE_CLASSES as readonly string[]).includes(p.pattern.slice(6))) {
+        problems.push(`${f.file}:${p.line}: unknown class "${p.pattern}"`);
+      } else if (matchActionPattern(p.pattern, catalog.routes).length === 0) {
+        problems.push(`${f.file}:${p.line}: "${p.pattern}" matches no action of MLflow ${catalog.mlflowVersion}`);
+      }
+    }
+  }
+  const resolved = new Map<string, ResolvedGroup>();
+  const visiting: string[] = [];
+  const resolve = (name: string): ReadonlySet<string> | undefined => {
+    const done = resolved.get(name);
+    if (done) return done.allowedRouteIds;
+    const f = byName.get(name);
+    if (!f) return undefined;
+    if (visiting.includes(name)) {
+      problems.push(`${f.file}:1: extends cycle: ${[...visiting.slice(visiting.indexOf(name)), name].join(" -> ")}`);
+      return undefined;
+    }
+    visiting.push(name);
+    const allowed = new Set<string>();
+    for (const base of f.extends) for (const id of resolve(base) ?? []) allowed.add(id);
+    for (const p of f.allow) for (const r of matchActionPattern(p.pattern, catalog.routes)) allowed.add(routeId(r));
+    for (const p of f.deny) for (const r of matchActionPattern(p.pattern, catalog.routes)) allowed.delete(routeId(r));
+    visiting.pop();
+    resolved.set(name, { name, description: f.description, allowedRouteIds: allowed, unknownRoutes: f.unknownRoutes });
+    return allowed;
+  };
+  for (const f of files) resolve(f.name);
+  if (problems.length > 0) throw new GroupPolicyError(problems[0] as string, [...new Set(problems)]);
+  return resolved;
+}

@@ -1,0 +1,32 @@
+import { MethodArnError } from "./errors";
+
+/** The parts of `arn:{partition}:execute-api:{region}:{account}:{apiId}/{stage}/{VERB}/{path}`. */
+export interface MethodArn {
+  readonly partition: string;
+  readonly region: string;
+  readonly account: string;
+  readonly apiId: string;
+  readonly stage: string;
+  readonly method: string;
+  /** The request path with its leading "/" (API Gateway drops it from the ARN). */
+  readonly path: string;
+}
+
+const METHOD_ARN = /^arn:(aws|aws-cn|aws-us-gov):execute-api:([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):([a-zA-Z0-9]{1,64})\/([A-Za-z0-9_-]{1,128})\/([A-Z]+|\*)\/(.*)$/s;
+
+export function parseMethodArn(arn: unknown): MethodArn {
+  if (typeof arn !== "string" || arn.length > 4096) throw new MethodArnError("methodArn must be a string of at most 4096 characters");
+  const m = METHOD_ARN.exec(arn);
+  if (!m) throw new MethodArnError("methodArn is not arn:<partition>:execute-api:<region>:<account>:<api>/<stage>/<VERB>/<path>");
+  const [, partition, region, account, apiId, stage, method, rest] = m as unknown as string[];
+  return { partition: partition!, region: region!, account: account!, apiId: apiId!, stage: stage!, method: method!, path: `/${rest}` };
+}
+
+/** `arn:…:{apiId}/{stage}/`: what every resource of one API stage starts with. */
+export function stageArnPrefix(arn: Omit<MethodArn, "method" | "path">): string {
+  return `arn:${arn.partition}:execute-api:${arn.region}:${arn.account}:${arn.apiId}/${arn.stage}/`;
+}
+
+export function formatMethodArn(arn: MethodArn): string {
+  return `${stageArnPrefix(arn)}${arn.method}${arn.path}`;
+}

@@ -1,0 +1,96 @@
+import { AuthType, CatalogRoute, RouteCatalog, RouteMatcher, authTypeOf } from "./catalog";
+import { buildAuthorizerPolicy, buildIamPolicies, compileGroupUnion, CompiledResources, PolicyDocument, StageScope } from "./compile";
+import { evaluatePolicies, Evaluation, parsePolicyDocument } from "./evaluate";
+import { GroupFile, ResolvedGroup, resolveGroups } from "./groups";
+
+export type Surface = Exclude<AuthType, "none">;
+
+/**
+ * The catalog and the resolved groups: everything a decision needs. Compiled resources are memoised
+ * per (sorted group set, surface), so a warm authorizer compiles each combination once.
+ */
+export class PolicySet {
+  readonly matcher: RouteMatcher;
+  private readonly compiled = new Map<string, CompiledResources>();
+
+  constructor(
+    readonly catalog: RouteCatalog,
+    readonly groups: ReadonlyMap<string, ResolvedGroup>,
+  ) {
+    this.matcher = new RouteMatcher(catalog);
+  }
+
+  static fromFiles(catalog: RouteCatalog, files: readonly GroupFile[]): PolicySet {
+    return new PolicySet(catalog, resolveGroups(files, catalog));
+  }
+
+  /** The known groups among `names`, sorted and without duplicates; unknown names are dropped. */
+  knownGroups(names: readonly string[]): string[] {
+    return [...new Set(names.filter((n) => this.groups.has(n)))].sort();
+  }
+
+  /** Resources of the union of known groups on one surface (empty allow list when none is known). */
+  resourcesFor(groupNames: readonly string[], surface: Surface): CompiledResources {
+    const names = this.knownGroups(groupNames);
+    const key = `${surface}:${names.join(",")}`;
+    let c = this.compiled.get(key);
+    if (!c) {
+      c = compileGroupUnion(this.catalog, names.map((n) => this.groups.get(n) as ResolvedGroup), surface);
+      this.compiled.set(key, c);
+    }
+    return c;
+  }
+
+  authorizerPolicy(groupNames: readonly string[], scope: StageScope): PolicyDocument {
+    return buildAuthorizerPolicy(this.resourcesFor(groupNames, "cognito"), scope);
+  }
+
+  iamPolicies(groupName: string, scope: StageScope): PolicyDocument[] {
+    return buildIamPolicies(this.resourcesFor([groupName], "iam"), scope);
+  }
+
+  /** Whether the group's own action list means to allow the route (what compiled policies must equal). */
+  intends(groupNames: readonly string[], route: CatalogRoute): boolean {
+    if (route.auth === "none") return true;
+    return this.knownGroups(groupNames).some((n) => this.groups.get(n)?.allowedRouteIds.has(`${route.method} ${route.path}`));
+  }
+}
+
+/** Placeholder stage used where only relative decisions matter (CLI, tests). */
+export const EXAMPLE_SCOPE: StageScope = { region: "us-east-1", account: "123456789012", apiId: "mlflowgate0", stage: "prod" };
+
+export interface RequestCheck {
+  readonly decision: "ALLOW" | "DENY";
+  /** The catalog route MLflow would serve, if any. */
+  readonly route?: CatalogRoute;
+  readonly surface: AuthType;
+  readonly evaluation?: Evaluation;
+  readonly reason: string;
+}
+
+/**
+ * Decides a request the way the deployed system does: public routes pass; otherwise the compiled
+ * policy of the path's surface (role policy for `iam`, authorizer policy for `cognito`) is evaluated
+ * against the request's methodArn. `path` is the decoded path without query string.
+ */
+export function checkRequest(set: PolicySet, groupNames: readonly string[], method: string, path: string, scope: StageScope = EXAMPLE_SCOPE): RequestCheck {
+  const route = set.matcher.match(method, path);
+  const surface: AuthType = route ? route.auth : authTypeOf(path, "read");
+  if (surface === "none") return { decision: "ALLOW", route, surface, reason: "public route" };
+  const docs =
+    surface === "iam"
+      ? groupNames.flatMap((g) => (set.groups.has(g) ? set.iamPolicies(g, scope) : []))
+      : [set.authorizerPolicy(groupNames, scope)];
+  const arn = `arn:${scope.partition ?? "aws"}:execute-api:${scope.region}:${scope.account}:${scope.apiId}/${scope.stage}/${method}${path}`;
+  const evaluation = evaluatePolicies(docs.map(parsePolicyDocument), "execute-api:Invoke", arn);
+  const decision = evaluation.decision === "Allow" ? "ALLOW" : "DENY";
+  const reason =
+    evaluation.decision === "Allow"
+      ? `allowed by ${evaluation.matched}`
+      : evaluation.decision === "ExplicitDeny"
+        ? `explicitly denied by ${evaluation.matched}`
+        : set.knownGroups(groupNames).length === 0
+          ? "no known group"
+          : "no statement allows it";
+  return { decision, route, surface, evaluation, reason };
+}

@@ -1,0 +1,52 @@
+import { execFileSync, spawnSync } from "child_process";
+import { existsSync, readFileSync } from "fs";
+import { join, resolve } from "path";
+
+/** The repository root (this file is scripts/lib/mlflow-env.ts). */
+export const REPO_ROOT = resolve(__dirname, "..", "..");
+export const VENV_DIR = join(REPO_ROOT, ".venv");
+export const VENV_PYTHON = join(VENV_DIR, "bin", "python");
+export const CATALOG_FILE = join(REPO_ROOT, "policies", "mlflow-routes.json");
+export const GROUPS_DIR = join(REPO_ROOT, "policies", "groups");
+
+/** The one place the MLflow version is pinned: the file MLFLOW_VERSION at the repository root. */
+export function loadPinnedMlflowVersion(): string {
+  const version = readFileSync(join(REPO_ROOT, "MLFLOW_VERSION"), "utf8").trim();
+  if (!/^\d+\.\d+\.\d+$/.test(version)) throw new Error(`MLFLOW_VERSION must hold a version like 3.17.2, not "${version}"`);
+  return version;
+}
+
+/** The MLflow version installed in .venv, or undefined when there is none. */
+export function installedMlflowVersion(): string | undefined {
+  if (!existsSync(VENV_PYTHON)) return undefined;
+  const r = spawnSync(VENV_PYTHON, ["-c", "import importlib.metadata as m; print(m.version('mlflow'))"], { encoding: "utf8" });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+/** Makes .venv hold the pinned MLflow, installing it from PyPI when needed; logs progress to stderr. */
+export function ensureMlflowVenv(log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): string {
+  const pinned = loadPinnedMlflowVersion();
+  const installed = installedMlflowVersion();
+  if (installed === pinned) return pinned;
+  if (!existsSync(VENV_PYTHON)) {
+    log(`mlflow-gate: creating ${VENV_DIR}`);
+    execFileSync(process.env.PYTHON ?? "python3", ["-m", "venv", VENV_DIR], { stdio: "inherit" });
+  }
+  log(`mlflow-gate: installing mlflow==${pinned} into .venv (${installed ? `replacing ${installed}` : "first run"}; about a minute)`);
+  execFileSync(VENV_PYTHON, ["-m", "pip", "install", "--disable-pip-version-check", "--quiet", `mlflow==${pinned}`], {
+    stdio: "inherit",
+  });
+  return pinned;
+}
+
+/** Runs a Python script of scripts/ with the .venv interpreter and returns its stdout. */
+export function runVenvPython(script: string, input?: string): string {
+  const r = spawnSync(VENV_PYTHON, [join(REPO_ROOT, "scripts", script)], {
+    encoding: "utf8",
+    input,
+    maxBuffer: 64 * 1024 * 1024,
+    env: { ...process.env, PYTHONWARNINGS: "ignore" },
+  });
+  if (r.status !== 0) throw new Error(`${script} failed (exit ${r.status}): ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`);
+  return r.stdout;
+}
