@@ -74,12 +74,17 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
-/** A RegExp that matches exactly the concrete paths of a template (greedy params may be empty). */
-export function templateToRegExp(path: string): RegExp {
+/**
+ * A RegExp that matches exactly the concrete paths of a template as its router reads them: a greedy
+ * parameter is werkzeug's `path` converter (`[^/].*`, never empty) for Flask, Starlette's `.*` for
+ * FastAPI.
+ */
+export function templateToRegExp(path: string, source: CatalogRoute["source"] = "fastapi"): RegExp {
+  const greedy = source === "flask" ? "[^/].*" : ".*";
   const body = parsePathTemplate(path)
-    .map((p) => (p.kind === "literal" ? escapeRegExp(p.text) : p.kind === "segment" ? "[^/]+" : ".*"))
+    .map((p) => (p.kind === "literal" ? escapeRegExp(p.text) : p.kind === "segment" ? "[^/]+" : greedy))
     .join("");
-  return new RegExp(`^${body}$`);
+  return new RegExp(`^${body}$`, "s");
 }
 
 function isHttpMethod(value: unknown): value is HttpMethod {
@@ -157,8 +162,11 @@ function compareSpecificity(a: number[], b: number[]): number {
 
 /**
  * Finds the catalog route MLflow would dispatch a request to, or undefined for an unknown route.
- * FastAPI routes come first in registration order (Starlette), then Flask rules, most specific first
- * (werkzeug prefers static text to parameters). `path` is the decoded request path without a query.
+ * FastAPI routes come first in registration order: the first whose path and method both match wins
+ * (Starlette); a path match with another method is only partial, so the request falls through to the
+ * Flask app mounted at "/". There, among the rules that match both path and method, the most specific
+ * wins (werkzeug prefers static text to parameters, and passes over a static rule of another method:
+ * `GET /traces/search` is `GET /traces/{trace_id}`). `path` is the decoded request path without a query.
  */
 export class RouteMatcher {
   private readonly compiled: { route: CatalogRoute; re: RegExp; rank: number[] }[];
@@ -166,22 +174,17 @@ export class RouteMatcher {
   constructor(readonly catalog: RouteCatalog) {
     this.compiled = catalog.routes.map((route) => ({
       route,
-      re: templateToRegExp(route.path),
+      re: templateToRegExp(route.path, route.source),
       rank: flaskSpecificity(route.path),
     }));
   }
 
   match(method: string, path: string): CatalogRoute | undefined {
-    const fastapi = this.compiled.filter((c) => c.route.source === "fastapi" && c.re.test(path));
-    // Starlette stops at the first full match; a path match with another method answers 405.
-    if (fastapi.length > 0) return fastapi.find((c) => c.route.method === method)?.route;
+    const fastapi = this.compiled.find((c) => c.route.source === "fastapi" && c.route.method === method && c.re.test(path));
+    if (fastapi) return fastapi.route;
     const flask = this.compiled
-      .filter((c) => c.route.source === "flask" && c.re.test(path))
+      .filter((c) => c.route.source === "flask" && c.route.method === method && c.re.test(path))
       .sort((a, b) => compareSpecificity(a.rank, b.rank));
-    if (flask.length === 0) return undefined;
-    // werkzeug picks the most specific rule for the path, then checks the method on it (405 otherwise).
-    const best = flask[0] as (typeof flask)[number];
-    const sameRule = flask.filter((c) => compareSpecificity(c.rank, best.rank) === 0 && c.route.path === best.route.path);
-    return sameRule.find((c) => c.route.method === method)?.route;
+    return flask[0]?.route;
   }
 }

@@ -69,14 +69,20 @@ export interface RequestCheck {
 }
 
 /**
- * Decides a request the way the deployed system does: public routes pass; otherwise the compiled
- * policy of the path's surface (role policy for `iam`, authorizer policy for `cognito`) is evaluated
- * against the request's methodArn. `path` is the decoded path without query string.
+ * Decides a request the way the deployed system does: public routes pass; routes the catalog does not
+ * list are denied unless a group has `unknownRoutes: allow`; otherwise the compiled policy of the
+ * path's surface (role policy for `iam`, authorizer policy for `cognito`) is evaluated against the
+ * request's methodArn. `path` is the decoded path without query string.
  */
 export function checkRequest(set: PolicySet, groupNames: readonly string[], method: string, path: string, scope: StageScope = EXAMPLE_SCOPE): RequestCheck {
   const route = set.matcher.match(method, path);
   const surface: AuthType = route ? route.auth : authTypeOf(path, "read");
   if (surface === "none") return { decision: "ALLOW", route, surface, reason: "public route" };
+  // A route MLflow may serve but the catalog does not list: only groups that opt in (admins) may call it.
+  const known = set.knownGroups(groupNames);
+  if (!route && !known.some((g) => set.groups.get(g)?.unknownRoutes === "allow")) {
+    return { decision: "DENY", surface, reason: "unknown route" };
+  }
   const docs =
     surface === "iam"
       ? groupNames.flatMap((g) => (set.groups.has(g) ? set.iamPolicies(g, scope) : []))
@@ -89,7 +95,7 @@ export function checkRequest(set: PolicySet, groupNames: readonly string[], meth
       ? `allowed by ${evaluation.matched}`
       : evaluation.decision === "ExplicitDeny"
         ? `explicitly denied by ${evaluation.matched}`
-        : set.knownGroups(groupNames).length === 0
+        : known.length === 0
           ? "no known group"
           : "no statement allows it";
   return { decision, route, surface, evaluation, reason };

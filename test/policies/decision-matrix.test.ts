@@ -1,0 +1,77 @@
+import { routeId } from "../../authorizer/core/catalog";
+import { checkRequest } from "../../authorizer/core/policy-set";
+import { loadPolicySet } from "../../authorizer/load-policies";
+import { CATALOG_FILE, GROUPS_DIR } from "../../scripts/lib/mlflow-env";
+import { askMlflowRouting, buildProbes } from "../support/probes";
+
+// Prepare (once): the real policies, a probe set over the whole catalog, and MLflow's own routing.
+const set = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
+const byId = new Map(set.catalog.routes.map((r) => [routeId(r), r]));
+const probes = buildProbes(set.catalog);
+const served = askMlflowRouting(probes);
+
+describe("decision matrix: every group x every catalog route (both mounts) x awkward parameter values", () => {
+  test("the probe set covers every catalog route and smuggles paths through every greedy parameter", () => {
+    const covered = new Set(probes.map((p) => routeId(p.from)));
+    expect(covered.size).toBe(set.catalog.routes.length);
+    const greedyRoutes = set.catalog.routes.filter((r) => r.path.includes("+}"));
+    expect(greedyRoutes.length).toBeGreaterThan(10);
+    for (const g of greedyRoutes) {
+      // each other route of the same verb, smuggled twice (as the tail, and below one more segment)
+      const sameVerb = set.catalog.routes.filter((r) => r.method === g.method).length;
+      const smuggled = probes.filter((p) => p.from === g && p.path.includes("/x/")).length;
+      expect(smuggled).toBeGreaterThanOrEqual(sameVerb - 1);
+    }
+  });
+
+  test("every route of the catalog is served by MLflow for its own plain request", () => {
+    const unserved = probes
+      .map((p, i) => ({ p, s: served[i] }))
+      .filter(({ p, s }) => s === undefined && p.path === p.from.path.replace(/\{[^}]+\}/g, "x"))
+      .map(({ p }) => `${p.method} ${p.path}`);
+    expect(unserved).toEqual([]);
+  });
+
+  test("the route matcher reads every probe as MLflow's own routers do", () => {
+    const differ: string[] = [];
+    probes.forEach((p, i) => {
+      const ours = set.matcher.match(p.method, p.path);
+      const theirs = served[i];
+      if ((ours ? routeId(ours) : undefined) !== theirs) differ.push(`${p.method} ${p.path}: ours ${ours ? routeId(ours) : "none"}, MLflow ${theirs ?? "none"}`);
+    });
+    expect(differ).toEqual([]);
+  });
+
+  test.each([...set.groups.keys()])("%s: the compiled policies decide every probe as the group file intends", (group) => {
+    const wrong: string[] = [];
+    const mayCallUnknown = set.groups.get(group)?.unknownRoutes === "allow";
+    probes.forEach((p, i) => {
+      // Act
+      const check = checkRequest(set, [group], p.method, p.path);
+      // Assess: against the route MLflow really serves. A request MLflow serves with no route (404)
+      // must be denied to groups without `unknownRoutes: allow`; for the others either answer is harmless.
+      const route = served[i] !== undefined ? byId.get(served[i] as string) : undefined;
+      if (!route && mayCallUnknown) return;
+      const intended = route ? set.intends([group], route) : false;
+      if ((check.decision === "ALLOW") !== intended) {
+        wrong.push(`${p.method} ${p.path} -> ${route ? route.action : "unknown"}: compiled ${check.decision}, intended ${intended ? "ALLOW" : "DENY"} (${check.reason})`);
+      }
+    });
+    expect(wrong).toEqual([]);
+  });
+
+  test("the group files mean what the README says", () => {
+    const allowed = (g: string, cls: string) => set.catalog.routes.filter((r) => r.class === cls && set.intends([g], r)).length;
+    const total = (cls: string) => set.catalog.routes.filter((r) => r.class === cls).length;
+    // admins: everything; readers: every read and nothing else; model-approvers: readers + registry.
+    for (const cls of ["read", "write", "registry-write", "registry-promote", "admin", "llm-gateway"]) {
+      expect(allowed("admins", cls)).toBe(total(cls));
+    }
+    expect(allowed("readers", "read")).toBe(total("read"));
+    for (const cls of ["write", "registry-write", "registry-promote", "admin", "llm-gateway"]) expect(allowed("readers", cls)).toBe(0);
+    expect(allowed("model-approvers", "read")).toBe(total("read"));
+    expect(allowed("model-approvers", "registry-promote")).toBe(total("registry-promote"));
+    expect(allowed("model-approvers", "registry-write")).toBe(total("registry-write") - 4); // two deletes x two mounts
+    for (const cls of ["write", "admin", "llm-gateway"]) expect(allowed("model-approvers", cls)).toBe(0);
+  });
+});
