@@ -91,12 +91,12 @@ export function checkRequest(set: PolicySet, groupNames: readonly string[], meth
   const evaluation = evaluatePolicies(docs.map(parsePolicyDocument), "execute-api:Invoke", arn);
   const decision = evaluation.decision === "Allow" ? "ALLOW" : "DENY";
   const reason =
-    evaluation.decision === "Allow"
-      ? `allowed by ${evaluation.matched}`
-      : evaluation.decision === "ExplicitDeny"
-        ? `explicitly denied by ${evaluation.matched}`
-        : known.length === 0
-          ? "no known group"
+    known.length === 0
+      ? "no known group"
+      : evaluation.decision === "Allow"
+        ? `allowed by ${evaluation.matched}`
+        : evaluation.decision === "ExplicitDeny"
+          ? `explicitly denied by ${evaluation.matched}`
           : "no statement allows it";
   return { decision, route, surface, evaluation, reason };
 }

@@ -1,0 +1,76 @@
+import { parsePathTemplate, parseRouteCatalog, RouteMatcher, templateToRegExp } from "../../../authorizer/core/catalog";
+import { CatalogError } from "../../../authorizer/core/errors";
+
+const route = (over: Record<string, unknown>) => ({ method: "GET", path: "/a", action: "GetA", class: "read", auth: "cognito", source: "flask", ...over });
+
+describe("parsePathTemplate", () => {
+  test("splits literals, one-segment and greedy parameters", () => {
+    expect(parsePathTemplate("/t/{id}/x/{rest+}")).toEqual([
+      { kind: "literal", text: "/t/" },
+      { kind: "segment", name: "id" },
+      { kind: "literal", text: "/x/" },
+      { kind: "greedy", name: "rest" },
+    ]);
+  });
+  test("rejects malformed templates", () => {
+    expect(() => parsePathTemplate("t")).toThrow(CatalogError);
+    expect(() => parsePathTemplate("/t/{id")).toThrow(CatalogError);
+  });
+  test("greedy parameters read as each router reads them", () => {
+    expect(templateToRegExp("/s/{p+}", "flask").test("/s/")).toBe(false);
+    expect(templateToRegExp("/s/{p+}", "fastapi").test("/s/")).toBe(true);
+    expect(templateToRegExp("/s/{p}", "flask").test("/s/a/b")).toBe(false);
+  });
+});
+
+describe("parseRouteCatalog", () => {
+  test("accepts a well-formed catalog", () => {
+    expect(parseRouteCatalog({ mlflowVersion: "3.0.0", routes: [route({})] }).routes).toHaveLength(1);
+  });
+  test("lists every problem: duplicates, bad fields, one action with two classes, wrong surface", () => {
+    const bad = () =>
+      parseRouteCatalog({
+        mlflowVersion: 3,
+        routes: [route({}), route({}), route({ method: "TRACE", path: "/b" }), route({ path: "/c", class: "write" }), route({ path: "/api/2.0/x", action: "X" })],
+      });
+    expect(bad).toThrow(CatalogError);
+    const message = (() => {
+      try {
+        bad();
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return "";
+    })();
+    expect(message).toMatch(/mlflowVersion must be a string/);
+    expect(message).toMatch(/routes\[1\]: duplicate route GET \/a/);
+    expect(message).toMatch(/routes\[2\]: method must be one of/);
+    expect(message).toMatch(/routes\[3\]: action GetA is write here but read elsewhere/);
+    expect(message).toMatch(/routes\[4\]: auth must be iam/);
+  });
+});
+
+describe("RouteMatcher", () => {
+  const catalog = parseRouteCatalog({
+    mlflowVersion: "3.0.0",
+    routes: [
+      route({ source: "fastapi", method: "GET", path: "/art/{p+}", action: "Download" }),
+      route({ method: "DELETE", path: "/art/{p+}", action: "DeleteArt", class: "write" }),
+      route({ method: "GET", path: "/t/{id}", action: "GetT" }),
+      route({ method: "POST", path: "/t/search", action: "SearchT" }),
+      route({ method: "GET", path: "/t/get", action: "GetTByName" }),
+    ],
+  });
+  const m = new RouteMatcher(catalog);
+  test("FastAPI first; a FastAPI path match with another verb falls through to Flask", () => {
+    expect(m.match("GET", "/art/a/b")?.action).toBe("Download");
+    expect(m.match("DELETE", "/art/a/b")?.action).toBe("DeleteArt");
+    expect(m.match("PUT", "/art/a/b")).toBeUndefined();
+  });
+  test("werkzeug: static text beats a parameter, but only among rules of the request's verb", () => {
+    expect(m.match("GET", "/t/get")?.action).toBe("GetTByName");
+    expect(m.match("GET", "/t/search")?.action).toBe("GetT");
+    expect(m.match("POST", "/t/search")?.action).toBe("SearchT");
+    expect(m.match("GET", "/t/a/b")).toBeUndefined();
+  });
+});

@@ -1,0 +1,50 @@
+import { globIntersectsRoute, globMatches } from "../../../authorizer/core/glob";
+
+describe("globMatches (IAM semantics)", () => {
+  test("* spans any characters, slashes included", () => {
+    expect(globMatches("GET/api/*", "GET/api/2.0/mlflow/runs/get")).toBe(true);
+    expect(globMatches("GET/*/get", "GET/api/2.0/mlflow/runs/get")).toBe(true);
+    expect(globMatches("GET/*", "GET/")).toBe(true);
+  });
+
+  test("? is exactly one character", () => {
+    expect(globMatches("GET/api/?.0/x", "GET/api/3.0/x")).toBe(true);
+    expect(globMatches("GET/api/?.0/x", "GET/api/.0/x")).toBe(false);
+    expect(globMatches("GET/api/?.0/x", "GET/api/10.0/x")).toBe(false);
+  });
+
+  test("other characters are literal and case-sensitive", () => {
+    expect(globMatches("GET/a.b", "GET/aXb")).toBe(false);
+    expect(globMatches("GET/(x)+[y]", "GET/(x)+[y]")).toBe(true);
+    expect(globMatches("GET/api/x", "get/api/x")).toBe(false);
+    expect(globMatches("GET/api/x", "GET/API/x")).toBe(false);
+  });
+});
+
+describe("globIntersectsRoute (exact: can the glob match some request of the route?)", () => {
+  test("an exact path meets only its own route", () => {
+    expect(globIntersectsRoute("POST/api/2.0/mlflow/runs/search", "POST", "/api/2.0/mlflow/runs/search")).toBe(true);
+    expect(globIntersectsRoute("POST/api/2.0/mlflow/runs/search", "POST", "/api/2.0/mlflow/runs/delete")).toBe(false);
+    expect(globIntersectsRoute("POST/api/2.0/mlflow/runs/search", "GET", "/api/2.0/mlflow/runs/search")).toBe(false);
+  });
+
+  test("a leading * reaches a greedy parameter that can end with the same path (the smuggling case)", () => {
+    expect(globIntersectsRoute("POST/*api/2.0/mlflow/runs/search", "POST", "/ajax-api/2.0/mlflow-artifacts/mpu/create/{artifact_path+}")).toBe(true);
+    expect(globIntersectsRoute("POST/api/2.0/mlflow/runs/search", "POST", "/ajax-api/2.0/mlflow-artifacts/mpu/create/{artifact_path+}")).toBe(false);
+  });
+
+  test("a one-segment parameter never holds a slash, a greedy one may", () => {
+    expect(globIntersectsRoute("GET/t/a/b/tags", "GET", "/t/{id}/tags")).toBe(false);
+    expect(globIntersectsRoute("GET/t/a/tags", "GET", "/t/{id}/tags")).toBe(true);
+    expect(globIntersectsRoute("GET/t/a/b/tags", "GET", "/t/{id+}/tags")).toBe(true);
+  });
+
+  test("wildcards on both sides are reasoned about exactly", () => {
+    expect(globIntersectsRoute("DELETE/api/3.0/mlflow/traces/*/tags", "DELETE", "/api/3.0/mlflow/traces/{trace_id}/info")).toBe(false);
+    // a parameter's `*` spans slashes: the assessment id "tags" makes the two meet
+    expect(globIntersectsRoute("DELETE/api/3.0/mlflow/traces/*/tags", "DELETE", "/api/3.0/mlflow/traces/{trace_id}/assessments/{a}")).toBe(true);
+    expect(globIntersectsRoute("GET/api/?.0/x/*", "GET", "/api/3.0/x/{id}")).toBe(true);
+    expect(globIntersectsRoute("GET/api/?.0/x/*", "GET", "/api/30/x/{id}")).toBe(false);
+    expect(globIntersectsRoute("*", "PATCH", "/anything/{p+}")).toBe(true);
+  });
+});

@@ -1,0 +1,29 @@
+import { MethodArnError } from "../../../authorizer/core/errors";
+import { formatMethodArn, parseMethodArn, stageArnPrefix } from "../../../authorizer/core/method-arn";
+
+describe("parseMethodArn", () => {
+  test("reads every part, keeping the path's leading slash", () => {
+    const arn = parseMethodArn("arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/prod/POST/ajax-api/2.0/mlflow/runs/search");
+    expect(arn).toEqual({ partition: "aws", region: "eu-west-1", account: "123456789012", apiId: "abcdef1234", stage: "prod", method: "POST", path: "/ajax-api/2.0/mlflow/runs/search" });
+    expect(stageArnPrefix(arn)).toBe("arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/prod/");
+    expect(formatMethodArn(arn)).toBe("arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/prod/POST/ajax-api/2.0/mlflow/runs/search");
+  });
+
+  test("the root path and other partitions", () => {
+    expect(parseMethodArn("arn:aws-cn:execute-api:cn-north-1:123456789012:abc/dev/GET/").path).toBe("/");
+    expect(parseMethodArn("arn:aws-us-gov:execute-api:us-gov-west-1:123456789012:abc/dev/GET/x").partition).toBe("aws-us-gov");
+  });
+
+  test.each([
+    ["not a string", 42],
+    ["empty", ""],
+    ["wrong service", "arn:aws:lambda:us-east-1:123456789012:abc/prod/GET/x"],
+    ["short account", "arn:aws:execute-api:us-east-1:1234:abc/prod/GET/x"],
+    ["no verb", "arn:aws:execute-api:us-east-1:123456789012:abc/prod"],
+    ["lower-case verb", "arn:aws:execute-api:us-east-1:123456789012:abc/prod/get/x"],
+    ["bad region", "arn:aws:execute-api:nowhere:123456789012:abc/prod/GET/x"],
+    ["too long", `arn:aws:execute-api:us-east-1:123456789012:abc/prod/GET/${"x".repeat(5000)}`],
+  ])("rejects %s", (_name, input) => {
+    expect(() => parseMethodArn(input)).toThrow(MethodArnError);
+  });
+});
