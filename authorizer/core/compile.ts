@@ -126,9 +126,10 @@ function prefixCompact(globs: readonly string[], denied: RouteSetChecker): strin
 
 /**
  * Compiles the routes of one auth surface to resource globs: `iam` for role policies, `cognito` for
- * the Lambda authorizer. Every route outside the set, on any surface, counts as denied, so a policy
- * never reaches a route of another surface either. Throws when a route cannot be told apart from a
- * denied one (its own glob already reaches the other, as with two templates that overlap).
+ * the Lambda authorizer. The globs never reach a route the group may not call, on any surface; they
+ * may reach routes the group may call on the other surface, and public routes. Throws when a route
+ * cannot be told apart from a denied one (its own glob already reaches the other, as with two
+ * templates that overlap).
  */
 export function compileRouteSet(
   catalog: RouteCatalog,
@@ -138,7 +139,7 @@ export function compileRouteSet(
 ): CompiledResources {
   const allowedRouteIds = new Set(catalog.routes.filter((r) => r.auth === surface && routeIds.has(routeId(r))).map(routeId));
   const allowed = catalog.routes.filter((r) => allowedRouteIds.has(routeId(r)));
-  const denied = catalog.routes.filter((r) => !allowedRouteIds.has(routeId(r)));
+  const denied = catalog.routes.filter((r) => r.auth !== "none" && !routeIds.has(routeId(r)));
   const allowedSet = new RouteSetChecker(allowed);
   const deniedSet = new RouteSetChecker(denied);
   const exact = [...new Set(allowed.map(routeGlob))];

@@ -56,6 +56,16 @@ export class PolicySet {
   }
 }
 
+/**
+ * The scope of a Lambda authorizer's policy: the API id exactly; region, account and stage as `*`.
+ * API Gateway evaluates an authorizer's policy only for calls to the API that invoked it, and a
+ * group's rights are the same on every stage, so those parts carry nothing but bytes (the response
+ * must stay under 8 KB).
+ */
+export function authorizerScope(arn: { readonly partition?: string; readonly apiId: string }): StageScope {
+  return { partition: arn.partition ?? "aws", region: "*", account: "*", apiId: arn.apiId, stage: "*" };
+}
+
 /** Placeholder stage used where only relative decisions matter (CLI, tests). */
 export const EXAMPLE_SCOPE: StageScope = { region: "us-east-1", account: "123456789012", apiId: "mlflowgate0", stage: "prod" };
 
@@ -86,7 +96,7 @@ export function checkRequest(set: PolicySet, groupNames: readonly string[], meth
   const docs =
     surface === "iam"
       ? groupNames.flatMap((g) => (set.groups.has(g) ? set.iamPolicies(g, scope) : []))
-      : [set.authorizerPolicy(groupNames, scope)];
+      : [set.authorizerPolicy(groupNames, authorizerScope(scope))];
   const arn = `arn:${scope.partition ?? "aws"}:execute-api:${scope.region}:${scope.account}:${scope.apiId}/${scope.stage}/${method}${path}`;
   const evaluation = evaluatePolicies(docs.map(parsePolicyDocument), "execute-api:Invoke", arn);
   const decision = evaluation.decision === "Allow" ? "ALLOW" : "DENY";

@@ -83,7 +83,7 @@ describe("compileRouteSet", () => {
     expect(compileRouteSet(catalog, ids("GET /ajax-api/a", "GET /ajax-api/c/d"), "allow", "cognito").allow).toEqual(["GET/*"]);
   });
 
-  test("routes of the other surface are never granted", () => {
+  test("a surface's policy lists only the routes of that surface", () => {
     const catalog = catalogOf(r("GET", "/api/2.0/x", "GetX"), r("GET", "/ajax-api/2.0/x", "GetX"));
     const c = compileRouteSet(catalog, ids("GET /api/2.0/x", "GET /ajax-api/2.0/x"), "deny", "cognito");
     expect(c.allow).toEqual(["GET/ajax-api/2.0/x"]);

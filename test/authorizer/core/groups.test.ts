@@ -1,6 +1,7 @@
 import { parseRouteCatalog } from "../../../authorizer/core/catalog";
 import { GroupPolicyError } from "../../../authorizer/core/errors";
-import { GroupFile, matchActionPattern, parseGroupFile, resolveGroups } from "../../../authorizer/core/groups";
+import { parseGroupFile } from "../../../authorizer/core/group-file";
+import { GroupFile, matchActionPattern, resolveGroups } from "../../../authorizer/core/groups";
 
 const catalog = parseRouteCatalog({
   mlflowVersion: "0.0.0",
