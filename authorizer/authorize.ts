@@ -1,0 +1,127 @@
+import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
+import type { JwtPayload } from "aws-jwt-verify/jwt-model";
+import { AuthorizerConfig } from "./config";
+import { buildDenyAllPolicy, PolicyDocument, StageScope } from "./core/compile";
+import { parseMethodArn } from "./core/method-arn";
+import { authorizerScope, PolicySet } from "./core/policy-set";
+import { BearerTokenError, extractBearerToken, TokenVerifier } from "./token";
+
+/** The part of Powertools' Logger the authorizer uses: one JSON line per call. */
+export interface DecisionLogger {
+  info(message: string, attributes: Record<string, unknown>): void;
+  error(message: string, attributes: Record<string, unknown>): void;
+}
+
+export interface AuthorizerProps {
+  readonly config: Pick<AuthorizerConfig, "maxTokenBytes">;
+  readonly policySet: PolicySet;
+  readonly verifier: TokenVerifier;
+  readonly logger: DecisionLogger;
+}
+
+export type Authorizer = (event: APIGatewayRequestAuthorizerEvent) => Promise<APIGatewayAuthorizerResult>;
+
+/** What API Gateway turns into a 401; the only value this authorizer ever throws. */
+const UNAUTHORIZED = "Unauthorized";
+
+/** Built afresh each time: callers (the local gateway) may keep or change what they get. */
+const denyEverything = (): PolicyDocument => ({
+  Version: "2012-10-17",
+  Statement: [{ Effect: "Deny", Action: "execute-api:Invoke", Resource: "*" }],
+});
+
+interface Identity {
+  readonly sub: string;
+  readonly username: string;
+  /** Known groups only, sorted. */
+  readonly groups: readonly string[];
+}
+
+function reasonOf(err: unknown): string {
+  if (err instanceof BearerTokenError) return err.reason;
+  // aws-jwt-verify's errors do not set `name`; their class is what tells them apart.
+  return (err as object | null)?.constructor?.name ?? "unknown";
+}
+
+function identityOf(payload: JwtPayload, policySet: PolicySet): Identity {
+  const sub = payload.sub as string;
+  const claimed = payload["cognito:groups"];
+  const names = Array.isArray(claimed) && claimed.every((g): g is string => typeof g === "string") ? claimed : [];
+  return {
+    sub,
+    username: typeof payload.username === "string" ? payload.username : sub,
+    groups: policySet.knownGroups(names),
+  };
+}
+
+const allows = (doc: PolicyDocument): boolean => doc.Statement.some((s) => s.Effect === "Allow");
+
+function decide(groups: readonly string[], methodArn: unknown, policySet: PolicySet): { policyDocument: PolicyDocument; reason?: string } {
+  let scope: StageScope;
+  try {
+    scope = authorizerScope(parseMethodArn(methodArn));
+  } catch {
+    return { policyDocument: denyEverything(), reason: "malformed-method-arn" };
+  }
+  if (groups.length === 0) return { policyDocument: buildDenyAllPolicy(scope), reason: "no-known-group" };
+  const policyDocument = policySet.authorizerPolicy(groups, scope);
+  return allows(policyDocument) ? { policyDocument } : { policyDocument, reason: "no-route-for-groups" };
+}
+
+/**
+ * The Lambda REQUEST authorizer: 401 (throws "Unauthorized") for any token that is not a valid
+ * Cognito access token; otherwise a policy over the whole route set of the caller's known groups
+ * (API Gateway caches it per token and reuses it for other paths), or a Deny when there is none.
+ * Fails closed: nothing after verification can produce an Allow from an error.
+ */
+export function createAuthorizer({ config, policySet, verifier, logger }: AuthorizerProps): Authorizer {
+  const log = (level: "info" | "error", fields: Record<string, unknown>): void => {
+    try {
+      logger[level]("authorizer decision", fields);
+    } catch {
+      // A failing logger must not change the decision.
+    }
+  };
+
+  return async (event) => {
+    const methodArn: unknown = event?.methodArn;
+    const meta = {
+      methodArn: typeof methodArn === "string" ? methodArn.slice(0, 1024) : undefined,
+      requestId: event?.requestContext?.requestId,
+    };
+
+    let payload: JwtPayload;
+    try {
+      payload = await verifier.verify(extractBearerToken(event, config.maxTokenBytes));
+    } catch (err) {
+      log("info", { decision: "unauthorized", reason: reasonOf(err), ...meta });
+      throw new Error(UNAUTHORIZED);
+    }
+
+    let identity: Identity | undefined;
+    try {
+      identity = identityOf(payload, policySet);
+      const { policyDocument, reason } = decide(identity.groups, methodArn, policySet);
+      const decision = allows(policyDocument) ? "allow" : "deny";
+      log("info", { decision, reason, principal: identity.sub, username: identity.username, groups: identity.groups, ...meta });
+      return {
+        principalId: identity.sub,
+        policyDocument,
+        context: { username: identity.username, groups: identity.groups.join(","), tokenUse: "access" },
+      };
+    } catch (err) {
+      const e = err as Error | undefined;
+      log("error", {
+        decision: "deny",
+        reason: reasonOf(err),
+        error: String(e?.message ?? e).slice(0, 500),
+        principal: identity?.sub,
+        username: identity?.username,
+        groups: identity?.groups,
+        ...meta,
+      });
+      const sub = typeof payload.sub === "string" ? payload.sub : "unknown";
+      return { principalId: sub, policyDocument: denyEverything() };
+    }
+  };
+}

@@ -1,0 +1,16 @@
+// The Lambda entry. Everything is built once at cold start; a bad configuration or policy bundle
+// throws a ConfigError here, so the function fails to start instead of answering requests.
+import { Logger } from "@aws-lambda-powertools/logger";
+import { createAuthorizer } from "./authorize";
+import { parseAuthorizerConfig } from "./config";
+import { loadPolicyBundle } from "./policy-bundle";
+import { createTokenVerifier } from "./token";
+
+const config = parseAuthorizerConfig(process.env);
+
+export const handler = createAuthorizer({
+  config,
+  policySet: loadPolicyBundle(config.policyBundlePath),
+  verifier: createTokenVerifier(config),
+  logger: new Logger({ serviceName: "mlflow-gate-authorizer" }),
+});

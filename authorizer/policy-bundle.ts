@@ -1,0 +1,70 @@
+import { readFileSync } from "fs";
+import { parseRouteCatalog, RouteCatalog } from "./core/catalog";
+import { ConfigError, GroupPolicyError, MlflowGateError } from "./core/errors";
+import { GROUP_NAME, GroupFile, PatternAt } from "./core/groups";
+import { PolicySet } from "./core/policy-set";
+
+/**
+ * What the build ships beside the bundled handler: the route catalog and the parsed group files.
+ * The Lambda resolves and compiles them at cold start; it never reads YAML.
+ */
+export interface PolicyBundle {
+  readonly catalog: RouteCatalog;
+  readonly groups: readonly GroupFile[];
+}
+
+function isPatterns(value: unknown): value is PatternAt[] {
+  return Array.isArray(value) && value.every((p) => typeof p?.pattern === "string" && Number.isInteger(p?.line));
+}
+
+/** Narrows one group record of a bundle; returns the problems found. */
+function groupProblems(raw: unknown, i: number): string[] {
+  const g = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
+  const where = `groups[${i}]`;
+  const problems: string[] = [];
+  if (typeof g.name !== "string" || !GROUP_NAME.test(g.name)) problems.push(`${where}.name must match ${GROUP_NAME.source}`);
+  if (typeof g.file !== "string") problems.push(`${where}.file must be a string`);
+  if (typeof g.description !== "string") problems.push(`${where}.description must be a string`);
+  if (!Array.isArray(g.extends) || !g.extends.every((e) => typeof e === "string")) problems.push(`${where}.extends must be a list of names`);
+  if (!isPatterns(g.allow)) problems.push(`${where}.allow must be a list of { pattern, line }`);
+  if (!isPatterns(g.deny)) problems.push(`${where}.deny must be a list of { pattern, line }`);
+  if (g.unknownRoutes !== "allow" && g.unknownRoutes !== "deny") problems.push(`${where}.unknownRoutes must be allow or deny`);
+  return problems;
+}
+
+/** Validates a bundle read from JSON and resolves its groups against its catalog. */
+export function parsePolicyBundle(input: unknown): PolicySet {
+  const b = (typeof input === "object" && input !== null ? input : {}) as Record<string, unknown>;
+  if (!Array.isArray(b.groups) || b.groups.length === 0) throw new ConfigError("policy bundle: groups must be a non-empty list");
+  const problems = b.groups.flatMap(groupProblems);
+  if (problems.length > 0) throw new ConfigError(`policy bundle:\n  ${problems.join("\n  ")}`);
+  try {
+    return PolicySet.fromFiles(parseRouteCatalog(b.catalog), b.groups as GroupFile[]);
+  } catch (e) {
+    if (e instanceof GroupPolicyError) throw new ConfigError(`policy bundle:\n  ${e.problems.join("\n  ")}`);
+    if (e instanceof MlflowGateError) throw new ConfigError(`policy bundle: ${e.message}`);
+    throw e;
+  }
+}
+
+/** Reads the bundle; any problem (missing file, bad JSON, bad content) is a ConfigError naming the file. */
+export function loadPolicyBundle(file: string): PolicySet {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new ConfigError(`cannot read the policy bundle ${file}: ${(e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`policy bundle ${file} is not JSON: ${(e as Error).message}`);
+  }
+  try {
+    return parsePolicyBundle(json);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError(`${file}: ${e.message}`);
+    throw e;
+  }
+}
