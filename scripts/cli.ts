@@ -1,0 +1,520 @@
+// The `mlflow-gate` command: decide, render and lint group policies, and check the route catalog against MLflow.
+import { readdirSync, readFileSync } from "fs";
+import { basename, isAbsolute, join, relative } from "path";
+import { parseArgs } from "util";
+import { CatalogRoute, parseRouteCatalog, RouteCatalog, routeId } from "../authorizer/core/catalog";
+import {
+  buildIamPolicies,
+  IAM_MANAGED_POLICIES_PER_ROLE,
+  IAM_MANAGED_POLICY_MAX_CHARS,
+  iamPolicySize,
+  stagePrefix,
+  StageScope,
+} from "../authorizer/core/compile";
+import { CatalogError, GroupPolicyError, MlflowGateError } from "../authorizer/core/errors";
+import { GroupFile } from "../authorizer/core/groups";
+import { readGroupFiles } from "../authorizer/load-policies";
+import { authorizerScope, checkRequest, EXAMPLE_SCOPE, PolicySet, Surface } from "../authorizer/core/policy-set";
+import { samplePath } from "./generate-decision-matrix";
+import { CATALOG_FILE, GROUPS_DIR, installedMlflowVersion } from "./lib/mlflow-env";
+import { diffRouteCatalogs, introspectRouteCatalog } from "./lib/route-catalog-source";
+
+export interface CliIo {
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown };
+}
+
+const USAGE = `Usage: mlflow-gate [--catalog FILE] [--groups-dir DIR] <command> [options]
+
+Access control for an MLflow tracking server behind AWS API Gateway.
+
+Commands:
+  policy check --group G [--group G2 ...] METHOD PATH
+      Decide one request as the deployed gateway would. Prints one line:
+      ALLOW|DENY, the action (or unknown-route), the groups and why.
+  policy render --group G [--format authorizer|iam]
+                [--region R] [--account A] [--api-id ID] [--stage S]
+      Print a compiled policy as JSON. authorizer (default): the policy document the
+      Lambda authorizer returns for members of the group(s); iam: the managed policies
+      of the group's role (exactly one group).
+  policy lint
+      Validate every group file: YAML and schema, action names and patterns, extends,
+      compilation, that compiled policies grant exactly what the group intends, and
+      the authorizer and IAM size limits. Prints the sizes per group.
+  routes diff
+      Compare the route catalog with the MLflow installed in .venv.
+  help
+      Show this text.
+
+Options:
+  --catalog FILE     route catalog (default: policies/mlflow-routes.json)
+  --groups-dir DIR   group files (default: policies/groups)
+  -h, --help         show this text
+
+Exit status: 0 success (a DENY is a success of "policy check"), 1 problems found or
+unreadable files, 2 usage error.
+`;
+
+const HINT = `run "mlflow-gate --help"`;
+
+/** Wrong command line: exit 2 with one line and the help hint. */
+class UsageError extends Error {}
+
+/** Bad input files or a failed check: exit 1 with one line per problem. */
+class Failure extends Error {
+  constructor(readonly lines: readonly string[]) {
+    super(lines[0] ?? "failed");
+  }
+}
+
+const OPTIONS = {
+  catalog: { type: "string" },
+  "groups-dir": { type: "string" },
+  help: { type: "boolean", short: "h" },
+  group: { type: "string", multiple: true },
+  format: { type: "string" },
+  region: { type: "string" },
+  account: { type: "string" },
+  "api-id": { type: "string" },
+  stage: { type: "string" },
+} as const;
+
+type OptionName = keyof typeof OPTIONS;
+type Values = { [K in OptionName]?: (typeof OPTIONS)[K] extends { multiple: true } ? string[] : (typeof OPTIONS)[K]["type"] extends "boolean" ? boolean : string };
+
+/** Everything a command needs, validated once at start. */
+interface Context {
+  readonly io: CliIo;
+  readonly catalogFile: string;
+  readonly groupsDir: string;
+  readonly values: Values;
+  readonly args: readonly string[];
+}
+
+interface Command {
+  readonly name: string;
+  readonly options: readonly OptionName[];
+  run(ctx: Context): number | Promise<number>;
+}
+
+const GLOBAL_OPTIONS: readonly OptionName[] = ["catalog", "groups-dir", "help"];
+
+const COMMANDS: readonly Command[] = [
+  { name: "policy check", options: ["group"], run: policyCheck },
+  { name: "policy render", options: ["group", "format", "region", "account", "api-id", "stage"], run: policyRender },
+  { name: "policy lint", options: [], run: policyLint },
+  { name: "routes diff", options: [], run: routesDiff },
+];
+
+export async function main(argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  try {
+    const { values, positionals } = parseCommandLine(argv);
+    if (values.help || positionals[0] === "help") {
+      io.stdout.write(USAGE);
+      return 0;
+    }
+    const command = findCommand(positionals);
+    const stray = (Object.keys(values) as OptionName[]).filter((o) => !GLOBAL_OPTIONS.includes(o) && !command.options.includes(o));
+    if (stray.length > 0) throw new UsageError(`option --${stray[0]} does not apply to "${command.name}"`);
+    return await command.run({
+      io,
+      catalogFile: values.catalog ?? CATALOG_FILE,
+      groupsDir: values["groups-dir"] ?? GROUPS_DIR,
+      values,
+      args: positionals.slice(2),
+    });
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr.write(`mlflow-gate: ${e.message}; ${HINT}\n`);
+      return 2;
+    }
+    for (const line of problemLines(e)) io.stderr.write(`${line}\n`);
+    return 1;
+  }
+}
+
+function parseCommandLine(argv: readonly string[]): { values: Values; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+    return { values: values as Values, positionals };
+  } catch (e) {
+    // Node's messages go on to explain `--`; the first sentence is what the user needs.
+    throw new UsageError((e as Error).message.split(/\.\s/)[0]?.replace(/\.$/, "") ?? "invalid arguments");
+  }
+}
+
+function findCommand(positionals: readonly string[]): Command {
+  if (positionals.length === 0) throw new UsageError("missing command");
+  const [topic, verb] = positionals;
+  const topics = [...new Set(COMMANDS.map((c) => c.name.split(" ")[0]))];
+  if (!topics.includes(topic as string)) throw new UsageError(`unknown command "${topic}"`);
+  const verbs = COMMANDS.filter((c) => c.name.startsWith(`${topic} `)).map((c) => c.name.split(" ")[1]);
+  if (verb === undefined) throw new UsageError(`missing ${topic} command (${verbs.join(", ")})`);
+  const command = COMMANDS.find((c) => c.name === `${topic} ${verb}`);
+  if (!command) throw new UsageError(`unknown command "${topic} ${verb}" (${topic} commands: ${verbs.join(", ")})`);
+  return command;
+}
+
+/** One line per problem, without stack traces: the messages of our error taxonomy and of file I/O. */
+function problemLines(e: unknown): string[] {
+  if (e instanceof Failure) return [...e.lines];
+  if (e instanceof GroupPolicyError) return [...e.problems];
+  if (e instanceof MlflowGateError) return e.message.split("\n").map((l) => l.trim()).filter(Boolean);
+  const errno = e as NodeJS.ErrnoException;
+  if (errno?.code && errno.path) return [`${display(errno.path)}: ${errno.message.replace(/^[A-Z]+: /, "").split(",")[0]}`];
+  return [`mlflow-gate: ${e instanceof Error ? e.message : String(e)}`];
+}
+
+/** A path as the user would type it: relative when under the working directory, absolute otherwise. */
+function display(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel === "" || rel.startsWith("..") || isAbsolute(rel) ? path : rel;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Loading
+
+function loadCatalog(file: string): RouteCatalog {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    if (e instanceof SyntaxError) throw new Failure([`${display(file)}: invalid JSON: ${e.message}`]);
+    throw e;
+  }
+  try {
+    return parseRouteCatalog(raw);
+  } catch (e) {
+    if (e instanceof CatalogError) {
+      const lines = e.message.split("\n").map((l) => l.trim()).filter((l) => l && l !== "invalid route catalog:");
+      throw new Failure(lines.map((l) => `${display(file)}: ${l}`));
+    }
+    throw e;
+  }
+}
+
+/** Reads every group file on its own, so one broken file does not hide the problems of the others. */
+function readGroups(dir: string, problems: string[]): GroupFile[] {
+  const read = readGroupFiles(dir);
+  problems.push(...read.problems);
+  return read.files;
+}
+
+function loadSet(ctx: Context): PolicySet {
+  const catalog = loadCatalog(ctx.catalogFile);
+  const problems: string[] = [];
+  const files = readGroups(ctx.groupsDir, problems);
+  if (problems.length > 0) throw new Failure(problems);
+  return PolicySet.fromFiles(catalog, files);
+}
+
+/** The `--group` values, checked before any file is read. */
+function groupOptions(ctx: Context): string[] {
+  const groups = ctx.values.group ?? [];
+  if (groups.length === 0) throw new UsageError("missing --group");
+  return [...new Set(groups)];
+}
+
+function requireKnownGroups(set: PolicySet, groups: readonly string[]): void {
+  const unknown = groups.find((g) => !set.groups.has(g));
+  if (unknown !== undefined) {
+    throw new UsageError(`unknown group "${unknown}" (known groups: ${[...set.groups.keys()].sort().join(", ")})`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// policy check
+
+function parseRequestPath(raw: string): string {
+  const path = raw.replace(/[?#].*$/s, "");
+  if (!path.startsWith("/")) throw new UsageError(`PATH must start with "/": ${raw}`);
+  try {
+    // The gateway and MLflow decide on the decoded path.
+    return decodeURIComponent(path);
+  } catch {
+    throw new UsageError(`PATH has a malformed %-escape: ${raw}`);
+  }
+}
+
+function policyCheck(ctx: Context): number {
+  const [rawMethod, rawPath, ...rest] = ctx.args;
+  if (rawMethod === undefined || rawPath === undefined) throw new UsageError("policy check needs METHOD and PATH");
+  if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
+  const method = rawMethod.toUpperCase();
+  if (!/^[A-Z]+$/.test(method)) throw new UsageError(`METHOD must be an HTTP method like GET or POST, not "${rawMethod}"`);
+  const path = parseRequestPath(rawPath);
+  const groups = groupOptions(ctx);
+  const set = loadSet(ctx);
+  requireKnownGroups(set, groups);
+  const check = checkRequest(set, groups, method, path);
+  // Resources are shown relative to the stage: the example account and API id say nothing.
+  const reason = [stagePrefix(EXAMPLE_SCOPE), stagePrefix(authorizerScope(EXAMPLE_SCOPE))].reduce((r, prefix) => r.split(prefix).join(""), check.reason);
+  ctx.io.stdout.write(`${check.decision} ${check.route?.action ?? "unknown-route"} ${groups.join(",")}: ${reason} (${check.surface})\n`);
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// policy render
+
+const PLACEHOLDER_API = { apiId: "${ApiId}", stage: "${Stage}" };
+const SCOPE_PATTERNS: Record<"region" | "account" | "api-id" | "stage", RegExp> = {
+  region: /^(\*|[a-z]{2}(-[a-z]+)+-\d)$/,
+  account: /^(\*|\d{12})$/,
+  "api-id": /^(\*|[a-zA-Z0-9]{1,64})$/,
+  stage: /^(\*|[A-Za-z0-9_-]{1,128})$/,
+};
+
+function scopeFrom(values: Values, defaults: StageScope): StageScope {
+  for (const key of Object.keys(SCOPE_PATTERNS) as (keyof typeof SCOPE_PATTERNS)[]) {
+    const v = values[key];
+    if (v !== undefined && !SCOPE_PATTERNS[key].test(v)) throw new UsageError(`--${key} "${v}" is not a valid ${key}`);
+  }
+  return {
+    region: values.region ?? defaults.region,
+    account: values.account ?? defaults.account,
+    apiId: values["api-id"] ?? defaults.apiId,
+    stage: values.stage ?? defaults.stage,
+  };
+}
+
+function policyRender(ctx: Context): number {
+  if (ctx.args.length > 0) throw new UsageError(`unexpected argument "${ctx.args[0]}"`);
+  const format = ctx.values.format ?? "authorizer";
+  if (format !== "authorizer" && format !== "iam") throw new UsageError(`--format must be authorizer or iam, not "${format}"`);
+  const groups = groupOptions(ctx);
+  if (format === "iam" && groups.length > 1) throw new UsageError("--format iam renders one group's role: give exactly one --group");
+  if (format === "authorizer" && (ctx.values.region ?? ctx.values.account ?? ctx.values.stage) !== undefined) {
+    throw new UsageError("--region, --account and --stage apply to --format iam; the authorizer's policy names only the API id");
+  }
+  // The authorizer's policy names only the API id: API Gateway applies it to its own API only.
+  const scope =
+    format === "authorizer"
+      ? authorizerScope(scopeFrom(ctx.values, { region: "*", account: "*", ...PLACEHOLDER_API }))
+      : scopeFrom(ctx.values, { region: "${AWS::Region}", account: "${AWS::AccountId}", ...PLACEHOLDER_API });
+  const set = loadSet(ctx);
+  requireKnownGroups(set, groups);
+  const rendered = format === "authorizer" ? set.authorizerPolicy(groups, scope) : set.iamPolicies(groups[0] as string, scope);
+  ctx.io.stdout.write(`${JSON.stringify(rendered, null, 2)}\n`);
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// policy lint
+
+/** API Gateway's limit on a Lambda authorizer's response. */
+export const AUTHORIZER_RESPONSE_MAX_BYTES = 8192;
+/** Worst-case scopes: API ids have 10 characters; stage names are assumed to have at most 20. */
+export const WORST_AUTHORIZER_SCOPE: StageScope = authorizerScope({ apiId: "a".repeat(10) });
+export const WORST_IAM_SCOPE: StageScope = { region: "ap-southeast-5", account: "123456789012", apiId: "a".repeat(10), stage: "s".repeat(20) };
+/** A Cognito `sub` (a UUID) and the longest username Cognito allows. */
+const WORST_PRINCIPAL_ID = "00000000-0000-0000-0000-000000000000";
+const WORST_USERNAME = "u".repeat(128);
+
+export interface GroupSizes {
+  readonly group: string;
+  readonly authorizerBytes: number;
+  readonly iamPolicyChars: readonly number[];
+  readonly globs: Record<Surface, { readonly allow: number; readonly deny: number }>;
+}
+
+export interface LintReport {
+  readonly problems: string[];
+  readonly sizes: GroupSizes[];
+  /** Authorizer response bytes for users in several groups. */
+  readonly unions: { readonly groups: readonly string[]; readonly authorizerBytes: number }[];
+  readonly routeCount: number;
+}
+
+function authorizerResponseBytes(set: PolicySet, groups: readonly string[]): number {
+  // The shape authorizer/authorize.ts returns, with the longest principal and username.
+  const response = {
+    principalId: WORST_PRINCIPAL_ID,
+    policyDocument: set.authorizerPolicy(groups, WORST_AUTHORIZER_SCOPE),
+    context: { username: WORST_USERNAME, groups: [...groups].sort().join(","), tokenUse: "access" },
+  };
+  return Buffer.byteLength(JSON.stringify(response), "utf8");
+}
+
+/**
+ * The group sets whose union policy a user in several groups gets: every combination of two or more
+ * groups while there are few groups, else all groups without `unknownRoutes: allow` together (the
+ * largest grant, whose policy is the largest in practice). Unions with such a group compile to `*`.
+ */
+function unionsToMeasure(set: PolicySet): string[][] {
+  const names = [...set.groups.keys()].sort();
+  if (names.length <= 5) {
+    const combos: string[][] = [];
+    for (let mask = 1; mask < 1 << names.length; mask++) {
+      const combo = names.filter((_n, i) => mask & (1 << i));
+      if (combo.length >= 2) combos.push(combo);
+    }
+    return combos;
+  }
+  const bounded = names.filter((n) => set.groups.get(n)?.unknownRoutes !== "allow");
+  return bounded.length >= 2 ? [bounded] : [];
+}
+
+/** Whether the deployed system lets the group call a route (on its sample path) exactly when the group means to. */
+function grantMismatches(set: PolicySet, group: string): { route: CatalogRoute; allowed: boolean }[] {
+  const unknownRoutesAllowed = set.groups.get(group)?.unknownRoutes === "allow";
+  const out: { route: CatalogRoute; allowed: boolean }[] = [];
+  for (const route of set.catalog.routes) {
+    const check = checkRequest(set, [group], route.method, samplePath(route.path));
+    const allowed = check.decision === "ALLOW";
+    // The sample path of a shadowed route is served by another route: that one's intent decides.
+    const intended = check.route ? set.intends([group], check.route) : unknownRoutesAllowed;
+    if (allowed !== intended) out.push({ route, allowed });
+  }
+  return out;
+}
+
+function measureGroup(set: PolicySet, group: string, file: string, problems: string[]): GroupSizes | undefined {
+  let iam, cognito;
+  try {
+    iam = set.resourcesFor([group], "iam");
+    cognito = set.resourcesFor([group], "cognito");
+  } catch (e) {
+    if (!(e instanceof MlflowGateError)) throw e;
+    problems.push(`${file}:1: cannot compile group "${group}": ${e.message}`);
+    return undefined;
+  }
+  let mismatches: ReturnType<typeof grantMismatches> = [];
+  try {
+    mismatches = grantMismatches(set, group);
+  } catch (e) {
+    if (!(e instanceof MlflowGateError)) throw e;
+    problems.push(`${file}:1: cannot decide requests of "${group}": ${e.message}`);
+  }
+  for (const { route, allowed } of mismatches) {
+    problems.push(
+      allowed
+        ? `${file}:1: over-grant: the compiled ${route.auth} policy of "${group}" allows ${routeId(route)} (${route.action}), which the group does not allow`
+        : `${file}:1: under-grant: the compiled ${route.auth} policy of "${group}" denies ${routeId(route)} (${route.action}), which the group allows`,
+    );
+  }
+  const authorizerBytes = authorizerResponseBytes(set, [group]);
+  if (authorizerBytes > AUTHORIZER_RESPONSE_MAX_BYTES) {
+    problems.push(`${file}:1: the authorizer response for "${group}" is ${authorizerBytes} bytes; API Gateway accepts ${AUTHORIZER_RESPONSE_MAX_BYTES}`);
+  }
+  let iamPolicyChars: number[] = [];
+  try {
+    iamPolicyChars = buildIamPolicies(iam, WORST_IAM_SCOPE).map(iamPolicySize);
+  } catch (e) {
+    if (!(e instanceof MlflowGateError)) throw e;
+    problems.push(`${file}:1: the IAM policies of "${group}" do not fit: ${e.message}`);
+  }
+  iamPolicyChars.forEach((chars, i) => {
+    if (chars > IAM_MANAGED_POLICY_MAX_CHARS) {
+      problems.push(`${file}:1: IAM managed policy ${i + 1} of "${group}" has ${chars} characters; IAM accepts ${IAM_MANAGED_POLICY_MAX_CHARS}`);
+    }
+  });
+  if (iamPolicyChars.length > IAM_MANAGED_POLICIES_PER_ROLE) {
+    problems.push(`${file}:1: "${group}" needs ${iamPolicyChars.length} IAM managed policies; a role holds ${IAM_MANAGED_POLICIES_PER_ROLE}`);
+  }
+  return {
+    group,
+    authorizerBytes,
+    iamPolicyChars,
+    globs: { iam: { allow: iam.allow.length, deny: iam.deny.length }, cognito: { allow: cognito.allow.length, deny: cognito.deny.length } },
+  };
+}
+
+/** Every check of `policy lint`; stops after the file-level problems, since compiling needs valid files. */
+export function lintPolicies(catalogFile: string, groupsDir: string): LintReport {
+  const catalog = loadCatalog(catalogFile);
+  const problems: string[] = [];
+  const files = readGroups(groupsDir, problems);
+  let set: PolicySet | undefined;
+  try {
+    set = PolicySet.fromFiles(catalog, files);
+  } catch (e) {
+    if (!(e instanceof GroupPolicyError)) throw e;
+    problems.push(...e.problems);
+  }
+  if (!set || problems.length > 0) return { problems: [...new Set(problems)], sizes: [], unions: [], routeCount: catalog.routes.length };
+  return lintPolicySet(set, files);
+}
+
+/** The checks on compiled policies: compilation, grants equal to the groups' intent, size limits. */
+export function lintPolicySet(set: PolicySet, files: readonly Pick<GroupFile, "name" | "file">[]): LintReport {
+  const problems: string[] = [];
+  const sizes: GroupSizes[] = [];
+  for (const f of [...files].sort((a, b) => a.name.localeCompare(b.name))) {
+    const s = measureGroup(set, f.name, f.file, problems);
+    if (s) sizes.push(s);
+  }
+  const unions: LintReport["unions"][number][] = [];
+  if (problems.length === 0) {
+    for (const groups of unionsToMeasure(set)) {
+      const authorizerBytes = authorizerResponseBytes(set, groups);
+      unions.push({ groups, authorizerBytes });
+      if (authorizerBytes > AUTHORIZER_RESPONSE_MAX_BYTES) {
+        problems.push(`policies/groups: the authorizer response for a user in ${groups.join(" + ")} is ${authorizerBytes} bytes; API Gateway accepts ${AUTHORIZER_RESPONSE_MAX_BYTES}`);
+      }
+    }
+  }
+  return { problems, sizes, unions, routeCount: set.catalog.routes.length };
+}
+
+function formatSizes(sizes: readonly GroupSizes[]): string[] {
+  const rows = [
+    ["group", "authorizer bytes", "IAM policies (chars)", "iam globs allow/deny", "cognito globs allow/deny"],
+    ...sizes.map((s) => [
+      s.group,
+      `${s.authorizerBytes} / ${AUTHORIZER_RESPONSE_MAX_BYTES}`,
+      s.iamPolicyChars.length === 0 ? "none" : `${s.iamPolicyChars.length}: ${s.iamPolicyChars.join(", ")}`,
+      `${s.globs.iam.allow} / ${s.globs.iam.deny}`,
+      `${s.globs.cognito.allow} / ${s.globs.cognito.deny}`,
+    ]),
+  ];
+  const widths = rows[0]!.map((_c, i) => Math.max(...rows.map((r) => (r[i] as string).length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] as number)).join("  ").trimEnd());
+}
+
+function policyLint(ctx: Context): number {
+  if (ctx.args.length > 0) throw new UsageError(`unexpected argument "${ctx.args[0]}"`);
+  const report = lintPolicies(ctx.catalogFile, ctx.groupsDir);
+  const out = (line: string) => ctx.io.stdout.write(`${line}\n`);
+  for (const p of report.problems) out(p);
+  if (report.sizes.length > 0) {
+    if (report.problems.length > 0) out("");
+    out(
+      `Sizes, worst case (authorizer ≤ ${AUTHORIZER_RESPONSE_MAX_BYTES} bytes; IAM ≤ ${IAM_MANAGED_POLICIES_PER_ROLE} policies of ≤ ${IAM_MANAGED_POLICY_MAX_CHARS} chars):`,
+    );
+    for (const line of formatSizes(report.sizes)) out(`  ${line}`);
+  }
+  if (report.unions.length > 0) {
+    out("Users in several groups (authorizer bytes):");
+    for (const u of report.unions) out(`  ${u.groups.join(" + ")}: ${u.authorizerBytes} / ${AUTHORIZER_RESPONSE_MAX_BYTES}`);
+  }
+  const n = report.problems.length;
+  out(n === 0 ? `policy lint: ${report.sizes.length} groups, ${report.routeCount} routes: no problems` : `policy lint: ${n} problem${n === 1 ? "" : "s"}`);
+  return n === 0 ? 0 : 1;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// routes diff
+
+function routesDiff(ctx: Context): number {
+  if (ctx.args.length > 0) throw new UsageError(`unexpected argument "${ctx.args[0]}"`);
+  const committed = loadCatalog(ctx.catalogFile);
+  const version = installedMlflowVersion();
+  if (version === undefined) throw new Failure([`mlflow-gate: no MLflow in .venv; install the pinned one with "npx tsx scripts/ensure-mlflow.ts"`]);
+  const diff = diffRouteCatalogs(committed, introspectRouteCatalog());
+  const out = (line: string) => ctx.io.stdout.write(`${line}\n`);
+  const file = display(ctx.catalogFile);
+  if (diff.missing.length + diff.extra.length + diff.changed.length === 0) {
+    out(`${file} matches MLflow ${version} in .venv (${committed.routes.length} routes)`);
+    return 0;
+  }
+  const section = (title: string, lines: readonly string[]) => {
+    if (lines.length === 0) return;
+    out(`${title} (${lines.length}):`);
+    for (const l of lines) out(`  ${l}`);
+  };
+  section(`missing: served by MLflow ${version}, not in ${file}`, diff.missing);
+  section(`extra: in ${file}, not served by MLflow ${version}`, diff.extra);
+  section("changed", diff.changed);
+  out(`${file} differs from MLflow ${version} in .venv; run "npm run routes:generate" and review the group files`);
+  return 1;
+}

@@ -1,0 +1,339 @@
+import { execFile } from "child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { promisify } from "util";
+import { Surface } from "../../authorizer/core/policy-set";
+import { iamPolicySize, PolicyDocument } from "../../authorizer/core/compile";
+import { PolicySet } from "../../authorizer/core/policy-set";
+import { loadGroupFiles, loadPolicySet } from "../../authorizer/load-policies";
+import { lintPolicySet, main } from "../../scripts/cli";
+import { CATALOG_FILE, GROUPS_DIR, REPO_ROOT } from "../../scripts/lib/mlflow-env";
+
+async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  const code = await main(argv, { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t) } });
+  return { code, stdout, stderr };
+}
+
+const lines = (text: string): string[] => text.split("\n").filter((l) => l !== "");
+
+describe("help", () => {
+  test.each([["--help"], ["-h"], ["help"]])("%s prints the usage of every command and exits 0", async (flag) => {
+    // Act
+    const r = await run(flag);
+    // Assess
+    expect(r.code).toBe(0);
+    for (const command of ["policy check", "policy render", "policy lint", "routes diff"]) expect(r.stdout).toContain(command);
+    expect(r.stderr).toBe("");
+  });
+});
+
+describe("usage errors", () => {
+  test.each([
+    [[], "missing command"],
+    [["frobnicate"], 'unknown command "frobnicate"'],
+    [["policy"], "missing policy command (check, render, lint)"],
+    [["policy", "approve"], 'unknown command "policy approve"'],
+    [["--bogus", "policy", "lint"], "Unknown option '--bogus'"],
+    [["policy", "lint", "--format", "iam"], 'option --format does not apply to "policy lint"'],
+    [["policy", "lint", "extra"], 'unexpected argument "extra"'],
+    [["policy", "check", "--group", "readers", "GET"], "policy check needs METHOD and PATH"],
+    [["policy", "check", "GET", "/health"], "missing --group"],
+    [["policy", "check", "--group"], "Option '--group <value>' argument missing"],
+    [["policy", "check", "--group", "readers", "GET", "api/2.0/mlflow/runs/get"], 'PATH must start with "/"'],
+    [["policy", "check", "--group", "readers", "GET", "/a%zz"], "malformed %-escape"],
+    [["policy", "render", "--group", "readers", "--format", "xml"], "--format must be authorizer or iam"],
+    [["policy", "render", "--group", "readers", "--format", "iam", "--group", "admins"], "give exactly one --group"],
+    [["policy", "render", "--group", "readers", "--format", "iam", "--account", "12"], '--account "12" is not a valid account'],
+    [["policy", "render", "--group", "readers", "--stage", "prod"], "--region, --account and --stage apply to --format iam"],
+  ])("%j exits 2 with one line and the help hint", async (argv, message) => {
+    // Act
+    const r = await run(...argv);
+    // Assess
+    expect(r.code).toBe(2);
+    expect(lines(r.stderr)).toHaveLength(1);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).toContain('run "mlflow-gate --help"');
+    expect(r.stdout).toBe("");
+  });
+
+  test("an unknown group is a usage error that lists the known groups", async () => {
+    // Act
+    const r = await run("policy", "check", "--group", "readers", "--group", "nobody", "GET", "/health");
+    // Assess
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('unknown group "nobody" (known groups: admins, model-approvers, readers)');
+  });
+});
+
+describe("policy check", () => {
+  test("prints one line: the decision, the action, the groups and the reason with its surface", async () => {
+    // Act
+    const r = await run("policy", "check", "--group", "readers", "POST", "/api/2.0/mlflow/runs/delete");
+    // Assess
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("DENY DeleteRun readers: no statement allows it (iam)\n");
+  });
+
+  test("upper-cases the method, strips the query string and shows the matching resource relative to the stage", async () => {
+    // Act
+    const r = await run("policy", "check", "--group", "readers", "post", "/ajax-api/2.0/mlflow/runs/search?max_results=1");
+    // Assess
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("ALLOW SearchRuns readers: allowed by POST/ajax-api/2.0/mlflow/runs/search (cognito)\n");
+  });
+
+  test("names a route outside the catalog unknown-route and denies it to groups that do not opt in", async () => {
+    // Act
+    const r = await run("policy", "check", "--group", "readers", "--group", "model-approvers", "GET", "/ajax-api/2.0/mlflow/not-a-route");
+    // Assess
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^DENY unknown-route readers,model-approvers: /);
+  });
+
+  test("decides with the union of the groups", async () => {
+    // Act
+    const r = await run("policy", "check", "--group", "readers", "--group", "model-approvers", "POST", "/api/2.0/mlflow/model-versions/transition-stage");
+    // Assess
+    expect(r.stdout).toMatch(/^ALLOW TransitionModelVersionStage readers,model-approvers: allowed by /);
+  });
+
+  test("public routes are allowed to everyone", async () => {
+    // Act
+    const r = await run("policy", "check", "--group", "readers", "GET", "/health");
+    // Assess
+    expect(r.stdout).toBe("ALLOW Health readers: public route (none)\n");
+  });
+});
+
+describe("policy render", () => {
+  const stagePrefix = /^arn:aws:execute-api:\*:\*:\$\{ApiId\}\/\*\//;
+
+  test("authorizer (default): the policy document of the group, any region, account and stage, placeholder API id", async () => {
+    // Act
+    const r = await run("policy", "render", "--group", "readers");
+    // Assess
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout) as PolicyDocument;
+    expect(doc.Version).toBe("2012-10-17");
+    const allow = doc.Statement.find((s) => s.Effect === "Allow");
+    const resources = [allow?.Resource ?? []].flat();
+    expect(resources.length).toBeGreaterThan(0);
+    for (const res of resources) expect(res).toMatch(stagePrefix);
+    expect(resources).toContainEqual(expect.stringMatching(/\/POST\/graphql$/));
+    expect(resources).not.toContainEqual(expect.stringMatching(/\/POST\/ajax-api\/2\.0\/mlflow\/runs\/delete$/));
+  });
+
+  test("authorizer: --api-id replaces the placeholder", async () => {
+    // Act
+    const r = await run("policy", "render", "--group", "readers", "--format", "authorizer", "--api-id", "abc123defg");
+    // Assess
+    const doc = JSON.parse(r.stdout) as PolicyDocument;
+    for (const res of doc.Statement.flatMap((s) => [s.Resource].flat())) expect(res).toMatch(/^arn:aws:execute-api:\*:\*:abc123defg\/\*\//);
+  });
+
+  test("iam: the managed policies of the role, with CloudFormation placeholders by default, each within IAM's size limit", async () => {
+    // Act
+    const r = await run("policy", "render", "--group", "model-approvers", "--format", "iam");
+    // Assess
+    expect(r.code).toBe(0);
+    const docs = JSON.parse(r.stdout) as PolicyDocument[];
+    expect(Array.isArray(docs)).toBe(true);
+    expect(docs.length).toBeGreaterThan(0);
+    const resources = docs.flatMap((d) => d.Statement.filter((s) => s.Effect === "Allow").flatMap((s) => [s.Resource].flat()));
+    for (const res of resources) expect(res).toMatch(/^arn:aws:execute-api:\$\{AWS::Region\}:\$\{AWS::AccountId\}:\$\{ApiId\}\/\$\{Stage\}\/[A-Z]+\/(api|v1|gateway)\//);
+    expect(resources).toContain("arn:aws:execute-api:${AWS::Region}:${AWS::AccountId}:${ApiId}/${Stage}/POST/api/2.0/mlflow/model-versions/transition-stage");
+    for (const d of docs) expect(iamPolicySize(d)).toBeLessThanOrEqual(6144);
+  });
+});
+
+describe("policy lint", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "mlflow-gate-groups-"));
+    cpSync(GROUPS_DIR, dir, { recursive: true });
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("reports every problem of every broken file as file:line and exits 1", async () => {
+    // Prepare
+    writeFileSync(join(dir, "unknown-action.yaml"), "description: x\nallow:\n  - class:read\n  - DoesNotExist\n");
+    writeFileSync(join(dir, "cycle-a.yaml"), "description: a\nextends: cycle-b\nallow: [GetRun]\n");
+    writeFileSync(join(dir, "cycle-b.yaml"), "description: b\nextends: cycle-a\nallow: [GetRun]\n");
+    writeFileSync(join(dir, "bad-yaml.yaml"), "description: x\nallow: [GetRun\n");
+    writeFileSync(join(dir, "unknown-key.yaml"), "description: x\nallow: [GetRun]\npermissions: [GetRun]\n");
+    writeFileSync(join(dir, "orphan.yaml"), "description: x\nextends: nobody\nallow: [GetRun]\n");
+    writeFileSync(join(dir, "extends-broken.yaml"), "description: x\nextends: bad-yaml\nallow: [GetRun]\n");
+    // Act
+    const r = await run("--groups-dir", dir, "policy", "lint");
+    // Assess
+    expect(r.code).toBe(1);
+    const out = lines(r.stdout);
+    const at = (file: string, line: number) => `${join(dir, file)}:${line}: `;
+    expect(out).toContainEqual(`${at("unknown-action.yaml", 4)}"DoesNotExist" matches no action of MLflow 3.17.2`);
+    expect(out).toContainEqual(expect.stringMatching(new RegExp(`^${escape(at("cycle-a.yaml", 1))}extends cycle: cycle-a -> cycle-b -> cycle-a$`)));
+    expect(out).toContainEqual(expect.stringMatching(new RegExp(`^${escape(at("bad-yaml.yaml", 3))}`)));
+    expect(out).toContainEqual(`${at("unknown-key.yaml", 1)}must NOT have additional properties (permissions)`);
+    expect(out).toContainEqual(`${at("orphan.yaml", 1)}extends unknown group "nobody"`);
+    // A broken base reports its own problem only, not an unknown group in each file that extends it.
+    expect(out.filter((l) => l.includes("extends-broken.yaml"))).toEqual([]);
+    expect(out[out.length - 1]).toBe("policy lint: 5 problems");
+    expect(r.stderr).toBe("");
+  });
+
+  test("the committed group files lint clean: no problem lines, exit 0", async () => {
+    // Act
+    const r = await run("policy", "lint");
+    // Assess
+    const problems = lines(r.stdout).filter((l) => /^\S+:\d+: /.test(l));
+    expect(problems).toEqual([]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/policy lint: 3 groups, \d+ routes: no problems\n$/);
+  });
+
+  test("prints the worst-case sizes of each group", async () => {
+    // Act
+    const r = await run("policy", "lint");
+    // Assess
+    for (const group of ["admins", "model-approvers", "readers"]) {
+      expect(r.stdout).toMatch(new RegExp(`^  ${group} +\\d+ / 8192 +\\d+: [\\d, ]+ +\\d+ / \\d+ +\\d+ / \\d+$`, "m"));
+    }
+  });
+
+  test("a group file that fails to parse is reported on stderr by the other commands, exit 1, without a stack trace", async () => {
+    // Prepare
+    writeFileSync(join(dir, "bad-yaml.yaml"), "description: x\nallow: [GetRun\n");
+    // Act
+    const r = await run("--groups-dir", dir, "policy", "check", "--group", "readers", "GET", "/health");
+    // Assess
+    expect(r.code).toBe(1);
+    expect(lines(r.stderr)).toEqual([expect.stringMatching(new RegExp(`^${escape(join(dir, "bad-yaml.yaml"))}:3: `))]);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  test("an unreadable catalog is one line naming the file, exit 1", async () => {
+    // Prepare
+    const catalog = join(dir, "catalog.json");
+    writeFileSync(catalog, "{");
+    // Act
+    const r = await run("--catalog", catalog, "policy", "lint");
+    // Assess
+    expect(r.code).toBe(1);
+    expect(lines(r.stderr)).toEqual([expect.stringMatching(new RegExp(`^${escape(catalog)}: invalid JSON: `))]);
+  });
+});
+
+describe("lintPolicySet", () => {
+  const set = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
+  const files = loadGroupFiles(GROUPS_DIR, REPO_ROOT);
+
+  /** A policy set whose compiler adds globs to one group's policy on one surface. */
+  function withExtraGlobs(group: string, surface: Surface, extra: readonly string[]): PolicySet {
+    class Patched extends PolicySet {
+      override resourcesFor(groupNames: readonly string[], s: Surface) {
+        const r = super.resourcesFor(groupNames, s);
+        return s === surface && groupNames.includes(group) ? { ...r, allow: [...r.allow, ...extra] } : r;
+      }
+    }
+    return new Patched(set.catalog, set.groups);
+  }
+
+  test("reports a compiled policy that grants a route the group does not allow (over-grant)", () => {
+    // Prepare
+    const leaky = withExtraGlobs("readers", "cognito", ["POST/ajax-api/2.0/mlflow/runs/create"]);
+    // Act
+    const report = lintPolicySet(leaky, files);
+    // Assess
+    const grants = report.problems.filter((p) => p.includes("-grant:"));
+    expect(grants).toEqual([
+      'policies/groups/readers.yaml:1: over-grant: the compiled cognito policy of "readers" allows POST /ajax-api/2.0/mlflow/runs/create (CreateRun), which the group does not allow',
+    ]);
+  });
+
+  test("reports a compiled policy that denies a route the group allows (under-grant)", () => {
+    // Prepare
+    class Stingy extends PolicySet {
+      override resourcesFor(groupNames: readonly string[], s: Surface) {
+        const r = super.resourcesFor(groupNames, s);
+        return s === "iam" && groupNames.includes("readers") ? { ...r, deny: [...r.deny, "POST/api/2.0/mlflow/runs/search"] } : r;
+      }
+    }
+    // Act
+    const report = lintPolicySet(new Stingy(set.catalog, set.groups), files);
+    // Assess
+    expect(report.problems.filter((p) => p.includes("-grant:"))).toEqual([
+      'policies/groups/readers.yaml:1: under-grant: the compiled iam policy of "readers" denies POST /api/2.0/mlflow/runs/search (SearchRuns), which the group allows',
+    ]);
+  });
+
+  test("reports policies over the authorizer and IAM size limits", () => {
+    // Prepare: globs of paths no route has, so only the sizes change.
+    const padding = Array.from({ length: 800 }, (_v, i) => `GET/no-such-prefix/${"x".repeat(40)}/${i}`);
+    const big = lintPolicySet(withExtraGlobs("readers", "cognito", padding), files);
+    const bigIam = lintPolicySet(withExtraGlobs("readers", "iam", padding.map((g) => g.replace("GET/", "GET/api/"))), files);
+    // Assess
+    expect(big.problems).toContainEqual(expect.stringMatching(/^policies\/groups\/readers\.yaml:1: the authorizer response for "readers" is \d+ bytes; API Gateway accepts 8192$/));
+    expect(bigIam.problems).toContainEqual(expect.stringMatching(/^policies\/groups\/readers\.yaml:1: the IAM policies of "readers" do not fit: needs \d+ managed policies/));
+  });
+});
+
+describe("routes diff", () => {
+  test("the committed catalog equals the MLflow installed in .venv: exit 0", async () => {
+    // Act
+    const r = await run("routes", "diff");
+    // Assess
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toMatch(/^policies\/mlflow-routes\.json matches MLflow 3\.17\.2 in \.venv \(\d+ routes\)\n$/);
+    expect(r.code).toBe(0);
+  });
+
+  test("lists missing, extra and changed routes and exits 1 when they differ", async () => {
+    // Prepare
+    const dir = mkdtempSync(join(tmpdir(), "mlflow-gate-catalog-"));
+    const catalog = JSON.parse(readFileSync(CATALOG_FILE, "utf8")) as { routes: { method: string; path: string; class: string; action: string }[] };
+    const dropped = catalog.routes.findIndex((r) => r.method === "POST" && r.path === "/api/2.0/mlflow/runs/delete");
+    catalog.routes.splice(dropped, 1);
+    const changed = catalog.routes.find((r) => r.method === "POST" && r.path === "/api/2.0/mlflow/runs/search");
+    if (changed) changed.action = "SearchRunsRenamed";
+    catalog.routes.push({ method: "GET", path: "/api/9.9/mlflow/nothing", action: "Nothing", class: "read", ...{ auth: "iam", source: "flask" } });
+    const file = join(dir, "catalog.json");
+    writeFileSync(file, JSON.stringify(catalog));
+    try {
+      // Act
+      const r = await run("--catalog", file, "routes", "diff");
+      // Assess
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/missing: served by MLflow 3\.17\.2, not in .*\(1\):\n {2}POST \/api\/2\.0\/mlflow\/runs\/delete\n/);
+      expect(r.stdout).toMatch(/extra: in .*, not served by MLflow 3\.17\.2 \(1\):\n {2}GET \/api\/9\.9\/mlflow\/nothing\n/);
+      expect(r.stdout).toContain("  POST /api/2.0/mlflow/runs/search: committed SearchRunsRenamed/read/iam/flask, installed SearchRuns/read/iam/flask");
+      expect(r.stdout).toContain('run "npm run routes:generate"');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("bin/mlflow-gate.js policy check (acceptance)", () => {
+  const exec = promisify(execFile);
+  test.each([
+    ["readers", "POST", "/api/2.0/mlflow/runs/delete", "DENY"],
+    ["readers", "POST", "/ajax-api/2.0/mlflow/runs/search", "ALLOW"],
+    ["readers", "POST", "/graphql", "ALLOW"],
+    ["readers", "GET", "/ajax-api/2.0/mlflow/gateway-proxy", "DENY"],
+    ["model-approvers", "POST", "/api/2.0/mlflow/model-versions/transition-stage", "ALLOW"],
+    ["model-approvers", "POST", "/api/2.0/mlflow/runs/create", "DENY"],
+    ["admins", "POST", "/api/2.0/mlflow/runs/create", "ALLOW"],
+  ])("%s %s %s: %s", async (group, method, path, decision) => {
+    // Act
+    const { stdout } = await exec(process.execPath, ["bin/mlflow-gate.js", "policy", "check", "--group", group, method, path], { cwd: REPO_ROOT });
+    // Assess (execFile rejects on a non-zero exit)
+    expect(lines(stdout)).toHaveLength(1);
+    expect(stdout.split(" ")[0]).toBe(decision);
+  });
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
