@@ -2,15 +2,29 @@ import { readFileSync } from "fs";
 import { parseRouteCatalog, RouteCatalog } from "./core/catalog";
 import { ConfigError, GroupPolicyError, MlflowGateError } from "./core/errors";
 import { GROUP_NAME, GroupFile, PatternAt } from "./core/groups";
-import { PolicySet } from "./core/policy-set";
+import { PolicySet, PrecompiledResources } from "./core/policy-set";
 
 /**
- * What the build ships beside the bundled handler: the route catalog and the parsed group files.
- * The Lambda resolves and compiles them at cold start; it never reads YAML.
+ * What the build ships beside the bundled handler: the route catalog, the parsed group files, and
+ * the authorizer's resources compiled for each group and group combination (so that no request
+ * pays for compiling). The Lambda resolves the groups at cold start; it never reads YAML.
  */
 export interface PolicyBundle {
   readonly catalog: RouteCatalog;
   readonly groups: readonly GroupFile[];
+  readonly compiled?: readonly PrecompiledResources[];
+}
+
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === "string");
+
+function compiledProblems(raw: unknown, i: number, names: ReadonlySet<string>): string[] {
+  const c = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
+  const where = `compiled[${i}]`;
+  const problems: string[] = [];
+  if (!isStrings(c.groups) || c.groups.length === 0 || !c.groups.every((g) => names.has(g))) problems.push(`${where}.groups must name groups of the bundle`);
+  if (c.surface !== "cognito" && c.surface !== "iam") problems.push(`${where}.surface must be cognito or iam`);
+  if (!isStrings(c.allow) || !isStrings(c.deny)) problems.push(`${where}.allow and .deny must be lists of strings`);
+  return problems;
 }
 
 function isPatterns(value: unknown): value is PatternAt[] {
@@ -37,9 +51,13 @@ export function parsePolicyBundle(input: unknown): PolicySet {
   const b = (typeof input === "object" && input !== null ? input : {}) as Record<string, unknown>;
   if (!Array.isArray(b.groups) || b.groups.length === 0) throw new ConfigError("policy bundle: groups must be a non-empty list");
   const problems = b.groups.flatMap(groupProblems);
+  const names = new Set((b.groups as { name?: unknown }[]).map((g) => String(g?.name)));
+  if (b.compiled !== undefined && !Array.isArray(b.compiled)) problems.push("compiled must be a list");
+  const compiled = Array.isArray(b.compiled) ? b.compiled : [];
+  problems.push(...compiled.flatMap((c, i) => compiledProblems(c, i, names)));
   if (problems.length > 0) throw new ConfigError(`policy bundle:\n  ${problems.join("\n  ")}`);
   try {
-    return PolicySet.fromFiles(parseRouteCatalog(b.catalog), b.groups as GroupFile[]);
+    return PolicySet.fromFiles(parseRouteCatalog(b.catalog), b.groups as GroupFile[], compiled as PrecompiledResources[]);
   } catch (e) {
     if (e instanceof GroupPolicyError) throw new ConfigError(`policy bundle:\n  ${e.problems.join("\n  ")}`);
     if (e instanceof MlflowGateError) throw new ConfigError(`policy bundle: ${e.message}`);

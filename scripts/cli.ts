@@ -14,7 +14,7 @@ import {
 import { CatalogError, GroupPolicyError, MlflowGateError } from "../authorizer/core/errors";
 import { GroupFile } from "../authorizer/core/groups";
 import { readGroupFiles } from "../authorizer/load-policies";
-import { authorizerScope, checkRequest, EXAMPLE_SCOPE, PolicySet, Surface } from "../authorizer/core/policy-set";
+import { authorizerScope, checkRequest, EXAMPLE_SCOPE, groupCombinations, PolicySet, Surface } from "../authorizer/core/policy-set";
 import { samplePath } from "./generate-decision-matrix";
 import { CATALOG_FILE, GROUPS_DIR, installedMlflowVersion } from "./lib/mlflow-env";
 import { diffRouteCatalogs, introspectRouteCatalog } from "./lib/route-catalog-source";
@@ -336,20 +336,14 @@ function authorizerResponseBytes(set: PolicySet, groups: readonly string[]): num
 }
 
 /**
- * The group sets whose union policy a user in several groups gets: every combination of two or more
- * groups while there are few groups, else all groups without `unknownRoutes: allow` together (the
- * largest grant, whose policy is the largest in practice). Unions with such a group compile to `*`.
+ * The group sets whose union policy a user in several groups gets: every combination while there
+ * are few groups, else all groups without `unknownRoutes: allow` together (the largest grant, whose
+ * policy is the largest in practice). Unions with such a group compile to `*`.
  */
 function unionsToMeasure(set: PolicySet): string[][] {
   const names = [...set.groups.keys()].sort();
-  if (names.length <= 5) {
-    const combos: string[][] = [];
-    for (let mask = 1; mask < 1 << names.length; mask++) {
-      const combo = names.filter((_n, i) => mask & (1 << i));
-      if (combo.length >= 2) combos.push(combo);
-    }
-    return combos;
-  }
+  const combos = groupCombinations(names);
+  if (combos.length > 0 || names.length < 2) return combos;
   const bounded = names.filter((n) => set.groups.get(n)?.unknownRoutes !== "allow");
   return bounded.length >= 2 ? [bounded] : [];
 }

@@ -11,7 +11,6 @@ import { ResolvedGroup } from "./groups";
 export interface CompiledResources {
   readonly allow: readonly string[];
   readonly deny: readonly string[];
-  readonly allowedRouteIds: ReadonlySet<string>;
 }
 
 /** A route's own glob: its verb and path with each parameter as `*`. */
@@ -153,7 +152,7 @@ export function compileRouteSet(
   allow = compaction.compact(allow);
   // Carve-outs compact the same way, as long as they stay clear of every allowed route.
   const deny = new Compaction(new RouteSetChecker([]), allowedSet).compact([...compaction.carveOuts]);
-  return { allow: allow.sort(), deny: deny.sort(), allowedRouteIds };
+  return { allow: allow.sort(), deny: deny.sort() };
 }
 
 export function compileGroup(catalog: RouteCatalog, group: ResolvedGroup, surface: Exclude<AuthType, "none">): CompiledResources {
@@ -193,10 +192,8 @@ export function stagePrefix(scope: StageScope): string {
   return `arn:${scope.partition ?? "aws"}:execute-api:${scope.region}:${scope.account}:${scope.apiId}/${scope.stage}/`;
 }
 
-export type PolicyResources = Pick<CompiledResources, "allow" | "deny">;
-
 /** The policy a Lambda authorizer returns (no allowed resource: deny everything). */
-export function buildAuthorizerPolicy(resources: PolicyResources, scope: StageScope): PolicyDocument {
+export function buildAuthorizerPolicy(resources: CompiledResources, scope: StageScope): PolicyDocument {
   const prefix = stagePrefix(scope);
   if (resources.allow.length === 0) return buildDenyAllPolicy(scope);
   const statements: PolicyStatement[] = [{ Effect: "Allow", Action: "execute-api:Invoke", Resource: resources.allow.map((r) => prefix + r) }];
@@ -222,7 +219,7 @@ export function iamPolicySize(doc: PolicyDocument): number {
  * IAM identity policies for a role, split into as few managed policies as the 6,144-character limit
  * allows. Sizes are measured with the scope as given: pass the longest values you will deploy with.
  */
-export function buildIamPolicies(resources: PolicyResources, scope: StageScope, sidPrefix = "MlflowGate"): PolicyDocument[] {
+export function buildIamPolicies(resources: CompiledResources, scope: StageScope, sidPrefix = "MlflowGate"): PolicyDocument[] {
   const prefix = stagePrefix(scope);
   const docs: PolicyDocument[] = [];
   let current: string[] = [];

@@ -5,9 +5,31 @@ import { GroupFile, ResolvedGroup, resolveGroups } from "./groups";
 
 export type Surface = Exclude<AuthType, "none">;
 
+/** Compiled resources of one group set on one surface, as a build ships them. */
+export interface PrecompiledResources extends CompiledResources {
+  readonly groups: readonly string[];
+  readonly surface: Surface;
+}
+
+/**
+ * Every set of two or more groups while there are at most `maxGroups` groups (a user in several
+ * groups gets their union), else none: 2^n grows fast and most sets never occur.
+ */
+export function groupCombinations(names: readonly string[], maxGroups = 5): string[][] {
+  const sorted = [...names].sort();
+  if (sorted.length > maxGroups) return [];
+  const out: string[][] = [];
+  for (let mask = 1; mask < 1 << sorted.length; mask++) {
+    const combo = sorted.filter((_n, i) => mask & (1 << i));
+    if (combo.length >= 2) out.push(combo);
+  }
+  return out;
+}
+
 /**
  * The catalog and the resolved groups: everything a decision needs. Compiled resources are memoised
- * per (sorted group set, surface), so a warm authorizer compiles each combination once.
+ * per (sorted group set, surface), so a warm authorizer compiles each combination once; a build can
+ * precompile them so that no request pays for it.
  */
 export class PolicySet {
   readonly matcher: RouteMatcher;
@@ -16,12 +38,24 @@ export class PolicySet {
   constructor(
     readonly catalog: RouteCatalog,
     readonly groups: ReadonlyMap<string, ResolvedGroup>,
+    precompiled: readonly PrecompiledResources[] = [],
   ) {
     this.matcher = new RouteMatcher(catalog);
+    for (const p of precompiled) this.compiled.set(PolicySet.key(this.knownGroups(p.groups), p.surface), { allow: p.allow, deny: p.deny });
   }
 
-  static fromFiles(catalog: RouteCatalog, files: readonly GroupFile[]): PolicySet {
-    return new PolicySet(catalog, resolveGroups(files, catalog));
+  static fromFiles(catalog: RouteCatalog, files: readonly GroupFile[], precompiled?: readonly PrecompiledResources[]): PolicySet {
+    return new PolicySet(catalog, resolveGroups(files, catalog), precompiled);
+  }
+
+  private static key(sortedGroups: readonly string[], surface: Surface): string {
+    return `${surface}:${sortedGroups.join(",")}`;
+  }
+
+  /** Compiles each group alone and every combination of groups, for one surface. */
+  precompile(surface: Surface): PrecompiledResources[] {
+    const names = [...this.groups.keys()].sort();
+    return [...names.map((n) => [n]), ...groupCombinations(names)].map((groups) => ({ groups, surface, ...this.resourcesFor(groups, surface) }));
   }
 
   /** The known groups among `names`, sorted and without duplicates; unknown names are dropped. */
@@ -32,7 +66,7 @@ export class PolicySet {
   /** Resources of the union of known groups on one surface (empty allow list when none is known). */
   resourcesFor(groupNames: readonly string[], surface: Surface): CompiledResources {
     const names = this.knownGroups(groupNames);
-    const key = `${surface}:${names.join(",")}`;
+    const key = PolicySet.key(names, surface);
     let c = this.compiled.get(key);
     if (!c) {
       c = compileGroupUnion(this.catalog, names.map((n) => this.groups.get(n) as ResolvedGroup), surface);

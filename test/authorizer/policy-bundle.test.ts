@@ -27,6 +27,27 @@ describe("parsePolicyBundle", () => {
     expect([...set.groups.keys()].sort()).toEqual(["admins", "model-approvers", "readers"]);
   });
 
+  it("serves precompiled resources as they are, without compiling", () => {
+    // Prepare: a recognisable precompiled entry for readers
+    const b = { ...bundle(), compiled: [{ groups: ["readers"], surface: "cognito", allow: ["GET/precompiled"], deny: [] }] };
+    // Act
+    const set = parsePolicyBundle(b);
+    // Assess
+    expect(set.resourcesFor(["readers"], "cognito")).toEqual({ allow: ["GET/precompiled"], deny: [] });
+    expect(set.resourcesFor(["readers"], "iam").allow).toContain("POST/api/2.0/mlflow/runs/search");
+  });
+
+  it("refuses precompiled entries that name unknown groups or surfaces or are not lists of strings", () => {
+    // Prepare
+    const b = { ...bundle(), compiled: [{ groups: ["ghosts"], surface: "cognito", allow: [], deny: [] }, { groups: ["readers"], surface: "ftp", allow: [1], deny: [] }] };
+    // Act
+    const message = messageOf(() => parsePolicyBundle(b));
+    // Assess
+    expect(message).toMatch(/compiled\[0\]\.groups must name groups of the bundle/);
+    expect(message).toMatch(/compiled\[1\]\.surface must be cognito or iam/);
+    expect(message).toMatch(/compiled\[1\]\.allow and \.deny must be lists of strings/);
+  });
+
   it("lists every malformed group record", () => {
     // Prepare
     const b = bundle() as unknown as { groups: Record<string, unknown>[] };

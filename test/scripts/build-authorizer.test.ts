@@ -58,6 +58,16 @@ describe("buildAuthorizer", () => {
     expect(bundle.groups.map((g: { name: string }) => g.name).sort()).toEqual(["admins", "model-approvers", "readers"]);
   });
 
+  it("ships the authorizer's resources for each group and each combination of groups", () => {
+    // Act
+    const bundle = JSON.parse(readFileSync(build.policyBundleFile, "utf8")) as { compiled: { groups: string[]; surface: string }[] };
+    // Assess: 3 groups alone + 4 combinations, all for the authorizer's surface
+    expect(bundle.compiled.map((c) => c.groups.join("+")).sort()).toEqual([
+      "admins", "admins+model-approvers", "admins+model-approvers+readers", "admins+readers", "model-approvers", "model-approvers+readers", "readers",
+    ]);
+    expect(new Set(bundle.compiled.map((c) => c.surface))).toEqual(new Set(["cognito"]));
+  });
+
   it("answers a request without Authorization with Unauthorized", () => {
     // Act
     const run = invokeBundle(localEnv());
