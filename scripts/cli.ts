@@ -32,11 +32,11 @@ Commands:
   policy check --group G [--group G2 ...] METHOD PATH
       Decide one request as the deployed gateway would. Prints one line:
       ALLOW|DENY, the action (or unknown-route), the groups and why.
-  policy render --group G [--format authorizer|iam]
-                [--region R] [--account A] [--api-id ID] [--stage S]
+  policy render --group G [--format authorizer|iam] [--api-id ID]
+                [--region R --account A --stage S]   (iam only)
       Print a compiled policy as JSON. authorizer (default): the policy document the
-      Lambda authorizer returns for members of the group(s); iam: the managed policies
-      of the group's role (exactly one group).
+      Lambda authorizer returns for members of the group(s), naming only the API id;
+      iam: the managed policies of the group's role (exactly one group).
   policy lint
       Validate every group file: YAML and schema, action names and patterns, extends,
       compilation, that compiled policies grant exactly what the group intends, and
