@@ -4,20 +4,13 @@ import { join } from "path";
 import { ConfigError } from "../../authorizer/core/errors";
 import { loadGroupFiles, loadRouteCatalog } from "../../authorizer/load-policies";
 import { loadPolicyBundle, parsePolicyBundle, PolicyBundle } from "../../authorizer/policy-bundle";
+import { thrownBy } from "../support/errors";
 
 const ROOT = join(__dirname, "..", "..");
 const bundle = (): PolicyBundle =>
   JSON.parse(JSON.stringify({ catalog: loadRouteCatalog(join(ROOT, "policies", "mlflow-routes.json")), groups: loadGroupFiles(join(ROOT, "policies", "groups"), ROOT) }));
 
-function messageOf(act: () => unknown): string {
-  try {
-    act();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as Error).message;
-  }
-  throw new Error("expected a ConfigError");
-}
+const messageOf = (act: () => unknown): string => thrownBy(act, ConfigError).message;
 
 describe("parsePolicyBundle", () => {
   it("resolves the groups of a bundle as written by the build", () => {

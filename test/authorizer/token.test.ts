@@ -2,19 +2,12 @@ import { createServer, Server } from "http";
 import { AddressInfo } from "net";
 import { BearerTokenError, createTokenVerifier, extractBearerToken, JwksFetcher } from "../../authorizer/token";
 import { accessClaims, accessToken, CLIENT_ID, createSigningKey, idClaims, ISSUER, JWKS_URI, jwksOf, requestEvent, seededJwksCache, signJwt } from "./support/tokens";
+import { thrownBy } from "../support/errors";
 
 const MAX = 8192;
 const TOKEN = "aGVhZGVy.cGF5bG9hZA.c2ln-_0";
 
-function problemOf(act: () => unknown): string {
-  try {
-    act();
-  } catch (e) {
-    expect(e).toBeInstanceOf(BearerTokenError);
-    return (e as BearerTokenError).reason;
-  }
-  throw new Error("expected a BearerTokenError");
-}
+const problemOf = (act: () => unknown): string => thrownBy(act, BearerTokenError).reason;
 
 describe("extractBearerToken", () => {
   it("returns the token of a Bearer Authorization header", () => {

@@ -1,5 +1,6 @@
 import { parsePathTemplate, parseRouteCatalog, RouteMatcher, templateToRegExp } from "../../../authorizer/core/catalog";
 import { CatalogError } from "../../../authorizer/core/errors";
+import { thrownBy } from "../../support/errors";
 
 const route = (over: Record<string, unknown>) => ({ method: "GET", path: "/a", action: "GetA", class: "read", auth: "cognito", source: "flask", ...over });
 
@@ -33,15 +34,7 @@ describe("parseRouteCatalog", () => {
         mlflowVersion: 3,
         routes: [route({}), route({}), route({ method: "TRACE", path: "/b" }), route({ path: "/c", class: "write" }), route({ path: "/api/2.0/x", action: "X" })],
       });
-    expect(bad).toThrow(CatalogError);
-    const message = (() => {
-      try {
-        bad();
-      } catch (e) {
-        return (e as Error).message;
-      }
-      return "";
-    })();
+    const message = thrownBy(bad, CatalogError).message;
     expect(message).toMatch(/mlflowVersion must be a string/);
     expect(message).toMatch(/routes\[1\]: duplicate route GET \/a/);
     expect(message).toMatch(/routes\[2\]: method must be one of/);

@@ -2,6 +2,7 @@ import { parseRouteCatalog } from "../../../authorizer/core/catalog";
 import { GroupPolicyError } from "../../../authorizer/core/errors";
 import { parseGroupFile } from "../../../authorizer/core/group-file";
 import { GroupFile, matchActionPattern, resolveGroups } from "../../../authorizer/core/groups";
+import { thrownBy } from "../../support/errors";
 
 const catalog = parseRouteCatalog({
   mlflowVersion: "0.0.0",
@@ -13,15 +14,7 @@ const catalog = parseRouteCatalog({
   ],
 });
 
-function problemsOf(fn: () => unknown): readonly string[] {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof GroupPolicyError) return e.problems;
-    throw e;
-  }
-  throw new Error("expected a GroupPolicyError");
-}
+const problemsOf = (act: () => unknown): readonly string[] => thrownBy(act, GroupPolicyError).problems;
 
 const file = (name: string, text: string): GroupFile => parseGroupFile(name, `groups/${name}.yaml`, text);
 
