@@ -83,6 +83,11 @@ export class PolicySet {
     return buildIamPolicies(this.resourcesFor([groupName], "iam"), scope);
   }
 
+  /** Whether one of the groups may call routes the catalog does not list (`unknownRoutes: allow`). */
+  mayCallUnknownRoutes(groupNames: readonly string[]): boolean {
+    return this.knownGroups(groupNames).some((g) => this.groups.get(g)?.unknownRoutes === "allow");
+  }
+
   /** Whether the group's own action list means to allow the route (what compiled policies must equal). */
   intends(groupNames: readonly string[], route: CatalogRoute): boolean {
     if (route.auth === "none") return true;
@@ -124,7 +129,7 @@ export function checkRequest(set: PolicySet, groupNames: readonly string[], meth
   if (surface === "none") return { decision: "ALLOW", route, surface, reason: "public route" };
   // A route MLflow may serve but the catalog does not list: only groups that opt in (admins) may call it.
   const known = set.knownGroups(groupNames);
-  if (!route && !known.some((g) => set.groups.get(g)?.unknownRoutes === "allow")) {
+  if (!route && !set.mayCallUnknownRoutes(known)) {
     return { decision: "DENY", surface, reason: "unknown route" };
   }
   const docs =

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "child_process";
-import { existsSync, readFileSync } from "fs";
+import { existsSync, readFileSync, writeFileSync } from "fs";
 import { join, resolve } from "path";
 
 /** The repository root (this file is scripts/lib/mlflow-env.ts). */
@@ -23,19 +23,30 @@ export function installedMlflowVersion(): string | undefined {
   return r.status === 0 ? r.stdout.trim() : undefined;
 }
 
-/** Makes .venv hold the pinned MLflow, installing it from PyPI when needed; logs progress to stderr. */
+const REQUIREMENTS_FILE = join(REPO_ROOT, "requirements-local.txt");
+/** Written after a successful install: what .venv holds, so later runs skip pip. */
+const INSTALL_MARKER = join(VENV_DIR, ".mlflow-gate-installed");
+
+/**
+ * Makes .venv hold the pinned MLflow and requirements-local.txt, installing from PyPI when they
+ * changed; logs progress to stderr. Returns the MLflow version.
+ */
 export function ensureMlflowVenv(log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): string {
   const pinned = loadPinnedMlflowVersion();
-  const installed = installedMlflowVersion();
-  if (installed === pinned) return pinned;
+  const wanted = `mlflow==${pinned}\n${readFileSync(REQUIREMENTS_FILE, "utf8")}`;
+  if (existsSync(INSTALL_MARKER) && readFileSync(INSTALL_MARKER, "utf8") === wanted && installedMlflowVersion() === pinned) return pinned;
   if (!existsSync(VENV_PYTHON)) {
     log(`mlflow-gate: creating ${VENV_DIR}`);
     execFileSync(process.env.PYTHON ?? "python3", ["-m", "venv", VENV_DIR], { stdio: "inherit" });
   }
-  log(`mlflow-gate: installing mlflow==${pinned} into .venv (${installed ? `replacing ${installed}` : "first run"}; about a minute)`);
-  execFileSync(VENV_PYTHON, ["-m", "pip", "install", "--disable-pip-version-check", "--quiet", `mlflow==${pinned}`], {
-    stdio: "inherit",
-  });
+  const installed = installedMlflowVersion();
+  log(`mlflow-gate: installing mlflow==${pinned} and requirements-local.txt into .venv (${installed ? `had ${installed}` : "first run"}; about a minute)`);
+  execFileSync(
+    VENV_PYTHON,
+    ["-m", "pip", "install", "--disable-pip-version-check", "--quiet", `mlflow==${pinned}`, "-r", REQUIREMENTS_FILE],
+    { stdio: "inherit" },
+  );
+  writeFileSync(INSTALL_MARKER, wanted);
   return pinned;
 }
 

@@ -1,0 +1,82 @@
+import { isAbsolute, resolve } from "path";
+import { ConfigError } from "../authorizer/core/errors";
+
+/**
+ * The local stack's configuration, read once from the environment by `npm start` (and built directly
+ * by tests). Every problem is listed in one ConfigError.
+ */
+export interface StackConfig {
+  /** Where MLflow's database and artifacts, the user pool, keys and stack.json live. */
+  readonly dataDir: string;
+  /** Loopback address every component binds to. */
+  readonly host: string;
+  /** The gateway's port: the only one users talk to. 0 picks a free port (tests). */
+  readonly gatewayPort: number;
+  /** MLflow's private port; 0 picks a free one. */
+  readonly mlflowPort: number;
+  /** The user pool's port; 0 picks a free one. */
+  readonly userPoolPort: number;
+  readonly region: string;
+  /** How long the gateway caches an authorizer's answer per Authorization header (API Gateway: 0–3600, default 300). */
+  readonly authorizerCacheTtlSeconds: number;
+  /** API Gateway's integration timeout. */
+  readonly integrationTimeoutMs: number;
+  /** Access token lifetime of the local pool (3600 s, Cognito's default, when undefined). */
+  readonly accessTokenValiditySeconds?: number;
+}
+
+/** What API Gateway fixes and the local stage imitates. */
+export const API_GATEWAY = {
+  /** Payload limit of a REST API. */
+  maxPayloadBytes: 10 * 1024 * 1024,
+  /** The methodArn of a local request: a fixed account, API id and stage. */
+  account: "000000000000",
+  apiId: "mlflowgate",
+  stage: "local",
+} as const;
+
+const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d$/;
+
+export function parseStackConfig(env: Record<string, string | undefined>, cwd = process.cwd()): StackConfig {
+  const problems: string[] = [];
+  const get = (key: string): string | undefined => {
+    const v = env[key]?.trim();
+    return v === undefined || v === "" ? undefined : v;
+  };
+  const int = (key: string, fallback: number, min: number, max: number): number => {
+    const raw = get(key);
+    if (raw === undefined) return fallback;
+    const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
+    if (!(n >= min && n <= max)) problems.push(`${key} must be an integer from ${min} to ${max}, not "${raw}"`);
+    return n;
+  };
+  const dataDir = resolve(cwd, get("MLFLOW_GATE_DATA") ?? ".mlflow-gate");
+  const host = get("MLFLOW_GATE_HOST") ?? "127.0.0.1";
+  if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) && host !== "localhost") {
+    problems.push(`MLFLOW_GATE_HOST must be a loopback address (127.0.0.0/8 or localhost), not "${host}": the local stack is for one machine`);
+  }
+  const region = get("MLFLOW_GATE_REGION") ?? "us-east-1";
+  if (!REGION.test(region)) problems.push(`MLFLOW_GATE_REGION "${region}" is not a region name`);
+  const tokenValidity = get("MLFLOW_GATE_ACCESS_TOKEN_SECONDS");
+  const config: StackConfig = {
+    dataDir,
+    host,
+    gatewayPort: int("MLFLOW_GATE_PORT", 8080, 0, 65535),
+    mlflowPort: int("MLFLOW_GATE_MLFLOW_PORT", 0, 0, 65535),
+    userPoolPort: int("MLFLOW_GATE_USER_POOL_PORT", 9229, 0, 65535),
+    region,
+    authorizerCacheTtlSeconds: int("MLFLOW_GATE_AUTHORIZER_CACHE_TTL", 300, 0, 3600),
+    integrationTimeoutMs: int("MLFLOW_GATE_INTEGRATION_TIMEOUT_MS", 29_000, 50, 29_000),
+    ...(tokenValidity !== undefined ? { accessTokenValiditySeconds: int("MLFLOW_GATE_ACCESS_TOKEN_SECONDS", 3600, 60, 86_400) } : {}),
+  };
+  if (!isAbsolute(config.dataDir)) problems.push("MLFLOW_GATE_DATA must resolve to an absolute path");
+  if (problems.length > 0) throw new ConfigError(`invalid local stack configuration:\n  ${problems.join("\n  ")}`);
+  return config;
+}
+
+/** The variable that sets each port, for "port in use" messages. */
+export const PORT_VARIABLES = {
+  gatewayPort: "MLFLOW_GATE_PORT",
+  mlflowPort: "MLFLOW_GATE_MLFLOW_PORT",
+  userPoolPort: "MLFLOW_GATE_USER_POOL_PORT",
+} as const;

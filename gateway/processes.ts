@@ -1,0 +1,84 @@
+import { ChildProcess } from "child_process";
+import { createServer } from "net";
+
+/** A port that was free a moment ago (0 asks the OS for one); a taken port is a clear error. */
+export async function claimPort(host: string, port: number, variable: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", (e: NodeJS.ErrnoException) => {
+      reject(new Error(e.code === "EADDRINUSE" ? `port ${port} on ${host} is in use: set ${variable} to another port` : `cannot use port ${port} on ${host} (${e.code}): set ${variable}`));
+    });
+    probe.listen(port, host, () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === "object" && address ? address.port : port));
+    });
+  });
+}
+
+/** The last lines a child printed, to explain why it stopped. */
+export function tailOf(child: ChildProcess, lines = 15): () => string {
+  const kept: string[] = [];
+  const keep = (chunk: Buffer) => {
+    kept.push(...chunk.toString("utf8").split("\n").filter((l) => l.trim() !== ""));
+    kept.splice(0, Math.max(0, kept.length - lines));
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  return () => kept.join("\n");
+}
+
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/**
+ * Children run in their own process group (so that a stop reaches their workers); if this process
+ * dies without stopping them, its exit hook still kills their groups instead of orphaning them.
+ */
+export function killOnExit(child: ChildProcess): void {
+  running.add(child);
+  child.once("exit", () => running.delete(child));
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once("exit", () => {
+    for (const c of running) {
+      try {
+        if (c.pid !== undefined) process.kill(-c.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
+
+/** Stops a child started with `detached: true` (its own process group): SIGTERM, then SIGKILL. */
+export async function stopProcessGroup(child: ChildProcess, graceMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const signal = (s: NodeJS.Signals) => {
+    try {
+      process.kill(-(child.pid as number), s);
+    } catch {
+      // already gone
+    }
+  };
+  signal("SIGTERM");
+  const timer = setTimeout(() => signal("SIGKILL"), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Polls `url` until it answers 200, the child exits, or the time is up. */
+export async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number, why: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${why()}`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`not ready after ${Math.round(timeoutMs / 1000)} s:\n${why()}`);
+}

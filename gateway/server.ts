@@ -1,0 +1,388 @@
+import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
+import { randomUUID } from "crypto";
+import { createServer, IncomingMessage, request as httpRequest, Server, ServerResponse } from "http";
+import type { Authorizer } from "../authorizer/authorize";
+import { authTypeOf, AuthType, CatalogRoute, HTTP_METHODS } from "../authorizer/core/catalog";
+import { StageScope } from "../authorizer/core/compile";
+import { evaluatePolicies, parsePolicyDocument } from "../authorizer/core/evaluate";
+import { PolicySet } from "../authorizer/core/policy-set";
+import { ANSWERS, GatewayAnswer, iamDenied } from "./api-responses";
+import { AuthorizerCache } from "./authorizer-cache";
+import { API_GATEWAY } from "./config";
+import { CredentialStore, verifySigV4 } from "./sigv4";
+
+/** One JSON line per request; never a token, a signature or a body. */
+export interface AccessLogEntry {
+  readonly time: string;
+  readonly requestId: string;
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  readonly decision: "allow" | "deny" | "unauthorized" | "public" | "error";
+  readonly reason?: string;
+  readonly surface?: AuthType;
+  readonly action?: string;
+  readonly principal?: string;
+  readonly username?: string;
+  readonly groups?: readonly string[];
+  readonly latencyMs: number;
+}
+
+export interface GatewayProps {
+  readonly region: string;
+  readonly authorizerCacheTtlSeconds: number;
+  readonly integrationTimeoutMs: number;
+  readonly policySet: PolicySet;
+  /** The same module the Lambda runs (authorizer/authorize.ts), configured for the local pool. */
+  readonly authorizer: Authorizer;
+  readonly credentials: CredentialStore & { groupOf(principal: string): string | undefined };
+  /** MLflow's private address. */
+  readonly upstream: URL;
+  readonly log: (entry: AccessLogEntry) => void;
+  readonly now?: () => Date;
+}
+
+/** Headers MLflow receives from the gateway only; whatever a client sends under these names is dropped. */
+export const IDENTITY_HEADERS = {
+  requestId: "x-mlflow-gate-request-id",
+  auth: "x-mlflow-gate-auth",
+  principal: "x-mlflow-gate-principal",
+  username: "x-mlflow-gate-username",
+  groups: "x-mlflow-gate-groups",
+} as const;
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1) and headers that carry credentials MLflow has no use for. */
+const DROPPED_REQUEST_HEADERS = new Set([
+  "connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate", "te", "trailer",
+  "transfer-encoding", "upgrade", "host", "content-length", "expect",
+  "authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256",
+  "forwarded", "x-real-ip",
+]);
+const DROPPED_RESPONSE_HEADERS = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]);
+
+function isDroppedRequestHeader(name: string, connectionTokens: ReadonlySet<string>): boolean {
+  return DROPPED_REQUEST_HEADERS.has(name) || name.startsWith("x-forwarded-") || name.startsWith("x-mlflow-gate-") || connectionTokens.has(name);
+}
+
+interface Target {
+  readonly rawPath: string;
+  readonly rawQuery: string;
+  /** The path as MLflow's routers read it: percent-decoded. */
+  readonly path: string;
+}
+
+/**
+ * Reads the request target. Only origin-form (`/path?query`); a path that does not decode, or that
+ * holds segments MLflow and API Gateway might read differently (`//`, `.`, `..`, NUL, backslash), is
+ * refused rather than guessed at.
+ */
+function readTarget(url: string | undefined): Target | undefined {
+  if (!url || !url.startsWith("/")) return undefined;
+  const q = url.indexOf("?");
+  const rawPath = q < 0 ? url : url.slice(0, q);
+  const rawQuery = q < 0 ? "" : url.slice(q + 1);
+  let path: string;
+  try {
+    path = decodeURIComponent(rawPath);
+  } catch {
+    return undefined;
+  }
+  if (/[\0\\]/.test(path) || /\/\/|\/\.\.?(\/|$)/.test(path)) return undefined;
+  return { rawPath, rawQuery, path };
+}
+
+class PayloadTooLarge extends Error {}
+/** How much of a too-large body the gateway reads (and discards) before it cuts the client off. */
+const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
+
+/** Buffers the body up to `limit` (needed for the payload hash); past it, stops and rejects with PayloadTooLarge. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    if (Number(req.headers["content-length"] ?? 0) > limit) return reject(new PayloadTooLarge());
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.off("data", onData);
+        req.off("end", onEnd);
+        reject(new PayloadTooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => resolve(Buffer.concat(chunks));
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", reject);
+  });
+}
+
+interface Identity {
+  readonly principal?: string;
+  readonly username?: string;
+  readonly groups: readonly string[];
+}
+
+type Decision = { readonly allow: true; readonly identity: Identity } | { readonly allow: false; readonly answer: GatewayAnswer; readonly reason: string; readonly identity?: Identity; readonly unauthorized?: boolean };
+
+/** Parsed statements per authorizer result and per role, so each request only evaluates. */
+const parsedPolicies = new WeakMap<object, ReturnType<typeof parsePolicyDocument>>();
+function statementsOf(doc: object): ReturnType<typeof parsePolicyDocument> {
+  let parsed = parsedPolicies.get(doc);
+  if (!parsed) {
+    parsed = parsePolicyDocument(doc);
+    parsedPolicies.set(doc, parsed);
+  }
+  return parsed;
+}
+
+export function createGatewayServer(props: GatewayProps): Server {
+  const now = props.now ?? (() => new Date());
+  const cache = new AuthorizerCache(props.authorizerCacheTtlSeconds * 1000, () => now().getTime());
+  const scope: StageScope = { region: props.region, account: API_GATEWAY.account, apiId: API_GATEWAY.apiId, stage: API_GATEWAY.stage };
+  const roleStatements = new Map<string, ReturnType<typeof parsePolicyDocument>[]>();
+  const roleOf = (group: string) => {
+    let docs = roleStatements.get(group);
+    if (!docs) {
+      docs = props.policySet.iamPolicies(group, scope).map((d) => parsePolicyDocument(d));
+      roleStatements.set(group, docs);
+    }
+    return docs;
+  };
+
+  /** The decision on an evaluated policy, plus the catalog's rule for routes it does not list. */
+  function decide(statements: ReturnType<typeof parsePolicyDocument>[], methodArn: string, route: CatalogRoute | undefined, identity: Identity): Decision {
+    if (!route && !props.policySet.mayCallUnknownRoutes(identity.groups)) return { allow: false, answer: ANSWERS.accessDenied, reason: "unknown-route", identity };
+    const evaluation = evaluatePolicies(statements, "execute-api:Invoke", methodArn);
+    if (evaluation.decision === "Allow") return { allow: true, identity };
+    if (evaluation.decision === "ExplicitDeny") return { allow: false, answer: ANSWERS.explicitDeny, reason: "explicit-deny", identity };
+    return { allow: false, answer: ANSWERS.accessDenied, reason: identity.groups.length === 0 ? "no-known-group" : "not-allowed", identity };
+  }
+
+  function authorizeIam(req: IncomingMessage, target: Target, body: Buffer, methodArn: string, route: CatalogRoute | undefined): Decision {
+    const hasAuth = Object.keys(req.headers).some((h) => h === "authorization");
+    if (!hasAuth) return { allow: false, answer: ANSWERS.missingToken, reason: "no-signature" };
+    const verified = verifySigV4(
+      { method: req.method ?? "", rawPath: target.rawPath, rawQuery: target.rawQuery, rawHeaders: req.rawHeaders, body },
+      props.credentials,
+      { region: props.region, now },
+    );
+    if (!verified.ok) return { allow: false, answer: iamDenied(verified.message), reason: verified.reason };
+    const group = props.credentials.groupOf(verified.principal);
+    const identity: Identity = { principal: verified.principal, username: verified.principal, groups: group ? [group] : [] };
+    if (!group) return { allow: false, answer: ANSWERS.accessDenied, reason: "principal-without-group", identity };
+    return decide(roleOf(group), methodArn, route, identity);
+  }
+
+  async function authorizeCognito(req: IncomingMessage, target: Target, methodArn: string, route: CatalogRoute | undefined, requestId: string): Promise<Decision> {
+    const authorization = req.headers.authorization;
+    // API Gateway answers 401 without calling the authorizer when the identity source is missing.
+    if (authorization === undefined || authorization === "") return { allow: false, answer: ANSWERS.unauthorized, reason: "no-token", unauthorized: true };
+    let result = cache.get(authorization);
+    if (!result) {
+      try {
+        result = await props.authorizer(authorizerEvent(req, target, methodArn, requestId));
+      } catch (e) {
+        const unauthorized = e instanceof Error && e.message === "Unauthorized";
+        return unauthorized
+          ? { allow: false, answer: ANSWERS.unauthorized, reason: "authorizer-unauthorized", unauthorized: true }
+          : { allow: false, answer: ANSWERS.accessDenied, reason: "authorizer-error" };
+      }
+      cache.set(authorization, result);
+    }
+    const identity = identityOf(result);
+    let statements;
+    try {
+      statements = statementsOf(result.policyDocument);
+    } catch {
+      return { allow: false, answer: ANSWERS.accessDenied, reason: "unreadable-policy", identity };
+    }
+    return decide([statements], methodArn, route, identity);
+  }
+
+  function authorizerEvent(req: IncomingMessage, target: Target, methodArn: string, requestId: string): APIGatewayRequestAuthorizerEvent {
+    const headers: Record<string, string> = {};
+    const multiValueHeaders: Record<string, string[]> = {};
+    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+      const name = req.rawHeaders[i] as string;
+      const value = req.rawHeaders[i + 1] as string;
+      headers[name] = value;
+      (multiValueHeaders[name] ??= []).push(value);
+    }
+    return {
+      type: "REQUEST",
+      methodArn,
+      resource: target.path,
+      path: target.path,
+      httpMethod: req.method ?? "",
+      headers,
+      multiValueHeaders,
+      pathParameters: null,
+      queryStringParameters: null,
+      multiValueQueryStringParameters: null,
+      stageVariables: null,
+      requestContext: { requestId, stage: API_GATEWAY.stage, apiId: API_GATEWAY.apiId, httpMethod: req.method ?? "", path: target.path },
+    } as unknown as APIGatewayRequestAuthorizerEvent;
+  }
+
+  function answer(res: ServerResponse, requestId: string, a: GatewayAnswer): void {
+    const body = JSON.stringify({ message: a.message });
+    res.writeHead(a.status, {
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(body),
+      "x-amzn-requestid": requestId,
+      "x-amzn-errortype": a.errorType,
+    });
+    res.end(body);
+  }
+
+  function forward(req: IncomingMessage, res: ServerResponse, target: Target, body: Buffer, identity: Identity, surface: AuthType, requestId: string): Promise<{ status: number; reason?: string }> {
+    const connectionTokens = new Set(String(req.headers.connection ?? "").toLowerCase().split(",").map((t) => t.trim()).filter(Boolean));
+    const headers: [string, string][] = [];
+    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+      const name = (req.rawHeaders[i] as string).toLowerCase();
+      if (!isDroppedRequestHeader(name, connectionTokens)) headers.push([name, req.rawHeaders[i + 1] as string]);
+    }
+    headers.push(
+      ["host", props.upstream.host],
+      ["content-length", String(body.length)],
+      ["x-forwarded-for", req.socket.remoteAddress ?? ""],
+      ["x-forwarded-proto", "http"],
+      [IDENTITY_HEADERS.requestId, requestId],
+      [IDENTITY_HEADERS.auth, surface],
+    );
+    if (identity.principal) headers.push([IDENTITY_HEADERS.principal, identity.principal]);
+    if (identity.username) headers.push([IDENTITY_HEADERS.username, identity.username]);
+    if (identity.groups.length > 0) headers.push([IDENTITY_HEADERS.groups, identity.groups.join(",")]);
+
+    return new Promise((resolve) => {
+      let settled = false;
+      const settle = (r: { status: number; reason?: string }) => {
+        if (!settled) {
+          settled = true;
+          clearTimeout(timer);
+          resolve(r);
+        }
+      };
+      const upstreamReq = httpRequest(
+        {
+          host: props.upstream.hostname,
+          port: props.upstream.port,
+          method: req.method,
+          path: target.rawQuery === "" ? target.rawPath : `${target.rawPath}?${target.rawQuery}`,
+          headers: headers.flat() as unknown as Record<string, string>,
+        },
+        (upstreamRes) => {
+          clearTimeout(timer);
+          const out: string[] = [];
+          for (let i = 0; i + 1 < upstreamRes.rawHeaders.length; i += 2) {
+            const name = upstreamRes.rawHeaders[i] as string;
+            if (!DROPPED_RESPONSE_HEADERS.has(name.toLowerCase())) out.push(name, upstreamRes.rawHeaders[i + 1] as string);
+          }
+          out.push("x-amzn-RequestId", requestId);
+          res.writeHead(upstreamRes.statusCode ?? 502, out);
+          upstreamRes.pipe(res);
+          upstreamRes.on("error", () => res.destroy());
+          upstreamRes.on("aborted", () => res.destroy());
+          res.on("close", () => settle({ status: upstreamRes.statusCode ?? 502 }));
+        },
+      );
+      // API Gateway's integration timeout covers the wait for the response to begin.
+      const timer = setTimeout(() => {
+        upstreamReq.destroy();
+        if (!res.headersSent) answer(res, requestId, ANSWERS.timeout);
+        settle({ status: ANSWERS.timeout.status, reason: "integration-timeout" });
+      }, props.integrationTimeoutMs);
+      upstreamReq.on("error", (e: NodeJS.ErrnoException) => {
+        if (settled) return;
+        if (!res.headersSent) answer(res, requestId, ANSWERS.mlflowDown);
+        else res.destroy();
+        settle({ status: ANSWERS.mlflowDown.status, reason: `upstream-${e.code ?? "error"}` });
+      });
+      upstreamReq.end(body);
+    });
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const requestId = randomUUID();
+    const method = req.method ?? "";
+    let entry: Omit<AccessLogEntry, "time" | "latencyMs" | "status"> = { requestId, method, path: "", decision: "error" };
+    let status = 500;
+    try {
+      const target = readTarget(req.url);
+      entry = { ...entry, path: target?.path ?? "(unreadable)" };
+      if (!target) {
+        answer(res, requestId, ANSWERS.badRequest);
+        status = 400;
+        entry = { ...entry, decision: "deny", reason: "bad-target" };
+        return;
+      }
+      // Methods the catalog never routes have no API Gateway method: no resource to authorize.
+      if (!(HTTP_METHODS as readonly string[]).includes(method)) {
+        answer(res, requestId, ANSWERS.missingToken);
+        status = 403;
+        entry = { ...entry, decision: "deny", reason: "no-such-method" };
+        return;
+      }
+      let body: Buffer;
+      try {
+        body = await readBody(req, API_GATEWAY.maxPayloadBytes);
+      } catch (e) {
+        if (!(e instanceof PayloadTooLarge)) throw e;
+        // Let the client finish sending so it can read the 413, then close; a client that keeps
+        // sending far past the limit is cut off.
+        let drained = 0;
+        req.on("data", (c: Buffer) => {
+          drained += c.length;
+          if (drained > DRAIN_LIMIT_BYTES) req.destroy();
+        });
+        req.resume();
+        res.setHeader("connection", "close");
+        answer(res, requestId, ANSWERS.tooLarge);
+        status = 413;
+        entry = { ...entry, decision: "deny", reason: "payload-too-large" };
+        return;
+      }
+      const route = props.policySet.matcher.match(method, target.path);
+      const surface: AuthType = route ? route.auth : authTypeOf(target.path, "read");
+      entry = { ...entry, surface, ...(route ? { action: route.action } : {}) };
+      const methodArn = `arn:aws:execute-api:${props.region}:${API_GATEWAY.account}:${API_GATEWAY.apiId}/${API_GATEWAY.stage}/${method}${target.path}`;
+
+      let identity: Identity = { groups: [] };
+      if (surface !== "none") {
+        const d = surface === "iam" ? authorizeIam(req, target, body, methodArn, route) : await authorizeCognito(req, target, methodArn, route, requestId);
+        if (d.identity) entry = { ...entry, principal: d.identity.principal, username: d.identity.username, groups: d.identity.groups };
+        if (!d.allow) {
+          answer(res, requestId, d.answer);
+          status = d.answer.status;
+          entry = { ...entry, decision: d.unauthorized ? "unauthorized" : "deny", reason: d.reason };
+          return;
+        }
+        identity = d.identity;
+      }
+      entry = { ...entry, decision: surface === "none" ? "public" : "allow" };
+      const forwarded = await forward(req, res, target, body, identity, surface, requestId);
+      status = forwarded.status;
+      if (forwarded.reason) entry = { ...entry, decision: "error", reason: forwarded.reason };
+    } catch (e) {
+      // Fail closed: an unexpected error is a 403, never a pass-through and never a stack trace.
+      if (!res.headersSent) answer(res, requestId, ANSWERS.accessDenied);
+      else res.destroy();
+      status = 403;
+      entry = { ...entry, decision: "error", reason: `gateway-error:${(e as Error)?.name ?? "unknown"}` };
+    } finally {
+      props.log({ time: new Date().toISOString(), ...entry, status, latencyMs: Math.round((performance.now() - started) * 10) / 10 });
+    }
+  }
+
+  const server = createServer({ requestTimeout: 120_000 }, (req, res) => void handle(req, res));
+  return server;
+}
+
+function identityOf(result: APIGatewayAuthorizerResult): Identity {
+  const ctx = result.context ?? {};
+  const groups = typeof ctx.groups === "string" && ctx.groups !== "" ? ctx.groups.split(",") : [];
+  return { principal: result.principalId, username: typeof ctx.username === "string" ? ctx.username : undefined, groups };
+}

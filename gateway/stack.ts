@@ -1,0 +1,171 @@
+import { Logger } from "@aws-lambda-powertools/logger";
+import { chmodSync, mkdirSync, writeFileSync } from "fs";
+import { Server } from "http";
+import { join } from "path";
+import { createAuthorizer, DecisionLogger } from "../authorizer/authorize";
+import { PolicySet } from "../authorizer/core/policy-set";
+import { loadPolicySet } from "../authorizer/load-policies";
+import { createTokenVerifier } from "../authorizer/token";
+import { CATALOG_FILE, GROUPS_DIR } from "../scripts/lib/mlflow-env";
+import { PORT_VARIABLES, StackConfig } from "./config";
+import { RunningMlflow, startMlflow } from "./mlflow-server";
+import { loadPrincipals, Principal, principalStore, writeAwsFiles } from "./principals";
+import { AccessLogEntry, createGatewayServer } from "./server";
+import { DemoUser, RunningUserPool, startUserPool } from "./user-pool";
+
+/** Demo users of the local pool: one per default group. */
+export const DEMO_USERS = [
+  { username: "admin", group: "admins" },
+  { username: "reader", group: "readers" },
+  { username: "model-approver", group: "model-approvers" },
+] as const;
+
+/** What `<data>/stack.json` holds: everything a script or test needs to talk to the stack. */
+export interface StackSummary {
+  readonly gatewayUrl: string;
+  readonly mlflowPrivateUrl: string;
+  readonly region: string;
+  readonly cognito: { readonly endpoint: string; readonly userPoolId: string; readonly clientId: string; readonly issuer: string; readonly jwksUri: string };
+  readonly demoUsers: readonly DemoUser[];
+  readonly profiles: readonly { readonly name: string; readonly group: string }[];
+  readonly awsCredentialsFile: string;
+  readonly awsConfigFile: string;
+  readonly mlflowVersion: string;
+}
+
+export interface RunningStack {
+  readonly summary: StackSummary;
+  readonly policySet: PolicySet;
+  readonly userPool: RunningUserPool;
+  readonly principals: readonly Principal[];
+  stop(): Promise<void>;
+}
+
+export interface StackIo {
+  /** Progress lines for people. */
+  readonly progress: (line: string) => void;
+  /** One JSON object per gateway request. */
+  readonly accessLog: (entry: AccessLogEntry) => void;
+  /** The authorizer's decision log (the Lambda uses Powertools; so does the local stack by default). */
+  readonly authorizerLogger?: DecisionLogger;
+}
+
+async function listen(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", (e: NodeJS.ErrnoException) =>
+      reject(new Error(e.code === "EADDRINUSE" ? `port ${port} on ${host} is in use: set ${PORT_VARIABLES.gatewayPort} to another port` : `gateway cannot listen on ${host}:${port} (${e.code})`)),
+    );
+    server.listen(port, host, () => {
+      const address = server.address();
+      resolve(typeof address === "object" && address ? address.port : port);
+    });
+  });
+}
+
+/** Starts MLflow, the user pool and the gateway; on any failure stops what it started and rethrows. */
+export async function startStack(config: StackConfig, io: StackIo): Promise<RunningStack> {
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    stops.length = 0;
+  };
+  try {
+    mkdirSync(config.dataDir, { recursive: true });
+    const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
+    const groups = [...policySet.groups.keys()].sort();
+    io.progress(`policies      ${groups.length} groups (${groups.join(", ")}), ${policySet.catalog.routes.length} routes of MLflow ${policySet.catalog.mlflowVersion}`);
+
+    const principals = loadPrincipals(config.dataDir, new Set(groups));
+    const aws = writeAwsFiles(config.dataDir, principals, config.region);
+    io.progress(`principals    ${principals.map((p) => `${p.name} (${p.group})`).join(", ")}`);
+
+    let t = Date.now();
+    const userPool = await startUserPool({
+      stateDir: join(config.dataDir, "cognito"),
+      host: config.host,
+      port: config.userPoolPort,
+      region: config.region,
+      groups,
+      demoUsers: DEMO_USERS.filter((u) => policySet.groups.has(u.group)),
+      ...(config.accessTokenValiditySeconds !== undefined ? { accessTokenValiditySeconds: config.accessTokenValiditySeconds } : {}),
+    }).catch((e: Error) => {
+      throw new Error(`user pool: ${e.message}${/in use/.test(e.message) ? ` (set ${PORT_VARIABLES.userPoolPort})` : ""}`);
+    });
+    stops.push(() => userPool.stop());
+    io.progress(`user pool     ${userPool.endpoint} pool ${userPool.userPoolId}, ${userPool.users.length} demo users (${Date.now() - t} ms)`);
+
+    t = Date.now();
+    const mlflow: RunningMlflow = await startMlflow({ dataDir: config.dataDir, host: config.host, port: config.mlflowPort, portVariable: PORT_VARIABLES.mlflowPort });
+    stops.push(() => mlflow.stop());
+    io.progress(`mlflow        ${mlflow.url.origin} (private), data in ${join(config.dataDir, "mlflow")} (${Date.now() - t} ms)`);
+
+    // The very module the Lambda runs, verifying tokens of the local pool.
+    const authorizer = createAuthorizer({
+      config: { maxTokenBytes: 8192 },
+      policySet,
+      verifier: createTokenVerifier({ issuer: userPool.issuer, jwksUri: userPool.jwksUri, clientIds: [userPool.clientId] }),
+      logger: io.authorizerLogger ?? new Logger({ serviceName: "mlflow-gate-authorizer" }),
+    });
+    const server = createGatewayServer({
+      region: config.region,
+      authorizerCacheTtlSeconds: config.authorizerCacheTtlSeconds,
+      integrationTimeoutMs: config.integrationTimeoutMs,
+      policySet,
+      authorizer,
+      credentials: principalStore(principals),
+      upstream: mlflow.url,
+      log: io.accessLog,
+    });
+    const port = await listen(server, config.host, config.gatewayPort);
+    stops.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
+    const gatewayUrl = `http://${config.host}:${port}`;
+    io.progress(`gateway       ${gatewayUrl} (authorizer cache ${config.authorizerCacheTtlSeconds} s)`);
+
+    const summary: StackSummary = {
+      gatewayUrl,
+      mlflowPrivateUrl: mlflow.url.origin,
+      region: config.region,
+      cognito: { endpoint: userPool.endpoint, userPoolId: userPool.userPoolId, clientId: userPool.clientId, issuer: userPool.issuer, jwksUri: userPool.jwksUri },
+      demoUsers: userPool.users,
+      profiles: principals.map((p) => ({ name: p.name, group: p.group })),
+      awsCredentialsFile: aws.credentialsFile,
+      awsConfigFile: aws.configFile,
+      mlflowVersion: policySet.catalog.mlflowVersion,
+    };
+    const stackFile = join(config.dataDir, "stack.json");
+    writeFileSync(stackFile, `${JSON.stringify(summary, null, 2)}\n`, { mode: 0o600 });
+    chmodSync(stackFile, 0o600);
+    return { summary, policySet, userPool, principals, stop: stopAll };
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}
+
+/** The summary `npm start` prints once everything is ready. */
+export function formatSummary(s: StackSummary, dataDir: string): string {
+  const env = `AWS_SHARED_CREDENTIALS_FILE=${s.awsCredentialsFile} AWS_CONFIG_FILE=${s.awsConfigFile}`;
+  return [
+    "",
+    `mlflow-gate is ready: ${s.gatewayUrl}`,
+    "",
+    "  UI users (Cognito, local pool):",
+    ...s.demoUsers.map((u) => `    ${u.username.padEnd(16)} ${u.password}   (${u.group})`),
+    "",
+    "  SDK profiles (SigV4):",
+    ...s.profiles.map((p) => `    ${p.name.padEnd(24)} (${p.group})`),
+    "",
+    "  Try:",
+    `    ${env} AWS_PROFILE=mlflow-reader MLFLOW_TRACKING_AWS_SIGV4=true MLFLOW_TRACKING_URI=${s.gatewayUrl} .venv/bin/python -c "import mlflow; print(mlflow.search_experiments())"`,
+    `    npx mlflow-gate policy check --group readers POST /api/2.0/mlflow/runs/create`,
+    "",
+    `  Everything above is in ${join(dataDir, "stack.json")}. Ctrl-C stops the stack; data stays in ${dataDir}.`,
+    "",
+  ].join("\n");
+}

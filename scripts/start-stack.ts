@@ -1,0 +1,40 @@
+// The local stack: real MLflow behind the local API Gateway, with a local Cognito pool (npm start).
+import { ConfigError } from "../authorizer/core/errors";
+import { parseStackConfig } from "../gateway/config";
+import { formatSummary, startStack } from "../gateway/stack";
+import { ensureMlflowVenv } from "./lib/mlflow-env";
+
+export async function main(): Promise<void> {
+  const started = Date.now();
+  const progress = (line: string) => process.stderr.write(`mlflow-gate: ${line}\n`);
+  let stop: (() => Promise<void>) | undefined;
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    progress(`${signal}: stopping`);
+    void (stop ? stop() : Promise.resolve()).then(() => {
+      progress("stopped");
+      process.exit(0);
+    });
+  };
+  process.on("SIGINT", () => shutdown("SIGINT"));
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  try {
+    const config = parseStackConfig(process.env);
+    progress(`data in ${config.dataDir}`);
+    ensureMlflowVenv(progress);
+    const stack = await startStack(config, {
+      progress,
+      accessLog: (entry) => process.stdout.write(`${JSON.stringify(entry)}\n`),
+    });
+    stop = stack.stop;
+    if (stopping) return void (await stack.stop());
+    process.stderr.write(formatSummary(stack.summary, config.dataDir));
+    progress(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  } catch (e) {
+    const message = e instanceof ConfigError ? e.message : `cannot start: ${(e as Error).message}`;
+    process.stderr.write(`mlflow-gate: ${message}\n`);
+    process.exit(1);
+  }
+}

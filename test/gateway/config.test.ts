@@ -1,0 +1,38 @@
+import { ConfigError } from "../../authorizer/core/errors";
+import { parseStackConfig } from "../../gateway/config";
+import { thrownBy } from "../support/errors";
+
+describe("parseStackConfig", () => {
+  test("defaults: .mlflow-gate under the working directory, port 8080, us-east-1, a 300 s cache, a 29 s timeout", () => {
+    expect(parseStackConfig({}, "/work/x")).toEqual({
+      dataDir: "/work/x/.mlflow-gate",
+      host: "127.0.0.1",
+      gatewayPort: 8080,
+      mlflowPort: 0,
+      userPoolPort: 9229,
+      region: "us-east-1",
+      authorizerCacheTtlSeconds: 300,
+      integrationTimeoutMs: 29_000,
+    });
+  });
+
+  test("reads every variable", () => {
+    const c = parseStackConfig(
+      { MLFLOW_GATE_DATA: "/tmp/d", MLFLOW_GATE_PORT: "0", MLFLOW_GATE_MLFLOW_PORT: "5001", MLFLOW_GATE_USER_POOL_PORT: "0", MLFLOW_GATE_REGION: "eu-west-1", MLFLOW_GATE_AUTHORIZER_CACHE_TTL: "0", MLFLOW_GATE_INTEGRATION_TIMEOUT_MS: "1000", MLFLOW_GATE_ACCESS_TOKEN_SECONDS: "120" },
+      "/",
+    );
+    expect(c).toMatchObject({ dataDir: "/tmp/d", gatewayPort: 0, mlflowPort: 5001, userPoolPort: 0, region: "eu-west-1", authorizerCacheTtlSeconds: 0, integrationTimeoutMs: 1000, accessTokenValiditySeconds: 120 });
+  });
+
+  test("lists every problem at once; never binds beyond loopback", () => {
+    const e = thrownBy(
+      () => parseStackConfig({ MLFLOW_GATE_PORT: "http", MLFLOW_GATE_REGION: "mars", MLFLOW_GATE_HOST: "0.0.0.0", MLFLOW_GATE_AUTHORIZER_CACHE_TTL: "4000", MLFLOW_GATE_INTEGRATION_TIMEOUT_MS: "60000" }),
+      ConfigError,
+    );
+    expect(e.message).toMatch(/MLFLOW_GATE_PORT must be an integer from 0 to 65535, not "http"/);
+    expect(e.message).toMatch(/MLFLOW_GATE_REGION "mars"/);
+    expect(e.message).toMatch(/MLFLOW_GATE_HOST must be a loopback address/);
+    expect(e.message).toMatch(/MLFLOW_GATE_AUTHORIZER_CACHE_TTL must be an integer from 0 to 3600/);
+    expect(e.message).toMatch(/MLFLOW_GATE_INTEGRATION_TIMEOUT_MS must be an integer from 50 to 29000/);
+  });
+});

@@ -1,0 +1,339 @@
+import { Sha256 } from "@aws-crypto/sha256-js";
+import { HttpRequest } from "@smithy/protocol-http";
+import { SignatureV4 } from "@smithy/signature-v4";
+import { createServer, IncomingHttpHeaders, request, Server } from "http";
+import { AddressInfo } from "net";
+import { createAuthorizer } from "../../authorizer/authorize";
+import { loadPolicySet } from "../../authorizer/load-policies";
+import { createTokenVerifier } from "../../authorizer/token";
+import { parsePrincipals, principalStore } from "../../gateway/principals";
+import { AccessLogEntry, createGatewayServer } from "../../gateway/server";
+import { CATALOG_FILE, GROUPS_DIR } from "../../scripts/lib/mlflow-env";
+import { accessToken, CLIENT_ID, createSigningKey, ISSUER, JWKS_URI, jwksOf, seededJwksCache } from "../authorizer/support/tokens";
+
+// The gateway against a recording upstream on port 0 (it stands for the network hop to MLflow; the
+// integration suite runs real MLflow). The authorizer is the real module with a seeded JWKS.
+
+interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
+const key = createSigningKey();
+const { principals } = parsePrincipals(
+  { principals: [{ name: "mlflow-reader", group: "readers" }, { name: "mlflow-admin", group: "admins" }] },
+  new Set(policySet.groups.keys()),
+  "principals.json",
+);
+const reader = principals[0]!;
+
+let upstream: Server;
+let upstreamUrl: URL;
+let seen: Seen[] = [];
+let upstreamDelayMs = 0;
+
+let gateway: Server;
+let base: string;
+let logs: AccessLogEntry[] = [];
+let authorizerCalls = 0;
+let clock = Date.now();
+
+function startGateway(options: { upstream?: URL; integrationTimeoutMs?: number } = {}): Promise<void> {
+  const authorize = createAuthorizer({
+    config: { maxTokenBytes: 8192 },
+    policySet,
+    verifier: createTokenVerifier({ issuer: ISSUER, jwksUri: JWKS_URI, clientIds: [CLIENT_ID] }, seededJwksCache(jwksOf(key))),
+    logger: { info: () => undefined, error: () => undefined },
+  });
+  gateway = createGatewayServer({
+    region: "us-east-1",
+    authorizerCacheTtlSeconds: 300,
+    integrationTimeoutMs: options.integrationTimeoutMs ?? 5000,
+    policySet,
+    authorizer: (event) => {
+      authorizerCalls++;
+      return authorize(event);
+    },
+    credentials: principalStore(principals),
+    upstream: options.upstream ?? upstreamUrl,
+    log: (e) => void logs.push(e),
+    now: () => new Date(clock),
+  });
+  return new Promise((resolve) => gateway.listen(0, "127.0.0.1", () => {
+    base = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`;
+    resolve();
+  }));
+}
+
+const stopGateway = () => new Promise<void>((resolve) => {
+  gateway.close(() => resolve());
+  gateway.closeAllConnections();
+});
+
+beforeAll(async () => {
+  upstream = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: Buffer.concat(chunks) });
+      setTimeout(() => {
+        res.writeHead(200, { "content-type": "application/json", connection: "keep-alive" });
+        res.end(JSON.stringify({ ok: true }));
+      }, upstreamDelayMs);
+    });
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", () => resolve()));
+  upstreamUrl = new URL(`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`);
+  await startGateway();
+});
+
+afterAll(async () => {
+  await stopGateway();
+  await new Promise<void>((resolve) => upstream.close(() => resolve()));
+});
+
+beforeEach(() => {
+  seen = [];
+  logs = [];
+  authorizerCalls = 0;
+  upstreamDelayMs = 0;
+  clock = Date.now();
+});
+
+/** A raw HTTP request (fetch would normalise paths and drop some headers). */
+function send(method: string, path: string, headers: Record<string, string | string[]> = {}, body?: Buffer | string): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(base);
+    const req = request({ host: url.hostname, port: url.port, method, path, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+const bearer = (groups: unknown = ["readers"]) => ({ authorization: `Bearer ${accessToken(key, { "cognito:groups": groups })}` });
+
+async function signed(method: string, path: string, body = "", credentials = reader, extraHeaders: Record<string, string> = {}): Promise<Record<string, string>> {
+  const url = new URL(base);
+  const [pathname, query] = path.split("?") as [string, string | undefined];
+  const signer = new SignatureV4({
+    service: "execute-api",
+    region: "us-east-1",
+    credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
+    sha256: Sha256,
+  });
+  const req = await signer.sign(
+    new HttpRequest({
+      method,
+      hostname: url.hostname,
+      port: Number(url.port),
+      path: pathname,
+      query: Object.fromEntries(new URLSearchParams(query ?? "")),
+      headers: { host: url.host, "content-type": "application/json", ...extraHeaders },
+      body,
+    }),
+    { signingDate: new Date(clock) },
+  );
+  return req.headers;
+}
+
+describe("public routes", () => {
+  test("the UI shell and health pass without credentials", async () => {
+    const r = await send("GET", "/health");
+    expect(r.status).toBe(200);
+    expect(seen).toHaveLength(1);
+    expect(logs[0]).toMatchObject({ decision: "public", status: 200, path: "/health" });
+  });
+});
+
+describe("UI routes: the Lambda authorizer's policy", () => {
+  test("no Authorization header: 401 Unauthorized without calling the authorizer or MLflow", async () => {
+    const r = await send("POST", "/ajax-api/2.0/mlflow/runs/search", {}, "{}");
+    expect(r.status).toBe(401);
+    expect(JSON.parse(r.body)).toEqual({ message: "Unauthorized" });
+    expect(r.headers["x-amzn-errortype"]).toBe("UnauthorizedException");
+    expect(authorizerCalls).toBe(0);
+    expect(seen).toHaveLength(0);
+  });
+
+  test("an invalid token: 401, and the 401 is not cached", async () => {
+    const headers = { authorization: "Bearer a.b.c" };
+    expect((await send("GET", "/ajax-api/2.0/mlflow/experiments/get?experiment_id=0", headers)).status).toBe(401);
+    expect((await send("GET", "/ajax-api/2.0/mlflow/experiments/get?experiment_id=0", headers)).status).toBe(401);
+    expect(authorizerCalls).toBe(2);
+  });
+
+  test("a reader's search is forwarded with the identity headers and without the token", async () => {
+    const r = await send("POST", "/ajax-api/2.0/mlflow/runs/search", { ...bearer(), "content-type": "application/json" }, '{"experiment_ids":["0"]}');
+    expect(r.status).toBe(200);
+    expect(seen).toHaveLength(1);
+    const h = seen[0]!.headers;
+    expect(h.authorization).toBeUndefined();
+    expect(h["x-mlflow-gate-auth"]).toBe("cognito");
+    expect(h["x-mlflow-gate-principal"]).toBe("8f3c1a2e-0000-4000-8000-000000000001");
+    expect(h["x-mlflow-gate-username"]).toBe("alice");
+    expect(h["x-mlflow-gate-groups"]).toBe("readers");
+    expect(h["x-mlflow-gate-request-id"]).toBe(r.headers["x-amzn-requestid"]);
+    expect(h.host).toBe(upstreamUrl.host);
+    expect(seen[0]!.body.toString()).toBe('{"experiment_ids":["0"]}');
+  });
+
+  test("a reader's delete: 403 and MLflow never sees it", async () => {
+    const r = await send("POST", "/ajax-api/2.0/mlflow/runs/delete", bearer(), '{"run_id":"x"}');
+    expect(r.status).toBe(403);
+    expect(JSON.parse(r.body)).toEqual({ message: "User is not authorized to access this resource" });
+    expect(seen).toHaveLength(0);
+    expect(logs[0]).toMatchObject({ decision: "deny", status: 403, action: "DeleteRun", groups: ["readers"] });
+  });
+
+  test("a user without a known group: 403 with an explicit deny", async () => {
+    const r = await send("GET", "/ajax-api/2.0/mlflow/experiments/get?experiment_id=0", bearer(["ghosts"]));
+    expect(r.status).toBe(403);
+    expect(JSON.parse(r.body)).toEqual({ message: "User is not authorized to access this resource with an explicit deny" });
+    expect(seen).toHaveLength(0);
+  });
+
+  test("the authorizer's answer is cached per Authorization header for the TTL, and evaluated for every path", async () => {
+    const headers = bearer();
+    expect((await send("POST", "/ajax-api/2.0/mlflow/runs/search", headers, "{}")).status).toBe(200);
+    expect((await send("POST", "/graphql", headers, "{}")).status).toBe(200);
+    expect((await send("POST", "/ajax-api/2.0/mlflow/runs/delete", headers, "{}")).status).toBe(403);
+    expect(authorizerCalls).toBe(1);
+    clock += 301_000;
+    expect((await send("POST", "/graphql", headers, "{}")).status).toBe(200);
+    expect(authorizerCalls).toBe(2);
+  });
+
+  test("a route the catalog does not list: denied to a reader, forwarded for an admin", async () => {
+    expect((await send("GET", "/ajax-api/2.0/mlflow/experiments/brand-new", bearer())).status).toBe(403);
+    expect(seen).toHaveLength(0);
+    expect((await send("GET", "/ajax-api/2.0/mlflow/experiments/brand-new", bearer(["admins"]))).status).toBe(200);
+    expect(seen).toHaveLength(1);
+  });
+});
+
+describe("SDK routes: SigV4 and the principal's IAM policy", () => {
+  test("a signed reader search is forwarded with the principal as identity", async () => {
+    const body = '{"experiment_ids":["0"]}';
+    const r = await send("POST", "/api/2.0/mlflow/runs/search", await signed("POST", "/api/2.0/mlflow/runs/search", body), body);
+    expect(r.status).toBe(200);
+    expect(seen[0]!.headers["x-mlflow-gate-principal"]).toBe("mlflow-reader");
+    expect(seen[0]!.headers["x-mlflow-gate-auth"]).toBe("iam");
+    expect(seen[0]!.headers.authorization).toBeUndefined();
+    expect(seen[0]!.headers["x-amz-date"]).toBeUndefined();
+  });
+
+  test("a signed reader write: 403 and MLflow never sees it", async () => {
+    const body = '{"run_id":"x"}';
+    const r = await send("POST", "/api/2.0/mlflow/runs/delete", await signed("POST", "/api/2.0/mlflow/runs/delete", body), body);
+    expect(r.status).toBe(403);
+    expect(JSON.parse(r.body)).toEqual({ message: "User is not authorized to access this resource" });
+    expect(seen).toHaveLength(0);
+  });
+
+  test("no signature: 403 Missing Authentication Token", async () => {
+    const r = await send("GET", "/api/2.0/mlflow/experiments/get?experiment_id=0");
+    expect(r.status).toBe(403);
+    expect(JSON.parse(r.body)).toEqual({ message: "Missing Authentication Token" });
+  });
+
+  test("a body changed after signing is refused", async () => {
+    const headers = await signed("POST", "/api/2.0/mlflow/runs/search", '{"experiment_ids":["0"]}');
+    const r = await send("POST", "/api/2.0/mlflow/runs/search", headers, '{"experiment_ids":["1"]}');
+    expect(r.status).toBe(403);
+    expect(seen).toHaveLength(0);
+  });
+
+  test("a bearer token does not open an SDK route", async () => {
+    const r = await send("POST", "/api/2.0/mlflow/runs/search", bearer(["admins"]), "{}");
+    expect(r.status).toBe(403);
+    expect(seen).toHaveLength(0);
+  });
+});
+
+describe("what the gateway itself answers", () => {
+  test("client-supplied X-Forwarded-*, identity and Connection-named headers never reach MLflow", async () => {
+    const r = await send("POST", "/ajax-api/2.0/mlflow/runs/search", {
+      ...bearer(),
+      "x-forwarded-for": "6.6.6.6",
+      "x-forwarded-host": "evil.example",
+      forwarded: "for=6.6.6.6",
+      "x-mlflow-gate-groups": "admins",
+      "x-mlflow-gate-principal": "root",
+      connection: "keep-alive, x-secret",
+      "x-secret": "1",
+    }, "{}");
+    expect(r.status).toBe(200);
+    const h = seen[0]!.headers;
+    expect(h["x-forwarded-for"]).toBe("127.0.0.1");
+    expect(h["x-forwarded-host"]).toBeUndefined();
+    expect(h.forwarded).toBeUndefined();
+    expect(h["x-mlflow-gate-groups"]).toBe("readers");
+    expect(h["x-mlflow-gate-principal"]).not.toBe("root");
+    expect(h["x-secret"]).toBeUndefined();
+  });
+
+  test("a payload over 10 MB: 413 Request Too Long, MLflow never sees it", async () => {
+    const r = await send("POST", "/ajax-api/2.0/mlflow/runs/search", bearer(), Buffer.alloc(10 * 1024 * 1024 + 1, 120));
+    expect(r.status).toBe(413);
+    expect(JSON.parse(r.body)).toEqual({ message: "Request Too Long" });
+    expect(seen).toHaveLength(0);
+  });
+
+  test.each([
+    ["double slash", "//ajax-api/2.0/mlflow/runs/search"],
+    ["dot-dot", "/static-files/../ajax-api/2.0/mlflow/runs/delete"],
+    ["encoded dot-dot", "/static-files/%2e%2e/ajax-api/2.0/mlflow/runs/delete"],
+    ["bad percent-encoding", "/ajax-api/2.0/mlflow/runs/%zz"],
+    ["absolute-form", "http://127.0.0.1/ajax-api/2.0/mlflow/runs/delete"],
+  ])("a path it cannot read as MLflow would (%s): 400, not forwarded", async (_name, path) => {
+    const r = await send("POST", path, bearer(["admins"]), "{}");
+    expect(r.status).toBe(400);
+    expect(seen).toHaveLength(0);
+  });
+
+  test.each(["HEAD", "OPTIONS", "TRACE"])("method %s has no API method: 403 Missing Authentication Token", async (method) => {
+    const r = await send(method, "/ajax-api/2.0/mlflow/experiments/search", bearer(["admins"]));
+    expect(r.status).toBe(403);
+    expect(seen).toHaveLength(0);
+  });
+
+  test("the access log has one JSON line per request with the decision, never the token", async () => {
+    const headers = bearer();
+    await send("POST", "/ajax-api/2.0/mlflow/runs/delete", headers, "{}");
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toMatchObject({ method: "POST", path: "/ajax-api/2.0/mlflow/runs/delete", status: 403, decision: "deny", surface: "cognito", username: "alice" });
+    expect(typeof logs[0]!.requestId).toBe("string");
+    expect(JSON.stringify(logs)).not.toContain(headers.authorization.slice(7));
+  });
+});
+
+describe("integration failures", () => {
+  afterEach(async () => {
+    await stopGateway();
+    await startGateway();
+  });
+
+  test("MLflow not answering in time: 504 Endpoint request timed out", async () => {
+    await stopGateway();
+    await startGateway({ integrationTimeoutMs: 200 });
+    upstreamDelayMs = 1000;
+    const r = await send("GET", "/health");
+    expect(r.status).toBe(504);
+    expect(JSON.parse(r.body)).toEqual({ message: "Endpoint request timed out" });
+  });
+
+  test("MLflow down: 502 with a clear message", async () => {
+    await stopGateway();
+    await startGateway({ upstream: new URL("http://127.0.0.1:9") });
+    const r = await send("GET", "/health");
+    expect(r.status).toBe(502);
+    expect(JSON.parse(r.body).message).toMatch(/MLflow is not answering/);
+  });
+});
