@@ -9,6 +9,7 @@ import { createTokenVerifier } from "../authorizer/token";
 import { CATALOG_FILE, GROUPS_DIR } from "../scripts/lib/mlflow-env";
 import { PORT_VARIABLES, StackConfig } from "./config";
 import { RunningMlflow, startMlflow } from "./mlflow-server";
+import { claimPort } from "./processes";
 import { loadPrincipals, Principal, principalStore, writeAwsFiles } from "./principals";
 import { AccessLogEntry, createGatewayServer } from "./server";
 import { DemoUser, RunningUserPool, startUserPool } from "./user-pool";
@@ -71,6 +72,8 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
   };
   try {
     mkdirSync(config.dataDir, { recursive: true });
+    // A taken gateway port should fail now, not after MLflow has started.
+    if (config.gatewayPort !== 0) await claimPort(config.host, config.gatewayPort, PORT_VARIABLES.gatewayPort);
     const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
     const groups = [...policySet.groups.keys()].sort();
     io.progress(`policies      ${groups.length} groups (${groups.join(", ")}), ${policySet.catalog.routes.length} routes of MLflow ${policySet.catalog.mlflowVersion}`);
@@ -162,7 +165,7 @@ export function formatSummary(s: StackSummary, dataDir: string): string {
     ...s.profiles.map((p) => `    ${p.name.padEnd(24)} (${p.group})`),
     "",
     "  Try:",
-    `    ${env} AWS_PROFILE=mlflow-reader MLFLOW_TRACKING_AWS_SIGV4=true MLFLOW_TRACKING_URI=${s.gatewayUrl} .venv/bin/python -c "import mlflow; print(mlflow.search_experiments())"`,
+    `    ${env} AWS_PROFILE=mlflow-reader MLFLOW_TRACKING_AWS_SIGV4=true MLFLOW_DISABLE_TELEMETRY=true MLFLOW_TRACKING_URI=${s.gatewayUrl} .venv/bin/python -c "import mlflow; print(mlflow.search_experiments())"`,
     `    npx mlflow-gate policy check --group readers POST /api/2.0/mlflow/runs/create`,
     "",
     `  Everything above is in ${join(dataDir, "stack.json")}. Ctrl-C stops the stack; data stays in ${dataDir}.`,

@@ -6,6 +6,8 @@ import { ensureMlflowVenv } from "./lib/mlflow-env";
 
 export async function main(): Promise<void> {
   const started = Date.now();
+  // The AWS SDK (the pool's admin calls) warns that its 2027 releases need Node 22; the README says so once.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   const progress = (line: string) => process.stderr.write(`mlflow-gate: ${line}\n`);
   let stop: (() => Promise<void>) | undefined;
   let stopping = false;

@@ -26,7 +26,7 @@ export interface TestStack {
 
 /** The environment of a Python process using the real MLflow SDK as one local principal. */
 export function sdkEnv(stack: RunningStack, as: string | "private"): NodeJS.ProcessEnv {
-  const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, MLFLOW_HTTP_REQUEST_MAX_RETRIES: "0", MLFLOW_HTTP_REQUEST_TIMEOUT: "60", AWS_EC2_METADATA_DISABLED: "true", PYTHONWARNINGS: "ignore" };
+  const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, MLFLOW_DISABLE_TELEMETRY: "true", DO_NOT_TRACK: "true", MLFLOW_HTTP_REQUEST_MAX_RETRIES: "0", MLFLOW_HTTP_REQUEST_TIMEOUT: "60", AWS_EC2_METADATA_DISABLED: "true", PYTHONWARNINGS: "ignore" };
   if (as === "private") return { ...base, MLFLOW_TRACKING_URI: stack.summary.mlflowPrivateUrl };
   return {
     ...base,

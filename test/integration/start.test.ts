@@ -1,0 +1,120 @@
+import { ChildProcess, spawn } from "child_process";
+import { mkdtempSync, readFileSync, rmSync } from "fs";
+import { createServer, Server } from "net";
+import { tmpdir } from "os";
+import { join } from "path";
+import { claimPort } from "../../gateway/processes";
+import { StackSummary } from "../../gateway/stack";
+import { REPO_ROOT } from "../../scripts/lib/mlflow-env";
+
+// `npm start` as a user runs it: a real process (node scripts/start.js), its summary, stack.json,
+// SIGTERM, a second start on the same data, and a taken port.
+
+let dataDir: string;
+beforeAll(() => {
+  dataDir = mkdtempSync(join(tmpdir(), "mlflow-gate-start-"));
+});
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+interface Started {
+  readonly child: ChildProcess;
+  readonly stderr: () => string;
+  readonly exited: Promise<number | null>;
+}
+
+function start(env: Record<string, string>): Started {
+  const child = spawn(process.execPath, [join(REPO_ROOT, "scripts", "start.js")], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, MLFLOW_GATE_DATA: dataDir, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
+  child.stdout!.resume();
+  return { child, stderr: () => stderr, exited: new Promise((resolve) => child.once("exit", (code) => resolve(code))) };
+}
+
+async function untilReady(s: Started, timeoutMs = 180_000): Promise<number> {
+  const began = Date.now();
+  while (Date.now() - began < timeoutMs) {
+    if (/ready in [\d.]+ s/.test(s.stderr())) return Date.now() - began;
+    if (s.child.exitCode !== null) throw new Error(`npm start exited ${s.child.exitCode}:\n${s.stderr()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`not ready after ${timeoutMs} ms:\n${s.stderr()}`);
+}
+
+async function isListening(url: string): Promise<boolean> {
+  try {
+    await fetch(url, { signal: AbortSignal.timeout(1000) });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const ports = async () => ({ MLFLOW_GATE_PORT: String(await claimPort("127.0.0.1", 0, "")), MLFLOW_GATE_USER_POOL_PORT: String(await claimPort("127.0.0.1", 0, "")) });
+
+describe("npm start", () => {
+  let first: StackSummary;
+
+  test("reaches ready, prints the summary, writes stack.json, and stops every child on SIGTERM", async () => {
+    const env = await ports();
+    const s = start(env);
+    const ms = await untilReady(s);
+    process.stderr.write(`npm start: ready in ${ms} ms (first run of this data directory)\n`);
+    // The summary names the gateway and every demo user with a password.
+    expect(s.stderr()).toContain(`mlflow-gate is ready: http://127.0.0.1:${env.MLFLOW_GATE_PORT}`);
+    first = JSON.parse(readFileSync(join(dataDir, "stack.json"), "utf8")) as StackSummary;
+    for (const u of first.demoUsers) expect(s.stderr()).toContain(u.password);
+    expect(first).toMatchObject({ gatewayUrl: `http://127.0.0.1:${env.MLFLOW_GATE_PORT}`, region: "us-east-1", profiles: [{ name: "mlflow-admin" }, { name: "mlflow-reader" }, { name: "mlflow-model-approver" }] });
+    expect(first.cognito.jwksUri).toBe(`${first.cognito.issuer}/.well-known/jwks.json`);
+    // The gateway answers; MLflow's private URL is only for the gateway (and this check).
+    expect((await fetch(`${first.gatewayUrl}/health`)).status).toBe(200);
+    expect((await fetch(`${first.gatewayUrl}/ajax-api/2.0/mlflow/experiments/search`)).status).toBe(401);
+    const created = await fetch(`${first.mlflowPrivateUrl}/api/2.0/mlflow/experiments/create`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"name":"survives-restart"}' });
+    expect(created.status).toBe(200);
+
+    s.child.kill("SIGTERM");
+    expect(await s.exited).toBe(0);
+    expect(s.stderr()).toContain("stopped");
+    expect(await isListening(first.gatewayUrl)).toBe(false);
+    expect(await isListening(first.mlflowPrivateUrl)).toBe(false);
+    expect(await isListening(first.cognito.endpoint)).toBe(false);
+  }, 240_000);
+
+  test("a second start reuses the data: same users, passwords, keys and MLflow data", async () => {
+    const s = start(await ports());
+    const ms = await untilReady(s);
+    process.stderr.write(`npm start: ready in ${ms} ms (later run)\n`);
+    const again = JSON.parse(readFileSync(join(dataDir, "stack.json"), "utf8")) as StackSummary;
+    expect(again.demoUsers).toEqual(first.demoUsers);
+    expect(again.cognito.userPoolId).toBe(first.cognito.userPoolId);
+    expect(readFileSync(again.awsCredentialsFile, "utf8")).toBe(readFileSync(first.awsCredentialsFile, "utf8"));
+    const found = await fetch(`${again.mlflowPrivateUrl}/api/2.0/mlflow/experiments/get-by-name?experiment_name=survives-restart`);
+    expect(found.status).toBe(200);
+    s.child.kill("SIGINT");
+    expect(await s.exited).toBe(0);
+  }, 240_000);
+
+  test("a port in use: one line naming the variable to change, exit 1, nothing left running", async () => {
+    const taken: Server = createServer();
+    const port = await new Promise<number>((resolve) => taken.listen(0, "127.0.0.1", () => resolve((taken.address() as { port: number }).port)));
+    try {
+      const env = { ...(await ports()), MLFLOW_GATE_PORT: String(port) };
+      const s = start(env);
+      expect(await s.exited).toBe(1);
+      expect(s.stderr()).toMatch(new RegExp(`mlflow-gate: cannot start: port ${port} on 127.0.0.1 is in use: set MLFLOW_GATE_PORT to another port\\n`));
+      expect(await isListening(`http://127.0.0.1:${env.MLFLOW_GATE_USER_POOL_PORT}`)).toBe(false);
+    } finally {
+      taken.close();
+    }
+  }, 240_000);
+
+  test("a bad configuration: every problem listed, exit 1", async () => {
+    const s = start({ MLFLOW_GATE_PORT: "eighty", MLFLOW_GATE_REGION: "moon" });
+    expect(await s.exited).toBe(1);
+    expect(s.stderr()).toMatch(/MLFLOW_GATE_PORT must be an integer/);
+    expect(s.stderr()).toMatch(/MLFLOW_GATE_REGION "moon"/);
+  }, 60_000);
+});
