@@ -8,12 +8,12 @@ import { SignatureV4 } from "@smithy/signature-v4";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
 import { Agent, request, Server } from "http";
 import { AddressInfo } from "net";
-import { arch, cpus, platform, tmpdir } from "os";
+import { arch, cpus, loadavg, platform, tmpdir } from "os";
 import { join } from "path";
 import { isMainThread, parentPort, Worker, workerData } from "worker_threads";
 import { createAuthorizer } from "../authorizer/authorize";
 import { createTokenVerifier } from "../authorizer/token";
-import { parseStackConfig } from "../gateway/config";
+import { parseStackConfig, StackConfig } from "../gateway/config";
 import { principalStore } from "../gateway/principals";
 import { createGatewayServer } from "../gateway/server";
 import { RunningStack, startStack } from "../gateway/stack";
@@ -38,6 +38,8 @@ interface WireRequest {
 
 interface LoadPath {
   readonly name: string;
+  /** Where the requests go, for the results file. */
+  readonly via: string;
   readonly origin: string;
   readonly measureMs: number;
   readonly sequence: readonly WireRequest[];
@@ -84,7 +86,7 @@ async function runLoad(paths: readonly LoadPath[]): Promise<PathFigures[]> {
     firstFailure: undefined as string | undefined,
   }));
 
-  /** CONCURRENCY loops take the path's next request until `ms` have passed; returns the time until the last answer. */
+  /** CONCURRENCY loops take the path's next request until `ms` have passed; measured time runs until the last answer. */
   async function drive(s: (typeof state)[number], ms: number, measured: boolean): Promise<void> {
     const start = performance.now();
     const end = start + ms;
@@ -141,15 +143,7 @@ function runLoadInWorker(paths: readonly LoadPath[]): Promise<PathFigures[]> {
 
 // ---- The main thread: the stack (the gateway runs here), the data, the requests, the report.
 
-const MIX = [
-  { kind: "GetExperiment", weight: 2 },
-  { kind: "SearchRuns", weight: 2 },
-  { kind: "GetRun", weight: 2 },
-  { kind: "GetMetricHistory", weight: 1 },
-  { kind: "GetRegisteredModel", weight: 1 },
-  { kind: "LogMetric", weight: 1 },
-] as const;
-/** One cycle of the mix, interleaved rather than grouped so every stretch of the run sees every request. */
+/** One cycle of the mix (weights 2:2:2:1:1:1), interleaved rather than grouped so every stretch of the run sees every request. */
 const CYCLE = ["GetExperiment", "SearchRuns", "GetRun", "GetMetricHistory", "GetExperiment", "SearchRuns", "GetRun", "GetRegisteredModel", "LogMetric"] as const;
 
 interface Seeded {
@@ -226,7 +220,7 @@ async function presign(stack: RunningStack, gateway: URL, requests: ReturnType<t
   return out;
 }
 
-function plain(requests: ReturnType<typeof buildSequence>, mount: "api" | "ajax-api", headers: Record<string, string>): WireRequest[] {
+function unsigned(requests: ReturnType<typeof buildSequence>, mount: "api" | "ajax-api", headers: Record<string, string>): WireRequest[] {
   return requests.map((r) => ({
     method: r.method,
     path: `/${mount}/2.0/mlflow/${r.path}`,
@@ -239,12 +233,12 @@ function plain(requests: ReturnType<typeof buildSequence>, mount: "api" | "ajax-
  * A second gateway on the same MLflow and user pool with the authorizer cache off (TTL 0, as API Gateway
  * allows): the authorizer verifies the token on every request. Wired like startStack's gateway.
  */
-async function startUncachedGateway(stack: RunningStack): Promise<{ url: string; stop: () => Promise<void> }> {
+async function startUncachedGateway(stack: RunningStack, config: StackConfig): Promise<{ url: string; stop: () => Promise<void> }> {
   const pool = stack.userPool;
   const server: Server = createGatewayServer({
     region: stack.summary.region,
     authorizerCacheTtlSeconds: 0,
-    integrationTimeoutMs: 29_000,
+    integrationTimeoutMs: config.integrationTimeoutMs,
     policySet: stack.policySet,
     authorizer: createAuthorizer({
       config: { maxTokenBytes: 8192 },
@@ -256,9 +250,9 @@ async function startUncachedGateway(stack: RunningStack): Promise<{ url: string;
     upstream: new URL(stack.summary.mlflowPrivateUrl),
     log: () => undefined,
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  await new Promise<void>((resolve) => server.listen(0, config.host, () => resolve()));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `http://${config.host}:${(server.address() as AddressInfo).port}`,
     stop: () => new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
@@ -270,6 +264,8 @@ const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
 
 async function main(): Promise<void> {
   const mlflowVersion = ensureMlflowVenv();
+  // Other work on the machine moves these figures more than the gateway does: record how busy it was.
+  const loadAtStart = loadavg()[0]!;
   const dataDir = mkdtempSync(join(tmpdir(), "mlflow-gate-bench-"));
   let stack: RunningStack | undefined;
   let uncached: Awaited<ReturnType<typeof startUncachedGateway>> | undefined;
@@ -280,7 +276,7 @@ async function main(): Promise<void> {
       accessLog: () => undefined,
       authorizerLogger: { info: () => undefined, error: () => undefined },
     });
-    uncached = await startUncachedGateway(stack);
+    uncached = await startUncachedGateway(stack, config);
     const { mlflowPrivateUrl: direct, gatewayUrl } = stack.summary;
     const data = await seed(direct);
     const admin = stack.summary.demoUsers.find((u) => u.username === "admin");
@@ -290,10 +286,10 @@ async function main(): Promise<void> {
 
     const t = Date.now();
     const paths: LoadPath[] = [
-      { name: "direct (no auth)", origin: direct, measureMs: MEASURE_MS, sequence: plain(buildSequence(data, "bench_direct"), "api", {}) },
-      { name: "gateway SigV4", origin: gatewayUrl, measureMs: MEASURE_MS, sequence: await presign(stack, new URL(gatewayUrl), buildSequence(data, "bench_sigv4")) },
-      { name: "gateway bearer", origin: gatewayUrl, measureMs: MEASURE_MS, sequence: plain(buildSequence(data, "bench_bearer"), "ajax-api", bearer) },
-      { name: "gateway bearer, cache off", origin: uncached.url, measureMs: CACHE_OFF_MEASURE_MS, sequence: plain(buildSequence(data, "bench_bearer_nocache"), "ajax-api", bearer) },
+      { name: "direct (no auth)", via: "MLflow's private URL, /api", origin: direct, measureMs: MEASURE_MS, sequence: unsigned(buildSequence(data, "bench_direct"), "api", {}) },
+      { name: "gateway SigV4", via: "gateway, /api, SigV4 as mlflow-admin", origin: gatewayUrl, measureMs: MEASURE_MS, sequence: await presign(stack, new URL(gatewayUrl), buildSequence(data, "bench_sigv4")) },
+      { name: "gateway bearer", via: "gateway, /ajax-api, access token of admin", origin: gatewayUrl, measureMs: MEASURE_MS, sequence: unsigned(buildSequence(data, "bench_bearer"), "ajax-api", bearer) },
+      { name: "gateway bearer, cache off", via: "second gateway with authorizer cache TTL 0, /ajax-api, access token of admin", origin: uncached.url, measureMs: CACHE_OFF_MEASURE_MS, sequence: unsigned(buildSequence(data, "bench_bearer_nocache"), "ajax-api", bearer) },
     ];
     console.log(`requests built, SigV4 pre-signed in ${Date.now() - t} ms; load: ${CONCURRENCY} connections, warm-up ${WARMUP_MS / 1000} s, then ${ROUNDS} rounds per path`);
 
@@ -310,6 +306,7 @@ async function main(): Promise<void> {
     console.log("\ngateway / direct      throughput   p50    p99");
     for (const [name, r] of Object.entries(ratios)) console.log(`${name.padEnd(26)}${r.throughput.toFixed(2).padStart(6)}${r.p50.toFixed(2).padStart(7)}${r.p99.toFixed(2).padStart(7)}`);
     console.log("SigV4 headers were signed before the timed phase and replayed (valid for 5 minutes, as API Gateway accepts): client signing cost is not measured.");
+    console.log(`Load average (1 min) before the stack started: ${loadAtStart.toFixed(2)} on ${cpus().length} cores; near or above the core count, other work competed with this run.`);
     console.log(`Bearer: one access token of the local pool; the gateway's authorizer cache (${config.authorizerCacheTtlSeconds} s) serves repeats, except in the cache-off phase.`);
 
     let flawed = false;
@@ -326,13 +323,13 @@ async function main(): Promise<void> {
 
     const results = {
       date: new Date().toISOString(),
-      machine: { cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, node: process.version, platform: `${platform()}-${arch()}` },
+      machine: { cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, node: process.version, platform: `${platform()}-${arch()}`, loadAverage1m: { start: loadAtStart, end: loadavg()[0]! } },
       mlflow: { version: mlflowVersion, workers: 1, store: "sqlite" },
       load: { concurrency: CONCURRENCY, keepAlive: true, warmupMs: WARMUP_MS, rounds: ROUNDS, clientInWorkerThread: true },
-      mix: { weights: Object.fromEntries(MIX.map((m) => [m.kind, m.weight])), cycle: CYCLE, writeTarget: "the seeded run, a distinct (key, step) per write" },
-      sigv4: { principal: "mlflow-admin", presigned: true },
-      bearer: { user: "admin", authorizerCacheTtlSeconds: config.authorizerCacheTtlSeconds, cacheOffPhase: "a second gateway with TTL 0 on the same MLflow" },
-      paths: Object.fromEntries(paths.map((p, i) => [p.name, { url: p.name.startsWith("direct") ? "/api (private MLflow)" : p.name.includes("SigV4") ? "/api (gateway)" : "/ajax-api (gateway)", durationMs: p.measureMs, ...figures[i]! }])),
+      mix: { cycle: CYCLE, writeTarget: "the seeded run, a distinct (key, step) per write" },
+      sigv4: { principal: "mlflow-admin", presignedAndReplayed: true },
+      bearer: { user: "admin", authorizerCacheTtlSeconds: config.authorizerCacheTtlSeconds },
+      paths: Object.fromEntries(paths.map((p, i) => [p.name, { via: p.via, durationMs: p.measureMs, ...figures[i]! }])),
       ratiosToDirect: ratios,
       valid: !flawed,
     };

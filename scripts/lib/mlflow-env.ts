@@ -31,16 +31,16 @@ const INSTALL_MARKER = join(VENV_DIR, ".mlflow-gate-installed");
  * Makes .venv hold the pinned MLflow and requirements-local.txt, installing from PyPI when they
  * changed; logs progress to stderr. Returns the MLflow version.
  */
-export function ensureMlflowVenv(log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): string {
+export function ensureMlflowVenv(log: (line: string) => void = (l) => process.stderr.write(`mlflow-gate: ${l}\n`)): string {
   const pinned = loadPinnedMlflowVersion();
   const wanted = `mlflow==${pinned}\n${readFileSync(REQUIREMENTS_FILE, "utf8")}`;
   if (existsSync(INSTALL_MARKER) && readFileSync(INSTALL_MARKER, "utf8") === wanted && installedMlflowVersion() === pinned) return pinned;
   if (!existsSync(VENV_PYTHON)) {
-    log(`mlflow-gate: creating ${VENV_DIR}`);
+    log(`creating ${VENV_DIR}`);
     execFileSync(process.env.PYTHON ?? "python3", ["-m", "venv", VENV_DIR], { stdio: "inherit" });
   }
   const installed = installedMlflowVersion();
-  log(`mlflow-gate: installing mlflow==${pinned} and requirements-local.txt into .venv (${installed ? `had ${installed}` : "first run"}; about a minute)`);
+  log(`installing mlflow==${pinned} and requirements-local.txt into .venv (${installed ? `had ${installed}` : "first run"}; about a minute)`);
   execFileSync(
     VENV_PYTHON,
     ["-m", "pip", "install", "--disable-pip-version-check", "--quiet", `mlflow==${pinned}`, "-r", REQUIREMENTS_FILE],
