@@ -373,7 +373,11 @@ export function createGatewayServer(props: GatewayProps): Server {
       status = 403;
       entry = { ...entry, decision: "error", reason: `gateway-error:${(e as Error)?.name ?? "unknown"}` };
     } finally {
-      props.log({ time: new Date().toISOString(), ...entry, status, latencyMs: Math.round((performance.now() - started) * 10) / 10 });
+      try {
+        props.log({ time: new Date().toISOString(), ...entry, status, latencyMs: Math.round((performance.now() - started) * 10) / 10 });
+      } catch {
+        // A failing log sink (a closed stdout) must not take the gateway down with an unhandled rejection.
+      }
     }
   }
 

@@ -314,6 +314,26 @@ describe("what the gateway itself answers", () => {
   });
 });
 
+describe("a failing access log", () => {
+  afterEach(async () => {
+    await stopGateway();
+    await startGateway();
+  });
+
+  test("does not take the gateway down: requests keep being answered", async () => {
+    await stopGateway();
+    await startGateway();
+    const original = logs;
+    logs = { push: () => { throw new Error("stdout closed"); } } as unknown as AccessLogEntry[];
+    try {
+      expect((await send("GET", "/health")).status).toBe(200);
+      expect((await send("POST", "/ajax-api/2.0/mlflow/runs/delete", bearer(), "{}")).status).toBe(403);
+    } finally {
+      logs = original;
+    }
+  });
+});
+
 describe("integration failures", () => {
   afterEach(async () => {
     await stopGateway();
