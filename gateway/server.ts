@@ -385,6 +385,14 @@ export function createGatewayServer(props: GatewayProps): Server {
   return server;
 }
 
+/** Stops listening and drops kept-alive connections, so a stop never waits for idle clients. */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
 function identityOf(result: APIGatewayAuthorizerResult): Identity {
   const ctx = result.context ?? {};
   const groups = typeof ctx.groups === "string" && ctx.groups !== "" ? ctx.groups.split(",") : [];

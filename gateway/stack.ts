@@ -11,7 +11,7 @@ import { PORT_VARIABLES, StackConfig } from "./config";
 import { RunningMlflow, startMlflow } from "./mlflow-server";
 import { claimPort } from "./processes";
 import { loadPrincipals, Principal, principalStore, writeAwsFiles } from "./principals";
-import { AccessLogEntry, createGatewayServer } from "./server";
+import { AccessLogEntry, closeServer, createGatewayServer } from "./server";
 import { DemoUser, RunningUserPool, startUserPool } from "./user-pool";
 
 /** Demo users of the local pool: one per default group. */
@@ -63,6 +63,36 @@ async function listen(server: Server, host: string, port: number): Promise<numbe
   });
 }
 
+export interface LocalGatewayProps {
+  readonly config: Pick<StackConfig, "region" | "authorizerCacheTtlSeconds" | "integrationTimeoutMs">;
+  readonly policySet: PolicySet;
+  readonly userPool: Pick<RunningUserPool, "issuer" | "jwksUri" | "clientId">;
+  readonly principals: readonly Principal[];
+  readonly upstream: URL;
+  readonly accessLog: (entry: AccessLogEntry) => void;
+  readonly authorizerLogger: DecisionLogger;
+}
+
+/** The gateway of the local stack, with the very authorizer module the Lambda runs, verifying tokens of the local pool. */
+export function createLocalGateway(props: LocalGatewayProps): Server {
+  const authorizer = createAuthorizer({
+    config: { maxTokenBytes: 8192 },
+    policySet: props.policySet,
+    verifier: createTokenVerifier({ issuer: props.userPool.issuer, jwksUri: props.userPool.jwksUri, clientIds: [props.userPool.clientId] }),
+    logger: props.authorizerLogger,
+  });
+  return createGatewayServer({
+    region: props.config.region,
+    authorizerCacheTtlSeconds: props.config.authorizerCacheTtlSeconds,
+    integrationTimeoutMs: props.config.integrationTimeoutMs,
+    policySet: props.policySet,
+    authorizer,
+    credentials: principalStore(props.principals),
+    upstream: props.upstream,
+    log: props.accessLog,
+  });
+}
+
 /** Starts MLflow, the user pool and the gateway; on any failure stops what it started and rethrows. */
 export async function startStack(config: StackConfig, io: StackIo): Promise<RunningStack> {
   const stops: (() => Promise<void>)[] = [];
@@ -102,31 +132,17 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
     stops.push(() => mlflow.stop());
     io.progress(`mlflow        ${mlflow.url.origin} (private), data in ${join(config.dataDir, "mlflow")} (${Date.now() - t} ms)`);
 
-    // The very module the Lambda runs, verifying tokens of the local pool.
-    const authorizer = createAuthorizer({
-      config: { maxTokenBytes: 8192 },
+    const server = createLocalGateway({
+      config,
       policySet,
-      verifier: createTokenVerifier({ issuer: userPool.issuer, jwksUri: userPool.jwksUri, clientIds: [userPool.clientId] }),
-      logger: io.authorizerLogger ?? new Logger({ serviceName: "mlflow-gate-authorizer" }),
-    });
-    const server = createGatewayServer({
-      region: config.region,
-      authorizerCacheTtlSeconds: config.authorizerCacheTtlSeconds,
-      integrationTimeoutMs: config.integrationTimeoutMs,
-      policySet,
-      authorizer,
-      credentials: principalStore(principals),
+      userPool,
+      principals,
       upstream: mlflow.url,
-      log: io.accessLog,
+      accessLog: io.accessLog,
+      authorizerLogger: io.authorizerLogger ?? new Logger({ serviceName: "mlflow-gate-authorizer" }),
     });
     const port = await listen(server, config.host, config.gatewayPort);
-    stops.push(
-      () =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        }),
-    );
+    stops.push(() => closeServer(server));
     const gatewayUrl = `http://${config.host}:${port}`;
     io.progress(`gateway       ${gatewayUrl} (authorizer cache ${config.authorizerCacheTtlSeconds} s)`);
 

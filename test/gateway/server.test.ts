@@ -7,7 +7,7 @@ import { createAuthorizer } from "../../authorizer/authorize";
 import { loadPolicySet } from "../../authorizer/load-policies";
 import { createTokenVerifier } from "../../authorizer/token";
 import { parsePrincipals, principalStore } from "../../gateway/principals";
-import { AccessLogEntry, createGatewayServer } from "../../gateway/server";
+import { AccessLogEntry, closeServer, createGatewayServer } from "../../gateway/server";
 import { CATALOG_FILE, GROUPS_DIR } from "../../scripts/lib/mlflow-env";
 import { accessToken, CLIENT_ID, createSigningKey, ISSUER, JWKS_URI, jwksOf, seededJwksCache } from "../authorizer/support/tokens";
 
@@ -68,10 +68,7 @@ function startGateway(options: { upstream?: URL; integrationTimeoutMs?: number }
   }));
 }
 
-const stopGateway = () => new Promise<void>((resolve) => {
-  gateway.close(() => resolve());
-  gateway.closeAllConnections();
-});
+const stopGateway = () => closeServer(gateway);
 
 beforeAll(async () => {
   upstream = createServer((req, res) => {

@@ -11,7 +11,7 @@ import { checkRequest } from "../../authorizer/core/policy-set";
 import { loadPolicySet } from "../../authorizer/load-policies";
 import { createTokenVerifier } from "../../authorizer/token";
 import { parsePrincipals, principalStore } from "../../gateway/principals";
-import { createGatewayServer } from "../../gateway/server";
+import { closeServer, createGatewayServer } from "../../gateway/server";
 import { RunningUserPool, startUserPool } from "../../gateway/user-pool";
 import { CATALOG_FILE, GROUPS_DIR } from "../../scripts/lib/mlflow-env";
 import { fillTemplate } from "../support/probes";
@@ -55,10 +55,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await new Promise<void>((resolve) => {
-    gateway?.close(() => resolve());
-    gateway?.closeAllConnections();
-  });
+  if (gateway) await closeServer(gateway);
   await pool?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
