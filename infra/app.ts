@@ -1,0 +1,55 @@
+import { App, Environment, Validations } from "aws-cdk-lib";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { PolicySet } from "../authorizer/core/policy-set";
+import { InfraConfig } from "./config";
+import { AmplifyMlflowStack } from "./stacks/amplify-mlflow-stack";
+import { ARTIFACT_PREFIX, MlflowVpcStack } from "./stacks/mlflow-vpc-stack";
+import { RestApiGatewayStack } from "./stacks/rest-api-gateway-stack";
+import { SageMakerStudioUserStack } from "./stacks/sagemaker-studio-user-stack";
+
+export interface MlflowGateStacks {
+  readonly vpc: MlflowVpcStack;
+  readonly api: RestApiGatewayStack;
+  readonly ui: AmplifyMlflowStack;
+  readonly studio: SageMakerStudioUserStack;
+}
+
+/**
+ * The whole deployment: MLflow in its VPC, the REST API in front of it with Cognito and the Lambda
+ * authorizer, the UI on Amplify Hosting, SageMaker Studio users and cross-account roles. Every policy
+ * comes from the compiled group files in `policySet`; cdk-nag's AWS Solutions checks run at synth.
+ */
+export function buildMlflowGateApp(app: App, config: InfraConfig, policySet: PolicySet): MlflowGateStacks {
+  const env: Environment = { ...(config.account ? { account: config.account } : {}), ...(config.region ? { region: config.region } : {}) };
+  const vpc = new MlflowVpcStack(app, "MlflowVpcStack", { env, config, description: "mlflow-gate: MLflow on Fargate, Aurora Serverless v2, S3 artifacts, internal NLB" });
+  const api = new RestApiGatewayStack(app, "RestApiGatewayStack", {
+    env,
+    config,
+    policySet,
+    vpc: vpc.vpc,
+    loadBalancer: vpc.loadBalancer,
+    description: "mlflow-gate: REST API (AWS_IAM for the SDK, Lambda authorizer for the UI), Cognito",
+  });
+  const ui = new AmplifyMlflowStack(app, "AmplifyMlflowStack", {
+    env,
+    config,
+    policySet,
+    api: api.api,
+    stageName: api.stageName,
+    description: "mlflow-gate: the MLflow UI on Amplify Hosting, same-origin with the API",
+  });
+  const studio = new SageMakerStudioUserStack(app, "SageMakerStudioUserStack", {
+    env,
+    config,
+    policySet,
+    api: api.api,
+    stageName: api.stageName,
+    artifactBucket: vpc.artifactBucket,
+    // The same prefix MLflow writes under: roles never reach the rest of the bucket.
+    artifactPrefix: ARTIFACT_PREFIX,
+    vpc: vpc.vpc,
+    description: "mlflow-gate: SageMaker Studio users and cross-account roles with compiled MLflow policies",
+  });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return { vpc, api, ui, studio };
+}

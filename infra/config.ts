@@ -1,0 +1,116 @@
+import { ConfigError } from "../authorizer/core/errors";
+
+/** A role in the MLflow account that principals of another account assume to use MLflow as a group. */
+export interface CrossAccountRoleConfig {
+  /** The role's name (its ARN is what the other account's execution roles assume). */
+  readonly roleName: string;
+  /** The group whose compiled policy the role carries. */
+  readonly group: string;
+  /** Principal ARNs of the other account trusted to assume it (roles or the account root). */
+  readonly trustedPrincipalArns: readonly string[];
+  /** When set, the assume-role call must pass this ExternalId. */
+  readonly externalId?: string;
+}
+
+/**
+ * The deployment's configuration, from the `mlflow-gate` key of cdk.json's context (or `-c`),
+ * validated once with every problem listed together.
+ */
+export interface InfraConfig {
+  /** Target account and region; undefined means the CLI's environment (`cdk synth` works without). */
+  readonly account?: string;
+  readonly region?: string;
+  /** The API Gateway stage. @default "prod" */
+  readonly stageName: string;
+  /** CIDRs allowed to call the API at all (its resource policy); empty: any source, auth still required. */
+  readonly allowedSourceCidrs: readonly string[];
+  /** Use this SageMaker Studio domain instead of creating one. */
+  readonly sagemakerDomainId?: string;
+  /** Where the UI is served from, for the app client's callback and the API's CORS (Amplify's URL by default). */
+  readonly uiOrigin?: string;
+  readonly crossAccountRoles: readonly CrossAccountRoleConfig[];
+  /** MLflow's Fargate service. */
+  readonly mlflow: { readonly cpu: number; readonly memoryMiB: number; readonly minTasks: number; readonly maxTasks: number };
+  /** API Gateway stage throttling (requests per second, burst). */
+  readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
+}
+
+const ACCOUNT = /^\d{12}$/;
+const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d$/;
+const STAGE = /^[A-Za-z0-9_]{1,128}$/;
+const CIDR = /^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$|^[0-9a-fA-F:]+\/\d{1,3}$/;
+const PRINCIPAL_ARN = /^arn:aws[a-z-]*:iam::\d{12}:(root|role\/[\w+=,.@/-]+|user\/[\w+=,.@/-]+)$/;
+const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+
+/** Validates the context value against the known group names (policies/groups). */
+export function parseInfraConfig(input: unknown, knownGroups: ReadonlySet<string>): InfraConfig {
+  const problems: string[] = [];
+  const c = (input ?? {}) as Record<string, unknown>;
+  if (typeof c !== "object" || Array.isArray(c)) throw new ConfigError('context "mlflow-gate" must be an object');
+  const str = (key: string, re: RegExp, what: string): string | undefined => {
+    const v = c[key];
+    if (v === undefined || v === null || v === "") return undefined;
+    if (typeof v !== "string" || !re.test(v)) problems.push(`mlflow-gate.${key} must be ${what}, not ${JSON.stringify(v)}`);
+    return typeof v === "string" ? v : undefined;
+  };
+  const int = (obj: Record<string, unknown>, path: string, key: string, fallback: number, min: number, max: number): number => {
+    const v = obj[key];
+    if (v === undefined) return fallback;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) problems.push(`mlflow-gate.${path}${key} must be an integer from ${min} to ${max}, not ${JSON.stringify(v)}`);
+    return typeof v === "number" ? v : fallback;
+  };
+  const account = str("account", ACCOUNT, "a 12-digit account id");
+  const region = str("region", REGION, "a region name");
+  const stageName = str("stageName", STAGE, "letters, digits and _") ?? "prod";
+  const sagemakerDomainId = str("sagemakerDomainId", /^d-[a-z0-9]{12}$/, "a Studio domain id (d-xxxxxxxxxxxx)");
+  const uiOrigin = str("uiOrigin", /^https:\/\/[a-z0-9.-]+(:\d+)?$/, "an https origin without a path");
+  const cidrs = c.allowedSourceCidrs ?? [];
+  if (!Array.isArray(cidrs) || !cidrs.every((x) => typeof x === "string" && CIDR.test(x))) problems.push("mlflow-gate.allowedSourceCidrs must be a list of CIDRs");
+
+  const roles = c.crossAccountRoles ?? [];
+  const crossAccountRoles: CrossAccountRoleConfig[] = [];
+  if (!Array.isArray(roles)) problems.push("mlflow-gate.crossAccountRoles must be a list");
+  else {
+    roles.forEach((raw: unknown, i) => {
+      const r = (raw ?? {}) as Record<string, unknown>;
+      const where = `mlflow-gate.crossAccountRoles[${i}]`;
+      if (typeof r.roleName !== "string" || !ROLE_NAME.test(r.roleName)) problems.push(`${where}.roleName must be an IAM role name`);
+      if (typeof r.group !== "string" || !knownGroups.has(r.group)) problems.push(`${where}.group must be one of ${[...knownGroups].join(", ")}`);
+      const arns = r.trustedPrincipalArns;
+      if (!Array.isArray(arns) || arns.length === 0 || !arns.every((a) => typeof a === "string" && PRINCIPAL_ARN.test(a))) {
+        problems.push(`${where}.trustedPrincipalArns must be a non-empty list of IAM role, user or root ARNs`);
+      }
+      if (r.externalId !== undefined && (typeof r.externalId !== "string" || !/^[\w+=,.@:/-]{2,1224}$/.test(r.externalId))) problems.push(`${where}.externalId must be 2 to 1224 characters of [\\w+=,.@:/-]`);
+      crossAccountRoles.push({
+        roleName: String(r.roleName),
+        group: String(r.group),
+        trustedPrincipalArns: Array.isArray(arns) ? (arns as string[]) : [],
+        ...(typeof r.externalId === "string" ? { externalId: r.externalId } : {}),
+      });
+    });
+  }
+  const m = (c.mlflow ?? {}) as Record<string, unknown>;
+  const mlflow = {
+    cpu: int(m, "mlflow.", "cpu", 1024, 256, 16384),
+    memoryMiB: int(m, "mlflow.", "memoryMiB", 2048, 512, 122880),
+    minTasks: int(m, "mlflow.", "minTasks", 1, 1, 100),
+    maxTasks: int(m, "mlflow.", "maxTasks", 4, 1, 100),
+  };
+  if (mlflow.maxTasks < mlflow.minTasks) problems.push("mlflow-gate.mlflow.maxTasks must be at least minTasks");
+  const t = (c.throttle ?? {}) as Record<string, unknown>;
+  const throttle = { rateLimit: int(t, "throttle.", "rateLimit", 200, 1, 10000), burstLimit: int(t, "throttle.", "burstLimit", 400, 1, 5000) };
+  const known = new Set(["account", "region", "stageName", "allowedSourceCidrs", "sagemakerDomainId", "uiOrigin", "crossAccountRoles", "mlflow", "throttle"]);
+  for (const key of Object.keys(c)) if (!known.has(key)) problems.push(`mlflow-gate.${key} is not a setting (known: ${[...known].join(", ")})`);
+  if (problems.length > 0) throw new ConfigError(`invalid deployment configuration (cdk.json context "mlflow-gate"):\n  ${problems.join("\n  ")}`);
+  return {
+    ...(account ? { account } : {}),
+    ...(region ? { region } : {}),
+    stageName,
+    allowedSourceCidrs: cidrs as string[],
+    ...(sagemakerDomainId ? { sagemakerDomainId } : {}),
+    ...(uiOrigin ? { uiOrigin } : {}),
+    crossAccountRoles,
+    mlflow,
+    throttle,
+  };
+}

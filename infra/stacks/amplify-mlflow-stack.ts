@@ -1,0 +1,230 @@
+import { existsSync } from "fs";
+import { join } from "path";
+import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Token, Validations } from "aws-cdk-lib";
+import * as amplify from "aws-cdk-lib/aws-amplify";
+import * as apigw from "aws-cdk-lib/aws-apigateway";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as logs from "aws-cdk-lib/aws-logs";
+import * as s3 from "aws-cdk-lib/aws-s3";
+import * as s3assets from "aws-cdk-lib/aws-s3-assets";
+import * as cr from "aws-cdk-lib/custom-resources";
+import { Construct } from "constructs";
+import { CatalogRoute, parsePathTemplate } from "../../authorizer/core/catalog";
+import { CatalogError, ConfigError } from "../../authorizer/core/errors";
+import { PolicySet } from "../../authorizer/core/policy-set";
+import { InfraConfig } from "../config";
+import { acknowledgeWildcards } from "../constructs/mlflow-access-role";
+
+export interface UiRewrite {
+  readonly source: string;
+  readonly target: string;
+  readonly status: string;
+}
+
+/**
+ * Amplify's single-page-app rule (its documented regex): paths without a file extension, or with one
+ * that is not a static asset's, get /index.html; asset requests that miss stay 404.
+ */
+export const SPA_FALLBACK: UiRewrite = {
+  source: "</^[^.]+$|\\.(?!(css|gif|ico|jpg|js|png|txt|svg|woff|woff2|ttf|map|json|webp)$)([^.]+$)/>",
+  target: "/index.html",
+  status: "200",
+};
+
+/** A concrete path of a template: each parameter filled with sample text (greedy ones with a slash). */
+export function samplePath(route: Pick<CatalogRoute, "path">): string {
+  return parsePathTemplate(route.path)
+    .map((p) => (p.kind === "literal" ? p.text : p.kind === "segment" ? "x1" : "dir/file.txt"))
+    .join("");
+}
+
+/**
+ * Amplify rewrites that proxy (status 200) every UI route of the catalog (auth `cognito`) to the API
+ * stage, so the browser stays same-origin: one rule per first path segment, `/<segment>/<*>` when
+ * routes go deeper and `/<segment>` for a route that is the segment alone; the SPA fallback comes last
+ * (Amplify applies the first rule that matches). Public routes (the UI's own files) are never proxied:
+ * a rule that would catch one is an error. `apiBaseUrl` is `https://<api>.execute-api.<region>.<suffix>/<stage>`.
+ */
+export function buildUiRewrites(routes: readonly CatalogRoute[], apiBaseUrl: string): UiRewrite[] {
+  const ui = routes.filter((r) => r.auth === "cognito");
+  const deep = new Set<string>();
+  const exact = new Set<string>();
+  for (const r of ui) {
+    const segment = r.path.split("/")[1] ?? "";
+    if (segment === "" || /[{}]/.test(segment)) throw new CatalogError(`UI route ${r.method} ${r.path} has no literal first segment to proxy by`);
+    (r.path === `/${segment}` ? exact : deep).add(segment);
+  }
+  const proxies: UiRewrite[] = [];
+  for (const segment of [...new Set([...deep, ...exact])].sort()) {
+    if (deep.has(segment)) proxies.push({ source: `/${segment}/<*>`, target: `${apiBaseUrl}/${segment}/<*>`, status: "200" });
+    if (exact.has(segment)) proxies.push({ source: `/${segment}`, target: `${apiBaseUrl}/${segment}`, status: "200" });
+  }
+  const publicRoutes = routes.filter((r) => r.auth === "none");
+  for (const r of publicRoutes) {
+    const path = samplePath(r);
+    const hit = proxies.find((p) => (p.source.endsWith("/<*>") ? path.startsWith(p.source.slice(0, -3)) : path === p.source));
+    if (hit) throw new CatalogError(`rewrite ${hit.source} would proxy the public route ${r.method} ${r.path}`);
+  }
+  return [...proxies, SPA_FALLBACK];
+}
+
+export interface AmplifyMlflowStackProps extends StackProps {
+  readonly config: InfraConfig;
+  readonly policySet: PolicySet;
+  readonly api: apigw.IRestApi;
+  readonly stageName: string;
+  /** Directory of the built UI; @default infra/ui-placeholder (the UI issue replaces it) */
+  readonly uiDirectory?: string;
+}
+
+const BRANCH = "main";
+
+/**
+ * The MLflow UI on Amplify Hosting, deployed without a repository: the UI directory is a zipped asset,
+ * copied into a bucket that only this app's branch may read (the documented bucket policy for deploying
+ * from S3 with the SDK), then deployed with amplify:StartDeployment (CloudFormation's AWS::Amplify::Branch
+ * has no source property; a manual-deploy branch takes its files from that call). UI API paths are
+ * proxied to the API stage (`buildUiRewrites`).
+ */
+export class AmplifyMlflowStack extends Stack {
+  public readonly app: amplify.CfnApp;
+  public readonly branch: amplify.CfnBranch;
+  public readonly uiAsset: s3assets.Asset;
+  public readonly rewrites: readonly { source: string; target: string; status: string }[];
+  /** Holds the deployed zips; readable by this app's branch only. */
+  public readonly sourceBucket: s3.Bucket;
+  /** Runs the copy and the deployment calls. */
+  public readonly deployerRole: iam.Role;
+  public readonly deployerLogGroup: logs.LogGroup;
+  /** Lets the deployer write its own log group. */
+  public readonly deployerLogging: iam.Policy;
+  public readonly copyUi: cr.AwsCustomResource;
+  public readonly deployment: cr.AwsCustomResource;
+
+  constructor(scope: Construct, id: string, props: AmplifyMlflowStackProps) {
+    super(scope, id, props);
+    const uiDirectory = props.uiDirectory ?? join(__dirname, "..", "ui-placeholder");
+    const problems: string[] = [];
+    if (!existsSync(join(uiDirectory, "index.html"))) problems.push(`uiDirectory ${uiDirectory} has no index.html`);
+    if (!Token.isUnresolved(props.stageName) && props.stageName !== props.config.stageName) {
+      problems.push(`stageName ${props.stageName} differs from the configured stage ${props.config.stageName}`);
+    }
+    if (problems.length > 0) throw new ConfigError(`${this.node.path}:\n  ${problems.join("\n  ")}`);
+
+    const apiBaseUrl = `https://${props.api.restApiId}.execute-api.${this.region}.${this.urlSuffix}/${props.stageName}`;
+    this.rewrites = buildUiRewrites(props.policySet.catalog.routes, apiBaseUrl);
+
+    this.app = new amplify.CfnApp(this, "App", {
+      name: "mlflow-gate-ui",
+      description: "mlflow-gate: the MLflow UI; its API paths are proxied to the API Gateway stage",
+      platform: "WEB",
+      customRules: this.rewrites.map((r) => ({ ...r })),
+      customHeaders: [
+        "customHeaders:",
+        "  - pattern: '**'",
+        "    headers:",
+        "      - key: Strict-Transport-Security",
+        "        value: max-age=31536000; includeSubDomains",
+        "      - key: X-Content-Type-Options",
+        "        value: nosniff",
+        "      - key: Referrer-Policy",
+        "        value: same-origin",
+        "",
+      ].join("\n"),
+    });
+    this.branch = new amplify.CfnBranch(this, "Branch", {
+      appId: this.app.attrAppId,
+      branchName: BRANCH,
+      stage: "PRODUCTION",
+      enableAutoBuild: false,
+      framework: "Web",
+    });
+
+    this.uiAsset = new s3assets.Asset(this, "UiAsset", { path: uiDirectory });
+    this.sourceBucket = new s3.Bucket(this, "SourceBucket", {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      // Amplify keeps its own copy once a deployment has started; old zips are only kept for a while.
+      lifecycleRules: [{ expiration: Duration.days(30) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.sourceBucket).acknowledge({
+      id: "AwsSolutions-S1",
+      reason: "holds only zips of the UI build, the same files Amplify serves to anyone; it is written only by this stack's deployment custom resource, and its API calls are in CloudTrail",
+    });
+    // Amplify reads the zip as its service principal, for this app's branch only (aws:SourceArn is the
+    // URL-encoded branch ARN, as Amplify's guide for deploying from S3 with the SDK requires).
+    const onlyThisBranch = {
+      StringEquals: {
+        "aws:SourceAccount": this.account,
+        "aws:SourceArn": `arn%3A${this.partition}%3Aamplify%3A${this.region}%3A${this.account}%3Aapps%2F${this.app.attrAppId}%2Fbranches%2F${BRANCH}`,
+      },
+    };
+    const amplifyService = new iam.ServicePrincipal("amplify.amazonaws.com");
+    this.sourceBucket.addToResourcePolicy(
+      new iam.PolicyStatement({ sid: "AmplifyReadsUiZips", principals: [amplifyService], actions: ["s3:GetObject"], resources: [this.sourceBucket.arnForObjects("ui/*")], conditions: onlyThisBranch }),
+    );
+    this.sourceBucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: "AmplifyListsUiZips",
+        principals: [amplifyService],
+        actions: ["s3:ListBucket"],
+        resources: [this.sourceBucket.bucketArn],
+        conditions: { ...onlyThisBranch, StringLike: { "s3:prefix": ["ui/*"] } },
+      }),
+    );
+
+    this.deployerLogGroup = new logs.LogGroup(this, "DeployerLogs", { retention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY });
+    this.deployerRole = new iam.Role(this, "DeployerRole", {
+      description: "mlflow-gate: copies the UI zip and starts the Amplify deployment",
+      assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+    });
+    this.deployerLogging = new iam.Policy(this, "DeployerLogging", {
+      roles: [this.deployerRole],
+      statements: [new iam.PolicyStatement({ sid: "WriteOwnLogs", actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resources: [this.deployerLogGroup.logGroupArn] })],
+    });
+
+    const key = `ui/${this.uiAsset.assetHash}.zip`;
+    const common = { role: this.deployerRole, logGroup: this.deployerLogGroup, installLatestAwsSdk: false, timeout: Duration.minutes(2) };
+    this.copyUi = new cr.AwsCustomResource(this, "CopyUi", {
+      ...common,
+      onUpdate: {
+        service: "S3",
+        action: "copyObject",
+        parameters: { Bucket: this.sourceBucket.bucketName, Key: key, CopySource: `${this.uiAsset.s3BucketName}/${this.uiAsset.s3ObjectKey}` },
+        physicalResourceId: cr.PhysicalResourceId.of(key),
+        outputPaths: ["CopyObjectResult.ETag"],
+      },
+      policy: cr.AwsCustomResourcePolicy.fromStatements([
+        new iam.PolicyStatement({ sid: "ReadUiAsset", actions: ["s3:GetObject"], resources: [`arn:${this.partition}:s3:::${this.uiAsset.s3BucketName}/${this.uiAsset.s3ObjectKey}`] }),
+        new iam.PolicyStatement({ sid: "WriteUiZip", actions: ["s3:PutObject"], resources: [this.sourceBucket.arnForObjects(key)] }),
+      ]),
+    });
+    const branchArn = `arn:${this.partition}:amplify:${this.region}:${this.account}:apps/${this.app.attrAppId}/branches/${BRANCH}`;
+    this.deployment = new cr.AwsCustomResource(this, "Deployment", {
+      ...common,
+      onUpdate: {
+        service: "Amplify",
+        action: "startDeployment",
+        parameters: { appId: this.app.attrAppId, branchName: BRANCH, sourceUrl: `s3://${this.sourceBucket.bucketName}/${key}`, sourceUrlType: "ZIP" },
+        physicalResourceId: cr.PhysicalResourceId.fromResponse("jobSummary.jobId"),
+        outputPaths: ["jobSummary.jobId"],
+      },
+      policy: cr.AwsCustomResourcePolicy.fromStatements([
+        new iam.PolicyStatement({ sid: "StartUiDeployment", actions: ["amplify:StartDeployment"], resources: [branchArn, `${branchArn}/jobs/*`] }),
+      ]),
+    });
+    this.copyUi.node.addDependency(this.deployerLogging);
+    this.deployment.node.addDependency(this.deployerLogging, this.copyUi, this.branch, this.sourceBucket.policy ?? this.sourceBucket);
+    for (const c of [this.copyUi, this.deployment]) {
+      const policy = c.node.tryFindChild("CustomResourcePolicy");
+      if (policy instanceof iam.Policy) {
+        acknowledgeWildcards(policy, (sid) => (sid === "StartUiDeployment" ? "the deployment jobs of this app's one branch; job ids are assigned by Amplify" : undefined));
+      }
+    }
+
+    new CfnOutput(this, "UiUrl", { value: `https://${BRANCH}.${this.app.attrDefaultDomain}` });
+  }
+}

@@ -1,0 +1,55 @@
+import { App } from "aws-cdk-lib";
+import { spawnSync } from "child_process";
+import { mkdtempSync, readdirSync, rmSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { loadPolicySet } from "../../authorizer/load-policies";
+import { buildMlflowGateApp } from "../../infra/app";
+import { parseInfraConfig } from "../../infra/config";
+import { CATALOG_FILE, GROUPS_DIR, VENV_DIR } from "../../scripts/lib/mlflow-env";
+
+// The whole app as `cdk synth --all` builds it: cdk-nag's AWS Solutions checks with zero
+// unacknowledged findings, then cfn-lint over every template.
+
+const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
+const outdir = mkdtempSync(join(tmpdir(), "cdk-out-"));
+afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+let synthError: unknown;
+beforeAll(() => {
+  const app = new App({ outdir });
+  const config = parseInfraConfig(
+    {
+      account: "123456789012",
+      region: "us-east-1",
+      crossAccountRoles: [{ roleName: "mlflow-gate-reader-from-ml", group: "readers", trustedPrincipalArns: ["arn:aws:iam::210987654321:role/SageMakerExecutionRole"], externalId: "ext-id-1" }],
+    },
+    new Set(policySet.groups.keys()),
+  );
+  buildMlflowGateApp(app, config, policySet);
+  try {
+    app.synth();
+  } catch (e) {
+    synthError = e;
+  }
+}, 300_000);
+
+describe("cdk synth --all", () => {
+  test("passes cdk-nag's AWS Solutions checks with every finding fixed or acknowledged", () => {
+    expect(synthError === undefined ? "synthesized" : String((synthError as Error).message)).toBe("synthesized");
+  });
+
+  test("writes the four stacks", () => {
+    const templates = readdirSync(outdir).filter((f) => f.endsWith(".template.json")).sort();
+    expect(templates).toEqual(["AmplifyMlflowStack.template.json", "MlflowVpcStack.template.json", "RestApiGatewayStack.template.json", "SageMakerStudioUserStack.template.json"]);
+  });
+
+  test("cfn-lint finds no error in any template", () => {
+    const templates = readdirSync(outdir).filter((f) => f.endsWith(".template.json")).map((f) => join(outdir, f));
+    const r = spawnSync(join(VENV_DIR, "bin", "cfn-lint"), ["--format", "parseable", "--", ...templates], { encoding: "utf8" });
+    // Exit codes are a bit field: 2 means errors; 4 warnings and 8 informational are reported, not failed.
+    const errors = r.stdout.split("\n").filter((l) => /:E\d{4}:/.test(l));
+    expect(errors).toEqual([]);
+    expect(r.status === null ? -1 : r.status & 2).toBe(0);
+  }, 180_000);
+});

@@ -1,0 +1,61 @@
+import { readFileSync } from "fs";
+import { join } from "path";
+import { ConfigError } from "../../authorizer/core/errors";
+import { parseInfraConfig } from "../../infra/config";
+import { REPO_ROOT } from "../../scripts/lib/mlflow-env";
+import { thrownBy } from "../support/errors";
+
+const GROUPS = new Set(["admins", "readers", "model-approvers"]);
+
+describe("parseInfraConfig", () => {
+  test("defaults: stage prod, no CIDR restriction, no cross-account roles, a small Fargate service", () => {
+    expect(parseInfraConfig(undefined, GROUPS)).toEqual({
+      stageName: "prod",
+      allowedSourceCidrs: [],
+      crossAccountRoles: [],
+      mlflow: { cpu: 1024, memoryMiB: 2048, minTasks: 1, maxTasks: 4 },
+      throttle: { rateLimit: 200, burstLimit: 400 },
+    });
+  });
+
+  test("the example in cdk.json is valid", () => {
+    const context = JSON.parse(readFileSync(join(REPO_ROOT, "cdk.json"), "utf8")).context["mlflow-gate"];
+    expect(parseInfraConfig(context, GROUPS).crossAccountRoles[0]).toMatchObject({ group: "readers", externalId: expect.any(String) });
+  });
+
+  test("lists every problem at once", () => {
+    const e = thrownBy(
+      () =>
+        parseInfraConfig(
+          {
+            account: "12",
+            region: "atlantis",
+            stageName: "prod stage",
+            allowedSourceCidrs: ["10.0.0.0"],
+            sagemakerDomainId: "domain",
+            uiOrigin: "http://insecure.example",
+            crossAccountRoles: [{ roleName: "r", group: "ghosts", trustedPrincipalArns: ["arn:aws:iam::123:role/x"] }],
+            mlflow: { minTasks: 3, maxTasks: 2, cpu: 7 },
+            typo: true,
+          },
+          GROUPS,
+        ),
+      ConfigError,
+    );
+    for (const fragment of [
+      "mlflow-gate.account must be a 12-digit account id",
+      "mlflow-gate.region must be a region name",
+      "mlflow-gate.stageName must be letters, digits and _",
+      "mlflow-gate.allowedSourceCidrs must be a list of CIDRs",
+      "mlflow-gate.sagemakerDomainId must be a Studio domain id",
+      "mlflow-gate.uiOrigin must be an https origin",
+      "crossAccountRoles[0].group must be one of admins, readers, model-approvers",
+      "crossAccountRoles[0].trustedPrincipalArns must be a non-empty list",
+      "mlflow-gate.mlflow.cpu must be an integer from 256",
+      "maxTasks must be at least minTasks",
+      "mlflow-gate.typo is not a setting",
+    ]) {
+      expect(e.message).toContain(fragment);
+    }
+  });
+});

@@ -1,0 +1,228 @@
+import { mkdtempSync, readFileSync, rmSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { App, Stack, Validations } from "aws-cdk-lib";
+import * as apigw from "aws-cdk-lib/aws-apigateway";
+import { Template } from "aws-cdk-lib/assertions";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { CatalogRoute, parsePathTemplate } from "../../../authorizer/core/catalog";
+import { CatalogError, ConfigError } from "../../../authorizer/core/errors";
+import { loadPolicySet } from "../../../authorizer/load-policies";
+import { parseInfraConfig } from "../../../infra/config";
+import { AmplifyMlflowStack, buildUiRewrites, SPA_FALLBACK, UiRewrite } from "../../../infra/stacks/amplify-mlflow-stack";
+import { CATALOG_FILE, GROUPS_DIR, REPO_ROOT } from "../../../scripts/lib/mlflow-env";
+import { thrownBy } from "../../support/errors";
+
+const env = { account: "123456789012", region: "us-east-1" };
+const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
+const config = parseInfraConfig({ ...env }, new Set(policySet.groups.keys()));
+const BASE = "https://API_ID.execute-api.us-east-1.amazonaws.com/prod";
+
+/**
+ * Amplify's rule matching, as its redirects guide describes it: rules apply top-down and the first whose
+ * source matches the request path wins; a source in `</.../>` is a regular expression; otherwise `<*>`
+ * matches the rest of the path (slashes included) and `<name>` one segment, and the target gets the
+ * same `<*>` / `<name>` values.
+ */
+function amplifyRewrite(rules: readonly UiRewrite[], path: string): { rule: UiRewrite; target: string } | undefined {
+  for (const rule of rules) {
+    if (rule.source.startsWith("</") && rule.source.endsWith("/>")) {
+      if (new RegExp(rule.source.slice(2, -2)).test(path)) return { rule, target: rule.target };
+      continue;
+    }
+    const names: string[] = [];
+    const pattern = rule.source
+      .split(/(<[^>]+>)/)
+      .map((part) => {
+        const placeholder = /^<([^>]+)>$/.exec(part);
+        if (!placeholder) return part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+        names.push(placeholder[1] as string);
+        return placeholder[1] === "*" ? "(.*)" : "([^/]+)";
+      })
+      .join("");
+    const m = new RegExp(`^${pattern}$`).exec(path);
+    if (!m) continue;
+    let target = rule.target;
+    names.forEach((n, i) => (target = target.split(`<${n}>`).join(m[i + 1] as string)));
+    return { rule, target };
+  }
+  return undefined;
+}
+
+/** A concrete request path of a route template, with sample values unlike the stack's own helper's. */
+function requestPath(route: Pick<CatalogRoute, "path">): string {
+  return parsePathTemplate(route.path)
+    .map((p) => (p.kind === "literal" ? p.text : p.kind === "segment" ? "s-42" : "deep/er/file.json"))
+    .join("");
+}
+
+/** The app with cdk-nag, a stand-in API stack and the stack under test. */
+function build(props: { uiDirectory?: string; stageName?: string } = {}) {
+  const app = new App();
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  const shared = new Stack(app, "StandIn", { env });
+  const api = new apigw.RestApi(shared, "Api", { cloudWatchRole: false });
+  api.root.addMethod("GET", new apigw.MockIntegration(), { authorizationType: apigw.AuthorizationType.IAM });
+  for (const id of ["AwsSolutions-APIG1", "AwsSolutions-APIG2", "AwsSolutions-APIG3", "AwsSolutions-APIG6", "AwsSolutions-COG4"]) {
+    Validations.of(shared).acknowledge({ id, reason: "test stand-in for the API stack" });
+  }
+  const stack = new AmplifyMlflowStack(app, "Ui", { env, config, policySet, api, stageName: props.stageName ?? "prod", ...(props.uiDirectory ? { uiDirectory: props.uiDirectory } : {}) });
+  return { app, stack };
+}
+
+type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
+
+/** Resolves the template's intrinsics into text: the imported API id is API_ID, other references <Logical.Attr>. */
+function flat(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(flat);
+  if (value && typeof value === "object") {
+    const o = value as Record<string, unknown>;
+    if ("Fn::Join" in o) {
+      const [sep, parts] = o["Fn::Join"] as [string, unknown[]];
+      return parts.map(flat).join(sep);
+    }
+    if ("Fn::ImportValue" in o) return /RefApi/.test(String(o["Fn::ImportValue"])) ? "API_ID" : `<import ${String(o["Fn::ImportValue"])}>`;
+    if ("Ref" in o) return o.Ref === "AWS::Partition" ? "aws" : o.Ref === "AWS::URLSuffix" ? "amazonaws.com" : `<${String(o.Ref)}>`;
+    if ("Fn::GetAtt" in o) return `<${(o["Fn::GetAtt"] as string[]).join(".")}>`;
+    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, flat(v)]));
+  }
+  return value;
+}
+
+const only = (template: Template, type: string): Resource => {
+  const all = Object.values(template.findResources(type)) as Resource[];
+  expect(all).toHaveLength(1);
+  return all[0] as Resource;
+};
+
+describe("buildUiRewrites over the real catalog", () => {
+  const rules = buildUiRewrites(policySet.catalog.routes, BASE);
+
+  test("collapses the UI routes to four proxy prefixes, then the SPA fallback", () => {
+    expect(rules.map((r) => r.source)).toEqual(["/ajax-api/<*>", "/get-artifact", "/graphql", "/model-versions/<*>", SPA_FALLBACK.source]);
+    expect(rules.at(-1)).toEqual({ source: SPA_FALLBACK.source, target: "/index.html", status: "200" });
+    for (const r of rules.slice(0, -1)) expect(r.status).toBe("200");
+  });
+
+  const uiRoutes = policySet.catalog.routes.filter((r) => r.auth === "cognito");
+  test.each(uiRoutes.map((r) => [r.method, r.path, r]))("%s %s is proxied to the same path of the API stage", (_m, _p, route) => {
+    const path = requestPath(route as CatalogRoute);
+    const hit = amplifyRewrite(rules, path);
+    expect(hit?.rule).not.toBe(SPA_FALLBACK);
+    expect(hit?.target).toBe(`${BASE}${path}`);
+  });
+
+  test("SDK routes (IAM) are never proxied: Amplify is no way around SigV4", () => {
+    for (const route of policySet.catalog.routes.filter((r) => r.auth === "iam")) {
+      const hit = amplifyRewrite(rules, requestPath(route));
+      expect(hit === undefined || hit.rule === SPA_FALLBACK).toBe(true);
+    }
+  });
+
+  test("the UI's own files are served, not proxied; app paths fall back to index.html", () => {
+    expect(amplifyRewrite(rules, "/static-files/static/js/main.0a1b2c.js")).toBeUndefined();
+    expect(amplifyRewrite(rules, "/static-files/favicon.ico")).toBeUndefined();
+    expect(amplifyRewrite(rules, "/")?.target).toBe("/index.html");
+    expect(amplifyRewrite(rules, "/experiments/1/runs/abc")?.target).toBe("/index.html");
+    for (const route of policySet.catalog.routes.filter((r) => r.auth === "none")) {
+      const hit = amplifyRewrite(rules, requestPath(route));
+      expect(hit === undefined || hit.rule === SPA_FALLBACK).toBe(true);
+    }
+  });
+
+  test("a prefix that would swallow a public route is refused", () => {
+    const routes: CatalogRoute[] = [
+      { method: "GET", path: "/static-files/{path+}", action: "UiStaticFile", class: "static", auth: "none", source: "flask" },
+      { method: "GET", path: "/static-files/secret", action: "Secret", class: "read", auth: "cognito", source: "flask" },
+    ];
+    expect(thrownBy(() => buildUiRewrites(routes, BASE), CatalogError).message).toContain("/static-files/<*>");
+  });
+
+  test("a route that is its own first segment gets an exact rule, deeper ones a prefix rule", () => {
+    const routes: CatalogRoute[] = [
+      { method: "GET", path: "/graphql", action: "GraphQL", class: "read", auth: "cognito", source: "flask" },
+      { method: "GET", path: "/graphql/v2/{x}", action: "GraphQLTwo", class: "read", auth: "cognito", source: "flask" },
+    ];
+    expect(buildUiRewrites(routes, BASE).map((r) => r.source)).toEqual(["/graphql/<*>", "/graphql", SPA_FALLBACK.source]);
+  });
+});
+
+describe("AmplifyMlflowStack", () => {
+  const { app, stack } = build();
+  const template = Template.fromStack(stack);
+
+  test("a WEB app without a repository whose custom rules are the rewrites, with the API's real URL", () => {
+    const props = only(template, "AWS::Amplify::App").Properties;
+    expect(props.Platform).toBe("WEB");
+    expect(props).not.toHaveProperty("Repository");
+    expect(props).not.toHaveProperty("AccessToken");
+    expect(props).not.toHaveProperty("OauthToken");
+    const rules = flat(props.CustomRules) as { Source: string; Target: string; Status: string }[];
+    expect(rules).toEqual(buildUiRewrites(policySet.catalog.routes, BASE).map((r) => ({ Source: r.source, Target: r.target, Status: r.status })));
+    expect(stack.rewrites.map((r) => r.source)).toEqual(rules.map((r) => r.Source));
+    expect(rules.at(-1)?.Target).toBe("/index.html");
+  });
+
+  test("branch main, production, no auto build", () => {
+    const branch = only(template, "AWS::Amplify::Branch").Properties;
+    expect(branch).toMatchObject({ BranchName: "main", Stage: "PRODUCTION", EnableAutoBuild: false });
+    expect(flat(branch.AppId)).toBe("<App.AppId>");
+  });
+
+  test("the UI is a zipped asset of infra/ui-placeholder by default", () => {
+    expect(stack.uiAsset.isZipArchive).toBe(true);
+    expect(readFileSync(join(REPO_ROOT, "infra", "ui-placeholder", "index.html"), "utf8")).toMatch(/UI issue/);
+  });
+
+  test("the zip is copied into the source bucket, then deployed with amplify:StartDeployment from there", () => {
+    const calls = Object.entries(template.findResources("Custom::AWS") as Record<string, Resource>).map(([id, r]) => ({ id, r, call: JSON.parse(flat(r.Properties.Create) as string) }));
+    const copy = calls.find((c) => c.call.action === "copyObject");
+    const start = calls.find((c) => c.call.action === "startDeployment");
+    const key = `ui/${stack.uiAsset.assetHash}.zip`;
+    const bucket = `<${stack.getLogicalId(stack.sourceBucket.node.defaultChild as never)}>`;
+    expect(copy?.call.parameters).toEqual({ Bucket: bucket, Key: key, CopySource: `${stack.uiAsset.s3BucketName}/${stack.uiAsset.s3ObjectKey}` });
+    expect(start?.call).toMatchObject({ service: "Amplify", parameters: { appId: "<App.AppId>", branchName: "main", sourceUrl: `s3://${bucket}/${key}`, sourceUrlType: "ZIP" } });
+    expect(start?.r.DependsOn).toEqual(expect.arrayContaining([copy?.id, stack.getLogicalId(stack.branch)]));
+  });
+
+  test("only this app's branch, through Amplify, may read the source bucket; no one without TLS", () => {
+    const doc = flat(only(template, "AWS::S3::BucketPolicy").Properties.PolicyDocument) as { Statement: { Sid?: string; Effect: string; Principal: unknown; Condition: unknown }[] };
+    const allows = doc.Statement.filter((s) => s.Effect === "Allow");
+    expect(allows.map((s) => s.Principal)).toEqual([{ Service: "amplify.amazonaws.com" }, { Service: "amplify.amazonaws.com" }]);
+    for (const s of allows) {
+      expect(s.Condition).toMatchObject({ StringEquals: { "aws:SourceAccount": "123456789012", "aws:SourceArn": "arn%3Aaws%3Aamplify%3Aus-east-1%3A123456789012%3Aapps%2F<App.AppId>%2Fbranches%2Fmain" } });
+    }
+    expect(doc.Statement.some((s) => s.Effect === "Deny" && JSON.stringify(s.Condition).includes('"aws:SecureTransport":"false"'))).toBe(true);
+  });
+
+  test("the deployer may start deployments of this branch only", () => {
+    const statements = Object.values(template.findResources("AWS::IAM::Policy") as Record<string, Resource>).flatMap(
+      (p) => (flat(p.Properties.PolicyDocument) as { Statement: { Action: unknown; Resource: unknown }[] }).Statement,
+    );
+    const amplifyCalls = statements.filter((s) => String(s.Action).startsWith("amplify:"));
+    expect(amplifyCalls).toEqual([
+      expect.objectContaining({
+        Action: "amplify:StartDeployment",
+        Resource: ["arn:aws:amplify:us-east-1:123456789012:apps/<App.AppId>/branches/main", "arn:aws:amplify:us-east-1:123456789012:apps/<App.AppId>/branches/main/jobs/*"],
+      }),
+    ]);
+    for (const s of statements) expect(s.Resource).not.toEqual("*");
+  });
+
+  test("cdk-nag passes", () => {
+    expect(() => app.synth({ force: true })).not.toThrow();
+  });
+});
+
+describe("AmplifyMlflowStack validation", () => {
+  test("a UI directory without index.html is refused, and so is a stage other than the configured one", () => {
+    const empty = mkdtempSync(join(tmpdir(), "ui-"));
+    try {
+      const error = thrownBy(() => build({ uiDirectory: empty, stageName: "dev" }), ConfigError);
+      expect(error.message).toContain("has no index.html");
+      expect(error.message).toContain("stageName dev differs from the configured stage prod");
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});

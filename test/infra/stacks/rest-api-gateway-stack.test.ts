@@ -1,0 +1,484 @@
+import { App, Stack, Validations } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import * as ec2 from "aws-cdk-lib/aws-ec2";
+import * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
+import { CloudAssembly } from "aws-cdk-lib/cx-api";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { CatalogRoute, HttpMethod } from "../../../authorizer/core/catalog";
+import { CatalogError, ConfigError } from "../../../authorizer/core/errors";
+import { PolicySet } from "../../../authorizer/core/policy-set";
+import { loadPolicySet } from "../../../authorizer/load-policies";
+import { InfraConfig, parseInfraConfig } from "../../../infra/config";
+import { buildApiRouteTree, DEFAULT_MAX_API_RESOURCES } from "../../../infra/constructs/catalog-api-routes";
+import { RestApiGatewayStack } from "../../../infra/stacks/rest-api-gateway-stack";
+import { CATALOG_FILE, GROUPS_DIR, REPO_ROOT } from "../../../scripts/lib/mlflow-env";
+import { thrownBy } from "../../support/errors";
+
+// RestApiGatewayStack synthesized once as the app does it (cdk.json's feature flags, cdk-nag's AWS
+// Solutions checks), beside a stand-in for MLflow's VPC stack (a VPC and an internal NLB on port 80).
+
+const ENV = { account: "123456789012", region: "us-east-1" };
+const CDK_FLAGS = Object.fromEntries(
+  Object.entries(JSON.parse(readFileSync(join(REPO_ROOT, "cdk.json"), "utf8")).context as Record<string, unknown>).filter(([k]) => k.startsWith("@aws-cdk/")),
+);
+const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
+const GROUP_FILES = readdirSync(GROUPS_DIR).filter((f) => /\.ya?ml$/.test(f));
+const authenticated = policySet.catalog.routes.filter((r) => r.auth !== "none");
+
+type Resources = Record<string, { Type: string; Properties: Record<string, any>; Metadata?: Record<string, any> }>;
+
+/** The stand-in for MlflowVpcStack: what the API needs of it, nothing more. */
+function networkStandIn(app: App): { vpc: ec2.IVpc; loadBalancer: elbv2.INetworkLoadBalancer } {
+  const stack = new Stack(app, "MlflowNetworkStandIn", { env: ENV });
+  const vpc = new ec2.Vpc(stack, "Vpc", { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: "private", subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+  const loadBalancer = new elbv2.NetworkLoadBalancer(stack, "Nlb", { vpc, internetFacing: false });
+  const targets = new elbv2.NetworkTargetGroup(stack, "Mlflow", { vpc, port: 5000, targetType: elbv2.TargetType.IP });
+  loadBalancer.addListener("Http", { port: 80, defaultTargetGroups: [targets] });
+  Validations.of(stack).acknowledge(
+    { id: "AwsSolutions-VPC7", reason: "Test stand-in for MlflowVpcStack; never deployed." },
+    { id: "AwsSolutions-ELB2", reason: "Test stand-in for MlflowVpcStack; never deployed." },
+  );
+  return { vpc, loadBalancer };
+}
+
+function newApp(outdir: string, withNag: boolean): App {
+  const app = new App({ outdir, context: CDK_FLAGS });
+  if (withNag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return app;
+}
+
+function sampleConfig(input: Record<string, unknown> = {}): InfraConfig {
+  return parseInfraConfig(input, new Set(policySet.groups.keys()));
+}
+
+/** A concrete request path for a route template: `{x}` -> `seg-1`, `{x+}` -> `rest-1/rest-2`. */
+function samplePath(template: string): string {
+  return template.replace(/\{[A-Za-z0-9_]+\+\}/g, "rest-1/rest-2").replace(/\{[A-Za-z0-9_]+\}/g, "seg-1");
+}
+
+interface ApiNode {
+  readonly id: string;
+  readonly pathPart: string;
+  readonly children: ApiNode[];
+}
+
+/** The resource tree of the template, rebuilt from ParentId links. */
+function apiTree(resources: Resources, apiLogicalId: string): ApiNode {
+  const root: ApiNode = { id: "<root>", pathPart: "", children: [] };
+  const nodes = new Map<string, ApiNode>([["<root>", root]]);
+  const entries = Object.entries(resources).filter(([, r]) => r.Type === "AWS::ApiGateway::Resource");
+  for (const [id, r] of entries) nodes.set(id, { id, pathPart: r.Properties.PathPart, children: [] });
+  for (const [id, r] of entries) {
+    const parent = r.Properties.ParentId;
+    const parentId = parent.Ref ?? (parent["Fn::GetAtt"]?.[0] === apiLogicalId ? "<root>" : undefined);
+    nodes.get(parentId)?.children.push(nodes.get(id) as ApiNode);
+  }
+  return root;
+}
+
+/**
+ * Which resource API Gateway routes a concrete path to: a literal part before a variable one, a
+ * greedy `{x+}` taking the rest. Returns the resource and the values its parameters capture.
+ */
+function route(node: ApiNode, parts: readonly string[], captured: Record<string, string> = {}): { node: ApiNode; captured: Record<string, string> } | undefined {
+  if (parts.length === 0) return { node, captured };
+  const [head, ...rest] = parts as [string, ...string[]];
+  const literal = node.children.find((c) => c.pathPart === head);
+  const viaLiteral = literal && route(literal, rest, captured);
+  if (viaLiteral) return viaLiteral;
+  const segment = node.children.find((c) => /^\{[^+]+\}$/.test(c.pathPart));
+  const viaSegment = segment && route(segment, rest, { ...captured, [segment.pathPart.slice(1, -1)]: head });
+  if (viaSegment) return viaSegment;
+  const greedy = node.children.find((c) => c.pathPart.endsWith("+}"));
+  return greedy ? { node: greedy, captured: { ...captured, [greedy.pathPart.slice(1, -2)]: parts.join("/") } } : undefined;
+}
+
+const outdir = mkdtempSync(join(tmpdir(), "rest-api-gateway-stack-"));
+afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+let stack: RestApiGatewayStack;
+let assembly: CloudAssembly | undefined;
+let synthError: unknown;
+let synthMs = 0;
+let template: Template;
+let resources: Resources;
+let id: (construct: { node: { defaultChild?: unknown } }) => string;
+
+beforeAll(() => {
+  const app = newApp(outdir, true);
+  const { vpc, loadBalancer } = networkStandIn(app);
+  const started = Date.now();
+  stack = new RestApiGatewayStack(app, "RestApiGatewayStack", { env: ENV, config: sampleConfig(), policySet, vpc, loadBalancer });
+  try {
+    assembly = app.synth();
+  } catch (e) {
+    synthError = e;
+  }
+  synthMs = Date.now() - started;
+  // Assertions read the synthesized template; without one (a finding), fall back to a fresh synth.
+  template = assembly ? Template.fromJSON(assembly.getStackByName(stack.stackName).template) : Template.fromStack(stack);
+  resources = template.toJSON().Resources as Resources;
+  id = (construct) => stack.getLogicalId(construct.node.defaultChild as never);
+}, 180_000);
+
+describe("RestApiGatewayStack", () => {
+  test("passes cdk-nag's AWS Solutions checks with every finding fixed or acknowledged", () => {
+    expect(synthError === undefined ? "synthesized" : String((synthError as Error).message)).toBe("synthesized");
+    // One synth of the app (authorizer build, cdk-nag, CloudFormation validation) stays quick.
+    expect(synthMs).toBeLessThan(60_000);
+  });
+
+  test("is a REGIONAL REST API that passes payloads through unchanged", () => {
+    template.resourceCountIs("AWS::ApiGateway::RestApi", 1);
+    template.hasResourceProperties("AWS::ApiGateway::RestApi", {
+      EndpointConfiguration: { Types: ["REGIONAL"] },
+      BinaryMediaTypes: ["*/*"],
+    });
+  });
+
+  test("has no resource policy without source CIDRs: an Allow for * would stand in for the callers' IAM policies", () => {
+    template.hasResourceProperties("AWS::ApiGateway::RestApi", { Policy: Match.absent() });
+  });
+
+  describe("methods, derived from the route catalog", () => {
+    const methods = () => Object.entries(resources).filter(([, r]) => r.Type === "AWS::ApiGateway::Method");
+
+    test("serve every authenticated catalog route with its method, its auth type, and the path MLflow expects", () => {
+      const apiId = id(stack.api);
+      const tree = apiTree(resources, apiId);
+      const served = { iam: 0, cognito: 0 };
+      const problems: string[] = [];
+      for (const r of authenticated) {
+        const path = samplePath(r.path);
+        const found = route(tree, path.split("/").filter((p) => p !== ""));
+        const method = found && methods().find(([, m]) => m.Properties.HttpMethod === r.method && (m.Properties.ResourceId.Ref ?? "<root>") === found.node.id);
+        if (!found || !method) {
+          problems.push(`${r.method} ${r.path}: no method`);
+          continue;
+        }
+        const p = method[1].Properties;
+        const want = r.auth === "iam" ? { AuthorizationType: "AWS_IAM" } : { AuthorizationType: "CUSTOM", AuthorizerId: { Ref: id(stack.authorizer) } };
+        if (JSON.stringify({ AuthorizationType: p.AuthorizationType, ...(p.AuthorizerId ? { AuthorizerId: p.AuthorizerId } : {}) }) !== JSON.stringify(want)) {
+          problems.push(`${r.method} ${r.path}: ${p.AuthorizationType}`);
+        }
+        // What MLflow receives: the integration path with the captured values put back.
+        const uriPath = (p.Integration.Uri["Fn::Join"][1] as unknown[]).at(-1) as string;
+        const forwarded = uriPath.replace(/\{([A-Za-z0-9_]+)\}/g, (_m, name: string) => found.captured[name] ?? `<unmapped ${name}>`);
+        if (forwarded !== path) problems.push(`${r.method} ${r.path}: MLflow would get ${forwarded} for ${path}`);
+        served[r.auth as "iam" | "cognito"]++;
+      }
+      expect(problems).toEqual([]);
+      expect(served).toEqual({
+        iam: authenticated.filter((r) => r.auth === "iam").length,
+        cognito: authenticated.filter((r) => r.auth === "cognito").length,
+      });
+      expect(served.iam + served.cognito).toBe(policySet.catalog.routes.filter((r) => r.auth !== "none").length);
+    });
+
+    test("are AWS_IAM or the Lambda authorizer, never NONE, and as many as the route tree has", () => {
+      const types = methods().map(([, m]) => m.Properties.AuthorizationType as string);
+      expect(new Set(types)).toEqual(new Set(["AWS_IAM", "CUSTOM"]));
+      expect(types).toHaveLength(stack.routes.tree.methodCount);
+      for (const [, m] of methods().filter(([, m]) => m.Properties.AuthorizationType === "CUSTOM")) {
+        expect(m.Properties.AuthorizerId).toEqual({ Ref: id(stack.authorizer) });
+      }
+    });
+
+    test("stay within API Gateway's default resource quota and one CloudFormation stack", () => {
+      template.resourceCountIs("AWS::ApiGateway::Resource", stack.routes.tree.resourceCount - 1);
+      expect(stack.routes.tree.resourceCount).toBeLessThanOrEqual(DEFAULT_MAX_API_RESOURCES);
+      expect(Object.keys(resources).length).toBeLessThan(500);
+    });
+
+    test("are HTTP proxies over the VPC link to the NLB, with each path parameter mapped", () => {
+      for (const [, m] of methods()) {
+        const p = m.Properties;
+        expect(p.Integration).toMatchObject({ Type: "HTTP_PROXY", ConnectionType: "VPC_LINK", ConnectionId: { Ref: id(stack.vpcLink) }, IntegrationHttpMethod: p.HttpMethod });
+        expect(p.Integration.Uri["Fn::Join"][1][0]).toBe("http://");
+        expect(JSON.stringify(p.Integration.Uri["Fn::Join"][1][1])).toMatch(/Nlb.*DNSName/);
+        const params = Object.keys(p.RequestParameters ?? {}).map((k) => k.replace("method.request.path.", ""));
+        for (const name of params) expect(p.Integration.RequestParameters[`integration.request.path.${name}`]).toBe(`method.request.path.${name}`);
+        expect(params.sort()).toEqual([...(p.Integration.Uri["Fn::Join"][1].at(-1) as string).matchAll(/\{([A-Za-z0-9_]+)\}/g)].map((x) => x[1]).sort());
+      }
+    });
+
+    test("tell MLflow who called, in the local gateway's x-mlflow-gate-* headers", () => {
+      const [, iamMethod] = methods().find(([, m]) => m.Properties.AuthorizationType === "AWS_IAM") as [string, Resources[string]];
+      const [, uiMethod] = methods().find(([, m]) => m.Properties.AuthorizationType === "CUSTOM") as [string, Resources[string]];
+      expect(iamMethod.Properties.Integration.RequestParameters).toMatchObject({
+        "integration.request.header.x-mlflow-gate-auth": "'iam'",
+        "integration.request.header.x-mlflow-gate-principal": "context.identity.userArn",
+        "integration.request.header.x-mlflow-gate-request-id": "context.requestId",
+      });
+      expect(uiMethod.Properties.Integration.RequestParameters).toMatchObject({
+        "integration.request.header.x-mlflow-gate-auth": "'cognito'",
+        "integration.request.header.x-mlflow-gate-principal": "context.authorizer.principalId",
+        "integration.request.header.x-mlflow-gate-username": "context.authorizer.username",
+        "integration.request.header.x-mlflow-gate-groups": "context.authorizer.groups",
+      });
+    });
+
+    test("leave the public routes (the UI shell) to Amplify", () => {
+      const tree = apiTree(resources, id(stack.api));
+      for (const r of policySet.catalog.routes.filter((x) => x.auth === "none")) {
+        const found = route(tree, samplePath(r.path).split("/").filter((p) => p !== ""));
+        const method = found && methods().find(([, m]) => m.Properties.HttpMethod === r.method && (m.Properties.ResourceId.Ref ?? "<root>") === found.node.id);
+        expect(method).toBeUndefined();
+      }
+    });
+  });
+
+  test("the VPC link targets the NLB", () => {
+    template.hasResourceProperties("AWS::ApiGateway::VpcLink", { TargetArns: [{ "Fn::ImportValue": Match.stringLikeRegexp("Nlb") }] });
+  });
+
+  test("the Lambda authorizer is a REQUEST authorizer on the Authorization header, cached 300 s", () => {
+    template.resourceCountIs("AWS::ApiGateway::Authorizer", 1);
+    template.hasResourceProperties("AWS::ApiGateway::Authorizer", {
+      Type: "REQUEST",
+      IdentitySource: "method.request.header.Authorization",
+      AuthorizerResultTtlInSeconds: 300,
+      AuthorizerUri: Match.objectLike({ "Fn::Join": Match.arrayWith([Match.arrayWith([{ "Fn::GetAtt": [id(stack.authorizerFunction), "Arn"] }])]) }),
+    });
+    // API Gateway may invoke it only as this authorizer.
+    template.hasResourceProperties("AWS::Lambda::Permission", {
+      Principal: "apigateway.amazonaws.com",
+      SourceArn: Match.objectLike({ "Fn::Join": Match.arrayWith([Match.arrayWith(["/authorizers/", { Ref: id(stack.authorizer) }])]) }),
+    });
+  });
+
+  describe("the authorizer function", () => {
+    const fn = () => resources[id(stack.authorizerFunction)] as Resources[string];
+
+    test("runs the bundled handler on Node.js 22, ARM64, 256 MB, 5 s", () => {
+      expect(fn().Properties).toMatchObject({ Runtime: "nodejs22.x", Architectures: ["arm64"], MemorySize: 256, Timeout: 5, Handler: "index.handler" });
+    });
+
+    test("is configured for aws mode: the pool and client ids, no issuer, AWS_REGION left to Lambda", () => {
+      const vars = fn().Properties.Environment.Variables;
+      expect(vars).toEqual({
+        MLFLOW_GATE_MODE: "aws",
+        COGNITO_USER_POOL_ID: { Ref: id(stack.userPool) },
+        COGNITO_CLIENT_ID: { Ref: id(stack.userPoolClient) },
+      });
+      expect(vars).not.toHaveProperty("COGNITO_ISSUER");
+      expect(vars).not.toHaveProperty("AWS_REGION");
+    });
+
+    test("ships the policy bundle beside index.js", () => {
+      // The code asset is staged in the cloud assembly as asset.<hash>, the zip uploaded as <hash>.zip.
+      const assetPath = `asset.${String(fn().Properties.Code.S3Key).replace(/\.zip$/, "")}`;
+      expect(readdirSync(join(outdir, assetPath)).sort()).toEqual(["index.js", "policy-bundle.json"]);
+      const bundle = JSON.parse(readFileSync(join(outdir, assetPath, "policy-bundle.json"), "utf8"));
+      expect(bundle.groups.map((g: { name: string }) => g.name).sort()).toEqual([...policySet.groups.keys()].sort());
+      expect(bundle.catalog.routes).toHaveLength(policySet.catalog.routes.length);
+    });
+
+    test("logs to its own log group with a retention, with a role that may write only there", () => {
+      expect(fn().Properties.LoggingConfig.LogGroup).toEqual({ Ref: expect.any(String) });
+      const logGroup = resources[fn().Properties.LoggingConfig.LogGroup.Ref] as Resources[string];
+      expect(logGroup.Properties.RetentionInDays).toEqual(expect.any(Number));
+      const role = resources[fn().Properties.Role["Fn::GetAtt"][0]] as Resources[string];
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      template.hasResourceProperties("AWS::IAM::Policy", {
+        Roles: [{ Ref: fn().Properties.Role["Fn::GetAtt"][0] }],
+        PolicyDocument: { Statement: [{ Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: { "Fn::GetAtt": [fn().Properties.LoggingConfig.LogGroup.Ref, "Arn"] } }] },
+      });
+    });
+  });
+
+  describe("Cognito", () => {
+    test("the user pool: administrators create users, strong passwords, optional TOTP, threat protection, retained", () => {
+      template.hasResource("AWS::Cognito::UserPool", {
+        DeletionPolicy: "Retain",
+        Properties: Match.objectLike({
+          AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+          Policies: { PasswordPolicy: { MinimumLength: 14, RequireLowercase: true, RequireUppercase: true, RequireNumbers: true, RequireSymbols: true, TemporaryPasswordValidityDays: 3 } },
+          MfaConfiguration: "OPTIONAL",
+          EnabledMfas: ["SOFTWARE_TOKEN_MFA"],
+          UserPoolTier: "PLUS",
+          UserPoolAddOns: { AdvancedSecurityMode: "ENFORCED" },
+          DeletionProtection: "ACTIVE",
+        }),
+      });
+    });
+
+    test("one group per group file, named after it", () => {
+      template.resourceCountIs("AWS::Cognito::UserPoolGroup", GROUP_FILES.length);
+      expect(stack.groups).toHaveLength(GROUP_FILES.length);
+      for (const file of GROUP_FILES) {
+        template.hasResourceProperties("AWS::Cognito::UserPoolGroup", { GroupName: file.replace(/\.ya?ml$/, ""), UserPoolId: { Ref: id(stack.userPool) } });
+      }
+    });
+
+    test("the UI's app client: no secret, SRP and refresh only, 60-minute tokens, 30-day refresh, no user existence errors", () => {
+      template.resourceCountIs("AWS::Cognito::UserPoolClient", 1);
+      const client = template.findResources("AWS::Cognito::UserPoolClient")[id(stack.userPoolClient)]?.Properties;
+      expect(client.GenerateSecret).toBe(false);
+      expect([...client.ExplicitAuthFlows].sort()).toEqual(["ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_SRP_AUTH"]);
+      expect(client).toMatchObject({
+        AccessTokenValidity: 60,
+        IdTokenValidity: 60,
+        RefreshTokenValidity: 30 * 24 * 60,
+        TokenValidityUnits: { AccessToken: "minutes", IdToken: "minutes", RefreshToken: "minutes" },
+        PreventUserExistenceErrors: "ENABLED",
+        EnableTokenRevocation: true,
+        AllowedOAuthFlowsUserPoolClient: false,
+      });
+      expect(client.AllowedOAuthFlows).toBeUndefined();
+    });
+  });
+
+  describe("the stage", () => {
+    const stage = () => Object.values(template.findResources("AWS::ApiGateway::Stage"))[0]?.Properties;
+
+    test("is the configured stage, throttled, with errors-only execution logs and no data trace", () => {
+      template.resourceCountIs("AWS::ApiGateway::Stage", 1);
+      expect(stage().StageName).toBe("prod");
+      expect(stack.stageName).toBe("prod");
+      expect(stage().MethodSettings).toEqual([
+        { HttpMethod: "*", ResourcePath: "/*", DataTraceEnabled: false, LoggingLevel: "ERROR", MetricsEnabled: true, ThrottlingRateLimit: 200, ThrottlingBurstLimit: 400 },
+      ]);
+    });
+
+    test("writes JSON access logs naming the caller: the authorizer's principal and the SigV4 user ARN", () => {
+      const format = stage().AccessLogSetting.Format as string;
+      expect(format).toContain("$context.authorizer.principalId");
+      expect(format).toContain("$context.identity.userArn");
+      const fields = JSON.parse(format) as Record<string, string>;
+      expect(fields).toMatchObject({
+        requestId: "$context.requestId",
+        ip: "$context.identity.sourceIp",
+        httpMethod: "$context.httpMethod",
+        resourcePath: "$context.resourcePath",
+        status: "$context.status",
+        principalId: "$context.authorizer.principalId",
+        userArn: "$context.identity.userArn",
+        authorizerError: "$context.authorizer.error",
+        latency: "$context.responseLatency",
+      });
+      expect(format).not.toMatch(/Authorization|header/i);
+      expect(stage().AccessLogSetting.DestinationArn).toEqual({ "Fn::GetAtt": [id(stack.accessLogGroup), "Arn"] });
+      template.hasResource("AWS::Logs::LogGroup", { DeletionPolicy: "Retain", Properties: { RetentionInDays: 365 } });
+    });
+
+    test("keeps API Gateway's own 401/403 answers (no gateway responses)", () => {
+      template.resourceCountIs("AWS::ApiGateway::GatewayResponse", 0);
+    });
+  });
+
+  describe("with allowedSourceCidrs", () => {
+    test("denies requests from outside the CIDRs, and still allows nothing by itself", () => {
+      const app = newApp(mkdtempSync(join(outdir, "cidrs-")), false);
+      const { vpc, loadBalancer } = networkStandIn(app);
+      const cidrs = ["10.0.0.0/8", "203.0.113.0/24"];
+      const s = new RestApiGatewayStack(app, "RestApiGatewayStack", { env: ENV, config: sampleConfig({ allowedSourceCidrs: cidrs }), policySet, vpc, loadBalancer });
+      const api = Template.fromStack(s).findResources("AWS::ApiGateway::RestApi");
+      const statements = Object.values(api)[0]?.Properties.Policy.Statement as Record<string, unknown>[];
+      expect(statements).toEqual([
+        {
+          Sid: "DenyOutsideAllowedSourceCidrs",
+          Effect: "Deny",
+          Principal: { AWS: "*" },
+          Action: "execute-api:Invoke",
+          Resource: "execute-api:/*",
+          Condition: { NotIpAddress: { "aws:SourceIp": cidrs } },
+        },
+      ]);
+    });
+  });
+
+  describe("props", () => {
+    test("are validated first, every problem listed together", () => {
+      const app = newApp(mkdtempSync(join(outdir, "props-")), false);
+      const { vpc, loadBalancer } = networkStandIn(app);
+      const empty = new PolicySet(policySet.catalog, new Map());
+      const e = thrownBy(() => new RestApiGatewayStack(app, "Bad", { env: ENV, config: sampleConfig(), policySet: empty, vpc, loadBalancer, maxApiResources: 1 }), ConfigError);
+      expect(e.message).toContain("no group");
+      expect(e.message).toContain("maxApiResources");
+    });
+
+    test("refuse a policy bundle that differs from the stack's policies", () => {
+      const app = newApp(mkdtempSync(join(outdir, "mismatch-")), false);
+      const { vpc, loadBalancer } = networkStandIn(app);
+      const fewer = new PolicySet(policySet.catalog, new Map([...policySet.groups].slice(0, 1)));
+      const e = thrownBy(() => new RestApiGatewayStack(app, "Mismatch", { env: ENV, config: sampleConfig(), policySet: fewer, vpc, loadBalancer }), ConfigError);
+      expect(e.message).toMatch(/does not match the stack's policies: groups/);
+    });
+  });
+});
+
+describe("buildApiRouteTree", () => {
+  const r = (method: HttpMethod, path: string, auth: CatalogRoute["auth"] = "cognito"): CatalogRoute => ({
+    method,
+    path,
+    action: "Action",
+    class: "read",
+    auth,
+    source: "fastapi",
+  });
+  const paths = (routes: CatalogRoute[], maxResources?: number) =>
+    buildApiRouteTree(routes, maxResources === undefined ? {} : { maxResources }).resources.map((x) => `${x.path} ${x.methods.map((m) => `${m.httpMethod}->${m.integrationPath}`).join(" ")}`.trim());
+
+  test("sibling parameters of different names share one resource, named after the first in sort order", () => {
+    expect(paths([r("GET", "/x/{run_id}/a"), r("GET", "/x/{experiment_id}/b")])).toEqual([
+      "/x",
+      "/x/{experiment_id}",
+      "/x/{experiment_id}/a GET->/x/{experiment_id}/a",
+      "/x/{experiment_id}/b GET->/x/{experiment_id}/b",
+    ]);
+  });
+
+  test("a greedy parameter mid-path ends the path: one method per HTTP method serves every route below it", () => {
+    const routes = [
+      r("GET", "/s/{name+}/versions/{version+}"),
+      r("GET", "/s/{name+}"),
+      r("DELETE", "/s/{name+}/tags/{key+}"),
+      r("GET", "/s/endpoints"),
+    ];
+    const tree = buildApiRouteTree(routes);
+    expect(paths(routes)).toEqual(["/s", "/s/endpoints GET->/s/endpoints", "/s/{name+} DELETE->/s/{name} GET->/s/{name}"]);
+    expect(tree.resources.find((x) => x.path === "/s/{name+}")?.methods.find((m) => m.httpMethod === "GET")?.routes.map((x) => x.path)).toEqual([
+      "/s/{name+}/versions/{version+}",
+      "/s/{name+}",
+    ]);
+  });
+
+  test("a part with text around its parameter is one variable part; a trailing slash stays in the integration path", () => {
+    expect(paths([r("POST", "/m/{endpoint_name}:generateContent"), r("POST", "/m/{endpoint_name}:streamGenerateContent"), r("POST", "/jobs/")])).toEqual([
+      "/jobs POST->/jobs/",
+      "/m",
+      "/m/{endpoint_name} POST->/m/{endpoint_name}",
+    ]);
+  });
+
+  test("parameter names stay unique along a path", () => {
+    expect(paths([r("GET", "/a/{id}/b/{id}")])).toEqual(["/a", "/a/{id}", "/a/{id}/b", "/a/{id}/b/{id_2} GET->/a/{id}/b/{id_2}"]);
+  });
+
+  test("public routes get nothing; one method cannot serve both IAM and the authorizer", () => {
+    expect(paths([r("GET", "/static-files/{path+}", "none")])).toEqual([]);
+    expect(() => buildApiRouteTree([r("GET", "/a/{x+}", "iam"), r("GET", "/a/{y}", "cognito")])).toThrow(CatalogError);
+  });
+
+  test("past maxResources, deeper parts fold into {proxy+} at the deepest depth that fits", () => {
+    const routes = [r("GET", "/a/b/c/d"), r("POST", "/a/b/e"), r("GET", "/a/f")];
+    expect(paths(routes, 10)).toEqual(["/a", "/a/b", "/a/b/c", "/a/b/c/d GET->/a/b/c/d", "/a/b/e POST->/a/b/e", "/a/f GET->/a/f"]);
+    expect(paths(routes, 5)).toEqual(["/a", "/a/b", "/a/b/{proxy+} GET->/a/b/{proxy} POST->/a/b/{proxy}", "/a/f GET->/a/f"]);
+    expect(buildApiRouteTree(routes, { maxResources: 5 })).toMatchObject({ maxDepth: 2, resourceCount: 5, methodCount: 3 });
+    expect(buildApiRouteTree(routes, { maxResources: 4 })).toMatchObject({ maxDepth: 1, resourceCount: 3 });
+  });
+
+  test("the real catalog: in full, every greedy part is last; the default quota keeps 4 parts and folds the rest", () => {
+    const full = buildApiRouteTree(policySet.catalog.routes, { maxResources: 10_000 });
+    expect(full.maxDepth).toBeUndefined();
+    for (const x of full.resources) expect(x.path.slice(0, -x.pathPart.length)).not.toMatch(/\+\}/);
+    expect(full.resources.find((x) => x.path === "/api/3.0/mlflow/mcp-servers/{name+}")?.methods.map((m) => m.httpMethod)).toEqual(["DELETE", "GET", "PATCH", "POST"]);
+    const folded = buildApiRouteTree(policySet.catalog.routes);
+    expect(folded.resourceCount).toBeLessThanOrEqual(DEFAULT_MAX_API_RESOURCES);
+    expect(folded.maxDepth).toBe(4);
+  });
+});
