@@ -320,14 +320,20 @@ export class CatalogApiRoutes extends Construct {
 
 /**
  * The identity headers the local gateway sends MLflow (gateway/server.ts IDENTITY_HEADERS). A mapped
- * header replaces whatever the client sent under that name. API Gateway does not know an IAM
- * caller's group, so SDK requests carry no `x-mlflow-gate-groups` of ours (and one a client sends
- * passes through: nothing may trust it on that surface).
+ * header replaces whatever the client sent under that name, so a client cannot forge one. API Gateway
+ * does not know an IAM caller's group: SDK requests say `(iam)`, which no group name can be. The
+ * credentials (the bearer token, the SigV4 session token) are overwritten too: MLflow needs neither,
+ * and they stay out of its logs, as the local gateway strips them.
  */
 function identityHeaders(auth: Surface): Record<string, string> {
   const h = (name: string) => `integration.request.header.x-mlflow-gate-${name}`;
-  const common = { [h("request-id")]: "context.requestId", [h("auth")]: `'${auth}'` };
+  const common = {
+    [h("request-id")]: "context.requestId",
+    [h("auth")]: `'${auth}'`,
+    "integration.request.header.Authorization": "'-'",
+    "integration.request.header.X-Amz-Security-Token": "'-'",
+  };
   return auth === "iam"
-    ? { ...common, [h("principal")]: "context.identity.userArn", [h("username")]: "context.identity.userArn" }
+    ? { ...common, [h("principal")]: "context.identity.userArn", [h("username")]: "context.identity.userArn", [h("groups")]: "'(iam)'" }
     : { ...common, [h("principal")]: "context.authorizer.principalId", [h("username")]: "context.authorizer.username", [h("groups")]: "context.authorizer.groups" };
 }

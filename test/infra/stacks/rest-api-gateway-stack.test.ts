@@ -205,19 +205,23 @@ describe("RestApiGatewayStack", () => {
       }
     });
 
-    test("tell MLflow who called, in the local gateway's x-mlflow-gate-* headers", () => {
+    test("tell MLflow who called, in the local gateway's x-mlflow-gate-* headers, which clients cannot forge, and never pass credentials on", () => {
       const [, iamMethod] = methods().find(([, m]) => m.Properties.AuthorizationType === "AWS_IAM") as [string, Resources[string]];
       const [, uiMethod] = methods().find(([, m]) => m.Properties.AuthorizationType === "CUSTOM") as [string, Resources[string]];
       expect(iamMethod.Properties.Integration.RequestParameters).toMatchObject({
         "integration.request.header.x-mlflow-gate-auth": "'iam'",
         "integration.request.header.x-mlflow-gate-principal": "context.identity.userArn",
         "integration.request.header.x-mlflow-gate-request-id": "context.requestId",
+        "integration.request.header.x-mlflow-gate-groups": "'(iam)'",
+        "integration.request.header.Authorization": "'-'",
+        "integration.request.header.X-Amz-Security-Token": "'-'",
       });
       expect(uiMethod.Properties.Integration.RequestParameters).toMatchObject({
         "integration.request.header.x-mlflow-gate-auth": "'cognito'",
         "integration.request.header.x-mlflow-gate-principal": "context.authorizer.principalId",
         "integration.request.header.x-mlflow-gate-username": "context.authorizer.username",
         "integration.request.header.x-mlflow-gate-groups": "context.authorizer.groups",
+        "integration.request.header.Authorization": "'-'",
       });
     });
 
