@@ -11,6 +11,7 @@ import { loadPolicySet } from "../../../authorizer/load-policies";
 import { acknowledgeWildcards, artifactAccessOf, MlflowAccessRole, MlflowAccessRoleProps } from "../../../infra/constructs/mlflow-access-role";
 import { CATALOG_FILE, GROUPS_DIR } from "../../../scripts/lib/mlflow-env";
 import { thrownBy } from "../../support/errors";
+import { flatTemplate } from "../support/template";
 
 const env = { account: "123456789012", region: "us-east-1" };
 const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
@@ -33,28 +34,9 @@ function standIn(options: { kmsBucket?: boolean } = {}) {
   return { app, stack, api, bucket };
 }
 
-/** A template value with references replaced by readable names: the API id is API_ID, the bucket BUCKET. */
-function flat(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(flat);
-  if (value && typeof value === "object") {
-    const o = value as Record<string, unknown>;
-    if ("Fn::Join" in o) {
-      const [sep, parts] = o["Fn::Join"] as [string, unknown[]];
-      return parts.map(flat).join(sep);
-    }
-    if ("Fn::ImportValue" in o) {
-      const name = String(o["Fn::ImportValue"]);
-      if (/RefApi/.test(name)) return "API_ID";
-      if (/Artifacts.*Arn/.test(name)) return "arn:aws:s3:::BUCKET";
-      if (/ArtifactKey.*Arn/.test(name)) return "KEY_ARN";
-      return `<import ${name}>`;
-    }
-    if ("Ref" in o) return o.Ref === "AWS::Partition" ? "aws" : o.Ref === "AWS::URLSuffix" ? "amazonaws.com" : `<ref ${String(o.Ref)}>`;
-    if ("Fn::GetAtt" in o) return `<${(o["Fn::GetAtt"] as string[]).join(".")}>`;
-    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, flat(v)]));
-  }
-  return value;
-}
+/** The API id reads API_ID, the artifact bucket's ARN arn:aws:s3:::BUCKET, its key KEY_ARN. */
+const flat = (value: unknown): unknown =>
+  flatTemplate(value, [[/RefApi/, "API_ID"], [/Artifacts.*Arn/, "arn:aws:s3:::BUCKET"], [/ArtifactKey.*Arn/, "KEY_ARN"]]);
 
 const list = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 

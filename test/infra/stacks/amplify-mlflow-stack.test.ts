@@ -12,6 +12,7 @@ import { parseInfraConfig } from "../../../infra/config";
 import { AmplifyMlflowStack, buildUiRewrites, SPA_FALLBACK, UiRewrite } from "../../../infra/stacks/amplify-mlflow-stack";
 import { CATALOG_FILE, GROUPS_DIR, REPO_ROOT } from "../../../scripts/lib/mlflow-env";
 import { thrownBy } from "../../support/errors";
+import { flatTemplate } from "../support/template";
 
 const env = { account: "123456789012", region: "us-east-1" };
 const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
@@ -72,22 +73,7 @@ function build(props: { uiDirectory?: string; stageName?: string } = {}) {
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
 
-/** Resolves the template's intrinsics into text: the imported API id is API_ID, other references <Logical.Attr>. */
-function flat(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(flat);
-  if (value && typeof value === "object") {
-    const o = value as Record<string, unknown>;
-    if ("Fn::Join" in o) {
-      const [sep, parts] = o["Fn::Join"] as [string, unknown[]];
-      return parts.map(flat).join(sep);
-    }
-    if ("Fn::ImportValue" in o) return /RefApi/.test(String(o["Fn::ImportValue"])) ? "API_ID" : `<import ${String(o["Fn::ImportValue"])}>`;
-    if ("Ref" in o) return o.Ref === "AWS::Partition" ? "aws" : o.Ref === "AWS::URLSuffix" ? "amazonaws.com" : `<${String(o.Ref)}>`;
-    if ("Fn::GetAtt" in o) return `<${(o["Fn::GetAtt"] as string[]).join(".")}>`;
-    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, flat(v)]));
-  }
-  return value;
-}
+const flat = (value: unknown): unknown => flatTemplate(value);
 
 const only = (template: Template, type: string): Resource => {
   const all = Object.values(template.findResources(type)) as Resource[];
@@ -179,7 +165,7 @@ describe("AmplifyMlflowStack", () => {
     const copy = calls.find((c) => c.call.action === "copyObject");
     const start = calls.find((c) => c.call.action === "startDeployment");
     const key = `ui/${stack.uiAsset.assetHash}.zip`;
-    const bucket = `<${stack.getLogicalId(stack.sourceBucket.node.defaultChild as never)}>`;
+    const bucket = `<ref ${stack.getLogicalId(stack.sourceBucket.node.defaultChild as never)}>`;
     expect(copy?.call.parameters).toEqual({ Bucket: bucket, Key: key, CopySource: `${stack.uiAsset.s3BucketName}/${stack.uiAsset.s3ObjectKey}` });
     expect(start?.call).toMatchObject({ service: "Amplify", parameters: { appId: "<App.AppId>", branchName: "main", sourceUrl: `s3://${bucket}/${key}`, sourceUrlType: "ZIP" } });
     expect(start?.r.DependsOn).toEqual(expect.arrayContaining([copy?.id, stack.getLogicalId(stack.branch)]));

@@ -12,6 +12,7 @@ import { parseInfraConfig } from "../../../infra/config";
 import { SageMakerStudioUserStack, STUDIO_PROFILES } from "../../../infra/stacks/sagemaker-studio-user-stack";
 import { CATALOG_FILE, GROUPS_DIR } from "../../../scripts/lib/mlflow-env";
 import { thrownBy } from "../../support/errors";
+import { flatTemplate } from "../support/template";
 
 const env = { account: "123456789012", region: "us-east-1" };
 const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
@@ -49,22 +50,7 @@ type Resource = { Type: string; Properties: Record<string, unknown> };
 type Statement = { Sid?: string; Effect: string; Action: unknown; Resource: unknown; Condition?: Record<string, Record<string, unknown>> };
 const list = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
-/** Resolves the intrinsic functions this stack uses into readable text (API_ID for the imported API id). */
-function flat(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(flat);
-  if (value && typeof value === "object") {
-    const o = value as Record<string, unknown>;
-    if ("Fn::Join" in o) {
-      const [sep, parts] = o["Fn::Join"] as [string, unknown[]];
-      return parts.map(flat).join(sep);
-    }
-    if ("Fn::ImportValue" in o) return /RefApi/.test(String(o["Fn::ImportValue"])) ? "API_ID" : `<import ${String(o["Fn::ImportValue"])}>`;
-    if ("Ref" in o) return o.Ref === "AWS::Partition" ? "aws" : o.Ref === "AWS::URLSuffix" ? "amazonaws.com" : `<ref ${String(o.Ref)}>`;
-    if ("Fn::GetAtt" in o) return `<${(o["Fn::GetAtt"] as string[]).join(".")}>`;
-    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, flat(v)]));
-  }
-  return value;
-}
+const flat = (value: unknown): unknown => flatTemplate(value);
 
 function normalized(doc: unknown): unknown {
   const d = doc as { Version: string; Statement: Record<string, unknown>[] };
