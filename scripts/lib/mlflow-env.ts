@@ -24,26 +24,28 @@ export function installedMlflowVersion(): string | undefined {
 }
 
 const REQUIREMENTS_FILE = join(REPO_ROOT, "requirements-local.txt");
+/** The Python client (MLFLOW_TRACKING_AUTH=mlflow-gate), installed editable: only its pyproject.toml needs a reinstall. */
+const PYTHON_CLIENT_DIR = join(REPO_ROOT, "clients", "python");
 /** Written after a successful install: what .venv holds, so later runs skip pip. */
 const INSTALL_MARKER = join(VENV_DIR, ".mlflow-gate-installed");
 
 /**
- * Makes .venv hold the pinned MLflow and requirements-local.txt, installing from PyPI when they
- * changed; logs progress to stderr. Returns the MLflow version.
+ * Makes .venv hold the pinned MLflow, requirements-local.txt and clients/python (editable),
+ * installing from PyPI when they changed; logs progress to stderr. Returns the MLflow version.
  */
 export function ensureMlflowVenv(log: (line: string) => void = (l) => process.stderr.write(`mlflow-gate: ${l}\n`)): string {
   const pinned = loadPinnedMlflowVersion();
-  const wanted = `mlflow==${pinned}\n${readFileSync(REQUIREMENTS_FILE, "utf8")}`;
+  const wanted = `mlflow==${pinned}\n${readFileSync(REQUIREMENTS_FILE, "utf8")}\n-e clients/python\n${readFileSync(join(PYTHON_CLIENT_DIR, "pyproject.toml"), "utf8")}`;
   if (existsSync(INSTALL_MARKER) && readFileSync(INSTALL_MARKER, "utf8") === wanted && installedMlflowVersion() === pinned) return pinned;
   if (!existsSync(VENV_PYTHON)) {
     log(`creating ${VENV_DIR}`);
     execFileSync(process.env.PYTHON ?? "python3", ["-m", "venv", VENV_DIR], { stdio: "inherit" });
   }
   const installed = installedMlflowVersion();
-  log(`installing mlflow==${pinned} and requirements-local.txt into .venv (${installed ? `had ${installed}` : "first run"}; about a minute)`);
+  log(`installing mlflow==${pinned}, requirements-local.txt and clients/python into .venv (${installed ? `had ${installed}` : "first run"}; about a minute)`);
   execFileSync(
     VENV_PYTHON,
-    ["-m", "pip", "install", "--disable-pip-version-check", "--quiet", `mlflow==${pinned}`, "-r", REQUIREMENTS_FILE],
+    ["-m", "pip", "install", "--disable-pip-version-check", "--quiet", `mlflow==${pinned}`, "-r", REQUIREMENTS_FILE, "-e", PYTHON_CLIENT_DIR],
     { stdio: "inherit" },
   );
   writeFileSync(INSTALL_MARKER, wanted);

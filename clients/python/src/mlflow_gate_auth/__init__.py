@@ -1,0 +1,21 @@
+"""SigV4 request auth for MLflow behind mlflow-gate (MLFLOW_TRACKING_AUTH=mlflow-gate)."""
+
+from mlflow_gate_auth.auth import GateSigV4Auth, canonicalize_query, origin_of
+from mlflow_gate_auth.config import GateAuthConfig, parse_config
+from mlflow_gate_auth.credentials import SigningIdentity, load_signing_identity
+from mlflow_gate_auth.errors import MlflowGateAuthError, MlflowGateConfigError, MlflowGateCredentialsError
+from mlflow_gate_auth.provider import MlflowGateAuthProvider
+
+__all__ = [
+    "GateAuthConfig",
+    "GateSigV4Auth",
+    "MlflowGateAuthError",
+    "MlflowGateAuthProvider",
+    "MlflowGateConfigError",
+    "MlflowGateCredentialsError",
+    "SigningIdentity",
+    "canonicalize_query",
+    "load_signing_identity",
+    "origin_of",
+    "parse_config",
+]

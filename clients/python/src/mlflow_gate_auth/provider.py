@@ -1,0 +1,30 @@
+"""The MLflow request auth provider selected by MLFLOW_TRACKING_AUTH=mlflow-gate."""
+
+import functools
+import os
+
+import mlflow
+from mlflow.tracking.request_auth.abstract_request_auth_provider import RequestAuthProvider
+
+from mlflow_gate_auth.auth import GateSigV4Auth, origin_of
+from mlflow_gate_auth.config import GateAuthConfig, parse_config
+from mlflow_gate_auth.credentials import SigningIdentity, load_signing_identity
+
+NAME = "mlflow-gate"
+
+
+@functools.lru_cache(maxsize=8)
+def _signing_identity(config: GateAuthConfig) -> SigningIdentity:
+    # MLflow asks for an auth object per request: resolve credentials once per configuration.
+    return load_signing_identity(config)
+
+
+class MlflowGateAuthProvider(RequestAuthProvider):
+    def get_name(self):
+        return NAME
+
+    def get_auth(self):
+        identity = _signing_identity(parse_config(os.environ))
+        # Only the tracking and registry servers get signatures, never another host.
+        origins = {origin_of(uri) for uri in (mlflow.get_tracking_uri(), mlflow.get_registry_uri())} - {None}
+        return GateSigV4Auth(identity.credentials.get_frozen_credentials, identity.region, origins)

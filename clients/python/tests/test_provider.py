@@ -1,0 +1,23 @@
+"""MlflowGateAuthProvider: found by MLflow under MLFLOW_TRACKING_AUTH=mlflow-gate, signing only the tracking host."""
+
+import os
+import unittest
+from unittest import mock
+
+from mlflow_gate_auth.auth import GateSigV4Auth
+
+KEYS_ENV = {"AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/credentials", "AWS_CONFIG_FILE": "/nonexistent/config", "AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret"}
+
+
+class ProviderTest(unittest.TestCase):
+    def test_mlflow_finds_the_plugin_by_name_and_it_signs_only_the_tracking_host(self):
+        from mlflow.tracking.request_auth.registry import fetch_auth
+
+        with mock.patch.dict(os.environ, {**KEYS_ENV, "MLFLOW_GATE_REGION": "us-east-1", "MLFLOW_TRACKING_URI": "https://mlflow.example.com/"}, clear=True):
+            auth = fetch_auth("mlflow-gate")
+        self.assertIsInstance(auth, GateSigV4Auth)
+        self.assertEqual(auth._origins, {("https", "mlflow.example.com", 443)})
+
+
+if __name__ == "__main__":
+    unittest.main()
