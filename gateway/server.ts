@@ -10,6 +10,7 @@ import { ANSWERS, GatewayAnswer, iamDenied } from "./api-responses";
 import { AuthorizerCache } from "./authorizer-cache";
 import { API_GATEWAY } from "./config";
 import { CredentialStore, verifySigV4 } from "./sigv4";
+import { isUiPath, resolveUiFile, sendUiFile } from "./ui-files";
 
 /** One JSON line per request; never a token, a signature or a body. */
 export interface AccessLogEntry {
@@ -40,6 +41,8 @@ export interface GatewayProps {
   readonly upstream: URL;
   readonly log: (entry: AccessLogEntry) => void;
   readonly now?: () => Date;
+  /** The patched UI (ui-patch/build-ui.ts): `/`, `/static-files/*` and its config come from here instead of MLflow. */
+  readonly uiDirectory?: string;
 }
 
 /** Headers MLflow receives from the gateway only; whatever a client sends under these names is dropped. */
@@ -324,6 +327,17 @@ export function createGatewayServer(props: GatewayProps): Server {
         answer(res, requestId, ANSWERS.missingToken);
         status = 403;
         entry = { ...entry, decision: "deny", reason: "no-such-method" };
+        return;
+      }
+      if (props.uiDirectory && method === "GET" && isUiPath(target.path)) {
+        const file = resolveUiFile(props.uiDirectory, target.path);
+        entry = { ...entry, surface: "none", decision: "public" };
+        if (file) {
+          status = await sendUiFile(res, file, requestId);
+        } else {
+          answer(res, requestId, ANSWERS.notFound);
+          status = 404;
+        }
         return;
       }
       let body: Buffer;

@@ -12,7 +12,9 @@ import { RunningMlflow, startMlflow } from "./mlflow-server";
 import { claimPort } from "./processes";
 import { loadPrincipals, Principal, principalStore, writeAwsFiles } from "./principals";
 import { AccessLogEntry, closeServer, createGatewayServer } from "./server";
+import { startUiLoginEndpoint } from "./ui-login-endpoint";
 import { DemoUser, RunningUserPool, startUserPool } from "./user-pool";
+import { buildUi, writeUiConfig } from "../ui-patch/build-ui";
 
 /** Demo users of the local pool: one per default group. */
 export const DEMO_USERS = [
@@ -49,6 +51,8 @@ export interface StackIo {
   readonly accessLog: (entry: AccessLogEntry) => void;
   /** The authorizer's decision log (the Lambda uses Powertools; so does the local stack by default). */
   readonly authorizerLogger?: DecisionLogger;
+  /** A patched UI built before (ui-patch/build-ui.ts) to serve; @default built into `<data>/ui` at start */
+  readonly prebuiltUiDirectory?: string;
 }
 
 async function listen(server: Server, host: string, port: number): Promise<number> {
@@ -71,6 +75,8 @@ export interface LocalGatewayProps {
   readonly upstream: URL;
   readonly accessLog: (entry: AccessLogEntry) => void;
   readonly authorizerLogger: DecisionLogger;
+  /** The patched UI to serve on `/`, `/static-files/*` and `/mlflow-gate-ui.json`; @default MLflow's own, proxied */
+  readonly uiDirectory?: string;
 }
 
 /** The gateway of the local stack, with the very authorizer module the Lambda runs, verifying tokens of the local pool. */
@@ -90,6 +96,7 @@ export function createLocalGateway(props: LocalGatewayProps): Server {
     credentials: principalStore(props.principals),
     upstream: props.upstream,
     log: props.accessLog,
+    ...(props.uiDirectory !== undefined ? { uiDirectory: props.uiDirectory } : {}),
   });
 }
 
@@ -132,7 +139,16 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
     stops.push(() => mlflow.stop());
     io.progress(`mlflow        ${mlflow.url.origin} (private), data in ${join(config.dataDir, "mlflow")} (${Date.now() - t} ms)`);
 
+    t = Date.now();
+    const uiDirectory = io.prebuiltUiDirectory ?? (await buildUi(join(config.dataDir, "ui"))).outDir;
+    const loginEndpoint = await startUiLoginEndpoint(userPool.endpoint, config.host);
+    stops.push(() => loginEndpoint.stop());
+    // cognito-local has no SRP: the local shell signs in with USER_PASSWORD_AUTH.
+    writeUiConfig(uiDirectory, { userPoolId: userPool.userPoolId, userPoolClientId: userPool.clientId, region: config.region, authFlow: "USER_PASSWORD_AUTH", userPoolEndpoint: loginEndpoint.endpoint });
+    io.progress(`ui            ${uiDirectory} (${Date.now() - t} ms)`);
+
     const server = createLocalGateway({
+      uiDirectory,
       config,
       policySet,
       userPool,

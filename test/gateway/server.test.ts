@@ -1,7 +1,10 @@
 import { Sha256 } from "@aws-crypto/sha256-js";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
 import { createServer, IncomingHttpHeaders, request, Server } from "http";
+import { tmpdir } from "os";
+import { join } from "path";
 import { AddressInfo } from "net";
 import { createAuthorizer } from "../../authorizer/authorize";
 import { loadPolicySet } from "../../authorizer/load-policies";
@@ -41,7 +44,7 @@ let logs: AccessLogEntry[] = [];
 let authorizerCalls = 0;
 let clock = Date.now();
 
-function startGateway(options: { upstream?: URL; integrationTimeoutMs?: number } = {}): Promise<void> {
+function startGateway(options: { upstream?: URL; integrationTimeoutMs?: number; uiDirectory?: string } = {}): Promise<void> {
   const authorize = createAuthorizer({
     config: { maxTokenBytes: 8192 },
     policySet,
@@ -61,6 +64,7 @@ function startGateway(options: { upstream?: URL; integrationTimeoutMs?: number }
     upstream: options.upstream ?? upstreamUrl,
     log: (e) => void logs.push(e),
     now: () => new Date(clock),
+    ...(options.uiDirectory ? { uiDirectory: options.uiDirectory } : {}),
   });
   return new Promise((resolve) => gateway.listen(0, "127.0.0.1", () => {
     base = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`;
@@ -352,5 +356,58 @@ describe("integration failures", () => {
     const r = await send("GET", "/health");
     expect(r.status).toBe(502);
     expect(JSON.parse(r.body).message).toMatch(/MLflow is not answering/);
+  });
+});
+
+describe("the patched UI", () => {
+  const root = mkdtempSync(join(tmpdir(), "mlflow-gate-ui-"));
+  const ui = join(root, "ui");
+  beforeAll(async () => {
+    mkdirSync(join(ui, "static-files", "static", "js"), { recursive: true });
+    writeFileSync(join(ui, "index.html"), "<html>patched</html>");
+    writeFileSync(join(ui, "static-files", "static", "js", "main.js"), "console.log(1)");
+    writeFileSync(join(ui, "mlflow-gate-ui.json"), "{}");
+    writeFileSync(join(root, "secret.txt"), "outside the UI");
+    await stopGateway();
+    await startGateway({ uiDirectory: ui });
+  });
+  afterAll(async () => {
+    await stopGateway();
+    await startGateway();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  test("/, /static-files/* and /mlflow-gate-ui.json come from the directory, without credentials, not from MLflow", async () => {
+    const index = await send("GET", "/");
+    const script = await send("GET", "/static-files/static/js/main.js");
+    const config = await send("GET", "/mlflow-gate-ui.json");
+
+    expect([index.status, index.body, index.headers["content-type"]]).toEqual([200, "<html>patched</html>", "text/html; charset=utf-8"]);
+    expect([script.status, script.body, script.headers["content-type"]]).toEqual([200, "console.log(1)", "text/javascript; charset=utf-8"]);
+    expect([config.status, config.headers["cache-control"]]).toEqual([200, "no-cache"]);
+    expect(seen).toHaveLength(0);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the log line follows the response
+    expect(logs.map((l) => l.decision)).toEqual(["public", "public", "public"]);
+  });
+
+  test("a missing UI file is a 404, not a request to MLflow", async () => {
+    const r = await send("GET", "/static-files/nope.js");
+    expect(r.status).toBe(404);
+    expect(seen).toHaveLength(0);
+  });
+
+  test("path traversal out of the UI directory is refused (regression: encoded and plain ..)", async () => {
+    for (const path of ["/static-files/../../secret.txt", "/static-files/%2e%2e/%2e%2e/secret.txt", "/static-files/..%2f..%2fsecret.txt", "/static-files/%2E%2E%5C..%5Csecret.txt"]) {
+      const r = await send("GET", path);
+      expect(r.body).not.toContain("outside the UI");
+      expect([400, 404]).toContain(r.status);
+    }
+    expect(seen).toHaveLength(0);
+  });
+
+  test("other routes still go through the authorizer to MLflow", async () => {
+    expect((await send("GET", "/ajax-api/2.0/mlflow/experiments/search")).status).toBe(401);
+    expect((await send("GET", "/health")).status).toBe(200);
+    expect(seen).toHaveLength(1);
   });
 });

@@ -64,10 +64,11 @@ export async function signedRequest(t: TestStack, profile: string, method: strin
 }
 
 /** Starts the whole local stack on free ports in a fresh data directory (or the one given, to test restarts). */
-export async function startTestStack(options: { dataDir?: string; env?: Record<string, string> } = {}): Promise<TestStack> {
+export async function startTestStack(options: { dataDir?: string; env?: Record<string, string>; config?: Partial<StackConfig> } = {}): Promise<TestStack> {
   ensureMlflowVenv();
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "mlflow-gate-it-"));
-  const config = parseStackConfig({ MLFLOW_GATE_DATA: dataDir, MLFLOW_GATE_PORT: "0", MLFLOW_GATE_USER_POOL_PORT: "0", ...options.env });
+  // `config` bypasses the environment's limits (a token lifetime under 60 s), for tests only.
+  const config: StackConfig = { ...parseStackConfig({ MLFLOW_GATE_DATA: dataDir, MLFLOW_GATE_PORT: "0", MLFLOW_GATE_USER_POOL_PORT: "0", ...options.env }), ...options.config };
   const accessLog: AccessLogEntry[] = [];
   const stack = await startStack(config, {
     progress: () => undefined,
