@@ -141,15 +141,8 @@ export class MlflowGroupGrants extends Construct {
   }
 }
 
-export interface MlflowAccessRoleProps {
-  readonly policySet: PolicySet;
-  /** The group whose compiled policy the role carries. */
-  readonly group: string;
-  readonly api: apigw.IRestApi;
-  readonly stageName: string;
-  readonly artifactBucket: s3.IBucket;
-  /** @default "" (the whole artifact bucket) */
-  readonly artifactPrefix?: string;
+/** The group's grants (as MlflowGroupGrants gives them), on a role this construct creates. */
+export interface MlflowAccessRoleProps extends Omit<MlflowGroupGrantsProps, "role"> {
   /** Exactly the principals that may assume the role (roles, users or account roots of other accounts). */
   readonly trustedPrincipalArns: readonly string[];
   /** When set, AssumeRole must pass it (sts:ExternalId): the other account's confused-deputy guard. @default - none */
