@@ -19,7 +19,12 @@ export interface MlflowGateStacks {
  * authorizer, the UI on Amplify Hosting, SageMaker Studio users and cross-account roles. Every policy
  * comes from the compiled group files in `policySet`; cdk-nag's AWS Solutions checks run at synth.
  */
-export function buildMlflowGateApp(app: App, config: InfraConfig, policySet: PolicySet): MlflowGateStacks {
+export interface MlflowGateAppInputs {
+  /** The patched UI, built without a config (ui-patch/build-ui.ts). */
+  readonly uiDirectory: string;
+}
+
+export function buildMlflowGateApp(app: App, config: InfraConfig, policySet: PolicySet, inputs: MlflowGateAppInputs): MlflowGateStacks {
   const env: Environment = { ...(config.account ? { account: config.account } : {}), ...(config.region ? { region: config.region } : {}) };
   const vpc = new MlflowVpcStack(app, "MlflowVpcStack", { env, config, description: "mlflow-gate: MLflow on Fargate, Aurora Serverless v2, S3 artifacts, internal NLB" });
   const api = new RestApiGatewayStack(app, "RestApiGatewayStack", {
@@ -36,6 +41,7 @@ export function buildMlflowGateApp(app: App, config: InfraConfig, policySet: Pol
     policySet,
     api: api.api,
     stageName: api.stageName,
+    uiDirectory: inputs.uiDirectory,
     description: "mlflow-gate: the MLflow UI on Amplify Hosting, same-origin with the API",
   });
   const studio = new SageMakerStudioUserStack(app, "SageMakerStudioUserStack", {

@@ -1,4 +1,4 @@
-// Builds the patched MLflow UI into dist/ui (or the directory given); the deployment writes its mlflow-gate-ui.json.
+// Builds the patched MLflow UI into dist/ui (or the directory given), without a config: in AWS the API answers /mlflow-gate-ui.json.
 import { buildUi } from "../ui-patch/build-ui";
 
 buildUi(process.argv[2]).then(

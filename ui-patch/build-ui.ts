@@ -9,6 +9,8 @@ const REPO_ROOT = resolve(__dirname, "..");
 export const MLFLOW_UI_BUILD = join(REPO_ROOT, ".venv", "lib", "python3.11", "site-packages", "mlflow", "server", "js", "build");
 /** Where the shell's files go, under the URL prefix MLflow's static files already use. */
 const SHELL_DIR = join("static-files", "mlflow-gate");
+/** The shell's script in a built UI: what tells a patched UI from MLflow's own. */
+export const SHELL_SCRIPT = join(SHELL_DIR, "shell.js");
 
 export interface UiBuild {
   readonly outDir: string;
@@ -30,7 +32,7 @@ export async function buildUi(outDir = join(REPO_ROOT, "dist", "ui"), config?: U
 
   const result = await build({
     entryPoints: [join(__dirname, "shell", "main.tsx")],
-    outfile: join(dir, SHELL_DIR, "shell.js"),
+    outfile: join(dir, SHELL_SCRIPT),
     bundle: true,
     platform: "browser",
     target: "es2020",

@@ -1,18 +1,26 @@
-// The CDK app (cdk.json): `npx cdk synth --all`, `npx cdk deploy --all`.
+// The CDK app (cdk.json): `npx cdk synth --all`, `npx cdk deploy --all`. It builds the patched UI first
+// (MLflow's prebuilt UI from the pinned wheel in .venv, plus the login shell) into dist/ui.
 import { App } from "aws-cdk-lib";
+import { join } from "path";
 import { ConfigError } from "../../authorizer/core/errors";
 import { loadPolicySet } from "../../authorizer/load-policies";
-import { CATALOG_FILE, GROUPS_DIR } from "../../scripts/lib/mlflow-env";
+import { CATALOG_FILE, ensureMlflowVenv, GROUPS_DIR, REPO_ROOT } from "../../scripts/lib/mlflow-env";
+import { buildUi } from "../../ui-patch/build-ui";
 import { buildMlflowGateApp } from "../app";
 import { parseInfraConfig } from "../config";
 
-const app = new App();
-try {
+async function main(): Promise<void> {
+  const app = new App();
   const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
   const config = parseInfraConfig(app.node.tryGetContext("mlflow-gate"), new Set(policySet.groups.keys()));
-  buildMlflowGateApp(app, config, policySet);
-} catch (e) {
-  if (!(e instanceof ConfigError)) throw e;
-  process.stderr.write(`mlflow-gate: ${e.message}\n`);
-  process.exit(1);
+  ensureMlflowVenv();
+  const ui = await buildUi(join(REPO_ROOT, "dist", "ui"));
+  process.stderr.write(`mlflow-gate: patched UI built in ${ui.outDir}\n`);
+  buildMlflowGateApp(app, config, policySet, { uiDirectory: ui.outDir });
 }
+
+main().catch((e: Error) => {
+  // A config problem is the user's to fix: its message alone; anything else with its stack.
+  process.stderr.write(`mlflow-gate: ${e instanceof ConfigError ? e.message : (e.stack ?? e.message)}\n`);
+  process.exit(1);
+});

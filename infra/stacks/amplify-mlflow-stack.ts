@@ -14,6 +14,8 @@ import { CatalogError, ConfigError } from "../../authorizer/core/errors";
 import { PolicySet } from "../../authorizer/core/policy-set";
 import { InfraConfig } from "../config";
 import { acknowledgeWildcards } from "../constructs/mlflow-access-role";
+import { SHELL_SCRIPT } from "../../ui-patch/build-ui";
+import { UI_CONFIG_PATH } from "../../ui-patch/shell/config";
 
 export interface UiRewrite {
   readonly source: string;
@@ -68,13 +70,21 @@ export function buildUiRewrites(routes: readonly CatalogRoute[], apiBaseUrl: str
   return [...proxies, SPA_FALLBACK];
 }
 
+/** The shell's config comes from the API stage (`UiConfigRoute`), resolved at deploy time. */
+export function uiConfigRewrite(apiBaseUrl: string): UiRewrite {
+  return { source: UI_CONFIG_PATH, target: `${apiBaseUrl}${UI_CONFIG_PATH}`, status: "200" };
+}
+
 export interface AmplifyMlflowStackProps extends StackProps {
   readonly config: InfraConfig;
   readonly policySet: PolicySet;
   readonly api: apigw.IRestApi;
   readonly stageName: string;
-  /** Directory of the built UI; @default infra/ui-placeholder (the UI issue replaces it) */
-  readonly uiDirectory?: string;
+  /**
+   * The patched UI built without a config (`npm run build:ui`, or `buildUi()` as infra/bin/app.ts
+   * does): the shell reads `/mlflow-gate-ui.json` from the API (`UiConfigRoute`).
+   */
+  readonly uiDirectory: string;
 }
 
 const BRANCH = "main";
@@ -103,16 +113,19 @@ export class AmplifyMlflowStack extends Stack {
 
   constructor(scope: Construct, id: string, props: AmplifyMlflowStackProps) {
     super(scope, id, props);
-    const uiDirectory = props.uiDirectory ?? join(__dirname, "..", "ui-placeholder");
+    const uiDirectory = props.uiDirectory;
     const problems: string[] = [];
     if (!existsSync(join(uiDirectory, "index.html"))) problems.push(`uiDirectory ${uiDirectory} has no index.html`);
+    else if (!existsSync(join(uiDirectory, SHELL_SCRIPT))) problems.push(`uiDirectory ${uiDirectory} is not the patched UI (no ${SHELL_SCRIPT}): build it with npm run build:ui`);
+    // A built-in config would win over the deployment's and could point browsers at another pool.
+    if (existsSync(join(uiDirectory, UI_CONFIG_PATH))) problems.push(`uiDirectory ${uiDirectory} has its own ${UI_CONFIG_PATH.slice(1)}: build it without a config (npm run build:ui); the API serves this deployment's`);
     if (!Token.isUnresolved(props.stageName) && props.stageName !== props.config.stageName) {
       problems.push(`stageName ${props.stageName} differs from the configured stage ${props.config.stageName}`);
     }
     if (problems.length > 0) throw new ConfigError(`${this.node.path}:\n  ${problems.join("\n  ")}`);
 
     const apiBaseUrl = `https://${props.api.restApiId}.execute-api.${this.region}.${this.urlSuffix}/${props.stageName}`;
-    this.rewrites = buildUiRewrites(props.policySet.catalog.routes, apiBaseUrl);
+    this.rewrites = [uiConfigRewrite(apiBaseUrl), ...buildUiRewrites(props.policySet.catalog.routes, apiBaseUrl)];
 
     this.app = new amplify.CfnApp(this, "App", {
       name: "mlflow-gate-ui",

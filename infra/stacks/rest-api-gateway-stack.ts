@@ -13,6 +13,7 @@ import { InfraConfig } from "../config";
 import { AuthorizerFunction } from "../constructs/authorizer-function";
 import { CatalogApiRoutes, DEFAULT_MAX_API_RESOURCES } from "../constructs/catalog-api-routes";
 import { MlflowUserPool } from "../constructs/mlflow-user-pool";
+import { UiConfigRoute } from "../constructs/ui-config-route";
 
 export interface RestApiGatewayStackProps extends StackProps {
   readonly config: InfraConfig;
@@ -82,7 +83,8 @@ function propsProblems(props: RestApiGatewayStackProps): string[] {
  * resources come from the route catalog. SDK routes use AWS_IAM (the compiled group policies on the
  * callers' roles decide), UI routes the Lambda authorizer (a Cognito access token's groups decide);
  * every method is an HTTP proxy over a VPC link to the internal NLB. Public routes (the UI shell)
- * are Amplify's: the API has no unauthenticated method.
+ * are Amplify's; the API's one unauthenticated method is the shell's config (`UiConfigRoute`), a MOCK
+ * integration that reaches nothing.
  */
 export class RestApiGatewayStack extends Stack {
   public readonly api: apigw.RestApi;
@@ -95,6 +97,8 @@ export class RestApiGatewayStack extends Stack {
   public readonly authorizer: apigw.RequestAuthorizer;
   public readonly accessLogGroup: logs.LogGroup;
   public readonly routes: CatalogApiRoutes;
+  /** `GET /mlflow-gate-ui.json`: the login shell's config, the one method without authorization. */
+  public readonly uiConfig: UiConfigRoute;
 
   constructor(scope: Construct, id: string, props: RestApiGatewayStackProps) {
     super(scope, id, props);
@@ -163,8 +167,10 @@ export class RestApiGatewayStack extends Stack {
       vpcLink: this.vpcLink,
       upstreamHost: props.loadBalancer.loadBalancerDnsName,
       authorizer: this.authorizer,
-      maxResources: props.maxApiResources ?? DEFAULT_MAX_API_RESOURCES,
+      // One resource of the quota is the UI config's.
+      maxResources: (props.maxApiResources ?? DEFAULT_MAX_API_RESOURCES) - 1,
     });
+    this.uiConfig = new UiConfigRoute(this, "UiConfig", { api: this.api, userPoolId: this.userPool.userPoolId, userPoolClientId: this.userPoolClient.userPoolClientId });
 
     this.acknowledgeFindings();
 
@@ -179,7 +185,7 @@ export class RestApiGatewayStack extends Stack {
       {
         id: "AwsSolutions-COG4",
         reason:
-          "Every method is authorized, never NONE: SDK routes with AWS_IAM (SigV4; the callers' compiled group policies decide per route), UI routes with a Lambda REQUEST authorizer that verifies the Cognito access token (signature, issuer, client id, token_use) and returns the compiled policy of the user's groups. A COGNITO_USER_POOLS authorizer could not map groups to per-route permissions.",
+          "Every method that reaches MLflow is authorized, never NONE (the one NONE method is the login shell's config, a MOCK integration acknowledged on its own): SDK routes with AWS_IAM (SigV4; the callers' compiled group policies decide per route), UI routes with a Lambda REQUEST authorizer that verifies the Cognito access token (signature, issuer, client id, token_use) and returns the compiled policy of the user's groups. A COGNITO_USER_POOLS authorizer could not map groups to per-route permissions.",
       },
       {
         id: "AwsSolutions-APIG2",

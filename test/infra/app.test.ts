@@ -1,11 +1,12 @@
 import { App } from "aws-cdk-lib";
 import { spawnSync } from "child_process";
-import { mkdtempSync, readdirSync, rmSync } from "fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { loadPolicySet } from "../../authorizer/load-policies";
 import { buildMlflowGateApp } from "../../infra/app";
 import { parseInfraConfig } from "../../infra/config";
+import { buildUi } from "../../ui-patch/build-ui";
 import { CATALOG_FILE, GROUPS_DIR, VENV_DIR } from "../../scripts/lib/mlflow-env";
 
 // The whole app as `cdk synth --all` builds it: cdk-nag's AWS Solutions checks with zero
@@ -16,7 +17,10 @@ const outdir = mkdtempSync(join(tmpdir(), "cdk-out-"));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
 let synthError: unknown;
-beforeAll(() => {
+let uiDirectory: string;
+beforeAll(async () => {
+  // The real patched UI, as infra/bin/app.ts builds it for `cdk synth`.
+  uiDirectory = (await buildUi(join(outdir, "ui-build"))).outDir;
   const app = new App({ outdir });
   const config = parseInfraConfig(
     {
@@ -26,7 +30,7 @@ beforeAll(() => {
     },
     new Set(policySet.groups.keys()),
   );
-  buildMlflowGateApp(app, config, policySet);
+  buildMlflowGateApp(app, config, policySet, { uiDirectory });
   try {
     app.synth();
   } catch (e) {
@@ -42,6 +46,15 @@ describe("cdk synth --all", () => {
   test("writes the four stacks", () => {
     const templates = readdirSync(outdir).filter((f) => f.endsWith(".template.json")).sort();
     expect(templates).toEqual(["AmplifyMlflowStack.template.json", "MlflowVpcStack.template.json", "RestApiGatewayStack.template.json", "SageMakerStudioUserStack.template.json"]);
+  });
+
+  test("the Amplify stack deploys the patched UI: the login shell in front of MLflow's build, and no config of its own", () => {
+    const assets = readdirSync(outdir).filter((f) => f.startsWith("asset.") && existsSync(join(outdir, f, "index.html")));
+    expect(assets).toHaveLength(1);
+    const dir = join(outdir, assets[0] as string);
+    expect(readFileSync(join(dir, "index.html"), "utf8")).toMatch(/<meta name="mlflow-gate-main" content="static-files\/static\/js\/main\.[0-9a-f]+\.js"\/>/);
+    expect(existsSync(join(dir, "static-files", "mlflow-gate", "shell.js"))).toBe(true);
+    expect(existsSync(join(dir, "mlflow-gate-ui.json"))).toBe(false);
   });
 
   test("cfn-lint finds no error in any template", () => {

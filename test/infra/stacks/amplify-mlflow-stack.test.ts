@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { App, Stack, Validations } from "aws-cdk-lib";
@@ -9,15 +9,18 @@ import { CatalogRoute, parsePathTemplate } from "../../../authorizer/core/catalo
 import { CatalogError, ConfigError } from "../../../authorizer/core/errors";
 import { loadPolicySet } from "../../../authorizer/load-policies";
 import { parseInfraConfig } from "../../../infra/config";
-import { AmplifyMlflowStack, buildUiRewrites, SPA_FALLBACK, UiRewrite } from "../../../infra/stacks/amplify-mlflow-stack";
-import { CATALOG_FILE, GROUPS_DIR, REPO_ROOT } from "../../../scripts/lib/mlflow-env";
+import { AmplifyMlflowStack, buildUiRewrites, SPA_FALLBACK, uiConfigRewrite, UiRewrite } from "../../../infra/stacks/amplify-mlflow-stack";
+import { CATALOG_FILE, GROUPS_DIR } from "../../../scripts/lib/mlflow-env";
 import { thrownBy } from "../../support/errors";
 import { flatTemplate } from "../support/template";
+import { patchedUiLayout } from "../support/ui-directory";
 
 const env = { account: "123456789012", region: "us-east-1" };
 const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
 const config = parseInfraConfig({ ...env }, new Set(policySet.groups.keys()));
 const BASE = "https://API_ID.execute-api.us-east-1.amazonaws.com/prod";
+const UI_DIRECTORY = patchedUiLayout();
+afterAll(() => rmSync(UI_DIRECTORY, { recursive: true, force: true }));
 
 /**
  * Amplify's rule matching, as its redirects guide describes it: rules apply top-down and the first whose
@@ -67,7 +70,7 @@ function build(props: { uiDirectory?: string; stageName?: string } = {}) {
   for (const id of ["AwsSolutions-APIG1", "AwsSolutions-APIG2", "AwsSolutions-APIG3", "AwsSolutions-APIG6", "AwsSolutions-COG4"]) {
     Validations.of(shared).acknowledge({ id, reason: "test stand-in for the API stack" });
   }
-  const stack = new AmplifyMlflowStack(app, "Ui", { env, config, policySet, api, stageName: props.stageName ?? "prod", ...(props.uiDirectory ? { uiDirectory: props.uiDirectory } : {}) });
+  const stack = new AmplifyMlflowStack(app, "Ui", { env, config, policySet, api, stageName: props.stageName ?? "prod", uiDirectory: props.uiDirectory ?? UI_DIRECTORY });
   return { app, stack };
 }
 
@@ -144,7 +147,8 @@ describe("AmplifyMlflowStack", () => {
     expect(props).not.toHaveProperty("AccessToken");
     expect(props).not.toHaveProperty("OauthToken");
     const rules = flat(props.CustomRules) as { Source: string; Target: string; Status: string }[];
-    expect(rules).toEqual(buildUiRewrites(policySet.catalog.routes, BASE).map((r) => ({ Source: r.source, Target: r.target, Status: r.status })));
+    expect(rules).toEqual([uiConfigRewrite(BASE), ...buildUiRewrites(policySet.catalog.routes, BASE)].map((r) => ({ Source: r.source, Target: r.target, Status: r.status })));
+    expect(rules[0]).toEqual({ Source: "/mlflow-gate-ui.json", Target: `${BASE}/mlflow-gate-ui.json`, Status: "200" });
     expect(stack.rewrites.map((r) => r.source)).toEqual(rules.map((r) => r.Source));
     expect(rules.at(-1)?.Target).toBe("/index.html");
   });
@@ -155,9 +159,15 @@ describe("AmplifyMlflowStack", () => {
     expect(flat(branch.AppId)).toBe("<App.AppId>");
   });
 
-  test("the UI is a zipped asset of infra/ui-placeholder by default", () => {
+  test("the UI is a zipped asset of the given directory", () => {
     expect(stack.uiAsset.isZipArchive).toBe(true);
-    expect(readFileSync(join(REPO_ROOT, "infra", "ui-placeholder", "index.html"), "utf8")).toMatch(/UI issue/);
+    expect(stack.uiAsset.assetPath).toBeDefined();
+    expect(readFileSync(join(UI_DIRECTORY, "index.html"), "utf8")).toContain("MLflow");
+  });
+
+  test("the shell's config is proxied to the API before any other rule (Amplify applies the first match)", () => {
+    const hit = amplifyRewrite(stack.rewrites.map((r) => ({ ...r, target: r.target.replace(/^https:\/\/.*\/prod/, BASE) })), "/mlflow-gate-ui.json");
+    expect(hit?.target).toBe(`${BASE}/mlflow-gate-ui.json`);
   });
 
   test("the zip is copied into the source bucket, then deployed with amplify:StartDeployment from there", () => {
@@ -209,6 +219,25 @@ describe("AmplifyMlflowStack validation", () => {
       expect(error.message).toContain("stageName dev differs from the configured stage prod");
     } finally {
       rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  test("MLflow's own UI (no login shell) is refused: it would reach the API without tokens", () => {
+    const unpatched = mkdtempSync(join(tmpdir(), "ui-"));
+    try {
+      writeFileSync(join(unpatched, "index.html"), "<!doctype html>");
+      expect(thrownBy(() => build({ uiDirectory: unpatched }), ConfigError).message).toContain("is not the patched UI (no static-files/mlflow-gate/shell.js): build it with npm run build:ui");
+    } finally {
+      rmSync(unpatched, { recursive: true, force: true });
+    }
+  });
+
+  test("a UI built with a config of its own (e.g. the local pool's) is refused", () => {
+    const local = patchedUiLayout({ "mlflow-gate-ui.json": '{"userPoolEndpoint":"http://127.0.0.1:9229"}' });
+    try {
+      expect(thrownBy(() => build({ uiDirectory: local }), ConfigError).message).toContain("has its own mlflow-gate-ui.json");
+    } finally {
+      rmSync(local, { recursive: true, force: true });
     }
   });
 });

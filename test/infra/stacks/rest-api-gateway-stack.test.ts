@@ -144,7 +144,8 @@ describe("RestApiGatewayStack", () => {
   });
 
   describe("methods, derived from the route catalog", () => {
-    const methods = () => Object.entries(resources).filter(([, r]) => r.Type === "AWS::ApiGateway::Method");
+    // The catalog's methods: every method but the login shell's config (tested below).
+    const methods = () => Object.entries(resources).filter(([logicalId, r]) => r.Type === "AWS::ApiGateway::Method" && logicalId !== id(stack.uiConfig.method));
 
     test("serve every authenticated catalog route with its method, its auth type, and the path MLflow expects", () => {
       const apiId = id(stack.api);
@@ -188,8 +189,9 @@ describe("RestApiGatewayStack", () => {
     });
 
     test("stay within API Gateway's default resource quota and one CloudFormation stack", () => {
-      template.resourceCountIs("AWS::ApiGateway::Resource", stack.routes.tree.resourceCount - 1);
-      expect(stack.routes.tree.resourceCount).toBeLessThanOrEqual(DEFAULT_MAX_API_RESOURCES);
+      // The catalog's tree (the root counted) plus the UI config's resource.
+      template.resourceCountIs("AWS::ApiGateway::Resource", stack.routes.tree.resourceCount - 1 + 1);
+      expect(stack.routes.tree.resourceCount + 1).toBeLessThanOrEqual(DEFAULT_MAX_API_RESOURCES);
       expect(Object.keys(resources).length).toBeLessThan(500);
     });
 
@@ -232,6 +234,26 @@ describe("RestApiGatewayStack", () => {
         const method = found && methods().find(([, m]) => m.Properties.HttpMethod === r.method && (m.Properties.ResourceId.Ref ?? "<root>") === found.node.id);
         expect(method).toBeUndefined();
       }
+    });
+  });
+
+  describe("the login shell's config, GET /mlflow-gate-ui.json", () => {
+    const configMethod = () => resources[id(stack.uiConfig.method)] as Resources[string];
+
+    test("is the one method without authorization, and a MOCK that reaches nothing", () => {
+      const unauthenticated = Object.entries(resources).filter(([, r]) => r.Type === "AWS::ApiGateway::Method" && r.Properties.AuthorizationType === "NONE");
+      expect(unauthenticated.map(([logicalId]) => logicalId)).toEqual([id(stack.uiConfig.method)]);
+      expect(configMethod().Properties).toMatchObject({ HttpMethod: "GET", Integration: { Type: "MOCK", PassthroughBehavior: "NEVER" } });
+      expect(resources[configMethod().Properties.ResourceId.Ref]?.Properties).toMatchObject({ PathPart: "mlflow-gate-ui.json", ParentId: { "Fn::GetAtt": [id(stack.api), "RootResourceId"] } });
+    });
+
+    test("answers the pool, the client and the region of this deployment, with SRP", () => {
+      const response = configMethod().Properties.Integration.IntegrationResponses[0];
+      expect(response.ResponseParameters["method.response.header.Content-Type"]).toBe("'application/json'");
+      // The body as CloudFormation will resolve it: each reference replaced by a readable stand-in.
+      const parts = response.ResponseTemplates["application/json"]["Fn::Join"][1] as unknown[];
+      const body = parts.map((p) => (typeof p === "string" ? p : JSON.stringify(p).includes(id(stack.userPoolClient)) ? "CLIENT" : JSON.stringify(p).includes(id(stack.userPool)) ? "POOL" : "?")).join("");
+      expect(JSON.parse(body)).toEqual({ userPoolId: "POOL", userPoolClientId: "CLIENT", region: "us-east-1", authFlow: "USER_SRP_AUTH" });
     });
   });
 
