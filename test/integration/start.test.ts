@@ -53,7 +53,7 @@ async function isListening(url: string): Promise<boolean> {
   }
 }
 
-const ports = async () => ({ MLFLOW_GATE_PORT: String(await claimPort("127.0.0.1", 0, "")), MLFLOW_GATE_USER_POOL_PORT: String(await claimPort("127.0.0.1", 0, "")) });
+const ports = async () => ({ MLFLOW_GATE_PORT: String(await claimPort("127.0.0.1", 0, "")), MLFLOW_GATE_USER_POOL_PORT: String(await claimPort("127.0.0.1", 0, "")), MLFLOW_GATE_STS_PORT: String(await claimPort("127.0.0.1", 0, "")) });
 
 describe("npm start", () => {
   let first: StackSummary;
@@ -81,6 +81,7 @@ describe("npm start", () => {
     expect(await isListening(first.gatewayUrl)).toBe(false);
     expect(await isListening(first.mlflowPrivateUrl)).toBe(false);
     expect(await isListening(first.cognito.endpoint)).toBe(false);
+    expect(await isListening(first.sts.endpoint)).toBe(false);
   }, 240_000);
 
   test("a second start reuses the data: same users, passwords, keys and MLflow data", async () => {
