@@ -72,6 +72,17 @@ class TokenSourceTest(unittest.TestCase):
             self.assertEqual(source.access_token(), "access-2")
         stub.assert_no_pending_responses()
 
+    def test_an_invalidated_token_is_renewed_on_next_use(self):
+        client, stub = stubbed_cognito()
+        stub.add_response("initiate_auth", tokens("access-1", refresh="refresh-1"), password_auth())
+        stub.add_response("initiate_auth", tokens("access-2"), refresh_auth("refresh-1"))
+        source = CognitoTokenSource(client, CLIENT_ID, "reader", PASSWORD, clock=Clock())
+        with stub:
+            self.assertEqual(source.access_token(), "access-1")
+            source.invalidate()
+            self.assertEqual(source.access_token(), "access-2")
+        stub.assert_no_pending_responses()
+
     def test_a_refused_refresh_token_signs_in_again_with_the_password(self):
         client, stub = stubbed_cognito()
         clock = Clock()
@@ -119,6 +130,17 @@ class BearerAuthTest(unittest.TestCase):
         self.assertEqual(r.headers["Authorization"], "Bearer access-1")
         r = self.auth(prepare("PUT", "http://127.0.0.1:8080/api/2.0/mlflow-artifacts/artifacts/1/a/b.txt", data=b"x"))
         self.assertEqual(r.url, "http://127.0.0.1:8080/ajax-api/2.0/mlflow-artifacts/artifacts/1/a/b.txt")
+
+    def test_a_401_asks_for_a_new_token(self):
+        refused = []
+        auth = GateBearerAuth(lambda: "access-1", [target_of("http://127.0.0.1:8080")], on_refused=lambda: refused.append(1))
+        request = auth(prepare("GET", "http://127.0.0.1:8080/api/2.0/mlflow/experiments/search"))
+        for status in (200, 403, 401):
+            response = requests.Response()
+            response.status_code = status
+            response._content = b'{"message":"Unauthorized"}'
+            request.hooks["response"][0](response)
+        self.assertEqual(refused, [1])
 
     def test_other_paths_keep_their_path_and_other_hosts_get_nothing(self):
         r = self.auth(prepare("POST", "http://127.0.0.1:8080/graphql", data=b"{}"))

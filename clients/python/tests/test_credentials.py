@@ -110,6 +110,17 @@ class AssumedRoleTest(unittest.TestCase):
             self.assertEqual(credentials.get_frozen_credentials().access_key, "ASIASECOND000000")
         stub.assert_no_pending_responses()
 
+    def test_invalidated_credentials_are_assumed_again_on_next_use(self):
+        client, stub = stubbed_sts()
+        stub.add_response("assume_role", sts_answer("ASIAFIRST0000000", 3600))
+        stub.add_response("assume_role", sts_answer("ASIASECOND000000", 3600))
+        credentials = self.identity(client, {}).credentials
+        with stub:
+            self.assertEqual(credentials.get_frozen_credentials().access_key, "ASIAFIRST0000000")
+            credentials.invalidate()
+            self.assertEqual(credentials.get_frozen_credentials().access_key, "ASIASECOND000000")
+        stub.assert_no_pending_responses()
+
     def test_access_denied_names_the_role_and_what_to_check(self):
         client, stub = stubbed_sts()
         stub.add_client_error("assume_role", service_error_code="AccessDenied", service_message=f"User: arn:aws:iam::123456789012:user/ds is not authorized to perform: sts:AssumeRole on resource: {ROLE}", http_status_code=403)

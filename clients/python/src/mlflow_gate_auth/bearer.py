@@ -51,6 +51,11 @@ class CognitoTokenSource:
                 self._renew()
             return self._access_token
 
+    def invalidate(self):
+        """Forgets the access token (the gateway refused it): the next request renews it."""
+        with self._lock:
+            self._renew_at = 0.0
+
     def _renew(self):
         if self._refresh_token is not None:
             try:
@@ -107,9 +112,10 @@ class GateBearerAuth(AuthBase):
     """Sends the SDK's requests to the tracking server on its UI routes with the user's access token;
     leaves requests to any other host or path untouched."""
 
-    def __init__(self, token: Callable[[], str], targets: Iterable[Target]):
+    def __init__(self, token: Callable[[], str], targets: Iterable[Target], on_refused: Optional[Callable[[], None]] = None):
         self._token = token
         self._targets = frozenset(targets)
+        self._on_refused = on_refused
 
     def __call__(self, r):
         origin = origin_of(r.url)
@@ -122,5 +128,13 @@ class GateBearerAuth(AuthBase):
         if parts.path.startswith(f"{base}/api/"):
             r.url = urlunsplit(parts._replace(path=f"{base}/ajax-api/{parts.path[len(base) + 5:]}"))
         r.headers["Authorization"] = f"Bearer {self._token()}"
+        if self._on_refused is not None:
+            r.register_hook("response", self._watch_for_refusal)
         r.register_hook("response", name_gateway_refusal)
         return r
+
+    def _watch_for_refusal(self, response, **kwargs):
+        # 401: the authorizer refused the token (expired early, revoked): renew it for the next request.
+        if response.status_code == 401:
+            self._on_refused()
+        return response

@@ -71,6 +71,12 @@ class AssumedRoleCredentials(DeferredRefreshableCredentials):
         self._advisory_refresh_timeout = min(_ADVISORY_REFRESH_SECONDS, max(1, lifetime / 3))
         self._mandatory_refresh_timeout = min(_MANDATORY_REFRESH_SECONDS, max(1, lifetime / 6))
 
+    def invalidate(self):
+        """Forgets the current session: the next use assumes the role again (mandatory refresh)."""
+        with self._refresh_lock:
+            if self._expiry_time is not None:
+                self._expiry_time = self._time_fetcher()
+
 
 def assume_role_credentials(session, source, config: GateAuthConfig, region: str) -> AssumedRoleCredentials:
     """Credentials of config.role_arn, assumed with `source` through STS on first use and renewed before expiry.

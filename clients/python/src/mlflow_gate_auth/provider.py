@@ -35,7 +35,10 @@ class MlflowGateAuthProvider(RequestAuthProvider):
         # Only the tracking and registry servers get credentials, never another host.
         uris = (mlflow.get_tracking_uri(), mlflow.get_registry_uri())
         if config.mode == "bearer":
-            return GateBearerAuth(_token_source(config).access_token, {t for t in map(target_of, uris) if t is not None})
+            source = _token_source(config)
+            return GateBearerAuth(source.access_token, {t for t in map(target_of, uris) if t is not None}, source.invalidate)
         identity = _signing_identity(config)
         origins = {origin_of(uri) for uri in uris} - {None}
-        return GateSigV4Auth(identity.credentials.get_frozen_credentials, identity.region, origins)
+        # Assumed-role sessions the gateway no longer accepts (a restarted local STS) are renewed on the next request.
+        invalidate = getattr(identity.credentials, "invalidate", None)
+        return GateSigV4Auth(identity.credentials.get_frozen_credentials, identity.region, origins, invalidate)
