@@ -16,6 +16,12 @@ export interface StackConfig {
   readonly mlflowPort: number;
   /** The user pool's port; 0 picks a free one. */
   readonly userPoolPort: number;
+  /** The local STS's port (its own listener: STS's query API lives on `POST /`, which is MLflow's UI space); 0 picks a free one. */
+  readonly stsPort: number;
+  /** Bounds of AssumeRole's DurationSeconds: AWS's 900 s minimum by default, lower for tests that watch credentials expire. */
+  readonly stsMinDurationSeconds: number;
+  /** The roles' MaxSessionDuration (AWS's default for a role: 3600 s). */
+  readonly stsMaxDurationSeconds: number;
   readonly region: string;
   /** How long the gateway caches an authorizer's answer per Authorization header (API Gateway: 0–3600, default 300). */
   readonly authorizerCacheTtlSeconds: number;
@@ -64,11 +70,17 @@ export function parseStackConfig(env: Record<string, string | undefined>, cwd = 
     gatewayPort: int("MLFLOW_GATE_PORT", 8080, 0, 65535),
     mlflowPort: int("MLFLOW_GATE_MLFLOW_PORT", 0, 0, 65535),
     userPoolPort: int("MLFLOW_GATE_USER_POOL_PORT", 9229, 0, 65535),
+    stsPort: int("MLFLOW_GATE_STS_PORT", 8090, 0, 65535),
+    stsMinDurationSeconds: int("MLFLOW_GATE_STS_MIN_DURATION_SECONDS", 900, 15, 900),
+    stsMaxDurationSeconds: int("MLFLOW_GATE_STS_MAX_DURATION_SECONDS", 3600, 15, 43_200),
     region,
     authorizerCacheTtlSeconds: int("MLFLOW_GATE_AUTHORIZER_CACHE_TTL", 300, 0, 3600),
     integrationTimeoutMs: int("MLFLOW_GATE_INTEGRATION_TIMEOUT_MS", 29_000, 50, 29_000),
     ...(tokenValidity !== undefined ? { accessTokenValiditySeconds: int("MLFLOW_GATE_ACCESS_TOKEN_SECONDS", 3600, 60, 86_400) } : {}),
   };
+  if (config.stsMinDurationSeconds > config.stsMaxDurationSeconds) {
+    problems.push(`MLFLOW_GATE_STS_MIN_DURATION_SECONDS (${config.stsMinDurationSeconds}) must not exceed MLFLOW_GATE_STS_MAX_DURATION_SECONDS (${config.stsMaxDurationSeconds})`);
+  }
   if (!isAbsolute(config.dataDir)) problems.push("MLFLOW_GATE_DATA must resolve to an absolute path");
   if (problems.length > 0) throw new ConfigError(`invalid local stack configuration:\n  ${problems.join("\n  ")}`);
   return config;
@@ -79,4 +91,5 @@ export const PORT_VARIABLES = {
   gatewayPort: "MLFLOW_GATE_PORT",
   mlflowPort: "MLFLOW_GATE_MLFLOW_PORT",
   userPoolPort: "MLFLOW_GATE_USER_POOL_PORT",
+  stsPort: "MLFLOW_GATE_STS_PORT",
 } as const;

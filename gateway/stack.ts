@@ -7,11 +7,12 @@ import { PolicySet } from "../authorizer/core/policy-set";
 import { loadPolicySet } from "../authorizer/load-policies";
 import { createTokenVerifier } from "../authorizer/token";
 import { CATALOG_FILE, GROUPS_DIR } from "../scripts/lib/mlflow-env";
-import { PORT_VARIABLES, StackConfig } from "./config";
+import { API_GATEWAY, PORT_VARIABLES, StackConfig } from "./config";
 import { RunningMlflow, startMlflow } from "./mlflow-server";
 import { claimPort } from "./processes";
-import { loadPrincipals, Principal, principalStore, writeAwsFiles } from "./principals";
+import { loadPrincipals, Principal, PrincipalCredentialStore, principalStore, RoleProfile, writeAwsFiles } from "./principals";
 import { AccessLogEntry, closeServer, createGatewayServer } from "./server";
+import { createStsServer, SessionStore, withSessions } from "./sts";
 import { startUiLoginEndpoint } from "./ui-login-endpoint";
 import { DemoUser, RunningUserPool, startUserPool } from "./user-pool";
 import { buildUi, writeUiConfig } from "../ui-patch/build-ui";
@@ -30,7 +31,12 @@ export interface StackSummary {
   readonly region: string;
   readonly cognito: { readonly endpoint: string; readonly userPoolId: string; readonly clientId: string; readonly issuer: string; readonly jwksUri: string };
   readonly demoUsers: readonly DemoUser[];
+  /** Profiles of principals with an MLflow group (sign MLflow requests with them directly). */
   readonly profiles: readonly { readonly name: string; readonly group: string }[];
+  /** The local STS: its endpoint (in the AWS config's services section), the account of its role ARNs, its session bounds. */
+  readonly sts: { readonly endpoint: string; readonly accountId: string; readonly minDurationSeconds: number; readonly maxDurationSeconds: number };
+  /** Profiles that assume a role through the local STS (role_arn + source_profile), one per trust entry. */
+  readonly roleProfiles: readonly (RoleProfile & { readonly group?: string })[];
   readonly awsCredentialsFile: string;
   readonly awsConfigFile: string;
   readonly mlflowVersion: string;
@@ -41,6 +47,8 @@ export interface RunningStack {
   readonly policySet: PolicySet;
   readonly userPool: RunningUserPool;
   readonly principals: readonly Principal[];
+  /** The local STS's live sessions (in memory). */
+  readonly sessions: SessionStore;
   stop(): Promise<void>;
 }
 
@@ -55,10 +63,10 @@ export interface StackIo {
   readonly prebuiltUiDirectory?: string;
 }
 
-async function listen(server: Server, host: string, port: number): Promise<number> {
+async function listen(server: Server, host: string, port: number, variable: string = PORT_VARIABLES.gatewayPort): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once("error", (e: NodeJS.ErrnoException) =>
-      reject(new Error(e.code === "EADDRINUSE" ? `port ${port} on ${host} is in use: set ${PORT_VARIABLES.gatewayPort} to another port` : `gateway cannot listen on ${host}:${port} (${e.code})`)),
+      reject(new Error(e.code === "EADDRINUSE" ? `port ${port} on ${host} is in use: set ${variable} to another port` : `cannot listen on ${host}:${port} (${e.code}): set ${variable}`)),
     );
     server.listen(port, host, () => {
       const address = server.address();
@@ -77,6 +85,8 @@ export interface LocalGatewayProps {
   readonly authorizerLogger: DecisionLogger;
   /** The patched UI to serve on `/`, `/static-files/*` and `/mlflow-gate-ui.json`; @default MLflow's own, proxied */
   readonly uiDirectory?: string;
+  /** Keys the gateway accepts; @default the principals' long-term keys only */
+  readonly credentials?: PrincipalCredentialStore;
 }
 
 /** The gateway of the local stack, with the very authorizer module the Lambda runs, verifying tokens of the local pool. */
@@ -93,7 +103,7 @@ export function createLocalGateway(props: LocalGatewayProps): Server {
     integrationTimeoutMs: props.config.integrationTimeoutMs,
     policySet: props.policySet,
     authorizer,
-    credentials: principalStore(props.principals),
+    credentials: props.credentials ?? principalStore(props.principals),
     upstream: props.upstream,
     log: props.accessLog,
     ...(props.uiDirectory !== undefined ? { uiDirectory: props.uiDirectory } : {}),
@@ -111,13 +121,34 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
     mkdirSync(config.dataDir, { recursive: true });
     // A taken gateway port should fail now, not after MLflow has started.
     if (config.gatewayPort !== 0) await claimPort(config.host, config.gatewayPort, PORT_VARIABLES.gatewayPort);
+    if (config.stsPort !== 0) await claimPort(config.host, config.stsPort, PORT_VARIABLES.stsPort);
     const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
     const groups = [...policySet.groups.keys()].sort();
     io.progress(`policies      ${groups.length} groups (${groups.join(", ")}), ${policySet.catalog.routes.length} routes of MLflow ${policySet.catalog.mlflowVersion}`);
 
     const principals = loadPrincipals(config.dataDir, new Set(groups));
-    const aws = writeAwsFiles(config.dataDir, principals, config.region);
-    io.progress(`principals    ${principals.map((p) => `${p.name} (${p.group})`).join(", ")}`);
+    io.progress(`principals    ${principals.map((p) => `${p.name} (${p.group ?? "no MLflow group"})`).join(", ")}`);
+
+    // The STS has its own listener: its query API is `POST /`, which on the gateway is MLflow's UI
+    // space, and on AWS it is another host too. Sessions live in memory: a restart forgets them.
+    const sessions = new SessionStore(() => new Date());
+    const credentials = withSessions(principalStore(principals), sessions);
+    const accountId = API_GATEWAY.account;
+    const sts = createStsServer({
+      region: config.region,
+      accountId,
+      principals,
+      credentials,
+      sessions,
+      minDurationSeconds: config.stsMinDurationSeconds,
+      maxDurationSeconds: config.stsMaxDurationSeconds,
+      log: io.accessLog,
+    });
+    const stsPort = await listen(sts, config.host, config.stsPort, PORT_VARIABLES.stsPort);
+    stops.push(() => closeServer(sts));
+    const stsEndpoint = `http://${config.host}:${stsPort}`;
+    const aws = writeAwsFiles(config.dataDir, principals, config.region, { endpoint: stsEndpoint, accountId });
+    io.progress(`sts           ${stsEndpoint} (AssumeRole, sessions of ${config.stsMinDurationSeconds} to ${config.stsMaxDurationSeconds} s, in memory), ${aws.roleProfiles.length} assume-role profiles`);
 
     let t = Date.now();
     const userPool = await startUserPool({
@@ -153,6 +184,7 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
       policySet,
       userPool,
       principals,
+      credentials,
       upstream: mlflow.url,
       accessLog: io.accessLog,
       authorizerLogger: io.authorizerLogger ?? new Logger({ serviceName: "mlflow-gate-authorizer" }),
@@ -168,7 +200,12 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
       region: config.region,
       cognito: { endpoint: userPool.endpoint, userPoolId: userPool.userPoolId, clientId: userPool.clientId, issuer: userPool.issuer, jwksUri: userPool.jwksUri },
       demoUsers: userPool.users,
-      profiles: principals.map((p) => ({ name: p.name, group: p.group })),
+      profiles: principals.flatMap((p) => (p.group !== undefined ? [{ name: p.name, group: p.group }] : [])),
+      sts: { endpoint: stsEndpoint, accountId, minDurationSeconds: config.stsMinDurationSeconds, maxDurationSeconds: config.stsMaxDurationSeconds },
+      roleProfiles: aws.roleProfiles.map((r) => {
+        const group = principals.find((p) => r.roleArn.endsWith(`:role/${p.name}`))?.group;
+        return { ...r, ...(group !== undefined ? { group } : {}) };
+      }),
       awsCredentialsFile: aws.credentialsFile,
       awsConfigFile: aws.configFile,
       mlflowVersion: policySet.catalog.mlflowVersion,
@@ -176,7 +213,7 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
     const stackFile = join(config.dataDir, "stack.json");
     writeFileSync(stackFile, `${JSON.stringify(summary, null, 2)}\n`, { mode: 0o600 });
     chmodSync(stackFile, 0o600);
-    return { summary, policySet, userPool, principals, stop: stopAll };
+    return { summary, policySet, userPool, principals, sessions, stop: stopAll };
   } catch (e) {
     await stopAll();
     throw e;
@@ -195,6 +232,9 @@ export function formatSummary(s: StackSummary, dataDir: string): string {
     "",
     "  SDK profiles (SigV4):",
     ...s.profiles.map((p) => `    ${p.name.padEnd(24)} (${p.group})`),
+    "",
+    `  Assume-role profiles (local STS ${s.sts.endpoint}):`,
+    ...s.roleProfiles.map((r) => `    ${r.name.padEnd(36)} ${r.roleArn}${r.externalId !== undefined ? ` (ExternalId ${r.externalId})` : ""}`),
     "",
     "  Try:",
     `    ${env} AWS_PROFILE=mlflow-reader MLFLOW_TRACKING_AWS_SIGV4=true MLFLOW_DISABLE_TELEMETRY=true MLFLOW_TRACKING_URI=${s.gatewayUrl} .venv/bin/python -c "import mlflow; print(mlflow.search_experiments())"`,

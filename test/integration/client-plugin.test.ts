@@ -36,6 +36,9 @@ function failures(results: Record<string, OpResult>): string[] {
 }
 
 const BINARY_SIZE = 3 * 1024 * 1024 + 17;
+/** A directory with a nested folder, logged with log_artifacts. */
+const DIR_FILES = { "train.csv": "x,y\n1,2\n", "meta/schema.json": '{"x": "int"}', "meta/README.md": "# dataset\n" };
+const DICT = { learning_rate: 0.01, layers: [64, 32], name: "héllo" };
 let experimentId: string;
 let runId: string;
 let run2Id: string;
@@ -70,6 +73,31 @@ describe("mlflow-admin with the plugin", () => {
   });
 });
 
+describe("mlflow-admin with the plugin: artifacts the other ways", () => {
+  test("logs a directory, log_text and log_dict; load_text, load_dict and download_artifacts read them back, and MLflow holds them", async () => {
+    // Act
+    const r = await ops("mlflow-admin", [
+      ["dir", "log_dir_artifact", { run_id: runId, path: "dataset", files: DIR_FILES }],
+      ["text", "log_text", { run_id: runId, text: "logged with log_text\n", artifact_file: "texts/log_text.txt" }],
+      ["dict", "log_dict", { run_id: runId, dictionary: DICT, artifact_file: "config/params.json" }],
+      ["read_text", "load_text", { uri: `runs:/${runId}/texts/log_text.txt` }],
+      ["read_dict", "load_dict", { uri: `runs:/${runId}/config/params.json` }],
+      ["read_dir", "download_dir", { run_id: runId, path: "dataset" }],
+    ]);
+    // Assess
+    expect(failures(r)).toEqual([]);
+    expect(r.read_text!.value).toBe("logged with log_text\n");
+    expect(r.read_dict!.value).toEqual(DICT);
+    expect(r.read_dir!.value).toEqual(DIR_FILES);
+    const seen = await ops("private", [
+      ["dir", "download_dir", { run_id: runId, path: "dataset" }],
+      ["dict", "load_dict", { uri: `runs:/${runId}/config/params.json` }],
+    ]);
+    expect(seen.dir).toMatchObject({ ok: true, value: DIR_FILES });
+    expect(seen.dict).toMatchObject({ ok: true, value: DICT });
+  });
+});
+
 describe("mlflow-reader with the plugin", () => {
   test("searches registered models (the stock signer fails on `+`), GETs with a space and with a repeated key, and reads artifacts", async () => {
     await ops("mlflow-admin", [["model", "create_registered_model", { name: "plugin model" }]]);
@@ -92,9 +120,26 @@ describe("mlflow-reader with the plugin", () => {
     expect(r.binary!.value.size).toBe(BINARY_SIZE);
   });
 
-  test("an artifact upload is denied with 403 and the gateway's message, and nothing arrives", async () => {
-    const r = await ops("mlflow-reader", [["up", "log_text_artifact", { run_id: runId, path: "denied/no.txt", text: "no" }]]);
-    expect(r.up).toMatchObject({ ok: false, status: 403, error: expect.stringContaining("User is not authorized to access this resource") });
+  test("reads what the admin logged with load_text, load_dict and download_artifacts of a directory", async () => {
+    const r = await ops("mlflow-reader", [
+      ["read_text", "load_text", { uri: `runs:/${runId}/texts/log_text.txt` }],
+      ["read_dict", "load_dict", { uri: `runs:/${runId}/config/params.json` }],
+      ["read_dir", "download_dir", { run_id: runId, path: "dataset" }],
+    ]);
+    expect(failures(r)).toEqual([]);
+    expect([r.read_text!.value, r.read_dict!.value, r.read_dir!.value]).toEqual(["logged with log_text\n", DICT, DIR_FILES]);
+  });
+
+  test("every kind of artifact upload is denied with 403 and the gateway's message, and nothing arrives", async () => {
+    const r = await ops("mlflow-reader", [
+      ["up", "log_text_artifact", { run_id: runId, path: "denied/no.txt", text: "no" }],
+      ["text", "log_text", { run_id: runId, text: "no", artifact_file: "denied/log_text.txt" }],
+      ["dict", "log_dict", { run_id: runId, dictionary: { no: 1 }, artifact_file: "denied/d.json" }],
+      ["dir", "log_dir_artifact", { run_id: runId, path: "denied", files: { "a.txt": "no" } }],
+    ]);
+    for (const name of ["up", "text", "dict", "dir"]) {
+      expect([name, r[name]]).toEqual([name, expect.objectContaining({ ok: false, status: 403, error: expect.stringContaining("User is not authorized to access this resource") })]);
+    }
     const seen = await ops("private", [["list", "list_artifacts", { run_id: runId, path: "denied" }]]);
     expect(seen.list).toMatchObject({ ok: true, value: [] });
   });
@@ -110,6 +155,57 @@ test("the plugin's unit tests pass (clients/python/tests: signing, bodies, other
   expect({ code: r.code, tail: r.stderr.split("\n").slice(-4).join("\n") }).toMatchObject({ code: 0, tail: expect.stringMatching(/^OK$/m) });
 });
 
+describe("bearer mode: a Cognito user of the local pool, no AWS credentials", () => {
+  /** The plugin in bearer mode; the AWS files point nowhere, so nothing can be signed with SigV4. */
+  const bearer = (extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({
+    AWS_PROFILE: undefined,
+    AWS_SHARED_CREDENTIALS_FILE: "/nonexistent",
+    AWS_CONFIG_FILE: "/nonexistent",
+    MLFLOW_GATE_AUTH_MODE: "bearer",
+    MLFLOW_GATE_COGNITO_CLIENT_ID: t.stack.summary.cognito.clientId,
+    MLFLOW_GATE_COGNITO_ENDPOINT: t.stack.summary.cognito.endpoint,
+    ...extra,
+  });
+  const user = (name: string) => t.stack.summary.demoUsers.find((u) => u.username === name)!;
+
+  test("reader with username and password: reads runs and artifacts; a write gets 403 with the gateway's message", async () => {
+    const before = t.accessLog.length;
+    const r = await ops("mlflow-reader", [
+      ["runs", "search_runs", { experiment_ids: [experimentId] }],
+      ["read_dict", "load_dict", { uri: `runs:/${runId}/config/params.json` }],
+      ["create", "create_experiment", { name: "bearer-denied" }],
+    ], bearer({ MLFLOW_GATE_COGNITO_USERNAME: "reader", MLFLOW_GATE_COGNITO_PASSWORD: user("reader").password }));
+    expect(r.runs).toMatchObject({ ok: true });
+    expect(r.runs!.value.length).toBe(2);
+    expect(r.read_dict).toMatchObject({ ok: true, value: DICT });
+    expect(r.create).toMatchObject({ ok: false, status: 403, error: "PERMISSION_DENIED: User is not authorized to access this resource" });
+    // Every request took the UI routes with the reader's token.
+    const seen = t.accessLog.slice(before);
+    expect(seen.length).toBeGreaterThan(2);
+    expect(seen.filter((e) => !(e.surface === "cognito" && e.username === "reader" && e.path.startsWith("/ajax-api/")))).toEqual([]);
+  });
+
+  test("admin with a refresh token: logs a metric and a text artifact", async () => {
+    const { refreshToken } = await t.stack.userPool.login("admin", user("admin").password);
+    const r = await ops("mlflow-admin", [
+      ["metric", "log_metric", { run_id: run2Id, key: "bearer", value: 1.5 }],
+      ["text", "log_text", { run_id: run2Id, text: "via bearer\n", artifact_file: "bearer.txt" }],
+    ], bearer({ MLFLOW_GATE_COGNITO_REFRESH_TOKEN: refreshToken }));
+    expect(failures(r)).toEqual([]);
+    const seen = await ops("private", [["text", "load_text", { uri: `runs:/${run2Id}/bearer.txt` }], ["history", "get_metric_history", { run_id: run2Id, key: "bearer" }]]);
+    expect(seen.text).toMatchObject({ ok: true, value: "via bearer\n" });
+    expect(seen.history!.value.map((m: { value: number }) => m.value)).toEqual([1.5]);
+  });
+
+  test("a wrong password fails before MLflow is called, naming the user and not the password", async () => {
+    const before = t.accessLog.length;
+    const r = await ops("mlflow-reader", [["search", "search_experiments", {}]], bearer({ MLFLOW_GATE_COGNITO_USERNAME: "reader", MLFLOW_GATE_COGNITO_PASSWORD: "Wrong-password-123" }));
+    expect(r.search).toMatchObject({ ok: false, error: expect.stringContaining("Cognito refused the sign-in of user reader") });
+    expect(r.search!.error).not.toContain("Wrong-password-123");
+    expect(t.accessLog.length).toBe(before);
+  });
+});
+
 describe("the plugin's errors", () => {
   test("without credentials, the SDK call fails before sending, naming what to set", async () => {
     const before = t.accessLog.length;
@@ -123,6 +219,7 @@ describe("the plugin's errors", () => {
 test("every request the plugin signed verified: no SigV4 refusal in the gateway's access log", () => {
   // Runs last: the log holds every request of the tests above, all made through the plugin.
   expect(t.accessLog.length).toBeGreaterThan(10);
-  const unexpected = t.accessLog.filter((e) => !(e.principal === "mlflow-admin" || e.principal === "mlflow-reader") || !(e.reason === undefined || e.reason === "not-allowed"));
+  const known = (e: (typeof t.accessLog)[number]) => e.principal === "mlflow-admin" || e.principal === "mlflow-reader" || (e.surface === "cognito" && (e.username === "admin" || e.username === "reader"));
+  const unexpected = t.accessLog.filter((e) => !known(e) || !(e.reason === undefined || e.reason === "not-allowed"));
   expect(unexpected).toEqual([]);
 });

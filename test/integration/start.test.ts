@@ -53,7 +53,7 @@ async function isListening(url: string): Promise<boolean> {
   }
 }
 
-const ports = async () => ({ MLFLOW_GATE_PORT: String(await claimPort("127.0.0.1", 0, "")), MLFLOW_GATE_USER_POOL_PORT: String(await claimPort("127.0.0.1", 0, "")) });
+const ports = async () => ({ MLFLOW_GATE_PORT: String(await claimPort("127.0.0.1", 0, "")), MLFLOW_GATE_USER_POOL_PORT: String(await claimPort("127.0.0.1", 0, "")), MLFLOW_GATE_STS_PORT: String(await claimPort("127.0.0.1", 0, "")) });
 
 describe("npm start", () => {
   let first: StackSummary;
@@ -69,6 +69,11 @@ describe("npm start", () => {
     for (const u of first.demoUsers) expect(s.stderr()).toContain(u.password);
     expect(first).toMatchObject({ gatewayUrl: `http://127.0.0.1:${env.MLFLOW_GATE_PORT}`, region: "us-east-1", profiles: [{ name: "mlflow-admin" }, { name: "mlflow-reader" }, { name: "mlflow-model-approver" }] });
     expect(first.cognito.jwksUri).toBe(`${first.cognito.issuer}/.well-known/jwks.json`);
+    // The local STS: its own port, listed with the assume-role profiles; unsigned calls get STS's XML error.
+    expect(first.sts).toMatchObject({ endpoint: `http://127.0.0.1:${env.MLFLOW_GATE_STS_PORT}`, accountId: "000000000000" });
+    expect(first.roleProfiles.map((r) => r.name)).toEqual(["data-science-as-mlflow-admin", "data-science-as-mlflow-reader"]);
+    const unsigned = await fetch(first.sts.endpoint, { method: "POST", body: new URLSearchParams({ Action: "GetCallerIdentity", Version: "2011-06-15" }) });
+    expect([unsigned.status, await unsigned.text()]).toEqual([403, expect.stringContaining("<Code>MissingAuthenticationToken</Code>")]);
     // The gateway answers; MLflow's private URL is only for the gateway (and this check).
     expect((await fetch(`${first.gatewayUrl}/health`)).status).toBe(200);
     expect((await fetch(`${first.gatewayUrl}/ajax-api/2.0/mlflow/experiments/search`)).status).toBe(401);
@@ -81,6 +86,7 @@ describe("npm start", () => {
     expect(await isListening(first.gatewayUrl)).toBe(false);
     expect(await isListening(first.mlflowPrivateUrl)).toBe(false);
     expect(await isListening(first.cognito.endpoint)).toBe(false);
+    expect(await isListening(first.sts.endpoint)).toBe(false);
   }, 240_000);
 
   test("a second start reuses the data: same users, passwords, keys and MLflow data", async () => {

@@ -140,6 +140,14 @@ class GatewayRefusalTest(unittest.TestCase):
         r._content = body
         return r
 
+    def test_a_refused_session_token_asks_for_new_credentials_and_other_refusals_do_not(self):
+        stale = []
+        auth = GateSigV4Auth(lambda: KEYS, "us-east-1", [origin_of(GATEWAY)], on_stale_credentials=lambda: stale.append(1))
+        request = auth(prepare("GET", f"{GATEWAY}/api/x"))
+        for status, message in [(403, "User is not authorized to access this resource"), (401, "The security token included in the request is invalid."), (403, "The security token included in the request is invalid."), (403, "The security token included in the request is expired")]:
+            request.hooks["response"][0](self.response(status, json.dumps({"message": message}).encode()))
+        self.assertEqual(len(stale), 2)
+
     def test_a_gateway_403_gets_mlflows_permission_denied_code(self):
         r = name_gateway_refusal(self.response(403, b'{"message":"User is not authorized to access this resource"}'))
         self.assertEqual(json.loads(r.content), {"error_code": "PERMISSION_DENIED", "message": "User is not authorized to access this resource"})

@@ -24,5 +24,38 @@ class ConfigTest(unittest.TestCase):
             parse_config({"MLFLOW_GATE_EXTERNAL_ID": "abc123"})
 
 
+    def test_duration_within_sts_bounds(self):
+        role = {"MLFLOW_GATE_ASSUME_ROLE_ARN": "arn:aws:iam::123456789012:role/r"}
+        self.assertEqual(parse_config({**role, "MLFLOW_GATE_ASSUME_ROLE_DURATION_SECONDS": "900"}).duration_seconds, 900)
+        with self.assertRaisesRegex(MlflowGateConfigError, "from 900 to 43200"):
+            parse_config({**role, "MLFLOW_GATE_ASSUME_ROLE_DURATION_SECONDS": "60"})
+
+
+class BearerConfigTest(unittest.TestCase):
+    BASE = {"MLFLOW_GATE_AUTH_MODE": "bearer", "MLFLOW_GATE_COGNITO_CLIENT_ID": "abc123", "MLFLOW_GATE_REGION": "eu-west-1"}
+
+    def test_username_and_password_or_a_refresh_token(self):
+        c = parse_config({**self.BASE, "MLFLOW_GATE_COGNITO_USERNAME": "reader", "MLFLOW_GATE_COGNITO_PASSWORD": " p w "})
+        self.assertEqual((c.mode, c.cognito_username, c.cognito_password), ("bearer", "reader", " p w "))
+        self.assertNotIn("p w", repr(c))
+        self.assertEqual(parse_config({**self.BASE, "MLFLOW_GATE_COGNITO_REFRESH_TOKEN": "rt"}).cognito_refresh_token, "rt")
+
+    def test_every_bearer_problem_is_reported_at_once(self):
+        with self.assertRaises(MlflowGateConfigError) as caught:
+            parse_config({"MLFLOW_GATE_AUTH_MODE": "bearer", "MLFLOW_GATE_COGNITO_USERNAME": "reader", "MLFLOW_GATE_COGNITO_ENDPOINT": "http://cognito.example.com:9229", "MLFLOW_GATE_ASSUME_ROLE_ARN": "arn:aws:iam::123456789012:role/r"})
+        message = caught.exception.message
+        for part in ["MLFLOW_GATE_ASSUME_ROLE_ARN is for MLFLOW_GATE_AUTH_MODE=sigv4", "needs MLFLOW_GATE_COGNITO_CLIENT_ID", "USERNAME and MLFLOW_GATE_COGNITO_PASSWORD go together", "http only on loopback"]:
+            self.assertIn(part, message)
+
+    def test_a_local_pool_over_http_on_loopback_is_fine(self):
+        self.assertEqual(parse_config({**self.BASE, "MLFLOW_GATE_COGNITO_REFRESH_TOKEN": "rt", "MLFLOW_GATE_COGNITO_ENDPOINT": "http://127.0.0.1:9229"}).cognito_endpoint, "http://127.0.0.1:9229")
+
+    def test_cognito_settings_without_bearer_mode_and_unknown_modes_are_refused(self):
+        with self.assertRaisesRegex(MlflowGateConfigError, "MLFLOW_GATE_COGNITO_USERNAME need MLFLOW_GATE_AUTH_MODE=bearer"):
+            parse_config({"MLFLOW_GATE_COGNITO_USERNAME": "reader"})
+        with self.assertRaisesRegex(MlflowGateConfigError, "MLFLOW_GATE_AUTH_MODE must be one of sigv4, bearer"):
+            parse_config({"MLFLOW_GATE_AUTH_MODE": "basic"})
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -19,5 +19,17 @@ class ProviderTest(unittest.TestCase):
         self.assertEqual(auth._origins, {("https", "mlflow.example.com", 443)})
 
 
+    def test_bearer_mode_gives_a_bearer_auth_for_the_tracking_uri_without_signing_in_yet(self):
+        from mlflow.tracking.request_auth.registry import fetch_auth
+
+        from mlflow_gate_auth.bearer import GateBearerAuth
+
+        env = {"MLFLOW_GATE_AUTH_MODE": "bearer", "MLFLOW_GATE_COGNITO_CLIENT_ID": "abc123", "MLFLOW_GATE_COGNITO_REFRESH_TOKEN": "rt", "MLFLOW_GATE_COGNITO_ENDPOINT": "http://127.0.0.1:1", "MLFLOW_TRACKING_URI": "https://mlflow.example.com/prod/"}
+        with mock.patch.dict(os.environ, env, clear=True):
+            auth = fetch_auth("mlflow-gate")
+        self.assertIsInstance(auth, GateBearerAuth)
+        self.assertEqual(auth._targets, {(("https", "mlflow.example.com", 443), "/prod")})
+
+
 if __name__ == "__main__":
     unittest.main()

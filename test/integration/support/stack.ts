@@ -68,7 +68,7 @@ export async function startTestStack(options: { dataDir?: string; env?: Record<s
   ensureMlflowVenv();
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "mlflow-gate-it-"));
   // `config` bypasses the environment's limits (a token lifetime under 60 s), for tests only.
-  const config: StackConfig = { ...parseStackConfig({ MLFLOW_GATE_DATA: dataDir, MLFLOW_GATE_PORT: "0", MLFLOW_GATE_USER_POOL_PORT: "0", ...options.env }), ...options.config };
+  const config: StackConfig = { ...parseStackConfig({ MLFLOW_GATE_DATA: dataDir, MLFLOW_GATE_PORT: "0", MLFLOW_GATE_USER_POOL_PORT: "0", MLFLOW_GATE_STS_PORT: "0", ...options.env }), ...options.config };
   const accessLog: AccessLogEntry[] = [];
   const stack = await startStack(config, {
     progress: () => undefined,

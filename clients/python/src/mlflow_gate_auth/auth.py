@@ -19,6 +19,8 @@ _AUTH_HEADERS = ("Authorization", "X-Amz-Date", "X-Amz-Security-Token")
 _AUTH_HEADER_NAMES = {name.lower() for name in _AUTH_HEADERS}
 # API Gateway refuses with {"message": ...} and no error_code, which MLflow would report as INTERNAL_ERROR.
 _GATEWAY_ERROR_CODES = {401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED"}
+#: API Gateway's answers to temporary credentials it no longer knows or that have expired.
+STALE_CREDENTIAL_MESSAGES = frozenset({"The security token included in the request is invalid.", "The security token included in the request is expired"})
 
 
 def origin_of(url: str) -> Optional[Origin]:
@@ -55,9 +57,12 @@ class GateSigV4Auth(AuthBase):
     """Signs requests to the given origins for execute-api; leaves requests to any other host untouched.
 
     `credentials` is called per request (botocore refreshes temporary credentials behind it).
+    `on_stale_credentials` is called when the gateway says the credentials signed with are unknown
+    or expired (an STS or gateway restart, a revoked session), so the next request renews them.
     """
 
-    def __init__(self, credentials: Callable[[], Optional[ReadOnlyCredentials]], region: str, origins: Iterable[Origin]):
+    def __init__(self, credentials: Callable[[], Optional[ReadOnlyCredentials]], region: str, origins: Iterable[Origin], on_stale_credentials: Optional[Callable[[], None]] = None):
+        self._on_stale_credentials = on_stale_credentials
         self._credentials = credentials
         self._region = region
         self._origins = frozenset(origins)
@@ -81,8 +86,23 @@ class GateSigV4Auth(AuthBase):
             r.headers.pop(name, None)
             if aws.headers.get(name) is not None:
                 r.headers[name] = aws.headers[name]
+        if self._on_stale_credentials is not None:
+            r.register_hook("response", self._watch_for_stale_credentials)
         r.register_hook("response", name_gateway_refusal)
         return r
+
+    def _watch_for_stale_credentials(self, response, **kwargs):
+        if response.status_code == 403 and _gateway_message(response) in STALE_CREDENTIAL_MESSAGES:
+            self._on_stale_credentials()
+        return response
+
+
+def _gateway_message(response) -> Optional[str]:
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return None
+    return body.get("message") if isinstance(body, dict) and isinstance(body.get("message"), str) else None
 
 
 def _payload_of(r):

@@ -1,13 +1,13 @@
 """Credentials and region from botocore's default chain, optionally through an assumed role."""
 
-import functools
 import time
 from dataclasses import dataclass
 from typing import Optional
 
 import botocore.session
-from botocore.credentials import AssumeRoleCredentialFetcher, Credentials, DeferredRefreshableCredentials
-from botocore.exceptions import BotoCoreError
+from botocore.credentials import Credentials, DeferredRefreshableCredentials
+from botocore.exceptions import BotoCoreError, ClientError
+from dateutil.parser import parse as parse_datetime
 
 from mlflow_gate_auth.config import GateAuthConfig
 from mlflow_gate_auth.errors import MlflowGateCredentialsError
@@ -51,15 +51,60 @@ def load_signing_identity(config: GateAuthConfig, session: Optional[botocore.ses
     return SigningIdentity(assume_role_credentials(session, source, config, region), region)
 
 
-def assume_role_credentials(session, source, config: GateAuthConfig, region: str) -> DeferredRefreshableCredentials:
-    """Credentials of config.role_arn, assumed with `source` through the region's STS on first use and renewed before expiry."""
-    extra_args = {"RoleSessionName": config.role_session_name or DEFAULT_ROLE_SESSION_NAME}
+#: botocore's refresh windows (15 min advisory, 10 min mandatory), scaled down for shorter sessions.
+_ADVISORY_REFRESH_SECONDS = 15 * 60
+_MANDATORY_REFRESH_SECONDS = 10 * 60
+
+
+class AssumedRoleCredentials(DeferredRefreshableCredentials):
+    """Credentials of an assumed role, fetched on first use and renewed before they expire.
+
+    botocore renews 15 minutes (advisory) and 10 minutes (mandatory) before expiry; a session
+    shorter than that would be renewed on every request, so the windows are a third and a sixth of
+    the session's lifetime when that is less. A failed advisory renewal keeps the current
+    credentials (botocore logs it); a failed mandatory one raises.
+    """
+
+    def _set_from_data(self, data):
+        super()._set_from_data(data)
+        lifetime = (parse_datetime(data["expiry_time"]) - self._time_fetcher()).total_seconds()
+        self._advisory_refresh_timeout = min(_ADVISORY_REFRESH_SECONDS, max(1, lifetime / 3))
+        self._mandatory_refresh_timeout = min(_MANDATORY_REFRESH_SECONDS, max(1, lifetime / 6))
+
+    def invalidate(self):
+        """Forgets the current session: the next use assumes the role again (mandatory refresh)."""
+        with self._refresh_lock:
+            if self._expiry_time is not None:
+                self._expiry_time = self._time_fetcher()
+
+
+def assume_role_credentials(session, source, config: GateAuthConfig, region: str) -> AssumedRoleCredentials:
+    """Credentials of config.role_arn, assumed with `source` through STS on first use and renewed before expiry.
+
+    STS is reached as botocore configures it for the profile: the region's endpoint, or an
+    `endpoint_url` for sts (AWS_ENDPOINT_URL_STS, a `services` section of the AWS config).
+    """
+    kwargs = {"RoleArn": config.role_arn, "RoleSessionName": config.role_session_name or DEFAULT_ROLE_SESSION_NAME}
     if config.external_id is not None:
-        extra_args["ExternalId"] = config.external_id
-    fetcher = AssumeRoleCredentialFetcher(
-        client_creator=functools.partial(session.create_client, region_name=region),
-        source_credentials=source,
-        role_arn=config.role_arn,
-        extra_args=extra_args,
-    )
-    return DeferredRefreshableCredentials(refresh_using=fetcher.fetch_credentials, method="assume-role")
+        kwargs["ExternalId"] = config.external_id
+    if config.duration_seconds is not None:
+        kwargs["DurationSeconds"] = config.duration_seconds
+
+    def fetch():
+        # The source may itself be temporary (a SageMaker execution role): read it afresh each time.
+        frozen = source.get_frozen_credentials()
+        try:
+            sts = session.create_client("sts", region_name=region, aws_access_key_id=frozen.access_key, aws_secret_access_key=frozen.secret_key, aws_session_token=frozen.token)
+            response = sts.assume_role(**kwargs)
+        except ClientError as e:
+            error = e.response.get("Error", {})
+            raise MlflowGateCredentialsError(
+                f"mlflow-gate-auth could not assume the role {config.role_arn}: {error.get('Code', 'Error')}: {error.get('Message', '')}"
+                + (" (check the role's trust policy, the ExternalId and the caller's sts:AssumeRole permission)" if error.get("Code") == "AccessDenied" else "")
+            ) from e
+        except BotoCoreError as e:
+            raise MlflowGateCredentialsError(f"mlflow-gate-auth could not assume the role {config.role_arn}: {e}") from e
+        c = response["Credentials"]
+        return {"access_key": c["AccessKeyId"], "secret_key": c["SecretAccessKey"], "token": c["SessionToken"], "expiry_time": c["Expiration"].isoformat()}
+
+    return AssumedRoleCredentials(refresh_using=fetch, method="assume-role")

@@ -7,6 +7,7 @@ import mlflow
 from mlflow.tracking.request_auth.abstract_request_auth_provider import RequestAuthProvider
 
 from mlflow_gate_auth.auth import GateSigV4Auth, origin_of
+from mlflow_gate_auth.bearer import CognitoTokenSource, GateBearerAuth, cognito_token_source, target_of
 from mlflow_gate_auth.config import GateAuthConfig, parse_config
 from mlflow_gate_auth.credentials import SigningIdentity, load_signing_identity
 
@@ -19,12 +20,25 @@ def _signing_identity(config: GateAuthConfig) -> SigningIdentity:
     return load_signing_identity(config)
 
 
+@functools.lru_cache(maxsize=8)
+def _token_source(config: GateAuthConfig) -> CognitoTokenSource:
+    # One sign-in per configuration, renewed as needed, not one per request.
+    return cognito_token_source(config)
+
+
 class MlflowGateAuthProvider(RequestAuthProvider):
     def get_name(self):
         return NAME
 
     def get_auth(self):
-        identity = _signing_identity(parse_config(os.environ))
-        # Only the tracking and registry servers get signatures, never another host.
-        origins = {origin_of(uri) for uri in (mlflow.get_tracking_uri(), mlflow.get_registry_uri())} - {None}
-        return GateSigV4Auth(identity.credentials.get_frozen_credentials, identity.region, origins)
+        config = parse_config(os.environ)
+        # Only the tracking and registry servers get credentials, never another host.
+        uris = (mlflow.get_tracking_uri(), mlflow.get_registry_uri())
+        if config.mode == "bearer":
+            source = _token_source(config)
+            return GateBearerAuth(source.access_token, {t for t in map(target_of, uris) if t is not None}, source.invalidate)
+        identity = _signing_identity(config)
+        origins = {origin_of(uri) for uri in uris} - {None}
+        # Assumed-role sessions the gateway no longer accepts (a restarted local STS) are renewed on the next request.
+        invalidate = getattr(identity.credentials, "invalidate", None)
+        return GateSigV4Auth(identity.credentials.get_frozen_credentials, identity.region, origins, invalidate)
