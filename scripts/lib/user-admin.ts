@@ -72,12 +72,12 @@ export function resolvePoolTarget(
   const cognito = (stack as { cognito?: Record<string, unknown> } | null)?.cognito;
   const region = (stack as { region?: unknown } | null)?.region;
   if (typeof cognito?.endpoint !== "string" || typeof cognito.userPoolId !== "string" || typeof region !== "string") {
-    throw new CliFailure([`${stackFile}: not a local stack summary (cognito.endpoint, cognito.userPoolId and region are needed); restart the local stack`]);
+    throw new CliFailure([`mlflow-gate: ${stackFile}: not a local stack summary (cognito.endpoint, cognito.userPoolId and region are needed); restart the local stack`]);
   }
   const endpoint = new URL(cognito.endpoint);
   // The local pool takes fake credentials: it must never be anything but a loopback address.
   if (endpoint.protocol !== "http:" || !["127.0.0.1", "localhost", "[::1]"].includes(endpoint.hostname)) {
-    throw new CliFailure([`${stackFile}: cognito.endpoint ${cognito.endpoint} is not a loopback address`]);
+    throw new CliFailure([`mlflow-gate: ${stackFile}: cognito.endpoint ${cognito.endpoint} is not a loopback address`]);
   }
   return { kind: "local", userPoolId: cognito.userPoolId, region, endpoint: endpoint.origin, stackFile };
 }
@@ -88,7 +88,7 @@ export function readStackFile(file: string): unknown | undefined {
   try {
     return JSON.parse(readFileSync(file, "utf8"));
   } catch (e) {
-    throw new CliFailure([`${file}: not JSON (${(e as Error).message})`]);
+    throw new CliFailure([`mlflow-gate: ${file}: not JSON (${(e as Error).message})`]);
   }
 }
 
@@ -149,24 +149,25 @@ export class UserAdmin {
     if (e instanceof CliFailure || e instanceof CliUsageError) return e;
     const err = e as { name?: string; message?: string; code?: string; cause?: { code?: string } };
     const pool = describeTarget(this.target);
-    if (e instanceof UserNotFoundException && subject?.user !== undefined) return new CliFailure([`user "${subject.user}" does not exist in ${pool}`]);
-    if (e instanceof UsernameExistsException && subject?.user !== undefined) return new CliFailure([`user "${subject.user}" was created in ${pool} meanwhile; run the command again`]);
+    if (e instanceof UserNotFoundException && subject?.user !== undefined) return new CliFailure([`mlflow-gate: user "${subject.user}" does not exist in ${pool}`]);
+    if (e instanceof UsernameExistsException && subject?.user !== undefined) return new CliFailure([`mlflow-gate: user "${subject.user}" was created in ${pool} meanwhile; run the command again`]);
     if (e instanceof ResourceNotFoundException) {
       if (subject?.group !== undefined && /group/i.test(err.message ?? "")) {
-        return new CliFailure([`group "${subject.group}" does not exist in ${pool}: run "mlflow-gate groups sync" first`]);
+        return new CliFailure([`mlflow-gate: group "${subject.group}" does not exist in ${pool}: run "mlflow-gate groups sync" first`]);
       }
-      return new CliFailure([`${pool} was not found${this.target.kind === "aws" ? ` in ${this.target.region}` : ""}: ${err.message}`]);
+      return new CliFailure([`mlflow-gate: ${pool} was not found${this.target.kind === "aws" ? ` in ${this.target.region}` : ""}: ${err.message}`]);
     }
-    const code = err.code ?? err.cause?.code;
-    if (code === "ECONNREFUSED" || code === "ECONNRESET" || code === "ENOTFOUND" || code === "ETIMEDOUT") {
+    // The SDK wraps network errors; the errno code may only be in the message.
+    const code = err.code ?? err.cause?.code ?? /\b(ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|EHOSTUNREACH)\b/.exec(err.message ?? "")?.[1];
+    if (code !== undefined && ["ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "ETIMEDOUT", "EHOSTUNREACH"].includes(code)) {
       return new CliFailure([
         this.target.kind === "local"
-          ? `cannot reach the local user pool at ${this.target.endpoint} (${code}): is the local stack ("npm start") running?`
-          : `cannot reach Cognito in ${this.target.region} (${code})`,
+          ? `mlflow-gate: cannot reach the local user pool at ${this.target.endpoint} (${code}): is the local stack ("npm start") running?`
+          : `mlflow-gate: cannot reach Cognito in ${this.target.region} (${code})`,
       ]);
     }
-    if (err.name === "CredentialsProviderError") return new CliFailure([`no AWS credentials for ${pool}: ${err.message} (set --profile or AWS_PROFILE)`]);
-    return new CliFailure([`${pool}: ${err.name ?? "Error"}: ${err.message ?? String(e)}`]);
+    if (err.name === "CredentialsProviderError") return new CliFailure([`mlflow-gate: no AWS credentials for ${pool}: ${err.message} (set --profile or AWS_PROFILE)`]);
+    return new CliFailure([`mlflow-gate: ${pool}: ${err.name ?? "Error"}: ${err.message ?? String(e)}`]);
   }
 
   /** Follows pagination tokens until the last page; a token seen twice ends with an error, not a loop. */
@@ -179,7 +180,7 @@ export class UserAdmin {
       pages.push(page);
       token = tokenOf(page) || undefined;
       if (token !== undefined) {
-        if (seen.has(token) || pages.length >= MAX_PAGES) throw new CliFailure([`${describeTarget(this.target)} returned a pagination token that never ends`]);
+        if (seen.has(token) || pages.length >= MAX_PAGES) throw new CliFailure([`mlflow-gate: ${describeTarget(this.target)} returned a pagination token that never ends`]);
         seen.add(token);
       }
     } while (token !== undefined);

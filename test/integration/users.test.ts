@@ -107,7 +107,7 @@ describe("a user's life: add, sign in, change groups, remove", () => {
     await expect(t.stack.userPool.refresh(refreshToken)).rejects.toThrow();
     const again = await runCli(["users", "remove", "alice"], { env });
     expect(again.code).toBe(1);
-    expect(again.stderr).toMatch(/^user "alice" does not exist in local pool \S+ \(http:\/\/127\.0\.0\.1:\d+\)\n$/);
+    expect(again.stderr).toMatch(/^mlflow-gate: user "alice" does not exist in local pool \S+ \(http:\/\/127\.0\.0\.1:\d+\)\n$/);
     expect((await runCli(["users", "list"], { env })).stdout).not.toMatch(/^alice /m);
   });
 });
@@ -168,7 +168,7 @@ describe("clear errors", () => {
     const r = await runCli(args, { env });
     // Assess
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^user "nobody" does not exist in local pool /);
+    expect(r.stderr).toMatch(/^mlflow-gate: user "nobody" does not exist in local pool /);
     expect(r.stdout).toBe("");
   });
 
