@@ -70,9 +70,10 @@ Commands:
       Make the user's groups exactly these (adds first, then removes).
   users remove USER
       Delete the user.
-  groups sync
+  groups sync [--dry-run]
       Create the pool groups that have a file in the groups directory; report pool groups
-      without a file (they grant nothing; never deleted).
+      without a file (they grant nothing; never deleted). --dry-run changes nothing. In a
+      pool deployed by the CDK app, the groups are CloudFormation resources: deploy instead.
       Pool: --user-pool-id ID [--region R] [--profile P] for a pool in AWS (the region is
       the id's prefix; credentials from the profile or the default chain); without it, the
       local stack's pool ($MLFLOW_GATE_DATA/stack.json, default .mlflow-gate/stack.json).
@@ -131,6 +132,7 @@ const OPTIONS = {
   data: { type: "string", short: "d" },
   include: { type: "boolean", short: "i" },
   service: { type: "string" },
+  "dry-run": { type: "boolean" },
 } as const;
 
 export type OptionName = keyof typeof OPTIONS;

@@ -233,15 +233,16 @@ async function usersRemove(ctx: Context): Promise<number> {
 async function groupsSync(ctx: Context): Promise<number> {
   noMoreArgs(ctx, 0);
   const files = loadGroupNames(ctx);
-  const { sync, describe, poolId } = await withPool(ctx, async (admin, describe) => ({ sync: await admin.syncGroups(files), describe, poolId: admin.poolId }));
-  for (const g of sync.created) ctx.io.stdout.write(`created group ${g}\n`);
+  const dryRun = ctx.values["dry-run"] === true;
+  const { sync, describe, poolId } = await withPool(ctx, async (admin, describe) => ({ sync: await admin.syncGroups(files, { dryRun }), describe, poolId: admin.poolId }));
+  for (const g of sync.created) ctx.io.stdout.write(`${dryRun ? "would create" : "created"} group ${g}\n`);
   if (sync.unchanged.length > 0) ctx.io.stdout.write(`already in the pool: ${sync.unchanged.join(", ")}\n`);
   for (const g of sync.withoutFile) {
     ctx.io.stdout.write(
       `pool group ${g} has no group file: left in place; it grants nothing through mlflow-gate (to delete it: aws cognito-idp delete-group --user-pool-id ${poolId} --group-name ${g})\n`,
     );
   }
-  ctx.io.stdout.write(`groups sync: ${describe}: ${sync.created.length} created, ${sync.unchanged.length} unchanged, ${sync.withoutFile.length} without a file\n`);
+  ctx.io.stdout.write(`groups sync${dryRun ? " --dry-run" : ""}: ${describe}: ${sync.created.length} ${dryRun ? "to create" : "created"}, ${sync.unchanged.length} unchanged, ${sync.withoutFile.length} without a file\n`);
   return 0;
 }
 
@@ -251,5 +252,5 @@ export const usersCommands: readonly Command[] = [
   { name: "users groups", options: [...POOL_OPTIONS], run: usersGroups },
   { name: "users set-groups", options: [...POOL_OPTIONS], run: usersSetGroups },
   { name: "users remove", options: [...POOL_OPTIONS], run: usersRemove },
-  { name: "groups sync", options: [...POOL_OPTIONS], run: groupsSync },
+  { name: "groups sync", options: ["dry-run", ...POOL_OPTIONS], run: groupsSync },
 ];

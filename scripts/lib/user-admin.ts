@@ -362,13 +362,18 @@ export class UserAdmin {
   /**
    * Creates the pool groups that have a group file and are missing, with the file's description.
    * Pool groups without a file are reported, never deleted: their members may still need them.
-   * Existing groups are left alone (recreating one would empty it in cognito-local).
+   * Existing groups are left alone (recreating one would empty it in cognito-local). `dryRun` lists
+   * what would be created and changes nothing.
    */
-  async syncGroups(files: readonly { readonly name: string; readonly description: string }[]): Promise<GroupSync> {
+  async syncGroups(files: readonly { readonly name: string; readonly description: string }[], options: { readonly dryRun?: boolean } = {}): Promise<GroupSync> {
     const existing = new Set(await this.listGroupNames());
     const created: string[] = [];
     for (const f of [...files].sort((a, b) => a.name.localeCompare(b.name))) {
       if (existing.has(f.name)) continue;
+      if (options.dryRun) {
+        created.push(f.name);
+        continue;
+      }
       // Cognito caps descriptions at 2048 characters.
       const description = `mlflow-gate: ${f.description}`.replace(/\s+/g, " ").trim().slice(0, 2048);
       await this.call(() => this.client.send(new CreateGroupCommand({ UserPoolId: this.poolId, GroupName: f.name, Description: description })), { group: f.name });

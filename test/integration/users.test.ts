@@ -190,9 +190,15 @@ describe("groups sync", () => {
     writeFileSync(join(groupsDir, "auditors.yaml"), "description: Auditors read everything.\nallow:\n  - class:read\n");
     await pool.send(new CreateGroupCommand({ UserPoolId: t.stack.summary.cognito.userPoolId, GroupName: "legacy-team" }));
     // Act
+    const dry = await runCli(["--groups-dir", groupsDir, "groups", "sync", "--dry-run"], { env });
+    const groupsAfterDryRun = (await pool.send(new ListGroupsCommand({ UserPoolId: t.stack.summary.cognito.userPoolId }))).Groups?.map((g) => g.GroupName);
     const first = await runCliProcess(["--groups-dir", groupsDir, "groups", "sync"], { env: cliEnv(env) });
     const second = await runCli(["--groups-dir", groupsDir, "groups", "sync"], { env });
     // Assess
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain("would create group auditors\n");
+    expect(dry.stdout).toMatch(/^groups sync --dry-run: local pool .*: 1 to create, 3 unchanged, 1 without a file$/m);
+    expect(groupsAfterDryRun).not.toContain("auditors");
     expect(first.code).toBe(0);
     expect(first.stdout.split("\n")).toEqual([
       "created group auditors",

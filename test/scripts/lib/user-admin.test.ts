@@ -289,6 +289,17 @@ describe("UserAdmin on a paging pool", () => {
     expect(pool.groups.get("legacy")).toEqual(new Set(["old"]));
   });
 
+  test("groups sync --dry-run reports what it would create and creates nothing", async () => {
+    // Prepare
+    const pool = new FakePool(["readers"]);
+    // Act
+    const sync = await new UserAdmin(pool.client, LOCAL).syncGroups([{ name: "readers", description: "r" }, { name: "auditors", description: "a" }], { dryRun: true });
+    // Assess
+    expect(sync).toEqual({ created: ["auditors"], unchanged: ["readers"], withoutFile: [] });
+    expect([...pool.groups.keys()]).toEqual(["readers"]);
+    expect(pool.calls).not.toContainEqual(expect.stringMatching(/^CreateGroup/));
+  });
+
   test("a refused connection to the local pool says to start the local stack", async () => {
     // Prepare
     const client: PoolClient = { send: (async () => Promise.reject(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }))) as PoolClient["send"] };
