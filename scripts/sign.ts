@@ -1,9 +1,9 @@
 // The `sign` command of `mlflow-gate`: thin I/O around scripts/lib/sign-request.ts.
 import { readFileSync } from "fs";
 import type { Command, Context } from "./cli";
-import { CliFailure } from "./lib/cli-errors";
-import { buildHttpRequest, buildSignPlan, formatResponseHead, requireProfile, resolveCredentials, resolveRegion, sendRequest, signRequest, SignPlan } from "./lib/sign-request";
-import { CliUsageError } from "./lib/cli-errors";
+import { CliFailure, CliUsageError } from "./lib/cli-errors";
+import { requireProfile } from "./lib/aws-profile";
+import { buildHttpRequest, buildSignPlan, formatResponseHead, resolveCredentials, resolveRegion, sendRequest, signRequest, SignPlan } from "./lib/sign-request";
 
 /** Exit status when the server answered 400 or more: distinct from 1 (nothing answered) so scripts can tell. */
 export const HTTP_ERROR_EXIT = 3;

@@ -4,6 +4,7 @@ import { generatePassword } from "../gateway/user-pool";
 import { readGroupFiles } from "../authorizer/load-policies";
 import type { CliIo, Command, Context } from "./cli";
 import { CliFailure, CliUsageError } from "./lib/cli-errors";
+import { requireProfile } from "./lib/aws-profile";
 import {
   createPoolClient,
   describeTarget,
@@ -35,6 +36,10 @@ async function withPool<T>(ctx: Context, act: (admin: UserAdmin, describe: strin
     localStackFile(env, process.cwd()),
     readStackFile,
   );
+  const profile = target.kind === "aws" ? (target.profile ?? (process.env.AWS_PROFILE || undefined)) : undefined;
+  if (profile !== undefined) await requireProfile(profile, process.env);
+  // The README says once that the SDK's 2027 releases need Node 22; a warning on every admin command is noise.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   const client = createPoolClient(target);
   try {
     return await act(new UserAdmin(client, target), describeTarget(target));

@@ -1,7 +1,7 @@
 // `mlflow-gate sign`: a curl-like request signed with SigV4 for execute-api, from an AWS profile's credentials.
 import { Sha256 } from "@aws-crypto/sha256-js";
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
-import { loadConfig, loadSharedConfigFiles, NODE_REGION_CONFIG_OPTIONS } from "@smithy/core/config";
+import { loadConfig, NODE_REGION_CONFIG_OPTIONS } from "@smithy/core/config";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { request as httpRequest, IncomingHttpHeaders } from "http";
@@ -165,22 +165,6 @@ export async function signRequest(req: HttpRequest, credentials: AwsCredentialId
 
 // ---------------------------------------------------------------------------------------------------
 // I/O: profile, credentials, region, sending
-
-/** The environment the AWS SDK reads from; explicit so tests and the CLI agree. */
-export interface AwsEnv {
-  readonly AWS_PROFILE?: string;
-  readonly AWS_SHARED_CREDENTIALS_FILE?: string;
-  readonly AWS_CONFIG_FILE?: string;
-}
-
-/** A named profile must be in one of the shared files: said plainly, before the SDK's chain gives a vaguer answer. */
-export async function requireProfile(profile: string, env: AwsEnv): Promise<void> {
-  const files = await loadSharedConfigFiles({ ignoreCache: true });
-  if (files.credentialsFile[profile] !== undefined || files.configFile[profile] !== undefined) return;
-  const credentials = env.AWS_SHARED_CREDENTIALS_FILE ?? "~/.aws/credentials";
-  const config = env.AWS_CONFIG_FILE ?? "~/.aws/config";
-  throw new CliFailure([`mlflow-gate: profile "${profile}" is in neither ${credentials} nor ${config} (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE)`]);
-}
 
 export async function resolveCredentials(profile: string | undefined): Promise<AwsCredentialIdentity> {
   try {
