@@ -74,11 +74,12 @@ Commands:
       Create the pool groups that have a file in the groups directory; report pool groups
       without a file (they grant nothing; never deleted). --dry-run changes nothing. In a
       pool deployed by the CDK app, the groups are CloudFormation resources: deploy instead.
-      Pool: --user-pool-id ID [--region R] [--profile P] for a pool in AWS (the region is
-      the id's prefix; credentials from the profile or the default chain); without it, the
-      local stack's pool ($MLFLOW_GATE_DATA/stack.json, default .mlflow-gate/stack.json).
-      Group names must have a group file. Tokens already issued keep their groups until
-      they expire; a sign-in or token refresh gets the new ones.
+  The users and groups commands act on one pool: with --user-pool-id ID [--region R]
+  [--profile P], a pool in AWS (the region is the id's prefix; credentials from the
+  profile or the default chain); without it, the local stack's pool
+  ($MLFLOW_GATE_DATA/stack.json, default .mlflow-gate/stack.json). Group names must have
+  a group file. Tokens already issued keep their groups until they expire; the next
+  sign-in or token refresh gets the new ones.
 
   sign [-X METHOD] [-H 'Name: value' ...] [-d BODY | -d @FILE | -d @-] [-i]
        [--profile P] [--region R] [--service S] URL
@@ -88,7 +89,8 @@ Commands:
       --region, an execute-api host name, AWS_REGION or the profile. GET by default, POST
       with -d; a body that starts with { or [ is sent as application/json unless -H sets
       Content-Type. Prints the body on stdout and the status on stderr (-i: the status
-      line and response headers on stdout first). Never prints the signature.
+      line and response headers on stdout first). Never prints the signature. http:// only
+      to a loopback address (the local gateway).
   help
       Show this text.
 

@@ -43,6 +43,7 @@ export interface SignPlan {
 
 /** Headers the signer owns or the transport computes: a user-supplied one would be dropped or break the signature. */
 const RESERVED_HEADERS = new Set(["authorization", "host", "content-length", "transfer-encoding", "x-amz-date", "x-amz-content-sha256", "x-amz-security-token", "connection"]);
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d$/;
 /** An API Gateway default endpoint names its region: `{api}.execute-api.{region}.amazonaws.com`. */
@@ -69,6 +70,8 @@ export function buildSignPlan(args: SignArgs): SignPlan {
     throw new CliUsageError(`"${args.url}" is not a URL (like https://abc123.execute-api.eu-west-1.amazonaws.com/prod/api/2.0/mlflow/experiments/search)`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") throw new CliUsageError(`URL must be http or https, not ${url.protocol}`);
+  // Over plain HTTP the signed request (replayable for minutes) and the body travel readable: only to this machine.
+  if (url.protocol === "http:" && !LOOPBACK_HOSTS.has(url.hostname)) throw new CliUsageError(`http:// is accepted only for a loopback address like the local gateway; use https:// for ${url.hostname}`);
   if (url.username !== "" || url.password !== "") throw new CliUsageError("URL must not hold a user or password: credentials come from the AWS profile");
   if (url.hash !== "") throw new CliUsageError("URL must not hold a #fragment");
   const method = (args.method ?? (args.data !== undefined ? "POST" : "GET")).toUpperCase();

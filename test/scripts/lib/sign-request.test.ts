@@ -54,6 +54,7 @@ describe("buildSignPlan", () => {
   test.each([
     [{ url: "not a url" }, "is not a URL"],
     [{ url: "ftp://example.com/x" }, "must be http or https"],
+    [{ url: "http://abc.execute-api.eu-west-1.amazonaws.com/prod/api" }, "http:// is accepted only for a loopback address like the local gateway; use https:// for abc.execute-api.eu-west-1.amazonaws.com"],
     [{ url: "https://user:pw@example.com/x" }, "must not hold a user or password"],
     [{ url: "https://example.com/x#frag" }, "#fragment"],
     [{ method: "GE T" }, "is not an HTTP method"],
@@ -122,7 +123,7 @@ describe("buildHttpRequest", () => {
 
   test("the path is sent as given, percent-encoding kept", () => {
     // Act
-    const req = buildHttpRequest(buildSignPlan(args({ url: "http://h/get-artifact/a%20b/c?path=x" })), body(""));
+    const req = buildHttpRequest(buildSignPlan(args({ url: "http://localhost/get-artifact/a%20b/c?path=x" })), body(""));
     // Assess
     expect(requestTarget(req)).toBe("/get-artifact/a%20b/c?path=x");
   });
