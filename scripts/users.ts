@@ -118,7 +118,7 @@ async function readHidden(io: CliIo, stdin: NonNullable<CliIo["stdin"]>, prompt:
   }
 }
 
-async function readPasswordFromStdin(io: CliIo, username: string): Promise<string> {
+export async function readPasswordFromStdin(io: CliIo, username: string): Promise<string> {
   const stdin = io.stdin ?? process.stdin;
   const password = stdin.isTTY ? await readHidden(io, stdin, `Password for ${username} (not echoed): `) : await readPipe(stdin);
   if (password === "") throw new CliFailure([`mlflow-gate: no password on stdin for ${username}`]);

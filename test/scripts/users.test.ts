@@ -3,7 +3,8 @@ import { createServer } from "net";
 import { tmpdir } from "os";
 import { join } from "path";
 import { CliFailure, CliUsageError } from "../../scripts/lib/cli-errors";
-import { initialPasswordOption, writeSecretFile } from "../../scripts/users";
+import { PassThrough, Readable } from "stream";
+import { initialPasswordOption, readPasswordFromStdin, writeSecretFile } from "../../scripts/users";
 import { runCli } from "./support/run-cli";
 
 let dir: string;
@@ -33,6 +34,55 @@ describe("initialPasswordOption", () => {
     // Act / Assess
     expect(() => initialPasswordOption(values)).toThrow(CliUsageError);
     expect(() => initialPasswordOption(values)).toThrow(message);
+  });
+});
+
+describe("readPasswordFromStdin", () => {
+  const io = () => {
+    const err: string[] = [];
+    return { err, io: { stdout: { write: () => true }, stderr: { write: (t: string) => err.push(t) } } };
+  };
+  const pipe = (text: string) => Object.assign(Readable.from([Buffer.from(text)]), { isTTY: false });
+
+  test("from a pipe: the whole input, one trailing line break dropped", async () => {
+    // Act / Assess
+    await expect(readPasswordFromStdin({ ...io().io, stdin: pipe("p a$$ word\r\n") }, "ann")).resolves.toBe("p a$$ word");
+    await expect(readPasswordFromStdin({ ...io().io, stdin: pipe("pw") }, "ann")).resolves.toBe("pw");
+  });
+
+  test.each([
+    ["", "no password on stdin for ann"],
+    ["\n", "no password on stdin for ann"],
+    ["one\ntwo\n", "stdin holds more than one line"],
+    ["x".repeat(257), "longer than 256 characters"],
+  ])("from a pipe, %j is refused", async (text, message) => {
+    // Act / Assess
+    await expect(readPasswordFromStdin({ ...io().io, stdin: pipe(text) }, "ann")).rejects.toThrow(message);
+  });
+
+  test("on a terminal: one prompt on stderr, raw mode (no echo) while typing, backspace honoured, Enter ends", async () => {
+    // Prepare
+    const { io: cliIo, err } = io();
+    const tty = Object.assign(new PassThrough(), { isTTY: true, setRawMode: jest.fn() });
+    // Act
+    const read = readPasswordFromStdin({ ...cliIo, stdin: tty }, "ann");
+    tty.write("secrx");
+    tty.write("\u007fet\r");
+    // Assess
+    await expect(read).resolves.toBe("secret");
+    expect(err.join("")).toBe("Password for ann (not echoed): \n");
+    expect(tty.setRawMode.mock.calls).toEqual([[true], [false]]);
+  });
+
+  test("on a terminal, Ctrl-C cancels and leaves raw mode", async () => {
+    // Prepare
+    const tty = Object.assign(new PassThrough(), { isTTY: true, setRawMode: jest.fn() });
+    // Act
+    const read = readPasswordFromStdin({ ...io().io, stdin: tty }, "ann");
+    tty.write("sec\u0003");
+    // Assess
+    await expect(read).rejects.toThrow("cancelled");
+    expect(tty.setRawMode).toHaveBeenLastCalledWith(false);
   });
 });
 
