@@ -87,8 +87,9 @@ Commands:
       of the AWS profile (--profile, else AWS_PROFILE, else the default chain; the shared
       files honour AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE). The region comes from
       --region, an execute-api host name, AWS_REGION or the profile. GET by default, POST
-      with -d; a body that starts with { or [ is sent as application/json unless -H sets
-      Content-Type. Prints the body on stdout and the status on stderr (-i: the status
+      with -d; a body that starts with { or [ is sent as application/json, another as
+      application/octet-stream, unless -H sets Content-Type. -d sends bytes as given
+      (like curl --data-binary). Prints the body on stdout and the status on stderr (-i: the status
       line and response headers on stdout first). Never prints the signature. http:// only
       to a loopback address (the local gateway).
   help

@@ -45,11 +45,12 @@ async function sign(ctx: Context): Promise<number> {
   const region = await resolveRegion(plan, profile);
   const credentials = await resolveCredentials(profile);
   const signed = await signRequest(buildHttpRequest(plan, body), credentials, region, plan.service);
-  const res = await sendRequest(signed);
-  if (plan.include) ctx.io.stdout.write(formatResponseHead(res));
-  else ctx.io.stderr.write(`HTTP ${res.status} ${res.statusText}`.trimEnd() + "\n");
-  ctx.io.stdout.write(res.body);
-  return res.status >= 400 ? HTTP_ERROR_EXIT : 0;
+  // Streamed: the status first, then the body as it arrives (artifact downloads can be large).
+  const head = await sendRequest(signed, {
+    head: (h) => (plan.include ? ctx.io.stdout.write(formatResponseHead(h)) : ctx.io.stderr.write(`${`HTTP ${h.status} ${h.statusText}`.trimEnd()}\n`)),
+    chunk: (data) => ctx.io.stdout.write(data),
+  });
+  return head.status >= 400 ? HTTP_ERROR_EXIT : 0;
 }
 
 export const signCommand: Command = { name: "sign", options: ["request", "header", "data", "include", "profile", "region", "service"], run: sign };

@@ -4,7 +4,7 @@ import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { loadConfig, NODE_REGION_CONFIG_OPTIONS } from "@smithy/core/config";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
-import { request as httpRequest, IncomingHttpHeaders } from "http";
+import { request as httpRequest } from "http";
 import { request as httpsRequest } from "https";
 import { CliFailure, CliUsageError } from "./cli-errors";
 
@@ -138,7 +138,8 @@ export function buildHttpRequest(plan: SignPlan, body: Uint8Array): HttpRequest 
     headers[key] = headers[key] !== undefined ? `${headers[key]},${value}` : value;
   }
   if (body.length > 0 && !Object.keys(headers).some((h) => h.toLowerCase() === "content-type")) {
-    headers["content-type"] = looksLikeJson(body) ? "application/json" : "application/x-www-form-urlencoded";
+    // MLflow's API takes JSON; anything else (an artifact upload) is bytes, sent and signed as given.
+    headers["content-type"] = looksLikeJson(body) ? "application/json" : "application/octet-stream";
   }
   return new HttpRequest({
     method: plan.method,
@@ -192,17 +193,18 @@ export async function resolveRegion(plan: SignPlan, profile: string | undefined)
   throw new CliFailure([`mlflow-gate: no region: give --region, or set region in the profile${profile !== undefined ? ` "${profile}"` : ""} or AWS_REGION`]);
 }
 
-export interface SignedResponse {
+export interface ResponseHead {
   readonly status: number;
   readonly statusText: string;
   readonly httpVersion: string;
-  readonly headers: IncomingHttpHeaders;
   readonly rawHeaders: readonly string[];
-  readonly body: Buffer;
 }
 
-/** Sends the signed request as built (no header added but content-length); rejects with one clear line when nothing answers. */
-export function sendRequest(req: HttpRequest, timeoutMs = 60_000): Promise<SignedResponse> {
+/**
+ * Sends the signed request as built (no header added but content-length) and streams the response:
+ * `head` once, then each body chunk to `chunk`. Rejects with one clear line when nothing answers.
+ */
+export function sendRequest(req: HttpRequest, sink: { head(res: ResponseHead): void; chunk(data: Buffer): void }, timeoutMs = 60_000): Promise<ResponseHead> {
   const send = req.protocol === "https:" ? httpsRequest : httpRequest;
   const body = req.body as Uint8Array | undefined;
   const where = `${req.protocol}//${req.hostname}${req.port !== undefined ? `:${req.port}` : ""}`;
@@ -217,19 +219,11 @@ export function sendRequest(req: HttpRequest, timeoutMs = 60_000): Promise<Signe
         timeout: timeoutMs,
       },
       (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
+        const head: ResponseHead = { status: res.statusCode ?? 0, statusText: res.statusMessage ?? "", httpVersion: res.httpVersion, rawHeaders: res.rawHeaders };
+        sink.head(head);
+        res.on("data", (c: Buffer) => sink.chunk(c));
         res.on("error", (e) => reject(new CliFailure([`mlflow-gate: ${where}: the response broke off (${(e as NodeJS.ErrnoException).code ?? e.message})`])));
-        res.on("end", () =>
-          resolvePromise({
-            status: res.statusCode ?? 0,
-            statusText: res.statusMessage ?? "",
-            httpVersion: res.httpVersion,
-            headers: res.headers,
-            rawHeaders: res.rawHeaders,
-            body: Buffer.concat(chunks),
-          }),
-        );
+        res.on("end", () => resolvePromise(head));
       },
     );
     r.on("timeout", () => r.destroy(Object.assign(new Error("timed out"), { code: "ETIMEDOUT" })));
@@ -242,7 +236,7 @@ export function sendRequest(req: HttpRequest, timeoutMs = 60_000): Promise<Signe
 }
 
 /** `-i`: the status line and the response headers, as curl prints them. */
-export function formatResponseHead(res: SignedResponse): string {
+export function formatResponseHead(res: ResponseHead): string {
   const lines = [`HTTP/${res.httpVersion} ${res.status} ${res.statusText}`.trimEnd()];
   for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) lines.push(`${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}`);
   return `${lines.join("\r\n")}\r\n\r\n`;

@@ -89,6 +89,25 @@ describe("mlflow-gate sign against the gateway", () => {
     expect(t.accessLog).toContainEqual(expect.objectContaining({ method: "POST", path: "/api/2.0/mlflow/experiments/search", principal: "mlflow-reader", status: 200, decision: "allow" }));
   });
 
+  test("a binary artifact: the admin uploads 2 MB with -X PUT -d @file, a reader downloads the same bytes, a reader's upload is denied", async () => {
+    // Prepare
+    const bytes = Buffer.alloc(2 * 1024 * 1024);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7919) % 251;
+    const file = join(work, "weights.bin");
+    writeFileSync(file, bytes);
+    const url = `${gw}/api/2.0/mlflow-artifacts/artifacts/0/sign-e2e/weights.bin`;
+    // Act
+    const upload = await sign(["--profile", "mlflow-admin", "-X", "PUT", "-d", `@${file}`, url]);
+    const download = await sign(["--profile", "mlflow-reader", url]);
+    const denied = await sign(["--profile", "mlflow-reader", "-X", "PUT", "-d", `@${file}`, `${gw}/api/2.0/mlflow-artifacts/artifacts/0/sign-e2e/other.bin`]);
+    // Assess
+    expect([upload.code, upload.stderr]).toEqual([0, "HTTP 200 OK\n"]);
+    expect(download.code).toBe(0);
+    expect(download.stdoutBytes.length).toBe(bytes.length);
+    expect(download.stdoutBytes.equals(bytes)).toBe(true);
+    expect([denied.code, denied.stderr]).toEqual([3, "HTTP 403 Forbidden\n"]);
+  });
+
   test("a profile that is in neither file: exit 1 naming it and the files, nothing sent", async () => {
     // Prepare
     const before = t.accessLog.length;

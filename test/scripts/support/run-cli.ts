@@ -7,6 +7,8 @@ import { REPO_ROOT } from "../../../scripts/lib/mlflow-env";
 export interface CliRun {
   readonly code: number | null;
   readonly stdout: string;
+  /** stdout as bytes (a binary body). */
+  readonly stdoutBytes: Buffer;
   readonly stderr: string;
 }
 
@@ -32,15 +34,16 @@ export function runCliProcess(args: readonly string[], options: { env?: NodeJS.P
       env: options.env ?? cliEnv(),
       stdio: ["pipe", "pipe", "pipe"],
     });
-    let stdout = "";
+    const out: Buffer[] = [];
     let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stdout.on("data", (c: Buffer) => out.push(c));
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
     const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
     child.on("error", reject);
     child.on("close", (code) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr });
+      const stdoutBytes = Buffer.concat(out);
+      resolve({ code, stdout: stdoutBytes.toString("utf8"), stdoutBytes, stderr });
     });
     child.stdin.end(options.stdin ?? "");
   });
@@ -48,14 +51,15 @@ export function runCliProcess(args: readonly string[], options: { env?: NodeJS.P
 
 /** Runs the CLI in this process with captured output, an explicit environment and stdin. */
 export async function runCli(args: readonly string[], options: { env?: NodeJS.ProcessEnv; stdin?: string } = {}): Promise<CliRun> {
-  let stdout = "";
+  const out: Buffer[] = [];
   let stderr = "";
   const stdin = Object.assign(Readable.from([Buffer.from(options.stdin ?? "")]), { isTTY: false });
   const code = await main(args, {
-    stdout: { write: (t: string | Uint8Array) => (stdout += typeof t === "string" ? t : Buffer.from(t).toString()) },
+    stdout: { write: (t: string | Uint8Array) => out.push(Buffer.from(t)) },
     stderr: { write: (t: string) => (stderr += t) },
     stdin,
     env: options.env ?? {},
   });
-  return { code, stdout, stderr };
+  const stdoutBytes = Buffer.concat(out);
+  return { code, stdout: stdoutBytes.toString("utf8"), stdoutBytes, stderr };
 }
