@@ -190,9 +190,11 @@ async function usersAdd(ctx: Context): Promise<number> {
             },
           }
         : { kind: mode };
-  const changes = await withPool(ctx, (admin) =>
-    admin.addUser({ username, groups, password, ...(ctx.values.email !== undefined ? { email: ctx.values.email } : {}) }),
-  );
+  const changes = await withPool(ctx, (admin) => {
+    // cognito-local "delivers" invitations to its own log: the password would be lost, or end up in a log.
+    if (mode === "invitation" && admin.target.kind === "local") throw new CliUsageError("the local pool sends no e-mail: use --password-stdin or --temporary-password --password-file FILE");
+    return admin.addUser({ username, groups, password, ...(ctx.values.email !== undefined ? { email: ctx.values.email } : {}) });
+  });
   out(ctx, changes);
   if (mode === "temporary" && changes.some((c) => c.startsWith("temporary password"))) {
     ctx.io.stderr.write(`hand ${file} to ${username} over a private channel, then delete it; it is a one-time password\n`);

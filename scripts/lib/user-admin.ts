@@ -129,7 +129,7 @@ export interface AddUserRequest {
 export class UserAdmin {
   constructor(
     private readonly client: PoolClient,
-    private readonly target: PoolTarget,
+    readonly target: PoolTarget,
   ) {}
 
   get poolId(): string {

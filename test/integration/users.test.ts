@@ -172,12 +172,16 @@ describe("clear errors", () => {
     expect(r.stdout).toBe("");
   });
 
-  test("a new user without a way to sign in is refused before anything is created", async () => {
+  test("a new user without a way to sign in, or with an e-mail invitation the local pool cannot send, is refused before anything is created", async () => {
     // Act
     const r = await runCli(["users", "add", "carol", "--group", "readers"], { env });
     // Assess
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("say how they first sign in with --password-stdin, --temporary-password --password-file FILE, or --send-invitation --email E");
+    expect((await runCli(["users", "groups", "carol"], { env })).code).toBe(1);
+    const invited = await runCli(["users", "add", "carol", "--group", "readers", "--email", "carol@example.com", "--send-invitation"], { env });
+    expect(invited.code).toBe(2);
+    expect(invited.stderr).toContain("the local pool sends no e-mail: use --password-stdin or --temporary-password --password-file FILE");
     expect((await runCli(["users", "groups", "carol"], { env })).code).toBe(1);
   });
 });
