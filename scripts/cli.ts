@@ -18,10 +18,17 @@ import { authorizerScope, checkRequest, EXAMPLE_SCOPE, groupCombinations, Policy
 import { samplePath } from "./generate-decision-matrix";
 import { CATALOG_FILE, GROUPS_DIR, installedMlflowVersion } from "./lib/mlflow-env";
 import { diffRouteCatalogs, introspectRouteCatalog } from "./lib/route-catalog-source";
+import { CliFailure, CliUsageError } from "./lib/cli-errors";
+import { usersCommands } from "./users";
+import { signCommand } from "./sign";
 
 export interface CliIo {
-  readonly stdout: { write(text: string): unknown };
+  readonly stdout: { write(text: string | Uint8Array): unknown };
   readonly stderr: { write(text: string): unknown };
+  /** Where `--password-stdin` and `-d @-` read from. @default process.stdin */
+  readonly stdin?: NodeJS.ReadableStream & { readonly isTTY?: boolean; setRawMode?(mode: boolean): unknown };
+  /** The environment (MLFLOW_GATE_DATA locates the local stack). @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 const USAGE = `Usage: mlflow-gate [--catalog FILE] [--groups-dir DIR] <command> [options]
@@ -43,6 +50,48 @@ Commands:
       the authorizer and IAM size limits. Prints the sizes per group.
   routes diff
       Compare the route catalog with the MLflow installed in .venv.
+
+  users add USER --group G [--group G2 ...] [--email E]
+            [--password-stdin | --temporary-password --password-file FILE | --send-invitation]
+      Create a Cognito user (if missing) and add them to the groups; an existing user keeps
+      their password and other groups. A new user needs one way to sign in:
+        --password-stdin       a permanent password read from stdin (a pipe, or typed
+                               unechoed on a terminal)
+        --temporary-password   a generated one-time password, written to --password-file
+                               (created with mode 0600, never overwritten); the user must
+                               change it at first sign-in
+        --send-invitation      Cognito e-mails a temporary password to --email
+      Invitation e-mails are never sent otherwise. Passwords are never printed.
+  users list
+      Every user: status, enabled, groups, e-mail.
+  users groups USER
+      The user's groups, one per line.
+  users set-groups USER G [G2 ...]
+      Make the user's groups exactly these (adds first, then removes).
+  users remove USER
+      Delete the user.
+  groups sync [--dry-run]
+      Create the pool groups that have a file in the groups directory; report pool groups
+      without a file (they grant nothing; never deleted). --dry-run changes nothing. In a
+      pool deployed by the CDK app, the groups are CloudFormation resources: deploy instead.
+  The users and groups commands act on one pool: with --user-pool-id ID [--region R]
+  [--profile P], a pool in AWS (the region is the id's prefix; credentials from the
+  profile or the default chain); without it, the local stack's pool
+  ($MLFLOW_GATE_DATA/stack.json, default .mlflow-gate/stack.json). Group names must have
+  a group file. Tokens already issued keep their groups until they expire; the next
+  sign-in or token refresh gets the new ones.
+
+  sign [-X METHOD] [-H 'Name: value' ...] [-d BODY | -d @FILE | -d @-] [-i]
+       [--profile P] [--region R] [--service S] URL
+      Send one request signed with SigV4 (default service execute-api) with the credentials
+      of the AWS profile (--profile, else AWS_PROFILE, else the default chain; the shared
+      files honour AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE). The region comes from
+      --region, an execute-api host name, AWS_REGION or the profile. GET by default, POST
+      with -d; a body that starts with { or [ is sent as application/json, another as
+      application/octet-stream, unless -H sets Content-Type. -d sends bytes as given
+      (like curl --data-binary). Prints the body on stdout and the status on stderr (-i: the status
+      line and response headers on stdout first). Never prints the signature. http:// only
+      to a loopback address (the local gateway).
   help
       Show this text.
 
@@ -51,21 +100,18 @@ Options:
   --groups-dir DIR   group files (default: policies/groups)
   -h, --help         show this text
 
-Exit status: 0 success (a DENY is a success of "policy check"), 1 problems found or
-unreadable files, 2 usage error.
+Exit status: 0 success (a DENY is a success of "policy check"), 1 problems found,
+unreadable files or a failed operation (a pool or URL that cannot be reached, an unknown
+user), 2 usage error, 3 "sign" got an HTTP status of 400 or more (the body is printed).
 `;
 
 const HINT = `run "mlflow-gate --help"`;
 
 /** Wrong command line: exit 2 with one line and the help hint. */
-class UsageError extends Error {}
+class UsageError extends CliUsageError {}
 
 /** Bad input files or a failed check: exit 1 with one line per problem. */
-class Failure extends Error {
-  constructor(readonly lines: readonly string[]) {
-    super(lines[0] ?? "failed");
-  }
-}
+class Failure extends CliFailure {}
 
 const OPTIONS = {
   catalog: { type: "string" },
@@ -77,13 +123,26 @@ const OPTIONS = {
   account: { type: "string" },
   "api-id": { type: "string" },
   stage: { type: "string" },
+  "user-pool-id": { type: "string" },
+  profile: { type: "string" },
+  email: { type: "string" },
+  "password-stdin": { type: "boolean" },
+  "temporary-password": { type: "boolean" },
+  "password-file": { type: "string" },
+  "send-invitation": { type: "boolean" },
+  request: { type: "string", short: "X" },
+  header: { type: "string", short: "H", multiple: true },
+  data: { type: "string", short: "d" },
+  include: { type: "boolean", short: "i" },
+  service: { type: "string" },
+  "dry-run": { type: "boolean" },
 } as const;
 
-type OptionName = keyof typeof OPTIONS;
-type Values = { [K in OptionName]?: (typeof OPTIONS)[K] extends { multiple: true } ? string[] : (typeof OPTIONS)[K]["type"] extends "boolean" ? boolean : string };
+export type OptionName = keyof typeof OPTIONS;
+export type Values = { [K in OptionName]?: (typeof OPTIONS)[K] extends { multiple: true } ? string[] : (typeof OPTIONS)[K]["type"] extends "boolean" ? boolean : string };
 
 /** Everything a command needs, validated once at start. */
-interface Context {
+export interface Context {
   readonly io: CliIo;
   readonly catalogFile: string;
   readonly groupsDir: string;
@@ -91,7 +150,7 @@ interface Context {
   readonly args: readonly string[];
 }
 
-interface Command {
+export interface Command {
   readonly name: string;
   readonly options: readonly OptionName[];
   run(ctx: Context): number | Promise<number>;
@@ -104,6 +163,8 @@ const COMMANDS: readonly Command[] = [
   { name: "policy render", options: ["group", "format", "region", "account", "api-id", "stage"], run: policyRender },
   { name: "policy lint", options: [], run: policyLint },
   { name: "routes diff", options: [], run: routesDiff },
+  ...usersCommands,
+  signCommand,
 ];
 
 export async function main(argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
@@ -121,10 +182,10 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
       catalogFile: values.catalog ?? CATALOG_FILE,
       groupsDir: values["groups-dir"] ?? GROUPS_DIR,
       values,
-      args: positionals.slice(2),
+      args: positionals.slice(command.name.split(" ").length),
     });
   } catch (e) {
-    if (e instanceof UsageError) {
+    if (e instanceof CliUsageError) {
       io.stderr.write(`mlflow-gate: ${e.message}; ${HINT}\n`);
       return 2;
     }
@@ -148,6 +209,8 @@ function findCommand(positionals: readonly string[]): Command {
   const [topic, verb] = positionals;
   const topics = [...new Set(COMMANDS.map((c) => c.name.split(" ")[0]))];
   if (!topics.includes(topic as string)) throw new UsageError(`unknown command "${topic}"`);
+  const single = COMMANDS.find((c) => c.name === topic);
+  if (single) return single;
   const verbs = COMMANDS.filter((c) => c.name.startsWith(`${topic} `)).map((c) => c.name.split(" ")[1]);
   if (verb === undefined) throw new UsageError(`missing ${topic} command (${verbs.join(", ")})`);
   const command = COMMANDS.find((c) => c.name === `${topic} ${verb}`);
@@ -157,7 +220,7 @@ function findCommand(positionals: readonly string[]): Command {
 
 /** One line per problem, without stack traces: the messages of our error taxonomy and of file I/O. */
 function problemLines(e: unknown): string[] {
-  if (e instanceof Failure) return [...e.lines];
+  if (e instanceof CliFailure) return [...e.lines];
   if (e instanceof GroupPolicyError) return [...e.problems];
   if (e instanceof MlflowGateError) return e.message.split("\n").map((l) => l.trim()).filter(Boolean);
   const errno = e as NodeJS.ErrnoException;
