@@ -359,6 +359,15 @@ export function createGatewayServer(props: GatewayProps): Server {
         entry = { ...entry, decision: "deny", reason: "payload-too-large" };
         return;
       }
+      // MLflow reads a GET's JSON body as its parameters when the query string is empty
+      // (handlers.py, _get_request_message): whoever checks the query would see other parameters
+      // than MLflow acts on. No MLflow client sends one, so it is refused, never forwarded.
+      if (method === "GET" && body.length > 0) {
+        answer(res, requestId, ANSWERS.getWithBody);
+        status = ANSWERS.getWithBody.status;
+        entry = { ...entry, decision: "deny", reason: "get-with-body" };
+        return;
+      }
       const route = props.policySet.matcher.match(method, target.path);
       const surface: AuthType = route ? route.auth : authTypeOf(target.path, "read");
       entry = { ...entry, surface, ...(route ? { action: route.action } : {}) };
