@@ -179,6 +179,11 @@ export function createGatewayServer(props: GatewayProps): Server {
   }
 
   async function authorizeCognito(req: IncomingMessage, target: Target, methodArn: string, route: CatalogRoute | undefined, requestId: string): Promise<Decision> {
+    // Node keeps only the first of repeated Authorization headers in req.headers, and the cache is
+    // keyed on it: a second value is refused before the cache, as the authorizer itself refuses it.
+    if (req.rawHeaders.filter((h, i) => i % 2 === 0 && h.toLowerCase() === "authorization").length > 1) {
+      return { allow: false, answer: ANSWERS.unauthorized, reason: "duplicate-authorization", unauthorized: true };
+    }
     const authorization = req.headers.authorization;
     // API Gateway answers 401 without calling the authorizer when the identity source is missing.
     if (authorization === undefined || authorization === "") return { allow: false, answer: ANSWERS.unauthorized, reason: "no-token", unauthorized: true };

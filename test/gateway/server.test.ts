@@ -448,3 +448,19 @@ describe("regression: a GET with a body (MLflow reads it as the parameters when 
     expect(seen.map((s) => [s.method, s.body.toString()])).toEqual([["GET", ""], ["DELETE", '{"name":"m","alias":"a"}']]);
   });
 });
+
+describe("regression: two Authorization headers on a UI route", () => {
+  test("are refused with 401 even when the first token's allow is in the authorizer cache", async () => {
+    // Prepare: an admin's allow is cached for this exact header value
+    const admin = bearer(["admins"]);
+    expect((await send("POST", "/ajax-api/2.0/mlflow/experiments/delete", admin, '{"experiment_id":"1"}')).status).toBe(200);
+    seen = [];
+    // Act
+    const twice = await send("POST", "/ajax-api/2.0/mlflow/experiments/delete", { authorization: [admin.authorization, admin.authorization] }, '{"experiment_id":"1"}');
+    const withReader = await send("POST", "/ajax-api/2.0/mlflow/experiments/delete", { authorization: [admin.authorization, bearer().authorization] }, '{"experiment_id":"1"}');
+    // Assess
+    expect([twice.status, withReader.status]).toEqual([401, 401]);
+    expect(seen).toHaveLength(0);
+    expect(logs.slice(-2)).toMatchObject([{ reason: "duplicate-authorization" }, { reason: "duplicate-authorization" }]);
+  });
+});
