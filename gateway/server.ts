@@ -67,7 +67,7 @@ function isDroppedRequestHeader(name: string, connectionTokens: ReadonlySet<stri
   return DROPPED_REQUEST_HEADERS.has(name) || name.startsWith("x-forwarded-") || name.startsWith("x-mlflow-gate-") || connectionTokens.has(name);
 }
 
-interface Target {
+export interface Target {
   readonly rawPath: string;
   readonly rawQuery: string;
   /** The path as MLflow's routers read it: percent-decoded. */
@@ -79,7 +79,7 @@ interface Target {
  * holds segments MLflow and API Gateway might read differently (`//`, `.`, `..`, NUL, backslash), is
  * refused rather than guessed at.
  */
-function readTarget(url: string | undefined): Target | undefined {
+export function readTarget(url: string | undefined): Target | undefined {
   if (!url || !url.startsWith("/")) return undefined;
   const q = url.indexOf("?");
   const rawPath = q < 0 ? url : url.slice(0, q);
