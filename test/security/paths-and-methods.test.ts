@@ -297,3 +297,49 @@ describe("Host header games", () => {
     await expectRefused(t, r, before);
   });
 });
+
+describe("request framing", () => {
+  const deleteRequest = (headers: [string, string][], body: string) =>
+    sendRaw(gateway(), { method: "POST", target: "/ajax-api/2.0/mlflow/experiments/search", headers: [["Authorization", `Bearer ${tokens.reader}`], ["Content-Type", "application/json"], ...headers], body });
+
+  test("Content-Length and Transfer-Encoding together: 400, and MLflow unchanged", async () => {
+    const smuggled = `POST /ajax-api/2.0/mlflow/experiments/delete HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 30\r\n\r\n{"experiment_id":"${seed.experimentId}"}`;
+    const r = await deleteRequest([["Content-Length", "4"], ["Transfer-Encoding", "chunked"]], `0\r\n\r\n${smuggled}`);
+    await expectRefused(t, r, before);
+  });
+
+  test("two different Content-Length values: 400, and MLflow unchanged", async () => {
+    const r = await deleteRequest([["Content-Length", "2"], ["Content-Length", "40"]], `{}${JSON.stringify({ experiment_id: seed.experimentId }).padEnd(38)}`);
+    await expectRefused(t, r, before);
+  });
+
+  test("a chunked body holding a whole second request (an admin's delete) reaches MLflow as one body: nothing deleted", async () => {
+    // Prepare: the reader's allowed search, whose chunk data ends with a complete request of another user
+    const deleteBody = JSON.stringify({ experiment_id: seed.experimentId });
+    const second = `POST /ajax-api/2.0/mlflow/experiments/delete HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${tokens.admin}\r\nContent-Type: application/json\r\nContent-Length: ${deleteBody.length}\r\n\r\n${deleteBody}`;
+    const data = `{"max_results":1}\r\n\r\n${second}`;
+    // Act
+    const r = await deleteRequest([["Transfer-Encoding", "chunked"]], `${Buffer.byteLength(data).toString(16)}\r\n${data}\r\n0\r\n\r\n`);
+    // Assess: the gateway re-frames the body with its length; MLflow reads one (unparseable) body
+    expect(r.status).toBeGreaterThanOrEqual(400);
+    expect(r.status).toBeLessThan(500);
+    expect(logEntryOf(t, r)).toMatchObject({ decision: "allow", action: "SearchExperiments" });
+    expect(await mlflowState(t)).toBe(before);
+  });
+});
+
+describe("GraphQL, which readers may POST", () => {
+  test("its schema has no write: every mutation is a search or MLflow's echo (review readers' /graphql if this fails)", async () => {
+    // Act: introspection through the gateway, as a reader
+    const r = await sendRaw(gateway(), {
+      method: "POST",
+      target: "/graphql",
+      headers: [["Authorization", `Bearer ${tokens.reader}`], ["Content-Type", "application/json"]],
+      body: JSON.stringify({ query: "{ __schema { mutationType { fields { name } } } }" }),
+    });
+    // Assess
+    expect(r.status).toBe(200);
+    const fields = (JSON.parse(r.body) as { data: { __schema: { mutationType: { fields: { name: string }[] } } } }).data.__schema.mutationType.fields.map((f) => f.name);
+    expect(fields.filter((name) => !/^mlflowSearch[A-Z]/.test(name) && name !== "testMutation")).toEqual([]);
+  });
+});
