@@ -163,14 +163,14 @@ describe("forged, stale and misdirected tokens: 401, and MLflow unchanged", () =
 
 describe("huge tokens: a 4xx, and the gateway keeps answering", () => {
   test.each([
-    ["20 KB (over Node's 16 KB header limit)", 20_000],
-    ["1 MB", 1_000_000],
-  ])("an Authorization header of %s: 431, never a 5xx", async (_name, size) => {
-    // Act
-    const r = await deleteTarget(`Bearer ${"a".repeat(size)}.b.c`);
+    ["20 KB (over Node's 16 KB header limit)", 20_000, true],
+    ["1 MB", 1_000_000, false],
+  ])("an Authorization header of %s: 431 (or the connection closed), never a 5xx", async (_name, size, answerFits) => {
+    // Act: Node answers 431 and closes; a client still writing may see the reset before the answer
+    const r = await deleteTarget(`Bearer ${"a".repeat(size)}.b.c`).catch(() => undefined);
     const health = await sendRaw(gateway(), { method: "GET", target: "/health" });
     // Assess
-    expect(r.status).toBe(431);
+    if (answerFits || r !== undefined) expect(r?.status).toBe(431);
     expect(health.status).toBe(200);
     expect(await mlflowState(t)).toBe(before);
   });
