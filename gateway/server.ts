@@ -67,7 +67,7 @@ function isDroppedRequestHeader(name: string, connectionTokens: ReadonlySet<stri
   return DROPPED_REQUEST_HEADERS.has(name) || name.startsWith("x-forwarded-") || name.startsWith("x-mlflow-gate-") || connectionTokens.has(name);
 }
 
-interface Target {
+export interface Target {
   readonly rawPath: string;
   readonly rawQuery: string;
   /** The path as MLflow's routers read it: percent-decoded. */
@@ -79,7 +79,7 @@ interface Target {
  * holds segments MLflow and API Gateway might read differently (`//`, `.`, `..`, NUL, backslash), is
  * refused rather than guessed at.
  */
-function readTarget(url: string | undefined): Target | undefined {
+export function readTarget(url: string | undefined): Target | undefined {
   if (!url || !url.startsWith("/")) return undefined;
   const q = url.indexOf("?");
   const rawPath = q < 0 ? url : url.slice(0, q);
@@ -179,6 +179,11 @@ export function createGatewayServer(props: GatewayProps): Server {
   }
 
   async function authorizeCognito(req: IncomingMessage, target: Target, methodArn: string, route: CatalogRoute | undefined, requestId: string): Promise<Decision> {
+    // Node keeps only the first of repeated Authorization headers in req.headers, and the cache is
+    // keyed on it: a second value is refused before the cache, as the authorizer itself refuses it.
+    if (req.rawHeaders.filter((h, i) => i % 2 === 0 && h.toLowerCase() === "authorization").length > 1) {
+      return { allow: false, answer: ANSWERS.unauthorized, reason: "duplicate-authorization", unauthorized: true };
+    }
     const authorization = req.headers.authorization;
     // API Gateway answers 401 without calling the authorizer when the identity source is missing.
     if (authorization === undefined || authorization === "") return { allow: false, answer: ANSWERS.unauthorized, reason: "no-token", unauthorized: true };
@@ -357,6 +362,15 @@ export function createGatewayServer(props: GatewayProps): Server {
         answer(res, requestId, ANSWERS.tooLarge);
         status = 413;
         entry = { ...entry, decision: "deny", reason: "payload-too-large" };
+        return;
+      }
+      // MLflow reads a GET's JSON body as its parameters when the query string is empty
+      // (handlers.py, _get_request_message): whoever checks the query would see other parameters
+      // than MLflow acts on. No MLflow client sends one, so it is refused, never forwarded.
+      if (method === "GET" && body.length > 0) {
+        answer(res, requestId, ANSWERS.getWithBody);
+        status = ANSWERS.getWithBody.status;
+        entry = { ...entry, decision: "deny", reason: "get-with-body" };
         return;
       }
       const route = props.policySet.matcher.match(method, target.path);

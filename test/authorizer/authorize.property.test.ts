@@ -97,3 +97,58 @@ describe("authorizer properties", () => {
     );
   });
 });
+
+describe("authorizer properties: damaged tokens and arbitrary events", () => {
+  const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  /** The three segments decoded to bytes; tokens that decode alike carry the same signed content. */
+  const decoded = (token: string): string => token.split(".").map((s) => Buffer.from(s, "base64url").toString("hex")).join(".");
+
+  type Mutation = (token: string) => string;
+  const mutation: fc.Arbitrary<Mutation> = fc.oneof(
+    fc.nat().map((n): Mutation => (tok) => tok.slice(0, n % tok.length)),
+    fc.tuple(fc.nat(), fc.constantFrom(...B64URL)).map(([n, c]): Mutation => (tok) => `${tok.slice(0, n % tok.length)}${c}${tok.slice((n % tok.length) + 1)}`),
+    fc.nat().map((n): Mutation => (tok) => `${tok.slice(0, n % tok.length)}${tok.slice((n % tok.length) + 1)}`),
+    fc.tuple(fc.nat(), fc.string({ minLength: 1, maxLength: 4 })).map(([n, s]): Mutation => (tok) => `${tok.slice(0, n % tok.length)}${s}${tok.slice(n % tok.length)}`),
+    fc.constantFrom<Mutation>(
+      (tok) => tok.split(".").slice(0, 2).join(".") + ".",
+      (tok) => { const [h, p, s] = tok.split("."); return `${p}.${h}.${s}`; },
+      (tok) => `${tok}.${tok.split(".")[2]}`,
+      (tok) => `${tok}==`,
+      (tok) => tok.replace(/\./g, ".."),
+      (tok) => ` ${tok} `,
+      (tok) => tok.split(".").map((s) => Buffer.from(s, "base64url").toString("base64")).join("."),
+    ),
+  );
+
+  test("a validly signed admin token, truncated, garbled or re-spliced, is a 401 unless it still decodes to the same token", async () => {
+    const original = signJwt({ alg: "RS256", kid: key.kid }, accessClaims({ "cognito:groups": ["admins"] }), key.privateKey);
+    await fc.assert(
+      fc.asyncProperty(fc.array(mutation, { minLength: 1, maxLength: 3 }), async (mutations) => {
+        // Prepare
+        const token = mutations.reduce((tok, m) => m(tok), original);
+        // Act
+        const outcome = await outcomeOf(requestEvent({ authorization: `Bearer ${token}` }));
+        // Assess: a 401, or (base64url's unused trailing bits) the very token it was
+        if ("rejected" in outcome) expect(isUnauthorized(outcome.rejected)).toBe(true);
+        else expect(decoded(token.trim())).toBe(decoded(original));
+      }),
+      { numRuns: 500, seed: 2026 },
+    );
+  });
+
+  test("any value at all as the event, or any field of it replaced, is a 401 without a valid token", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.anything(),
+          fc.record({ type: fc.anything(), methodArn: methodArns, headers: fc.anything(), multiValueHeaders: fc.anything(), requestContext: fc.anything() }, { requiredKeys: [] }),
+        ),
+        async (event) => {
+          const outcome = await outcomeOf(event);
+          expect("rejected" in outcome && isUnauthorized(outcome.rejected)).toBe(true);
+        },
+      ),
+      { numRuns: 500, seed: 7 },
+    );
+  });
+});

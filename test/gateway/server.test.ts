@@ -411,3 +411,56 @@ describe("the patched UI", () => {
     expect(seen).toHaveLength(1);
   });
 });
+
+describe("regression: a GET with a body (MLflow reads it as the parameters when the query is empty)", () => {
+  test("a GET with a JSON body on a read route: 400, neither the authorizer nor MLflow sees it", async () => {
+    // Prepare
+    const body = JSON.stringify({ experiment_name: "someone-elses" });
+    // Act
+    const r = await send("GET", "/ajax-api/2.0/mlflow/experiments/get-by-name", { ...bearer(), "content-type": "application/json", "content-length": String(body.length) }, body);
+    // Assess
+    expect(r.status).toBe(400);
+    expect(JSON.parse(r.body)).toEqual({ message: "Bad request: a GET request must not have a body" });
+    expect(authorizerCalls).toBe(0);
+    expect(seen).toHaveLength(0);
+    expect(logs[0]).toMatchObject({ decision: "deny", reason: "get-with-body", status: 400 });
+  });
+
+  test("a signed GET with a body and a query: 400 too, however valid its signature", async () => {
+    // Prepare
+    const path = "/api/2.0/mlflow/experiments/get?experiment_id=0";
+    const body = '{"experiment_id":"1"}';
+    const headers = await signed("GET", path, body);
+    // Act
+    const r = await send("GET", path, { ...headers, "content-length": String(body.length) }, body);
+    // Assess
+    expect(r.status).toBe(400);
+    expect(seen).toHaveLength(0);
+  });
+
+  test("a GET without a body, and a DELETE with one (MLflow's client sends those), still pass", async () => {
+    // Act
+    const get = await send("GET", "/ajax-api/2.0/mlflow/experiments/get-by-name?experiment_name=x", bearer(["admins"]));
+    const body = '{"name":"m","alias":"a"}';
+    const del = await send("DELETE", "/ajax-api/2.0/mlflow/registered-models/alias", { ...bearer(["admins"]), "content-type": "application/json", "content-length": String(body.length) }, body);
+    // Assess
+    expect([get.status, del.status]).toEqual([200, 200]);
+    expect(seen.map((s) => [s.method, s.body.toString()])).toEqual([["GET", ""], ["DELETE", '{"name":"m","alias":"a"}']]);
+  });
+});
+
+describe("regression: two Authorization headers on a UI route", () => {
+  test("are refused with 401 even when the first token's allow is in the authorizer cache", async () => {
+    // Prepare: an admin's allow is cached for this exact header value
+    const admin = bearer(["admins"]);
+    expect((await send("POST", "/ajax-api/2.0/mlflow/experiments/delete", admin, '{"experiment_id":"1"}')).status).toBe(200);
+    seen = [];
+    // Act
+    const twice = await send("POST", "/ajax-api/2.0/mlflow/experiments/delete", { authorization: [admin.authorization, admin.authorization] }, '{"experiment_id":"1"}');
+    const withReader = await send("POST", "/ajax-api/2.0/mlflow/experiments/delete", { authorization: [admin.authorization, bearer().authorization] }, '{"experiment_id":"1"}');
+    // Assess
+    expect([twice.status, withReader.status]).toEqual([401, 401]);
+    expect(seen).toHaveLength(0);
+    expect(logs.slice(-2)).toMatchObject([{ reason: "duplicate-authorization" }, { reason: "duplicate-authorization" }]);
+  });
+});

@@ -1,88 +1,345 @@
-import { request } from "http";
 import { startTestStack, TestStack } from "../integration/support/stack";
+import { expectRefused, logEntryOf, mlflowState, privateCall, RawRequest, RawResponse, sendRaw, signHeaders } from "./support/attack";
 
-// Attacks on how the gateway reads a request, against the real local stack: a reader (whose token
-// is valid) tries to delete an experiment through path and method tricks. Every attempt must get a
-// 4xx, never reach MLflow as a write, and leave MLflow unchanged (checked on the private MLflow).
+// Attacks on how the gateway reads a request, against the real local stack: users and roles whose
+// credentials are valid try writes their group may not do, through path, method and body tricks, on
+// both mounts (/ajax-api with a Cognito token, /api signed with SigV4). Every attempt must get a 4xx,
+// never an allow, and leave MLflow as it was (read on its private port). Then an admin, who may do
+// everything, sends the same tricks: wherever the gateway forwards, MLflow must have read the path as
+// the gateway did (the route the gateway authorized is the one MLflow ran, or MLflow found none).
+
+type Actor = "reader" | "model-approver" | "admin";
+const PROFILE: Record<Actor, string> = { reader: "mlflow-reader", "model-approver": "mlflow-model-approver", admin: "mlflow-admin" };
 
 let t: TestStack;
-let readerToken: string;
-let experimentId: string;
+const tokens = {} as Record<Actor, string>;
+let seed: { experimentId: string; victimId: string; runId: string; model: string };
+let before: string;
 
 beforeAll(async () => {
   t = await startTestStack();
-  const reader = t.stack.summary.demoUsers.find((u) => u.username === "reader")!;
-  readerToken = (await t.stack.userPool.login(reader.username, reader.password)).accessToken;
-  experimentId = (await t.sdk("private", [["exp", "create_experiment", { name: "target" }]])).exp!.value;
+  for (const actor of ["reader", "model-approver", "admin"] as const) {
+    const user = t.stack.summary.demoUsers.find((u) => u.username === actor)!;
+    tokens[actor] = (await t.stack.userPool.login(user.username, user.password)).accessToken;
+  }
+  // Seeded on the private MLflow: an experiment with a run and a metric, a registered model with a
+  // version, and a victim experiment the admin deletes (and that is restored after each attempt).
+  const experimentId = (await privateCall(t, "POST", "/api/2.0/mlflow/experiments/create", { name: "target" })).experiment_id;
+  const victimId = (await privateCall(t, "POST", "/api/2.0/mlflow/experiments/create", { name: "victim" })).experiment_id;
+  const runId = (await privateCall(t, "POST", "/api/2.0/mlflow/runs/create", { experiment_id: experimentId, start_time: 1 })).run.info.run_id;
+  await privateCall(t, "POST", "/api/2.0/mlflow/runs/log-metric", { run_id: runId, key: "loss", value: 0.5, timestamp: 1, step: 0 });
+  await privateCall(t, "POST", "/api/2.0/mlflow/registered-models/create", { name: "target-model" });
+  await privateCall(t, "POST", "/api/2.0/mlflow/model-versions/create", { name: "target-model", source: `mlflow-artifacts:/${experimentId}/${runId}/artifacts/model`, run_id: runId });
+  seed = { experimentId, victimId, runId, model: "target-model" };
+  before = await mlflowState(t);
 }, 240_000);
 afterAll(async () => {
   await t?.stop();
 });
 
-/** A raw request (fetch would normalise the path and refuse some methods and headers). */
-function send(method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<number> {
-  const url = new URL(t.stack.summary.gatewayUrl);
-  return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, method, path, headers: { authorization: `Bearer ${readerToken}`, "content-type": "application/json", ...headers } }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode ?? 0));
+const gateway = () => t.stack.summary.gatewayUrl;
+
+/**
+ * Sends a request as an actor, for the given mount: for /api signed with the actor's role keys (for
+ * the path as it goes on the wire, whatever trick it holds), for /ajax-api with the actor's token.
+ */
+async function send(actor: Actor, mount: (typeof MOUNTS)[number], method: string, target: string, body: string, extra: [string, string][] = []): Promise<RawResponse> {
+  const originForm = target.replace(/^[a-z]+:\/\/[^/]*/i, "");
+  const q = originForm.indexOf("?");
+  const wirePath = q < 0 ? originForm : originForm.slice(0, q);
+  const query = q < 0 ? "" : originForm.slice(q + 1);
+  let headers: [string, string][];
+  if (mount === "api") {
+    const p = t.stack.principals.find((x) => x.name === PROFILE[actor])!;
+    headers = await signHeaders(t, method.toUpperCase(), wirePath, query, body, p);
+  } else {
+    headers = [["Authorization", `Bearer ${tokens[actor]}`], ["Content-Type", "application/json"]];
+  }
+  const request: RawRequest = { method, target, headers: [...headers, ...extra], body };
+  return sendRaw(gateway(), request);
+}
+
+interface DeniedWrite {
+  readonly name: string;
+  readonly actor: Actor;
+  readonly method: string;
+  /** The route below the mount. */
+  readonly rest: string;
+  readonly body: () => unknown;
+}
+
+const DENIED_WRITES: DeniedWrite[] = [
+  { name: "a reader deleting an experiment", actor: "reader", method: "POST", rest: "2.0/mlflow/experiments/delete", body: () => ({ experiment_id: seed.experimentId }) },
+  { name: "a reader logging a metric", actor: "reader", method: "POST", rest: "2.0/mlflow/runs/log-metric", body: () => ({ run_id: seed.runId, key: "loss", value: 9, timestamp: 2, step: 1 }) },
+  { name: "a reader promoting a model version", actor: "reader", method: "POST", rest: "2.0/mlflow/model-versions/transition-stage", body: () => ({ name: seed.model, version: "1", stage: "Production", archive_existing_versions: true }) },
+  { name: "a model approver deleting a registered model", actor: "model-approver", method: "DELETE", rest: "2.0/mlflow/registered-models/delete", body: () => ({ name: seed.model }) },
+];
+
+const lastSlash = (r: string) => r.lastIndexOf("/");
+const replaceLastSlash = (r: string, by: string) => `${r.slice(0, lastSlash(r))}${by}${r.slice(lastSlash(r) + 1)}`;
+const action = (r: string) => r.slice(lastSlash(r) + 1);
+
+/** Ways to write a route's path so that someone might read it as another route, or not as this one. */
+const TRICKS: [string, (mount: string, rest: string) => string][] = [
+  ["a double slash in front", (m, r) => `//${m}/${r}`],
+  ["a double slash inside", (m, r) => `/${m}/${r.replace("/mlflow/", "/mlflow//")}`],
+  ["a dot segment", (m, r) => `/${m}/${r.replace("/mlflow/", "/mlflow/./")}`],
+  ["a dot-dot segment", (m, r) => `/${m}/${r.replace("/mlflow/", "/mlflow/runs/../")}`],
+  ["an encoded dot-dot (%2e%2e)", (m, r) => `/${m}/${r.replace("/mlflow/", "/mlflow/runs/%2e%2e/")}`],
+  ["an upper-case encoded dot-dot (%2E%2E)", (m, r) => `/${m}/${r.replace("/mlflow/", "/mlflow/runs/%2E%2E/")}`],
+  ["an overlong UTF-8 dot-dot (%c0%ae%c0%ae)", (m, r) => `/${m}/${r.replace("/mlflow/", "/mlflow/runs/%c0%ae%c0%ae/")}`],
+  ["an encoded slash (%2F)", (m, r) => `/${m}/${replaceLastSlash(r, "%2F")}`],
+  ["encoded slashes everywhere (%2f)", (m, r) => `/${m}%2f${r.replace(/\//g, "%2f")}`],
+  ["a double-encoded slash (%252F)", (m, r) => `/${m}/${replaceLastSlash(r, "%252F")}`],
+  ["an encoded backslash (%5C)", (m, r) => `/${m}/${replaceLastSlash(r, "%5C")}`],
+  ["a raw backslash", (m, r) => `/${m}/${replaceLastSlash(r, "\\")}`],
+  ["a trailing slash", (m, r) => `/${m}/${r}/`],
+  ["the mount in upper case", (m, r) => `/${m.toUpperCase()}/${r}`],
+  ["the action in mixed case", (m, r) => `/${m}/${r.slice(0, lastSlash(r) + 1)}${action(r).charAt(0).toUpperCase()}${action(r).slice(1)}`],
+  ["a ; parameter at the end", (m, r) => `/${m}/${r};x=1`],
+  ["a ; parameter inside", (m, r) => `/${m}/${r.replace("/mlflow/", "/mlflow;x=1/")}`],
+  ["percent-encoded letters", (m, r) => `/${m}/${r.slice(0, lastSlash(r) + 1)}%${action(r).charCodeAt(0).toString(16)}${action(r).slice(1)}`],
+  ["an encoded NUL at the end", (m, r) => `/${m}/${r}%00`],
+  ["an encoded space at the end", (m, r) => `/${m}/${r}%20`],
+  ["a fragment", (m, r) => `/${m}/${r}#x`],
+  ["a climb out of the static files", (m, r) => `/static-files/../${m}/${r}`],
+  ["an encoded climb out of the static files", (m, r) => `/static-files/%2e%2e/${m}/${r}`],
+  ["an encoded-slash climb out of the static files", (m, r) => `/static-files/..%2F${m}/${r}`],
+  ["an absolute-form target", (m, r) => `http://127.0.0.1/${m}/${r}`],
+  ["an absolute-form target naming MLflow's private address", (m, r) => `${t.stack.summary.mlflowPrivateUrl}/${m}/${r}`],
+  ["a query string", (m, r) => `/${m}/${r}?experiment_id=0`],
+];
+
+const MOUNTS = ["api", "ajax-api"] as const;
+
+describe.each(DENIED_WRITES)("path tricks: $name", (write) => {
+  test.each(MOUNTS)("the plain request on /%s: 403", async (mount) => {
+    // Act
+    const r = await send(write.actor, mount, write.method, `/${mount}/${write.rest}`, JSON.stringify(write.body()));
+    // Assess
+    expect(r.status).toBe(403);
+    expect(logEntryOf(t, r)).toMatchObject({ decision: "deny", groups: [write.actor === "reader" ? "readers" : "model-approvers"] });
+    expect(await mlflowState(t)).toBe(before);
+  });
+
+  describe.each(MOUNTS)("on /%s", (mount) => {
+    test.each(TRICKS)("%s: 4xx, and MLflow unchanged", async (_name, trick) => {
+      // Act
+      const r = await send(write.actor, mount, write.method, trick(mount, write.rest), JSON.stringify(write.body()));
+      // Assess
+      await expectRefused(t, r, before);
     });
-    req.on("error", reject);
-    req.end(body);
   });
-}
+});
 
-async function experimentState(): Promise<{ name: string; lifecycle: string }> {
-  const r = await t.sdk("private", [["e", "get_experiment", { experiment_id: experimentId }]]);
-  return { name: r.e!.value.name, lifecycle: r.e!.value.lifecycle_stage };
-}
+describe.each(MOUNTS)("an admin sends every trick on /%s: MLflow reads the path as the gateway did", (mount) => {
+  const rest = "2.0/mlflow/experiments/delete";
 
-const deleteBody = () => JSON.stringify({ experiment_id: experimentId });
+  const victimStage = async (): Promise<string> => (await privateCall(t, "GET", `/api/2.0/mlflow/experiments/get?experiment_id=${seed.victimId}`)).experiment.lifecycle_stage;
+  /** Restoring changes the victim's last_update_time: the baseline of later tests moves with it. */
+  const restoreVictim = async () => {
+    await privateCall(t, "POST", "/api/2.0/mlflow/experiments/restore", { experiment_id: seed.victimId });
+    before = await mlflowState(t);
+  };
 
-describe("path tricks around a denied write (a reader deleting an experiment)", () => {
-  test.each([
-    ["the plain request", "/ajax-api/2.0/mlflow/experiments/delete"],
-    ["a double slash", "//ajax-api/2.0/mlflow/experiments/delete"],
-    ["a dot segment", "/ajax-api/2.0/mlflow/./experiments/delete"],
-    ["a dot-dot segment", "/ajax-api/2.0/mlflow/runs/../experiments/delete"],
-    ["an encoded dot-dot", "/ajax-api/2.0/mlflow/runs/%2e%2e/experiments/delete"],
-    ["encoded slashes", "/ajax-api/2.0/mlflow%2Fexperiments%2Fdelete"],
-    ["double-encoded slashes", "/ajax-api/2.0/mlflow%252Fexperiments%252Fdelete"],
-    ["a trailing slash", "/ajax-api/2.0/mlflow/experiments/delete/"],
-    ["upper case", "/AJAX-API/2.0/mlflow/experiments/delete"],
-    ["a matrix parameter", "/ajax-api/2.0/mlflow/experiments/delete;x=1"],
-    ["the SDK mount with a bearer token", "/api/2.0/mlflow/experiments/delete"],
-    ["a climb out of the static files", "/static-files/../ajax-api/2.0/mlflow/experiments/delete"],
-    ["an encoded climb out of the static files", "/static-files/%2e%2e/ajax-api/2.0/mlflow/experiments/delete"],
-    ["an absolute-form target", "http://127.0.0.1/ajax-api/2.0/mlflow/experiments/delete"],
-    ["a query string", "/ajax-api/2.0/mlflow/experiments/delete?experiment_id=0"],
-  ])("%s: 4xx, and MLflow unchanged", async (_name, path) => {
-    const status = await send("POST", path, {}, deleteBody());
-    expect(status).toBeGreaterThanOrEqual(400);
-    expect(status).toBeLessThan(500);
-    expect(await experimentState()).toEqual({ name: "target", lifecycle: "active" });
+  test("the control: the plain request deletes the victim experiment", async () => {
+    // Act
+    const r = await send("admin", mount, "POST", `/${mount}/${rest}`, JSON.stringify({ experiment_id: seed.victimId }));
+    // Assess
+    expect(r.status).toBe(200);
+    expect(logEntryOf(t, r)).toMatchObject({ decision: "allow", action: "DeleteExperiment" });
+    expect(await victimStage()).toBe("deleted");
+    await restoreVictim();
   });
 
-  test("a forged Host header changes nothing", async () => {
-    const status = await send("POST", "/ajax-api/2.0/mlflow/experiments/delete", { host: "mlflow.internal" }, deleteBody());
-    expect(status).toBe(403);
-    expect(await experimentState()).toEqual({ name: "target", lifecycle: "active" });
+  test.each(TRICKS)("%s", async (_name, trick) => {
+    // Prepare
+    const start = before;
+    // Act
+    const r = await send("admin", mount, "POST", trick(mount, rest), JSON.stringify({ experiment_id: seed.victimId }));
+    const deleted = (await victimStage()) === "deleted";
+    const after = await mlflowState(t);
+    const entry = logEntryOf(t, r);
+    if (deleted) await restoreVictim();
+    // Assess: never a 5xx; MLflow deleted the experiment exactly when the gateway authorized DeleteExperiment,
+    // and a forwarded path the gateway found no route for is one MLflow finds none for either
+    expect(r.status).toBeLessThan(500);
+    expect(deleted).toBe(entry?.decision === "allow" && entry.action === "DeleteExperiment");
+    if (!deleted) expect(after).toBe(start);
+    if (entry?.decision === "allow" && entry.action === undefined) expect(r.status).toBe(404);
   });
 });
 
 describe("method tricks", () => {
-  test.each(["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"])("%s: DELETE on an allowed search does not delete", async (header) => {
-    const status = await send("POST", "/ajax-api/2.0/mlflow/experiments/search", { [header]: "DELETE" }, JSON.stringify({ max_results: 1 }));
-    expect(status).toBe(200);
-    const del = await send("POST", `/ajax-api/2.0/mlflow/experiments/search`, { [header]: "POST", "x-original-url": "/ajax-api/2.0/mlflow/experiments/delete" }, deleteBody());
-    expect(del).toBeLessThan(500);
-    expect(await experimentState()).toEqual({ name: "target", lifecycle: "active" });
+  describe.each(MOUNTS)("on /%s, a reader", (mount) => {
+    const deleteBody = () => JSON.stringify({ experiment_id: seed.experimentId });
+
+    test.each(["post", "Post", "delete", "pOST"])("the method written %s on a write route: 4xx, and MLflow unchanged", async (method) => {
+      const r = await send("reader", mount, method, `/${mount}/2.0/mlflow/experiments/delete`, deleteBody());
+      await expectRefused(t, r, before);
+    });
+
+    test.each(["HEAD", "OPTIONS", "TRACE", "PROPFIND", "PURGE"])("%s on a write route: 4xx, and MLflow unchanged", async (method) => {
+      const r = await send("reader", mount, method, `/${mount}/2.0/mlflow/experiments/delete`, method === "HEAD" ? "" : deleteBody());
+      await expectRefused(t, r, before);
+    });
+
+    test.each(["HEAD", "OPTIONS"])("%s on a read route: 4xx (no such method at the gateway)", async (method) => {
+      const r = await send("reader", mount, method, `/${mount}/2.0/mlflow/experiments/get?experiment_id=${seed.experimentId}`, "");
+      await expectRefused(t, r, before);
+    });
+
+    test.each(["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override", "X-Original-Method"])(
+      "%s: DELETE on an allowed search deletes nothing",
+      async (header) => {
+        const r = await send("reader", mount, "POST", `/${mount}/2.0/mlflow/experiments/search`, JSON.stringify({ max_results: 1 }), [[header, "DELETE"]]);
+        expect(r.status).toBe(200);
+        expect(await mlflowState(t)).toBe(before);
+      },
+    );
+
+    test("_method=DELETE in the query of an allowed search deletes nothing", async () => {
+      const r = await send("reader", mount, "POST", `/${mount}/2.0/mlflow/experiments/search?_method=DELETE`, JSON.stringify({ max_results: 1 }));
+      expect(r.status).toBeLessThan(500);
+      expect(await mlflowState(t)).toBe(before);
+    });
+
+    test.each(["X-Original-URL", "X-Rewrite-URL"])("%s naming the delete route on an allowed search: nothing deleted", async (header) => {
+      const r = await send("reader", mount, "POST", `/${mount}/2.0/mlflow/experiments/search`, deleteBody(), [[header, `/${mount}/2.0/mlflow/experiments/delete`]]);
+      expect(r.status).toBeLessThan(500);
+      expect(await mlflowState(t)).toBe(before);
+    });
+
+    test("GET on a write route with X-HTTP-Method-Override: POST: 4xx, and MLflow unchanged", async () => {
+      const r = await send("reader", mount, "GET", `/${mount}/2.0/mlflow/experiments/delete?experiment_id=${seed.experimentId}`, "", [["X-HTTP-Method-Override", "POST"]]);
+      await expectRefused(t, r, before);
+    });
+
+    test("regression: a GET with a JSON body and no query on a read route: 400, whatever the body asks", async () => {
+      // Prepare: MLflow would read this body as the parameters of GetExperimentByName
+      const body = JSON.stringify({ experiment_name: "target" });
+      // Act
+      const r = await send("reader", mount, "GET", `/${mount}/2.0/mlflow/experiments/get-by-name`, body);
+      // Assess
+      expect(r.status).toBe(400);
+      expect(JSON.parse(r.body)).toEqual({ message: "Bad request: a GET request must not have a body" });
+      expect(logEntryOf(t, r)).toMatchObject({ decision: "deny", reason: "get-with-body" });
+    });
+
+    test("regression: a GET with a chunked JSON body: 400 too", async () => {
+      const json = JSON.stringify({ experiment_name: "target" });
+      const r = await send("reader", mount, "GET", `/${mount}/2.0/mlflow/experiments/get-by-name`, `${json.length.toString(16)}\r\n${json}\r\n0\r\n\r\n`, [["Transfer-Encoding", "chunked"]]);
+      expect(r.status).toBe(400);
+    });
   });
 
-  test.each(["HEAD", "OPTIONS", "TRACE", "PROPFIND"])("%s on a write route: 4xx", async (method) => {
-    const status = await send(method, "/ajax-api/2.0/mlflow/experiments/delete", {}, method === "HEAD" ? undefined : deleteBody());
-    expect(status).toBeGreaterThanOrEqual(400);
-    expect(status).toBeLessThan(500);
-    expect(await experimentState()).toEqual({ name: "target", lifecycle: "active" });
+  test("why: MLflow itself reads a GET's body when the query is empty (on its private port)", async () => {
+    // Act
+    const r = await sendRaw(t.stack.summary.mlflowPrivateUrl, {
+      method: "GET",
+      target: "/api/2.0/mlflow/experiments/get-by-name",
+      headers: [["Content-Type", "application/json"]],
+      body: JSON.stringify({ experiment_name: "target" }),
+    });
+    // Assess: if this ever fails, MLflow stopped reading GET bodies and the gateway's refusal is belt and braces
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body).experiment.experiment_id).toBe(seed.experimentId);
+  });
+});
+
+describe("bodies: one field spelled two ways (proto name and JSON name)", () => {
+  test.each(MOUNTS)("a reader's dual-spelled delete on /%s: 403 (the gateway decides on method and path, never the body)", async (mount) => {
+    const body = JSON.stringify({ experiment_id: seed.victimId, experimentId: seed.experimentId });
+    const r = await send("reader", mount, "POST", `/${mount}/2.0/mlflow/experiments/delete`, body);
+    await expectRefused(t, r, before);
+  });
+
+  test.each(MOUNTS)("an admin's dual-spelled delete on /%s: MLflow refuses it with a 400 and deletes neither", async (mount) => {
+    // Prepare
+    const body = JSON.stringify({ experiment_id: seed.victimId, experimentId: seed.experimentId });
+    // Act
+    const r = await send("admin", mount, "POST", `/${mount}/2.0/mlflow/experiments/delete`, body);
+    // Assess
+    expect(r.status).toBe(400);
+    expect(JSON.parse(r.body)).toMatchObject({ error_code: "INVALID_PARAMETER_VALUE" });
+    expect(await mlflowState(t)).toBe(before);
+  });
+
+  test.each(MOUNTS)("an admin's dual-spelled search on /%s (a list field): 400, not a search of either", async (mount) => {
+    const body = JSON.stringify({ experiment_ids: [seed.victimId], experimentIds: [seed.experimentId] });
+    const r = await send("admin", mount, "POST", `/${mount}/2.0/mlflow/runs/search`, body);
+    expect(r.status).toBe(400);
+  });
+});
+
+describe("Host header games", () => {
+  test.each([
+    ["MLflow's private address", () => new URL(t.stack.summary.mlflowPrivateUrl).host],
+    ["an internal name", () => "mlflow.internal"],
+    ["an empty Host", () => ""],
+  ])("a reader's delete with Host set to %s: 4xx, and MLflow unchanged", async (_name, host) => {
+    const r = await sendRaw(gateway(), {
+      method: "POST",
+      target: "/ajax-api/2.0/mlflow/experiments/delete",
+      headers: [["Host", host()], ["Authorization", `Bearer ${tokens.reader}`], ["Content-Type", "application/json"]],
+      body: JSON.stringify({ experiment_id: seed.experimentId }),
+    });
+    await expectRefused(t, r, before);
+  });
+
+  test("two Host headers: 4xx, and MLflow unchanged", async () => {
+    const r = await sendRaw(gateway(), {
+      method: "POST",
+      target: "/ajax-api/2.0/mlflow/experiments/delete",
+      headers: [["Host", new URL(gateway()).host], ["Host", new URL(t.stack.summary.mlflowPrivateUrl).host], ["Authorization", `Bearer ${tokens.reader}`], ["Content-Type", "application/json"]],
+      body: JSON.stringify({ experiment_id: seed.experimentId }),
+    });
+    await expectRefused(t, r, before);
+  });
+});
+
+describe("request framing", () => {
+  const deleteRequest = (headers: [string, string][], body: string) =>
+    sendRaw(gateway(), { method: "POST", target: "/ajax-api/2.0/mlflow/experiments/search", headers: [["Authorization", `Bearer ${tokens.reader}`], ["Content-Type", "application/json"], ...headers], body });
+
+  test("Content-Length and Transfer-Encoding together: 400, and MLflow unchanged", async () => {
+    const smuggled = `POST /ajax-api/2.0/mlflow/experiments/delete HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 30\r\n\r\n{"experiment_id":"${seed.experimentId}"}`;
+    const r = await deleteRequest([["Content-Length", "4"], ["Transfer-Encoding", "chunked"]], `0\r\n\r\n${smuggled}`);
+    await expectRefused(t, r, before);
+  });
+
+  test("two different Content-Length values: 400, and MLflow unchanged", async () => {
+    const r = await deleteRequest([["Content-Length", "2"], ["Content-Length", "40"]], `{}${JSON.stringify({ experiment_id: seed.experimentId }).padEnd(38)}`);
+    await expectRefused(t, r, before);
+  });
+
+  test("a chunked body holding a whole second request (an admin's delete) reaches MLflow as one body: nothing deleted", async () => {
+    // Prepare: the reader's allowed search, whose chunk data ends with a complete request of another user
+    const deleteBody = JSON.stringify({ experiment_id: seed.experimentId });
+    const second = `POST /ajax-api/2.0/mlflow/experiments/delete HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${tokens.admin}\r\nContent-Type: application/json\r\nContent-Length: ${deleteBody.length}\r\n\r\n${deleteBody}`;
+    const data = `{"max_results":1}\r\n\r\n${second}`;
+    // Act
+    const r = await deleteRequest([["Transfer-Encoding", "chunked"]], `${Buffer.byteLength(data).toString(16)}\r\n${data}\r\n0\r\n\r\n`);
+    // Assess: the gateway re-frames the body with its length; MLflow reads one (unparseable) body
+    expect(r.status).toBeGreaterThanOrEqual(400);
+    expect(r.status).toBeLessThan(500);
+    expect(logEntryOf(t, r)).toMatchObject({ decision: "allow", action: "SearchExperiments" });
+    expect(await mlflowState(t)).toBe(before);
+  });
+});
+
+describe("GraphQL, which readers may POST", () => {
+  test("its schema has no write: every mutation is a search or MLflow's echo (review readers' /graphql if this fails)", async () => {
+    // Act: introspection through the gateway, as a reader
+    const r = await sendRaw(gateway(), {
+      method: "POST",
+      target: "/graphql",
+      headers: [["Authorization", `Bearer ${tokens.reader}`], ["Content-Type", "application/json"]],
+      body: JSON.stringify({ query: "{ __schema { mutationType { fields { name } } } }" }),
+    });
+    // Assess
+    expect(r.status).toBe(200);
+    const fields = (JSON.parse(r.body) as { data: { __schema: { mutationType: { fields: { name: string }[] } } } }).data.__schema.mutationType.fields.map((f) => f.name);
+    expect(fields.filter((name) => !/^mlflowSearch[A-Z]/.test(name) && name !== "testMutation")).toEqual([]);
   });
 });

@@ -1,0 +1,207 @@
+import { execFileSync } from "child_process";
+import fc from "fast-check";
+import { createServer, Server } from "http";
+import { AddressInfo } from "net";
+import { join } from "path";
+import { createAuthorizer } from "../../authorizer/authorize";
+import { loadPolicySet } from "../../authorizer/load-policies";
+import { createTokenVerifier } from "../../authorizer/token";
+import { parsePrincipals, principalStore } from "../../gateway/principals";
+import { AccessLogEntry, closeServer, createGatewayServer, readTarget } from "../../gateway/server";
+import { buildCanonicalUri } from "../../gateway/sigv4";
+import { CATALOG_FILE, GROUPS_DIR, VENV_PYTHON } from "../../scripts/lib/mlflow-env";
+import { CLIENT_ID, createSigningKey, ISSUER, JWKS_URI, jwksOf, seededJwksCache, signJwt, accessClaims } from "../authorizer/support/tokens";
+import { sendRaw } from "../security/support/attack";
+
+// Properties of how the gateway reads a request target, against a reference: the pinned MLflow
+// server's own reading (h11, uvicorn, Starlette, werkzeug), computed for every generated target in
+// one Python process (support/read-paths.py). Whatever the gateway accepts, it must read exactly as
+// MLflow will, since it authorizes that path and MLflow routes on it.
+
+/** Pieces attackers and encoders produce: separators, dot segments in every spelling, encoded bytes. */
+const PIECES = [
+  "api", "ajax-api", "2.0", "3.0", "mlflow", "experiments", "delete", "runs", "static-files", "graphql",
+  "", ".", "..", "%2e", "%2E", "%2e%2e", ".%2e", "%2F", "%2f", "%252F", "%5C", "%5c", "\\", "%00", "%20", "%09",
+  ";", ";x=1", "%3B", "%3F", "?", "#", "%23", "%25", "%", "%zz", "%c0%ae", "%e2%80%ae", "%ff", "%41", "%C3%A9", "~", "+", "%2B", "*", "@", ":",
+];
+const ASCII_PRINTABLE = fc.string({ unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 12 });
+const segment = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...PIECES) }, { weight: 1, arbitrary: ASCII_PRINTABLE }, { weight: 1, arbitrary: fc.string({ maxLength: 6 }).map((s) => encodeURIComponent(s)) });
+const target = fc
+  .tuple(fc.array(fc.array(segment, { minLength: 1, maxLength: 3 }).map((parts) => parts.join("")), { minLength: 1, maxLength: 7 }), fc.option(ASCII_PRINTABLE, { nil: undefined }))
+  .map(([segments, query]) => `/${segments.join("/")}${query === undefined ? "" : `?${query}`}`);
+
+type Reading = { path: string } | { rejected: string };
+
+function mlflowReadings(targets: readonly string[]): Reading[] {
+  const out = execFileSync(VENV_PYTHON, [join(__dirname, "support", "read-paths.py")], {
+    input: JSON.stringify(targets),
+    env: { PATH: process.env.PATH ?? "", PYTHONWARNINGS: "ignore" },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return JSON.parse(out.toString("utf8")) as Reading[];
+}
+
+/** Each segment of a read path percent-encoded again: what a client that means this path sends. */
+const reencode = (path: string): string => path.split("/").map((s) => encodeURIComponent(s)).join("/");
+
+describe("readTarget (the gateway's reading of a request target)", () => {
+  // Prepare: one batch of generated targets, read by MLflow's stack once
+  const targets = fc.sample(target, { numRuns: 3000, seed: 7 });
+  const readings = mlflowReadings(targets);
+
+  test("agrees with MLflow's own reading of every target it accepts", () => {
+    // Act
+    const disagreements: { target: string; gateway: string; mlflow: Reading }[] = [];
+    let compared = 0;
+    targets.forEach((t, i) => {
+      const gateway = readTarget(t);
+      const mlflow = readings[i] as Reading;
+      if (gateway === undefined || "rejected" in mlflow) return;
+      compared++;
+      if (gateway.path !== mlflow.path) disagreements.push({ target: t, gateway: gateway.path, mlflow });
+    });
+    // Assess: no disagreement, over enough accepted targets for the check to mean something
+    expect(disagreements.slice(0, 5)).toEqual([]);
+    expect(compared).toBeGreaterThan(targets.length / 5);
+  });
+
+  test("accepts nothing MLflow would read with an empty, '.' or '..' segment, a backslash or a NUL", () => {
+    for (const t of targets) {
+      const gateway = readTarget(t);
+      if (gateway === undefined) continue;
+      expect(gateway.path).not.toMatch(/[\\\0]|\/\/|\/\.\.?(\/|$)/);
+    }
+  });
+
+  test("is a fixed point: the path it reads, encoded again and re-read, reads the same", () => {
+    fc.assert(
+      fc.property(target, (t) => {
+        const first = readTarget(t);
+        if (first === undefined) return;
+        const again = readTarget(reencode(first.path));
+        expect(again?.path).toBe(first.path);
+      }),
+      { numRuns: 2000, seed: 11 },
+    );
+  });
+
+  test("never throws, whatever the string", () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.string({ unit: "binary" }), target), (t) => {
+        expect(() => readTarget(t)).not.toThrow();
+      }),
+      { numRuns: 2000, seed: 13 },
+    );
+  });
+});
+
+describe("the path a SigV4 signature covers", () => {
+  test("is the path the gateway authorizes, for every target the gateway accepts", () => {
+    fc.assert(
+      fc.property(target, (t) => {
+        // Prepare
+        const read = readTarget(t);
+        if (read === undefined) return;
+        const canonical = buildCanonicalUri(read.rawPath);
+        if (canonical === undefined) return;
+        // Assess: the canonical URI is each raw segment encoded once more; decoding it twice gives the read path
+        expect(decodeURIComponent(decodeURIComponent(canonical))).toBe(read.path);
+      }),
+      { numRuns: 2000, seed: 17 },
+    );
+  });
+});
+
+describe("the whole gateway under random requests without valid credentials", () => {
+  const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
+  const key = createSigningKey();
+  const stranger = createSigningKey("stranger");
+  const { principals } = parsePrincipals({ principals: [{ name: "mlflow-admin", group: "admins" }] }, new Set(policySet.groups.keys()), "principals.json");
+  let upstream: Server;
+  let gateway: Server;
+  let base = "";
+  const seen: string[] = [];
+  const logs: AccessLogEntry[] = [];
+
+  beforeAll(async () => {
+    upstream = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      req.resume();
+      req.on("end", () => res.end("{}"));
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", () => resolve()));
+    gateway = createGatewayServer({
+      region: "us-east-1",
+      authorizerCacheTtlSeconds: 300,
+      integrationTimeoutMs: 5000,
+      policySet,
+      authorizer: createAuthorizer({
+        config: { maxTokenBytes: 8192 },
+        policySet,
+        verifier: createTokenVerifier({ issuer: ISSUER, jwksUri: JWKS_URI, clientIds: [CLIENT_ID] }, seededJwksCache(jwksOf(key))),
+        logger: { info: () => undefined, error: () => undefined },
+      }),
+      credentials: principalStore(principals),
+      upstream: new URL(`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`),
+      log: (e) => void logs.push(e),
+    });
+    await new Promise<void>((resolve) => gateway.listen(0, "127.0.0.1", () => resolve()));
+    base = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await closeServer(gateway);
+    await new Promise<void>((resolve) => upstream.close(() => resolve()));
+  });
+
+  const adminClaims = accessClaims({ "cognito:groups": ["admins"] });
+  const credential = fc.oneof(
+    fc.constant(undefined),
+    fc.constantFrom(
+      "Bearer a.b.c",
+      `Bearer ${signJwt({ alg: "RS256", kid: stranger.kid }, adminClaims, stranger.privateKey)}`,
+      `Bearer ${signJwt({ alg: "none", kid: key.kid }, adminClaims, undefined)}`,
+      `Bearer ${signJwt({ alg: "RS256", kid: key.kid }, { ...adminClaims, exp: 1 }, key.privateKey)}`,
+      `AWS4-HMAC-SHA256 Credential=${principals[0]!.accessKeyId}/20250115/us-east-1/execute-api/aws4_request, SignedHeaders=host;x-amz-date, Signature=${"0".repeat(64)}`,
+      "AWS4-HMAC-SHA256 Credential=AKIAUNKNOWN/20250115/us-east-1/execute-api/aws4_request, SignedHeaders=host, Signature=zz",
+      "Basic YWRtaW46YWRtaW4=",
+    ),
+    fc.string({ maxLength: 40 }).filter((v) => /^[\x20-\x7e]*$/.test(v)),
+  );
+  const extraHeader = fc.tuple(
+    fc.constantFrom("X-HTTP-Method-Override", "X-Forwarded-For", "X-Original-URL", "X-Amz-Date", "X-Amz-Security-Token", "X-Mlflow-Gate-Groups", "Content-Type", "Transfer-Encoding", "Expect"),
+    fc.constantFrom("DELETE", "admins", "/api/2.0/mlflow/experiments/delete", "20250115T120000Z", "chunked", "100-continue", "application/json", ""),
+  );
+  const request = fc.record({
+    method: fc.constantFrom("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "post", "PROPFIND"),
+    target: fc.oneof(target, fc.constantFrom("/api/2.0/mlflow/experiments/delete", "/ajax-api/2.0/mlflow/experiments/delete", "/graphql", "/health", "/version", "/static-files/x.js", "*", "http://127.0.0.1/api/2.0/mlflow/runs/create")),
+    authorization: credential,
+    headers: fc.array(extraHeader, { maxLength: 3 }),
+    body: fc.oneof(fc.constant(""), fc.json({ maxDepth: 2 })),
+  });
+
+  test("never a 5xx, and nothing but a public route ever reaches MLflow", async () => {
+    let forwardedTotal = 0;
+    await fc.assert(
+      fc.asyncProperty(request, async (r) => {
+        // Prepare
+        seen.length = 0;
+        logs.length = 0;
+        const headers: [string, string][] = [...(r.authorization === undefined ? [] : [["Authorization", r.authorization] as [string, string]]), ...r.headers.filter(([n]) => n !== "Transfer-Encoding" && n !== "Expect")];
+        // Act
+        const response = await sendRaw(base, { method: r.method, target: r.target, headers, body: r.method === "GET" || r.method === "HEAD" ? "" : r.body });
+        // Assess
+        expect(response.status).toBeGreaterThanOrEqual(200);
+        expect(response.status).toBeLessThan(500);
+        expect(logs.map((l) => l.decision)).not.toContain("allow");
+        forwardedTotal += seen.length;
+        for (const forwarded of seen) {
+          const [method, path] = forwarded.split(" ") as [string, string];
+          expect(policySet.matcher.match(method, decodeURIComponent(path.split("?")[0] as string))?.auth).toBe("none");
+        }
+      }),
+      { numRuns: 300, seed: 99 },
+    );
+    // The public routes were reached too: the check above had something to check
+    expect(forwardedTotal).toBeGreaterThan(0);
+  }, 60_000);
+});
