@@ -237,6 +237,7 @@ export async function benchGateway(o: GatewayOptions, progress: (line: string) =
         return { origin: peer.url.origin, headers, data: await seed(peer.url.origin, headers) };
       }),
     );
+    progress(`gateway       seeded MLflow and ${peers.filter(Boolean).length} basic-auth MLflow`);
     const { accessToken } = await userPool.login("admin", userPool.users.find((u) => u.username === "admin")!.password);
     const bearer = { authorization: `Bearer ${accessToken}` };
 
@@ -259,6 +260,7 @@ export async function benchGateway(o: GatewayOptions, progress: (line: string) =
         { name: "trivialSigv4", origin: trivialGateway.origin, sequence: await presign(admin, region, trivialGateway, seq("trivialSigv4", seeded, trivialWrites)), mustNotWrap: false },
         { name: "trivialBearer", origin: trivialGateway.origin, sequence: plain(seq("trivialBearer", seeded, trivialWrites), bearer), mustNotWrap: false },
       ];
+      progress(`gateway       c=${c}: ${targets.length} targets prepared (SigV4 signed)`);
       const figures = await runLoad({ targets, concurrency: c, warmupMs: o.warmupMs, rounds: o.rounds, sliceMs: o.sliceMs });
       targets.forEach((target, i) => {
         (cells[target.name] ??= {})[c] = cellOf(figures[i]!);
