@@ -26,14 +26,14 @@ export interface BenchConfig {
 const FULL = {
   authorizer: { runs: 5, warmupMs: 1000, runMs: 1000, scalingRunMs: 400, groupCounts: [1, 2, 4, 8, 16], actionCounts: [8, 32, 128] },
   coldStart: { runs: 10 },
-  gateway: { concurrencies: [1, 8, 32], warmupMs: 1000, rounds: 5, sliceMs: 1600, writesPerTarget: 2500, basicAuthCredentialCache: true },
+  gateway: { concurrencies: [1, 8, 32], warmupMs: 1000, rounds: 5, sliceMs: 1600, writesPerTarget: 600, basicAuthCredentialCache: true },
 } as const;
 
 // Five runs still, so medians and paired ratios are computed as in the full run; each much shorter.
 const QUICK = {
   authorizer: { runs: 5, warmupMs: 200, runMs: 150, scalingRunMs: 60, groupCounts: [1, 4], actionCounts: [8, 32] },
   coldStart: { runs: 5 },
-  gateway: { concurrencies: [1, 8], warmupMs: 200, rounds: 5, sliceMs: 200, writesPerTarget: 400, basicAuthCredentialCache: false },
+  gateway: { concurrencies: [1, 8], warmupMs: 200, rounds: 5, sliceMs: 200, writesPerTarget: 150, basicAuthCredentialCache: false },
 } as const;
 
 /** Parses the command line; every problem is listed together. */

@@ -24,10 +24,13 @@ export interface LoadTarget {
 export interface LoadPlan {
   readonly targets: readonly LoadTarget[];
   readonly concurrency: number;
+  /** 0: no warm-up. */
   readonly warmupMs: number;
   /** Each round gives every target one slice of `sliceMs`, in an order rotated per round. */
   readonly rounds: number;
   readonly sliceMs: number;
+  /** Where the rotation starts, so that plans run one round at a time still rotate. @default 0 */
+  readonly firstRound?: number;
 }
 
 /** Milliseconds; one RunFigures per round. */
@@ -86,8 +89,8 @@ async function runPlan(plan: LoadPlan): Promise<TargetFigures[]> {
     return runFiguresOf(samples, performance.now() - start);
   }
 
-  for (const s of state) await drive(s, plan.warmupMs);
-  for (let round = 0; round < plan.rounds; round++) {
+  if (plan.warmupMs > 0) for (const s of state) await drive(s, plan.warmupMs);
+  for (let round = plan.firstRound ?? 0; round < (plan.firstRound ?? 0) + plan.rounds; round++) {
     for (let i = 0; i < state.length; i++) {
       const s = state[(round + i) % state.length]!;
       s.rounds.push(await drive(s, plan.sliceMs));
@@ -102,20 +105,42 @@ async function runPlan(plan: LoadPlan): Promise<TargetFigures[]> {
   }));
 }
 
-/** Runs the plan in a worker thread of this process and resolves with one TargetFigures per target. */
-export function runLoad(plan: LoadPlan): Promise<TargetFigures[]> {
-  return new Promise((resolve, reject) => {
+/** A worker thread of this process that runs plans one at a time; `close` ends it. */
+export class LoadWorker {
+  private readonly worker: Worker;
+  private pending?: { resolve: (f: TargetFigures[]) => void; reject: (e: Error) => void };
+
+  constructor() {
     // tsx/cjs lets the worker load this TypeScript file (the tsx CLI's loader does not reach workers).
-    const worker = new Worker(__filename, { workerData: plan, execArgv: ["--require", require.resolve("tsx/cjs")] });
-    worker.once("message", (m: TargetFigures[]) => {
-      resolve(m);
-      void worker.terminate();
+    this.worker = new Worker(__filename, { workerData: { loadWorker: true }, execArgv: ["--require", require.resolve("tsx/cjs")] });
+    this.worker.on("message", (m: TargetFigures[]) => {
+      const p = this.pending;
+      this.pending = undefined;
+      p?.resolve(m);
     });
-    worker.once("error", reject);
-    worker.once("exit", (code) => reject(new Error(`load worker exited with ${code} before reporting`)));
-  });
+    const fail = (e: Error) => {
+      const p = this.pending;
+      this.pending = undefined;
+      p?.reject(e);
+    };
+    this.worker.on("error", fail);
+    this.worker.on("exit", (code) => fail(new Error(`load worker exited with ${code}`)));
+  }
+
+  run(plan: LoadPlan): Promise<TargetFigures[]> {
+    if (this.pending) return Promise.reject(new Error("the load worker runs one plan at a time"));
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      this.worker.postMessage(plan);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.pending = undefined;
+    await this.worker.terminate();
+  }
 }
 
-if (!isMainThread && (workerData as { targets?: unknown })?.targets) {
-  void runPlan(workerData as LoadPlan).then((figures) => parentPort!.postMessage(figures));
+if (!isMainThread && (workerData as { loadWorker?: boolean })?.loadWorker) {
+  parentPort!.on("message", (plan: LoadPlan) => void runPlan(plan).then((figures) => parentPort!.postMessage(figures)));
 }
