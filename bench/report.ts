@@ -70,8 +70,10 @@ function coldStartSection(run: BenchRun): string[] {
       ],
     ),
     "",
-    `Medians of ${c.runs} pairs of processes, bare and authorizer alternating. Lambda's own start (the runtime,`,
-    "the function's download) is not in these figures; the JWKS comes from loopback, not from Cognito.",
+    `Medians of ${c.runs} pairs of processes, bare and authorizer alternating. The two inside figures are timed from`,
+    "the probe's first line; the rest of the cold start is spent before it and after the decision, in a process",
+    "that loads more than a bare one. Lambda's own start (the runtime, the function's download) is not in these",
+    "figures; the JWKS comes from loopback, not from Cognito.",
     "",
   ];
 }
