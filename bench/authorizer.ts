@@ -175,7 +175,7 @@ const SLICE = 8;
  * them), so a slice is filled only with actions that keep the set compilable. Groups take consecutive slices,
  * so the union of the first k groups is such a prefix.
  */
-export function orderedCompilableActions(needed: number): string[] {
+function orderedCompilableActions(needed: number): string[] {
   if (compilableActions.length >= needed) return compilableActions;
   const catalog = loadRouteCatalog(CATALOG_FILE);
   const candidates = [...new Set(catalog.routes.filter((r) => r.auth === "cognito").map((r) => r.action))].sort();

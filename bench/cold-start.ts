@@ -8,7 +8,7 @@ import { AddressInfo } from "net";
 import { tmpdir } from "os";
 import { join } from "path";
 import { buildAuthorizer } from "../scripts/build-authorizer";
-import { accessToken, createSigningKey, jwksOf, METHOD_ARN_PREFIX, requestEvent } from "../test/authorizer/support/tokens";
+import { accessToken, CLIENT_ID, createSigningKey, jwksOf, METHOD_ARN_PREFIX, requestEvent } from "../test/authorizer/support/tokens";
 import { median } from "./lib/stats";
 
 export interface ColdStartOptions {
@@ -29,8 +29,6 @@ export interface ColdStartResults {
   readonly loadMs: number;
   readonly firstDecisionMs: number;
 }
-
-const CLIENT_ID = "4abcdefghijklmnopqrstuvw12";
 
 /** Spawns node with `args`; resolves with ms from spawn to exit and what it wrote to stderr; rejects on a non-zero exit. */
 function timeProcess(args: string[], env: NodeJS.ProcessEnv): Promise<{ ms: number; stderr: string }> {
@@ -80,7 +78,7 @@ export async function benchColdStart(o: ColdStartOptions, progress: (line: strin
     jwksServer = createServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end(jwks));
     await new Promise<void>((r) => jwksServer!.listen(0, "127.0.0.1", () => r()));
     const issuer = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/local_bench`;
-    const token = accessToken(key, { iss: issuer, client_id: CLIENT_ID, "cognito:groups": ["readers"] });
+    const token = accessToken(key, { iss: issuer, "cognito:groups": ["readers"] });
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
       MLFLOW_GATE_MODE: "local",
