@@ -1,6 +1,7 @@
 // `npm run bench`: every benchmark of issue 8 in one run, written to bench/RESULTS.md and bench/results/*.json.
 // `npm run bench -- --quick` is the same program with short runs (under 2 minutes), written to a temporary
-// directory unless --out is given; its figures only show that everything runs, not how fast.
+// directory unless --out is given; its figures only show that everything runs, not how fast. So is a run of
+// some sections only (--only).
 import { mkdirSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join, resolve } from "path";
@@ -59,7 +60,8 @@ export function parseBenchArgs(argv: readonly string[], repoBench = __dirname): 
   const preset = quick ? QUICK : FULL;
   return {
     mode: quick ? "quick" : "full",
-    outDir: resolve(out ?? (quick ? join(tmpdir(), "mlflow-gate-bench-quick") : repoBench)),
+    // bench/RESULTS.md and bench/results/ only ever hold a complete full run; anything less goes elsewhere.
+    outDir: resolve(out ?? (quick ? join(tmpdir(), "mlflow-gate-bench-quick") : sections.length < SECTIONS.length ? join(tmpdir(), "mlflow-gate-bench-partial") : repoBench)),
     sections,
     authorizer: preset.authorizer,
     coldStart: preset.coldStart,

@@ -204,7 +204,7 @@ export function renderResults(run: BenchRun): string {
     "```bash",
     "npm run bench                          # everything, about 10 minutes: this file and bench/results/*.json",
     "npm run bench -- --quick               # short runs (under 2 minutes) into $TMPDIR/mlflow-gate-bench-quick",
-    "npm run bench -- --only authorizer,cold-start   # some sections; writes their JSON, not this file",
+    "npm run bench -- --only authorizer,cold-start   # some sections, into $TMPDIR/mlflow-gate-bench-partial",
     "npm run bench -- --out DIR             # write somewhere else",
     "```",
     "",

@@ -14,14 +14,17 @@ import { REPO_ROOT } from "../../scripts/lib/mlflow-env";
 const positive = (v: unknown): boolean => typeof v === "number" && Number.isFinite(v) && v > 0;
 
 describe("parseBenchArgs", () => {
-  it("writes a full run into bench/ and a quick one into a temporary directory", () => {
+  it("writes only a complete full run into bench/; a quick or partial one into a temporary directory", () => {
     // Prepare / Act
     const full = parseBenchArgs([], "/repo/bench");
     const quick = parseBenchArgs(["--quick"], "/repo/bench");
+    const partial = parseBenchArgs(["--only", "authorizer"], "/repo/bench");
     // Assess
     expect(full).toMatchObject({ mode: "full", outDir: "/repo/bench", sections: [...SECTIONS] });
     expect(quick.mode).toBe("quick");
     expect(quick.outDir.startsWith(tmpdir())).toBe(true);
+    expect(partial).toMatchObject({ mode: "full", sections: ["authorizer"] });
+    expect(partial.outDir.startsWith(tmpdir())).toBe(true);
     expect(quick.gateway.rounds).toBeGreaterThanOrEqual(5);
     expect(full.gateway.concurrencies).toEqual([1, 8, 32]);
   });
