@@ -1,106 +1,254 @@
-// Warm authorizer throughput and latency against the floor of one RS256 verification (node:crypto).
-// No network: RSA keys are generated here and the JWKS is seeded. Runs for about 10 s.
+// The authorizer in-process, warm: the Lambda call, the gateway's decision with and without API Gateway's
+// result cache, and the floor of one RS256 verification (node:crypto). Then its cost against the number of
+// groups per user and of resources in the policy. No network: keys are generated here, the JWKS is seeded.
 import { Logger } from "@aws-lambda-powertools/logger";
 import { verify as cryptoVerify } from "crypto";
-import { mkdirSync, writeFileSync } from "fs";
-import { arch, cpus, platform } from "os";
-import { join } from "path";
-import { createAuthorizer } from "../authorizer/authorize";
-import { loadPolicySet } from "../authorizer/load-policies";
-import { createTokenVerifier } from "../authorizer/token";
-import { accessToken, CLIENT_ID, createSigningKey, ISSUER, JWKS_URI, jwksOf, METHOD_ARN_PREFIX, requestEvent, seededJwksCache } from "../test/authorizer/support/tokens";
+import { Authorizer, createAuthorizer, DecisionLogger } from "../authorizer/authorize";
+import { parsePolicyDocument, evaluatePolicies } from "../authorizer/core/evaluate";
+import { GroupFile } from "../authorizer/core/groups";
+import { PolicySet } from "../authorizer/core/policy-set";
+import { loadPolicySet, loadRouteCatalog } from "../authorizer/load-policies";
+import { createTokenVerifier, TokenVerifier } from "../authorizer/token";
+import { AuthorizerCache } from "../gateway/authorizer-cache";
+import { CATALOG_FILE, GROUPS_DIR } from "../scripts/lib/mlflow-env";
+import { accessToken, CLIENT_ID, createSigningKey, ISSUER, JWKS_URI, jwksOf, METHOD_ARN_PREFIX, requestEvent, SigningKey, seededJwksCache } from "../test/authorizer/support/tokens";
+import { pairedRatio, RunFigures, summarize, Summary, timeLoop } from "./lib/stats";
 
-const ROOT = join(__dirname, "..");
-const WARMUP_MS = 1000;
-const AUTHORIZER_MS = 4000;
-const VERIFIER_MS = 2000;
-const RAW_MS = 3000;
-
-interface Figures {
-  readonly perSecond: number;
-  readonly p50Micros: number;
-  readonly p99Micros: number;
-  readonly samples: number;
+export interface AuthorizerOptions {
+  /** Runs per measurement; each run measures every variant once, in turn. */
+  readonly runs: number;
+  readonly warmupMs: number;
+  /** Length of one run of one variant. */
+  readonly runMs: number;
+  /** Length of one run of one point of the scaling curves. */
+  readonly scalingRunMs: number;
+  readonly groupCounts: readonly number[];
+  /** Allowed actions of the one group of the resources curve. */
+  readonly actionCounts: readonly number[];
 }
 
-function figuresOf(samplesNs: bigint[], elapsedNs: bigint): Figures {
-  const sorted = samplesNs.map(Number).sort((a, b) => a - b);
-  const pct = (p: number): number => Math.round((sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0) / 100) / 10;
-  return { perSecond: Math.round(samplesNs.length / (Number(elapsedNs) / 1e9)), p50Micros: pct(0.5), p99Micros: pct(0.99), samples: samplesNs.length };
+/** Microsecond figures; `perSecond` is operations per second on one core. */
+export interface AuthorizerResults {
+  readonly token: { readonly bytes: number; readonly alg: "RS256"; readonly modulusBits: 2048; readonly group: string };
+  readonly variants: {
+    readonly lambda: Summary;
+    readonly decisionUncached: Summary;
+    readonly decisionCached: Summary;
+    readonly verifierOnly: Summary;
+    readonly rawRs256: Summary;
+  };
+  /** Lambda calls per second over raw RS256 verifications per second, run by run, median. */
+  readonly ratioLambdaToRaw: number;
+  readonly ratioUncachedToRaw: number;
+  readonly ratioCachedToUncached: number;
+  readonly byGroups: readonly ScalingPoint[];
+  readonly byResources: readonly ScalingPoint[];
 }
 
-/** Calls `op` back to back for `ms`, timing each call. */
-async function measure(ms: number, op: (i: number) => unknown): Promise<Figures> {
-  const samples: bigint[] = [];
-  const start = process.hrtime.bigint();
-  const end = start + BigInt(ms) * 1_000_000n;
-  let t = start;
-  for (let i = 0; t < end; i++) {
-    const t0 = process.hrtime.bigint();
-    await op(i);
-    t = process.hrtime.bigint();
-    samples.push(t - t0);
-  }
-  return figuresOf(samples, t - start);
+export interface ScalingPoint {
+  readonly groups: number;
+  readonly allowedActions: number;
+  /** Resource ARNs in the authorizer's policy (Allow and Deny statements together). */
+  readonly policyResources: number;
+  readonly policyBytes: number;
+  /** Lambda call: verify the token, build the union policy of the user's groups. */
+  readonly lambda: Summary;
+  /** Cached decision: evaluate that policy for a request it does not allow (every resource is tried). */
+  readonly cachedDeny: Summary;
 }
 
-async function main(): Promise<void> {
-  const key = createSigningKey();
-  const token = accessToken(key, { "cognito:groups": ["readers"] });
-  const policySet = loadPolicySet(join(ROOT, "policies", "mlflow-routes.json"), join(ROOT, "policies", "groups"));
-  const config = { issuer: ISSUER, jwksUri: JWKS_URI, clientIds: [CLIENT_ID] };
-  const verifier = createTokenVerifier(config, { jwksCache: seededJwksCache(jwksOf(key)).jwksCache });
-  const logger = new Logger({ serviceName: "mlflow-gate-authorizer" });
-  const authorize = createAuthorizer({ config: { maxTokenBytes: 8192 }, policySet, verifier, logger });
-  const paths = ["GET/ajax-api/2.0/mlflow/experiments/get", "POST/ajax-api/2.0/mlflow/runs/search", "GET/ajax-api/2.0/mlflow-artifacts/artifacts/run"];
-  const event = (i: number) => requestEvent({ authorization: `Bearer ${token}`, methodArn: `${METHOD_ARN_PREFIX}${paths[i % 3]}/${i}` });
+const SILENT = { info: () => undefined, error: () => undefined };
 
-  // Powertools still builds and serialises every line; only the write to the terminal is dropped.
+/** Powertools still builds and serialises every line, as in Lambda; only the write to the terminal is dropped. */
+async function withStdoutMuted<T>(body: () => Promise<T>): Promise<T> {
   const write = process.stdout.write;
   process.stdout.write = (() => true) as typeof process.stdout.write;
-  let authorizer: Figures;
-  let verifierOnly: Figures;
   try {
-    const first = await authorize(event(0));
-    if (!first.policyDocument.Statement.some((s) => s.Effect === "Allow")) throw new Error("benchmark token was not allowed");
-    await measure(WARMUP_MS, (i) => authorize(event(i)));
-    authorizer = await measure(AUTHORIZER_MS, (i) => authorize(event(i)));
-    verifierOnly = await measure(VERIFIER_MS, () => verifier.verify(token));
+    return await body();
   } finally {
     process.stdout.write = write;
   }
+}
+
+function authorizerFor(policySet: PolicySet, key: SigningKey, logger: DecisionLogger): { authorize: Authorizer; verifier: TokenVerifier } {
+  const verifier = createTokenVerifier({ issuer: ISSUER, jwksUri: JWKS_URI, clientIds: [CLIENT_ID] }, { jwksCache: seededJwksCache(jwksOf(key)).jwksCache });
+  return { verifier, authorize: createAuthorizer({ config: { maxTokenBytes: 8192 }, policySet, verifier, logger }) };
+}
+
+/** The gateway's decision on one request: the (cached or fresh) authorizer result, its statements, evaluation. */
+function gatewayDecider(authorize: Authorizer, cacheTtlMs: number) {
+  const cache = new AuthorizerCache(cacheTtlMs);
+  const parsed = new WeakMap<object, ReturnType<typeof parsePolicyDocument>>();
+  return async (authorization: string, methodArn: string): Promise<string> => {
+    let result = cache.get(authorization);
+    if (!result) {
+      result = await authorize(requestEvent({ authorization, methodArn }));
+      cache.set(authorization, result);
+    }
+    let statements = parsed.get(result.policyDocument);
+    if (!statements) {
+      statements = parsePolicyDocument(result.policyDocument);
+      parsed.set(result.policyDocument, statements);
+    }
+    return evaluatePolicies([statements], "execute-api:Invoke", methodArn).decision;
+  };
+}
+
+const ARNS = ["GET/ajax-api/2.0/mlflow/experiments/get", "POST/ajax-api/2.0/mlflow/runs/search", "GET/get-artifact"].map((p) => `${METHOD_ARN_PREFIX}${p}`);
+
+async function measureVariants(o: AuthorizerOptions, progress: (line: string) => void): Promise<Pick<AuthorizerResults, "token" | "variants" | "ratioLambdaToRaw" | "ratioUncachedToRaw" | "ratioCachedToUncached">> {
+  const key = createSigningKey();
+  const group = "readers";
+  const token = accessToken(key, { "cognito:groups": [group] });
+  const bearer = `Bearer ${token}`;
+  const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
+  const { authorize, verifier } = authorizerFor(policySet, key, new Logger({ serviceName: "mlflow-gate-authorizer" }));
+  const uncached = gatewayDecider(authorize, 0);
+  const cached = gatewayDecider(authorize, 300_000);
 
   const [header, payload, signature] = token.split(".") as [string, string, string];
   const signingInput = Buffer.from(`${header}.${payload}`);
   const signatureBytes = Buffer.from(signature, "base64url");
-  const raw = await measure(RAW_MS, () => {
+  const raw = () => {
     if (!cryptoVerify("RSA-SHA256", signingInput, key.publicKey, signatureBytes)) throw new Error("raw verify failed");
-  });
-
-  const ratio = Math.round((authorizer.perSecond / raw.perSecond) * 100) / 100;
-  const row = (name: string, f: Figures) => `${name.padEnd(34)}${String(f.perSecond).padStart(10)}${String(f.p50Micros).padStart(10)}${String(f.p99Micros).padStart(10)}`;
-  console.log(`${"".padEnd(34)}${"ops/s".padStart(10)}${"p50 µs".padStart(10)}${"p99 µs".padStart(10)}`);
-  console.log(row("authorizer decision (readers)", authorizer));
-  console.log(row("aws-jwt-verify verify only", verifierOnly));
-  console.log(row("node:crypto RS256 verify (floor)", raw));
-  console.log(`authorizer / raw verify: ${ratio} (target >= 0.5: ${ratio >= 0.5 ? "met" : "NOT met"}); token ${token.length} bytes, RSA 2048`);
-
-  const results = {
-    date: new Date().toISOString(),
-    machine: { cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, node: process.version, platform: `${platform()}-${arch()}` },
-    token: { bytes: token.length, alg: "RS256", modulusBits: 2048 },
-    authorizer,
-    verifierOnly,
-    rawVerify: raw,
-    ratioAuthorizerToRawVerify: ratio,
   };
-  const dir = join(__dirname, "results");
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "authorizer.json"), `${JSON.stringify(results, null, 2)}\n`);
-  console.log(`wrote ${join(dir, "authorizer.json")}`);
+
+  const variants = {
+    lambda: (i: number) => authorize(requestEvent({ authorization: bearer, methodArn: ARNS[i % 3] })),
+    decisionUncached: (i: number) => uncached(bearer, ARNS[i % 3] as string),
+    decisionCached: (i: number) => cached(bearer, ARNS[i % 3] as string),
+    verifierOnly: () => verifier.verify(token),
+    rawRs256: raw,
+  };
+  const runs: Record<keyof typeof variants, RunFigures[]> = { lambda: [], decisionUncached: [], decisionCached: [], verifierOnly: [], rawRs256: [] };
+  await withStdoutMuted(async () => {
+    if ((await uncached(bearer, ARNS[0] as string)) !== "Allow") throw new Error("the benchmark token was not allowed");
+    for (const op of Object.values(variants)) await timeLoop(o.warmupMs / 5, op);
+    for (let r = 0; r < o.runs; r++) {
+      // Variants take turns within a run, so a ratio compares two stretches of time next to each other.
+      for (const [name, op] of Object.entries(variants)) runs[name as keyof typeof variants].push(await timeLoop(o.runMs, op));
+    }
+  });
+  progress(`authorizer    ${o.runs} runs of ${Object.keys(variants).length} variants`);
+  return {
+    token: { bytes: token.length, alg: "RS256", modulusBits: 2048, group },
+    variants: {
+      lambda: summarize(runs.lambda),
+      decisionUncached: summarize(runs.decisionUncached),
+      decisionCached: summarize(runs.decisionCached),
+      verifierOnly: summarize(runs.verifierOnly),
+      rawRs256: summarize(runs.rawRs256),
+    },
+    ratioLambdaToRaw: pairedRatio(runs.lambda, runs.rawRs256),
+    ratioUncachedToRaw: pairedRatio(runs.decisionUncached, runs.rawRs256),
+    ratioCachedToUncached: pairedRatio(runs.decisionCached, runs.decisionUncached),
+  };
 }
 
-main().catch((e: Error) => {
-  console.error(e);
-  process.exit(1);
+const groupFile = (name: string, actions: readonly string[]): GroupFile => ({
+  name,
+  file: `${name}.yaml`,
+  description: "benchmark group",
+  extends: [],
+  allow: actions.map((pattern, j) => ({ pattern, line: j + 1 })),
+  deny: [],
+  unknownRoutes: "deny",
 });
+
+const compilableActions: string[] = [];
+
+const compiles = (catalog: ReturnType<typeof loadRouteCatalog>, actions: readonly string[]): boolean => {
+  try {
+    PolicySet.fromFiles(catalog, [groupFile("probe", actions)]).resourcesFor(["probe"], "cognito");
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Groups of the groups curve allow this many actions each; points of the resources curve are multiples of it. */
+const SLICE = 8;
+
+/**
+ * At least `needed` actions of the UI surface in an order where every multiple of SLICE is a prefix that
+ * compiles: some action sets cannot be granted without granting a route they leave out (the compiler refuses
+ * them), so a slice is filled only with actions that keep the set compilable. Groups take consecutive slices,
+ * so the union of the first k groups is such a prefix.
+ */
+function orderedCompilableActions(needed: number): string[] {
+  if (compilableActions.length >= needed) return compilableActions;
+  const catalog = loadRouteCatalog(CATALOG_FILE);
+  const candidates = [...new Set(catalog.routes.filter((r) => r.auth === "cognito").map((r) => r.action))].sort();
+  const accepted = compilableActions;
+  accepted.length = 0;
+  let next = 0;
+  while (accepted.length < needed && next < candidates.length) {
+    // Most slices compile whole at once; otherwise fill the slice one action at a time.
+    const whole = candidates.slice(next, next + SLICE);
+    if (whole.length === SLICE && compiles(catalog, [...accepted, ...whole])) {
+      accepted.push(...whole);
+      next += SLICE;
+      continue;
+    }
+    const slice: string[] = [];
+    while (slice.length < SLICE && next < candidates.length) {
+      const action = candidates[next++] as string;
+      if (compiles(catalog, [...accepted, ...slice, action])) slice.push(action);
+    }
+    if (slice.length === SLICE) accepted.push(...slice);
+  }
+  if (accepted.length < needed) throw new Error(`only ${accepted.length} actions of the UI surface compile together; ${needed} needed`);
+  return accepted;
+}
+
+/** Synthetic groups over the real catalog: group i allows its own slice of the UI surface's actions. */
+function syntheticPolicySet(groups: number, per: number): { policySet: PolicySet; names: string[]; actions: number } {
+  if (per % SLICE !== 0) throw new Error(`actions per group must be a multiple of ${SLICE}, not ${per}`);
+  const actions = orderedCompilableActions(groups * per);
+  const names = Array.from({ length: groups }, (_, i) => `bench-${String(i + 1).padStart(2, "0")}`);
+  const files = names.map((name, i) => groupFile(name, actions.slice(i * per, (i + 1) * per)));
+  return { policySet: PolicySet.fromFiles(loadRouteCatalog(CATALOG_FILE), files), names, actions: per * groups };
+}
+
+async function scalingPoint(o: AuthorizerOptions, groups: number, actionsPerGroup: number): Promise<ScalingPoint> {
+  const key = createSigningKey();
+  const { policySet, names, actions } = syntheticPolicySet(groups, actionsPerGroup);
+  const { authorize } = authorizerFor(policySet, key, SILENT);
+  const bearer = `Bearer ${accessToken(key, { "cognito:groups": names })}`;
+  // A request no synthetic group allows: implicit deny after every resource was tried.
+  const deniedArn = `${METHOD_ARN_PREFIX}DELETE/ajax-api/2.0/mlflow/no-such-route`;
+  const first = await authorize(requestEvent({ authorization: bearer, methodArn: deniedArn }));
+  const statements = parsePolicyDocument(first.policyDocument);
+  const policyResources = first.policyDocument.Statement.reduce((n, s) => {
+    const r = (s as { Resource?: string | string[] }).Resource;
+    return n + (Array.isArray(r) ? r.length : 1);
+  }, 0);
+  if (!first.policyDocument.Statement.some((st) => st.Effect === "Allow")) throw new Error(`the synthetic groups (${groups} × ${actionsPerGroup}) got no Allow`);
+  if (evaluatePolicies([statements], "execute-api:Invoke", deniedArn).decision === "Allow") throw new Error("the deny probe was allowed");
+  const lambda: RunFigures[] = [];
+  const cachedDeny: RunFigures[] = [];
+  await timeLoop(o.scalingRunMs / 2, () => authorize(requestEvent({ authorization: bearer, methodArn: deniedArn })));
+  for (let r = 0; r < o.runs; r++) {
+    lambda.push(await timeLoop(o.scalingRunMs, () => authorize(requestEvent({ authorization: bearer, methodArn: deniedArn }))));
+    cachedDeny.push(await timeLoop(o.scalingRunMs / 2, () => evaluatePolicies([statements], "execute-api:Invoke", deniedArn)));
+  }
+  return {
+    groups,
+    allowedActions: actions,
+    policyResources,
+    policyBytes: JSON.stringify(first.policyDocument).length,
+    lambda: summarize(lambda),
+    cachedDeny: summarize(cachedDeny),
+  };
+}
+
+export async function benchAuthorizer(o: AuthorizerOptions, progress: (line: string) => void): Promise<AuthorizerResults> {
+  const main = await measureVariants(o, progress);
+  const byGroups: ScalingPoint[] = [];
+  for (const g of o.groupCounts) byGroups.push(await scalingPoint(o, g, SLICE));
+  progress(`authorizer    groups per user: ${o.groupCounts.join(", ")}`);
+  const byResources: ScalingPoint[] = [];
+  for (const a of o.actionCounts) byResources.push(await scalingPoint(o, 1, a));
+  progress(`authorizer    policy resources: ${byResources.map((p) => p.policyResources).join(", ")}`);
+  return { ...main, byGroups, byResources };
+}

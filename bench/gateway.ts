@@ -1,214 +1,173 @@
-// The gateway's cost on real MLflow: one fixed request mix sent directly to MLflow's private URL, through
-// the gateway with SigV4 (SDK routes, /api) and with a Cognito access token (UI routes, /ajax-api), plus
-// bearer with the authorizer cache off. Starts the whole local stack on free loopback ports in a temporary
-// directory and removes it at the end. Runs for about a minute.
+// The gateway's cost per request. One request mix (get an experiment, search runs, log a metric, read a small
+// artifact) is sent at each concurrency to: MLflow directly; the gateway with SigV4 (SDK routes) and with a
+// Cognito access token (UI routes); the same gateway in front of a trivial upstream (its own cost without
+// MLflow's); and MLflow's built-in basic-auth app (the peer). Targets take turns in short slices, so every
+// ratio compares stretches of time next to each other. Everything runs on loopback ports in a temporary
+// directory, removed at the end.
 import { Sha256 } from "@aws-crypto/sha256-js";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
-import { Agent, request, Server } from "http";
+import { createWriteStream, mkdtempSync, rmSync } from "fs";
+import { Server } from "http";
 import { AddressInfo } from "net";
-import { arch, cpus, loadavg, platform, tmpdir } from "os";
+import { tmpdir } from "os";
 import { join } from "path";
-import { isMainThread, parentPort, Worker, workerData } from "worker_threads";
-import { parseStackConfig, StackConfig } from "../gateway/config";
-import { closeServer } from "../gateway/server";
-import { createLocalGateway, RunningStack, startStack } from "../gateway/stack";
-import { ensureMlflowVenv } from "../scripts/lib/mlflow-env";
+import { loadPolicySet } from "../authorizer/load-policies";
+import { PolicySet } from "../authorizer/core/policy-set";
+import { startMlflow } from "../gateway/mlflow-server";
+import { loadPrincipals, Principal } from "../gateway/principals";
+import { AccessLogEntry, closeServer } from "../gateway/server";
+import { createLocalGateway } from "../gateway/stack";
+import { RunningUserPool, startUserPool } from "../gateway/user-pool";
+import { CATALOG_FILE, GROUPS_DIR } from "../scripts/lib/mlflow-env";
+import { LoadTarget, LoadWorker, TargetFigures, WireRequest } from "./lib/load";
+import { basicAuthHeader, BasicAuthMlflow, ensurePeerDependencies, RunningServer, startBasicAuthMlflow, startTrivialUpstream } from "./lib/servers";
+import { pairedDifference, pairedRatio, summarize, Summary } from "./lib/stats";
 
-const CONCURRENCY = 8;
-const WARMUP_MS = 2000;
-/** Per path, cut into rounds, paths taking turns, so drift (sqlite growth, a noisy neighbour) hits every path alike. */
-const MEASURE_MS = 10_000;
-const ROUNDS = 5;
-/** Distinct log-metric bodies per path: MLflow takes a slower path for a duplicate metric, so writes must not repeat. */
-const WRITES_PER_PATH = 4000;
-
-/** One request as sent on the wire; SigV4 headers are computed before the timed phase and replayed. */
-interface WireRequest {
-  readonly method: "GET" | "POST";
-  readonly path: string;
-  readonly headers: Record<string, string>;
-  readonly body: string;
+export interface GatewayOptions {
+  readonly concurrencies: readonly number[];
+  readonly warmupMs: number;
+  readonly rounds: number;
+  readonly sliceMs: number;
+  /** Distinct log-metric writes prepared per MLflow target and step (warm-up or round): MLflow treats a repeated write differently. */
+  readonly writesPerTarget: number;
+  /** Also measure basic-auth with MLflow's optional credential cache (auth_cache_ttl_seconds = 60). */
+  readonly basicAuthCredentialCache: boolean;
 }
 
-interface LoadPath {
-  readonly name: string;
-  /** Where the requests go, for the results file. */
-  readonly via: string;
-  readonly origin: string;
-  readonly sequence: readonly WireRequest[];
-}
+/** The targets, by name; `form` says which mount and artifact route its mix uses. */
+export const TARGETS = {
+  direct: { via: "MLflow directly, /ajax-api and /get-artifact (the UI's routes), no auth", form: "ui" },
+  directSdk: { via: "MLflow directly, /api and /api/2.0/mlflow-artifacts (the SDK's routes), no auth", form: "sdk" },
+  sigv4: { via: "gateway → MLflow, /api, SigV4 as mlflow-admin (admins)", form: "sdk" },
+  bearer: { via: "gateway → MLflow, /ajax-api, Cognito access token of admin (admins), authorizer cache 300 s", form: "ui" },
+  basicAuth: { via: "MLflow --app-name basic-auth, /ajax-api, basic-auth user (not admin) owning the experiment", form: "ui" },
+  basicAuthCached: { via: "as basicAuth, with auth_cache_ttl_seconds = 60 (MLflow's opt-in credential cache)", form: "ui" },
+  trivialDirect: { via: "trivial Node upstream directly", form: "ui" },
+  trivialSigv4: { via: "gateway → trivial upstream, /api, SigV4", form: "sdk" },
+  trivialBearer: { via: "gateway → trivial upstream, /ajax-api, Cognito access token", form: "ui" },
+} as const;
+export type TargetName = keyof typeof TARGETS;
 
-interface PathFigures {
-  readonly perSecond: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly requests: number;
-  /** Status (0: connection error) → count, over warm-up and measured phase; anything not 2xx. */
+/** Milliseconds. Medians over rounds; `failures` counts non-2xx answers over warm-up and rounds. */
+export interface CellFigures extends Summary {
   readonly failures: Record<string, number>;
   readonly firstFailure?: string;
-  /** The sequence ran out and started again: later writes were duplicates. */
   readonly wrapped: boolean;
 }
 
-// ---- The load generator: runs in a worker thread so the client does not share the gateway's event loop.
-
-function send(agent: Agent, origin: URL, r: WireRequest): Promise<{ status: number; body?: string }> {
-  return new Promise((resolve) => {
-    const req = request({ agent, host: origin.hostname, port: origin.port, method: r.method, path: r.path, headers: r.headers }, (res) => {
-      const status = res.statusCode ?? 0;
-      const chunks: Buffer[] = [];
-      // The body is read in full (latency ends at its last byte) but kept only to explain a failure.
-      res.on("data", (c: Buffer) => void (status >= 300 && chunks.push(c)));
-      res.on("end", () => resolve(status >= 300 ? { status, body: Buffer.concat(chunks).toString("utf8").slice(0, 300) } : { status }));
-      res.on("error", (e) => resolve({ status: 0, body: e.message }));
-    });
-    req.on("error", (e) => resolve({ status: 0, body: e.message }));
-    req.end(r.body === "" ? undefined : r.body);
-  });
+export interface Comparison {
+  /** a's throughput over b's, round by round, median. */
+  readonly throughputRatio: number;
+  /** a's p50 minus b's, round by round, median (ms). */
+  readonly addedP50Ms: number;
+  readonly addedP99Ms: number;
 }
 
-async function runLoad(paths: readonly LoadPath[]): Promise<PathFigures[]> {
-  const state = paths.map((p) => ({
-    path: p,
-    origin: new URL(p.origin),
-    agent: new Agent({ keepAlive: true, maxSockets: CONCURRENCY }),
-    next: 0,
-    samples: [] as number[],
-    elapsedMs: 0,
-    failures: {} as Record<string, number>,
-    firstFailure: undefined as string | undefined,
-  }));
-
-  /** CONCURRENCY loops take the path's next request until `ms` have passed; measured time runs until the last answer. */
-  async function drive(s: (typeof state)[number], ms: number, measured: boolean): Promise<void> {
-    const start = performance.now();
-    const end = start + ms;
-    const loop = async () => {
-      while (performance.now() < end) {
-        const r = s.path.sequence[s.next++ % s.path.sequence.length]!;
-        const t0 = performance.now();
-        const answer = await send(s.agent, s.origin, r);
-        if (measured) s.samples.push(performance.now() - t0);
-        if (answer.status < 200 || answer.status >= 300) {
-          s.failures[answer.status] = (s.failures[answer.status] ?? 0) + 1;
-          s.firstFailure ??= `${answer.status} ${r.method} ${r.path.split("?")[0]}: ${answer.body ?? ""}`;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: CONCURRENCY }, loop));
-    if (measured) s.elapsedMs += performance.now() - start;
-  }
-
-  for (const s of state) await drive(s, WARMUP_MS, false);
-  for (let round = 0; round < ROUNDS; round++) {
-    // Rotate the order so no path always follows the same one.
-    for (let i = 0; i < state.length; i++) {
-      const s = state[(round + i) % state.length]!;
-      await drive(s, MEASURE_MS / ROUNDS, true);
-    }
-  }
-  for (const s of state) s.agent.destroy();
-
-  return state.map((s) => {
-    const sorted = s.samples.sort((a, b) => a - b);
-    const pct = (p: number) => Math.round((sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0) * 100) / 100;
-    return {
-      perSecond: Math.round(sorted.length / (s.elapsedMs / 1000)),
-      p50Ms: pct(0.5),
-      p99Ms: pct(0.99),
-      requests: sorted.length,
-      failures: s.failures,
-      ...(s.firstFailure ? { firstFailure: s.firstFailure } : {}),
-      wrapped: s.next > s.path.sequence.length,
-    };
-  });
+export interface GatewayResults {
+  readonly mix: readonly string[];
+  readonly load: Omit<GatewayOptions, "basicAuthCredentialCache"> & { readonly keepAlive: true; readonly clientInWorkerThread: true };
+  readonly startupMs: number;
+  readonly targets: Partial<Record<TargetName, { readonly via: string; readonly byConcurrency: Record<string, CellFigures> }>>;
+  /** By concurrency: comparison name → figures. */
+  readonly comparisons: Record<string, Record<string, Comparison>>;
+  /** Empty when every request of every measured target got a 2xx and no write repeated. */
+  readonly problems: readonly string[];
 }
 
-function runLoadInWorker(paths: readonly LoadPath[]): Promise<PathFigures[]> {
-  return new Promise((resolve, reject) => {
-    // tsx/cjs lets the worker load this TypeScript file (the tsx CLI's loader does not reach workers); resolved
-    // here so the benchmark also starts from another directory.
-    const worker = new Worker(__filename, { workerData: paths, execArgv: ["--require", require.resolve("tsx/cjs")] });
-    worker.once("message", resolve);
-    worker.once("error", reject);
-    worker.once("exit", (code) => reject(new Error(`load worker exited with ${code} before reporting`)));
-  });
-}
+/** What each comparison sets against what. */
+export const COMPARISONS: Record<string, readonly [TargetName, TargetName]> = {
+  "gateway SigV4 / direct": ["sigv4", "directSdk"],
+  "gateway bearer / direct": ["bearer", "direct"],
+  "gateway SigV4 / direct (trivial upstream)": ["trivialSigv4", "trivialDirect"],
+  "gateway bearer / direct (trivial upstream)": ["trivialBearer", "trivialDirect"],
+  "gateway SigV4 / basic-auth": ["sigv4", "basicAuth"],
+  "gateway bearer / basic-auth": ["bearer", "basicAuth"],
+  "gateway SigV4 / basic-auth with credential cache": ["sigv4", "basicAuthCached"],
+  "gateway bearer / basic-auth with credential cache": ["bearer", "basicAuthCached"],
+  "basic-auth / direct": ["basicAuth", "direct"],
+};
 
-// ---- The main thread: the stack (the gateway runs here), the data, the requests, the report.
-
-/** One cycle of the mix (weights 2:2:2:1:1:1), interleaved rather than grouped so every stretch of the run sees every request. */
-const CYCLE = ["GetExperiment", "SearchRuns", "GetRun", "GetMetricHistory", "GetExperiment", "SearchRuns", "GetRun", "GetRegisteredModel", "LogMetric"] as const;
+const MIX = ["GET experiments/get", "POST runs/search", "POST runs/log-metric", "GET artifact (small file)"] as const;
 
 interface Seeded {
   readonly experimentId: string;
   readonly runId: string;
-  readonly modelName: string;
+  /** `<experiment>/<run>/artifacts`: where mlflow-artifacts keeps the run's files. */
+  readonly artifactRoot: string;
 }
 
-async function callMlflow(origin: string, path: string, body: object): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const r = await fetch(`${origin}/api/2.0/mlflow/${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-  if (!r.ok) throw new Error(`seeding ${path}: ${r.status} ${await r.text()}`);
-  return r.json();
+const ARTIFACT = "small.json";
+const ARTIFACT_BODY = JSON.stringify({ accuracy: 0.93, f1: 0.91, note: "a small artifact the mix reads back" });
+
+async function call(origin: string, method: string, path: string, body: string | undefined, headers: Record<string, string>): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const r = await fetch(`${origin}${path}`, { method, headers: { "content-type": "application/json", ...headers }, ...(body !== undefined ? { body } : {}) });
+  if (!r.ok) throw new Error(`seeding ${method} ${path}: ${r.status} ${(await r.text()).slice(0, 300)}`);
+  const text = await r.text();
+  return text === "" ? {} : JSON.parse(text);
 }
 
-/** An experiment, a run with params and a 50-point metric history, a registered model: through the private URL. */
-async function seed(origin: string): Promise<Seeded> {
-  const { experiment_id: experimentId } = await callMlflow(origin, "experiments/create", { name: "bench-gateway" });
-  const { run } = await callMlflow(origin, "runs/create", { experiment_id: experimentId, run_name: "bench", start_time: Date.now() });
+/** An experiment, a run with params and metrics, a small artifact; written straight to MLflow. */
+async function seed(origin: string, headers: Record<string, string> = {}): Promise<Seeded> {
+  const api = (path: string, body: object) => call(origin, "POST", `/api/2.0/mlflow/${path}`, JSON.stringify(body), headers);
+  const { experiment_id: experimentId } = await api("experiments/create", { name: "bench-gateway" });
+  const { run } = await api("runs/create", { experiment_id: experimentId, run_name: "bench", start_time: Date.now() });
   const runId: string = run.info.run_id;
   const t0 = Date.now();
-  await callMlflow(origin, "runs/log-batch", {
+  await api("runs/log-batch", {
     run_id: runId,
-    params: [["lr", "0.01"], ["batch_size", "64"], ["optimizer", "adam"], ["epochs", "50"]].map(([key, value]) => ({ key, value })),
-    metrics: Array.from({ length: 50 }, (_, step) => ({ key: "loss", value: 1 / (step + 1), timestamp: t0 + step, step })),
+    params: [["lr", "0.01"], ["batch_size", "64"], ["optimizer", "adam"]].map(([key, value]) => ({ key, value })),
+    metrics: Array.from({ length: 20 }, (_, step) => ({ key: "loss", value: 1 / (step + 1), timestamp: t0 + step, step })),
   });
-  const modelName = "bench-model";
-  await callMlflow(origin, "registered-models/create", { name: modelName });
-  return { experimentId, runId, modelName };
+  const artifactRoot = String(run.info.artifact_uri).replace(/^mlflow-artifacts:\//, "");
+  await call(origin, "PUT", `/api/2.0/mlflow-artifacts/artifacts/${artifactRoot}/${ARTIFACT}`, ARTIFACT_BODY, headers);
+  return { experimentId, runId, artifactRoot };
 }
 
-/** The mix as `/api/...`-relative requests (no mount); writes are numbered so none repeats. */
-function buildSequence(d: Seeded, metricKey: string): { method: "GET" | "POST"; path: string; body: string }[] {
+type PlainRequest = { method: "GET" | "POST"; path: string; body: string };
+
+/** `writes` cycles of the mix in one form; each log-metric is a new step of `metricKey`, so none repeats. */
+function buildSequence(d: Seeded, form: "ui" | "sdk", metricKey: string, writes: number): PlainRequest[] {
+  const prefix = form === "ui" ? "/ajax-api/2.0/mlflow" : "/api/2.0/mlflow";
   const q = (params: Record<string, string>) => `?${new URLSearchParams(params)}`;
+  const artifact =
+    form === "ui"
+      ? { method: "GET" as const, path: `/get-artifact${q({ path: ARTIFACT, run_uuid: d.runId })}`, body: "" }
+      : { method: "GET" as const, path: `/api/2.0/mlflow-artifacts/artifacts/${d.artifactRoot}/${ARTIFACT}`, body: "" };
   const t0 = Date.now();
-  const one = (kind: (typeof CYCLE)[number], write: number) => {
-    switch (kind) {
-      case "GetExperiment": return { method: "GET" as const, path: `experiments/get${q({ experiment_id: d.experimentId })}`, body: "" };
-      case "SearchRuns": return { method: "POST" as const, path: "runs/search", body: JSON.stringify({ experiment_ids: [d.experimentId], max_results: 100 }) };
-      case "GetRun": return { method: "GET" as const, path: `runs/get${q({ run_id: d.runId })}`, body: "" };
-      case "GetMetricHistory": return { method: "GET" as const, path: `metrics/get-history${q({ run_id: d.runId, metric_key: "loss" })}`, body: "" };
-      case "GetRegisteredModel": return { method: "GET" as const, path: `registered-models/get${q({ name: d.modelName })}`, body: "" };
-      case "LogMetric": return { method: "POST" as const, path: "runs/log-metric", body: JSON.stringify({ run_id: d.runId, key: metricKey, value: write, timestamp: t0 + write, step: write }) };
-    }
-  };
-  return Array.from({ length: WRITES_PER_PATH }, (_, w) => CYCLE.map((kind) => one(kind, w))).flat();
+  return Array.from({ length: writes }, (_, w) => [
+    { method: "GET" as const, path: `${prefix}/experiments/get${q({ experiment_id: d.experimentId })}`, body: "" },
+    { method: "POST" as const, path: `${prefix}/runs/search`, body: JSON.stringify({ experiment_ids: [d.experimentId], max_results: 100 }) },
+    { method: "POST" as const, path: `${prefix}/runs/log-metric`, body: JSON.stringify({ run_id: d.runId, key: metricKey, value: w, timestamp: t0 + w, step: w }) },
+    artifact,
+  ]).flat();
 }
 
-const withLength = (headers: Record<string, string>, body: string) => (body === "" ? headers : { ...headers, "content-length": String(Buffer.byteLength(body)) });
+const withBodyHeaders = (headers: Record<string, string>, body: string): Record<string, string> =>
+  body === "" ? headers : { ...headers, "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) };
 
-/** Signs each distinct request once (reads repeat, so they share one signature) as `mlflow-admin`. */
-async function presign(stack: RunningStack, gateway: URL, requests: ReturnType<typeof buildSequence>): Promise<WireRequest[]> {
-  const admin = stack.principals.find((p) => p.name === "mlflow-admin");
-  if (!admin) throw new Error("no mlflow-admin principal in the stack");
-  const signer = new SignatureV4({ service: "execute-api", region: stack.summary.region, credentials: admin, sha256: Sha256 });
+function plain(requests: PlainRequest[], headers: Record<string, string>): WireRequest[] {
+  return requests.map((r) => ({ ...r, headers: withBodyHeaders(headers, r.body) }));
+}
+
+/** Signs each distinct request once (repeated reads share a signature), as a SigV4 client would sign it. */
+async function presign(principal: Principal, region: string, gateway: URL, requests: PlainRequest[]): Promise<WireRequest[]> {
+  const signer = new SignatureV4({ service: "execute-api", region, credentials: principal, sha256: Sha256 });
   const signingDate = new Date();
   const signed = new Map<string, WireRequest>();
   const out: WireRequest[] = [];
   for (const r of requests) {
-    const path = `/api/2.0/mlflow/${r.path}`;
-    const id = `${r.method} ${path} ${r.body}`;
+    const id = `${r.method} ${r.path} ${r.body}`;
     let wire = signed.get(id);
     if (!wire) {
-      const [pathname, query] = path.split("?") as [string, string | undefined];
-      const headers: Record<string, string> = { host: gateway.host, ...(r.body === "" ? {} : { "content-type": "application/json" }) };
+      const [pathname, query] = r.path.split("?") as [string, string | undefined];
+      const headers = withBodyHeaders({ host: gateway.host }, r.body);
+      delete headers["content-length"];
       const s = await signer.sign(
         new HttpRequest({ method: r.method, hostname: gateway.hostname, port: Number(gateway.port), path: pathname, query: Object.fromEntries(new URLSearchParams(query ?? "")), headers, body: r.body }),
         { signingDate },
       );
-      wire = { method: r.method, path, headers: withLength(s.headers, r.body), body: r.body };
+      wire = { method: r.method, path: r.path, headers: withBodyHeaders(s.headers, r.body), body: r.body };
       signed.set(id, wire);
     }
     out.push(wire);
@@ -216,125 +175,158 @@ async function presign(stack: RunningStack, gateway: URL, requests: ReturnType<t
   return out;
 }
 
-function unsigned(requests: ReturnType<typeof buildSequence>, mount: "api" | "ajax-api", headers: Record<string, string>): WireRequest[] {
-  return requests.map((r) => ({
-    method: r.method,
-    path: `/${mount}/2.0/mlflow/${r.path}`,
-    headers: withLength({ ...headers, ...(r.body === "" ? {} : { "content-type": "application/json" }) }, r.body),
-    body: r.body,
-  }));
+async function listen(server: Server): Promise<{ url: URL; stop: () => Promise<void> }> {
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  return { url: new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`), stop: () => closeServer(server) };
 }
 
-/**
- * A second gateway on the same MLflow and user pool with the authorizer cache off (TTL 0, as API Gateway
- * allows): the authorizer verifies the token on every request. Wired like startStack's gateway.
- */
-async function startUncachedGateway(stack: RunningStack, config: StackConfig): Promise<{ url: string; stop: () => Promise<void> }> {
-  const server: Server = createLocalGateway({
-    config: { ...config, authorizerCacheTtlSeconds: 0 },
-    policySet: stack.policySet,
-    userPool: stack.userPool,
-    principals: stack.principals,
-    upstream: new URL(stack.summary.mlflowPrivateUrl),
-    accessLog: () => undefined,
-    authorizerLogger: { info: () => undefined, error: () => undefined },
-  });
-  await new Promise<void>((resolve) => server.listen(0, config.host, () => resolve()));
-  return { url: `http://${config.host}:${(server.address() as AddressInfo).port}`, stop: () => closeServer(server) };
+function cellOf(f: TargetFigures): CellFigures {
+  return { ...summarize(f.rounds), failures: f.failures, ...(f.firstFailure ? { firstFailure: f.firstFailure } : {}), wrapped: f.wrapped };
 }
 
-const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
-
-async function main(): Promise<void> {
-  const mlflowVersion = ensureMlflowVenv();
-  // Other work on the machine moves these figures more than the gateway does: record how busy it was.
-  const loadAtStart = loadavg()[0]!;
+export async function benchGateway(o: GatewayOptions, progress: (line: string) => void): Promise<GatewayResults> {
   const dataDir = mkdtempSync(join(tmpdir(), "mlflow-gate-bench-"));
-  let stack: RunningStack | undefined;
-  let uncached: Awaited<ReturnType<typeof startUncachedGateway>> | undefined;
-  const config = parseStackConfig({ MLFLOW_GATE_DATA: dataDir, MLFLOW_GATE_PORT: "0", MLFLOW_GATE_USER_POOL_PORT: "0" });
+  const stops: (() => Promise<void>)[] = [];
+  // The access log is serialised as `npm start` does, then dropped by the OS.
+  const devNull = createWriteStream("/dev/null");
   try {
-    stack = await startStack(config, {
-      progress: (line) => console.log(line),
-      accessLog: () => undefined,
-      authorizerLogger: { info: () => undefined, error: () => undefined },
-    });
-    uncached = await startUncachedGateway(stack, config);
-    const { mlflowPrivateUrl: direct, gatewayUrl } = stack.summary;
-    const data = await seed(direct);
-    const admin = stack.summary.demoUsers.find((u) => u.username === "admin");
-    if (!admin) throw new Error("no admin demo user in the stack");
-    const { accessToken } = await stack.userPool.login(admin.username, admin.password);
+    ensurePeerDependencies(progress);
+    const t = Date.now();
+    const policySet: PolicySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
+    const groups = [...policySet.groups.keys()].sort();
+    const region = "us-east-1";
+    const track = <T extends { stop(): Promise<void> }>(p: Promise<T>): Promise<T> => p.then((s) => (stops.push(() => s.stop()), s));
+    const [userPool, mlflow, basicAuth, basicAuthCached, trivial] = await Promise.all([
+      track(startUserPool({ stateDir: join(dataDir, "cognito"), port: 0, region, groups, demoUsers: [{ username: "admin", group: "admins" }] })) as Promise<RunningUserPool>,
+      track(startMlflow({ dataDir, host: "127.0.0.1", port: 0, portVariable: "none" })),
+      track(startBasicAuthMlflow({ dataDir: join(dataDir, "basic-auth"), credentialCacheSeconds: 0 })) as Promise<BasicAuthMlflow>,
+      o.basicAuthCredentialCache ? (track(startBasicAuthMlflow({ dataDir: join(dataDir, "basic-auth-cached"), credentialCacheSeconds: 60 })) as Promise<BasicAuthMlflow>) : Promise.resolve(undefined),
+      track(startTrivialUpstream()) as Promise<RunningServer>,
+    ]);
+    const principals = loadPrincipals(dataDir, new Set(groups));
+    const admin = principals.find((p) => p.group === "admins");
+    if (!admin) throw new Error("no principal in the admins group");
+    const gatewayOf = async (upstream: URL) => {
+      const g = await listen(
+        createLocalGateway({
+          config: { region, authorizerCacheTtlSeconds: 300, integrationTimeoutMs: 29_000 },
+          policySet,
+          userPool,
+          principals,
+          upstream,
+          accessLog: (e: AccessLogEntry) => void devNull.write(`${JSON.stringify(e)}\n`),
+          authorizerLogger: { info: () => undefined, error: () => undefined },
+        }),
+      );
+      stops.push(g.stop);
+      return g.url;
+    };
+    const gateway = await gatewayOf(mlflow.url);
+    const trivialGateway = await gatewayOf(trivial.url);
+    const startupMs = Date.now() - t;
+    progress(`gateway       MLflow, basic-auth MLflow${basicAuthCached ? " (twice)" : ""}, user pool, trivial upstream and 2 gateways up in ${startupMs} ms`);
+
+    const basicUser = { username: "bench-user", password: `${basicAuth.admin.password}x` };
+    const [seeded, ...peers] = await Promise.all([
+      seed(mlflow.url.origin),
+      ...[basicAuth, basicAuthCached].map(async (peer) => {
+        if (!peer) return undefined;
+        // A regular user, as most callers are: it creates and so owns (MANAGE) the experiment it writes to.
+        await call(peer.url.origin, "POST", "/api/2.0/mlflow/users/create", JSON.stringify(basicUser), { authorization: basicAuthHeader(peer.admin.username, peer.admin.password) });
+        const headers = { authorization: basicAuthHeader(basicUser.username, basicUser.password) };
+        return { origin: peer.url.origin, headers, data: await seed(peer.url.origin, headers) };
+      }),
+    ]);
+    progress(`gateway       seeded MLflow and ${peers.filter(Boolean).length} basic-auth MLflow`);
+    const { accessToken } = await userPool.login("admin", userPool.users.find((u) => u.username === "admin")!.password);
     const bearer = { authorization: `Bearer ${accessToken}` };
 
-    const t = Date.now();
-    const paths: LoadPath[] = [
-      { name: "direct (no auth)", via: "MLflow's private URL, /api", origin: direct, sequence: unsigned(buildSequence(data, "bench_direct"), "api", {}) },
-      { name: "gateway SigV4", via: "gateway, /api, SigV4 as mlflow-admin", origin: gatewayUrl, sequence: await presign(stack, new URL(gatewayUrl), buildSequence(data, "bench_sigv4")) },
-      { name: "gateway bearer", via: "gateway, /ajax-api, access token of admin", origin: gatewayUrl, sequence: unsigned(buildSequence(data, "bench_bearer"), "ajax-api", bearer) },
-      { name: "gateway bearer, cache off", via: "second gateway with authorizer cache TTL 0, /ajax-api, access token of admin", origin: uncached.url, sequence: unsigned(buildSequence(data, "bench_bearer_nocache"), "ajax-api", bearer) },
-    ];
-    console.log(`requests built, SigV4 pre-signed in ${Date.now() - t} ms; load: ${CONCURRENCY} connections, warm-up ${WARMUP_MS / 1000} s, then ${ROUNDS} rounds per path`);
-
-    const figures = await runLoadInWorker(paths);
-
-    const [d, ...gateways] = figures as [PathFigures, ...PathFigures[]];
-    const row = (name: string, f: PathFigures) =>
-      `${name.padEnd(28)}${String(f.perSecond).padStart(8)}${f.p50Ms.toFixed(2).padStart(9)}${f.p99Ms.toFixed(2).padStart(9)}${String(f.requests).padStart(9)}${String(Object.values(f.failures).reduce((a, b) => a + b, 0)).padStart(8)}`;
-    console.log(`\n${"".padEnd(28)}${"req/s".padStart(8)}${"p50 ms".padStart(9)}${"p99 ms".padStart(9)}${"requests".padStart(9)}${"non-2xx".padStart(8)}`);
-    paths.forEach((p, i) => console.log(row(p.name, figures[i]!)));
-    const ratios = Object.fromEntries(
-      paths.slice(1).map((p, i) => [p.name, { throughput: ratio(gateways[i]!.perSecond, d.perSecond), p50: ratio(gateways[i]!.p50Ms, d.p50Ms), p99: ratio(gateways[i]!.p99Ms, d.p99Ms) }]),
-    );
-    console.log("\ngateway / direct      throughput   p50    p99");
-    for (const [name, r] of Object.entries(ratios)) console.log(`${name.padEnd(26)}${r.throughput.toFixed(2).padStart(6)}${r.p50.toFixed(2).padStart(7)}${r.p99.toFixed(2).padStart(7)}`);
-    // Found while writing this: the pauses come every ~2-2.5 s and hold all 8 requests in flight, 1-2% of a path's requests.
-    console.log("p99 is MLflow's periodic ~150-200 ms pause (direct too) or ~80 ms when a path's slices catch fewer of them: a p99 ratio is not the gateway's cost.");
-    console.log("SigV4 headers were signed before the timed phase and replayed (valid for 5 minutes, as API Gateway accepts): client signing cost is not measured.");
-    console.log(`Load average (1 min) before the stack started: ${loadAtStart.toFixed(2)} on ${cpus().length} cores; near or above the core count, other work competed with this run.`);
-    console.log(`Bearer: one access token of the local pool; the gateway's authorizer cache (${config.authorizerCacheTtlSeconds} s) serves repeats, except in the cache-off phase.`);
-
-    let flawed = false;
-    figures.forEach((f, i) => {
-      if (Object.keys(f.failures).length > 0) {
-        flawed = true;
-        console.error(`NOT 2xx on ${paths[i]!.name}: ${JSON.stringify(f.failures)}; first: ${f.firstFailure}`);
-      }
-      if (f.wrapped) {
-        flawed = true;
-        console.error(`${paths[i]!.name} used all ${WRITES_PER_PATH} distinct writes and repeated some: raise WRITES_PER_PATH`);
-      }
-    });
-
-    const results = {
-      date: new Date().toISOString(),
-      machine: { cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, node: process.version, platform: `${platform()}-${arch()}`, loadAverage1m: { start: loadAtStart, end: loadavg()[0]! } },
-      mlflow: { version: mlflowVersion, workers: 1, store: "sqlite" },
-      load: { concurrency: CONCURRENCY, keepAlive: true, warmupMsPerPath: WARMUP_MS, measureMsPerPath: MEASURE_MS, rounds: ROUNDS, clientInWorkerThread: true },
-      mix: { cycle: CYCLE, writeTarget: "the seeded run, a distinct (key, step) per write" },
-      sigv4: { principal: "mlflow-admin", presignedAndReplayed: true },
-      bearer: { user: "admin", authorizerCacheTtlSeconds: config.authorizerCacheTtlSeconds },
-      paths: Object.fromEntries(paths.map((p, i) => [p.name, { via: p.via, ...figures[i]! }])),
-      ratiosToDirect: ratios,
-      valid: !flawed,
+    const cells: Partial<Record<TargetName, Record<string, CellFigures>>> = {};
+    const rounds: Partial<Record<TargetName, Record<string, TargetFigures>>> = {};
+    /** The targets of one step (the warm-up or one round), with fresh writes and fresh SigV4 signatures. */
+    const prepare = async (c: number, step: string): Promise<(LoadTarget & { name: TargetName })[]> => {
+      const seq = (name: TargetName, d: Seeded, writes = o.writesPerTarget) => buildSequence(d, TARGETS[name].form, `bench_${name}_c${c}_${step}`, writes);
+      // Trivial targets repeat a short sequence: nothing upstream cares about repeated writes.
+      const trivialWrites = 100;
+      return [
+        { name: "direct", origin: mlflow.url.origin, sequence: plain(seq("direct", seeded), {}), mustNotWrap: true },
+        { name: "directSdk", origin: mlflow.url.origin, sequence: plain(seq("directSdk", seeded), {}), mustNotWrap: true },
+        { name: "sigv4", origin: gateway.origin, sequence: await presign(admin, region, gateway, seq("sigv4", seeded)), mustNotWrap: true },
+        { name: "bearer", origin: gateway.origin, sequence: plain(seq("bearer", seeded), bearer), mustNotWrap: true },
+        { name: "basicAuth", origin: peers[0]!.origin, sequence: plain(seq("basicAuth", peers[0]!.data), peers[0]!.headers), mustNotWrap: true },
+        ...(peers[1] ? [{ name: "basicAuthCached" as const, origin: peers[1].origin, sequence: plain(seq("basicAuthCached", peers[1].data), peers[1].headers), mustNotWrap: true }] : []),
+        { name: "trivialDirect", origin: trivial.url.origin, sequence: plain(seq("trivialDirect", seeded, trivialWrites), {}), mustNotWrap: false },
+        { name: "trivialSigv4", origin: trivialGateway.origin, sequence: await presign(admin, region, trivialGateway, seq("trivialSigv4", seeded, trivialWrites)), mustNotWrap: false },
+        { name: "trivialBearer", origin: trivialGateway.origin, sequence: plain(seq("trivialBearer", seeded, trivialWrites), bearer), mustNotWrap: false },
+      ];
     };
-    const dir = join(__dirname, "results");
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, "gateway.json"), `${JSON.stringify(results, null, 2)}\n`);
-    console.log(`wrote ${join(dir, "gateway.json")}${flawed ? " (marked invalid)" : ""}`);
-    if (flawed) process.exitCode = 1;
+    const worker = new LoadWorker();
+    try {
+      for (const c of o.concurrencies) {
+        const merged = new Map<TargetName, { rounds: TargetFigures["rounds"]; failures: Record<string, number>; firstFailure?: string; wrapped: boolean }>();
+        // One plan per step: SigV4 signatures are accepted for 5 minutes around their date, and basic-auth's slow
+        // answers at high concurrency can stretch a concurrency's rounds past that; so each step signs afresh.
+        for (let round = -1; round < o.rounds; round++) {
+          const targets = await prepare(c, round < 0 ? "warmup" : `r${round}`);
+          const warmup = round < 0;
+          const figures = await worker.run({ targets, concurrency: c, warmupMs: warmup ? o.warmupMs : 0, rounds: warmup ? 0 : 1, firstRound: Math.max(round, 0), sliceMs: o.sliceMs });
+          targets.forEach((target, i) => {
+            const f = figures[i]!;
+            const m = merged.get(target.name) ?? { rounds: [], failures: {}, wrapped: false };
+            m.rounds.push(...f.rounds);
+            for (const [status, count] of Object.entries(f.failures)) m.failures[status] = (m.failures[status] ?? 0) + count;
+            m.firstFailure ??= f.firstFailure;
+            m.wrapped ||= f.wrapped && target.mustNotWrap;
+            merged.set(target.name, m);
+          });
+        }
+        for (const [name, m] of merged) {
+          const f: TargetFigures = { rounds: m.rounds, failures: m.failures, wrapped: m.wrapped, ...(m.firstFailure ? { firstFailure: m.firstFailure } : {}) };
+          (cells[name] ??= {})[c] = cellOf(f);
+          (rounds[name] ??= {})[c] = f;
+        }
+        const rate = (n: TargetName) => Math.round(cells[n]?.[c]?.perSecond ?? NaN);
+        progress(`gateway       c=${c}: direct ${rate("direct")}/s, SigV4 ${rate("sigv4")}/s, bearer ${rate("bearer")}/s, basic-auth ${rate("basicAuth")}/s, trivial ${rate("trivialDirect")}/s → ${rate("trivialSigv4")}/s through the gateway`);
+      }
+    } finally {
+      await worker.close();
+    }
+
+    const comparisons: Record<string, Record<string, Comparison>> = {};
+    for (const c of o.concurrencies) {
+      comparisons[c] = {};
+      for (const [name, [a, b]] of Object.entries(COMPARISONS)) {
+        const ra = rounds[a]?.[c]?.rounds;
+        const rb = rounds[b]?.[c]?.rounds;
+        if (!ra || !rb) continue;
+        comparisons[c]![name] = {
+          throughputRatio: pairedRatio(ra, rb),
+          addedP50Ms: pairedDifference(ra, rb, (r) => r.p50),
+          addedP99Ms: pairedDifference(ra, rb, (r) => r.p99),
+        };
+      }
+    }
+
+    const problems: string[] = [];
+    const targets: GatewayResults["targets"] = {};
+    for (const [name, byConcurrency] of Object.entries(cells) as [TargetName, Record<string, CellFigures>][]) {
+      targets[name] = { via: TARGETS[name].via, byConcurrency };
+      for (const [c, cell] of Object.entries(byConcurrency)) {
+        if (Object.keys(cell.failures).length > 0) problems.push(`${name} at c=${c}: non-2xx ${JSON.stringify(cell.failures)}; first: ${cell.firstFailure}`);
+        if (cell.wrapped) problems.push(`${name} at c=${c} used all ${o.writesPerTarget} distinct writes of a step and repeated some: raise writesPerTarget`);
+      }
+    }
+    return {
+      mix: MIX,
+      load: { concurrencies: o.concurrencies, warmupMs: o.warmupMs, rounds: o.rounds, sliceMs: o.sliceMs, writesPerTarget: o.writesPerTarget, keepAlive: true, clientInWorkerThread: true },
+      startupMs,
+      targets,
+      comparisons,
+      problems,
+    };
   } finally {
-    await uncached?.stop();
-    await stack?.stop();
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    devNull.end();
     rmSync(dataDir, { recursive: true, force: true });
   }
-}
-
-if (isMainThread) {
-  main().catch((e: Error) => {
-    console.error(e);
-    process.exit(1);
-  });
-} else {
-  void runLoad(workerData as LoadPath[]).then((figures) => parentPort!.postMessage(figures));
 }

@@ -1,0 +1,178 @@
+// `npm run bench`: every benchmark of issue 8 in one run, written to bench/RESULTS.md and bench/results/*.json.
+// `npm run bench -- --quick` is the same program with short runs (under 2 minutes), written to a temporary
+// directory unless --out is given; its figures only show that everything runs, not how fast. So is a run of
+// some sections only (--only).
+import { mkdirSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join, resolve } from "path";
+import { ensureMlflowVenv } from "../scripts/lib/mlflow-env";
+import { AuthorizerOptions, AuthorizerResults, benchAuthorizer } from "./authorizer";
+import { benchColdStart, ColdStartOptions, ColdStartResults } from "./cold-start";
+import { benchGateway, GatewayOptions, GatewayResults } from "./gateway";
+import { describeMachine, loadAverage, Machine } from "./lib/machine";
+import { renderResults } from "./report";
+
+export const SECTIONS = ["authorizer", "cold-start", "gateway"] as const;
+export type Section = (typeof SECTIONS)[number];
+
+export interface BenchConfig {
+  readonly mode: "full" | "quick";
+  readonly outDir: string;
+  readonly sections: readonly Section[];
+  readonly authorizer: AuthorizerOptions;
+  readonly coldStart: ColdStartOptions;
+  readonly gateway: GatewayOptions;
+}
+
+const FULL = {
+  authorizer: { runs: 5, warmupMs: 1000, runMs: 1000, scalingRunMs: 400, groupCounts: [1, 2, 4, 8, 16], actionCounts: [8, 32, 128] },
+  coldStart: { runs: 10 },
+  gateway: { concurrencies: [1, 8, 32], warmupMs: 1000, rounds: 5, sliceMs: 1600, writesPerTarget: 600, basicAuthCredentialCache: true },
+} as const;
+
+// Five runs still, so medians and paired ratios are computed as in the full run; each much shorter.
+const QUICK = {
+  authorizer: { runs: 5, warmupMs: 200, runMs: 150, scalingRunMs: 60, groupCounts: [1, 4], actionCounts: [8, 32] },
+  coldStart: { runs: 5 },
+  gateway: { concurrencies: [1, 8], warmupMs: 200, rounds: 5, sliceMs: 200, writesPerTarget: 150, basicAuthCredentialCache: false },
+} as const;
+
+/** Parses the command line; every problem is listed together. */
+export function parseBenchArgs(argv: readonly string[], repoBench = __dirname): BenchConfig {
+  const problems: string[] = [];
+  let quick = false;
+  let out: string | undefined;
+  let sections: Section[] = [...SECTIONS];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === "--quick") quick = true;
+    else if (a === "--out") {
+      out = argv[++i];
+      if (out === undefined || out.startsWith("--")) problems.push("--out needs a directory");
+    } else if (a === "--only") {
+      const list = (argv[++i] ?? "").split(",").filter(Boolean);
+      const unknown = list.filter((s) => !(SECTIONS as readonly string[]).includes(s));
+      if (list.length === 0 || unknown.length > 0) problems.push(`--only takes a comma-separated list of ${SECTIONS.join(", ")}${unknown.length ? ` (not ${unknown.join(", ")})` : ""}`);
+      else sections = list as Section[];
+    } else problems.push(`unknown argument ${a}`);
+  }
+  if (problems.length > 0) throw new Error(`bench: ${problems.join("; ")}\nusage: npm run bench [-- --quick] [--out DIR] [--only ${SECTIONS.join(",")}]`);
+  const preset = quick ? QUICK : FULL;
+  return {
+    mode: quick ? "quick" : "full",
+    // bench/RESULTS.md and bench/results/ only ever hold a complete full run; anything less goes elsewhere.
+    outDir: resolve(out ?? (quick ? join(tmpdir(), "mlflow-gate-bench-quick") : sections.length < SECTIONS.length ? join(tmpdir(), "mlflow-gate-bench-partial") : repoBench)),
+    sections,
+    authorizer: preset.authorizer,
+    coldStart: preset.coldStart,
+    gateway: preset.gateway,
+  };
+}
+
+export interface TargetVerdict {
+  readonly target: string;
+  readonly measured: number;
+  readonly unit: string;
+  readonly met: boolean;
+}
+
+export interface BenchRun {
+  readonly date: string;
+  readonly mode: "full" | "quick";
+  readonly command: string;
+  readonly durationSeconds: number;
+  readonly machine: Machine;
+  /** 1, 5 and 15 minute load averages before and after; above the core count, other work competed with the run. */
+  readonly loadAverage: { readonly before: readonly number[]; readonly after: readonly number[] };
+  readonly config: Pick<BenchConfig, "authorizer" | "coldStart" | "gateway">;
+  readonly targets: readonly TargetVerdict[];
+  readonly authorizer?: AuthorizerResults;
+  readonly coldStart?: ColdStartResults;
+  readonly gateway?: GatewayResults;
+}
+
+/** The issue's targets, judged on the run's figures (never asserted by a test). */
+export function judgeTargets(r: Pick<BenchRun, "authorizer" | "coldStart" | "gateway">): TargetVerdict[] {
+  const out: TargetVerdict[] = [];
+  const cmp = (c: number, name: string) => r.gateway?.comparisons[c]?.[name];
+  if (r.gateway?.comparisons["1"]) {
+    const added = Math.max(cmp(1, "gateway SigV4 / direct")?.addedP50Ms ?? NaN, cmp(1, "gateway bearer / direct")?.addedP50Ms ?? NaN);
+    out.push({ target: "gateway adds at most 1 ms p50 over direct MLflow at concurrency 1 (worse of SigV4, bearer)", measured: added, unit: "ms", met: added <= 1 });
+  }
+  if (r.gateway?.comparisons["8"]) {
+    const kept = Math.min(cmp(8, "gateway SigV4 / direct")?.throughputRatio ?? NaN, cmp(8, "gateway bearer / direct")?.throughputRatio ?? NaN);
+    out.push({ target: "gateway keeps at least 0.9 of direct throughput at concurrency 8 (worse of SigV4, bearer)", measured: kept, unit: "×", met: kept >= 0.9 });
+    const peer = Math.min(cmp(8, "gateway SigV4 / basic-auth")?.throughputRatio ?? NaN, cmp(8, "gateway bearer / basic-auth")?.throughputRatio ?? NaN);
+    out.push({ target: "gateway reaches at least 3× MLflow basic-auth's throughput at concurrency 8 (worse of SigV4, bearer)", measured: peer, unit: "×", met: peer >= 3 });
+  }
+  if (r.authorizer) {
+    out.push({ target: "authorizer (Lambda call) reaches at least 0.5 of the raw RS256 verify rate", measured: r.authorizer.ratioLambdaToRaw, unit: "×", met: r.authorizer.ratioLambdaToRaw >= 0.5 });
+  }
+  if (r.coldStart) {
+    const kb = r.coldStart.bundle.minifiedBytes / 1000;
+    out.push({ target: "authorizer bundle at most 150 KB minified", measured: kb, unit: "KB", met: kb <= 150 });
+  }
+  return out;
+}
+
+export async function runBench(config: BenchConfig, progress: (line: string) => void = (l) => console.log(l)): Promise<BenchRun> {
+  const t0 = Date.now();
+  const say = (line: string) => progress(`${String(Math.round((Date.now() - t0) / 1000)).padStart(4)} s  ${line}`);
+  const before = loadAverage();
+  ensureMlflowVenv();
+  const machine = describeMachine();
+  say(`bench         ${config.mode} run on ${machine.cpu} (${machine.cores} cores), load average ${before.join(" ")}`);
+  const has = (s: Section) => config.sections.includes(s);
+  // Cheapest and quietest first: the in-process authorizer before any server is started.
+  const authorizer = has("authorizer") ? await benchAuthorizer(config.authorizer, say) : undefined;
+  const coldStart = has("cold-start") ? await benchColdStart(config.coldStart, say) : undefined;
+  const gateway = has("gateway") ? await benchGateway(config.gateway, say) : undefined;
+  const sections = { ...(authorizer ? { authorizer } : {}), ...(coldStart ? { coldStart } : {}), ...(gateway ? { gateway } : {}) };
+  return {
+    date: new Date().toISOString(),
+    mode: config.mode,
+    command: config.mode === "quick" ? "npm run bench -- --quick" : "npm run bench",
+    durationSeconds: Math.round((Date.now() - t0) / 1000),
+    machine,
+    loadAverage: { before, after: loadAverage() },
+    config: { authorizer: config.authorizer, coldStart: config.coldStart, gateway: config.gateway },
+    targets: judgeTargets(sections),
+    ...sections,
+  };
+}
+
+/** results/<section>.json and results/run.json; RESULTS.md only when every section ran. */
+export function writeBenchRun(run: BenchRun, config: BenchConfig): string[] {
+  const dir = join(config.outDir, "results");
+  mkdirSync(dir, { recursive: true });
+  const written: string[] = [];
+  const json = (file: string, value: unknown) => {
+    writeFileSync(join(dir, file), `${JSON.stringify(value, null, 2)}\n`);
+    written.push(join(dir, file));
+  };
+  const { authorizer, coldStart, gateway, ...meta } = run;
+  if (authorizer) json("authorizer.json", authorizer);
+  if (coldStart) json("cold-start.json", coldStart);
+  if (gateway) json("gateway.json", gateway);
+  json("run.json", meta);
+  if (SECTIONS.every((s) => config.sections.includes(s))) {
+    writeFileSync(join(config.outDir, "RESULTS.md"), renderResults(run));
+    written.push(join(config.outDir, "RESULTS.md"));
+  }
+  return written;
+}
+
+if (require.main === module) {
+  (async () => {
+    const config = parseBenchArgs(process.argv.slice(2));
+    const run = await runBench(config);
+    for (const file of writeBenchRun(run, config)) console.log(`wrote ${file}`);
+    for (const t of run.targets) console.log(`${t.met ? "met   " : "MISSED"} ${t.target}: ${Number.isFinite(t.measured) ? t.measured.toFixed(2) : t.measured} ${t.unit}`);
+    const problems = run.gateway?.problems ?? [];
+    for (const p of problems) console.error(`PROBLEM ${p}`);
+    if (problems.length > 0) process.exitCode = 1;
+  })().catch((e: Error) => {
+    console.error(e.stack ?? e.message);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,213 @@
+// Renders one bench run as bench/RESULTS.md: machine, method, targets, then a table per section.
+import type { BenchRun } from "./index";
+import { COMPARISONS, TARGETS, TargetName } from "./gateway";
+
+const n0 = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString("en-US") : String(v));
+const f = (v: number, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : String(v));
+const signed = (v: number, digits = 2) => (Number.isFinite(v) ? `${v >= 0 ? "+" : ""}${v.toFixed(digits)}` : String(v));
+const table = (head: string[], rows: string[][]) => [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+
+function authorizerSection(run: BenchRun): string[] {
+  const a = run.authorizer;
+  if (!a) return [];
+  const v = a.variants;
+  const row = (name: string, s: typeof v.lambda) => [name, n0(s.perSecond), `${n0(s.perSecondMin)}–${n0(s.perSecondMax)}`, f(s.p50, 1), f(s.p99, 1)];
+  const scaling = (points: typeof a.byGroups) =>
+    table(
+      ["groups", "allowed actions", "policy resources", "policy bytes", "Lambda call /s", "p50 µs", "cached decision (deny) /s", "p50 µs"],
+      points.map((p) => [String(p.groups), String(p.allowedActions), String(p.policyResources), n0(p.policyBytes), n0(p.lambda.perSecond), f(p.lambda.p50, 1), n0(p.cachedDeny.perSecond), f(p.cachedDeny.p50, 2)]),
+    );
+  return [
+    "## 1. Authorizer (warm, in-process, one core)",
+    "",
+    `A Cognito access token of the \`${a.token.group}\` group (${a.token.bytes} bytes, ${a.token.alg}, RSA ${a.token.modulusBits}); medians of ${v.lambda.runs} runs, the variants taking turns within each run.`,
+    "",
+    table(
+      ["variant", "ops/s (median)", "min–max of runs", "p50 µs", "p99 µs"],
+      [
+        row("Lambda call: verify token, build the group policy, log (Powertools)", v.lambda),
+        row("gateway decision without the result cache: Lambda call + parse + evaluate the methodArn", v.decisionUncached),
+        row("gateway decision with the result cache (hit): lookup + evaluate", v.decisionCached),
+        row("aws-jwt-verify verify only", v.verifierOnly),
+        row("raw RS256 verify (node:crypto), the floor", v.rawRs256),
+      ],
+    ),
+    "",
+    `Lambda call / raw RS256: **${f(a.ratioLambdaToRaw)}**; decision without cache / raw: ${f(a.ratioUncachedToRaw)}; with cache / without: ${f(a.ratioCachedToUncached)}× (ratios run by run, median).`,
+    "",
+    "### Cost against groups per user (each group allows 8 actions of its own)",
+    "",
+    scaling(a.byGroups),
+    "",
+    "### Cost against resources per policy (one group)",
+    "",
+    scaling(a.byResources),
+    "",
+    "The Lambda call builds the union policy of the user's groups (compiled once per group set, then memoised) and",
+    "serialises it; the cached decision evaluates that policy for a request it does not allow, so every resource",
+    "is tried (the worst case of a cache hit).",
+    "",
+  ];
+}
+
+function coldStartSection(run: BenchRun): string[] {
+  const c = run.coldStart;
+  if (!c) return [];
+  return [
+    "## 2. Cold start",
+    "",
+    table(
+      ["what", "value"],
+      [
+        ["bundle `index.js`, minified", `${n0(c.bundle.minifiedBytes)} bytes (${f(c.bundle.minifiedBytes / 1000, 1)} KB, ${f(c.bundle.minifiedBytes / 1024, 1)} KiB)`],
+        ["bundle gzipped", `${n0(c.bundle.gzipBytes)} bytes`],
+        ["`policy-bundle.json` beside it", `${n0(c.bundle.policyBundleBytes)} bytes`],
+        ["bare Node, spawn to exit (`node -e 0`)", `${f(c.bareNodeMs, 1)} ms`],
+        ["authorizer process, spawn to exit after its first decision", `${f(c.authorizerProcessMs, 1)} ms`],
+        ["**cold start** (the difference, run by run)", `**${f(c.coldStartMs, 1)} ms**`],
+        ["inside: loading the bundle (code, config, policy bundle)", `${f(c.loadMs, 1)} ms`],
+        ["inside: first decision (JWKS fetch over loopback, verify, policy)", `${f(c.firstDecisionMs, 1)} ms`],
+      ],
+    ),
+    "",
+    `Medians of ${c.runs} pairs of processes, bare and authorizer alternating. The two inside figures are timed from`,
+    "the probe's first line; the rest of the cold start is spent before it and after the decision, in a process",
+    "that loads more than a bare one. Lambda's own start (the runtime, the function's download) is not in these",
+    "figures; the JWKS comes from loopback, not from Cognito.",
+    "",
+  ];
+}
+
+function gatewaySection(run: BenchRun): string[] {
+  const g = run.gateway;
+  if (!g) return [];
+  const cs = g.load.concurrencies;
+  const names = Object.keys(g.targets) as TargetName[];
+  const perConcurrency = cs.flatMap((c) => [
+    `### Concurrency ${c}`,
+    "",
+    table(
+      ["target", "req/s", "p50 ms", "p99 ms", "requests", "non-2xx"],
+      names.map((n) => {
+        const cell = g.targets[n]!.byConcurrency[c]!;
+        const failures = Object.values(cell.failures).reduce((a, b) => a + b, 0);
+        return [n, n0(cell.perSecond), f(cell.p50), f(cell.p99), n0(cell.count), failures === 0 ? "0" : `**${failures}**`];
+      }),
+    ),
+    "",
+  ]);
+  const comparisonRows = (names: string[]) =>
+    names
+      .filter((name) => cs.some((c) => g.comparisons[c]?.[name]))
+      .map((name) => [name, ...cs.flatMap((c) => {
+        const x = g.comparisons[c]?.[name];
+        return x ? [f(x.throughputRatio), signed(x.addedP50Ms), signed(x.addedP99Ms)] : ["–", "–", "–"];
+      })]);
+  const head = ["comparison", ...cs.flatMap((c) => [`c=${c} throughput ×`, `c=${c} added p50 ms`, `c=${c} added p99 ms`])];
+  const overhead = Object.keys(COMPARISONS).filter((k) => !k.includes("basic-auth"));
+  const peer = Object.keys(COMPARISONS).filter((k) => k.includes("basic-auth"));
+  return [
+    "## 3. Gateway overhead",
+    "",
+    "Targets:",
+    "",
+    ...names.map((n) => `- \`${n}\`: ${TARGETS[n].via}`),
+    "",
+    ...perConcurrency,
+    "### Ratios (run by run, median)",
+    "",
+    table(head, comparisonRows(overhead)),
+    "",
+    "## 4. Peer: MLflow's basic-auth app",
+    "",
+    table(head, comparisonRows(peer)),
+    "",
+    "basic-auth checks the user's password hash (werkzeug) on every request unless its opt-in credential cache",
+    "(`auth_cache_ttl_seconds`, off by default) is set; the gateway verifies a SigV4 signature (an HMAC chain) or",
+    "serves a cached authorizer result.",
+    "",
+    "## 5. Scaling with concurrency (req/s)",
+    "",
+    table(["target", ...cs.map((c) => `c=${c}`)], names.map((n) => [n, ...cs.map((c) => n0(g.targets[n]!.byConcurrency[c]!.perSecond))])),
+    "",
+    ...(g.problems.length > 0 ? ["**Problems in this run** (figures of these targets are not valid):", "", ...g.problems.map((p) => `- ${p}`), ""] : []),
+  ];
+}
+
+export function renderResults(run: BenchRun): string {
+  const m = run.machine;
+  const cores = m.cores;
+  const busiest = Math.max(run.loadAverage.before[0] ?? 0, run.loadAverage.after[0] ?? 0, run.loadAverage.before[1] ?? 0);
+  const shared = busiest > cores / 2;
+  const g = run.config.gateway;
+  const lines = [
+    "# Benchmark results",
+    "",
+    `Written by \`${run.command}\` (\`bench/index.ts\`) on ${run.date}, in ${run.durationSeconds} s. JSON: \`bench/results/\`.`,
+    "",
+    ...(shared
+      ? [
+          `> **The machine was shared during this run**: load average ${run.loadAverage.before.join(" / ")} before and`,
+          `> ${run.loadAverage.after.join(" / ")} after (1/5/15 min) on ${cores} cores. Other work competed for the cores, so`,
+          "> absolute figures are low and ratios noisy; rerun on a quiet machine before quoting them.",
+          "",
+        ]
+      : []),
+    "## Machine",
+    "",
+    table(
+      ["", ""],
+      [
+        ["CPU", `${m.cpu}, ${cores} cores`],
+        ["memory", `${m.memoryGiB} GiB`],
+        ["OS", m.os],
+        ["Node", m.node],
+        ["Python / MLflow", `${m.python} / ${m.mlflow}`],
+        ["load average before / after (1, 5, 15 min)", `${run.loadAverage.before.join(", ")} / ${run.loadAverage.after.join(", ")}`],
+      ],
+    ),
+    "",
+    "## Targets",
+    "",
+    table(["target", "measured", "verdict"], run.targets.map((t) => [t.target, `${f(t.measured)} ${t.unit}`, t.met ? "met" : "**missed**"])),
+    "",
+    "## Method",
+    "",
+    "- Everything runs on this one machine, on loopback: the load generator, the gateway, MLflow, the peer. The",
+    "  load generator shares the cores with what it measures, so absolute rates are lower than on separate machines;",
+    "  ratios are taken between targets measured the same way, next to each other in time.",
+    "- Medians of at least 5 runs. A ratio is computed run by run (both sides from the same round) and its median",
+    "  reported; \"added p50/p99\" is the run-by-run difference of the two targets' percentiles, median.",
+    `- Load: a closed loop per connection (keep-alive, one socket each) in a worker thread of the gateway's process;`,
+    `  each concurrency (${g.concurrencies.join(", ")}) warms every target up for ${g.warmupMs} ms, then ${g.rounds} rounds in which each target`,
+    `  gets a ${g.sliceMs} ms slice, in an order rotated per round; a slice ends when its last answer has arrived.`,
+    "- The mix, in turn: `GET experiments/get`, `POST runs/search`, `POST runs/log-metric` (a new step each time:",
+    "  MLflow treats a repeated metric differently), and a small artifact (`GET /get-artifact` on the UI's routes,",
+    "  `GET /api/2.0/mlflow-artifacts/artifacts/...` on the SDK's, which is what each client calls), with",
+    "  `direct` and `directSdk` the matching unauthenticated references.",
+    "- MLflow " + m.mlflow + " as the local stack runs it: one worker, sqlite, `--serve-artifacts`. The peer is the same",
+    "  MLflow started with `--app-name basic-auth` (its own sqlite; auth config from `MLFLOW_AUTH_CONFIG_PATH`, default",
+    "  permission READ, admin password from `MLFLOW_AUTH_ADMIN_PASSWORD`), called by a regular user it created, who",
+    "  owns the experiment.",
+    "- SigV4 requests are signed as `mlflow-admin` before each concurrency's load and replayed (signing is not",
+    "  measured); the bearer token is an access token of the local Cognito pool (cognito-local), served from the",
+    "  gateway's authorizer cache after its first use. The gateway's access log is serialised as `npm start` does",
+    "  and written to /dev/null.",
+    "- The trivial upstream is a small Node HTTP server answering every request with a fixed JSON body: through the",
+    "  gateway it shows the gateway's own cost per request.",
+    "",
+    ...authorizerSection(run),
+    ...coldStartSection(run),
+    ...gatewaySection(run),
+    "## Commands",
+    "",
+    "```bash",
+    "npm run bench                          # everything, about 10 minutes: this file and bench/results/*.json",
+    "npm run bench -- --quick               # short runs (under 2 minutes) into $TMPDIR/mlflow-gate-bench-quick",
+    "npm run bench -- --only authorizer,cold-start   # some sections, into $TMPDIR/mlflow-gate-bench-partial",
+    "npm run bench -- --out DIR             # write somewhere else",
+    "```",
+    "",
+  ];
+  return lines.join("\n");
+}

@@ -1,0 +1,138 @@
+// `npm run bench -- --quick` end to end: it runs every section against real processes (MLflow, MLflow's
+// basic-auth app, cognito-local, the gateway) and writes sane figures. Whether they are fast is the
+// benchmark's business, never this test's.
+import { spawn } from "child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import type { AuthorizerResults } from "../../bench/authorizer";
+import type { ColdStartResults } from "../../bench/cold-start";
+import type { GatewayResults } from "../../bench/gateway";
+import { judgeTargets, parseBenchArgs, SECTIONS } from "../../bench/index";
+import { REPO_ROOT } from "../../scripts/lib/mlflow-env";
+
+const positive = (v: unknown): boolean => typeof v === "number" && Number.isFinite(v) && v > 0;
+
+describe("parseBenchArgs", () => {
+  it("writes only a complete full run into bench/; a quick or partial one into a temporary directory", () => {
+    // Prepare / Act
+    const full = parseBenchArgs([], "/repo/bench");
+    const quick = parseBenchArgs(["--quick"], "/repo/bench");
+    const partial = parseBenchArgs(["--only", "authorizer"], "/repo/bench");
+    // Assess
+    expect(full).toMatchObject({ mode: "full", outDir: "/repo/bench", sections: [...SECTIONS] });
+    expect(quick.mode).toBe("quick");
+    expect(quick.outDir.startsWith(tmpdir())).toBe(true);
+    expect(partial).toMatchObject({ mode: "full", sections: ["authorizer"] });
+    expect(partial.outDir.startsWith(tmpdir())).toBe(true);
+    expect(quick.gateway.rounds).toBeGreaterThanOrEqual(5);
+    expect(full.gateway.concurrencies).toEqual([1, 8, 32]);
+  });
+
+  it("lists every problem of the command line at once", () => {
+    // Act / Assess
+    expect(() => parseBenchArgs(["--only", "gateway,nope", "--bogus", "--out"])).toThrow(/--only .*not nope.*unknown argument --bogus.*--out needs a directory/s);
+  });
+});
+
+describe("judgeTargets", () => {
+  it("calls a target missed when its figure is not a number", () => {
+    // Prepare
+    const gateway = { comparisons: { "8": { "gateway SigV4 / direct": { throughputRatio: NaN, addedP50Ms: 0, addedP99Ms: 0 } } } } as unknown as GatewayResults;
+    // Act
+    const verdicts = judgeTargets({ gateway });
+    // Assess
+    expect(verdicts.find((v) => v.target.includes("0.9 of direct"))).toMatchObject({ met: false });
+  });
+});
+
+describe("npm run bench -- --quick", () => {
+  let out: string;
+  let exit: { code: number | null; stdout: string; stderr: string };
+
+  beforeAll(async () => {
+    out = mkdtempSync(join(tmpdir(), "mlflow-gate-bench-test-"));
+    exit = await new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [require.resolve("tsx/cli"), join(REPO_ROOT, "bench", "index.ts"), "--quick", "--out", out], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+      child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+      const timer = setTimeout(() => child.kill("SIGTERM"), 280_000);
+      child.on("error", reject);
+      child.on("close", (code) => {
+        clearTimeout(timer);
+        resolve({ code, stdout, stderr });
+      });
+    });
+  }, 300_000);
+
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  const read = <T>(file: string): T => JSON.parse(readFileSync(join(out, "results", file), "utf8")) as T;
+
+  it("exits 0 and writes RESULTS.md with every section", () => {
+    expect(exit.code).toBe(0);
+    const md = readFileSync(join(out, "RESULTS.md"), "utf8");
+    for (const heading of ["## Machine", "## Targets", "## Method", "## 1. Authorizer", "## 2. Cold start", "## 3. Gateway overhead", "## 4. Peer", "## 5. Scaling", "## Commands"]) {
+      expect(md).toContain(heading);
+    }
+    expect(md).not.toMatch(/\bNaN\b|undefined/);
+  });
+
+  it("records the machine, the load average and a verdict for every target", () => {
+    const run = read<{ mode: string; machine: Record<string, unknown>; loadAverage: { before: number[]; after: number[] }; targets: { measured: number }[] }>("run.json");
+    expect(run.mode).toBe("quick");
+    expect(run.machine).toMatchObject({ cores: expect.any(Number), node: process.version, mlflow: expect.stringMatching(/^\d+\.\d+\.\d+$/) });
+    expect([...run.loadAverage.before, ...run.loadAverage.after].every((l) => Number.isFinite(l) && l >= 0)).toBe(true);
+    expect(run.targets).toHaveLength(5);
+    expect(run.targets.every((t) => Number.isFinite(t.measured))).toBe(true);
+  });
+
+  it("measures the authorizer, its floor and its scaling with finite, positive figures", () => {
+    const a = read<AuthorizerResults>("authorizer.json");
+    for (const v of Object.values(a.variants)) {
+      expect(v.runs).toBeGreaterThanOrEqual(5);
+      expect([v.perSecond, v.p50, v.p99].every(positive)).toBe(true);
+      expect(v.p99).toBeGreaterThanOrEqual(v.p50);
+    }
+    // A Lambda call verifies one RS256 signature and more: it cannot be much faster than the bare verify.
+    expect(a.ratioLambdaToRaw).toBeGreaterThan(0);
+    expect(a.ratioLambdaToRaw).toBeLessThan(1.5);
+    expect(a.byGroups.map((p) => p.groups)).toEqual([1, 4]);
+    expect(a.byResources.map((p) => p.policyResources)).toEqual([...a.byResources.map((p) => p.policyResources)].sort((x, y) => x - y));
+    for (const p of [...a.byGroups, ...a.byResources]) expect([p.lambda.perSecond, p.cachedDeny.perSecond, p.policyResources].every(positive)).toBe(true);
+  });
+
+  it("measures the bundle and a cold start", () => {
+    const c = read<ColdStartResults>("cold-start.json");
+    expect(c.bundle.minifiedBytes).toBeGreaterThan(10_000);
+    expect(c.bundle.minifiedBytes).toBeLessThan(5_000_000);
+    expect([c.bareNodeMs, c.authorizerProcessMs, c.coldStartMs, c.loadMs, c.firstDecisionMs].every(positive)).toBe(true);
+    expect(c.authorizerProcessMs).toBeGreaterThan(c.bareNodeMs);
+  });
+
+  it("runs every target at every concurrency without a failed request, and compares them", () => {
+    const g = read<GatewayResults>("gateway.json");
+    expect(g.problems).toEqual([]);
+    const names = Object.keys(g.targets);
+    expect(names).toEqual(expect.arrayContaining(["direct", "directSdk", "sigv4", "bearer", "basicAuth", "trivialDirect", "trivialSigv4", "trivialBearer"]));
+    for (const name of names) {
+      for (const c of g.load.concurrencies) {
+        const cell = g.targets[name as keyof typeof g.targets]!.byConcurrency[c]!;
+        expect([cell.perSecond, cell.p50, cell.p99, cell.count].every(positive)).toBe(true);
+        expect(cell.failures).toEqual({});
+      }
+    }
+    for (const c of g.load.concurrencies) {
+      const comparisons = g.comparisons[c]!;
+      expect(Object.keys(comparisons)).toEqual(expect.arrayContaining(["gateway SigV4 / direct", "gateway bearer / direct", "gateway SigV4 / basic-auth", "gateway SigV4 / direct (trivial upstream)"]));
+      for (const x of Object.values(comparisons)) {
+        expect(x.throughputRatio).toBeGreaterThan(0);
+        expect(x.throughputRatio).toBeLessThan(10_000);
+        expect(Number.isFinite(x.addedP50Ms) && Number.isFinite(x.addedP99Ms)).toBe(true);
+      }
+    }
+    expect(existsSync(join(out, "results", "run.json"))).toBe(true);
+  });
+});
