@@ -58,6 +58,7 @@ async function main(): Promise<void> {
     const writes = await verifyWrites(a.stack.summary.mlflowPrivateUrl, run);
     load = { callers: callers.map((c) => `${c.name} (${c.kind}, ${c.group})`), elapsedSeconds: Math.round(run.elapsedMs / 100) / 10, ...figures, writes };
     console.log(`  ${figures.requests} requests, ${figures.perSecond} req/s, p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms, max ${figures.maxMs} ms, statuses ${JSON.stringify(figures.statuses)}`);
+    for (const e of figures.firstErrors) console.log(`  unexpected: ${e}`);
     console.log(`  writes: ${writes.acceptedFound}/${writes.accepted} accepted found in MLflow, ${writes.deniedAbsent}/${writes.denied} denied absent, ${writes.unexplained.length} unexplained`);
     check("load: zero 5xx", figures.serverErrors === 0);
     check("load: only 2xx and 403 answers", Object.keys(figures.statuses).every((s) => s === "403" || (Number(s) >= 200 && Number(s) < 300)));
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
   try {
     crash = await mlflowCrashUnderLoad(b, { killAfterMs: 10_000, afterRecoveryMs: 10_000, maxMs: 180_000, loopsPerCaller: options.loopsPerCaller });
     console.log(`  MLflow SIGKILLed after 10 s: recovered in ${crash.recoveryMs ?? "never"} ms; ${crash.badGateway} x 502 (${crash.badGatewayWithMessage} with the message), slowest outage answer ${crash.slowestOutageAnswerMs} ms, statuses ${JSON.stringify(crash.load.statuses)}`);
+    for (const e of crash.load.firstErrors) console.log(`  unexpected: ${e}`);
     console.log(`  writes: ${crash.writes.acceptedFound}/${crash.writes.accepted} accepted found, ${crash.writes.deniedAbsent}/${crash.writes.denied} denied absent, ${crash.writes.indeterminate} answered 502 (outcome unknown, not checked)`);
     check("crash: the outage answered 502 with the gateway's message", crash.badGateway > 0 && crash.badGatewayWithMessage === crash.badGateway);
     check("crash: no other 5xx, no connection error, no hang", crash.otherServerErrors === 0 && crash.connectionErrors === 0 && crash.hangs === 0);

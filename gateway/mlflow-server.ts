@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from "child_process";
 import { mkdirSync } from "fs";
-import { join } from "path";
+import { delimiter, join } from "path";
 import { pathToFileURL } from "url";
 import { VENV_DIR } from "../scripts/lib/mlflow-env";
 import { claimPort, killOnExit, stopProcessGroup, tailOf, waitForHttp } from "./processes";
@@ -40,6 +40,22 @@ export function restartDelayMs(attempt: number, initialDelayMs: number, maxDelay
   return Math.min(maxDelayMs, initialDelayMs * 2 ** Math.max(0, Math.min(attempt - 1, 30)));
 }
 
+/** Python that the MLflow server process loads at start (sitecustomize.py). */
+const MLFLOW_PYTHON_DIR = join(__dirname, "mlflow-python");
+
+/** The environment of the MLflow server process. */
+export function mlflowProcessEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return {
+    ...base,
+    // No telemetry: the local stack makes no outbound calls.
+    MLFLOW_DISABLE_TELEMETRY: "true",
+    DO_NOT_TRACK: "true",
+    PYTHONUNBUFFERED: "1",
+    // sitecustomize.py there works around an MLflow race that answers search_runs with a 500 under load.
+    PYTHONPATH: [MLFLOW_PYTHON_DIR, base.PYTHONPATH].filter(Boolean).join(delimiter),
+  };
+}
+
 function spawnMlflow(dir: string, host: string, port: number): ChildProcess {
   const child = spawn(
     join(VENV_DIR, "bin", "mlflow"),
@@ -56,8 +72,7 @@ function spawnMlflow(dir: string, host: string, port: number): ChildProcess {
       cwd: dir,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
-      // No telemetry: the local stack makes no outbound calls.
-      env: { ...process.env, MLFLOW_DISABLE_TELEMETRY: "true", DO_NOT_TRACK: "true", PYTHONUNBUFFERED: "1" },
+      env: mlflowProcessEnv(process.env),
     },
   );
   killOnExit(child);

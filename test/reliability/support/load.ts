@@ -291,6 +291,8 @@ export interface LoadFigures {
   /** Status (0 connection error, -1 hang) → count. */
   readonly statuses: Record<string, number>;
   readonly serverErrors: number;
+  /** The first answers that were neither 2xx nor 403, to explain a failure. */
+  readonly firstErrors: readonly string[];
   readonly byCaller: Record<string, { requests: number; statuses: Record<string, number> }>;
 }
 
@@ -317,6 +319,10 @@ export function figuresOf(run: LoadRun): LoadFigures {
     maxMs: latencies[latencies.length - 1] ?? 0,
     statuses,
     serverErrors: run.samples.filter((s) => s.status >= 500).length,
+    firstErrors: run.samples
+      .filter((s) => !(s.status >= 200 && s.status < 300) && s.status !== 403 && s.status !== 502)
+      .slice(0, 5)
+      .map((s) => `${s.status} ${s.kind} by ${s.caller} at +${s.startedAt - run.startedAt} ms: ${s.error ?? ""}`),
     byCaller,
   };
 }
