@@ -284,11 +284,38 @@ export function createGatewayServer(props: GatewayProps): Server {
             if (!DROPPED_RESPONSE_HEADERS.has(name.toLowerCase())) out.push(name, upstreamRes.rawHeaders[i + 1] as string);
           }
           out.push("x-amzn-RequestId", requestId);
-          res.writeHead(upstreamRes.statusCode ?? 502, out);
-          upstreamRes.pipe(res);
-          upstreamRes.on("error", () => res.destroy());
-          upstreamRes.on("aborted", () => res.destroy());
-          res.on("close", () => settle({ status: upstreamRes.statusCode ?? 502 }));
+          const status = upstreamRes.statusCode ?? 502;
+          // API Gateway buffers the integration's response, so one MLflow cuts off (a crash mid-answer) is a
+          // 502, not a broken connection. So does this gateway, up to the payload limit; a larger response
+          // (an artifact download) streams, and a cut in it can only end the connection.
+          const held: Buffer[] = [];
+          let heldBytes = 0;
+          let streaming = false;
+          const hold = (chunk: Buffer) => {
+            held.push(chunk);
+            heldBytes += chunk.length;
+            if (heldBytes <= API_GATEWAY.maxPayloadBytes) return;
+            upstreamRes.off("data", hold);
+            streaming = true;
+            res.writeHead(status, out);
+            for (const c of held.splice(0)) res.write(c);
+            upstreamRes.pipe(res);
+          };
+          upstreamRes.on("data", hold);
+          upstreamRes.on("end", () => {
+            if (streaming || res.headersSent) return;
+            res.writeHead(status, out);
+            res.end(Buffer.concat(held));
+          });
+          const cutOff = () => {
+            if (settled) return;
+            if (streaming || res.headersSent) return void res.destroy();
+            answer(res, requestId, ANSWERS.badResponse);
+            settle({ status: ANSWERS.badResponse.status, reason: "upstream-cut-off" });
+          };
+          upstreamRes.on("error", cutOff);
+          upstreamRes.on("aborted", cutOff);
+          res.on("close", () => settle({ status }));
         },
       );
       // API Gateway's integration timeout covers the wait for the response to begin.

@@ -19,10 +19,13 @@ import { ReliabilityStack } from "./stack";
 
 // ---- MLflow killed under load
 
+/** The gateway's two 502s: MLflow not answering (refused, reset before an answer), and an answer cut off mid-body. */
+const CLEAR_502 = new Set<string>([ANSWERS.mlflowDown.message, ANSWERS.badResponse.message]);
+
 export interface CrashFigures {
   readonly load: LoadFigures;
   readonly writes: WriteVerification;
-  /** 502 answers, and how many of them carried the gateway's "MLflow is not answering" message. */
+  /** 502 answers, and how many of them carried one of the gateway's two 502 messages. */
   readonly badGateway: number;
   readonly badGatewayWithMessage: number;
   /** Any other 5xx (500, 503, 504): must be none. */
@@ -74,7 +77,7 @@ export async function mlflowCrashUnderLoad(rel: ReliabilityStack, options: { kil
     load: figuresOf(run),
     writes: await verifyWrites(mlflowPrivateUrl, run),
     badGateway: badGateway.length,
-    badGatewayWithMessage: badGateway.filter((s) => s.error !== undefined && JSON.parse(s.error).message === ANSWERS.mlflowDown.message).length,
+    badGatewayWithMessage: badGateway.filter((s) => s.error !== undefined && CLEAR_502.has((JSON.parse(s.error) as { message?: string }).message ?? "")).length,
     otherServerErrors: run.samples.filter((s) => s.status >= 500 && s.status !== 502).length,
     connectionErrors: run.samples.filter((s) => s.status === 0).length,
     hangs: run.samples.filter((s) => s.status === -1).length,
