@@ -75,7 +75,7 @@ async function main(): Promise<void> {
   let pool;
   try {
     crash = await mlflowCrashUnderLoad(b, { killAfterMs: 10_000, afterRecoveryMs: 10_000, maxMs: 180_000, loopsPerCaller: options.loopsPerCaller });
-    console.log(`  MLflow SIGKILLed after 10 s: recovered in ${crash.recoveryMs ?? "never"} ms; ${crash.badGateway} x 502 (${crash.badGatewayWithMessage} with the message), slowest outage answer ${crash.slowestOutageAnswerMs} ms, statuses ${JSON.stringify(crash.load.statuses)}`);
+    console.log(`  MLflow SIGKILLed after 10 s: recovered in ${crash.recoveryMs ?? "never"} ms; ${crash.badGateway} x 502 (${crash.badGatewayWithMessage} with the message), slowest 502 ${crash.slowest502Ms} ms, slowest answer sent during the outage ${crash.slowestOutageAnswerMs} ms, statuses ${JSON.stringify(crash.load.statuses)}`);
     for (const e of crash.load.firstErrors) console.log(`  unexpected: ${e}`);
     console.log(`  writes: ${crash.writes.acceptedFound}/${crash.writes.accepted} accepted found, ${crash.writes.deniedAbsent}/${crash.writes.denied} denied absent, ${crash.writes.indeterminate} answered 502 (outcome unknown, not checked)`);
     check("crash: the outage answered 502 with the gateway's message", crash.badGateway > 0 && crash.badGatewayWithMessage === crash.badGateway);

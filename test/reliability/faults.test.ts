@@ -17,7 +17,7 @@ test("MLflow killed under load: 502 with a clear message at once (no 500, no han
   // Act
   const crash = await mlflowCrashUnderLoad(rel, { killAfterMs: 3000, afterRecoveryMs: 2000, maxMs: 90_000 });
   process.stderr.write(
-    `crash: recovery ${crash.recoveryMs} ms, ${crash.badGateway} x 502, slowest outage answer ${crash.slowestOutageAnswerMs} ms, statuses ${JSON.stringify(crash.load.statuses)}; ` +
+    `crash: recovery ${crash.recoveryMs} ms, ${crash.badGateway} x 502, slowest 502 ${crash.slowest502Ms} ms, statuses ${JSON.stringify(crash.load.statuses)}; ` +
       `writes ${crash.writes.acceptedFound}/${crash.writes.accepted} accepted found, ${crash.writes.deniedAbsent}/${crash.writes.denied} denied absent, ${crash.writes.indeterminate} indeterminate\n${crash.restartLog.join("\n")}\n`,
   );
 

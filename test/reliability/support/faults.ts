@@ -37,7 +37,9 @@ export interface CrashFigures {
   readonly recoveryMs: number | undefined;
   /** The supervisor's lines after the kill. */
   readonly restartLog: readonly string[];
-  /** The slowest answer during the outage: a 502 comes at once, not after a timeout. */
+  /** The slowest 502: it comes at once, not after a timeout. */
+  readonly slowest502Ms: number;
+  /** The slowest answer of any kind to a request sent during the outage (those queued while MLflow started count too). */
   readonly slowestOutageAnswerMs: number;
 }
 
@@ -83,6 +85,7 @@ export async function mlflowCrashUnderLoad(rel: ReliabilityStack, options: { kil
     hangs: run.samples.filter((s) => s.status === -1).length,
     recoveryMs: recoveredAt === undefined ? undefined : recoveredAt - killedAt,
     restartLog: rel.progress.slice(progressBefore).filter((l) => l.startsWith("mlflow")),
+    slowest502Ms: Math.max(0, ...badGateway.map((s) => s.endedAt - s.startedAt)),
     slowestOutageAnswerMs: Math.max(0, ...outage.map((s) => s.endedAt - s.startedAt)),
   };
 }
