@@ -12,11 +12,8 @@ export async function main(): Promise<void> {
   let stop: (() => Promise<void>) | undefined;
   let stopping = false;
   const shutdown = (signal: string) => {
-    if (stopping) {
-      // A second Ctrl-C does not wait for the drain; the exit hook still kills MLflow and the user pool.
-      progress(`${signal} again: exiting without waiting for requests in flight`);
-      process.exit(1);
-    }
+    // Ctrl-C under `npm start` arrives twice (from the terminal, and forwarded by npm): once is enough.
+    if (stopping) return;
     stopping = true;
     // The gateway stops accepting, answers what is in flight (up to 10 s), then MLflow and the pool stop.
     progress(`${signal}: stopping`);
