@@ -1,6 +1,6 @@
-import { spawn } from "child_process";
+import { ChildProcess, spawn } from "child_process";
 import { mkdirSync } from "fs";
-import { join } from "path";
+import { delimiter, join } from "path";
 import { pathToFileURL } from "url";
 import { VENV_DIR } from "../scripts/lib/mlflow-env";
 import { claimPort, killOnExit, stopProcessGroup, tailOf, waitForHttp } from "./processes";
@@ -8,22 +8,60 @@ import { claimPort, killOnExit, stopProcessGroup, tailOf, waitForHttp } from "./
 export interface RunningMlflow {
   /** MLflow's private address: only the gateway talks to it. */
   readonly url: URL;
+  /** The process id of the current MLflow child (undefined between a crash and the restart); fault tests kill it. */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
-/**
- * Starts the pinned MLflow from .venv on a loopback port, with sqlite and artifacts under
- * `<data>/mlflow` (so data survives restarts) and artifacts served through the tracking server.
- */
-export async function startMlflow(options: { dataDir: string; host: string; port: number; portVariable: string; readyTimeoutMs?: number }): Promise<RunningMlflow> {
-  const dir = join(options.dataDir, "mlflow");
-  mkdirSync(join(dir, "artifacts"), { recursive: true });
-  const port = await claimPort(options.host, options.port, options.portVariable);
+/** How a crashed MLflow is restarted: on the same port, after a delay that doubles per failed attempt. */
+export interface RestartPolicy {
+  /** Where restart lines go (npm start's progress on stderr). */
+  readonly log: (line: string) => void;
+  /** @default 1000 */
+  readonly initialDelayMs?: number;
+  /** @default 30000 */
+  readonly maxDelayMs?: number;
+  /** An MLflow that stayed up this long counts as healthy again: the next crash waits `initialDelayMs`. @default 60000 */
+  readonly healthyAfterMs?: number;
+}
+
+export interface MlflowOptions {
+  readonly dataDir: string;
+  readonly host: string;
+  readonly port: number;
+  readonly portVariable: string;
+  readonly readyTimeoutMs?: number;
+  /** Restart MLflow when it exits on its own; @default no restart (the gateway answers 502 until it is back) */
+  readonly restart?: RestartPolicy;
+}
+
+/** The wait before restart attempt `attempt` (1-based): initial, doubled each time, capped. */
+export function restartDelayMs(attempt: number, initialDelayMs: number, maxDelayMs: number): number {
+  return Math.min(maxDelayMs, initialDelayMs * 2 ** Math.max(0, Math.min(attempt - 1, 30)));
+}
+
+/** Python that the MLflow server process loads at start (sitecustomize.py). */
+const MLFLOW_PYTHON_DIR = join(__dirname, "mlflow-python");
+
+/** The environment of the MLflow server process. */
+export function mlflowProcessEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return {
+    ...base,
+    // No telemetry: the local stack makes no outbound calls.
+    MLFLOW_DISABLE_TELEMETRY: "true",
+    DO_NOT_TRACK: "true",
+    PYTHONUNBUFFERED: "1",
+    // sitecustomize.py there works around an MLflow race that answers search_runs with a 500 under load.
+    PYTHONPATH: [MLFLOW_PYTHON_DIR, base.PYTHONPATH].filter(Boolean).join(delimiter),
+  };
+}
+
+function spawnMlflow(dir: string, host: string, port: number): ChildProcess {
   const child = spawn(
     join(VENV_DIR, "bin", "mlflow"),
     [
       "server",
-      "--host", options.host,
+      "--host", host,
       "--port", String(port),
       "--backend-store-uri", `sqlite:///${join(dir, "mlflow.db")}`,
       "--artifacts-destination", pathToFileURL(join(dir, "artifacts")).href,
@@ -34,18 +72,99 @@ export async function startMlflow(options: { dataDir: string; host: string; port
       cwd: dir,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
-      // No telemetry: the local stack makes no outbound calls.
-      env: { ...process.env, MLFLOW_DISABLE_TELEMETRY: "true", DO_NOT_TRACK: "true", PYTHONUNBUFFERED: "1" },
+      env: mlflowProcessEnv(process.env),
     },
   );
   killOnExit(child);
+  return child;
+}
+
+/** Spawns MLflow and waits for /health; a child that never gets ready is stopped before the error is thrown. */
+async function startChild(dir: string, url: URL, readyTimeoutMs: number, onSpawn: (c: ChildProcess) => void = () => undefined): Promise<ChildProcess> {
+  const child = spawnMlflow(dir, url.hostname, Number(url.port));
+  onSpawn(child);
   const why = tailOf(child);
-  const url = new URL(`http://${options.host}:${port}`);
   try {
-    await waitForHttp(new URL("/health", url).href, child, options.readyTimeoutMs ?? 120_000, why);
+    await waitForHttp(new URL("/health", url).href, child, readyTimeoutMs, why);
   } catch (e) {
     await stopProcessGroup(child);
     throw new Error(`MLflow ${(e as Error).message}`);
   }
-  return { url, stop: () => stopProcessGroup(child) };
+  return child;
+}
+
+/**
+ * Starts the pinned MLflow from .venv on a loopback port, with sqlite and artifacts under
+ * `<data>/mlflow` (so data survives restarts) and artifacts served through the tracking server.
+ * With `restart`, an MLflow that exits on its own (a crash, an OOM kill) is started again on the same
+ * port with backoff, so the gateway's 502s end by themselves.
+ */
+export async function startMlflow(options: MlflowOptions): Promise<RunningMlflow> {
+  const dir = join(options.dataDir, "mlflow");
+  mkdirSync(join(dir, "artifacts"), { recursive: true });
+  const port = await claimPort(options.host, options.port, options.portVariable);
+  const url = new URL(`http://${options.host}:${port}`);
+  const readyTimeoutMs = options.readyTimeoutMs ?? 120_000;
+
+  let child: ChildProcess | undefined = await startChild(dir, url, readyTimeoutMs);
+  let stopping = false;
+  let restartTimer: NodeJS.Timeout | undefined;
+  let restarting: Promise<void> | undefined;
+
+  const restart = options.restart;
+  if (restart) {
+    const initial = restart.initialDelayMs ?? 1000;
+    const max = restart.maxDelayMs ?? 30_000;
+    const healthyAfter = restart.healthyAfterMs ?? 60_000;
+    let attempt = 0;
+    let upSince = Date.now();
+
+    const watch = (c: ChildProcess) => {
+      c.once("exit", (code, signal) => {
+        if (stopping) return;
+        child = undefined;
+        if (Date.now() - upSince >= healthyAfter) attempt = 0;
+        scheduleRestart(`exited (${code ?? signal})`);
+      });
+    };
+    const scheduleRestart = (why: string) => {
+      attempt += 1;
+      const delay = restartDelayMs(attempt, initial, max);
+      restart.log(`mlflow        ${why}; restarting on ${url.origin} in ${(delay / 1000).toFixed(1)} s (attempt ${attempt})`);
+      restartTimer = setTimeout(() => {
+        restartTimer = undefined;
+        const began = Date.now();
+        restarting = (async () => {
+          try {
+            await claimPort(options.host, port, options.portVariable);
+            // Recorded at once, so a stop during the restart also stops this child.
+            const c = await startChild(dir, url, readyTimeoutMs, (spawned) => (child = spawned));
+            if (stopping) return void (await stopProcessGroup(c));
+            upSince = Date.now();
+            restart.log(`mlflow        restarted on ${url.origin} (ready in ${Date.now() - began} ms)`);
+            watch(c);
+          } catch (e) {
+            child = undefined;
+            if (!stopping) scheduleRestart(`restart failed: ${(e as Error).message.split("\n")[0]}`);
+          } finally {
+            restarting = undefined;
+          }
+        })();
+      }, delay);
+    };
+    watch(child);
+  }
+
+  return {
+    url,
+    get pid() {
+      return child?.pid;
+    },
+    async stop() {
+      stopping = true;
+      if (restartTimer) clearTimeout(restartTimer);
+      if (child) await stopProcessGroup(child);
+      await restarting;
+    },
+  };
 }

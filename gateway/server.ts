@@ -289,11 +289,38 @@ export function createGatewayServer(props: GatewayProps): Server {
             if (!DROPPED_RESPONSE_HEADERS.has(name.toLowerCase())) out.push(name, upstreamRes.rawHeaders[i + 1] as string);
           }
           out.push("x-amzn-RequestId", requestId);
-          res.writeHead(upstreamRes.statusCode ?? 502, out);
-          upstreamRes.pipe(res);
-          upstreamRes.on("error", () => res.destroy());
-          upstreamRes.on("aborted", () => res.destroy());
-          res.on("close", () => settle({ status: upstreamRes.statusCode ?? 502 }));
+          const status = upstreamRes.statusCode ?? 502;
+          // API Gateway buffers the integration's response, so one MLflow cuts off (a crash mid-answer) is a
+          // 502, not a broken connection. So does this gateway, up to the payload limit; a larger response
+          // (an artifact download) streams, and a cut in it can only end the connection.
+          const held: Buffer[] = [];
+          let heldBytes = 0;
+          let streaming = false;
+          const hold = (chunk: Buffer) => {
+            held.push(chunk);
+            heldBytes += chunk.length;
+            if (heldBytes <= API_GATEWAY.maxPayloadBytes) return;
+            upstreamRes.off("data", hold);
+            streaming = true;
+            res.writeHead(status, out);
+            for (const c of held.splice(0)) res.write(c);
+            upstreamRes.pipe(res);
+          };
+          upstreamRes.on("data", hold);
+          upstreamRes.on("end", () => {
+            if (streaming || res.headersSent) return;
+            res.writeHead(status, out);
+            res.end(Buffer.concat(held));
+          });
+          const cutOff = () => {
+            if (settled) return;
+            if (streaming || res.headersSent) return void res.destroy();
+            answer(res, requestId, ANSWERS.badResponse);
+            settle({ status: ANSWERS.badResponse.status, reason: "upstream-cut-off" });
+          };
+          upstreamRes.on("error", cutOff);
+          upstreamRes.on("aborted", cutOff);
+          res.on("close", () => settle({ status }));
         },
       );
       // API Gateway's integration timeout covers the wait for the response to begin.
@@ -410,14 +437,47 @@ export function createGatewayServer(props: GatewayProps): Server {
   }
 
   const server = createServer({ requestTimeout: 120_000 }, (req, res) => void handle(req, res));
+  trackResponses(server);
   return server;
 }
 
-/** Stops listening and drops kept-alive connections, so a stop never waits for idle clients. */
-export function closeServer(server: Server): Promise<void> {
+/** Responses not yet finished, per server, so closeServer can mark them `Connection: close`. */
+const openResponses = new WeakMap<Server, Set<ServerResponse>>();
+/** Lets closeServer tell the clients of requests in flight not to reuse their connection. */
+export function trackResponses(server: Server): void {
+  const open = new Set<ServerResponse>();
+  openResponses.set(server, open);
+  server.prependListener("request", (_req: IncomingMessage, res: ServerResponse) => {
+    open.add(res);
+    res.once("close", () => open.delete(res));
+  });
+}
+
+/** How long closeServer lets requests in flight finish before it cuts their connections. */
+export const DRAIN_GRACE_MS = 10_000;
+const DRAIN_POLL_MS = 50;
+
+/**
+ * Graceful stop: stops accepting connections, lets requests in flight finish (at most `graceMs`), then
+ * cuts what is left. Idle kept-alive connections close at once and every connection closes after the
+ * response it is busy with, so a stop never waits for idle clients and never drops an answered request.
+ */
+export function closeServer(server: Server, graceMs = DRAIN_GRACE_MS): Promise<void> {
   return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
+    // A request arriving on a kept-alive connection during the drain is still answered, with `Connection: close`.
+    const closeAfterResponse = (_req: IncomingMessage, res: ServerResponse) => void (res.shouldKeepAlive = false);
+    server.prependListener("request", closeAfterResponse);
+    for (const res of openResponses.get(server) ?? []) if (!res.headersSent) res.shouldKeepAlive = false;
+    // Connections become idle as their responses finish; Node only closes the ones idle at close().
+    const poll = setInterval(() => server.closeIdleConnections(), DRAIN_POLL_MS);
+    const deadline = setTimeout(() => server.closeAllConnections(), graceMs);
+    server.close(() => {
+      clearInterval(poll);
+      clearTimeout(deadline);
+      server.off("request", closeAfterResponse);
+      resolve();
+    });
+    server.closeIdleConnections();
   });
 }
 

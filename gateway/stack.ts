@@ -8,7 +8,7 @@ import { loadPolicySet } from "../authorizer/load-policies";
 import { createTokenVerifier } from "../authorizer/token";
 import { CATALOG_FILE, GROUPS_DIR } from "../scripts/lib/mlflow-env";
 import { API_GATEWAY, PORT_VARIABLES, StackConfig } from "./config";
-import { RunningMlflow, startMlflow } from "./mlflow-server";
+import { RestartPolicy, RunningMlflow, startMlflow } from "./mlflow-server";
 import { claimPort } from "./processes";
 import { loadPrincipals, Principal, PrincipalCredentialStore, principalStore, RoleProfile, writeAwsFiles } from "./principals";
 import { AccessLogEntry, closeServer, createGatewayServer } from "./server";
@@ -44,6 +44,8 @@ export interface StackSummary {
 
 export interface RunningStack {
   readonly summary: StackSummary;
+  /** The supervised MLflow child (fault tests kill it). */
+  readonly mlflow: RunningMlflow;
   readonly policySet: PolicySet;
   readonly userPool: RunningUserPool;
   readonly principals: readonly Principal[];
@@ -61,6 +63,8 @@ export interface StackIo {
   readonly authorizerLogger?: DecisionLogger;
   /** A patched UI built before (ui-patch/build-ui.ts) to serve; @default built into `<data>/ui` at start */
   readonly prebuiltUiDirectory?: string;
+  /** Restart delays for a crashed MLflow (the log goes to `progress`); @default 1 s doubling to 30 s */
+  readonly mlflowRestart?: Omit<RestartPolicy, "log">;
 }
 
 async function listen(server: Server, host: string, port: number, variable: string = PORT_VARIABLES.gatewayPort): Promise<number> {
@@ -166,7 +170,14 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
     io.progress(`user pool     ${userPool.endpoint} pool ${userPool.userPoolId}, ${userPool.users.length} demo users (${Date.now() - t} ms)`);
 
     t = Date.now();
-    const mlflow: RunningMlflow = await startMlflow({ dataDir: config.dataDir, host: config.host, port: config.mlflowPort, portVariable: PORT_VARIABLES.mlflowPort });
+    const mlflow: RunningMlflow = await startMlflow({
+      dataDir: config.dataDir,
+      host: config.host,
+      port: config.mlflowPort,
+      portVariable: PORT_VARIABLES.mlflowPort,
+      // A crashed MLflow comes back on the same port by itself; meanwhile the gateway answers 502.
+      restart: { ...io.mlflowRestart, log: io.progress },
+    });
     stops.push(() => mlflow.stop());
     io.progress(`mlflow        ${mlflow.url.origin} (private), data in ${join(config.dataDir, "mlflow")} (${Date.now() - t} ms)`);
 
@@ -213,7 +224,7 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
     const stackFile = join(config.dataDir, "stack.json");
     writeFileSync(stackFile, `${JSON.stringify(summary, null, 2)}\n`, { mode: 0o600 });
     chmodSync(stackFile, 0o600);
-    return { summary, policySet, userPool, principals, sessions, stop: stopAll };
+    return { summary, mlflow, policySet, userPool, principals, sessions, stop: stopAll };
   } catch (e) {
     await stopAll();
     throw e;

@@ -1,15 +1,47 @@
-import { createServer, request, Server } from "http";
+import { createServer, IncomingHttpHeaders, request, Server, ServerResponse } from "http";
 import { AddressInfo } from "net";
-import { closeServer } from "./server";
+import { closeServer, trackResponses } from "./server";
 
 const TARGET_PREFIX = "AWSCognitoIdentityProviderService.";
+/** How long a call may wait for cognito-local before the UI is told the pool is unavailable. */
+export const USER_POOL_TIMEOUT_MS = 10_000;
+
+/**
+ * The answer when cognito-local is down or silent: a Cognito-shaped JSON error (the `x-amzn-errortype`
+ * header and `__type`/`message` that Amplify reads), so the login form shows the message. 503: the pool
+ * is unavailable, not the caller's fault. CORS as cognito-local answers, or the browser hides the body.
+ */
+export const USER_POOL_UNAVAILABLE = { status: 503, type: "ServiceUnavailableException", message: "The user pool is unavailable: the local Cognito (cognito-local) is not answering. Is npm start still running?" } as const;
+
+/** The browser's CORS preflight, answered here when cognito-local cannot: the POST after it then reads the 503. */
+function allowPreflight(res: ServerResponse, headers: IncomingHttpHeaders): void {
+  res.writeHead(204, {
+    "access-control-allow-origin": headers.origin ?? "*",
+    "access-control-allow-methods": "POST",
+    "access-control-allow-headers": headers["access-control-request-headers"] ?? "content-type, x-amz-target, x-amz-user-agent",
+    "access-control-max-age": "0",
+  });
+  res.end();
+}
+
+function sendUnavailable(res: ServerResponse, origin: string | undefined): void {
+  const body = JSON.stringify({ __type: USER_POOL_UNAVAILABLE.type, message: USER_POOL_UNAVAILABLE.message });
+  res.writeHead(USER_POOL_UNAVAILABLE.status, {
+    "content-type": "application/x-amz-json-1.1",
+    "content-length": Buffer.byteLength(body),
+    "x-amzn-errortype": USER_POOL_UNAVAILABLE.type,
+    "access-control-allow-origin": origin ?? "*",
+    "access-control-expose-headers": "x-amzn-errortype, x-amzn-requestid",
+  });
+  res.end(body);
+}
 
 /**
  * The Cognito endpoint the local UI signs in with: cognito-local behind a pass-through that adds the one
  * call Amplify v6 needs and cognito-local lacks. Amplify refreshes tokens with GetTokensFromRefreshToken;
  * cognito-local only knows the older InitiateAuth(REFRESH_TOKEN_AUTH), which answers the same shape.
  */
-export async function startUiLoginEndpoint(userPoolEndpoint: string, host: string): Promise<{ readonly endpoint: string; stop(): Promise<void> }> {
+export async function startUiLoginEndpoint(userPoolEndpoint: string, host: string, timeoutMs = USER_POOL_TIMEOUT_MS): Promise<{ readonly endpoint: string; stop(): Promise<void> }> {
   const upstream = new URL(userPoolEndpoint);
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -28,17 +60,22 @@ export async function startUiLoginEndpoint(userPoolEndpoint: string, host: strin
       }
       headers["content-length"] = String(body.length);
       headers.host = upstream.host;
-      const forwarded = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (upstreamRes) => {
+      const forwarded = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, timeout: timeoutMs }, (upstreamRes) => {
         res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
         upstreamRes.pipe(res);
+        upstreamRes.on("error", () => res.destroy());
       });
+      // No answer in time counts as down: the login form shows an error instead of spinning.
+      forwarded.on("timeout", () => forwarded.destroy(new Error("timeout")));
       forwarded.on("error", () => {
-        if (!res.headersSent) res.writeHead(502);
-        res.end();
+        if (res.headersSent) return void res.destroy();
+        if (req.method === "OPTIONS") return void allowPreflight(res, req.headers);
+        sendUnavailable(res, req.headers.origin);
       });
       forwarded.end(body);
     });
   });
+  trackResponses(server);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, host, () => resolve());

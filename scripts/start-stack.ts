@@ -12,8 +12,10 @@ export async function main(): Promise<void> {
   let stop: (() => Promise<void>) | undefined;
   let stopping = false;
   const shutdown = (signal: string) => {
+    // Ctrl-C under `npm start` arrives twice (from the terminal, and forwarded by npm): once is enough.
     if (stopping) return;
     stopping = true;
+    // The gateway stops accepting, answers what is in flight (up to 10 s), then MLflow and the pool stop.
     progress(`${signal}: stopping`);
     void (stop ? stop() : Promise.resolve()).then(() => {
       progress("stopped");

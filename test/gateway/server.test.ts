@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
 import { createServer, IncomingHttpHeaders, request, Server } from "http";
 import { tmpdir } from "os";
 import { join } from "path";
-import { AddressInfo } from "net";
+import { AddressInfo, createServer as createNetServer } from "net";
 import { createAuthorizer } from "../../authorizer/authorize";
 import { loadPolicySet } from "../../authorizer/load-policies";
 import { createTokenVerifier } from "../../authorizer/token";
@@ -356,6 +356,28 @@ describe("integration failures", () => {
     const r = await send("GET", "/health");
     expect(r.status).toBe(502);
     expect(JSON.parse(r.body).message).toMatch(/MLflow is not answering/);
+  });
+
+  test("MLflow dying mid-answer (headers sent, body cut): 502 response cut off, not a broken connection (regression)", async () => {
+    // Prepare: an upstream that sends its headers and half its body, then drops the connection.
+    const dying = createNetServer((socket) => {
+      socket.once("data", () => {
+        socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"run": {"info"');
+        setTimeout(() => socket.destroy(), 50);
+      });
+    });
+    await new Promise<void>((resolve) => dying.listen(0, "127.0.0.1", () => resolve()));
+    await stopGateway();
+    await startGateway({ upstream: new URL(`http://127.0.0.1:${(dying.address() as AddressInfo).port}`) });
+
+    // Act
+    const r = await send("GET", "/health");
+    await new Promise<void>((resolve) => dying.close(() => resolve()));
+
+    // Assess
+    expect(r.status).toBe(502);
+    expect(JSON.parse(r.body)).toEqual({ message: "Bad gateway: MLflow's response was cut off" });
+    expect(logs.at(-1)).toMatchObject({ status: 502, decision: "error", reason: "upstream-cut-off" });
   });
 });
 

@@ -47,3 +47,57 @@ test("every other call passes unchanged, with cognito-local's CORS headers", asy
   expect(seen[0]?.headers["x-amz-target"]).toBe("AWSCognitoIdentityProviderService.InitiateAuth");
   expect(JSON.parse(seen[0]?.body ?? "")).toEqual(body);
 });
+
+describe("when cognito-local is not there", () => {
+  test("a login answers 503 with a Cognito-shaped JSON error naming the user pool, at once", async () => {
+    // Prepare: a pass-through to a port nothing listens on.
+    const closed = await new Promise<number>((resolve) => {
+      const probe = createServer();
+      probe.listen(0, "127.0.0.1", () => {
+        const port = (probe.address() as AddressInfo).port;
+        probe.close(() => resolve(port));
+      });
+    });
+    const down = await startUiLoginEndpoint(`http://127.0.0.1:${closed}`, "127.0.0.1");
+    try {
+      // Act
+      const r = await fetch(down.endpoint, {
+        method: "POST",
+        headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": "AWSCognitoIdentityProviderService.InitiateAuth", origin: "http://127.0.0.1:8080" },
+        body: JSON.stringify({ AuthFlow: "USER_PASSWORD_AUTH", ClientId: "client", AuthParameters: { USERNAME: "reader", PASSWORD: "p" } }),
+        signal: AbortSignal.timeout(5000),
+      });
+      const preflight = await fetch(down.endpoint, { method: "OPTIONS", headers: { origin: "http://127.0.0.1:8080", "access-control-request-headers": "content-type,x-amz-target" } });
+
+      // Assess: what Amplify reads (error type header, JSON message), readable cross-origin.
+      expect(r.status).toBe(503);
+      expect(r.headers.get("x-amzn-errortype")).toBe("ServiceUnavailableException");
+      expect(r.headers.get("access-control-allow-origin")).toBe("http://127.0.0.1:8080");
+      expect(await r.json()).toEqual({ __type: "ServiceUnavailableException", message: expect.stringContaining("user pool is unavailable") });
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers.get("access-control-allow-headers")).toBe("content-type,x-amz-target");
+    } finally {
+      await down.stop();
+    }
+  });
+
+  test("a pool that accepts but never answers gets the same 503 after the timeout, not a hang", async () => {
+    // Prepare: a stand-in that reads the request and stays silent.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", () => resolve()));
+    const slow = await startUiLoginEndpoint(`http://127.0.0.1:${(silent.address() as AddressInfo).port}`, "127.0.0.1", 300);
+    try {
+      // Act
+      // The client's own 5 s abort makes a hang fail the test instead of blocking it.
+      const answer = await fetch(slow.endpoint, { method: "POST", headers: { "x-amz-target": "AWSCognitoIdentityProviderService.InitiateAuth" }, body: "{}", signal: AbortSignal.timeout(5000) });
+
+      // Assess
+      expect(answer.status).toBe(503);
+      expect(((await answer.json()) as { message: string }).message).toContain("user pool is unavailable");
+    } finally {
+      await slow.stop();
+      silent.closeAllConnections();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+});
