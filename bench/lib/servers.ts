@@ -1,9 +1,9 @@
 // The processes the gateway benchmark measures besides the gateway: a trivial upstream, and MLflow with its
 // built-in basic-auth app (the peer). Both are children in their own process groups, on loopback ports.
-import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
+import { ChildProcess, execFileSync, spawn } from "child_process";
 import { randomBytes } from "crypto";
-import { mkdirSync, writeFileSync } from "fs";
-import { join } from "path";
+import { existsSync, mkdirSync, writeFileSync } from "fs";
+import { delimiter, join } from "path";
 import { pathToFileURL } from "url";
 import { claimPort, killOnExit, stopProcessGroup, tailOf, waitForHttp } from "../../gateway/processes";
 import { generatePassword } from "../../gateway/user-pool";
@@ -32,12 +32,20 @@ export async function startTrivialUpstream(): Promise<RunningServer> {
   return { url: new URL(`http://127.0.0.1:${port}`), stop: () => stopProcessGroup(child) };
 }
 
-/** Installs bench/requirements-peer.txt into .venv when basic-auth's dependency is missing (about 10 s, once). */
+/**
+ * basic-auth's own packages live apart from .venv's site-packages, on the peer's PYTHONPATH only: with
+ * Flask-WTF importable, the local stack's MLflow would load its basic-auth module on every runs/search
+ * (see gateway/mlflow-python/sitecustomize.py), so the benchmark must not change the stack it measures.
+ */
+export const PEER_PACKAGES_DIR = join(VENV_DIR, "mlflow-gate-peer-packages");
+
+/** Installs bench/requirements-peer.txt into PEER_PACKAGES_DIR when it is missing (about 10 s, once). */
 export function ensurePeerDependencies(log: (line: string) => void): void {
-  if (spawnSync(VENV_PYTHON, ["-c", "import flask_wtf"]).status === 0) return;
+  if (existsSync(join(PEER_PACKAGES_DIR, "flask_wtf"))) return;
   const requirements = join(__dirname, "..", "requirements-peer.txt");
-  log(`installing ${requirements} into .venv (MLflow's basic-auth app needs it)`);
-  execFileSync(VENV_PYTHON, ["-m", "pip", "install", "--disable-pip-version-check", "--quiet", "-r", requirements], { stdio: "inherit" });
+  log(`installing ${requirements} into ${PEER_PACKAGES_DIR} (MLflow's basic-auth app needs it)`);
+  // --no-deps: Flask and itsdangerous come from .venv, the same versions the pinned MLflow runs with.
+  execFileSync(VENV_PYTHON, ["-m", "pip", "install", "--disable-pip-version-check", "--quiet", "--no-deps", "--target", PEER_PACKAGES_DIR, "-r", requirements], { stdio: "inherit" });
 }
 
 export interface BasicAuthMlflow extends RunningServer {
@@ -89,6 +97,7 @@ export async function startBasicAuthMlflow(options: { dataDir: string; credentia
       stdio: ["ignore", "pipe", "pipe"],
       env: {
         ...process.env,
+        PYTHONPATH: [PEER_PACKAGES_DIR, process.env.PYTHONPATH].filter(Boolean).join(delimiter),
         MLFLOW_AUTH_CONFIG_PATH: configFile,
         MLFLOW_AUTH_ADMIN_PASSWORD: admin.password,
         // basic-auth refuses to start without a static CSRF secret.
