@@ -40,8 +40,8 @@ export function restartDelayMs(attempt: number, initialDelayMs: number, maxDelay
   return Math.min(maxDelayMs, initialDelayMs * 2 ** Math.max(0, Math.min(attempt - 1, 30)));
 }
 
-/** Python that the MLflow server process loads at start (sitecustomize.py). */
-const MLFLOW_PYTHON_DIR = join(__dirname, "mlflow-python");
+/** Python that the MLflow server process loads at start (sitecustomize.py): the container image's own. */
+const MLFLOW_PYTHON_DIR = join(__dirname, "..", "infra", "docker", "mlflow-python");
 
 /** The environment of the MLflow server process. */
 export function mlflowProcessEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {

@@ -35,7 +35,7 @@ export async function startTrivialUpstream(): Promise<RunningServer> {
 /**
  * basic-auth's own packages live apart from .venv's site-packages, on the peer's PYTHONPATH only: with
  * Flask-WTF importable, the local stack's MLflow would load its basic-auth module on every runs/search
- * (see gateway/mlflow-python/sitecustomize.py), so the benchmark must not change the stack it measures.
+ * (see infra/docker/mlflow-python/sitecustomize.py), so the benchmark must not change the stack it measures.
  */
 export const PEER_PACKAGES_DIR = join(VENV_DIR, "mlflow-gate-peer-packages");
 

@@ -367,6 +367,11 @@ describe("MLflow image", () => {
     expect(dockerfile).toMatch(/^USER 10001$/m);
   });
 
+  test("MLflow loads the same sitecustomize.py as in the local stack (the runs/search race fix)", () => {
+    expect(dockerfile).toMatch(/^COPY mlflow-python\/sitecustomize\.py \/opt\/mlflow-gate\/python\/sitecustomize\.py$/m);
+    expect(dockerfile).toMatch(/^ENV PYTHONPATH=\/opt\/mlflow-gate\/python$/m);
+  });
+
   test("the stack passes MLFLOW_VERSION's pin as that build arg, and only stages the build context at synth", () => {
     const manifest = JSON.parse(readFileSync(join(outdir, `${stack.artifactId}.assets.json`), "utf8")) as {
       dockerImages: Record<string, { source: { directory: string; dockerBuildArgs?: Record<string, string>; platform?: string } }>;
@@ -375,7 +380,7 @@ describe("MLflow image", () => {
     expect(images).toHaveLength(1);
     expect(images[0]!.source.dockerBuildArgs).toEqual({ MLFLOW_VERSION: loadPinnedMlflowVersion() });
     expect(images[0]!.source.platform).toBe("linux/amd64");
-    expect(readdirSync(join(outdir, images[0]!.source.directory)).sort()).toEqual(["Dockerfile", "entrypoint.py"]);
+    expect(readdirSync(join(outdir, images[0]!.source.directory)).sort()).toEqual(["Dockerfile", "entrypoint.py", "mlflow-python"]);
   });
 });
 
