@@ -56,18 +56,22 @@ export function mlflowProcessEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   };
 }
 
+/** `mlflow server`'s options for the local stack: sqlite and served artifacts under `dir`, one worker. */
+export function mlflowServerOptions(dir: string, host: string, port: number): string[] {
+  return [
+    "--host", host,
+    "--port", String(port),
+    "--backend-store-uri", `sqlite:///${join(dir, "mlflow.db")}`,
+    "--artifacts-destination", pathToFileURL(join(dir, "artifacts")).href,
+    "--serve-artifacts",
+    "--workers", "1",
+  ];
+}
+
 function spawnMlflow(dir: string, host: string, port: number): ChildProcess {
   const child = spawn(
     join(VENV_DIR, "bin", "mlflow"),
-    [
-      "server",
-      "--host", host,
-      "--port", String(port),
-      "--backend-store-uri", `sqlite:///${join(dir, "mlflow.db")}`,
-      "--artifacts-destination", pathToFileURL(join(dir, "artifacts")).href,
-      "--serve-artifacts",
-      "--workers", "1",
-    ],
+    ["server", ...mlflowServerOptions(dir, host, port)],
     {
       cwd: dir,
       detached: true,

@@ -4,8 +4,8 @@ import { ChildProcess, execFileSync, spawn } from "child_process";
 import { randomBytes } from "crypto";
 import { existsSync, mkdirSync, writeFileSync } from "fs";
 import { delimiter, join } from "path";
-import { pathToFileURL } from "url";
 import { claimPort, killOnExit, stopProcessGroup, tailOf, waitForHttp } from "../../gateway/processes";
+import { mlflowServerOptions } from "../../gateway/mlflow-server";
 import { generatePassword } from "../../gateway/user-pool";
 import { VENV_DIR, VENV_PYTHON } from "../../scripts/lib/mlflow-env";
 
@@ -81,16 +81,7 @@ export async function startBasicAuthMlflow(options: { dataDir: string; credentia
   const port = await claimPort("127.0.0.1", 0, "none");
   const child: ChildProcess = spawn(
     join(VENV_DIR, "bin", "mlflow"),
-    [
-      "server",
-      "--app-name", "basic-auth",
-      "--host", "127.0.0.1",
-      "--port", String(port),
-      "--backend-store-uri", `sqlite:///${join(dir, "mlflow.db")}`,
-      "--artifacts-destination", pathToFileURL(join(dir, "artifacts")).href,
-      "--serve-artifacts",
-      "--workers", "1",
-    ],
+    ["server", "--app-name", "basic-auth", ...mlflowServerOptions(dir, "127.0.0.1", port)],
     {
       cwd: dir,
       detached: true,
