@@ -1,8 +1,8 @@
 import { ChildProcess, spawn } from "child_process";
-import { mkdirSync } from "fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "fs";
 import { delimiter, join } from "path";
 import { pathToFileURL } from "url";
-import { VENV_DIR } from "../scripts/lib/mlflow-env";
+import { loadPinnedMlflowVersion, VENV_DIR } from "../scripts/lib/mlflow-env";
 import { claimPort, killOnExit, stopProcessGroup, tailOf, waitForHttp } from "./processes";
 
 export interface RunningMlflow {
@@ -33,6 +33,8 @@ export interface MlflowOptions {
   readonly readyTimeoutMs?: number;
   /** Restart MLflow when it exits on its own; @default no restart (the gateway answers 502 until it is back) */
   readonly restart?: RestartPolicy;
+  /** Progress lines (a database migration); @default none */
+  readonly log?: (line: string) => void;
 }
 
 /** The wait before restart attempt `attempt` (1-based): initial, doubled each time, capped. */
@@ -83,6 +85,42 @@ function spawnMlflow(dir: string, host: string, port: number): ChildProcess {
   return child;
 }
 
+/** What `prepareDatabase` found: no database yet, one of the pinned MLflow, or one it upgraded. */
+export type DatabaseState = "new" | "current" | "upgraded";
+
+/**
+ * MLflow refuses to start on a database of an older schema ("run mlflow db upgrade"), so a new pin in
+ * MLFLOW_VERSION would stop `npm start`. The MLflow version that last used `<dir>/mlflow.db` is kept
+ * beside it; when it differs (or was never recorded), the database is copied to
+ * `mlflow.db.before-<version>` and migrated with `mlflow db upgrade`, which is a no-op when nothing changed.
+ */
+export async function prepareDatabase(dir: string, mlflowVersion: string, log: (line: string) => void): Promise<DatabaseState> {
+  const db = join(dir, "mlflow.db");
+  const marker = join(dir, "mlflow-version");
+  const recorded = existsSync(marker) ? readFileSync(marker, "utf8").trim() : undefined;
+  if (!existsSync(db)) {
+    writeFileSync(marker, `${mlflowVersion}\n`);
+    return "new";
+  }
+  if (recorded === mlflowVersion) return "current";
+  const backup = join(dir, `mlflow.db.before-${mlflowVersion}`);
+  if (!existsSync(backup)) copyFileSync(db, backup);
+  log(`mlflow        database last used by MLflow ${recorded ?? "(unrecorded)"}: migrating it to ${mlflowVersion} (copy kept in ${backup})`);
+  const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = spawn(join(VENV_DIR, "bin", "mlflow"), ["db", "upgrade", `sqlite:///${db}`], { cwd: dir, env: mlflowProcessEnv(process.env), stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
+    child.on("error", (e) => resolve({ code: null, stderr: e.message }));
+    child.on("close", (code) => resolve({ code, stderr }));
+  });
+  if (result.code !== 0) {
+    const tail = result.stderr.trim().split("\n").slice(-3).join(" | ");
+    throw new Error(`mlflow db upgrade of ${db} failed (exit ${result.code}): ${tail}\n  the database before the attempt is in ${backup}`);
+  }
+  writeFileSync(marker, `${mlflowVersion}\n`);
+  return "upgraded";
+}
+
 /** Spawns MLflow and waits for /health; a child that never gets ready is stopped before the error is thrown. */
 async function startChild(dir: string, url: URL, readyTimeoutMs: number, onSpawn: (c: ChildProcess) => void = () => undefined): Promise<ChildProcess> {
   const child = spawnMlflow(dir, url.hostname, Number(url.port));
@@ -106,6 +144,7 @@ async function startChild(dir: string, url: URL, readyTimeoutMs: number, onSpawn
 export async function startMlflow(options: MlflowOptions): Promise<RunningMlflow> {
   const dir = join(options.dataDir, "mlflow");
   mkdirSync(join(dir, "artifacts"), { recursive: true });
+  await prepareDatabase(dir, loadPinnedMlflowVersion(), options.log ?? (() => undefined));
   const port = await claimPort(options.host, options.port, options.portVariable);
   const url = new URL(`http://${options.host}:${port}`);
   const readyTimeoutMs = options.readyTimeoutMs ?? 120_000;

@@ -177,6 +177,7 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
       portVariable: PORT_VARIABLES.mlflowPort,
       // A crashed MLflow comes back on the same port by itself; meanwhile the gateway answers 502.
       restart: { ...io.mlflowRestart, log: io.progress },
+      log: io.progress,
     });
     stops.push(() => mlflow.stop());
     io.progress(`mlflow        ${mlflow.url.origin} (private), data in ${join(config.dataDir, "mlflow")} (${Date.now() - t} ms)`);

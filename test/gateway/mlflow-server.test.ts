@@ -1,4 +1,7 @@
-import { mlflowProcessEnv, restartDelayMs } from "../../gateway/mlflow-server";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { mlflowProcessEnv, prepareDatabase, restartDelayMs } from "../../gateway/mlflow-server";
 import { runPython } from "../integration/support/stack";
 
 // The supervisor's backoff; the restart itself runs against real MLflow in test/reliability/faults.test.ts.
@@ -41,4 +44,58 @@ describe("the MLflow server's Python environment", () => {
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toBe("False None ModuleNotFoundError,ModuleNotFoundError,ModuleNotFoundError");
   }, 60_000);
+});
+
+describe("prepareDatabase: a new MLflow pin migrates the local database instead of stopping npm start", () => {
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  const newDir = () => {
+    const d = mkdtempSync(join(tmpdir(), "mlflow-db-"));
+    dirs.push(d);
+    return d;
+  };
+  const realDatabase = async (dir: string) => {
+    const r = await runPython(["-m", "mlflow", "db", "upgrade", `sqlite:///${join(dir, "mlflow.db")}`], mlflowProcessEnv({ PATH: process.env.PATH, HOME: process.env.HOME }));
+    expect(r.code).toBe(0);
+  };
+
+  test("no database yet: nothing to migrate, the version is recorded", async () => {
+    const dir = newDir();
+    const lines: string[] = [];
+
+    await expect(prepareDatabase(dir, "3.17.2", (l) => lines.push(l))).resolves.toBe("new");
+
+    expect(readFileSync(join(dir, "mlflow-version"), "utf8")).toBe("3.17.2\n");
+    expect(lines).toEqual([]);
+  });
+
+  test("a database last used by another MLflow is copied, migrated with mlflow db upgrade, then recorded; the next start does nothing", async () => {
+    // Prepare: a real database, last used (by its record) by an older MLflow.
+    const dir = newDir();
+    await realDatabase(dir);
+    writeFileSync(join(dir, "mlflow-version"), "3.16.1\n");
+    const before = readFileSync(join(dir, "mlflow.db"));
+    const lines: string[] = [];
+
+    // Act
+    const first = await prepareDatabase(dir, "3.17.2", (l) => lines.push(l));
+    const second = await prepareDatabase(dir, "3.17.2", (l) => lines.push(l));
+
+    // Assess
+    expect([first, second]).toEqual(["upgraded", "current"]);
+    expect(readFileSync(join(dir, "mlflow.db.before-3.17.2")).equals(before)).toBe(true);
+    expect(readFileSync(join(dir, "mlflow-version"), "utf8")).toBe("3.17.2\n");
+    expect(lines).toEqual([expect.stringContaining("database last used by MLflow 3.16.1: migrating it to 3.17.2")]);
+  }, 120_000);
+
+  test("a migration that fails names the database and the copy, and records nothing", async () => {
+    const dir = newDir();
+    writeFileSync(join(dir, "mlflow.db"), "not a database");
+
+    const error = await prepareDatabase(dir, "3.17.2", () => undefined).then(() => undefined, (e: Error) => e);
+
+    expect(error?.message).toContain(`mlflow db upgrade of ${join(dir, "mlflow.db")} failed`);
+    expect(error?.message).toContain(`the database before the attempt is in ${join(dir, "mlflow.db.before-3.17.2")}`);
+    expect(existsSync(join(dir, "mlflow-version"))).toBe(false);
+  }, 120_000);
 });
