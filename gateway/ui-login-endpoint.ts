@@ -24,6 +24,23 @@ function allowPreflight(res: ServerResponse, headers: IncomingHttpHeaders): void
   res.end();
 }
 
+/** Cognito's requests are small JSON documents; a sign-in body is well under a kilobyte. */
+export const MAX_LOGIN_BODY_BYTES = 64 * 1024;
+
+function tooLarge(res: ServerResponse): void {
+  const body = JSON.stringify({ __type: "InvalidParameterException", message: `request body over ${MAX_LOGIN_BODY_BYTES} bytes` });
+  res.writeHead(413, { "content-type": "application/x-amz-json-1.1", "content-length": Buffer.byteLength(body), connection: "close" });
+  res.end(body);
+}
+
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate", "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length", "expect"]);
+
+/** The client's headers without hop-by-hop ones (and those its Connection header names): the body is re-sent whole. */
+export function endToEndHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  const named = new Set(String(headers.connection ?? "").toLowerCase().split(",").map((t) => t.trim()).filter(Boolean));
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !HOP_BY_HOP.has(name) && !named.has(name)));
+}
+
 function sendUnavailable(res: ServerResponse, origin: string | undefined): void {
   const body = JSON.stringify({ __type: USER_POOL_UNAVAILABLE.type, message: USER_POOL_UNAVAILABLE.message });
   res.writeHead(USER_POOL_UNAVAILABLE.status, {
@@ -44,11 +61,22 @@ function sendUnavailable(res: ServerResponse, origin: string | undefined): void 
 export async function startUiLoginEndpoint(userPoolEndpoint: string, host: string, timeoutMs = USER_POOL_TIMEOUT_MS): Promise<{ readonly endpoint: string; stop(): Promise<void> }> {
   const upstream = new URL(userPoolEndpoint);
   const server: Server = createServer((req, res) => {
+    // Anyone on the machine reaches this port before signing in: bound what a request may make it hold.
+    if (Number(req.headers["content-length"] ?? 0) > MAX_LOGIN_BODY_BYTES) return void tooLarge(res);
     const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_LOGIN_BODY_BYTES) {
+        req.removeAllListeners("end");
+        req.pause();
+        return void tooLarge(res);
+      }
+      chunks.push(c);
+    });
     req.on("end", () => {
       let body = Buffer.concat(chunks);
-      const headers = { ...req.headers };
+      const headers = endToEndHeaders(req.headers);
       if (headers["x-amz-target"] === `${TARGET_PREFIX}GetTokensFromRefreshToken`) {
         try {
           const input = JSON.parse(body.toString("utf8")) as { ClientId?: unknown; RefreshToken?: unknown };
@@ -75,6 +103,8 @@ export async function startUiLoginEndpoint(userPoolEndpoint: string, host: strin
       forwarded.end(body);
     });
   });
+  // A client that trickles its request ties up nothing for long.
+  server.requestTimeout = 30_000;
   trackResponses(server);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -1,6 +1,6 @@
-import { createServer, IncomingHttpHeaders, Server } from "http";
+import { createServer, IncomingHttpHeaders, request as httpRequest, Server } from "http";
 import { AddressInfo } from "net";
-import { startUiLoginEndpoint } from "../../gateway/ui-login-endpoint";
+import { MAX_LOGIN_BODY_BYTES, startUiLoginEndpoint } from "../../gateway/ui-login-endpoint";
 
 // The pass-through against a recording stand-in for cognito-local on port 0.
 
@@ -37,6 +37,48 @@ test("GetTokensFromRefreshToken reaches cognito-local as InitiateAuth(REFRESH_TO
   expect(await r.json()).toEqual({ AuthenticationResult: { AccessToken: "a" } });
   expect(seen[0]?.headers["x-amz-target"]).toBe("AWSCognitoIdentityProviderService.InitiateAuth");
   expect(JSON.parse(seen[0]?.body ?? "")).toEqual({ ClientId: "client", AuthFlow: "REFRESH_TOKEN_AUTH", AuthParameters: { REFRESH_TOKEN: "refresh" } });
+});
+
+/** A raw request: chunked when `body` is an array of chunks, with exactly the headers given. */
+function rawCall(headers: Record<string, string>, body: string | string[]): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(endpoint.endpoint);
+    const req = httpRequest({ host: url.hostname, port: url.port, method: "POST", path: "/", headers }, (res) => {
+      let text = "";
+      res.on("data", (c: Buffer) => (text += c.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on("error", reject);
+    for (const chunk of Array.isArray(body) ? body : [body]) req.write(chunk);
+    req.end();
+  });
+}
+
+describe("what a caller who has not signed in can make the endpoint do", () => {
+  test("a body over 64 KiB is refused with 413, declared or chunked, and never reaches the pool", async () => {
+    const big = "x".repeat(MAX_LOGIN_BODY_BYTES + 1);
+
+    const declared = await rawCall({ "content-type": "application/x-amz-json-1.1", "content-length": String(big.length) }, big);
+    const chunked = await rawCall({ "content-type": "application/x-amz-json-1.1", "transfer-encoding": "chunked" }, [big.slice(0, 40_000), big.slice(40_000)]);
+
+    expect([declared.status, chunked.status]).toEqual([413, 413]);
+    expect(JSON.parse(declared.body)).toMatchObject({ __type: "InvalidParameterException" });
+    expect(seen).toEqual([]);
+  });
+
+  test("hop-by-hop headers and those the Connection header names stay here; the body goes on with its own length", async () => {
+    const r = await rawCall(
+      { "content-type": "application/x-amz-json-1.1", "x-amz-target": "AWSCognitoIdentityProviderService.InitiateAuth", "transfer-encoding": "chunked", connection: "keep-alive, x-secret", "x-secret": "s", "keep-alive": "timeout=5" },
+      ['{"Client', 'Id":"c"}'],
+    );
+
+    expect(r.status).toBe(200);
+    expect(seen[0]?.headers).toMatchObject({ "content-length": "16", "x-amz-target": "AWSCognitoIdentityProviderService.InitiateAuth" });
+    expect(seen[0]?.headers).not.toHaveProperty("transfer-encoding");
+    expect(seen[0]?.headers).not.toHaveProperty("x-secret");
+    expect(seen[0]?.headers).not.toHaveProperty("keep-alive");
+    expect(seen[0]?.body).toBe('{"ClientId":"c"}');
+  });
 });
 
 test("every other call passes unchanged, with cognito-local's CORS headers", async () => {
