@@ -245,6 +245,9 @@ export function createGatewayServer(props: GatewayProps): Server {
     res.end(body);
   }
 
+  /** Logged when the client closes the connection before any answer (nginx's convention). */
+  const CLIENT_CLOSED = 499;
+
   function forward(req: IncomingMessage, res: ServerResponse, target: Target, body: Buffer, identity: Identity, surface: AuthType, requestId: string): Promise<{ status: number; reason?: string }> {
     const connectionTokens = new Set(String(req.headers.connection ?? "").toLowerCase().split(",").map((t) => t.trim()).filter(Boolean));
     const headers: [string, string][] = [];
@@ -266,6 +269,7 @@ export function createGatewayServer(props: GatewayProps): Server {
 
     return new Promise((resolve) => {
       let settled = false;
+      let responseStatus: number | undefined;
       const settle = (r: { status: number; reason?: string }) => {
         if (!settled) {
           settled = true;
@@ -297,6 +301,7 @@ export function createGatewayServer(props: GatewayProps): Server {
           let heldBytes = 0;
           let streaming = false;
           const hold = (chunk: Buffer) => {
+            if (res.destroyed) return void upstreamReq.destroy();
             held.push(chunk);
             heldBytes += chunk.length;
             if (heldBytes <= API_GATEWAY.maxPayloadBytes) return;
@@ -320,9 +325,16 @@ export function createGatewayServer(props: GatewayProps): Server {
           };
           upstreamRes.on("error", cutOff);
           upstreamRes.on("aborted", cutOff);
-          res.on("close", () => settle({ status }));
+          responseStatus = status;
         },
       );
+      res.on("close", () => {
+        if (res.writableFinished) return settle({ status: responseStatus ?? res.statusCode });
+        // The client left before its answer was sent: cancel MLflow's side, or a paused response would hold
+        // an MLflow worker (and its socket) with nothing left to read it.
+        upstreamReq.destroy();
+        settle({ status: res.headersSent ? (responseStatus ?? res.statusCode) : CLIENT_CLOSED, reason: "client-closed" });
+      });
       // API Gateway's integration timeout covers the wait for the response to begin.
       const timer = setTimeout(() => {
         upstreamReq.destroy();

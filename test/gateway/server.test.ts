@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
 import { createServer, IncomingHttpHeaders, request, Server } from "http";
 import { tmpdir } from "os";
 import { join } from "path";
-import { AddressInfo, createServer as createNetServer } from "net";
+import { AddressInfo, connect, createServer as createNetServer } from "net";
 import { createAuthorizer } from "../../authorizer/authorize";
 import { loadPolicySet } from "../../authorizer/load-policies";
 import { createTokenVerifier } from "../../authorizer/token";
@@ -379,6 +379,34 @@ describe("integration failures", () => {
     expect(JSON.parse(r.body)).toEqual({ message: "Bad gateway: MLflow's response was cut off" });
     expect(logs.at(-1)).toMatchObject({ status: 502, decision: "error", reason: "upstream-cut-off" });
   });
+});
+
+test("a client that leaves while MLflow's answer is held closes MLflow's connection too (regression: a paused upstream held an MLflow worker)", async () => {
+  // Prepare: an upstream that starts a 50 MB answer and never finishes it, noting when its socket closes.
+  let upstreamClosed: Promise<void> = Promise.resolve();
+  const endless = createNetServer((socket) => {
+    upstreamClosed = new Promise((resolve) => socket.once("close", () => resolve()));
+    socket.once("data", () => socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: ${50 * 1024 * 1024}\r\n\r\n${"x".repeat(64 * 1024)}`));
+  });
+  await new Promise<void>((resolve) => endless.listen(0, "127.0.0.1", () => resolve()));
+  await stopGateway();
+  await startGateway({ upstream: new URL(`http://127.0.0.1:${(endless.address() as AddressInfo).port}`) });
+  try {
+    // Act: ask, wait until MLflow's side has answered a little, then hang up.
+    const client = connect((gateway.address() as AddressInfo).port, "127.0.0.1");
+    client.write("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    await new Promise((r) => setTimeout(r, 300));
+    client.destroy();
+
+    // Assess
+    await expect(Promise.race([upstreamClosed.then(() => "closed"), new Promise((r) => setTimeout(() => r("still open"), 5000))])).resolves.toBe("closed");
+    await new Promise((r) => setTimeout(r, 50));
+    expect(logs.at(-1)).toMatchObject({ path: "/health", status: 499, reason: "client-closed" });
+  } finally {
+    await new Promise<void>((resolve) => endless.close(() => resolve()));
+    await stopGateway();
+    await startGateway();
+  }
 });
 
 describe("the patched UI", () => {
