@@ -30,6 +30,21 @@ class ProviderTest(unittest.TestCase):
         self.assertIsInstance(auth, GateBearerAuth)
         self.assertEqual(auth._targets, {(("https", "mlflow.example.com", 443), "/prod")})
 
+    def test_bearer_mode_refuses_a_plain_http_tracking_uri_off_this_machine_and_allows_loopback(self):
+        from mlflow.tracking.request_auth.registry import fetch_auth
+
+        from mlflow_gate_auth.bearer import GateBearerAuth
+        from mlflow_gate_auth.errors import MlflowGateConfigError
+
+        env = {"MLFLOW_GATE_AUTH_MODE": "bearer", "MLFLOW_GATE_COGNITO_CLIENT_ID": "abc123", "MLFLOW_GATE_COGNITO_REFRESH_TOKEN": "secret-rt", "MLFLOW_GATE_COGNITO_ENDPOINT": "http://127.0.0.1:1"}
+        with mock.patch.dict(os.environ, {**env, "MLFLOW_TRACKING_URI": "http://mlflow.example.com/prod"}, clear=True):
+            with self.assertRaises(MlflowGateConfigError) as refused:
+                fetch_auth("mlflow-gate")
+        self.assertIn("http://mlflow.example.com must use https", str(refused.exception))
+        self.assertNotIn("secret-rt", str(refused.exception))
+        with mock.patch.dict(os.environ, {**env, "MLFLOW_TRACKING_URI": "http://127.0.0.1:8080"}, clear=True):
+            self.assertIsInstance(fetch_auth("mlflow-gate"), GateBearerAuth)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -2,13 +2,15 @@
 
 import functools
 import os
+from urllib.parse import urlsplit
 
 import mlflow
 from mlflow.tracking.request_auth.abstract_request_auth_provider import RequestAuthProvider
 
 from mlflow_gate_auth.auth import GateSigV4Auth, origin_of
 from mlflow_gate_auth.bearer import CognitoTokenSource, GateBearerAuth, cognito_token_source, target_of
-from mlflow_gate_auth.config import GateAuthConfig, parse_config
+from mlflow_gate_auth.config import GateAuthConfig, _is_loopback, parse_config
+from mlflow_gate_auth.errors import MlflowGateConfigError
 from mlflow_gate_auth.credentials import SigningIdentity, load_signing_identity
 
 NAME = "mlflow-gate"
@@ -26,6 +28,20 @@ def _token_source(config: GateAuthConfig) -> CognitoTokenSource:
     return cognito_token_source(config)
 
 
+def _refuse_plain_http(uris) -> None:
+    # A bearer token read off the wire works for its whole lifetime (a SigV4 request only for minutes):
+    # it travels over https, or to this machine.
+    for uri in uris:
+        parts = urlsplit(uri or "")
+        if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
+            raise MlflowGateConfigError(
+                [
+                    f"bearer mode sends your access token with every request: {parts.scheme}://{parts.netloc} must use https "
+                    "(plain http is accepted only for a loopback address)."
+                ]
+            )
+
+
 class MlflowGateAuthProvider(RequestAuthProvider):
     def get_name(self):
         return NAME
@@ -35,6 +51,7 @@ class MlflowGateAuthProvider(RequestAuthProvider):
         # Only the tracking and registry servers get credentials, never another host.
         uris = (mlflow.get_tracking_uri(), mlflow.get_registry_uri())
         if config.mode == "bearer":
+            _refuse_plain_http(uris)
             source = _token_source(config)
             return GateBearerAuth(source.access_token, {t for t in map(target_of, uris) if t is not None}, source.invalidate)
         identity = _signing_identity(config)
