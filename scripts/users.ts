@@ -1,5 +1,5 @@
 // The `users` and `groups` commands of `mlflow-gate`: thin I/O around scripts/lib/user-admin.ts.
-import { chmodSync, existsSync, openSync, closeSync, writeSync, unlinkSync } from "fs";
+import { fchmodSync, existsSync, openSync, closeSync, writeSync, unlinkSync } from "fs";
 import { generatePassword } from "../gateway/user-pool";
 import { readGroupFiles } from "../authorizer/load-policies";
 import type { CliIo, Command, Context } from "./cli";
@@ -141,7 +141,7 @@ export function writeSecretFile(file: string, secret: string): void {
     throw new CliFailure([`mlflow-gate: cannot create ${file} (${code ?? (e as Error).message})`]);
   }
   try {
-    chmodSync(file, 0o600);
+    fchmodSync(fd, 0o600);
     writeSync(fd, `${secret}\n`);
   } finally {
     closeSync(fd);

@@ -52,7 +52,8 @@ const EXECUTE_API_HOST = /^[a-z0-9]+\.execute-api\.([a-z]{2}(?:-[a-z]+)+-\d)\.am
 /** One `-H 'Name: value'`; refuses what curl would send malformed and what the signer sets itself. */
 export function parseHeader(line: string): [string, string] {
   const colon = line.indexOf(":");
-  if (colon <= 0) throw new CliUsageError(`header "${line}" must be "Name: value"`);
+  // The value may be a credential (-H "Bearer ..." without its name): never echo it.
+  if (colon <= 0) throw new CliUsageError(`a -H header must be "Name: value" (got ${line.length} characters without a ":")`);
   const name = line.slice(0, colon).trim();
   const value = line.slice(colon + 1).trim();
   if (!TOKEN.test(name)) throw new CliUsageError(`header name "${name}" is not a valid HTTP header name`);

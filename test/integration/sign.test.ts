@@ -136,6 +136,6 @@ describe("mlflow-gate sign against the gateway", () => {
     const r = await sign(["--profile", "mlflow-reader", "-H", "X-Team mlops", `${gw}/api/2.0/mlflow/experiments/search`]);
     // Assess
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('mlflow-gate: header "X-Team mlops" must be "Name: value"; run "mlflow-gate --help"\n');
+    expect(r.stderr).toBe('mlflow-gate: a -H header must be "Name: value" (got 12 characters without a ":"); run "mlflow-gate --help"\n');
   });
 });

@@ -62,7 +62,7 @@ describe("buildSignPlan", () => {
     [{ service: "Execute API" }, "is not an AWS service name"],
     [{ profile: "a b" }, "is not a profile name"],
     [{ data: "@" }, "-d @ needs a file name"],
-    [{ headers: ["bad"] }, 'header "bad"'],
+    [{ headers: ["bad"] }, 'a -H header must be "Name: value" (got 3 characters without a ":")'],
   ])("%j is a usage error", (over, message) => {
     // Act / Assess
     expect(() => buildSignPlan(args(over as Partial<SignArgs>))).toThrow(CliUsageError);
@@ -158,7 +158,7 @@ describe("signRequest: what is signed is what is sent (checked by the gateway's 
     // Act
     const result = await signAndVerify(over, payload);
     // Assess
-    expect(result).toEqual({ ok: true, principal: "tester", accessKeyId: CREDENTIALS.accessKeyId });
+    expect(result).toEqual({ ok: true, principal: "tester", caller: "tester", accessKeyId: CREDENTIALS.accessKeyId });
   });
 
   test("the signature covers the body, the query and the signed headers", async () => {
