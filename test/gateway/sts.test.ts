@@ -156,7 +156,7 @@ describe("SessionStore", () => {
     let now = Date.parse("2026-01-01T00:00:00Z");
     const store = new SessionStore(() => new Date(now), 2);
     const s = store.issue("mlflow-reader", "a1", 60)!;
-    expect(store.find(s.accessKeyId)).toEqual({ accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey, principal: "mlflow-reader", sessionToken: s.sessionToken, expiresAt: new Date(now + 60_000) });
+    expect(store.find(s.accessKeyId)).toEqual({ accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey, principal: "mlflow-reader", caller: "assumed-role/mlflow-reader/a1", sessionToken: s.sessionToken, expiresAt: new Date(now + 60_000) });
     store.issue("mlflow-reader", "a2", 60);
     expect(store.issue("mlflow-reader", "a3", 60)).toBeUndefined();
     now += 60_000 + 60 * 60 * 1000 + 1;
@@ -245,4 +245,18 @@ describe("the STS listener (signed with @smithy/signature-v4)", () => {
       expect([r.status, tag(r.text, "Code")]).toEqual([status, code]);
     }
   });
+});
+
+test("a request with very many parameters is refused at once (a linear check: the STS shares the gateway's event loop)", () => {
+  // Prepare: 20,000 distinct keys, about as many as a 64 KiB body holds.
+  const params = new URLSearchParams([["Action", "AssumeRole"], ["Version", "2011-06-15"], ...Array.from({ length: 20_000 }, (_, i) => [`k${i}`, "v"] as [string, string])]);
+
+  // Act
+  const started = performance.now();
+  const result = parseStsRequest(params);
+  const elapsedMs = performance.now() - started;
+
+  // Assess: refused; the figure is printed, not asserted (speed is for benchmarks).
+  expect(result).toMatchObject({ code: "InvalidParameterValue", message: "more than 64 parameters" });
+  process.stderr.write(`sts: 20,000-parameter request refused in ${elapsedMs.toFixed(2)} ms\n`);
 });
