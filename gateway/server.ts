@@ -26,6 +26,8 @@ export interface AccessLogEntry {
   readonly principal?: string;
   readonly username?: string;
   readonly groups?: readonly string[];
+  /** The SigV4 access key id (never its secret). */
+  readonly accessKeyId?: string;
   readonly latencyMs: number;
 }
 
@@ -43,6 +45,8 @@ export interface GatewayProps {
   readonly now?: () => Date;
   /** The patched UI (ui-patch/build-ui.ts): `/`, `/static-files/*` and its config come from here instead of MLflow. */
   readonly uiDirectory?: string;
+  /** What MLflow answers held at once may add up to before they stream; @default MAX_HELD_BYTES */
+  readonly maxHeldBytes?: number;
 }
 
 /** Headers MLflow receives from the gateway only; whatever a client sends under these names is dropped. */
@@ -62,6 +66,9 @@ const DROPPED_REQUEST_HEADERS = new Set([
   "forwarded", "x-real-ip",
 ]);
 const DROPPED_RESPONSE_HEADERS = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]);
+
+/** What all answers held at once may add up to: past it, answers stream instead (as larger ones always do). */
+export const MAX_HELD_BYTES = 256 * 1024 * 1024;
 
 function isDroppedRequestHeader(name: string, connectionTokens: ReadonlySet<string>): boolean {
   return DROPPED_REQUEST_HEADERS.has(name) || name.startsWith("x-forwarded-") || name.startsWith("x-mlflow-gate-") || connectionTokens.has(name);
@@ -124,6 +131,8 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 interface Identity {
   readonly principal?: string;
   readonly username?: string;
+  /** SigV4 only: joins a request to the STS log line that issued a session's key (key ids are not secrets). */
+  readonly accessKeyId?: string;
   readonly groups: readonly string[];
 }
 
@@ -173,7 +182,7 @@ export function createGatewayServer(props: GatewayProps): Server {
     );
     if (!verified.ok) return { allow: false, answer: iamDenied(verified.message), reason: verified.reason };
     const group = props.credentials.groupOf(verified.principal);
-    const identity: Identity = { principal: verified.principal, username: verified.principal, groups: group ? [group] : [] };
+    const identity: Identity = { principal: verified.caller, username: verified.principal, accessKeyId: verified.accessKeyId, groups: group ? [group] : [] };
     if (!group) return { allow: false, answer: ANSWERS.accessDenied, reason: "principal-without-group", identity };
     return decide(roleOf(group), methodArn, route, identity);
   }
@@ -247,6 +256,8 @@ export function createGatewayServer(props: GatewayProps): Server {
 
   /** Logged when the client closes the connection before any answer (nginx's convention). */
   const CLIENT_CLOSED = 499;
+  /** Bytes of MLflow answers held across all requests (see forward). */
+  let heldEverywhere = 0;
 
   function forward(req: IncomingMessage, res: ServerResponse, target: Target, body: Buffer, identity: Identity, surface: AuthType, requestId: string): Promise<{ status: number; reason?: string }> {
     const connectionTokens = new Set(String(req.headers.connection ?? "").toLowerCase().split(",").map((t) => t.trim()).filter(Boolean));
@@ -300,11 +311,18 @@ export function createGatewayServer(props: GatewayProps): Server {
           const held: Buffer[] = [];
           let heldBytes = 0;
           let streaming = false;
+          const release = () => {
+            heldEverywhere -= heldBytes;
+            heldBytes = 0;
+          };
           const hold = (chunk: Buffer) => {
-            if (res.destroyed) return void upstreamReq.destroy();
+            if (res.destroyed) return void (release(), upstreamReq.destroy());
             held.push(chunk);
             heldBytes += chunk.length;
-            if (heldBytes <= API_GATEWAY.maxPayloadBytes) return;
+            heldEverywhere += chunk.length;
+            // Past the payload limit, or past what all requests together may hold, the answer streams.
+            if (heldBytes <= API_GATEWAY.maxPayloadBytes && heldEverywhere <= (props.maxHeldBytes ?? MAX_HELD_BYTES)) return;
+            release();
             upstreamRes.off("data", hold);
             streaming = true;
             res.writeHead(status, out);
@@ -312,12 +330,15 @@ export function createGatewayServer(props: GatewayProps): Server {
             upstreamRes.pipe(res);
           };
           upstreamRes.on("data", hold);
+          upstreamRes.on("close", release);
           upstreamRes.on("end", () => {
+            release();
             if (streaming || res.headersSent) return;
             res.writeHead(status, out);
             res.end(Buffer.concat(held));
           });
           const cutOff = () => {
+            release();
             if (settled) return;
             if (streaming || res.headersSent) return void res.destroy();
             answer(res, requestId, ANSWERS.badResponse);
@@ -420,7 +441,7 @@ export function createGatewayServer(props: GatewayProps): Server {
       let identity: Identity = { groups: [] };
       if (surface !== "none") {
         const d = surface === "iam" ? authorizeIam(req, target, body, methodArn, route) : await authorizeCognito(req, target, methodArn, route, requestId);
-        if (d.identity) entry = { ...entry, principal: d.identity.principal, username: d.identity.username, groups: d.identity.groups };
+        if (d.identity) entry = { ...entry, principal: d.identity.principal, username: d.identity.username, groups: d.identity.groups, ...(d.identity.accessKeyId ? { accessKeyId: d.identity.accessKeyId } : {}) };
         if (!d.allow) {
           answer(res, requestId, d.answer);
           status = d.answer.status;

@@ -33,8 +33,10 @@ import { createHash, createHmac, timingSafeEqual } from "crypto";
 export interface SigV4Credential {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
-  /** Who the key belongs to (the local principal's name). */
+  /** Who the key belongs to (the local principal's name): what decides the rights. */
   readonly principal: string;
+  /** Who is calling, for logs, when it is not the principal itself (a session: `assumed-role/<role>/<session>`). */
+  readonly caller?: string;
   /** Temporary credentials only: requests must carry this exact `x-amz-security-token`, signed. */
   readonly sessionToken?: string;
   /** Temporary credentials only: requests after this instant are refused. */
@@ -89,7 +91,7 @@ export type SigV4Problem =
   | "bad-signature";
 
 export type SigV4Result =
-  | { readonly ok: true; readonly principal: string; readonly accessKeyId: string }
+  | { readonly ok: true; readonly principal: string; readonly caller: string; readonly accessKeyId: string }
   | { readonly ok: false; readonly status: 403; readonly message: string; readonly reason: SigV4Problem };
 
 /** API Gateway's own wording where it has one; never a secret, token or signature. */
@@ -225,7 +227,7 @@ function verify(req: SignedRequest, store: CredentialStore, options: SigV4Option
   const key = deriveSigningKey(credential.secretAccessKey, auth.scopeDate, auth.region, auth.service);
   const expected = createHmac("sha256", key).update(stringToSign, "utf8").digest();
   if (!timingSafeEqual(expected, auth.signature)) return reject("bad-signature", SIGV4_MESSAGES.badSignature);
-  return { ok: true, principal: credential.principal, accessKeyId: credential.accessKeyId };
+  return { ok: true, principal: credential.principal, caller: credential.caller ?? credential.principal, accessKeyId: credential.accessKeyId };
 }
 
 /** Header values by lower-case name, in the order received. */

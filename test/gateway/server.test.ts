@@ -44,7 +44,7 @@ let logs: AccessLogEntry[] = [];
 let authorizerCalls = 0;
 let clock = Date.now();
 
-function startGateway(options: { upstream?: URL; integrationTimeoutMs?: number; uiDirectory?: string } = {}): Promise<void> {
+function startGateway(options: { upstream?: URL; integrationTimeoutMs?: number; uiDirectory?: string; maxHeldBytes?: number } = {}): Promise<void> {
   const authorize = createAuthorizer({
     config: { maxTokenBytes: 8192 },
     policySet,
@@ -65,6 +65,7 @@ function startGateway(options: { upstream?: URL; integrationTimeoutMs?: number; 
     log: (e) => void logs.push(e),
     now: () => new Date(clock),
     ...(options.uiDirectory ? { uiDirectory: options.uiDirectory } : {}),
+    ...(options.maxHeldBytes !== undefined ? { maxHeldBytes: options.maxHeldBytes } : {}),
   });
   return new Promise((resolve) => gateway.listen(0, "127.0.0.1", () => {
     base = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`;
@@ -379,6 +380,36 @@ describe("integration failures", () => {
     expect(JSON.parse(r.body)).toEqual({ message: "Bad gateway: MLflow's response was cut off" });
     expect(logs.at(-1)).toMatchObject({ status: 502, decision: "error", reason: "upstream-cut-off" });
   });
+});
+
+test("past the gateway-wide budget for held answers, an answer streams (regression: parallel large answers could hold unbounded memory)", async () => {
+  // Prepare: the same dying upstream as above, and a budget smaller than its first chunk.
+  const dying = createNetServer((socket) => {
+    socket.once("data", () => {
+      socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n${"x".repeat(4096)}`);
+      setTimeout(() => socket.destroy(), 50);
+    });
+  });
+  await new Promise<void>((resolve) => dying.listen(0, "127.0.0.1", () => resolve()));
+  await stopGateway();
+  await startGateway({ upstream: new URL(`http://127.0.0.1:${(dying.address() as AddressInfo).port}`), maxHeldBytes: 1024 });
+  try {
+    // Act: a raw connection, read until it closes.
+    const client = connect((gateway.address() as AddressInfo).port, "127.0.0.1");
+    let received = "";
+    client.on("data", (c: Buffer) => (received += c.toString("latin1")));
+    client.write("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    await new Promise<void>((resolve) => client.on("close", () => resolve()));
+
+    // Assess: not held for a 502 but streamed: MLflow's 200 and its first bytes went out, then the cut ended it.
+    expect(received.split("\r\n")[0]).toBe("HTTP/1.1 200 OK");
+    expect(received.length).toBeLessThan(100_000);
+    expect(received).toContain("x".repeat(1024));
+  } finally {
+    await new Promise<void>((resolve) => dying.close(() => resolve()));
+    await stopGateway();
+    await startGateway();
+  }
 });
 
 test("a client that leaves while MLflow's answer is held closes MLflow's connection too (regression: a paused upstream held an MLflow worker)", async () => {

@@ -64,7 +64,7 @@ const signatureOf = (req: SignedRequest): string => {
 };
 
 function expectAccepted(result: SigV4Result, principal: string): void {
-  expect(result).toEqual({ ok: true, principal, accessKeyId: expect.any(String) });
+  expect(result).toEqual({ ok: true, principal, caller: principal, accessKeyId: expect.any(String) });
 }
 
 /** Refused with `reason`, and the message carries no secret, token or signature. */

@@ -76,7 +76,10 @@ describe("the data-science principal", () => {
     ], { MLFLOW_GATE_ASSUME_ROLE_ARN: ROLE("mlflow-reader") });
     expect(r.get).toMatchObject({ ok: true, value: expect.objectContaining({ name: "cross-account" }) });
     expect(r.create).toMatchObject({ ok: false, status: 403, error: DENIED });
-    expect(t.accessLog.filter((e) => e.action === "CreateExperiment" && e.principal === "mlflow-reader").map((e) => e.reason)).toEqual(["not-allowed"]);
+    // Logged as the session (assumed-role/<role>/<session>, as AWS logs it), decided as the role.
+    const denied = t.accessLog.filter((e) => e.action === "CreateExperiment" && e.username === "mlflow-reader");
+    expect(denied.map((e) => e.reason)).toEqual(["not-allowed"]);
+    expect(denied[0]).toMatchObject({ principal: expect.stringMatching(/^assumed-role\/mlflow-reader\/./), accessKeyId: expect.stringMatching(/^ASIA/) });
   });
 
   test("as mlflow-admin (boto3's role_arn + source_profile + external_id profile): writes; without the ExternalId the role is refused", async () => {
@@ -88,7 +91,7 @@ describe("the data-science principal", () => {
 
   test("with a wrong ExternalId, or for a role that does not trust it, gets AccessDenied naming the role; nothing reaches MLflow", async () => {
     // The long job logs through the gateway meanwhile (as mlflow-admin): count the other MLflow requests only.
-    const mlflowRequests = () => t.accessLog.filter((e) => e.path !== "/" && e.principal !== "mlflow-admin").length;
+    const mlflowRequests = () => t.accessLog.filter((e) => e.path !== "/" && e.username !== "mlflow-admin").length;
     const before = mlflowRequests();
     const wrongId = await ops("data-science", [["search", "search_experiments", {}]], { MLFLOW_GATE_ASSUME_ROLE_ARN: ROLE("mlflow-admin"), MLFLOW_GATE_EXTERNAL_ID: "not-the-id" });
     expect(wrongId.search).toMatchObject({ ok: false, error: expect.stringContaining(`User: arn:aws:iam::${ACCOUNT}:user/data-science is not authorized to perform: sts:AssumeRole on resource: ${ROLE("mlflow-admin")}`) });
@@ -139,7 +142,12 @@ test(`a ${JOB_SECONDS} s job on ${SESSION_SECONDS} s credentials (plugin, assume
   // end_run, after the last key was recorded, may have renewed once more.
   expect(issued.length).toBeGreaterThanOrEqual(out.access_keys.length);
   expect(issued.length).toBeLessThanOrEqual(out.access_keys.length + 1);
-  expect(t.accessLog.filter((e) => e.principal === "mlflow-admin" && e.decision !== "allow")).toEqual([]);
+  expect(t.accessLog.filter((e) => e.username === "mlflow-admin" && e.decision !== "allow")).toEqual([]);
+  // The audit trail names the job's sessions, each by its key: every key the job used is in the log.
+  const jobEntries = t.accessLog.filter((e) => e.principal === "assumed-role/mlflow-admin/long-job");
+  const logged = new Set(jobEntries.map((e) => e.accessKeyId));
+  expect(out.access_keys.filter((k) => !logged.has(k))).toEqual([]);
+  expect(logged.size).toBeLessThanOrEqual(out.access_keys.length + 1);
   // On the private MLflow: every step, in order, in the run.
   const seen = await t.sdk("private", [["history", "get_metric_history", { run_id: out.run_id, key: "step" }]]);
   expect(seen.history!.value.map((m: { step: number; value: number }) => [m.step, m.value]).sort((a: number[], b: number[]) => a[0]! - b[0]!)).toEqual(
