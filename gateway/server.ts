@@ -1,6 +1,6 @@
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
 import { randomUUID } from "crypto";
-import { createServer, IncomingMessage, request as httpRequest, Server, ServerResponse } from "http";
+import { Agent, createServer, IncomingMessage, request as httpRequest, Server, ServerResponse } from "http";
 import type { Authorizer } from "../authorizer/authorize";
 import { authTypeOf, AuthType, CatalogRoute, HTTP_METHODS } from "../authorizer/core/catalog";
 import { StageScope } from "../authorizer/core/compile";
@@ -47,6 +47,8 @@ export interface GatewayProps {
   readonly uiDirectory?: string;
   /** What MLflow answers held at once may add up to before they stream; @default MAX_HELD_BYTES */
   readonly maxHeldBytes?: number;
+  /** Idle keep-alive connections to MLflow close after this; below MLflow's own keep-alive timeout. @default UPSTREAM_IDLE_MS */
+  readonly upstreamIdleMs?: number;
 }
 
 /** Headers MLflow receives from the gateway only; whatever a client sends under these names is dropped. */
@@ -66,6 +68,9 @@ const DROPPED_REQUEST_HEADERS = new Set([
   "forwarded", "x-real-ip",
 ]);
 const DROPPED_RESPONSE_HEADERS = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]);
+
+/** How long an idle keep-alive connection to MLflow is kept: under uvicorn's 5 s keep-alive timeout. */
+export const UPSTREAM_IDLE_MS = 4000;
 
 /** What all answers held at once may add up to: past it, answers stream instead (as larger ones always do). */
 export const MAX_HELD_BYTES = 256 * 1024 * 1024;
@@ -254,6 +259,10 @@ export function createGatewayServer(props: GatewayProps): Server {
     res.end(body);
   }
 
+  // Idle connections to MLflow are dropped before MLflow drops them (uvicorn closes them after 5 s): a
+  // request sent on a connection the server is closing at that moment fails with ECONNRESET (a 502).
+  const upstreamAgent = new Agent({ keepAlive: true, timeout: props.upstreamIdleMs ?? UPSTREAM_IDLE_MS });
+
   /** Logged when the client closes the connection before any answer (nginx's convention). */
   const CLIENT_CLOSED = 499;
   /** Bytes of MLflow answers held across all requests (see forward). */
@@ -295,6 +304,7 @@ export function createGatewayServer(props: GatewayProps): Server {
           method: req.method,
           path: target.rawQuery === "" ? target.rawPath : `${target.rawPath}?${target.rawQuery}`,
           headers: headers.flat() as unknown as Record<string, string>,
+          agent: upstreamAgent,
         },
         (upstreamRes) => {
           clearTimeout(timer);
@@ -470,6 +480,7 @@ export function createGatewayServer(props: GatewayProps): Server {
   }
 
   const server = createServer({ requestTimeout: 120_000 }, (req, res) => void handle(req, res));
+  server.on("close", () => upstreamAgent.destroy());
   trackResponses(server);
   return server;
 }

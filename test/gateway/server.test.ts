@@ -44,7 +44,7 @@ let logs: AccessLogEntry[] = [];
 let authorizerCalls = 0;
 let clock = Date.now();
 
-function startGateway(options: { upstream?: URL; integrationTimeoutMs?: number; uiDirectory?: string; maxHeldBytes?: number } = {}): Promise<void> {
+function startGateway(options: { upstream?: URL; integrationTimeoutMs?: number; uiDirectory?: string; maxHeldBytes?: number; upstreamIdleMs?: number } = {}): Promise<void> {
   const authorize = createAuthorizer({
     config: { maxTokenBytes: 8192 },
     policySet,
@@ -66,6 +66,7 @@ function startGateway(options: { upstream?: URL; integrationTimeoutMs?: number; 
     now: () => new Date(clock),
     ...(options.uiDirectory ? { uiDirectory: options.uiDirectory } : {}),
     ...(options.maxHeldBytes !== undefined ? { maxHeldBytes: options.maxHeldBytes } : {}),
+    ...(options.upstreamIdleMs !== undefined ? { upstreamIdleMs: options.upstreamIdleMs } : {}),
   });
   return new Promise((resolve) => gateway.listen(0, "127.0.0.1", () => {
     base = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`;
@@ -545,3 +546,30 @@ describe("regression: two Authorization headers on a UI route", () => {
     expect(logs.slice(-2)).toMatchObject([{ reason: "duplicate-authorization" }, { reason: "duplicate-authorization" }]);
   });
 });
+
+test("a request after MLflow's keep-alive timeout never meets a connection MLflow is closing (regression: sporadic 502 ECONNRESET)", async () => {
+  // Prepare: an upstream that closes idle connections after 300 ms (uvicorn: 5 s); the gateway drops its own after 100 ms.
+  const strict = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => res.end("{}"));
+  });
+  strict.keepAliveTimeout = 300;
+  await new Promise<void>((resolve) => strict.listen(0, "127.0.0.1", () => resolve()));
+  await stopGateway();
+  await startGateway({ upstream: new URL(`http://127.0.0.1:${(strict.address() as AddressInfo).port}`), upstreamIdleMs: 100 });
+  try {
+    // Act: requests spaced right around the upstream's timeout, where a reused connection would race its close.
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      statuses.push((await send("GET", "/health")).status);
+      await new Promise((r) => setTimeout(r, 290 + (i % 4) * 5));
+    }
+
+    // Assess
+    expect(statuses).toEqual(Array(12).fill(200));
+  } finally {
+    await new Promise<void>((resolve) => strict.close(() => resolve()));
+    await stopGateway();
+    await startGateway();
+  }
+}, 30_000);
