@@ -1,6 +1,6 @@
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
 import { randomUUID } from "crypto";
-import { Agent, createServer, IncomingMessage, request as httpRequest, Server, ServerResponse } from "http";
+import { Agent, ClientRequest, createServer, IncomingMessage, request as httpRequest, Server, ServerResponse } from "http";
 import type { Authorizer } from "../authorizer/authorize";
 import { authTypeOf, AuthType, CatalogRoute, HTTP_METHODS } from "../authorizer/core/catalog";
 import { StageScope } from "../authorizer/core/compile";
@@ -297,7 +297,8 @@ export function createGatewayServer(props: GatewayProps): Server {
           resolve(r);
         }
       };
-      const upstreamReq = httpRequest(
+      let retried = false;
+      const send = (): ClientRequest => httpRequest(
         {
           host: props.upstream.hostname,
           port: props.upstream.port,
@@ -359,6 +360,7 @@ export function createGatewayServer(props: GatewayProps): Server {
           responseStatus = status;
         },
       );
+      let upstreamReq = send();
       res.on("close", () => {
         if (res.writableFinished) return settle({ status: responseStatus ?? res.statusCode });
         // The client left before its answer was sent: cancel MLflow's side, or a paused response would hold
@@ -372,12 +374,22 @@ export function createGatewayServer(props: GatewayProps): Server {
         if (!res.headersSent) answer(res, requestId, ANSWERS.timeout);
         settle({ status: ANSWERS.timeout.status, reason: "integration-timeout" });
       }, props.integrationTimeoutMs);
-      upstreamReq.on("error", (e: NodeJS.ErrnoException) => {
+      const onError = (e: NodeJS.ErrnoException) => {
         if (settled) return;
+        // A kept-alive connection MLflow closed just as this request went out: MLflow never read it, so it
+        // goes once more on a new connection (Node's documented remedy). Any other failure is a 502.
+        if (e.code === "ECONNRESET" && upstreamReq.reusedSocket && responseStatus === undefined && !retried && !res.destroyed) {
+          retried = true;
+          upstreamReq = send();
+          upstreamReq.on("error", onError);
+          upstreamReq.end(body);
+          return;
+        }
         if (!res.headersSent) answer(res, requestId, ANSWERS.mlflowDown);
         else res.destroy();
         settle({ status: ANSWERS.mlflowDown.status, reason: `upstream-${e.code ?? "error"}` });
-      });
+      };
+      upstreamReq.on("error", onError);
       upstreamReq.end(body);
     });
   }

@@ -573,3 +573,33 @@ test("a request after MLflow's keep-alive timeout never meets a connection MLflo
     await startGateway();
   }
 }, 30_000);
+
+test("a kept-alive connection MLflow resets as the request goes out is retried once on a new one (regression: sporadic 502 ECONNRESET)", async () => {
+  // Prepare: an upstream whose first connection answers once, then resets on its next request (the close race).
+  let connections = 0;
+  const racy = createNetServer((socket) => {
+    const n = ++connections;
+    let requests = 0;
+    socket.on("data", () => {
+      requests += 1;
+      if (n === 1 && requests === 2) return void socket.resetAndDestroy();
+      socket.write("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\n{}");
+    });
+  });
+  await new Promise<void>((resolve) => racy.listen(0, "127.0.0.1", () => resolve()));
+  await stopGateway();
+  await startGateway({ upstream: new URL(`http://127.0.0.1:${(racy.address() as AddressInfo).port}`) });
+  try {
+    // Act
+    const first = await send("GET", "/health");
+    const second = await send("GET", "/health");
+
+    // Assess: the second went out on the kept-alive connection, met the reset, and was sent again on a new one.
+    expect([first.status, second.status]).toEqual([200, 200]);
+    expect(connections).toBe(2);
+  } finally {
+    await new Promise<void>((resolve) => racy.close(() => resolve()));
+    await stopGateway();
+    await startGateway();
+  }
+});
