@@ -52,7 +52,7 @@ describe("SigV4 canonicalisation agrees with @smithy/signature-v4", () => {
         const tamperedBody = b.length > 0 ? verifySigV4({ ...signed, body: flip(b, at) }, STORE, OPTIONS) : undefined;
         const tamperedPath = verifySigV4({ ...signed, rawPath: `${signed.rawPath}x` }, STORE, OPTIONS);
         // Assess
-        expect(result).toEqual({ ok: true, principal: "mlflow-admin", accessKeyId: KEY.accessKeyId });
+        expect(result).toEqual({ ok: true, principal: "mlflow-admin", caller: "mlflow-admin", accessKeyId: KEY.accessKeyId });
         if (tamperedBody) expect(tamperedBody.ok).toBe(false);
         expect(tamperedPath.ok).toBe(false);
       }),
