@@ -1,6 +1,6 @@
 // The `mlflow-gate` command: decide, render and lint group policies, and check the route catalog against MLflow.
-import { readdirSync, readFileSync } from "fs";
-import { basename, isAbsolute, join, relative } from "path";
+import { readFileSync } from "fs";
+import { isAbsolute, relative } from "path";
 import { parseArgs } from "util";
 import { CatalogRoute, parseRouteCatalog, RouteCatalog, routeId } from "../authorizer/core/catalog";
 import {

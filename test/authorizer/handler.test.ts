@@ -50,6 +50,7 @@ function coldStart(env: Record<string, string>): Handler {
   process.env = { PATH: savedEnv.PATH, ...env };
   let handler: Handler | undefined;
   jest.isolateModules(() => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh module per environment
     handler = (require("../../authorizer/handler") as { handler: Handler }).handler;
   });
   return handler!;

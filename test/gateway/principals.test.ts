@@ -114,7 +114,7 @@ describe("principals", () => {
       "[profile data-science-as-mlflow-admin]\nrole_arn = arn:aws:iam::000000000000:role/mlflow-admin\nsource_profile = data-science\nexternal_id = mlflow-gate-local\nregion = eu-west-1\nservices = mlflow-gate-local\n",
     );
     expect(config).toContain("[profile data-science-as-mlflow-reader]\nrole_arn = arn:aws:iam::000000000000:role/mlflow-reader\nsource_profile = data-science\nregion");
-    expect(config).toMatch(/\[services mlflow-gate-local\]\nsts =\n  endpoint_url = http:\/\/127\.0\.0\.1:8090\n$/);
+    expect(config).toMatch(/\[services mlflow-gate-local\]\nsts =\n {2}endpoint_url = http:\/\/127\.0\.0\.1:8090\n$/);
     expect(files.roleProfiles.map((r) => r.name)).toEqual(["data-science-as-mlflow-admin", "data-science-as-mlflow-reader"]);
     expect(statSync(files.credentialsFile).mode & 0o777).toBe(0o600);
   });

@@ -28,7 +28,6 @@ afterAll(async () => {
 
 const send = (headers: readonly (readonly [string, string])[], body: string = BODY, target = PATH, method = "POST"): Promise<RawResponse> => sendRaw(t.stack.summary.gatewayUrl, { method, target, headers, body });
 const signed = (options: Partial<SigningOptions> = {}, body: string = BODY, path = PATH, query = "", method = "POST") => signHeaders(t, method, path, query, body, { ...admin, ...options });
-const without = (headers: [string, string][], name: string) => headers.filter(([n]) => n.toLowerCase() !== name);
 const valueOf = (headers: [string, string][], name: string) => headers.find(([n]) => n.toLowerCase() === name)?.[1] as string;
 const replaced = (headers: [string, string][], name: string, value: string): [string, string][] => headers.map(([n, v]) => [n, n.toLowerCase() === name ? value : v]);
 

@@ -16,6 +16,7 @@ import { buildApiRouteTree, DEFAULT_MAX_API_RESOURCES } from "../../../infra/con
 import { RestApiGatewayStack } from "../../../infra/stacks/rest-api-gateway-stack";
 import { CATALOG_FILE, GROUPS_DIR, REPO_ROOT } from "../../../scripts/lib/mlflow-env";
 import { thrownBy } from "../../support/errors";
+import { CfnProperties } from "../support/template";
 
 // RestApiGatewayStack synthesized once as the app does it (cdk.json's feature flags, cdk-nag's AWS
 // Solutions checks), beside a stand-in for MLflow's VPC stack (a VPC and an internal NLB on port 80).
@@ -28,7 +29,7 @@ const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
 const GROUP_FILES = readdirSync(GROUPS_DIR).filter((f) => /\.ya?ml$/.test(f));
 const authenticated = policySet.catalog.routes.filter((r) => r.auth !== "none");
 
-type Resources = Record<string, { Type: string; Properties: Record<string, any>; Metadata?: Record<string, any> }>;
+type Resources = Record<string, { Type: string; Properties: CfnProperties; Metadata?: CfnProperties }>;
 
 /** The stand-in for MlflowVpcStack: what the API needs of it, nothing more. */
 function networkStandIn(app: App): { vpc: ec2.IVpc; loadBalancer: elbv2.INetworkLoadBalancer } {

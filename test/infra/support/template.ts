@@ -1,3 +1,7 @@
+/** CloudFormation JSON as templates hold it: deep, loosely typed values that tests read by path. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type CfnProperties = Record<string, any>;
+
 /** How an imported value is shown: the first pattern its export name matches names it. */
 export type ImportLabels = readonly (readonly [RegExp, string])[];
 
