@@ -56,7 +56,11 @@ function identityOf(payload: JwtPayload, policySet: PolicySet): Identity {
 
 const allows = (doc: PolicyDocument): boolean => doc.Statement.some((s) => s.Effect === "Allow");
 
-function decide(groups: readonly string[], methodArn: unknown, policySet: PolicySet): { policyDocument: PolicyDocument; reason?: string } {
+function decide(
+  groups: readonly string[],
+  methodArn: unknown,
+  policySet: PolicySet,
+): { policyDocument: PolicyDocument; reason?: string } {
   let scope: StageScope;
   try {
     scope = authorizerScope(parseMethodArn(methodArn));
@@ -103,7 +107,14 @@ export function createAuthorizer({ config, policySet, verifier, logger }: Author
       identity = identityOf(payload, policySet);
       const { policyDocument, reason } = decide(identity.groups, methodArn, policySet);
       const decision = allows(policyDocument) ? "allow" : "deny";
-      log("info", { decision, reason, principal: identity.sub, username: identity.username, groups: identity.groups, ...meta });
+      log("info", {
+        decision,
+        reason,
+        principal: identity.sub,
+        username: identity.username,
+        groups: identity.groups,
+        ...meta,
+      });
       return {
         principalId: identity.sub,
         policyDocument,

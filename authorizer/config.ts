@@ -47,7 +47,8 @@ function urlProblem(name: string, value: string): string | undefined {
   if (url.search !== "" || url.hash !== "") return `${name} must not have a query or fragment`;
   if (url.protocol === "https:") return undefined;
   if (url.protocol === "http:" && isLoopbackHost(url.hostname)) return undefined;
-  if (url.protocol === "http:") return `${name} may use http only for a loopback host (127.0.0.0/8, localhost, [::1]); use https for ${url.hostname}`;
+  if (url.protocol === "http:")
+    return `${name} may use http only for a loopback host (127.0.0.0/8, localhost, [::1]); use https for ${url.hostname}`;
   return `${name} must be an https URL`;
 }
 
@@ -71,8 +72,12 @@ export function parseAuthorizerConfig(
   const mode: AuthorizerMode | undefined = modeValue === "aws" || modeValue === "local" ? modeValue : undefined;
   if (mode === undefined) problems.push(`MLFLOW_GATE_MODE must be "aws" or "local", not "${modeValue}"`);
 
-  const clientIds = (get("COGNITO_CLIENT_ID") ?? "").split(",").map((c) => c.trim()).filter((c) => c !== "");
-  if (clientIds.length === 0) problems.push("COGNITO_CLIENT_ID is required (one app client id, or several separated by commas)");
+  const clientIds = (get("COGNITO_CLIENT_ID") ?? "")
+    .split(",")
+    .map((c) => c.trim())
+    .filter((c) => c !== "");
+  if (clientIds.length === 0)
+    problems.push("COGNITO_CLIENT_ID is required (one app client id, or several separated by commas)");
   for (const c of clientIds) if (!CLIENT_ID.test(c)) problems.push(`COGNITO_CLIENT_ID: "${c}" is not an app client id`);
 
   let issuer = "";
@@ -80,7 +85,8 @@ export function parseAuthorizerConfig(
   if (mode === "aws") {
     // A local pool's issuer must never be accepted by an AWS deployment: no override at all.
     for (const key of ["COGNITO_ISSUER", "COGNITO_JWKS_URI"]) {
-      if (get(key) !== undefined) problems.push(`${key} is not allowed in aws mode (the issuer is derived from COGNITO_USER_POOL_ID)`);
+      if (get(key) !== undefined)
+        problems.push(`${key} is not allowed in aws mode (the issuer is derived from COGNITO_USER_POOL_ID)`);
     }
     const region = get("AWS_REGION");
     if (region === undefined) problems.push("AWS_REGION is required in aws mode");
@@ -91,7 +97,9 @@ export function parseAuthorizerConfig(
     else if (!pool) problems.push(`COGNITO_USER_POOL_ID "${poolId}" is not of the form <region>_<id>`);
     else if (region !== undefined && pool[1] !== region) {
       // Cognito puts the pool's region in `iss`; an issuer derived from another region would reject every token.
-      problems.push(`COGNITO_USER_POOL_ID is in ${pool[1]} but AWS_REGION is ${region}; the pool must be in the authorizer's region`);
+      problems.push(
+        `COGNITO_USER_POOL_ID is in ${pool[1]} but AWS_REGION is ${region}; the pool must be in the authorizer's region`,
+      );
     }
     if (pool && region !== undefined) {
       issuer = `https://cognito-idp.${region}.amazonaws.com/${poolId}`;
@@ -99,7 +107,8 @@ export function parseAuthorizerConfig(
     }
   } else if (mode === "local") {
     // Lambda always sets AWS_LAMBDA_FUNCTION_NAME: a deployed authorizer must not trust a hand-named issuer.
-    if (get("AWS_LAMBDA_FUNCTION_NAME") !== undefined) problems.push('MLFLOW_GATE_MODE "local" is not allowed in AWS Lambda');
+    if (get("AWS_LAMBDA_FUNCTION_NAME") !== undefined)
+      problems.push('MLFLOW_GATE_MODE "local" is not allowed in AWS Lambda');
     const iss = get("COGNITO_ISSUER");
     if (iss === undefined) problems.push("COGNITO_ISSUER is required in local mode");
     else {
@@ -117,14 +126,17 @@ export function parseAuthorizerConfig(
 
   const bundle = get("MLFLOW_GATE_POLICY_BUNDLE") ?? defaultPolicyBundlePath;
   const policyBundlePath = resolve(bundle);
-  if (!policyBundlePath.endsWith(".json")) problems.push(`MLFLOW_GATE_POLICY_BUNDLE must name a .json file, not "${bundle}"`);
+  if (!policyBundlePath.endsWith(".json"))
+    problems.push(`MLFLOW_GATE_POLICY_BUNDLE must name a .json file, not "${bundle}"`);
 
   let maxTokenBytes = DEFAULT_MAX_TOKEN_BYTES;
   const max = get("MLFLOW_GATE_MAX_TOKEN_BYTES");
   if (max !== undefined) {
     maxTokenBytes = /^\d+$/.test(max) ? Number(max) : NaN;
     if (!(maxTokenBytes >= MIN_MAX_TOKEN_BYTES && maxTokenBytes <= MAX_MAX_TOKEN_BYTES)) {
-      problems.push(`MLFLOW_GATE_MAX_TOKEN_BYTES must be an integer from ${MIN_MAX_TOKEN_BYTES} to ${MAX_MAX_TOKEN_BYTES}, not "${max}"`);
+      problems.push(
+        `MLFLOW_GATE_MAX_TOKEN_BYTES must be an integer from ${MIN_MAX_TOKEN_BYTES} to ${MAX_MAX_TOKEN_BYTES}, not "${max}"`,
+      );
     }
   }
 

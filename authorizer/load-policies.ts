@@ -16,7 +16,9 @@ export function readGroupFiles(dir: string, displayRoot = process.cwd()): { file
     const rel = relative(displayRoot, path);
     return rel === "" || rel.startsWith("..") || isAbsolute(rel) ? path : rel;
   };
-  const entries = readdirSync(dir).filter((f) => f.endsWith(".yaml") || f.endsWith(".yml")).sort();
+  const entries = readdirSync(dir)
+    .filter((f) => f.endsWith(".yaml") || f.endsWith(".yml"))
+    .sort();
   const problems: string[] = entries.length === 0 ? [`${show(dir)}: no group files (*.yaml)`] : [];
   const files: GroupFile[] = [];
   for (const entry of entries) {

@@ -21,7 +21,8 @@ function compiledProblems(raw: unknown, i: number, names: ReadonlySet<string>): 
   const c = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
   const where = `compiled[${i}]`;
   const problems: string[] = [];
-  if (!isStrings(c.groups) || c.groups.length === 0 || !c.groups.every((g) => names.has(g))) problems.push(`${where}.groups must name groups of the bundle`);
+  if (!isStrings(c.groups) || c.groups.length === 0 || !c.groups.every((g) => names.has(g)))
+    problems.push(`${where}.groups must name groups of the bundle`);
   if (c.surface !== "cognito" && c.surface !== "iam") problems.push(`${where}.surface must be cognito or iam`);
   if (!isStrings(c.allow) || !isStrings(c.deny)) problems.push(`${where}.allow and .deny must be lists of strings`);
   return problems;
@@ -36,20 +37,24 @@ function groupProblems(raw: unknown, i: number): string[] {
   const g = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
   const where = `groups[${i}]`;
   const problems: string[] = [];
-  if (typeof g.name !== "string" || !GROUP_NAME.test(g.name)) problems.push(`${where}.name must match ${GROUP_NAME.source}`);
+  if (typeof g.name !== "string" || !GROUP_NAME.test(g.name))
+    problems.push(`${where}.name must match ${GROUP_NAME.source}`);
   if (typeof g.file !== "string") problems.push(`${where}.file must be a string`);
   if (typeof g.description !== "string") problems.push(`${where}.description must be a string`);
-  if (!Array.isArray(g.extends) || !g.extends.every((e) => typeof e === "string")) problems.push(`${where}.extends must be a list of names`);
+  if (!Array.isArray(g.extends) || !g.extends.every((e) => typeof e === "string"))
+    problems.push(`${where}.extends must be a list of names`);
   if (!isPatterns(g.allow)) problems.push(`${where}.allow must be a list of { pattern, line }`);
   if (!isPatterns(g.deny)) problems.push(`${where}.deny must be a list of { pattern, line }`);
-  if (g.unknownRoutes !== "allow" && g.unknownRoutes !== "deny") problems.push(`${where}.unknownRoutes must be allow or deny`);
+  if (g.unknownRoutes !== "allow" && g.unknownRoutes !== "deny")
+    problems.push(`${where}.unknownRoutes must be allow or deny`);
   return problems;
 }
 
 /** Validates a bundle read from JSON and resolves its groups against its catalog. */
 export function parsePolicyBundle(input: unknown): PolicySet {
   const b = (typeof input === "object" && input !== null ? input : {}) as Record<string, unknown>;
-  if (!Array.isArray(b.groups) || b.groups.length === 0) throw new ConfigError("policy bundle: groups must be a non-empty list");
+  if (!Array.isArray(b.groups) || b.groups.length === 0)
+    throw new ConfigError("policy bundle: groups must be a non-empty list");
   const problems = b.groups.flatMap(groupProblems);
   const names = new Set((b.groups as { name?: unknown }[]).map((g) => String(g?.name)));
   if (b.compiled !== undefined && !Array.isArray(b.compiled)) problems.push("compiled must be a list");
@@ -57,7 +62,11 @@ export function parsePolicyBundle(input: unknown): PolicySet {
   problems.push(...compiled.flatMap((c, i) => compiledProblems(c, i, names)));
   if (problems.length > 0) throw new ConfigError(`policy bundle:\n  ${problems.join("\n  ")}`);
   try {
-    return PolicySet.fromFiles(parseRouteCatalog(b.catalog), b.groups as GroupFile[], compiled as PrecompiledResources[]);
+    return PolicySet.fromFiles(
+      parseRouteCatalog(b.catalog),
+      b.groups as GroupFile[],
+      compiled as PrecompiledResources[],
+    );
   } catch (e) {
     if (e instanceof GroupPolicyError) throw new ConfigError(`policy bundle:\n  ${e.problems.join("\n  ")}`);
     if (e instanceof MlflowGateError) throw new ConfigError(`policy bundle: ${e.message}`);

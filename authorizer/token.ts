@@ -8,7 +8,8 @@ import type { JwtPayload } from "aws-jwt-verify/jwt-model";
 import { AuthorizerConfig, isLoopbackHost } from "./config";
 import { MlflowGateError } from "./core/errors";
 
-export type BearerTokenProblem = "missing-token" | "duplicate-authorization" | "not-bearer" | "token-too-large" | "malformed-token";
+export type BearerTokenProblem =
+  "missing-token" | "duplicate-authorization" | "not-bearer" | "token-too-large" | "malformed-token";
 
 /** The Authorization header holds no usable bearer token; `reason` says why (logged, never the value). */
 export class BearerTokenError extends MlflowGateError {
@@ -28,7 +29,10 @@ const BEARER = /^Bearer[ \t]+(\S+)$/i;
  * two Authorization values (repeated header, or two spellings of its name) are rejected rather than
  * guessing which one API Gateway used as the identity source.
  */
-export function extractBearerToken(event: Pick<APIGatewayRequestAuthorizerEvent, "headers" | "multiValueHeaders">, maxTokenBytes: number): string {
+export function extractBearerToken(
+  event: Pick<APIGatewayRequestAuthorizerEvent, "headers" | "multiValueHeaders">,
+  maxTokenBytes: number,
+): string {
   const values: string[] = [];
   let multiCount = 0;
   for (const [name, value] of Object.entries(event.headers ?? {})) {
@@ -67,7 +71,8 @@ export class JwksFetcher implements Fetcher {
   async fetch(uri: string): Promise<ArrayBuffer> {
     const url = new URL(uri);
     if (url.protocol === "https:") return this.https.fetch(uri);
-    if (url.protocol !== "http:" || !isLoopbackHost(url.hostname)) throw new Error(`refusing to fetch JWKS from ${url.origin}`);
+    if (url.protocol !== "http:" || !isLoopbackHost(url.hostname))
+      throw new Error(`refusing to fetch JWKS from ${url.origin}`);
     const res = await fetch(uri, { redirect: "error", signal: AbortSignal.timeout(3000) });
     if (res.status !== 200) throw new Error(`JWKS ${uri} answered ${res.status}`);
     return res.arrayBuffer();
@@ -98,10 +103,12 @@ export function createTokenVerifier(
       customJwtCheck: ({ header, payload }) => {
         validateCognitoJwtFields(payload, { tokenUse: "access", clientId });
         // Cognito signs with RS256 only; the library would also accept EC and EdDSA keys.
-        if (header.alg !== "RS256") throw new JwtInvalidSignatureAlgorithmError("JWT signature algorithm must be RS256", header.alg, "RS256");
+        if (header.alg !== "RS256")
+          throw new JwtInvalidSignatureAlgorithmError("JWT signature algorithm must be RS256", header.alg, "RS256");
         // The library checks `exp` only when present.
         if (typeof payload.exp !== "number") throw new JwtMissingClaimError("token has no exp claim");
-        if (typeof payload.sub !== "string" || payload.sub === "") throw new JwtMissingClaimError("token has no sub claim");
+        if (typeof payload.sub !== "string" || payload.sub === "")
+          throw new JwtMissingClaimError("token has no sub claim");
       },
     },
     { jwksCache: options.jwksCache ?? new SimpleJwksCache({ fetcher: new JwksFetcher() }) },

@@ -11,7 +11,18 @@ import { loadPolicySet, loadRouteCatalog } from "../authorizer/load-policies";
 import { createTokenVerifier, TokenVerifier } from "../authorizer/token";
 import { AuthorizerCache } from "../gateway/authorizer-cache";
 import { CATALOG_FILE, GROUPS_DIR } from "../scripts/lib/mlflow-env";
-import { accessToken, CLIENT_ID, createSigningKey, ISSUER, JWKS_URI, jwksOf, METHOD_ARN_PREFIX, requestEvent, SigningKey, seededJwksCache } from "../test/authorizer/support/tokens";
+import {
+  accessToken,
+  CLIENT_ID,
+  createSigningKey,
+  ISSUER,
+  JWKS_URI,
+  jwksOf,
+  METHOD_ARN_PREFIX,
+  requestEvent,
+  SigningKey,
+  seededJwksCache,
+} from "../test/authorizer/support/tokens";
 import { pairedRatio, RunFigures, summarize, Summary, timeLoop } from "./lib/stats";
 
 export interface AuthorizerOptions {
@@ -70,8 +81,15 @@ async function withStdoutMuted<T>(body: () => Promise<T>): Promise<T> {
   }
 }
 
-function authorizerFor(policySet: PolicySet, key: SigningKey, logger: DecisionLogger): { authorize: Authorizer; verifier: TokenVerifier } {
-  const verifier = createTokenVerifier({ issuer: ISSUER, jwksUri: JWKS_URI, clientIds: [CLIENT_ID] }, { jwksCache: seededJwksCache(jwksOf(key)).jwksCache });
+function authorizerFor(
+  policySet: PolicySet,
+  key: SigningKey,
+  logger: DecisionLogger,
+): { authorize: Authorizer; verifier: TokenVerifier } {
+  const verifier = createTokenVerifier(
+    { issuer: ISSUER, jwksUri: JWKS_URI, clientIds: [CLIENT_ID] },
+    { jwksCache: seededJwksCache(jwksOf(key)).jwksCache },
+  );
   return { verifier, authorize: createAuthorizer({ config: { maxTokenBytes: 8192 }, policySet, verifier, logger }) };
 }
 
@@ -94,9 +112,18 @@ function gatewayDecider(authorize: Authorizer, cacheTtlMs: number) {
   };
 }
 
-const ARNS = ["GET/ajax-api/2.0/mlflow/experiments/get", "POST/ajax-api/2.0/mlflow/runs/search", "GET/get-artifact"].map((p) => `${METHOD_ARN_PREFIX}${p}`);
+const ARNS = [
+  "GET/ajax-api/2.0/mlflow/experiments/get",
+  "POST/ajax-api/2.0/mlflow/runs/search",
+  "GET/get-artifact",
+].map((p) => `${METHOD_ARN_PREFIX}${p}`);
 
-async function measureVariants(o: AuthorizerOptions, progress: (line: string) => void): Promise<Pick<AuthorizerResults, "token" | "variants" | "ratioLambdaToRaw" | "ratioUncachedToRaw" | "ratioCachedToUncached">> {
+async function measureVariants(
+  o: AuthorizerOptions,
+  progress: (line: string) => void,
+): Promise<
+  Pick<AuthorizerResults, "token" | "variants" | "ratioLambdaToRaw" | "ratioUncachedToRaw" | "ratioCachedToUncached">
+> {
   const key = createSigningKey();
   const group = "readers";
   const token = accessToken(key, { "cognito:groups": [group] });
@@ -120,13 +147,20 @@ async function measureVariants(o: AuthorizerOptions, progress: (line: string) =>
     verifierOnly: () => verifier.verify(token),
     rawRs256: raw,
   };
-  const runs: Record<keyof typeof variants, RunFigures[]> = { lambda: [], decisionUncached: [], decisionCached: [], verifierOnly: [], rawRs256: [] };
+  const runs: Record<keyof typeof variants, RunFigures[]> = {
+    lambda: [],
+    decisionUncached: [],
+    decisionCached: [],
+    verifierOnly: [],
+    rawRs256: [],
+  };
   await withStdoutMuted(async () => {
     if ((await uncached(bearer, ARNS[0] as string)) !== "Allow") throw new Error("the benchmark token was not allowed");
     for (const op of Object.values(variants)) await timeLoop(o.warmupMs / 5, op);
     for (let r = 0; r < o.runs; r++) {
       // Variants take turns within a run, so a ratio compares two stretches of time next to each other.
-      for (const [name, op] of Object.entries(variants)) runs[name as keyof typeof variants].push(await timeLoop(o.runMs, op));
+      for (const [name, op] of Object.entries(variants))
+        runs[name as keyof typeof variants].push(await timeLoop(o.runMs, op));
     }
   });
   progress(`authorizer    ${o.runs} runs of ${Object.keys(variants).length} variants`);
@@ -197,7 +231,8 @@ function orderedCompilableActions(needed: number): string[] {
     }
     if (slice.length === SLICE) accepted.push(...slice);
   }
-  if (accepted.length < needed) throw new Error(`only ${accepted.length} actions of the UI surface compile together; ${needed} needed`);
+  if (accepted.length < needed)
+    throw new Error(`only ${accepted.length} actions of the UI surface compile together; ${needed} needed`);
   return accepted;
 }
 
@@ -223,14 +258,20 @@ async function scalingPoint(o: AuthorizerOptions, groups: number, actionsPerGrou
     const r = (s as { Resource?: string | string[] }).Resource;
     return n + (Array.isArray(r) ? r.length : 1);
   }, 0);
-  if (!first.policyDocument.Statement.some((st) => st.Effect === "Allow")) throw new Error(`the synthetic groups (${groups} × ${actionsPerGroup}) got no Allow`);
-  if (evaluatePolicies([statements], "execute-api:Invoke", deniedArn).decision === "Allow") throw new Error("the deny probe was allowed");
+  if (!first.policyDocument.Statement.some((st) => st.Effect === "Allow"))
+    throw new Error(`the synthetic groups (${groups} × ${actionsPerGroup}) got no Allow`);
+  if (evaluatePolicies([statements], "execute-api:Invoke", deniedArn).decision === "Allow")
+    throw new Error("the deny probe was allowed");
   const lambda: RunFigures[] = [];
   const cachedDeny: RunFigures[] = [];
   await timeLoop(o.scalingRunMs / 2, () => authorize(requestEvent({ authorization: bearer, methodArn: deniedArn })));
   for (let r = 0; r < o.runs; r++) {
-    lambda.push(await timeLoop(o.scalingRunMs, () => authorize(requestEvent({ authorization: bearer, methodArn: deniedArn }))));
-    cachedDeny.push(await timeLoop(o.scalingRunMs / 2, () => evaluatePolicies([statements], "execute-api:Invoke", deniedArn)));
+    lambda.push(
+      await timeLoop(o.scalingRunMs, () => authorize(requestEvent({ authorization: bearer, methodArn: deniedArn }))),
+    );
+    cachedDeny.push(
+      await timeLoop(o.scalingRunMs / 2, () => evaluatePolicies([statements], "execute-api:Invoke", deniedArn)),
+    );
   }
   return {
     groups,
@@ -242,7 +283,10 @@ async function scalingPoint(o: AuthorizerOptions, groups: number, actionsPerGrou
   };
 }
 
-export async function benchAuthorizer(o: AuthorizerOptions, progress: (line: string) => void): Promise<AuthorizerResults> {
+export async function benchAuthorizer(
+  o: AuthorizerOptions,
+  progress: (line: string) => void,
+): Promise<AuthorizerResults> {
   const main = await measureVariants(o, progress);
   const byGroups: ScalingPoint[] = [];
   for (const g of o.groupCounts) byGroups.push(await scalingPoint(o, g, SLICE));

@@ -8,7 +8,14 @@ import { AddressInfo } from "net";
 import { tmpdir } from "os";
 import { join } from "path";
 import { buildAuthorizer } from "../scripts/build-authorizer";
-import { accessToken, CLIENT_ID, createSigningKey, jwksOf, METHOD_ARN_PREFIX, requestEvent } from "../test/authorizer/support/tokens";
+import {
+  accessToken,
+  CLIENT_ID,
+  createSigningKey,
+  jwksOf,
+  METHOD_ARN_PREFIX,
+  requestEvent,
+} from "../test/authorizer/support/tokens";
 import { median } from "./lib/stats";
 
 export interface ColdStartOptions {
@@ -85,7 +92,12 @@ export async function benchColdStart(o: ColdStartOptions, progress: (line: strin
       COGNITO_ISSUER: issuer,
       COGNITO_CLIENT_ID: CLIENT_ID,
       BENCH_HANDLER: build.handlerFile,
-      BENCH_EVENT: JSON.stringify(requestEvent({ authorization: `Bearer ${token}`, methodArn: `${METHOD_ARN_PREFIX}GET/ajax-api/2.0/mlflow/experiments/get` })),
+      BENCH_EVENT: JSON.stringify(
+        requestEvent({
+          authorization: `Bearer ${token}`,
+          methodArn: `${METHOD_ARN_PREFIX}GET/ajax-api/2.0/mlflow/experiments/get`,
+        }),
+      ),
     };
     const bare: number[] = [];
     const full: number[] = [];
@@ -104,7 +116,11 @@ export async function benchColdStart(o: ColdStartOptions, progress: (line: strin
     }
     progress(`cold start    bundle ${(build.handlerBytes / 1024).toFixed(1)} KiB, ${o.runs} process pairs`);
     return {
-      bundle: { minifiedBytes: build.handlerBytes, gzipBytes: build.handlerGzipBytes, policyBundleBytes: build.policyBundleBytes },
+      bundle: {
+        minifiedBytes: build.handlerBytes,
+        gzipBytes: build.handlerGzipBytes,
+        policyBundleBytes: build.policyBundleBytes,
+      },
       runs: o.runs,
       bareNodeMs: median(bare),
       authorizerProcessMs: median(full),

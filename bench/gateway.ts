@@ -21,7 +21,14 @@ import { createLocalGateway } from "../gateway/stack";
 import { RunningUserPool, startUserPool } from "../gateway/user-pool";
 import { CATALOG_FILE, GROUPS_DIR } from "../scripts/lib/mlflow-env";
 import { LoadTarget, LoadWorker, TargetFigures, WireRequest } from "./lib/load";
-import { basicAuthHeader, BasicAuthMlflow, ensurePeerDependencies, RunningServer, startBasicAuthMlflow, startTrivialUpstream } from "./lib/servers";
+import {
+  basicAuthHeader,
+  BasicAuthMlflow,
+  ensurePeerDependencies,
+  RunningServer,
+  startBasicAuthMlflow,
+  startTrivialUpstream,
+} from "./lib/servers";
 import { pairedDifference, pairedRatio, summarize, Summary } from "./lib/stats";
 
 export interface GatewayOptions {
@@ -40,9 +47,18 @@ export const TARGETS = {
   direct: { via: "MLflow directly, /ajax-api and /get-artifact (the UI's routes), no auth", form: "ui" },
   directSdk: { via: "MLflow directly, /api and /api/2.0/mlflow-artifacts (the SDK's routes), no auth", form: "sdk" },
   sigv4: { via: "gateway → MLflow, /api, SigV4 as mlflow-admin (admins)", form: "sdk" },
-  bearer: { via: "gateway → MLflow, /ajax-api, Cognito access token of admin (admins), authorizer cache 300 s", form: "ui" },
-  basicAuth: { via: "MLflow --app-name basic-auth, /ajax-api, basic-auth user (not admin) owning the experiment", form: "ui" },
-  basicAuthCached: { via: "as basicAuth, with auth_cache_ttl_seconds = 60 (MLflow's opt-in credential cache)", form: "ui" },
+  bearer: {
+    via: "gateway → MLflow, /ajax-api, Cognito access token of admin (admins), authorizer cache 300 s",
+    form: "ui",
+  },
+  basicAuth: {
+    via: "MLflow --app-name basic-auth, /ajax-api, basic-auth user (not admin) owning the experiment",
+    form: "ui",
+  },
+  basicAuthCached: {
+    via: "as basicAuth, with auth_cache_ttl_seconds = 60 (MLflow's opt-in credential cache)",
+    form: "ui",
+  },
   trivialDirect: { via: "trivial Node upstream directly", form: "ui" },
   trivialSigv4: { via: "gateway → trivial upstream, /api, SigV4", form: "sdk" },
   trivialBearer: { via: "gateway → trivial upstream, /ajax-api, Cognito access token", form: "ui" },
@@ -66,9 +82,14 @@ export interface Comparison {
 
 export interface GatewayResults {
   readonly mix: readonly string[];
-  readonly load: Omit<GatewayOptions, "basicAuthCredentialCache"> & { readonly keepAlive: true; readonly clientInWorkerThread: true };
+  readonly load: Omit<GatewayOptions, "basicAuthCredentialCache"> & {
+    readonly keepAlive: true;
+    readonly clientInWorkerThread: true;
+  };
   readonly startupMs: number;
-  readonly targets: Partial<Record<TargetName, { readonly via: string; readonly byConcurrency: Record<string, CellFigures> }>>;
+  readonly targets: Partial<
+    Record<TargetName, { readonly via: string; readonly byConcurrency: Record<string, CellFigures> }>
+  >;
   /** By concurrency: comparison name → figures. */
   readonly comparisons: Record<string, Record<string, Comparison>>;
   /** Empty when every request of every measured target got a 2xx and no write repeated. */
@@ -100,8 +121,19 @@ interface Seeded {
 const ARTIFACT = "small.json";
 const ARTIFACT_BODY = JSON.stringify({ accuracy: 0.93, f1: 0.91, note: "a small artifact the mix reads back" });
 
-async function call(origin: string, method: string, path: string, body: string | undefined, headers: Record<string, string>): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const r = await fetch(`${origin}${path}`, { method, headers: { "content-type": "application/json", ...headers }, ...(body !== undefined ? { body } : {}) });
+async function call(
+  origin: string,
+  method: string,
+  path: string,
+  body: string | undefined,
+  headers: Record<string, string>,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON read by path
+): Promise<any> {
+  const r = await fetch(`${origin}${path}`, {
+    method,
+    headers: { "content-type": "application/json", ...headers },
+    ...(body !== undefined ? { body } : {}),
+  });
   if (!r.ok) throw new Error(`seeding ${method} ${path}: ${r.status} ${(await r.text()).slice(0, 300)}`);
   const text = await r.text();
   return text === "" ? {} : JSON.parse(text);
@@ -109,15 +141,25 @@ async function call(origin: string, method: string, path: string, body: string |
 
 /** An experiment, a run with params and metrics, a small artifact; written straight to MLflow. */
 async function seed(origin: string, headers: Record<string, string> = {}): Promise<Seeded> {
-  const api = (path: string, body: object) => call(origin, "POST", `/api/2.0/mlflow/${path}`, JSON.stringify(body), headers);
+  const api = (path: string, body: object) =>
+    call(origin, "POST", `/api/2.0/mlflow/${path}`, JSON.stringify(body), headers);
   const { experiment_id: experimentId } = await api("experiments/create", { name: "bench-gateway" });
   const { run } = await api("runs/create", { experiment_id: experimentId, run_name: "bench", start_time: Date.now() });
   const runId: string = run.info.run_id;
   const t0 = Date.now();
   await api("runs/log-batch", {
     run_id: runId,
-    params: [["lr", "0.01"], ["batch_size", "64"], ["optimizer", "adam"]].map(([key, value]) => ({ key, value })),
-    metrics: Array.from({ length: 20 }, (_, step) => ({ key: "loss", value: 1 / (step + 1), timestamp: t0 + step, step })),
+    params: [
+      ["lr", "0.01"],
+      ["batch_size", "64"],
+      ["optimizer", "adam"],
+    ].map(([key, value]) => ({ key, value })),
+    metrics: Array.from({ length: 20 }, (_, step) => ({
+      key: "loss",
+      value: 1 / (step + 1),
+      timestamp: t0 + step,
+      step,
+    })),
   });
   const artifactRoot = String(run.info.artifact_uri).replace(/^mlflow-artifacts:\//, "");
   await call(origin, "PUT", `/api/2.0/mlflow-artifacts/artifacts/${artifactRoot}/${ARTIFACT}`, ARTIFACT_BODY, headers);
@@ -137,21 +179,36 @@ function buildSequence(d: Seeded, form: "ui" | "sdk", metricKey: string, writes:
   const t0 = Date.now();
   return Array.from({ length: writes }, (_, w) => [
     { method: "GET" as const, path: `${prefix}/experiments/get${q({ experiment_id: d.experimentId })}`, body: "" },
-    { method: "POST" as const, path: `${prefix}/runs/search`, body: JSON.stringify({ experiment_ids: [d.experimentId], max_results: 100 }) },
-    { method: "POST" as const, path: `${prefix}/runs/log-metric`, body: JSON.stringify({ run_id: d.runId, key: metricKey, value: w, timestamp: t0 + w, step: w }) },
+    {
+      method: "POST" as const,
+      path: `${prefix}/runs/search`,
+      body: JSON.stringify({ experiment_ids: [d.experimentId], max_results: 100 }),
+    },
+    {
+      method: "POST" as const,
+      path: `${prefix}/runs/log-metric`,
+      body: JSON.stringify({ run_id: d.runId, key: metricKey, value: w, timestamp: t0 + w, step: w }),
+    },
     artifact,
   ]).flat();
 }
 
 const withBodyHeaders = (headers: Record<string, string>, body: string): Record<string, string> =>
-  body === "" ? headers : { ...headers, "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) };
+  body === ""
+    ? headers
+    : { ...headers, "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) };
 
 function plain(requests: PlainRequest[], headers: Record<string, string>): WireRequest[] {
   return requests.map((r) => ({ ...r, headers: withBodyHeaders(headers, r.body) }));
 }
 
 /** Signs each distinct request once (repeated reads share a signature), as a SigV4 client would sign it. */
-async function presign(principal: Principal, region: string, gateway: URL, requests: PlainRequest[]): Promise<WireRequest[]> {
+async function presign(
+  principal: Principal,
+  region: string,
+  gateway: URL,
+  requests: PlainRequest[],
+): Promise<WireRequest[]> {
   const signer = new SignatureV4({ service: "execute-api", region, credentials: principal, sha256: Sha256 });
   const signingDate = new Date();
   const signed = new Map<string, WireRequest>();
@@ -164,7 +221,15 @@ async function presign(principal: Principal, region: string, gateway: URL, reque
       const headers = withBodyHeaders({ host: gateway.host }, r.body);
       delete headers["content-length"];
       const s = await signer.sign(
-        new HttpRequest({ method: r.method, hostname: gateway.hostname, port: Number(gateway.port), path: pathname, query: Object.fromEntries(new URLSearchParams(query ?? "")), headers, body: r.body }),
+        new HttpRequest({
+          method: r.method,
+          hostname: gateway.hostname,
+          port: Number(gateway.port),
+          path: pathname,
+          query: Object.fromEntries(new URLSearchParams(query ?? "")),
+          headers,
+          body: r.body,
+        }),
         { signingDate },
       );
       wire = { method: r.method, path: r.path, headers: withBodyHeaders(s.headers, r.body), body: r.body };
@@ -177,11 +242,19 @@ async function presign(principal: Principal, region: string, gateway: URL, reque
 
 async function listen(server: Server): Promise<{ url: URL; stop: () => Promise<void> }> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  return { url: new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`), stop: () => closeServer(server) };
+  return {
+    url: new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
+    stop: () => closeServer(server),
+  };
 }
 
 function cellOf(f: TargetFigures): CellFigures {
-  return { ...summarize(f.rounds), failures: f.failures, ...(f.firstFailure ? { firstFailure: f.firstFailure } : {}), wrapped: f.wrapped };
+  return {
+    ...summarize(f.rounds),
+    failures: f.failures,
+    ...(f.firstFailure ? { firstFailure: f.firstFailure } : {}),
+    wrapped: f.wrapped,
+  };
 }
 
 export async function benchGateway(o: GatewayOptions, progress: (line: string) => void): Promise<GatewayResults> {
@@ -195,12 +268,27 @@ export async function benchGateway(o: GatewayOptions, progress: (line: string) =
     const policySet: PolicySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
     const groups = [...policySet.groups.keys()].sort();
     const region = "us-east-1";
-    const track = <T extends { stop(): Promise<void> }>(p: Promise<T>): Promise<T> => p.then((s) => (stops.push(() => s.stop()), s));
+    const track = <T extends { stop(): Promise<void> }>(p: Promise<T>): Promise<T> =>
+      p.then((s) => (stops.push(() => s.stop()), s));
     const [userPool, mlflow, basicAuth, basicAuthCached, trivial] = await Promise.all([
-      track(startUserPool({ stateDir: join(dataDir, "cognito"), port: 0, region, groups, demoUsers: [{ username: "admin", group: "admins" }] })) as Promise<RunningUserPool>,
+      track(
+        startUserPool({
+          stateDir: join(dataDir, "cognito"),
+          port: 0,
+          region,
+          groups,
+          demoUsers: [{ username: "admin", group: "admins" }],
+        }),
+      ) as Promise<RunningUserPool>,
       track(startMlflow({ dataDir, host: "127.0.0.1", port: 0, portVariable: "none" })),
-      track(startBasicAuthMlflow({ dataDir: join(dataDir, "basic-auth"), credentialCacheSeconds: 0 })) as Promise<BasicAuthMlflow>,
-      o.basicAuthCredentialCache ? (track(startBasicAuthMlflow({ dataDir: join(dataDir, "basic-auth-cached"), credentialCacheSeconds: 60 })) as Promise<BasicAuthMlflow>) : Promise.resolve(undefined),
+      track(
+        startBasicAuthMlflow({ dataDir: join(dataDir, "basic-auth"), credentialCacheSeconds: 0 }),
+      ) as Promise<BasicAuthMlflow>,
+      o.basicAuthCredentialCache
+        ? (track(
+            startBasicAuthMlflow({ dataDir: join(dataDir, "basic-auth-cached"), credentialCacheSeconds: 60 }),
+          ) as Promise<BasicAuthMlflow>)
+        : Promise.resolve(undefined),
       track(startTrivialUpstream()) as Promise<RunningServer>,
     ]);
     const principals = loadPrincipals(dataDir, new Set(groups));
@@ -224,7 +312,9 @@ export async function benchGateway(o: GatewayOptions, progress: (line: string) =
     const gateway = await gatewayOf(mlflow.url);
     const trivialGateway = await gatewayOf(trivial.url);
     const startupMs = Date.now() - t;
-    progress(`gateway       MLflow, basic-auth MLflow${basicAuthCached ? " (twice)" : ""}, user pool, trivial upstream and 2 gateways up in ${startupMs} ms`);
+    progress(
+      `gateway       MLflow, basic-auth MLflow${basicAuthCached ? " (twice)" : ""}, user pool, trivial upstream and 2 gateways up in ${startupMs} ms`,
+    );
 
     const basicUser = { username: "bench-user", password: `${basicAuth.admin.password}x` };
     const [seeded, ...peers] = await Promise.all([
@@ -232,7 +322,9 @@ export async function benchGateway(o: GatewayOptions, progress: (line: string) =
       ...[basicAuth, basicAuthCached].map(async (peer) => {
         if (!peer) return undefined;
         // A regular user, as most callers are: it creates and so owns (MANAGE) the experiment it writes to.
-        await call(peer.url.origin, "POST", "/api/2.0/mlflow/users/create", JSON.stringify(basicUser), { authorization: basicAuthHeader(peer.admin.username, peer.admin.password) });
+        await call(peer.url.origin, "POST", "/api/2.0/mlflow/users/create", JSON.stringify(basicUser), {
+          authorization: basicAuthHeader(peer.admin.username, peer.admin.password),
+        });
         const headers = { authorization: basicAuthHeader(basicUser.username, basicUser.password) };
         return { origin: peer.url.origin, headers, data: await seed(peer.url.origin, headers) };
       }),
@@ -245,48 +337,106 @@ export async function benchGateway(o: GatewayOptions, progress: (line: string) =
     const rounds: Partial<Record<TargetName, Record<string, TargetFigures>>> = {};
     /** The targets of one step (the warm-up or one round), with fresh writes and fresh SigV4 signatures. */
     const prepare = async (c: number, step: string): Promise<(LoadTarget & { name: TargetName })[]> => {
-      const seq = (name: TargetName, d: Seeded, writes = o.writesPerTarget) => buildSequence(d, TARGETS[name].form, `bench_${name}_c${c}_${step}`, writes);
+      const seq = (name: TargetName, d: Seeded, writes = o.writesPerTarget) =>
+        buildSequence(d, TARGETS[name].form, `bench_${name}_c${c}_${step}`, writes);
       // Trivial targets repeat a short sequence: nothing upstream cares about repeated writes.
       const trivialWrites = 100;
       return [
         { name: "direct", origin: mlflow.url.origin, sequence: plain(seq("direct", seeded), {}), mustNotWrap: true },
-        { name: "directSdk", origin: mlflow.url.origin, sequence: plain(seq("directSdk", seeded), {}), mustNotWrap: true },
-        { name: "sigv4", origin: gateway.origin, sequence: await presign(admin, region, gateway, seq("sigv4", seeded)), mustNotWrap: true },
+        {
+          name: "directSdk",
+          origin: mlflow.url.origin,
+          sequence: plain(seq("directSdk", seeded), {}),
+          mustNotWrap: true,
+        },
+        {
+          name: "sigv4",
+          origin: gateway.origin,
+          sequence: await presign(admin, region, gateway, seq("sigv4", seeded)),
+          mustNotWrap: true,
+        },
         { name: "bearer", origin: gateway.origin, sequence: plain(seq("bearer", seeded), bearer), mustNotWrap: true },
-        { name: "basicAuth", origin: peers[0]!.origin, sequence: plain(seq("basicAuth", peers[0]!.data), peers[0]!.headers), mustNotWrap: true },
-        ...(peers[1] ? [{ name: "basicAuthCached" as const, origin: peers[1].origin, sequence: plain(seq("basicAuthCached", peers[1].data), peers[1].headers), mustNotWrap: true }] : []),
-        { name: "trivialDirect", origin: trivial.url.origin, sequence: plain(seq("trivialDirect", seeded, trivialWrites), {}), mustNotWrap: false },
-        { name: "trivialSigv4", origin: trivialGateway.origin, sequence: await presign(admin, region, trivialGateway, seq("trivialSigv4", seeded, trivialWrites)), mustNotWrap: false },
-        { name: "trivialBearer", origin: trivialGateway.origin, sequence: plain(seq("trivialBearer", seeded, trivialWrites), bearer), mustNotWrap: false },
+        {
+          name: "basicAuth",
+          origin: peers[0]!.origin,
+          sequence: plain(seq("basicAuth", peers[0]!.data), peers[0]!.headers),
+          mustNotWrap: true,
+        },
+        ...(peers[1]
+          ? [
+              {
+                name: "basicAuthCached" as const,
+                origin: peers[1].origin,
+                sequence: plain(seq("basicAuthCached", peers[1].data), peers[1].headers),
+                mustNotWrap: true,
+              },
+            ]
+          : []),
+        {
+          name: "trivialDirect",
+          origin: trivial.url.origin,
+          sequence: plain(seq("trivialDirect", seeded, trivialWrites), {}),
+          mustNotWrap: false,
+        },
+        {
+          name: "trivialSigv4",
+          origin: trivialGateway.origin,
+          sequence: await presign(admin, region, trivialGateway, seq("trivialSigv4", seeded, trivialWrites)),
+          mustNotWrap: false,
+        },
+        {
+          name: "trivialBearer",
+          origin: trivialGateway.origin,
+          sequence: plain(seq("trivialBearer", seeded, trivialWrites), bearer),
+          mustNotWrap: false,
+        },
       ];
     };
     const worker = new LoadWorker();
     try {
       for (const c of o.concurrencies) {
-        const merged = new Map<TargetName, { rounds: TargetFigures["rounds"]; failures: Record<string, number>; firstFailure?: string; wrapped: boolean }>();
+        const merged = new Map<
+          TargetName,
+          { rounds: TargetFigures["rounds"]; failures: Record<string, number>; firstFailure?: string; wrapped: boolean }
+        >();
         // One plan per step: SigV4 signatures are accepted for 5 minutes around their date, and basic-auth's slow
         // answers at high concurrency can stretch a concurrency's rounds past that; so each step signs afresh.
         for (let round = -1; round < o.rounds; round++) {
           const targets = await prepare(c, round < 0 ? "warmup" : `r${round}`);
           const warmup = round < 0;
-          const figures = await worker.run({ targets, concurrency: c, warmupMs: warmup ? o.warmupMs : 0, rounds: warmup ? 0 : 1, firstRound: Math.max(round, 0), sliceMs: o.sliceMs });
+          const figures = await worker.run({
+            targets,
+            concurrency: c,
+            warmupMs: warmup ? o.warmupMs : 0,
+            rounds: warmup ? 0 : 1,
+            firstRound: Math.max(round, 0),
+            sliceMs: o.sliceMs,
+          });
           targets.forEach((target, i) => {
             const f = figures[i]!;
             const m = merged.get(target.name) ?? { rounds: [], failures: {}, wrapped: false };
             m.rounds.push(...f.rounds);
-            for (const [status, count] of Object.entries(f.failures)) m.failures[status] = (m.failures[status] ?? 0) + count;
+            for (const [status, count] of Object.entries(f.failures))
+              m.failures[status] = (m.failures[status] ?? 0) + count;
             m.firstFailure ??= f.firstFailure;
             m.wrapped ||= f.wrapped && target.mustNotWrap;
             merged.set(target.name, m);
           });
         }
         for (const [name, m] of merged) {
-          const f: TargetFigures = { rounds: m.rounds, failures: m.failures, wrapped: m.wrapped, ...(m.firstFailure ? { firstFailure: m.firstFailure } : {}) };
+          const f: TargetFigures = {
+            rounds: m.rounds,
+            failures: m.failures,
+            wrapped: m.wrapped,
+            ...(m.firstFailure ? { firstFailure: m.firstFailure } : {}),
+          };
           (cells[name] ??= {})[c] = cellOf(f);
           (rounds[name] ??= {})[c] = f;
         }
         const rate = (n: TargetName) => Math.round(cells[n]?.[c]?.perSecond ?? NaN);
-        progress(`gateway       c=${c}: direct ${rate("direct")}/s, SigV4 ${rate("sigv4")}/s, bearer ${rate("bearer")}/s, basic-auth ${rate("basicAuth")}/s, trivial ${rate("trivialDirect")}/s → ${rate("trivialSigv4")}/s through the gateway`);
+        progress(
+          `gateway       c=${c}: direct ${rate("direct")}/s, SigV4 ${rate("sigv4")}/s, bearer ${rate("bearer")}/s, basic-auth ${rate("basicAuth")}/s, trivial ${rate("trivialDirect")}/s → ${rate("trivialSigv4")}/s through the gateway`,
+        );
       }
     } finally {
       await worker.close();
@@ -312,13 +462,25 @@ export async function benchGateway(o: GatewayOptions, progress: (line: string) =
     for (const [name, byConcurrency] of Object.entries(cells) as [TargetName, Record<string, CellFigures>][]) {
       targets[name] = { via: TARGETS[name].via, byConcurrency };
       for (const [c, cell] of Object.entries(byConcurrency)) {
-        if (Object.keys(cell.failures).length > 0) problems.push(`${name} at c=${c}: non-2xx ${JSON.stringify(cell.failures)}; first: ${cell.firstFailure}`);
-        if (cell.wrapped) problems.push(`${name} at c=${c} used all ${o.writesPerTarget} distinct writes of a step and repeated some: raise writesPerTarget`);
+        if (Object.keys(cell.failures).length > 0)
+          problems.push(`${name} at c=${c}: non-2xx ${JSON.stringify(cell.failures)}; first: ${cell.firstFailure}`);
+        if (cell.wrapped)
+          problems.push(
+            `${name} at c=${c} used all ${o.writesPerTarget} distinct writes of a step and repeated some: raise writesPerTarget`,
+          );
       }
     }
     return {
       mix: MIX,
-      load: { concurrencies: o.concurrencies, warmupMs: o.warmupMs, rounds: o.rounds, sliceMs: o.sliceMs, writesPerTarget: o.writesPerTarget, keepAlive: true, clientInWorkerThread: true },
+      load: {
+        concurrencies: o.concurrencies,
+        warmupMs: o.warmupMs,
+        rounds: o.rounds,
+        sliceMs: o.sliceMs,
+        writesPerTarget: o.writesPerTarget,
+        keepAlive: true,
+        clientInWorkerThread: true,
+      },
       startupMs,
       targets,
       comparisons,

@@ -25,16 +25,37 @@ export interface BenchConfig {
 }
 
 const FULL = {
-  authorizer: { runs: 5, warmupMs: 1000, runMs: 1000, scalingRunMs: 400, groupCounts: [1, 2, 4, 8, 16], actionCounts: [8, 32, 128] },
+  authorizer: {
+    runs: 5,
+    warmupMs: 1000,
+    runMs: 1000,
+    scalingRunMs: 400,
+    groupCounts: [1, 2, 4, 8, 16],
+    actionCounts: [8, 32, 128],
+  },
   coldStart: { runs: 10 },
-  gateway: { concurrencies: [1, 8, 32], warmupMs: 1000, rounds: 5, sliceMs: 1600, writesPerTarget: 600, basicAuthCredentialCache: true },
+  gateway: {
+    concurrencies: [1, 8, 32],
+    warmupMs: 1000,
+    rounds: 5,
+    sliceMs: 1600,
+    writesPerTarget: 600,
+    basicAuthCredentialCache: true,
+  },
 } as const;
 
 // Five runs still, so medians and paired ratios are computed as in the full run; each much shorter.
 const QUICK = {
   authorizer: { runs: 5, warmupMs: 200, runMs: 150, scalingRunMs: 60, groupCounts: [1, 4], actionCounts: [8, 32] },
   coldStart: { runs: 5 },
-  gateway: { concurrencies: [1, 8], warmupMs: 200, rounds: 5, sliceMs: 200, writesPerTarget: 150, basicAuthCredentialCache: false },
+  gateway: {
+    concurrencies: [1, 8],
+    warmupMs: 200,
+    rounds: 5,
+    sliceMs: 200,
+    writesPerTarget: 150,
+    basicAuthCredentialCache: false,
+  },
 } as const;
 
 /** Parses the command line; every problem is listed together. */
@@ -52,16 +73,29 @@ export function parseBenchArgs(argv: readonly string[], repoBench = __dirname): 
     } else if (a === "--only") {
       const list = (argv[++i] ?? "").split(",").filter(Boolean);
       const unknown = list.filter((s) => !(SECTIONS as readonly string[]).includes(s));
-      if (list.length === 0 || unknown.length > 0) problems.push(`--only takes a comma-separated list of ${SECTIONS.join(", ")}${unknown.length ? ` (not ${unknown.join(", ")})` : ""}`);
+      if (list.length === 0 || unknown.length > 0)
+        problems.push(
+          `--only takes a comma-separated list of ${SECTIONS.join(", ")}${unknown.length ? ` (not ${unknown.join(", ")})` : ""}`,
+        );
       else sections = list as Section[];
     } else problems.push(`unknown argument ${a}`);
   }
-  if (problems.length > 0) throw new Error(`bench: ${problems.join("; ")}\nusage: npm run bench [-- --quick] [--out DIR] [--only ${SECTIONS.join(",")}]`);
+  if (problems.length > 0)
+    throw new Error(
+      `bench: ${problems.join("; ")}\nusage: npm run bench [-- --quick] [--out DIR] [--only ${SECTIONS.join(",")}]`,
+    );
   const preset = quick ? QUICK : FULL;
   return {
     mode: quick ? "quick" : "full",
     // bench/RESULTS.md and bench/results/ only ever hold a complete full run; anything less goes elsewhere.
-    outDir: resolve(out ?? (quick ? join(tmpdir(), "mlflow-gate-bench-quick") : sections.length < SECTIONS.length ? join(tmpdir(), "mlflow-gate-bench-partial") : repoBench)),
+    outDir: resolve(
+      out ??
+        (quick
+          ? join(tmpdir(), "mlflow-gate-bench-quick")
+          : sections.length < SECTIONS.length
+            ? join(tmpdir(), "mlflow-gate-bench-partial")
+            : repoBench),
+    ),
     sections,
     authorizer: preset.authorizer,
     coldStart: preset.coldStart,
@@ -96,17 +130,46 @@ export function judgeTargets(r: Pick<BenchRun, "authorizer" | "coldStart" | "gat
   const out: TargetVerdict[] = [];
   const cmp = (c: number, name: string) => r.gateway?.comparisons[c]?.[name];
   if (r.gateway?.comparisons["1"]) {
-    const added = Math.max(cmp(1, "gateway SigV4 / direct")?.addedP50Ms ?? NaN, cmp(1, "gateway bearer / direct")?.addedP50Ms ?? NaN);
-    out.push({ target: "gateway adds at most 1 ms p50 over direct MLflow at concurrency 1 (worse of SigV4, bearer)", measured: added, unit: "ms", met: added <= 1 });
+    const added = Math.max(
+      cmp(1, "gateway SigV4 / direct")?.addedP50Ms ?? NaN,
+      cmp(1, "gateway bearer / direct")?.addedP50Ms ?? NaN,
+    );
+    out.push({
+      target: "gateway adds at most 1 ms p50 over direct MLflow at concurrency 1 (worse of SigV4, bearer)",
+      measured: added,
+      unit: "ms",
+      met: added <= 1,
+    });
   }
   if (r.gateway?.comparisons["8"]) {
-    const kept = Math.min(cmp(8, "gateway SigV4 / direct")?.throughputRatio ?? NaN, cmp(8, "gateway bearer / direct")?.throughputRatio ?? NaN);
-    out.push({ target: "gateway keeps at least 0.9 of direct throughput at concurrency 8 (worse of SigV4, bearer)", measured: kept, unit: "×", met: kept >= 0.9 });
-    const peer = Math.min(cmp(8, "gateway SigV4 / basic-auth")?.throughputRatio ?? NaN, cmp(8, "gateway bearer / basic-auth")?.throughputRatio ?? NaN);
-    out.push({ target: "gateway reaches at least 3× MLflow basic-auth's throughput at concurrency 8 (worse of SigV4, bearer)", measured: peer, unit: "×", met: peer >= 3 });
+    const kept = Math.min(
+      cmp(8, "gateway SigV4 / direct")?.throughputRatio ?? NaN,
+      cmp(8, "gateway bearer / direct")?.throughputRatio ?? NaN,
+    );
+    out.push({
+      target: "gateway keeps at least 0.9 of direct throughput at concurrency 8 (worse of SigV4, bearer)",
+      measured: kept,
+      unit: "×",
+      met: kept >= 0.9,
+    });
+    const peer = Math.min(
+      cmp(8, "gateway SigV4 / basic-auth")?.throughputRatio ?? NaN,
+      cmp(8, "gateway bearer / basic-auth")?.throughputRatio ?? NaN,
+    );
+    out.push({
+      target: "gateway reaches at least 3× MLflow basic-auth's throughput at concurrency 8 (worse of SigV4, bearer)",
+      measured: peer,
+      unit: "×",
+      met: peer >= 3,
+    });
   }
   if (r.authorizer) {
-    out.push({ target: "authorizer (Lambda call) reaches at least 0.5 of the raw RS256 verify rate", measured: r.authorizer.ratioLambdaToRaw, unit: "×", met: r.authorizer.ratioLambdaToRaw >= 0.5 });
+    out.push({
+      target: "authorizer (Lambda call) reaches at least 0.5 of the raw RS256 verify rate",
+      measured: r.authorizer.ratioLambdaToRaw,
+      unit: "×",
+      met: r.authorizer.ratioLambdaToRaw >= 0.5,
+    });
   }
   if (r.coldStart) {
     const kb = r.coldStart.bundle.minifiedBytes / 1000;
@@ -115,7 +178,10 @@ export function judgeTargets(r: Pick<BenchRun, "authorizer" | "coldStart" | "gat
   return out;
 }
 
-export async function runBench(config: BenchConfig, progress: (line: string) => void = (l) => console.log(l)): Promise<BenchRun> {
+export async function runBench(
+  config: BenchConfig,
+  progress: (line: string) => void = (l) => console.log(l),
+): Promise<BenchRun> {
   const t0 = Date.now();
   const say = (line: string) => progress(`${String(Math.round((Date.now() - t0) / 1000)).padStart(4)} s  ${line}`);
   const before = loadAverage();
@@ -127,7 +193,11 @@ export async function runBench(config: BenchConfig, progress: (line: string) => 
   const authorizer = has("authorizer") ? await benchAuthorizer(config.authorizer, say) : undefined;
   const coldStart = has("cold-start") ? await benchColdStart(config.coldStart, say) : undefined;
   const gateway = has("gateway") ? await benchGateway(config.gateway, say) : undefined;
-  const sections = { ...(authorizer ? { authorizer } : {}), ...(coldStart ? { coldStart } : {}), ...(gateway ? { gateway } : {}) };
+  const sections = {
+    ...(authorizer ? { authorizer } : {}),
+    ...(coldStart ? { coldStart } : {}),
+    ...(gateway ? { gateway } : {}),
+  };
   return {
     date: new Date().toISOString(),
     mode: config.mode,
@@ -167,7 +237,10 @@ if (require.main === module) {
     const config = parseBenchArgs(process.argv.slice(2));
     const run = await runBench(config);
     for (const file of writeBenchRun(run, config)) console.log(`wrote ${file}`);
-    for (const t of run.targets) console.log(`${t.met ? "met   " : "MISSED"} ${t.target}: ${Number.isFinite(t.measured) ? t.measured.toFixed(2) : t.measured} ${t.unit}`);
+    for (const t of run.targets)
+      console.log(
+        `${t.met ? "met   " : "MISSED"} ${t.target}: ${Number.isFinite(t.measured) ? t.measured.toFixed(2) : t.measured} ${t.unit}`,
+      );
     const problems = run.gateway?.problems ?? [];
     for (const p of problems) console.error(`PROBLEM ${p}`);
     if (problems.length > 0) process.exitCode = 1;

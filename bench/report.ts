@@ -5,17 +5,44 @@ import { COMPARISONS, TARGETS, TargetName } from "./gateway";
 const n0 = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString("en-US") : String(v));
 const f = (v: number, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : String(v));
 const signed = (v: number, digits = 2) => (Number.isFinite(v) ? `${v >= 0 ? "+" : ""}${v.toFixed(digits)}` : String(v));
-const table = (head: string[], rows: string[][]) => [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+const table = (head: string[], rows: string[][]) =>
+  [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join(
+    "\n",
+  );
 
 function authorizerSection(run: BenchRun): string[] {
   const a = run.authorizer;
   if (!a) return [];
   const v = a.variants;
-  const row = (name: string, s: typeof v.lambda) => [name, n0(s.perSecond), `${n0(s.perSecondMin)}–${n0(s.perSecondMax)}`, f(s.p50, 1), f(s.p99, 1)];
+  const row = (name: string, s: typeof v.lambda) => [
+    name,
+    n0(s.perSecond),
+    `${n0(s.perSecondMin)}–${n0(s.perSecondMax)}`,
+    f(s.p50, 1),
+    f(s.p99, 1),
+  ];
   const scaling = (points: typeof a.byGroups) =>
     table(
-      ["groups", "allowed actions", "policy resources", "policy bytes", "Lambda call /s", "p50 µs", "cached decision (deny) /s", "p50 µs"],
-      points.map((p) => [String(p.groups), String(p.allowedActions), String(p.policyResources), n0(p.policyBytes), n0(p.lambda.perSecond), f(p.lambda.p50, 1), n0(p.cachedDeny.perSecond), f(p.cachedDeny.p50, 2)]),
+      [
+        "groups",
+        "allowed actions",
+        "policy resources",
+        "policy bytes",
+        "Lambda call /s",
+        "p50 µs",
+        "cached decision (deny) /s",
+        "p50 µs",
+      ],
+      points.map((p) => [
+        String(p.groups),
+        String(p.allowedActions),
+        String(p.policyResources),
+        n0(p.policyBytes),
+        n0(p.lambda.perSecond),
+        f(p.lambda.p50, 1),
+        n0(p.cachedDeny.perSecond),
+        f(p.cachedDeny.p50, 2),
+      ]),
     );
   return [
     "## 1. Authorizer (warm, in-process, one core)",
@@ -26,7 +53,10 @@ function authorizerSection(run: BenchRun): string[] {
       ["variant", "ops/s (median)", "min–max of runs", "p50 µs", "p99 µs"],
       [
         row("Lambda call: verify token, build the group policy, log (Powertools)", v.lambda),
-        row("gateway decision without the result cache: Lambda call + parse + evaluate the methodArn", v.decisionUncached),
+        row(
+          "gateway decision without the result cache: Lambda call + parse + evaluate the methodArn",
+          v.decisionUncached,
+        ),
         row("gateway decision with the result cache (hit): lookup + evaluate", v.decisionCached),
         row("aws-jwt-verify verify only", v.verifierOnly),
         row("raw RS256 verify (node:crypto), the floor", v.rawRs256),
@@ -59,7 +89,10 @@ function coldStartSection(run: BenchRun): string[] {
     table(
       ["what", "value"],
       [
-        ["bundle `index.js`, minified", `${n0(c.bundle.minifiedBytes)} bytes (${f(c.bundle.minifiedBytes / 1000, 1)} KB, ${f(c.bundle.minifiedBytes / 1024, 1)} KiB)`],
+        [
+          "bundle `index.js`, minified",
+          `${n0(c.bundle.minifiedBytes)} bytes (${f(c.bundle.minifiedBytes / 1000, 1)} KB, ${f(c.bundle.minifiedBytes / 1024, 1)} KiB)`,
+        ],
         ["bundle gzipped", `${n0(c.bundle.gzipBytes)} bytes`],
         ["`policy-bundle.json` beside it", `${n0(c.bundle.policyBundleBytes)} bytes`],
         ["bare Node, spawn to exit (`node -e 0`)", `${f(c.bareNodeMs, 1)} ms`],
@@ -91,7 +124,14 @@ function gatewaySection(run: BenchRun): string[] {
       names.map((n) => {
         const cell = g.targets[n]!.byConcurrency[c]!;
         const failures = Object.values(cell.failures).reduce((a, b) => a + b, 0);
-        return [n, n0(cell.perSecond), f(cell.p50), f(cell.p99), n0(cell.count), failures === 0 ? "0" : `**${failures}**`];
+        return [
+          n,
+          n0(cell.perSecond),
+          f(cell.p50),
+          f(cell.p99),
+          n0(cell.count),
+          failures === 0 ? "0" : `**${failures}**`,
+        ];
       }),
     ),
     "",
@@ -99,11 +139,17 @@ function gatewaySection(run: BenchRun): string[] {
   const comparisonRows = (names: string[]) =>
     names
       .filter((name) => cs.some((c) => g.comparisons[c]?.[name]))
-      .map((name) => [name, ...cs.flatMap((c) => {
-        const x = g.comparisons[c]?.[name];
-        return x ? [f(x.throughputRatio), signed(x.addedP50Ms), signed(x.addedP99Ms)] : ["–", "–", "–"];
-      })]);
-  const head = ["comparison", ...cs.flatMap((c) => [`c=${c} throughput ×`, `c=${c} added p50 ms`, `c=${c} added p99 ms`])];
+      .map((name) => [
+        name,
+        ...cs.flatMap((c) => {
+          const x = g.comparisons[c]?.[name];
+          return x ? [f(x.throughputRatio), signed(x.addedP50Ms), signed(x.addedP99Ms)] : ["–", "–", "–"];
+        }),
+      ]);
+  const head = [
+    "comparison",
+    ...cs.flatMap((c) => [`c=${c} throughput ×`, `c=${c} added p50 ms`, `c=${c} added p99 ms`]),
+  ];
   const overhead = Object.keys(COMPARISONS).filter((k) => !k.includes("basic-auth"));
   const peer = Object.keys(COMPARISONS).filter((k) => k.includes("basic-auth"));
   return [
@@ -128,9 +174,19 @@ function gatewaySection(run: BenchRun): string[] {
     "",
     "## 5. Scaling with concurrency (req/s)",
     "",
-    table(["target", ...cs.map((c) => `c=${c}`)], names.map((n) => [n, ...cs.map((c) => n0(g.targets[n]!.byConcurrency[c]!.perSecond))])),
+    table(
+      ["target", ...cs.map((c) => `c=${c}`)],
+      names.map((n) => [n, ...cs.map((c) => n0(g.targets[n]!.byConcurrency[c]!.perSecond))]),
+    ),
     "",
-    ...(g.problems.length > 0 ? ["**Problems in this run** (figures of these targets are not valid):", "", ...g.problems.map((p) => `- ${p}`), ""] : []),
+    ...(g.problems.length > 0
+      ? [
+          "**Problems in this run** (figures of these targets are not valid):",
+          "",
+          ...g.problems.map((p) => `- ${p}`),
+          "",
+        ]
+      : []),
   ];
 }
 
@@ -164,13 +220,19 @@ export function renderResults(run: BenchRun): string {
         ["OS", m.os],
         ["Node", m.node],
         ["Python / MLflow", `${m.python} / ${m.mlflow}`],
-        ["load average before / after (1, 5, 15 min; after includes the run itself)", `${run.loadAverage.before.join(", ")} / ${run.loadAverage.after.join(", ")}`],
+        [
+          "load average before / after (1, 5, 15 min; after includes the run itself)",
+          `${run.loadAverage.before.join(", ")} / ${run.loadAverage.after.join(", ")}`,
+        ],
       ],
     ),
     "",
     "## Targets",
     "",
-    table(["target", "measured", "verdict"], run.targets.map((t) => [t.target, `${f(t.measured)} ${t.unit}`, t.met ? "met" : "**missed**"])),
+    table(
+      ["target", "measured", "verdict"],
+      run.targets.map((t) => [t.target, `${f(t.measured)} ${t.unit}`, t.met ? "met" : "**missed**"]),
+    ),
     "",
     "## Method",
     "",
@@ -178,7 +240,7 @@ export function renderResults(run: BenchRun): string {
     "  load generator shares the cores with what it measures, so absolute rates are lower than on separate machines;",
     "  ratios are taken between targets measured the same way, next to each other in time.",
     "- Medians of at least 5 runs. A ratio is computed run by run (both sides from the same round) and its median",
-    "  reported; \"added p50/p99\" is the run-by-run difference of the two targets' percentiles, median.",
+    '  reported; "added p50/p99" is the run-by-run difference of the two targets\' percentiles, median.',
     `- Load: a closed loop per connection (keep-alive, one socket each) in a worker thread of the gateway's process;`,
     `  each concurrency (${g.concurrencies.join(", ")}) warms every target up for ${g.warmupMs} ms, then ${g.rounds} rounds in which each target`,
     `  gets a ${g.sliceMs} ms slice, in an order rotated per round; a slice ends when its last answer has arrived.`,
@@ -186,7 +248,9 @@ export function renderResults(run: BenchRun): string {
     "  MLflow treats a repeated metric differently), and a small artifact (`GET /get-artifact` on the UI's routes,",
     "  `GET /api/2.0/mlflow-artifacts/artifacts/...` on the SDK's, which is what each client calls), with",
     "  `direct` and `directSdk` the matching unauthenticated references.",
-    "- MLflow " + m.mlflow + " as the local stack runs it: one worker, sqlite, `--serve-artifacts`. The peer is the same",
+    "- MLflow " +
+      m.mlflow +
+      " as the local stack runs it: one worker, sqlite, `--serve-artifacts`. The peer is the same",
     "  MLflow started with `--app-name basic-auth` (its own sqlite; auth config from `MLFLOW_AUTH_CONFIG_PATH`, default",
     "  permission READ, admin password from `MLFLOW_AUTH_ADMIN_PASSWORD`), called by a regular user it created, who",
     "  owns the experiment.",

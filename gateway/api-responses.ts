@@ -10,19 +10,43 @@ export interface GatewayAnswer {
 
 export const ANSWERS = {
   unauthorized: { status: 401, errorType: "UnauthorizedException", message: "Unauthorized" },
-  accessDenied: { status: 403, errorType: "AccessDeniedException", message: "User is not authorized to access this resource" },
-  explicitDeny: { status: 403, errorType: "AccessDeniedException", message: "User is not authorized to access this resource with an explicit deny" },
-  missingToken: { status: 403, errorType: "MissingAuthenticationTokenException", message: "Missing Authentication Token" },
+  accessDenied: {
+    status: 403,
+    errorType: "AccessDeniedException",
+    message: "User is not authorized to access this resource",
+  },
+  explicitDeny: {
+    status: 403,
+    errorType: "AccessDeniedException",
+    message: "User is not authorized to access this resource with an explicit deny",
+  },
+  missingToken: {
+    status: 403,
+    errorType: "MissingAuthenticationTokenException",
+    message: "Missing Authentication Token",
+  },
   tooLarge: { status: 413, errorType: "RequestTooLargeException", message: "Request Too Long" },
   timeout: { status: 504, errorType: "IntegrationTimeoutException", message: "Endpoint request timed out" },
-  mlflowDown: { status: 502, errorType: "BadGatewayException", message: "Bad gateway: MLflow is not answering (is it running?)" },
+  mlflowDown: {
+    status: 502,
+    errorType: "BadGatewayException",
+    message: "Bad gateway: MLflow is not answering (is it running?)",
+  },
   badResponse: { status: 502, errorType: "BadGatewayException", message: "Bad gateway: MLflow's response was cut off" },
   badRequest: { status: 400, errorType: "BadRequestException", message: "Bad request" },
-  getWithBody: { status: 400, errorType: "BadRequestException", message: "Bad request: a GET request must not have a body" },
+  getWithBody: {
+    status: 400,
+    errorType: "BadRequestException",
+    message: "Bad request: a GET request must not have a body",
+  },
   notFound: { status: 404, errorType: "NotFoundException", message: "Not Found" },
 } as const satisfies Record<string, GatewayAnswer>;
 
 /** An IAM authorization failure with API Gateway's own message (bad signature, unknown key, ...). */
 export function iamDenied(message: string): GatewayAnswer {
-  return { status: 403, errorType: message === ANSWERS.missingToken.message ? ANSWERS.missingToken.errorType : "InvalidSignatureException", message };
+  return {
+    status: 403,
+    errorType: message === ANSWERS.missingToken.message ? ANSWERS.missingToken.errorType : "InvalidSignatureException",
+    message,
+  };
 }

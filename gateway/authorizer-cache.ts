@@ -6,7 +6,10 @@ import type { APIGatewayAuthorizerResult } from "aws-lambda";
  * (the authorizer is asked again). TTL 0 disables caching, as in API Gateway.
  */
 export class AuthorizerCache {
-  private readonly entries = new Map<string, { readonly result: APIGatewayAuthorizerResult; readonly expiresAt: number }>();
+  private readonly entries = new Map<
+    string,
+    { readonly result: APIGatewayAuthorizerResult; readonly expiresAt: number }
+  >();
 
   constructor(
     private readonly ttlMs: number,

@@ -59,7 +59,9 @@ export function parseStackConfig(env: Record<string, string | undefined>, cwd = 
   const dataDir = resolve(cwd, get("MLFLOW_GATE_DATA") ?? ".mlflow-gate");
   const host = get("MLFLOW_GATE_HOST") ?? "127.0.0.1";
   if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) && host !== "localhost") {
-    problems.push(`MLFLOW_GATE_HOST must be a loopback address (127.0.0.0/8 or localhost), not "${host}": the local stack is for one machine`);
+    problems.push(
+      `MLFLOW_GATE_HOST must be a loopback address (127.0.0.0/8 or localhost), not "${host}": the local stack is for one machine`,
+    );
   }
   const region = get("MLFLOW_GATE_REGION") ?? "us-east-1";
   if (!REGION.test(region)) problems.push(`MLFLOW_GATE_REGION "${region}" is not a region name`);
@@ -76,10 +78,14 @@ export function parseStackConfig(env: Record<string, string | undefined>, cwd = 
     region,
     authorizerCacheTtlSeconds: int("MLFLOW_GATE_AUTHORIZER_CACHE_TTL", 300, 0, 3600),
     integrationTimeoutMs: int("MLFLOW_GATE_INTEGRATION_TIMEOUT_MS", 29_000, 50, 29_000),
-    ...(tokenValidity !== undefined ? { accessTokenValiditySeconds: int("MLFLOW_GATE_ACCESS_TOKEN_SECONDS", 3600, 60, 86_400) } : {}),
+    ...(tokenValidity !== undefined
+      ? { accessTokenValiditySeconds: int("MLFLOW_GATE_ACCESS_TOKEN_SECONDS", 3600, 60, 86_400) }
+      : {}),
   };
   if (config.stsMinDurationSeconds > config.stsMaxDurationSeconds) {
-    problems.push(`MLFLOW_GATE_STS_MIN_DURATION_SECONDS (${config.stsMinDurationSeconds}) must not exceed MLFLOW_GATE_STS_MAX_DURATION_SECONDS (${config.stsMaxDurationSeconds})`);
+    problems.push(
+      `MLFLOW_GATE_STS_MIN_DURATION_SECONDS (${config.stsMinDurationSeconds}) must not exceed MLFLOW_GATE_STS_MAX_DURATION_SECONDS (${config.stsMaxDurationSeconds})`,
+    );
   }
   if (!isAbsolute(config.dataDir)) problems.push("MLFLOW_GATE_DATA must resolve to an absolute path");
   if (problems.length > 0) throw new ConfigError(`invalid local stack configuration:\n  ${problems.join("\n  ")}`);

@@ -61,26 +61,27 @@ export function mlflowProcessEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 /** `mlflow server`'s options for the local stack: sqlite and served artifacts under `dir`, one worker. */
 export function mlflowServerOptions(dir: string, host: string, port: number): string[] {
   return [
-    "--host", host,
-    "--port", String(port),
-    "--backend-store-uri", `sqlite:///${join(dir, "mlflow.db")}`,
-    "--artifacts-destination", pathToFileURL(join(dir, "artifacts")).href,
+    "--host",
+    host,
+    "--port",
+    String(port),
+    "--backend-store-uri",
+    `sqlite:///${join(dir, "mlflow.db")}`,
+    "--artifacts-destination",
+    pathToFileURL(join(dir, "artifacts")).href,
     "--serve-artifacts",
-    "--workers", "1",
+    "--workers",
+    "1",
   ];
 }
 
 function spawnMlflow(dir: string, host: string, port: number): ChildProcess {
-  const child = spawn(
-    join(VENV_DIR, "bin", "mlflow"),
-    ["server", ...mlflowServerOptions(dir, host, port)],
-    {
-      cwd: dir,
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: mlflowProcessEnv(process.env),
-    },
-  );
+  const child = spawn(join(VENV_DIR, "bin", "mlflow"), ["server", ...mlflowServerOptions(dir, host, port)], {
+    cwd: dir,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: mlflowProcessEnv(process.env),
+  });
   killOnExit(child);
   return child;
 }
@@ -94,7 +95,11 @@ export type DatabaseState = "new" | "current" | "upgraded";
  * beside it; when it differs (or was never recorded), the database is copied to
  * `mlflow.db.before-<version>` and migrated with `mlflow db upgrade`, which is a no-op when nothing changed.
  */
-export async function prepareDatabase(dir: string, mlflowVersion: string, log: (line: string) => void): Promise<DatabaseState> {
+export async function prepareDatabase(
+  dir: string,
+  mlflowVersion: string,
+  log: (line: string) => void,
+): Promise<DatabaseState> {
   const db = join(dir, "mlflow.db");
   const marker = join(dir, "mlflow-version");
   const recorded = existsSync(marker) ? readFileSync(marker, "utf8").trim() : undefined;
@@ -105,9 +110,15 @@ export async function prepareDatabase(dir: string, mlflowVersion: string, log: (
   if (recorded === mlflowVersion) return "current";
   const backup = join(dir, `mlflow.db.before-${mlflowVersion}`);
   if (!existsSync(backup)) copyFileSync(db, backup);
-  log(`mlflow        database last used by MLflow ${recorded ?? "(unrecorded)"}: migrating it to ${mlflowVersion} (copy kept in ${backup})`);
+  log(
+    `mlflow        database last used by MLflow ${recorded ?? "(unrecorded)"}: migrating it to ${mlflowVersion} (copy kept in ${backup})`,
+  );
   const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const child = spawn(join(VENV_DIR, "bin", "mlflow"), ["db", "upgrade", `sqlite:///${db}`], { cwd: dir, env: mlflowProcessEnv(process.env), stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(join(VENV_DIR, "bin", "mlflow"), ["db", "upgrade", `sqlite:///${db}`], {
+      cwd: dir,
+      env: mlflowProcessEnv(process.env),
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     let stderr = "";
     child.stderr.on("data", (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
     child.on("error", (e) => resolve({ code: null, stderr: e.message }));
@@ -115,14 +126,21 @@ export async function prepareDatabase(dir: string, mlflowVersion: string, log: (
   });
   if (result.code !== 0) {
     const tail = result.stderr.trim().split("\n").slice(-3).join(" | ");
-    throw new Error(`mlflow db upgrade of ${db} failed (exit ${result.code}): ${tail}\n  the database before the attempt is in ${backup}`);
+    throw new Error(
+      `mlflow db upgrade of ${db} failed (exit ${result.code}): ${tail}\n  the database before the attempt is in ${backup}`,
+    );
   }
   writeFileSync(marker, `${mlflowVersion}\n`);
   return "upgraded";
 }
 
 /** Spawns MLflow and waits for /health; a child that never gets ready is stopped before the error is thrown. */
-async function startChild(dir: string, url: URL, readyTimeoutMs: number, onSpawn: (c: ChildProcess) => void = () => undefined): Promise<ChildProcess> {
+async function startChild(
+  dir: string,
+  url: URL,
+  readyTimeoutMs: number,
+  onSpawn: (c: ChildProcess) => void = () => undefined,
+): Promise<ChildProcess> {
   const child = spawnMlflow(dir, url.hostname, Number(url.port));
   onSpawn(child);
   const why = tailOf(child);
@@ -173,7 +191,9 @@ export async function startMlflow(options: MlflowOptions): Promise<RunningMlflow
     const scheduleRestart = (why: string) => {
       attempt += 1;
       const delay = restartDelayMs(attempt, initial, max);
-      restart.log(`mlflow        ${why}; restarting on ${url.origin} in ${(delay / 1000).toFixed(1)} s (attempt ${attempt})`);
+      restart.log(
+        `mlflow        ${why}; restarting on ${url.origin} in ${(delay / 1000).toFixed(1)} s (attempt ${attempt})`,
+      );
       restartTimer = setTimeout(() => {
         restartTimer = undefined;
         const began = Date.now();

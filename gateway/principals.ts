@@ -36,7 +36,11 @@ export const DATA_SCIENCE_PRINCIPAL = "data-science";
 export const DEFAULT_ADMIN_EXTERNAL_ID = "mlflow-gate-local";
 
 export const DEFAULT_PRINCIPALS: readonly Pick<Principal, "name" | "group" | "trustedBy">[] = [
-  { name: "mlflow-admin", group: "admins", trustedBy: [{ principal: DATA_SCIENCE_PRINCIPAL, externalId: DEFAULT_ADMIN_EXTERNAL_ID }] },
+  {
+    name: "mlflow-admin",
+    group: "admins",
+    trustedBy: [{ principal: DATA_SCIENCE_PRINCIPAL, externalId: DEFAULT_ADMIN_EXTERNAL_ID }],
+  },
   { name: "mlflow-reader", group: "readers", trustedBy: [{ principal: DATA_SCIENCE_PRINCIPAL }] },
   { name: "mlflow-model-approver", group: "model-approvers", trustedBy: [] },
   { name: DATA_SCIENCE_PRINCIPAL, trustedBy: [] },
@@ -55,7 +59,8 @@ export function newAccessKeyId(prefix: "AKIA" | "ASIA"): string {
   return `${prefix}${[...randomBytes(16)].map((b) => alphabet[b % 32]).join("")}`;
 }
 
-export const newSecret = (): string => randomBytes(30).toString("base64").replace(/[+/=]/g, "").slice(0, 40).padEnd(40, "A");
+export const newSecret = (): string =>
+  randomBytes(30).toString("base64").replace(/[+/=]/g, "").slice(0, 40).padEnd(40, "A");
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
@@ -67,8 +72,13 @@ export const roleArnOf = (accountId: string, name: string): string => `arn:aws:i
  * version predates the local STS: it gains the data-science principal and the default trust
  * policies (`migrated`), its keys and groups kept.
  */
-export function parsePrincipals(input: unknown, knownGroups: ReadonlySet<string>, file: string): { principals: Principal[]; generated: boolean; migrated: boolean } {
-  if (!isObject(input) || !Array.isArray(input.principals)) throw new ConfigError(`${file}: expected {"version": ${PRINCIPALS_FILE_VERSION}, "principals": [ ... ]}`);
+export function parsePrincipals(
+  input: unknown,
+  knownGroups: ReadonlySet<string>,
+  file: string,
+): { principals: Principal[]; generated: boolean; migrated: boolean } {
+  if (!isObject(input) || !Array.isArray(input.principals))
+    throw new ConfigError(`${file}: expected {"version": ${PRINCIPALS_FILE_VERSION}, "principals": [ ... ]}`);
   const problems: string[] = [];
   let list: unknown[] = input.principals;
   let migrated = false;
@@ -84,14 +94,18 @@ export function parsePrincipals(input: unknown, knownGroups: ReadonlySet<string>
     const p = isObject(raw) ? raw : {};
     const where = `${file}: principals[${i}]`;
     if (!isObject(raw)) problems.push(`${where} must be an object`);
-    for (const field of Object.keys(p)) if (!PRINCIPAL_FIELDS.has(field)) problems.push(`${where} has an unknown field "${field}" (known: ${[...PRINCIPAL_FIELDS].join(", ")})`);
+    for (const field of Object.keys(p))
+      if (!PRINCIPAL_FIELDS.has(field))
+        problems.push(`${where} has an unknown field "${field}" (known: ${[...PRINCIPAL_FIELDS].join(", ")})`);
     const name = typeof p.name === "string" ? p.name : "";
     if (!NAME.test(name)) problems.push(`${where}.name must match ${NAME.source}`);
     else if (names.has(name)) problems.push(`${where}.name "${name}" is used twice`);
     names.add(name);
     const group = p.group;
     if (group !== undefined && (typeof group !== "string" || !knownGroups.has(group))) {
-      problems.push(`${where}.group "${String(group)}" is not a group of policies/groups (${[...knownGroups].join(", ")}); leave it out for a principal with no MLflow rights`);
+      problems.push(
+        `${where}.group "${String(group)}" is not a group of policies/groups (${[...knownGroups].join(", ")}); leave it out for a principal with no MLflow rights`,
+      );
     }
     let accessKeyId = p.accessKeyId;
     let secretAccessKey = p.secretAccessKey;
@@ -100,11 +114,14 @@ export function parsePrincipals(input: unknown, knownGroups: ReadonlySet<string>
       secretAccessKey = newSecret();
       generated = true;
     }
-    if (typeof accessKeyId !== "string" || !ACCESS_KEY_ID.test(accessKeyId)) problems.push(`${where}.accessKeyId must be 16 or more of A-Z and 0-9`);
-    else if (accessKeyId.startsWith("ASIA")) problems.push(`${where}.accessKeyId must not start with ASIA (the prefix of temporary credentials)`);
+    if (typeof accessKeyId !== "string" || !ACCESS_KEY_ID.test(accessKeyId))
+      problems.push(`${where}.accessKeyId must be 16 or more of A-Z and 0-9`);
+    else if (accessKeyId.startsWith("ASIA"))
+      problems.push(`${where}.accessKeyId must not start with ASIA (the prefix of temporary credentials)`);
     else if (keys.has(accessKeyId)) problems.push(`${where}.accessKeyId is used twice`);
     keys.add(String(accessKeyId));
-    if (typeof secretAccessKey !== "string" || secretAccessKey.length < 16) problems.push(`${where}.secretAccessKey must be a string of 16 or more characters`);
+    if (typeof secretAccessKey !== "string" || secretAccessKey.length < 16)
+      problems.push(`${where}.secretAccessKey must be a string of 16 or more characters`);
     return {
       name,
       ...(typeof group === "string" ? { group } : {}),
@@ -119,7 +136,8 @@ export function parsePrincipals(input: unknown, knownGroups: ReadonlySet<string>
     p.trustedBy.forEach((t, j) => {
       const where = `${file}: principals[${i}].trustedBy[${j}]`;
       if (t.principal === "") return;
-      if (!names.has(t.principal)) problems.push(`${where}.principal "${t.principal}" is not a principal of this file (${[...names].join(", ")})`);
+      if (!names.has(t.principal))
+        problems.push(`${where}.principal "${t.principal}" is not a principal of this file (${[...names].join(", ")})`);
       else if (t.principal === p.name) problems.push(`${where}.principal "${t.principal}" is the role itself`);
       else if (seen.has(t.principal)) problems.push(`${where}.principal "${t.principal}" is listed twice`);
       seen.add(t.principal);
@@ -138,7 +156,9 @@ function parseTrust(raw: unknown, where: string, problems: string[]): TrustEntry
   return raw.map((entry: unknown, j): TrustEntry => {
     const e = isObject(entry) ? entry : {};
     if (!isObject(entry)) problems.push(`${where}[${j}] must be an object {"principal": name, "externalId"?: string}`);
-    for (const field of Object.keys(e)) if (!TRUST_FIELDS.has(field)) problems.push(`${where}[${j}] has an unknown field "${field}" (known: principal, externalId)`);
+    for (const field of Object.keys(e))
+      if (!TRUST_FIELDS.has(field))
+        problems.push(`${where}[${j}] has an unknown field "${field}" (known: principal, externalId)`);
     const principal = typeof e.principal === "string" ? e.principal : "";
     if (principal === "") problems.push(`${where}[${j}].principal must be the name of a principal`);
     if (e.externalId !== undefined && (typeof e.externalId !== "string" || !EXTERNAL_ID.test(e.externalId))) {
@@ -160,7 +180,11 @@ function migrateToTrust(list: unknown[]): { list: unknown[]; migrated: boolean }
   const defaults = new Map(DEFAULT_PRINCIPALS.map((d) => [d.name, d.trustedBy]));
   return {
     list: [
-      ...list.map((p) => (isObject(p) && typeof p.name === "string" && defaults.has(p.name) ? { ...p, trustedBy: defaults.get(p.name) } : p)),
+      ...list.map((p) =>
+        isObject(p) && typeof p.name === "string" && defaults.has(p.name)
+          ? { ...p, trustedBy: defaults.get(p.name) }
+          : p,
+      ),
       { name: DATA_SCIENCE_PRINCIPAL },
     ],
     migrated: true,
@@ -176,7 +200,10 @@ function writePrivate(file: string, text: string): void {
 /** Reads `<data>/principals.json`, creating it with the default principals on first start and migrating an older one. */
 export function loadPrincipals(dataDir: string, knownGroups: ReadonlySet<string>): Principal[] {
   const file = join(dataDir, "principals.json");
-  let input: unknown = { version: PRINCIPALS_FILE_VERSION, principals: DEFAULT_PRINCIPALS.filter((p) => p.group === undefined || knownGroups.has(p.group)) };
+  let input: unknown = {
+    version: PRINCIPALS_FILE_VERSION,
+    principals: DEFAULT_PRINCIPALS.filter((p) => p.group === undefined || knownGroups.has(p.group)),
+  };
   if (existsSync(file)) {
     try {
       input = JSON.parse(readFileSync(file, "utf8"));
@@ -185,7 +212,8 @@ export function loadPrincipals(dataDir: string, knownGroups: ReadonlySet<string>
     }
   }
   const { principals, generated, migrated } = parsePrincipals(input, knownGroups, file);
-  if (generated || migrated || !existsSync(file)) writePrivate(file, `${JSON.stringify({ version: PRINCIPALS_FILE_VERSION, principals }, null, 2)}\n`);
+  if (generated || migrated || !existsSync(file))
+    writePrivate(file, `${JSON.stringify({ version: PRINCIPALS_FILE_VERSION, principals }, null, 2)}\n`);
   return principals;
 }
 
@@ -227,7 +255,9 @@ export function writeAwsFiles(
   const configFile = join(dataDir, "aws", "config");
   writePrivate(
     credentialsFile,
-    principals.map((p) => `[${p.name}]\naws_access_key_id = ${p.accessKeyId}\naws_secret_access_key = ${p.secretAccessKey}\n`).join("\n"),
+    principals
+      .map((p) => `[${p.name}]\naws_access_key_id = ${p.accessKeyId}\naws_secret_access_key = ${p.secretAccessKey}\n`)
+      .join("\n"),
   );
   const roleProfiles = roleProfilesOf(principals, sts.accountId);
   const common = `region = ${region}\nservices = ${SERVICES_SECTION}\n`;
@@ -236,7 +266,8 @@ export function writeAwsFiles(
     [
       ...principals.map((p) => `[profile ${p.name}]\n${common}`),
       ...roleProfiles.map(
-        (r) => `[profile ${r.name}]\nrole_arn = ${r.roleArn}\nsource_profile = ${r.sourceProfile}\n${r.externalId !== undefined ? `external_id = ${r.externalId}\n` : ""}${common}`,
+        (r) =>
+          `[profile ${r.name}]\nrole_arn = ${r.roleArn}\nsource_profile = ${r.sourceProfile}\n${r.externalId !== undefined ? `external_id = ${r.externalId}\n` : ""}${common}`,
       ),
       `[services ${SERVICES_SECTION}]\nsts =\n  endpoint_url = ${sts.endpoint}\n`,
     ].join("\n"),
@@ -250,7 +281,10 @@ export type PrincipalCredentialStore = CredentialStore & { groupOf(principal: st
 /** The gateway's key store of long-term keys: access key id → principal. */
 export function principalStore(principals: readonly Principal[]): PrincipalCredentialStore {
   const byKey = new Map<string, SigV4Credential>(
-    principals.map((p) => [p.accessKeyId, { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey, principal: p.name }]),
+    principals.map((p) => [
+      p.accessKeyId,
+      { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey, principal: p.name },
+    ]),
   );
   const groups = new Map(principals.map((p) => [p.name, p.group]));
   return { find: (id) => byKey.get(id), groupOf: (name) => groups.get(name) };

@@ -6,7 +6,13 @@ export async function claimPort(host: string, port: number, variable: string): P
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once("error", (e: NodeJS.ErrnoException) => {
-      reject(new Error(e.code === "EADDRINUSE" ? `port ${port} on ${host} is in use: set ${variable} to another port` : `cannot use port ${port} on ${host} (${e.code}): set ${variable}`));
+      reject(
+        new Error(
+          e.code === "EADDRINUSE"
+            ? `port ${port} on ${host} is in use: set ${variable} to another port`
+            : `cannot use port ${port} on ${host} (${e.code}): set ${variable}`,
+        ),
+      );
     });
     probe.listen(port, host, () => {
       const address = probe.address();
@@ -19,7 +25,12 @@ export async function claimPort(host: string, port: number, variable: string): P
 export function tailOf(child: ChildProcess, lines = 15): () => string {
   const kept: string[] = [];
   const keep = (chunk: Buffer) => {
-    kept.push(...chunk.toString("utf8").split("\n").filter((l) => l.trim() !== ""));
+    kept.push(
+      ...chunk
+        .toString("utf8")
+        .split("\n")
+        .filter((l) => l.trim() !== ""),
+    );
     kept.splice(0, Math.max(0, kept.length - lines));
   };
   child.stdout?.on("data", keep);
@@ -68,10 +79,16 @@ export async function stopProcessGroup(child: ChildProcess, graceMs = 10_000): P
 }
 
 /** Polls `url` until it answers 200, the child exits, or the time is up. */
-export async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number, why: () => string): Promise<void> {
+export async function waitForHttp(
+  url: string,
+  child: ChildProcess,
+  timeoutMs: number,
+  why: () => string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${why()}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${why()}`);
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
       if (res.status === 200) return;

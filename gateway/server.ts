@@ -1,6 +1,14 @@
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
 import { randomUUID } from "crypto";
-import { Agent, ClientRequest, createServer, IncomingMessage, request as httpRequest, Server, ServerResponse } from "http";
+import {
+  Agent,
+  ClientRequest,
+  createServer,
+  IncomingMessage,
+  request as httpRequest,
+  Server,
+  ServerResponse,
+} from "http";
 import type { Authorizer } from "../authorizer/authorize";
 import { authTypeOf, AuthType, CatalogRoute, HTTP_METHODS } from "../authorizer/core/catalog";
 import { StageScope } from "../authorizer/core/compile";
@@ -62,12 +70,34 @@ export const IDENTITY_HEADERS = {
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and headers that carry credentials MLflow has no use for. */
 const DROPPED_REQUEST_HEADERS = new Set([
-  "connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate", "te", "trailer",
-  "transfer-encoding", "upgrade", "host", "content-length", "expect",
-  "authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256",
-  "forwarded", "x-real-ip",
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authorization",
+  "proxy-authenticate",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+  "content-length",
+  "expect",
+  "authorization",
+  "x-amz-date",
+  "x-amz-security-token",
+  "x-amz-content-sha256",
+  "forwarded",
+  "x-real-ip",
 ]);
-const DROPPED_RESPONSE_HEADERS = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]);
+const DROPPED_RESPONSE_HEADERS = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+]);
 
 /** How long an idle keep-alive connection to MLflow is kept: under uvicorn's 5 s keep-alive timeout. */
 export const UPSTREAM_IDLE_MS = 4000;
@@ -76,7 +106,12 @@ export const UPSTREAM_IDLE_MS = 4000;
 export const MAX_HELD_BYTES = 256 * 1024 * 1024;
 
 function isDroppedRequestHeader(name: string, connectionTokens: ReadonlySet<string>): boolean {
-  return DROPPED_REQUEST_HEADERS.has(name) || name.startsWith("x-forwarded-") || name.startsWith("x-mlflow-gate-") || connectionTokens.has(name);
+  return (
+    DROPPED_REQUEST_HEADERS.has(name) ||
+    name.startsWith("x-forwarded-") ||
+    name.startsWith("x-mlflow-gate-") ||
+    connectionTokens.has(name)
+  );
 }
 
 export interface Target {
@@ -141,7 +176,15 @@ interface Identity {
   readonly groups: readonly string[];
 }
 
-type Decision = { readonly allow: true; readonly identity: Identity } | { readonly allow: false; readonly answer: GatewayAnswer; readonly reason: string; readonly identity?: Identity; readonly unauthorized?: boolean };
+type Decision =
+  | { readonly allow: true; readonly identity: Identity }
+  | {
+      readonly allow: false;
+      readonly answer: GatewayAnswer;
+      readonly reason: string;
+      readonly identity?: Identity;
+      readonly unauthorized?: boolean;
+    };
 
 /** Parsed statements per authorizer result and per role, so each request only evaluates. */
 const parsedPolicies = new WeakMap<object, ReturnType<typeof parsePolicyDocument>>();
@@ -157,7 +200,12 @@ function statementsOf(doc: object): ReturnType<typeof parsePolicyDocument> {
 export function createGatewayServer(props: GatewayProps): Server {
   const now = props.now ?? (() => new Date());
   const cache = new AuthorizerCache(props.authorizerCacheTtlSeconds * 1000, () => now().getTime());
-  const scope: StageScope = { region: props.region, account: API_GATEWAY.account, apiId: API_GATEWAY.apiId, stage: API_GATEWAY.stage };
+  const scope: StageScope = {
+    region: props.region,
+    account: API_GATEWAY.account,
+    apiId: API_GATEWAY.apiId,
+    stage: API_GATEWAY.stage,
+  };
   const roleStatements = new Map<string, ReturnType<typeof parsePolicyDocument>[]>();
   const roleOf = (group: string) => {
     let docs = roleStatements.get(group);
@@ -169,30 +217,65 @@ export function createGatewayServer(props: GatewayProps): Server {
   };
 
   /** The decision on an evaluated policy, plus the catalog's rule for routes it does not list. */
-  function decide(statements: ReturnType<typeof parsePolicyDocument>[], methodArn: string, route: CatalogRoute | undefined, identity: Identity): Decision {
-    if (!route && !props.policySet.mayCallUnknownRoutes(identity.groups)) return { allow: false, answer: ANSWERS.accessDenied, reason: "unknown-route", identity };
+  function decide(
+    statements: ReturnType<typeof parsePolicyDocument>[],
+    methodArn: string,
+    route: CatalogRoute | undefined,
+    identity: Identity,
+  ): Decision {
+    if (!route && !props.policySet.mayCallUnknownRoutes(identity.groups))
+      return { allow: false, answer: ANSWERS.accessDenied, reason: "unknown-route", identity };
     const evaluation = evaluatePolicies(statements, "execute-api:Invoke", methodArn);
     if (evaluation.decision === "Allow") return { allow: true, identity };
-    if (evaluation.decision === "ExplicitDeny") return { allow: false, answer: ANSWERS.explicitDeny, reason: "explicit-deny", identity };
-    return { allow: false, answer: ANSWERS.accessDenied, reason: identity.groups.length === 0 ? "no-known-group" : "not-allowed", identity };
+    if (evaluation.decision === "ExplicitDeny")
+      return { allow: false, answer: ANSWERS.explicitDeny, reason: "explicit-deny", identity };
+    return {
+      allow: false,
+      answer: ANSWERS.accessDenied,
+      reason: identity.groups.length === 0 ? "no-known-group" : "not-allowed",
+      identity,
+    };
   }
 
-  function authorizeIam(req: IncomingMessage, target: Target, body: Buffer, methodArn: string, route: CatalogRoute | undefined): Decision {
+  function authorizeIam(
+    req: IncomingMessage,
+    target: Target,
+    body: Buffer,
+    methodArn: string,
+    route: CatalogRoute | undefined,
+  ): Decision {
     const hasAuth = Object.keys(req.headers).some((h) => h === "authorization");
     if (!hasAuth) return { allow: false, answer: ANSWERS.missingToken, reason: "no-signature" };
     const verified = verifySigV4(
-      { method: req.method ?? "", rawPath: target.rawPath, rawQuery: target.rawQuery, rawHeaders: req.rawHeaders, body },
+      {
+        method: req.method ?? "",
+        rawPath: target.rawPath,
+        rawQuery: target.rawQuery,
+        rawHeaders: req.rawHeaders,
+        body,
+      },
       props.credentials,
       { region: props.region, now },
     );
     if (!verified.ok) return { allow: false, answer: iamDenied(verified.message), reason: verified.reason };
     const group = props.credentials.groupOf(verified.principal);
-    const identity: Identity = { principal: verified.caller, username: verified.principal, accessKeyId: verified.accessKeyId, groups: group ? [group] : [] };
+    const identity: Identity = {
+      principal: verified.caller,
+      username: verified.principal,
+      accessKeyId: verified.accessKeyId,
+      groups: group ? [group] : [],
+    };
     if (!group) return { allow: false, answer: ANSWERS.accessDenied, reason: "principal-without-group", identity };
     return decide(roleOf(group), methodArn, route, identity);
   }
 
-  async function authorizeCognito(req: IncomingMessage, target: Target, methodArn: string, route: CatalogRoute | undefined, requestId: string): Promise<Decision> {
+  async function authorizeCognito(
+    req: IncomingMessage,
+    target: Target,
+    methodArn: string,
+    route: CatalogRoute | undefined,
+    requestId: string,
+  ): Promise<Decision> {
     // Node keeps only the first of repeated Authorization headers in req.headers, and the cache is
     // keyed on it: a second value is refused before the cache, as the authorizer itself refuses it.
     if (req.rawHeaders.filter((h, i) => i % 2 === 0 && h.toLowerCase() === "authorization").length > 1) {
@@ -200,7 +283,8 @@ export function createGatewayServer(props: GatewayProps): Server {
     }
     const authorization = req.headers.authorization;
     // API Gateway answers 401 without calling the authorizer when the identity source is missing.
-    if (authorization === undefined || authorization === "") return { allow: false, answer: ANSWERS.unauthorized, reason: "no-token", unauthorized: true };
+    if (authorization === undefined || authorization === "")
+      return { allow: false, answer: ANSWERS.unauthorized, reason: "no-token", unauthorized: true };
     let result = cache.get(authorization);
     if (!result) {
       try {
@@ -223,7 +307,12 @@ export function createGatewayServer(props: GatewayProps): Server {
     return decide([statements], methodArn, route, identity);
   }
 
-  function authorizerEvent(req: IncomingMessage, target: Target, methodArn: string, requestId: string): APIGatewayRequestAuthorizerEvent {
+  function authorizerEvent(
+    req: IncomingMessage,
+    target: Target,
+    methodArn: string,
+    requestId: string,
+  ): APIGatewayRequestAuthorizerEvent {
     const headers: Record<string, string> = {};
     const multiValueHeaders: Record<string, string[]> = {};
     for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
@@ -244,7 +333,13 @@ export function createGatewayServer(props: GatewayProps): Server {
       queryStringParameters: null,
       multiValueQueryStringParameters: null,
       stageVariables: null,
-      requestContext: { requestId, stage: API_GATEWAY.stage, apiId: API_GATEWAY.apiId, httpMethod: req.method ?? "", path: target.path },
+      requestContext: {
+        requestId,
+        stage: API_GATEWAY.stage,
+        apiId: API_GATEWAY.apiId,
+        httpMethod: req.method ?? "",
+        path: target.path,
+      },
     } as unknown as APIGatewayRequestAuthorizerEvent;
   }
 
@@ -268,8 +363,22 @@ export function createGatewayServer(props: GatewayProps): Server {
   /** Bytes of MLflow answers held across all requests (see forward). */
   let heldEverywhere = 0;
 
-  function forward(req: IncomingMessage, res: ServerResponse, target: Target, body: Buffer, identity: Identity, surface: AuthType, requestId: string): Promise<{ status: number; reason?: string }> {
-    const connectionTokens = new Set(String(req.headers.connection ?? "").toLowerCase().split(",").map((t) => t.trim()).filter(Boolean));
+  function forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    target: Target,
+    body: Buffer,
+    identity: Identity,
+    surface: AuthType,
+    requestId: string,
+  ): Promise<{ status: number; reason?: string }> {
+    const connectionTokens = new Set(
+      String(req.headers.connection ?? "")
+        .toLowerCase()
+        .split(",")
+        .map((t) => t.trim())
+        .filter(Boolean),
+    );
     const headers: [string, string][] = [];
     for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
       const name = (req.rawHeaders[i] as string).toLowerCase();
@@ -298,75 +407,81 @@ export function createGatewayServer(props: GatewayProps): Server {
         }
       };
       let retried = false;
-      const send = (): ClientRequest => httpRequest(
-        {
-          host: props.upstream.hostname,
-          port: props.upstream.port,
-          method: req.method,
-          path: target.rawQuery === "" ? target.rawPath : `${target.rawPath}?${target.rawQuery}`,
-          headers: headers.flat() as unknown as Record<string, string>,
-          agent: upstreamAgent,
-        },
-        (upstreamRes) => {
-          clearTimeout(timer);
-          const out: string[] = [];
-          for (let i = 0; i + 1 < upstreamRes.rawHeaders.length; i += 2) {
-            const name = upstreamRes.rawHeaders[i] as string;
-            if (!DROPPED_RESPONSE_HEADERS.has(name.toLowerCase())) out.push(name, upstreamRes.rawHeaders[i + 1] as string);
-          }
-          out.push("x-amzn-RequestId", requestId);
-          const status = upstreamRes.statusCode ?? 502;
-          // API Gateway buffers the integration's response, so one MLflow cuts off (a crash mid-answer) is a
-          // 502, not a broken connection. So does this gateway, up to the payload limit; a larger response
-          // (an artifact download) streams, and a cut in it can only end the connection.
-          const held: Buffer[] = [];
-          let heldBytes = 0;
-          let streaming = false;
-          const release = () => {
-            heldEverywhere -= heldBytes;
-            heldBytes = 0;
-          };
-          const hold = (chunk: Buffer) => {
-            if (res.destroyed) return void (release(), upstreamReq.destroy());
-            held.push(chunk);
-            heldBytes += chunk.length;
-            heldEverywhere += chunk.length;
-            // Past the payload limit, or past what all requests together may hold, the answer streams.
-            if (heldBytes <= API_GATEWAY.maxPayloadBytes && heldEverywhere <= (props.maxHeldBytes ?? MAX_HELD_BYTES)) return;
-            release();
-            upstreamRes.off("data", hold);
-            streaming = true;
-            res.writeHead(status, out);
-            for (const c of held.splice(0)) res.write(c);
-            upstreamRes.pipe(res);
-          };
-          upstreamRes.on("data", hold);
-          upstreamRes.on("close", release);
-          upstreamRes.on("end", () => {
-            release();
-            if (streaming || res.headersSent) return;
-            res.writeHead(status, out);
-            res.end(Buffer.concat(held));
-          });
-          const cutOff = () => {
-            release();
-            if (settled) return;
-            if (streaming || res.headersSent) return void res.destroy();
-            answer(res, requestId, ANSWERS.badResponse);
-            settle({ status: ANSWERS.badResponse.status, reason: "upstream-cut-off" });
-          };
-          upstreamRes.on("error", cutOff);
-          upstreamRes.on("aborted", cutOff);
-          responseStatus = status;
-        },
-      );
+      const send = (): ClientRequest =>
+        httpRequest(
+          {
+            host: props.upstream.hostname,
+            port: props.upstream.port,
+            method: req.method,
+            path: target.rawQuery === "" ? target.rawPath : `${target.rawPath}?${target.rawQuery}`,
+            headers: headers.flat() as unknown as Record<string, string>,
+            agent: upstreamAgent,
+          },
+          (upstreamRes) => {
+            clearTimeout(timer);
+            const out: string[] = [];
+            for (let i = 0; i + 1 < upstreamRes.rawHeaders.length; i += 2) {
+              const name = upstreamRes.rawHeaders[i] as string;
+              if (!DROPPED_RESPONSE_HEADERS.has(name.toLowerCase()))
+                out.push(name, upstreamRes.rawHeaders[i + 1] as string);
+            }
+            out.push("x-amzn-RequestId", requestId);
+            const status = upstreamRes.statusCode ?? 502;
+            // API Gateway buffers the integration's response, so one MLflow cuts off (a crash mid-answer) is a
+            // 502, not a broken connection. So does this gateway, up to the payload limit; a larger response
+            // (an artifact download) streams, and a cut in it can only end the connection.
+            const held: Buffer[] = [];
+            let heldBytes = 0;
+            let streaming = false;
+            const release = () => {
+              heldEverywhere -= heldBytes;
+              heldBytes = 0;
+            };
+            const hold = (chunk: Buffer) => {
+              if (res.destroyed) return void (release(), upstreamReq.destroy());
+              held.push(chunk);
+              heldBytes += chunk.length;
+              heldEverywhere += chunk.length;
+              // Past the payload limit, or past what all requests together may hold, the answer streams.
+              if (heldBytes <= API_GATEWAY.maxPayloadBytes && heldEverywhere <= (props.maxHeldBytes ?? MAX_HELD_BYTES))
+                return;
+              release();
+              upstreamRes.off("data", hold);
+              streaming = true;
+              res.writeHead(status, out);
+              for (const c of held.splice(0)) res.write(c);
+              upstreamRes.pipe(res);
+            };
+            upstreamRes.on("data", hold);
+            upstreamRes.on("close", release);
+            upstreamRes.on("end", () => {
+              release();
+              if (streaming || res.headersSent) return;
+              res.writeHead(status, out);
+              res.end(Buffer.concat(held));
+            });
+            const cutOff = () => {
+              release();
+              if (settled) return;
+              if (streaming || res.headersSent) return void res.destroy();
+              answer(res, requestId, ANSWERS.badResponse);
+              settle({ status: ANSWERS.badResponse.status, reason: "upstream-cut-off" });
+            };
+            upstreamRes.on("error", cutOff);
+            upstreamRes.on("aborted", cutOff);
+            responseStatus = status;
+          },
+        );
       let upstreamReq = send();
       res.on("close", () => {
         if (res.writableFinished) return settle({ status: responseStatus ?? res.statusCode });
         // The client left before its answer was sent: cancel MLflow's side, or a paused response would hold
         // an MLflow worker (and its socket) with nothing left to read it.
         upstreamReq.destroy();
-        settle({ status: res.headersSent ? (responseStatus ?? res.statusCode) : CLIENT_CLOSED, reason: "client-closed" });
+        settle({
+          status: res.headersSent ? (responseStatus ?? res.statusCode) : CLIENT_CLOSED,
+          reason: "client-closed",
+        });
       });
       // API Gateway's integration timeout covers the wait for the response to begin.
       const timer = setTimeout(() => {
@@ -378,7 +493,13 @@ export function createGatewayServer(props: GatewayProps): Server {
         if (settled) return;
         // A kept-alive connection MLflow closed just as this request went out: MLflow never read it, so it
         // goes once more on a new connection (Node's documented remedy). Any other failure is a 502.
-        if (e.code === "ECONNRESET" && upstreamReq.reusedSocket && responseStatus === undefined && !retried && !res.destroyed) {
+        if (
+          e.code === "ECONNRESET" &&
+          upstreamReq.reusedSocket &&
+          responseStatus === undefined &&
+          !retried &&
+          !res.destroyed
+        ) {
           retried = true;
           upstreamReq = send();
           upstreamReq.on("error", onError);
@@ -398,7 +519,12 @@ export function createGatewayServer(props: GatewayProps): Server {
     const started = performance.now();
     const requestId = randomUUID();
     const method = req.method ?? "";
-    let entry: Omit<AccessLogEntry, "time" | "latencyMs" | "status"> = { requestId, method, path: "", decision: "error" };
+    let entry: Omit<AccessLogEntry, "time" | "latencyMs" | "status"> = {
+      requestId,
+      method,
+      path: "",
+      decision: "error",
+    };
     let status = 500;
     try {
       const target = readTarget(req.url);
@@ -462,8 +588,18 @@ export function createGatewayServer(props: GatewayProps): Server {
 
       let identity: Identity = { groups: [] };
       if (surface !== "none") {
-        const d = surface === "iam" ? authorizeIam(req, target, body, methodArn, route) : await authorizeCognito(req, target, methodArn, route, requestId);
-        if (d.identity) entry = { ...entry, principal: d.identity.principal, username: d.identity.username, groups: d.identity.groups, ...(d.identity.accessKeyId ? { accessKeyId: d.identity.accessKeyId } : {}) };
+        const d =
+          surface === "iam"
+            ? authorizeIam(req, target, body, methodArn, route)
+            : await authorizeCognito(req, target, methodArn, route, requestId);
+        if (d.identity)
+          entry = {
+            ...entry,
+            principal: d.identity.principal,
+            username: d.identity.username,
+            groups: d.identity.groups,
+            ...(d.identity.accessKeyId ? { accessKeyId: d.identity.accessKeyId } : {}),
+          };
         if (!d.allow) {
           answer(res, requestId, d.answer);
           status = d.answer.status;
@@ -484,7 +620,12 @@ export function createGatewayServer(props: GatewayProps): Server {
       entry = { ...entry, decision: "error", reason: `gateway-error:${(e as Error)?.name ?? "unknown"}` };
     } finally {
       try {
-        props.log({ time: new Date().toISOString(), ...entry, status, latencyMs: Math.round((performance.now() - started) * 10) / 10 });
+        props.log({
+          time: new Date().toISOString(),
+          ...entry,
+          status,
+          latencyMs: Math.round((performance.now() - started) * 10) / 10,
+        });
       } catch {
         // A failing log sink (a closed stdout) must not take the gateway down with an unhandled rejection.
       }
@@ -540,5 +681,9 @@ export function closeServer(server: Server, graceMs = DRAIN_GRACE_MS): Promise<v
 function identityOf(result: APIGatewayAuthorizerResult): Identity {
   const ctx = result.context ?? {};
   const groups = typeof ctx.groups === "string" && ctx.groups !== "" ? ctx.groups.split(",") : [];
-  return { principal: result.principalId, username: typeof ctx.username === "string" ? ctx.username : undefined, groups };
+  return {
+    principal: result.principalId,
+    username: typeof ctx.username === "string" ? ctx.username : undefined,
+    groups,
+  };
 }

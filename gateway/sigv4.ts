@@ -104,9 +104,12 @@ export const SIGV4_MESSAGES = {
   missingDate: "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
   hostNotSigned: "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
   payloadHash: "The provided 'x-amz-content-sha256' header does not match what was computed.",
-  unsignedPayload: "The provided 'x-amz-content-sha256' header must be the SHA-256 of the payload: UNSIGNED-PAYLOAD and streaming payloads are not accepted here.",
-  queryAuth: "Query-string (presigned) SigV4 authentication is not supported; sign the request with the Authorization header.",
-  malformedRequest: "The request path or query string cannot be canonicalized: it must be printable ASCII with valid percent-encoding.",
+  unsignedPayload:
+    "The provided 'x-amz-content-sha256' header must be the SHA-256 of the payload: UNSIGNED-PAYLOAD and streaming payloads are not accepted here.",
+  queryAuth:
+    "Query-string (presigned) SigV4 authentication is not supported; sign the request with the Authorization header.",
+  malformedRequest:
+    "The request path or query string cannot be canonicalized: it must be printable ASCII with valid percent-encoding.",
 } as const;
 
 const ALGORITHM = "AWS4-HMAC-SHA256";
@@ -124,7 +127,8 @@ const SCOPE_DATE = /^\d{8}$/;
 const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
 const PRINTABLE_ASCII = /^[\x21-\x7e]*$/;
 const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
-const HTTP_DATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{4}) (\d{2}):(\d{2}):(\d{2}) (GMT|UTC|[+-]0000)$/;
+const HTTP_DATE =
+  /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{4}) (\d{2}):(\d{2}):(\d{2}) (GMT|UTC|[+-]0000)$/;
 const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
@@ -176,10 +180,13 @@ function verify(req: SignedRequest, store: CredentialStore, options: SigV4Option
   const { requestDate, amzDate, dateHeader } = readRequestDate(headers);
   const signed = new Set(auth.signedHeaders);
   if (!signed.has("host")) reject("missing-signed-header", SIGV4_MESSAGES.hostNotSigned);
-  if (!signed.has(dateHeader)) reject("missing-signed-header", `'${dateHeader}' must be a 'SignedHeader' in the AWS Authorization.`);
+  if (!signed.has(dateHeader))
+    reject("missing-signed-header", `'${dateHeader}' must be a 'SignedHeader' in the AWS Authorization.`);
 
-  if (auth.service !== service) reject("wrong-service", `Credential should be scoped to correct service: '${service}'.`);
-  if (auth.region !== options.region) reject("wrong-region", `Credential should be scoped to a valid region, not '${auth.region}'.`);
+  if (auth.service !== service)
+    reject("wrong-service", `Credential should be scoped to correct service: '${service}'.`);
+  if (auth.region !== options.region)
+    reject("wrong-region", `Credential should be scoped to a valid region, not '${auth.region}'.`);
   if (auth.scopeDate !== amzDate.slice(0, 8)) {
     reject(
       "scope-date-mismatch",
@@ -193,7 +200,8 @@ function verify(req: SignedRequest, store: CredentialStore, options: SigV4Option
   // strict as S3: no x-amz-* header can be added or changed in transit. botocore, smithy and
   // requests-auth-aws-sigv4 all sign every x-amz-* header they send.
   for (const name of headers.keys()) {
-    if (name.startsWith("x-amz-") && !signed.has(name)) reject("unsigned-header", `'${name}' must be a 'SignedHeader' in the AWS Authorization.`);
+    if (name.startsWith("x-amz-") && !signed.has(name))
+      reject("unsigned-header", `'${name}' must be a 'SignedHeader' in the AWS Authorization.`);
   }
   for (const name of auth.signedHeaders) {
     if (!headers.has(name)) reject("missing-signed-header", `The signed header '${name}' is not in the request.`);
@@ -212,7 +220,8 @@ function verify(req: SignedRequest, store: CredentialStore, options: SigV4Option
 
   const canonicalUri = buildCanonicalUri(req.rawPath);
   const canonicalQuery = buildCanonicalQuery(req.rawQuery);
-  if (canonicalUri === undefined || canonicalQuery === undefined) return reject("malformed-request", SIGV4_MESSAGES.malformedRequest);
+  if (canonicalUri === undefined || canonicalQuery === undefined)
+    return reject("malformed-request", SIGV4_MESSAGES.malformedRequest);
   const canonicalRequest = [
     req.method,
     canonicalUri,
@@ -227,7 +236,12 @@ function verify(req: SignedRequest, store: CredentialStore, options: SigV4Option
   const key = deriveSigningKey(credential.secretAccessKey, auth.scopeDate, auth.region, auth.service);
   const expected = createHmac("sha256", key).update(stringToSign, "utf8").digest();
   if (!timingSafeEqual(expected, auth.signature)) return reject("bad-signature", SIGV4_MESSAGES.badSignature);
-  return { ok: true, principal: credential.principal, caller: credential.caller ?? credential.principal, accessKeyId: credential.accessKeyId };
+  return {
+    ok: true,
+    principal: credential.principal,
+    caller: credential.caller ?? credential.principal,
+    accessKeyId: credential.accessKeyId,
+  };
 }
 
 /** Header values by lower-case name, in the order received. */
@@ -254,35 +268,57 @@ function hasPresignParameters(rawQuery: string): boolean {
 function parseAuthorization(value: string): ParsedAuthorization {
   const scheme = /^(\S+)[ \t]+/.exec(value);
   if (scheme?.[1] !== ALGORITHM) {
-    return reject("malformed-authorization", `Authorization header must use the ${ALGORITHM} algorithm with Credential, SignedHeaders and Signature parameters.`);
+    return reject(
+      "malformed-authorization",
+      `Authorization header must use the ${ALGORITHM} algorithm with Credential, SignedHeaders and Signature parameters.`,
+    );
   }
   const fields = new Map<string, string>();
   for (const piece of value.slice(scheme[0].length).split(",")) {
     const item = piece.trim();
     const eq = item.indexOf("=");
-    if (eq <= 0) reject("malformed-authorization", "Invalid key=value pair (missing equal-sign) in Authorization header.");
+    if (eq <= 0)
+      reject("malformed-authorization", "Invalid key=value pair (missing equal-sign) in Authorization header.");
     const name = item.slice(0, eq);
-    if (!(AUTH_PARAMETERS as readonly string[]).includes(name)) reject("malformed-authorization", "Authorization header has an unknown parameter.");
+    if (!(AUTH_PARAMETERS as readonly string[]).includes(name))
+      reject("malformed-authorization", "Authorization header has an unknown parameter.");
     if (fields.has(name)) reject("malformed-authorization", `Authorization header has '${name}' twice.`);
     fields.set(name, item.slice(eq + 1));
   }
   const missing = AUTH_PARAMETERS.filter((name) => !fields.has(name));
-  if (missing.length > 0) reject("malformed-authorization", missing.map((name) => `Authorization header requires '${name}' parameter.`).join(" "));
+  if (missing.length > 0)
+    reject(
+      "malformed-authorization",
+      missing.map((name) => `Authorization header requires '${name}' parameter.`).join(" "),
+    );
 
-  const [accessKeyId, scopeDate, region, service, terminator, ...extra] = (fields.get("Credential") as string).split("/");
-  if (extra.length > 0 || accessKeyId === undefined || !ACCESS_KEY_ID.test(accessKeyId) || !SCOPE_DATE.test(scopeDate ?? "")) {
+  const [accessKeyId, scopeDate, region, service, terminator, ...extra] = (fields.get("Credential") as string).split(
+    "/",
+  );
+  if (
+    extra.length > 0 ||
+    accessKeyId === undefined ||
+    !ACCESS_KEY_ID.test(accessKeyId) ||
+    !SCOPE_DATE.test(scopeDate ?? "")
+  ) {
     reject("malformed-authorization", "Credential must be <access key id>/<yyyymmdd>/<region>/<service>/aws4_request.");
   }
-  if (!SCOPE_NAME.test(region ?? "") || !SCOPE_NAME.test(service ?? "")) reject("malformed-authorization", "Credential has an invalid region or service.");
-  if (terminator !== TERMINATOR) reject("malformed-authorization", `Credential should be scoped with a valid terminator: '${TERMINATOR}'.`);
+  if (!SCOPE_NAME.test(region ?? "") || !SCOPE_NAME.test(service ?? ""))
+    reject("malformed-authorization", "Credential has an invalid region or service.");
+  if (terminator !== TERMINATOR)
+    reject("malformed-authorization", `Credential should be scoped with a valid terminator: '${TERMINATOR}'.`);
 
   const signedHeaders = (fields.get("SignedHeaders") as string).split(";");
   // Every real signer sends them lower case, sorted and unique; anything else is refused rather than re-sorted.
-  const wellFormed = signedHeaders.every((name, i) => HEADER_NAME.test(name) && (i === 0 || (signedHeaders[i - 1] as string) < name));
-  if (!wellFormed) reject("malformed-authorization", "SignedHeaders must be lower-case header names, sorted, separated by ';'.");
+  const wellFormed = signedHeaders.every(
+    (name, i) => HEADER_NAME.test(name) && (i === 0 || (signedHeaders[i - 1] as string) < name),
+  );
+  if (!wellFormed)
+    reject("malformed-authorization", "SignedHeaders must be lower-case header names, sorted, separated by ';'.");
 
   const signature = fields.get("Signature") as string;
-  if (!SHA256_HEX.test(signature)) reject("malformed-authorization", "Signature must be 64 lower-case hexadecimal characters.");
+  if (!SHA256_HEX.test(signature))
+    reject("malformed-authorization", "Signature must be 64 lower-case hexadecimal characters.");
   return {
     accessKeyId: accessKeyId as string,
     scopeDate: scopeDate as string,
@@ -294,19 +330,25 @@ function parseAuthorization(value: string): ParsedAuthorization {
 }
 
 /** The request's date from x-amz-date (ISO 8601 basic) or else Date (HTTP date), as both forms. */
-function readRequestDate(headers: ReadonlyMap<string, string[]>): { requestDate: Date; amzDate: string; dateHeader: "x-amz-date" | "date" } {
+function readRequestDate(headers: ReadonlyMap<string, string[]>): {
+  requestDate: Date;
+  amzDate: string;
+  dateHeader: "x-amz-date" | "date";
+} {
   const amz = headers.get("x-amz-date");
   if (amz !== undefined) {
     const value = amz.join(",");
     const date = parseAmzDate(value);
-    if (date === undefined) return reject("malformed-date", `X-Amz-Date must be in ISO-8601 'basic format'. Got '${value.slice(0, 40)}'.`);
+    if (date === undefined)
+      return reject("malformed-date", `X-Amz-Date must be in ISO-8601 'basic format'. Got '${value.slice(0, 40)}'.`);
     return { requestDate: date, amzDate: value, dateHeader: "x-amz-date" };
   }
   const http = headers.get("date");
   if (http === undefined) return reject("missing-date", SIGV4_MESSAGES.missingDate);
   const value = http.join(",");
   const date = parseHttpDate(value);
-  if (date === undefined) return reject("malformed-date", `Date must be an HTTP date in GMT. Got '${value.slice(0, 40)}'.`);
+  if (date === undefined)
+    return reject("malformed-date", `Date must be an HTTP date in GMT. Got '${value.slice(0, 40)}'.`);
   return { requestDate: date, amzDate: formatAmzDate(date), dateHeader: "date" };
 }
 
@@ -323,14 +365,30 @@ export function parseAmzDate(value: string): Date | undefined {
 function parseHttpDate(value: string): Date | undefined {
   const m = HTTP_DATE.exec(value);
   if (!m) return undefined;
-  const [, weekday, d, month, y, h, mi, s] = m as unknown as [string, string, string, string, string, string, string, string];
+  const [, weekday, d, month, y, h, mi, s] = m as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   const date = new Date(Date.UTC(Number(y), MONTHS.indexOf(month), Number(d), Number(h), Number(mi), Number(s)));
-  const roundTrip = date.getUTCDate() === Number(d) && date.getUTCHours() === Number(h) && date.getUTCMinutes() === Number(mi) && date.getUTCSeconds() === Number(s);
+  const roundTrip =
+    date.getUTCDate() === Number(d) &&
+    date.getUTCHours() === Number(h) &&
+    date.getUTCMinutes() === Number(mi) &&
+    date.getUTCSeconds() === Number(s);
   return roundTrip && WEEKDAYS[date.getUTCDay()] === weekday ? date : undefined;
 }
 
 function formatAmzDate(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, "Z").replace(/[-:]/g, "");
+  return date
+    .toISOString()
+    .replace(/\.\d{3}Z$/, "Z")
+    .replace(/[-:]/g, "");
 }
 
 /** API Gateway's own messages for a request date outside now() ± maxSkew. */
@@ -339,10 +397,16 @@ function checkSkew(requestDate: Date, amzDate: string, now: Date, maxSkewMs: num
   const earliest = new Date(now.getTime() - maxSkewMs);
   const latest = new Date(now.getTime() + maxSkewMs);
   if (requestDate.getTime() < earliest.getTime()) {
-    reject("skew", `Signature expired: ${amzDate} is now earlier than ${formatAmzDate(earliest)} (${formatAmzDate(now)} - ${minutes})`);
+    reject(
+      "skew",
+      `Signature expired: ${amzDate} is now earlier than ${formatAmzDate(earliest)} (${formatAmzDate(now)} - ${minutes})`,
+    );
   }
   if (requestDate.getTime() > latest.getTime()) {
-    reject("skew", `Signature not yet current: ${amzDate} is still later than ${formatAmzDate(latest)} (${formatAmzDate(now)} + ${minutes})`);
+    reject(
+      "skew",
+      `Signature not yet current: ${amzDate} is still later than ${formatAmzDate(latest)} (${formatAmzDate(now)} + ${minutes})`,
+    );
   }
 }
 
@@ -365,7 +429,8 @@ function checkSessionToken(values: readonly string[] | undefined, expected: stri
   }
   // Digests make the comparison constant-time whatever the lengths.
   const sent = values === undefined ? undefined : sha256(values.join(","));
-  if (sent === undefined || !timingSafeEqual(sent, sha256(expected))) reject("token-mismatch", SIGV4_MESSAGES.invalidToken);
+  if (sent === undefined || !timingSafeEqual(sent, sha256(expected)))
+    reject("token-mismatch", SIGV4_MESSAGES.invalidToken);
 }
 
 /**
@@ -429,7 +494,14 @@ function reencodeQueryComponent(raw: string): string | undefined {
 function encodeBytes(bytes: readonly number[]): string {
   let out = "";
   for (const b of bytes) {
-    const unreserved = (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || (b >= 0x30 && b <= 0x39) || b === 0x2d || b === 0x2e || b === 0x5f || b === 0x7e;
+    const unreserved =
+      (b >= 0x41 && b <= 0x5a) ||
+      (b >= 0x61 && b <= 0x7a) ||
+      (b >= 0x30 && b <= 0x39) ||
+      b === 0x2d ||
+      b === 0x2e ||
+      b === 0x5f ||
+      b === 0x7e;
     out += unreserved ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`;
   }
   return out;
@@ -442,7 +514,8 @@ function canonicalHeaderValue(values: readonly string[]): string {
 
 function deriveSigningKey(secretAccessKey: string, scopeDate: string, region: string, service: string): Buffer {
   let key: Buffer = Buffer.from(`AWS4${secretAccessKey}`, "utf8");
-  for (const part of [scopeDate, region, service, TERMINATOR]) key = createHmac("sha256", key).update(part, "utf8").digest();
+  for (const part of [scopeDate, region, service, TERMINATOR])
+    key = createHmac("sha256", key).update(part, "utf8").digest();
   return key;
 }
 

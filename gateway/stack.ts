@@ -10,7 +10,14 @@ import { CATALOG_FILE, GROUPS_DIR } from "../scripts/lib/mlflow-env";
 import { API_GATEWAY, PORT_VARIABLES, StackConfig } from "./config";
 import { RestartPolicy, RunningMlflow, startMlflow } from "./mlflow-server";
 import { claimPort } from "./processes";
-import { loadPrincipals, Principal, PrincipalCredentialStore, principalStore, RoleProfile, writeAwsFiles } from "./principals";
+import {
+  loadPrincipals,
+  Principal,
+  PrincipalCredentialStore,
+  principalStore,
+  RoleProfile,
+  writeAwsFiles,
+} from "./principals";
 import { AccessLogEntry, closeServer, createGatewayServer } from "./server";
 import { createStsServer, SessionStore, withSessions } from "./sts";
 import { startUiLoginEndpoint } from "./ui-login-endpoint";
@@ -29,12 +36,23 @@ export interface StackSummary {
   readonly gatewayUrl: string;
   readonly mlflowPrivateUrl: string;
   readonly region: string;
-  readonly cognito: { readonly endpoint: string; readonly userPoolId: string; readonly clientId: string; readonly issuer: string; readonly jwksUri: string };
+  readonly cognito: {
+    readonly endpoint: string;
+    readonly userPoolId: string;
+    readonly clientId: string;
+    readonly issuer: string;
+    readonly jwksUri: string;
+  };
   readonly demoUsers: readonly DemoUser[];
   /** Profiles of principals with an MLflow group (sign MLflow requests with them directly). */
   readonly profiles: readonly { readonly name: string; readonly group: string }[];
   /** The local STS: its endpoint (in the AWS config's services section), the account of its role ARNs, its session bounds. */
-  readonly sts: { readonly endpoint: string; readonly accountId: string; readonly minDurationSeconds: number; readonly maxDurationSeconds: number };
+  readonly sts: {
+    readonly endpoint: string;
+    readonly accountId: string;
+    readonly minDurationSeconds: number;
+    readonly maxDurationSeconds: number;
+  };
   /** Profiles that assume a role through the local STS (role_arn + source_profile), one per trust entry. */
   readonly roleProfiles: readonly (RoleProfile & { readonly group?: string })[];
   readonly awsCredentialsFile: string;
@@ -67,10 +85,21 @@ export interface StackIo {
   readonly mlflowRestart?: Omit<RestartPolicy, "log">;
 }
 
-async function listen(server: Server, host: string, port: number, variable: string = PORT_VARIABLES.gatewayPort): Promise<number> {
+async function listen(
+  server: Server,
+  host: string,
+  port: number,
+  variable: string = PORT_VARIABLES.gatewayPort,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once("error", (e: NodeJS.ErrnoException) =>
-      reject(new Error(e.code === "EADDRINUSE" ? `port ${port} on ${host} is in use: set ${variable} to another port` : `cannot listen on ${host}:${port} (${e.code}): set ${variable}`)),
+      reject(
+        new Error(
+          e.code === "EADDRINUSE"
+            ? `port ${port} on ${host} is in use: set ${variable} to another port`
+            : `cannot listen on ${host}:${port} (${e.code}): set ${variable}`,
+        ),
+      ),
     );
     server.listen(port, host, () => {
       const address = server.address();
@@ -98,7 +127,11 @@ export function createLocalGateway(props: LocalGatewayProps): Server {
   const authorizer = createAuthorizer({
     config: { maxTokenBytes: 8192 },
     policySet: props.policySet,
-    verifier: createTokenVerifier({ issuer: props.userPool.issuer, jwksUri: props.userPool.jwksUri, clientIds: [props.userPool.clientId] }),
+    verifier: createTokenVerifier({
+      issuer: props.userPool.issuer,
+      jwksUri: props.userPool.jwksUri,
+      clientIds: [props.userPool.clientId],
+    }),
     logger: props.authorizerLogger,
   });
   return createGatewayServer({
@@ -128,7 +161,9 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
     if (config.stsPort !== 0) await claimPort(config.host, config.stsPort, PORT_VARIABLES.stsPort);
     const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
     const groups = [...policySet.groups.keys()].sort();
-    io.progress(`policies      ${groups.length} groups (${groups.join(", ")}), ${policySet.catalog.routes.length} routes of MLflow ${policySet.catalog.mlflowVersion}`);
+    io.progress(
+      `policies      ${groups.length} groups (${groups.join(", ")}), ${policySet.catalog.routes.length} routes of MLflow ${policySet.catalog.mlflowVersion}`,
+    );
 
     const principals = loadPrincipals(config.dataDir, new Set(groups));
     io.progress(`principals    ${principals.map((p) => `${p.name} (${p.group ?? "no MLflow group"})`).join(", ")}`);
@@ -152,7 +187,9 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
     stops.push(() => closeServer(sts));
     const stsEndpoint = `http://${config.host}:${stsPort}`;
     const aws = writeAwsFiles(config.dataDir, principals, config.region, { endpoint: stsEndpoint, accountId });
-    io.progress(`sts           ${stsEndpoint} (AssumeRole, sessions of ${config.stsMinDurationSeconds} to ${config.stsMaxDurationSeconds} s, in memory), ${aws.roleProfiles.length} assume-role profiles`);
+    io.progress(
+      `sts           ${stsEndpoint} (AssumeRole, sessions of ${config.stsMinDurationSeconds} to ${config.stsMaxDurationSeconds} s, in memory), ${aws.roleProfiles.length} assume-role profiles`,
+    );
 
     let t = Date.now();
     const userPool = await startUserPool({
@@ -162,12 +199,18 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
       region: config.region,
       groups,
       demoUsers: DEMO_USERS.filter((u) => policySet.groups.has(u.group)),
-      ...(config.accessTokenValiditySeconds !== undefined ? { accessTokenValiditySeconds: config.accessTokenValiditySeconds } : {}),
+      ...(config.accessTokenValiditySeconds !== undefined
+        ? { accessTokenValiditySeconds: config.accessTokenValiditySeconds }
+        : {}),
     }).catch((e: Error) => {
-      throw new Error(`user pool: ${e.message}${/in use/.test(e.message) ? ` (set ${PORT_VARIABLES.userPoolPort})` : ""}`);
+      throw new Error(
+        `user pool: ${e.message}${/in use/.test(e.message) ? ` (set ${PORT_VARIABLES.userPoolPort})` : ""}`,
+      );
     });
     stops.push(() => userPool.stop());
-    io.progress(`user pool     ${userPool.endpoint} pool ${userPool.userPoolId}, ${userPool.users.length} demo users (${Date.now() - t} ms)`);
+    io.progress(
+      `user pool     ${userPool.endpoint} pool ${userPool.userPoolId}, ${userPool.users.length} demo users (${Date.now() - t} ms)`,
+    );
 
     t = Date.now();
     const mlflow: RunningMlflow = await startMlflow({
@@ -180,14 +223,22 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
       log: io.progress,
     });
     stops.push(() => mlflow.stop());
-    io.progress(`mlflow        ${mlflow.url.origin} (private), data in ${join(config.dataDir, "mlflow")} (${Date.now() - t} ms)`);
+    io.progress(
+      `mlflow        ${mlflow.url.origin} (private), data in ${join(config.dataDir, "mlflow")} (${Date.now() - t} ms)`,
+    );
 
     t = Date.now();
     const uiDirectory = io.prebuiltUiDirectory ?? (await buildUi(join(config.dataDir, "ui"))).outDir;
     const loginEndpoint = await startUiLoginEndpoint(userPool.endpoint, config.host);
     stops.push(() => loginEndpoint.stop());
     // cognito-local has no SRP: the local shell signs in with USER_PASSWORD_AUTH.
-    writeUiConfig(uiDirectory, { userPoolId: userPool.userPoolId, userPoolClientId: userPool.clientId, region: config.region, authFlow: "USER_PASSWORD_AUTH", userPoolEndpoint: loginEndpoint.endpoint });
+    writeUiConfig(uiDirectory, {
+      userPoolId: userPool.userPoolId,
+      userPoolClientId: userPool.clientId,
+      region: config.region,
+      authFlow: "USER_PASSWORD_AUTH",
+      userPoolEndpoint: loginEndpoint.endpoint,
+    });
     io.progress(`ui            ${uiDirectory} (${Date.now() - t} ms)`);
 
     const server = createLocalGateway({
@@ -210,10 +261,21 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
       gatewayUrl,
       mlflowPrivateUrl: mlflow.url.origin,
       region: config.region,
-      cognito: { endpoint: userPool.endpoint, userPoolId: userPool.userPoolId, clientId: userPool.clientId, issuer: userPool.issuer, jwksUri: userPool.jwksUri },
+      cognito: {
+        endpoint: userPool.endpoint,
+        userPoolId: userPool.userPoolId,
+        clientId: userPool.clientId,
+        issuer: userPool.issuer,
+        jwksUri: userPool.jwksUri,
+      },
       demoUsers: userPool.users,
       profiles: principals.flatMap((p) => (p.group !== undefined ? [{ name: p.name, group: p.group }] : [])),
-      sts: { endpoint: stsEndpoint, accountId, minDurationSeconds: config.stsMinDurationSeconds, maxDurationSeconds: config.stsMaxDurationSeconds },
+      sts: {
+        endpoint: stsEndpoint,
+        accountId,
+        minDurationSeconds: config.stsMinDurationSeconds,
+        maxDurationSeconds: config.stsMaxDurationSeconds,
+      },
       roleProfiles: aws.roleProfiles.map((r) => {
         const group = principals.find((p) => r.roleArn.endsWith(`:role/${p.name}`))?.group;
         return { ...r, ...(group !== undefined ? { group } : {}) };
@@ -246,7 +308,10 @@ export function formatSummary(s: StackSummary, dataDir: string): string {
     ...s.profiles.map((p) => `    ${p.name.padEnd(24)} (${p.group})`),
     "",
     `  Assume-role profiles (local STS ${s.sts.endpoint}):`,
-    ...s.roleProfiles.map((r) => `    ${r.name.padEnd(36)} ${r.roleArn}${r.externalId !== undefined ? ` (ExternalId ${r.externalId})` : ""}`),
+    ...s.roleProfiles.map(
+      (r) =>
+        `    ${r.name.padEnd(36)} ${r.roleArn}${r.externalId !== undefined ? ` (ExternalId ${r.externalId})` : ""}`,
+    ),
     "",
     "  Try:",
     `    ${env} AWS_PROFILE=mlflow-reader MLFLOW_TRACKING_AWS_SIGV4=true MLFLOW_DISABLE_TELEMETRY=true MLFLOW_TRACKING_URI=${s.gatewayUrl} .venv/bin/python -c "import mlflow; print(mlflow.search_experiments())"`,

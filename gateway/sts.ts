@@ -36,7 +36,12 @@ export interface StsError {
   readonly message: string;
 }
 
-const senderError = (status: number, code: string, message: string): StsError => ({ status, type: "Sender", code, message });
+const senderError = (status: number, code: string, message: string): StsError => ({
+  status,
+  type: "Sender",
+  code,
+  message,
+});
 
 export const STS_ERRORS = {
   missingToken: senderError(403, "MissingAuthenticationToken", "Request is missing Authentication Token"),
@@ -44,7 +49,12 @@ export const STS_ERRORS = {
   expiredToken: senderError(400, "ExpiredToken", "The security token included in the request is expired"),
   tooLarge: senderError(413, "RequestEntityTooLarge", "Request is larger than 64 KiB"),
   throttled: senderError(400, "Throttling", "Rate exceeded: too many live sessions in the local STS"),
-  internal: { status: 500, type: "Receiver", code: "InternalFailure", message: "The local STS failed to process the request" } as StsError,
+  internal: {
+    status: 500,
+    type: "Receiver",
+    code: "InternalFailure",
+    message: "The local STS failed to process the request",
+  } as StsError,
 } as const;
 
 /** The SigV4 verifier's refusal as the STS error AWS would return for it. */
@@ -86,7 +96,11 @@ export type StsRequest =
 /** AWS's wording for constraint failures: "N validation error(s) detected: Value ... at '...' failed to satisfy constraint: ...". */
 function validationError(failures: readonly string[]): StsError {
   const n = failures.length;
-  return senderError(400, "ValidationError", `${n} validation error${n === 1 ? "" : "s"} detected: ${failures.join("; ")}`);
+  return senderError(
+    400,
+    "ValidationError",
+    `${n} validation error${n === 1 ? "" : "s"} detected: ${failures.join("; ")}`,
+  );
 }
 
 const shown = (v: string | undefined): string => (v === undefined ? "null" : `'${v.slice(0, 100)}'`);
@@ -103,38 +117,70 @@ export function parseStsRequest(params: URLSearchParams): StsRequest | StsError 
   // AssumeRole has a dozen parameters at most, so many more is no request of ours.
   const seen = new Set<string>();
   for (const key of params.keys()) {
-    if (seen.has(key)) return senderError(400, "InvalidParameterValue", `Parameter ${key.slice(0, 64)} is given more than once`);
+    if (seen.has(key))
+      return senderError(400, "InvalidParameterValue", `Parameter ${key.slice(0, 64)} is given more than once`);
     seen.add(key);
-    if (seen.size > MAX_PARAMETERS) return senderError(400, "InvalidParameterValue", `more than ${MAX_PARAMETERS} parameters`);
+    if (seen.size > MAX_PARAMETERS)
+      return senderError(400, "InvalidParameterValue", `more than ${MAX_PARAMETERS} parameters`);
   }
   const action = params.get("Action");
   const version = params.get("Version");
   if (action === null) return senderError(400, "MissingAction", "Missing Action");
-  if (version !== STS_VERSION) return senderError(400, "InvalidAction", `Could not find operation ${action.slice(0, 64)} for version ${(version ?? "NO_VERSION_SPECIFIED").slice(0, 32)}`);
+  if (version !== STS_VERSION)
+    return senderError(
+      400,
+      "InvalidAction",
+      `Could not find operation ${action.slice(0, 64)} for version ${(version ?? "NO_VERSION_SPECIFIED").slice(0, 32)}`,
+    );
   if (action === "GetCallerIdentity") return { action };
-  if (action !== "AssumeRole") return senderError(400, "InvalidAction", `Could not find operation ${action.slice(0, 64)} for version ${STS_VERSION} (the local STS serves AssumeRole and GetCallerIdentity)`);
+  if (action !== "AssumeRole")
+    return senderError(
+      400,
+      "InvalidAction",
+      `Could not find operation ${action.slice(0, 64)} for version ${STS_VERSION} (the local STS serves AssumeRole and GetCallerIdentity)`,
+    );
 
   const sessionPolicies = [...params.keys()].filter((k) => SESSION_POLICY_PARAMETER.test(k));
-  if (sessionPolicies.length > 0) return senderError(400, "ValidationError", `Session policies (${sessionPolicies.join(", ")}) are not supported by the local STS`);
+  if (sessionPolicies.length > 0)
+    return senderError(
+      400,
+      "ValidationError",
+      `Session policies (${sessionPolicies.join(", ")}) are not supported by the local STS`,
+    );
   const failures: string[] = [];
   const roleArn = params.get("RoleArn") ?? undefined;
-  if (roleArn === undefined) failures.push("Value null at 'roleArn' failed to satisfy constraint: Member must not be null");
-  else if (roleArn.length < 20 || roleArn.length > 2048) failures.push(`Value ${shown(roleArn)} at 'roleArn' failed to satisfy constraint: Member must have length between 20 and 2048`);
+  if (roleArn === undefined)
+    failures.push("Value null at 'roleArn' failed to satisfy constraint: Member must not be null");
+  else if (roleArn.length < 20 || roleArn.length > 2048)
+    failures.push(
+      `Value ${shown(roleArn)} at 'roleArn' failed to satisfy constraint: Member must have length between 20 and 2048`,
+    );
   const roleSessionName = params.get("RoleSessionName") ?? undefined;
-  if (roleSessionName === undefined) failures.push("Value null at 'roleSessionName' failed to satisfy constraint: Member must not be null");
+  if (roleSessionName === undefined)
+    failures.push("Value null at 'roleSessionName' failed to satisfy constraint: Member must not be null");
   else if (!ROLE_SESSION_NAME.test(roleSessionName)) {
-    failures.push(`Value ${shown(roleSessionName)} at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]* and have length between 2 and 64`);
+    failures.push(
+      `Value ${shown(roleSessionName)} at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]* and have length between 2 and 64`,
+    );
   }
   const rawDuration = params.get("DurationSeconds") ?? undefined;
-  const durationSeconds = rawDuration === undefined ? undefined : /^\d{1,9}$/.test(rawDuration) ? Number(rawDuration) : NaN;
-  if (durationSeconds !== undefined && Number.isNaN(durationSeconds)) failures.push(`Value ${shown(rawDuration)} at 'durationSeconds' failed to satisfy constraint: Member must be an integer`);
+  const durationSeconds =
+    rawDuration === undefined ? undefined : /^\d{1,9}$/.test(rawDuration) ? Number(rawDuration) : NaN;
+  if (durationSeconds !== undefined && Number.isNaN(durationSeconds))
+    failures.push(
+      `Value ${shown(rawDuration)} at 'durationSeconds' failed to satisfy constraint: Member must be an integer`,
+    );
   const externalId = params.get("ExternalId") ?? undefined;
   if (externalId !== undefined && !EXTERNAL_ID.test(externalId)) {
-    failures.push(`Value at 'externalId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]* and have length between 2 and 1224`);
+    failures.push(
+      `Value at 'externalId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]* and have length between 2 and 1224`,
+    );
   }
   const sourceIdentity = params.get("SourceIdentity") ?? undefined;
   if (sourceIdentity !== undefined && !SOURCE_IDENTITY.test(sourceIdentity)) {
-    failures.push(`Value ${shown(sourceIdentity)} at 'sourceIdentity' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]* and have length between 2 and 64`);
+    failures.push(
+      `Value ${shown(sourceIdentity)} at 'sourceIdentity' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]* and have length between 2 and 64`,
+    );
   }
   if (failures.length > 0) return validationError(failures);
   return {
@@ -148,7 +194,9 @@ export function parseStsRequest(params: URLSearchParams): StsRequest | StsError 
 }
 
 /** Who signed the request: a principal's long-term key, or a session of an assumed role. */
-export type StsCaller = { readonly kind: "principal"; readonly name: string } | { readonly kind: "session"; readonly role: string; readonly sessionName: string };
+export type StsCaller =
+  | { readonly kind: "principal"; readonly name: string }
+  | { readonly kind: "session"; readonly role: string; readonly sessionName: string };
 
 export interface AssumeRolePolicy {
   readonly accountId: string;
@@ -160,7 +208,9 @@ export interface AssumeRolePolicy {
 
 /** The caller's ARN as AWS names it in errors and GetCallerIdentity (long-term keys belong to IAM users). */
 export function callerArn(caller: StsCaller, accountId: string): string {
-  return caller.kind === "principal" ? `arn:aws:iam::${accountId}:user/${caller.name}` : `arn:aws:sts::${accountId}:assumed-role/${caller.role}/${caller.sessionName}`;
+  return caller.kind === "principal"
+    ? `arn:aws:iam::${accountId}:user/${caller.name}`
+    : `arn:aws:sts::${accountId}:assumed-role/${caller.role}/${caller.sessionName}`;
 }
 
 /**
@@ -172,8 +222,14 @@ export function decideAssumeRole(
   caller: StsCaller,
   request: Extract<StsRequest, { action: "AssumeRole" }>,
   policy: AssumeRolePolicy,
-): { readonly ok: true; readonly role: Principal; readonly durationSeconds: number } | { readonly ok: false; readonly error: StsError } {
-  const denied = senderError(403, "AccessDenied", `User: ${callerArn(caller, policy.accountId)} is not authorized to perform: sts:AssumeRole on resource: ${request.roleArn.slice(0, 2048)}`);
+):
+  | { readonly ok: true; readonly role: Principal; readonly durationSeconds: number }
+  | { readonly ok: false; readonly error: StsError } {
+  const denied = senderError(
+    403,
+    "AccessDenied",
+    `User: ${callerArn(caller, policy.accountId)} is not authorized to perform: sts:AssumeRole on resource: ${request.roleArn.slice(0, 2048)}`,
+  );
   const m = ROLE_ARN.exec(request.roleArn);
   const role = m && m[1] === policy.accountId ? policy.roles.get(m[2] as string) : undefined;
   const callerName = caller.kind === "principal" ? caller.name : caller.role;
@@ -184,11 +240,31 @@ export function decideAssumeRole(
   const chained = caller.kind === "session";
   const durationSeconds = request.durationSeconds ?? Math.min(AWS_DEFAULT_DURATION_SECONDS, policy.maxDurationSeconds);
   if (durationSeconds < policy.minDurationSeconds) {
-    return { ok: false, error: validationError([`Value '${durationSeconds}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to ${policy.minDurationSeconds}`]) };
+    return {
+      ok: false,
+      error: validationError([
+        `Value '${durationSeconds}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to ${policy.minDurationSeconds}`,
+      ]),
+    };
   }
-  if (durationSeconds > policy.maxDurationSeconds) return { ok: false, error: senderError(400, "ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.") };
+  if (durationSeconds > policy.maxDurationSeconds)
+    return {
+      ok: false,
+      error: senderError(
+        400,
+        "ValidationError",
+        "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+      ),
+    };
   if (chained && durationSeconds > ROLE_CHAINING_MAX_SECONDS) {
-    return { ok: false, error: senderError(400, "ValidationError", "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.") };
+    return {
+      ok: false,
+      error: senderError(
+        400,
+        "ValidationError",
+        "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+      ),
+    };
   }
   return { ok: true, role, durationSeconds };
 }
@@ -225,7 +301,14 @@ export class SessionStore implements CredentialStore {
     if (this.byKey.size >= this.maxSessions) return undefined;
     // Whole seconds, as STS's Expiration is written.
     const expiration = new Date(Math.floor(this.now().getTime() / 1000) * 1000 + durationSeconds * 1000);
-    const session: Session = { accessKeyId: newAccessKeyId("ASIA"), secretAccessKey: newSecret(), sessionToken: randomBytes(96).toString("base64"), expiration, role, sessionName };
+    const session: Session = {
+      accessKeyId: newAccessKeyId("ASIA"),
+      secretAccessKey: newSecret(),
+      sessionToken: randomBytes(96).toString("base64"),
+      expiration,
+      role,
+      sessionName,
+    };
     this.byKey.set(session.accessKeyId, session);
     return session;
   }
@@ -237,7 +320,16 @@ export class SessionStore implements CredentialStore {
   find(accessKeyId: string): SigV4Credential | undefined {
     const s = this.byKey.get(accessKeyId);
     // The role decides the rights; logs name the session, as AWS's do (assumed-role/<role>/<session>).
-    return s && { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey, principal: s.role, caller: `assumed-role/${s.role}/${s.sessionName}`, sessionToken: s.sessionToken, expiresAt: s.expiration };
+    return (
+      s && {
+        accessKeyId: s.accessKeyId,
+        secretAccessKey: s.secretAccessKey,
+        principal: s.role,
+        caller: `assumed-role/${s.role}/${s.sessionName}`,
+        sessionToken: s.sessionToken,
+        expiresAt: s.expiration,
+      }
+    );
   }
 
   get size(): number {
@@ -258,7 +350,8 @@ export function withSessions(longTerm: PrincipalCredentialStore, sessions: Sessi
   };
 }
 
-const xmlEscape = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c] as string);
+const xmlEscape = (s: string): string =>
+  s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c] as string);
 
 /** AWS-shaped unique ids (AROA for roles, AIDA for users): stable per name. */
 function uniqueId(prefix: "AROA" | "AIDA", name: string): string {
@@ -269,7 +362,12 @@ function uniqueId(prefix: "AROA" | "AIDA", name: string): string {
 /** `2026-01-02T03:04:05Z`: STS writes Expiration without milliseconds. */
 const isoSeconds = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, "Z");
 
-export function buildAssumeRoleResponse(accountId: string, session: Session, requestId: string, sourceIdentity?: string): string {
+export function buildAssumeRoleResponse(
+  accountId: string,
+  session: Session,
+  requestId: string,
+  sourceIdentity?: string,
+): string {
   const arn = `arn:aws:sts::${accountId}:assumed-role/${session.role}/${session.sessionName}`;
   return [
     `<AssumeRoleResponse xmlns="${STS_NAMESPACE}">`,
@@ -295,7 +393,10 @@ export function buildAssumeRoleResponse(accountId: string, session: Session, req
 }
 
 export function buildGetCallerIdentityResponse(accountId: string, caller: StsCaller, requestId: string): string {
-  const userId = caller.kind === "principal" ? uniqueId("AIDA", caller.name) : `${uniqueId("AROA", caller.role)}:${caller.sessionName}`;
+  const userId =
+    caller.kind === "principal"
+      ? uniqueId("AIDA", caller.name)
+      : `${uniqueId("AROA", caller.role)}:${caller.sessionName}`;
   return [
     `<GetCallerIdentityResponse xmlns="${STS_NAMESPACE}">`,
     "  <GetCallerIdentityResult>",
@@ -341,7 +442,12 @@ export interface StsServerProps {
   readonly now?: () => Date;
 }
 
-export type StsLogEntry = AccessLogEntry & { readonly role?: string; readonly sessionName?: string; readonly issuedAccessKeyId?: string; readonly expiration?: string };
+export type StsLogEntry = AccessLogEntry & {
+  readonly role?: string;
+  readonly sessionName?: string;
+  readonly issuedAccessKeyId?: string;
+  readonly expiration?: string;
+};
 
 function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
@@ -369,9 +475,19 @@ export function createStsServer(props: StsServerProps): Server {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const requestId = randomUUID();
-    let entry: Omit<StsLogEntry, "time" | "latencyMs" | "status"> = { requestId, method: req.method ?? "", path: "/", surface: "iam", decision: "deny" };
+    let entry: Omit<StsLogEntry, "time" | "latencyMs" | "status"> = {
+      requestId,
+      method: req.method ?? "",
+      path: "/",
+      surface: "iam",
+      decision: "deny",
+    };
     const send = (status: number, body: string) => {
-      res.writeHead(status, { "content-type": "text/xml", "content-length": Buffer.byteLength(body), "x-amzn-requestid": requestId });
+      res.writeHead(status, {
+        "content-type": "text/xml",
+        "content-length": Buffer.byteLength(body),
+        "x-amzn-requestid": requestId,
+      });
       res.end(body);
       return status;
     };
@@ -388,13 +504,23 @@ export function createStsServer(props: StsServerProps): Server {
       const body = await readBody(req);
       if (body === undefined) return void (status = fail(STS_ERRORS.tooLarge, "payload-too-large"));
       if (rawPath !== "/" || (req.method !== "POST" && req.method !== "GET")) {
-        return void (status = fail(senderError(400, "InvalidAction", "The local STS answers POST / and GET / only"), "bad-target"));
+        return void (status = fail(
+          senderError(400, "InvalidAction", "The local STS answers POST / and GET / only"),
+          "bad-target",
+        ));
       }
       if (req.headers.authorization === undefined) return void (status = fail(STS_ERRORS.missingToken, "no-signature"));
-      const verified = verifySigV4({ method: req.method, rawPath, rawQuery, rawHeaders: req.rawHeaders, body }, props.credentials, { region: props.region, service: "sts", now });
-      if (!verified.ok) return void (status = fail(stsErrorOfSigV4(verified.reason, verified.message), verified.reason));
+      const verified = verifySigV4(
+        { method: req.method, rawPath, rawQuery, rawHeaders: req.rawHeaders, body },
+        props.credentials,
+        { region: props.region, service: "sts", now },
+      );
+      if (!verified.ok)
+        return void (status = fail(stsErrorOfSigV4(verified.reason, verified.message), verified.reason));
       const session = props.sessions.session(verified.accessKeyId);
-      const caller: StsCaller = session ? { kind: "session", role: session.role, sessionName: session.sessionName } : { kind: "principal", name: verified.principal };
+      const caller: StsCaller = session
+        ? { kind: "session", role: session.role, sessionName: session.sessionName }
+        : { kind: "principal", name: verified.principal };
       entry = { ...entry, principal: callerArn(caller, props.accountId) };
 
       const params = new URLSearchParams(req.method === "POST" ? body.toString("utf8") : rawQuery);
@@ -407,10 +533,19 @@ export function createStsServer(props: StsServerProps): Server {
       }
       entry = { ...entry, role: request.roleArn.slice(0, 300), sessionName: request.roleSessionName };
       const decision = decideAssumeRole(caller, request, policy);
-      if (!decision.ok) return void (status = fail(decision.error, decision.error.code === "AccessDenied" ? "not-trusted" : `invalid-request:${decision.error.code}`));
+      if (!decision.ok)
+        return void (status = fail(
+          decision.error,
+          decision.error.code === "AccessDenied" ? "not-trusted" : `invalid-request:${decision.error.code}`,
+        ));
       const issued = props.sessions.issue(decision.role.name, request.roleSessionName, decision.durationSeconds);
       if (!issued) return void (status = fail(STS_ERRORS.throttled, "too-many-sessions"));
-      entry = { ...entry, decision: "allow", issuedAccessKeyId: issued.accessKeyId, expiration: isoSeconds(issued.expiration) };
+      entry = {
+        ...entry,
+        decision: "allow",
+        issuedAccessKeyId: issued.accessKeyId,
+        expiration: isoSeconds(issued.expiration),
+      };
       status = send(200, buildAssumeRoleResponse(props.accountId, issued, requestId, request.sourceIdentity));
     } catch (e) {
       // Fail closed: never a credential on an unexpected error.
@@ -419,7 +554,12 @@ export function createStsServer(props: StsServerProps): Server {
       else res.destroy();
     } finally {
       try {
-        props.log({ time: new Date().toISOString(), ...entry, status, latencyMs: Math.round((performance.now() - started) * 10) / 10 });
+        props.log({
+          time: new Date().toISOString(),
+          ...entry,
+          status,
+          latencyMs: Math.round((performance.now() - started) * 10) / 10,
+        });
       } catch {
         // A failing log sink must not take the STS down.
       }

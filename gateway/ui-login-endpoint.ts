@@ -11,14 +11,20 @@ export const USER_POOL_TIMEOUT_MS = 10_000;
  * header and `__type`/`message` that Amplify reads), so the login form shows the message. 503: the pool
  * is unavailable, not the caller's fault. CORS as cognito-local answers, or the browser hides the body.
  */
-export const USER_POOL_UNAVAILABLE = { status: 503, type: "ServiceUnavailableException", message: "The user pool is unavailable: the local Cognito (cognito-local) is not answering. Is npm start still running?" } as const;
+export const USER_POOL_UNAVAILABLE = {
+  status: 503,
+  type: "ServiceUnavailableException",
+  message:
+    "The user pool is unavailable: the local Cognito (cognito-local) is not answering. Is npm start still running?",
+} as const;
 
 /** The browser's CORS preflight, answered here when cognito-local cannot: the POST after it then reads the 503. */
 function allowPreflight(res: ServerResponse, headers: IncomingHttpHeaders): void {
   res.writeHead(204, {
     "access-control-allow-origin": headers.origin ?? "*",
     "access-control-allow-methods": "POST",
-    "access-control-allow-headers": headers["access-control-request-headers"] ?? "content-type, x-amz-target, x-amz-user-agent",
+    "access-control-allow-headers":
+      headers["access-control-request-headers"] ?? "content-type, x-amz-target, x-amz-user-agent",
     "access-control-max-age": "0",
   });
   res.end();
@@ -28,16 +34,42 @@ function allowPreflight(res: ServerResponse, headers: IncomingHttpHeaders): void
 export const MAX_LOGIN_BODY_BYTES = 64 * 1024;
 
 function tooLarge(res: ServerResponse): void {
-  const body = JSON.stringify({ __type: "InvalidParameterException", message: `request body over ${MAX_LOGIN_BODY_BYTES} bytes` });
-  res.writeHead(413, { "content-type": "application/x-amz-json-1.1", "content-length": Buffer.byteLength(body), connection: "close" });
+  const body = JSON.stringify({
+    __type: "InvalidParameterException",
+    message: `request body over ${MAX_LOGIN_BODY_BYTES} bytes`,
+  });
+  res.writeHead(413, {
+    "content-type": "application/x-amz-json-1.1",
+    "content-length": Buffer.byteLength(body),
+    connection: "close",
+  });
   res.end(body);
 }
 
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate", "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length", "expect"]);
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authorization",
+  "proxy-authenticate",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+  "content-length",
+  "expect",
+]);
 
 /** The client's headers without hop-by-hop ones (and those its Connection header names): the body is re-sent whole. */
 export function endToEndHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
-  const named = new Set(String(headers.connection ?? "").toLowerCase().split(",").map((t) => t.trim()).filter(Boolean));
+  const named = new Set(
+    String(headers.connection ?? "")
+      .toLowerCase()
+      .split(",")
+      .map((t) => t.trim())
+      .filter(Boolean),
+  );
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !HOP_BY_HOP.has(name) && !named.has(name)));
 }
 
@@ -58,7 +90,11 @@ function sendUnavailable(res: ServerResponse, origin: string | undefined): void 
  * call Amplify v6 needs and cognito-local lacks. Amplify refreshes tokens with GetTokensFromRefreshToken;
  * cognito-local only knows the older InitiateAuth(REFRESH_TOKEN_AUTH), which answers the same shape.
  */
-export async function startUiLoginEndpoint(userPoolEndpoint: string, host: string, timeoutMs = USER_POOL_TIMEOUT_MS): Promise<{ readonly endpoint: string; stop(): Promise<void> }> {
+export async function startUiLoginEndpoint(
+  userPoolEndpoint: string,
+  host: string,
+  timeoutMs = USER_POOL_TIMEOUT_MS,
+): Promise<{ readonly endpoint: string; stop(): Promise<void> }> {
   const upstream = new URL(userPoolEndpoint);
   const server: Server = createServer((req, res) => {
     // Anyone on the machine reaches this port before signing in: bound what a request may make it hold.
@@ -80,7 +116,13 @@ export async function startUiLoginEndpoint(userPoolEndpoint: string, host: strin
       if (headers["x-amz-target"] === `${TARGET_PREFIX}GetTokensFromRefreshToken`) {
         try {
           const input = JSON.parse(body.toString("utf8")) as { ClientId?: unknown; RefreshToken?: unknown };
-          body = Buffer.from(JSON.stringify({ ClientId: input.ClientId, AuthFlow: "REFRESH_TOKEN_AUTH", AuthParameters: { REFRESH_TOKEN: input.RefreshToken } }));
+          body = Buffer.from(
+            JSON.stringify({
+              ClientId: input.ClientId,
+              AuthFlow: "REFRESH_TOKEN_AUTH",
+              AuthParameters: { REFRESH_TOKEN: input.RefreshToken },
+            }),
+          );
           headers["x-amz-target"] = `${TARGET_PREFIX}InitiateAuth`;
         } catch {
           // Not JSON: cognito-local answers it with its own error.
@@ -88,11 +130,21 @@ export async function startUiLoginEndpoint(userPoolEndpoint: string, host: strin
       }
       headers["content-length"] = String(body.length);
       headers.host = upstream.host;
-      const forwarded = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, timeout: timeoutMs }, (upstreamRes) => {
-        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
-        upstreamRes.pipe(res);
-        upstreamRes.on("error", () => res.destroy());
-      });
+      const forwarded = request(
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          method: req.method,
+          path: req.url,
+          headers,
+          timeout: timeoutMs,
+        },
+        (upstreamRes) => {
+          res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+          upstreamRes.pipe(res);
+          upstreamRes.on("error", () => res.destroy());
+        },
+      );
       // No answer in time counts as down: the login form shows an error instead of spinning.
       forwarded.on("timeout", () => forwarded.destroy(new Error("timeout")));
       forwarded.on("error", () => {

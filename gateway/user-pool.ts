@@ -142,7 +142,8 @@ export function generatePassword(length = PASSWORD_LENGTH): string {
 /** Every problem of the options, listed together; an empty list when they are usable. */
 export function validateUserPoolOptions(options: UserPoolOptions): string[] {
   const problems: string[] = [];
-  if (!(Number.isInteger(options.port) && options.port >= 0 && options.port <= 65535)) problems.push(`port must be an integer from 0 to 65535, not ${options.port}`);
+  if (!(Number.isInteger(options.port) && options.port >= 0 && options.port <= 65535))
+    problems.push(`port must be an integer from 0 to 65535, not ${options.port}`);
   for (const g of options.groups) if (!COGNITO_NAME.test(g)) problems.push(`group "${g}" is not a Cognito group name`);
   const groups = new Set(options.groups);
   const seen = new Set<string>();
@@ -150,7 +151,8 @@ export function validateUserPoolOptions(options: UserPoolOptions): string[] {
     if (!COGNITO_NAME.test(u.username)) problems.push(`demo user "${u.username}" is not a Cognito user name`);
     if (seen.has(u.username)) problems.push(`demo user "${u.username}" is listed twice`);
     seen.add(u.username);
-    if (!groups.has(u.group)) problems.push(`demo user "${u.username}" is in group "${u.group}", which is not one of the groups`);
+    if (!groups.has(u.group))
+      problems.push(`demo user "${u.username}" is in group "${u.group}", which is not one of the groups`);
   }
   const validity = options.accessTokenValiditySeconds;
   if (validity !== undefined && !(Number.isInteger(validity) && validity >= 1 && validity <= 86_400)) {
@@ -175,8 +177,10 @@ export function parseSavedPool(value: unknown): SavedPool {
   if (typeof v.userPoolId !== "string" || v.userPoolId === "") throw new Error("userPoolId is missing");
   if (typeof v.clientId !== "string" || v.clientId === "") throw new Error("clientId is missing");
   const passwords = v.passwords as unknown;
-  if (typeof passwords !== "object" || passwords === null || Array.isArray(passwords)) throw new Error("passwords is not an object");
-  for (const [name, p] of Object.entries(passwords)) if (typeof p !== "string" || p === "") throw new Error(`password of "${name}" is not a string`);
+  if (typeof passwords !== "object" || passwords === null || Array.isArray(passwords))
+    throw new Error("passwords is not an object");
+  for (const [name, p] of Object.entries(passwords))
+    if (typeof p !== "string" || p === "") throw new Error(`password of "${name}" is not a string`);
   return { userPoolId: v.userPoolId, clientId: v.clientId, passwords: { ...(passwords as Record<string, string>) } };
 }
 
@@ -202,7 +206,13 @@ async function reservePort(host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once("error", (e: NodeJS.ErrnoException) =>
-      reject(new Error(e.code === "EADDRINUSE" ? `port ${port} on ${host} is in use` : `cannot listen on ${host}:${port} (${e.code ?? e.message})`)),
+      reject(
+        new Error(
+          e.code === "EADDRINUSE"
+            ? `port ${port} on ${host} is in use`
+            : `cannot listen on ${host}:${port} (${e.code ?? e.message})`,
+        ),
+      ),
     );
     probe.listen(port, host, () => {
       const address = probe.address();
@@ -225,13 +235,25 @@ function cognitoLocalBin(): string {
  * and one JSON file per pool). A child process rather than composing its internals in this process:
  * its only stable surface is the CLI and the `.cognito/` layout its README documents.
  */
-async function startCognitoLocal(stateDir: string, host: string, port: number, readyTimeoutMs: number): Promise<ChildProcess> {
+async function startCognitoLocal(
+  stateDir: string,
+  host: string,
+  port: number,
+  readyTimeoutMs: number,
+): Promise<ChildProcess> {
   const configDir = join(stateDir, ".cognito");
   mkdirSync(configDir, { recursive: true, mode: 0o700 });
-  writeFileSync(join(configDir, "config.json"), `${JSON.stringify(buildCognitoLocalConfig(host, port), null, 2)}\n`, { mode: 0o600 });
+  writeFileSync(join(configDir, "config.json"), `${JSON.stringify(buildCognitoLocalConfig(host, port), null, 2)}\n`, {
+    mode: 0o600,
+  });
   const env: NodeJS.ProcessEnv = { PORT: String(port), HOST: host, AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: "1" };
   for (const key of COGNITO_LOCAL_ENV_KEEP) if (process.env[key] !== undefined) env[key] = process.env[key];
-  const child = spawn(process.execPath, [cognitoLocalBin()], { cwd: stateDir, detached: true, stdio: ["ignore", "pipe", "pipe"], env });
+  const child = spawn(process.execPath, [cognitoLocalBin()], {
+    cwd: stateDir,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env,
+  });
   // Its lines are kept only to explain a failed start: at info level they carry no request bodies.
   killOnExit(child);
   const why = tailOf(child);
@@ -261,7 +283,9 @@ async function exists(read: () => Promise<unknown>): Promise<boolean> {
  * The app client's settings, sent whole on create and on every update: Cognito's UpdateUserPoolClient
  * resets what it is not given (cognito-local keeps it), so both end the same.
  */
-function appClientSettings(validitySeconds: number): Omit<UpdateUserPoolClientCommandInput, "UserPoolId" | "ClientId"> & { ClientName: string } {
+function appClientSettings(
+  validitySeconds: number,
+): Omit<UpdateUserPoolClientCommandInput, "UserPoolId" | "ClientId"> & { ClientName: string } {
   return {
     ClientName: CLIENT_NAME,
     ExplicitAuthFlows: ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
@@ -288,8 +312,12 @@ async function reconcilePool(
 ): Promise<SavedPool> {
   let userPoolId = saved?.userPoolId;
   let passwords: Record<string, string> = { ...(saved?.passwords ?? {}) };
-  if (userPoolId === undefined || !(await exists(() => cognito.send(new DescribeUserPoolCommand({ UserPoolId: userPoolId }))))) {
-    if (userPoolId !== undefined) log(`saved user pool ${userPoolId} is gone from cognito-local's state: creating a new one`);
+  if (
+    userPoolId === undefined ||
+    !(await exists(() => cognito.send(new DescribeUserPoolCommand({ UserPoolId: userPoolId }))))
+  ) {
+    if (userPoolId !== undefined)
+      log(`saved user pool ${userPoolId} is gone from cognito-local's state: creating a new one`);
     const created = await cognito.send(
       new CreateUserPoolCommand({
         PoolName: POOL_NAME,
@@ -309,13 +337,16 @@ async function reconcilePool(
   let client: UserPoolClientType | undefined;
   if (clientId !== undefined) {
     try {
-      client = (await cognito.send(new DescribeUserPoolClientCommand({ UserPoolId: poolId, ClientId: clientId }))).UserPoolClient;
+      client = (await cognito.send(new DescribeUserPoolClientCommand({ UserPoolId: poolId, ClientId: clientId })))
+        .UserPoolClient;
     } catch (e) {
       if (!isMissing(e)) throw e;
     }
   }
   if (client === undefined) {
-    clientId = (await cognito.send(new CreateUserPoolClientCommand({ UserPoolId: poolId, GenerateSecret: false, ...settings }))).UserPoolClient?.ClientId as string;
+    clientId = (
+      await cognito.send(new CreateUserPoolClientCommand({ UserPoolId: poolId, GenerateSecret: false, ...settings }))
+    ).UserPoolClient?.ClientId as string;
     log(`created app client ${clientId}`);
   } else if (client.AccessTokenValidity !== validitySeconds || client.TokenValidityUnits?.AccessToken !== "seconds") {
     await cognito.send(new UpdateUserPoolClientCommand({ UserPoolId: poolId, ClientId: clientId, ...settings }));
@@ -338,22 +369,41 @@ async function reconcilePool(
 
   // One request at a time: cognito-local rewrites the whole pool file on each change.
   for (const user of options.demoUsers) {
-    const known = await exists(() => cognito.send(new AdminGetUserCommand({ UserPoolId: poolId, Username: user.username })));
+    const known = await exists(() =>
+      cognito.send(new AdminGetUserCommand({ UserPoolId: poolId, Username: user.username })),
+    );
     if (!known) {
-      await cognito.send(new AdminCreateUserCommand({ UserPoolId: poolId, Username: user.username, MessageAction: "SUPPRESS" }));
+      await cognito.send(
+        new AdminCreateUserCommand({ UserPoolId: poolId, Username: user.username, MessageAction: "SUPPRESS" }),
+      );
       log(`created user ${user.username} (${user.group})`);
     }
     const password = passwords[user.username] ?? generatePassword();
     passwords[user.username] = password;
-    await cognito.send(new AdminSetUserPasswordCommand({ UserPoolId: poolId, Username: user.username, Password: password, Permanent: true }));
+    await cognito.send(
+      new AdminSetUserPasswordCommand({
+        UserPoolId: poolId,
+        Username: user.username,
+        Password: password,
+        Permanent: true,
+      }),
+    );
     // Exactly its group: a demo user moved to another group file loses the rights of the old one.
-    const memberOf = ((await cognito.send(new AdminListGroupsForUserCommand({ UserPoolId: poolId, Username: user.username }))).Groups ?? []).map((g) => g.GroupName);
+    const memberOf = (
+      (await cognito.send(new AdminListGroupsForUserCommand({ UserPoolId: poolId, Username: user.username }))).Groups ??
+      []
+    ).map((g) => g.GroupName);
     for (const group of memberOf) {
       if (group === undefined || group === user.group) continue;
-      await cognito.send(new AdminRemoveUserFromGroupCommand({ UserPoolId: poolId, Username: user.username, GroupName: group }));
+      await cognito.send(
+        new AdminRemoveUserFromGroupCommand({ UserPoolId: poolId, Username: user.username, GroupName: group }),
+      );
       log(`removed user ${user.username} from group ${group}`);
     }
-    if (!memberOf.includes(user.group)) await cognito.send(new AdminAddUserToGroupCommand({ UserPoolId: poolId, Username: user.username, GroupName: user.group }));
+    if (!memberOf.includes(user.group))
+      await cognito.send(
+        new AdminAddUserToGroupCommand({ UserPoolId: poolId, Username: user.username, GroupName: user.group }),
+      );
   }
   return { userPoolId: poolId, clientId: clientId as string, passwords };
 }
@@ -427,19 +477,38 @@ export async function startUserPool(options: UserPoolOptions): Promise<RunningUs
 
   const login = async (username: string, password: string): Promise<LoginTokens> => {
     try {
-      const r = await cognito.send(new InitiateAuthCommand({ ClientId: clientId, AuthFlow: "USER_PASSWORD_AUTH", AuthParameters: { USERNAME: username, PASSWORD: password } }));
+      const r = await cognito.send(
+        new InitiateAuthCommand({
+          ClientId: clientId,
+          AuthFlow: "USER_PASSWORD_AUTH",
+          AuthParameters: { USERNAME: username, PASSWORD: password },
+        }),
+      );
       const a = r.AuthenticationResult;
-      if (!a?.AccessToken || !a.IdToken || !a.RefreshToken) throw new Error(`login of ${username} answered ${r.ChallengeName ?? "no tokens"}`);
-      return { accessToken: a.AccessToken, idToken: a.IdToken, refreshToken: a.RefreshToken, expiresIn: lifetimeOf(a.AccessToken, a.ExpiresIn) };
+      if (!a?.AccessToken || !a.IdToken || !a.RefreshToken)
+        throw new Error(`login of ${username} answered ${r.ChallengeName ?? "no tokens"}`);
+      return {
+        accessToken: a.AccessToken,
+        idToken: a.IdToken,
+        refreshToken: a.RefreshToken,
+        expiresIn: lifetimeOf(a.AccessToken, a.ExpiresIn),
+      };
     } catch (e) {
       // cognito-local answers a wrong password with InvalidPasswordException, Cognito with NotAuthorizedException.
-      if (e instanceof InvalidPasswordException) throw new NotAuthorizedException({ message: "Incorrect username or password.", $metadata: e.$metadata });
+      if (e instanceof InvalidPasswordException)
+        throw new NotAuthorizedException({ message: "Incorrect username or password.", $metadata: e.$metadata });
       throw e;
     }
   };
 
   const refresh = async (refreshToken: string): Promise<RefreshedTokens> => {
-    const r = await cognito.send(new InitiateAuthCommand({ ClientId: clientId, AuthFlow: "REFRESH_TOKEN_AUTH", AuthParameters: { REFRESH_TOKEN: refreshToken } }));
+    const r = await cognito.send(
+      new InitiateAuthCommand({
+        ClientId: clientId,
+        AuthFlow: "REFRESH_TOKEN_AUTH",
+        AuthParameters: { REFRESH_TOKEN: refreshToken },
+      }),
+    );
     const a = r.AuthenticationResult;
     if (!a?.AccessToken || !a.IdToken) throw new Error("refresh answered no tokens");
     return { accessToken: a.AccessToken, idToken: a.IdToken, expiresIn: lifetimeOf(a.AccessToken, a.ExpiresIn) };
@@ -447,9 +516,21 @@ export async function startUserPool(options: UserPoolOptions): Promise<RunningUs
 
   const createUser = async (username: string, groups: readonly string[]): Promise<DemoUser> => {
     const password = generatePassword();
-    await cognito.send(new AdminCreateUserCommand({ UserPoolId: userPoolId, Username: username, MessageAction: "SUPPRESS" }));
-    await cognito.send(new AdminSetUserPasswordCommand({ UserPoolId: userPoolId, Username: username, Password: password, Permanent: true }));
-    for (const group of groups) await cognito.send(new AdminAddUserToGroupCommand({ UserPoolId: userPoolId, Username: username, GroupName: group }));
+    await cognito.send(
+      new AdminCreateUserCommand({ UserPoolId: userPoolId, Username: username, MessageAction: "SUPPRESS" }),
+    );
+    await cognito.send(
+      new AdminSetUserPasswordCommand({
+        UserPoolId: userPoolId,
+        Username: username,
+        Password: password,
+        Permanent: true,
+      }),
+    );
+    for (const group of groups)
+      await cognito.send(
+        new AdminAddUserToGroupCommand({ UserPoolId: userPoolId, Username: username, GroupName: group }),
+      );
     return { username, password, group: groups.join(",") };
   };
 
@@ -460,7 +541,11 @@ export async function startUserPool(options: UserPoolOptions): Promise<RunningUs
     issuer,
     jwksUri: `${issuer}/.well-known/jwks.json`,
     region,
-    users: options.demoUsers.map((u) => ({ username: u.username, group: u.group, password: pool.passwords[u.username] as string })),
+    users: options.demoUsers.map((u) => ({
+      username: u.username,
+      group: u.group,
+      password: pool.passwords[u.username] as string,
+    })),
     createUser,
     login,
     refresh,

@@ -24,9 +24,21 @@ export interface MlflowGateAppInputs {
   readonly uiDirectory: string;
 }
 
-export function buildMlflowGateApp(app: App, config: InfraConfig, policySet: PolicySet, inputs: MlflowGateAppInputs): MlflowGateStacks {
-  const env: Environment = { ...(config.account ? { account: config.account } : {}), ...(config.region ? { region: config.region } : {}) };
-  const vpc = new MlflowVpcStack(app, "MlflowVpcStack", { env, config, description: "mlflow-gate: MLflow on Fargate, Aurora Serverless v2, S3 artifacts, internal NLB" });
+export function buildMlflowGateApp(
+  app: App,
+  config: InfraConfig,
+  policySet: PolicySet,
+  inputs: MlflowGateAppInputs,
+): MlflowGateStacks {
+  const env: Environment = {
+    ...(config.account ? { account: config.account } : {}),
+    ...(config.region ? { region: config.region } : {}),
+  };
+  const vpc = new MlflowVpcStack(app, "MlflowVpcStack", {
+    env,
+    config,
+    description: "mlflow-gate: MLflow on Fargate, Aurora Serverless v2, S3 artifacts, internal NLB",
+  });
   const api = new RestApiGatewayStack(app, "RestApiGatewayStack", {
     env,
     config,

@@ -30,7 +30,12 @@ export interface InfraConfig {
   readonly uiOrigin?: string;
   readonly crossAccountRoles: readonly CrossAccountRoleConfig[];
   /** MLflow's Fargate service. */
-  readonly mlflow: { readonly cpu: number; readonly memoryMiB: number; readonly minTasks: number; readonly maxTasks: number };
+  readonly mlflow: {
+    readonly cpu: number;
+    readonly memoryMiB: number;
+    readonly minTasks: number;
+    readonly maxTasks: number;
+  };
   /** API Gateway stage throttling (requests per second, burst). */
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
 }
@@ -50,13 +55,22 @@ export function parseInfraConfig(input: unknown, knownGroups: ReadonlySet<string
   const str = (key: string, re: RegExp, what: string): string | undefined => {
     const v = c[key];
     if (v === undefined || v === null || v === "") return undefined;
-    if (typeof v !== "string" || !re.test(v)) problems.push(`mlflow-gate.${key} must be ${what}, not ${JSON.stringify(v)}`);
+    if (typeof v !== "string" || !re.test(v))
+      problems.push(`mlflow-gate.${key} must be ${what}, not ${JSON.stringify(v)}`);
     return typeof v === "string" ? v : undefined;
   };
-  const int = (obj: Record<string, unknown>, path: string, key: string, fallback: number, min: number, max: number): number => {
+  const int = (
+    obj: Record<string, unknown>,
+    path: string,
+    key: string,
+    fallback: number,
+    min: number,
+    max: number,
+  ): number => {
     const v = obj[key];
     if (v === undefined) return fallback;
-    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) problems.push(`mlflow-gate.${path}${key} must be an integer from ${min} to ${max}, not ${JSON.stringify(v)}`);
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max)
+      problems.push(`mlflow-gate.${path}${key} must be an integer from ${min} to ${max}, not ${JSON.stringify(v)}`);
     return typeof v === "number" ? v : fallback;
   };
   const account = str("account", ACCOUNT, "a 12-digit account id");
@@ -65,7 +79,8 @@ export function parseInfraConfig(input: unknown, knownGroups: ReadonlySet<string
   const sagemakerDomainId = str("sagemakerDomainId", /^d-[a-z0-9]{12}$/, "a Studio domain id (d-xxxxxxxxxxxx)");
   const uiOrigin = str("uiOrigin", /^https:\/\/[a-z0-9.-]+(:\d+)?$/, "an https origin without a path");
   const cidrs = c.allowedSourceCidrs ?? [];
-  if (!Array.isArray(cidrs) || !cidrs.every((x) => typeof x === "string" && CIDR.test(x))) problems.push("mlflow-gate.allowedSourceCidrs must be a list of CIDRs");
+  if (!Array.isArray(cidrs) || !cidrs.every((x) => typeof x === "string" && CIDR.test(x)))
+    problems.push("mlflow-gate.allowedSourceCidrs must be a list of CIDRs");
 
   const roles = c.crossAccountRoles ?? [];
   const crossAccountRoles: CrossAccountRoleConfig[] = [];
@@ -74,13 +89,23 @@ export function parseInfraConfig(input: unknown, knownGroups: ReadonlySet<string
     roles.forEach((raw: unknown, i) => {
       const r = (raw ?? {}) as Record<string, unknown>;
       const where = `mlflow-gate.crossAccountRoles[${i}]`;
-      if (typeof r.roleName !== "string" || !ROLE_NAME.test(r.roleName)) problems.push(`${where}.roleName must be an IAM role name`);
-      if (typeof r.group !== "string" || !knownGroups.has(r.group)) problems.push(`${where}.group must be one of ${[...knownGroups].join(", ")}`);
+      if (typeof r.roleName !== "string" || !ROLE_NAME.test(r.roleName))
+        problems.push(`${where}.roleName must be an IAM role name`);
+      if (typeof r.group !== "string" || !knownGroups.has(r.group))
+        problems.push(`${where}.group must be one of ${[...knownGroups].join(", ")}`);
       const arns = r.trustedPrincipalArns;
-      if (!Array.isArray(arns) || arns.length === 0 || !arns.every((a) => typeof a === "string" && PRINCIPAL_ARN.test(a))) {
+      if (
+        !Array.isArray(arns) ||
+        arns.length === 0 ||
+        !arns.every((a) => typeof a === "string" && PRINCIPAL_ARN.test(a))
+      ) {
         problems.push(`${where}.trustedPrincipalArns must be a non-empty list of IAM role, user or root ARNs`);
       }
-      if (r.externalId !== undefined && (typeof r.externalId !== "string" || !/^[\w+=,.@:/-]{2,1224}$/.test(r.externalId))) problems.push(`${where}.externalId must be 2 to 1224 characters of [\\w+=,.@:/-]`);
+      if (
+        r.externalId !== undefined &&
+        (typeof r.externalId !== "string" || !/^[\w+=,.@:/-]{2,1224}$/.test(r.externalId))
+      )
+        problems.push(`${where}.externalId must be 2 to 1224 characters of [\\w+=,.@:/-]`);
       crossAccountRoles.push({
         roleName: String(r.roleName),
         group: String(r.group),
@@ -98,10 +123,27 @@ export function parseInfraConfig(input: unknown, knownGroups: ReadonlySet<string
   };
   if (mlflow.maxTasks < mlflow.minTasks) problems.push("mlflow-gate.mlflow.maxTasks must be at least minTasks");
   const t = (c.throttle ?? {}) as Record<string, unknown>;
-  const throttle = { rateLimit: int(t, "throttle.", "rateLimit", 200, 1, 10000), burstLimit: int(t, "throttle.", "burstLimit", 400, 1, 5000) };
-  const known = new Set(["account", "region", "stageName", "allowedSourceCidrs", "sagemakerDomainId", "uiOrigin", "crossAccountRoles", "mlflow", "throttle"]);
-  for (const key of Object.keys(c)) if (!known.has(key)) problems.push(`mlflow-gate.${key} is not a setting (known: ${[...known].join(", ")})`);
-  if (problems.length > 0) throw new ConfigError(`invalid deployment configuration (cdk.json context "mlflow-gate"):\n  ${problems.join("\n  ")}`);
+  const throttle = {
+    rateLimit: int(t, "throttle.", "rateLimit", 200, 1, 10000),
+    burstLimit: int(t, "throttle.", "burstLimit", 400, 1, 5000),
+  };
+  const known = new Set([
+    "account",
+    "region",
+    "stageName",
+    "allowedSourceCidrs",
+    "sagemakerDomainId",
+    "uiOrigin",
+    "crossAccountRoles",
+    "mlflow",
+    "throttle",
+  ]);
+  for (const key of Object.keys(c))
+    if (!known.has(key)) problems.push(`mlflow-gate.${key} is not a setting (known: ${[...known].join(", ")})`);
+  if (problems.length > 0)
+    throw new ConfigError(
+      `invalid deployment configuration (cdk.json context "mlflow-gate"):\n  ${problems.join("\n  ")}`,
+    );
   return {
     ...(account ? { account } : {}),
     ...(region ? { region } : {}),

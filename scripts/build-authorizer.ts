@@ -25,7 +25,11 @@ export async function buildAuthorizer(outDir = "dist/authorizer"): Promise<Autho
   const catalog = loadRouteCatalog(CATALOG_FILE);
   const groups = loadGroupFiles(GROUPS_DIR, REPO_ROOT);
   // Compiling here fails the build, not a request, when a group cannot compile; and no request pays for it.
-  const bundle: PolicyBundle = { catalog, groups, compiled: PolicySet.fromFiles(catalog, groups).precompile("cognito") };
+  const bundle: PolicyBundle = {
+    catalog,
+    groups,
+    compiled: PolicySet.fromFiles(catalog, groups).precompile("cognito"),
+  };
   parsePolicyBundle(JSON.parse(JSON.stringify(bundle)));
   const policyBundleFile = join(dir, "policy-bundle.json");
   writeFileSync(policyBundleFile, JSON.stringify(bundle));

@@ -2,7 +2,10 @@
 import { buildUi } from "../ui-patch/build-ui";
 
 buildUi(process.argv[2]).then(
-  (b) => console.log(`ui            ${b.outDir} (shell ${Math.round(b.shellBytes / 1024)} KiB, MLflow ${b.mlflowMain} after login)`),
+  (b) =>
+    console.log(
+      `ui            ${b.outDir} (shell ${Math.round(b.shellBytes / 1024)} KiB, MLflow ${b.mlflowMain} after login)`,
+    ),
   (e: Error) => {
     console.error(`build:ui: ${e.message}`);
     process.exit(1);

@@ -14,7 +14,14 @@ import {
 import { CatalogError, GroupPolicyError, MlflowGateError } from "../authorizer/core/errors";
 import { GroupFile } from "../authorizer/core/groups";
 import { readGroupFiles } from "../authorizer/load-policies";
-import { authorizerScope, checkRequest, EXAMPLE_SCOPE, groupCombinations, PolicySet, Surface } from "../authorizer/core/policy-set";
+import {
+  authorizerScope,
+  checkRequest,
+  EXAMPLE_SCOPE,
+  groupCombinations,
+  PolicySet,
+  Surface,
+} from "../authorizer/core/policy-set";
 import { samplePath } from "./generate-decision-matrix";
 import { CATALOG_FILE, GROUPS_DIR, installedMlflowVersion } from "./lib/mlflow-env";
 import { diffRouteCatalogs, introspectRouteCatalog } from "./lib/route-catalog-source";
@@ -139,7 +146,13 @@ const OPTIONS = {
 } as const;
 
 export type OptionName = keyof typeof OPTIONS;
-export type Values = { [K in OptionName]?: (typeof OPTIONS)[K] extends { multiple: true } ? string[] : (typeof OPTIONS)[K]["type"] extends "boolean" ? boolean : string };
+export type Values = {
+  [K in OptionName]?: (typeof OPTIONS)[K] extends { multiple: true }
+    ? string[]
+    : (typeof OPTIONS)[K]["type"] extends "boolean"
+      ? boolean
+      : string;
+};
 
 /** Everything a command needs, validated once at start. */
 export interface Context {
@@ -167,7 +180,10 @@ const COMMANDS: readonly Command[] = [
   signCommand,
 ];
 
-export async function main(argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  io: CliIo = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
   try {
     const { values, positionals } = parseCommandLine(argv);
     if (values.help || positionals[0] === "help") {
@@ -175,7 +191,9 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
       return 0;
     }
     const command = findCommand(positionals);
-    const stray = (Object.keys(values) as OptionName[]).filter((o) => !GLOBAL_OPTIONS.includes(o) && !command.options.includes(o));
+    const stray = (Object.keys(values) as OptionName[]).filter(
+      (o) => !GLOBAL_OPTIONS.includes(o) && !command.options.includes(o),
+    );
     if (stray.length > 0) throw new UsageError(`option --${stray[0]} does not apply to "${command.name}"`);
     return await command.run({
       io,
@@ -196,7 +214,12 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
 
 function parseCommandLine(argv: readonly string[]): { values: Values; positionals: string[] } {
   try {
-    const { values, positionals } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      options: OPTIONS,
+      allowPositionals: true,
+      strict: true,
+    });
     return { values: values as Values, positionals };
   } catch (e) {
     // Node's messages go on to explain `--`; the first sentence is what the user needs.
@@ -222,9 +245,14 @@ function findCommand(positionals: readonly string[]): Command {
 function problemLines(e: unknown): string[] {
   if (e instanceof CliFailure) return [...e.lines];
   if (e instanceof GroupPolicyError) return [...e.problems];
-  if (e instanceof MlflowGateError) return e.message.split("\n").map((l) => l.trim()).filter(Boolean);
+  if (e instanceof MlflowGateError)
+    return e.message
+      .split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean);
   const errno = e as NodeJS.ErrnoException;
-  if (errno?.code && errno.path) return [`${display(errno.path)}: ${errno.message.replace(/^[A-Z]+: /, "").split(",")[0]}`];
+  if (errno?.code && errno.path)
+    return [`${display(errno.path)}: ${errno.message.replace(/^[A-Z]+: /, "").split(",")[0]}`];
   return [`mlflow-gate: ${e instanceof Error ? e.message : String(e)}`];
 }
 
@@ -249,7 +277,10 @@ function loadCatalog(file: string): RouteCatalog {
     return parseRouteCatalog(raw);
   } catch (e) {
     if (e instanceof CatalogError) {
-      const lines = e.message.split("\n").map((l) => l.trim()).filter((l) => l && l !== "invalid route catalog:");
+      const lines = e.message
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => l && l !== "invalid route catalog:");
       throw new Failure(lines.map((l) => `${display(file)}: ${l}`));
     }
     throw e;
@@ -304,15 +335,21 @@ function policyCheck(ctx: Context): number {
   if (rawMethod === undefined || rawPath === undefined) throw new UsageError("policy check needs METHOD and PATH");
   if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
   const method = rawMethod.toUpperCase();
-  if (!/^[A-Z]+$/.test(method)) throw new UsageError(`METHOD must be an HTTP method like GET or POST, not "${rawMethod}"`);
+  if (!/^[A-Z]+$/.test(method))
+    throw new UsageError(`METHOD must be an HTTP method like GET or POST, not "${rawMethod}"`);
   const path = parseRequestPath(rawPath);
   const groups = groupOptions(ctx);
   const set = loadSet(ctx);
   requireKnownGroups(set, groups);
   const check = checkRequest(set, groups, method, path);
   // Resources are shown relative to the stage: the example account and API id say nothing.
-  const reason = [stagePrefix(EXAMPLE_SCOPE), stagePrefix(authorizerScope(EXAMPLE_SCOPE))].reduce((r, prefix) => r.split(prefix).join(""), check.reason);
-  ctx.io.stdout.write(`${check.decision} ${check.route?.action ?? "unknown-route"} ${groups.join(",")}: ${reason} (${check.surface})\n`);
+  const reason = [stagePrefix(EXAMPLE_SCOPE), stagePrefix(authorizerScope(EXAMPLE_SCOPE))].reduce(
+    (r, prefix) => r.split(prefix).join(""),
+    check.reason,
+  );
+  ctx.io.stdout.write(
+    `${check.decision} ${check.route?.action ?? "unknown-route"} ${groups.join(",")}: ${reason} (${check.surface})\n`,
+  );
   return 0;
 }
 
@@ -343,11 +380,15 @@ function scopeFrom(values: Values, defaults: StageScope): StageScope {
 function policyRender(ctx: Context): number {
   if (ctx.args.length > 0) throw new UsageError(`unexpected argument "${ctx.args[0]}"`);
   const format = ctx.values.format ?? "authorizer";
-  if (format !== "authorizer" && format !== "iam") throw new UsageError(`--format must be authorizer or iam, not "${format}"`);
+  if (format !== "authorizer" && format !== "iam")
+    throw new UsageError(`--format must be authorizer or iam, not "${format}"`);
   const groups = groupOptions(ctx);
-  if (format === "iam" && groups.length > 1) throw new UsageError("--format iam renders one group's role: give exactly one --group");
+  if (format === "iam" && groups.length > 1)
+    throw new UsageError("--format iam renders one group's role: give exactly one --group");
   if (format === "authorizer" && (ctx.values.region ?? ctx.values.account ?? ctx.values.stage) !== undefined) {
-    throw new UsageError("--region, --account and --stage apply to --format iam; the authorizer's policy names only the API id");
+    throw new UsageError(
+      "--region, --account and --stage apply to --format iam; the authorizer's policy names only the API id",
+    );
   }
   // The authorizer's policy names only the API id: API Gateway applies it to its own API only.
   const scope =
@@ -356,7 +397,8 @@ function policyRender(ctx: Context): number {
       : scopeFrom(ctx.values, { region: "${AWS::Region}", account: "${AWS::AccountId}", ...PLACEHOLDER_API });
   const set = loadSet(ctx);
   requireKnownGroups(set, groups);
-  const rendered = format === "authorizer" ? set.authorizerPolicy(groups, scope) : set.iamPolicies(groups[0] as string, scope);
+  const rendered =
+    format === "authorizer" ? set.authorizerPolicy(groups, scope) : set.iamPolicies(groups[0] as string, scope);
   ctx.io.stdout.write(`${JSON.stringify(rendered, null, 2)}\n`);
   return 0;
 }
@@ -368,7 +410,12 @@ function policyRender(ctx: Context): number {
 export const AUTHORIZER_RESPONSE_MAX_BYTES = 8192;
 /** Worst-case scopes: API ids have 10 characters; stage names are assumed to have at most 20. */
 export const WORST_AUTHORIZER_SCOPE: StageScope = authorizerScope({ apiId: "a".repeat(10) });
-export const WORST_IAM_SCOPE: StageScope = { region: "ap-southeast-5", account: "123456789012", apiId: "a".repeat(10), stage: "s".repeat(20) };
+export const WORST_IAM_SCOPE: StageScope = {
+  region: "ap-southeast-5",
+  account: "123456789012",
+  apiId: "a".repeat(10),
+  stage: "s".repeat(20),
+};
 /** A Cognito `sub` (a UUID) and the longest username Cognito allows. */
 const WORST_PRINCIPAL_ID = "00000000-0000-0000-0000-000000000000";
 const WORST_USERNAME = "u".repeat(128);
@@ -451,7 +498,9 @@ function measureGroup(set: PolicySet, group: string, file: string, problems: str
   }
   const authorizerBytes = authorizerResponseBytes(set, [group]);
   if (authorizerBytes > AUTHORIZER_RESPONSE_MAX_BYTES) {
-    problems.push(`${file}:1: the authorizer response for "${group}" is ${authorizerBytes} bytes; API Gateway accepts ${AUTHORIZER_RESPONSE_MAX_BYTES}`);
+    problems.push(
+      `${file}:1: the authorizer response for "${group}" is ${authorizerBytes} bytes; API Gateway accepts ${AUTHORIZER_RESPONSE_MAX_BYTES}`,
+    );
   }
   let iamPolicyChars: number[] = [];
   try {
@@ -462,17 +511,24 @@ function measureGroup(set: PolicySet, group: string, file: string, problems: str
   }
   iamPolicyChars.forEach((chars, i) => {
     if (chars > IAM_MANAGED_POLICY_MAX_CHARS) {
-      problems.push(`${file}:1: IAM managed policy ${i + 1} of "${group}" has ${chars} characters; IAM accepts ${IAM_MANAGED_POLICY_MAX_CHARS}`);
+      problems.push(
+        `${file}:1: IAM managed policy ${i + 1} of "${group}" has ${chars} characters; IAM accepts ${IAM_MANAGED_POLICY_MAX_CHARS}`,
+      );
     }
   });
   if (iamPolicyChars.length > IAM_MANAGED_POLICIES_PER_ROLE) {
-    problems.push(`${file}:1: "${group}" needs ${iamPolicyChars.length} IAM managed policies; a role holds ${IAM_MANAGED_POLICIES_PER_ROLE}`);
+    problems.push(
+      `${file}:1: "${group}" needs ${iamPolicyChars.length} IAM managed policies; a role holds ${IAM_MANAGED_POLICIES_PER_ROLE}`,
+    );
   }
   return {
     group,
     authorizerBytes,
     iamPolicyChars,
-    globs: { iam: { allow: iam.allow.length, deny: iam.deny.length }, cognito: { allow: cognito.allow.length, deny: cognito.deny.length } },
+    globs: {
+      iam: { allow: iam.allow.length, deny: iam.deny.length },
+      cognito: { allow: cognito.allow.length, deny: cognito.deny.length },
+    },
   };
 }
 
@@ -488,7 +544,8 @@ export function lintPolicies(catalogFile: string, groupsDir: string): LintReport
     if (!(e instanceof GroupPolicyError)) throw e;
     problems.push(...e.problems);
   }
-  if (!set || problems.length > 0) return { problems: [...new Set(problems)], sizes: [], unions: [], routeCount: catalog.routes.length };
+  if (!set || problems.length > 0)
+    return { problems: [...new Set(problems)], sizes: [], unions: [], routeCount: catalog.routes.length };
   return lintPolicySet(set, files);
 }
 
@@ -506,7 +563,9 @@ export function lintPolicySet(set: PolicySet, files: readonly Pick<GroupFile, "n
       const authorizerBytes = authorizerResponseBytes(set, groups);
       unions.push({ groups, authorizerBytes });
       if (authorizerBytes > AUTHORIZER_RESPONSE_MAX_BYTES) {
-        problems.push(`policies/groups: the authorizer response for a user in ${groups.join(" + ")} is ${authorizerBytes} bytes; API Gateway accepts ${AUTHORIZER_RESPONSE_MAX_BYTES}`);
+        problems.push(
+          `policies/groups: the authorizer response for a user in ${groups.join(" + ")} is ${authorizerBytes} bytes; API Gateway accepts ${AUTHORIZER_RESPONSE_MAX_BYTES}`,
+        );
       }
     }
   }
@@ -525,7 +584,12 @@ function formatSizes(sizes: readonly GroupSizes[]): string[] {
     ]),
   ];
   const widths = rows[0]!.map((_c, i) => Math.max(...rows.map((r) => (r[i] as string).length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] as number)).join("  ").trimEnd());
+  return rows.map((r) =>
+    r
+      .map((c, i) => c.padEnd(widths[i] as number))
+      .join("  ")
+      .trimEnd(),
+  );
 }
 
 function policyLint(ctx: Context): number {
@@ -542,10 +606,15 @@ function policyLint(ctx: Context): number {
   }
   if (report.unions.length > 0) {
     out("Users in several groups (authorizer bytes):");
-    for (const u of report.unions) out(`  ${u.groups.join(" + ")}: ${u.authorizerBytes} / ${AUTHORIZER_RESPONSE_MAX_BYTES}`);
+    for (const u of report.unions)
+      out(`  ${u.groups.join(" + ")}: ${u.authorizerBytes} / ${AUTHORIZER_RESPONSE_MAX_BYTES}`);
   }
   const n = report.problems.length;
-  out(n === 0 ? `policy lint: ${report.sizes.length} groups, ${report.routeCount} routes: no problems` : `policy lint: ${n} problem${n === 1 ? "" : "s"}`);
+  out(
+    n === 0
+      ? `policy lint: ${report.sizes.length} groups, ${report.routeCount} routes: no problems`
+      : `policy lint: ${n} problem${n === 1 ? "" : "s"}`,
+  );
   return n === 0 ? 0 : 1;
 }
 
@@ -556,7 +625,10 @@ function routesDiff(ctx: Context): number {
   if (ctx.args.length > 0) throw new UsageError(`unexpected argument "${ctx.args[0]}"`);
   const committed = loadCatalog(ctx.catalogFile);
   const version = installedMlflowVersion();
-  if (version === undefined) throw new Failure([`mlflow-gate: no MLflow in .venv; install the pinned one with "npx tsx scripts/ensure-mlflow.ts"`]);
+  if (version === undefined)
+    throw new Failure([
+      `mlflow-gate: no MLflow in .venv; install the pinned one with "npx tsx scripts/ensure-mlflow.ts"`,
+    ]);
   const diff = diffRouteCatalogs(committed, introspectRouteCatalog());
   const out = (line: string) => ctx.io.stdout.write(`${line}\n`);
   const file = display(ctx.catalogFile);

@@ -41,7 +41,10 @@ const mark = (allowed: boolean): string => (allowed ? "✅" : "❌");
 export function buildDecisionMatrix(set: PolicySet): string {
   const groups = [...set.groups.keys()].sort();
   const routes = [...set.catalog.routes].sort(
-    (a, b) => ROUTE_CLASSES.indexOf(a.class) - ROUTE_CLASSES.indexOf(b.class) || a.path.localeCompare(b.path) || a.method.localeCompare(b.method),
+    (a, b) =>
+      ROUTE_CLASSES.indexOf(a.class) - ROUTE_CLASSES.indexOf(b.class) ||
+      a.path.localeCompare(b.path) ||
+      a.method.localeCompare(b.method),
   );
   const allowed = new Map(routes.map((r) => [r, groups.map((g) => isAllowed(set, g, r))]));
   const out: string[] = [
@@ -91,7 +94,9 @@ export function buildDecisionMatrix(set: PolicySet): string {
     );
     for (const r of inClass) {
       const marks = (allowed.get(r) ?? []).map(mark);
-      out.push(`| ${r.method} | \`${cell(r.path)}\` | ${r.action} | ${r.class} | ${r.auth} | ${marks.join(" | ")} | ${cell(r.note ?? "")} |`);
+      out.push(
+        `| ${r.method} | \`${cell(r.path)}\` | ${r.action} | ${r.class} | ${r.auth} | ${marks.join(" | ")} | ${cell(r.note ?? "")} |`,
+      );
     }
   }
   return `${out.join("\n")}\n`;
@@ -101,7 +106,9 @@ if (require.main === module) {
   try {
     const set = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
     writeFileSync(DECISION_MATRIX_FILE, buildDecisionMatrix(set));
-    console.log(`wrote ${relative(process.cwd(), DECISION_MATRIX_FILE)}: ${set.catalog.routes.length} routes x ${set.groups.size} groups`);
+    console.log(
+      `wrote ${relative(process.cwd(), DECISION_MATRIX_FILE)}: ${set.catalog.routes.length} routes x ${set.groups.size} groups`,
+    );
   } catch (e) {
     // Bad group files: one line per problem, as `mlflow-gate policy lint` prints them.
     const lines = e instanceof GroupPolicyError ? e.problems : [(e as Error).message];

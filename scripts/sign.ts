@@ -3,7 +3,16 @@ import { readFileSync } from "fs";
 import type { Command, Context } from "./cli";
 import { CliFailure, CliUsageError } from "./lib/cli-errors";
 import { requireProfile } from "./lib/aws-profile";
-import { buildHttpRequest, buildSignPlan, formatResponseHead, resolveCredentials, resolveRegion, sendRequest, signRequest, SignPlan } from "./lib/sign-request";
+import {
+  buildHttpRequest,
+  buildSignPlan,
+  formatResponseHead,
+  resolveCredentials,
+  resolveRegion,
+  sendRequest,
+  signRequest,
+  SignPlan,
+} from "./lib/sign-request";
 
 /** Exit status when the server answered 400 or more: distinct from 1 (nothing answered) so scripts can tell. */
 export const HTTP_ERROR_EXIT = 3;
@@ -16,7 +25,9 @@ async function readBody(ctx: Context, plan: SignPlan): Promise<Uint8Array> {
     try {
       return readFileSync(b.path);
     } catch (e) {
-      throw new CliFailure([`mlflow-gate: cannot read ${b.path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`]);
+      throw new CliFailure([
+        `mlflow-gate: cannot read ${b.path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      ]);
     }
   }
   const chunks: Buffer[] = [];
@@ -47,10 +58,17 @@ async function sign(ctx: Context): Promise<number> {
   const signed = await signRequest(buildHttpRequest(plan, body), credentials, region, plan.service);
   // Streamed: the status first, then the body as it arrives (artifact downloads can be large).
   const head = await sendRequest(signed, {
-    head: (h) => (plan.include ? ctx.io.stdout.write(formatResponseHead(h)) : ctx.io.stderr.write(`${`HTTP ${h.status} ${h.statusText}`.trimEnd()}\n`)),
+    head: (h) =>
+      plan.include
+        ? ctx.io.stdout.write(formatResponseHead(h))
+        : ctx.io.stderr.write(`${`HTTP ${h.status} ${h.statusText}`.trimEnd()}\n`),
     chunk: (data) => ctx.io.stdout.write(data),
   });
   return head.status >= 400 ? HTTP_ERROR_EXIT : 0;
 }
 
-export const signCommand: Command = { name: "sign", options: ["request", "header", "data", "include", "profile", "region", "service"], run: sign };
+export const signCommand: Command = {
+  name: "sign",
+  options: ["request", "header", "data", "include", "profile", "region", "service"],
+  run: sign,
+};

@@ -57,14 +57,17 @@ function loadGroupNames(ctx: Context): { name: string; description: string }[] {
 
 /** Group names on the command line must have a group file: a typo would otherwise grant nothing, silently. */
 function requireGroupFiles(ctx: Context, groups: readonly string[]): void {
-  const known = loadGroupNames(ctx).map((f) => f.name).sort();
+  const known = loadGroupNames(ctx)
+    .map((f) => f.name)
+    .sort();
   const unknown = groups.find((g) => !known.includes(g));
   if (unknown !== undefined) throw new CliUsageError(`unknown group "${unknown}" (known groups: ${known.join(", ")})`);
 }
 
 function requireUsername(name: string | undefined, command: string): string {
   if (name === undefined) throw new CliUsageError(`${command} needs USER`);
-  if (!isCognitoName(name)) throw new CliUsageError(`"${name}" is not a Cognito user name (1 to 128 printable characters, no spaces)`);
+  if (!isCognitoName(name))
+    throw new CliUsageError(`"${name}" is not a Cognito user name (1 to 128 printable characters, no spaces)`);
   return name;
 }
 
@@ -84,7 +87,9 @@ const out = (ctx: Context, lines: readonly string[]) => {
 async function readPipe(stdin: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of stdin) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c as string));
-  return Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
+  return Buffer.concat(chunks)
+    .toString("utf8")
+    .replace(/\r?\n$/, "");
 }
 
 /** On a terminal: a prompt on stderr, input not echoed. The only prompt the CLI ever shows. */
@@ -120,10 +125,14 @@ async function readHidden(io: CliIo, stdin: NonNullable<CliIo["stdin"]>, prompt:
 
 export async function readPasswordFromStdin(io: CliIo, username: string): Promise<string> {
   const stdin = io.stdin ?? process.stdin;
-  const password = stdin.isTTY ? await readHidden(io, stdin, `Password for ${username} (not echoed): `) : await readPipe(stdin);
+  const password = stdin.isTTY
+    ? await readHidden(io, stdin, `Password for ${username} (not echoed): `)
+    : await readPipe(stdin);
   if (password === "") throw new CliFailure([`mlflow-gate: no password on stdin for ${username}`]);
-  if (/[\r\n]/.test(password)) throw new CliFailure(["mlflow-gate: stdin holds more than one line; give the password alone"]);
-  if (password.length > MAX_PASSWORD_LENGTH) throw new CliFailure([`mlflow-gate: the password is longer than ${MAX_PASSWORD_LENGTH} characters`]);
+  if (/[\r\n]/.test(password))
+    throw new CliFailure(["mlflow-gate: stdin holds more than one line; give the password alone"]);
+  if (password.length > MAX_PASSWORD_LENGTH)
+    throw new CliFailure([`mlflow-gate: the password is longer than ${MAX_PASSWORD_LENGTH} characters`]);
   return password;
 }
 
@@ -137,7 +146,10 @@ export function writeSecretFile(file: string, secret: string): void {
     fd = openSync(file, "wx", 0o600);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === "EEXIST") throw new CliFailure([`mlflow-gate: ${file} exists; the password file is never overwritten: remove it or choose another`]);
+    if (code === "EEXIST")
+      throw new CliFailure([
+        `mlflow-gate: ${file} exists; the password file is never overwritten: remove it or choose another`,
+      ]);
     throw new CliFailure([`mlflow-gate: cannot create ${file} (${code ?? (e as Error).message})`]);
   }
   try {
@@ -152,13 +164,24 @@ export function writeSecretFile(file: string, secret: string): void {
 export function initialPasswordOption(values: Context["values"]): "permanent" | "temporary" | "invitation" | "none" {
   const chosen = (["password-stdin", "temporary-password", "send-invitation"] as const).filter((o) => values[o]);
   if (chosen.length > 1) throw new CliUsageError(`--${chosen[0]} and --${chosen[1]} exclude each other`);
-  if (values["password-file"] !== undefined && !values["temporary-password"]) throw new CliUsageError("--password-file goes with --temporary-password");
+  if (values["password-file"] !== undefined && !values["temporary-password"])
+    throw new CliUsageError("--password-file goes with --temporary-password");
   if (values["temporary-password"] && values["password-file"] === undefined) {
-    throw new CliUsageError("--temporary-password needs --password-file FILE (created with mode 0600): the password is never printed");
+    throw new CliUsageError(
+      "--temporary-password needs --password-file FILE (created with mode 0600): the password is never printed",
+    );
   }
-  if (values["send-invitation"] && values.email === undefined) throw new CliUsageError("--send-invitation needs --email: Cognito e-mails the invitation");
-  if (values.email !== undefined && !EMAIL.test(values.email)) throw new CliUsageError(`--email "${values.email}" is not an e-mail address`);
-  return values["password-stdin"] ? "permanent" : values["temporary-password"] ? "temporary" : values["send-invitation"] ? "invitation" : "none";
+  if (values["send-invitation"] && values.email === undefined)
+    throw new CliUsageError("--send-invitation needs --email: Cognito e-mails the invitation");
+  if (values.email !== undefined && !EMAIL.test(values.email))
+    throw new CliUsageError(`--email "${values.email}" is not an e-mail address`);
+  return values["password-stdin"]
+    ? "permanent"
+    : values["temporary-password"]
+      ? "temporary"
+      : values["send-invitation"]
+        ? "invitation"
+        : "none";
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -172,7 +195,10 @@ async function usersAdd(ctx: Context): Promise<number> {
   const mode = initialPasswordOption(ctx.values);
   requireGroupFiles(ctx, groups);
   const file = ctx.values["password-file"];
-  if (file !== undefined && existsSync(file)) throw new CliFailure([`mlflow-gate: ${file} exists; the password file is never overwritten: remove it or choose another`]);
+  if (file !== undefined && existsSync(file))
+    throw new CliFailure([
+      `mlflow-gate: ${file} exists; the password file is never overwritten: remove it or choose another`,
+    ]);
   const password: InitialPassword =
     mode === "permanent"
       ? { kind: "permanent", read: () => readPasswordFromStdin(ctx.io, username) }
@@ -192,12 +218,22 @@ async function usersAdd(ctx: Context): Promise<number> {
         : { kind: mode };
   const changes = await withPool(ctx, (admin) => {
     // cognito-local "delivers" invitations to its own log: the password would be lost, or end up in a log.
-    if (mode === "invitation" && admin.target.kind === "local") throw new CliUsageError("the local pool sends no e-mail: use --password-stdin or --temporary-password --password-file FILE");
-    return admin.addUser({ username, groups, password, ...(ctx.values.email !== undefined ? { email: ctx.values.email } : {}) });
+    if (mode === "invitation" && admin.target.kind === "local")
+      throw new CliUsageError(
+        "the local pool sends no e-mail: use --password-stdin or --temporary-password --password-file FILE",
+      );
+    return admin.addUser({
+      username,
+      groups,
+      password,
+      ...(ctx.values.email !== undefined ? { email: ctx.values.email } : {}),
+    });
   });
   out(ctx, changes);
   if (mode === "temporary" && changes.some((c) => c.startsWith("temporary password"))) {
-    ctx.io.stderr.write(`hand ${file} to ${username} over a private channel, then delete it; it is a one-time password\n`);
+    ctx.io.stderr.write(
+      `hand ${file} to ${username} over a private channel, then delete it; it is a one-time password\n`,
+    );
   }
   return 0;
 }
@@ -214,14 +250,18 @@ async function usersGroups(ctx: Context): Promise<number> {
   noMoreArgs(ctx, 1);
   const groups = await withPool(ctx, (admin) => admin.groupsOf(username));
   out(ctx, groups);
-  if (groups.length === 0) ctx.io.stderr.write(`${username} is in no group: the gateway refuses them everything (403)\n`);
+  if (groups.length === 0)
+    ctx.io.stderr.write(`${username} is in no group: the gateway refuses them everything (403)\n`);
   return 0;
 }
 
 async function usersSetGroups(ctx: Context): Promise<number> {
   const username = requireUsername(ctx.args[0], "users set-groups");
   const groups = [...new Set(ctx.args.slice(1))];
-  if (groups.length === 0) throw new CliUsageError(`users set-groups needs at least one group (to take every right away, "users remove ${username}")`);
+  if (groups.length === 0)
+    throw new CliUsageError(
+      `users set-groups needs at least one group (to take every right away, "users remove ${username}")`,
+    );
   requireGroupFiles(ctx, groups);
   const changes = await withPool(ctx, (admin) => admin.setGroups(username, groups));
   out(ctx, changes);
@@ -233,7 +273,9 @@ async function usersRemove(ctx: Context): Promise<number> {
   const username = requireUsername(ctx.args[0], "users remove");
   noMoreArgs(ctx, 1);
   out(ctx, await withPool(ctx, (admin) => admin.removeUser(username)));
-  ctx.io.stderr.write(`note: ${username}'s refresh tokens no longer work; an access token already issued stays valid until it expires\n`);
+  ctx.io.stderr.write(
+    `note: ${username}'s refresh tokens no longer work; an access token already issued stays valid until it expires\n`,
+  );
   return 0;
 }
 
@@ -241,7 +283,11 @@ async function groupsSync(ctx: Context): Promise<number> {
   noMoreArgs(ctx, 0);
   const files = loadGroupNames(ctx);
   const dryRun = ctx.values["dry-run"] === true;
-  const { sync, describe, poolId } = await withPool(ctx, async (admin, describe) => ({ sync: await admin.syncGroups(files, { dryRun }), describe, poolId: admin.poolId }));
+  const { sync, describe, poolId } = await withPool(ctx, async (admin, describe) => ({
+    sync: await admin.syncGroups(files, { dryRun }),
+    describe,
+    poolId: admin.poolId,
+  }));
   for (const g of sync.created) ctx.io.stdout.write(`${dryRun ? "would create" : "created"} group ${g}\n`);
   if (sync.unchanged.length > 0) ctx.io.stdout.write(`already in the pool: ${sync.unchanged.join(", ")}\n`);
   for (const g of sync.withoutFile) {
@@ -249,12 +295,26 @@ async function groupsSync(ctx: Context): Promise<number> {
       `pool group ${g} has no group file: left in place; it grants nothing through mlflow-gate (to delete it: aws cognito-idp delete-group --user-pool-id ${poolId} --group-name ${g})\n`,
     );
   }
-  ctx.io.stdout.write(`groups sync${dryRun ? " --dry-run" : ""}: ${describe}: ${sync.created.length} ${dryRun ? "to create" : "created"}, ${sync.unchanged.length} unchanged, ${sync.withoutFile.length} without a file\n`);
+  ctx.io.stdout.write(
+    `groups sync${dryRun ? " --dry-run" : ""}: ${describe}: ${sync.created.length} ${dryRun ? "to create" : "created"}, ${sync.unchanged.length} unchanged, ${sync.withoutFile.length} without a file\n`,
+  );
   return 0;
 }
 
 export const usersCommands: readonly Command[] = [
-  { name: "users add", options: ["group", "email", "password-stdin", "temporary-password", "password-file", "send-invitation", ...POOL_OPTIONS], run: usersAdd },
+  {
+    name: "users add",
+    options: [
+      "group",
+      "email",
+      "password-stdin",
+      "temporary-password",
+      "password-file",
+      "send-invitation",
+      ...POOL_OPTIONS,
+    ],
+    run: usersAdd,
+  },
   { name: "users list", options: [...POOL_OPTIONS], run: usersList },
   { name: "users groups", options: [...POOL_OPTIONS], run: usersGroups },
   { name: "users set-groups", options: [...POOL_OPTIONS], run: usersSetGroups },

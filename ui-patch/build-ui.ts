@@ -6,7 +6,17 @@ import { UI_CONFIG_PATH, UiConfig } from "./shell/config";
 
 const REPO_ROOT = resolve(__dirname, "..");
 /** The UI MLflow ships prebuilt in its wheel; never rebuilt here. */
-export const MLFLOW_UI_BUILD = join(REPO_ROOT, ".venv", "lib", "python3.11", "site-packages", "mlflow", "server", "js", "build");
+export const MLFLOW_UI_BUILD = join(
+  REPO_ROOT,
+  ".venv",
+  "lib",
+  "python3.11",
+  "site-packages",
+  "mlflow",
+  "server",
+  "js",
+  "build",
+);
 /** Where the shell's files go, under the URL prefix MLflow's static files already use. */
 const SHELL_DIR = join("static-files", "mlflow-gate");
 /** The shell's script in a built UI: what tells a patched UI from MLflow's own. */
@@ -22,9 +32,14 @@ export interface UiBuild {
  * Writes the UI into `outDir`, laid out as it is served: `index.html`, `static-files/...` (MLflow's build
  * and the shell), and `mlflow-gate-ui.json` when a config is given (otherwise the deployment writes it).
  */
-export async function buildUi(outDir = join(REPO_ROOT, "dist", "ui"), config?: UiConfig, mlflowBuild = MLFLOW_UI_BUILD): Promise<UiBuild> {
+export async function buildUi(
+  outDir = join(REPO_ROOT, "dist", "ui"),
+  config?: UiConfig,
+  mlflowBuild = MLFLOW_UI_BUILD,
+): Promise<UiBuild> {
   const indexFile = join(mlflowBuild, "index.html");
-  if (!existsSync(indexFile)) throw new Error(`no MLflow UI at ${mlflowBuild}: run npm test's pretest (tsx scripts/ensure-mlflow.ts) first`);
+  if (!existsSync(indexFile))
+    throw new Error(`no MLflow UI at ${mlflowBuild}: run npm test's pretest (tsx scripts/ensure-mlflow.ts) first`);
   const dir = resolve(outDir);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });

@@ -180,7 +180,9 @@ export class RouteMatcher {
   }
 
   match(method: string, path: string): CatalogRoute | undefined {
-    const fastapi = this.compiled.find((c) => c.route.source === "fastapi" && c.route.method === method && c.re.test(path));
+    const fastapi = this.compiled.find(
+      (c) => c.route.source === "fastapi" && c.route.method === method && c.re.test(path),
+    );
     if (fastapi) return fastapi.route;
     const flask = this.compiled
       .filter((c) => c.route.source === "flask" && c.route.method === method && c.re.test(path))

@@ -136,7 +136,9 @@ export function compileRouteSet(
   unknownRoutes: "allow" | "deny",
   surface: Exclude<AuthType, "none">,
 ): CompiledResources {
-  const allowedRouteIds = new Set(catalog.routes.filter((r) => r.auth === surface && routeIds.has(routeId(r))).map(routeId));
+  const allowedRouteIds = new Set(
+    catalog.routes.filter((r) => r.auth === surface && routeIds.has(routeId(r))).map(routeId),
+  );
   const allowed = catalog.routes.filter((r) => allowedRouteIds.has(routeId(r)));
   const denied = catalog.routes.filter((r) => r.auth !== "none" && !routeIds.has(routeId(r)));
   const allowedSet = new RouteSetChecker(allowed);
@@ -155,12 +157,20 @@ export function compileRouteSet(
   return { allow: allow.sort(), deny: deny.sort() };
 }
 
-export function compileGroup(catalog: RouteCatalog, group: ResolvedGroup, surface: Exclude<AuthType, "none">): CompiledResources {
+export function compileGroup(
+  catalog: RouteCatalog,
+  group: ResolvedGroup,
+  surface: Exclude<AuthType, "none">,
+): CompiledResources {
   return compileRouteSet(catalog, group.allowedRouteIds, group.unknownRoutes, surface);
 }
 
 /** The union of several groups: membership only ever adds routes. */
-export function compileGroupUnion(catalog: RouteCatalog, groups: readonly ResolvedGroup[], surface: Exclude<AuthType, "none">): CompiledResources {
+export function compileGroupUnion(
+  catalog: RouteCatalog,
+  groups: readonly ResolvedGroup[],
+  surface: Exclude<AuthType, "none">,
+): CompiledResources {
   const ids = new Set<string>();
   for (const g of groups) for (const id of g.allowedRouteIds) ids.add(id);
   const unknownRoutes = groups.some((g) => g.unknownRoutes === "allow") ? "allow" : "deny";
@@ -196,7 +206,9 @@ export function stagePrefix(scope: StageScope): string {
 export function buildAuthorizerPolicy(resources: CompiledResources, scope: StageScope): PolicyDocument {
   const prefix = stagePrefix(scope);
   if (resources.allow.length === 0) return buildDenyAllPolicy(scope);
-  const statements: PolicyStatement[] = [{ Effect: "Allow", Action: "execute-api:Invoke", Resource: resources.allow.map((r) => prefix + r) }];
+  const statements: PolicyStatement[] = [
+    { Effect: "Allow", Action: "execute-api:Invoke", Resource: resources.allow.map((r) => prefix + r) },
+  ];
   if (resources.deny.length > 0) {
     statements.push({ Effect: "Deny", Action: "execute-api:Invoke", Resource: resources.deny.map((r) => prefix + r) });
   }
@@ -204,7 +216,10 @@ export function buildAuthorizerPolicy(resources: CompiledResources, scope: Stage
 }
 
 export function buildDenyAllPolicy(scope: StageScope): PolicyDocument {
-  return { Version: "2012-10-17", Statement: [{ Effect: "Deny", Action: "execute-api:Invoke", Resource: `${stagePrefix(scope)}*` }] };
+  return {
+    Version: "2012-10-17",
+    Statement: [{ Effect: "Deny", Action: "execute-api:Invoke", Resource: `${stagePrefix(scope)}*` }],
+  };
 }
 
 /** IAM counts a managed policy's size without whitespace. */
@@ -219,16 +234,32 @@ export function iamPolicySize(doc: PolicyDocument): number {
  * IAM identity policies for a role, split into as few managed policies as the 6,144-character limit
  * allows. Sizes are measured with the scope as given: pass the longest values you will deploy with.
  */
-export function buildIamPolicies(resources: CompiledResources, scope: StageScope, sidPrefix = "MlflowGate"): PolicyDocument[] {
+export function buildIamPolicies(
+  resources: CompiledResources,
+  scope: StageScope,
+  sidPrefix = "MlflowGate",
+): PolicyDocument[] {
   const prefix = stagePrefix(scope);
   const docs: PolicyDocument[] = [];
   let current: string[] = [];
   // The carve-outs go into every document: a Deny must hold whichever policy carries the Allow.
   const denyStatement: PolicyStatement[] =
-    resources.deny.length > 0 ? [{ Sid: `${sidPrefix}CarveOut`, Effect: "Deny", Action: "execute-api:Invoke", Resource: resources.deny.map((r) => prefix + r) }] : [];
+    resources.deny.length > 0
+      ? [
+          {
+            Sid: `${sidPrefix}CarveOut`,
+            Effect: "Deny",
+            Action: "execute-api:Invoke",
+            Resource: resources.deny.map((r) => prefix + r),
+          },
+        ]
+      : [];
   const make = (res: string[], i: number): PolicyDocument => ({
     Version: "2012-10-17",
-    Statement: [{ Sid: `${sidPrefix}${i}`, Effect: "Allow", Action: "execute-api:Invoke", Resource: res }, ...denyStatement],
+    Statement: [
+      { Sid: `${sidPrefix}${i}`, Effect: "Allow", Action: "execute-api:Invoke", Resource: res },
+      ...denyStatement,
+    ],
   });
   for (const r of resources.allow) {
     const next = [...current, prefix + r];
@@ -239,10 +270,13 @@ export function buildIamPolicies(resources: CompiledResources, scope: StageScope
   }
   if (current.length > 0) docs.push(make(current, docs.length));
   for (const d of docs) {
-    if (iamPolicySize(d) > IAM_MANAGED_POLICY_MAX_CHARS) throw new CompileError(`one resource alone exceeds the IAM policy size limit`);
+    if (iamPolicySize(d) > IAM_MANAGED_POLICY_MAX_CHARS)
+      throw new CompileError(`one resource alone exceeds the IAM policy size limit`);
   }
   if (docs.length > IAM_MANAGED_POLICIES_PER_ROLE) {
-    throw new CompileError(`needs ${docs.length} managed policies; a role holds ${IAM_MANAGED_POLICIES_PER_ROLE} by default`);
+    throw new CompileError(
+      `needs ${docs.length} managed policies; a role holds ${IAM_MANAGED_POLICIES_PER_ROLE} by default`,
+    );
   }
   return docs;
 }

@@ -33,18 +33,25 @@ function stringList(value: unknown, what: string): string[] {
 }
 
 function parseStatement(raw: unknown, i: number): Statement {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new UnsupportedPolicyError(`Statement[${i}] must be an object`);
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+    throw new UnsupportedPolicyError(`Statement[${i}] must be an object`);
   const s = raw as Record<string, unknown>;
   for (const key of Object.keys(s)) {
     if (!KNOWN_KEYS.has(key)) throw new UnsupportedPolicyError(`Statement[${i}].${key} is not supported`);
   }
-  if (s.Effect !== "Allow" && s.Effect !== "Deny") throw new UnsupportedPolicyError(`Statement[${i}].Effect must be Allow or Deny`);
-  if (("Action" in s) === ("NotAction" in s)) throw new UnsupportedPolicyError(`Statement[${i}] needs exactly one of Action, NotAction`);
-  if (("Resource" in s) === ("NotResource" in s)) throw new UnsupportedPolicyError(`Statement[${i}] needs exactly one of Resource, NotResource`);
+  if (s.Effect !== "Allow" && s.Effect !== "Deny")
+    throw new UnsupportedPolicyError(`Statement[${i}].Effect must be Allow or Deny`);
+  if ("Action" in s === "NotAction" in s)
+    throw new UnsupportedPolicyError(`Statement[${i}] needs exactly one of Action, NotAction`);
+  if ("Resource" in s === "NotResource" in s)
+    throw new UnsupportedPolicyError(`Statement[${i}] needs exactly one of Resource, NotResource`);
   return {
     effect: s.Effect,
     actions: { not: "NotAction" in s, patterns: stringList(s.Action ?? s.NotAction, `Statement[${i}] action`) },
-    resources: { not: "NotResource" in s, patterns: stringList(s.Resource ?? s.NotResource, `Statement[${i}] resource`) },
+    resources: {
+      not: "NotResource" in s,
+      patterns: stringList(s.Resource ?? s.NotResource, `Statement[${i}] resource`),
+    },
   };
 }
 
@@ -52,7 +59,8 @@ function parseStatement(raw: unknown, i: number): Statement {
 export function parsePolicyDocument(doc: unknown): readonly Statement[] {
   if (typeof doc !== "object" || doc === null) throw new UnsupportedPolicyError("policy document must be an object");
   const d = doc as Record<string, unknown>;
-  if (d.Version !== undefined && d.Version !== "2012-10-17") throw new UnsupportedPolicyError(`Version ${String(d.Version)} is not supported`);
+  if (d.Version !== undefined && d.Version !== "2012-10-17")
+    throw new UnsupportedPolicyError(`Version ${String(d.Version)} is not supported`);
   const list = Array.isArray(d.Statement) ? d.Statement : d.Statement === undefined ? undefined : [d.Statement];
   if (list === undefined) throw new UnsupportedPolicyError("policy document has no Statement");
   return list.map(parseStatement);
@@ -104,7 +112,11 @@ function statementMatches(s: Statement, action: string, resource: string): strin
 }
 
 /** Evaluates one or more policy documents (a role's managed policies, or an authorizer's policy) together. */
-export function evaluatePolicies(docs: readonly (readonly Statement[])[], action: string, resource: string): Evaluation {
+export function evaluatePolicies(
+  docs: readonly (readonly Statement[])[],
+  action: string,
+  resource: string,
+): Evaluation {
   let allowed: string | undefined;
   for (const statements of docs) {
     for (const s of statements) {

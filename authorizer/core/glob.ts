@@ -6,7 +6,9 @@ import { parsePathTemplate } from "./catalog";
  */
 
 export function globToRegExp(glob: string, flags = ""): RegExp {
-  const body = [...glob].map((c) => (c === "*" ? "[\\s\\S]*" : c === "?" ? "[\\s\\S]" : c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&"))).join("");
+  const body = [...glob]
+    .map((c) => (c === "*" ? "[\\s\\S]*" : c === "?" ? "[\\s\\S]" : c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")))
+    .join("");
   return new RegExp(`^${body}$`, flags);
 }
 

@@ -11,12 +11,14 @@ const validateSchema = new Ajv({ allErrors: true }).compile(groupSchema);
 /** Parses one group file's YAML text; every problem is reported as `file:line: message`. */
 export function parseGroupFile(name: string, file: string, text: string): GroupFile {
   const problems: string[] = [];
-  if (!GROUP_NAME.test(name)) problems.push(`${file}:1: group name "${name}" must match ${GROUP_NAME.source} (it becomes a Cognito group)`);
+  if (!GROUP_NAME.test(name))
+    problems.push(`${file}:1: group name "${name}" must match ${GROUP_NAME.source} (it becomes a Cognito group)`);
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
   const lineOf = (node: YamlNode | null | undefined): number =>
     node?.range ? lineCounter.linePos(node.range[0]).line : 1;
-  for (const e of doc.errors) problems.push(`${file}:${lineCounter.linePos(e.pos[0]).line}: ${e.message.split("\n")[0]}`);
+  for (const e of doc.errors)
+    problems.push(`${file}:${lineCounter.linePos(e.pos[0]).line}: ${e.message.split("\n")[0]}`);
   if (problems.length > 0) throw new GroupPolicyError(problems[0] as string, problems);
 
   const data: unknown = doc.toJS();
@@ -30,11 +32,20 @@ export function parseGroupFile(name: string, file: string, text: string): GroupF
     }
     throw new GroupPolicyError(problems[0] as string, problems);
   }
-  const g = data as { description: string; extends?: string | string[]; allow: string[]; deny?: string[]; unknownRoutes?: "allow" | "deny" };
+  const g = data as {
+    description: string;
+    extends?: string | string[];
+    allow: string[];
+    deny?: string[];
+    unknownRoutes?: "allow" | "deny";
+  };
   const patternsAt = (key: "allow" | "deny"): PatternAt[] => {
     const seq = doc.get(key, true);
     if (!isSeq(seq)) return [];
-    return seq.items.map((item) => ({ pattern: String((item as { value?: unknown }).value ?? item), line: lineOf(item as YamlNode) }));
+    return seq.items.map((item) => ({
+      pattern: String((item as { value?: unknown }).value ?? item),
+      line: lineOf(item as YamlNode),
+    }));
   };
   if (!isMap(doc.contents)) throw new GroupPolicyError(`${file}:1: a group file is a mapping`);
   return {
@@ -47,4 +58,3 @@ export function parseGroupFile(name: string, file: string, text: string): GroupF
     unknownRoutes: g.unknownRoutes ?? "deny",
   };
 }
-

@@ -33,7 +33,12 @@ export function matchActionPattern(pattern: string, routes: readonly CatalogRout
     const cls = pattern.slice("class:".length);
     return routes.filter((r) => r.class === cls);
   }
-  const re = new RegExp(`^${pattern.split("*").map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+  const re = new RegExp(
+    `^${pattern
+      .split("*")
+      .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+      .join(".*")}$`,
+  );
   return routes.filter((r) => re.test(r.action));
 }
 

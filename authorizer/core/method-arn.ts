@@ -12,14 +12,27 @@ export interface MethodArn {
   readonly path: string;
 }
 
-const METHOD_ARN = /^arn:(aws|aws-cn|aws-us-gov):execute-api:([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):([a-zA-Z0-9]{1,64})\/([A-Za-z0-9_-]{1,128})\/([A-Z]+|\*)\/(.*)$/s;
+const METHOD_ARN =
+  /^arn:(aws|aws-cn|aws-us-gov):execute-api:([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):([a-zA-Z0-9]{1,64})\/([A-Za-z0-9_-]{1,128})\/([A-Z]+|\*)\/(.*)$/s;
 
 export function parseMethodArn(arn: unknown): MethodArn {
-  if (typeof arn !== "string" || arn.length > 4096) throw new MethodArnError("methodArn must be a string of at most 4096 characters");
+  if (typeof arn !== "string" || arn.length > 4096)
+    throw new MethodArnError("methodArn must be a string of at most 4096 characters");
   const m = METHOD_ARN.exec(arn);
-  if (!m) throw new MethodArnError("methodArn is not arn:<partition>:execute-api:<region>:<account>:<api>/<stage>/<VERB>/<path>");
+  if (!m)
+    throw new MethodArnError(
+      "methodArn is not arn:<partition>:execute-api:<region>:<account>:<api>/<stage>/<VERB>/<path>",
+    );
   const [, partition, region, account, apiId, stage, method, rest] = m as unknown as string[];
-  return { partition: partition!, region: region!, account: account!, apiId: apiId!, stage: stage!, method: method!, path: `/${rest}` };
+  return {
+    partition: partition!,
+    region: region!,
+    account: account!,
+    apiId: apiId!,
+    stage: stage!,
+    method: method!,
+    path: `/${rest}`,
+  };
 }
 
 /** `arn:…:{apiId}/{stage}/`: what every resource of one API stage starts with. */

@@ -1,5 +1,12 @@
 import { AuthType, CatalogRoute, RouteCatalog, RouteMatcher, authTypeOf } from "./catalog";
-import { buildAuthorizerPolicy, buildIamPolicies, compileGroupUnion, CompiledResources, PolicyDocument, StageScope } from "./compile";
+import {
+  buildAuthorizerPolicy,
+  buildIamPolicies,
+  compileGroupUnion,
+  CompiledResources,
+  PolicyDocument,
+  StageScope,
+} from "./compile";
 import { evaluatePolicies, Evaluation, parsePolicyDocument } from "./evaluate";
 import { GroupFile, ResolvedGroup, resolveGroups } from "./groups";
 
@@ -41,10 +48,15 @@ export class PolicySet {
     precompiled: readonly PrecompiledResources[] = [],
   ) {
     this.matcher = new RouteMatcher(catalog);
-    for (const p of precompiled) this.compiled.set(PolicySet.key(this.knownGroups(p.groups), p.surface), { allow: p.allow, deny: p.deny });
+    for (const p of precompiled)
+      this.compiled.set(PolicySet.key(this.knownGroups(p.groups), p.surface), { allow: p.allow, deny: p.deny });
   }
 
-  static fromFiles(catalog: RouteCatalog, files: readonly GroupFile[], precompiled?: readonly PrecompiledResources[]): PolicySet {
+  static fromFiles(
+    catalog: RouteCatalog,
+    files: readonly GroupFile[],
+    precompiled?: readonly PrecompiledResources[],
+  ): PolicySet {
     return new PolicySet(catalog, resolveGroups(files, catalog), precompiled);
   }
 
@@ -55,7 +67,11 @@ export class PolicySet {
   /** Compiles each group alone and every combination of groups, for one surface. */
   precompile(surface: Surface): PrecompiledResources[] {
     const names = [...this.groups.keys()].sort();
-    return [...names.map((n) => [n]), ...groupCombinations(names)].map((groups) => ({ groups, surface, ...this.resourcesFor(groups, surface) }));
+    return [...names.map((n) => [n]), ...groupCombinations(names)].map((groups) => ({
+      groups,
+      surface,
+      ...this.resourcesFor(groups, surface),
+    }));
   }
 
   /** The known groups among `names`, sorted and without duplicates; unknown names are dropped. */
@@ -69,7 +85,11 @@ export class PolicySet {
     const key = PolicySet.key(names, surface);
     let c = this.compiled.get(key);
     if (!c) {
-      c = compileGroupUnion(this.catalog, names.map((n) => this.groups.get(n) as ResolvedGroup), surface);
+      c = compileGroupUnion(
+        this.catalog,
+        names.map((n) => this.groups.get(n) as ResolvedGroup),
+        surface,
+      );
       this.compiled.set(key, c);
     }
     return c;
@@ -91,7 +111,9 @@ export class PolicySet {
   /** Whether the group's own action list means to allow the route (what compiled policies must equal). */
   intends(groupNames: readonly string[], route: CatalogRoute): boolean {
     if (route.auth === "none") return true;
-    return this.knownGroups(groupNames).some((n) => this.groups.get(n)?.allowedRouteIds.has(`${route.method} ${route.path}`));
+    return this.knownGroups(groupNames).some((n) =>
+      this.groups.get(n)?.allowedRouteIds.has(`${route.method} ${route.path}`),
+    );
   }
 }
 
@@ -106,7 +128,12 @@ export function authorizerScope(arn: { readonly partition?: string; readonly api
 }
 
 /** Placeholder stage used where only relative decisions matter (CLI, tests). */
-export const EXAMPLE_SCOPE: StageScope = { region: "us-east-1", account: "123456789012", apiId: "mlflowgate0", stage: "prod" };
+export const EXAMPLE_SCOPE: StageScope = {
+  region: "us-east-1",
+  account: "123456789012",
+  apiId: "mlflowgate0",
+  stage: "prod",
+};
 
 export interface RequestCheck {
   readonly decision: "ALLOW" | "DENY";
@@ -123,7 +150,13 @@ export interface RequestCheck {
  * path's surface (role policy for `iam`, authorizer policy for `cognito`) is evaluated against the
  * request's methodArn. `path` is the decoded path without query string.
  */
-export function checkRequest(set: PolicySet, groupNames: readonly string[], method: string, path: string, scope: StageScope = EXAMPLE_SCOPE): RequestCheck {
+export function checkRequest(
+  set: PolicySet,
+  groupNames: readonly string[],
+  method: string,
+  path: string,
+  scope: StageScope = EXAMPLE_SCOPE,
+): RequestCheck {
   const route = set.matcher.match(method, path);
   const surface: AuthType = route ? route.auth : authTypeOf(path, "read");
   if (surface === "none") return { decision: "ALLOW", route, surface, reason: "public route" };

@@ -44,14 +44,19 @@ export interface TargetFigures {
 
 function send(agent: Agent, origin: URL, r: WireRequest): Promise<{ status: number; body?: string }> {
   return new Promise((resolve) => {
-    const req = request({ agent, host: origin.hostname, port: origin.port, method: r.method, path: r.path, headers: r.headers }, (res) => {
-      const status = res.statusCode ?? 0;
-      const chunks: Buffer[] = [];
-      // The body is read in full (latency ends at its last byte) but kept only to explain a failure.
-      res.on("data", (c: Buffer) => void (status >= 300 && chunks.push(c)));
-      res.on("end", () => resolve(status >= 300 ? { status, body: Buffer.concat(chunks).toString("utf8").slice(0, 300) } : { status }));
-      res.on("error", (e) => resolve({ status: 0, body: e.message }));
-    });
+    const req = request(
+      { agent, host: origin.hostname, port: origin.port, method: r.method, path: r.path, headers: r.headers },
+      (res) => {
+        const status = res.statusCode ?? 0;
+        const chunks: Buffer[] = [];
+        // The body is read in full (latency ends at its last byte) but kept only to explain a failure.
+        res.on("data", (c: Buffer) => void (status >= 300 && chunks.push(c)));
+        res.on("end", () =>
+          resolve(status >= 300 ? { status, body: Buffer.concat(chunks).toString("utf8").slice(0, 300) } : { status }),
+        );
+        res.on("error", (e) => resolve({ status: 0, body: e.message }));
+      },
+    );
     req.on("error", (e) => resolve({ status: 0, body: e.message }));
     req.end(r.body === "" ? undefined : r.body);
   });
@@ -112,7 +117,10 @@ export class LoadWorker {
 
   constructor() {
     // tsx/cjs lets the worker load this TypeScript file (the tsx CLI's loader does not reach workers).
-    this.worker = new Worker(__filename, { workerData: { loadWorker: true }, execArgv: ["--require", require.resolve("tsx/cjs")] });
+    this.worker = new Worker(__filename, {
+      workerData: { loadWorker: true },
+      execArgv: ["--require", require.resolve("tsx/cjs")],
+    });
     this.worker.on("message", (m: TargetFigures[]) => {
       const p = this.pending;
       this.pending = undefined;

@@ -15,7 +15,11 @@ export interface Machine {
 
 function pythonVersions(): { python: string; mlflow: string } {
   try {
-    const out = execFileSync(VENV_PYTHON, ["-c", "import sys, importlib.metadata as m; print(sys.version.split()[0]); print(m.version('mlflow'))"], { encoding: "utf8" });
+    const out = execFileSync(
+      VENV_PYTHON,
+      ["-c", "import sys, importlib.metadata as m; print(sys.version.split()[0]); print(m.version('mlflow'))"],
+      { encoding: "utf8" },
+    );
     const [python, mlflow] = out.trim().split("\n");
     return { python: python ?? "unknown", mlflow: mlflow ?? "unknown" };
   } catch {
@@ -35,4 +39,5 @@ export function describeMachine(): Machine {
 }
 
 /** The 1, 5 and 15 minute load averages. */
-export const loadAverage = (): [number, number, number] => loadavg().map((l) => Math.round(l * 100) / 100) as [number, number, number];
+export const loadAverage = (): [number, number, number] =>
+  loadavg().map((l) => Math.round(l * 100) / 100) as [number, number, number];

@@ -15,10 +15,14 @@ export interface RunningServer {
 }
 
 export async function startTrivialUpstream(): Promise<RunningServer> {
-  const child = spawn(process.execPath, ["--require", require.resolve("tsx/cjs"), join(__dirname, "trivial-upstream.ts")], {
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--require", require.resolve("tsx/cjs"), join(__dirname, "trivial-upstream.ts")],
+    {
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   killOnExit(child);
   const why = tailOf(child);
   const port = await new Promise<number>((resolve, reject) => {
@@ -45,7 +49,22 @@ export function ensurePeerDependencies(log: (line: string) => void): void {
   const requirements = join(__dirname, "..", "requirements-peer.txt");
   log(`installing ${requirements} into ${PEER_PACKAGES_DIR} (MLflow's basic-auth app needs it)`);
   // --no-deps: Flask and itsdangerous come from .venv, the same versions the pinned MLflow runs with.
-  execFileSync(VENV_PYTHON, ["-m", "pip", "install", "--disable-pip-version-check", "--quiet", "--no-deps", "--target", PEER_PACKAGES_DIR, "-r", requirements], { stdio: "inherit" });
+  execFileSync(
+    VENV_PYTHON,
+    [
+      "-m",
+      "pip",
+      "install",
+      "--disable-pip-version-check",
+      "--quiet",
+      "--no-deps",
+      "--target",
+      PEER_PACKAGES_DIR,
+      "-r",
+      requirements,
+    ],
+    { stdio: "inherit" },
+  );
 }
 
 export interface BasicAuthMlflow extends RunningServer {
@@ -61,7 +80,10 @@ export interface BasicAuthMlflow extends RunningServer {
  * MLFLOW_FLASK_SERVER_SECRET_KEY. `credentialCacheSeconds`
  * sets `auth_cache_ttl_seconds` (MLflow's default 0: every request checks the password hash).
  */
-export async function startBasicAuthMlflow(options: { dataDir: string; credentialCacheSeconds: number }): Promise<BasicAuthMlflow> {
+export async function startBasicAuthMlflow(options: {
+  dataDir: string;
+  credentialCacheSeconds: number;
+}): Promise<BasicAuthMlflow> {
   const dir = options.dataDir;
   mkdirSync(join(dir, "artifacts"), { recursive: true });
   const configFile = join(dir, "basic_auth.ini");
@@ -111,4 +133,5 @@ export async function startBasicAuthMlflow(options: { dataDir: string; credentia
   return { url, admin, stop: () => stopProcessGroup(child) };
 }
 
-export const basicAuthHeader = (username: string, password: string): string => `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`;
+export const basicAuthHeader = (username: string, password: string): string =>
+  `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`;

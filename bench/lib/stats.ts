@@ -29,7 +29,12 @@ export interface RunFigures {
 /** Per-run figures from latencies (any unit) and the run's wall time in ms. */
 export function runFiguresOf(latencies: number[], elapsedMs: number): RunFigures {
   const sorted = latencies.sort((a, b) => a - b);
-  return { perSecond: sorted.length / (elapsedMs / 1000), p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), count: sorted.length };
+  return {
+    perSecond: sorted.length / (elapsedMs / 1000),
+    p50: quantile(sorted, 0.5),
+    p99: quantile(sorted, 0.99),
+    count: sorted.length,
+  };
 }
 
 /** Medians over runs, plus the spread of the rate so a reader sees how steady the runs were. */
@@ -57,12 +62,20 @@ export function summarize(runs: readonly RunFigures[]): Summary {
 }
 
 /** Median over runs of a/b taken run by run: both sides of a ratio come from the same stretch of time. */
-export function pairedRatio(a: readonly RunFigures[], b: readonly RunFigures[], pick: (r: RunFigures) => number = (r) => r.perSecond): number {
+export function pairedRatio(
+  a: readonly RunFigures[],
+  b: readonly RunFigures[],
+  pick: (r: RunFigures) => number = (r) => r.perSecond,
+): number {
   return median(a.map((r, i) => pick(r) / pick(b[i] as RunFigures)));
 }
 
 /** Median over runs of a−b taken run by run. */
-export function pairedDifference(a: readonly RunFigures[], b: readonly RunFigures[], pick: (r: RunFigures) => number): number {
+export function pairedDifference(
+  a: readonly RunFigures[],
+  b: readonly RunFigures[],
+  pick: (r: RunFigures) => number,
+): number {
   return median(a.map((r, i) => pick(r) - pick(b[i] as RunFigures)));
 }
 

@@ -30,11 +30,15 @@ export function buildAuthorizerCode(outDir: string = AUTHORIZER_BUILD_DIR): stri
   mkdirSync(resolve(target, ".."), { recursive: true });
   const staging = mkdtempSync(`${target}.build-`);
   try {
-    const r = spawnSync(process.execPath, [require.resolve("tsx/cli"), join(REPO_ROOT, "scripts", "build-authorizer.ts"), staging], {
-      cwd: REPO_ROOT,
-      encoding: "utf8",
-      timeout: 120_000,
-    });
+    const r = spawnSync(
+      process.execPath,
+      [require.resolve("tsx/cli"), join(REPO_ROOT, "scripts", "build-authorizer.ts"), staging],
+      {
+        cwd: REPO_ROOT,
+        encoding: "utf8",
+        timeout: 120_000,
+      },
+    );
     if (r.status !== 0) {
       const detail = (r.stderr || r.stdout || String(r.error ?? "")).trim().split("\n").slice(-5).join("\n  ");
       throw new Error(`building the Lambda authorizer (scripts/build-authorizer.ts) failed:\n  ${detail}`);
@@ -57,9 +61,15 @@ function bundleMismatch(dir: string, policySet: PolicySet): string[] {
   const problems: string[] = [];
   const bundleGroups = (bundle.groups ?? []).map((g) => String(g.name)).sort();
   const stackGroups = [...policySet.groups.keys()].sort();
-  if (bundleGroups.join(",") !== stackGroups.join(",")) problems.push(`groups ${bundleGroups.join(", ")} in the bundle, ${stackGroups.join(", ")} in the stack`);
-  if (bundle.catalog?.mlflowVersion !== policySet.catalog.mlflowVersion || bundle.catalog?.routes?.length !== policySet.catalog.routes.length) {
-    problems.push(`catalog of MLflow ${bundle.catalog?.mlflowVersion} (${bundle.catalog?.routes?.length} routes) in the bundle, ${policySet.catalog.mlflowVersion} (${policySet.catalog.routes.length}) in the stack`);
+  if (bundleGroups.join(",") !== stackGroups.join(","))
+    problems.push(`groups ${bundleGroups.join(", ")} in the bundle, ${stackGroups.join(", ")} in the stack`);
+  if (
+    bundle.catalog?.mlflowVersion !== policySet.catalog.mlflowVersion ||
+    bundle.catalog?.routes?.length !== policySet.catalog.routes.length
+  ) {
+    problems.push(
+      `catalog of MLflow ${bundle.catalog?.mlflowVersion} (${bundle.catalog?.routes?.length} routes) in the bundle, ${policySet.catalog.mlflowVersion} (${policySet.catalog.routes.length}) in the stack`,
+    );
   }
   return problems;
 }
@@ -92,7 +102,10 @@ export class AuthorizerFunction extends Construct {
     super(scope, id);
     const codeDirectory = props.codeDirectory ?? buildAuthorizerCode();
     const mismatch = bundleMismatch(codeDirectory, props.policySet);
-    if (mismatch.length > 0) throw new ConfigError(`${codeDirectory}/policy-bundle.json does not match the stack's policies: ${mismatch.join("; ")}`);
+    if (mismatch.length > 0)
+      throw new ConfigError(
+        `${codeDirectory}/policy-bundle.json does not match the stack's policies: ${mismatch.join("; ")}`,
+      );
 
     this.logGroup = new logs.LogGroup(this, "Logs", {
       retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,

@@ -58,7 +58,8 @@ export interface ApiRouteTreeOptions {
   readonly maxResources?: number;
 }
 
-type Segment = { readonly kind: "literal"; readonly text: string } | { readonly kind: "segment" | "greedy"; readonly name: string };
+type Segment =
+  { readonly kind: "literal"; readonly text: string } | { readonly kind: "segment" | "greedy"; readonly name: string };
 
 interface Entry {
   readonly route: CatalogRoute;
@@ -90,7 +91,8 @@ function splitRoute(route: CatalogRoute): Entry {
   const segments = parts.map((part): Segment => {
     const params = [...part.matchAll(PARAM)];
     if (params.length === 0) {
-      if (!LITERAL_PART.test(part)) throw new CatalogError(`${route.method} ${route.path}: API Gateway cannot hold the path part "${part}"`);
+      if (!LITERAL_PART.test(part))
+        throw new CatalogError(`${route.method} ${route.path}: API Gateway cannot hold the path part "${part}"`);
       return { kind: "literal", text: part };
     }
     // A part with text around its parameter (`{endpoint_name}:generateContent`) is one variable part:
@@ -130,10 +132,14 @@ function addMethod(node: Node, entry: Entry): void {
     return;
   }
   if (existing.auth !== auth) {
-    throw new CatalogError(`${route.method} ${node.path} would serve both ${existing.auth} and ${auth} routes (${existing.routes[0]?.path}, ${route.path})`);
+    throw new CatalogError(
+      `${route.method} ${node.path} would serve both ${existing.auth} and ${auth} routes (${existing.routes[0]?.path}, ${route.path})`,
+    );
   }
   if (existing.trailingSlash !== trailingSlash) {
-    throw new CatalogError(`${route.method} ${route.path}: API Gateway cannot tell it from the same path with or without a trailing slash`);
+    throw new CatalogError(
+      `${route.method} ${route.path}: API Gateway cannot tell it from the same path with or without a trailing slash`,
+    );
   }
   existing.routes.push(route);
 }
@@ -191,13 +197,24 @@ function integrationPathOf(node: Node, trailingSlash: boolean): string {
 function methodsOf(node: Node): ApiMethodSpec[] {
   return [...node.methods]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([httpMethod, m]) => ({ httpMethod, auth: m.auth, integrationPath: integrationPathOf(node, m.trailingSlash), routes: m.routes }));
+    .map(([httpMethod, m]) => ({
+      httpMethod,
+      auth: m.auth,
+      integrationPath: integrationPathOf(node, m.trailingSlash),
+      routes: m.routes,
+    }));
 }
 
 function flatten(root: Node): { resources: ApiResourceSpec[]; rootMethods: ApiMethodSpec[] } {
   const resources: ApiResourceSpec[] = [];
   const visit = (node: Node, parentPath: string) => {
-    resources.push({ path: node.path, pathPart: node.pathPart, parentPath, pathParams: node.params, methods: methodsOf(node) });
+    resources.push({
+      path: node.path,
+      pathPart: node.pathPart,
+      parentPath,
+      pathParams: node.params,
+      methods: methodsOf(node),
+    });
     for (const child of childrenOf(node)) visit(child, node.path);
   };
   for (const child of childrenOf(root)) visit(child, "/");
@@ -275,12 +292,17 @@ export class CatalogApiRoutes extends Construct {
 
   constructor(scope: Construct, id: string, props: CatalogApiRoutesProps) {
     super(scope, id);
-    this.tree = buildApiRouteTree(props.routes, props.maxResources === undefined ? {} : { maxResources: props.maxResources });
+    this.tree = buildApiRouteTree(
+      props.routes,
+      props.maxResources === undefined ? {} : { maxResources: props.maxResources },
+    );
     const resources = new Map<string, apigw.Resource>();
     const methods = new Map<string, apigw.Method>();
-    const resourceAt = (path: string): apigw.IResource => (path === "/" ? props.api.root : (resources.get(path) as apigw.Resource));
+    const resourceAt = (path: string): apigw.IResource =>
+      path === "/" ? props.api.root : (resources.get(path) as apigw.Resource);
     const addMethods = (resource: apigw.IResource, specs: readonly ApiMethodSpec[], params: readonly string[]) => {
-      for (const spec of specs) methods.set(`${spec.httpMethod} ${resource.path}`, this.addMethod(resource, spec, params, props));
+      for (const spec of specs)
+        methods.set(`${spec.httpMethod} ${resource.path}`, this.addMethod(resource, spec, params, props));
     };
     addMethods(props.api.root, this.tree.rootMethods, []);
     for (const spec of this.tree.resources) {
@@ -293,7 +315,12 @@ export class CatalogApiRoutes extends Construct {
     this.methods = methods;
   }
 
-  private addMethod(resource: apigw.IResource, spec: ApiMethodSpec, params: readonly string[], props: CatalogApiRoutesProps): apigw.Method {
+  private addMethod(
+    resource: apigw.IResource,
+    spec: ApiMethodSpec,
+    params: readonly string[],
+    props: CatalogApiRoutesProps,
+  ): apigw.Method {
     const integrationParams: Record<string, string> = {
       ...Object.fromEntries(params.map((p) => [`integration.request.path.${p}`, `method.request.path.${p}`])),
       ...identityHeaders(spec.auth),
@@ -334,6 +361,16 @@ function identityHeaders(auth: Surface): Record<string, string> {
     "integration.request.header.X-Amz-Security-Token": "'-'",
   };
   return auth === "iam"
-    ? { ...common, [h("principal")]: "context.identity.userArn", [h("username")]: "context.identity.userArn", [h("groups")]: "'(iam)'" }
-    : { ...common, [h("principal")]: "context.authorizer.principalId", [h("username")]: "context.authorizer.username", [h("groups")]: "context.authorizer.groups" };
+    ? {
+        ...common,
+        [h("principal")]: "context.identity.userArn",
+        [h("username")]: "context.identity.userArn",
+        [h("groups")]: "'(iam)'",
+      }
+    : {
+        ...common,
+        [h("principal")]: "context.authorizer.principalId",
+        [h("username")]: "context.authorizer.username",
+        [h("groups")]: "context.authorizer.groups",
+      };
 }

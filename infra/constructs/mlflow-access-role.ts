@@ -43,7 +43,9 @@ export function artifactAccessOf(policySet: PolicySet, group: string): ArtifactA
 export function normalizeArtifactPrefix(prefix: string, problems: string[]): string {
   if (prefix === "") return "";
   if (!/^[A-Za-z0-9!_.'()-]+(\/[A-Za-z0-9!_.'()-]+)*\/?$/.test(prefix)) {
-    problems.push(`artifactPrefix must be "" or a key prefix without wildcards or a leading "/", not ${JSON.stringify(prefix)}`);
+    problems.push(
+      `artifactPrefix must be "" or a key prefix without wildcards or a leading "/", not ${JSON.stringify(prefix)}`,
+    );
   }
   return prefix.endsWith("/") ? prefix : `${prefix}/`;
 }
@@ -79,7 +81,10 @@ export class MlflowGroupGrants extends Construct {
   constructor(scope: Construct, id: string, props: MlflowGroupGrantsProps) {
     super(scope, id);
     const problems: string[] = [];
-    if (!props.policySet.groups.has(props.group)) problems.push(`group must be one of ${[...props.policySet.groups.keys()].join(", ")}, not ${JSON.stringify(props.group)}`);
+    if (!props.policySet.groups.has(props.group))
+      problems.push(
+        `group must be one of ${[...props.policySet.groups.keys()].join(", ")}, not ${JSON.stringify(props.group)}`,
+      );
     const prefix = normalizeArtifactPrefix(props.artifactPrefix ?? "", problems);
     if (problems.length > 0) throw new ConfigError(`${this.node.path}: ${problems.join("; ")}`);
 
@@ -111,10 +116,18 @@ export class MlflowGroupGrants extends Construct {
       }),
     ];
     if (this.artifactAccess.uploadRoutes.length > 0) {
-      statements.push(new iam.PolicyStatement({ sid: "UploadArtifacts", actions: ["s3:PutObject", "s3:AbortMultipartUpload"], resources: [objects] }));
+      statements.push(
+        new iam.PolicyStatement({
+          sid: "UploadArtifacts",
+          actions: ["s3:PutObject", "s3:AbortMultipartUpload"],
+          resources: [objects],
+        }),
+      );
     }
     if (this.artifactAccess.deleteRoutes.length > 0) {
-      statements.push(new iam.PolicyStatement({ sid: "DeleteArtifacts", actions: ["s3:DeleteObject"], resources: [objects] }));
+      statements.push(
+        new iam.PolicyStatement({ sid: "DeleteArtifacts", actions: ["s3:DeleteObject"], resources: [objects] }),
+      );
     }
     if (bucket.encryptionKey) {
       const stack = Stack.of(this);
@@ -167,14 +180,21 @@ export class MlflowAccessRole extends Construct {
   constructor(scope: Construct, id: string, props: MlflowAccessRoleProps) {
     super(scope, id);
     const problems: string[] = [];
-    if (!props.policySet.groups.has(props.group)) problems.push(`group must be one of ${[...props.policySet.groups.keys()].join(", ")}, not ${JSON.stringify(props.group)}`);
+    if (!props.policySet.groups.has(props.group))
+      problems.push(
+        `group must be one of ${[...props.policySet.groups.keys()].join(", ")}, not ${JSON.stringify(props.group)}`,
+      );
     if (props.trustedPrincipalArns.length === 0) problems.push("trustedPrincipalArns must not be empty");
     for (const arn of props.trustedPrincipalArns) {
-      if (!Token.isUnresolved(arn) && !PRINCIPAL_ARN.test(arn)) problems.push(`trustedPrincipalArns: ${JSON.stringify(arn)} is not an IAM role, user or account root ARN`);
+      if (!Token.isUnresolved(arn) && !PRINCIPAL_ARN.test(arn))
+        problems.push(`trustedPrincipalArns: ${JSON.stringify(arn)} is not an IAM role, user or account root ARN`);
     }
-    if (new Set(props.trustedPrincipalArns).size !== props.trustedPrincipalArns.length) problems.push("trustedPrincipalArns has duplicates");
-    if (props.externalId !== undefined && !/^[\w+=,.@:/-]{2,1224}$/.test(props.externalId)) problems.push("externalId must be 2 to 1224 characters of [\\w+=,.@:/-]");
-    if (props.roleName !== undefined && !/^[\w+=,.@-]{1,64}$/.test(props.roleName)) problems.push(`roleName ${JSON.stringify(props.roleName)} is not an IAM role name`);
+    if (new Set(props.trustedPrincipalArns).size !== props.trustedPrincipalArns.length)
+      problems.push("trustedPrincipalArns has duplicates");
+    if (props.externalId !== undefined && !/^[\w+=,.@:/-]{2,1224}$/.test(props.externalId))
+      problems.push("externalId must be 2 to 1224 characters of [\\w+=,.@:/-]");
+    if (props.roleName !== undefined && !/^[\w+=,.@-]{1,64}$/.test(props.roleName))
+      problems.push(`roleName ${JSON.stringify(props.roleName)} is not an IAM role name`);
     normalizeArtifactPrefix(props.artifactPrefix ?? "", problems);
     if (problems.length > 0) throw new ConfigError(`${this.node.path}: ${problems.join("; ")}`);
 
@@ -205,19 +225,29 @@ export class MlflowAccessRole extends Construct {
  * becomes Fn::ImportValue), so the ids are computed in a construct validation: CDK runs those after
  * prepare and before the validation plugins. Nothing else happens there.
  */
-export function acknowledgeWildcards(policy: iam.ManagedPolicy | iam.Policy, reasonFor: (sid: string) => string | undefined): void {
+export function acknowledgeWildcards(
+  policy: iam.ManagedPolicy | iam.Policy,
+  reasonFor: (sid: string) => string | undefined,
+): void {
   const cfn = policy.node.defaultChild as iam.CfnManagedPolicy | iam.CfnPolicy;
   policy.node.addValidation({
     validate: () => {
-      const doc = Stack.of(cfn).resolve(cfn.policyDocument) as { Statement?: { Sid?: string; Effect: string; Action: unknown; Resource: unknown }[] };
+      const doc = Stack.of(cfn).resolve(cfn.policyDocument) as {
+        Statement?: { Sid?: string; Effect: string; Action: unknown; Resource: unknown }[];
+      };
       const acknowledged = new Set<string>();
       for (const s of doc.Statement ?? []) {
         const reason = s.Effect === "Allow" && s.Sid ? reasonFor(s.Sid) : undefined;
         if (reason === undefined) continue;
         const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : [v]);
         const findings = [
-          ...list(s.Action).filter((a): a is string => typeof a === "string" && a.includes("*")).map((a) => `Action::${a}`),
-          ...list(s.Resource).map((r) => flattenCfnReference(r)).filter((r) => r.includes("*")).map((r) => `Resource::${r}`),
+          ...list(s.Action)
+            .filter((a): a is string => typeof a === "string" && a.includes("*"))
+            .map((a) => `Action::${a}`),
+          ...list(s.Resource)
+            .map((r) => flattenCfnReference(r))
+            .filter((r) => r.includes("*"))
+            .map((r) => `Resource::${r}`),
         ];
         for (const f of findings.filter((x) => !acknowledged.has(x))) {
           acknowledged.add(f);

@@ -62,7 +62,10 @@ export class MlflowUserPool extends Construct {
       mfa: cognito.Mfa.OPTIONAL,
       mfaSecondFactor: { otp: true, sms: false },
       ...(threatProtection
-        ? { featurePlan: cognito.FeaturePlan.PLUS, standardThreatProtectionMode: cognito.StandardThreatProtectionMode.FULL_FUNCTION }
+        ? {
+            featurePlan: cognito.FeaturePlan.PLUS,
+            standardThreatProtectionMode: cognito.StandardThreatProtectionMode.FULL_FUNCTION,
+          }
         : { featurePlan: cognito.FeaturePlan.ESSENTIALS }),
       deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
       removalPolicy,

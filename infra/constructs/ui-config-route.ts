@@ -12,8 +12,15 @@ export interface UiConfigRouteProps {
 }
 
 /** The login shell's config in AWS: Cognito's own endpoint, with SRP (the password never leaves the browser). */
-export function buildDeployedUiConfig(props: Pick<UiConfigRouteProps, "userPoolId" | "userPoolClientId"> & { readonly region: string }): UiConfig {
-  return { userPoolId: props.userPoolId, userPoolClientId: props.userPoolClientId, region: props.region, authFlow: "USER_SRP_AUTH" };
+export function buildDeployedUiConfig(
+  props: Pick<UiConfigRouteProps, "userPoolId" | "userPoolClientId"> & { readonly region: string },
+): UiConfig {
+  return {
+    userPoolId: props.userPoolId,
+    userPoolClientId: props.userPoolClientId,
+    region: props.region,
+    authFlow: "USER_SRP_AUTH",
+  };
 }
 
 /**
@@ -39,20 +46,26 @@ export class UiConfigRoute extends Construct {
     const integration = new apigw.MockIntegration({
       passthroughBehavior: apigw.PassthroughBehavior.NEVER,
       requestTemplates: { "application/json": '{"statusCode": 200}' },
-      integrationResponses: [{ statusCode: "200", responseTemplates: { "application/json": body }, responseParameters: headers }],
+      integrationResponses: [
+        { statusCode: "200", responseTemplates: { "application/json": body }, responseParameters: headers },
+      ],
     });
     this.method = this.resource.addMethod("GET", integration, {
       authorizationType: apigw.AuthorizationType.NONE,
-      methodResponses: [{ statusCode: "200", responseParameters: Object.fromEntries(Object.keys(headers).map((h) => [h, true])) }],
+      methodResponses: [
+        { statusCode: "200", responseParameters: Object.fromEntries(Object.keys(headers).map((h) => [h, true])) },
+      ],
     });
     Validations.of(this.method).acknowledge(
       {
         id: "AwsSolutions-APIG4",
-        reason: "The login page reads this before anyone is signed in; it holds only the user pool id, the app client id and the region, which every Cognito sign-in request carries in the clear. It is a MOCK integration: nothing behind it is reachable.",
+        reason:
+          "The login page reads this before anyone is signed in; it holds only the user pool id, the app client id and the region, which every Cognito sign-in request carries in the clear. It is a MOCK integration: nothing behind it is reachable.",
       },
       {
         id: "AwsSolutions-COG4",
-        reason: "Public by design (see AwsSolutions-APIG4): the sign-in configuration must be readable before sign-in. A MOCK integration reaches no backend.",
+        reason:
+          "Public by design (see AwsSolutions-APIG4): the sign-in configuration must be readable before sign-in. A MOCK integration reaches no backend.",
       },
     );
   }

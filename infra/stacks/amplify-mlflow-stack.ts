@@ -53,18 +53,22 @@ export function buildUiRewrites(routes: readonly CatalogRoute[], apiBaseUrl: str
   const exact = new Set<string>();
   for (const r of ui) {
     const segment = r.path.split("/")[1] ?? "";
-    if (segment === "" || /[{}]/.test(segment)) throw new CatalogError(`UI route ${r.method} ${r.path} has no literal first segment to proxy by`);
+    if (segment === "" || /[{}]/.test(segment))
+      throw new CatalogError(`UI route ${r.method} ${r.path} has no literal first segment to proxy by`);
     (r.path === `/${segment}` ? exact : deep).add(segment);
   }
   const proxies: UiRewrite[] = [];
   for (const segment of [...new Set([...deep, ...exact])].sort()) {
-    if (deep.has(segment)) proxies.push({ source: `/${segment}/<*>`, target: `${apiBaseUrl}/${segment}/<*>`, status: "200" });
+    if (deep.has(segment))
+      proxies.push({ source: `/${segment}/<*>`, target: `${apiBaseUrl}/${segment}/<*>`, status: "200" });
     if (exact.has(segment)) proxies.push({ source: `/${segment}`, target: `${apiBaseUrl}/${segment}`, status: "200" });
   }
   const publicRoutes = routes.filter((r) => r.auth === "none");
   for (const r of publicRoutes) {
     const path = samplePath(r);
-    const hit = proxies.find((p) => (p.source.endsWith("/<*>") ? path.startsWith(p.source.slice(0, -3)) : path === p.source));
+    const hit = proxies.find((p) =>
+      p.source.endsWith("/<*>") ? path.startsWith(p.source.slice(0, -3)) : path === p.source,
+    );
     if (hit) throw new CatalogError(`rewrite ${hit.source} would proxy the public route ${r.method} ${r.path}`);
   }
   return [...proxies, SPA_FALLBACK];
@@ -116,9 +120,15 @@ export class AmplifyMlflowStack extends Stack {
     const uiDirectory = props.uiDirectory;
     const problems: string[] = [];
     if (!existsSync(join(uiDirectory, "index.html"))) problems.push(`uiDirectory ${uiDirectory} has no index.html`);
-    else if (!existsSync(join(uiDirectory, SHELL_SCRIPT))) problems.push(`uiDirectory ${uiDirectory} is not the patched UI (no ${SHELL_SCRIPT}): build it with npm run build:ui`);
+    else if (!existsSync(join(uiDirectory, SHELL_SCRIPT)))
+      problems.push(
+        `uiDirectory ${uiDirectory} is not the patched UI (no ${SHELL_SCRIPT}): build it with npm run build:ui`,
+      );
     // A built-in config would win over the deployment's and could point browsers at another pool.
-    if (existsSync(join(uiDirectory, UI_CONFIG_PATH))) problems.push(`uiDirectory ${uiDirectory} has its own ${UI_CONFIG_PATH.slice(1)}: build it without a config (npm run build:ui); the API serves this deployment's`);
+    if (existsSync(join(uiDirectory, UI_CONFIG_PATH)))
+      problems.push(
+        `uiDirectory ${uiDirectory} has its own ${UI_CONFIG_PATH.slice(1)}: build it without a config (npm run build:ui); the API serves this deployment's`,
+      );
     if (!Token.isUnresolved(props.stageName) && props.stageName !== props.config.stageName) {
       problems.push(`stageName ${props.stageName} differs from the configured stage ${props.config.stageName}`);
     }
@@ -165,7 +175,8 @@ export class AmplifyMlflowStack extends Stack {
     });
     Validations.of(this.sourceBucket).acknowledge({
       id: "AwsSolutions-S1",
-      reason: "holds only zips of the UI build, the same files Amplify serves to anyone; it is written only by this stack's deployment custom resource, and its API calls are in CloudTrail",
+      reason:
+        "holds only zips of the UI build, the same files Amplify serves to anyone; it is written only by this stack's deployment custom resource, and its API calls are in CloudTrail",
     });
     // Amplify reads the zip as its service principal, for this app's branch only (aws:SourceArn is the
     // URL-encoded branch ARN, as Amplify's guide for deploying from S3 with the SDK requires).
@@ -177,7 +188,13 @@ export class AmplifyMlflowStack extends Stack {
     };
     const amplifyService = new iam.ServicePrincipal("amplify.amazonaws.com");
     this.sourceBucket.addToResourcePolicy(
-      new iam.PolicyStatement({ sid: "AmplifyReadsUiZips", principals: [amplifyService], actions: ["s3:GetObject"], resources: [this.sourceBucket.arnForObjects("ui/*")], conditions: onlyThisBranch }),
+      new iam.PolicyStatement({
+        sid: "AmplifyReadsUiZips",
+        principals: [amplifyService],
+        actions: ["s3:GetObject"],
+        resources: [this.sourceBucket.arnForObjects("ui/*")],
+        conditions: onlyThisBranch,
+      }),
     );
     this.sourceBucket.addToResourcePolicy(
       new iam.PolicyStatement({
@@ -189,30 +206,56 @@ export class AmplifyMlflowStack extends Stack {
       }),
     );
 
-    this.deployerLogGroup = new logs.LogGroup(this, "DeployerLogs", { retention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY });
+    this.deployerLogGroup = new logs.LogGroup(this, "DeployerLogs", {
+      retention: logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     this.deployerRole = new iam.Role(this, "DeployerRole", {
       description: "mlflow-gate: copies the UI zip and starts the Amplify deployment",
       assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
     });
     this.deployerLogging = new iam.Policy(this, "DeployerLogging", {
       roles: [this.deployerRole],
-      statements: [new iam.PolicyStatement({ sid: "WriteOwnLogs", actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resources: [this.deployerLogGroup.logGroupArn] })],
+      statements: [
+        new iam.PolicyStatement({
+          sid: "WriteOwnLogs",
+          actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+          resources: [this.deployerLogGroup.logGroupArn],
+        }),
+      ],
     });
 
     const key = `ui/${this.uiAsset.assetHash}.zip`;
-    const common = { role: this.deployerRole, logGroup: this.deployerLogGroup, installLatestAwsSdk: false, timeout: Duration.minutes(2) };
+    const common = {
+      role: this.deployerRole,
+      logGroup: this.deployerLogGroup,
+      installLatestAwsSdk: false,
+      timeout: Duration.minutes(2),
+    };
     this.copyUi = new cr.AwsCustomResource(this, "CopyUi", {
       ...common,
       onUpdate: {
         service: "S3",
         action: "copyObject",
-        parameters: { Bucket: this.sourceBucket.bucketName, Key: key, CopySource: `${this.uiAsset.s3BucketName}/${this.uiAsset.s3ObjectKey}` },
+        parameters: {
+          Bucket: this.sourceBucket.bucketName,
+          Key: key,
+          CopySource: `${this.uiAsset.s3BucketName}/${this.uiAsset.s3ObjectKey}`,
+        },
         physicalResourceId: cr.PhysicalResourceId.of(key),
         outputPaths: ["CopyObjectResult.ETag"],
       },
       policy: cr.AwsCustomResourcePolicy.fromStatements([
-        new iam.PolicyStatement({ sid: "ReadUiAsset", actions: ["s3:GetObject"], resources: [`arn:${this.partition}:s3:::${this.uiAsset.s3BucketName}/${this.uiAsset.s3ObjectKey}`] }),
-        new iam.PolicyStatement({ sid: "WriteUiZip", actions: ["s3:PutObject"], resources: [this.sourceBucket.arnForObjects(key)] }),
+        new iam.PolicyStatement({
+          sid: "ReadUiAsset",
+          actions: ["s3:GetObject"],
+          resources: [`arn:${this.partition}:s3:::${this.uiAsset.s3BucketName}/${this.uiAsset.s3ObjectKey}`],
+        }),
+        new iam.PolicyStatement({
+          sid: "WriteUiZip",
+          actions: ["s3:PutObject"],
+          resources: [this.sourceBucket.arnForObjects(key)],
+        }),
       ]),
     });
     const branchArn = `arn:${this.partition}:amplify:${this.region}:${this.account}:apps/${this.app.attrAppId}/branches/${BRANCH}`;
@@ -221,20 +264,38 @@ export class AmplifyMlflowStack extends Stack {
       onUpdate: {
         service: "Amplify",
         action: "startDeployment",
-        parameters: { appId: this.app.attrAppId, branchName: BRANCH, sourceUrl: `s3://${this.sourceBucket.bucketName}/${key}`, sourceUrlType: "ZIP" },
+        parameters: {
+          appId: this.app.attrAppId,
+          branchName: BRANCH,
+          sourceUrl: `s3://${this.sourceBucket.bucketName}/${key}`,
+          sourceUrlType: "ZIP",
+        },
         physicalResourceId: cr.PhysicalResourceId.fromResponse("jobSummary.jobId"),
         outputPaths: ["jobSummary.jobId"],
       },
       policy: cr.AwsCustomResourcePolicy.fromStatements([
-        new iam.PolicyStatement({ sid: "StartUiDeployment", actions: ["amplify:StartDeployment"], resources: [branchArn, `${branchArn}/jobs/*`] }),
+        new iam.PolicyStatement({
+          sid: "StartUiDeployment",
+          actions: ["amplify:StartDeployment"],
+          resources: [branchArn, `${branchArn}/jobs/*`],
+        }),
       ]),
     });
     this.copyUi.node.addDependency(this.deployerLogging);
-    this.deployment.node.addDependency(this.deployerLogging, this.copyUi, this.branch, this.sourceBucket.policy ?? this.sourceBucket);
+    this.deployment.node.addDependency(
+      this.deployerLogging,
+      this.copyUi,
+      this.branch,
+      this.sourceBucket.policy ?? this.sourceBucket,
+    );
     for (const c of [this.copyUi, this.deployment]) {
       const policy = c.node.tryFindChild("CustomResourcePolicy");
       if (policy instanceof iam.Policy) {
-        acknowledgeWildcards(policy, (sid) => (sid === "StartUiDeployment" ? "the deployment jobs of this app's one branch; job ids are assigned by Amplify" : undefined));
+        acknowledgeWildcards(policy, (sid) =>
+          sid === "StartUiDeployment"
+            ? "the deployment jobs of this app's one branch; job ids are assigned by Amplify"
+            : undefined,
+        );
       }
     }
 

@@ -78,7 +78,9 @@ export class MlflowVpcStack extends Stack {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       versioned: true,
-      lifecycleRules: [{ id: "ExpireLogs", expiration: Duration.days(365), noncurrentVersionExpiration: Duration.days(30) }],
+      lifecycleRules: [
+        { id: "ExpireLogs", expiration: Duration.days(365), noncurrentVersionExpiration: Duration.days(30) },
+      ],
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
@@ -96,7 +98,10 @@ export class MlflowVpcStack extends Stack {
       restrictDefaultSecurityGroup: true,
       gatewayEndpoints: {
         // Artifact traffic stays on the AWS network and off the NAT gateways.
-        S3: { service: ec2.GatewayVpcEndpointAwsService.S3, subnets: [{ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }] },
+        S3: {
+          service: ec2.GatewayVpcEndpointAwsService.S3,
+          subnets: [{ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }],
+        },
       },
       flowLogs: {
         FlowLogs: {
@@ -138,14 +143,33 @@ export class MlflowVpcStack extends Stack {
       description: "MLflow Aurora cluster: PostgreSQL from the MLflow tasks only",
       allowAllOutbound: false,
     });
-    this.taskSecurityGroup.addIngressRule(this.loadBalancerSecurityGroup, ec2.Port.tcp(MLFLOW_PORT), "MLflow from the NLB (traffic and health checks)");
-    this.loadBalancerSecurityGroup.addEgressRule(this.taskSecurityGroup, ec2.Port.tcp(MLFLOW_PORT), "To the MLflow tasks");
-    this.databaseSecurityGroup.addIngressRule(this.taskSecurityGroup, ec2.Port.tcp(DATABASE_PORT), "PostgreSQL from the MLflow tasks");
-    this.taskSecurityGroup.addEgressRule(this.databaseSecurityGroup, ec2.Port.tcp(DATABASE_PORT), "To the MLflow database");
+    this.taskSecurityGroup.addIngressRule(
+      this.loadBalancerSecurityGroup,
+      ec2.Port.tcp(MLFLOW_PORT),
+      "MLflow from the NLB (traffic and health checks)",
+    );
+    this.loadBalancerSecurityGroup.addEgressRule(
+      this.taskSecurityGroup,
+      ec2.Port.tcp(MLFLOW_PORT),
+      "To the MLflow tasks",
+    );
+    this.databaseSecurityGroup.addIngressRule(
+      this.taskSecurityGroup,
+      ec2.Port.tcp(DATABASE_PORT),
+      "PostgreSQL from the MLflow tasks",
+    );
+    this.taskSecurityGroup.addEgressRule(
+      this.databaseSecurityGroup,
+      ec2.Port.tcp(DATABASE_PORT),
+      "To the MLflow database",
+    );
     // ECR, Secrets Manager, CloudWatch Logs (through NAT) and S3 (through the gateway endpoint).
     this.taskSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs");
 
-    this.databaseSecret = new rds.DatabaseSecret(this, "DatabaseSecret", { username: DATABASE_USER, dbname: DATABASE_NAME });
+    this.databaseSecret = new rds.DatabaseSecret(this, "DatabaseSecret", {
+      username: DATABASE_USER,
+      dbname: DATABASE_NAME,
+    });
     acknowledge(this.databaseSecret, {
       id: "AwsSolutions-SMG4",
       reason:
@@ -193,7 +217,10 @@ export class MlflowVpcStack extends Stack {
       cpu: mlflow.cpu,
       memoryLimitMiB: mlflow.memoryMiB,
       // The image is built for amd64 wherever `cdk deploy` runs (Apple silicon included).
-      runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.X86_64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
+      runtimePlatform: {
+        cpuArchitecture: ecs.CpuArchitecture.X86_64,
+        operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
+      },
     });
     this.grantArtifactAccess(this.taskDefinition.taskRole);
 
@@ -223,9 +250,12 @@ export class MlflowVpcStack extends Stack {
       // The backend store URI is assembled by the image's entrypoint from the DB_* secrets.
       command: [
         "server",
-        "--host", "0.0.0.0",
-        "--port", String(MLFLOW_PORT),
-        "--artifacts-destination", `s3://${this.artifactBucket.bucketName}/${ARTIFACT_PREFIX}`,
+        "--host",
+        "0.0.0.0",
+        "--port",
+        String(MLFLOW_PORT),
+        "--artifacts-destination",
+        `s3://${this.artifactBucket.bucketName}/${ARTIFACT_PREFIX}`,
         "--serve-artifacts",
       ],
       portMappings: [{ containerPort: MLFLOW_PORT, protocol: ecs.Protocol.TCP }],
@@ -247,7 +277,11 @@ export class MlflowVpcStack extends Stack {
         MLFLOW_SERVER_CORS_ALLOWED_ORIGINS: props.config.uiOrigin ?? "https://*.amplifyapp.com",
       },
       linuxParameters: new ecs.LinuxParameters(this, "LinuxParameters", { initProcessEnabled: true }), // SIGTERM reaches MLflow
-      logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: "mlflow", mode: ecs.AwsLogDriverMode.NON_BLOCKING }),
+      logging: ecs.LogDrivers.awsLogs({
+        logGroup: this.logGroup,
+        streamPrefix: "mlflow",
+        mode: ecs.AwsLogDriverMode.NON_BLOCKING,
+      }),
       stopTimeout: Duration.seconds(30),
     });
     acknowledge(this.taskDefinition, {
@@ -273,7 +307,10 @@ export class MlflowVpcStack extends Stack {
       propagateTags: ecs.PropagatedTagSource.SERVICE,
     });
 
-    this.listener = this.loadBalancer.addListener("Listener", { port: MLFLOW_LISTENER_PORT, protocol: elbv2.Protocol.TCP });
+    this.listener = this.loadBalancer.addListener("Listener", {
+      port: MLFLOW_LISTENER_PORT,
+      protocol: elbv2.Protocol.TCP,
+    });
     this.targetGroup = this.listener.addTargets("Mlflow", {
       port: MLFLOW_PORT,
       protocol: elbv2.Protocol.TCP,
@@ -317,14 +354,21 @@ export class MlflowVpcStack extends Stack {
         }),
         new iam.PolicyStatement({
           sid: "ReadWriteArtifacts",
-          actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+          actions: [
+            "s3:GetObject",
+            "s3:PutObject",
+            "s3:DeleteObject",
+            "s3:AbortMultipartUpload",
+            "s3:ListMultipartUploadParts",
+          ],
           resources: [this.artifactBucket.arnForObjects(`${ARTIFACT_PREFIX}/*`)],
         }),
       ],
     });
     acknowledge(policy, {
       id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.artifactBucket.node.defaultChild as s3.CfnBucket)}.Arn>/${ARTIFACT_PREFIX}/*]`,
-      reason: "MLflow names artifact keys per experiment and run at run time; the wildcard is confined to the artifacts/ prefix of this stack's bucket, with object-level actions only.",
+      reason:
+        "MLflow names artifact keys per experiment and run at run time; the wildcard is confined to the artifacts/ prefix of this stack's bucket, with object-level actions only.",
     });
   }
 
@@ -334,7 +378,8 @@ export class MlflowVpcStack extends Stack {
     if (executionPolicy) {
       acknowledge(executionPolicy, {
         id: "AwsSolutions-IAM5[Resource::*]",
-        reason: "ecr:GetAuthorizationToken has no resource-level permissions; ECS's execution role must call it to pull the image. Every other statement names its repository, log group or secret.",
+        reason:
+          "ecr:GetAuthorizationToken has no resource-level permissions; ECS's execution role must call it to pull the image. Every other statement names its repository, log group or secret.",
       });
     }
   }
@@ -347,16 +392,25 @@ function acknowledge(construct: IConstruct, acknowledgment: { readonly id: strin
 
 /** Fargate's valid memory sizes (MiB) for a CPU size (units); empty for a size Fargate lacks. */
 function fargateMemorySizes(cpu: number): readonly number[] {
-  const range = (min: number, max: number, step: number) => Array.from({ length: (max - min) / step + 1 }, (_, i) => min + i * step);
+  const range = (min: number, max: number, step: number) =>
+    Array.from({ length: (max - min) / step + 1 }, (_, i) => min + i * step);
   switch (cpu) {
-    case 256: return [512, 1024, 2048];
-    case 512: return range(1024, 4096, 1024);
-    case 1024: return range(2048, 8192, 1024);
-    case 2048: return range(4096, 16384, 1024);
-    case 4096: return range(8192, 30720, 1024);
-    case 8192: return range(16384, 61440, 4096);
-    case 16384: return range(32768, 122880, 8192);
-    default: return [];
+    case 256:
+      return [512, 1024, 2048];
+    case 512:
+      return range(1024, 4096, 1024);
+    case 1024:
+      return range(2048, 8192, 1024);
+    case 2048:
+      return range(4096, 16384, 1024);
+    case 4096:
+      return range(8192, 30720, 1024);
+    case 8192:
+      return range(16384, 61440, 4096);
+    case 16384:
+      return range(32768, 122880, 8192);
+    default:
+      return [];
   }
 }
 
@@ -365,10 +419,16 @@ export function validateMlflowVpcStackProps(props: MlflowVpcStackProps): void {
   const problems: string[] = [];
   const { cpu, memoryMiB, minTasks, maxTasks } = props.config.mlflow;
   const sizes = fargateMemorySizes(cpu);
-  if (sizes.length === 0) problems.push(`mlflow-gate.mlflow.cpu must be a Fargate size (256, 512, 1024, 2048, 4096, 8192, 16384), not ${cpu}`);
+  if (sizes.length === 0)
+    problems.push(
+      `mlflow-gate.mlflow.cpu must be a Fargate size (256, 512, 1024, 2048, 4096, 8192, 16384), not ${cpu}`,
+    );
   else if (!sizes.includes(memoryMiB)) {
-    problems.push(`mlflow-gate.mlflow.memoryMiB must be a Fargate size for cpu ${cpu} (${sizes[0]} to ${sizes[sizes.length - 1]}: ${sizes.join(", ")}), not ${memoryMiB}`);
+    problems.push(
+      `mlflow-gate.mlflow.memoryMiB must be a Fargate size for cpu ${cpu} (${sizes[0]} to ${sizes[sizes.length - 1]}: ${sizes.join(", ")}), not ${memoryMiB}`,
+    );
   }
-  if (minTasks < 1 || maxTasks < minTasks) problems.push(`mlflow-gate.mlflow needs 1 <= minTasks <= maxTasks, not ${minTasks} and ${maxTasks}`);
+  if (minTasks < 1 || maxTasks < minTasks)
+    problems.push(`mlflow-gate.mlflow needs 1 <= minTasks <= maxTasks, not ${minTasks} and ${maxTasks}`);
   if (problems.length > 0) throw new ConfigError(`invalid MLflow service configuration:\n  ${problems.join("\n  ")}`);
 }

@@ -68,10 +68,13 @@ export const ACCESS_LOG_FIELDS: Readonly<Record<string, string>> = {
 function propsProblems(props: RestApiGatewayStackProps): string[] {
   const problems: string[] = [];
   const { config, policySet } = props;
-  if (!/^[A-Za-z0-9_]{1,128}$/.test(config.stageName)) problems.push(`stageName "${config.stageName}" is not a valid stage name`);
+  if (!/^[A-Za-z0-9_]{1,128}$/.test(config.stageName))
+    problems.push(`stageName "${config.stageName}" is not a valid stage name`);
   if (policySet.groups.size === 0) problems.push("the policies define no group");
-  if (!policySet.catalog.routes.some((r) => r.auth !== "none")) problems.push("the route catalog has no authenticated route");
-  if (config.throttle.burstLimit < 1 || config.throttle.rateLimit < 1) problems.push("throttle limits must be positive");
+  if (!policySet.catalog.routes.some((r) => r.auth !== "none"))
+    problems.push("the route catalog has no authenticated route");
+  if (config.throttle.burstLimit < 1 || config.throttle.rateLimit < 1)
+    problems.push("throttle limits must be positive");
   if (props.maxApiResources !== undefined && !(Number.isInteger(props.maxApiResources) && props.maxApiResources >= 2)) {
     problems.push(`maxApiResources must be an integer of at least 2, not ${props.maxApiResources}`);
   }
@@ -170,7 +173,11 @@ export class RestApiGatewayStack extends Stack {
       // One resource of the quota is the UI config's.
       maxResources: (props.maxApiResources ?? DEFAULT_MAX_API_RESOURCES) - 1,
     });
-    this.uiConfig = new UiConfigRoute(this, "UiConfig", { api: this.api, userPoolId: this.userPool.userPoolId, userPoolClientId: this.userPoolClient.userPoolClientId });
+    this.uiConfig = new UiConfigRoute(this, "UiConfig", {
+      api: this.api,
+      userPoolId: this.userPool.userPoolId,
+      userPoolClientId: this.userPoolClient.userPoolClientId,
+    });
 
     this.acknowledgeFindings();
 

@@ -11,11 +11,12 @@ import { InfraConfig } from "../config";
 import { acknowledgeWildcards, MlflowAccessRole, MlflowGroupGrants } from "../constructs/mlflow-access-role";
 
 /** The Studio user profiles and the group each one's execution role carries (the seed's three users). */
-export const STUDIO_PROFILES: readonly { readonly profileName: string; readonly group: string; readonly id: string }[] = [
-  { profileName: "mlflow-admin", group: "admins", id: "Admin" },
-  { profileName: "mlflow-reader", group: "readers", id: "Reader" },
-  { profileName: "mlflow-model-approver", group: "model-approvers", id: "ModelApprover" },
-];
+export const STUDIO_PROFILES: readonly { readonly profileName: string; readonly group: string; readonly id: string }[] =
+  [
+    { profileName: "mlflow-admin", group: "admins", id: "Admin" },
+    { profileName: "mlflow-reader", group: "readers", id: "Reader" },
+    { profileName: "mlflow-model-approver", group: "model-approvers", id: "ModelApprover" },
+  ];
 
 export interface SageMakerStudioUserStackProps extends StackProps {
   readonly config: InfraConfig;
@@ -67,13 +68,19 @@ export class SageMakerStudioUserStack extends Stack {
 
     const problems: string[] = [];
     for (const p of STUDIO_PROFILES) {
-      if (!policySet.groups.has(p.group)) problems.push(`profile ${p.profileName} needs group ${p.group}, which policies/groups does not define`);
+      if (!policySet.groups.has(p.group))
+        problems.push(`profile ${p.profileName} needs group ${p.group}, which policies/groups does not define`);
     }
     for (const r of config.crossAccountRoles) {
-      if (!policySet.groups.has(r.group)) problems.push(`cross-account role ${r.roleName} names unknown group ${r.group}`);
+      if (!policySet.groups.has(r.group))
+        problems.push(`cross-account role ${r.roleName} names unknown group ${r.group}`);
     }
-    if (creatingDomain && subnets.length === 0) problems.push("the VPC has no private subnets for a VPC-only Studio domain (or set mlflow-gate.sagemakerDomainId)");
-    if (!Token.isUnresolved(props.stageName) && props.stageName !== config.stageName) problems.push(`stageName ${props.stageName} differs from the configured stage ${config.stageName}`);
+    if (creatingDomain && subnets.length === 0)
+      problems.push(
+        "the VPC has no private subnets for a VPC-only Studio domain (or set mlflow-gate.sagemakerDomainId)",
+      );
+    if (!Token.isUnresolved(props.stageName) && props.stageName !== config.stageName)
+      problems.push(`stageName ${props.stageName} differs from the configured stage ${config.stageName}`);
     if (problems.length > 0) throw new ConfigError(`${this.node.path}:\n  ${problems.join("\n  ")}`);
 
     if (creatingDomain) {
@@ -83,7 +90,11 @@ export class SageMakerStudioUserStack extends Stack {
         allowAllOutbound: true,
       });
       // Studio's app servers and kernel gateways talk to each other on these ports (Studio in a VPC).
-      this.securityGroup.addIngressRule(this.securityGroup, ec2.Port.tcpRange(8192, 65535), "Studio apps of this domain");
+      this.securityGroup.addIngressRule(
+        this.securityGroup,
+        ec2.Port.tcpRange(8192, 65535),
+        "Studio apps of this domain",
+      );
       this.defaultExecutionRole = new iam.Role(this, "DefaultExecutionRole", {
         description: "mlflow-gate: the Studio domain's default and shared-space role; no permissions, no MLflow access",
         assumedBy: new iam.ServicePrincipal("sagemaker.amazonaws.com"),
@@ -98,7 +109,12 @@ export class SageMakerStudioUserStack extends Stack {
         appNetworkAccessType: "VpcOnly",
         vpcId: props.vpc.vpcId,
         subnetIds: subnets.map((s) => s.subnetId),
-        defaultUserSettings: { ...appSettings, studioWebPortal: "ENABLED", defaultLandingUri: "studio::", sharingSettings: { notebookOutputOption: "Disabled" } },
+        defaultUserSettings: {
+          ...appSettings,
+          studioWebPortal: "ENABLED",
+          defaultLandingUri: "studio::",
+          sharingSettings: { notebookOutputOption: "Disabled" },
+        },
         defaultSpaceSettings: appSettings,
       });
       this.domainId = this.domain.attrDomainId;
@@ -141,7 +157,10 @@ export class SageMakerStudioUserStack extends Stack {
           ...(this.securityGroup ? { securityGroups: [this.securityGroup.securityGroupId] } : {}),
         },
       });
-      new CfnOutput(this, `${p.id}ExecutionRoleArn`, { value: role.roleArn, description: `Execution role of Studio profile ${p.profileName}` });
+      new CfnOutput(this, `${p.id}ExecutionRoleArn`, {
+        value: role.roleArn,
+        description: `Execution role of Studio profile ${p.profileName}`,
+      });
       return profile;
     });
     this.executionRoles = roles;
@@ -160,7 +179,10 @@ export class SageMakerStudioUserStack extends Stack {
         ...(r.externalId !== undefined ? { externalId: r.externalId } : {}),
         roleName: r.roleName,
       });
-      new CfnOutput(this, `CrossAccount${r.roleName}Arn`, { value: access.role.roleArn, description: `Role other accounts assume to use MLflow as ${r.group}` });
+      new CfnOutput(this, `CrossAccount${r.roleName}Arn`, {
+        value: access.role.roleArn,
+        description: `Role other accounts assume to use MLflow as ${r.group}`,
+      });
       return access;
     });
     new CfnOutput(this, "StudioDomainId", { value: this.domainId });
@@ -173,17 +195,27 @@ function privateSubnetsOf(vpc: ec2.IVpc): ec2.ISubnet[] {
 
 /** Why each wildcard of the Studio policy is as narrow as IAM allows (cdk-nag AwsSolutions-IAM5). */
 const STUDIO_WILDCARD_REASONS: Record<string, string> = {
-  StudioList: "sagemaker:ListApps/ListSpaces/ListUserProfiles/ListDomains support no resource-level permissions (Service Authorization Reference); they return names and states only",
-  StudioDescribe: "spaces and apps of this Studio domain only (their names are chosen at creation); describing them is what the Studio UI does to show them",
-  OwnPrivateSpaces: "spaces of this domain, and only private ones owned by this profile (sagemaker:OwnerUserProfileArn and sagemaker:SpaceSharingType conditions)",
-  OwnPrivateSpaceApps: "apps of this domain, and only in private spaces owned by this profile (same conditions as the spaces)",
-  TagOnCreate: "Studio and the SDK tag what they create; only while creating (sagemaker:TaggingAction) and only this domain's spaces/apps and this profile's training jobs",
-  OwnTrainingJobs: "training jobs named after this profile (<profile>-*): a profile cannot create, describe or stop another profile's jobs",
-  WriteSageMakerLogs: "log groups under /aws/sagemaker/, where SageMaker apps and jobs log with their execution role; stream names are generated per job and instance",
-  ReadOwnJobLogs: "log streams of this profile's training jobs only (<profile>-*), and the stream listing of the training-job log group",
+  StudioList:
+    "sagemaker:ListApps/ListSpaces/ListUserProfiles/ListDomains support no resource-level permissions (Service Authorization Reference); they return names and states only",
+  StudioDescribe:
+    "spaces and apps of this Studio domain only (their names are chosen at creation); describing them is what the Studio UI does to show them",
+  OwnPrivateSpaces:
+    "spaces of this domain, and only private ones owned by this profile (sagemaker:OwnerUserProfileArn and sagemaker:SpaceSharingType conditions)",
+  OwnPrivateSpaceApps:
+    "apps of this domain, and only in private spaces owned by this profile (same conditions as the spaces)",
+  TagOnCreate:
+    "Studio and the SDK tag what they create; only while creating (sagemaker:TaggingAction) and only this domain's spaces/apps and this profile's training jobs",
+  OwnTrainingJobs:
+    "training jobs named after this profile (<profile>-*): a profile cannot create, describe or stop another profile's jobs",
+  WriteSageMakerLogs:
+    "log groups under /aws/sagemaker/, where SageMaker apps and jobs log with their execution role; stream names are generated per job and instance",
+  ReadOwnJobLogs:
+    "log streams of this profile's training jobs only (<profile>-*), and the stream listing of the training-job log group",
   EcrAuth: "ecr:GetAuthorizationToken supports no resource-level permissions",
-  EcrPull: "pull (read-only) from this account's ECR repositories in this region, for custom training and Studio images",
-  Workspace: "this profile's own prefix of the SageMaker SDK's default bucket (sagemaker-<region>-<account>/<profile>/), in this account only (s3:ResourceAccount)",
+  EcrPull:
+    "pull (read-only) from this account's ECR repositories in this region, for custom training and Studio images",
+  Workspace:
+    "this profile's own prefix of the SageMaker SDK's default bucket (sagemaker-<region>-<account>/<profile>/), in this account only (s3:ResourceAccount)",
 };
 
 /**
@@ -192,10 +224,14 @@ const STUDIO_WILDCARD_REASONS: Record<string, string> = {
  * account, and its prefix of the SDK's default bucket. (AmazonSageMakerFullAccess instead allows passing
  * any role to SageMaker, e.g. a reader starting a job as the admin role.)
  */
-export function studioUserStatements(scope: Construct, p: { domainId: string; profileName: string; role: iam.IRole }): iam.PolicyStatement[] {
+export function studioUserStatements(
+  scope: Construct,
+  p: { domainId: string; profileName: string; role: iam.IRole },
+): iam.PolicyStatement[] {
   const stack = Stack.of(scope);
   const sm = (resource: string) => `arn:${stack.partition}:sagemaker:${stack.region}:${stack.account}:${resource}`;
-  const logs = (resource: string) => `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:${resource}`;
+  const logs = (resource: string) =>
+    `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:${resource}`;
   const ownProfile = sm(`user-profile/${p.domainId}/${p.profileName}`);
   const spaces = sm(`space/${p.domainId}/*`);
   const apps = sm(`app/${p.domainId}/*`);
@@ -207,13 +243,44 @@ export function studioUserStatements(scope: Construct, p: { domainId: string; pr
   const workspaceBucket = `sagemaker-${stack.region}-${stack.account}`;
   const inThisAccount = { StringEquals: { "s3:ResourceAccount": stack.account } };
   return [
-    new iam.PolicyStatement({ sid: "StudioList", actions: ["sagemaker:ListApps", "sagemaker:ListSpaces", "sagemaker:ListUserProfiles", "sagemaker:ListDomains"], resources: ["*"] }),
-    new iam.PolicyStatement({ sid: "StudioDescribeOwn", actions: ["sagemaker:DescribeDomain", "sagemaker:DescribeUserProfile", "sagemaker:ListTags"], resources: [sm(`domain/${p.domainId}`), ownProfile] }),
-    new iam.PolicyStatement({ sid: "StudioDescribe", actions: ["sagemaker:DescribeSpace", "sagemaker:DescribeApp", "sagemaker:ListTags"], resources: [spaces, apps] }),
-    new iam.PolicyStatement({ sid: "OwnPrivateSpaces", actions: ["sagemaker:CreateSpace", "sagemaker:UpdateSpace", "sagemaker:DeleteSpace"], resources: [spaces], conditions: ownPrivate }),
-    new iam.PolicyStatement({ sid: "OwnPrivateSpaceApps", actions: ["sagemaker:CreateApp", "sagemaker:DeleteApp"], resources: [apps], conditions: ownPrivate }),
-    new iam.PolicyStatement({ sid: "TagOnCreate", actions: ["sagemaker:AddTags"], resources: [spaces, apps, jobs], conditions: { Null: { "sagemaker:TaggingAction": "false" } } }),
-    new iam.PolicyStatement({ sid: "OwnTrainingJobs", actions: ["sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"], resources: [jobs] }),
+    new iam.PolicyStatement({
+      sid: "StudioList",
+      actions: ["sagemaker:ListApps", "sagemaker:ListSpaces", "sagemaker:ListUserProfiles", "sagemaker:ListDomains"],
+      resources: ["*"],
+    }),
+    new iam.PolicyStatement({
+      sid: "StudioDescribeOwn",
+      actions: ["sagemaker:DescribeDomain", "sagemaker:DescribeUserProfile", "sagemaker:ListTags"],
+      resources: [sm(`domain/${p.domainId}`), ownProfile],
+    }),
+    new iam.PolicyStatement({
+      sid: "StudioDescribe",
+      actions: ["sagemaker:DescribeSpace", "sagemaker:DescribeApp", "sagemaker:ListTags"],
+      resources: [spaces, apps],
+    }),
+    new iam.PolicyStatement({
+      sid: "OwnPrivateSpaces",
+      actions: ["sagemaker:CreateSpace", "sagemaker:UpdateSpace", "sagemaker:DeleteSpace"],
+      resources: [spaces],
+      conditions: ownPrivate,
+    }),
+    new iam.PolicyStatement({
+      sid: "OwnPrivateSpaceApps",
+      actions: ["sagemaker:CreateApp", "sagemaker:DeleteApp"],
+      resources: [apps],
+      conditions: ownPrivate,
+    }),
+    new iam.PolicyStatement({
+      sid: "TagOnCreate",
+      actions: ["sagemaker:AddTags"],
+      resources: [spaces, apps, jobs],
+      conditions: { Null: { "sagemaker:TaggingAction": "false" } },
+    }),
+    new iam.PolicyStatement({
+      sid: "OwnTrainingJobs",
+      actions: ["sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"],
+      resources: [jobs],
+    }),
     // The only role this profile may hand to SageMaker is its own: jobs never get more than the notebook.
     new iam.PolicyStatement({
       sid: "PassOwnRoleToSageMaker",
@@ -229,7 +296,10 @@ export function studioUserStatements(scope: Construct, p: { domainId: string; pr
     new iam.PolicyStatement({
       sid: "ReadOwnJobLogs",
       actions: ["logs:DescribeLogStreams", "logs:GetLogEvents"],
-      resources: [logs("/aws/sagemaker/TrainingJobs:*"), logs(`/aws/sagemaker/TrainingJobs:log-stream:${p.profileName}-*`)],
+      resources: [
+        logs("/aws/sagemaker/TrainingJobs:*"),
+        logs(`/aws/sagemaker/TrainingJobs:log-stream:${p.profileName}-*`),
+      ],
     }),
     new iam.PolicyStatement({ sid: "EcrAuth", actions: ["ecr:GetAuthorizationToken"], resources: ["*"] }),
     new iam.PolicyStatement({

@@ -15,5 +15,7 @@ export async function requireProfile(profile: string, env: AwsEnv): Promise<void
   if (files.credentialsFile[profile] !== undefined || files.configFile[profile] !== undefined) return;
   const credentials = env.AWS_SHARED_CREDENTIALS_FILE ?? "~/.aws/credentials";
   const config = env.AWS_CONFIG_FILE ?? "~/.aws/config";
-  throw new CliFailure([`mlflow-gate: profile "${profile}" is in neither ${credentials} nor ${config} (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE)`]);
+  throw new CliFailure([
+    `mlflow-gate: profile "${profile}" is in neither ${credentials} nor ${config} (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE)`,
+  ]);
 }

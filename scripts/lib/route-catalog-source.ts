@@ -35,10 +35,16 @@ export function diffRouteCatalogs(committed: RouteCatalog, installed: RouteCatal
   for (const [k, w] of want) {
     const h = have.get(k);
     if (h && (h.action !== w.action || h.class !== w.class || h.auth !== w.auth || h.source !== w.source)) {
-      changed.push(`${k}: committed ${h.action}/${h.class}/${h.auth}/${h.source}, installed ${w.action}/${w.class}/${w.auth}/${w.source}`);
+      changed.push(
+        `${k}: committed ${h.action}/${h.class}/${h.auth}/${h.source}, installed ${w.action}/${w.class}/${w.auth}/${w.source}`,
+      );
     }
   }
-  const order = (c: RouteCatalog) => c.routes.filter((r) => r.source === "fastapi").map(key).join("|");
+  const order = (c: RouteCatalog) =>
+    c.routes
+      .filter((r) => r.source === "fastapi")
+      .map(key)
+      .join("|");
   if (missing.length === 0 && extra.length === 0 && order(committed) !== order(installed)) {
     changed.push("FastAPI route order differs (it decides which route serves a path)");
   }

@@ -1,4 +1,11 @@
-import { authTypeOf, CatalogRoute, HttpMethod, HTTP_METHODS, RouteCatalog, RouteClass } from "../../authorizer/core/catalog";
+import {
+  authTypeOf,
+  CatalogRoute,
+  HttpMethod,
+  HTTP_METHODS,
+  RouteCatalog,
+  RouteClass,
+} from "../../authorizer/core/catalog";
 
 /** One route as `scripts/introspect-mlflow-routes.py` prints it. */
 export interface IntrospectedRoute {
@@ -88,9 +95,35 @@ const ACTION_CLASSES: Record<string, { class: RouteClass; note?: string }> = {
 
 const READ_PREFIXES = ["Get", "Search", "List", "BatchGet", "Query", "Download"];
 const WRITE_PREFIXES = [
-  "Create", "Update", "Delete", "Set", "Log", "Start", "End", "Link", "Restore", "Finalize", "Upsert",
-  "Add", "Remove", "Register", "Cancel", "Rename", "Upload", "Abort", "Complete", "Export", "Submit",
-  "Attach", "Detach", "Resolve", "Patch", "Install", "Send", "Post", "Test",
+  "Create",
+  "Update",
+  "Delete",
+  "Set",
+  "Log",
+  "Start",
+  "End",
+  "Link",
+  "Restore",
+  "Finalize",
+  "Upsert",
+  "Add",
+  "Remove",
+  "Register",
+  "Cancel",
+  "Rename",
+  "Upload",
+  "Abort",
+  "Complete",
+  "Export",
+  "Submit",
+  "Attach",
+  "Detach",
+  "Resolve",
+  "Patch",
+  "Install",
+  "Send",
+  "Post",
+  "Test",
 ];
 
 function pascalCase(name: string): string {
@@ -116,19 +149,24 @@ function startsWithWord(action: string, prefixes: readonly string[]): boolean {
 }
 
 /** Decides a route's class, or explains why it needs a human decision. */
-export function classifyRoute(route: IntrospectedRoute, action: string): { class: RouteClass; note?: string } | { error: string } {
+export function classifyRoute(
+  route: IntrospectedRoute,
+  action: string,
+): { class: RouteClass; note?: string } | { error: string } {
   const explicit = ACTION_CLASSES[action];
   if (explicit) return explicit;
   const path = route.rule;
   // Server-wide configuration and agents that act on the host: admins only, whatever the verb.
-  if (/\/mlflow\/gateway\//.test(path)) return { class: "admin", note: "AI gateway configuration (secrets, endpoints, budgets)" };
+  if (/\/mlflow\/gateway\//.test(path))
+    return { class: "admin", note: "AI gateway configuration (secrets, endpoints, budgets)" };
   if (path.startsWith("/gateway/")) return { class: "llm-gateway" };
   if (/\/(mlflow\/)?webhooks(\/|$)/.test(path)) return { class: "admin", note: "webhooks call out to any URL" };
   if (/\/mlflow\/workspaces(\/|$)/.test(path)) return { class: "admin" };
   if (/\/ajax-api\/3\.0\/(mlflow\/)?jobs(\/|$)/.test(path) || /\/prompt-optimization\/jobs/.test(path)) {
     return { class: "admin", note: "server-side jobs" };
   }
-  if (path.includes("/mlflow/assistant/")) return { class: "admin", note: "the assistant runs tools on the server host" };
+  if (path.includes("/mlflow/assistant/"))
+    return { class: "admin", note: "the assistant runs tools on the server host" };
   const read = startsWithWord(action, READ_PREFIXES);
   if (path.includes("/mlflow/mcp-servers")) {
     return read ? { class: "read" } : { class: "admin", note: "MCP server registry: configures tool access" };

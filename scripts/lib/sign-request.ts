@@ -34,7 +34,11 @@ export interface SignPlan {
   readonly method: string;
   readonly url: URL;
   readonly headers: readonly (readonly [name: string, value: string])[];
-  readonly body: { readonly kind: "none" } | { readonly kind: "inline"; readonly text: string } | { readonly kind: "file"; readonly path: string } | { readonly kind: "stdin" };
+  readonly body:
+    | { readonly kind: "none" }
+    | { readonly kind: "inline"; readonly text: string }
+    | { readonly kind: "file"; readonly path: string }
+    | { readonly kind: "stdin" };
   readonly profile?: string;
   readonly region?: string;
   readonly service: string;
@@ -42,7 +46,16 @@ export interface SignPlan {
 }
 
 /** Headers the signer owns or the transport computes: a user-supplied one would be dropped or break the signature. */
-const RESERVED_HEADERS = new Set(["authorization", "host", "content-length", "transfer-encoding", "x-amz-date", "x-amz-content-sha256", "x-amz-security-token", "connection"]);
+const RESERVED_HEADERS = new Set([
+  "authorization",
+  "host",
+  "content-length",
+  "transfer-encoding",
+  "x-amz-date",
+  "x-amz-content-sha256",
+  "x-amz-security-token",
+  "connection",
+]);
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d$/;
@@ -53,12 +66,14 @@ const EXECUTE_API_HOST = /^[a-z0-9]+\.execute-api\.([a-z]{2}(?:-[a-z]+)+-\d)\.am
 export function parseHeader(line: string): [string, string] {
   const colon = line.indexOf(":");
   // The value may be a credential (-H "Bearer ..." without its name): never echo it.
-  if (colon <= 0) throw new CliUsageError(`a -H header must be "Name: value" (got ${line.length} characters without a ":")`);
+  if (colon <= 0)
+    throw new CliUsageError(`a -H header must be "Name: value" (got ${line.length} characters without a ":")`);
   const name = line.slice(0, colon).trim();
   const value = line.slice(colon + 1).trim();
   if (!TOKEN.test(name)) throw new CliUsageError(`header name "${name}" is not a valid HTTP header name`);
   if (/[\r\n\0]/.test(value)) throw new CliUsageError(`header "${name}" has a line break or NUL in its value`);
-  if (RESERVED_HEADERS.has(name.toLowerCase())) throw new CliUsageError(`header "${name}" is set by the signer or the transport; leave it out`);
+  if (RESERVED_HEADERS.has(name.toLowerCase()))
+    throw new CliUsageError(`header "${name}" is set by the signer or the transport; leave it out`);
   return [name, value];
 }
 
@@ -68,19 +83,28 @@ export function buildSignPlan(args: SignArgs): SignPlan {
   try {
     url = new URL(args.url);
   } catch {
-    throw new CliUsageError(`"${args.url}" is not a URL (like https://abc123.execute-api.eu-west-1.amazonaws.com/prod/api/2.0/mlflow/experiments/search)`);
+    throw new CliUsageError(
+      `"${args.url}" is not a URL (like https://abc123.execute-api.eu-west-1.amazonaws.com/prod/api/2.0/mlflow/experiments/search)`,
+    );
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new CliUsageError(`URL must be http or https, not ${url.protocol}`);
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new CliUsageError(`URL must be http or https, not ${url.protocol}`);
   // Over plain HTTP the signed request (replayable for minutes) and the body travel readable: only to this machine.
-  if (url.protocol === "http:" && !LOOPBACK_HOSTS.has(url.hostname)) throw new CliUsageError(`http:// is accepted only for a loopback address like the local gateway; use https:// for ${url.hostname}`);
-  if (url.username !== "" || url.password !== "") throw new CliUsageError("URL must not hold a user or password: credentials come from the AWS profile");
+  if (url.protocol === "http:" && !LOOPBACK_HOSTS.has(url.hostname))
+    throw new CliUsageError(
+      `http:// is accepted only for a loopback address like the local gateway; use https:// for ${url.hostname}`,
+    );
+  if (url.username !== "" || url.password !== "")
+    throw new CliUsageError("URL must not hold a user or password: credentials come from the AWS profile");
   if (url.hash !== "") throw new CliUsageError("URL must not hold a #fragment");
   const method = (args.method ?? (args.data !== undefined ? "POST" : "GET")).toUpperCase();
   if (!TOKEN.test(method)) throw new CliUsageError(`-X "${args.method}" is not an HTTP method`);
-  if (args.region !== undefined && !REGION.test(args.region)) throw new CliUsageError(`--region "${args.region}" is not an AWS region`);
+  if (args.region !== undefined && !REGION.test(args.region))
+    throw new CliUsageError(`--region "${args.region}" is not an AWS region`);
   const service = args.service ?? "execute-api";
   if (!/^[a-z0-9-]{1,64}$/.test(service)) throw new CliUsageError(`--service "${service}" is not an AWS service name`);
-  if (args.profile !== undefined && !/^[\w+=,.@:/-]{1,128}$/.test(args.profile)) throw new CliUsageError(`--profile "${args.profile}" is not a profile name`);
+  if (args.profile !== undefined && !/^[\w+=,.@:/-]{1,128}$/.test(args.profile))
+    throw new CliUsageError(`--profile "${args.profile}" is not a profile name`);
   const headers = args.headers.map(parseHeader);
   const body: SignPlan["body"] =
     args.data === undefined
@@ -163,7 +187,13 @@ export function requestTarget(req: HttpRequest): string {
   return parts.length > 0 ? `${req.path}?${parts.join("&")}` : req.path;
 }
 
-export async function signRequest(req: HttpRequest, credentials: AwsCredentialIdentity, region: string, service: string, now?: Date): Promise<HttpRequest> {
+export async function signRequest(
+  req: HttpRequest,
+  credentials: AwsCredentialIdentity,
+  region: string,
+  service: string,
+  now?: Date,
+): Promise<HttpRequest> {
   const signer = new SignatureV4({ credentials, region, service, sha256: Sha256, applyChecksum: true });
   return (await signer.sign(req, now !== undefined ? { signingDate: now } : {})) as HttpRequest;
 }
@@ -176,7 +206,9 @@ export async function resolveCredentials(profile: string | undefined): Promise<A
     return await defaultProvider({ ...(profile !== undefined ? { profile } : {}), ignoreCache: true })();
   } catch (e) {
     const why = (e as Error).message.split("\n")[0];
-    throw new CliFailure([`mlflow-gate: no AWS credentials${profile !== undefined ? ` for profile "${profile}"` : ""}: ${why}`]);
+    throw new CliFailure([
+      `mlflow-gate: no AWS credentials${profile !== undefined ? ` for profile "${profile}"` : ""}: ${why}`,
+    ]);
   }
 }
 
@@ -186,12 +218,17 @@ export async function resolveRegion(plan: SignPlan, profile: string | undefined)
   const fromUrl = regionFromUrl(plan.url);
   if (fromUrl !== undefined) return fromUrl;
   try {
-    const region = await loadConfig(NODE_REGION_CONFIG_OPTIONS, { ...(profile !== undefined ? { profile } : {}), ignoreCache: true })();
+    const region = await loadConfig(NODE_REGION_CONFIG_OPTIONS, {
+      ...(profile !== undefined ? { profile } : {}),
+      ignoreCache: true,
+    })();
     if (typeof region === "string" && region !== "") return region;
   } catch {
     // fall through to the message below
   }
-  throw new CliFailure([`mlflow-gate: no region: give --region, or set region in the profile${profile !== undefined ? ` "${profile}"` : ""} or AWS_REGION`]);
+  throw new CliFailure([
+    `mlflow-gate: no region: give --region, or set region in the profile${profile !== undefined ? ` "${profile}"` : ""} or AWS_REGION`,
+  ]);
 }
 
 export interface ResponseHead {
@@ -205,7 +242,11 @@ export interface ResponseHead {
  * Sends the signed request as built (no header added but content-length) and streams the response:
  * `head` once, then each body chunk to `chunk`. Rejects with one clear line when nothing answers.
  */
-export function sendRequest(req: HttpRequest, sink: { head(res: ResponseHead): void; chunk(data: Buffer): void }, timeoutMs = 60_000): Promise<ResponseHead> {
+export function sendRequest(
+  req: HttpRequest,
+  sink: { head(res: ResponseHead): void; chunk(data: Buffer): void },
+  timeoutMs = 60_000,
+): Promise<ResponseHead> {
   const send = req.protocol === "https:" ? httpsRequest : httpRequest;
   const body = req.body as Uint8Array | undefined;
   const where = `${req.protocol}//${req.hostname}${req.port !== undefined ? `:${req.port}` : ""}`;
@@ -220,16 +261,33 @@ export function sendRequest(req: HttpRequest, sink: { head(res: ResponseHead): v
         timeout: timeoutMs,
       },
       (res) => {
-        const head: ResponseHead = { status: res.statusCode ?? 0, statusText: res.statusMessage ?? "", httpVersion: res.httpVersion, rawHeaders: res.rawHeaders };
+        const head: ResponseHead = {
+          status: res.statusCode ?? 0,
+          statusText: res.statusMessage ?? "",
+          httpVersion: res.httpVersion,
+          rawHeaders: res.rawHeaders,
+        };
         sink.head(head);
         res.on("data", (c: Buffer) => sink.chunk(c));
-        res.on("error", (e) => reject(new CliFailure([`mlflow-gate: ${where}: the response broke off (${(e as NodeJS.ErrnoException).code ?? e.message})`])));
+        res.on("error", (e) =>
+          reject(
+            new CliFailure([
+              `mlflow-gate: ${where}: the response broke off (${(e as NodeJS.ErrnoException).code ?? e.message})`,
+            ]),
+          ),
+        );
         res.on("end", () => resolvePromise(head));
       },
     );
     r.on("timeout", () => r.destroy(Object.assign(new Error("timed out"), { code: "ETIMEDOUT" })));
     r.on("error", (e: NodeJS.ErrnoException) => {
-      const reason = { ECONNREFUSED: "connection refused", ENOTFOUND: "host not found", ETIMEDOUT: `no answer within ${timeoutMs / 1000} s`, ECONNRESET: "connection reset" }[e.code ?? ""] ?? e.message;
+      const reason =
+        {
+          ECONNREFUSED: "connection refused",
+          ENOTFOUND: "host not found",
+          ETIMEDOUT: `no answer within ${timeoutMs / 1000} s`,
+          ECONNRESET: "connection reset",
+        }[e.code ?? ""] ?? e.message;
       reject(new CliFailure([`mlflow-gate: cannot reach ${where}: ${reason}${e.code ? ` (${e.code})` : ""}`]));
     });
     r.end(body !== undefined ? Buffer.from(body) : undefined);

@@ -24,7 +24,13 @@ import { CliFailure, CliUsageError } from "./cli-errors";
 
 /** The pool the commands act on. */
 export type PoolTarget =
-  | { readonly kind: "local"; readonly userPoolId: string; readonly region: string; readonly endpoint: string; readonly stackFile: string }
+  | {
+      readonly kind: "local";
+      readonly userPoolId: string;
+      readonly region: string;
+      readonly endpoint: string;
+      readonly stackFile: string;
+    }
   | { readonly kind: "aws"; readonly userPoolId: string; readonly region: string; readonly profile?: string };
 
 /** Cognito's pool id pattern: the region, "_", an id. The region part is where the pool lives. */
@@ -55,24 +61,37 @@ export function resolvePoolTarget(
 ): PoolTarget {
   if (options.userPoolId !== undefined) {
     const m = USER_POOL_ID.exec(options.userPoolId);
-    if (!m) throw new CliUsageError(`--user-pool-id "${options.userPoolId}" is not a Cognito user pool id (like eu-west-1_AbCdEf123)`);
-    if (options.region !== undefined && !REGION.test(options.region)) throw new CliUsageError(`--region "${options.region}" is not an AWS region`);
+    if (!m)
+      throw new CliUsageError(
+        `--user-pool-id "${options.userPoolId}" is not a Cognito user pool id (like eu-west-1_AbCdEf123)`,
+      );
+    if (options.region !== undefined && !REGION.test(options.region))
+      throw new CliUsageError(`--region "${options.region}" is not an AWS region`);
     if (options.region !== undefined && options.region !== m[1]) {
       throw new CliUsageError(`--region ${options.region} does not match the pool id, whose pool lives in ${m[1]}`);
     }
-    return { kind: "aws", userPoolId: options.userPoolId, region: m[1] as string, ...(options.profile !== undefined ? { profile: options.profile } : {}) };
+    return {
+      kind: "aws",
+      userPoolId: options.userPoolId,
+      region: m[1] as string,
+      ...(options.profile !== undefined ? { profile: options.profile } : {}),
+    };
   }
   if (options.region !== undefined || options.profile !== undefined) {
     throw new CliUsageError("--region and --profile apply to a real pool: give --user-pool-id too");
   }
   const stack = readStack(stackFile);
   if (stack === undefined) {
-    throw new CliUsageError(`no user pool: give --user-pool-id for a pool in AWS, or start the local stack ("npm start") so that ${stackFile} exists`);
+    throw new CliUsageError(
+      `no user pool: give --user-pool-id for a pool in AWS, or start the local stack ("npm start") so that ${stackFile} exists`,
+    );
   }
   const cognito = (stack as { cognito?: Record<string, unknown> } | null)?.cognito;
   const region = (stack as { region?: unknown } | null)?.region;
   if (typeof cognito?.endpoint !== "string" || typeof cognito.userPoolId !== "string" || typeof region !== "string") {
-    throw new CliFailure([`mlflow-gate: ${stackFile}: not a local stack summary (cognito.endpoint, cognito.userPoolId and region are needed); restart the local stack`]);
+    throw new CliFailure([
+      `mlflow-gate: ${stackFile}: not a local stack summary (cognito.endpoint, cognito.userPoolId and region are needed); restart the local stack`,
+    ]);
   }
   const endpoint = new URL(cognito.endpoint);
   // The local pool takes fake credentials: it must never be anything but a loopback address.
@@ -96,9 +115,17 @@ export function readStackFile(file: string): unknown | undefined {
 export function createPoolClient(target: PoolTarget): CognitoIdentityProviderClient {
   if (target.kind === "local") {
     // cognito-local does not check signatures; real credentials never go to it.
-    return new CognitoIdentityProviderClient({ endpoint: target.endpoint, region: target.region, credentials: { accessKeyId: "local", secretAccessKey: "local" }, maxAttempts: 1 });
+    return new CognitoIdentityProviderClient({
+      endpoint: target.endpoint,
+      region: target.region,
+      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+      maxAttempts: 1,
+    });
   }
-  return new CognitoIdentityProviderClient({ region: target.region, ...(target.profile !== undefined ? { profile: target.profile } : {}) });
+  return new CognitoIdentityProviderClient({
+    region: target.region,
+    ...(target.profile !== undefined ? { profile: target.profile } : {}),
+  });
 }
 
 /** The part of the SDK client the commands use, so tests can stand in for a pool. */
@@ -113,7 +140,12 @@ export type InitialPassword =
   /** A password the administrator chose (read from stdin), set as permanent. */
   | { readonly kind: "permanent"; readonly read: () => Promise<string> }
   /** Generated here; the user must change it at first sign-in. `deliver` stores it before the user exists. */
-  | { readonly kind: "temporary"; readonly generate: () => string; readonly deliver: (password: string) => void; readonly undeliver: () => void }
+  | {
+      readonly kind: "temporary";
+      readonly generate: () => string;
+      readonly deliver: (password: string) => void;
+      readonly undeliver: () => void;
+    }
   /** Cognito generates one and e-mails it (the administrator never sees it). */
   | { readonly kind: "invitation" }
   | { readonly kind: "none" };
@@ -149,16 +181,27 @@ export class UserAdmin {
     if (e instanceof CliFailure || e instanceof CliUsageError) return e;
     const err = e as { name?: string; message?: string; code?: string; cause?: { code?: string } };
     const pool = describeTarget(this.target);
-    if (e instanceof UserNotFoundException && subject?.user !== undefined) return new CliFailure([`mlflow-gate: user "${subject.user}" does not exist in ${pool}`]);
-    if (e instanceof UsernameExistsException && subject?.user !== undefined) return new CliFailure([`mlflow-gate: user "${subject.user}" was created in ${pool} meanwhile; run the command again`]);
+    if (e instanceof UserNotFoundException && subject?.user !== undefined)
+      return new CliFailure([`mlflow-gate: user "${subject.user}" does not exist in ${pool}`]);
+    if (e instanceof UsernameExistsException && subject?.user !== undefined)
+      return new CliFailure([
+        `mlflow-gate: user "${subject.user}" was created in ${pool} meanwhile; run the command again`,
+      ]);
     if (e instanceof ResourceNotFoundException) {
       if (subject?.group !== undefined && /group/i.test(err.message ?? "")) {
-        return new CliFailure([`mlflow-gate: group "${subject.group}" does not exist in ${pool}: run "mlflow-gate groups sync" first`]);
+        return new CliFailure([
+          `mlflow-gate: group "${subject.group}" does not exist in ${pool}: run "mlflow-gate groups sync" first`,
+        ]);
       }
-      return new CliFailure([`mlflow-gate: ${pool} was not found${this.target.kind === "aws" ? ` in ${this.target.region}` : ""}: ${err.message}`]);
+      return new CliFailure([
+        `mlflow-gate: ${pool} was not found${this.target.kind === "aws" ? ` in ${this.target.region}` : ""}: ${err.message}`,
+      ]);
     }
     // The SDK wraps network errors; the errno code may only be in the message.
-    const code = err.code ?? err.cause?.code ?? /\b(ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|EHOSTUNREACH)\b/.exec(err.message ?? "")?.[1];
+    const code =
+      err.code ??
+      err.cause?.code ??
+      /\b(ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|EHOSTUNREACH)\b/.exec(err.message ?? "")?.[1];
     if (code !== undefined && ["ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "ETIMEDOUT", "EHOSTUNREACH"].includes(code)) {
       return new CliFailure([
         this.target.kind === "local"
@@ -166,12 +209,18 @@ export class UserAdmin {
           : `mlflow-gate: cannot reach Cognito in ${this.target.region} (${code})`,
       ]);
     }
-    if (err.name === "CredentialsProviderError") return new CliFailure([`mlflow-gate: no AWS credentials for ${pool}: ${err.message} (set --profile or AWS_PROFILE)`]);
+    if (err.name === "CredentialsProviderError")
+      return new CliFailure([
+        `mlflow-gate: no AWS credentials for ${pool}: ${err.message} (set --profile or AWS_PROFILE)`,
+      ]);
     return new CliFailure([`mlflow-gate: ${pool}: ${err.name ?? "Error"}: ${err.message ?? String(e)}`]);
   }
 
   /** Follows pagination tokens until the last page; a token seen twice ends with an error, not a loop. */
-  private async paginate<P>(fetchPage: (token: string | undefined) => Promise<P>, tokenOf: (page: P) => string | undefined): Promise<P[]> {
+  private async paginate<P>(
+    fetchPage: (token: string | undefined) => Promise<P>,
+    tokenOf: (page: P) => string | undefined,
+  ): Promise<P[]> {
     const pages: P[] = [];
     const seen = new Set<string>();
     let token: string | undefined;
@@ -180,7 +229,10 @@ export class UserAdmin {
       pages.push(page);
       token = tokenOf(page) || undefined;
       if (token !== undefined) {
-        if (seen.has(token) || pages.length >= MAX_PAGES) throw new CliFailure([`mlflow-gate: ${describeTarget(this.target)} returned a pagination token that never ends`]);
+        if (seen.has(token) || pages.length >= MAX_PAGES)
+          throw new CliFailure([
+            `mlflow-gate: ${describeTarget(this.target)} returned a pagination token that never ends`,
+          ]);
         seen.add(token);
       }
     } while (token !== undefined);
@@ -189,10 +241,18 @@ export class UserAdmin {
 
   async listGroupNames(): Promise<string[]> {
     const pages = await this.paginate(
-      (NextToken) => this.call(() => this.client.send(new ListGroupsCommand({ UserPoolId: this.poolId, Limit: 60, ...(NextToken ? { NextToken } : {}) }))),
+      (NextToken) =>
+        this.call(() =>
+          this.client.send(
+            new ListGroupsCommand({ UserPoolId: this.poolId, Limit: 60, ...(NextToken ? { NextToken } : {}) }),
+          ),
+        ),
       (p) => p.NextToken,
     );
-    return pages.flatMap((p) => (p.Groups ?? []).map((g) => g.GroupName)).filter((g): g is string => g !== undefined).sort();
+    return pages
+      .flatMap((p) => (p.Groups ?? []).map((g) => g.GroupName))
+      .filter((g): g is string => g !== undefined)
+      .sort();
   }
 
   async userExists(username: string): Promise<boolean> {
@@ -209,15 +269,32 @@ export class UserAdmin {
   async groupsOf(username: string): Promise<string[]> {
     const pages = await this.paginate(
       (NextToken) =>
-        this.call(() => this.client.send(new AdminListGroupsForUserCommand({ UserPoolId: this.poolId, Username: username, Limit: 60, ...(NextToken ? { NextToken } : {}) })), { user: username }),
+        this.call(
+          () =>
+            this.client.send(
+              new AdminListGroupsForUserCommand({
+                UserPoolId: this.poolId,
+                Username: username,
+                Limit: 60,
+                ...(NextToken ? { NextToken } : {}),
+              }),
+            ),
+          { user: username },
+        ),
       (p) => p.NextToken,
     );
-    return pages.flatMap((p) => (p.Groups ?? []).map((g) => g.GroupName)).filter((g): g is string => g !== undefined).sort();
+    return pages
+      .flatMap((p) => (p.Groups ?? []).map((g) => g.GroupName))
+      .filter((g): g is string => g !== undefined)
+      .sort();
   }
 
   /** Every group must exist in the pool before a user is put in it: checked before anything changes. */
   private async requirePoolGroups(groups: readonly string[]): Promise<void> {
-    for (const group of groups) await this.call(() => this.client.send(new GetGroupCommand({ UserPoolId: this.poolId, GroupName: group })), { group });
+    for (const group of groups)
+      await this.call(() => this.client.send(new GetGroupCommand({ UserPoolId: this.poolId, GroupName: group })), {
+        group,
+      });
   }
 
   /**
@@ -241,17 +318,31 @@ export class UserAdmin {
         changes.push(`${req.username} is already in ${group}`);
         continue;
       }
-      await this.call(() => this.client.send(new AdminAddUserToGroupCommand({ UserPoolId: this.poolId, Username: req.username, GroupName: group })), { user: req.username, group });
+      await this.call(
+        () =>
+          this.client.send(
+            new AdminAddUserToGroupCommand({ UserPoolId: this.poolId, Username: req.username, GroupName: group }),
+          ),
+        { user: req.username, group },
+      );
       changes.push(`added ${req.username} to ${group}`);
     }
     return changes;
   }
 
   private async createUser(req: AddUserRequest): Promise<string[]> {
-    const attributes = req.email !== undefined ? [{ Name: "email", Value: req.email }, { Name: "email_verified", Value: "true" }] : [];
+    const attributes =
+      req.email !== undefined
+        ? [
+            { Name: "email", Value: req.email },
+            { Name: "email_verified", Value: "true" },
+          ]
+        : [];
     const p = req.password;
     if (p.kind === "none") {
-      throw new CliUsageError(`user ${req.username} does not exist: say how they first sign in with --password-stdin, --temporary-password --password-file FILE, or --send-invitation --email E`);
+      throw new CliUsageError(
+        `user ${req.username} does not exist: say how they first sign in with --password-stdin, --temporary-password --password-file FILE, or --send-invitation --email E`,
+      );
     }
     // Read before anything is created, so a missing password leaves no half-made user.
     const permanent = p.kind === "permanent" ? await p.read() : undefined;
@@ -267,7 +358,9 @@ export class UserAdmin {
               UserAttributes: attributes,
               ...(p.kind === "invitation" ? { DesiredDeliveryMediums: ["EMAIL"] } : { MessageAction: "SUPPRESS" }),
               // A chosen password goes in as the temporary one too: one the pool's policy refuses stops here, before the user exists.
-              ...(temporary !== undefined || permanent !== undefined ? { TemporaryPassword: temporary ?? permanent } : {}),
+              ...(temporary !== undefined || permanent !== undefined
+                ? { TemporaryPassword: temporary ?? permanent }
+                : {}),
             }),
           ),
         { user: req.username },
@@ -278,10 +371,23 @@ export class UserAdmin {
     }
     const lines = [`created user ${req.username}${req.email !== undefined ? ` <${req.email}>` : ""}`];
     if (permanent !== undefined) {
-      await this.call(() => this.client.send(new AdminSetUserPasswordCommand({ UserPoolId: this.poolId, Username: req.username, Password: permanent, Permanent: true })), { user: req.username });
+      await this.call(
+        () =>
+          this.client.send(
+            new AdminSetUserPasswordCommand({
+              UserPoolId: this.poolId,
+              Username: req.username,
+              Password: permanent,
+              Permanent: true,
+            }),
+          ),
+        { user: req.username },
+      );
       lines.push(`password of ${req.username} set from stdin (permanent)`);
     } else if (temporary !== undefined) {
-      lines.push(`temporary password of ${req.username} written to the password file; they must change it at first sign-in`);
+      lines.push(
+        `temporary password of ${req.username} written to the password file; they must change it at first sign-in`,
+      );
     } else {
       lines.push(`Cognito e-mailed an invitation with a temporary password to ${req.email}`);
     }
@@ -289,13 +395,23 @@ export class UserAdmin {
   }
 
   private async ensureEmail(username: string, email: string): Promise<string[]> {
-    const user = await this.call(() => this.client.send(new AdminGetUserCommand({ UserPoolId: this.poolId, Username: username })), { user: username });
+    const user = await this.call(
+      () => this.client.send(new AdminGetUserCommand({ UserPoolId: this.poolId, Username: username })),
+      { user: username },
+    );
     const current = user.UserAttributes?.find((a) => a.Name === "email")?.Value;
     if (current === email) return [];
     await this.call(
       () =>
         this.client.send(
-          new AdminUpdateUserAttributesCommand({ UserPoolId: this.poolId, Username: username, UserAttributes: [{ Name: "email", Value: email }, { Name: "email_verified", Value: "true" }] }),
+          new AdminUpdateUserAttributesCommand({
+            UserPoolId: this.poolId,
+            Username: username,
+            UserAttributes: [
+              { Name: "email", Value: email },
+              { Name: "email_verified", Value: "true" },
+            ],
+          }),
         ),
       { user: username },
     );
@@ -310,13 +426,25 @@ export class UserAdmin {
     const changes: string[] = [];
     for (const group of groups) {
       if (current.includes(group)) continue;
-      await this.call(() => this.client.send(new AdminAddUserToGroupCommand({ UserPoolId: this.poolId, Username: username, GroupName: group })), { user: username, group });
+      await this.call(
+        () =>
+          this.client.send(
+            new AdminAddUserToGroupCommand({ UserPoolId: this.poolId, Username: username, GroupName: group }),
+          ),
+        { user: username, group },
+      );
       changes.push(`added ${username} to ${group}`);
     }
     // Removals after additions: the user never passes through a moment with no group at all.
     for (const group of current) {
       if (want.has(group)) continue;
-      await this.call(() => this.client.send(new AdminRemoveUserFromGroupCommand({ UserPoolId: this.poolId, Username: username, GroupName: group })), { user: username, group });
+      await this.call(
+        () =>
+          this.client.send(
+            new AdminRemoveUserFromGroupCommand({ UserPoolId: this.poolId, Username: username, GroupName: group }),
+          ),
+        { user: username, group },
+      );
       changes.push(`removed ${username} from ${group}`);
     }
     if (changes.length === 0) changes.push(`${username} is already in exactly ${[...want].sort().join(", ")}`);
@@ -324,21 +452,44 @@ export class UserAdmin {
   }
 
   async removeUser(username: string): Promise<string[]> {
-    await this.call(() => this.client.send(new AdminDeleteUserCommand({ UserPoolId: this.poolId, Username: username })), { user: username });
+    await this.call(
+      () => this.client.send(new AdminDeleteUserCommand({ UserPoolId: this.poolId, Username: username })),
+      { user: username },
+    );
     return [`removed user ${username}`];
   }
 
   /** Every user with status, e-mail and groups: ListUsers, plus one ListUsersInGroup per group (not one call per user). */
   async listUsers(): Promise<UserRow[]> {
     const pages = await this.paginate(
-      (PaginationToken) => this.call(() => this.client.send(new ListUsersCommand({ UserPoolId: this.poolId, Limit: 60, ...(PaginationToken ? { PaginationToken } : {}) }))),
+      (PaginationToken) =>
+        this.call(() =>
+          this.client.send(
+            new ListUsersCommand({
+              UserPoolId: this.poolId,
+              Limit: 60,
+              ...(PaginationToken ? { PaginationToken } : {}),
+            }),
+          ),
+        ),
       (p) => p.PaginationToken,
     );
     const groupsByUser = new Map<string, string[]>();
     for (const group of await this.listGroupNames()) {
       const members = await this.paginate(
         (NextToken) =>
-          this.call(() => this.client.send(new ListUsersInGroupCommand({ UserPoolId: this.poolId, GroupName: group, Limit: 60, ...(NextToken ? { NextToken } : {}) })), { group }),
+          this.call(
+            () =>
+              this.client.send(
+                new ListUsersInGroupCommand({
+                  UserPoolId: this.poolId,
+                  GroupName: group,
+                  Limit: 60,
+                  ...(NextToken ? { NextToken } : {}),
+                }),
+              ),
+            { group },
+          ),
         (p) => p.NextToken,
       );
       for (const u of members.flatMap((p) => p.Users ?? [])) {
@@ -365,7 +516,10 @@ export class UserAdmin {
    * Existing groups are left alone (recreating one would empty it in cognito-local). `dryRun` lists
    * what would be created and changes nothing.
    */
-  async syncGroups(files: readonly { readonly name: string; readonly description: string }[], options: { readonly dryRun?: boolean } = {}): Promise<GroupSync> {
+  async syncGroups(
+    files: readonly { readonly name: string; readonly description: string }[],
+    options: { readonly dryRun?: boolean } = {},
+  ): Promise<GroupSync> {
     const existing = new Set(await this.listGroupNames());
     const created: string[] = [];
     for (const f of [...files].sort((a, b) => a.name.localeCompare(b.name))) {
@@ -376,7 +530,13 @@ export class UserAdmin {
       }
       // Cognito caps descriptions at 2048 characters.
       const description = `mlflow-gate: ${f.description}`.replace(/\s+/g, " ").trim().slice(0, 2048);
-      await this.call(() => this.client.send(new CreateGroupCommand({ UserPoolId: this.poolId, GroupName: f.name, Description: description })), { group: f.name });
+      await this.call(
+        () =>
+          this.client.send(
+            new CreateGroupCommand({ UserPoolId: this.poolId, GroupName: f.name, Description: description }),
+          ),
+        { group: f.name },
+      );
       created.push(f.name);
     }
     const names = new Set(files.map((f) => f.name));
@@ -405,7 +565,15 @@ export interface GroupSync {
 
 /** A table with a header, columns padded, for `users list`. */
 export function formatUserTable(rows: readonly UserRow[]): string[] {
-  const table = [["USER", "STATUS", "ENABLED", "GROUPS", "EMAIL"], ...rows.map((r) => [r.username, r.status, r.enabled ? "yes" : "no", r.groups.join(",") || "-", r.email || "-"])];
+  const table = [
+    ["USER", "STATUS", "ENABLED", "GROUPS", "EMAIL"],
+    ...rows.map((r) => [r.username, r.status, r.enabled ? "yes" : "no", r.groups.join(",") || "-", r.email || "-"]),
+  ];
   const widths = (table[0] as string[]).map((_c, i) => Math.max(...table.map((r) => (r[i] as string).length)));
-  return table.map((r) => r.map((c, i) => c.padEnd(widths[i] as number)).join("  ").trimEnd());
+  return table.map((r) =>
+    r
+      .map((c, i) => c.padEnd(widths[i] as number))
+      .join("  ")
+      .trimEnd(),
+  );
 }

@@ -6,7 +6,18 @@ import { parsePolicyDocument } from "../../authorizer/core/evaluate";
 import { loadPolicySet } from "../../authorizer/load-policies";
 import { createTokenVerifier } from "../../authorizer/token";
 import { CATALOG_FILE, GROUPS_DIR } from "../../scripts/lib/mlflow-env";
-import { accessClaims, CLIENT_ID, createSigningKey, ISSUER, JWKS_URI, jwksOf, METHOD_ARN_PREFIX, requestEvent, seededJwksCache, signJwt } from "./support/tokens";
+import {
+  accessClaims,
+  CLIENT_ID,
+  createSigningKey,
+  ISSUER,
+  JWKS_URI,
+  jwksOf,
+  METHOD_ARN_PREFIX,
+  requestEvent,
+  seededJwksCache,
+  signJwt,
+} from "./support/tokens";
 
 // Properties over random input: whatever arrives, the authorizer answers 401 (rejects with exactly
 // "Unauthorized") or returns a well-formed policy that grants no more than the token's known groups.
@@ -21,11 +32,16 @@ const logger: DecisionLogger = {
 const authorize = createAuthorizer({
   config: { maxTokenBytes: 8192 },
   policySet,
-  verifier: createTokenVerifier({ issuer: ISSUER, jwksUri: JWKS_URI, clientIds: [CLIENT_ID] }, seededJwksCache(jwksOf(key))),
+  verifier: createTokenVerifier(
+    { issuer: ISSUER, jwksUri: JWKS_URI, clientIds: [CLIENT_ID] },
+    seededJwksCache(jwksOf(key)),
+  ),
   logger,
 });
 
-async function outcomeOf(event: unknown): Promise<{ rejected: unknown } | { result: Awaited<ReturnType<typeof authorize>> }> {
+async function outcomeOf(
+  event: unknown,
+): Promise<{ rejected: unknown } | { result: Awaited<ReturnType<typeof authorize>> }> {
   try {
     return { result: await authorize(event as Parameters<typeof authorize>[0]) };
   } catch (rejected) {
@@ -35,7 +51,11 @@ async function outcomeOf(event: unknown): Promise<{ rejected: unknown } | { resu
 
 const isUnauthorized = (e: unknown) => e instanceof Error && e.message === "Unauthorized";
 const methodArns = fc.oneof(
-  fc.constantFrom(`${METHOD_ARN_PREFIX}GET/ajax-api/2.0/mlflow/experiments/get`, `${METHOD_ARN_PREFIX}POST/graphql`, `${METHOD_ARN_PREFIX}DELETE/`),
+  fc.constantFrom(
+    `${METHOD_ARN_PREFIX}GET/ajax-api/2.0/mlflow/experiments/get`,
+    `${METHOD_ARN_PREFIX}POST/graphql`,
+    `${METHOD_ARN_PREFIX}DELETE/`,
+  ),
   fc.string().map((s) => `${METHOD_ARN_PREFIX}${s}`),
   fc.anything(),
 );
@@ -53,8 +73,18 @@ describe("authorizer properties", () => {
     await fc.assert(
       fc.asyncProperty(
         fc.record({
-          headers: fc.oneof(fc.constant(null), fc.dictionary(fc.constantFrom("Authorization", "authorization", "AUTHORIZATION", "X-Other"), fc.oneof(fc.string(), fc.constant("Bearer a.b.c"), fc.anything()))),
-          multiValueHeaders: fc.oneof(fc.constant(null), fc.constant(undefined), fc.dictionary(fc.constantFrom("Authorization", "authorization"), fc.array(fc.string()))),
+          headers: fc.oneof(
+            fc.constant(null),
+            fc.dictionary(
+              fc.constantFrom("Authorization", "authorization", "AUTHORIZATION", "X-Other"),
+              fc.oneof(fc.string(), fc.constant("Bearer a.b.c"), fc.anything()),
+            ),
+          ),
+          multiValueHeaders: fc.oneof(
+            fc.constant(null),
+            fc.constant(undefined),
+            fc.dictionary(fc.constantFrom("Authorization", "authorization"), fc.array(fc.string())),
+          ),
           methodArn: methodArns,
         }),
         async (event) => {
@@ -69,10 +99,19 @@ describe("authorizer properties", () => {
   test("a validly signed token with any claims gets 401, or a policy no wider than its known groups", async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.record({ groups: groupClaims, username: fc.anything(), extra: fc.dictionary(fc.string(), fc.jsonValue()), methodArn: methodArns }),
+        fc.record({
+          groups: groupClaims,
+          username: fc.anything(),
+          extra: fc.dictionary(fc.string(), fc.jsonValue()),
+          methodArn: methodArns,
+        }),
         async ({ groups, username, extra, methodArn }) => {
           // Prepare: a genuine signature over random claims
-          const token = signJwt({ alg: "RS256", kid: key.kid }, { ...extra, ...accessClaims({ "cognito:groups": groups, username }) }, key.privateKey);
+          const token = signJwt(
+            { alg: "RS256", kid: key.kid },
+            { ...extra, ...accessClaims({ "cognito:groups": groups, username }) },
+            key.privateKey,
+          );
           // Act
           const outcome = await outcomeOf({ ...requestEvent({ authorization: `Bearer ${token}` }), methodArn });
           // Assess
@@ -82,10 +121,13 @@ describe("authorizer properties", () => {
           }
           const { policyDocument, context } = outcome.result;
           expect(() => parsePolicyDocument(policyDocument)).not.toThrow();
-          const known = Array.isArray(groups) && groups.every((g) => typeof g === "string") ? policySet.knownGroups(groups) : [];
+          const known =
+            Array.isArray(groups) && groups.every((g) => typeof g === "string") ? policySet.knownGroups(groups) : [];
           const allows = policyDocument.Statement.some((s) => s.Effect === "Allow");
           if (allows) {
-            expect(policyDocument).toEqual(policySet.authorizerPolicy(known, authorizerScope(parseMethodArn(methodArn))));
+            expect(policyDocument).toEqual(
+              policySet.authorizerPolicy(known, authorizerScope(parseMethodArn(methodArn))),
+            );
             expect(context?.groups).toBe(known.join(","));
           } else {
             expect(policyDocument.Statement.every((s) => s.Effect === "Deny")).toBe(true);
@@ -101,27 +143,58 @@ describe("authorizer properties", () => {
 describe("authorizer properties: damaged tokens and arbitrary events", () => {
   const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   /** The three segments decoded to bytes; tokens that decode alike carry the same signed content. */
-  const decoded = (token: string): string => token.split(".").map((s) => Buffer.from(s, "base64url").toString("hex")).join(".");
+  const decoded = (token: string): string =>
+    token
+      .split(".")
+      .map((s) => Buffer.from(s, "base64url").toString("hex"))
+      .join(".");
 
   type Mutation = (token: string) => string;
   const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-    fc.nat().map((n): Mutation => (tok) => tok.slice(0, n % tok.length)),
-    fc.tuple(fc.nat(), fc.constantFrom(...B64URL)).map(([n, c]): Mutation => (tok) => `${tok.slice(0, n % tok.length)}${c}${tok.slice((n % tok.length) + 1)}`),
-    fc.nat().map((n): Mutation => (tok) => `${tok.slice(0, n % tok.length)}${tok.slice((n % tok.length) + 1)}`),
-    fc.tuple(fc.nat(), fc.string({ minLength: 1, maxLength: 4 })).map(([n, s]): Mutation => (tok) => `${tok.slice(0, n % tok.length)}${s}${tok.slice(n % tok.length)}`),
+    fc.nat().map(
+      (n): Mutation =>
+        (tok) =>
+          tok.slice(0, n % tok.length),
+    ),
+    fc.tuple(fc.nat(), fc.constantFrom(...B64URL)).map(
+      ([n, c]): Mutation =>
+        (tok) =>
+          `${tok.slice(0, n % tok.length)}${c}${tok.slice((n % tok.length) + 1)}`,
+    ),
+    fc.nat().map(
+      (n): Mutation =>
+        (tok) =>
+          `${tok.slice(0, n % tok.length)}${tok.slice((n % tok.length) + 1)}`,
+    ),
+    fc.tuple(fc.nat(), fc.string({ minLength: 1, maxLength: 4 })).map(
+      ([n, s]): Mutation =>
+        (tok) =>
+          `${tok.slice(0, n % tok.length)}${s}${tok.slice(n % tok.length)}`,
+    ),
     fc.constantFrom<Mutation>(
       (tok) => tok.split(".").slice(0, 2).join(".") + ".",
-      (tok) => { const [h, p, s] = tok.split("."); return `${p}.${h}.${s}`; },
+      (tok) => {
+        const [h, p, s] = tok.split(".");
+        return `${p}.${h}.${s}`;
+      },
       (tok) => `${tok}.${tok.split(".")[2]}`,
       (tok) => `${tok}==`,
       (tok) => tok.replace(/\./g, ".."),
       (tok) => ` ${tok} `,
-      (tok) => tok.split(".").map((s) => Buffer.from(s, "base64url").toString("base64")).join("."),
+      (tok) =>
+        tok
+          .split(".")
+          .map((s) => Buffer.from(s, "base64url").toString("base64"))
+          .join("."),
     ),
   );
 
   test("a validly signed admin token, truncated, garbled or re-spliced, is a 401 unless it still decodes to the same token", async () => {
-    const original = signJwt({ alg: "RS256", kid: key.kid }, accessClaims({ "cognito:groups": ["admins"] }), key.privateKey);
+    const original = signJwt(
+      { alg: "RS256", kid: key.kid },
+      accessClaims({ "cognito:groups": ["admins"] }),
+      key.privateKey,
+    );
     await fc.assert(
       fc.asyncProperty(fc.array(mutation, { minLength: 1, maxLength: 3 }), async (mutations) => {
         // Prepare
@@ -141,7 +214,16 @@ describe("authorizer properties: damaged tokens and arbitrary events", () => {
       fc.asyncProperty(
         fc.oneof(
           fc.anything(),
-          fc.record({ type: fc.anything(), methodArn: methodArns, headers: fc.anything(), multiValueHeaders: fc.anything(), requestContext: fc.anything() }, { requiredKeys: [] }),
+          fc.record(
+            {
+              type: fc.anything(),
+              methodArn: methodArns,
+              headers: fc.anything(),
+              multiValueHeaders: fc.anything(),
+              requestContext: fc.anything(),
+            },
+            { requiredKeys: [] },
+          ),
         ),
         async (event) => {
           const outcome = await outcomeOf(event);

@@ -32,7 +32,8 @@ const now = (): number => Math.floor(Date.now() / 1000);
 /** A logger that keeps each call as the JSON line Powertools would print. */
 function recordingLogger(): DecisionLogger & { lines: string[]; records: () => Record<string, unknown>[] } {
   const lines: string[] = [];
-  const push = (level: string) => (message: string, attributes: Record<string, unknown>) => lines.push(JSON.stringify({ level, message, ...attributes }));
+  const push = (level: string) => (message: string, attributes: Record<string, unknown>) =>
+    lines.push(JSON.stringify({ level, message, ...attributes }));
   return { lines, info: push("INFO"), error: push("ERROR"), records: () => lines.map((l) => JSON.parse(l)) };
 }
 
@@ -99,7 +100,10 @@ describe("createAuthorizer: allow", () => {
   it("covers the group's whole route set, not only the methodArn (API Gateway caches it per token)", async () => {
     // Prepare
     const { authorize } = setup();
-    const event = { ...bearer(accessToken(key)), methodArn: `${METHOD_ARN_PREFIX}GET/ajax-api/2.0/mlflow/experiments/get` };
+    const event = {
+      ...bearer(accessToken(key)),
+      methodArn: `${METHOD_ARN_PREFIX}GET/ajax-api/2.0/mlflow/experiments/get`,
+    };
     // Act
     const result = await authorize(event);
     // Assess
@@ -113,9 +117,27 @@ describe("createAuthorizer: allow", () => {
     // Act
     const result = await authorize(bearer(accessToken(key)));
     // Assess
-    expect(decisionFor(result, "POST /ajax-api/2.0/mlflow/runs/search", "arn:aws:execute-api:eu-west-1:210987654321:abc123defg/prod/")).toBe("Allow");
-    expect(decisionFor(result, "POST /ajax-api/2.0/mlflow/runs/search", "arn:aws:execute-api:us-east-1:123456789012:abc123defg/dev/")).toBe("Allow");
-    expect(decisionFor(result, "POST /ajax-api/2.0/mlflow/runs/search", "arn:aws:execute-api:us-east-1:123456789012:otherapi00/prod/")).not.toBe("Allow");
+    expect(
+      decisionFor(
+        result,
+        "POST /ajax-api/2.0/mlflow/runs/search",
+        "arn:aws:execute-api:eu-west-1:210987654321:abc123defg/prod/",
+      ),
+    ).toBe("Allow");
+    expect(
+      decisionFor(
+        result,
+        "POST /ajax-api/2.0/mlflow/runs/search",
+        "arn:aws:execute-api:us-east-1:123456789012:abc123defg/dev/",
+      ),
+    ).toBe("Allow");
+    expect(
+      decisionFor(
+        result,
+        "POST /ajax-api/2.0/mlflow/runs/search",
+        "arn:aws:execute-api:us-east-1:123456789012:otherapi00/prod/",
+      ),
+    ).not.toBe("Allow");
   });
 
   it("gives an admin every route of the UI, including admin ones", async () => {
@@ -185,19 +207,70 @@ describe("createAuthorizer: 401", () => {
 
   it.each<[string, () => APIGatewayRequestAuthorizerEvent, string]>([
     ["no Authorization header", () => requestEvent(), "missing-token"],
-    ["an id token", () => bearer(signJwt({ alg: "RS256", kid: key.kid }, idClaims(), key.privateKey)), "CognitoJwtInvalidTokenUseError"],
+    [
+      "an id token",
+      () => bearer(signJwt({ alg: "RS256", kid: key.kid }, idClaims(), key.privateKey)),
+      "CognitoJwtInvalidTokenUseError",
+    ],
     ["an expired token", () => bearer(accessToken(key, { exp: now() - 5 })), "JwtExpiredError"],
-    ["a token not valid before a future time", () => bearer(accessToken(key, { nbf: now() + 600 })), "JwtNotBeforeError"],
-    ["another issuer", () => bearer(accessToken(key, { iss: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other" })), "JwtInvalidIssuerError"],
-    ["another app client", () => bearer(accessToken(key, { client_id: "someoneelsesclient" })), "CognitoJwtInvalidClientIdError"],
-    ["alg none without a signature", () => bearer(signJwt({ alg: "none", kid: key.kid }, accessClaims(), undefined)), "malformed-token"],
-    ["alg none with a signature", () => bearer(withPayload(signJwt({ alg: "none", kid: key.kid }, {}, undefined) + valid().split(".")[2], accessClaims())), "JwtInvalidSignatureAlgorithmError"],
-    ["HS256 signed with the public key as secret", () => bearer(signHs256WithPublicKey({ kid: key.kid }, accessClaims(), key)), "JwtInvalidSignatureAlgorithmError"],
-    ["a tampered payload", () => bearer(withPayload(valid(), accessClaims({ "cognito:groups": ["admins"] }))), "JwtInvalidSignatureError"],
-    ["a signature of another key", () => bearer(signJwt({ alg: "RS256", kid: key.kid }, accessClaims(), otherKey.privateKey)), "JwtInvalidSignatureError"],
+    [
+      "a token not valid before a future time",
+      () => bearer(accessToken(key, { nbf: now() + 600 })),
+      "JwtNotBeforeError",
+    ],
+    [
+      "another issuer",
+      () => bearer(accessToken(key, { iss: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other" })),
+      "JwtInvalidIssuerError",
+    ],
+    [
+      "another app client",
+      () => bearer(accessToken(key, { client_id: "someoneelsesclient" })),
+      "CognitoJwtInvalidClientIdError",
+    ],
+    [
+      "alg none without a signature",
+      () => bearer(signJwt({ alg: "none", kid: key.kid }, accessClaims(), undefined)),
+      "malformed-token",
+    ],
+    [
+      "alg none with a signature",
+      () =>
+        bearer(
+          withPayload(signJwt({ alg: "none", kid: key.kid }, {}, undefined) + valid().split(".")[2], accessClaims()),
+        ),
+      "JwtInvalidSignatureAlgorithmError",
+    ],
+    [
+      "HS256 signed with the public key as secret",
+      () => bearer(signHs256WithPublicKey({ kid: key.kid }, accessClaims(), key)),
+      "JwtInvalidSignatureAlgorithmError",
+    ],
+    [
+      "a tampered payload",
+      () => bearer(withPayload(valid(), accessClaims({ "cognito:groups": ["admins"] }))),
+      "JwtInvalidSignatureError",
+    ],
+    [
+      "a signature of another key",
+      () => bearer(signJwt({ alg: "RS256", kid: key.kid }, accessClaims(), otherKey.privateKey)),
+      "JwtInvalidSignatureError",
+    ],
     ["no kid", () => bearer(signJwt({ alg: "RS256" }, accessClaims(), key.privateKey)), "JwtWithoutValidKidError"],
-    ["an oversized Authorization header", () => bearer(`${"a".repeat(20)}.${"b".repeat(9000)}.${"c".repeat(20)}`), "token-too-large"],
-    ["two Authorization headers", () => requestEvent({ headers: { Authorization: `Bearer ${valid()}` }, multiValueHeaders: { Authorization: [`Bearer ${valid()}`, `Bearer ${valid()}`] } }), "duplicate-authorization"],
+    [
+      "an oversized Authorization header",
+      () => bearer(`${"a".repeat(20)}.${"b".repeat(9000)}.${"c".repeat(20)}`),
+      "token-too-large",
+    ],
+    [
+      "two Authorization headers",
+      () =>
+        requestEvent({
+          headers: { Authorization: `Bearer ${valid()}` },
+          multiValueHeaders: { Authorization: [`Bearer ${valid()}`, `Bearer ${valid()}`] },
+        }),
+      "duplicate-authorization",
+    ],
     ["a Basic credential", () => requestEvent({ authorization: "Basic YWxpY2U6cGFzc3dvcmQ=" }), "not-bearer"],
   ])("rejects %s", async (_, makeEvent, reason) => {
     // Prepare
@@ -207,7 +280,14 @@ describe("createAuthorizer: 401", () => {
     // Assess
     await expectUnauthorized(outcome);
     expect(logger.records()).toEqual([
-      { level: "INFO", message: "authorizer decision", decision: "unauthorized", reason, methodArn: `${METHOD_ARN_PREFIX}POST/ajax-api/2.0/mlflow/runs/search`, requestId: "req-0001" },
+      {
+        level: "INFO",
+        message: "authorizer decision",
+        decision: "unauthorized",
+        reason,
+        methodArn: `${METHOD_ARN_PREFIX}POST/ajax-api/2.0/mlflow/runs/search`,
+        requestId: "req-0001",
+      },
     ]);
   });
 
@@ -232,7 +312,9 @@ describe("createAuthorizer: 401", () => {
     // Assess
     for (const e of [...concurrent, ...sequential]) expect((e as Error).message).toBe("Unauthorized");
     expect(fetches()).toBeLessThanOrEqual(1);
-    expect(new Set(logger.records().map((r) => r.reason))).toEqual(new Set(["KidNotFoundInJwksError", "WaitPeriodNotYetEndedJwkError"]));
+    expect(new Set(logger.records().map((r) => r.reason))).toEqual(
+      new Set(["KidNotFoundInJwksError", "WaitPeriodNotYetEndedJwkError"]),
+    );
   });
 
   it("still accepts tokens of a known kid while an unknown kid is in the penalty box", async () => {
@@ -247,7 +329,10 @@ describe("createAuthorizer: 401", () => {
 });
 
 describe("createAuthorizer: 403", () => {
-  const denyAll = { Version: "2012-10-17", Statement: [{ Effect: "Deny", Action: "execute-api:Invoke", Resource: "arn:aws:execute-api:*:*:abc123defg/*/*" }] };
+  const denyAll = {
+    Version: "2012-10-17",
+    Statement: [{ Effect: "Deny", Action: "execute-api:Invoke", Resource: "arn:aws:execute-api:*:*:abc123defg/*/*" }],
+  };
 
   it.each<[string, Record<string, unknown>]>([
     ["no groups claim", { "cognito:groups": undefined }],
@@ -265,19 +350,27 @@ describe("createAuthorizer: 403", () => {
     expect(result.principalId).toBe(SUB);
     expect(result.context).toEqual({ username: "alice", groups: "", tokenUse: "access" });
     expect(decisionFor(result, "POST /ajax-api/2.0/mlflow/runs/search")).toBe("ExplicitDeny");
-    expect(logger.records()).toMatchObject([{ decision: "deny", reason: "no-known-group", principal: SUB, groups: [] }]);
+    expect(logger.records()).toMatchObject([
+      { decision: "deny", reason: "no-known-group", principal: SUB, groups: [] },
+    ]);
   });
 
-  it.each(["not-an-arn", `${METHOD_ARN_PREFIX}`.replace("123456789012", "12345"), ""])("denies everything for the malformed methodArn %j", async (methodArn) => {
-    // Prepare
-    const { authorize, logger } = setup();
-    const event = { ...bearer(accessToken(key, { "cognito:groups": ["admins"] })), methodArn };
-    // Act
-    const result = await authorize(event);
-    // Assess
-    expect(result.policyDocument).toEqual({ Version: "2012-10-17", Statement: [{ Effect: "Deny", Action: "execute-api:Invoke", Resource: "*" }] });
-    expect(logger.records()).toMatchObject([{ decision: "deny", reason: "malformed-method-arn", principal: SUB }]);
-  });
+  it.each(["not-an-arn", `${METHOD_ARN_PREFIX}`.replace("123456789012", "12345"), ""])(
+    "denies everything for the malformed methodArn %j",
+    async (methodArn) => {
+      // Prepare
+      const { authorize, logger } = setup();
+      const event = { ...bearer(accessToken(key, { "cognito:groups": ["admins"] })), methodArn };
+      // Act
+      const result = await authorize(event);
+      // Assess
+      expect(result.policyDocument).toEqual({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Deny", Action: "execute-api:Invoke", Resource: "*" }],
+      });
+      expect(logger.records()).toMatchObject([{ decision: "deny", reason: "malformed-method-arn", principal: SUB }]);
+    },
+  );
 
   it("denies everything, and logs an error, when something fails after the token was verified", async () => {
     // Prepare
@@ -289,8 +382,13 @@ describe("createAuthorizer: 403", () => {
     // Act
     const result = await authorize(bearer(accessToken(key, { "cognito:groups": ["admins"] })));
     // Assess
-    expect(result.policyDocument).toEqual({ Version: "2012-10-17", Statement: [{ Effect: "Deny", Action: "execute-api:Invoke", Resource: "*" }] });
-    expect(logger.records()).toMatchObject([{ level: "ERROR", decision: "deny", reason: "TypeError", error: "compile exploded", principal: SUB }]);
+    expect(result.policyDocument).toEqual({
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Deny", Action: "execute-api:Invoke", Resource: "*" }],
+    });
+    expect(logger.records()).toMatchObject([
+      { level: "ERROR", decision: "deny", reason: "TypeError", error: "compile exploded", principal: SUB },
+    ]);
   });
 
   it("keeps its decisions when the logger itself throws", async () => {
@@ -380,7 +478,11 @@ describe("createAuthorizer: logs", () => {
       spy.mockRestore();
     }
     // Assess
-    const lines = written.join("").trim().split("\n").map((l) => JSON.parse(l));
+    const lines = written
+      .join("")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines).toMatchObject([
       { level: "INFO", service: "mlflow-gate-authorizer", decision: "allow", principal: SUB, groups: ["readers"] },
       { level: "INFO", service: "mlflow-gate-authorizer", decision: "unauthorized", reason: "JwtExpiredError" },

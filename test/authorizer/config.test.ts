@@ -2,8 +2,16 @@ import { join, resolve } from "path";
 import { DEFAULT_MAX_TOKEN_BYTES, parseAuthorizerConfig } from "../../authorizer/config";
 import { ConfigError } from "../../authorizer/core/errors";
 
-const AWS_ENV = { AWS_REGION: "eu-west-1", COGNITO_USER_POOL_ID: "eu-west-1_AbCdEf123", COGNITO_CLIENT_ID: "4abcdefghijklmnopqrstuvw12" };
-const LOCAL_ENV = { MLFLOW_GATE_MODE: "local", COGNITO_ISSUER: "http://localhost:9229/local_5tU1wZ9p", COGNITO_CLIENT_ID: "clientlocal1" };
+const AWS_ENV = {
+  AWS_REGION: "eu-west-1",
+  COGNITO_USER_POOL_ID: "eu-west-1_AbCdEf123",
+  COGNITO_CLIENT_ID: "4abcdefghijklmnopqrstuvw12",
+};
+const LOCAL_ENV = {
+  MLFLOW_GATE_MODE: "local",
+  COGNITO_ISSUER: "http://localhost:9229/local_5tU1wZ9p",
+  COGNITO_CLIENT_ID: "clientlocal1",
+};
 
 /** The problems a ConfigError lists, one per line. */
 function problemsOf(env: Record<string, string | undefined>): string[] {
@@ -11,7 +19,10 @@ function problemsOf(env: Record<string, string | undefined>): string[] {
     parseAuthorizerConfig(env);
   } catch (e) {
     expect(e).toBeInstanceOf(ConfigError);
-    return (e as Error).message.split("\n").slice(1).map((l) => l.trim());
+    return (e as Error).message
+      .split("\n")
+      .slice(1)
+      .map((l) => l.trim());
   }
   throw new Error("expected a ConfigError");
 }
@@ -35,7 +46,13 @@ describe("parseAuthorizerConfig in aws mode", () => {
 
   it("accepts several comma-separated client ids, a bundle path and a token size limit", () => {
     // Prepare
-    const env = { ...AWS_ENV, MLFLOW_GATE_MODE: "aws", COGNITO_CLIENT_ID: " a1b2 , c3d4 ", MLFLOW_GATE_POLICY_BUNDLE: "conf/bundle.json", MLFLOW_GATE_MAX_TOKEN_BYTES: "4096" };
+    const env = {
+      ...AWS_ENV,
+      MLFLOW_GATE_MODE: "aws",
+      COGNITO_CLIENT_ID: " a1b2 , c3d4 ",
+      MLFLOW_GATE_POLICY_BUNDLE: "conf/bundle.json",
+      MLFLOW_GATE_MAX_TOKEN_BYTES: "4096",
+    };
     // Act
     const config = parseAuthorizerConfig(env);
     // Assess
@@ -53,7 +70,11 @@ describe("parseAuthorizerConfig in aws mode", () => {
 
   it("rejects COGNITO_ISSUER and COGNITO_JWKS_URI so a local pool's issuer is never trusted in AWS", () => {
     // Prepare
-    const env = { ...AWS_ENV, COGNITO_ISSUER: "http://localhost:9229/local_x", COGNITO_JWKS_URI: "http://localhost:9229/local_x/.well-known/jwks.json" };
+    const env = {
+      ...AWS_ENV,
+      COGNITO_ISSUER: "http://localhost:9229/local_x",
+      COGNITO_JWKS_URI: "http://localhost:9229/local_x/.well-known/jwks.json",
+    };
     // Act
     const problems = problemsOf(env);
     // Assess
@@ -99,7 +120,9 @@ describe("parseAuthorizerConfig in aws mode", () => {
     // Act
     const problems = problemsOf({ ...AWS_ENV, COGNITO_USER_POOL_ID: "us-east-1_AbCdEf123" });
     // Assess
-    expect(problems).toEqual(["COGNITO_USER_POOL_ID is in us-east-1 but AWS_REGION is eu-west-1; the pool must be in the authorizer's region"]);
+    expect(problems).toEqual([
+      "COGNITO_USER_POOL_ID is in us-east-1 but AWS_REGION is eu-west-1; the pool must be in the authorizer's region",
+    ]);
   });
 
   it("rejects an unknown mode and a token size limit out of range", () => {
@@ -159,7 +182,11 @@ describe("parseAuthorizerConfig in local mode", () => {
 
   it("rejects plain http to a host that is not loopback, and other schemes, together", () => {
     // Prepare
-    const env = { ...LOCAL_ENV, COGNITO_ISSUER: "http://10.0.0.5:9229/pool", COGNITO_JWKS_URI: "ftp://127.0.0.1/jwks.json" };
+    const env = {
+      ...LOCAL_ENV,
+      COGNITO_ISSUER: "http://10.0.0.5:9229/pool",
+      COGNITO_JWKS_URI: "ftp://127.0.0.1/jwks.json",
+    };
     // Act
     const problems = problemsOf(env);
     // Assess
@@ -171,7 +198,11 @@ describe("parseAuthorizerConfig in local mode", () => {
 
   it.each([
     ["a relative URL", "/local_x", 'COGNITO_ISSUER must be an absolute URL, not "/local_x"'],
-    ["a look-alike host", "http://127.0.0.1.evil.example/pool", "COGNITO_ISSUER may use http only for a loopback host (127.0.0.0/8, localhost, [::1]); use https for 127.0.0.1.evil.example"],
+    [
+      "a look-alike host",
+      "http://127.0.0.1.evil.example/pool",
+      "COGNITO_ISSUER may use http only for a loopback host (127.0.0.0/8, localhost, [::1]); use https for 127.0.0.1.evil.example",
+    ],
     ["credentials", "https://user:pw@idp.example.com/pool", "COGNITO_ISSUER must not carry credentials"],
     ["a query", "https://idp.example.com/pool?x=1", "COGNITO_ISSUER must not have a query or fragment"],
   ])("rejects an issuer with %s", (_, issuer, problem) => {

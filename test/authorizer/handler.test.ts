@@ -31,7 +31,10 @@ beforeAll(async () => {
   issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}/local_pool1`;
   dir = mkdtempSync(join(tmpdir(), "authorizer-handler-"));
   bundleFile = join(dir, "policy-bundle.json");
-  const bundle = { catalog: loadRouteCatalog(join(ROOT, "policies", "mlflow-routes.json")), groups: loadGroupFiles(join(ROOT, "policies", "groups"), ROOT) };
+  const bundle = {
+    catalog: loadRouteCatalog(join(ROOT, "policies", "mlflow-routes.json")),
+    groups: loadGroupFiles(join(ROOT, "policies", "groups"), ROOT),
+  };
   writeFileSync(bundleFile, JSON.stringify(bundle));
 });
 
@@ -80,7 +83,12 @@ function captureStdout(): () => Record<string, unknown>[] {
     written.push(String(chunk));
     return true;
   });
-  return () => written.join("").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  return () =>
+    written
+      .join("")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
 }
 
 describe("handler", () => {

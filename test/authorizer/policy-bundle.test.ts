@@ -8,7 +8,12 @@ import { thrownBy } from "../support/errors";
 
 const ROOT = join(__dirname, "..", "..");
 const bundle = (): PolicyBundle =>
-  JSON.parse(JSON.stringify({ catalog: loadRouteCatalog(join(ROOT, "policies", "mlflow-routes.json")), groups: loadGroupFiles(join(ROOT, "policies", "groups"), ROOT) }));
+  JSON.parse(
+    JSON.stringify({
+      catalog: loadRouteCatalog(join(ROOT, "policies", "mlflow-routes.json")),
+      groups: loadGroupFiles(join(ROOT, "policies", "groups"), ROOT),
+    }),
+  );
 
 const messageOf = (act: () => unknown): string => thrownBy(act, ConfigError).message;
 
@@ -22,7 +27,10 @@ describe("parsePolicyBundle", () => {
 
   it("serves precompiled resources as they are, without compiling", () => {
     // Prepare: a recognisable precompiled entry for readers
-    const b = { ...bundle(), compiled: [{ groups: ["readers"], surface: "cognito", allow: ["GET/precompiled"], deny: [] }] };
+    const b = {
+      ...bundle(),
+      compiled: [{ groups: ["readers"], surface: "cognito", allow: ["GET/precompiled"], deny: [] }],
+    };
     // Act
     const set = parsePolicyBundle(b);
     // Assess
@@ -32,7 +40,13 @@ describe("parsePolicyBundle", () => {
 
   it("refuses precompiled entries that name unknown groups or surfaces or are not lists of strings", () => {
     // Prepare
-    const b = { ...bundle(), compiled: [{ groups: ["ghosts"], surface: "cognito", allow: [], deny: [] }, { groups: ["readers"], surface: "ftp", allow: [1], deny: [] }] };
+    const b = {
+      ...bundle(),
+      compiled: [
+        { groups: ["ghosts"], surface: "cognito", allow: [], deny: [] },
+        { groups: ["readers"], surface: "ftp", allow: [1], deny: [] },
+      ],
+    };
     // Act
     const message = messageOf(() => parsePolicyBundle(b));
     // Assess
@@ -72,7 +86,11 @@ describe("parsePolicyBundle", () => {
 
   it.each([
     ["no groups", { catalog: {} }, "policy bundle: groups must be a non-empty list"],
-    ["a broken catalog", { catalog: { routes: "none" }, groups: bundle().groups }, "policy bundle: mlflowVersion must be a string; routes must be an array"],
+    [
+      "a broken catalog",
+      { catalog: { routes: "none" }, groups: bundle().groups },
+      "policy bundle: mlflowVersion must be a string; routes must be an array",
+    ],
   ])("rejects a bundle with %s", (_, input, expected) => {
     // Act
     const message = messageOf(() => parsePolicyBundle(input));

@@ -1,7 +1,19 @@
 import { createServer, Server } from "http";
 import { AddressInfo } from "net";
 import { BearerTokenError, createTokenVerifier, extractBearerToken, JwksFetcher } from "../../authorizer/token";
-import { accessClaims, accessToken, CLIENT_ID, createSigningKey, idClaims, ISSUER, JWKS_URI, jwksOf, requestEvent, seededJwksCache, signJwt } from "./support/tokens";
+import {
+  accessClaims,
+  accessToken,
+  CLIENT_ID,
+  createSigningKey,
+  idClaims,
+  ISSUER,
+  JWKS_URI,
+  jwksOf,
+  requestEvent,
+  seededJwksCache,
+  signJwt,
+} from "./support/tokens";
 import { thrownBy } from "../support/errors";
 
 const MAX = 8192;
@@ -47,10 +59,25 @@ describe("extractBearerToken", () => {
   });
 
   it.each([
-    ["a repeated header", { headers: { Authorization: `Bearer ${TOKEN}` }, multiValueHeaders: { Authorization: [`Bearer ${TOKEN}`, "Bearer a.b.c"] } }],
+    [
+      "a repeated header",
+      {
+        headers: { Authorization: `Bearer ${TOKEN}` },
+        multiValueHeaders: { Authorization: [`Bearer ${TOKEN}`, "Bearer a.b.c"] },
+      },
+    ],
     ["two spellings of the name", { headers: { Authorization: `Bearer ${TOKEN}`, authorization: "Bearer a.b.c" } }],
-    ["the same value twice", { headers: { Authorization: `Bearer ${TOKEN}` }, multiValueHeaders: { Authorization: [`Bearer ${TOKEN}`, `Bearer ${TOKEN}`] } }],
-    ["maps that disagree", { headers: { Authorization: `Bearer ${TOKEN}` }, multiValueHeaders: { authorization: ["Bearer a.b.c"] } }],
+    [
+      "the same value twice",
+      {
+        headers: { Authorization: `Bearer ${TOKEN}` },
+        multiValueHeaders: { Authorization: [`Bearer ${TOKEN}`, `Bearer ${TOKEN}`] },
+      },
+    ],
+    [
+      "maps that disagree",
+      { headers: { Authorization: `Bearer ${TOKEN}` }, multiValueHeaders: { authorization: ["Bearer a.b.c"] } },
+    ],
   ])("rejects %s as duplicate-authorization", (_, options) => {
     // Act
     const problem = problemOf(() => extractBearerToken(requestEvent(options), MAX));
@@ -97,7 +124,9 @@ describe("extractBearerToken", () => {
 
   it("rejects a huge header before parsing it", () => {
     // Act
-    const problem = problemOf(() => extractBearerToken(requestEvent({ authorization: `Bearer ${"x".repeat(1_000_000)}` }), MAX));
+    const problem = problemOf(() =>
+      extractBearerToken(requestEvent({ authorization: `Bearer ${"x".repeat(1_000_000)}` }), MAX),
+    );
     // Assess
     expect(problem).toBe("token-too-large");
   });
@@ -106,7 +135,8 @@ describe("extractBearerToken", () => {
 describe("createTokenVerifier", () => {
   const key = createSigningKey();
   const config = { issuer: ISSUER, jwksUri: JWKS_URI, clientIds: ["otherclient", CLIENT_ID] };
-  const verifierWith = (jwks = jwksOf(key)) => createTokenVerifier(config, { jwksCache: seededJwksCache(jwks).jwksCache });
+  const verifierWith = (jwks = jwksOf(key)) =>
+    createTokenVerifier(config, { jwksCache: seededJwksCache(jwks).jwksCache });
 
   it("returns the claims of a valid access token of any configured client", async () => {
     // Prepare
@@ -118,7 +148,11 @@ describe("createTokenVerifier", () => {
   });
 
   it.each([
-    ["an id token", () => signJwt({ alg: "RS256", kid: key.kid }, idClaims(), key.privateKey), "CognitoJwtInvalidTokenUseError"],
+    [
+      "an id token",
+      () => signJwt({ alg: "RS256", kid: key.kid }, idClaims(), key.privateKey),
+      "CognitoJwtInvalidTokenUseError",
+    ],
     ["a token without token_use", () => accessToken(key, { token_use: undefined }), "CognitoJwtInvalidTokenUseError"],
     ["another client", () => accessToken(key, { client_id: "stranger" }), "CognitoJwtInvalidClientIdError"],
     ["another issuer", () => accessToken(key, { iss: "http://localhost:9229/local_x" }), "JwtInvalidIssuerError"],
@@ -138,9 +172,17 @@ describe("createTokenVerifier", () => {
     // Prepare
     const { generateKeyPairSync, createSign } = await import("crypto");
     const ec = generateKeyPairSync("ec", { namedCurve: "P-256" });
-    const jwk = { ...(ec.publicKey.export({ format: "jwk" }) as Record<string, string>), kid: "ec1", alg: "ES256", use: "sig" };
+    const jwk = {
+      ...(ec.publicKey.export({ format: "jwk" }) as Record<string, string>),
+      kid: "ec1",
+      alg: "ES256",
+      use: "sig",
+    };
     const input = `${Buffer.from(JSON.stringify({ alg: "ES256", kid: "ec1" })).toString("base64url")}.${Buffer.from(JSON.stringify(accessClaims())).toString("base64url")}`;
-    const sig = createSign("SHA256").update(input).sign({ key: ec.privateKey, dsaEncoding: "ieee-p1363" }).toString("base64url");
+    const sig = createSign("SHA256")
+      .update(input)
+      .sign({ key: ec.privateKey, dsaEncoding: "ieee-p1363" })
+      .toString("base64url");
     // Act
     const outcome = verifierWith({ keys: [key.jwk, jwk as typeof key.jwk] }).verify(`${input}.${sig}`);
     // Assess
@@ -153,7 +195,8 @@ describe("JwksFetcher", () => {
   let origin: string;
   beforeAll(async () => {
     server = createServer((req, res) => {
-      if (req.url === "/pool/.well-known/jwks.json") res.writeHead(200, { "content-type": "application/json" }).end('{"keys":[]}');
+      if (req.url === "/pool/.well-known/jwks.json")
+        res.writeHead(200, { "content-type": "application/json" }).end('{"keys":[]}');
       else res.writeHead(404).end();
     });
     await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));

@@ -31,14 +31,18 @@ describe("parseBenchArgs", () => {
 
   it("lists every problem of the command line at once", () => {
     // Act / Assess
-    expect(() => parseBenchArgs(["--only", "gateway,nope", "--bogus", "--out"])).toThrow(/--only .*not nope.*unknown argument --bogus.*--out needs a directory/s);
+    expect(() => parseBenchArgs(["--only", "gateway,nope", "--bogus", "--out"])).toThrow(
+      /--only .*not nope.*unknown argument --bogus.*--out needs a directory/s,
+    );
   });
 });
 
 describe("judgeTargets", () => {
   it("calls a target missed when its figure is not a number", () => {
     // Prepare
-    const gateway = { comparisons: { "8": { "gateway SigV4 / direct": { throughputRatio: NaN, addedP50Ms: 0, addedP99Ms: 0 } } } } as unknown as GatewayResults;
+    const gateway = {
+      comparisons: { "8": { "gateway SigV4 / direct": { throughputRatio: NaN, addedP50Ms: 0, addedP99Ms: 0 } } },
+    } as unknown as GatewayResults;
     // Act
     const verdicts = judgeTargets({ gateway });
     // Assess
@@ -53,7 +57,11 @@ describe("npm run bench -- --quick", () => {
   beforeAll(async () => {
     out = mkdtempSync(join(tmpdir(), "mlflow-gate-bench-test-"));
     exit = await new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [require.resolve("tsx/cli"), join(REPO_ROOT, "bench", "index.ts"), "--quick", "--out", out], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(
+        process.execPath,
+        [require.resolve("tsx/cli"), join(REPO_ROOT, "bench", "index.ts"), "--quick", "--out", out],
+        { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] },
+      );
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
@@ -74,16 +82,35 @@ describe("npm run bench -- --quick", () => {
   it("exits 0 and writes RESULTS.md with every section", () => {
     expect(exit.code).toBe(0);
     const md = readFileSync(join(out, "RESULTS.md"), "utf8");
-    for (const heading of ["## Machine", "## Targets", "## Method", "## 1. Authorizer", "## 2. Cold start", "## 3. Gateway overhead", "## 4. Peer", "## 5. Scaling", "## Commands"]) {
+    for (const heading of [
+      "## Machine",
+      "## Targets",
+      "## Method",
+      "## 1. Authorizer",
+      "## 2. Cold start",
+      "## 3. Gateway overhead",
+      "## 4. Peer",
+      "## 5. Scaling",
+      "## Commands",
+    ]) {
       expect(md).toContain(heading);
     }
     expect(md).not.toMatch(/\bNaN\b|undefined/);
   });
 
   it("records the machine, the load average and a verdict for every target", () => {
-    const run = read<{ mode: string; machine: Record<string, unknown>; loadAverage: { before: number[]; after: number[] }; targets: { measured: number }[] }>("run.json");
+    const run = read<{
+      mode: string;
+      machine: Record<string, unknown>;
+      loadAverage: { before: number[]; after: number[] };
+      targets: { measured: number }[];
+    }>("run.json");
     expect(run.mode).toBe("quick");
-    expect(run.machine).toMatchObject({ cores: expect.any(Number), node: process.version, mlflow: expect.stringMatching(/^\d+\.\d+\.\d+$/) });
+    expect(run.machine).toMatchObject({
+      cores: expect.any(Number),
+      node: process.version,
+      mlflow: expect.stringMatching(/^\d+\.\d+\.\d+$/),
+    });
     expect([...run.loadAverage.before, ...run.loadAverage.after].every((l) => Number.isFinite(l) && l >= 0)).toBe(true);
     expect(run.targets).toHaveLength(5);
     expect(run.targets.every((t) => Number.isFinite(t.measured))).toBe(true);
@@ -100,15 +127,20 @@ describe("npm run bench -- --quick", () => {
     expect(a.ratioLambdaToRaw).toBeGreaterThan(0);
     expect(a.ratioLambdaToRaw).toBeLessThan(1.5);
     expect(a.byGroups.map((p) => p.groups)).toEqual([1, 4]);
-    expect(a.byResources.map((p) => p.policyResources)).toEqual([...a.byResources.map((p) => p.policyResources)].sort((x, y) => x - y));
-    for (const p of [...a.byGroups, ...a.byResources]) expect([p.lambda.perSecond, p.cachedDeny.perSecond, p.policyResources].every(positive)).toBe(true);
+    expect(a.byResources.map((p) => p.policyResources)).toEqual(
+      [...a.byResources.map((p) => p.policyResources)].sort((x, y) => x - y),
+    );
+    for (const p of [...a.byGroups, ...a.byResources])
+      expect([p.lambda.perSecond, p.cachedDeny.perSecond, p.policyResources].every(positive)).toBe(true);
   });
 
   it("measures the bundle and a cold start", () => {
     const c = read<ColdStartResults>("cold-start.json");
     expect(c.bundle.minifiedBytes).toBeGreaterThan(10_000);
     expect(c.bundle.minifiedBytes).toBeLessThan(5_000_000);
-    expect([c.bareNodeMs, c.authorizerProcessMs, c.coldStartMs, c.loadMs, c.firstDecisionMs].every(positive)).toBe(true);
+    expect([c.bareNodeMs, c.authorizerProcessMs, c.coldStartMs, c.loadMs, c.firstDecisionMs].every(positive)).toBe(
+      true,
+    );
     expect(c.authorizerProcessMs).toBeGreaterThan(c.bareNodeMs);
   });
 
@@ -116,7 +148,18 @@ describe("npm run bench -- --quick", () => {
     const g = read<GatewayResults>("gateway.json");
     expect(g.problems).toEqual([]);
     const names = Object.keys(g.targets);
-    expect(names).toEqual(expect.arrayContaining(["direct", "directSdk", "sigv4", "bearer", "basicAuth", "trivialDirect", "trivialSigv4", "trivialBearer"]));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        "direct",
+        "directSdk",
+        "sigv4",
+        "bearer",
+        "basicAuth",
+        "trivialDirect",
+        "trivialSigv4",
+        "trivialBearer",
+      ]),
+    );
     for (const name of names) {
       for (const c of g.load.concurrencies) {
         const cell = g.targets[name as keyof typeof g.targets]!.byConcurrency[c]!;
@@ -126,7 +169,14 @@ describe("npm run bench -- --quick", () => {
     }
     for (const c of g.load.concurrencies) {
       const comparisons = g.comparisons[c]!;
-      expect(Object.keys(comparisons)).toEqual(expect.arrayContaining(["gateway SigV4 / direct", "gateway bearer / direct", "gateway SigV4 / basic-auth", "gateway SigV4 / direct (trivial upstream)"]));
+      expect(Object.keys(comparisons)).toEqual(
+        expect.arrayContaining([
+          "gateway SigV4 / direct",
+          "gateway bearer / direct",
+          "gateway SigV4 / basic-auth",
+          "gateway SigV4 / direct (trivial upstream)",
+        ]),
+      );
       for (const x of Object.values(comparisons)) {
         expect(x.throughputRatio).toBeGreaterThan(0);
         expect(x.throughputRatio).toBeLessThan(10_000);

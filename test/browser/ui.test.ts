@@ -29,14 +29,24 @@ beforeAll(async () => {
   mkdirSync(SCREENSHOTS, { recursive: true });
   // Tokens live 20 s and the authorizer's cache is off, so an expired token would be refused at once.
   t = await startTestStack({ config: { accessTokenValiditySeconds: TOKEN_SECONDS, authorizerCacheTtlSeconds: 0 } });
-  const r = await runPython([join("test", "browser", "python", "seed_ui.py"), "ui-experiment"], sdkEnv(t.stack, "private"));
+  const r = await runPython(
+    [join("test", "browser", "python", "seed_ui.py"), "ui-experiment"],
+    sdkEnv(t.stack, "private"),
+  );
   if (r.code !== 0) throw new Error(`seed_ui.py failed: ${r.stderr.slice(-2000)}`);
   // MLflow prints a "View run" line on set_terminated; the ids are the last line.
   seed = JSON.parse(r.stdout.trim().split("\n").pop() as string) as Seed;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
   });
 }, 240_000);
 
@@ -77,7 +87,9 @@ const shot = (page: Page, name: string) => page.screenshot({ path: join(SCREENSH
 /** The access token Amplify keeps for the signed-in user. */
 const storedAccessToken = (page: Page) =>
   page.evaluate(() => {
-    const key = Object.keys(localStorage).find((k) => k.startsWith("CognitoIdentityServiceProvider.") && k.endsWith(".accessToken"));
+    const key = Object.keys(localStorage).find(
+      (k) => k.startsWith("CognitoIdentityServiceProvider.") && k.endsWith(".accessToken"),
+    );
     return key ? localStorage.getItem(key) : undefined;
   });
 
@@ -111,13 +123,18 @@ test("a reader sees the experiments, a run's metric chart and its image artifact
   await shot(page, "reader-run-metrics");
 
   // the image artifact, loaded with the token
-  await page.goto(`${t.stack.summary.gatewayUrl}/#/experiments/${seed.experimentId}/runs/${seed.runId}/artifacts/plot.png`);
+  await page.goto(
+    `${t.stack.summary.gatewayUrl}/#/experiments/${seed.experimentId}/runs/${seed.runId}/artifacts/plot.png`,
+  );
   const image = page.locator('img[src^="blob:"], img[src*="plot.png"]').first();
   await image.waitFor();
-  await page.waitForFunction((el) => {
-    const img = el as unknown as { complete: boolean; naturalWidth: number };
-    return img.complete && img.naturalWidth === 64;
-  }, await image.elementHandle());
+  await page.waitForFunction(
+    (el) => {
+      const img = el as unknown as { complete: boolean; naturalWidth: number };
+      return img.complete && img.naturalWidth === 64;
+    },
+    await image.elementHandle(),
+  );
   await shot(page, "reader-image-artifact");
 });
 
@@ -134,7 +151,8 @@ test("sign-out returns to the login", async () => {
   expect(await page.getByTestId("mlflow-gate-bar").count()).toBe(0);
 });
 
-async function privateMlflow(path: string): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON read by path
+async function privateMlflow(path: string): Promise<any> {
   const response = await fetch(`${t.stack.summary.mlflowPrivateUrl}${path}`);
   return response.json();
 }
@@ -143,7 +161,10 @@ async function openExperimentMenuItem(page: Page, item: string): Promise<void> {
   await page.goto(`${t.stack.summary.gatewayUrl}/#/experiments/${seed.experimentId}`);
   // MLflow's first-visit guidance covers the page until it is dismissed.
   const gotIt = page.getByRole("button", { name: "Got it" });
-  await gotIt.waitFor({ timeout: 5000 }).then(() => gotIt.click(), () => undefined);
+  await gotIt.waitFor({ timeout: 5000 }).then(
+    () => gotIt.click(),
+    () => undefined,
+  );
   await page.getByTestId("overflow-menu-trigger").click();
   await page.getByRole("menuitem", { name: item }).click();
 }
@@ -169,14 +190,18 @@ test("a reader's rename and delete of an experiment are denied, visibly, and cha
   await dialog.getByRole("button", { name: "Cancel" }).click();
   await page.getByTestId("mlflow-gate-forbidden").getByRole("button", { name: "Dismiss" }).click();
   await openExperimentMenuItem(page, "Delete");
-  await page.getByRole("dialog").getByRole("button", { name: /delete/i }).click();
+  await page
+    .getByRole("dialog")
+    .getByRole("button", { name: /delete/i })
+    .click();
 
   // Assess
   await page.getByTestId("mlflow-gate-forbidden").filter({ hasText: "readers" }).waitFor();
   await shot(page, "reader-delete-denied");
   const denied = t.accessLog.filter((e) => e.username === "reader" && e.status === 403).map((e) => e.action);
   expect(denied).toEqual(expect.arrayContaining(["UpdateExperiment", "DeleteExperiment"]));
-  const experiment = (await privateMlflow(`/api/2.0/mlflow/experiments/get?experiment_id=${seed.experimentId}`)).experiment;
+  const experiment = (await privateMlflow(`/api/2.0/mlflow/experiments/get?experiment_id=${seed.experimentId}`))
+    .experiment;
   expect(experiment).toMatchObject({ name: "ui-experiment", lifecycle_stage: "active" });
 });
 
@@ -193,7 +218,9 @@ test("an admin renames an experiment", async () => {
   // Assess
   await dialog.waitFor({ state: "hidden" });
   await shot(page, "admin-renamed");
-  expect((await privateMlflow(`/api/2.0/mlflow/experiments/get?experiment_id=${seed.experimentId}`)).experiment.name).toBe("renamed-by-admin");
+  expect(
+    (await privateMlflow(`/api/2.0/mlflow/experiments/get?experiment_id=${seed.experimentId}`)).experiment.name,
+  ).toBe("renamed-by-admin");
   expect(await page.getByTestId("mlflow-gate-forbidden").count()).toBe(0);
 });
 
@@ -214,7 +241,9 @@ test("a model approver sets an alias on a model version", async () => {
   // Assess
   await dialog.waitFor({ state: "hidden" });
   await shot(page, "approver-alias-set");
-  const alias = await privateMlflow(`/api/2.0/mlflow/registered-models/alias?name=${encodeURIComponent(seed.modelName)}&alias=champion`);
+  const alias = await privateMlflow(
+    `/api/2.0/mlflow/registered-models/alias?name=${encodeURIComponent(seed.modelName)}&alias=champion`,
+  );
   expect(alias.model_version?.version).toBe(seed.modelVersion);
 });
 
@@ -248,7 +277,9 @@ test("a token the gateway refuses (401) returns to the login once, without a rel
   const loads: string[] = [];
   page.on("load", () => loads.push(page.url()));
   await page.evaluate(() => {
-    const key = Object.keys(localStorage).find((k) => k.startsWith("CognitoIdentityServiceProvider.") && k.endsWith(".accessToken"));
+    const key = Object.keys(localStorage).find(
+      (k) => k.startsWith("CognitoIdentityServiceProvider.") && k.endsWith(".accessToken"),
+    );
     if (key) localStorage.setItem(key, `${localStorage.getItem(key)?.slice(0, -8)}AAAAAAAA`);
   });
 

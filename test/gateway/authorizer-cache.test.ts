@@ -1,7 +1,10 @@
 import type { APIGatewayAuthorizerResult } from "aws-lambda";
 import { AuthorizerCache } from "../../gateway/authorizer-cache";
 
-const result = (principalId: string): APIGatewayAuthorizerResult => ({ principalId, policyDocument: { Version: "2012-10-17", Statement: [] } });
+const result = (principalId: string): APIGatewayAuthorizerResult => ({
+  principalId,
+  policyDocument: { Version: "2012-10-17", Statement: [] },
+});
 
 describe("AuthorizerCache", () => {
   test("keeps an answer for the TTL, per identity source", () => {

@@ -21,15 +21,47 @@ describe("parseStackConfig", () => {
 
   test("reads every variable", () => {
     const c = parseStackConfig(
-      { MLFLOW_GATE_DATA: "/tmp/d", MLFLOW_GATE_PORT: "0", MLFLOW_GATE_MLFLOW_PORT: "5001", MLFLOW_GATE_USER_POOL_PORT: "0", MLFLOW_GATE_REGION: "eu-west-1", MLFLOW_GATE_AUTHORIZER_CACHE_TTL: "0", MLFLOW_GATE_INTEGRATION_TIMEOUT_MS: "1000", MLFLOW_GATE_ACCESS_TOKEN_SECONDS: "120", MLFLOW_GATE_STS_PORT: "0", MLFLOW_GATE_STS_MIN_DURATION_SECONDS: "30", MLFLOW_GATE_STS_MAX_DURATION_SECONDS: "43200" },
+      {
+        MLFLOW_GATE_DATA: "/tmp/d",
+        MLFLOW_GATE_PORT: "0",
+        MLFLOW_GATE_MLFLOW_PORT: "5001",
+        MLFLOW_GATE_USER_POOL_PORT: "0",
+        MLFLOW_GATE_REGION: "eu-west-1",
+        MLFLOW_GATE_AUTHORIZER_CACHE_TTL: "0",
+        MLFLOW_GATE_INTEGRATION_TIMEOUT_MS: "1000",
+        MLFLOW_GATE_ACCESS_TOKEN_SECONDS: "120",
+        MLFLOW_GATE_STS_PORT: "0",
+        MLFLOW_GATE_STS_MIN_DURATION_SECONDS: "30",
+        MLFLOW_GATE_STS_MAX_DURATION_SECONDS: "43200",
+      },
       "/",
     );
-    expect(c).toMatchObject({ dataDir: "/tmp/d", gatewayPort: 0, mlflowPort: 5001, userPoolPort: 0, region: "eu-west-1", authorizerCacheTtlSeconds: 0, integrationTimeoutMs: 1000, accessTokenValiditySeconds: 120, stsPort: 0, stsMinDurationSeconds: 30, stsMaxDurationSeconds: 43_200 });
+    expect(c).toMatchObject({
+      dataDir: "/tmp/d",
+      gatewayPort: 0,
+      mlflowPort: 5001,
+      userPoolPort: 0,
+      region: "eu-west-1",
+      authorizerCacheTtlSeconds: 0,
+      integrationTimeoutMs: 1000,
+      accessTokenValiditySeconds: 120,
+      stsPort: 0,
+      stsMinDurationSeconds: 30,
+      stsMaxDurationSeconds: 43_200,
+    });
   });
 
   test("lists every problem at once; never binds beyond loopback", () => {
     const e = thrownBy(
-      () => parseStackConfig({ MLFLOW_GATE_PORT: "http", MLFLOW_GATE_REGION: "mars", MLFLOW_GATE_HOST: "0.0.0.0", MLFLOW_GATE_AUTHORIZER_CACHE_TTL: "4000", MLFLOW_GATE_INTEGRATION_TIMEOUT_MS: "60000", MLFLOW_GATE_STS_MIN_DURATION_SECONDS: "5" }),
+      () =>
+        parseStackConfig({
+          MLFLOW_GATE_PORT: "http",
+          MLFLOW_GATE_REGION: "mars",
+          MLFLOW_GATE_HOST: "0.0.0.0",
+          MLFLOW_GATE_AUTHORIZER_CACHE_TTL: "4000",
+          MLFLOW_GATE_INTEGRATION_TIMEOUT_MS: "60000",
+          MLFLOW_GATE_STS_MIN_DURATION_SECONDS: "5",
+        }),
       ConfigError,
     );
     expect(e.message).toMatch(/MLFLOW_GATE_PORT must be an integer from 0 to 65535, not "http"/);
@@ -41,7 +73,13 @@ describe("parseStackConfig", () => {
   });
 
   test("the STS's shortest session may not exceed its longest", () => {
-    const e = thrownBy(() => parseStackConfig({ MLFLOW_GATE_STS_MIN_DURATION_SECONDS: "900", MLFLOW_GATE_STS_MAX_DURATION_SECONDS: "60" }), ConfigError);
-    expect(e.message).toMatch(/MLFLOW_GATE_STS_MIN_DURATION_SECONDS \(900\) must not exceed MLFLOW_GATE_STS_MAX_DURATION_SECONDS \(60\)/);
+    const e = thrownBy(
+      () =>
+        parseStackConfig({ MLFLOW_GATE_STS_MIN_DURATION_SECONDS: "900", MLFLOW_GATE_STS_MAX_DURATION_SECONDS: "60" }),
+      ConfigError,
+    );
+    expect(e.message).toMatch(
+      /MLFLOW_GATE_STS_MIN_DURATION_SECONDS \(900\) must not exceed MLFLOW_GATE_STS_MAX_DURATION_SECONDS \(60\)/,
+    );
   });
 });

@@ -38,7 +38,10 @@ describe("the MLflow server's Python environment", () => {
 
   test("without Flask-WTF, importing mlflow.server.auth fails at once from sys.modules, every time", async () => {
     // Act
-    const r = await runPython(["-c", probe], mlflowProcessEnv({ PATH: process.env.PATH, HOME: process.env.HOME, PYTHONWARNINGS: "ignore" }));
+    const r = await runPython(
+      ["-c", probe],
+      mlflowProcessEnv({ PATH: process.env.PATH, HOME: process.env.HOME, PYTHONWARNINGS: "ignore" }),
+    );
 
     // Assess: the .venv has no Flask-WTF (MLflow's auth extra), so the sentinel is in place.
     expect(r.code).toBe(0);
@@ -55,7 +58,10 @@ describe("prepareDatabase: a new MLflow pin migrates the local database instead 
     return d;
   };
   const realDatabase = async (dir: string) => {
-    const r = await runPython(["-m", "mlflow", "db", "upgrade", `sqlite:///${join(dir, "mlflow.db")}`], mlflowProcessEnv({ PATH: process.env.PATH, HOME: process.env.HOME }));
+    const r = await runPython(
+      ["-m", "mlflow", "db", "upgrade", `sqlite:///${join(dir, "mlflow.db")}`],
+      mlflowProcessEnv({ PATH: process.env.PATH, HOME: process.env.HOME }),
+    );
     expect(r.code).toBe(0);
   };
 
@@ -92,7 +98,10 @@ describe("prepareDatabase: a new MLflow pin migrates the local database instead 
     const dir = newDir();
     writeFileSync(join(dir, "mlflow.db"), "not a database");
 
-    const error = await prepareDatabase(dir, "3.17.2", () => undefined).then(() => undefined, (e: Error) => e);
+    const error = await prepareDatabase(dir, "3.17.2", () => undefined).then(
+      () => undefined,
+      (e: Error) => e,
+    );
 
     expect(error?.message).toContain(`mlflow db upgrade of ${join(dir, "mlflow.db")} failed`);
     expect(error?.message).toContain(`the database before the attempt is in ${join(dir, "mlflow.db.before-3.17.2")}`);

@@ -2,7 +2,13 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { ConfigError } from "../../authorizer/core/errors";
-import { DATA_SCIENCE_PRINCIPAL, loadPrincipals, parsePrincipals, principalStore, writeAwsFiles } from "../../gateway/principals";
+import {
+  DATA_SCIENCE_PRINCIPAL,
+  loadPrincipals,
+  parsePrincipals,
+  principalStore,
+  writeAwsFiles,
+} from "../../gateway/principals";
 import { thrownBy } from "../support/errors";
 
 const GROUPS = new Set(["admins", "readers", "model-approvers"]);
@@ -16,7 +22,12 @@ describe("principals", () => {
 
   test("first start writes the default principals with generated keys, private to the user; later starts keep them", () => {
     const first = loadPrincipals(dir, GROUPS);
-    expect(first.map((p) => [p.name, p.group])).toEqual([["mlflow-admin", "admins"], ["mlflow-reader", "readers"], ["mlflow-model-approver", "model-approvers"], ["data-science", undefined]]);
+    expect(first.map((p) => [p.name, p.group])).toEqual([
+      ["mlflow-admin", "admins"],
+      ["mlflow-reader", "readers"],
+      ["mlflow-model-approver", "model-approvers"],
+      ["data-science", undefined],
+    ]);
     expect(first[0]!.accessKeyId).toMatch(/^AKIA[A-Z2-7]{16}$/);
     expect(new Set(first.map((p) => p.secretAccessKey)).size).toBe(4);
     expect(statSync(join(dir, "principals.json")).mode & 0o777).toBe(0o600);
@@ -24,10 +35,27 @@ describe("principals", () => {
   });
 
   test("a principal a user adds gets keys; a bad edit is refused with every problem named", () => {
-    writeFileSync(join(dir, "principals.json"), JSON.stringify({ version: 2, principals: [{ name: "ci-bot", group: "readers" }] }));
-    expect(loadPrincipals(dir, GROUPS)[0]).toMatchObject({ name: "ci-bot", group: "readers", accessKeyId: expect.stringMatching(/^AKIA/) });
+    writeFileSync(
+      join(dir, "principals.json"),
+      JSON.stringify({ version: 2, principals: [{ name: "ci-bot", group: "readers" }] }),
+    );
+    expect(loadPrincipals(dir, GROUPS)[0]).toMatchObject({
+      name: "ci-bot",
+      group: "readers",
+      accessKeyId: expect.stringMatching(/^AKIA/),
+    });
     const e = thrownBy(
-      () => parsePrincipals({ principals: [{ name: "a", group: "nobody" }, { name: "a", group: "readers", accessKeyId: "lower", secretAccessKey: "x" }] }, GROUPS, "p.json"),
+      () =>
+        parsePrincipals(
+          {
+            principals: [
+              { name: "a", group: "nobody" },
+              { name: "a", group: "readers", accessKeyId: "lower", secretAccessKey: "x" },
+            ],
+          },
+          GROUPS,
+          "p.json",
+        ),
       ConfigError,
     );
     expect(e.message).toMatch(/principals\[0\]\.group "nobody" is not a group/);
@@ -50,11 +78,28 @@ describe("principals", () => {
 
   test("a file from before the local STS keeps its keys and groups and gains data-science and the default trust", () => {
     // Prepare: the format earlier runs wrote (no version, no trust)
-    const old = { principals: [
-      { name: "mlflow-admin", group: "admins", accessKeyId: "AKIAOLDADMIN0000000A", secretAccessKey: "old-admin-secret-0000" },
-      { name: "mlflow-reader", group: "readers", accessKeyId: "AKIAOLDREADER000000A", secretAccessKey: "old-reader-secret-000" },
-      { name: "ci-bot", group: "readers", accessKeyId: "AKIAOLDCIBOT0000000A", secretAccessKey: "old-cibot-secret-0000" },
-    ] };
+    const old = {
+      principals: [
+        {
+          name: "mlflow-admin",
+          group: "admins",
+          accessKeyId: "AKIAOLDADMIN0000000A",
+          secretAccessKey: "old-admin-secret-0000",
+        },
+        {
+          name: "mlflow-reader",
+          group: "readers",
+          accessKeyId: "AKIAOLDREADER000000A",
+          secretAccessKey: "old-reader-secret-000",
+        },
+        {
+          name: "ci-bot",
+          group: "readers",
+          accessKeyId: "AKIAOLDCIBOT0000000A",
+          secretAccessKey: "old-cibot-secret-0000",
+        },
+      ],
+    };
     writeFileSync(join(dir, "principals.json"), JSON.stringify(old));
     // Act
     const migrated = loadPrincipals(dir, GROUPS);
@@ -68,7 +113,9 @@ describe("principals", () => {
     const saved = JSON.parse(readFileSync(join(dir, "principals.json"), "utf8"));
     expect(saved.version).toBe(2);
     // A migrated file is not migrated again: removing data-science later is respected.
-    saved.principals = saved.principals.filter((p: { name: string }) => p.name !== "data-science").map((p: object) => ({ ...p, trustedBy: [] }));
+    saved.principals = saved.principals
+      .filter((p: { name: string }) => p.name !== "data-science")
+      .map((p: object) => ({ ...p, trustedBy: [] }));
     writeFileSync(join(dir, "principals.json"), JSON.stringify(saved));
     expect(loadPrincipals(dir, GROUPS).map((p) => p.name)).toEqual(["mlflow-admin", "mlflow-reader", "ci-bot"]);
   });
@@ -80,7 +127,17 @@ describe("principals", () => {
           {
             version: 2,
             principals: [
-              { name: "r", group: "readers", trustedBy: [{ principal: "ghost" }, { principal: "r" }, { principal: "ds", externalId: "x" }, { principal: "ds" }, { principal: "ds", extra: 1 }] },
+              {
+                name: "r",
+                group: "readers",
+                trustedBy: [
+                  { principal: "ghost" },
+                  { principal: "r" },
+                  { principal: "ds", externalId: "x" },
+                  { principal: "ds" },
+                  { principal: "ds", extra: 1 },
+                ],
+              },
               { name: "w", group: "admins", trustedBy: "ds" },
               { name: "ds", trustedby: [] },
               { name: "k", accessKeyId: "ASIAAAAAAAAAAAAAAAAA", secretAccessKey: "0123456789abcdef" },
@@ -99,23 +156,35 @@ describe("principals", () => {
     expect(e.message).toMatch(/principals\[1\]\.trustedBy must be a list/);
     expect(e.message).toMatch(/principals\[2\] has an unknown field "trustedby"/);
     expect(e.message).toMatch(/principals\[3\]\.accessKeyId must not start with ASIA/);
-    expect(thrownBy(() => parsePrincipals({ version: 3, principals: [] }, GROUPS, "p.json"), ConfigError).message).toMatch(/version must be 2/);
+    expect(
+      thrownBy(() => parsePrincipals({ version: 3, principals: [] }, GROUPS, "p.json"), ConfigError).message,
+    ).toMatch(/version must be 2/);
   });
 
   test("AWS files: one profile per principal and per trust entry, STS calls (only) sent to the local STS", () => {
     const principals = loadPrincipals(dir, GROUPS);
-    const files = writeAwsFiles(dir, principals, "eu-west-1", { endpoint: "http://127.0.0.1:8090", accountId: "000000000000" });
+    const files = writeAwsFiles(dir, principals, "eu-west-1", {
+      endpoint: "http://127.0.0.1:8090",
+      accountId: "000000000000",
+    });
     const credentials = readFileSync(files.credentialsFile, "utf8");
-    expect(credentials).toContain(`[mlflow-reader]\naws_access_key_id = ${principals[1]!.accessKeyId}\naws_secret_access_key = ${principals[1]!.secretAccessKey}\n`);
+    expect(credentials).toContain(
+      `[mlflow-reader]\naws_access_key_id = ${principals[1]!.accessKeyId}\naws_secret_access_key = ${principals[1]!.secretAccessKey}\n`,
+    );
     expect(credentials).toContain("[data-science]\n");
     const config = readFileSync(files.configFile, "utf8");
     expect(config).toContain("[profile mlflow-model-approver]\nregion = eu-west-1\nservices = mlflow-gate-local\n");
     expect(config).toContain(
       "[profile data-science-as-mlflow-admin]\nrole_arn = arn:aws:iam::000000000000:role/mlflow-admin\nsource_profile = data-science\nexternal_id = mlflow-gate-local\nregion = eu-west-1\nservices = mlflow-gate-local\n",
     );
-    expect(config).toContain("[profile data-science-as-mlflow-reader]\nrole_arn = arn:aws:iam::000000000000:role/mlflow-reader\nsource_profile = data-science\nregion");
+    expect(config).toContain(
+      "[profile data-science-as-mlflow-reader]\nrole_arn = arn:aws:iam::000000000000:role/mlflow-reader\nsource_profile = data-science\nregion",
+    );
     expect(config).toMatch(/\[services mlflow-gate-local\]\nsts =\n {2}endpoint_url = http:\/\/127\.0\.0\.1:8090\n$/);
-    expect(files.roleProfiles.map((r) => r.name)).toEqual(["data-science-as-mlflow-admin", "data-science-as-mlflow-reader"]);
+    expect(files.roleProfiles.map((r) => r.name)).toEqual([
+      "data-science-as-mlflow-admin",
+      "data-science-as-mlflow-reader",
+    ]);
     expect(statSync(files.credentialsFile).mode & 0o777).toBe(0o600);
   });
 

@@ -10,7 +10,16 @@ import { parsePrincipals, principalStore } from "../../gateway/principals";
 import { AccessLogEntry, closeServer, createGatewayServer, readTarget } from "../../gateway/server";
 import { buildCanonicalUri } from "../../gateway/sigv4";
 import { CATALOG_FILE, GROUPS_DIR, VENV_PYTHON } from "../../scripts/lib/mlflow-env";
-import { CLIENT_ID, createSigningKey, ISSUER, JWKS_URI, jwksOf, seededJwksCache, signJwt, accessClaims } from "../authorizer/support/tokens";
+import {
+  CLIENT_ID,
+  createSigningKey,
+  ISSUER,
+  JWKS_URI,
+  jwksOf,
+  seededJwksCache,
+  signJwt,
+  accessClaims,
+} from "../authorizer/support/tokens";
 import { sendRaw } from "../security/support/attack";
 
 // Properties of how the gateway reads a request target, against a reference: the pinned MLflow
@@ -20,14 +29,71 @@ import { sendRaw } from "../security/support/attack";
 
 /** Pieces attackers and encoders produce: separators, dot segments in every spelling, encoded bytes. */
 const PIECES = [
-  "api", "ajax-api", "2.0", "3.0", "mlflow", "experiments", "delete", "runs", "static-files", "graphql",
-  "", ".", "..", "%2e", "%2E", "%2e%2e", ".%2e", "%2F", "%2f", "%252F", "%5C", "%5c", "\\", "%00", "%20", "%09",
-  ";", ";x=1", "%3B", "%3F", "?", "#", "%23", "%25", "%", "%zz", "%c0%ae", "%e2%80%ae", "%ff", "%41", "%C3%A9", "~", "+", "%2B", "*", "@", ":",
+  "api",
+  "ajax-api",
+  "2.0",
+  "3.0",
+  "mlflow",
+  "experiments",
+  "delete",
+  "runs",
+  "static-files",
+  "graphql",
+  "",
+  ".",
+  "..",
+  "%2e",
+  "%2E",
+  "%2e%2e",
+  ".%2e",
+  "%2F",
+  "%2f",
+  "%252F",
+  "%5C",
+  "%5c",
+  "\\",
+  "%00",
+  "%20",
+  "%09",
+  ";",
+  ";x=1",
+  "%3B",
+  "%3F",
+  "?",
+  "#",
+  "%23",
+  "%25",
+  "%",
+  "%zz",
+  "%c0%ae",
+  "%e2%80%ae",
+  "%ff",
+  "%41",
+  "%C3%A9",
+  "~",
+  "+",
+  "%2B",
+  "*",
+  "@",
+  ":",
 ];
-const ASCII_PRINTABLE = fc.string({ unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 12 });
-const segment = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...PIECES) }, { weight: 1, arbitrary: ASCII_PRINTABLE }, { weight: 1, arbitrary: fc.string({ maxLength: 6 }).map((s) => encodeURIComponent(s)) });
+const ASCII_PRINTABLE = fc.string({
+  unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)),
+  maxLength: 12,
+});
+const segment = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(...PIECES) },
+  { weight: 1, arbitrary: ASCII_PRINTABLE },
+  { weight: 1, arbitrary: fc.string({ maxLength: 6 }).map((s) => encodeURIComponent(s)) },
+);
 const target = fc
-  .tuple(fc.array(fc.array(segment, { minLength: 1, maxLength: 3 }).map((parts) => parts.join("")), { minLength: 1, maxLength: 7 }), fc.option(ASCII_PRINTABLE, { nil: undefined }))
+  .tuple(
+    fc.array(
+      fc.array(segment, { minLength: 1, maxLength: 3 }).map((parts) => parts.join("")),
+      { minLength: 1, maxLength: 7 },
+    ),
+    fc.option(ASCII_PRINTABLE, { nil: undefined }),
+  )
   .map(([segments, query]) => `/${segments.join("/")}${query === undefined ? "" : `?${query}`}`);
 
 type Reading = { path: string } | { rejected: string };
@@ -42,7 +108,11 @@ function mlflowReadings(targets: readonly string[]): Reading[] {
 }
 
 /** Each segment of a read path percent-encoded again: what a client that means this path sends. */
-const reencode = (path: string): string => path.split("/").map((s) => encodeURIComponent(s)).join("/");
+const reencode = (path: string): string =>
+  path
+    .split("/")
+    .map((s) => encodeURIComponent(s))
+    .join("/");
 
 describe("readTarget (the gateway's reading of a request target)", () => {
   // Prepare: one batch of generated targets, read by MLflow's stack once
@@ -116,7 +186,11 @@ describe("the whole gateway under random requests without valid credentials", ()
   const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
   const key = createSigningKey();
   const stranger = createSigningKey("stranger");
-  const { principals } = parsePrincipals({ principals: [{ name: "mlflow-admin", group: "admins" }] }, new Set(policySet.groups.keys()), "principals.json");
+  const { principals } = parsePrincipals(
+    { principals: [{ name: "mlflow-admin", group: "admins" }] },
+    new Set(policySet.groups.keys()),
+    "principals.json",
+  );
   let upstream: Server;
   let gateway: Server;
   let base = "";
@@ -138,7 +212,10 @@ describe("the whole gateway under random requests without valid credentials", ()
       authorizer: createAuthorizer({
         config: { maxTokenBytes: 8192 },
         policySet,
-        verifier: createTokenVerifier({ issuer: ISSUER, jwksUri: JWKS_URI, clientIds: [CLIENT_ID] }, seededJwksCache(jwksOf(key))),
+        verifier: createTokenVerifier(
+          { issuer: ISSUER, jwksUri: JWKS_URI, clientIds: [CLIENT_ID] },
+          seededJwksCache(jwksOf(key)),
+        ),
         logger: { info: () => undefined, error: () => undefined },
       }),
       credentials: principalStore(principals),
@@ -168,12 +245,43 @@ describe("the whole gateway under random requests without valid credentials", ()
     fc.string({ maxLength: 40 }).filter((v) => /^[\x20-\x7e]*$/.test(v)),
   );
   const extraHeader = fc.tuple(
-    fc.constantFrom("X-HTTP-Method-Override", "X-Forwarded-For", "X-Original-URL", "X-Amz-Date", "X-Amz-Security-Token", "X-Mlflow-Gate-Groups", "Content-Type", "Transfer-Encoding", "Expect"),
-    fc.constantFrom("DELETE", "admins", "/api/2.0/mlflow/experiments/delete", "20250115T120000Z", "chunked", "100-continue", "application/json", ""),
+    fc.constantFrom(
+      "X-HTTP-Method-Override",
+      "X-Forwarded-For",
+      "X-Original-URL",
+      "X-Amz-Date",
+      "X-Amz-Security-Token",
+      "X-Mlflow-Gate-Groups",
+      "Content-Type",
+      "Transfer-Encoding",
+      "Expect",
+    ),
+    fc.constantFrom(
+      "DELETE",
+      "admins",
+      "/api/2.0/mlflow/experiments/delete",
+      "20250115T120000Z",
+      "chunked",
+      "100-continue",
+      "application/json",
+      "",
+    ),
   );
   const request = fc.record({
     method: fc.constantFrom("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "post", "PROPFIND"),
-    target: fc.oneof(target, fc.constantFrom("/api/2.0/mlflow/experiments/delete", "/ajax-api/2.0/mlflow/experiments/delete", "/graphql", "/health", "/version", "/static-files/x.js", "*", "http://127.0.0.1/api/2.0/mlflow/runs/create")),
+    target: fc.oneof(
+      target,
+      fc.constantFrom(
+        "/api/2.0/mlflow/experiments/delete",
+        "/ajax-api/2.0/mlflow/experiments/delete",
+        "/graphql",
+        "/health",
+        "/version",
+        "/static-files/x.js",
+        "*",
+        "http://127.0.0.1/api/2.0/mlflow/runs/create",
+      ),
+    ),
     authorization: credential,
     headers: fc.array(extraHeader, { maxLength: 3 }),
     body: fc.oneof(fc.constant(""), fc.json({ maxDepth: 2 })),
@@ -186,9 +294,17 @@ describe("the whole gateway under random requests without valid credentials", ()
         // Prepare
         seen.length = 0;
         logs.length = 0;
-        const headers: [string, string][] = [...(r.authorization === undefined ? [] : [["Authorization", r.authorization] as [string, string]]), ...r.headers.filter(([n]) => n !== "Transfer-Encoding" && n !== "Expect")];
+        const headers: [string, string][] = [
+          ...(r.authorization === undefined ? [] : [["Authorization", r.authorization] as [string, string]]),
+          ...r.headers.filter(([n]) => n !== "Transfer-Encoding" && n !== "Expect"),
+        ];
         // Act
-        const response = await sendRaw(base, { method: r.method, target: r.target, headers, body: r.method === "GET" || r.method === "HEAD" ? "" : r.body });
+        const response = await sendRaw(base, {
+          method: r.method,
+          target: r.target,
+          headers,
+          body: r.method === "GET" || r.method === "HEAD" ? "" : r.body,
+        });
         // Assess
         expect(response.status).toBeGreaterThanOrEqual(200);
         expect(response.status).toBeLessThan(500);

@@ -12,7 +12,15 @@ import { createTokenVerifier } from "../../authorizer/token";
 import { parsePrincipals, principalStore } from "../../gateway/principals";
 import { AccessLogEntry, closeServer, createGatewayServer } from "../../gateway/server";
 import { CATALOG_FILE, GROUPS_DIR } from "../../scripts/lib/mlflow-env";
-import { accessToken, CLIENT_ID, createSigningKey, ISSUER, JWKS_URI, jwksOf, seededJwksCache } from "../authorizer/support/tokens";
+import {
+  accessToken,
+  CLIENT_ID,
+  createSigningKey,
+  ISSUER,
+  JWKS_URI,
+  jwksOf,
+  seededJwksCache,
+} from "../authorizer/support/tokens";
 
 // The gateway against a recording upstream on port 0 (it stands for the network hop to MLflow; the
 // integration suite runs real MLflow). The authorizer is the real module with a seeded JWKS.
@@ -27,7 +35,12 @@ interface Seen {
 const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
 const key = createSigningKey();
 const { principals } = parsePrincipals(
-  { principals: [{ name: "mlflow-reader", group: "readers" }, { name: "mlflow-admin", group: "admins" }] },
+  {
+    principals: [
+      { name: "mlflow-reader", group: "readers" },
+      { name: "mlflow-admin", group: "admins" },
+    ],
+  },
   new Set(policySet.groups.keys()),
   "principals.json",
 );
@@ -44,11 +57,22 @@ let logs: AccessLogEntry[] = [];
 let authorizerCalls = 0;
 let clock = Date.now();
 
-function startGateway(options: { upstream?: URL; integrationTimeoutMs?: number; uiDirectory?: string; maxHeldBytes?: number; upstreamIdleMs?: number } = {}): Promise<void> {
+function startGateway(
+  options: {
+    upstream?: URL;
+    integrationTimeoutMs?: number;
+    uiDirectory?: string;
+    maxHeldBytes?: number;
+    upstreamIdleMs?: number;
+  } = {},
+): Promise<void> {
   const authorize = createAuthorizer({
     config: { maxTokenBytes: 8192 },
     policySet,
-    verifier: createTokenVerifier({ issuer: ISSUER, jwksUri: JWKS_URI, clientIds: [CLIENT_ID] }, seededJwksCache(jwksOf(key))),
+    verifier: createTokenVerifier(
+      { issuer: ISSUER, jwksUri: JWKS_URI, clientIds: [CLIENT_ID] },
+      seededJwksCache(jwksOf(key)),
+    ),
     logger: { info: () => undefined, error: () => undefined },
   });
   gateway = createGatewayServer({
@@ -68,10 +92,12 @@ function startGateway(options: { upstream?: URL; integrationTimeoutMs?: number; 
     ...(options.maxHeldBytes !== undefined ? { maxHeldBytes: options.maxHeldBytes } : {}),
     ...(options.upstreamIdleMs !== undefined ? { upstreamIdleMs: options.upstreamIdleMs } : {}),
   });
-  return new Promise((resolve) => gateway.listen(0, "127.0.0.1", () => {
-    base = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`;
-    resolve();
-  }));
+  return new Promise((resolve) =>
+    gateway.listen(0, "127.0.0.1", () => {
+      base = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`;
+      resolve();
+    }),
+  );
 }
 
 const stopGateway = () => closeServer(gateway);
@@ -107,22 +133,37 @@ beforeEach(() => {
 });
 
 /** A raw HTTP request (fetch would normalise paths and drop some headers). */
-function send(method: string, path: string, headers: Record<string, string | string[]> = {}, body?: Buffer | string): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+function send(
+  method: string,
+  path: string,
+  headers: Record<string, string | string[]> = {},
+  body?: Buffer | string,
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     const url = new URL(base);
     const req = request({ host: url.hostname, port: url.port, method, path, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
+      res.on("end", () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }),
+      );
     });
     req.on("error", reject);
     req.end(body);
   });
 }
 
-const bearer = (groups: unknown = ["readers"]) => ({ authorization: `Bearer ${accessToken(key, { "cognito:groups": groups })}` });
+const bearer = (groups: unknown = ["readers"]) => ({
+  authorization: `Bearer ${accessToken(key, { "cognito:groups": groups })}`,
+});
 
-async function signed(method: string, path: string, body = "", credentials = reader, extraHeaders: Record<string, string> = {}): Promise<Record<string, string>> {
+async function signed(
+  method: string,
+  path: string,
+  body = "",
+  credentials = reader,
+  extraHeaders: Record<string, string> = {},
+): Promise<Record<string, string>> {
   const url = new URL(base);
   const [pathname, query] = path.split("?") as [string, string | undefined];
   const signer = new SignatureV4({
@@ -173,7 +214,12 @@ describe("UI routes: the Lambda authorizer's policy", () => {
   });
 
   test("a reader's search is forwarded with the identity headers and without the token", async () => {
-    const r = await send("POST", "/ajax-api/2.0/mlflow/runs/search", { ...bearer(), "content-type": "application/json" }, '{"experiment_ids":["0"]}');
+    const r = await send(
+      "POST",
+      "/ajax-api/2.0/mlflow/runs/search",
+      { ...bearer(), "content-type": "application/json" },
+      '{"experiment_ids":["0"]}',
+    );
     expect(r.status).toBe(200);
     expect(seen).toHaveLength(1);
     const h = seen[0]!.headers;
@@ -198,7 +244,9 @@ describe("UI routes: the Lambda authorizer's policy", () => {
   test("a user without a known group: 403 with an explicit deny", async () => {
     const r = await send("GET", "/ajax-api/2.0/mlflow/experiments/get?experiment_id=0", bearer(["ghosts"]));
     expect(r.status).toBe(403);
-    expect(JSON.parse(r.body)).toEqual({ message: "User is not authorized to access this resource with an explicit deny" });
+    expect(JSON.parse(r.body)).toEqual({
+      message: "User is not authorized to access this resource with an explicit deny",
+    });
     expect(seen).toHaveLength(0);
   });
 
@@ -224,7 +272,12 @@ describe("UI routes: the Lambda authorizer's policy", () => {
 describe("SDK routes: SigV4 and the principal's IAM policy", () => {
   test("a signed reader search is forwarded with the principal as identity", async () => {
     const body = '{"experiment_ids":["0"]}';
-    const r = await send("POST", "/api/2.0/mlflow/runs/search", await signed("POST", "/api/2.0/mlflow/runs/search", body), body);
+    const r = await send(
+      "POST",
+      "/api/2.0/mlflow/runs/search",
+      await signed("POST", "/api/2.0/mlflow/runs/search", body),
+      body,
+    );
     expect(r.status).toBe(200);
     expect(seen[0]!.headers["x-mlflow-gate-principal"]).toBe("mlflow-reader");
     expect(seen[0]!.headers["x-mlflow-gate-auth"]).toBe("iam");
@@ -234,7 +287,12 @@ describe("SDK routes: SigV4 and the principal's IAM policy", () => {
 
   test("a signed reader write: 403 and MLflow never sees it", async () => {
     const body = '{"run_id":"x"}';
-    const r = await send("POST", "/api/2.0/mlflow/runs/delete", await signed("POST", "/api/2.0/mlflow/runs/delete", body), body);
+    const r = await send(
+      "POST",
+      "/api/2.0/mlflow/runs/delete",
+      await signed("POST", "/api/2.0/mlflow/runs/delete", body),
+      body,
+    );
     expect(r.status).toBe(403);
     expect(JSON.parse(r.body)).toEqual({ message: "User is not authorized to access this resource" });
     expect(seen).toHaveLength(0);
@@ -262,16 +320,21 @@ describe("SDK routes: SigV4 and the principal's IAM policy", () => {
 
 describe("what the gateway itself answers", () => {
   test("client-supplied X-Forwarded-*, identity and Connection-named headers never reach MLflow", async () => {
-    const r = await send("POST", "/ajax-api/2.0/mlflow/runs/search", {
-      ...bearer(),
-      "x-forwarded-for": "6.6.6.6",
-      "x-forwarded-host": "evil.example",
-      forwarded: "for=6.6.6.6",
-      "x-mlflow-gate-groups": "admins",
-      "x-mlflow-gate-principal": "root",
-      connection: "keep-alive, x-secret",
-      "x-secret": "1",
-    }, "{}");
+    const r = await send(
+      "POST",
+      "/ajax-api/2.0/mlflow/runs/search",
+      {
+        ...bearer(),
+        "x-forwarded-for": "6.6.6.6",
+        "x-forwarded-host": "evil.example",
+        forwarded: "for=6.6.6.6",
+        "x-mlflow-gate-groups": "admins",
+        "x-mlflow-gate-principal": "root",
+        connection: "keep-alive, x-secret",
+        "x-secret": "1",
+      },
+      "{}",
+    );
     expect(r.status).toBe(200);
     const h = seen[0]!.headers;
     expect(h["x-forwarded-for"]).toBe("127.0.0.1");
@@ -301,17 +364,27 @@ describe("what the gateway itself answers", () => {
     expect(seen).toHaveLength(0);
   });
 
-  test.each(["HEAD", "OPTIONS", "TRACE"])("method %s has no API method: 403 Missing Authentication Token", async (method) => {
-    const r = await send(method, "/ajax-api/2.0/mlflow/experiments/search", bearer(["admins"]));
-    expect(r.status).toBe(403);
-    expect(seen).toHaveLength(0);
-  });
+  test.each(["HEAD", "OPTIONS", "TRACE"])(
+    "method %s has no API method: 403 Missing Authentication Token",
+    async (method) => {
+      const r = await send(method, "/ajax-api/2.0/mlflow/experiments/search", bearer(["admins"]));
+      expect(r.status).toBe(403);
+      expect(seen).toHaveLength(0);
+    },
+  );
 
   test("the access log has one JSON line per request with the decision, never the token", async () => {
     const headers = bearer();
     await send("POST", "/ajax-api/2.0/mlflow/runs/delete", headers, "{}");
     expect(logs).toHaveLength(1);
-    expect(logs[0]).toMatchObject({ method: "POST", path: "/ajax-api/2.0/mlflow/runs/delete", status: 403, decision: "deny", surface: "cognito", username: "alice" });
+    expect(logs[0]).toMatchObject({
+      method: "POST",
+      path: "/ajax-api/2.0/mlflow/runs/delete",
+      status: 403,
+      decision: "deny",
+      surface: "cognito",
+      username: "alice",
+    });
     expect(typeof logs[0]!.requestId).toBe("string");
     expect(JSON.stringify(logs)).not.toContain(headers.authorization.slice(7));
   });
@@ -327,7 +400,11 @@ describe("a failing access log", () => {
     await stopGateway();
     await startGateway();
     const original = logs;
-    logs = { push: () => { throw new Error("stdout closed"); } } as unknown as AccessLogEntry[];
+    logs = {
+      push: () => {
+        throw new Error("stdout closed");
+      },
+    } as unknown as AccessLogEntry[];
     try {
       expect((await send("GET", "/health")).status).toBe(200);
       expect((await send("POST", "/ajax-api/2.0/mlflow/runs/delete", bearer(), "{}")).status).toBe(403);
@@ -387,13 +464,18 @@ test("past the gateway-wide budget for held answers, an answer streams (regressi
   // Prepare: the same dying upstream as above, and a budget smaller than its first chunk.
   const dying = createNetServer((socket) => {
     socket.once("data", () => {
-      socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n${"x".repeat(4096)}`);
+      socket.write(
+        `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n${"x".repeat(4096)}`,
+      );
       setTimeout(() => socket.destroy(), 50);
     });
   });
   await new Promise<void>((resolve) => dying.listen(0, "127.0.0.1", () => resolve()));
   await stopGateway();
-  await startGateway({ upstream: new URL(`http://127.0.0.1:${(dying.address() as AddressInfo).port}`), maxHeldBytes: 1024 });
+  await startGateway({
+    upstream: new URL(`http://127.0.0.1:${(dying.address() as AddressInfo).port}`),
+    maxHeldBytes: 1024,
+  });
   try {
     // Act: a raw connection, read until it closes.
     const client = connect((gateway.address() as AddressInfo).port, "127.0.0.1");
@@ -418,7 +500,11 @@ test("a client that leaves while MLflow's answer is held closes MLflow's connect
   let upstreamClosed: Promise<void> = Promise.resolve();
   const endless = createNetServer((socket) => {
     upstreamClosed = new Promise((resolve) => socket.once("close", () => resolve()));
-    socket.once("data", () => socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: ${50 * 1024 * 1024}\r\n\r\n${"x".repeat(64 * 1024)}`));
+    socket.once("data", () =>
+      socket.write(
+        `HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: ${50 * 1024 * 1024}\r\n\r\n${"x".repeat(64 * 1024)}`,
+      ),
+    );
   });
   await new Promise<void>((resolve) => endless.listen(0, "127.0.0.1", () => resolve()));
   await stopGateway();
@@ -431,7 +517,9 @@ test("a client that leaves while MLflow's answer is held closes MLflow's connect
     client.destroy();
 
     // Assess
-    await expect(Promise.race([upstreamClosed.then(() => "closed"), new Promise((r) => setTimeout(() => r("still open"), 5000))])).resolves.toBe("closed");
+    await expect(
+      Promise.race([upstreamClosed.then(() => "closed"), new Promise((r) => setTimeout(() => r("still open"), 5000))]),
+    ).resolves.toBe("closed");
     await new Promise((r) => setTimeout(r, 50));
     expect(logs.at(-1)).toMatchObject({ path: "/health", status: 499, reason: "client-closed" });
   } finally {
@@ -464,8 +552,16 @@ describe("the patched UI", () => {
     const script = await send("GET", "/static-files/static/js/main.js");
     const config = await send("GET", "/mlflow-gate-ui.json");
 
-    expect([index.status, index.body, index.headers["content-type"]]).toEqual([200, "<html>patched</html>", "text/html; charset=utf-8"]);
-    expect([script.status, script.body, script.headers["content-type"]]).toEqual([200, "console.log(1)", "text/javascript; charset=utf-8"]);
+    expect([index.status, index.body, index.headers["content-type"]]).toEqual([
+      200,
+      "<html>patched</html>",
+      "text/html; charset=utf-8",
+    ]);
+    expect([script.status, script.body, script.headers["content-type"]]).toEqual([
+      200,
+      "console.log(1)",
+      "text/javascript; charset=utf-8",
+    ]);
     expect([config.status, config.headers["cache-control"]]).toEqual([200, "no-cache"]);
     expect(seen).toHaveLength(0);
     await new Promise((resolve) => setTimeout(resolve, 50)); // the log line follows the response
@@ -479,7 +575,12 @@ describe("the patched UI", () => {
   });
 
   test("path traversal out of the UI directory is refused (regression: encoded and plain ..)", async () => {
-    for (const path of ["/static-files/../../secret.txt", "/static-files/%2e%2e/%2e%2e/secret.txt", "/static-files/..%2f..%2fsecret.txt", "/static-files/%2E%2E%5C..%5Csecret.txt"]) {
+    for (const path of [
+      "/static-files/../../secret.txt",
+      "/static-files/%2e%2e/%2e%2e/secret.txt",
+      "/static-files/..%2f..%2fsecret.txt",
+      "/static-files/%2E%2E%5C..%5Csecret.txt",
+    ]) {
       const r = await send("GET", path);
       expect(r.body).not.toContain("outside the UI");
       expect([400, 404]).toContain(r.status);
@@ -499,7 +600,12 @@ describe("regression: a GET with a body (MLflow reads it as the parameters when 
     // Prepare
     const body = JSON.stringify({ experiment_name: "someone-elses" });
     // Act
-    const r = await send("GET", "/ajax-api/2.0/mlflow/experiments/get-by-name", { ...bearer(), "content-type": "application/json", "content-length": String(body.length) }, body);
+    const r = await send(
+      "GET",
+      "/ajax-api/2.0/mlflow/experiments/get-by-name",
+      { ...bearer(), "content-type": "application/json", "content-length": String(body.length) },
+      body,
+    );
     // Assess
     expect(r.status).toBe(400);
     expect(JSON.parse(r.body)).toEqual({ message: "Bad request: a GET request must not have a body" });
@@ -524,10 +630,18 @@ describe("regression: a GET with a body (MLflow reads it as the parameters when 
     // Act
     const get = await send("GET", "/ajax-api/2.0/mlflow/experiments/get-by-name?experiment_name=x", bearer(["admins"]));
     const body = '{"name":"m","alias":"a"}';
-    const del = await send("DELETE", "/ajax-api/2.0/mlflow/registered-models/alias", { ...bearer(["admins"]), "content-type": "application/json", "content-length": String(body.length) }, body);
+    const del = await send(
+      "DELETE",
+      "/ajax-api/2.0/mlflow/registered-models/alias",
+      { ...bearer(["admins"]), "content-type": "application/json", "content-length": String(body.length) },
+      body,
+    );
     // Assess
     expect([get.status, del.status]).toEqual([200, 200]);
-    expect(seen.map((s) => [s.method, s.body.toString()])).toEqual([["GET", ""], ["DELETE", '{"name":"m","alias":"a"}']]);
+    expect(seen.map((s) => [s.method, s.body.toString()])).toEqual([
+      ["GET", ""],
+      ["DELETE", '{"name":"m","alias":"a"}'],
+    ]);
   });
 });
 
@@ -535,15 +649,30 @@ describe("regression: two Authorization headers on a UI route", () => {
   test("are refused with 401 even when the first token's allow is in the authorizer cache", async () => {
     // Prepare: an admin's allow is cached for this exact header value
     const admin = bearer(["admins"]);
-    expect((await send("POST", "/ajax-api/2.0/mlflow/experiments/delete", admin, '{"experiment_id":"1"}')).status).toBe(200);
+    expect((await send("POST", "/ajax-api/2.0/mlflow/experiments/delete", admin, '{"experiment_id":"1"}')).status).toBe(
+      200,
+    );
     seen = [];
     // Act
-    const twice = await send("POST", "/ajax-api/2.0/mlflow/experiments/delete", { authorization: [admin.authorization, admin.authorization] }, '{"experiment_id":"1"}');
-    const withReader = await send("POST", "/ajax-api/2.0/mlflow/experiments/delete", { authorization: [admin.authorization, bearer().authorization] }, '{"experiment_id":"1"}');
+    const twice = await send(
+      "POST",
+      "/ajax-api/2.0/mlflow/experiments/delete",
+      { authorization: [admin.authorization, admin.authorization] },
+      '{"experiment_id":"1"}',
+    );
+    const withReader = await send(
+      "POST",
+      "/ajax-api/2.0/mlflow/experiments/delete",
+      { authorization: [admin.authorization, bearer().authorization] },
+      '{"experiment_id":"1"}',
+    );
     // Assess
     expect([twice.status, withReader.status]).toEqual([401, 401]);
     expect(seen).toHaveLength(0);
-    expect(logs.slice(-2)).toMatchObject([{ reason: "duplicate-authorization" }, { reason: "duplicate-authorization" }]);
+    expect(logs.slice(-2)).toMatchObject([
+      { reason: "duplicate-authorization" },
+      { reason: "duplicate-authorization" },
+    ]);
   });
 });
 
@@ -556,7 +685,10 @@ test("a request after MLflow's keep-alive timeout never meets a connection MLflo
   strict.keepAliveTimeout = 300;
   await new Promise<void>((resolve) => strict.listen(0, "127.0.0.1", () => resolve()));
   await stopGateway();
-  await startGateway({ upstream: new URL(`http://127.0.0.1:${(strict.address() as AddressInfo).port}`), upstreamIdleMs: 100 });
+  await startGateway({
+    upstream: new URL(`http://127.0.0.1:${(strict.address() as AddressInfo).port}`),
+    upstreamIdleMs: 100,
+  });
   try {
     // Act: requests spaced right around the upstream's timeout, where a reused connection would race its close.
     const statuses: number[] = [];
@@ -583,7 +715,9 @@ test("a kept-alive connection MLflow resets as the request goes out is retried o
     socket.on("data", () => {
       requests += 1;
       if (n === 1 && requests === 2) return void socket.resetAndDestroy();
-      socket.write("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\n{}");
+      socket.write(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\n{}",
+      );
     });
   });
   await new Promise<void>((resolve) => racy.listen(0, "127.0.0.1", () => resolve()));

@@ -9,7 +9,11 @@ import { PythonCase, signWithPython, signWithSmithy, SmithyRequest } from "./sup
 
 const SIGNED_AT = new Date("2025-01-15T12:00:00Z");
 const OPTIONS = { region: "us-east-1", now: () => new Date(SIGNED_AT.getTime() + 30_000) };
-const KEY: SigV4Credential = { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", principal: "mlflow-admin" };
+const KEY: SigV4Credential = {
+  accessKeyId: "AKIAIOSFODNN7EXAMPLE",
+  secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+  principal: "mlflow-admin",
+};
 const STORE: CredentialStore = { find: (id) => (id === KEY.accessKeyId ? KEY : undefined) };
 
 /** Text with the characters that encoders disagree on: space, '+', '/', '%', '=', '&', quotes, unicode. */
@@ -23,12 +27,25 @@ const awkwardText = fc.string({
 });
 /** A path segment as a client puts it on the wire: unreserved characters kept, the rest percent-encoded. */
 const wireSegment = fc.oneof(
-  { weight: 4, arbitrary: awkwardText.filter((s) => s !== "" && s !== "." && s !== "..").map((s) => encodeURIComponent(s)) },
+  {
+    weight: 4,
+    arbitrary: awkwardText.filter((s) => s !== "" && s !== "." && s !== "..").map((s) => encodeURIComponent(s)),
+  },
   { weight: 1, arbitrary: fc.constantFrom("api", "2.0", "mlflow", "mlflow-artifacts", "artifacts", "runs", "search") },
 );
 const wirePath = fc.array(wireSegment, { minLength: 1, maxLength: 6 }).map((s) => `/${s.join("/")}`);
-const queryPairs = fc.array(fc.tuple(awkwardText.filter((k) => k !== ""), awkwardText), { maxLength: 5 });
-const body = fc.oneof(fc.constant(Buffer.alloc(0)), fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)), fc.json().map((j) => Buffer.from(j)));
+const queryPairs = fc.array(
+  fc.tuple(
+    awkwardText.filter((k) => k !== ""),
+    awkwardText,
+  ),
+  { maxLength: 5 },
+);
+const body = fc.oneof(
+  fc.constant(Buffer.alloc(0)),
+  fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)),
+  fc.json().map((j) => Buffer.from(j)),
+);
 const method = fc.constantFrom("GET", "POST", "PUT", "PATCH", "DELETE");
 const headerValue = fc.string({ unit: fc.constantFrom(..."ab c\t1=;,/"), maxLength: 12 }).map((v) => `x${v}x`);
 
@@ -41,21 +58,34 @@ const flip = (b: Buffer, at: number): Buffer => {
 describe("SigV4 canonicalisation agrees with @smithy/signature-v4", () => {
   test("every generated request smithy signs verifies, and one changed byte does not", async () => {
     await fc.assert(
-      fc.asyncProperty(method, wirePath, queryPairs, body, fc.dictionary(fc.constantFrom("x-amz-meta-a", "x-custom", "content-type"), headerValue), fc.nat(), async (m, path, pairs, b, headers, at) => {
-        // Prepare
-        const query: Record<string, string[]> = {};
-        for (const [k, v] of pairs) (query[k] ??= []).push(v);
-        const request: SmithyRequest = { method: m, path, query, headers, body: b };
-        // Act
-        const signed = await signWithSmithy(request, { keys: KEY, signedAt: SIGNED_AT });
-        const result = verifySigV4(signed, STORE, OPTIONS);
-        const tamperedBody = b.length > 0 ? verifySigV4({ ...signed, body: flip(b, at) }, STORE, OPTIONS) : undefined;
-        const tamperedPath = verifySigV4({ ...signed, rawPath: `${signed.rawPath}x` }, STORE, OPTIONS);
-        // Assess
-        expect(result).toEqual({ ok: true, principal: "mlflow-admin", caller: "mlflow-admin", accessKeyId: KEY.accessKeyId });
-        if (tamperedBody) expect(tamperedBody.ok).toBe(false);
-        expect(tamperedPath.ok).toBe(false);
-      }),
+      fc.asyncProperty(
+        method,
+        wirePath,
+        queryPairs,
+        body,
+        fc.dictionary(fc.constantFrom("x-amz-meta-a", "x-custom", "content-type"), headerValue),
+        fc.nat(),
+        async (m, path, pairs, b, headers, at) => {
+          // Prepare
+          const query: Record<string, string[]> = {};
+          for (const [k, v] of pairs) (query[k] ??= []).push(v);
+          const request: SmithyRequest = { method: m, path, query, headers, body: b };
+          // Act
+          const signed = await signWithSmithy(request, { keys: KEY, signedAt: SIGNED_AT });
+          const result = verifySigV4(signed, STORE, OPTIONS);
+          const tamperedBody = b.length > 0 ? verifySigV4({ ...signed, body: flip(b, at) }, STORE, OPTIONS) : undefined;
+          const tamperedPath = verifySigV4({ ...signed, rawPath: `${signed.rawPath}x` }, STORE, OPTIONS);
+          // Assess
+          expect(result).toEqual({
+            ok: true,
+            principal: "mlflow-admin",
+            caller: "mlflow-admin",
+            accessKeyId: KEY.accessKeyId,
+          });
+          if (tamperedBody) expect(tamperedBody.ok).toBe(false);
+          expect(tamperedPath.ok).toBe(false);
+        },
+      ),
       { numRuns: 300, seed: 42 },
     );
   });
@@ -78,9 +108,13 @@ describe("SigV4 canonicalisation agrees with botocore", () => {
 
   test("every generated request botocore signs verifies", () => {
     // Act
-    const failures = cases.map((c) => [c, verifySigV4(signed.get(c.id) as SignedRequest, STORE, OPTIONS)] as const).filter(([, r]) => !r.ok);
+    const failures = cases
+      .map((c) => [c, verifySigV4(signed.get(c.id) as SignedRequest, STORE, OPTIONS)] as const)
+      .filter(([, r]) => !r.ok);
     // Assess
-    expect(failures.slice(0, 3).map(([c, r]) => ({ method: c.method, url: c.url, params: c.params, result: r }))).toEqual([]);
+    expect(
+      failures.slice(0, 3).map(([c, r]) => ({ method: c.method, url: c.url, params: c.params, result: r })),
+    ).toEqual([]);
     expect(signed.size).toBe(cases.length);
   });
 

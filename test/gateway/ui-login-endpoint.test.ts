@@ -28,7 +28,14 @@ afterAll(async () => {
 beforeEach(() => (seen = []));
 
 const call = (target: string, body: unknown) =>
-  fetch(endpoint.endpoint, { method: "POST", headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": `AWSCognitoIdentityProviderService.${target}` }, body: JSON.stringify(body) });
+  fetch(endpoint.endpoint, {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-amz-json-1.1",
+      "x-amz-target": `AWSCognitoIdentityProviderService.${target}`,
+    },
+    body: JSON.stringify(body),
+  });
 
 test("GetTokensFromRefreshToken reaches cognito-local as InitiateAuth(REFRESH_TOKEN_AUTH)", async () => {
   const r = await call("GetTokensFromRefreshToken", { ClientId: "client", RefreshToken: "refresh" });
@@ -36,7 +43,11 @@ test("GetTokensFromRefreshToken reaches cognito-local as InitiateAuth(REFRESH_TO
   expect(r.status).toBe(200);
   expect(await r.json()).toEqual({ AuthenticationResult: { AccessToken: "a" } });
   expect(seen[0]?.headers["x-amz-target"]).toBe("AWSCognitoIdentityProviderService.InitiateAuth");
-  expect(JSON.parse(seen[0]?.body ?? "")).toEqual({ ClientId: "client", AuthFlow: "REFRESH_TOKEN_AUTH", AuthParameters: { REFRESH_TOKEN: "refresh" } });
+  expect(JSON.parse(seen[0]?.body ?? "")).toEqual({
+    ClientId: "client",
+    AuthFlow: "REFRESH_TOKEN_AUTH",
+    AuthParameters: { REFRESH_TOKEN: "refresh" },
+  });
 });
 
 /** A raw request: chunked when `body` is an array of chunks, with exactly the headers given. */
@@ -58,8 +69,14 @@ describe("what a caller who has not signed in can make the endpoint do", () => {
   test("a body over 64 KiB is refused with 413, declared or chunked, and never reaches the pool", async () => {
     const big = "x".repeat(MAX_LOGIN_BODY_BYTES + 1);
 
-    const declared = await rawCall({ "content-type": "application/x-amz-json-1.1", "content-length": String(big.length) }, big);
-    const chunked = await rawCall({ "content-type": "application/x-amz-json-1.1", "transfer-encoding": "chunked" }, [big.slice(0, 40_000), big.slice(40_000)]);
+    const declared = await rawCall(
+      { "content-type": "application/x-amz-json-1.1", "content-length": String(big.length) },
+      big,
+    );
+    const chunked = await rawCall({ "content-type": "application/x-amz-json-1.1", "transfer-encoding": "chunked" }, [
+      big.slice(0, 40_000),
+      big.slice(40_000),
+    ]);
 
     expect([declared.status, chunked.status]).toEqual([413, 413]);
     expect(JSON.parse(declared.body)).toMatchObject({ __type: "InvalidParameterException" });
@@ -68,12 +85,22 @@ describe("what a caller who has not signed in can make the endpoint do", () => {
 
   test("hop-by-hop headers and those the Connection header names stay here; the body goes on with its own length", async () => {
     const r = await rawCall(
-      { "content-type": "application/x-amz-json-1.1", "x-amz-target": "AWSCognitoIdentityProviderService.InitiateAuth", "transfer-encoding": "chunked", connection: "keep-alive, x-secret", "x-secret": "s", "keep-alive": "timeout=5" },
+      {
+        "content-type": "application/x-amz-json-1.1",
+        "x-amz-target": "AWSCognitoIdentityProviderService.InitiateAuth",
+        "transfer-encoding": "chunked",
+        connection: "keep-alive, x-secret",
+        "x-secret": "s",
+        "keep-alive": "timeout=5",
+      },
       ['{"Client', 'Id":"c"}'],
     );
 
     expect(r.status).toBe(200);
-    expect(seen[0]?.headers).toMatchObject({ "content-length": "16", "x-amz-target": "AWSCognitoIdentityProviderService.InitiateAuth" });
+    expect(seen[0]?.headers).toMatchObject({
+      "content-length": "16",
+      "x-amz-target": "AWSCognitoIdentityProviderService.InitiateAuth",
+    });
     expect(seen[0]?.headers).not.toHaveProperty("transfer-encoding");
     expect(seen[0]?.headers).not.toHaveProperty("x-secret");
     expect(seen[0]?.headers).not.toHaveProperty("keep-alive");
@@ -82,7 +109,11 @@ describe("what a caller who has not signed in can make the endpoint do", () => {
 });
 
 test("every other call passes unchanged, with cognito-local's CORS headers", async () => {
-  const body = { AuthFlow: "USER_PASSWORD_AUTH", ClientId: "client", AuthParameters: { USERNAME: "reader", PASSWORD: "p" } };
+  const body = {
+    AuthFlow: "USER_PASSWORD_AUTH",
+    ClientId: "client",
+    AuthParameters: { USERNAME: "reader", PASSWORD: "p" },
+  };
   const r = await call("InitiateAuth", body);
 
   expect(r.headers.get("access-control-allow-origin")).toBe("*");
@@ -105,17 +136,31 @@ describe("when cognito-local is not there", () => {
       // Act
       const r = await fetch(down.endpoint, {
         method: "POST",
-        headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": "AWSCognitoIdentityProviderService.InitiateAuth", origin: "http://127.0.0.1:8080" },
-        body: JSON.stringify({ AuthFlow: "USER_PASSWORD_AUTH", ClientId: "client", AuthParameters: { USERNAME: "reader", PASSWORD: "p" } }),
+        headers: {
+          "content-type": "application/x-amz-json-1.1",
+          "x-amz-target": "AWSCognitoIdentityProviderService.InitiateAuth",
+          origin: "http://127.0.0.1:8080",
+        },
+        body: JSON.stringify({
+          AuthFlow: "USER_PASSWORD_AUTH",
+          ClientId: "client",
+          AuthParameters: { USERNAME: "reader", PASSWORD: "p" },
+        }),
         signal: AbortSignal.timeout(5000),
       });
-      const preflight = await fetch(down.endpoint, { method: "OPTIONS", headers: { origin: "http://127.0.0.1:8080", "access-control-request-headers": "content-type,x-amz-target" } });
+      const preflight = await fetch(down.endpoint, {
+        method: "OPTIONS",
+        headers: { origin: "http://127.0.0.1:8080", "access-control-request-headers": "content-type,x-amz-target" },
+      });
 
       // Assess: what Amplify reads (error type header, JSON message), readable cross-origin.
       expect(r.status).toBe(503);
       expect(r.headers.get("x-amzn-errortype")).toBe("ServiceUnavailableException");
       expect(r.headers.get("access-control-allow-origin")).toBe("http://127.0.0.1:8080");
-      expect(await r.json()).toEqual({ __type: "ServiceUnavailableException", message: expect.stringContaining("user pool is unavailable") });
+      expect(await r.json()).toEqual({
+        __type: "ServiceUnavailableException",
+        message: expect.stringContaining("user pool is unavailable"),
+      });
       expect(preflight.status).toBe(204);
       expect(preflight.headers.get("access-control-allow-headers")).toBe("content-type,x-amz-target");
     } finally {
@@ -127,11 +172,20 @@ describe("when cognito-local is not there", () => {
     // Prepare: a stand-in that reads the request and stays silent.
     const silent = createServer(() => undefined);
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", () => resolve()));
-    const slow = await startUiLoginEndpoint(`http://127.0.0.1:${(silent.address() as AddressInfo).port}`, "127.0.0.1", 300);
+    const slow = await startUiLoginEndpoint(
+      `http://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+      "127.0.0.1",
+      300,
+    );
     try {
       // Act
       // The client's own 5 s abort makes a hang fail the test instead of blocking it.
-      const answer = await fetch(slow.endpoint, { method: "POST", headers: { "x-amz-target": "AWSCognitoIdentityProviderService.InitiateAuth" }, body: "{}", signal: AbortSignal.timeout(5000) });
+      const answer = await fetch(slow.endpoint, {
+        method: "POST",
+        headers: { "x-amz-target": "AWSCognitoIdentityProviderService.InitiateAuth" },
+        body: "{}",
+        signal: AbortSignal.timeout(5000),
+      });
 
       // Assess
       expect(answer.status).toBe(503);

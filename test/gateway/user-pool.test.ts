@@ -10,8 +10,22 @@ import { readFileSync, rmSync, statSync, writeFileSync } from "fs";
 import { createServer, Server } from "net";
 import { join } from "path";
 import { createTokenVerifier } from "../../authorizer/token";
-import { generatePassword, parseSavedPool, RunningUserPool, startUserPool, validateUserPoolOptions } from "../../gateway/user-pool";
-import { adminClientOf, decodeJwt, DEMO_USERS, GROUPS, makeTempDirs, poolStarter, rejectionOf } from "./support/user-pool-fixtures";
+import {
+  generatePassword,
+  parseSavedPool,
+  RunningUserPool,
+  startUserPool,
+  validateUserPoolOptions,
+} from "../../gateway/user-pool";
+import {
+  adminClientOf,
+  decodeJwt,
+  DEMO_USERS,
+  GROUPS,
+  makeTempDirs,
+  poolStarter,
+  rejectionOf,
+} from "./support/user-pool-fixtures";
 
 const dirs = makeTempDirs();
 const pools = poolStarter();
@@ -20,7 +34,8 @@ afterAll(async () => {
   dirs.cleanup();
 });
 
-const verifierOf = (pool: RunningUserPool) => createTokenVerifier({ issuer: pool.issuer, jwksUri: pool.jwksUri, clientIds: [pool.clientId] });
+const verifierOf = (pool: RunningUserPool) =>
+  createTokenVerifier({ issuer: pool.issuer, jwksUri: pool.jwksUri, clientIds: [pool.clientId] });
 
 describe("startUserPool: first start", () => {
   const logLines: string[] = [];
@@ -37,24 +52,41 @@ describe("startUserPool: first start", () => {
     // Assess
     expect(UserPool?.Id).toBe(pool.userPoolId);
     expect(UserPool?.AdminCreateUserConfig?.AllowAdminCreateUserOnly).toBe(true);
-    expect(UserPool?.Policies?.PasswordPolicy).toMatchObject({ MinimumLength: 16, RequireUppercase: true, RequireLowercase: true, RequireNumbers: true, RequireSymbols: true });
+    expect(UserPool?.Policies?.PasswordPolicy).toMatchObject({
+      MinimumLength: 16,
+      RequireUppercase: true,
+      RequireLowercase: true,
+      RequireNumbers: true,
+      RequireSymbols: true,
+    });
   });
 
   it("creates an app client without a secret for USER_PASSWORD_AUTH and REFRESH_TOKEN_AUTH", async () => {
     // Act
-    const { UserPoolClient } = await adminClientOf(pool).send(new DescribeUserPoolClientCommand({ UserPoolId: pool.userPoolId, ClientId: pool.clientId }));
+    const { UserPoolClient } = await adminClientOf(pool).send(
+      new DescribeUserPoolClientCommand({ UserPoolId: pool.userPoolId, ClientId: pool.clientId }),
+    );
     // Assess
     expect(UserPoolClient?.ClientSecret).toBeUndefined();
-    expect([...(UserPoolClient?.ExplicitAuthFlows ?? [])].sort()).toEqual(["ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_PASSWORD_AUTH"]);
+    expect([...(UserPoolClient?.ExplicitAuthFlows ?? [])].sort()).toEqual([
+      "ALLOW_REFRESH_TOKEN_AUTH",
+      "ALLOW_USER_PASSWORD_AUTH",
+    ]);
   });
 
   it("creates one group per group name and puts each demo user in its group", async () => {
     // Prepare
     const admin = adminClientOf(pool);
     // Act
-    const groups = (await admin.send(new ListGroupsCommand({ UserPoolId: pool.userPoolId }))).Groups?.map((g) => g.GroupName);
+    const groups = (await admin.send(new ListGroupsCommand({ UserPoolId: pool.userPoolId }))).Groups?.map(
+      (g) => g.GroupName,
+    );
     const memberships = await Promise.all(
-      DEMO_USERS.map(async (u) => (await admin.send(new AdminListGroupsForUserCommand({ UserPoolId: pool.userPoolId, Username: u.username }))).Groups?.map((g) => g.GroupName)),
+      DEMO_USERS.map(async (u) =>
+        (
+          await admin.send(new AdminListGroupsForUserCommand({ UserPoolId: pool.userPoolId, Username: u.username }))
+        ).Groups?.map((g) => g.GroupName),
+      ),
     );
     // Assess
     expect([...(groups ?? [])].sort()).toEqual([...GROUPS]);
@@ -75,21 +107,34 @@ describe("startUserPool: first start", () => {
     // Assess
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(statSync(stateDir).mode & 0o777).toBe(0o700);
-    expect(saved).toEqual({ userPoolId: pool.userPoolId, clientId: pool.clientId, passwords: Object.fromEntries(pool.users.map((u) => [u.username, u.password])) });
+    expect(saved).toEqual({
+      userPoolId: pool.userPoolId,
+      clientId: pool.clientId,
+      passwords: Object.fromEntries(pool.users.map((u) => [u.username, u.password])),
+    });
   });
 
-  it.each(DEMO_USERS.map((u) => [u.username, u.group]))("logs %s in with an access token of the client, its group %s and the pool's issuer", async (username, group) => {
-    // Prepare
-    const password = pool.users.find((u) => u.username === username)?.password as string;
-    // Act
-    const tokens = await pool.login(username, password);
-    const verified = await verifierOf(pool).verify(tokens.accessToken);
-    // Assess
-    expect(decodeJwt(tokens.accessToken).claims).toMatchObject({ token_use: "access", client_id: pool.clientId, "cognito:groups": [group], iss: pool.issuer, username });
-    expect(verified.iss).toBe(pool.issuer);
-    expect(decodeJwt(tokens.idToken).claims).toMatchObject({ token_use: "id", aud: pool.clientId, iss: pool.issuer });
-    expect(tokens.refreshToken).not.toBe("");
-  });
+  it.each(DEMO_USERS.map((u) => [u.username, u.group]))(
+    "logs %s in with an access token of the client, its group %s and the pool's issuer",
+    async (username, group) => {
+      // Prepare
+      const password = pool.users.find((u) => u.username === username)?.password as string;
+      // Act
+      const tokens = await pool.login(username, password);
+      const verified = await verifierOf(pool).verify(tokens.accessToken);
+      // Assess
+      expect(decodeJwt(tokens.accessToken).claims).toMatchObject({
+        token_use: "access",
+        client_id: pool.clientId,
+        "cognito:groups": [group],
+        iss: pool.issuer,
+        username,
+      });
+      expect(verified.iss).toBe(pool.issuer);
+      expect(decodeJwt(tokens.idToken).claims).toMatchObject({ token_use: "id", aud: pool.clientId, iss: pool.issuer });
+      expect(tokens.refreshToken).not.toBe("");
+    },
+  );
 
   it("serves the signing key of its tokens at jwksUri", async () => {
     // Prepare
@@ -120,7 +165,11 @@ describe("startUserPool: first start", () => {
     // Act
     const refreshed = await pool.refresh(refreshToken);
     // Assess
-    expect(decodeJwt(refreshed.accessToken).claims).toMatchObject({ token_use: "access", "cognito:groups": ["admins"], username: "admin" });
+    expect(decodeJwt(refreshed.accessToken).claims).toMatchObject({
+      token_use: "access",
+      "cognito:groups": ["admins"],
+      username: "admin",
+    });
     await expect(verifierOf(pool).verify(refreshed.accessToken)).resolves.toBeDefined();
     expect(refreshed.expiresIn).toBe(120);
   });
@@ -181,7 +230,11 @@ describe("startUserPool: restarts", () => {
     const second = await pools.start({ stateDir, port });
     const refreshed = await second.refresh(refreshToken);
     // Assess
-    expect([second.userPoolId, second.clientId, second.issuer]).toEqual([first.userPoolId, first.clientId, first.issuer]);
+    expect([second.userPoolId, second.clientId, second.issuer]).toEqual([
+      first.userPoolId,
+      first.clientId,
+      first.issuer,
+    ]);
     expect(second.users).toEqual(first.users);
     expect(decodeJwt(refreshed.accessToken).claims).toMatchObject({ iss: first.issuer, "cognito:groups": ["readers"] });
     await expect(second.login(reader.username, reader.password)).resolves.toBeDefined();
@@ -190,23 +243,41 @@ describe("startUserPool: restarts", () => {
   it("adds groups and demo users that are new in the options, and keeps the old passwords and memberships", async () => {
     // Prepare
     const stateDir = dirs.make();
-    const first = await startUserPool({ stateDir, port: 0, groups: ["readers"], demoUsers: [{ username: "reader", group: "readers" }] });
+    const first = await startUserPool({
+      stateDir,
+      port: 0,
+      groups: ["readers"],
+      demoUsers: [{ username: "reader", group: "readers" }],
+    });
     await first.stop();
     // Act
-    const second = await pools.start({ stateDir, groups: ["readers", "auditors"], demoUsers: [{ username: "reader", group: "readers" }, { username: "auditor", group: "auditors" }] });
+    const second = await pools.start({
+      stateDir,
+      groups: ["readers", "auditors"],
+      demoUsers: [
+        { username: "reader", group: "readers" },
+        { username: "auditor", group: "auditors" },
+      ],
+    });
     // Assess
     expect(second.userPoolId).toBe(first.userPoolId);
     expect(second.users[0]).toEqual(first.users[0]);
     const auditor = second.users[1] as { username: string; password: string };
-    expect(decodeJwt((await second.login(auditor.username, auditor.password)).accessToken).claims["cognito:groups"]).toEqual(["auditors"]);
+    expect(
+      decodeJwt((await second.login(auditor.username, auditor.password)).accessToken).claims["cognito:groups"],
+    ).toEqual(["auditors"]);
     const reader = first.users[0] as { username: string; password: string };
-    expect(decodeJwt((await second.login(reader.username, reader.password)).accessToken).claims["cognito:groups"]).toEqual(["readers"]);
+    expect(
+      decodeJwt((await second.login(reader.username, reader.password)).accessToken).claims["cognito:groups"],
+    ).toEqual(["readers"]);
   });
 
   it("moves a demo user whose group changed out of its old group", async () => {
     // Prepare
     const stateDir = dirs.make();
-    await (await startUserPool({ stateDir, port: 0, groups: GROUPS, demoUsers: [{ username: "alice", group: "admins" }] })).stop();
+    await (
+      await startUserPool({ stateDir, port: 0, groups: GROUPS, demoUsers: [{ username: "alice", group: "admins" }] })
+    ).stop();
     // Act
     const pool = await pools.start({ stateDir, demoUsers: [{ username: "alice", group: "readers" }] });
     const { accessToken } = await pool.login("alice", pool.users[0]?.password as string);
@@ -237,9 +308,14 @@ describe("startUserPool: restarts", () => {
     // Assess
     expect(second.userPoolId).not.toBe(first.userPoolId);
     expect(second.clientId).not.toBe(first.clientId);
-    expect(parseSavedPool(JSON.parse(readFileSync(join(stateDir, "pool.json"), "utf8"))).userPoolId).toBe(second.userPoolId);
+    expect(parseSavedPool(JSON.parse(readFileSync(join(stateDir, "pool.json"), "utf8"))).userPoolId).toBe(
+      second.userPoolId,
+    );
     const admin = second.users[0] as { username: string; password: string };
-    expect(decodeJwt((await second.login(admin.username, admin.password)).accessToken).claims).toMatchObject({ iss: second.issuer, "cognito:groups": ["admins"] });
+    expect(decodeJwt((await second.login(admin.username, admin.password)).accessToken).claims).toMatchObject({
+      iss: second.issuer,
+      "cognito:groups": ["admins"],
+    });
   });
 
   it("refuses a pool.json it cannot read, naming the file", async () => {
@@ -250,7 +326,9 @@ describe("startUserPool: restarts", () => {
     // Act
     const error = await rejectionOf(startUserPool({ stateDir, port: 0, groups: [], demoUsers: [] }));
     // Assess
-    expect(error.message).toBe(`${join(stateDir, "pool.json")} is not a saved user pool (userPoolId is missing); delete it to create a new pool`);
+    expect(error.message).toBe(
+      `${join(stateDir, "pool.json")} is not a saved user pool (userPoolId is missing); delete it to create a new pool`,
+    );
   });
 });
 
@@ -261,7 +339,9 @@ describe("startUserPool: ports and isolation", () => {
     await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
     const port = (blocker.address() as { port: number }).port;
     // Act
-    const error = await rejectionOf(startUserPool({ stateDir: dirs.make(), port, groups: GROUPS, demoUsers: DEMO_USERS }));
+    const error = await rejectionOf(
+      startUserPool({ stateDir: dirs.make(), port, groups: GROUPS, demoUsers: DEMO_USERS }),
+    );
     await new Promise((resolve) => blocker.close(resolve));
     // Assess
     expect(error.message).toBe(`port ${port} on 127.0.0.1 is in use`);
@@ -298,7 +378,10 @@ describe("validateUserPoolOptions", () => {
       stateDir: "/x",
       port: 70000,
       groups: ["readers", "bad group"],
-      demoUsers: [{ username: "a", group: "readers" }, { username: "a", group: "writers" }],
+      demoUsers: [
+        { username: "a", group: "readers" },
+        { username: "a", group: "writers" },
+      ],
       accessTokenValiditySeconds: 0,
     });
     // Assess
@@ -313,9 +396,13 @@ describe("validateUserPoolOptions", () => {
 
   it("makes startUserPool reject before starting anything", async () => {
     // Act
-    const error = await rejectionOf(startUserPool({ stateDir: dirs.make(), port: 0, groups: [], demoUsers: [{ username: "x", group: "nope" }] }));
+    const error = await rejectionOf(
+      startUserPool({ stateDir: dirs.make(), port: 0, groups: [], demoUsers: [{ username: "x", group: "nope" }] }),
+    );
     // Assess
-    expect(error.message).toBe('invalid user pool options: demo user "x" is in group "nope", which is not one of the groups');
+    expect(error.message).toBe(
+      'invalid user pool options: demo user "x" is in group "nope", which is not one of the groups',
+    );
   });
 });
 
@@ -324,7 +411,8 @@ describe("generatePassword", () => {
     // Act
     const passwords = Array.from({ length: 200 }, () => generatePassword());
     // Assess
-    for (const p of passwords) expect(p).toMatch(/^(?=.*[A-Z])(?=.*[a-z])(?=.*\d)(?=.*[-_.@%+=])[A-Za-z\d\-_.@%+=]{24}$/);
+    for (const p of passwords)
+      expect(p).toMatch(/^(?=.*[A-Z])(?=.*[a-z])(?=.*\d)(?=.*[-_.@%+=])[A-Za-z\d\-_.@%+=]{24}$/);
     expect(new Set(passwords).size).toBe(passwords.length);
   });
 });

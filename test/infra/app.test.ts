@@ -26,7 +26,14 @@ beforeAll(async () => {
     {
       account: "123456789012",
       region: "us-east-1",
-      crossAccountRoles: [{ roleName: "mlflow-gate-reader-from-ml", group: "readers", trustedPrincipalArns: ["arn:aws:iam::210987654321:role/SageMakerExecutionRole"], externalId: "ext-id-1" }],
+      crossAccountRoles: [
+        {
+          roleName: "mlflow-gate-reader-from-ml",
+          group: "readers",
+          trustedPrincipalArns: ["arn:aws:iam::210987654321:role/SageMakerExecutionRole"],
+          externalId: "ext-id-1",
+        },
+      ],
     },
     new Set(policySet.groups.keys()),
   );
@@ -44,22 +51,37 @@ describe("cdk synth --all", () => {
   });
 
   test("writes the four stacks", () => {
-    const templates = readdirSync(outdir).filter((f) => f.endsWith(".template.json")).sort();
-    expect(templates).toEqual(["AmplifyMlflowStack.template.json", "MlflowVpcStack.template.json", "RestApiGatewayStack.template.json", "SageMakerStudioUserStack.template.json"]);
+    const templates = readdirSync(outdir)
+      .filter((f) => f.endsWith(".template.json"))
+      .sort();
+    expect(templates).toEqual([
+      "AmplifyMlflowStack.template.json",
+      "MlflowVpcStack.template.json",
+      "RestApiGatewayStack.template.json",
+      "SageMakerStudioUserStack.template.json",
+    ]);
   });
 
   test("the Amplify stack deploys the patched UI: the login shell in front of MLflow's build, and no config of its own", () => {
-    const assets = readdirSync(outdir).filter((f) => f.startsWith("asset.") && existsSync(join(outdir, f, "index.html")));
+    const assets = readdirSync(outdir).filter(
+      (f) => f.startsWith("asset.") && existsSync(join(outdir, f, "index.html")),
+    );
     expect(assets).toHaveLength(1);
     const dir = join(outdir, assets[0] as string);
-    expect(readFileSync(join(dir, "index.html"), "utf8")).toMatch(/<meta name="mlflow-gate-main" content="static-files\/static\/js\/main\.[0-9a-f]+\.js"\/>/);
+    expect(readFileSync(join(dir, "index.html"), "utf8")).toMatch(
+      /<meta name="mlflow-gate-main" content="static-files\/static\/js\/main\.[0-9a-f]+\.js"\/>/,
+    );
     expect(existsSync(join(dir, "static-files", "mlflow-gate", "shell.js"))).toBe(true);
     expect(existsSync(join(dir, "mlflow-gate-ui.json"))).toBe(false);
   });
 
   test("cfn-lint finds no error in any template", () => {
-    const templates = readdirSync(outdir).filter((f) => f.endsWith(".template.json")).map((f) => join(outdir, f));
-    const r = spawnSync(join(VENV_DIR, "bin", "cfn-lint"), ["--format", "parseable", "--", ...templates], { encoding: "utf8" });
+    const templates = readdirSync(outdir)
+      .filter((f) => f.endsWith(".template.json"))
+      .map((f) => join(outdir, f));
+    const r = spawnSync(join(VENV_DIR, "bin", "cfn-lint"), ["--format", "parseable", "--", ...templates], {
+      encoding: "utf8",
+    });
     // Exit codes are a bit field: 2 means errors; 4 warnings and 8 informational are reported, not failed.
     const errors = r.stdout.split("\n").filter((l) => /:E\d{4}:/.test(l));
     expect(errors).toEqual([]);

@@ -20,7 +20,10 @@ describe("parseInfraConfig", () => {
 
   test("the example in cdk.json is valid", () => {
     const context = JSON.parse(readFileSync(join(REPO_ROOT, "cdk.json"), "utf8")).context["mlflow-gate"];
-    expect(parseInfraConfig(context, GROUPS).crossAccountRoles[0]).toMatchObject({ group: "readers", externalId: expect.any(String) });
+    expect(parseInfraConfig(context, GROUPS).crossAccountRoles[0]).toMatchObject({
+      group: "readers",
+      externalId: expect.any(String),
+    });
   });
 
   test("lists every problem at once", () => {

@@ -10,7 +10,8 @@ let experimentId: string;
 beforeAll(async () => {
   t = await startTestStack();
   tokens = {};
-  for (const u of t.stack.summary.demoUsers) tokens[u.username] = (await t.stack.userPool.login(u.username, u.password)).accessToken;
+  for (const u of t.stack.summary.demoUsers)
+    tokens[u.username] = (await t.stack.userPool.login(u.username, u.password)).accessToken;
   // Something to read, created through the private MLflow.
   const r = await t.sdk("private", [["exp", "create_experiment", { name: "bearer-e2e" }]]);
   experimentId = r.exp!.value;
@@ -19,10 +20,19 @@ afterAll(async () => {
   await t?.stop();
 });
 
-async function call(method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; json: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+async function call(
+  method: string,
+  path: string,
+  token?: string,
+  body?: unknown,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON read by path
+): Promise<{ status: number; json: any }> {
   const res = await fetch(`${t.stack.summary.gatewayUrl}${path}`, {
     method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined ? { "content-type": "application/json" } : {}),
+    },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const text = await res.text();
@@ -41,7 +51,11 @@ const READS = (): [string, string, unknown?][] => [
   ["POST", "/ajax-api/2.0/mlflow/experiments/search", { max_results: 10 }],
   ["POST", "/ajax-api/2.0/mlflow/runs/search", { experiment_ids: [experimentId] }],
   ["GET", "/ajax-api/2.0/mlflow/registered-models/search"],
-  ["POST", "/graphql", { query: `query { mlflowGetExperiment(input: {experimentId: "${experimentId}"}) { experiment { name } } }` }],
+  [
+    "POST",
+    "/graphql",
+    { query: `query { mlflowGetExperiment(input: {experimentId: "${experimentId}"}) { experiment { name } } }` },
+  ],
 ];
 
 describe("bearer tokens on the UI routes", () => {
@@ -62,11 +76,19 @@ describe("bearer tokens on the UI routes", () => {
       ["POST", "/ajax-api/2.0/mlflow/experiments/delete", { experiment_id: experimentId }],
       ["POST", "/ajax-api/2.0/mlflow/runs/create", { experiment_id: experimentId }],
       ["POST", "/ajax-api/2.0/mlflow/registered-models/create", { name: "denied" }],
-      ["POST", "/ajax-api/2.0/mlflow/model-versions/transition-stage", { name: "x", version: "1", stage: "Production" }],
+      [
+        "POST",
+        "/ajax-api/2.0/mlflow/model-versions/transition-stage",
+        { name: "x", version: "1", stage: "Production" },
+      ],
     ];
     for (const [method, path, body] of writes) {
       const r = await call(method, path, tokens.reader, body);
-      expect([path, r.status, r.json]).toEqual([path, 403, { message: "User is not authorized to access this resource" }]);
+      expect([path, r.status, r.json]).toEqual([
+        path,
+        403,
+        { message: "User is not authorized to access this resource" },
+      ]);
     }
     const after = await t.sdk("private", [["s", "snapshot", {}]]);
     expect(after.s!.value).toEqual(before.s!.value);
@@ -75,30 +97,80 @@ describe("bearer tokens on the UI routes", () => {
   test("a model-approver registers a model and promotes a version; cannot create runs", async () => {
     const run = await t.sdk("private", [["run", "create_run", { experiment_id: experimentId }]]);
     const runId = run.run!.value.run_id;
-    expect((await call("POST", "/ajax-api/2.0/mlflow/registered-models/create", tokens["model-approver"], { name: "bearer-model" })).status).toBe(200);
-    const v = await call("POST", "/ajax-api/2.0/mlflow/model-versions/create", tokens["model-approver"], { name: "bearer-model", source: `runs:/${runId}/model`, run_id: runId });
+    expect(
+      (
+        await call("POST", "/ajax-api/2.0/mlflow/registered-models/create", tokens["model-approver"], {
+          name: "bearer-model",
+        })
+      ).status,
+    ).toBe(200);
+    const v = await call("POST", "/ajax-api/2.0/mlflow/model-versions/create", tokens["model-approver"], {
+      name: "bearer-model",
+      source: `runs:/${runId}/model`,
+      run_id: runId,
+    });
     expect(v.status).toBe(200);
-    expect((await call("POST", "/ajax-api/2.0/mlflow/model-versions/transition-stage", tokens["model-approver"], { name: "bearer-model", version: v.json.model_version.version, stage: "Staging", archive_existing_versions: false })).status).toBe(200);
-    expect((await call("POST", "/ajax-api/2.0/mlflow/registered-models/alias", tokens["model-approver"], { name: "bearer-model", alias: "candidate", version: v.json.model_version.version })).status).toBe(200);
-    expect((await call("POST", "/ajax-api/2.0/mlflow/runs/create", tokens["model-approver"], { experiment_id: experimentId })).status).toBe(403);
-    expect((await call("DELETE", "/ajax-api/2.0/mlflow/registered-models/delete", tokens["model-approver"], { name: "bearer-model" })).status).toBe(403);
+    expect(
+      (
+        await call("POST", "/ajax-api/2.0/mlflow/model-versions/transition-stage", tokens["model-approver"], {
+          name: "bearer-model",
+          version: v.json.model_version.version,
+          stage: "Staging",
+          archive_existing_versions: false,
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await call("POST", "/ajax-api/2.0/mlflow/registered-models/alias", tokens["model-approver"], {
+          name: "bearer-model",
+          alias: "candidate",
+          version: v.json.model_version.version,
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await call("POST", "/ajax-api/2.0/mlflow/runs/create", tokens["model-approver"], {
+          experiment_id: experimentId,
+        })
+      ).status,
+    ).toBe(403);
+    expect(
+      (
+        await call("DELETE", "/ajax-api/2.0/mlflow/registered-models/delete", tokens["model-approver"], {
+          name: "bearer-model",
+        })
+      ).status,
+    ).toBe(403);
   });
 
   test("an admin renames an experiment", async () => {
-    const r = await call("POST", "/ajax-api/2.0/mlflow/experiments/update", tokens.admin, { experiment_id: experimentId, new_name: "bearer-e2e" });
+    const r = await call("POST", "/ajax-api/2.0/mlflow/experiments/update", tokens.admin, {
+      experiment_id: experimentId,
+      new_name: "bearer-e2e",
+    });
     expect(r.status).toBe(200);
   });
 
   test("no token: 401 Unauthorized; a bad token: 401", async () => {
-    expect(await call("GET", "/ajax-api/2.0/mlflow/experiments/search")).toEqual({ status: 401, json: { message: "Unauthorized" } });
-    expect((await call("GET", "/ajax-api/2.0/mlflow/experiments/search", `${tokens.reader!.slice(0, -4)}AAAA`)).status).toBe(401);
+    expect(await call("GET", "/ajax-api/2.0/mlflow/experiments/search")).toEqual({
+      status: 401,
+      json: { message: "Unauthorized" },
+    });
+    expect(
+      (await call("GET", "/ajax-api/2.0/mlflow/experiments/search", `${tokens.reader!.slice(0, -4)}AAAA`)).status,
+    ).toBe(401);
   });
 
   test("a user in no group: 403", async () => {
     const nobody = await t.stack.userPool.createUser("nobody", []);
     const token = (await t.stack.userPool.login(nobody.username, nobody.password)).accessToken;
     const r = await call("GET", "/ajax-api/2.0/mlflow/experiments/search", token);
-    expect(r).toEqual({ status: 403, json: { message: "User is not authorized to access this resource with an explicit deny" } });
+    expect(r).toEqual({
+      status: 403,
+      json: { message: "User is not authorized to access this resource with an explicit deny" },
+    });
   });
 
   test("an id token is refused: only access tokens open the UI routes", async () => {

@@ -22,7 +22,11 @@ function pluginEnv(stack: RunningStack, as: string, extra: NodeJS.ProcessEnv = {
 }
 
 /** Runs test/integration/python/plugin_ops.py (sdk_ops.py and helpers) as a profile with the plugin, or on the private MLflow. */
-async function ops(as: string | "private", plan: Plan, extra: NodeJS.ProcessEnv = {}): Promise<Record<string, OpResult>> {
+async function ops(
+  as: string | "private",
+  plan: Plan,
+  extra: NodeJS.ProcessEnv = {},
+): Promise<Record<string, OpResult>> {
   const env = as === "private" ? sdkEnv(t.stack, "private") : pluginEnv(t.stack, as, extra);
   const r = await runPython([join("test", "integration", "python", "plugin_ops.py"), JSON.stringify(plan)], env);
   if (r.code !== 0) throw new Error(`plugin_ops.py failed (${r.code}): ${r.stderr.slice(-2000)}`);
@@ -51,7 +55,11 @@ describe("mlflow-admin with the plugin", () => {
       ["metric", "log_metric", { run_id: "$run.run_id", key: "loss", value: 0.5 }],
       ["run2", "create_run", { experiment_id: "$exp" }],
       ["metric2", "log_metric", { run_id: "$run2.run_id", key: "loss", value: 0.25 }],
-      ["text", "log_text_artifact", { run_id: "$run.run_id", path: "notes/hello world.txt", text: "héllo through the gate\n" }],
+      [
+        "text",
+        "log_text_artifact",
+        { run_id: "$run.run_id", path: "notes/hello world.txt", text: "héllo through the gate\n" },
+      ],
       ["binary", "log_bytes_artifact", { run_id: "$run.run_id", path: "model/weights.bin", size: BINARY_SIZE }],
     ]);
     expect(failures(r)).toEqual([]);
@@ -104,7 +112,18 @@ describe("mlflow-reader with the plugin", () => {
     const r = await ops("mlflow-reader", [
       ["models", "search_registered_models", {}],
       ["by_name", "get_experiment_by_name", { name: "plugin e2e" }],
-      ["bulk", "rest_get", { endpoint: "/api/2.0/mlflow/metrics/get-history-bulk-interval", params: [["run_ids", runId], ["metric_key", "loss"], ["run_ids", run2Id]] }],
+      [
+        "bulk",
+        "rest_get",
+        {
+          endpoint: "/api/2.0/mlflow/metrics/get-history-bulk-interval",
+          params: [
+            ["run_ids", runId],
+            ["metric_key", "loss"],
+            ["run_ids", run2Id],
+          ],
+        },
+      ],
       ["list", "list_artifacts", { run_id: runId, path: "notes" }],
       ["text", "read_artifact", { run_id: runId, path: "notes/hello world.txt" }],
       ["binary", "artifact_digest", { run_id: runId, path: "model/weights.bin" }],
@@ -114,7 +133,12 @@ describe("mlflow-reader with the plugin", () => {
     expect(r.by_name!.value.experiment_id).toBe(experimentId);
     // Both values of the repeated key arrived (and were signed: a signer that kept only one would be refused).
     const bulk = r.bulk!.value.metrics.map((m: { run_id: string; value: number }) => [m.run_id, m.value]);
-    expect(bulk.sort()).toEqual([[runId, 0.5], [run2Id, 0.25]].sort());
+    expect(bulk.sort()).toEqual(
+      [
+        [runId, 0.5],
+        [run2Id, 0.25],
+      ].sort(),
+    );
     expect(r.list!.value).toEqual([expect.objectContaining({ path: "notes/hello world.txt" })]);
     expect(r.text!.value).toBe("héllo through the gate\n");
     expect(r.binary!.value.size).toBe(BINARY_SIZE);
@@ -127,7 +151,11 @@ describe("mlflow-reader with the plugin", () => {
       ["read_dir", "download_dir", { run_id: runId, path: "dataset" }],
     ]);
     expect(failures(r)).toEqual([]);
-    expect([r.read_text!.value, r.read_dict!.value, r.read_dir!.value]).toEqual(["logged with log_text\n", DICT, DIR_FILES]);
+    expect([r.read_text!.value, r.read_dict!.value, r.read_dir!.value]).toEqual([
+      "logged with log_text\n",
+      DICT,
+      DIR_FILES,
+    ]);
   });
 
   test("every kind of artifact upload is denied with 403 and the gateway's message, and nothing arrives", async () => {
@@ -138,7 +166,14 @@ describe("mlflow-reader with the plugin", () => {
       ["dir", "log_dir_artifact", { run_id: runId, path: "denied", files: { "a.txt": "no" } }],
     ]);
     for (const name of ["up", "text", "dict", "dir"]) {
-      expect([name, r[name]]).toEqual([name, expect.objectContaining({ ok: false, status: 403, error: expect.stringContaining("User is not authorized to access this resource") })]);
+      expect([name, r[name]]).toEqual([
+        name,
+        expect.objectContaining({
+          ok: false,
+          status: 403,
+          error: expect.stringContaining("User is not authorized to access this resource"),
+        }),
+      ]);
     }
     const seen = await ops("private", [["list", "list_artifacts", { run_id: runId, path: "denied" }]]);
     expect(seen.list).toMatchObject({ ok: true, value: [] });
@@ -146,13 +181,25 @@ describe("mlflow-reader with the plugin", () => {
 
   test("a denied REST call reads PERMISSION_DENIED with the gateway's message, not INTERNAL_ERROR", async () => {
     const r = await ops("mlflow-reader", [["create", "create_experiment", { name: "not-allowed" }]]);
-    expect(r.create).toMatchObject({ ok: false, status: 403, error: "PERMISSION_DENIED: User is not authorized to access this resource" });
+    expect(r.create).toMatchObject({
+      ok: false,
+      status: 403,
+      error: "PERMISSION_DENIED: User is not authorized to access this resource",
+    });
   });
 });
 
 test("the plugin's unit tests pass (clients/python/tests: signing, bodies, other hosts, config, role assumption; no network)", async () => {
-  const r = await runPython(["-m", "unittest", "discover", "-s", join("clients", "python", "tests")], { PATH: process.env.PATH, HOME: process.env.HOME, PYTHONWARNINGS: "ignore", MLFLOW_DISABLE_TELEMETRY: "true" });
-  expect({ code: r.code, tail: r.stderr.split("\n").slice(-4).join("\n") }).toMatchObject({ code: 0, tail: expect.stringMatching(/^OK$/m) });
+  const r = await runPython(["-m", "unittest", "discover", "-s", join("clients", "python", "tests")], {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    PYTHONWARNINGS: "ignore",
+    MLFLOW_DISABLE_TELEMETRY: "true",
+  });
+  expect({ code: r.code, tail: r.stderr.split("\n").slice(-4).join("\n") }).toMatchObject({
+    code: 0,
+    tail: expect.stringMatching(/^OK$/m),
+  });
 });
 
 describe("bearer mode: a Cognito user of the local pool, no AWS credentials", () => {
@@ -170,37 +217,61 @@ describe("bearer mode: a Cognito user of the local pool, no AWS credentials", ()
 
   test("reader with username and password: reads runs and artifacts; a write gets 403 with the gateway's message", async () => {
     const before = t.accessLog.length;
-    const r = await ops("mlflow-reader", [
-      ["runs", "search_runs", { experiment_ids: [experimentId] }],
-      ["read_dict", "load_dict", { uri: `runs:/${runId}/config/params.json` }],
-      ["create", "create_experiment", { name: "bearer-denied" }],
-    ], bearer({ MLFLOW_GATE_COGNITO_USERNAME: "reader", MLFLOW_GATE_COGNITO_PASSWORD: user("reader").password }));
+    const r = await ops(
+      "mlflow-reader",
+      [
+        ["runs", "search_runs", { experiment_ids: [experimentId] }],
+        ["read_dict", "load_dict", { uri: `runs:/${runId}/config/params.json` }],
+        ["create", "create_experiment", { name: "bearer-denied" }],
+      ],
+      bearer({ MLFLOW_GATE_COGNITO_USERNAME: "reader", MLFLOW_GATE_COGNITO_PASSWORD: user("reader").password }),
+    );
     expect(r.runs).toMatchObject({ ok: true });
     expect(r.runs!.value.length).toBe(2);
     expect(r.read_dict).toMatchObject({ ok: true, value: DICT });
-    expect(r.create).toMatchObject({ ok: false, status: 403, error: "PERMISSION_DENIED: User is not authorized to access this resource" });
+    expect(r.create).toMatchObject({
+      ok: false,
+      status: 403,
+      error: "PERMISSION_DENIED: User is not authorized to access this resource",
+    });
     // Every request took the UI routes with the reader's token.
     const seen = t.accessLog.slice(before);
     expect(seen.length).toBeGreaterThan(2);
-    expect(seen.filter((e) => !(e.surface === "cognito" && e.username === "reader" && e.path.startsWith("/ajax-api/")))).toEqual([]);
+    expect(
+      seen.filter((e) => !(e.surface === "cognito" && e.username === "reader" && e.path.startsWith("/ajax-api/"))),
+    ).toEqual([]);
   });
 
   test("admin with a refresh token: logs a metric and a text artifact", async () => {
     const { refreshToken } = await t.stack.userPool.login("admin", user("admin").password);
-    const r = await ops("mlflow-admin", [
-      ["metric", "log_metric", { run_id: run2Id, key: "bearer", value: 1.5 }],
-      ["text", "log_text", { run_id: run2Id, text: "via bearer\n", artifact_file: "bearer.txt" }],
-    ], bearer({ MLFLOW_GATE_COGNITO_REFRESH_TOKEN: refreshToken }));
+    const r = await ops(
+      "mlflow-admin",
+      [
+        ["metric", "log_metric", { run_id: run2Id, key: "bearer", value: 1.5 }],
+        ["text", "log_text", { run_id: run2Id, text: "via bearer\n", artifact_file: "bearer.txt" }],
+      ],
+      bearer({ MLFLOW_GATE_COGNITO_REFRESH_TOKEN: refreshToken }),
+    );
     expect(failures(r)).toEqual([]);
-    const seen = await ops("private", [["text", "load_text", { uri: `runs:/${run2Id}/bearer.txt` }], ["history", "get_metric_history", { run_id: run2Id, key: "bearer" }]]);
+    const seen = await ops("private", [
+      ["text", "load_text", { uri: `runs:/${run2Id}/bearer.txt` }],
+      ["history", "get_metric_history", { run_id: run2Id, key: "bearer" }],
+    ]);
     expect(seen.text).toMatchObject({ ok: true, value: "via bearer\n" });
     expect(seen.history!.value.map((m: { value: number }) => m.value)).toEqual([1.5]);
   });
 
   test("a wrong password fails before MLflow is called, naming the user and not the password", async () => {
     const before = t.accessLog.length;
-    const r = await ops("mlflow-reader", [["search", "search_experiments", {}]], bearer({ MLFLOW_GATE_COGNITO_USERNAME: "reader", MLFLOW_GATE_COGNITO_PASSWORD: "Wrong-password-123" }));
-    expect(r.search).toMatchObject({ ok: false, error: expect.stringContaining("Cognito refused the sign-in of user reader") });
+    const r = await ops(
+      "mlflow-reader",
+      [["search", "search_experiments", {}]],
+      bearer({ MLFLOW_GATE_COGNITO_USERNAME: "reader", MLFLOW_GATE_COGNITO_PASSWORD: "Wrong-password-123" }),
+    );
+    expect(r.search).toMatchObject({
+      ok: false,
+      error: expect.stringContaining("Cognito refused the sign-in of user reader"),
+    });
     expect(r.search!.error).not.toContain("Wrong-password-123");
     expect(t.accessLog.length).toBe(before);
   });
@@ -209,7 +280,11 @@ describe("bearer mode: a Cognito user of the local pool, no AWS credentials", ()
 describe("the plugin's errors", () => {
   test("without credentials, the SDK call fails before sending, naming what to set", async () => {
     const before = t.accessLog.length;
-    const r = await ops("mlflow-reader", [["search", "search_experiments", {}]], { AWS_PROFILE: undefined, AWS_SHARED_CREDENTIALS_FILE: "/nonexistent", AWS_CONFIG_FILE: "/nonexistent" });
+    const r = await ops("mlflow-reader", [["search", "search_experiments", {}]], {
+      AWS_PROFILE: undefined,
+      AWS_SHARED_CREDENTIALS_FILE: "/nonexistent",
+      AWS_CONFIG_FILE: "/nonexistent",
+    });
     expect(r.search).toMatchObject({ ok: false, error: expect.stringContaining("found no AWS credentials") });
     expect(r.search!.error).toContain("AWS_PROFILE");
     expect(t.accessLog.length).toBe(before);
@@ -219,7 +294,10 @@ describe("the plugin's errors", () => {
 test("every request the plugin signed verified: no SigV4 refusal in the gateway's access log", () => {
   // Runs last: the log holds every request of the tests above, all made through the plugin.
   expect(t.accessLog.length).toBeGreaterThan(10);
-  const known = (e: (typeof t.accessLog)[number]) => e.principal === "mlflow-admin" || e.principal === "mlflow-reader" || (e.surface === "cognito" && (e.username === "admin" || e.username === "reader"));
+  const known = (e: (typeof t.accessLog)[number]) =>
+    e.principal === "mlflow-admin" ||
+    e.principal === "mlflow-reader" ||
+    (e.surface === "cognito" && (e.username === "admin" || e.username === "reader"));
   const unexpected = t.accessLog.filter((e) => !known(e) || !(e.reason === undefined || e.reason === "not-allowed"));
   expect(unexpected).toEqual([]);
 });

@@ -23,7 +23,11 @@ import { fillTemplate } from "../support/probes";
 
 const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
 const groups = [...policySet.groups.keys()].sort();
-const { principals } = parsePrincipals({ principals: groups.map((g) => ({ name: `p-${g}`, group: g })) }, new Set(groups), "principals.json");
+const { principals } = parsePrincipals(
+  { principals: groups.map((g) => ({ name: `p-${g}`, group: g })) },
+  new Set(groups),
+  "principals.json",
+);
 
 let dir: string;
 let pool: RunningUserPool;
@@ -33,7 +37,12 @@ const tokens = new Map<string, string>();
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "parity-"));
-  pool = await startUserPool({ stateDir: join(dir, "cognito"), port: 0, groups, demoUsers: groups.map((g) => ({ username: `u-${g}`, group: g })) });
+  pool = await startUserPool({
+    stateDir: join(dir, "cognito"),
+    port: 0,
+    groups,
+    demoUsers: groups.map((g) => ({ username: `u-${g}`, group: g })),
+  });
   for (const u of pool.users) tokens.set(u.group, (await pool.login(u.username, u.password)).accessToken);
   gateway = createGatewayServer({
     region: "us-east-1",
@@ -60,12 +69,30 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function gatewayAllows(group: string, method: string, path: string): Promise<{ allowed: boolean; status: number }> {
+async function gatewayAllows(
+  group: string,
+  method: string,
+  path: string,
+): Promise<{ allowed: boolean; status: number }> {
   const principal = principals.find((p) => p.group === group)!;
   let headers: Record<string, string> = { authorization: `Bearer ${tokens.get(group)}` };
   if (/^\/(api|v1|gateway)\//.test(path)) {
-    const signer = new SignatureV4({ service: "execute-api", region: "us-east-1", credentials: principal, sha256: Sha256 });
-    const signed = await signer.sign(new HttpRequest({ method, hostname: base.hostname, port: Number(base.port), path, headers: { host: base.host }, body: "" }));
+    const signer = new SignatureV4({
+      service: "execute-api",
+      region: "us-east-1",
+      credentials: principal,
+      sha256: Sha256,
+    });
+    const signed = await signer.sign(
+      new HttpRequest({
+        method,
+        hostname: base.hostname,
+        port: Number(base.port),
+        path,
+        headers: { host: base.host },
+        body: "",
+      }),
+    );
     headers = signed.headers;
   }
   const res = await fetch(new URL(path, base), { method, headers });
@@ -75,25 +102,35 @@ async function gatewayAllows(group: string, method: string, path: string): Promi
 }
 
 describe("the gateway decides as `mlflow-gate policy check` does", () => {
-  test.each(groups)("%s: every route of the catalog", async (group) => {
-    const differ: string[] = [];
-    let allowed = 0;
-    for (const route of policySet.catalog.routes) {
-      const path = fillTemplate(route.path, "sample", "a/b");
-      const expected = checkRequest(policySet, [group], route.method, path).decision === "ALLOW";
-      const got = await gatewayAllows(group, route.method, path);
-      if (got.allowed !== expected) differ.push(`${route.method} ${path}: gateway ${got.status}, policy check ${expected ? "ALLOW" : "DENY"}`);
-      if (got.allowed) allowed++;
-      if (!got.allowed && ![401, 403].includes(got.status)) differ.push(`${route.method} ${path}: denied with ${got.status}, not 401/403`);
-    }
-    expect(differ).toEqual([]);
-    // The comparison is not vacuous: some routes are allowed, and every group but admins is denied some.
-    expect(allowed).toBeGreaterThan(0);
-    if (group !== "admins") expect(allowed).toBeLessThan(policySet.catalog.routes.length);
-  }, 120_000);
+  test.each(groups)(
+    "%s: every route of the catalog",
+    async (group) => {
+      const differ: string[] = [];
+      let allowed = 0;
+      for (const route of policySet.catalog.routes) {
+        const path = fillTemplate(route.path, "sample", "a/b");
+        const expected = checkRequest(policySet, [group], route.method, path).decision === "ALLOW";
+        const got = await gatewayAllows(group, route.method, path);
+        if (got.allowed !== expected)
+          differ.push(`${route.method} ${path}: gateway ${got.status}, policy check ${expected ? "ALLOW" : "DENY"}`);
+        if (got.allowed) allowed++;
+        if (!got.allowed && ![401, 403].includes(got.status))
+          differ.push(`${route.method} ${path}: denied with ${got.status}, not 401/403`);
+      }
+      expect(differ).toEqual([]);
+      // The comparison is not vacuous: some routes are allowed, and every group but admins is denied some.
+      expect(allowed).toBeGreaterThan(0);
+      if (group !== "admins") expect(allowed).toBeLessThan(policySet.catalog.routes.length);
+    },
+    120_000,
+  );
 
   test.each(groups)("%s: routes the catalog does not list", async (group) => {
-    for (const [method, path] of [["GET", "/ajax-api/2.0/mlflow/experiments/brand-new"], ["POST", "/api/2.0/mlflow/runs/brand-new"], ["DELETE", "/ajax-api/9.0/anything"]] as const) {
+    for (const [method, path] of [
+      ["GET", "/ajax-api/2.0/mlflow/experiments/brand-new"],
+      ["POST", "/api/2.0/mlflow/runs/brand-new"],
+      ["DELETE", "/ajax-api/9.0/anything"],
+    ] as const) {
       const expected = checkRequest(policySet, [group], method, path).decision === "ALLOW";
       expect([method, path, (await gatewayAllows(group, method, path)).allowed]).toEqual([method, path, expected]);
     }

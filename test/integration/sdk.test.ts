@@ -20,7 +20,9 @@ function failures(results: Record<string, OpResult>, names: readonly string[]): 
 
 /** Each of these must have been refused by the gateway with a 403. */
 function expectDenied(results: Record<string, OpResult>, names: readonly string[]): void {
-  const wrong = names.filter((n) => results[n]?.ok !== false || results[n]?.status !== 403).map((n) => `${n}: ${JSON.stringify(results[n]).slice(0, 300)}`);
+  const wrong = names
+    .filter((n) => results[n]?.ok !== false || results[n]?.status !== 403)
+    .map((n) => `${n}: ${JSON.stringify(results[n]).slice(0, 300)}`);
   expect(wrong).toEqual([]);
 }
 
@@ -29,7 +31,11 @@ const WRITE_ATTEMPTS = (runId: string, experimentId: string): Plan => [
   ["w_create_run", "create_run", { experiment_id: experimentId }],
   ["w_log_param", "log_param", { run_id: runId, key: "p_denied", value: "1" }],
   ["w_log_metric", "log_metric", { run_id: runId, key: "m_denied", value: 1 }],
-  ["w_log_batch", "log_batch_kv", { run_id: runId, params: { p_batch: 1 }, metrics: { m_batch: 1 }, tags: { t_batch: 1 } }],
+  [
+    "w_log_batch",
+    "log_batch_kv",
+    { run_id: runId, params: { p_batch: 1 }, metrics: { m_batch: 1 }, tags: { t_batch: 1 } },
+  ],
   ["w_set_tag", "set_tag", { run_id: runId, key: "t_denied", value: "1" }],
   ["w_delete_run", "delete_run", { run_id: runId }],
   ["w_rename_experiment", "rename_experiment", { experiment_id: experimentId, new_name: "renamed" }],
@@ -58,7 +64,11 @@ describe("mlflow-admin", () => {
       ["doomed", "create_run", { experiment_id: "$exp" }],
       ["param", "log_param", { run_id: "$run.run_id", key: "lr", value: "0.01" }],
       ["metric", "log_metric", { run_id: "$run.run_id", key: "loss", value: 0.5, step: 1 }],
-      ["batch", "log_batch_kv", { run_id: "$run.run_id", params: { epochs: 3 }, metrics: { acc: 0.9 }, tags: { stage: "dev" } }],
+      [
+        "batch",
+        "log_batch_kv",
+        { run_id: "$run.run_id", params: { epochs: 3 }, metrics: { acc: 0.9 }, tags: { stage: "dev" } },
+      ],
       ["tag", "set_tag", { run_id: "$run.run_id", key: "team", value: "risk" }],
       ["exp_tag", "set_experiment_tag", { experiment_id: "$exp", key: "owner", value: "platform" }],
       ["model", "create_registered_model", { name: MODEL }],
@@ -73,9 +83,17 @@ describe("mlflow-admin", () => {
     // Assess on the private MLflow: the writes arrived
     const seen = await t.sdk("private", [["s", "snapshot", {}]]);
     const exp = seen.s!.value.experiments.find((e: { name: string }) => e.name === "e2e");
-    expect(exp.runs.find((x: { id: string }) => x.id === runId)).toMatchObject({ params: { lr: "0.01", epochs: "3" }, metrics: { loss: 0.5, acc: 0.9 }, tags: { team: "risk", stage: "dev" } });
+    expect(exp.runs.find((x: { id: string }) => x.id === runId)).toMatchObject({
+      params: { lr: "0.01", epochs: "3" },
+      metrics: { loss: 0.5, acc: 0.9 },
+      tags: { team: "risk", stage: "dev" },
+    });
     expect(exp.runs.find((x: { id: string }) => x.id === r.doomed!.value.run_id).lifecycle).toBe("deleted");
-    expect(seen.s!.value.models[0]).toMatchObject({ name: MODEL, aliases: { champion: "1" }, versions: [{ v: "1", stage: "Staging" }] });
+    expect(seen.s!.value.models[0]).toMatchObject({
+      name: MODEL,
+      aliases: { champion: "1" },
+      versions: [{ v: "1", stage: "Staging" }],
+    });
   });
 });
 
@@ -107,7 +125,11 @@ describe("mlflow-reader", () => {
     // which requests send with `+` for spaces. requests-auth-aws-sigv4 signs that raw `+`, which is no
     // canonical form under any reading (AWS reads it as a space, %20), so API Gateway refuses the signature.
     const r = await t.sdk("mlflow-reader", [["search_models", "search_registered_models", {}]]);
-    expect(r.search_models).toMatchObject({ ok: false, status: 403, error: expect.stringContaining("The request signature we calculated does not match") });
+    expect(r.search_models).toMatchObject({
+      ok: false,
+      status: 403,
+      error: expect.stringContaining("The request signature we calculated does not match"),
+    });
     // The same search with spaces sent as %20, signed by botocore, is a reader's to make.
     const query = "filter=tag.%60mlflow.prompt.is_prompt%60%20%21%3D%20%27true%27&max_results=100";
     const signed = await signedRequest(t, "mlflow-reader", "GET", `/api/2.0/mlflow/registered-models/search?${query}`);
@@ -117,7 +139,11 @@ describe("mlflow-reader", () => {
 
   test("every write fails with 403, and nothing changed in MLflow", async () => {
     const before = await t.sdk("private", [["s", "snapshot", {}]]);
-    const r = await t.sdk("mlflow-reader", [...WRITE_ATTEMPTS(runId, experimentId), ...REGISTRY_ATTEMPTS(runId), ["r_delete_model", "delete_registered_model", { name: MODEL }]]);
+    const r = await t.sdk("mlflow-reader", [
+      ...WRITE_ATTEMPTS(runId, experimentId),
+      ...REGISTRY_ATTEMPTS(runId),
+      ["r_delete_model", "delete_registered_model", { name: MODEL }],
+    ]);
     expectDenied(r, Object.keys(r));
     const after = await t.sdk("private", [["s", "snapshot", {}]]);
     expect(after.s!.value).toEqual(before.s!.value);
@@ -151,9 +177,15 @@ describe("mlflow-model-approver", () => {
 
 describe("artifacts through SigV4 (mlflow#15051)", () => {
   test("the pinned SDK cannot send an artifact upload with its stock SigV4 signer: it fails before sending", async () => {
-    const r = await t.sdk("mlflow-admin", [["up", "log_text_artifact", { run_id: runId, path: "notes/hello.txt", text: "hello" }]]);
+    const r = await t.sdk("mlflow-admin", [
+      ["up", "log_text_artifact", { run_id: runId, path: "notes/hello.txt", text: "hello" }],
+    ]);
     // requests-auth-aws-sigv4 calls .encode() on the request body, which for an upload is a file object.
-    expect(r.up).toMatchObject({ ok: false, status: null, error: expect.stringContaining("'_io.BufferedReader' object has no attribute 'encode'") });
+    expect(r.up).toMatchObject({
+      ok: false,
+      status: null,
+      error: expect.stringContaining("'_io.BufferedReader' object has no attribute 'encode'"),
+    });
     expect(t.accessLog.filter((e) => e.method === "PUT")).toEqual([]);
   });
 
@@ -169,7 +201,9 @@ describe("artifacts through SigV4 (mlflow#15051)", () => {
     const path = `/api/2.0/mlflow-artifacts/artifacts/${experimentId}/${runId}/artifacts/signed/upload.txt`;
     expect((await signedRequest(t, "mlflow-reader", "PUT", path, "denied")).status).toBe(403);
     expect((await signedRequest(t, "mlflow-admin", "PUT", path, "uploaded")).status).toBe(200);
-    const back = await t.sdk("mlflow-reader", [["read", "read_artifact", { run_id: runId, path: "signed/upload.txt" }]]);
+    const back = await t.sdk("mlflow-reader", [
+      ["read", "read_artifact", { run_id: runId, path: "signed/upload.txt" }],
+    ]);
     expect(back.read).toMatchObject({ ok: true, value: "uploaded" });
   });
 });

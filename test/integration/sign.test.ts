@@ -23,10 +23,15 @@ afterAll(async () => {
 });
 
 function env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return cliEnv({ AWS_SHARED_CREDENTIALS_FILE: t.stack.summary.awsCredentialsFile, AWS_CONFIG_FILE: t.stack.summary.awsConfigFile, ...extra });
+  return cliEnv({
+    AWS_SHARED_CREDENTIALS_FILE: t.stack.summary.awsCredentialsFile,
+    AWS_CONFIG_FILE: t.stack.summary.awsConfigFile,
+    ...extra,
+  });
 }
 
-const sign = (args: string[], extra: NodeJS.ProcessEnv = {}): Promise<CliRun> => runCliProcess(["sign", ...args], { env: env(extra) });
+const sign = (args: string[], extra: NodeJS.ProcessEnv = {}): Promise<CliRun> =>
+  runCliProcess(["sign", ...args], { env: env(extra) });
 
 /** Neither output may hold a secret key or a signature. */
 function expectNoSecrets(r: CliRun): void {
@@ -47,8 +52,18 @@ async function closedPort(): Promise<number> {
 describe("mlflow-gate sign against the gateway", () => {
   test("an allowed call: admin creates an experiment with a JSON body (POST implied by -d); the reader finds it by a name with a space in the query", async () => {
     // Act
-    const created = await sign(["--profile", "mlflow-admin", "-d", '{"name": "signed e2e"}', `${gw}/api/2.0/mlflow/experiments/create`]);
-    const found = await sign(["--profile", "mlflow-reader", `${gw}/api/2.0/mlflow/experiments/get-by-name?experiment_name=signed%20e2e`]);
+    const created = await sign([
+      "--profile",
+      "mlflow-admin",
+      "-d",
+      '{"name": "signed e2e"}',
+      `${gw}/api/2.0/mlflow/experiments/create`,
+    ]);
+    const found = await sign([
+      "--profile",
+      "mlflow-reader",
+      `${gw}/api/2.0/mlflow/experiments/get-by-name?experiment_name=signed%20e2e`,
+    ]);
     // Assess
     expect(created.code).toBe(0);
     expect(created.stderr).toBe("HTTP 200 OK\n");
@@ -62,12 +77,26 @@ describe("mlflow-gate sign against the gateway", () => {
 
   test("a denied call: the reader's write gets 403 with the gateway's body on stdout and exit 3, and MLflow has no such experiment", async () => {
     // Act
-    const r = await sign(["--profile", "mlflow-reader", "-X", "POST", "-H", "Content-Type: application/json", "-d", '{"name":"not allowed"}', `${gw}/api/2.0/mlflow/experiments/create`]);
+    const r = await sign([
+      "--profile",
+      "mlflow-reader",
+      "-X",
+      "POST",
+      "-H",
+      "Content-Type: application/json",
+      "-d",
+      '{"name":"not allowed"}',
+      `${gw}/api/2.0/mlflow/experiments/create`,
+    ]);
     // Assess
     expect(r.code).toBe(3);
     expect(r.stderr).toBe("HTTP 403 Forbidden\n");
     expect(JSON.parse(r.stdout)).toEqual({ message: "User is not authorized to access this resource" });
-    const check = await sign(["--profile", "mlflow-admin", `${gw}/api/2.0/mlflow/experiments/get-by-name?experiment_name=not+allowed`]);
+    const check = await sign([
+      "--profile",
+      "mlflow-admin",
+      `${gw}/api/2.0/mlflow/experiments/get-by-name?experiment_name=not+allowed`,
+    ]);
     expect(check.code).toBe(3);
     expect(check.stdout).toContain("RESOURCE_DOES_NOT_EXIST");
     expectNoSecrets(r);
@@ -78,7 +107,9 @@ describe("mlflow-gate sign against the gateway", () => {
     const file = join(work, "search.json");
     writeFileSync(file, JSON.stringify({ max_results: 5, filter: "name = 'signed e2e'" }));
     // Act
-    const r = await runCliProcess(["sign", "-i", "-d", `@${file}`, `${gw}/api/2.0/mlflow/experiments/search`], { env: env({ AWS_PROFILE: "mlflow-reader" }) });
+    const r = await runCliProcess(["sign", "-i", "-d", `@${file}`, `${gw}/api/2.0/mlflow/experiments/search`], {
+      env: env({ AWS_PROFILE: "mlflow-reader" }),
+    });
     // Assess
     expect(r.code).toBe(0);
     expect(r.stderr).toBe("");
@@ -86,7 +117,15 @@ describe("mlflow-gate sign against the gateway", () => {
     expect(head).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
     expect(head).toMatch(/^x-amzn-RequestId: \S+$/im);
     expect(JSON.parse(body as string).experiments.map((e: { name: string }) => e.name)).toEqual(["signed e2e"]);
-    expect(t.accessLog).toContainEqual(expect.objectContaining({ method: "POST", path: "/api/2.0/mlflow/experiments/search", principal: "mlflow-reader", status: 200, decision: "allow" }));
+    expect(t.accessLog).toContainEqual(
+      expect.objectContaining({
+        method: "POST",
+        path: "/api/2.0/mlflow/experiments/search",
+        principal: "mlflow-reader",
+        status: 200,
+        decision: "allow",
+      }),
+    );
   });
 
   test("a binary artifact: the admin uploads 2 MB with -X PUT -d @file, a reader downloads the same bytes, a reader's upload is denied", async () => {
@@ -99,7 +138,15 @@ describe("mlflow-gate sign against the gateway", () => {
     // Act
     const upload = await sign(["--profile", "mlflow-admin", "-X", "PUT", "-d", `@${file}`, url]);
     const download = await sign(["--profile", "mlflow-reader", url]);
-    const denied = await sign(["--profile", "mlflow-reader", "-X", "PUT", "-d", `@${file}`, `${gw}/api/2.0/mlflow-artifacts/artifacts/0/sign-e2e/other.bin`]);
+    const denied = await sign([
+      "--profile",
+      "mlflow-reader",
+      "-X",
+      "PUT",
+      "-d",
+      `@${file}`,
+      `${gw}/api/2.0/mlflow-artifacts/artifacts/0/sign-e2e/other.bin`,
+    ]);
     // Assess
     expect([upload.code, upload.stderr]).toEqual([0, "HTTP 200 OK\n"]);
     expect(download.code).toBe(0);
@@ -115,7 +162,9 @@ describe("mlflow-gate sign against the gateway", () => {
     const r = await sign(["--profile", "mlflow-nobody", `${gw}/api/2.0/mlflow/experiments/search`]);
     // Assess
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`mlflow-gate: profile "mlflow-nobody" is in neither ${t.stack.summary.awsCredentialsFile} nor ${t.stack.summary.awsConfigFile} (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE)\n`);
+    expect(r.stderr).toBe(
+      `mlflow-gate: profile "mlflow-nobody" is in neither ${t.stack.summary.awsCredentialsFile} nor ${t.stack.summary.awsConfigFile} (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE)\n`,
+    );
     expect(r.stdout).toBe("");
     expect(t.accessLog.length).toBe(before);
   });
@@ -133,9 +182,17 @@ describe("mlflow-gate sign against the gateway", () => {
 
   test("a bad header is a usage error (exit 2) before anything is read or sent", async () => {
     // Act
-    const r = await sign(["--profile", "mlflow-reader", "-H", "X-Team mlops", `${gw}/api/2.0/mlflow/experiments/search`]);
+    const r = await sign([
+      "--profile",
+      "mlflow-reader",
+      "-H",
+      "X-Team mlops",
+      `${gw}/api/2.0/mlflow/experiments/search`,
+    ]);
     // Assess
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('mlflow-gate: a -H header must be "Name: value" (got 12 characters without a ":"); run "mlflow-gate --help"\n');
+    expect(r.stderr).toBe(
+      'mlflow-gate: a -H header must be "Name: value" (got 12 characters without a ":"); run "mlflow-gate --help"\n',
+    );
   });
 });

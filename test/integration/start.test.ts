@@ -53,7 +53,11 @@ async function isListening(url: string): Promise<boolean> {
   }
 }
 
-const ports = async () => ({ MLFLOW_GATE_PORT: String(await claimPort("127.0.0.1", 0, "")), MLFLOW_GATE_USER_POOL_PORT: String(await claimPort("127.0.0.1", 0, "")), MLFLOW_GATE_STS_PORT: String(await claimPort("127.0.0.1", 0, "")) });
+const ports = async () => ({
+  MLFLOW_GATE_PORT: String(await claimPort("127.0.0.1", 0, "")),
+  MLFLOW_GATE_USER_POOL_PORT: String(await claimPort("127.0.0.1", 0, "")),
+  MLFLOW_GATE_STS_PORT: String(await claimPort("127.0.0.1", 0, "")),
+});
 
 describe("npm start", () => {
   let first: StackSummary;
@@ -67,17 +71,37 @@ describe("npm start", () => {
     expect(s.stderr()).toContain(`mlflow-gate is ready: http://127.0.0.1:${env.MLFLOW_GATE_PORT}`);
     first = JSON.parse(readFileSync(join(dataDir, "stack.json"), "utf8")) as StackSummary;
     for (const u of first.demoUsers) expect(s.stderr()).toContain(u.password);
-    expect(first).toMatchObject({ gatewayUrl: `http://127.0.0.1:${env.MLFLOW_GATE_PORT}`, region: "us-east-1", profiles: [{ name: "mlflow-admin" }, { name: "mlflow-reader" }, { name: "mlflow-model-approver" }] });
+    expect(first).toMatchObject({
+      gatewayUrl: `http://127.0.0.1:${env.MLFLOW_GATE_PORT}`,
+      region: "us-east-1",
+      profiles: [{ name: "mlflow-admin" }, { name: "mlflow-reader" }, { name: "mlflow-model-approver" }],
+    });
     expect(first.cognito.jwksUri).toBe(`${first.cognito.issuer}/.well-known/jwks.json`);
     // The local STS: its own port, listed with the assume-role profiles; unsigned calls get STS's XML error.
-    expect(first.sts).toMatchObject({ endpoint: `http://127.0.0.1:${env.MLFLOW_GATE_STS_PORT}`, accountId: "000000000000" });
-    expect(first.roleProfiles.map((r) => r.name)).toEqual(["data-science-as-mlflow-admin", "data-science-as-mlflow-reader"]);
-    const unsigned = await fetch(first.sts.endpoint, { method: "POST", body: new URLSearchParams({ Action: "GetCallerIdentity", Version: "2011-06-15" }) });
-    expect([unsigned.status, await unsigned.text()]).toEqual([403, expect.stringContaining("<Code>MissingAuthenticationToken</Code>")]);
+    expect(first.sts).toMatchObject({
+      endpoint: `http://127.0.0.1:${env.MLFLOW_GATE_STS_PORT}`,
+      accountId: "000000000000",
+    });
+    expect(first.roleProfiles.map((r) => r.name)).toEqual([
+      "data-science-as-mlflow-admin",
+      "data-science-as-mlflow-reader",
+    ]);
+    const unsigned = await fetch(first.sts.endpoint, {
+      method: "POST",
+      body: new URLSearchParams({ Action: "GetCallerIdentity", Version: "2011-06-15" }),
+    });
+    expect([unsigned.status, await unsigned.text()]).toEqual([
+      403,
+      expect.stringContaining("<Code>MissingAuthenticationToken</Code>"),
+    ]);
     // The gateway answers; MLflow's private URL is only for the gateway (and this check).
     expect((await fetch(`${first.gatewayUrl}/health`)).status).toBe(200);
     expect((await fetch(`${first.gatewayUrl}/ajax-api/2.0/mlflow/experiments/search`)).status).toBe(401);
-    const created = await fetch(`${first.mlflowPrivateUrl}/api/2.0/mlflow/experiments/create`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"name":"survives-restart"}' });
+    const created = await fetch(`${first.mlflowPrivateUrl}/api/2.0/mlflow/experiments/create`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"name":"survives-restart"}',
+    });
     expect(created.status).toBe(200);
 
     s.child.kill("SIGTERM");
@@ -97,7 +121,9 @@ describe("npm start", () => {
     expect(again.demoUsers).toEqual(first.demoUsers);
     expect(again.cognito.userPoolId).toBe(first.cognito.userPoolId);
     expect(readFileSync(again.awsCredentialsFile, "utf8")).toBe(readFileSync(first.awsCredentialsFile, "utf8"));
-    const found = await fetch(`${again.mlflowPrivateUrl}/api/2.0/mlflow/experiments/get-by-name?experiment_name=survives-restart`);
+    const found = await fetch(
+      `${again.mlflowPrivateUrl}/api/2.0/mlflow/experiments/get-by-name?experiment_name=survives-restart`,
+    );
     expect(found.status).toBe(200);
     s.child.kill("SIGINT");
     expect(await s.exited).toBe(0);
@@ -105,12 +131,18 @@ describe("npm start", () => {
 
   test("a port in use: one line naming the variable to change, exit 1, nothing left running", async () => {
     const taken: Server = createServer();
-    const port = await new Promise<number>((resolve) => taken.listen(0, "127.0.0.1", () => resolve((taken.address() as { port: number }).port)));
+    const port = await new Promise<number>((resolve) =>
+      taken.listen(0, "127.0.0.1", () => resolve((taken.address() as { port: number }).port)),
+    );
     try {
       const env = { ...(await ports()), MLFLOW_GATE_PORT: String(port) };
       const s = start(env);
       expect(await s.exited).toBe(1);
-      expect(s.stderr()).toMatch(new RegExp(`mlflow-gate: cannot start: port ${port} on 127.0.0.1 is in use: set MLFLOW_GATE_PORT to another port\\n`));
+      expect(s.stderr()).toMatch(
+        new RegExp(
+          `mlflow-gate: cannot start: port ${port} on 127.0.0.1 is in use: set MLFLOW_GATE_PORT to another port\\n`,
+        ),
+      );
       expect(await isListening(`http://127.0.0.1:${env.MLFLOW_GATE_USER_POOL_PORT}`)).toBe(false);
     } finally {
       taken.close();

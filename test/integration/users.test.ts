@@ -1,4 +1,8 @@
-import { CognitoIdentityProviderClient, CreateGroupCommand, ListGroupsCommand } from "@aws-sdk/client-cognito-identity-provider";
+import {
+  CognitoIdentityProviderClient,
+  CreateGroupCommand,
+  ListGroupsCommand,
+} from "@aws-sdk/client-cognito-identity-provider";
 import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
@@ -20,7 +24,11 @@ beforeAll(async () => {
   env = { MLFLOW_GATE_DATA: t.config.dataDir };
   work = mkdtempSync(join(tmpdir(), "mlflow-gate-users-"));
   const c = t.stack.summary.cognito;
-  pool = new CognitoIdentityProviderClient({ endpoint: c.endpoint, region: t.stack.summary.region, credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+  pool = new CognitoIdentityProviderClient({
+    endpoint: c.endpoint,
+    region: t.stack.summary.region,
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  });
 }, 240_000);
 afterAll(async () => {
   pool?.destroy();
@@ -31,23 +39,32 @@ afterAll(async () => {
 async function call(method: string, path: string, token: string, body?: unknown): Promise<number> {
   const res = await fetch(`${t.stack.summary.gatewayUrl}${path}`, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body !== undefined ? { "content-type": "application/json" } : {}),
+    },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   await res.text();
   return res.status;
 }
 
-const registerModel = (token: string, name: string) => call("POST", "/ajax-api/2.0/mlflow/registered-models/create", token, { name });
-const createExperiment = (token: string, name: string) => call("POST", "/ajax-api/2.0/mlflow/experiments/create", token, { name });
-const searchExperiments = (token: string) => call("GET", "/ajax-api/2.0/mlflow/experiments/search?max_results=5", token);
+const registerModel = (token: string, name: string) =>
+  call("POST", "/ajax-api/2.0/mlflow/registered-models/create", token, { name });
+const createExperiment = (token: string, name: string) =>
+  call("POST", "/ajax-api/2.0/mlflow/experiments/create", token, { name });
+const searchExperiments = (token: string) =>
+  call("GET", "/ajax-api/2.0/mlflow/experiments/search?max_results=5", token);
 
 describe("a user's life: add, sign in, change groups, remove", () => {
   let refreshToken: string;
 
   test("users add --password-stdin (run as a user would): the user signs in as a reader and is denied writes; the password is printed nowhere", async () => {
     // Act
-    const r = await runCliProcess(["users", "add", "alice", "--group", "readers", "--email", "alice@example.com", "--password-stdin"], { env: cliEnv(env), stdin: `${PASSWORD}\n` });
+    const r = await runCliProcess(
+      ["users", "add", "alice", "--group", "readers", "--email", "alice@example.com", "--password-stdin"],
+      { env: cliEnv(env), stdin: `${PASSWORD}\n` },
+    );
     // Assess
     expect(r).toMatchObject({ code: 0 });
     expect(r.stdout).toContain("created user alice <alice@example.com>");
@@ -62,10 +79,18 @@ describe("a user's life: add, sign in, change groups, remove", () => {
 
   test("adding the same user to the same group again changes nothing and says so; the password stays", async () => {
     // Act
-    const r = await runCli(["users", "add", "alice", "--group", "readers", "--password-stdin"], { env, stdin: "another-password-1A!\n" });
+    const r = await runCli(["users", "add", "alice", "--group", "readers", "--password-stdin"], {
+      env,
+      stdin: "another-password-1A!\n",
+    });
     // Assess
     expect(r.code).toBe(0);
-    expect(r.stdout.split("\n")).toEqual(["user alice exists", "password of alice left unchanged (the user exists)", "alice is already in readers", ""]);
+    expect(r.stdout.split("\n")).toEqual([
+      "user alice exists",
+      "password of alice left unchanged (the user exists)",
+      "alice is already in readers",
+      "",
+    ]);
     await expect(t.stack.userPool.login("alice", PASSWORD)).resolves.toMatchObject({ accessToken: expect.any(String) });
   });
 
@@ -91,7 +116,10 @@ describe("a user's life: add, sign in, change groups, remove", () => {
     const r = await runCli(["users", "list"], { env });
     // Assess
     expect(r.code).toBe(0);
-    const rows = r.stdout.trimEnd().split("\n").map((l) => l.split(/\s{2,}/));
+    const rows = r.stdout
+      .trimEnd()
+      .split("\n")
+      .map((l) => l.split(/\s{2,}/));
     expect(rows[0]).toEqual(["USER", "STATUS", "ENABLED", "GROUPS", "EMAIL"]);
     expect(rows).toContainEqual(["alice", "CONFIRMED", "yes", "model-approvers", "alice@example.com"]);
     expect(rows).toContainEqual(["reader", "CONFIRMED", "yes", "readers", "-"]);
@@ -107,7 +135,9 @@ describe("a user's life: add, sign in, change groups, remove", () => {
     await expect(t.stack.userPool.refresh(refreshToken)).rejects.toThrow();
     const again = await runCli(["users", "remove", "alice"], { env });
     expect(again.code).toBe(1);
-    expect(again.stderr).toMatch(/^mlflow-gate: user "alice" does not exist in local pool \S+ \(http:\/\/127\.0\.0\.1:\d+\)\n$/);
+    expect(again.stderr).toMatch(
+      /^mlflow-gate: user "alice" does not exist in local pool \S+ \(http:\/\/127\.0\.0\.1:\d+\)\n$/,
+    );
     expect((await runCli(["users", "list"], { env })).stdout).not.toMatch(/^alice /m);
   });
 });
@@ -117,7 +147,10 @@ describe("temporary passwords", () => {
     // Prepare
     const file = join(work, "tina.password");
     // Act
-    const r = await runCliProcess(["users", "add", "tina", "--group", "readers", "--temporary-password", "--password-file", file], { env: cliEnv(env) });
+    const r = await runCliProcess(
+      ["users", "add", "tina", "--group", "readers", "--temporary-password", "--password-file", file],
+      { env: cliEnv(env) },
+    );
     // Assess
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("created user tina");
@@ -136,7 +169,10 @@ describe("temporary passwords", () => {
     const file = join(work, "taken.password");
     writeFileSync(file, "keep me\n");
     // Act
-    const r = await runCli(["users", "add", "tom", "--group", "readers", "--temporary-password", "--password-file", file], { env });
+    const r = await runCli(
+      ["users", "add", "tom", "--group", "readers", "--temporary-password", "--password-file", file],
+      { env },
+    );
     // Assess
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("is never overwritten");
@@ -151,7 +187,9 @@ describe("clear errors", () => {
     const r = await runCli(["users", "add", "bob", "--group", "reader", "--password-stdin"], { env, stdin: PASSWORD });
     // Assess
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('mlflow-gate: unknown group "reader" (known groups: admins, model-approvers, readers); run "mlflow-gate --help"\n');
+    expect(r.stderr).toBe(
+      'mlflow-gate: unknown group "reader" (known groups: admins, model-approvers, readers); run "mlflow-gate --help"\n',
+    );
     expect((await runCli(["users", "list"], { env })).stdout).not.toMatch(/^bob /m);
     const set = await runCli(["users", "set-groups", "reader", "admins", "auditors"], { env });
     expect(set.code).toBe(2);
@@ -177,11 +215,18 @@ describe("clear errors", () => {
     const r = await runCli(["users", "add", "carol", "--group", "readers"], { env });
     // Assess
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("say how they first sign in with --password-stdin, --temporary-password --password-file FILE, or --send-invitation --email E");
+    expect(r.stderr).toContain(
+      "say how they first sign in with --password-stdin, --temporary-password --password-file FILE, or --send-invitation --email E",
+    );
     expect((await runCli(["users", "groups", "carol"], { env })).code).toBe(1);
-    const invited = await runCli(["users", "add", "carol", "--group", "readers", "--email", "carol@example.com", "--send-invitation"], { env });
+    const invited = await runCli(
+      ["users", "add", "carol", "--group", "readers", "--email", "carol@example.com", "--send-invitation"],
+      { env },
+    );
     expect(invited.code).toBe(2);
-    expect(invited.stderr).toContain("the local pool sends no e-mail: use --password-stdin or --temporary-password --password-file FILE");
+    expect(invited.stderr).toContain(
+      "the local pool sends no e-mail: use --password-stdin or --temporary-password --password-file FILE",
+    );
     expect((await runCli(["users", "groups", "carol"], { env })).code).toBe(1);
   });
 });
@@ -192,10 +237,14 @@ describe("groups sync", () => {
     const groupsDir = join(work, "groups");
     cpSync(GROUPS_DIR, groupsDir, { recursive: true });
     writeFileSync(join(groupsDir, "auditors.yaml"), "description: Auditors read everything.\nallow:\n  - class:read\n");
-    await pool.send(new CreateGroupCommand({ UserPoolId: t.stack.summary.cognito.userPoolId, GroupName: "legacy-team" }));
+    await pool.send(
+      new CreateGroupCommand({ UserPoolId: t.stack.summary.cognito.userPoolId, GroupName: "legacy-team" }),
+    );
     // Act
     const dry = await runCli(["--groups-dir", groupsDir, "groups", "sync", "--dry-run"], { env });
-    const groupsAfterDryRun = (await pool.send(new ListGroupsCommand({ UserPoolId: t.stack.summary.cognito.userPoolId }))).Groups?.map((g) => g.GroupName);
+    const groupsAfterDryRun = (
+      await pool.send(new ListGroupsCommand({ UserPoolId: t.stack.summary.cognito.userPoolId }))
+    ).Groups?.map((g) => g.GroupName);
     const first = await runCliProcess(["--groups-dir", groupsDir, "groups", "sync"], { env: cliEnv(env) });
     const second = await runCli(["--groups-dir", groupsDir, "groups", "sync"], { env });
     // Assess
@@ -207,13 +256,17 @@ describe("groups sync", () => {
     expect(first.stdout.split("\n")).toEqual([
       "created group auditors",
       "already in the pool: admins, model-approvers, readers",
-      expect.stringMatching(/^pool group legacy-team has no group file: left in place; it grants nothing through mlflow-gate \(to delete it: aws cognito-idp delete-group --user-pool-id \S+ --group-name legacy-team\)$/),
+      expect.stringMatching(
+        /^pool group legacy-team has no group file: left in place; it grants nothing through mlflow-gate \(to delete it: aws cognito-idp delete-group --user-pool-id \S+ --group-name legacy-team\)$/,
+      ),
       expect.stringMatching(/^groups sync: local pool .*: 1 created, 3 unchanged, 1 without a file$/),
       "",
     ]);
     expect(second.code).toBe(0);
     expect(second.stdout).toMatch(/: 0 created, 4 unchanged, 1 without a file\n$/);
-    const groups = (await pool.send(new ListGroupsCommand({ UserPoolId: t.stack.summary.cognito.userPoolId }))).Groups?.map((g) => g.GroupName).sort();
+    const groups = (
+      await pool.send(new ListGroupsCommand({ UserPoolId: t.stack.summary.cognito.userPoolId }))
+    ).Groups?.map((g) => g.GroupName).sort();
     expect(groups).toEqual(["admins", "auditors", "legacy-team", "model-approvers", "readers"]);
     // The demo users kept their groups: existing groups are never recreated (that would empty them).
     expect((await runCli(["users", "groups", "admin"], { env })).stdout).toBe("admins\n");

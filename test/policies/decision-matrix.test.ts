@@ -37,38 +37,46 @@ describe("decision matrix: every group x every catalog route (both mounts) x awk
     probes.forEach((p, i) => {
       const ours = set.matcher.match(p.method, p.path);
       const theirs = served[i];
-      if ((ours ? routeId(ours) : undefined) !== theirs) differ.push(`${p.method} ${p.path}: ours ${ours ? routeId(ours) : "none"}, MLflow ${theirs ?? "none"}`);
+      if ((ours ? routeId(ours) : undefined) !== theirs)
+        differ.push(`${p.method} ${p.path}: ours ${ours ? routeId(ours) : "none"}, MLflow ${theirs ?? "none"}`);
     });
     expect(differ).toEqual([]);
   });
 
-  test.each([...set.groups.keys()])("%s: the compiled policies decide every probe as the group file intends", (group) => {
-    const wrong: string[] = [];
-    const mayCallUnknown = set.groups.get(group)?.unknownRoutes === "allow";
-    probes.forEach((p, i) => {
-      // Act
-      const check = checkRequest(set, [group], p.method, p.path);
-      // Assess: against the route MLflow really serves. A request MLflow serves with no route (404)
-      // must be denied to groups without `unknownRoutes: allow`; for the others either answer is harmless.
-      const route = served[i] !== undefined ? byId.get(served[i] as string) : undefined;
-      if (!route && mayCallUnknown) return;
-      const intended = route ? set.intends([group], route) : false;
-      if ((check.decision === "ALLOW") !== intended) {
-        wrong.push(`${p.method} ${p.path} -> ${route ? route.action : "unknown"}: compiled ${check.decision}, intended ${intended ? "ALLOW" : "DENY"} (${check.reason})`);
-      }
-    });
-    expect(wrong).toEqual([]);
-  });
+  test.each([...set.groups.keys()])(
+    "%s: the compiled policies decide every probe as the group file intends",
+    (group) => {
+      const wrong: string[] = [];
+      const mayCallUnknown = set.groups.get(group)?.unknownRoutes === "allow";
+      probes.forEach((p, i) => {
+        // Act
+        const check = checkRequest(set, [group], p.method, p.path);
+        // Assess: against the route MLflow really serves. A request MLflow serves with no route (404)
+        // must be denied to groups without `unknownRoutes: allow`; for the others either answer is harmless.
+        const route = served[i] !== undefined ? byId.get(served[i] as string) : undefined;
+        if (!route && mayCallUnknown) return;
+        const intended = route ? set.intends([group], route) : false;
+        if ((check.decision === "ALLOW") !== intended) {
+          wrong.push(
+            `${p.method} ${p.path} -> ${route ? route.action : "unknown"}: compiled ${check.decision}, intended ${intended ? "ALLOW" : "DENY"} (${check.reason})`,
+          );
+        }
+      });
+      expect(wrong).toEqual([]);
+    },
+  );
 
   test("the group files mean what the README says", () => {
-    const allowed = (g: string, cls: string) => set.catalog.routes.filter((r) => r.class === cls && set.intends([g], r)).length;
+    const allowed = (g: string, cls: string) =>
+      set.catalog.routes.filter((r) => r.class === cls && set.intends([g], r)).length;
     const total = (cls: string) => set.catalog.routes.filter((r) => r.class === cls).length;
     // admins: everything; readers: every read and nothing else; model-approvers: readers + registry.
     for (const cls of ["read", "write", "registry-write", "registry-promote", "admin", "llm-gateway"]) {
       expect(allowed("admins", cls)).toBe(total(cls));
     }
     expect(allowed("readers", "read")).toBe(total("read"));
-    for (const cls of ["write", "registry-write", "registry-promote", "admin", "llm-gateway"]) expect(allowed("readers", cls)).toBe(0);
+    for (const cls of ["write", "registry-write", "registry-promote", "admin", "llm-gateway"])
+      expect(allowed("readers", cls)).toBe(0);
     expect(allowed("model-approvers", "read")).toBe(total("read"));
     expect(allowed("model-approvers", "registry-promote")).toBe(total("registry-promote"));
     expect(allowed("model-approvers", "registry-write")).toBe(total("registry-write") - 4); // two deletes x two mounts

@@ -10,7 +10,9 @@ import { sigtermUnderLoad } from "./support/faults";
 test("SIGTERM to npm start under load: new connections refused, in-flight requests answered 200, exit 0, no 5xx", async () => {
   // Act
   const drain = await sigtermUnderLoad({ loadBeforeMs: 2000, inFlight: 4 });
-  process.stderr.write(`drain: ${JSON.stringify({ ...drain, load: { requests: drain.load.requests, statuses: drain.load.statuses } })}\n`);
+  process.stderr.write(
+    `drain: ${JSON.stringify({ ...drain, load: { requests: drain.load.requests, statuses: drain.load.statuses } })}\n`,
+  );
 
   // Assess
   expect(drain.refusedNewConnections).toBe(true);

@@ -9,7 +9,10 @@ import { ReliabilityStack, startReliabilityStack } from "./support/stack";
 
 let rel: ReliabilityStack;
 beforeAll(async () => {
-  rel = await startReliabilityStack({ config: { authorizerCacheTtlSeconds: 0 }, mlflowRestart: { initialDelayMs: 200 } });
+  rel = await startReliabilityStack({
+    config: { authorizerCacheTtlSeconds: 0 },
+    mlflowRestart: { initialDelayMs: 200 },
+  });
 }, 180_000);
 afterAll(async () => rel?.stop(), 60_000);
 
@@ -28,7 +31,9 @@ test("MLflow killed under load: 502 with a clear message at once (no 500, no han
   expect(crash.hangs).toBe(0);
   expect(crash.connectionErrors).toBe(0);
   // The supervisor logged the crash and the restart, and requests succeeded again without anyone's help.
-  expect(crash.restartLog.some((l) => /exited \(SIGKILL\); restarting on http:\/\/127\.0\.0\.1:\d+ in/.test(l))).toBe(true);
+  expect(crash.restartLog.some((l) => /exited \(SIGKILL\); restarting on http:\/\/127\.0\.0\.1:\d+ in/.test(l))).toBe(
+    true,
+  );
   expect(crash.restartLog.some((l) => /restarted on http:\/\/127\.0\.0\.1:\d+ \(ready in \d+ ms\)/.test(l))).toBe(true);
   expect(crash.recoveryMs).toBeDefined();
   // On the same private port the gateway was configured with.
@@ -52,5 +57,8 @@ test("user pool and JWKS down: tokens with cached keys keep working, an unknown 
   expect(outage.wrongKeyStatuses).toEqual({ 401: 20 });
   // The UI's login call: a Cognito-shaped JSON error that Amplify shows, not a hang or an empty 502.
   expect(outage.login.status).toBe(USER_POOL_UNAVAILABLE.status);
-  expect(JSON.parse(outage.login.body)).toEqual({ __type: USER_POOL_UNAVAILABLE.type, message: USER_POOL_UNAVAILABLE.message });
+  expect(JSON.parse(outage.login.body)).toEqual({
+    __type: USER_POOL_UNAVAILABLE.type,
+    message: USER_POOL_UNAVAILABLE.message,
+  });
 }, 120_000);

@@ -20,7 +20,10 @@ test("6 callers (SigV4 and bearer, all groups) for 30 s: zero 5xx, every accepte
   const seeded = await seed(mlflowPrivateUrl, "load-test");
 
   // Act
-  const run = await runLoad({ gatewayUrl, privateUrl: mlflowPrivateUrl, region, callers, durationMs: DURATION_MS, loopsPerCaller: 2 }, seeded);
+  const run = await runLoad(
+    { gatewayUrl, privateUrl: mlflowPrivateUrl, region, callers, durationMs: DURATION_MS, loopsPerCaller: 2 },
+    seeded,
+  );
   const figures = figuresOf(run);
   const verified = await verifyWrites(mlflowPrivateUrl, run);
   process.stderr.write(
@@ -37,8 +40,10 @@ test("6 callers (SigV4 and bearer, all groups) for 30 s: zero 5xx, every accepte
     const writes = run.writes.filter((w) => w.caller === c.name);
     expect(writes.length).toBeGreaterThan(0);
   }
-  const deniedBy = (group: string) => run.writes.filter((w) => w.status === 403 && callers.find((c) => c.name === w.caller)?.group === group).length;
-  const acceptedBy = (group: string) => run.writes.filter((w) => w.status === 200 && callers.find((c) => c.name === w.caller)?.group === group).length;
+  const deniedBy = (group: string) =>
+    run.writes.filter((w) => w.status === 403 && callers.find((c) => c.name === w.caller)?.group === group).length;
+  const acceptedBy = (group: string) =>
+    run.writes.filter((w) => w.status === 200 && callers.find((c) => c.name === w.caller)?.group === group).length;
   expect(deniedBy("admins")).toBe(0);
   expect(acceptedBy("readers")).toBe(0);
   expect(acceptedBy("model-approvers")).toBeGreaterThan(0);

@@ -29,13 +29,20 @@ function invokeBundle(env: Record<string, string>, authorization?: string) {
       (r) => process.stderr.write("RESULT " + JSON.stringify({ result: r }) + "\\n"),
       (e) => process.stderr.write("RESULT " + JSON.stringify({ rejection: String(e && e.message) }) + "\\n"),
     );`;
-  const child = spawnSync(process.execPath, ["-e", script], { env: { PATH: process.env.PATH ?? "", ...env }, encoding: "utf8", timeout: 30_000 });
+  const child = spawnSync(process.execPath, ["-e", script], {
+    env: { PATH: process.env.PATH ?? "", ...env },
+    encoding: "utf8",
+    timeout: 30_000,
+  });
   const resultLine = child.stderr.split("\n").find((l) => l.startsWith("RESULT "));
   return {
     status: child.status,
     stderr: child.stderr,
     outcome: resultLine === undefined ? undefined : JSON.parse(resultLine.slice("RESULT ".length)),
-    logs: child.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>),
+    logs: child.stdout
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>),
   };
 }
 
@@ -60,10 +67,18 @@ describe("buildAuthorizer", () => {
 
   it("ships the authorizer's resources for each group and each combination of groups", () => {
     // Act
-    const bundle = JSON.parse(readFileSync(build.policyBundleFile, "utf8")) as { compiled: { groups: string[]; surface: string }[] };
+    const bundle = JSON.parse(readFileSync(build.policyBundleFile, "utf8")) as {
+      compiled: { groups: string[]; surface: string }[];
+    };
     // Assess: 3 groups alone + 4 combinations, all for the authorizer's surface
     expect(bundle.compiled.map((c) => c.groups.join("+")).sort()).toEqual([
-      "admins", "admins+model-approvers", "admins+model-approvers+readers", "admins+readers", "model-approvers", "model-approvers+readers", "readers",
+      "admins",
+      "admins+model-approvers",
+      "admins+model-approvers+readers",
+      "admins+readers",
+      "model-approvers",
+      "model-approvers+readers",
+      "readers",
     ]);
     expect(new Set(bundle.compiled.map((c) => c.surface))).toEqual(new Set(["cognito"]));
   });
@@ -73,7 +88,14 @@ describe("buildAuthorizer", () => {
     const run = invokeBundle(localEnv());
     // Assess
     expect(run.outcome).toEqual({ rejection: "Unauthorized" });
-    expect(run.logs).toMatchObject([{ service: "mlflow-gate-authorizer", decision: "unauthorized", reason: "missing-token", requestId: "req-build-1" }]);
+    expect(run.logs).toMatchObject([
+      {
+        service: "mlflow-gate-authorizer",
+        decision: "unauthorized",
+        reason: "missing-token",
+        requestId: "req-build-1",
+      },
+    ]);
   });
 
   it("keeps the library's error class names in its logs despite minifying", () => {

@@ -13,7 +13,10 @@ import { CATALOG_FILE, GROUPS_DIR, REPO_ROOT } from "../../scripts/lib/mlflow-en
 async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = "";
   let stderr = "";
-  const code = await main(argv, { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t) } });
+  const code = await main(argv, {
+    stdout: { write: (t: string) => (stdout += t) },
+    stderr: { write: (t: string) => (stderr += t) },
+  });
   return { code, stdout, stderr };
 }
 
@@ -25,7 +28,8 @@ describe("help", () => {
     const r = await run(flag);
     // Assess
     expect(r.code).toBe(0);
-    for (const command of ["policy check", "policy render", "policy lint", "routes diff"]) expect(r.stdout).toContain(command);
+    for (const command of ["policy check", "policy render", "policy lint", "routes diff"])
+      expect(r.stdout).toContain(command);
     expect(r.stderr).toBe("");
   });
 });
@@ -46,8 +50,14 @@ describe("usage errors", () => {
     [["policy", "check", "--group", "readers", "GET", "/a%zz"], "malformed %-escape"],
     [["policy", "render", "--group", "readers", "--format", "xml"], "--format must be authorizer or iam"],
     [["policy", "render", "--group", "readers", "--format", "iam", "--group", "admins"], "give exactly one --group"],
-    [["policy", "render", "--group", "readers", "--format", "iam", "--account", "12"], '--account "12" is not a valid account'],
-    [["policy", "render", "--group", "readers", "--stage", "prod"], "--region, --account and --stage apply to --format iam"],
+    [
+      ["policy", "render", "--group", "readers", "--format", "iam", "--account", "12"],
+      '--account "12" is not a valid account',
+    ],
+    [
+      ["policy", "render", "--group", "readers", "--stage", "prod"],
+      "--region, --account and --stage apply to --format iam",
+    ],
   ])("%j exits 2 with one line and the help hint", async (argv, message) => {
     // Act
     const r = await run(...argv);
@@ -79,7 +89,14 @@ describe("policy check", () => {
 
   test("upper-cases the method, strips the query string and shows the matching resource relative to the stage", async () => {
     // Act
-    const r = await run("policy", "check", "--group", "readers", "post", "/ajax-api/2.0/mlflow/runs/search?max_results=1");
+    const r = await run(
+      "policy",
+      "check",
+      "--group",
+      "readers",
+      "post",
+      "/ajax-api/2.0/mlflow/runs/search?max_results=1",
+    );
     // Assess
     expect(r.code).toBe(0);
     expect(r.stdout).toBe("ALLOW SearchRuns readers: allowed by POST/ajax-api/2.0/mlflow/runs/search (cognito)\n");
@@ -87,7 +104,16 @@ describe("policy check", () => {
 
   test("names a route outside the catalog unknown-route and denies it to groups that do not opt in", async () => {
     // Act
-    const r = await run("policy", "check", "--group", "readers", "--group", "model-approvers", "GET", "/ajax-api/2.0/mlflow/not-a-route");
+    const r = await run(
+      "policy",
+      "check",
+      "--group",
+      "readers",
+      "--group",
+      "model-approvers",
+      "GET",
+      "/ajax-api/2.0/mlflow/not-a-route",
+    );
     // Assess
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^DENY unknown-route readers,model-approvers: /);
@@ -95,7 +121,16 @@ describe("policy check", () => {
 
   test("decides with the union of the groups", async () => {
     // Act
-    const r = await run("policy", "check", "--group", "readers", "--group", "model-approvers", "POST", "/api/2.0/mlflow/model-versions/transition-stage");
+    const r = await run(
+      "policy",
+      "check",
+      "--group",
+      "readers",
+      "--group",
+      "model-approvers",
+      "POST",
+      "/api/2.0/mlflow/model-versions/transition-stage",
+    );
     // Assess
     expect(r.stdout).toMatch(/^ALLOW TransitionModelVersionStage readers,model-approvers: allowed by /);
   });
@@ -131,7 +166,8 @@ describe("policy render", () => {
     const r = await run("policy", "render", "--group", "readers", "--format", "authorizer", "--api-id", "abc123defg");
     // Assess
     const doc = JSON.parse(r.stdout) as PolicyDocument;
-    for (const res of doc.Statement.flatMap((s) => [s.Resource].flat())) expect(res).toMatch(/^arn:aws:execute-api:\*:\*:abc123defg\/\*\//);
+    for (const res of doc.Statement.flatMap((s) => [s.Resource].flat()))
+      expect(res).toMatch(/^arn:aws:execute-api:\*:\*:abc123defg\/\*\//);
   });
 
   test("iam: the managed policies of the role, with CloudFormation placeholders by default, each within IAM's size limit", async () => {
@@ -142,9 +178,16 @@ describe("policy render", () => {
     const docs = JSON.parse(r.stdout) as PolicyDocument[];
     expect(Array.isArray(docs)).toBe(true);
     expect(docs.length).toBeGreaterThan(0);
-    const resources = docs.flatMap((d) => d.Statement.filter((s) => s.Effect === "Allow").flatMap((s) => [s.Resource].flat()));
-    for (const res of resources) expect(res).toMatch(/^arn:aws:execute-api:\$\{AWS::Region\}:\$\{AWS::AccountId\}:\$\{ApiId\}\/\$\{Stage\}\/[A-Z]+\/(api|v1|gateway)\//);
-    expect(resources).toContain("arn:aws:execute-api:${AWS::Region}:${AWS::AccountId}:${ApiId}/${Stage}/POST/api/2.0/mlflow/model-versions/transition-stage");
+    const resources = docs.flatMap((d) =>
+      d.Statement.filter((s) => s.Effect === "Allow").flatMap((s) => [s.Resource].flat()),
+    );
+    for (const res of resources)
+      expect(res).toMatch(
+        /^arn:aws:execute-api:\$\{AWS::Region\}:\$\{AWS::AccountId\}:\$\{ApiId\}\/\$\{Stage\}\/[A-Z]+\/(api|v1|gateway)\//,
+      );
+    expect(resources).toContain(
+      "arn:aws:execute-api:${AWS::Region}:${AWS::AccountId}:${ApiId}/${Stage}/POST/api/2.0/mlflow/model-versions/transition-stage",
+    );
     for (const d of docs) expect(iamPolicySize(d)).toBeLessThanOrEqual(6144);
   });
 });
@@ -173,7 +216,11 @@ describe("policy lint", () => {
     const out = lines(r.stdout);
     const at = (file: string, line: number) => `${join(dir, file)}:${line}: `;
     expect(out).toContainEqual(`${at("unknown-action.yaml", 4)}"DoesNotExist" matches no action of MLflow 3.17.2`);
-    expect(out).toContainEqual(expect.stringMatching(new RegExp(`^${escape(at("cycle-a.yaml", 1))}extends cycle: cycle-a -> cycle-b -> cycle-a$`)));
+    expect(out).toContainEqual(
+      expect.stringMatching(
+        new RegExp(`^${escape(at("cycle-a.yaml", 1))}extends cycle: cycle-a -> cycle-b -> cycle-a$`),
+      ),
+    );
     expect(out).toContainEqual(expect.stringMatching(new RegExp(`^${escape(at("bad-yaml.yaml", 3))}`)));
     expect(out).toContainEqual(`${at("unknown-key.yaml", 1)}must NOT have additional properties (permissions)`);
     expect(out).toContainEqual(`${at("orphan.yaml", 1)}extends unknown group "nobody"`);
@@ -257,7 +304,9 @@ describe("lintPolicySet", () => {
     class Stingy extends PolicySet {
       override resourcesFor(groupNames: readonly string[], s: Surface) {
         const r = super.resourcesFor(groupNames, s);
-        return s === "iam" && groupNames.includes("readers") ? { ...r, deny: [...r.deny, "POST/api/2.0/mlflow/runs/search"] } : r;
+        return s === "iam" && groupNames.includes("readers")
+          ? { ...r, deny: [...r.deny, "POST/api/2.0/mlflow/runs/search"] }
+          : r;
       }
     }
     // Act
@@ -272,10 +321,25 @@ describe("lintPolicySet", () => {
     // Prepare: globs of paths no route has, so only the sizes change.
     const padding = Array.from({ length: 800 }, (_v, i) => `GET/no-such-prefix/${"x".repeat(40)}/${i}`);
     const big = lintPolicySet(withExtraGlobs("readers", "cognito", padding), files);
-    const bigIam = lintPolicySet(withExtraGlobs("readers", "iam", padding.map((g) => g.replace("GET/", "GET/api/"))), files);
+    const bigIam = lintPolicySet(
+      withExtraGlobs(
+        "readers",
+        "iam",
+        padding.map((g) => g.replace("GET/", "GET/api/")),
+      ),
+      files,
+    );
     // Assess
-    expect(big.problems).toContainEqual(expect.stringMatching(/^policies\/groups\/readers\.yaml:1: the authorizer response for "readers" is \d+ bytes; API Gateway accepts 8192$/));
-    expect(bigIam.problems).toContainEqual(expect.stringMatching(/^policies\/groups\/readers\.yaml:1: the IAM policies of "readers" do not fit: needs \d+ managed policies/));
+    expect(big.problems).toContainEqual(
+      expect.stringMatching(
+        /^policies\/groups\/readers\.yaml:1: the authorizer response for "readers" is \d+ bytes; API Gateway accepts 8192$/,
+      ),
+    );
+    expect(bigIam.problems).toContainEqual(
+      expect.stringMatching(
+        /^policies\/groups\/readers\.yaml:1: the IAM policies of "readers" do not fit: needs \d+ managed policies/,
+      ),
+    );
   });
 });
 
@@ -292,12 +356,20 @@ describe("routes diff", () => {
   test("lists missing, extra and changed routes and exits 1 when they differ", async () => {
     // Prepare
     const dir = mkdtempSync(join(tmpdir(), "mlflow-gate-catalog-"));
-    const catalog = JSON.parse(readFileSync(CATALOG_FILE, "utf8")) as { routes: { method: string; path: string; class: string; action: string }[] };
+    const catalog = JSON.parse(readFileSync(CATALOG_FILE, "utf8")) as {
+      routes: { method: string; path: string; class: string; action: string }[];
+    };
     const dropped = catalog.routes.findIndex((r) => r.method === "POST" && r.path === "/api/2.0/mlflow/runs/delete");
     catalog.routes.splice(dropped, 1);
     const changed = catalog.routes.find((r) => r.method === "POST" && r.path === "/api/2.0/mlflow/runs/search");
     if (changed) changed.action = "SearchRunsRenamed";
-    catalog.routes.push({ method: "GET", path: "/api/9.9/mlflow/nothing", action: "Nothing", class: "read", ...{ auth: "iam", source: "flask" } });
+    catalog.routes.push({
+      method: "GET",
+      path: "/api/9.9/mlflow/nothing",
+      action: "Nothing",
+      class: "read",
+      ...{ auth: "iam", source: "flask" },
+    });
     const file = join(dir, "catalog.json");
     writeFileSync(file, JSON.stringify(catalog));
     try {
@@ -305,9 +377,15 @@ describe("routes diff", () => {
       const r = await run("--catalog", file, "routes", "diff");
       // Assess
       expect(r.code).toBe(1);
-      expect(r.stdout).toMatch(/missing: served by MLflow 3\.17\.2, not in .*\(1\):\n {2}POST \/api\/2\.0\/mlflow\/runs\/delete\n/);
-      expect(r.stdout).toMatch(/extra: in .*, not served by MLflow 3\.17\.2 \(1\):\n {2}GET \/api\/9\.9\/mlflow\/nothing\n/);
-      expect(r.stdout).toContain("  POST /api/2.0/mlflow/runs/search: committed SearchRunsRenamed/read/iam/flask, installed SearchRuns/read/iam/flask");
+      expect(r.stdout).toMatch(
+        /missing: served by MLflow 3\.17\.2, not in .*\(1\):\n {2}POST \/api\/2\.0\/mlflow\/runs\/delete\n/,
+      );
+      expect(r.stdout).toMatch(
+        /extra: in .*, not served by MLflow 3\.17\.2 \(1\):\n {2}GET \/api\/9\.9\/mlflow\/nothing\n/,
+      );
+      expect(r.stdout).toContain(
+        "  POST /api/2.0/mlflow/runs/search: committed SearchRunsRenamed/read/iam/flask, installed SearchRuns/read/iam/flask",
+      );
       expect(r.stdout).toContain('run "npm run routes:generate"');
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -327,7 +405,11 @@ describe("bin/mlflow-gate.js policy check (acceptance)", () => {
     ["admins", "POST", "/api/2.0/mlflow/runs/create", "ALLOW"],
   ])("%s %s %s: %s", async (group, method, path, decision) => {
     // Act
-    const { stdout } = await exec(process.execPath, ["bin/mlflow-gate.js", "policy", "check", "--group", group, method, path], { cwd: REPO_ROOT });
+    const { stdout } = await exec(
+      process.execPath,
+      ["bin/mlflow-gate.js", "policy", "check", "--group", group, method, path],
+      { cwd: REPO_ROOT },
+    );
     // Assess (execFile rejects on a non-zero exit)
     expect(lines(stdout)).toHaveLength(1);
     expect(stdout.split(" ")[0]).toBe(decision);

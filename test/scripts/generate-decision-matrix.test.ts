@@ -12,7 +12,11 @@ describe("policies/decision-matrix.md", () => {
     const committed = readFileSync(DECISION_MATRIX_FILE, "utf8");
     const built = buildDecisionMatrix(set);
     // Assess
-    expect(committed === built ? "up to date" : "stale: run `npm run matrix:generate` and commit policies/decision-matrix.md").toBe("up to date");
+    expect(
+      committed === built
+        ? "up to date"
+        : "stale: run `npm run matrix:generate` and commit policies/decision-matrix.md",
+    ).toBe("up to date");
   });
 });
 
@@ -37,8 +41,12 @@ describe("buildDecisionMatrix", () => {
   test("marks each group's decision in its own column, groups sorted by name", () => {
     // Assess: columns are method, path, action, class, auth, admins, model-approvers, readers, note.
     expect(matrix).toContain("| Method | Path | Action | Class | Auth | admins | model-approvers | readers | Note |");
-    expect(row("POST", "/api/2.0/mlflow/runs/delete")).toBe("| POST | `/api/2.0/mlflow/runs/delete` | DeleteRun | write | iam | ✅ | ❌ | ❌ |  |");
-    expect(row("POST", "/api/2.0/mlflow/model-versions/transition-stage")).toMatch(/\| registry-promote \| iam \| ✅ \| ✅ \| ❌ \|/);
+    expect(row("POST", "/api/2.0/mlflow/runs/delete")).toBe(
+      "| POST | `/api/2.0/mlflow/runs/delete` | DeleteRun | write | iam | ✅ | ❌ | ❌ |  |",
+    );
+    expect(row("POST", "/api/2.0/mlflow/model-versions/transition-stage")).toMatch(
+      /\| registry-promote \| iam \| ✅ \| ✅ \| ❌ \|/,
+    );
     expect(row("POST", "/graphql")).toMatch(/\| GraphQL \| read \| cognito \| ✅ \| ✅ \| ✅ \| POST that only reads/);
   });
 });

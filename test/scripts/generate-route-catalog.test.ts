@@ -1,5 +1,10 @@
 import { CATALOG_FILE, loadPinnedMlflowVersion } from "../../scripts/lib/mlflow-env";
-import { diffRouteCatalogs, formatRouteCatalog, introspectRouteCatalog, loadCommittedRouteCatalog } from "../../scripts/lib/route-catalog-source";
+import {
+  diffRouteCatalogs,
+  formatRouteCatalog,
+  introspectRouteCatalog,
+  loadCommittedRouteCatalog,
+} from "../../scripts/lib/route-catalog-source";
 import { readFileSync } from "fs";
 
 describe("policies/mlflow-routes.json against the installed MLflow", () => {
@@ -23,15 +28,22 @@ describe("policies/mlflow-routes.json against the installed MLflow", () => {
     expect(find("GET", "/ajax-api/2.0/mlflow/gateway-proxy")).toMatchObject({ class: "llm-gateway" });
     expect(find("POST", "/ajax-api/2.0/mlflow/gateway-proxy")).toMatchObject({ class: "llm-gateway" });
     expect(find("POST", "/api/2.0/mlflow/registered-models/get-latest-versions")).toMatchObject({ class: "read" });
-    expect(find("POST", "/api/2.0/mlflow/model-versions/transition-stage")).toMatchObject({ class: "registry-promote" });
+    expect(find("POST", "/api/2.0/mlflow/model-versions/transition-stage")).toMatchObject({
+      class: "registry-promote",
+    });
     expect(find("DELETE", "/api/2.0/mlflow/registered-models/alias")).toMatchObject({ class: "registry-promote" });
-    expect(find("POST", "/ajax-api/2.0/mlflow/upload-artifact")).toMatchObject({ action: "UploadArtifact", class: "write" });
+    expect(find("POST", "/ajax-api/2.0/mlflow/upload-artifact")).toMatchObject({
+      action: "UploadArtifact",
+      class: "write",
+    });
     expect(find("GET", "/get-artifact")).toMatchObject({ action: "GetArtifact", class: "read" });
     expect(find("POST", "/api/2.0/mlflow-artifacts/mpu/create/{artifact_path+}")).toMatchObject({ class: "write" });
     expect(find("POST", "/v1/traces")).toMatchObject({ auth: "iam" });
     expect(find("POST", "/ajax-api/3.0/jobs/")).toMatchObject({ class: "admin" });
     expect(find("GET", "/static-files/{path+}")).toMatchObject({ class: "static", auth: "none" });
-    for (const r of committed.routes.filter((x) => /\/(search|get-latest-versions)$/.test(x.path) && x.method === "POST")) {
+    for (const r of committed.routes.filter(
+      (x) => /\/(search|get-latest-versions)$/.test(x.path) && x.method === "POST",
+    )) {
       expect([r.path, r.class]).toEqual([r.path, expect.stringMatching(/read|admin/)]);
     }
   });

@@ -7,9 +7,15 @@ describe("mlflow-gate sign: command line", () => {
     [["sign"], "sign needs a URL"],
     [["sign", "http://127.0.0.1/a", "http://127.0.0.1/b"], 'unexpected argument "http://127.0.0.1/b"'],
     [["sign", "-X", "GE T", "http://127.0.0.1/a"], '-X "GE T" is not an HTTP method'],
-    [["sign", "-H", "Authorization: AWS4-HMAC-SHA256 x", "http://127.0.0.1/a"], 'header "Authorization" is set by the signer or the transport; leave it out'],
+    [
+      ["sign", "-H", "Authorization: AWS4-HMAC-SHA256 x", "http://127.0.0.1/a"],
+      'header "Authorization" is set by the signer or the transport; leave it out',
+    ],
     [["sign", "-d", "@", "http://127.0.0.1/a"], "-d @ needs a file name (or @- for stdin)"],
-    [["sign", "h/a"], '"h/a" is not a URL (like https://abc123.execute-api.eu-west-1.amazonaws.com/prod/api/2.0/mlflow/experiments/search)'],
+    [
+      ["sign", "h/a"],
+      '"h/a" is not a URL (like https://abc123.execute-api.eu-west-1.amazonaws.com/prod/api/2.0/mlflow/experiments/search)',
+    ],
     [["sign", "--group", "readers", "http://127.0.0.1/a"], 'option --group does not apply to "sign"'],
     [["sign", "-d"], "Option '-d, --data <value>' argument missing"],
   ])("%j exits 2 with one line", async (argv, message) => {

@@ -25,8 +25,14 @@ describe("initialPasswordOption", () => {
   });
 
   test.each([
-    [{ "password-stdin": true, "temporary-password": true, "password-file": "p" }, "--password-stdin and --temporary-password exclude each other"],
-    [{ "temporary-password": true }, "--temporary-password needs --password-file FILE (created with mode 0600): the password is never printed"],
+    [
+      { "password-stdin": true, "temporary-password": true, "password-file": "p" },
+      "--password-stdin and --temporary-password exclude each other",
+    ],
+    [
+      { "temporary-password": true },
+      "--temporary-password needs --password-file FILE (created with mode 0600): the password is never printed",
+    ],
     [{ "password-file": "p" }, "--password-file goes with --temporary-password"],
     [{ "send-invitation": true }, "--send-invitation needs --email"],
     [{ email: "not-an-address" }, '--email "not-an-address" is not an e-mail address'],
@@ -46,7 +52,9 @@ describe("readPasswordFromStdin", () => {
 
   test("from a pipe: the whole input, one trailing line break dropped", async () => {
     // Act / Assess
-    await expect(readPasswordFromStdin({ ...io().io, stdin: pipe("p a$$ word\r\n") }, "ann")).resolves.toBe("p a$$ word");
+    await expect(readPasswordFromStdin({ ...io().io, stdin: pipe("p a$$ word\r\n") }, "ann")).resolves.toBe(
+      "p a$$ word",
+    );
     await expect(readPasswordFromStdin({ ...io().io, stdin: pipe("pw") }, "ann")).resolves.toBe("pw");
   });
 
@@ -125,12 +133,27 @@ describe("mlflow-gate users and groups: command line", () => {
     [["users", "add", "--group", "readers"], "users add needs USER"],
     [["users", "add", "ann"], "missing --group"],
     [["users", "add", "ann", "bob", "--group", "readers"], 'unexpected argument "bob"'],
-    [["users", "add", "a n", "--group", "readers"], '"a n" is not a Cognito user name (1 to 128 printable characters, no spaces)'],
-    [["users", "add", "ann", "--group", "nobody", "--password-stdin"], 'unknown group "nobody" (known groups: admins, model-approvers, readers)'],
-    [["users", "set-groups", "ann"], 'users set-groups needs at least one group (to take every right away, "users remove ann")'],
+    [
+      ["users", "add", "a n", "--group", "readers"],
+      '"a n" is not a Cognito user name (1 to 128 printable characters, no spaces)',
+    ],
+    [
+      ["users", "add", "ann", "--group", "nobody", "--password-stdin"],
+      'unknown group "nobody" (known groups: admins, model-approvers, readers)',
+    ],
+    [
+      ["users", "set-groups", "ann"],
+      'users set-groups needs at least one group (to take every right away, "users remove ann")',
+    ],
     [["users", "list", "--group", "readers"], 'option --group does not apply to "users list"'],
-    [["users", "list", "--region", "eu-west-1"], "--region and --profile apply to a real pool: give --user-pool-id too"],
-    [["users", "list", "--user-pool-id", "nope"], '--user-pool-id "nope" is not a Cognito user pool id (like eu-west-1_AbCdEf123)'],
+    [
+      ["users", "list", "--region", "eu-west-1"],
+      "--region and --profile apply to a real pool: give --user-pool-id too",
+    ],
+    [
+      ["users", "list", "--user-pool-id", "nope"],
+      '--user-pool-id "nope" is not a Cognito user pool id (like eu-west-1_AbCdEf123)',
+    ],
     [["groups", "sync", "extra"], 'unexpected argument "extra"'],
   ])("%j exits 2 with one line", async (argv, message) => {
     // Act
@@ -146,7 +169,9 @@ describe("mlflow-gate users and groups: command line", () => {
     const r = await runCli(["users", "list"], { env: { MLFLOW_GATE_DATA: dir } });
     // Assess
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`no user pool: give --user-pool-id for a pool in AWS, or start the local stack ("npm start") so that ${join(dir, "stack.json")} exists`);
+    expect(r.stderr).toContain(
+      `no user pool: give --user-pool-id for a pool in AWS, or start the local stack ("npm start") so that ${join(dir, "stack.json")} exists`,
+    );
   });
 
   test("a local stack that is not running: exit 1, one line saying to start it", async () => {
@@ -155,18 +180,35 @@ describe("mlflow-gate users and groups: command line", () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const port = (server.address() as { port: number }).port;
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    writeFileSync(join(dir, "stack.json"), JSON.stringify({ region: "us-east-1", cognito: { endpoint: `http://127.0.0.1:${port}`, userPoolId: "local_x", clientId: "c" } }));
+    writeFileSync(
+      join(dir, "stack.json"),
+      JSON.stringify({
+        region: "us-east-1",
+        cognito: { endpoint: `http://127.0.0.1:${port}`, userPoolId: "local_x", clientId: "c" },
+      }),
+    );
     // Act
     const r = await runCli(["users", "list"], { env: { MLFLOW_GATE_DATA: dir } });
     // Assess
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`mlflow-gate: cannot reach the local user pool at http://127.0.0.1:${port} (ECONNREFUSED): is the local stack ("npm start") running?\n`);
+    expect(r.stderr).toBe(
+      `mlflow-gate: cannot reach the local user pool at http://127.0.0.1:${port} (ECONNREFUSED): is the local stack ("npm start") running?\n`,
+    );
   });
 
   test("--help describes users, groups sync and sign", async () => {
     // Act
     const r = await runCli(["--help"]);
     // Assess
-    for (const c of ["users add USER --group G", "users list", "users groups USER", "users set-groups USER G", "users remove USER", "groups sync", "sign [-X METHOD]"]) expect(r.stdout).toContain(c);
+    for (const c of [
+      "users add USER --group G",
+      "users list",
+      "users groups USER",
+      "users set-groups USER G",
+      "users remove USER",
+      "groups sync",
+      "sign [-X METHOD]",
+    ])
+      expect(r.stdout).toContain(c);
   });
 });

@@ -1,5 +1,14 @@
 import { startTestStack, TestStack } from "../integration/support/stack";
-import { expectRefused, logEntryOf, mlflowState, privateCall, RawRequest, RawResponse, sendRaw, signHeaders } from "./support/attack";
+import {
+  expectRefused,
+  logEntryOf,
+  mlflowState,
+  privateCall,
+  RawRequest,
+  RawResponse,
+  sendRaw,
+  signHeaders,
+} from "./support/attack";
 
 // Attacks on how the gateway reads a request, against the real local stack: users and roles whose
 // credentials are valid try writes their group may not do, through path, method and body tricks, on
@@ -9,7 +18,11 @@ import { expectRefused, logEntryOf, mlflowState, privateCall, RawRequest, RawRes
 // the gateway did (the route the gateway authorized is the one MLflow ran, or MLflow found none).
 
 type Actor = "reader" | "model-approver" | "admin";
-const PROFILE: Record<Actor, string> = { reader: "mlflow-reader", "model-approver": "mlflow-model-approver", admin: "mlflow-admin" };
+const PROFILE: Record<Actor, string> = {
+  reader: "mlflow-reader",
+  "model-approver": "mlflow-model-approver",
+  admin: "mlflow-admin",
+};
 
 let t: TestStack;
 const tokens = {} as Record<Actor, string>;
@@ -24,12 +37,26 @@ beforeAll(async () => {
   }
   // Seeded on the private MLflow: an experiment with a run and a metric, a registered model with a
   // version, and a victim experiment the admin deletes (and that is restored after each attempt).
-  const experimentId = (await privateCall(t, "POST", "/api/2.0/mlflow/experiments/create", { name: "target" })).experiment_id;
-  const victimId = (await privateCall(t, "POST", "/api/2.0/mlflow/experiments/create", { name: "victim" })).experiment_id;
-  const runId = (await privateCall(t, "POST", "/api/2.0/mlflow/runs/create", { experiment_id: experimentId, start_time: 1 })).run.info.run_id;
-  await privateCall(t, "POST", "/api/2.0/mlflow/runs/log-metric", { run_id: runId, key: "loss", value: 0.5, timestamp: 1, step: 0 });
+  const experimentId = (await privateCall(t, "POST", "/api/2.0/mlflow/experiments/create", { name: "target" }))
+    .experiment_id;
+  const victimId = (await privateCall(t, "POST", "/api/2.0/mlflow/experiments/create", { name: "victim" }))
+    .experiment_id;
+  const runId = (
+    await privateCall(t, "POST", "/api/2.0/mlflow/runs/create", { experiment_id: experimentId, start_time: 1 })
+  ).run.info.run_id;
+  await privateCall(t, "POST", "/api/2.0/mlflow/runs/log-metric", {
+    run_id: runId,
+    key: "loss",
+    value: 0.5,
+    timestamp: 1,
+    step: 0,
+  });
   await privateCall(t, "POST", "/api/2.0/mlflow/registered-models/create", { name: "target-model" });
-  await privateCall(t, "POST", "/api/2.0/mlflow/model-versions/create", { name: "target-model", source: `mlflow-artifacts:/${experimentId}/${runId}/artifacts/model`, run_id: runId });
+  await privateCall(t, "POST", "/api/2.0/mlflow/model-versions/create", {
+    name: "target-model",
+    source: `mlflow-artifacts:/${experimentId}/${runId}/artifacts/model`,
+    run_id: runId,
+  });
   seed = { experimentId, victimId, runId, model: "target-model" };
   before = await mlflowState(t);
 }, 240_000);
@@ -43,7 +70,14 @@ const gateway = () => t.stack.summary.gatewayUrl;
  * Sends a request as an actor, for the given mount: for /api signed with the actor's role keys (for
  * the path as it goes on the wire, whatever trick it holds), for /ajax-api with the actor's token.
  */
-async function send(actor: Actor, mount: (typeof MOUNTS)[number], method: string, target: string, body: string, extra: [string, string][] = []): Promise<RawResponse> {
+async function send(
+  actor: Actor,
+  mount: (typeof MOUNTS)[number],
+  method: string,
+  target: string,
+  body: string,
+  extra: [string, string][] = [],
+): Promise<RawResponse> {
   const originForm = target.replace(/^[a-z]+:\/\/[^/]*/i, "");
   const q = originForm.indexOf("?");
   const wirePath = q < 0 ? originForm : originForm.slice(0, q);
@@ -53,7 +87,10 @@ async function send(actor: Actor, mount: (typeof MOUNTS)[number], method: string
     const p = t.stack.principals.find((x) => x.name === PROFILE[actor])!;
     headers = await signHeaders(t, method.toUpperCase(), wirePath, query, body, p);
   } else {
-    headers = [["Authorization", `Bearer ${tokens[actor]}`], ["Content-Type", "application/json"]];
+    headers = [
+      ["Authorization", `Bearer ${tokens[actor]}`],
+      ["Content-Type", "application/json"],
+    ];
   }
   const request: RawRequest = { method, target, headers: [...headers, ...extra], body };
   return sendRaw(gateway(), request);
@@ -69,10 +106,34 @@ interface DeniedWrite {
 }
 
 const DENIED_WRITES: DeniedWrite[] = [
-  { name: "a reader deleting an experiment", actor: "reader", method: "POST", rest: "2.0/mlflow/experiments/delete", body: () => ({ experiment_id: seed.experimentId }) },
-  { name: "a reader logging a metric", actor: "reader", method: "POST", rest: "2.0/mlflow/runs/log-metric", body: () => ({ run_id: seed.runId, key: "loss", value: 9, timestamp: 2, step: 1 }) },
-  { name: "a reader promoting a model version", actor: "reader", method: "POST", rest: "2.0/mlflow/model-versions/transition-stage", body: () => ({ name: seed.model, version: "1", stage: "Production", archive_existing_versions: true }) },
-  { name: "a model approver deleting a registered model", actor: "model-approver", method: "DELETE", rest: "2.0/mlflow/registered-models/delete", body: () => ({ name: seed.model }) },
+  {
+    name: "a reader deleting an experiment",
+    actor: "reader",
+    method: "POST",
+    rest: "2.0/mlflow/experiments/delete",
+    body: () => ({ experiment_id: seed.experimentId }),
+  },
+  {
+    name: "a reader logging a metric",
+    actor: "reader",
+    method: "POST",
+    rest: "2.0/mlflow/runs/log-metric",
+    body: () => ({ run_id: seed.runId, key: "loss", value: 9, timestamp: 2, step: 1 }),
+  },
+  {
+    name: "a reader promoting a model version",
+    actor: "reader",
+    method: "POST",
+    rest: "2.0/mlflow/model-versions/transition-stage",
+    body: () => ({ name: seed.model, version: "1", stage: "Production", archive_existing_versions: true }),
+  },
+  {
+    name: "a model approver deleting a registered model",
+    actor: "model-approver",
+    method: "DELETE",
+    rest: "2.0/mlflow/registered-models/delete",
+    body: () => ({ name: seed.model }),
+  },
 ];
 
 const lastSlash = (r: string) => r.lastIndexOf("/");
@@ -87,7 +148,10 @@ const TRICKS: [string, (mount: string, rest: string) => string][] = [
   ["a dot-dot segment", (m, r) => `/${m}/${r.replace("/mlflow/", "/mlflow/runs/../")}`],
   ["an encoded dot-dot (%2e%2e)", (m, r) => `/${m}/${r.replace("/mlflow/", "/mlflow/runs/%2e%2e/")}`],
   ["an upper-case encoded dot-dot (%2E%2E)", (m, r) => `/${m}/${r.replace("/mlflow/", "/mlflow/runs/%2E%2E/")}`],
-  ["an overlong UTF-8 dot-dot (%c0%ae%c0%ae)", (m, r) => `/${m}/${r.replace("/mlflow/", "/mlflow/runs/%c0%ae%c0%ae/")}`],
+  [
+    "an overlong UTF-8 dot-dot (%c0%ae%c0%ae)",
+    (m, r) => `/${m}/${r.replace("/mlflow/", "/mlflow/runs/%c0%ae%c0%ae/")}`,
+  ],
   ["an encoded slash (%2F)", (m, r) => `/${m}/${replaceLastSlash(r, "%2F")}`],
   ["encoded slashes everywhere (%2f)", (m, r) => `/${m}%2f${r.replace(/\//g, "%2f")}`],
   ["a double-encoded slash (%252F)", (m, r) => `/${m}/${replaceLastSlash(r, "%252F")}`],
@@ -95,10 +159,16 @@ const TRICKS: [string, (mount: string, rest: string) => string][] = [
   ["a raw backslash", (m, r) => `/${m}/${replaceLastSlash(r, "\\")}`],
   ["a trailing slash", (m, r) => `/${m}/${r}/`],
   ["the mount in upper case", (m, r) => `/${m.toUpperCase()}/${r}`],
-  ["the action in mixed case", (m, r) => `/${m}/${r.slice(0, lastSlash(r) + 1)}${action(r).charAt(0).toUpperCase()}${action(r).slice(1)}`],
+  [
+    "the action in mixed case",
+    (m, r) => `/${m}/${r.slice(0, lastSlash(r) + 1)}${action(r).charAt(0).toUpperCase()}${action(r).slice(1)}`,
+  ],
   ["a ; parameter at the end", (m, r) => `/${m}/${r};x=1`],
   ["a ; parameter inside", (m, r) => `/${m}/${r.replace("/mlflow/", "/mlflow;x=1/")}`],
-  ["percent-encoded letters", (m, r) => `/${m}/${r.slice(0, lastSlash(r) + 1)}%${action(r).charCodeAt(0).toString(16)}${action(r).slice(1)}`],
+  [
+    "percent-encoded letters",
+    (m, r) => `/${m}/${r.slice(0, lastSlash(r) + 1)}%${action(r).charCodeAt(0).toString(16)}${action(r).slice(1)}`,
+  ],
   ["an encoded NUL at the end", (m, r) => `/${m}/${r}%00`],
   ["an encoded space at the end", (m, r) => `/${m}/${r}%20`],
   ["a fragment", (m, r) => `/${m}/${r}#x`],
@@ -106,7 +176,10 @@ const TRICKS: [string, (mount: string, rest: string) => string][] = [
   ["an encoded climb out of the static files", (m, r) => `/static-files/%2e%2e/${m}/${r}`],
   ["an encoded-slash climb out of the static files", (m, r) => `/static-files/..%2F${m}/${r}`],
   ["an absolute-form target", (m, r) => `http://127.0.0.1/${m}/${r}`],
-  ["an absolute-form target naming MLflow's private address", (m, r) => `${t.stack.summary.mlflowPrivateUrl}/${m}/${r}`],
+  [
+    "an absolute-form target naming MLflow's private address",
+    (m, r) => `${t.stack.summary.mlflowPrivateUrl}/${m}/${r}`,
+  ],
   ["a query string", (m, r) => `/${m}/${r}?experiment_id=0`],
 ];
 
@@ -118,7 +191,10 @@ describe.each(DENIED_WRITES)("path tricks: $name", (write) => {
     const r = await send(write.actor, mount, write.method, `/${mount}/${write.rest}`, JSON.stringify(write.body()));
     // Assess
     expect(r.status).toBe(403);
-    expect(logEntryOf(t, r)).toMatchObject({ decision: "deny", groups: [write.actor === "reader" ? "readers" : "model-approvers"] });
+    expect(logEntryOf(t, r)).toMatchObject({
+      decision: "deny",
+      groups: [write.actor === "reader" ? "readers" : "model-approvers"],
+    });
     expect(await mlflowState(t)).toBe(before);
   });
 
@@ -135,7 +211,9 @@ describe.each(DENIED_WRITES)("path tricks: $name", (write) => {
 describe.each(MOUNTS)("an admin sends every trick on /%s: MLflow reads the path as the gateway did", (mount) => {
   const rest = "2.0/mlflow/experiments/delete";
 
-  const victimStage = async (): Promise<string> => (await privateCall(t, "GET", `/api/2.0/mlflow/experiments/get?experiment_id=${seed.victimId}`)).experiment.lifecycle_stage;
+  const victimStage = async (): Promise<string> =>
+    (await privateCall(t, "GET", `/api/2.0/mlflow/experiments/get?experiment_id=${seed.victimId}`)).experiment
+      .lifecycle_stage;
   /** Restoring changes the victim's last_update_time: the baseline of later tests moves with it. */
   const restoreVictim = async () => {
     await privateCall(t, "POST", "/api/2.0/mlflow/experiments/restore", { experiment_id: seed.victimId });
@@ -174,44 +252,87 @@ describe("method tricks", () => {
   describe.each(MOUNTS)("on /%s, a reader", (mount) => {
     const deleteBody = () => JSON.stringify({ experiment_id: seed.experimentId });
 
-    test.each(["post", "Post", "delete", "pOST"])("the method written %s on a write route: 4xx, and MLflow unchanged", async (method) => {
-      const r = await send("reader", mount, method, `/${mount}/2.0/mlflow/experiments/delete`, deleteBody());
-      await expectRefused(t, r, before);
-    });
+    test.each(["post", "Post", "delete", "pOST"])(
+      "the method written %s on a write route: 4xx, and MLflow unchanged",
+      async (method) => {
+        const r = await send("reader", mount, method, `/${mount}/2.0/mlflow/experiments/delete`, deleteBody());
+        await expectRefused(t, r, before);
+      },
+    );
 
-    test.each(["HEAD", "OPTIONS", "TRACE", "PROPFIND", "PURGE"])("%s on a write route: 4xx, and MLflow unchanged", async (method) => {
-      const r = await send("reader", mount, method, `/${mount}/2.0/mlflow/experiments/delete`, method === "HEAD" ? "" : deleteBody());
-      await expectRefused(t, r, before);
-    });
+    test.each(["HEAD", "OPTIONS", "TRACE", "PROPFIND", "PURGE"])(
+      "%s on a write route: 4xx, and MLflow unchanged",
+      async (method) => {
+        const r = await send(
+          "reader",
+          mount,
+          method,
+          `/${mount}/2.0/mlflow/experiments/delete`,
+          method === "HEAD" ? "" : deleteBody(),
+        );
+        await expectRefused(t, r, before);
+      },
+    );
 
     test.each(["HEAD", "OPTIONS"])("%s on a read route: 4xx (no such method at the gateway)", async (method) => {
-      const r = await send("reader", mount, method, `/${mount}/2.0/mlflow/experiments/get?experiment_id=${seed.experimentId}`, "");
+      const r = await send(
+        "reader",
+        mount,
+        method,
+        `/${mount}/2.0/mlflow/experiments/get?experiment_id=${seed.experimentId}`,
+        "",
+      );
       await expectRefused(t, r, before);
     });
 
     test.each(["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override", "X-Original-Method"])(
       "%s: DELETE on an allowed search deletes nothing",
       async (header) => {
-        const r = await send("reader", mount, "POST", `/${mount}/2.0/mlflow/experiments/search`, JSON.stringify({ max_results: 1 }), [[header, "DELETE"]]);
+        const r = await send(
+          "reader",
+          mount,
+          "POST",
+          `/${mount}/2.0/mlflow/experiments/search`,
+          JSON.stringify({ max_results: 1 }),
+          [[header, "DELETE"]],
+        );
         expect(r.status).toBe(200);
         expect(await mlflowState(t)).toBe(before);
       },
     );
 
     test("_method=DELETE in the query of an allowed search deletes nothing", async () => {
-      const r = await send("reader", mount, "POST", `/${mount}/2.0/mlflow/experiments/search?_method=DELETE`, JSON.stringify({ max_results: 1 }));
+      const r = await send(
+        "reader",
+        mount,
+        "POST",
+        `/${mount}/2.0/mlflow/experiments/search?_method=DELETE`,
+        JSON.stringify({ max_results: 1 }),
+      );
       expect(r.status).toBeLessThan(500);
       expect(await mlflowState(t)).toBe(before);
     });
 
-    test.each(["X-Original-URL", "X-Rewrite-URL"])("%s naming the delete route on an allowed search: nothing deleted", async (header) => {
-      const r = await send("reader", mount, "POST", `/${mount}/2.0/mlflow/experiments/search`, deleteBody(), [[header, `/${mount}/2.0/mlflow/experiments/delete`]]);
-      expect(r.status).toBeLessThan(500);
-      expect(await mlflowState(t)).toBe(before);
-    });
+    test.each(["X-Original-URL", "X-Rewrite-URL"])(
+      "%s naming the delete route on an allowed search: nothing deleted",
+      async (header) => {
+        const r = await send("reader", mount, "POST", `/${mount}/2.0/mlflow/experiments/search`, deleteBody(), [
+          [header, `/${mount}/2.0/mlflow/experiments/delete`],
+        ]);
+        expect(r.status).toBeLessThan(500);
+        expect(await mlflowState(t)).toBe(before);
+      },
+    );
 
     test("GET on a write route with X-HTTP-Method-Override: POST: 4xx, and MLflow unchanged", async () => {
-      const r = await send("reader", mount, "GET", `/${mount}/2.0/mlflow/experiments/delete?experiment_id=${seed.experimentId}`, "", [["X-HTTP-Method-Override", "POST"]]);
+      const r = await send(
+        "reader",
+        mount,
+        "GET",
+        `/${mount}/2.0/mlflow/experiments/delete?experiment_id=${seed.experimentId}`,
+        "",
+        [["X-HTTP-Method-Override", "POST"]],
+      );
       await expectRefused(t, r, before);
     });
 
@@ -228,7 +349,14 @@ describe("method tricks", () => {
 
     test("regression: a GET with a chunked JSON body: 400 too", async () => {
       const json = JSON.stringify({ experiment_name: "target" });
-      const r = await send("reader", mount, "GET", `/${mount}/2.0/mlflow/experiments/get-by-name`, `${json.length.toString(16)}\r\n${json}\r\n0\r\n\r\n`, [["Transfer-Encoding", "chunked"]]);
+      const r = await send(
+        "reader",
+        mount,
+        "GET",
+        `/${mount}/2.0/mlflow/experiments/get-by-name`,
+        `${json.length.toString(16)}\r\n${json}\r\n0\r\n\r\n`,
+        [["Transfer-Encoding", "chunked"]],
+      );
       expect(r.status).toBe(400);
     });
   });
@@ -248,28 +376,37 @@ describe("method tricks", () => {
 });
 
 describe("bodies: one field spelled two ways (proto name and JSON name)", () => {
-  test.each(MOUNTS)("a reader's dual-spelled delete on /%s: 403 (the gateway decides on method and path, never the body)", async (mount) => {
-    const body = JSON.stringify({ experiment_id: seed.victimId, experimentId: seed.experimentId });
-    const r = await send("reader", mount, "POST", `/${mount}/2.0/mlflow/experiments/delete`, body);
-    await expectRefused(t, r, before);
-  });
+  test.each(MOUNTS)(
+    "a reader's dual-spelled delete on /%s: 403 (the gateway decides on method and path, never the body)",
+    async (mount) => {
+      const body = JSON.stringify({ experiment_id: seed.victimId, experimentId: seed.experimentId });
+      const r = await send("reader", mount, "POST", `/${mount}/2.0/mlflow/experiments/delete`, body);
+      await expectRefused(t, r, before);
+    },
+  );
 
-  test.each(MOUNTS)("an admin's dual-spelled delete on /%s: MLflow refuses it with a 400 and deletes neither", async (mount) => {
-    // Prepare
-    const body = JSON.stringify({ experiment_id: seed.victimId, experimentId: seed.experimentId });
-    // Act
-    const r = await send("admin", mount, "POST", `/${mount}/2.0/mlflow/experiments/delete`, body);
-    // Assess
-    expect(r.status).toBe(400);
-    expect(JSON.parse(r.body)).toMatchObject({ error_code: "INVALID_PARAMETER_VALUE" });
-    expect(await mlflowState(t)).toBe(before);
-  });
+  test.each(MOUNTS)(
+    "an admin's dual-spelled delete on /%s: MLflow refuses it with a 400 and deletes neither",
+    async (mount) => {
+      // Prepare
+      const body = JSON.stringify({ experiment_id: seed.victimId, experimentId: seed.experimentId });
+      // Act
+      const r = await send("admin", mount, "POST", `/${mount}/2.0/mlflow/experiments/delete`, body);
+      // Assess
+      expect(r.status).toBe(400);
+      expect(JSON.parse(r.body)).toMatchObject({ error_code: "INVALID_PARAMETER_VALUE" });
+      expect(await mlflowState(t)).toBe(before);
+    },
+  );
 
-  test.each(MOUNTS)("an admin's dual-spelled search on /%s (a list field): 400, not a search of either", async (mount) => {
-    const body = JSON.stringify({ experiment_ids: [seed.victimId], experimentIds: [seed.experimentId] });
-    const r = await send("admin", mount, "POST", `/${mount}/2.0/mlflow/runs/search`, body);
-    expect(r.status).toBe(400);
-  });
+  test.each(MOUNTS)(
+    "an admin's dual-spelled search on /%s (a list field): 400, not a search of either",
+    async (mount) => {
+      const body = JSON.stringify({ experiment_ids: [seed.victimId], experimentIds: [seed.experimentId] });
+      const r = await send("admin", mount, "POST", `/${mount}/2.0/mlflow/runs/search`, body);
+      expect(r.status).toBe(400);
+    },
+  );
 });
 
 describe("Host header games", () => {
@@ -281,7 +418,11 @@ describe("Host header games", () => {
     const r = await sendRaw(gateway(), {
       method: "POST",
       target: "/ajax-api/2.0/mlflow/experiments/delete",
-      headers: [["Host", host()], ["Authorization", `Bearer ${tokens.reader}`], ["Content-Type", "application/json"]],
+      headers: [
+        ["Host", host()],
+        ["Authorization", `Bearer ${tokens.reader}`],
+        ["Content-Type", "application/json"],
+      ],
       body: JSON.stringify({ experiment_id: seed.experimentId }),
     });
     await expectRefused(t, r, before);
@@ -291,7 +432,12 @@ describe("Host header games", () => {
     const r = await sendRaw(gateway(), {
       method: "POST",
       target: "/ajax-api/2.0/mlflow/experiments/delete",
-      headers: [["Host", new URL(gateway()).host], ["Host", new URL(t.stack.summary.mlflowPrivateUrl).host], ["Authorization", `Bearer ${tokens.reader}`], ["Content-Type", "application/json"]],
+      headers: [
+        ["Host", new URL(gateway()).host],
+        ["Host", new URL(t.stack.summary.mlflowPrivateUrl).host],
+        ["Authorization", `Bearer ${tokens.reader}`],
+        ["Content-Type", "application/json"],
+      ],
       body: JSON.stringify({ experiment_id: seed.experimentId }),
     });
     await expectRefused(t, r, before);
@@ -300,16 +446,33 @@ describe("Host header games", () => {
 
 describe("request framing", () => {
   const deleteRequest = (headers: [string, string][], body: string) =>
-    sendRaw(gateway(), { method: "POST", target: "/ajax-api/2.0/mlflow/experiments/search", headers: [["Authorization", `Bearer ${tokens.reader}`], ["Content-Type", "application/json"], ...headers], body });
+    sendRaw(gateway(), {
+      method: "POST",
+      target: "/ajax-api/2.0/mlflow/experiments/search",
+      headers: [["Authorization", `Bearer ${tokens.reader}`], ["Content-Type", "application/json"], ...headers],
+      body,
+    });
 
   test("Content-Length and Transfer-Encoding together: 400, and MLflow unchanged", async () => {
     const smuggled = `POST /ajax-api/2.0/mlflow/experiments/delete HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 30\r\n\r\n{"experiment_id":"${seed.experimentId}"}`;
-    const r = await deleteRequest([["Content-Length", "4"], ["Transfer-Encoding", "chunked"]], `0\r\n\r\n${smuggled}`);
+    const r = await deleteRequest(
+      [
+        ["Content-Length", "4"],
+        ["Transfer-Encoding", "chunked"],
+      ],
+      `0\r\n\r\n${smuggled}`,
+    );
     await expectRefused(t, r, before);
   });
 
   test("two different Content-Length values: 400, and MLflow unchanged", async () => {
-    const r = await deleteRequest([["Content-Length", "2"], ["Content-Length", "40"]], `{}${JSON.stringify({ experiment_id: seed.experimentId }).padEnd(38)}`);
+    const r = await deleteRequest(
+      [
+        ["Content-Length", "2"],
+        ["Content-Length", "40"],
+      ],
+      `{}${JSON.stringify({ experiment_id: seed.experimentId }).padEnd(38)}`,
+    );
     await expectRefused(t, r, before);
   });
 
@@ -319,7 +482,10 @@ describe("request framing", () => {
     const second = `POST /ajax-api/2.0/mlflow/experiments/delete HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${tokens.admin}\r\nContent-Type: application/json\r\nContent-Length: ${deleteBody.length}\r\n\r\n${deleteBody}`;
     const data = `{"max_results":1}\r\n\r\n${second}`;
     // Act
-    const r = await deleteRequest([["Transfer-Encoding", "chunked"]], `${Buffer.byteLength(data).toString(16)}\r\n${data}\r\n0\r\n\r\n`);
+    const r = await deleteRequest(
+      [["Transfer-Encoding", "chunked"]],
+      `${Buffer.byteLength(data).toString(16)}\r\n${data}\r\n0\r\n\r\n`,
+    );
     // Assess: the gateway re-frames the body with its length; MLflow reads one (unparseable) body
     expect(r.status).toBeGreaterThanOrEqual(400);
     expect(r.status).toBeLessThan(500);
@@ -334,12 +500,17 @@ describe("GraphQL, which readers may POST", () => {
     const r = await sendRaw(gateway(), {
       method: "POST",
       target: "/graphql",
-      headers: [["Authorization", `Bearer ${tokens.reader}`], ["Content-Type", "application/json"]],
+      headers: [
+        ["Authorization", `Bearer ${tokens.reader}`],
+        ["Content-Type", "application/json"],
+      ],
       body: JSON.stringify({ query: "{ __schema { mutationType { fields { name } } } }" }),
     });
     // Assess
     expect(r.status).toBe(200);
-    const fields = (JSON.parse(r.body) as { data: { __schema: { mutationType: { fields: { name: string }[] } } } }).data.__schema.mutationType.fields.map((f) => f.name);
+    const fields = (
+      JSON.parse(r.body) as { data: { __schema: { mutationType: { fields: { name: string }[] } } } }
+    ).data.__schema.mutationType.fields.map((f) => f.name);
     expect(fields.filter((name) => !/^mlflowSearch[A-Z]/.test(name) && name !== "testMutation")).toEqual([]);
   });
 });

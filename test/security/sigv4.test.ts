@@ -2,7 +2,15 @@ import { performance } from "perf_hooks";
 import { principalStore } from "../../gateway/principals";
 import { SIGV4_MESSAGES, verifySigV4 } from "../../gateway/sigv4";
 import { startTestStack, TestStack } from "../integration/support/stack";
-import { expectRefused, logEntryOf, mlflowState, RawResponse, sendRaw, signHeaders, SigningOptions } from "./support/attack";
+import {
+  expectRefused,
+  logEntryOf,
+  mlflowState,
+  RawResponse,
+  sendRaw,
+  signHeaders,
+  SigningOptions,
+} from "./support/attack";
 
 // SigV4 attacks on the SDK surface, through the gateway of the real local stack: the admin role's
 // own write (creating an experiment), signed and then replayed late, re-scoped, stripped, duplicated
@@ -26,10 +34,18 @@ afterAll(async () => {
   await t?.stop();
 });
 
-const send = (headers: readonly (readonly [string, string])[], body: string = BODY, target = PATH, method = "POST"): Promise<RawResponse> => sendRaw(t.stack.summary.gatewayUrl, { method, target, headers, body });
-const signed = (options: Partial<SigningOptions> = {}, body: string = BODY, path = PATH, query = "", method = "POST") => signHeaders(t, method, path, query, body, { ...admin, ...options });
-const valueOf = (headers: [string, string][], name: string) => headers.find(([n]) => n.toLowerCase() === name)?.[1] as string;
-const replaced = (headers: [string, string][], name: string, value: string): [string, string][] => headers.map(([n, v]) => [n, n.toLowerCase() === name ? value : v]);
+const send = (
+  headers: readonly (readonly [string, string])[],
+  body: string = BODY,
+  target = PATH,
+  method = "POST",
+): Promise<RawResponse> => sendRaw(t.stack.summary.gatewayUrl, { method, target, headers, body });
+const signed = (options: Partial<SigningOptions> = {}, body: string = BODY, path = PATH, query = "", method = "POST") =>
+  signHeaders(t, method, path, query, body, { ...admin, ...options });
+const valueOf = (headers: [string, string][], name: string) =>
+  headers.find(([n]) => n.toLowerCase() === name)?.[1] as string;
+const replaced = (headers: [string, string][], name: string, value: string): [string, string][] =>
+  headers.map(([n, v]) => [n, n.toLowerCase() === name ? value : v]);
 
 async function expectDenied(r: RawResponse, message: string | RegExp): Promise<void> {
   expect(r.status).toBe(403);
@@ -41,7 +57,10 @@ async function expectDenied(r: RawResponse, message: string | RegExp): Promise<v
 
 test("the control: the admin role's correctly signed write succeeds", async () => {
   // Act
-  const r = await send(await signed({}, JSON.stringify({ name: "sigv4-control" })), JSON.stringify({ name: "sigv4-control" }));
+  const r = await send(
+    await signed({}, JSON.stringify({ name: "sigv4-control" })),
+    JSON.stringify({ name: "sigv4-control" }),
+  );
   // Assess
   expect(r.status).toBe(200);
   expect(logEntryOf(t, r)).toMatchObject({ decision: "allow", principal: "mlflow-admin", action: "CreateExperiment" });
@@ -106,7 +125,14 @@ describe("what the signature leaves out", () => {
     const credential = /Credential=([^,]+)/.exec(auth)![1]!;
     const signature = /Signature=([0-9a-f]+)/.exec(auth)![1]!;
     const target = `${PATH}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=${encodeURIComponent(credential)}&X-Amz-Date=${valueOf(h, "x-amz-date")}&X-Amz-SignedHeaders=host&X-Amz-Signature=${signature}`;
-    const r = await send([["Host", valueOf(h, "host")], ["Content-Type", "application/json"]], BODY, target);
+    const r = await send(
+      [
+        ["Host", valueOf(h, "host")],
+        ["Content-Type", "application/json"],
+      ],
+      BODY,
+      target,
+    );
     await expectDenied(r, /^Missing Authentication Token$|^Query-string \(presigned\)/);
   });
 });
@@ -148,7 +174,10 @@ describe("tampering after signing", () => {
   test("the body swapped and x-amz-content-sha256 updated to match it: 403", async () => {
     const swapped = BODY.replace("attack", "attacx");
     const { createHash } = await import("crypto");
-    const r = await send(replaced(await signed(), "x-amz-content-sha256", createHash("sha256").update(swapped).digest("hex")), swapped);
+    const r = await send(
+      replaced(await signed(), "x-amz-content-sha256", createHash("sha256").update(swapped).digest("hex")),
+      swapped,
+    );
     await expectDenied(r, SIGV4_MESSAGES.badSignature);
   });
 
@@ -158,7 +187,12 @@ describe("tampering after signing", () => {
   });
 
   test("the method changed: 403", async () => {
-    const r = await send(await signed({}, BODY, "/api/2.0/mlflow/experiments/delete"), BODY, "/api/2.0/mlflow/experiments/delete", "PATCH");
+    const r = await send(
+      await signed({}, BODY, "/api/2.0/mlflow/experiments/delete"),
+      BODY,
+      "/api/2.0/mlflow/experiments/delete",
+      "PATCH",
+    );
     expect(r.status).toBe(403);
     await expectRefused(t, r, before);
   });
@@ -170,13 +204,21 @@ describe("tampering after signing", () => {
 
   test("the reader's signature presented under the admin's access key id: 403", async () => {
     const h = await signed({ accessKeyId: reader.accessKeyId, secretAccessKey: reader.secretAccessKey });
-    const r = await send(replaced(h, "authorization", valueOf(h, "authorization").replace(reader.accessKeyId, admin.accessKeyId)));
+    const r = await send(
+      replaced(h, "authorization", valueOf(h, "authorization").replace(reader.accessKeyId, admin.accessKeyId)),
+    );
     await expectDenied(r, SIGV4_MESSAGES.badSignature);
   });
 
   test("the signature in upper-case hex: 403", async () => {
     const h = await signed();
-    const r = await send(replaced(h, "authorization", valueOf(h, "authorization").replace(/Signature=([0-9a-f]+)/, (_m, s: string) => `Signature=${s.toUpperCase()}`)));
+    const r = await send(
+      replaced(
+        h,
+        "authorization",
+        valueOf(h, "authorization").replace(/Signature=([0-9a-f]+)/, (_m, s: string) => `Signature=${s.toUpperCase()}`),
+      ),
+    );
     await expectDenied(r, "Signature must be 64 lower-case hexadecimal characters.");
   });
 });
@@ -197,7 +239,13 @@ describe("keys", () => {
     const unknown = await signed({ accessKeyId: "AKIAUNKNOWNUNKNOWN00", secretAccessKey: "x".repeat(40) });
     const wrong = await signed({ secretAccessKey: `${admin.secretAccessKey.slice(0, -1)}X` });
     const store = principalStore(t.stack.principals);
-    const asRequest = (h: [string, string][]) => ({ method: "POST", rawPath: PATH, rawQuery: "", rawHeaders: h.flat(), body: Buffer.from(BODY) });
+    const asRequest = (h: [string, string][]) => ({
+      method: "POST",
+      rawPath: PATH,
+      rawQuery: "",
+      rawHeaders: h.flat(),
+      body: Buffer.from(BODY),
+    });
     const options = { region: t.stack.summary.region, now: () => new Date() };
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
     const p90 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.9)] as number;
@@ -205,7 +253,10 @@ describe("keys", () => {
     const verify: Record<"unknown" | "wrong", number[]> = { unknown: [], wrong: [] };
     const reasons = new Set<string>();
     for (let i = 0; i < 2000; i++) {
-      for (const [name, h] of [["unknown", unknown], ["wrong", wrong]] as const) {
+      for (const [name, h] of [
+        ["unknown", unknown],
+        ["wrong", wrong],
+      ] as const) {
         const started = performance.now();
         const result = verifySigV4(asRequest(h), store, options);
         verify[name].push((performance.now() - started) * 1000);
@@ -214,7 +265,10 @@ describe("keys", () => {
     }
     const http: Record<"unknown" | "wrong", number[]> = { unknown: [], wrong: [] };
     for (let i = 0; i < 100; i++) {
-      for (const [name, h] of [["unknown", unknown], ["wrong", wrong]] as const) {
+      for (const [name, h] of [
+        ["unknown", unknown],
+        ["wrong", wrong],
+      ] as const) {
         const started = performance.now();
         const r = await send(h);
         http[name].push(performance.now() - started);
@@ -224,10 +278,22 @@ describe("keys", () => {
     // Assess: both refused, for their own reasons; the figures go to the report
     expect(reasons).toEqual(new Set(["unknown-key", "bad-signature"]));
     const figures = {
-      verifyMicroseconds: { unknownMedian: median(verify.unknown), unknownP90: p90(verify.unknown), wrongSecretMedian: median(verify.wrong), wrongSecretP90: p90(verify.wrong) },
-      httpMilliseconds: { unknownMedian: median(http.unknown), unknownP90: p90(http.unknown), wrongSecretMedian: median(http.wrong), wrongSecretP90: p90(http.wrong) },
+      verifyMicroseconds: {
+        unknownMedian: median(verify.unknown),
+        unknownP90: p90(verify.unknown),
+        wrongSecretMedian: median(verify.wrong),
+        wrongSecretP90: p90(verify.wrong),
+      },
+      httpMilliseconds: {
+        unknownMedian: median(http.unknown),
+        unknownP90: p90(http.unknown),
+        wrongSecretMedian: median(http.wrong),
+        wrongSecretP90: p90(http.wrong),
+      },
     };
-    console.log(`SigV4 unknown key vs wrong secret: ${JSON.stringify(figures, (_k, v: unknown) => (typeof v === "number" ? Math.round(v * 100) / 100 : v))}`);
+    console.log(
+      `SigV4 unknown key vs wrong secret: ${JSON.stringify(figures, (_k, v: unknown) => (typeof v === "number" ? Math.round(v * 100) / 100 : v))}`,
+    );
     expect(await mlflowState(t)).toBe(before);
   }, 120_000);
 });

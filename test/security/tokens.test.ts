@@ -7,7 +7,15 @@ import { parseAuthorizerConfig } from "../../authorizer/config";
 import { createTokenVerifier } from "../../authorizer/token";
 import { createSigningKey, signHs256WithPublicKey, signJwt, SigningKey } from "../authorizer/support/tokens";
 import { startTestStack, TestStack } from "../integration/support/stack";
-import { expectRefused, logEntryOf, mlflowState, privateCall, RawResponse, sendRaw, signHeaders } from "./support/attack";
+import {
+  expectRefused,
+  logEntryOf,
+  mlflowState,
+  privateCall,
+  RawResponse,
+  sendRaw,
+  signHeaders,
+} from "./support/attack";
 
 // Token attacks on the UI surface, through the gateway of the real local stack: each forged, stale
 // or misdirected token tries an admin's write (deleting an experiment) and must get a 401 (or a 403
@@ -24,7 +32,9 @@ let adminToken: string;
 let adminIdToken: string;
 let experimentId: string;
 let before: string;
-const cognitoLocalKey = JSON.parse(readFileSync(require.resolve("cognito-local/lib/keys/cognitoLocal.private.json"), "utf8")) as { pem: string; jwk: { kid: string } };
+const cognitoLocalKey = JSON.parse(
+  readFileSync(require.resolve("cognito-local/lib/keys/cognitoLocal.private.json"), "utf8"),
+) as { pem: string; jwk: { kid: string } };
 const poolKey = createPrivateKey(cognitoLocalKey.pem);
 const POOL_KID = cognitoLocalKey.jwk.kid;
 const attacker: SigningKey = createSigningKey("attacker");
@@ -33,7 +43,8 @@ const attacker: SigningKey = createSigningKey("attacker");
 let attackerJwks: Server;
 let attackerJwksHits = 0;
 
-const payloadOf = (jwt: string): Record<string, unknown> => JSON.parse(Buffer.from(jwt.split(".")[1] as string, "base64url").toString("utf8"));
+const payloadOf = (jwt: string): Record<string, unknown> =>
+  JSON.parse(Buffer.from(jwt.split(".")[1] as string, "base64url").toString("utf8"));
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString("base64url");
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
@@ -69,21 +80,52 @@ afterAll(async () => {
 const gateway = () => t.stack.summary.gatewayUrl;
 const attackerJwksUrl = () => `http://127.0.0.1:${(attackerJwks.address() as AddressInfo).port}/.well-known/jwks.json`;
 
-function call(method: string, path: string, authorization: string | string[] | undefined, body?: string): Promise<RawResponse> {
-  const auth = authorization === undefined ? [] : (Array.isArray(authorization) ? authorization : [authorization]).map((v): [string, string] => ["Authorization", v]);
-  return sendRaw(gateway(), { method, target: path, headers: [...auth, ["Content-Type", "application/json"]], ...(body !== undefined ? { body } : {}) });
+function call(
+  method: string,
+  path: string,
+  authorization: string | string[] | undefined,
+  body?: string,
+): Promise<RawResponse> {
+  const auth =
+    authorization === undefined
+      ? []
+      : (Array.isArray(authorization) ? authorization : [authorization]).map((v): [string, string] => [
+          "Authorization",
+          v,
+        ]);
+  return sendRaw(gateway(), {
+    method,
+    target: path,
+    headers: [...auth, ["Content-Type", "application/json"]],
+    ...(body !== undefined ? { body } : {}),
+  });
 }
 
 /** The admin's write every attack tries. */
-const deleteTarget = (authorization: string | string[] | undefined) => call("POST", "/ajax-api/2.0/mlflow/experiments/delete", authorization, JSON.stringify({ experiment_id: experimentId }));
-const searchExperiments = (authorization: string) => call("POST", "/ajax-api/2.0/mlflow/experiments/search", authorization, JSON.stringify({ max_results: 1 }));
+const deleteTarget = (authorization: string | string[] | undefined) =>
+  call(
+    "POST",
+    "/ajax-api/2.0/mlflow/experiments/delete",
+    authorization,
+    JSON.stringify({ experiment_id: experimentId }),
+  );
+const searchExperiments = (authorization: string) =>
+  call("POST", "/ajax-api/2.0/mlflow/experiments/search", authorization, JSON.stringify({ max_results: 1 }));
 
 describe("controls: what a genuine token can do (so that the refusals below mean something)", () => {
   test("the admin's own token deletes a throwaway experiment", async () => {
-    const id = (await privateCall(t, "POST", "/api/2.0/mlflow/experiments/create", { name: "throwaway" })).experiment_id;
-    const r = await call("POST", "/ajax-api/2.0/mlflow/experiments/delete", `Bearer ${adminToken}`, JSON.stringify({ experiment_id: id }));
+    const id = (await privateCall(t, "POST", "/api/2.0/mlflow/experiments/create", { name: "throwaway" }))
+      .experiment_id;
+    const r = await call(
+      "POST",
+      "/ajax-api/2.0/mlflow/experiments/delete",
+      `Bearer ${adminToken}`,
+      JSON.stringify({ experiment_id: id }),
+    );
     expect(r.status).toBe(200);
-    expect((await privateCall(t, "GET", `/api/2.0/mlflow/experiments/get?experiment_id=${id}`)).experiment.lifecycle_stage).toBe("deleted");
+    expect(
+      (await privateCall(t, "GET", `/api/2.0/mlflow/experiments/get?experiment_id=${id}`)).experiment.lifecycle_stage,
+    ).toBe("deleted");
     before = await mlflowState(t);
   });
 
@@ -97,24 +139,67 @@ describe("forged, stale and misdirected tokens: 401, and MLflow unchanged", () =
   const cases: [string, () => string | string[] | undefined][] = [
     ["no token at all", () => undefined],
     ["alg none without a signature", () => `Bearer ${b64({ alg: "none", kid: POOL_KID })}.${b64({ ...adminClaims })}.`],
-    ["alg none carrying the admin token's real signature", () => `Bearer ${b64({ alg: "none", kid: POOL_KID })}.${adminToken.split(".")[1]}.${adminToken.split(".")[2]}`],
-    ["alg None (capitalised) with a signature", () => `Bearer ${b64({ alg: "None", kid: POOL_KID })}.${adminToken.split(".")[1]}.${adminToken.split(".")[2]}`],
-    ["HS256 signed with the pool's public key as the secret", () => `Bearer ${signHs256WithPublicKey({ kid: POOL_KID }, { ...adminClaims }, { kid: POOL_KID, privateKey: poolKey, publicKey: createPublicKey(poolKey), jwk: { kty: "RSA", n: "", e: "" } })}`],
-    ["a reader's token with its groups claim rewritten to admins", () => `Bearer ${readerToken.split(".")[0]}.${b64({ ...payloadOf(readerToken), "cognito:groups": ["admins"] })}.${readerToken.split(".")[2]}`],
-    ["an attacker's key with kid '../../../../etc/passwd'", () => `Bearer ${signJwt({ alg: "RS256", kid: "../../../../etc/passwd" }, { ...adminClaims }, attacker.privateKey)}`],
-    ["an attacker's key with kid 'CognitoLocal/../attacker'", () => `Bearer ${signJwt({ alg: "RS256", kid: `${POOL_KID}/../attacker` }, { ...adminClaims }, attacker.privateKey)}`],
-    ["an attacker's key with a kid that is a URL", () => `Bearer ${signJwt({ alg: "RS256", kid: "http://127.0.0.1:1/jwks.json" }, { ...adminClaims }, attacker.privateKey)}`],
-    ["an attacker's key under the pool's own kid", () => `Bearer ${signJwt({ alg: "RS256", kid: POOL_KID }, { ...adminClaims }, attacker.privateKey)}`],
-    ["an attacker's key named by a jku header", () => `Bearer ${signJwt({ alg: "RS256", kid: "attacker", jku: attackerJwksUrl() }, { ...adminClaims }, attacker.privateKey)}`],
-    ["an attacker's key embedded as a jwk header", () => `Bearer ${signJwt({ alg: "RS256", kid: "attacker", jwk: attacker.jwk }, { ...adminClaims }, attacker.privateKey)}`],
+    [
+      "alg none carrying the admin token's real signature",
+      () => `Bearer ${b64({ alg: "none", kid: POOL_KID })}.${adminToken.split(".")[1]}.${adminToken.split(".")[2]}`,
+    ],
+    [
+      "alg None (capitalised) with a signature",
+      () => `Bearer ${b64({ alg: "None", kid: POOL_KID })}.${adminToken.split(".")[1]}.${adminToken.split(".")[2]}`,
+    ],
+    [
+      "HS256 signed with the pool's public key as the secret",
+      () =>
+        `Bearer ${signHs256WithPublicKey({ kid: POOL_KID }, { ...adminClaims }, { kid: POOL_KID, privateKey: poolKey, publicKey: createPublicKey(poolKey), jwk: { kty: "RSA", n: "", e: "" } })}`,
+    ],
+    [
+      "a reader's token with its groups claim rewritten to admins",
+      () =>
+        `Bearer ${readerToken.split(".")[0]}.${b64({ ...payloadOf(readerToken), "cognito:groups": ["admins"] })}.${readerToken.split(".")[2]}`,
+    ],
+    [
+      "an attacker's key with kid '../../../../etc/passwd'",
+      () =>
+        `Bearer ${signJwt({ alg: "RS256", kid: "../../../../etc/passwd" }, { ...adminClaims }, attacker.privateKey)}`,
+    ],
+    [
+      "an attacker's key with kid 'CognitoLocal/../attacker'",
+      () =>
+        `Bearer ${signJwt({ alg: "RS256", kid: `${POOL_KID}/../attacker` }, { ...adminClaims }, attacker.privateKey)}`,
+    ],
+    [
+      "an attacker's key with a kid that is a URL",
+      () =>
+        `Bearer ${signJwt({ alg: "RS256", kid: "http://127.0.0.1:1/jwks.json" }, { ...adminClaims }, attacker.privateKey)}`,
+    ],
+    [
+      "an attacker's key under the pool's own kid",
+      () => `Bearer ${signJwt({ alg: "RS256", kid: POOL_KID }, { ...adminClaims }, attacker.privateKey)}`,
+    ],
+    [
+      "an attacker's key named by a jku header",
+      () =>
+        `Bearer ${signJwt({ alg: "RS256", kid: "attacker", jku: attackerJwksUrl() }, { ...adminClaims }, attacker.privateKey)}`,
+    ],
+    [
+      "an attacker's key embedded as a jwk header",
+      () =>
+        `Bearer ${signJwt({ alg: "RS256", kid: "attacker", jwk: attacker.jwk }, { ...adminClaims }, attacker.privateKey)}`,
+    ],
     ["an expired token", () => `Bearer ${forge({ exp: nowSeconds() - 60, iat: nowSeconds() - 3700 })}`],
     ["a token not valid before ten minutes from now", () => `Bearer ${forge({ nbf: nowSeconds() + 600 })}`],
     ["a token without exp", () => `Bearer ${forge({ exp: undefined })}`],
     ["the pool's real id token", () => `Bearer ${adminIdToken}`],
     ["an access token claiming to be an id token", () => `Bearer ${forge({ token_use: "id" })}`],
     ["a token without token_use", () => `Bearer ${forge({ token_use: undefined })}`],
-    ["another local pool's issuer", () => `Bearer ${forge({ iss: `${String(adminClaims.iss).replace(/\/[^/]+$/, "")}/local_someoneelse` })}`],
-    ["an AWS pool's issuer", () => `Bearer ${forge({ iss: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEfGhI" })}`],
+    [
+      "another local pool's issuer",
+      () => `Bearer ${forge({ iss: `${String(adminClaims.iss).replace(/\/[^/]+$/, "")}/local_someoneelse` })}`,
+    ],
+    [
+      "an AWS pool's issuer",
+      () => `Bearer ${forge({ iss: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEfGhI" })}`,
+    ],
     ["the issuer with a trailing slash", () => `Bearer ${forge({ iss: `${String(adminClaims.iss)}/` })}`],
     ["another app client", () => `Bearer ${forge({ client_id: "someoneelsesclient" })}`],
     ["a token of 9 KB (over the authorizer's 8 KB limit)", () => `Bearer ${forge({ padding: "x".repeat(9000) })}`],
@@ -155,7 +240,12 @@ describe("forged, stale and misdirected tokens: 401, and MLflow unchanged", () =
     const p = t.stack.principals.find((x) => x.name === "mlflow-admin")!;
     const body = JSON.stringify({ experiment_id: experimentId });
     const headers = await signHeaders(t, "POST", "/ajax-api/2.0/mlflow/experiments/delete", "", body, p);
-    const r = await sendRaw(gateway(), { method: "POST", target: "/ajax-api/2.0/mlflow/experiments/delete", headers, body });
+    const r = await sendRaw(gateway(), {
+      method: "POST",
+      target: "/ajax-api/2.0/mlflow/experiments/delete",
+      headers,
+      body,
+    });
     expect(r.status).toBe(401);
     await expectRefused(t, r, before);
   });
@@ -225,9 +315,24 @@ describe("the local pool's issuer presented to an AWS deployment", () => {
   test("an aws-mode verifier rejects the local pool's genuine admin token on its issuer, even with cognito-local's key in its JWKS", async () => {
     // Prepare: the verifier an AWS deployment with the same client id would build, its JWKS seeded
     // with cognito-local's public key so that only the issuer check stands between the token and an allow
-    const config = parseAuthorizerConfig({ MLFLOW_GATE_MODE: "aws", AWS_REGION: "us-east-1", COGNITO_USER_POOL_ID: "us-east-1_AbCdEfGhI", COGNITO_CLIENT_ID: t.stack.summary.cognito.clientId }, "/x/policy-bundle.json");
-    const publicJwk = { ...(createPublicKey(poolKey).export({ format: "jwk" }) as { kty: string; n: string; e: string }), kid: POOL_KID, alg: "RS256", use: "sig" };
-    const jwksCache = new SimpleJwksCache({ fetcher: { fetch: async () => Promise.reject(new Error("no network in this test")) } });
+    const config = parseAuthorizerConfig(
+      {
+        MLFLOW_GATE_MODE: "aws",
+        AWS_REGION: "us-east-1",
+        COGNITO_USER_POOL_ID: "us-east-1_AbCdEfGhI",
+        COGNITO_CLIENT_ID: t.stack.summary.cognito.clientId,
+      },
+      "/x/policy-bundle.json",
+    );
+    const publicJwk = {
+      ...(createPublicKey(poolKey).export({ format: "jwk" }) as { kty: string; n: string; e: string }),
+      kid: POOL_KID,
+      alg: "RS256",
+      use: "sig",
+    };
+    const jwksCache = new SimpleJwksCache({
+      fetcher: { fetch: async () => Promise.reject(new Error("no network in this test")) },
+    });
     jwksCache.addJwks(config.jwksUri, { keys: [publicJwk] });
     const verifier = createTokenVerifier(config, { jwksCache });
     // Act

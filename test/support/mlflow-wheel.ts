@@ -15,7 +15,22 @@ export async function mlflowUiBuildOf(version: string): Promise<string> {
   const build = join(root, "mlflow", "server", "js", "build");
   if (existsSync(join(build, "index.html"))) return build;
   const wheels = join(root, "wheel");
-  await run(VENV_PYTHON, ["-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps", "--only-binary=:all:", "-d", wheels, `mlflow==${version}`], { timeout: 300_000 });
+  await run(
+    VENV_PYTHON,
+    [
+      "-m",
+      "pip",
+      "download",
+      "--quiet",
+      "--disable-pip-version-check",
+      "--no-deps",
+      "--only-binary=:all:",
+      "-d",
+      wheels,
+      `mlflow==${version}`,
+    ],
+    { timeout: 300_000 },
+  );
   const extract = [
     "import glob, sys, zipfile",
     "wheel = glob.glob(sys.argv[1] + '/mlflow-*.whl')[0]",
@@ -23,6 +38,7 @@ export async function mlflowUiBuildOf(version: string): Promise<string> {
     "    z.extractall(sys.argv[2], [n for n in z.namelist() if n.startswith('mlflow/server/js/build/')])",
   ].join("\n");
   await run(VENV_PYTHON, ["-c", extract, wheels, root], { timeout: 120_000 });
-  if (!existsSync(join(build, "index.html"))) throw new Error(`the mlflow ${version} wheel has no mlflow/server/js/build/index.html`);
+  if (!existsSync(join(build, "index.html")))
+    throw new Error(`the mlflow ${version} wheel has no mlflow/server/js/build/index.html`);
   return build;
 }

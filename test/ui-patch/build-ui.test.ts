@@ -27,12 +27,27 @@ test("an index.html without MLflow's main script stops the build", () => {
 
 test("buildUi lays the UI out as it is served, with the shell and the config", async () => {
   // Act
-  const build = await buildUi(out, { userPoolId: "us-east-1_abc", userPoolClientId: "client", region: "us-east-1", authFlow: "USER_SRP_AUTH" });
+  const build = await buildUi(out, {
+    userPoolId: "us-east-1_abc",
+    userPoolClientId: "client",
+    region: "us-east-1",
+    authFlow: "USER_SRP_AUTH",
+  });
 
   // Assess
   expect(build.shellBytes).toBeGreaterThan(0);
-  for (const file of ["index.html", join("static-files", build.mlflowMain.replace(/^static-files\//, "")), join("static-files", "mlflow-gate", "shell.js"), join("static-files", "mlflow-gate", "shell.css")]) {
+  for (const file of [
+    "index.html",
+    join("static-files", build.mlflowMain.replace(/^static-files\//, "")),
+    join("static-files", "mlflow-gate", "shell.js"),
+    join("static-files", "mlflow-gate", "shell.css"),
+  ]) {
     expect(existsSync(join(out, file))).toBe(true);
   }
-  expect(JSON.parse(readFileSync(join(out, "mlflow-gate-ui.json"), "utf8"))).toEqual({ userPoolId: "us-east-1_abc", userPoolClientId: "client", region: "us-east-1", authFlow: "USER_SRP_AUTH" });
+  expect(JSON.parse(readFileSync(join(out, "mlflow-gate-ui.json"), "utf8"))).toEqual({
+    userPoolId: "us-east-1_abc",
+    userPoolClientId: "client",
+    region: "us-east-1",
+    authFlow: "USER_SRP_AUTH",
+  });
 }, 60_000);

@@ -22,7 +22,10 @@ function ajaxPathsOf(build: string): Set<string> {
   const dir = join(build, "static", "js");
   const paths = new Set<string>();
   for (const file of readdirSync(dir).filter((f) => f.endsWith(".js"))) {
-    for (const m of readFileSync(join(dir, file), "utf8").matchAll(/["'`]\/?(ajax-api\/[0-9.]+\/mlflow\/[a-z0-9/_-]+)["'`]/g)) paths.add(`/${m[1]}`);
+    for (const m of readFileSync(join(dir, file), "utf8").matchAll(
+      /["'`]\/?(ajax-api\/[0-9.]+\/mlflow\/[a-z0-9/_-]+)["'`]/g,
+    ))
+      paths.add(`/${m[1]}`);
   }
   return paths;
 }
@@ -40,7 +43,9 @@ test(`the injection builds MLflow ${OTHER_RELEASE}'s UI into the same page as th
   // Assess
   expect(other.mlflowMain).toMatch(/^static-files\/static\/js\/main\.[0-9a-f]+\.js$/);
   expect(other.shellBytes).toBe(pinned.shellBytes);
-  expect(withoutHashes(readFileSync(join(out, "other", "index.html"), "utf8"))).toBe(withoutHashes(readFileSync(join(out, "pinned", "index.html"), "utf8")));
+  expect(withoutHashes(readFileSync(join(out, "other", "index.html"), "utf8"))).toBe(
+    withoutHashes(readFileSync(join(out, "pinned", "index.html"), "utf8")),
+  );
 }, 120_000);
 
 /**
@@ -48,19 +53,23 @@ test(`the injection builds MLflow ${OTHER_RELEASE}'s UI into the same page as th
  * MLflow's basic-auth app, the 4.0 trace search, and legacy names. Through the gateway they are unknown
  * routes (admins reach MLflow's 404, other groups get 403), as they would be without the gateway.
  */
-const NOT_SERVED_BY_THE_TRACKING_SERVER = /^\/ajax-api\/(2\.0\/mlflow\/(users\/|registered-models\/list$|get-artifact$)|3\.0\/mlflow\/(users\/|roles\/)|4\.0\/mlflow\/traces\/)/;
+const NOT_SERVED_BY_THE_TRACKING_SERVER =
+  /^\/ajax-api\/(2\.0\/mlflow\/(users\/|registered-models\/list$|get-artifact$)|3\.0\/mlflow\/(users\/|roles\/)|4\.0\/mlflow\/traces\/)/;
 
 test("every ajax-api path the UI of either release names is a UI route of the catalog, or the start of some, or one the tracking server lacks", () => {
   // Prepare
   const catalog = loadRouteCatalog(CATALOG_FILE);
   const matcher = new RouteMatcher(catalog);
-  const route = (path: string) => ["GET", "POST", "PATCH", "DELETE", "PUT"].some((m) => matcher.match(m, path)?.auth === "cognito");
+  const route = (path: string) =>
+    ["GET", "POST", "PATCH", "DELETE", "PUT"].some((m) => matcher.match(m, path)?.auth === "cognito");
   const prefix = (path: string) => catalog.routes.some((r) => r.auth === "cognito" && r.path.startsWith(`${path}/`));
 
   // Act
   const pinned = ajaxPathsOf(MLFLOW_UI_BUILD);
   const other = ajaxPathsOf(otherBuild);
-  const unexplained = [...new Set([...pinned, ...other])].filter((p) => !route(p) && !prefix(p) && !NOT_SERVED_BY_THE_TRACKING_SERVER.test(p));
+  const unexplained = [...new Set([...pinned, ...other])].filter(
+    (p) => !route(p) && !prefix(p) && !NOT_SERVED_BY_THE_TRACKING_SERVER.test(p),
+  );
 
   // Assess
   expect(pinned.size).toBeGreaterThan(100);

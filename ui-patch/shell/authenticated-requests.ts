@@ -27,7 +27,11 @@ export function installAuthenticatedRequests(hooks: RequestHooks): void {
     const token = await hooks.accessToken();
     if (token) headers.set("Authorization", `Bearer ${token}`);
     const response = await originalFetch(input, { ...init, headers });
-    hooks.onStatus(response.status, (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase(), url);
+    hooks.onStatus(
+      response.status,
+      (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase(),
+      url,
+    );
     return response;
   };
 

@@ -17,8 +17,13 @@ export function parseUiConfig(value: unknown): UiConfig {
   for (const key of ["userPoolId", "userPoolClientId", "region"] as const) {
     if (typeof v[key] !== "string" || v[key] === "") problems.push(`${key} is missing`);
   }
-  if (v.authFlow !== "USER_SRP_AUTH" && v.authFlow !== "USER_PASSWORD_AUTH") problems.push("authFlow must be USER_SRP_AUTH or USER_PASSWORD_AUTH");
-  if (v.userPoolEndpoint !== undefined && (typeof v.userPoolEndpoint !== "string" || !/^https?:\/\//.test(v.userPoolEndpoint))) problems.push("userPoolEndpoint must be an http(s) URL");
+  if (v.authFlow !== "USER_SRP_AUTH" && v.authFlow !== "USER_PASSWORD_AUTH")
+    problems.push("authFlow must be USER_SRP_AUTH or USER_PASSWORD_AUTH");
+  if (
+    v.userPoolEndpoint !== undefined &&
+    (typeof v.userPoolEndpoint !== "string" || !/^https?:\/\//.test(v.userPoolEndpoint))
+  )
+    problems.push("userPoolEndpoint must be an http(s) URL");
   if (problems.length > 0) throw new Error(`invalid ${UI_CONFIG_PATH}: ${problems.join("; ")}`);
   return {
     userPoolId: v.userPoolId as string,

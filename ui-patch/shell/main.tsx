@@ -26,7 +26,10 @@ async function currentUser(): Promise<User | undefined> {
   const token = (await fetchAuthSession()).tokens?.accessToken;
   if (!token) return undefined;
   const groups = token.payload["cognito:groups"];
-  return { username: String(token.payload.username ?? token.payload.sub ?? ""), groups: Array.isArray(groups) ? groups.map(String) : [] };
+  return {
+    username: String(token.payload.username ?? token.payload.sub ?? ""),
+    groups: Array.isArray(groups) ? groups.map(String) : [],
+  };
 }
 
 let mlflowStarted = false;
@@ -54,14 +57,24 @@ function SignedIn(props: { readonly forbidden: boolean; readonly onDismiss: () =
         <span className="mlflow-gate-user">
           Signed in as <strong data-testid="mlflow-gate-username">{user?.username ?? "…"}</strong> ({groups})
         </span>
-        <button type="button" onClick={() => void signOut().then(() => { amplifySignOut(); location.assign("/"); })}>
+        <button
+          type="button"
+          onClick={() =>
+            void signOut().then(() => {
+              amplifySignOut();
+              location.assign("/");
+            })
+          }
+        >
           Sign out
         </button>
       </header>
       {props.forbidden && (
         <div className="mlflow-gate-forbidden" role="alert" data-testid="mlflow-gate-forbidden">
           Not allowed: your groups ({groups}) do not permit this action.
-          <button type="button" aria-label="Dismiss" onClick={props.onDismiss}>×</button>
+          <button type="button" aria-label="Dismiss" onClick={props.onDismiss}>
+            ×
+          </button>
         </div>
       )}
     </>
@@ -94,7 +107,8 @@ function Shell(props: { readonly config: UiConfig }) {
         return await signIn({ ...input, options: { ...input.options, authFlowType: props.config.authFlow } });
       } catch (e) {
         // cognito-local says InvalidPasswordException where Cognito says NotAuthorizedException.
-        if ((e as Error).name === "InvalidPasswordException") throw Object.assign(new Error("Incorrect username or password."), { name: "NotAuthorizedException" });
+        if ((e as Error).name === "InvalidPasswordException")
+          throw Object.assign(new Error("Incorrect username or password."), { name: "NotAuthorizedException" });
         throw e;
       }
     },
@@ -117,7 +131,9 @@ function LoginHeader() {
 }
 
 async function main(): Promise<void> {
-  const container = document.getElementById("mlflow-gate") ?? document.body.insertBefore(document.createElement("div"), document.body.firstChild);
+  const container =
+    document.getElementById("mlflow-gate") ??
+    document.body.insertBefore(document.createElement("div"), document.body.firstChild);
   container.id = "mlflow-gate";
   let config: UiConfig;
   try {

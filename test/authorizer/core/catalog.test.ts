@@ -2,7 +2,15 @@ import { parsePathTemplate, parseRouteCatalog, RouteMatcher, templateToRegExp } 
 import { CatalogError } from "../../../authorizer/core/errors";
 import { thrownBy } from "../../support/errors";
 
-const route = (over: Record<string, unknown>) => ({ method: "GET", path: "/a", action: "GetA", class: "read", auth: "cognito", source: "flask", ...over });
+const route = (over: Record<string, unknown>) => ({
+  method: "GET",
+  path: "/a",
+  action: "GetA",
+  class: "read",
+  auth: "cognito",
+  source: "flask",
+  ...over,
+});
 
 describe("parsePathTemplate", () => {
   test("splits literals, one-segment and greedy parameters", () => {
@@ -32,7 +40,13 @@ describe("parseRouteCatalog", () => {
     const bad = () =>
       parseRouteCatalog({
         mlflowVersion: 3,
-        routes: [route({}), route({}), route({ method: "TRACE", path: "/b" }), route({ path: "/c", class: "write" }), route({ path: "/api/2.0/x", action: "X" })],
+        routes: [
+          route({}),
+          route({}),
+          route({ method: "TRACE", path: "/b" }),
+          route({ path: "/c", class: "write" }),
+          route({ path: "/api/2.0/x", action: "X" }),
+        ],
       });
     const message = thrownBy(bad, CatalogError).message;
     expect(message).toMatch(/mlflowVersion must be a string/);

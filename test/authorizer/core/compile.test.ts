@@ -26,7 +26,8 @@ function catalogOf(...routes: ReturnType<typeof r>[]): RouteCatalog {
 const ids = (...list: string[]) => new Set(list);
 const SCOPE = { region: "us-east-1", account: "123456789012", apiId: "abcdef1234", stage: "prod" };
 const decide = (doc: unknown, verbPath: string) =>
-  evaluatePolicy(doc, "execute-api:Invoke", `arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/${verbPath}`).decision;
+  evaluatePolicy(doc, "execute-api:Invoke", `arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/${verbPath}`)
+    .decision;
 
 describe("routeGlob", () => {
   test("parameters become *", () => {
@@ -36,7 +37,10 @@ describe("routeGlob", () => {
 
 describe("compileRouteSet", () => {
   test("merges both mounts of a route into one glob when nothing denied lies under it", () => {
-    const catalog = catalogOf(r("GET", "/api/2.0/mlflow/runs/get", "GetRun"), r("GET", "/ajax-api/2.0/mlflow/runs/get", "GetRun"));
+    const catalog = catalogOf(
+      r("GET", "/api/2.0/mlflow/runs/get", "GetRun"),
+      r("GET", "/ajax-api/2.0/mlflow/runs/get", "GetRun"),
+    );
     const c = compileRouteSet(catalog, ids("GET /api/2.0/mlflow/runs/get"), "deny", "iam");
     expect(c.allow).toEqual(["GET/api/2.0/mlflow/runs/get"]);
     expect(c.deny).toEqual([]);
@@ -56,7 +60,9 @@ describe("compileRouteSet", () => {
     const policy = buildAuthorizerPolicy(c, SCOPE);
     // Assess: decisions are exact whatever the shape of the globs
     expect(decide(policy, "POST/ajax-api/2.0/mlflow/runs/search")).toBe("Allow");
-    expect(decide(policy, "POST/ajax-api/2.0/mlflow-artifacts/mpu/create/x/ajax-api/2.0/mlflow/runs/search")).not.toBe("Allow");
+    expect(decide(policy, "POST/ajax-api/2.0/mlflow-artifacts/mpu/create/x/ajax-api/2.0/mlflow/runs/search")).not.toBe(
+      "Allow",
+    );
     expect(decide(policy, "POST/api/2.0/mlflow/runs/search")).not.toBe("Allow");
   });
 
@@ -67,20 +73,37 @@ describe("compileRouteSet", () => {
       r("GET", "/ajax-api/2.0/files/{p+}", "GetFile"),
       r("DELETE", "/ajax-api/2.0/files/{p+}", "DeleteFile", "write"),
     );
-    const c = compileRouteSet(catalog, ids("GET /api/2.0/x/get", "GET /ajax-api/2.0/x/get", "GET /ajax-api/2.0/files/{p+}"), "deny", "cognito");
+    const c = compileRouteSet(
+      catalog,
+      ids("GET /api/2.0/x/get", "GET /ajax-api/2.0/x/get", "GET /ajax-api/2.0/files/{p+}"),
+      "deny",
+      "cognito",
+    );
     expect(c.allow).toEqual(["GET/ajax-api/2.0/files/*", "GET/ajax-api/2.0/x/get"]);
     expect(c.deny).toEqual([]);
   });
 
   test("throws when a route cannot be granted without granting a denied one", () => {
-    const catalog = catalogOf(r("GET", "/ajax-api/t/{id}", "GetT"), r("GET", "/ajax-api/t/{id}/secret", "GetSecret", "admin"));
+    const catalog = catalogOf(
+      r("GET", "/ajax-api/t/{id}", "GetT"),
+      r("GET", "/ajax-api/t/{id}/secret", "GetSecret", "admin"),
+    );
     expect(() => compileRouteSet(catalog, ids("GET /ajax-api/t/{id}"), "deny", "cognito")).toThrow(CompileError);
   });
 
   test("a group that may call unknown routes gets path prefixes, and * when nothing is denied", () => {
-    const catalog = catalogOf(r("GET", "/ajax-api/a", "GetA"), r("POST", "/ajax-api/b", "PostB", "write"), r("GET", "/ajax-api/c/d", "GetD"));
-    expect(compileRouteSet(catalog, ids("GET /ajax-api/a", "POST /ajax-api/b", "GET /ajax-api/c/d"), "allow", "cognito").allow).toEqual(["*"]);
-    expect(compileRouteSet(catalog, ids("GET /ajax-api/a", "GET /ajax-api/c/d"), "allow", "cognito").allow).toEqual(["GET/*"]);
+    const catalog = catalogOf(
+      r("GET", "/ajax-api/a", "GetA"),
+      r("POST", "/ajax-api/b", "PostB", "write"),
+      r("GET", "/ajax-api/c/d", "GetD"),
+    );
+    expect(
+      compileRouteSet(catalog, ids("GET /ajax-api/a", "POST /ajax-api/b", "GET /ajax-api/c/d"), "allow", "cognito")
+        .allow,
+    ).toEqual(["*"]);
+    expect(compileRouteSet(catalog, ids("GET /ajax-api/a", "GET /ajax-api/c/d"), "allow", "cognito").allow).toEqual([
+      "GET/*",
+    ]);
   });
 
   test("a surface's policy lists only the routes of that surface", () => {
@@ -104,7 +127,9 @@ describe("policy documents", () => {
       expect(iamPolicySize(d)).toBeLessThanOrEqual(IAM_MANAGED_POLICY_MAX_CHARS);
       expect(d.Statement.some((s) => s.Effect === "Deny")).toBe(true);
     }
-    expect(docs.flatMap((d) => d.Statement.filter((s) => s.Effect === "Allow").flatMap((s) => s.Resource))).toHaveLength(300);
+    expect(
+      docs.flatMap((d) => d.Statement.filter((s) => s.Effect === "Allow").flatMap((s) => s.Resource)),
+    ).toHaveLength(300);
   });
 
   test("a role needing more than ten managed policies is refused", () => {

@@ -29,8 +29,20 @@ describe("globIntersectsRoute (exact: can the glob match some request of the rou
   });
 
   test("a leading * reaches a greedy parameter that can end with the same path (the smuggling case)", () => {
-    expect(globIntersectsRoute("POST/*api/2.0/mlflow/runs/search", "POST", "/ajax-api/2.0/mlflow-artifacts/mpu/create/{artifact_path+}")).toBe(true);
-    expect(globIntersectsRoute("POST/api/2.0/mlflow/runs/search", "POST", "/ajax-api/2.0/mlflow-artifacts/mpu/create/{artifact_path+}")).toBe(false);
+    expect(
+      globIntersectsRoute(
+        "POST/*api/2.0/mlflow/runs/search",
+        "POST",
+        "/ajax-api/2.0/mlflow-artifacts/mpu/create/{artifact_path+}",
+      ),
+    ).toBe(true);
+    expect(
+      globIntersectsRoute(
+        "POST/api/2.0/mlflow/runs/search",
+        "POST",
+        "/ajax-api/2.0/mlflow-artifacts/mpu/create/{artifact_path+}",
+      ),
+    ).toBe(false);
   });
 
   test("a one-segment parameter never holds a slash, a greedy one may", () => {
@@ -40,9 +52,17 @@ describe("globIntersectsRoute (exact: can the glob match some request of the rou
   });
 
   test("wildcards on both sides are reasoned about exactly", () => {
-    expect(globIntersectsRoute("DELETE/api/3.0/mlflow/traces/*/tags", "DELETE", "/api/3.0/mlflow/traces/{trace_id}/info")).toBe(false);
+    expect(
+      globIntersectsRoute("DELETE/api/3.0/mlflow/traces/*/tags", "DELETE", "/api/3.0/mlflow/traces/{trace_id}/info"),
+    ).toBe(false);
     // a parameter's `*` spans slashes: the assessment id "tags" makes the two meet
-    expect(globIntersectsRoute("DELETE/api/3.0/mlflow/traces/*/tags", "DELETE", "/api/3.0/mlflow/traces/{trace_id}/assessments/{a}")).toBe(true);
+    expect(
+      globIntersectsRoute(
+        "DELETE/api/3.0/mlflow/traces/*/tags",
+        "DELETE",
+        "/api/3.0/mlflow/traces/{trace_id}/assessments/{a}",
+      ),
+    ).toBe(true);
     expect(globIntersectsRoute("GET/api/?.0/x/*", "GET", "/api/3.0/x/{id}")).toBe(true);
     expect(globIntersectsRoute("GET/api/?.0/x/*", "GET", "/api/30/x/{id}")).toBe(false);
     expect(globIntersectsRoute("*", "PATCH", "/anything/{p+}")).toBe(true);

@@ -8,9 +8,30 @@ const catalog = parseRouteCatalog({
   mlflowVersion: "0.0.0",
   routes: [
     { method: "GET", path: "/api/2.0/mlflow/runs/get", action: "GetRun", class: "read", auth: "iam", source: "flask" },
-    { method: "POST", path: "/api/2.0/mlflow/runs/search", action: "SearchRuns", class: "read", auth: "iam", source: "flask" },
-    { method: "POST", path: "/api/2.0/mlflow/runs/delete", action: "DeleteRun", class: "write", auth: "iam", source: "flask" },
-    { method: "POST", path: "/api/2.0/mlflow/model-versions/transition-stage", action: "TransitionModelVersionStage", class: "registry-promote", auth: "iam", source: "flask" },
+    {
+      method: "POST",
+      path: "/api/2.0/mlflow/runs/search",
+      action: "SearchRuns",
+      class: "read",
+      auth: "iam",
+      source: "flask",
+    },
+    {
+      method: "POST",
+      path: "/api/2.0/mlflow/runs/delete",
+      action: "DeleteRun",
+      class: "write",
+      auth: "iam",
+      source: "flask",
+    },
+    {
+      method: "POST",
+      path: "/api/2.0/mlflow/model-versions/transition-stage",
+      action: "TransitionModelVersionStage",
+      class: "registry-promote",
+      auth: "iam",
+      source: "flask",
+    },
   ],
 });
 
@@ -20,18 +41,30 @@ const file = (name: string, text: string): GroupFile => parseGroupFile(name, `gr
 
 describe("parseGroupFile", () => {
   test("reads a group with the line of each pattern", () => {
-    const g = file("readers", "description: read\nextends: base\nallow:\n  - Get*\n  - class:read\ndeny: [DeleteRun]\n");
+    const g = file(
+      "readers",
+      "description: read\nextends: base\nallow:\n  - Get*\n  - class:read\ndeny: [DeleteRun]\n",
+    );
     expect(g.extends).toEqual(["base"]);
-    expect(g.allow).toEqual([{ pattern: "Get*", line: 4 }, { pattern: "class:read", line: 5 }]);
+    expect(g.allow).toEqual([
+      { pattern: "Get*", line: 4 },
+      { pattern: "class:read", line: 5 },
+    ]);
     expect(g.deny).toEqual([{ pattern: "DeleteRun", line: 6 }]);
     expect(g.unknownRoutes).toBe("deny");
   });
 
   test("reports bad YAML, unknown keys and bad patterns with file:line", () => {
     expect(problemsOf(() => file("a", "description: x\nallow: [Get*\n"))[0]).toMatch(/^groups\/a\.yaml:\d+: /);
-    expect(problemsOf(() => file("a", "description: x\nallow: []\nalow: []\n"))).toEqual([expect.stringMatching(/^groups\/a\.yaml:1: .*additional properties.*\(alow\)/)]);
-    expect(problemsOf(() => file("a", "description: x\nallow:\n  - Get*\n  - 'runs/delete'\n"))).toEqual([expect.stringMatching(/^groups\/a\.yaml:4: must match pattern/)]);
-    expect(problemsOf(() => file("a", "allow: []\n"))).toEqual([expect.stringMatching(/required property 'description'/)]);
+    expect(problemsOf(() => file("a", "description: x\nallow: []\nalow: []\n"))).toEqual([
+      expect.stringMatching(/^groups\/a\.yaml:1: .*additional properties.*\(alow\)/),
+    ]);
+    expect(problemsOf(() => file("a", "description: x\nallow:\n  - Get*\n  - 'runs/delete'\n"))).toEqual([
+      expect.stringMatching(/^groups\/a\.yaml:4: must match pattern/),
+    ]);
+    expect(problemsOf(() => file("a", "allow: []\n"))).toEqual([
+      expect.stringMatching(/required property 'description'/),
+    ]);
     expect(problemsOf(() => file("Bad_Name", "description: x\nallow: []\n"))[0]).toMatch(/group name "Bad_Name"/);
   });
 });
@@ -39,7 +72,11 @@ describe("parseGroupFile", () => {
 describe("matchActionPattern", () => {
   test("class, wildcard and exact names", () => {
     expect(matchActionPattern("class:read", catalog.routes).map((r) => r.action)).toEqual(["GetRun", "SearchRuns"]);
-    expect(matchActionPattern("*Run*", catalog.routes).map((r) => r.action)).toEqual(["GetRun", "SearchRuns", "DeleteRun"]);
+    expect(matchActionPattern("*Run*", catalog.routes).map((r) => r.action)).toEqual([
+      "GetRun",
+      "SearchRuns",
+      "DeleteRun",
+    ]);
     expect(matchActionPattern("Delete.*", catalog.routes)).toEqual([]);
     expect(matchActionPattern("DeleteRun", catalog.routes).map((r) => r.action)).toEqual(["DeleteRun"]);
   });
@@ -54,7 +91,10 @@ describe("resolveGroups", () => {
       ],
       catalog,
     );
-    expect([...(groups.get("readers")?.allowedRouteIds ?? [])].sort()).toEqual(["GET /api/2.0/mlflow/runs/get", "POST /api/2.0/mlflow/runs/search"]);
+    expect([...(groups.get("readers")?.allowedRouteIds ?? [])].sort()).toEqual([
+      "GET /api/2.0/mlflow/runs/get",
+      "POST /api/2.0/mlflow/runs/search",
+    ]);
     expect([...(groups.get("approvers")?.allowedRouteIds ?? [])].sort()).toEqual([
       "POST /api/2.0/mlflow/model-versions/transition-stage",
       "POST /api/2.0/mlflow/runs/search",

@@ -3,15 +3,29 @@ import { formatMethodArn, parseMethodArn, stageArnPrefix } from "../../../author
 
 describe("parseMethodArn", () => {
   test("reads every part, keeping the path's leading slash", () => {
-    const arn = parseMethodArn("arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/prod/POST/ajax-api/2.0/mlflow/runs/search");
-    expect(arn).toEqual({ partition: "aws", region: "eu-west-1", account: "123456789012", apiId: "abcdef1234", stage: "prod", method: "POST", path: "/ajax-api/2.0/mlflow/runs/search" });
+    const arn = parseMethodArn(
+      "arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/prod/POST/ajax-api/2.0/mlflow/runs/search",
+    );
+    expect(arn).toEqual({
+      partition: "aws",
+      region: "eu-west-1",
+      account: "123456789012",
+      apiId: "abcdef1234",
+      stage: "prod",
+      method: "POST",
+      path: "/ajax-api/2.0/mlflow/runs/search",
+    });
     expect(stageArnPrefix(arn)).toBe("arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/prod/");
-    expect(formatMethodArn(arn)).toBe("arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/prod/POST/ajax-api/2.0/mlflow/runs/search");
+    expect(formatMethodArn(arn)).toBe(
+      "arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/prod/POST/ajax-api/2.0/mlflow/runs/search",
+    );
   });
 
   test("the root path and other partitions", () => {
     expect(parseMethodArn("arn:aws-cn:execute-api:cn-north-1:123456789012:abc/dev/GET/").path).toBe("/");
-    expect(parseMethodArn("arn:aws-us-gov:execute-api:us-gov-west-1:123456789012:abc/dev/GET/x").partition).toBe("aws-us-gov");
+    expect(parseMethodArn("arn:aws-us-gov:execute-api:us-gov-west-1:123456789012:abc/dev/GET/x").partition).toBe(
+      "aws-us-gov",
+    );
   });
 
   test.each([

@@ -20,7 +20,12 @@ export interface SigningKey {
 
 export function createSigningKey(kid = `kid-${randomUUID()}`): SigningKey {
   const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-  const jwk = { ...(publicKey.export({ format: "jwk" }) as { kty: string; n: string; e: string }), kid, alg: "RS256", use: "sig" };
+  const jwk = {
+    ...(publicKey.export({ format: "jwk" }) as { kty: string; n: string; e: string }),
+    kid,
+    alg: "RS256",
+    use: "sig",
+  };
   return { kid, privateKey, publicKey, jwk };
 }
 
@@ -29,14 +34,22 @@ export const jwksOf = (...keys: SigningKey[]): Jwks => ({ keys: keys.map((k) => 
 const b64url = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString("base64url");
 
 /** Signs header.payload with RS256 (or leaves the signature empty for `alg: none`). */
-export function signJwt(header: Record<string, unknown>, payload: Record<string, unknown>, key: KeyObject | undefined): string {
+export function signJwt(
+  header: Record<string, unknown>,
+  payload: Record<string, unknown>,
+  key: KeyObject | undefined,
+): string {
   const input = `${b64url(header)}.${b64url(payload)}`;
   const signature = key ? createSign("RSA-SHA256").update(input).sign(key).toString("base64url") : "";
   return `${input}.${signature}`;
 }
 
 /** An HS256 token whose secret is the RSA public key: the classic algorithm-confusion attack. */
-export function signHs256WithPublicKey(header: Record<string, unknown>, payload: Record<string, unknown>, key: SigningKey): string {
+export function signHs256WithPublicKey(
+  header: Record<string, unknown>,
+  payload: Record<string, unknown>,
+  key: SigningKey,
+): string {
   const input = `${b64url({ ...header, alg: "HS256" })}.${b64url(payload)}`;
   const secret = key.publicKey.export({ format: "pem", type: "spki" });
   return `${input}.${createHmac("sha256", secret).update(input).digest("base64url")}`;
@@ -67,7 +80,13 @@ export function accessClaims(overrides: Record<string, unknown> = {}): Record<st
 
 /** The claims of a Cognito id token for the same user. */
 export function idClaims(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  const claims: Record<string, unknown> = { ...accessClaims(), aud: CLIENT_ID, token_use: "id", "cognito:username": "alice", email: "alice@example.com" };
+  const claims: Record<string, unknown> = {
+    ...accessClaims(),
+    aud: CLIENT_ID,
+    token_use: "id",
+    "cognito:username": "alice",
+    email: "alice@example.com",
+  };
   for (const accessOnly of ["client_id", "scope", "username", "version"]) delete claims[accessOnly];
   return { ...claims, ...overrides };
 }
@@ -101,7 +120,11 @@ export function requestEvent(
   } = {},
 ): APIGatewayRequestAuthorizerEvent {
   const headers =
-    options.headers !== undefined ? options.headers : options.authorization !== undefined ? { Authorization: options.authorization } : {};
+    options.headers !== undefined
+      ? options.headers
+      : options.authorization !== undefined
+        ? { Authorization: options.authorization }
+        : {};
   const multiValueHeaders =
     options.multiValueHeaders !== undefined
       ? options.multiValueHeaders

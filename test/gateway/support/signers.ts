@@ -36,7 +36,8 @@ export interface SmithyOptions {
 }
 
 /** smithy's escapeUri, as its querystring builder uses it for the wire. */
-const escapeUri = (s: string): string => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+const escapeUri = (s: string): string =>
+  encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
 /** The query string smithy's HTTP handlers put on the wire (@smithy/querystring-builder). */
 export function smithyWireQuery(query: Record<string, string | string[]> | undefined): string {
@@ -81,9 +82,22 @@ export async function signWithSmithy(request: SmithyRequest, options: SmithyOpti
 
 /** Presigns with smithy (query-string form), for the test that such requests are refused. */
 export async function presignWithSmithy(request: SmithyRequest, options: SmithyOptions): Promise<SignedRequest> {
-  const signer = new SignatureV4({ credentials: options.keys, region: options.region ?? "us-east-1", service: options.service ?? "execute-api", sha256: Sha256 });
+  const signer = new SignatureV4({
+    credentials: options.keys,
+    region: options.region ?? "us-east-1",
+    service: options.service ?? "execute-api",
+    sha256: Sha256,
+  });
   const signed = await signer.presign(
-    new HttpRequest({ method: request.method, protocol: "http:", hostname: "localhost", port: 8080, path: request.path, query: request.query ?? {}, headers: { host: ENDPOINT_HOST } }),
+    new HttpRequest({
+      method: request.method,
+      protocol: "http:",
+      hostname: "localhost",
+      port: 8080,
+      path: request.path,
+      query: request.query ?? {},
+      headers: { host: ENDPOINT_HOST },
+    }),
     { signingDate: options.signedAt },
   );
   return {
@@ -123,13 +137,19 @@ interface PythonResult {
   readonly error?: string;
 }
 
-const amzDate = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, "Z").replace(/[-:]/g, "");
+const amzDate = (d: Date): string =>
+  d
+    .toISOString()
+    .replace(/\.\d{3}Z$/, "Z")
+    .replace(/[-:]/g, "");
 
 /** The path and query of a URL exactly as written (no decoding, unlike WHATWG URL). */
 export function splitTarget(url: string): { rawPath: string; rawQuery: string } {
   const target = url.replace(/^[a-z]+:\/\/[^/?#]*/i, "");
   const q = target.indexOf("?");
-  return q < 0 ? { rawPath: target || "/", rawQuery: "" } : { rawPath: target.slice(0, q) || "/", rawQuery: target.slice(q + 1) };
+  return q < 0
+    ? { rawPath: target || "/", rawQuery: "" }
+    : { rawPath: target.slice(0, q) || "/", rawQuery: target.slice(q + 1) };
 }
 
 /**

@@ -28,7 +28,10 @@ export function makeTempDirs(): { make: () => string; cleanup: () => void } {
 }
 
 /** Starts a pool on a free port with the default groups and demo users; pools are stopped by `stopAll`. */
-export function poolStarter(): { start: (options: Partial<UserPoolOptions> & { stateDir: string }) => Promise<RunningUserPool>; stopAll: () => Promise<void> } {
+export function poolStarter(): {
+  start: (options: Partial<UserPoolOptions> & { stateDir: string }) => Promise<RunningUserPool>;
+  stopAll: () => Promise<void>;
+} {
   const running: RunningUserPool[] = [];
   return {
     start: async (options) => {
@@ -44,13 +47,19 @@ export function poolStarter(): { start: (options: Partial<UserPoolOptions> & { s
 
 /** An SDK client of the pool's endpoint with fake credentials, to look at what the pool holds. */
 export function adminClientOf(pool: Pick<RunningUserPool, "endpoint" | "region">): CognitoIdentityProviderClient {
-  return new CognitoIdentityProviderClient({ endpoint: pool.endpoint, region: pool.region, credentials: { accessKeyId: "local", secretAccessKey: "local" }, maxAttempts: 1 });
+  return new CognitoIdentityProviderClient({
+    endpoint: pool.endpoint,
+    region: pool.region,
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    maxAttempts: 1,
+  });
 }
 
 /** A JWT's header and claims, unverified. */
 export function decodeJwt(token: string): { header: Record<string, unknown>; claims: Record<string, unknown> } {
   const [h, p] = token.split(".");
-  const part = (s: string | undefined) => JSON.parse(Buffer.from(s ?? "", "base64url").toString("utf8")) as Record<string, unknown>;
+  const part = (s: string | undefined) =>
+    JSON.parse(Buffer.from(s ?? "", "base64url").toString("utf8")) as Record<string, unknown>;
   return { header: part(h), claims: part(p) };
 }
 

@@ -8,7 +8,12 @@ import { AwsSolutionsChecks } from "cdk-nag";
 import { ConfigError } from "../../../authorizer/core/errors";
 import { PolicySet } from "../../../authorizer/core/policy-set";
 import { loadPolicySet } from "../../../authorizer/load-policies";
-import { acknowledgeWildcards, artifactAccessOf, MlflowAccessRole, MlflowAccessRoleProps } from "../../../infra/constructs/mlflow-access-role";
+import {
+  acknowledgeWildcards,
+  artifactAccessOf,
+  MlflowAccessRole,
+  MlflowAccessRoleProps,
+} from "../../../infra/constructs/mlflow-access-role";
 import { CATALOG_FILE, GROUPS_DIR } from "../../../scripts/lib/mlflow-env";
 import { thrownBy } from "../../support/errors";
 import { flatTemplate } from "../support/template";
@@ -27,7 +32,14 @@ function standIn(options: { kmsBucket?: boolean } = {}) {
     enforceSSL: true,
     ...(options.kmsBucket ? { encryptionKey: new kms.Key(shared, "ArtifactKey", { enableKeyRotation: true }) } : {}),
   });
-  for (const id of ["AwsSolutions-S1", "AwsSolutions-APIG1", "AwsSolutions-APIG2", "AwsSolutions-APIG3", "AwsSolutions-APIG6", "AwsSolutions-COG4"]) {
+  for (const id of [
+    "AwsSolutions-S1",
+    "AwsSolutions-APIG1",
+    "AwsSolutions-APIG2",
+    "AwsSolutions-APIG3",
+    "AwsSolutions-APIG6",
+    "AwsSolutions-COG4",
+  ]) {
     Validations.of(shared).acknowledge({ id, reason: "test stand-in for the API and MLflow stacks" });
   }
   const stack = new Stack(app, "Access", { env });
@@ -36,7 +48,11 @@ function standIn(options: { kmsBucket?: boolean } = {}) {
 
 /** The API id reads API_ID, the artifact bucket's ARN arn:aws:s3:::BUCKET, its key KEY_ARN. */
 const flat = (value: unknown): unknown =>
-  flatTemplate(value, [[/RefApi/, "API_ID"], [/Artifacts.*Arn/, "arn:aws:s3:::BUCKET"], [/ArtifactKey.*Arn/, "KEY_ARN"]]);
+  flatTemplate(value, [
+    [/RefApi/, "API_ID"],
+    [/Artifacts.*Arn/, "arn:aws:s3:::BUCKET"],
+    [/ArtifactKey.*Arn/, "KEY_ARN"],
+  ]);
 
 const list = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
@@ -57,11 +73,23 @@ function managedPoliciesOf(template: Template, stack: Stack, role: iam.Role): Re
 }
 
 function statementsOf(policies: Resource[]): Record<string, unknown>[] {
-  return policies.flatMap((p) => (flat(p.Properties.PolicyDocument) as { Statement: Record<string, unknown>[] }).Statement);
+  return policies.flatMap(
+    (p) => (flat(p.Properties.PolicyDocument) as { Statement: Record<string, unknown>[] }).Statement,
+  );
 }
 
-function accessRole(stack: Stack, id: string, props: Partial<MlflowAccessRoleProps> & Pick<MlflowAccessRoleProps, "api" | "artifactBucket">): MlflowAccessRole {
-  return new MlflowAccessRole(stack, id, { policySet, group: "readers", stageName: "prod", trustedPrincipalArns: ["arn:aws:iam::210987654321:role/ds"], ...props });
+function accessRole(
+  stack: Stack,
+  id: string,
+  props: Partial<MlflowAccessRoleProps> & Pick<MlflowAccessRoleProps, "api" | "artifactBucket">,
+): MlflowAccessRole {
+  return new MlflowAccessRole(stack, id, {
+    policySet,
+    group: "readers",
+    stageName: "prod",
+    trustedPrincipalArns: ["arn:aws:iam::210987654321:role/ds"],
+    ...props,
+  });
 }
 
 describe("artifactAccessOf", () => {
@@ -77,15 +105,37 @@ describe("artifactAccessOf", () => {
         "POST /api/2.0/mlflow-artifacts/mpu/create/{artifact_path+}",
       ]),
     );
-    expect([...admins.deleteRoutes].sort()).toEqual(["DELETE /ajax-api/2.0/mlflow-artifacts/artifacts/{artifact_path+}", "DELETE /api/2.0/mlflow-artifacts/artifacts/{artifact_path+}"]);
+    expect([...admins.deleteRoutes].sort()).toEqual([
+      "DELETE /ajax-api/2.0/mlflow-artifacts/artifacts/{artifact_path+}",
+      "DELETE /api/2.0/mlflow-artifacts/artifacts/{artifact_path+}",
+    ]);
   });
 
   test("follows the group file, not the group's name: a group that may only upload gets no delete", () => {
     const uploaders = PolicySet.fromFiles(policySet.catalog, [
-      { name: "uploaders", file: "uploaders.yaml", description: "", extends: [], allow: [{ pattern: "UploadProxiedArtifact", line: 1 }], deny: [], unknownRoutes: "deny" },
-      { name: "admins", file: "admins.yaml", description: "", extends: [], allow: [{ pattern: "class:read", line: 1 }], deny: [], unknownRoutes: "deny" },
+      {
+        name: "uploaders",
+        file: "uploaders.yaml",
+        description: "",
+        extends: [],
+        allow: [{ pattern: "UploadProxiedArtifact", line: 1 }],
+        deny: [],
+        unknownRoutes: "deny",
+      },
+      {
+        name: "admins",
+        file: "admins.yaml",
+        description: "",
+        extends: [],
+        allow: [{ pattern: "class:read", line: 1 }],
+        deny: [],
+        unknownRoutes: "deny",
+      },
     ]);
-    expect([...artifactAccessOf(uploaders, "uploaders").uploadRoutes].sort()).toEqual(["PUT /ajax-api/2.0/mlflow-artifacts/artifacts/{artifact_path+}", "PUT /api/2.0/mlflow-artifacts/artifacts/{artifact_path+}"]);
+    expect([...artifactAccessOf(uploaders, "uploaders").uploadRoutes].sort()).toEqual([
+      "PUT /ajax-api/2.0/mlflow-artifacts/artifacts/{artifact_path+}",
+      "PUT /api/2.0/mlflow-artifacts/artifacts/{artifact_path+}",
+    ]);
     expect(artifactAccessOf(uploaders, "uploaders").deleteRoutes).toEqual([]);
     expect(artifactAccessOf(uploaders, "admins")).toEqual({ uploadRoutes: [], deleteRoutes: [] });
   });
@@ -103,20 +153,33 @@ describe("MlflowAccessRole", () => {
   });
   const admin = accessRole(stack, "Admin", { api, artifactBucket: bucket, group: "admins" });
   const template = Template.fromStack(stack);
-  const roleOf = (a: MlflowAccessRole) => template.findResources("AWS::IAM::Role")[stack.getLogicalId(a.role.node.defaultChild as iam.CfnRole)] as Resource;
+  const roleOf = (a: MlflowAccessRole) =>
+    template.findResources("AWS::IAM::Role")[stack.getLogicalId(a.role.node.defaultChild as iam.CfnRole)] as Resource;
 
   test("trusts exactly the configured principals, with sts:AssumeRole only and the ExternalId condition", () => {
-    const trust = roleOf(reader).Properties.AssumeRolePolicyDocument as { Statement: { Principal: { AWS: unknown } }[] };
+    const trust = roleOf(reader).Properties.AssumeRolePolicyDocument as {
+      Statement: { Principal: { AWS: unknown } }[];
+    };
     // CDK writes one statement per principal; each must carry the condition.
     for (const statement of trust.Statement) {
-      expect(statement).toEqual({ Effect: "Allow", Action: "sts:AssumeRole", Principal: { AWS: expect.any(String) }, Condition: { StringEquals: { "sts:ExternalId": "ext-id-1" } } });
+      expect(statement).toEqual({
+        Effect: "Allow",
+        Action: "sts:AssumeRole",
+        Principal: { AWS: expect.any(String) },
+        Condition: { StringEquals: { "sts:ExternalId": "ext-id-1" } },
+      });
     }
-    expect(trust.Statement.flatMap((st) => list(st.Principal.AWS)).sort()).toEqual(["arn:aws:iam::210987654321:role/ds", "arn:aws:iam::210987654321:root"]);
+    expect(trust.Statement.flatMap((st) => list(st.Principal.AWS)).sort()).toEqual([
+      "arn:aws:iam::210987654321:role/ds",
+      "arn:aws:iam::210987654321:root",
+    ]);
   });
 
   test("without an ExternalId the trust has no condition; sessions last at most an hour; the name is kept", () => {
     const trust = roleOf(admin).Properties.AssumeRolePolicyDocument as { Statement: Record<string, unknown>[] };
-    expect(trust.Statement).toEqual([{ Effect: "Allow", Action: "sts:AssumeRole", Principal: { AWS: "arn:aws:iam::210987654321:role/ds" } }]);
+    expect(trust.Statement).toEqual([
+      { Effect: "Allow", Action: "sts:AssumeRole", Principal: { AWS: "arn:aws:iam::210987654321:role/ds" } },
+    ]);
     expect(roleOf(reader).Properties.MaxSessionDuration).toBe(3600);
     expect(roleOf(admin).Properties.MaxSessionDuration).toBe(3600);
     expect(roleOf(reader).Properties.RoleName).toBe("mlflow-gate-reader-from-ds");
@@ -127,27 +190,56 @@ describe("MlflowAccessRole", () => {
     ["readers", () => reader],
     ["admins", () => admin],
   ])("%s: the execute-api policies are exactly the compiler's documents for this API and stage", (group, access) => {
-    const execute = managedPoliciesOf(template, stack, access().role).filter((p) => JSON.stringify(p.Properties.PolicyDocument).includes("execute-api:Invoke"));
+    const execute = managedPoliciesOf(template, stack, access().role).filter((p) =>
+      JSON.stringify(p.Properties.PolicyDocument).includes("execute-api:Invoke"),
+    );
     // The compiler splits documents by length, so it must see the same tokens the construct gave it.
-    const compiled = policySet.iamPolicies(group, { partition: stack.partition, region: stack.region, account: stack.account, apiId: api.restApiId, stage: "prod" });
-    expect(execute.map((p) => normalized(flat(p.Properties.PolicyDocument)))).toEqual(compiled.map((d) => normalized(flat(stack.resolve(d)))));
+    const compiled = policySet.iamPolicies(group, {
+      partition: stack.partition,
+      region: stack.region,
+      account: stack.account,
+      apiId: api.restApiId,
+      stage: "prod",
+    });
+    expect(execute.map((p) => normalized(flat(p.Properties.PolicyDocument)))).toEqual(
+      compiled.map((d) => normalized(flat(stack.resolve(d)))),
+    );
     expect(access().policies.policies).toHaveLength(execute.length);
   });
 
   test("a reader reads the artifact prefix and cannot write or delete there", () => {
-    const statements = statementsOf(managedPoliciesOf(template, stack, reader.role).filter((p) => !JSON.stringify(p.Properties.PolicyDocument).includes("execute-api")));
+    const statements = statementsOf(
+      managedPoliciesOf(template, stack, reader.role).filter(
+        (p) => !JSON.stringify(p.Properties.PolicyDocument).includes("execute-api"),
+      ),
+    );
     expect(statements).toEqual([
       { Sid: "ReadArtifacts", Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::BUCKET/artifacts/*" },
-      { Sid: "ListArtifacts", Effect: "Allow", Action: "s3:ListBucket", Resource: "arn:aws:s3:::BUCKET", Condition: { StringLike: { "s3:prefix": ["artifacts/*"] } } },
+      {
+        Sid: "ListArtifacts",
+        Effect: "Allow",
+        Action: "s3:ListBucket",
+        Resource: "arn:aws:s3:::BUCKET",
+        Condition: { StringLike: { "s3:prefix": ["artifacts/*"] } },
+      },
     ]);
   });
 
   test("an admin may also upload and delete artifacts, in the whole bucket by default", () => {
-    const statements = statementsOf(managedPoliciesOf(template, stack, admin.role).filter((p) => !JSON.stringify(p.Properties.PolicyDocument).includes("execute-api")));
+    const statements = statementsOf(
+      managedPoliciesOf(template, stack, admin.role).filter(
+        (p) => !JSON.stringify(p.Properties.PolicyDocument).includes("execute-api"),
+      ),
+    );
     expect(statements).toEqual([
       { Sid: "ReadArtifacts", Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::BUCKET/*" },
       { Sid: "ListArtifacts", Effect: "Allow", Action: "s3:ListBucket", Resource: "arn:aws:s3:::BUCKET" },
-      { Sid: "UploadArtifacts", Effect: "Allow", Action: ["s3:PutObject", "s3:AbortMultipartUpload"], Resource: "arn:aws:s3:::BUCKET/*" },
+      {
+        Sid: "UploadArtifacts",
+        Effect: "Allow",
+        Action: ["s3:PutObject", "s3:AbortMultipartUpload"],
+        Resource: "arn:aws:s3:::BUCKET/*",
+      },
       { Sid: "DeleteArtifacts", Effect: "Allow", Action: "s3:DeleteObject", Resource: "arn:aws:s3:::BUCKET/*" },
     ]);
   });
@@ -163,8 +255,15 @@ describe("MlflowAccessRole with a KMS-encrypted artifact bucket", () => {
     const reader = accessRole(stack, "Reader", { api, artifactBucket: bucket });
     const admin = accessRole(stack, "Admin", { api, artifactBucket: bucket, group: "admins" });
     const template = Template.fromStack(stack);
-    const keyStatement = (a: MlflowAccessRole) => statementsOf(managedPoliciesOf(template, stack, a.role)).find((s) => s.Sid === "ArtifactKey");
-    expect(keyStatement(reader)).toEqual({ Sid: "ArtifactKey", Effect: "Allow", Action: "kms:Decrypt", Resource: "KEY_ARN", Condition: { StringEquals: { "kms:ViaService": "s3.us-east-1.amazonaws.com" } } });
+    const keyStatement = (a: MlflowAccessRole) =>
+      statementsOf(managedPoliciesOf(template, stack, a.role)).find((s) => s.Sid === "ArtifactKey");
+    expect(keyStatement(reader)).toEqual({
+      Sid: "ArtifactKey",
+      Effect: "Allow",
+      Action: "kms:Decrypt",
+      Resource: "KEY_ARN",
+      Condition: { StringEquals: { "kms:ViaService": "s3.us-east-1.amazonaws.com" } },
+    });
     expect(keyStatement(admin)?.Action).toEqual(["kms:Decrypt", "kms:GenerateDataKey"]);
   });
 });
@@ -175,22 +274,32 @@ describe("MlflowAccessRole validation", () => {
     const error = thrownBy(
       () =>
         accessRole(stack, "Bad", {
-        api,
-        artifactBucket: bucket,
-        group: "nobody",
-        trustedPrincipalArns: ["arn:aws:iam::210987654321:role/ds", "arn:aws:iam::210987654321:role/ds", "*"],
-        externalId: "x",
-        roleName: "bad name",
-        artifactPrefix: "/artifacts/*",
-      }),
+          api,
+          artifactBucket: bucket,
+          group: "nobody",
+          trustedPrincipalArns: ["arn:aws:iam::210987654321:role/ds", "arn:aws:iam::210987654321:role/ds", "*"],
+          externalId: "x",
+          roleName: "bad name",
+          artifactPrefix: "/artifacts/*",
+        }),
       ConfigError,
     );
-    for (const part of ["group must be one of", '"*" is not an IAM role', "duplicates", "externalId", "roleName", "artifactPrefix"]) expect(error.message).toContain(part);
+    for (const part of [
+      "group must be one of",
+      '"*" is not an IAM role',
+      "duplicates",
+      "externalId",
+      "roleName",
+      "artifactPrefix",
+    ])
+      expect(error.message).toContain(part);
   });
 
   test("refuses an empty list of trusted principals", () => {
     const { stack, api, bucket } = standIn();
-    expect(() => accessRole(stack, "Nobody", { api, artifactBucket: bucket, trustedPrincipalArns: [] })).toThrow(/trustedPrincipalArns must not be empty/);
+    expect(() => accessRole(stack, "Nobody", { api, artifactBucket: bucket, trustedPrincipalArns: [] })).toThrow(
+      /trustedPrincipalArns must not be empty/,
+    );
   });
 });
 
@@ -201,8 +310,16 @@ describe("acknowledgeWildcards", () => {
     const policy = new iam.ManagedPolicy(stack, "Policy", {
       roles: [role],
       statements: [
-        new iam.PolicyStatement({ sid: "Explained", actions: ["s3:GetObject"], resources: ["arn:aws:s3:::some-bucket/*"] }),
-        new iam.PolicyStatement({ sid: "Unexplained", actions: ["s3:PutObject"], resources: ["arn:aws:s3:::other-bucket/*"] }),
+        new iam.PolicyStatement({
+          sid: "Explained",
+          actions: ["s3:GetObject"],
+          resources: ["arn:aws:s3:::some-bucket/*"],
+        }),
+        new iam.PolicyStatement({
+          sid: "Unexplained",
+          actions: ["s3:PutObject"],
+          resources: ["arn:aws:s3:::other-bucket/*"],
+        }),
       ],
     });
     acknowledgeWildcards(policy, (sid) => (sid === "Explained" ? "test" : undefined));

@@ -7,8 +7,17 @@ import { CfnProperties } from "../support/template";
 
 describe("buildDeployedUiConfig", () => {
   test("is a config the login shell accepts, with SRP and Cognito's own endpoint", () => {
-    const config = buildDeployedUiConfig({ userPoolId: "eu-west-1_AbC123", userPoolClientId: "client123", region: "eu-west-1" });
-    expect(parseUiConfig(JSON.parse(JSON.stringify(config)))).toEqual({ userPoolId: "eu-west-1_AbC123", userPoolClientId: "client123", region: "eu-west-1", authFlow: "USER_SRP_AUTH" });
+    const config = buildDeployedUiConfig({
+      userPoolId: "eu-west-1_AbC123",
+      userPoolClientId: "client123",
+      region: "eu-west-1",
+    });
+    expect(parseUiConfig(JSON.parse(JSON.stringify(config)))).toEqual({
+      userPoolId: "eu-west-1_AbC123",
+      userPoolClientId: "client123",
+      region: "eu-west-1",
+      authFlow: "USER_SRP_AUTH",
+    });
     expect(config).not.toHaveProperty("userPoolEndpoint");
   });
 });
@@ -18,10 +27,20 @@ describe("UiConfigRoute", () => {
     const stack = new Stack(new App(), "S", { env: { account: "123456789012", region: "eu-west-1" } });
     const api = new apigw.RestApi(stack, "Api");
     new UiConfigRoute(stack, "UiConfig", { api, userPoolId: "eu-west-1_AbC123", userPoolClientId: "client123" });
-    const method = Object.values(Template.fromStack(stack).findResources("AWS::ApiGateway::Method"))[0] as { Properties: CfnProperties };
+    const method = Object.values(Template.fromStack(stack).findResources("AWS::ApiGateway::Method"))[0] as {
+      Properties: CfnProperties;
+    };
     const response = method.Properties.Integration.IntegrationResponses[0];
-    expect(JSON.parse(response.ResponseTemplates["application/json"])).toEqual({ userPoolId: "eu-west-1_AbC123", userPoolClientId: "client123", region: "eu-west-1", authFlow: "USER_SRP_AUTH" });
+    expect(JSON.parse(response.ResponseTemplates["application/json"])).toEqual({
+      userPoolId: "eu-west-1_AbC123",
+      userPoolClientId: "client123",
+      region: "eu-west-1",
+      authFlow: "USER_SRP_AUTH",
+    });
     expect(method.Properties.Integration).not.toHaveProperty("Uri");
-    expect(response.ResponseParameters).toMatchObject({ "method.response.header.Content-Type": "'application/json'", "method.response.header.X-Content-Type-Options": "'nosniff'" });
+    expect(response.ResponseParameters).toMatchObject({
+      "method.response.header.Content-Type": "'application/json'",
+      "method.response.header.X-Content-Type-Options": "'nosniff'",
+    });
   });
 });

@@ -9,7 +9,13 @@ import { CatalogRoute, parsePathTemplate } from "../../../authorizer/core/catalo
 import { CatalogError, ConfigError } from "../../../authorizer/core/errors";
 import { loadPolicySet } from "../../../authorizer/load-policies";
 import { parseInfraConfig } from "../../../infra/config";
-import { AmplifyMlflowStack, buildUiRewrites, SPA_FALLBACK, uiConfigRewrite, UiRewrite } from "../../../infra/stacks/amplify-mlflow-stack";
+import {
+  AmplifyMlflowStack,
+  buildUiRewrites,
+  SPA_FALLBACK,
+  uiConfigRewrite,
+  UiRewrite,
+} from "../../../infra/stacks/amplify-mlflow-stack";
 import { CATALOG_FILE, GROUPS_DIR } from "../../../scripts/lib/mlflow-env";
 import { thrownBy } from "../../support/errors";
 import { flatTemplate } from "../support/template";
@@ -67,10 +73,23 @@ function build(props: { uiDirectory?: string; stageName?: string } = {}) {
   const shared = new Stack(app, "StandIn", { env });
   const api = new apigw.RestApi(shared, "Api", { cloudWatchRole: false });
   api.root.addMethod("GET", new apigw.MockIntegration(), { authorizationType: apigw.AuthorizationType.IAM });
-  for (const id of ["AwsSolutions-APIG1", "AwsSolutions-APIG2", "AwsSolutions-APIG3", "AwsSolutions-APIG6", "AwsSolutions-COG4"]) {
+  for (const id of [
+    "AwsSolutions-APIG1",
+    "AwsSolutions-APIG2",
+    "AwsSolutions-APIG3",
+    "AwsSolutions-APIG6",
+    "AwsSolutions-COG4",
+  ]) {
     Validations.of(shared).acknowledge({ id, reason: "test stand-in for the API stack" });
   }
-  const stack = new AmplifyMlflowStack(app, "Ui", { env, config, policySet, api, stageName: props.stageName ?? "prod", uiDirectory: props.uiDirectory ?? UI_DIRECTORY });
+  const stack = new AmplifyMlflowStack(app, "Ui", {
+    env,
+    config,
+    policySet,
+    api,
+    stageName: props.stageName ?? "prod",
+    uiDirectory: props.uiDirectory ?? UI_DIRECTORY,
+  });
   return { app, stack };
 }
 
@@ -88,18 +107,27 @@ describe("buildUiRewrites over the real catalog", () => {
   const rules = buildUiRewrites(policySet.catalog.routes, BASE);
 
   test("collapses the UI routes to four proxy prefixes, then the SPA fallback", () => {
-    expect(rules.map((r) => r.source)).toEqual(["/ajax-api/<*>", "/get-artifact", "/graphql", "/model-versions/<*>", SPA_FALLBACK.source]);
+    expect(rules.map((r) => r.source)).toEqual([
+      "/ajax-api/<*>",
+      "/get-artifact",
+      "/graphql",
+      "/model-versions/<*>",
+      SPA_FALLBACK.source,
+    ]);
     expect(rules.at(-1)).toEqual({ source: SPA_FALLBACK.source, target: "/index.html", status: "200" });
     for (const r of rules.slice(0, -1)) expect(r.status).toBe("200");
   });
 
   const uiRoutes = policySet.catalog.routes.filter((r) => r.auth === "cognito");
-  test.each(uiRoutes.map((r) => [r.method, r.path, r]))("%s %s is proxied to the same path of the API stage", (_m, _p, route) => {
-    const path = requestPath(route as CatalogRoute);
-    const hit = amplifyRewrite(rules, path);
-    expect(hit?.rule).not.toBe(SPA_FALLBACK);
-    expect(hit?.target).toBe(`${BASE}${path}`);
-  });
+  test.each(uiRoutes.map((r) => [r.method, r.path, r]))(
+    "%s %s is proxied to the same path of the API stage",
+    (_m, _p, route) => {
+      const path = requestPath(route as CatalogRoute);
+      const hit = amplifyRewrite(rules, path);
+      expect(hit?.rule).not.toBe(SPA_FALLBACK);
+      expect(hit?.target).toBe(`${BASE}${path}`);
+    },
+  );
 
   test("SDK routes (IAM) are never proxied: Amplify is no way around SigV4", () => {
     for (const route of policySet.catalog.routes.filter((r) => r.auth === "iam")) {
@@ -121,8 +149,22 @@ describe("buildUiRewrites over the real catalog", () => {
 
   test("a prefix that would swallow a public route is refused", () => {
     const routes: CatalogRoute[] = [
-      { method: "GET", path: "/static-files/{path+}", action: "UiStaticFile", class: "static", auth: "none", source: "flask" },
-      { method: "GET", path: "/static-files/secret", action: "Secret", class: "read", auth: "cognito", source: "flask" },
+      {
+        method: "GET",
+        path: "/static-files/{path+}",
+        action: "UiStaticFile",
+        class: "static",
+        auth: "none",
+        source: "flask",
+      },
+      {
+        method: "GET",
+        path: "/static-files/secret",
+        action: "Secret",
+        class: "read",
+        auth: "cognito",
+        source: "flask",
+      },
     ];
     expect(thrownBy(() => buildUiRewrites(routes, BASE), CatalogError).message).toContain("/static-files/<*>");
   });
@@ -132,7 +174,11 @@ describe("buildUiRewrites over the real catalog", () => {
       { method: "GET", path: "/graphql", action: "GraphQL", class: "read", auth: "cognito", source: "flask" },
       { method: "GET", path: "/graphql/v2/{x}", action: "GraphQLTwo", class: "read", auth: "cognito", source: "flask" },
     ];
-    expect(buildUiRewrites(routes, BASE).map((r) => r.source)).toEqual(["/graphql/<*>", "/graphql", SPA_FALLBACK.source]);
+    expect(buildUiRewrites(routes, BASE).map((r) => r.source)).toEqual([
+      "/graphql/<*>",
+      "/graphql",
+      SPA_FALLBACK.source,
+    ]);
   });
 });
 
@@ -147,7 +193,13 @@ describe("AmplifyMlflowStack", () => {
     expect(props).not.toHaveProperty("AccessToken");
     expect(props).not.toHaveProperty("OauthToken");
     const rules = flat(props.CustomRules) as { Source: string; Target: string; Status: string }[];
-    expect(rules).toEqual([uiConfigRewrite(BASE), ...buildUiRewrites(policySet.catalog.routes, BASE)].map((r) => ({ Source: r.source, Target: r.target, Status: r.status })));
+    expect(rules).toEqual(
+      [uiConfigRewrite(BASE), ...buildUiRewrites(policySet.catalog.routes, BASE)].map((r) => ({
+        Source: r.source,
+        Target: r.target,
+        Status: r.status,
+      })),
+    );
     expect(rules[0]).toEqual({ Source: "/mlflow-gate-ui.json", Target: `${BASE}/mlflow-gate-ui.json`, Status: "200" });
     expect(stack.rewrites.map((r) => r.source)).toEqual(rules.map((r) => r.Source));
     expect(rules.at(-1)?.Target).toBe("/index.html");
@@ -166,29 +218,62 @@ describe("AmplifyMlflowStack", () => {
   });
 
   test("the shell's config is proxied to the API before any other rule (Amplify applies the first match)", () => {
-    const hit = amplifyRewrite(stack.rewrites.map((r) => ({ ...r, target: r.target.replace(/^https:\/\/.*\/prod/, BASE) })), "/mlflow-gate-ui.json");
+    const hit = amplifyRewrite(
+      stack.rewrites.map((r) => ({ ...r, target: r.target.replace(/^https:\/\/.*\/prod/, BASE) })),
+      "/mlflow-gate-ui.json",
+    );
     expect(hit?.target).toBe(`${BASE}/mlflow-gate-ui.json`);
   });
 
   test("the zip is copied into the source bucket, then deployed with amplify:StartDeployment from there", () => {
-    const calls = Object.entries(template.findResources("Custom::AWS") as Record<string, Resource>).map(([id, r]) => ({ id, r, call: JSON.parse(flat(r.Properties.Create) as string) }));
+    const calls = Object.entries(template.findResources("Custom::AWS") as Record<string, Resource>).map(([id, r]) => ({
+      id,
+      r,
+      call: JSON.parse(flat(r.Properties.Create) as string),
+    }));
     const copy = calls.find((c) => c.call.action === "copyObject");
     const start = calls.find((c) => c.call.action === "startDeployment");
     const key = `ui/${stack.uiAsset.assetHash}.zip`;
     const bucket = `<ref ${stack.getLogicalId(stack.sourceBucket.node.defaultChild as never)}>`;
-    expect(copy?.call.parameters).toEqual({ Bucket: bucket, Key: key, CopySource: `${stack.uiAsset.s3BucketName}/${stack.uiAsset.s3ObjectKey}` });
-    expect(start?.call).toMatchObject({ service: "Amplify", parameters: { appId: "<App.AppId>", branchName: "main", sourceUrl: `s3://${bucket}/${key}`, sourceUrlType: "ZIP" } });
+    expect(copy?.call.parameters).toEqual({
+      Bucket: bucket,
+      Key: key,
+      CopySource: `${stack.uiAsset.s3BucketName}/${stack.uiAsset.s3ObjectKey}`,
+    });
+    expect(start?.call).toMatchObject({
+      service: "Amplify",
+      parameters: {
+        appId: "<App.AppId>",
+        branchName: "main",
+        sourceUrl: `s3://${bucket}/${key}`,
+        sourceUrlType: "ZIP",
+      },
+    });
     expect(start?.r.DependsOn).toEqual(expect.arrayContaining([copy?.id, stack.getLogicalId(stack.branch)]));
   });
 
   test("only this app's branch, through Amplify, may read the source bucket; no one without TLS", () => {
-    const doc = flat(only(template, "AWS::S3::BucketPolicy").Properties.PolicyDocument) as { Statement: { Sid?: string; Effect: string; Principal: unknown; Condition: unknown }[] };
+    const doc = flat(only(template, "AWS::S3::BucketPolicy").Properties.PolicyDocument) as {
+      Statement: { Sid?: string; Effect: string; Principal: unknown; Condition: unknown }[];
+    };
     const allows = doc.Statement.filter((s) => s.Effect === "Allow");
-    expect(allows.map((s) => s.Principal)).toEqual([{ Service: "amplify.amazonaws.com" }, { Service: "amplify.amazonaws.com" }]);
+    expect(allows.map((s) => s.Principal)).toEqual([
+      { Service: "amplify.amazonaws.com" },
+      { Service: "amplify.amazonaws.com" },
+    ]);
     for (const s of allows) {
-      expect(s.Condition).toMatchObject({ StringEquals: { "aws:SourceAccount": "123456789012", "aws:SourceArn": "arn%3Aaws%3Aamplify%3Aus-east-1%3A123456789012%3Aapps%2F<App.AppId>%2Fbranches%2Fmain" } });
+      expect(s.Condition).toMatchObject({
+        StringEquals: {
+          "aws:SourceAccount": "123456789012",
+          "aws:SourceArn": "arn%3Aaws%3Aamplify%3Aus-east-1%3A123456789012%3Aapps%2F<App.AppId>%2Fbranches%2Fmain",
+        },
+      });
     }
-    expect(doc.Statement.some((s) => s.Effect === "Deny" && JSON.stringify(s.Condition).includes('"aws:SecureTransport":"false"'))).toBe(true);
+    expect(
+      doc.Statement.some(
+        (s) => s.Effect === "Deny" && JSON.stringify(s.Condition).includes('"aws:SecureTransport":"false"'),
+      ),
+    ).toBe(true);
   });
 
   test("the deployer may start deployments of this branch only", () => {
@@ -199,7 +284,10 @@ describe("AmplifyMlflowStack", () => {
     expect(amplifyCalls).toEqual([
       expect.objectContaining({
         Action: "amplify:StartDeployment",
-        Resource: ["arn:aws:amplify:us-east-1:123456789012:apps/<App.AppId>/branches/main", "arn:aws:amplify:us-east-1:123456789012:apps/<App.AppId>/branches/main/jobs/*"],
+        Resource: [
+          "arn:aws:amplify:us-east-1:123456789012:apps/<App.AppId>/branches/main",
+          "arn:aws:amplify:us-east-1:123456789012:apps/<App.AppId>/branches/main/jobs/*",
+        ],
       }),
     ]);
     for (const s of statements) expect(s.Resource).not.toEqual("*");
@@ -226,7 +314,9 @@ describe("AmplifyMlflowStack validation", () => {
     const unpatched = mkdtempSync(join(tmpdir(), "ui-"));
     try {
       writeFileSync(join(unpatched, "index.html"), "<!doctype html>");
-      expect(thrownBy(() => build({ uiDirectory: unpatched }), ConfigError).message).toContain("is not the patched UI (no static-files/mlflow-gate/shell.js): build it with npm run build:ui");
+      expect(thrownBy(() => build({ uiDirectory: unpatched }), ConfigError).message).toContain(
+        "is not the patched UI (no static-files/mlflow-gate/shell.js): build it with npm run build:ui",
+      );
     } finally {
       rmSync(unpatched, { recursive: true, force: true });
     }
@@ -235,7 +325,9 @@ describe("AmplifyMlflowStack validation", () => {
   test("a UI built with a config of its own (e.g. the local pool's) is refused", () => {
     const local = patchedUiLayout({ "mlflow-gate-ui.json": '{"userPoolEndpoint":"http://127.0.0.1:9229"}' });
     try {
-      expect(thrownBy(() => build({ uiDirectory: local }), ConfigError).message).toContain("has its own mlflow-gate-ui.json");
+      expect(thrownBy(() => build({ uiDirectory: local }), ConfigError).message).toContain(
+        "has its own mlflow-gate-ui.json",
+      );
     } finally {
       rmSync(local, { recursive: true, force: true });
     }

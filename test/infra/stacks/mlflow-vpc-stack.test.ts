@@ -19,7 +19,9 @@ import { thrownBy } from "../../support/errors";
 const GROUPS = new Set(["admins", "readers", "model-approvers"]);
 const ENV = { account: "123456789012", region: "us-east-1" };
 const CDK_FLAGS = Object.fromEntries(
-  Object.entries(JSON.parse(readFileSync(join(REPO_ROOT, "cdk.json"), "utf8")).context as Record<string, unknown>).filter(([k]) => k.startsWith("@aws-cdk/")),
+  Object.entries(
+    JSON.parse(readFileSync(join(REPO_ROOT, "cdk.json"), "utf8")).context as Record<string, unknown>,
+  ).filter(([k]) => k.startsWith("@aws-cdk/")),
 );
 
 function sampleConfig(input: Record<string, unknown> = {}): InfraConfig {
@@ -50,7 +52,10 @@ let id: (construct: { node: { defaultChild?: unknown } }) => string;
 
 beforeAll(() => {
   // No docker anywhere: PATH without any directory holding one, and CDK_DOCKER pointing nowhere.
-  process.env.PATH = (savedPath ?? "").split(delimiter).filter((dir) => dir && !existsSync(join(dir, "docker"))).join(delimiter);
+  process.env.PATH = (savedPath ?? "")
+    .split(delimiter)
+    .filter((dir) => dir && !existsSync(join(dir, "docker")))
+    .join(delimiter);
   process.env.CDK_DOCKER = join(outdir, "no-docker-here");
   const app = newApp(outdir);
   stack = new MlflowVpcStack(app, "MlflowVpcStack", { config, env: ENV });
@@ -74,15 +79,20 @@ afterAll(() => {
 
 /** Every ingress rule of a security group, inline or as a separate resource. */
 function ingressRulesOf(sgLogicalId: string): Record<string, unknown>[] {
-  const inline = (template.findResources("AWS::EC2::SecurityGroup")[sgLogicalId]?.Properties?.SecurityGroupIngress ?? []) as Record<string, unknown>[];
-  const separate = Object.values(template.findResources("AWS::EC2::SecurityGroupIngress", { Properties: { GroupId: groupId(sgLogicalId) } })).map(
-    (r) => r.Properties as Record<string, unknown>,
-  );
+  const inline = (template.findResources("AWS::EC2::SecurityGroup")[sgLogicalId]?.Properties?.SecurityGroupIngress ??
+    []) as Record<string, unknown>[];
+  const separate = Object.values(
+    template.findResources("AWS::EC2::SecurityGroupIngress", { Properties: { GroupId: groupId(sgLogicalId) } }),
+  ).map((r) => r.Properties as Record<string, unknown>);
   return [...inline, ...separate];
 }
 
 function subnetIdsByType(type: "Public" | "Private" | "Isolated"): string[] {
-  return Object.keys(template.findResources("AWS::EC2::Subnet", { Properties: { Tags: Match.arrayWith([{ Key: "aws-cdk:subnet-type", Value: type }]) } }));
+  return Object.keys(
+    template.findResources("AWS::EC2::Subnet", {
+      Properties: { Tags: Match.arrayWith([{ Key: "aws-cdk:subnet-type", Value: type }]) },
+    }),
+  );
 }
 
 function containerDefinition(): Record<string, unknown> {
@@ -101,8 +111,18 @@ describe("MlflowVpcStack synth", () => {
   test("acknowledges exactly these findings, each on the resource it is about, with a reason", () => {
     const acknowledged = stack.node
       .findAll()
-      .flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY).map((m) => [c.node.path, m.data as Record<string, string>] as const))
-      .flatMap(([path, data]) => Object.entries(data).map(([rule, reason]) => ({ path: path.replace(/^MlflowVpcStack\//, ""), rule: rule.replace(/^Annotation::/, ""), reason })))
+      .flatMap((c) =>
+        c.node.metadata
+          .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+          .map((m) => [c.node.path, m.data as Record<string, string>] as const),
+      )
+      .flatMap(([path, data]) =>
+        Object.entries(data).map(([rule, reason]) => ({
+          path: path.replace(/^MlflowVpcStack\//, ""),
+          rule: rule.replace(/^Annotation::/, ""),
+          reason,
+        })),
+      )
       .filter(({ rule }) => rule.startsWith("AwsSolutions-"));
     expect(acknowledged.map(({ path, rule }) => `${path} ${rule}`).sort()).toEqual(
       [
@@ -135,14 +155,21 @@ describe("network", () => {
     const isolated = subnetIdsByType("Isolated");
     expect(isolated).toHaveLength(2);
     const azs = isolated.map((s) => template.findResources("AWS::EC2::Subnet")[s]!.Properties.AvailabilityZone);
-    expect(azs).toEqual(expect.arrayContaining([{ "Fn::Select": [0, { "Fn::GetAZs": "" }] }, { "Fn::Select": [1, { "Fn::GetAZs": "" }] }]));
+    expect(azs).toEqual(
+      expect.arrayContaining([
+        { "Fn::Select": [0, { "Fn::GetAZs": "" }] },
+        { "Fn::Select": [1, { "Fn::GetAZs": "" }] },
+      ]),
+    );
     expect(subnetIdsByType("Private")).toHaveLength(2);
     expect(subnetIdsByType("Public")).toHaveLength(2);
     const isolatedRouteTables = Object.values(template.findResources("AWS::EC2::SubnetRouteTableAssociation"))
       .filter((a) => isolated.some((s) => json(a.Properties.SubnetId) === json(ref(s))))
       .map((a) => json(a.Properties.RouteTableId));
     expect(isolatedRouteTables).toHaveLength(2);
-    const routesFromIsolated = Object.values(template.findResources("AWS::EC2::Route")).filter((r) => isolatedRouteTables.includes(json(r.Properties.RouteTableId)));
+    const routesFromIsolated = Object.values(template.findResources("AWS::EC2::Route")).filter((r) =>
+      isolatedRouteTables.includes(json(r.Properties.RouteTableId)),
+    );
     expect(routesFromIsolated).toEqual([]);
   });
 
@@ -157,7 +184,15 @@ describe("network", () => {
     expect(json(flowLog!.Properties.LogDestination)).toContain(json({ "Fn::GetAtt": [id(stack.logBucket), "Arn"] }));
     template.hasResourceProperties("AWS::S3::BucketPolicy", {
       Bucket: ref(id(stack.logBucket)),
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: "Allow", Principal: { Service: "delivery.logs.amazonaws.com" }, Action: "s3:PutObject" })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: "Allow",
+            Principal: { Service: "delivery.logs.amazonaws.com" },
+            Action: "s3:PutObject",
+          }),
+        ]),
+      },
     });
   });
 });
@@ -175,7 +210,11 @@ describe("database", () => {
       BackupRetentionPeriod: 14,
     });
     template.resourceCountIs("AWS::RDS::DBInstance", 1);
-    template.hasResourceProperties("AWS::RDS::DBInstance", { DBInstanceClass: "db.serverless", Engine: "aurora-postgresql", PubliclyAccessible: false });
+    template.hasResourceProperties("AWS::RDS::DBInstance", {
+      DBInstanceClass: "db.serverless",
+      Engine: "aurora-postgresql",
+      PubliclyAccessible: false,
+    });
   });
 
   test("lives in the isolated subnets and admits only the MLflow tasks", () => {
@@ -183,34 +222,65 @@ describe("database", () => {
     expect(subnetGroup!.Properties.SubnetIds).toEqual(expect.arrayContaining(subnetIdsByType("Isolated").map(ref)));
     expect(subnetGroup!.Properties.SubnetIds).toHaveLength(2);
     const ingress = ingressRulesOf(id(stack.databaseSecurityGroup));
-    expect(ingress).toEqual([expect.objectContaining({ IpProtocol: "tcp", FromPort: 5433, ToPort: 5433, SourceSecurityGroupId: groupId(id(stack.taskSecurityGroup)) })]);
+    expect(ingress).toEqual([
+      expect.objectContaining({
+        IpProtocol: "tcp",
+        FromPort: 5433,
+        ToPort: 5433,
+        SourceSecurityGroupId: groupId(id(stack.taskSecurityGroup)),
+      }),
+    ]);
   });
 });
 
 describe("artifact bucket", () => {
   test("is encrypted, versioned, blocks public access and logs access to the separate log bucket", () => {
     template.hasResourceProperties("AWS::S3::Bucket", {
-      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }] },
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }],
+      },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
       VersioningConfiguration: { Status: "Enabled" },
       LoggingConfiguration: { DestinationBucketName: ref(id(stack.logBucket)), LogFilePrefix: "artifact-bucket/" },
     });
     expect(id(stack.logBucket)).not.toBe(id(stack.artifactBucket));
   });
 
-  test.each([["artifact", () => stack.artifactBucket], ["log", () => stack.logBucket]])("the %s bucket denies every request without TLS", (_, bucket) => {
+  test.each([
+    ["artifact", () => stack.artifactBucket],
+    ["log", () => stack.logBucket],
+  ])("the %s bucket denies every request without TLS", (_, bucket) => {
     template.hasResourceProperties("AWS::S3::BucketPolicy", {
       Bucket: ref(id(bucket())),
       PolicyDocument: {
-        Statement: Match.arrayWith([Match.objectLike({ Effect: "Deny", Principal: { AWS: "*" }, Action: "s3:*", Condition: { Bool: { "aws:SecureTransport": "false" } } })]),
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: "Deny",
+            Principal: { AWS: "*" },
+            Action: "s3:*",
+            Condition: { Bool: { "aws:SecureTransport": "false" } },
+          }),
+        ]),
       },
     });
   });
 
   test("the log bucket is encrypted and blocks public access", () => {
     const props = template.findResources("AWS::S3::Bucket")[id(stack.logBucket)]!.Properties;
-    expect(props.BucketEncryption).toEqual({ ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }] });
-    expect(props.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    expect(props.BucketEncryption).toEqual({
+      ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }],
+    });
+    expect(props.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
   });
 
   test("the task role reaches the artifacts/ prefix of that bucket and nothing else", () => {
@@ -220,7 +290,12 @@ describe("artifact bucket", () => {
       .flatMap((p) => p.Properties.PolicyDocument.Statement as Record<string, unknown>[]);
     const bucketArn = { "Fn::GetAtt": [id(stack.artifactBucket), "Arn"] };
     expect(statements).toEqual([
-      expect.objectContaining({ Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArn, Condition: { StringLike: { "s3:prefix": ["artifacts", "artifacts/*"] } } }),
+      expect.objectContaining({
+        Effect: "Allow",
+        Action: "s3:ListBucket",
+        Resource: bucketArn,
+        Condition: { StringLike: { "s3:prefix": ["artifacts", "artifacts/*"] } },
+      }),
       expect.objectContaining({ Effect: "Allow", Resource: { "Fn::Join": ["", [bucketArn, "/artifacts/*"]] } }),
     ]);
     expect(json(statements)).not.toMatch(/"\*"|s3:\*/);
@@ -261,7 +336,12 @@ describe("load balancer", () => {
 
   test("the task security group admits port 5000 from the NLB's security group only", () => {
     expect(ingressRulesOf(id(stack.taskSecurityGroup))).toEqual([
-      expect.objectContaining({ IpProtocol: "tcp", FromPort: 5000, ToPort: 5000, SourceSecurityGroupId: groupId(id(stack.loadBalancerSecurityGroup)) }),
+      expect.objectContaining({
+        IpProtocol: "tcp",
+        FromPort: 5000,
+        ToPort: 5000,
+        SourceSecurityGroupId: groupId(id(stack.loadBalancerSecurityGroup)),
+      }),
     ]);
   });
 });
@@ -286,26 +366,40 @@ describe("MLflow service", () => {
   test("starts `mlflow server` on 0.0.0.0:5000, serving artifacts from s3://<bucket>/artifacts", () => {
     expect(containerDefinition().Command).toEqual([
       "server",
-      "--host", "0.0.0.0",
-      "--port", "5000",
-      "--artifacts-destination", { "Fn::Join": ["", ["s3://", ref(id(stack.artifactBucket)), "/artifacts"]] },
+      "--host",
+      "0.0.0.0",
+      "--port",
+      "5000",
+      "--artifacts-destination",
+      { "Fn::Join": ["", ["s3://", ref(id(stack.artifactBucket)), "/artifacts"]] },
       "--serve-artifacts",
     ]);
   });
 
   test("turns telemetry off, accepts the NLB's DNS name as Host and the UI's origin", () => {
-    const environment = Object.fromEntries((containerDefinition().Environment as { Name: string; Value: unknown }[]).map((e) => [e.Name, e.Value]));
+    const environment = Object.fromEntries(
+      (containerDefinition().Environment as { Name: string; Value: unknown }[]).map((e) => [e.Name, e.Value]),
+    );
     expect(environment.MLFLOW_DISABLE_TELEMETRY).toBe("true");
-    expect(json(environment.MLFLOW_SERVER_ALLOWED_HOSTS)).toContain(json({ "Fn::GetAtt": [id(stack.loadBalancer), "DNSName"] }));
+    expect(json(environment.MLFLOW_SERVER_ALLOWED_HOSTS)).toContain(
+      json({ "Fn::GetAtt": [id(stack.loadBalancer), "DNSName"] }),
+    );
     expect(environment.MLFLOW_SERVER_ALLOWED_HOSTS).not.toBe("*");
     // Without a configured uiOrigin the UI is on Amplify's domain; never "*".
     expect(environment.MLFLOW_SERVER_CORS_ALLOWED_ORIGINS).toBe("https://*.amplifyapp.com");
   });
 
   test("logs to CloudWatch with a retention, in a cluster with Container Insights", () => {
-    expect(containerDefinition().LogConfiguration).toEqual(expect.objectContaining({ LogDriver: "awslogs", Options: expect.objectContaining({ "awslogs-group": ref(id(stack.logGroup)) }) }));
+    expect(containerDefinition().LogConfiguration).toEqual(
+      expect.objectContaining({
+        LogDriver: "awslogs",
+        Options: expect.objectContaining({ "awslogs-group": ref(id(stack.logGroup)) }),
+      }),
+    );
     template.hasResourceProperties("AWS::Logs::LogGroup", { RetentionInDays: Match.anyValue() });
-    template.hasResourceProperties("AWS::ECS::Cluster", { ClusterSettings: [{ Name: "containerInsights", Value: "enabled" }] });
+    template.hasResourceProperties("AWS::ECS::Cluster", {
+      ClusterSettings: [{ Name: "containerInsights", Value: "enabled" }],
+    });
   });
 
   test("runs in the private subnets without public IPs", () => {
@@ -313,7 +407,11 @@ describe("MLflow service", () => {
       LaunchType: "FARGATE",
       DesiredCount: config.mlflow.minTasks,
       NetworkConfiguration: {
-        AwsvpcConfiguration: { AssignPublicIp: "DISABLED", Subnets: Match.arrayEquals(subnetIdsByType("Private").map(ref)), SecurityGroups: [groupId(id(stack.taskSecurityGroup))] },
+        AwsvpcConfiguration: {
+          AssignPublicIp: "DISABLED",
+          Subnets: Match.arrayEquals(subnetIdsByType("Private").map(ref)),
+          SecurityGroups: [groupId(id(stack.taskSecurityGroup))],
+        },
       },
     });
   });
@@ -326,20 +424,31 @@ describe("MLflow service", () => {
     });
     template.hasResourceProperties("AWS::ApplicationAutoScaling::ScalingPolicy", {
       PolicyType: "TargetTrackingScaling",
-      TargetTrackingScalingPolicyConfiguration: Match.objectLike({ PredefinedMetricSpecification: { PredefinedMetricType: "ECSServiceAverageCPUUtilization" } }),
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+        PredefinedMetricSpecification: { PredefinedMetricType: "ECSServiceAverageCPUUtilization" },
+      }),
     });
   });
 
   test("takes sizes and task counts from the config", () => {
     const dir = mkdtempSync(join(tmpdir(), "mlflow-vpc-sized-"));
     try {
-      const sized = sampleConfig({ mlflow: { cpu: 2048, memoryMiB: 8192, minTasks: 2, maxTasks: 6 }, uiOrigin: "https://mlflow.example.com" });
+      const sized = sampleConfig({
+        mlflow: { cpu: 2048, memoryMiB: 8192, minTasks: 2, maxTasks: 6 },
+        uiOrigin: "https://mlflow.example.com",
+      });
       const app = new App({ outdir: dir, context: CDK_FLAGS });
       const t = Template.fromStack(new MlflowVpcStack(app, "Sized", { config: sized, env: ENV }));
       t.hasResourceProperties("AWS::ECS::TaskDefinition", { Cpu: "2048", Memory: "8192" });
       t.hasResourceProperties("AWS::ApplicationAutoScaling::ScalableTarget", { MinCapacity: 2, MaxCapacity: 6 });
       t.hasResourceProperties("AWS::ECS::TaskDefinition", {
-        ContainerDefinitions: [Match.objectLike({ Environment: Match.arrayWith([{ Name: "MLFLOW_SERVER_CORS_ALLOWED_ORIGINS", Value: "https://mlflow.example.com" }]) })],
+        ContainerDefinitions: [
+          Match.objectLike({
+            Environment: Match.arrayWith([
+              { Name: "MLFLOW_SERVER_CORS_ALLOWED_ORIGINS", Value: "https://mlflow.example.com" },
+            ]),
+          }),
+        ],
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -351,8 +460,17 @@ describe("MLflow service", () => {
     const e = thrownBy(() => new MlflowVpcStack(new App(), "Bad", { config: bad, env: ENV }), ConfigError);
     expect(e.message).toMatch(/mlflow\.cpu must be a Fargate size/);
     expect(e.message).toMatch(/minTasks <= maxTasks/);
-    const e2 = thrownBy(() => new MlflowVpcStack(new App(), "Bad", { config: { ...config, mlflow: { ...config.mlflow, cpu: 256, memoryMiB: 4096 } }, env: ENV }), ConfigError);
-    expect(e2.message).toMatch(/memoryMiB must be a Fargate size for cpu 256 \(512 to 2048: 512, 1024, 2048\), not 4096/);
+    const e2 = thrownBy(
+      () =>
+        new MlflowVpcStack(new App(), "Bad", {
+          config: { ...config, mlflow: { ...config.mlflow, cpu: 256, memoryMiB: 4096 } },
+          env: ENV,
+        }),
+      ConfigError,
+    );
+    expect(e2.message).toMatch(
+      /memoryMiB must be a Fargate size for cpu 256 \(512 to 2048: 512, 1024, 2048\), not 4096/,
+    );
   });
 });
 
@@ -368,19 +486,28 @@ describe("MLflow image", () => {
   });
 
   test("MLflow loads the same sitecustomize.py as in the local stack (the runs/search race fix)", () => {
-    expect(dockerfile).toMatch(/^COPY mlflow-python\/sitecustomize\.py \/opt\/mlflow-gate\/python\/sitecustomize\.py$/m);
+    expect(dockerfile).toMatch(
+      /^COPY mlflow-python\/sitecustomize\.py \/opt\/mlflow-gate\/python\/sitecustomize\.py$/m,
+    );
     expect(dockerfile).toMatch(/^ENV PYTHONPATH=\/opt\/mlflow-gate\/python$/m);
   });
 
   test("the stack passes MLFLOW_VERSION's pin as that build arg, and only stages the build context at synth", () => {
     const manifest = JSON.parse(readFileSync(join(outdir, `${stack.artifactId}.assets.json`), "utf8")) as {
-      dockerImages: Record<string, { source: { directory: string; dockerBuildArgs?: Record<string, string>; platform?: string } }>;
+      dockerImages: Record<
+        string,
+        { source: { directory: string; dockerBuildArgs?: Record<string, string>; platform?: string } }
+      >;
     };
     const images = Object.values(manifest.dockerImages);
     expect(images).toHaveLength(1);
     expect(images[0]!.source.dockerBuildArgs).toEqual({ MLFLOW_VERSION: loadPinnedMlflowVersion() });
     expect(images[0]!.source.platform).toBe("linux/amd64");
-    expect(readdirSync(join(outdir, images[0]!.source.directory)).sort()).toEqual(["Dockerfile", "entrypoint.py", "mlflow-python"]);
+    expect(readdirSync(join(outdir, images[0]!.source.directory)).sort()).toEqual([
+      "Dockerfile",
+      "entrypoint.py",
+      "mlflow-python",
+    ]);
   });
 });
 
@@ -388,21 +515,40 @@ describe("MLflow image entrypoint", () => {
   // Runs infra/docker/entrypoint.py with a stand-in `mlflow` that reports what it was started with.
   const python = existsSync(VENV_PYTHON) ? VENV_PYTHON : "python3";
   const bin = mkdtempSync(join(tmpdir(), "fake-mlflow-"));
-  writeFileSync(join(bin, "mlflow"), '#!/bin/sh\necho "ARGV=$*"\necho "URI=$MLFLOW_BACKEND_STORE_URI"\necho "HOSTS=$MLFLOW_SERVER_ALLOWED_HOSTS"\necho "LEFT=$DB_PASSWORD"\n');
+  writeFileSync(
+    join(bin, "mlflow"),
+    '#!/bin/sh\necho "ARGV=$*"\necho "URI=$MLFLOW_BACKEND_STORE_URI"\necho "HOSTS=$MLFLOW_SERVER_ALLOWED_HOSTS"\necho "LEFT=$DB_PASSWORD"\n',
+  );
   chmodSync(join(bin, "mlflow"), 0o755);
   afterAll(() => rmSync(bin, { recursive: true, force: true }));
-  const db = { DB_HOST: "mlflow.cluster-abc.us-east-1.rds.amazonaws.com", DB_PORT: "5433", DB_USER: "mlflow", DB_PASSWORD: "p@ss:w/rd%1", DB_NAME: "mlflow" };
+  const db = {
+    DB_HOST: "mlflow.cluster-abc.us-east-1.rds.amazonaws.com",
+    DB_PORT: "5433",
+    DB_USER: "mlflow",
+    DB_PASSWORD: "p@ss:w/rd%1",
+    DB_NAME: "mlflow",
+  };
   const run = (env: Record<string, string>, ...args: string[]) =>
-    spawnSync(python, [join(MLFLOW_IMAGE_DIR, "entrypoint.py"), ...args], { encoding: "utf8", env: { PATH: `${bin}${delimiter}${process.env.PATH ?? ""}`, ...env } });
+    spawnSync(python, [join(MLFLOW_IMAGE_DIR, "entrypoint.py"), ...args], {
+      encoding: "utf8",
+      env: { PATH: `${bin}${delimiter}${process.env.PATH ?? ""}`, ...env },
+    });
 
   test("assembles the backend store URI from the DB_* variables and hands it over in the environment, not argv", () => {
-    const r = run({ ...db, MLFLOW_SERVER_ALLOWED_HOSTS: "internal-Mlflow-1.elb.us-east-1.amazonaws.com" }, "server", "--port", "5000");
+    const r = run(
+      { ...db, MLFLOW_SERVER_ALLOWED_HOSTS: "internal-Mlflow-1.elb.us-east-1.amazonaws.com" },
+      "server",
+      "--port",
+      "5000",
+    );
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("ARGV=server --port 5000\n");
     expect(r.stdout).toContain(
       "URI=postgresql+psycopg://mlflow:p%40ss%3Aw%2Frd%251@mlflow.cluster-abc.us-east-1.rds.amazonaws.com:5433/mlflow?sslmode=verify-full&sslrootcert=/etc/ssl/certs/rds-global-bundle.pem\n",
     );
-    expect(r.stdout).toContain("HOSTS=internal-Mlflow-1.elb.us-east-1.amazonaws.com,internal-mlflow-1.elb.us-east-1.amazonaws.com\n");
+    expect(r.stdout).toContain(
+      "HOSTS=internal-Mlflow-1.elb.us-east-1.amazonaws.com,internal-mlflow-1.elb.us-east-1.amazonaws.com\n",
+    );
     expect(r.stdout).toContain("LEFT=\n");
   });
 

@@ -23,7 +23,9 @@ import { CfnProperties } from "../support/template";
 
 const ENV = { account: "123456789012", region: "us-east-1" };
 const CDK_FLAGS = Object.fromEntries(
-  Object.entries(JSON.parse(readFileSync(join(REPO_ROOT, "cdk.json"), "utf8")).context as Record<string, unknown>).filter(([k]) => k.startsWith("@aws-cdk/")),
+  Object.entries(
+    JSON.parse(readFileSync(join(REPO_ROOT, "cdk.json"), "utf8")).context as Record<string, unknown>,
+  ).filter(([k]) => k.startsWith("@aws-cdk/")),
 );
 const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
 const GROUP_FILES = readdirSync(GROUPS_DIR).filter((f) => /\.ya?ml$/.test(f));
@@ -34,7 +36,11 @@ type Resources = Record<string, { Type: string; Properties: CfnProperties; Metad
 /** The stand-in for MlflowVpcStack: what the API needs of it, nothing more. */
 function networkStandIn(app: App): { vpc: ec2.IVpc; loadBalancer: elbv2.INetworkLoadBalancer } {
   const stack = new Stack(app, "MlflowNetworkStandIn", { env: ENV });
-  const vpc = new ec2.Vpc(stack, "Vpc", { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: "private", subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+  const vpc = new ec2.Vpc(stack, "Vpc", {
+    maxAzs: 2,
+    natGateways: 0,
+    subnetConfiguration: [{ name: "private", subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
+  });
   const loadBalancer = new elbv2.NetworkLoadBalancer(stack, "Nlb", { vpc, internetFacing: false });
   const targets = new elbv2.NetworkTargetGroup(stack, "Mlflow", { vpc, port: 5000, targetType: elbv2.TargetType.IP });
   loadBalancer.addListener("Http", { port: 80, defaultTargetGroups: [targets] });
@@ -84,7 +90,11 @@ function apiTree(resources: Resources, apiLogicalId: string): ApiNode {
  * Which resource API Gateway routes a concrete path to: a literal part before a variable one, a
  * greedy `{x+}` taking the rest. Returns the resource and the values its parameters capture.
  */
-function route(node: ApiNode, parts: readonly string[], captured: Record<string, string> = {}): { node: ApiNode; captured: Record<string, string> } | undefined {
+function route(
+  node: ApiNode,
+  parts: readonly string[],
+  captured: Record<string, string> = {},
+): { node: ApiNode; captured: Record<string, string> } | undefined {
   if (parts.length === 0) return { node, captured };
   const [head, ...rest] = parts as [string, ...string[]];
   const literal = node.children.find((c) => c.pathPart === head);
@@ -94,7 +104,9 @@ function route(node: ApiNode, parts: readonly string[], captured: Record<string,
   const viaSegment = segment && route(segment, rest, { ...captured, [segment.pathPart.slice(1, -1)]: head });
   if (viaSegment) return viaSegment;
   const greedy = node.children.find((c) => c.pathPart.endsWith("+}"));
-  return greedy ? { node: greedy, captured: { ...captured, [greedy.pathPart.slice(1, -2)]: parts.join("/") } } : undefined;
+  return greedy
+    ? { node: greedy, captured: { ...captured, [greedy.pathPart.slice(1, -2)]: parts.join("/") } }
+    : undefined;
 }
 
 const outdir = mkdtempSync(join(tmpdir(), "rest-api-gateway-stack-"));
@@ -112,7 +124,13 @@ beforeAll(() => {
   const app = newApp(outdir, true);
   const { vpc, loadBalancer } = networkStandIn(app);
   const started = Date.now();
-  stack = new RestApiGatewayStack(app, "RestApiGatewayStack", { env: ENV, config: sampleConfig(), policySet, vpc, loadBalancer });
+  stack = new RestApiGatewayStack(app, "RestApiGatewayStack", {
+    env: ENV,
+    config: sampleConfig(),
+    policySet,
+    vpc,
+    loadBalancer,
+  });
   try {
     assembly = app.synth();
   } catch (e) {
@@ -120,7 +138,9 @@ beforeAll(() => {
   }
   synthMs = Date.now() - started;
   // Assertions read the synthesized template; without one (a finding), fall back to a fresh synth.
-  template = assembly ? Template.fromJSON(assembly.getStackByName(stack.stackName).template) : Template.fromStack(stack);
+  template = assembly
+    ? Template.fromJSON(assembly.getStackByName(stack.stackName).template)
+    : Template.fromStack(stack);
   resources = template.toJSON().Resources as Resources;
   id = (construct) => stack.getLogicalId(construct.node.defaultChild as never);
 }, 180_000);
@@ -146,7 +166,10 @@ describe("RestApiGatewayStack", () => {
 
   describe("methods, derived from the route catalog", () => {
     // The catalog's methods: every method but the login shell's config (tested below).
-    const methods = () => Object.entries(resources).filter(([logicalId, r]) => r.Type === "AWS::ApiGateway::Method" && logicalId !== id(stack.uiConfig.method));
+    const methods = () =>
+      Object.entries(resources).filter(
+        ([logicalId, r]) => r.Type === "AWS::ApiGateway::Method" && logicalId !== id(stack.uiConfig.method),
+      );
 
     test("serve every authenticated catalog route with its method, its auth type, and the path MLflow expects", () => {
       const apiId = id(stack.api);
@@ -155,20 +178,39 @@ describe("RestApiGatewayStack", () => {
       const problems: string[] = [];
       for (const r of authenticated) {
         const path = samplePath(r.path);
-        const found = route(tree, path.split("/").filter((p) => p !== ""));
-        const method = found && methods().find(([, m]) => m.Properties.HttpMethod === r.method && (m.Properties.ResourceId.Ref ?? "<root>") === found.node.id);
+        const found = route(
+          tree,
+          path.split("/").filter((p) => p !== ""),
+        );
+        const method =
+          found &&
+          methods().find(
+            ([, m]) =>
+              m.Properties.HttpMethod === r.method && (m.Properties.ResourceId.Ref ?? "<root>") === found.node.id,
+          );
         if (!found || !method) {
           problems.push(`${r.method} ${r.path}: no method`);
           continue;
         }
         const p = method[1].Properties;
-        const want = r.auth === "iam" ? { AuthorizationType: "AWS_IAM" } : { AuthorizationType: "CUSTOM", AuthorizerId: { Ref: id(stack.authorizer) } };
-        if (JSON.stringify({ AuthorizationType: p.AuthorizationType, ...(p.AuthorizerId ? { AuthorizerId: p.AuthorizerId } : {}) }) !== JSON.stringify(want)) {
+        const want =
+          r.auth === "iam"
+            ? { AuthorizationType: "AWS_IAM" }
+            : { AuthorizationType: "CUSTOM", AuthorizerId: { Ref: id(stack.authorizer) } };
+        if (
+          JSON.stringify({
+            AuthorizationType: p.AuthorizationType,
+            ...(p.AuthorizerId ? { AuthorizerId: p.AuthorizerId } : {}),
+          }) !== JSON.stringify(want)
+        ) {
           problems.push(`${r.method} ${r.path}: ${p.AuthorizationType}`);
         }
         // What MLflow receives: the integration path with the captured values put back.
         const uriPath = (p.Integration.Uri["Fn::Join"][1] as unknown[]).at(-1) as string;
-        const forwarded = uriPath.replace(/\{([A-Za-z0-9_]+)\}/g, (_m, name: string) => found.captured[name] ?? `<unmapped ${name}>`);
+        const forwarded = uriPath.replace(
+          /\{([A-Za-z0-9_]+)\}/g,
+          (_m, name: string) => found.captured[name] ?? `<unmapped ${name}>`,
+        );
         if (forwarded !== path) problems.push(`${r.method} ${r.path}: MLflow would get ${forwarded} for ${path}`);
         served[r.auth as "iam" | "cognito"]++;
       }
@@ -199,18 +241,36 @@ describe("RestApiGatewayStack", () => {
     test("are HTTP proxies over the VPC link to the NLB, with each path parameter mapped", () => {
       for (const [, m] of methods()) {
         const p = m.Properties;
-        expect(p.Integration).toMatchObject({ Type: "HTTP_PROXY", ConnectionType: "VPC_LINK", ConnectionId: { Ref: id(stack.vpcLink) }, IntegrationHttpMethod: p.HttpMethod });
+        expect(p.Integration).toMatchObject({
+          Type: "HTTP_PROXY",
+          ConnectionType: "VPC_LINK",
+          ConnectionId: { Ref: id(stack.vpcLink) },
+          IntegrationHttpMethod: p.HttpMethod,
+        });
         expect(p.Integration.Uri["Fn::Join"][1][0]).toBe("http://");
         expect(JSON.stringify(p.Integration.Uri["Fn::Join"][1][1])).toMatch(/Nlb.*DNSName/);
         const params = Object.keys(p.RequestParameters ?? {}).map((k) => k.replace("method.request.path.", ""));
-        for (const name of params) expect(p.Integration.RequestParameters[`integration.request.path.${name}`]).toBe(`method.request.path.${name}`);
-        expect(params.sort()).toEqual([...(p.Integration.Uri["Fn::Join"][1].at(-1) as string).matchAll(/\{([A-Za-z0-9_]+)\}/g)].map((x) => x[1]).sort());
+        for (const name of params)
+          expect(p.Integration.RequestParameters[`integration.request.path.${name}`]).toBe(
+            `method.request.path.${name}`,
+          );
+        expect(params.sort()).toEqual(
+          [...(p.Integration.Uri["Fn::Join"][1].at(-1) as string).matchAll(/\{([A-Za-z0-9_]+)\}/g)]
+            .map((x) => x[1])
+            .sort(),
+        );
       }
     });
 
     test("tell MLflow who called, in the local gateway's x-mlflow-gate-* headers, which clients cannot forge, and never pass credentials on", () => {
-      const [, iamMethod] = methods().find(([, m]) => m.Properties.AuthorizationType === "AWS_IAM") as [string, Resources[string]];
-      const [, uiMethod] = methods().find(([, m]) => m.Properties.AuthorizationType === "CUSTOM") as [string, Resources[string]];
+      const [, iamMethod] = methods().find(([, m]) => m.Properties.AuthorizationType === "AWS_IAM") as [
+        string,
+        Resources[string],
+      ];
+      const [, uiMethod] = methods().find(([, m]) => m.Properties.AuthorizationType === "CUSTOM") as [
+        string,
+        Resources[string],
+      ];
       expect(iamMethod.Properties.Integration.RequestParameters).toMatchObject({
         "integration.request.header.x-mlflow-gate-auth": "'iam'",
         "integration.request.header.x-mlflow-gate-principal": "context.identity.userArn",
@@ -231,8 +291,18 @@ describe("RestApiGatewayStack", () => {
     test("leave the public routes (the UI shell) to Amplify", () => {
       const tree = apiTree(resources, id(stack.api));
       for (const r of policySet.catalog.routes.filter((x) => x.auth === "none")) {
-        const found = route(tree, samplePath(r.path).split("/").filter((p) => p !== ""));
-        const method = found && methods().find(([, m]) => m.Properties.HttpMethod === r.method && (m.Properties.ResourceId.Ref ?? "<root>") === found.node.id);
+        const found = route(
+          tree,
+          samplePath(r.path)
+            .split("/")
+            .filter((p) => p !== ""),
+        );
+        const method =
+          found &&
+          methods().find(
+            ([, m]) =>
+              m.Properties.HttpMethod === r.method && (m.Properties.ResourceId.Ref ?? "<root>") === found.node.id,
+          );
         expect(method).toBeUndefined();
       }
     });
@@ -242,10 +312,18 @@ describe("RestApiGatewayStack", () => {
     const configMethod = () => resources[id(stack.uiConfig.method)] as Resources[string];
 
     test("is the one method without authorization, and a MOCK that reaches nothing", () => {
-      const unauthenticated = Object.entries(resources).filter(([, r]) => r.Type === "AWS::ApiGateway::Method" && r.Properties.AuthorizationType === "NONE");
+      const unauthenticated = Object.entries(resources).filter(
+        ([, r]) => r.Type === "AWS::ApiGateway::Method" && r.Properties.AuthorizationType === "NONE",
+      );
       expect(unauthenticated.map(([logicalId]) => logicalId)).toEqual([id(stack.uiConfig.method)]);
-      expect(configMethod().Properties).toMatchObject({ HttpMethod: "GET", Integration: { Type: "MOCK", PassthroughBehavior: "NEVER" } });
-      expect(resources[configMethod().Properties.ResourceId.Ref]?.Properties).toMatchObject({ PathPart: "mlflow-gate-ui.json", ParentId: { "Fn::GetAtt": [id(stack.api), "RootResourceId"] } });
+      expect(configMethod().Properties).toMatchObject({
+        HttpMethod: "GET",
+        Integration: { Type: "MOCK", PassthroughBehavior: "NEVER" },
+      });
+      expect(resources[configMethod().Properties.ResourceId.Ref]?.Properties).toMatchObject({
+        PathPart: "mlflow-gate-ui.json",
+        ParentId: { "Fn::GetAtt": [id(stack.api), "RootResourceId"] },
+      });
     });
 
     test("answers the pool, the client and the region of this deployment, with SRP", () => {
@@ -253,13 +331,30 @@ describe("RestApiGatewayStack", () => {
       expect(response.ResponseParameters["method.response.header.Content-Type"]).toBe("'application/json'");
       // The body as CloudFormation will resolve it: each reference replaced by a readable stand-in.
       const parts = response.ResponseTemplates["application/json"]["Fn::Join"][1] as unknown[];
-      const body = parts.map((p) => (typeof p === "string" ? p : JSON.stringify(p).includes(id(stack.userPoolClient)) ? "CLIENT" : JSON.stringify(p).includes(id(stack.userPool)) ? "POOL" : "?")).join("");
-      expect(JSON.parse(body)).toEqual({ userPoolId: "POOL", userPoolClientId: "CLIENT", region: "us-east-1", authFlow: "USER_SRP_AUTH" });
+      const body = parts
+        .map((p) =>
+          typeof p === "string"
+            ? p
+            : JSON.stringify(p).includes(id(stack.userPoolClient))
+              ? "CLIENT"
+              : JSON.stringify(p).includes(id(stack.userPool))
+                ? "POOL"
+                : "?",
+        )
+        .join("");
+      expect(JSON.parse(body)).toEqual({
+        userPoolId: "POOL",
+        userPoolClientId: "CLIENT",
+        region: "us-east-1",
+        authFlow: "USER_SRP_AUTH",
+      });
     });
   });
 
   test("the VPC link targets the NLB", () => {
-    template.hasResourceProperties("AWS::ApiGateway::VpcLink", { TargetArns: [{ "Fn::ImportValue": Match.stringLikeRegexp("Nlb") }] });
+    template.hasResourceProperties("AWS::ApiGateway::VpcLink", {
+      TargetArns: [{ "Fn::ImportValue": Match.stringLikeRegexp("Nlb") }],
+    });
   });
 
   test("the Lambda authorizer is a REQUEST authorizer on the Authorization header, cached 300 s", () => {
@@ -268,12 +363,16 @@ describe("RestApiGatewayStack", () => {
       Type: "REQUEST",
       IdentitySource: "method.request.header.Authorization",
       AuthorizerResultTtlInSeconds: 300,
-      AuthorizerUri: Match.objectLike({ "Fn::Join": Match.arrayWith([Match.arrayWith([{ "Fn::GetAtt": [id(stack.authorizerFunction), "Arn"] }])]) }),
+      AuthorizerUri: Match.objectLike({
+        "Fn::Join": Match.arrayWith([Match.arrayWith([{ "Fn::GetAtt": [id(stack.authorizerFunction), "Arn"] }])]),
+      }),
     });
     // API Gateway may invoke it only as this authorizer.
     template.hasResourceProperties("AWS::Lambda::Permission", {
       Principal: "apigateway.amazonaws.com",
-      SourceArn: Match.objectLike({ "Fn::Join": Match.arrayWith([Match.arrayWith(["/authorizers/", { Ref: id(stack.authorizer) }])]) }),
+      SourceArn: Match.objectLike({
+        "Fn::Join": Match.arrayWith([Match.arrayWith(["/authorizers/", { Ref: id(stack.authorizer) }])]),
+      }),
     });
   });
 
@@ -281,7 +380,13 @@ describe("RestApiGatewayStack", () => {
     const fn = () => resources[id(stack.authorizerFunction)] as Resources[string];
 
     test("runs the bundled handler on Node.js 22, ARM64, 256 MB, 5 s", () => {
-      expect(fn().Properties).toMatchObject({ Runtime: "nodejs22.x", Architectures: ["arm64"], MemorySize: 256, Timeout: 5, Handler: "index.handler" });
+      expect(fn().Properties).toMatchObject({
+        Runtime: "nodejs22.x",
+        Architectures: ["arm64"],
+        MemorySize: 256,
+        Timeout: 5,
+        Handler: "index.handler",
+      });
     });
 
     test("is configured for aws mode: the pool and client ids, no issuer, AWS_REGION left to Lambda", () => {
@@ -312,7 +417,15 @@ describe("RestApiGatewayStack", () => {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
       template.hasResourceProperties("AWS::IAM::Policy", {
         Roles: [{ Ref: fn().Properties.Role["Fn::GetAtt"][0] }],
-        PolicyDocument: { Statement: [{ Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: { "Fn::GetAtt": [fn().Properties.LoggingConfig.LogGroup.Ref, "Arn"] } }] },
+        PolicyDocument: {
+          Statement: [
+            {
+              Effect: "Allow",
+              Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+              Resource: { "Fn::GetAtt": [fn().Properties.LoggingConfig.LogGroup.Ref, "Arn"] },
+            },
+          ],
+        },
       });
     });
   });
@@ -323,7 +436,16 @@ describe("RestApiGatewayStack", () => {
         DeletionPolicy: "Retain",
         Properties: Match.objectLike({
           AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
-          Policies: { PasswordPolicy: { MinimumLength: 14, RequireLowercase: true, RequireUppercase: true, RequireNumbers: true, RequireSymbols: true, TemporaryPasswordValidityDays: 3 } },
+          Policies: {
+            PasswordPolicy: {
+              MinimumLength: 14,
+              RequireLowercase: true,
+              RequireUppercase: true,
+              RequireNumbers: true,
+              RequireSymbols: true,
+              TemporaryPasswordValidityDays: 3,
+            },
+          },
           MfaConfiguration: "OPTIONAL",
           EnabledMfas: ["SOFTWARE_TOKEN_MFA"],
           UserPoolTier: "PLUS",
@@ -337,7 +459,10 @@ describe("RestApiGatewayStack", () => {
       template.resourceCountIs("AWS::Cognito::UserPoolGroup", GROUP_FILES.length);
       expect(stack.groups).toHaveLength(GROUP_FILES.length);
       for (const file of GROUP_FILES) {
-        template.hasResourceProperties("AWS::Cognito::UserPoolGroup", { GroupName: file.replace(/\.ya?ml$/, ""), UserPoolId: { Ref: id(stack.userPool) } });
+        template.hasResourceProperties("AWS::Cognito::UserPoolGroup", {
+          GroupName: file.replace(/\.ya?ml$/, ""),
+          UserPoolId: { Ref: id(stack.userPool) },
+        });
       }
     });
 
@@ -367,7 +492,15 @@ describe("RestApiGatewayStack", () => {
       expect(stage().StageName).toBe("prod");
       expect(stack.stageName).toBe("prod");
       expect(stage().MethodSettings).toEqual([
-        { HttpMethod: "*", ResourcePath: "/*", DataTraceEnabled: false, LoggingLevel: "ERROR", MetricsEnabled: true, ThrottlingRateLimit: 200, ThrottlingBurstLimit: 400 },
+        {
+          HttpMethod: "*",
+          ResourcePath: "/*",
+          DataTraceEnabled: false,
+          LoggingLevel: "ERROR",
+          MetricsEnabled: true,
+          ThrottlingRateLimit: 200,
+          ThrottlingBurstLimit: 400,
+        },
       ]);
     });
 
@@ -402,7 +535,13 @@ describe("RestApiGatewayStack", () => {
       const app = newApp(mkdtempSync(join(outdir, "cidrs-")), false);
       const { vpc, loadBalancer } = networkStandIn(app);
       const cidrs = ["10.0.0.0/8", "203.0.113.0/24"];
-      const s = new RestApiGatewayStack(app, "RestApiGatewayStack", { env: ENV, config: sampleConfig({ allowedSourceCidrs: cidrs }), policySet, vpc, loadBalancer });
+      const s = new RestApiGatewayStack(app, "RestApiGatewayStack", {
+        env: ENV,
+        config: sampleConfig({ allowedSourceCidrs: cidrs }),
+        policySet,
+        vpc,
+        loadBalancer,
+      });
       const api = Template.fromStack(s).findResources("AWS::ApiGateway::RestApi");
       const statements = Object.values(api)[0]?.Properties.Policy.Statement as Record<string, unknown>[];
       expect(statements).toEqual([
@@ -423,7 +562,18 @@ describe("RestApiGatewayStack", () => {
       const app = newApp(mkdtempSync(join(outdir, "props-")), false);
       const { vpc, loadBalancer } = networkStandIn(app);
       const empty = new PolicySet(policySet.catalog, new Map());
-      const e = thrownBy(() => new RestApiGatewayStack(app, "Bad", { env: ENV, config: sampleConfig(), policySet: empty, vpc, loadBalancer, maxApiResources: 1 }), ConfigError);
+      const e = thrownBy(
+        () =>
+          new RestApiGatewayStack(app, "Bad", {
+            env: ENV,
+            config: sampleConfig(),
+            policySet: empty,
+            vpc,
+            loadBalancer,
+            maxApiResources: 1,
+          }),
+        ConfigError,
+      );
       expect(e.message).toContain("no group");
       expect(e.message).toContain("maxApiResources");
     });
@@ -432,7 +582,17 @@ describe("RestApiGatewayStack", () => {
       const app = newApp(mkdtempSync(join(outdir, "mismatch-")), false);
       const { vpc, loadBalancer } = networkStandIn(app);
       const fewer = new PolicySet(policySet.catalog, new Map([...policySet.groups].slice(0, 1)));
-      const e = thrownBy(() => new RestApiGatewayStack(app, "Mismatch", { env: ENV, config: sampleConfig(), policySet: fewer, vpc, loadBalancer }), ConfigError);
+      const e = thrownBy(
+        () =>
+          new RestApiGatewayStack(app, "Mismatch", {
+            env: ENV,
+            config: sampleConfig(),
+            policySet: fewer,
+            vpc,
+            loadBalancer,
+          }),
+        ConfigError,
+      );
       expect(e.message).toMatch(/does not match the stack's policies: groups/);
     });
   });
@@ -448,7 +608,9 @@ describe("buildApiRouteTree", () => {
     source: "fastapi",
   });
   const paths = (routes: CatalogRoute[], maxResources?: number) =>
-    buildApiRouteTree(routes, maxResources === undefined ? {} : { maxResources }).resources.map((x) => `${x.path} ${x.methods.map((m) => `${m.httpMethod}->${m.integrationPath}`).join(" ")}`.trim());
+    buildApiRouteTree(routes, maxResources === undefined ? {} : { maxResources }).resources.map((x) =>
+      `${x.path} ${x.methods.map((m) => `${m.httpMethod}->${m.integrationPath}`).join(" ")}`.trim(),
+    );
 
   test("sibling parameters of different names share one resource, named after the first in sort order", () => {
     expect(paths([r("GET", "/x/{run_id}/a"), r("GET", "/x/{experiment_id}/b")])).toEqual([
@@ -467,23 +629,36 @@ describe("buildApiRouteTree", () => {
       r("GET", "/s/endpoints"),
     ];
     const tree = buildApiRouteTree(routes);
-    expect(paths(routes)).toEqual(["/s", "/s/endpoints GET->/s/endpoints", "/s/{name+} DELETE->/s/{name} GET->/s/{name}"]);
-    expect(tree.resources.find((x) => x.path === "/s/{name+}")?.methods.find((m) => m.httpMethod === "GET")?.routes.map((x) => x.path)).toEqual([
-      "/s/{name+}/versions/{version+}",
-      "/s/{name+}",
+    expect(paths(routes)).toEqual([
+      "/s",
+      "/s/endpoints GET->/s/endpoints",
+      "/s/{name+} DELETE->/s/{name} GET->/s/{name}",
     ]);
+    expect(
+      tree.resources
+        .find((x) => x.path === "/s/{name+}")
+        ?.methods.find((m) => m.httpMethod === "GET")
+        ?.routes.map((x) => x.path),
+    ).toEqual(["/s/{name+}/versions/{version+}", "/s/{name+}"]);
   });
 
   test("a part with text around its parameter is one variable part; a trailing slash stays in the integration path", () => {
-    expect(paths([r("POST", "/m/{endpoint_name}:generateContent"), r("POST", "/m/{endpoint_name}:streamGenerateContent"), r("POST", "/jobs/")])).toEqual([
-      "/jobs POST->/jobs/",
-      "/m",
-      "/m/{endpoint_name} POST->/m/{endpoint_name}",
-    ]);
+    expect(
+      paths([
+        r("POST", "/m/{endpoint_name}:generateContent"),
+        r("POST", "/m/{endpoint_name}:streamGenerateContent"),
+        r("POST", "/jobs/"),
+      ]),
+    ).toEqual(["/jobs POST->/jobs/", "/m", "/m/{endpoint_name} POST->/m/{endpoint_name}"]);
   });
 
   test("parameter names stay unique along a path", () => {
-    expect(paths([r("GET", "/a/{id}/b/{id}")])).toEqual(["/a", "/a/{id}", "/a/{id}/b", "/a/{id}/b/{id_2} GET->/a/{id}/b/{id_2}"]);
+    expect(paths([r("GET", "/a/{id}/b/{id}")])).toEqual([
+      "/a",
+      "/a/{id}",
+      "/a/{id}/b",
+      "/a/{id}/b/{id_2} GET->/a/{id}/b/{id_2}",
+    ]);
   });
 
   test("public routes get nothing; one method cannot serve both IAM and the authorizer", () => {
@@ -493,9 +668,25 @@ describe("buildApiRouteTree", () => {
 
   test("past maxResources, deeper parts fold into {proxy+} at the deepest depth that fits", () => {
     const routes = [r("GET", "/a/b/c/d"), r("POST", "/a/b/e"), r("GET", "/a/f")];
-    expect(paths(routes, 10)).toEqual(["/a", "/a/b", "/a/b/c", "/a/b/c/d GET->/a/b/c/d", "/a/b/e POST->/a/b/e", "/a/f GET->/a/f"]);
-    expect(paths(routes, 5)).toEqual(["/a", "/a/b", "/a/b/{proxy+} GET->/a/b/{proxy} POST->/a/b/{proxy}", "/a/f GET->/a/f"]);
-    expect(buildApiRouteTree(routes, { maxResources: 5 })).toMatchObject({ maxDepth: 2, resourceCount: 5, methodCount: 3 });
+    expect(paths(routes, 10)).toEqual([
+      "/a",
+      "/a/b",
+      "/a/b/c",
+      "/a/b/c/d GET->/a/b/c/d",
+      "/a/b/e POST->/a/b/e",
+      "/a/f GET->/a/f",
+    ]);
+    expect(paths(routes, 5)).toEqual([
+      "/a",
+      "/a/b",
+      "/a/b/{proxy+} GET->/a/b/{proxy} POST->/a/b/{proxy}",
+      "/a/f GET->/a/f",
+    ]);
+    expect(buildApiRouteTree(routes, { maxResources: 5 })).toMatchObject({
+      maxDepth: 2,
+      resourceCount: 5,
+      methodCount: 3,
+    });
     expect(buildApiRouteTree(routes, { maxResources: 4 })).toMatchObject({ maxDepth: 1, resourceCount: 3 });
   });
 
@@ -503,7 +694,9 @@ describe("buildApiRouteTree", () => {
     const full = buildApiRouteTree(policySet.catalog.routes, { maxResources: 10_000 });
     expect(full.maxDepth).toBeUndefined();
     for (const x of full.resources) expect(x.path.slice(0, -x.pathPart.length)).not.toMatch(/\+\}/);
-    expect(full.resources.find((x) => x.path === "/api/3.0/mlflow/mcp-servers/{name+}")?.methods.map((m) => m.httpMethod)).toEqual(["DELETE", "GET", "PATCH", "POST"]);
+    expect(
+      full.resources.find((x) => x.path === "/api/3.0/mlflow/mcp-servers/{name+}")?.methods.map((m) => m.httpMethod),
+    ).toEqual(["DELETE", "GET", "PATCH", "POST"]);
     const folded = buildApiRouteTree(policySet.catalog.routes);
     expect(folded.resourceCount).toBeLessThanOrEqual(DEFAULT_MAX_API_RESOURCES);
     expect(folded.maxDepth).toBe(4);

@@ -17,12 +17,24 @@ import { flatTemplate } from "../support/template";
 const env = { account: "123456789012", region: "us-east-1" };
 const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
 const CROSS_ACCOUNT = [
-  { roleName: "mlflow-gate-reader-from-ds", group: "readers", trustedPrincipalArns: ["arn:aws:iam::210987654321:role/SageMakerExecutionRole"], externalId: "ext-id-1" },
-  { roleName: "mlflow-gate-approver-from-ds", group: "model-approvers", trustedPrincipalArns: ["arn:aws:iam::210987654321:root"] },
+  {
+    roleName: "mlflow-gate-reader-from-ds",
+    group: "readers",
+    trustedPrincipalArns: ["arn:aws:iam::210987654321:role/SageMakerExecutionRole"],
+    externalId: "ext-id-1",
+  },
+  {
+    roleName: "mlflow-gate-approver-from-ds",
+    group: "model-approvers",
+    trustedPrincipalArns: ["arn:aws:iam::210987654321:root"],
+  },
 ];
 
 /** cdk-nag on the app, the stand-in stack for the VPC, bucket and API, and the stack under test. */
-function build(context: Record<string, unknown> = {}, options: { policySet?: PolicySet; subnets?: ec2.SubnetConfiguration[]; stageName?: string } = {}) {
+function build(
+  context: Record<string, unknown> = {},
+  options: { policySet?: PolicySet; subnets?: ec2.SubnetConfiguration[]; stageName?: string } = {},
+) {
   const app = new App();
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   const shared = new Stack(app, "StandIn", { env });
@@ -37,17 +49,40 @@ function build(context: Record<string, unknown> = {}, options: { policySet?: Pol
   const bucket = new s3.Bucket(shared, "Artifacts", { enforceSSL: true });
   const api = new apigw.RestApi(shared, "Api", { cloudWatchRole: false });
   api.root.addMethod("GET", new apigw.MockIntegration(), { authorizationType: apigw.AuthorizationType.IAM });
-  for (const id of ["AwsSolutions-VPC7", "AwsSolutions-S1", "AwsSolutions-APIG1", "AwsSolutions-APIG2", "AwsSolutions-APIG3", "AwsSolutions-APIG6", "AwsSolutions-COG4"]) {
+  for (const id of [
+    "AwsSolutions-VPC7",
+    "AwsSolutions-S1",
+    "AwsSolutions-APIG1",
+    "AwsSolutions-APIG2",
+    "AwsSolutions-APIG3",
+    "AwsSolutions-APIG6",
+    "AwsSolutions-COG4",
+  ]) {
     Validations.of(shared).acknowledge({ id, reason: "test stand-in for the VPC, MLflow and API stacks" });
   }
   const set = options.policySet ?? policySet;
   const config = parseInfraConfig({ ...env, crossAccountRoles: CROSS_ACCOUNT, ...context }, new Set(set.groups.keys()));
-  const stack = new SageMakerStudioUserStack(app, "Studio", { env, config, policySet: set, api, stageName: options.stageName ?? "prod", artifactBucket: bucket, artifactPrefix: "artifacts", vpc });
+  const stack = new SageMakerStudioUserStack(app, "Studio", {
+    env,
+    config,
+    policySet: set,
+    api,
+    stageName: options.stageName ?? "prod",
+    artifactBucket: bucket,
+    artifactPrefix: "artifacts",
+    vpc,
+  });
   return { app, stack, api };
 }
 
 type Resource = { Type: string; Properties: Record<string, unknown> };
-type Statement = { Sid?: string; Effect: string; Action: unknown; Resource: unknown; Condition?: Record<string, Record<string, unknown>> };
+type Statement = {
+  Sid?: string;
+  Effect: string;
+  Action: unknown;
+  Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+};
 const list = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
 const flat = (value: unknown): unknown => flatTemplate(value);
@@ -57,21 +92,30 @@ function normalized(doc: unknown): unknown {
   return { ...d, Statement: d.Statement.map((s) => ({ ...s, Action: list(s.Action), Resource: list(s.Resource) })) };
 }
 
-const roleRef = (stack: Stack, role: iam.IRole) => JSON.stringify({ Ref: stack.getLogicalId(role.node.defaultChild as iam.CfnRole) });
+const roleRef = (stack: Stack, role: iam.IRole) =>
+  JSON.stringify({ Ref: stack.getLogicalId(role.node.defaultChild as iam.CfnRole) });
 
 /** Every policy attached to the role: managed policies naming it, inline policies naming it, its own inline policies. */
-function policiesOf(template: Template, stack: Stack, role: iam.IRole): { kind: string; document: { Statement: Statement[] } }[] {
+function policiesOf(
+  template: Template,
+  stack: Stack,
+  role: iam.IRole,
+): { kind: string; document: { Statement: Statement[] } }[] {
   const ref = roleRef(stack, role);
   const attached = (type: string) =>
     Object.values(template.findResources(type) as Record<string, Resource>)
       .filter((p) => list(p.Properties.Roles).some((r) => JSON.stringify(r) === ref))
       .map((p) => ({ kind: type, document: flat(p.Properties.PolicyDocument) as { Statement: Statement[] } }));
   const own = template.findResources("AWS::IAM::Role")[JSON.parse(ref).Ref] as Resource;
-  const inline = list(own.Properties.Policies).map((p) => ({ kind: "inline", document: flat((p as { PolicyDocument: unknown }).PolicyDocument) as { Statement: Statement[] } }));
+  const inline = list(own.Properties.Policies).map((p) => ({
+    kind: "inline",
+    document: flat((p as { PolicyDocument: unknown }).PolicyDocument) as { Statement: Statement[] },
+  }));
   return [...attached("AWS::IAM::ManagedPolicy"), ...attached("AWS::IAM::Policy"), ...inline];
 }
 
-const actionsOf = (statements: Statement[]) => statements.filter((s) => s.Effect === "Allow").flatMap((s) => list(s.Action) as string[]);
+const actionsOf = (statements: Statement[]) =>
+  statements.filter((s) => s.Effect === "Allow").flatMap((s) => list(s.Action) as string[]);
 
 describe("SageMakerStudioUserStack with a new domain", () => {
   const { app, stack, api } = build();
@@ -92,61 +136,96 @@ describe("SageMakerStudioUserStack with a new domain", () => {
     const defaults = domain.Properties.DefaultUserSettings as { ExecutionRole: unknown };
     const spaces = domain.Properties.DefaultSpaceSettings as { ExecutionRole: unknown };
     const defaultRole = stack.defaultExecutionRole as iam.Role;
-    expect(defaults.ExecutionRole).toEqual({ "Fn::GetAtt": [stack.getLogicalId(defaultRole.node.defaultChild as iam.CfnRole), "Arn"] });
+    expect(defaults.ExecutionRole).toEqual({
+      "Fn::GetAtt": [stack.getLogicalId(defaultRole.node.defaultChild as iam.CfnRole), "Arn"],
+    });
     expect(spaces.ExecutionRole).toEqual(defaults.ExecutionRole);
     for (const role of Object.values(stack.executionRoles)) expect(role).not.toBe(defaultRole);
     expect(policiesOf(template, stack, defaultRole)).toEqual([]);
-    const own = template.findResources("AWS::IAM::Role")[stack.getLogicalId(defaultRole.node.defaultChild as iam.CfnRole)] as Resource;
+    const own = template.findResources("AWS::IAM::Role")[
+      stack.getLogicalId(defaultRole.node.defaultChild as iam.CfnRole)
+    ] as Resource;
     expect(own.Properties.ManagedPolicyArns).toBeUndefined();
   });
 
   test("three profiles, each with its own execution role", () => {
     const profiles = Object.values(template.findResources("AWS::SageMaker::UserProfile")) as Resource[];
-    expect(profiles.map((p) => p.Properties.UserProfileName).sort()).toEqual(["mlflow-admin", "mlflow-model-approver", "mlflow-reader"]);
+    expect(profiles.map((p) => p.Properties.UserProfileName).sort()).toEqual([
+      "mlflow-admin",
+      "mlflow-model-approver",
+      "mlflow-reader",
+    ]);
     for (const p of profiles) {
       const role = stack.executionRoles[p.Properties.UserProfileName as string] as iam.Role;
-      expect((p.Properties.UserSettings as { ExecutionRole: unknown }).ExecutionRole).toEqual({ "Fn::GetAtt": [stack.getLogicalId(role.node.defaultChild as iam.CfnRole), "Arn"] });
+      expect((p.Properties.UserSettings as { ExecutionRole: unknown }).ExecutionRole).toEqual({
+        "Fn::GetAtt": [stack.getLogicalId(role.node.defaultChild as iam.CfnRole), "Arn"],
+      });
       expect(p.Properties.DomainId).toEqual({ "Fn::GetAtt": [stack.getLogicalId(stack.domain as never), "DomainId"] });
     }
     expect(new Set(Object.values(stack.executionRoles)).size).toBe(3);
     expect(stack.userProfiles).toHaveLength(3);
   });
 
-  test.each(STUDIO_PROFILES.map((p) => [p.profileName, p.group]))("%s: its execute-api policies are exactly the compiler's documents for group %s", (profile, group) => {
-    const role = stack.executionRoles[profile] as iam.Role;
-    const execute = policiesOf(template, stack, role).filter((p) => actionsOf(p.document.Statement).includes("execute-api:Invoke"));
-    const compiled = policySet.iamPolicies(group, { partition: stack.partition, region: stack.region, account: stack.account, apiId: api.restApiId, stage: "prod" });
-    expect(execute.map((p) => p.kind)).toEqual(compiled.map(() => "AWS::IAM::ManagedPolicy"));
-    expect(execute.map((p) => normalized(p.document))).toEqual(compiled.map((d) => normalized(flat(stack.resolve(d)))));
-  });
+  test.each(STUDIO_PROFILES.map((p) => [p.profileName, p.group]))(
+    "%s: its execute-api policies are exactly the compiler's documents for group %s",
+    (profile, group) => {
+      const role = stack.executionRoles[profile] as iam.Role;
+      const execute = policiesOf(template, stack, role).filter((p) =>
+        actionsOf(p.document.Statement).includes("execute-api:Invoke"),
+      );
+      const compiled = policySet.iamPolicies(group, {
+        partition: stack.partition,
+        region: stack.region,
+        account: stack.account,
+        apiId: api.restApiId,
+        stage: "prod",
+      });
+      expect(execute.map((p) => p.kind)).toEqual(compiled.map(() => "AWS::IAM::ManagedPolicy"));
+      expect(execute.map((p) => normalized(p.document))).toEqual(
+        compiled.map((d) => normalized(flat(stack.resolve(d)))),
+      );
+    },
+  );
 
-  test.each(["mlflow-reader", "mlflow-model-approver"])("%s: reads artifacts, cannot write or delete them, no AmazonSageMakerFullAccess", (profile) => {
-    const role = stack.executionRoles[profile] as iam.Role;
-    const actions = policiesOf(template, stack, role).flatMap((p) => actionsOf(p.document.Statement));
-    expect(actions).toContain("s3:GetObject");
-    expect(actions.filter((a) => /^s3:(PutObject|DeleteObject|\*)$/.test(a) || a === "*")).toEqual(
-      // PutObject only on the profile's own prefix of the SDK's workspace bucket, never on the artifact bucket.
-      ["s3:PutObject"],
-    );
-    const put = policiesOf(template, stack, role)
-      .flatMap((p) => p.document.Statement)
-      .filter((s) => list(s.Action).includes("s3:PutObject"));
-    expect(put.flatMap((s) => list(s.Resource))).toEqual([`arn:aws:s3:::sagemaker-us-east-1-123456789012/${profile}/*`]);
-    const own = template.findResources("AWS::IAM::Role")[JSON.parse(roleRef(stack, role)).Ref] as Resource;
-    expect(JSON.stringify(own.Properties.ManagedPolicyArns ?? [])).not.toMatch(/SageMakerFullAccess/);
-  });
+  test.each(["mlflow-reader", "mlflow-model-approver"])(
+    "%s: reads artifacts, cannot write or delete them, no AmazonSageMakerFullAccess",
+    (profile) => {
+      const role = stack.executionRoles[profile] as iam.Role;
+      const actions = policiesOf(template, stack, role).flatMap((p) => actionsOf(p.document.Statement));
+      expect(actions).toContain("s3:GetObject");
+      expect(actions.filter((a) => /^s3:(PutObject|DeleteObject|\*)$/.test(a) || a === "*")).toEqual(
+        // PutObject only on the profile's own prefix of the SDK's workspace bucket, never on the artifact bucket.
+        ["s3:PutObject"],
+      );
+      const put = policiesOf(template, stack, role)
+        .flatMap((p) => p.document.Statement)
+        .filter((s) => list(s.Action).includes("s3:PutObject"));
+      expect(put.flatMap((s) => list(s.Resource))).toEqual([
+        `arn:aws:s3:::sagemaker-us-east-1-123456789012/${profile}/*`,
+      ]);
+      const own = template.findResources("AWS::IAM::Role")[JSON.parse(roleRef(stack, role)).Ref] as Resource;
+      expect(JSON.stringify(own.Properties.ManagedPolicyArns ?? [])).not.toMatch(/SageMakerFullAccess/);
+    },
+  );
 
   test("the admin may write and delete artifacts", () => {
-    const actions = policiesOf(template, stack, stack.executionRoles["mlflow-admin"] as iam.Role).flatMap((p) => actionsOf(p.document.Statement));
+    const actions = policiesOf(template, stack, stack.executionRoles["mlflow-admin"] as iam.Role).flatMap((p) =>
+      actionsOf(p.document.Statement),
+    );
     expect(actions).toEqual(expect.arrayContaining(["s3:PutObject", "s3:DeleteObject"]));
   });
 
   test("no AWS managed policy on any role of the stack", () => {
-    for (const role of Object.values(template.findResources("AWS::IAM::Role")) as Resource[]) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    for (const role of Object.values(template.findResources("AWS::IAM::Role")) as Resource[])
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
   });
 
   test("every iam:PassRole of the stack passes only the role that holds it, and only to SageMaker", () => {
-    const roles = [...Object.values(stack.executionRoles), stack.defaultExecutionRole as iam.Role, ...stack.crossAccountRoles.map((r) => r.role)];
+    const roles = [
+      ...Object.values(stack.executionRoles),
+      stack.defaultExecutionRole as iam.Role,
+      ...stack.crossAccountRoles.map((r) => r.role),
+    ];
     let passRoles = 0;
     for (const role of roles) {
       const self = `<${stack.getLogicalId(role.node.defaultChild as iam.CfnRole)}.Arn>`;
@@ -169,26 +248,55 @@ describe("SageMakerStudioUserStack with a new domain", () => {
     const bySid = Object.fromEntries(doc.Statement.map((s) => [s.Sid, s]));
     const domain = `<${stack.getLogicalId(stack.domain as never)}.DomainId>`;
     const own = `arn:aws:sagemaker:us-east-1:123456789012:user-profile/${domain}/mlflow-reader`;
-    expect(bySid.OwnPrivateSpaces?.Condition).toEqual({ ArnEquals: { "sagemaker:OwnerUserProfileArn": own }, StringEquals: { "sagemaker:SpaceSharingType": "Private" } });
+    expect(bySid.OwnPrivateSpaces?.Condition).toEqual({
+      ArnEquals: { "sagemaker:OwnerUserProfileArn": own },
+      StringEquals: { "sagemaker:SpaceSharingType": "Private" },
+    });
     expect(bySid.OwnPrivateSpaceApps?.Condition).toEqual(bySid.OwnPrivateSpaces?.Condition);
-    expect(bySid.OwnTrainingJobs?.Resource).toBe("arn:aws:sagemaker:us-east-1:123456789012:training-job/mlflow-reader-*");
+    expect(bySid.OwnTrainingJobs?.Resource).toBe(
+      "arn:aws:sagemaker:us-east-1:123456789012:training-job/mlflow-reader-*",
+    );
     expect(bySid.TagOnCreate?.Condition).toEqual({ Null: { "sagemaker:TaggingAction": "false" } });
     // Only actions that IAM cannot scope get "*".
     const star = doc.Statement.filter((s) => list(s.Resource).includes("*")).flatMap((s) => list(s.Action));
-    expect(star.sort()).toEqual(["ecr:GetAuthorizationToken", "sagemaker:ListApps", "sagemaker:ListDomains", "sagemaker:ListSpaces", "sagemaker:ListUserProfiles"]);
+    expect(star.sort()).toEqual([
+      "ecr:GetAuthorizationToken",
+      "sagemaker:ListApps",
+      "sagemaker:ListDomains",
+      "sagemaker:ListSpaces",
+      "sagemaker:ListUserProfiles",
+    ]);
   });
 
   test("one MlflowAccessRole per configured cross-account role, with its name, principals and group", () => {
     expect(stack.crossAccountRoles).toHaveLength(CROSS_ACCOUNT.length);
     CROSS_ACCOUNT.forEach((c, i) => {
       const access = stack.crossAccountRoles[i];
-      const role = template.findResources("AWS::IAM::Role")[stack.getLogicalId(access?.role.node.defaultChild as iam.CfnRole)] as Resource;
+      const role = template.findResources("AWS::IAM::Role")[
+        stack.getLogicalId(access?.role.node.defaultChild as iam.CfnRole)
+      ] as Resource;
       expect(role.Properties.RoleName).toBe(c.roleName);
-      const trust = role.Properties.AssumeRolePolicyDocument as { Statement: (Statement & { Principal: { AWS: string } })[] };
+      const trust = role.Properties.AssumeRolePolicyDocument as {
+        Statement: (Statement & { Principal: { AWS: string } })[];
+      };
       expect(trust.Statement.map((s) => s.Principal.AWS)).toEqual(c.trustedPrincipalArns);
-      expect(trust.Statement.map((s) => s.Condition)).toEqual(c.trustedPrincipalArns.map(() => (c.externalId ? { StringEquals: { "sts:ExternalId": c.externalId } } : undefined)));
-      const execute = policiesOf(template, stack, access?.role as iam.Role).filter((p) => actionsOf(p.document.Statement).includes("execute-api:Invoke"));
-      expect(execute).toHaveLength(policySet.iamPolicies(c.group, { partition: stack.partition, region: stack.region, account: stack.account, apiId: api.restApiId, stage: "prod" }).length);
+      expect(trust.Statement.map((s) => s.Condition)).toEqual(
+        c.trustedPrincipalArns.map(() =>
+          c.externalId ? { StringEquals: { "sts:ExternalId": c.externalId } } : undefined,
+        ),
+      );
+      const execute = policiesOf(template, stack, access?.role as iam.Role).filter((p) =>
+        actionsOf(p.document.Statement).includes("execute-api:Invoke"),
+      );
+      expect(execute).toHaveLength(
+        policySet.iamPolicies(c.group, {
+          partition: stack.partition,
+          region: stack.region,
+          account: stack.account,
+          apiId: api.restApiId,
+          stage: "prod",
+        }).length,
+      );
     });
   });
 
@@ -228,7 +336,10 @@ describe("SageMakerStudioUserStack validation", () => {
   });
 
   test("a new domain needs private subnets, and the stage must be the configured one; both reported together", () => {
-    const error = thrownBy(() => build({}, { subnets: [{ name: "public", subnetType: ec2.SubnetType.PUBLIC }], stageName: "dev" }), ConfigError);
+    const error = thrownBy(
+      () => build({}, { subnets: [{ name: "public", subnetType: ec2.SubnetType.PUBLIC }], stageName: "dev" }),
+      ConfigError,
+    );
     expect(error.message).toContain("no private subnets");
     expect(error.message).toContain("stageName dev differs from the configured stage prod");
   });

@@ -26,7 +26,8 @@ export function flatTemplate(value: unknown, labels: ImportLabels = API_IMPORT):
     const name = String(o["Fn::ImportValue"]);
     return labels.find(([re]) => re.test(name))?.[1] ?? `<import ${name}>`;
   }
-  if ("Ref" in o) return o.Ref === "AWS::Partition" ? "aws" : o.Ref === "AWS::URLSuffix" ? "amazonaws.com" : `<ref ${String(o.Ref)}>`;
+  if ("Ref" in o)
+    return o.Ref === "AWS::Partition" ? "aws" : o.Ref === "AWS::URLSuffix" ? "amazonaws.com" : `<ref ${String(o.Ref)}>`;
   if ("Fn::GetAtt" in o) return `<${(o["Fn::GetAtt"] as string[]).join(".")}>`;
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, flat(v)]));
 }

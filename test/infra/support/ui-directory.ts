@@ -9,7 +9,11 @@ import { SHELL_SCRIPT } from "../../../ui-patch/build-ui";
  */
 export function patchedUiLayout(extraFiles: Record<string, string> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), "ui-layout-"));
-  for (const [file, text] of Object.entries({ "index.html": "<!doctype html><title>MLflow</title>", [SHELL_SCRIPT]: "/* shell */", ...extraFiles })) {
+  for (const [file, text] of Object.entries({
+    "index.html": "<!doctype html><title>MLflow</title>",
+    [SHELL_SCRIPT]: "/* shell */",
+    ...extraFiles,
+  })) {
     mkdirSync(dirname(join(dir, file)), { recursive: true });
     writeFileSync(join(dir, file), text);
   }

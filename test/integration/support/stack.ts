@@ -26,7 +26,16 @@ export interface TestStack {
 
 /** The environment of a Python process using the real MLflow SDK as one local principal. */
 export function sdkEnv(stack: RunningStack, as: string | "private"): NodeJS.ProcessEnv {
-  const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, MLFLOW_DISABLE_TELEMETRY: "true", DO_NOT_TRACK: "true", MLFLOW_HTTP_REQUEST_MAX_RETRIES: "0", MLFLOW_HTTP_REQUEST_TIMEOUT: "60", AWS_EC2_METADATA_DISABLED: "true", PYTHONWARNINGS: "ignore" };
+  const base: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    MLFLOW_DISABLE_TELEMETRY: "true",
+    DO_NOT_TRACK: "true",
+    MLFLOW_HTTP_REQUEST_MAX_RETRIES: "0",
+    MLFLOW_HTTP_REQUEST_TIMEOUT: "60",
+    AWS_EC2_METADATA_DISABLED: "true",
+    PYTHONWARNINGS: "ignore",
+  };
   if (as === "private") return { ...base, MLFLOW_TRACKING_URI: stack.summary.mlflowPrivateUrl };
   return {
     ...base,
@@ -39,7 +48,11 @@ export function sdkEnv(stack: RunningStack, as: string | "private"): NodeJS.Proc
 }
 
 /** Runs a Python script with the .venv interpreter without blocking the event loop (the gateway runs in this process). */
-export function runPython(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runPython(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 120_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(VENV_PYTHON, args, { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
@@ -56,19 +69,41 @@ export function runPython(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 12
 }
 
 /** One request signed by botocore (a signer that hashes file bodies) as a profile; returns status and body. */
-export async function signedRequest(t: TestStack, profile: string, method: string, path: string, body?: string): Promise<{ status: number; body: string }> {
-  const args = [join("test", "integration", "python", "signed_request.py"), method, `${t.stack.summary.gatewayUrl}${path}`, ...(body !== undefined ? [body] : [])];
+export async function signedRequest(
+  t: TestStack,
+  profile: string,
+  method: string,
+  path: string,
+  body?: string,
+): Promise<{ status: number; body: string }> {
+  const args = [
+    join("test", "integration", "python", "signed_request.py"),
+    method,
+    `${t.stack.summary.gatewayUrl}${path}`,
+    ...(body !== undefined ? [body] : []),
+  ];
   const r = await runPython(args, sdkEnv(t.stack, profile));
   if (r.code !== 0) throw new Error(`signed_request.py failed (${r.code}): ${r.stderr.slice(-2000)}`);
   return JSON.parse(r.stdout) as { status: number; body: string };
 }
 
 /** Starts the whole local stack on free ports in a fresh data directory (or the one given, to test restarts). */
-export async function startTestStack(options: { dataDir?: string; env?: Record<string, string>; config?: Partial<StackConfig> } = {}): Promise<TestStack> {
+export async function startTestStack(
+  options: { dataDir?: string; env?: Record<string, string>; config?: Partial<StackConfig> } = {},
+): Promise<TestStack> {
   ensureMlflowVenv();
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "mlflow-gate-it-"));
   // `config` bypasses the environment's limits (a token lifetime under 60 s), for tests only.
-  const config: StackConfig = { ...parseStackConfig({ MLFLOW_GATE_DATA: dataDir, MLFLOW_GATE_PORT: "0", MLFLOW_GATE_USER_POOL_PORT: "0", MLFLOW_GATE_STS_PORT: "0", ...options.env }), ...options.config };
+  const config: StackConfig = {
+    ...parseStackConfig({
+      MLFLOW_GATE_DATA: dataDir,
+      MLFLOW_GATE_PORT: "0",
+      MLFLOW_GATE_USER_POOL_PORT: "0",
+      MLFLOW_GATE_STS_PORT: "0",
+      ...options.env,
+    }),
+    ...options.config,
+  };
   const accessLog: AccessLogEntry[] = [];
   const stack = await startStack(config, {
     progress: () => undefined,
@@ -80,7 +115,10 @@ export async function startTestStack(options: { dataDir?: string; env?: Record<s
     config,
     accessLog,
     async sdk(as, plan) {
-      const r = await runPython([join("test", "integration", "python", "sdk_ops.py"), JSON.stringify(plan)], sdkEnv(stack, as));
+      const r = await runPython(
+        [join("test", "integration", "python", "sdk_ops.py"), JSON.stringify(plan)],
+        sdkEnv(stack, as),
+      );
       if (r.code !== 0) throw new Error(`sdk_ops.py failed (${r.code}): ${r.stderr.slice(-2000)}`);
       return JSON.parse(r.stdout) as Record<string, OpResult>;
     },

@@ -12,7 +12,17 @@ import { claimPort } from "../../../gateway/processes";
 import { DRAIN_GRACE_MS } from "../../../gateway/server";
 import type { StackSummary } from "../../../gateway/stack";
 import { REPO_ROOT } from "../../../scripts/lib/mlflow-env";
-import { CallerSpec, figuresOf, LoadFigures, runLoad, Sample, seed, send, verifyWrites, WriteVerification } from "./load";
+import {
+  CallerSpec,
+  figuresOf,
+  LoadFigures,
+  runLoad,
+  Sample,
+  seed,
+  send,
+  verifyWrites,
+  WriteVerification,
+} from "./load";
 import { ReliabilityStack } from "./stack";
 
 // The fault runs, shared by test/reliability/*.test.ts (short) and `npm run soak` (the same, reported).
@@ -48,7 +58,16 @@ export interface CrashFigures {
  * goodbye). The stack's supervisor restarts it on the same port; the load runs on until `afterRecoveryMs`
  * after the first success past the kill (or `maxMs`).
  */
-export async function mlflowCrashUnderLoad(rel: ReliabilityStack, options: { killAfterMs: number; afterRecoveryMs: number; maxMs: number; loopsPerCaller?: number; callers?: CallerSpec[] }): Promise<CrashFigures> {
+export async function mlflowCrashUnderLoad(
+  rel: ReliabilityStack,
+  options: {
+    killAfterMs: number;
+    afterRecoveryMs: number;
+    maxMs: number;
+    loopsPerCaller?: number;
+    callers?: CallerSpec[];
+  },
+): Promise<CrashFigures> {
   const { gatewayUrl, mlflowPrivateUrl, region } = rel.stack.summary;
   const callers = options.callers ?? (await rel.callers());
   const seeded = await seed(mlflowPrivateUrl, "crash");
@@ -69,17 +88,30 @@ export async function mlflowCrashUnderLoad(rel: ReliabilityStack, options: { kil
     process.kill(-pid, "SIGKILL");
   }, options.killAfterMs);
   const run = await runLoad(
-    { gatewayUrl, privateUrl: mlflowPrivateUrl, region, callers, durationMs: options.maxMs, loopsPerCaller: options.loopsPerCaller ?? 1, signal: stopLoad.signal, onSample },
+    {
+      gatewayUrl,
+      privateUrl: mlflowPrivateUrl,
+      region,
+      callers,
+      durationMs: options.maxMs,
+      loopsPerCaller: options.loopsPerCaller ?? 1,
+      signal: stopLoad.signal,
+      onSample,
+    },
     seeded,
   );
   clearTimeout(killer);
-  const outage = run.samples.filter((s) => s.startedAt >= killedAt && (recoveredAt === undefined || s.startedAt <= recoveredAt));
+  const outage = run.samples.filter(
+    (s) => s.startedAt >= killedAt && (recoveredAt === undefined || s.startedAt <= recoveredAt),
+  );
   const badGateway = run.samples.filter((s) => s.status === 502);
   return {
     load: figuresOf(run),
     writes: await verifyWrites(mlflowPrivateUrl, run),
     badGateway: badGateway.length,
-    badGatewayWithMessage: badGateway.filter((s) => s.error !== undefined && CLEAR_502.has((JSON.parse(s.error) as { message?: string }).message ?? "")).length,
+    badGatewayWithMessage: badGateway.filter(
+      (s) => s.error !== undefined && CLEAR_502.has((JSON.parse(s.error) as { message?: string }).message ?? ""),
+    ).length,
     otherServerErrors: run.samples.filter((s) => s.status >= 500 && s.status !== 502).length,
     connectionErrors: run.samples.filter((s) => s.status === 0).length,
     hangs: run.samples.filter((s) => s.status === -1).length,
@@ -98,7 +130,16 @@ export function forgeAccessToken(claims: { issuer: string; clientId: string; kid
   const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
   const now = Math.floor(Date.now() / 1000);
   const header = b64({ alg: "RS256", kid: claims.kid, typ: "JWT" });
-  const payload = b64({ sub: "forged", iss: claims.issuer, client_id: claims.clientId, token_use: "access", username: "forged", "cognito:groups": ["admins"], iat: now, exp: now + 600 });
+  const payload = b64({
+    sub: "forged",
+    iss: claims.issuer,
+    client_id: claims.clientId,
+    token_use: "access",
+    username: "forged",
+    "cognito:groups": ["admins"],
+    iat: now,
+    exp: now + 600,
+  });
   return `${header}.${payload}.${sign("sha256", Buffer.from(`${header}.${payload}`), privateKey).toString("base64url")}`;
 }
 
@@ -115,7 +156,8 @@ export interface PoolOutageFigures {
   readonly login: { readonly status: number; readonly body: string; readonly ms: number };
 }
 
-const tally = (statuses: number[]) => statuses.reduce<Record<string, number>>((t, s) => ({ ...t, [s]: (t[s] ?? 0) + 1 }), {});
+const tally = (statuses: number[]) =>
+  statuses.reduce<Record<string, number>>((t, s) => ({ ...t, [s]: (t[s] ?? 0) + 1 }), {});
 
 /**
  * Stops the user pool (cognito-local, which serves the JWKS) for good, then calls the gateway with
@@ -139,12 +181,18 @@ export async function userPoolOutage(rel: ReliabilityStack, requestsPerKind = 20
     const r = await call(t.accessToken);
     if (r.status !== 200) throw new Error(`warm-up call answered ${r.status}`);
   }
-  const kid = (JSON.parse(Buffer.from(used[0]!.accessToken.split(".")[0]!, "base64url").toString()) as { kid: string }).kid;
+  const kid = (JSON.parse(Buffer.from(used[0]!.accessToken.split(".")[0]!, "base64url").toString()) as { kid: string })
+    .kid;
   const uiConfig = (await (await fetch(`${gatewayUrl}/mlflow-gate-ui.json`)).json()) as { userPoolEndpoint: string };
 
   await rel.stack.userPool.stop();
 
-  const results = { cached: [] as number[], unseen: [] as number[], unknownKid: [] as number[], wrongKey: [] as number[] };
+  const results = {
+    cached: [] as number[],
+    unseen: [] as number[],
+    unknownKid: [] as number[],
+    wrongKey: [] as number[],
+  };
   let slowestMs = 0;
   const record = async (into: number[], token: string) => {
     const r = await call(token);
@@ -155,7 +203,10 @@ export async function userPoolOutage(rel: ReliabilityStack, requestsPerKind = 20
     Array.from({ length: requestsPerKind }, async (_, i) => {
       await record(results.cached, used[i % used.length]!.accessToken);
       await record(results.unseen, unseen[i % unseen.length]!.accessToken);
-      await record(results.unknownKid, forgeAccessToken({ issuer: cognito.issuer, clientId: cognito.clientId, kid: `unknown-${i}` }));
+      await record(
+        results.unknownKid,
+        forgeAccessToken({ issuer: cognito.issuer, clientId: cognito.clientId, kid: `unknown-${i}` }),
+      );
       await record(results.wrongKey, forgeAccessToken({ issuer: cognito.issuer, clientId: cognito.clientId, kid }));
     }),
   );
@@ -166,8 +217,16 @@ export async function userPoolOutage(rel: ReliabilityStack, requestsPerKind = 20
     new URL(uiConfig.userPoolEndpoint),
     "POST",
     "/",
-    { "content-type": "application/x-amz-json-1.1", "x-amz-target": "AWSCognitoIdentityProviderService.InitiateAuth", origin: gatewayUrl },
-    JSON.stringify({ AuthFlow: "USER_PASSWORD_AUTH", ClientId: cognito.clientId, AuthParameters: { USERNAME: users[0]!.username, PASSWORD: users[0]!.password } }),
+    {
+      "content-type": "application/x-amz-json-1.1",
+      "x-amz-target": "AWSCognitoIdentityProviderService.InitiateAuth",
+      origin: gatewayUrl,
+    },
+    JSON.stringify({
+      AuthFlow: "USER_PASSWORD_AUTH",
+      ClientId: cognito.clientId,
+      AuthParameters: { USERNAME: users[0]!.username, PASSWORD: users[0]!.password },
+    }),
     30_000,
   );
   return {
@@ -214,7 +273,11 @@ async function startNpmStart(dataDir: string): Promise<NpmStart> {
     MLFLOW_GATE_USER_POOL_PORT: String(await claimPort("127.0.0.1", 0, "")),
     MLFLOW_GATE_STS_PORT: String(await claimPort("127.0.0.1", 0, "")),
   };
-  const child = spawn(process.execPath, [join(REPO_ROOT, "scripts", "start.js")], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [join(REPO_ROOT, "scripts", "start.js")], {
+    cwd: REPO_ROOT,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stderr = "";
   child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
   child.stdout!.resume();
@@ -232,19 +295,45 @@ async function startNpmStart(dataDir: string): Promise<NpmStart> {
 }
 
 /** Sends the headers and the first bytes of a SigV4-signed log-metric; `finish()` sends the rest and waits for the answer. */
-async function openSlowWrite(origin: URL, region: string, caller: CallerSpec & { kind: "sigv4" }, runId: string, key: string): Promise<{ finish(): Promise<{ status: number; body: string }> }> {
+async function openSlowWrite(
+  origin: URL,
+  region: string,
+  caller: CallerSpec & { kind: "sigv4" },
+  runId: string,
+  key: string,
+): Promise<{ finish(): Promise<{ status: number; body: string }> }> {
   const body = JSON.stringify({ run_id: runId, key, value: 1, timestamp: Date.now(), step: 0 });
   const path = "/api/2.0/mlflow/runs/log-metric";
   const signer = new SignatureV4({ service: "execute-api", region, credentials: caller.keys, sha256: Sha256 });
-  const signed = await signer.sign(new HttpRequest({ method: "POST", protocol: "http:", hostname: origin.hostname, port: Number(origin.port), path, headers: { host: origin.host, "content-type": "application/json" }, body }));
+  const signed = await signer.sign(
+    new HttpRequest({
+      method: "POST",
+      protocol: "http:",
+      hostname: origin.hostname,
+      port: Number(origin.port),
+      path,
+      headers: { host: origin.host, "content-type": "application/json" },
+      body,
+    }),
+  );
   let req: ClientRequest | undefined;
   const answer = new Promise<{ status: number; body: string }>((resolve) => {
-    req = request({ host: origin.hostname, port: origin.port, method: "POST", path, headers: { ...signed.headers, "content-length": String(Buffer.byteLength(body)) }, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-      res.on("error", (e) => resolve({ status: 0, body: e.message }));
-    });
+    req = request(
+      {
+        host: origin.hostname,
+        port: origin.port,
+        method: "POST",
+        path,
+        headers: { ...signed.headers, "content-length": String(Buffer.byteLength(body)) },
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+        res.on("error", (e) => resolve({ status: 0, body: e.message }));
+      },
+    );
     req.on("error", (e) => resolve({ status: 0, body: e.message }));
     req.flushHeaders();
     req.write(body.slice(0, 10));
@@ -268,16 +357,40 @@ export async function sigtermUnderLoad(options: { loadBeforeMs: number; inFlight
   try {
     started = await startNpmStart(dataDir);
     const summary = JSON.parse(readFileSync(join(dataDir, "stack.json"), "utf8")) as StackSummary;
-    const principals = (JSON.parse(readFileSync(join(dataDir, "principals.json"), "utf8")) as { principals: { name: string; group: string; accessKeyId: string; secretAccessKey: string }[] }).principals;
-    const callers: (CallerSpec & { kind: "sigv4" })[] = principals.map((p) => ({ kind: "sigv4", name: p.name, group: p.group, keys: { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey } }));
+    const principals = (
+      JSON.parse(readFileSync(join(dataDir, "principals.json"), "utf8")) as {
+        principals: { name: string; group: string; accessKeyId: string; secretAccessKey: string }[];
+      }
+    ).principals;
+    const callers: (CallerSpec & { kind: "sigv4" })[] = principals.map((p) => ({
+      kind: "sigv4",
+      name: p.name,
+      group: p.group,
+      keys: { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey },
+    }));
     const origin = new URL(summary.gatewayUrl);
     const seeded = await seed(summary.mlflowPrivateUrl, "drain");
     const admin = callers.find((c) => c.group === "admins")!;
 
     // Background load until a little after the signal; it stops by itself.
-    const load = runLoad({ gatewayUrl: summary.gatewayUrl, privateUrl: summary.mlflowPrivateUrl, region: summary.region, callers, durationMs: options.loadBeforeMs + 3000, loopsPerCaller: 2, requestTimeoutMs: 20_000 }, seeded);
+    const load = runLoad(
+      {
+        gatewayUrl: summary.gatewayUrl,
+        privateUrl: summary.mlflowPrivateUrl,
+        region: summary.region,
+        callers,
+        durationMs: options.loadBeforeMs + 3000,
+        loopsPerCaller: 2,
+        requestTimeoutMs: 20_000,
+      },
+      seeded,
+    );
     await new Promise((r) => setTimeout(r, options.loadBeforeMs));
-    const slow = await Promise.all(Array.from({ length: options.inFlight }, (_, i) => openSlowWrite(origin, summary.region, admin, seeded.runIds[0]!, `drain_${i}`)));
+    const slow = await Promise.all(
+      Array.from({ length: options.inFlight }, (_, i) =>
+        openSlowWrite(origin, summary.region, admin, seeded.runIds[0]!, `drain_${i}`),
+      ),
+    );
     // Let the gateway read the headers of the open requests.
     await new Promise((r) => setTimeout(r, 300));
 
@@ -287,7 +400,10 @@ export async function sigtermUnderLoad(options: { loadBeforeMs: number; inFlight
     const probe = await send(undefined, origin, "GET", "/health", {}, "", 5000);
     const answers = await Promise.all(slow.map((s) => s.finish()));
     let giveUp: NodeJS.Timeout | undefined;
-    const exitCode = await Promise.race([started.exited, new Promise<null>((r) => (giveUp = setTimeout(() => r(null), DRAIN_GRACE_MS + 30_000)))]);
+    const exitCode = await Promise.race([
+      started.exited,
+      new Promise<null>((r) => (giveUp = setTimeout(() => r(null), DRAIN_GRACE_MS + 30_000))),
+    ]);
     clearTimeout(giveUp);
     const drainMs = Date.now() - signalledAt;
     const run = await load;

@@ -80,9 +80,35 @@ export interface LoadRun {
 
 /** Weights of each group's mix: admins write runs, approvers register models, readers only read (their writes are tries that must be denied). */
 const MIX: Record<string, readonly [OpKind, number][]> = {
-  admins: [["create-run", 8], ["log-metric", 22], ["log-param", 12], ["search-runs", 18], ["get-run", 20], ["get-experiment", 10], ["search-experiments", 5], ["get-model", 5]],
-  "model-approvers": [["create-model", 10], ["create-run", 6], ["log-metric", 6], ["search-runs", 20], ["get-run", 28], ["get-experiment", 15], ["get-model", 15]],
-  readers: [["create-run", 6], ["log-metric", 8], ["log-param", 4], ["create-model", 4], ["search-runs", 22], ["get-run", 28], ["get-experiment", 14], ["get-model", 14]],
+  admins: [
+    ["create-run", 8],
+    ["log-metric", 22],
+    ["log-param", 12],
+    ["search-runs", 18],
+    ["get-run", 20],
+    ["get-experiment", 10],
+    ["search-experiments", 5],
+    ["get-model", 5],
+  ],
+  "model-approvers": [
+    ["create-model", 10],
+    ["create-run", 6],
+    ["log-metric", 6],
+    ["search-runs", 20],
+    ["get-run", 28],
+    ["get-experiment", 15],
+    ["get-model", 15],
+  ],
+  readers: [
+    ["create-run", 6],
+    ["log-metric", 8],
+    ["log-param", 4],
+    ["create-model", 4],
+    ["search-runs", 22],
+    ["get-run", 28],
+    ["get-experiment", 14],
+    ["get-model", 14],
+  ],
 };
 
 /** mulberry32: a seeded generator, so a run's mix can be replayed. */
@@ -110,7 +136,15 @@ interface Answer {
 }
 
 /** One HTTP exchange on loopback; never rejects: connection errors are status 0, a timeout -1. */
-export function send(agent: Agent | undefined, origin: URL, method: string, path: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<Answer> {
+export function send(
+  agent: Agent | undefined,
+  origin: URL,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs: number,
+): Promise<Answer> {
   return new Promise((resolve) => {
     let done = false;
     const finish = (a: Answer) => {
@@ -142,10 +176,17 @@ class Client {
   private readonly agent: Agent;
   readonly mount: "api" | "ajax-api";
 
-  constructor(readonly spec: CallerSpec, private readonly origin: URL, region: string, sockets: number, private readonly timeoutMs: number) {
+  constructor(
+    readonly spec: CallerSpec,
+    private readonly origin: URL,
+    region: string,
+    sockets: number,
+    private readonly timeoutMs: number,
+  ) {
     this.agent = new Agent({ keepAlive: true, maxSockets: sockets });
     this.mount = spec.kind === "sigv4" ? "api" : "ajax-api";
-    if (spec.kind === "sigv4") this.signer = new SignatureV4({ service: "execute-api", region, credentials: spec.keys, sha256: Sha256 });
+    if (spec.kind === "sigv4")
+      this.signer = new SignatureV4({ service: "execute-api", region, credentials: spec.keys, sha256: Sha256 });
   }
 
   async call(method: "GET" | "POST", rpc: string, payload: Record<string, unknown>): Promise<Answer> {
@@ -154,15 +195,37 @@ class Client {
     const body = isGet ? "" : JSON.stringify(payload);
     const pathname = `/${this.mount}/2.0/mlflow/${rpc}`;
     const qs = new URLSearchParams(query).toString();
-    let headers: Record<string, string> = { host: this.origin.host, ...(isGet ? {} : { "content-type": "application/json" }) };
+    let headers: Record<string, string> = {
+      host: this.origin.host,
+      ...(isGet ? {} : { "content-type": "application/json" }),
+    };
     if (this.spec.kind === "sigv4") {
-      const signed = await this.signer!.sign(new HttpRequest({ method, protocol: "http:", hostname: this.origin.hostname, port: Number(this.origin.port), path: pathname, query, headers, body }));
+      const signed = await this.signer!.sign(
+        new HttpRequest({
+          method,
+          protocol: "http:",
+          hostname: this.origin.hostname,
+          port: Number(this.origin.port),
+          path: pathname,
+          query,
+          headers,
+          body,
+        }),
+      );
       headers = signed.headers as Record<string, string>;
     } else {
       headers = { ...headers, authorization: `Bearer ${this.spec.accessToken}` };
     }
     if (!isGet) headers["content-length"] = String(Buffer.byteLength(body));
-    return send(this.agent, this.origin, method, qs === "" ? pathname : `${pathname}?${qs}`, headers, body, this.timeoutMs);
+    return send(
+      this.agent,
+      this.origin,
+      method,
+      qs === "" ? pathname : `${pathname}?${qs}`,
+      headers,
+      body,
+      this.timeoutMs,
+    );
   }
 
   close(): void {
@@ -170,8 +233,13 @@ class Client {
   }
 }
 
-async function callPrivate(privateUrl: string, rpc: string, body: object): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const r = await fetch(`${privateUrl}/api/2.0/mlflow/${rpc}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON read by path
+async function callPrivate(privateUrl: string, rpc: string, body: object): Promise<any> {
+  const r = await fetch(`${privateUrl}/api/2.0/mlflow/${rpc}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
   if (!r.ok) throw new Error(`${rpc} on the private MLflow: ${r.status} ${await r.text()}`);
   return r.json();
 }
@@ -183,7 +251,11 @@ export async function seed(privateUrl: string, name: string): Promise<Seeded> {
   const { experiment_id: experimentId } = await callPrivate(privateUrl, "experiments/create", { name: experimentName });
   const runIds: string[] = [];
   for (const name of ["seed-a", "seed-b"]) {
-    const { run } = await callPrivate(privateUrl, "runs/create", { experiment_id: experimentId, run_name: name, start_time: Date.now() });
+    const { run } = await callPrivate(privateUrl, "runs/create", {
+      experiment_id: experimentId,
+      run_name: name,
+      start_time: Date.now(),
+    });
     runIds.push(run.info.run_id);
   }
   const modelName = `reliability-seed-model-${label}`;
@@ -224,18 +296,33 @@ export async function runLoad(options: LoadOptions, seeded: Seeded): Promise<Loa
     switch (kind) {
       case "create-run": {
         write = { kind, caller: name, marker: `run-${tag}` };
-        answer = await client.call("POST", "runs/create", { experiment_id: seeded.experimentId, run_name: write.marker, start_time: t0 });
-        if (answer.status === 200) runIds.push((JSON.parse(answer.body) as { run: { info: { run_id: string } } }).run.info.run_id);
+        answer = await client.call("POST", "runs/create", {
+          experiment_id: seeded.experimentId,
+          run_name: write.marker,
+          start_time: t0,
+        });
+        if (answer.status === 200)
+          runIds.push((JSON.parse(answer.body) as { run: { info: { run_id: string } } }).run.info.run_id);
         break;
       }
       case "log-metric": {
         write = { kind, caller: name, marker: `m_${tag}`, runId: anyRun(), value: n };
-        answer = await client.call("POST", "runs/log-metric", { run_id: write.runId, key: write.marker, value: n, timestamp: t0, step: 0 });
+        answer = await client.call("POST", "runs/log-metric", {
+          run_id: write.runId,
+          key: write.marker,
+          value: n,
+          timestamp: t0,
+          step: 0,
+        });
         break;
       }
       case "log-param": {
         write = { kind, caller: name, marker: `p_${tag}`, runId: anyRun(), value: n };
-        answer = await client.call("POST", "runs/log-parameter", { run_id: write.runId, key: write.marker, value: String(n) });
+        answer = await client.call("POST", "runs/log-parameter", {
+          run_id: write.runId,
+          key: write.marker,
+          value: String(n),
+        });
         break;
       }
       case "create-model": {
@@ -260,7 +347,15 @@ export async function runLoad(options: LoadOptions, seeded: Seeded): Promise<Loa
         break;
     }
     const ok = answer.status >= 200 && answer.status < 300;
-    const sample: Sample = { caller: name, group, kind, startedAt: t0, endedAt: Date.now(), status: answer.status, ...(ok ? {} : { error: answer.body.slice(0, 300) }) };
+    const sample: Sample = {
+      caller: name,
+      group,
+      kind,
+      startedAt: t0,
+      endedAt: Date.now(),
+      status: answer.status,
+      ...(ok ? {} : { error: answer.body.slice(0, 300) }),
+    };
     samples.push(sample);
     options.onSample?.(sample);
     if (write) writes.push({ ...write, status: answer.status });
@@ -344,14 +439,21 @@ export interface WriteVerification {
 
 interface RunData {
   readonly info: { readonly run_id: string; readonly run_name?: string };
-  readonly data: { readonly metrics?: { key: string; value: number }[]; readonly params?: { key: string; value: string }[] };
+  readonly data: {
+    readonly metrics?: { key: string; value: number }[];
+    readonly params?: { key: string; value: string }[];
+  };
 }
 
 async function allRuns(privateUrl: string, experimentId: string): Promise<RunData[]> {
   const runs: RunData[] = [];
   let token: string | undefined;
   do {
-    const page = await callPrivate(privateUrl, "runs/search", { experiment_ids: [experimentId], max_results: 1000, ...(token ? { page_token: token } : {}) });
+    const page = await callPrivate(privateUrl, "runs/search", {
+      experiment_ids: [experimentId],
+      max_results: 1000,
+      ...(token ? { page_token: token } : {}),
+    });
     runs.push(...((page.runs ?? []) as RunData[]));
     token = page.next_page_token;
   } while (token);
@@ -377,26 +479,42 @@ export async function verifyWrites(privateUrl: string, run: LoadRun): Promise<Wr
   const runs = await allRuns(privateUrl, run.seeded.experimentId);
   const models = await allModelNames(privateUrl);
   const runNames = new Set(runs.map((r) => r.info.run_name ?? ""));
-  const metricsOf = new Map(runs.map((r) => [r.info.run_id, new Map((r.data.metrics ?? []).map((m) => [m.key, m.value]))]));
-  const paramsOf = new Map(runs.map((r) => [r.info.run_id, new Map((r.data.params ?? []).map((p) => [p.key, p.value]))]));
+  const metricsOf = new Map(
+    runs.map((r) => [r.info.run_id, new Map((r.data.metrics ?? []).map((m) => [m.key, m.value]))]),
+  );
+  const paramsOf = new Map(
+    runs.map((r) => [r.info.run_id, new Map((r.data.params ?? []).map((p) => [p.key, p.value]))]),
+  );
   const present = (w: Write): boolean => {
     switch (w.kind) {
-      case "create-run": return runNames.has(w.marker);
-      case "log-metric": return metricsOf.get(w.runId!)?.get(w.marker) === w.value;
-      case "log-param": return paramsOf.get(w.runId!)?.get(w.marker) === String(w.value);
-      case "create-model": return models.has(w.marker);
+      case "create-run":
+        return runNames.has(w.marker);
+      case "log-metric":
+        return metricsOf.get(w.runId!)?.get(w.marker) === w.value;
+      case "log-param":
+        return paramsOf.get(w.runId!)?.get(w.marker) === String(w.value);
+      case "create-model":
+        return models.has(w.marker);
     }
   };
   const keyAnywhere = (w: Write): boolean =>
-    w.kind === "log-metric" ? runs.some((r) => metricsOf.get(r.info.run_id)?.has(w.marker)) : w.kind === "log-param" ? runs.some((r) => paramsOf.get(r.info.run_id)?.has(w.marker)) : present(w);
+    w.kind === "log-metric"
+      ? runs.some((r) => metricsOf.get(r.info.run_id)?.has(w.marker))
+      : w.kind === "log-param"
+        ? runs.some((r) => paramsOf.get(r.info.run_id)?.has(w.marker))
+        : present(w);
 
   let acceptedFound = 0;
   let deniedAbsent = 0;
   const failures: string[] = [];
   const accepted = run.writes.filter((w) => w.status === 200);
   const denied = run.writes.filter((w) => w.status === 403);
-  for (const w of accepted) if (present(w)) acceptedFound++; else failures.push(`accepted but missing: ${w.kind} ${w.marker}`);
-  for (const w of denied) if (!keyAnywhere(w)) deniedAbsent++; else failures.push(`denied but present: ${w.kind} ${w.marker}`);
+  for (const w of accepted)
+    if (present(w)) acceptedFound++;
+    else failures.push(`accepted but missing: ${w.kind} ${w.marker}`);
+  for (const w of denied)
+    if (!keyAnywhere(w)) deniedAbsent++;
+    else failures.push(`denied but present: ${w.kind} ${w.marker}`);
 
   // The other direction: nothing in the experiment that an accepted (or unknown-outcome) write does not explain.
   const explained = new Set(run.writes.filter((w) => w.status !== 403).map((w) => w.marker));

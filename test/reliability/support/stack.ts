@@ -18,10 +18,24 @@ export interface ReliabilityStack {
 }
 
 /** The whole local stack (real MLflow, real cognito-local) on free loopback ports in a fresh directory, removed at stop. */
-export async function startReliabilityStack(options: { config?: Partial<StackConfig>; mlflowRestart?: Omit<RestartPolicy, "log">; echo?: (line: string) => void } = {}): Promise<ReliabilityStack> {
+export async function startReliabilityStack(
+  options: {
+    config?: Partial<StackConfig>;
+    mlflowRestart?: Omit<RestartPolicy, "log">;
+    echo?: (line: string) => void;
+  } = {},
+): Promise<ReliabilityStack> {
   ensureMlflowVenv();
   const dataDir = mkdtempSync(join(tmpdir(), "mlflow-gate-rel-"));
-  const config: StackConfig = { ...parseStackConfig({ MLFLOW_GATE_DATA: dataDir, MLFLOW_GATE_PORT: "0", MLFLOW_GATE_USER_POOL_PORT: "0", MLFLOW_GATE_STS_PORT: "0" }), ...options.config };
+  const config: StackConfig = {
+    ...parseStackConfig({
+      MLFLOW_GATE_DATA: dataDir,
+      MLFLOW_GATE_PORT: "0",
+      MLFLOW_GATE_USER_POOL_PORT: "0",
+      MLFLOW_GATE_STS_PORT: "0",
+    }),
+    ...options.config,
+  };
   const progress: string[] = [];
   let stack: RunningStack;
   try {
@@ -45,7 +59,16 @@ export async function startReliabilityStack(options: { config?: Partial<StackCon
     async callers() {
       // The principals that stand for a group's role (data-science only assumes roles: no MLflow rights of its own).
       const sigv4: CallerSpec[] = stack.principals.flatMap((p) =>
-        p.group === undefined ? [] : [{ kind: "sigv4" as const, name: p.name, group: p.group, keys: { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey } }],
+        p.group === undefined
+          ? []
+          : [
+              {
+                kind: "sigv4" as const,
+                name: p.name,
+                group: p.group,
+                keys: { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey },
+              },
+            ],
       );
       const bearer: CallerSpec[] = [];
       for (const u of stack.summary.demoUsers) {

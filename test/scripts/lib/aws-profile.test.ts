@@ -11,8 +11,14 @@ const saved = { ...process.env };
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "mlflow-gate-profile-"));
   env = { AWS_SHARED_CREDENTIALS_FILE: join(dir, "credentials"), AWS_CONFIG_FILE: join(dir, "config") };
-  writeFileSync(env.AWS_SHARED_CREDENTIALS_FILE, "[keys]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = secret\n");
-  writeFileSync(env.AWS_CONFIG_FILE, "[profile assumed]\nrole_arn = arn:aws:iam::123456789012:role/r\nsource_profile = keys\n");
+  writeFileSync(
+    env.AWS_SHARED_CREDENTIALS_FILE,
+    "[keys]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = secret\n",
+  );
+  writeFileSync(
+    env.AWS_CONFIG_FILE,
+    "[profile assumed]\nrole_arn = arn:aws:iam::123456789012:role/r\nsource_profile = keys\n",
+  );
   // The SDK reads the file locations from the process environment, as the CLI does.
   Object.assign(process.env, env);
 });
@@ -33,6 +39,8 @@ describe("requireProfile", () => {
     const missing = requireProfile("nobody", env);
     // Assess
     await expect(missing).rejects.toThrow(CliFailure);
-    await expect(requireProfile("nobody", env)).rejects.toThrow(`mlflow-gate: profile "nobody" is in neither ${env.AWS_SHARED_CREDENTIALS_FILE} nor ${env.AWS_CONFIG_FILE} (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE)`);
+    await expect(requireProfile("nobody", env)).rejects.toThrow(
+      `mlflow-gate: profile "nobody" is in neither ${env.AWS_SHARED_CREDENTIALS_FILE} nor ${env.AWS_CONFIG_FILE} (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE)`,
+    );
   });
 });

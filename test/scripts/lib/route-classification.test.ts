@@ -1,6 +1,19 @@
-import { actionName, buildRouteCatalog, classifyRoute, toPathTemplate } from "../../../scripts/lib/route-classification";
+import {
+  actionName,
+  buildRouteCatalog,
+  classifyRoute,
+  toPathTemplate,
+} from "../../../scripts/lib/route-classification";
 
-const route = (over: Partial<Parameters<typeof actionName>[0]>) => ({ source: "flask" as const, method: "POST", rule: "/ajax-api/2.0/mlflow/x", view: "_x", rpc: null, service: null, ...over });
+const route = (over: Partial<Parameters<typeof actionName>[0]>) => ({
+  source: "flask" as const,
+  method: "POST",
+  rule: "/ajax-api/2.0/mlflow/x",
+  view: "_x",
+  rpc: null,
+  service: null,
+  ...over,
+});
 
 describe("route classification", () => {
   test("router syntaxes become API Gateway templates", () => {
@@ -20,13 +33,23 @@ describe("route classification", () => {
     expect(classifyRoute(route({ rpc: "searchRuns" }), "SearchRuns")).toEqual({ class: "read" });
     expect(classifyRoute(route({}), "GetLatestVersions")).toMatchObject({ class: "read" });
     expect(classifyRoute(route({}), "TransitionModelVersionStage")).toMatchObject({ class: "registry-promote" });
-    expect(classifyRoute(route({ service: "ModelRegistryService" }), "CreateModelVersion")).toEqual({ class: "registry-write" });
-    expect(classifyRoute(route({ rule: "/ajax-api/2.0/mlflow/webhooks" }), "ListWebhooks")).toMatchObject({ class: "admin" });
-    expect(classifyRoute(route({ method: "GET", rule: "/ajax-api/2.0/mlflow/gateway-proxy" }), "GatewayProxy")).toMatchObject({ class: "llm-gateway" });
+    expect(classifyRoute(route({ service: "ModelRegistryService" }), "CreateModelVersion")).toEqual({
+      class: "registry-write",
+    });
+    expect(classifyRoute(route({ rule: "/ajax-api/2.0/mlflow/webhooks" }), "ListWebhooks")).toMatchObject({
+      class: "admin",
+    });
+    expect(
+      classifyRoute(route({ method: "GET", rule: "/ajax-api/2.0/mlflow/gateway-proxy" }), "GatewayProxy"),
+    ).toMatchObject({ class: "llm-gateway" });
   });
 
   test("a route no rule can decide stops the generation with a reason", () => {
-    expect(classifyRoute(route({}), "FrobnicateEverything")).toEqual({ error: expect.stringMatching(/no rule classifies POST .* FrobnicateEverything/) });
-    expect(() => buildRouteCatalog({ mlflowVersion: "9.9.9", routes: [route({ view: "_frobnicate_everything" })] })).toThrow(/need a decision/);
+    expect(classifyRoute(route({}), "FrobnicateEverything")).toEqual({
+      error: expect.stringMatching(/no rule classifies POST .* FrobnicateEverything/),
+    });
+    expect(() =>
+      buildRouteCatalog({ mlflowVersion: "9.9.9", routes: [route({ view: "_frobnicate_everything" })] }),
+    ).toThrow(/need a decision/);
   });
 });

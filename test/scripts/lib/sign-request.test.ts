@@ -1,10 +1,26 @@
 import { verifySigV4 } from "../../../gateway/sigv4";
 import { CliUsageError } from "../../../scripts/lib/cli-errors";
-import { buildHttpRequest, buildSignPlan, escapeUri, formatResponseHead, looksLikeJson, parseHeader, regionFromUrl, requestTarget, SignArgs, signRequest } from "../../../scripts/lib/sign-request";
+import {
+  buildHttpRequest,
+  buildSignPlan,
+  escapeUri,
+  formatResponseHead,
+  looksLikeJson,
+  parseHeader,
+  regionFromUrl,
+  requestTarget,
+  SignArgs,
+  signRequest,
+} from "../../../scripts/lib/sign-request";
 
 const CREDENTIALS = { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" };
 const NOW = new Date("2026-11-24T12:00:00Z");
-const args = (over: Partial<SignArgs>): SignArgs => ({ headers: [], include: false, url: "http://127.0.0.1:8080/api/2.0/mlflow/experiments/search", ...over });
+const args = (over: Partial<SignArgs>): SignArgs => ({
+  headers: [],
+  include: false,
+  url: "http://127.0.0.1:8080/api/2.0/mlflow/experiments/search",
+  ...over,
+});
 const body = (text: string) => Buffer.from(text, "utf8");
 
 describe("parseHeader", () => {
@@ -54,7 +70,10 @@ describe("buildSignPlan", () => {
   test.each([
     [{ url: "not a url" }, "is not a URL"],
     [{ url: "ftp://example.com/x" }, "must be http or https"],
-    [{ url: "http://abc.execute-api.eu-west-1.amazonaws.com/prod/api" }, "http:// is accepted only for a loopback address like the local gateway; use https:// for abc.execute-api.eu-west-1.amazonaws.com"],
+    [
+      { url: "http://abc.execute-api.eu-west-1.amazonaws.com/prod/api" },
+      "http:// is accepted only for a loopback address like the local gateway; use https:// for abc.execute-api.eu-west-1.amazonaws.com",
+    ],
     [{ url: "https://user:pw@example.com/x" }, "must not hold a user or password"],
     [{ url: "https://example.com/x#frag" }, "#fragment"],
     [{ method: "GE T" }, "is not an HTTP method"],
@@ -93,7 +112,10 @@ describe("buildHttpRequest", () => {
     // Act
     const json = buildHttpRequest(buildSignPlan(args({ data: "{}" })), body("{}"));
     const form = buildHttpRequest(buildSignPlan(args({ data: "a=1" })), body("a=1"));
-    const given = buildHttpRequest(buildSignPlan(args({ data: "{}", headers: ["content-type: text/plain"] })), body("{}"));
+    const given = buildHttpRequest(
+      buildSignPlan(args({ data: "{}", headers: ["content-type: text/plain"] })),
+      body("{}"),
+    );
     const none = buildHttpRequest(buildSignPlan(args({})), body(""));
     // Assess
     expect(json.headers).toEqual({ host: "127.0.0.1:8080", "content-type": "application/json" });
@@ -113,17 +135,23 @@ describe("buildHttpRequest", () => {
 
   test("the query is decoded (+ is a space, repeated keys kept) and sent encoded the way SigV4 canonicalises it", () => {
     // Prepare
-    const url = "http://127.0.0.1:8080/api/2.0/mlflow/registered-models/search?filter=name+LIKE+%27a%25%27&tag=x&tag=y&flag&max_results=5";
+    const url =
+      "http://127.0.0.1:8080/api/2.0/mlflow/registered-models/search?filter=name+LIKE+%27a%25%27&tag=x&tag=y&flag&max_results=5";
     // Act
     const req = buildHttpRequest(buildSignPlan(args({ url })), body(""));
     // Assess
     expect(req.query).toEqual({ filter: "name LIKE 'a%'", tag: ["x", "y"], flag: "", max_results: "5" });
-    expect(requestTarget(req)).toBe("/api/2.0/mlflow/registered-models/search?filter=name%20LIKE%20%27a%25%27&tag=x&tag=y&flag=&max_results=5");
+    expect(requestTarget(req)).toBe(
+      "/api/2.0/mlflow/registered-models/search?filter=name%20LIKE%20%27a%25%27&tag=x&tag=y&flag=&max_results=5",
+    );
   });
 
   test("the path is sent as given, percent-encoding kept", () => {
     // Act
-    const req = buildHttpRequest(buildSignPlan(args({ url: "http://localhost/get-artifact/a%20b/c?path=x" })), body(""));
+    const req = buildHttpRequest(
+      buildSignPlan(args({ url: "http://localhost/get-artifact/a%20b/c?path=x" })),
+      body(""),
+    );
     // Assess
     expect(requestTarget(req)).toBe("/get-artifact/a%20b/c?path=x");
   });
@@ -135,25 +163,63 @@ describe("buildHttpRequest", () => {
 });
 
 describe("signRequest: what is signed is what is sent (checked by the gateway's own SigV4 verifier)", () => {
-  const store = { find: (id: string) => (id === CREDENTIALS.accessKeyId ? { ...CREDENTIALS, principal: "tester" } : undefined) };
+  const store = {
+    find: (id: string) => (id === CREDENTIALS.accessKeyId ? { ...CREDENTIALS, principal: "tester" } : undefined),
+  };
 
-  async function signAndVerify(over: Partial<SignArgs>, payload: string, tamper?: (wire: { target: string; headers: Record<string, string>; body: Buffer }) => void) {
+  async function signAndVerify(
+    over: Partial<SignArgs>,
+    payload: string,
+    tamper?: (wire: { target: string; headers: Record<string, string>; body: Buffer }) => void,
+  ) {
     const plan = buildSignPlan(args(over));
-    const signed = await signRequest(buildHttpRequest(plan, body(payload)), CREDENTIALS, "us-east-1", "execute-api", NOW);
-    const wire = { target: requestTarget(signed), headers: { ...signed.headers } as Record<string, string>, body: body(payload) };
+    const signed = await signRequest(
+      buildHttpRequest(plan, body(payload)),
+      CREDENTIALS,
+      "us-east-1",
+      "execute-api",
+      NOW,
+    );
+    const wire = {
+      target: requestTarget(signed),
+      headers: { ...signed.headers } as Record<string, string>,
+      body: body(payload),
+    };
     tamper?.(wire);
     const [rawPath, rawQuery = ""] = wire.target.split(/\?(.*)/s);
     return verifySigV4(
-      { method: signed.method, rawPath: rawPath as string, rawQuery, rawHeaders: Object.entries(wire.headers).flat(), body: wire.body },
+      {
+        method: signed.method,
+        rawPath: rawPath as string,
+        rawQuery,
+        rawHeaders: Object.entries(wire.headers).flat(),
+        body: wire.body,
+      },
       store,
       { region: "us-east-1", now: () => NOW },
     );
   }
 
   test.each([
-    ["a GET with a query holding spaces, quotes, % and repeated keys", { url: "http://127.0.0.1:8080/api/2.0/mlflow/registered-models/search?filter=name+LIKE+%27a%25%27&tag=x&tag=y" }, ""],
-    ["a POST with a JSON body", { url: "http://127.0.0.1:8080/api/2.0/mlflow/experiments/create", data: '{"name":"x"}' }, '{"name":"x"}'],
-    ["a percent-encoded path and a custom header", { url: "http://127.0.0.1:8080/api/2.0/mlflow-artifacts/artifacts/1/a%20b.txt", method: "PUT", headers: ["X-Team: ml ops"] }, "bytes"],
+    [
+      "a GET with a query holding spaces, quotes, % and repeated keys",
+      { url: "http://127.0.0.1:8080/api/2.0/mlflow/registered-models/search?filter=name+LIKE+%27a%25%27&tag=x&tag=y" },
+      "",
+    ],
+    [
+      "a POST with a JSON body",
+      { url: "http://127.0.0.1:8080/api/2.0/mlflow/experiments/create", data: '{"name":"x"}' },
+      '{"name":"x"}',
+    ],
+    [
+      "a percent-encoded path and a custom header",
+      {
+        url: "http://127.0.0.1:8080/api/2.0/mlflow-artifacts/artifacts/1/a%20b.txt",
+        method: "PUT",
+        headers: ["X-Team: ml ops"],
+      },
+      "bytes",
+    ],
   ])("%s verifies", async (_name, over, payload) => {
     // Act
     const result = await signAndVerify(over, payload);
@@ -163,7 +229,11 @@ describe("signRequest: what is signed is what is sent (checked by the gateway's 
 
   test("the signature covers the body, the query and the signed headers", async () => {
     // Act
-    const body2 = await signAndVerify({ data: '{"name":"x"}' }, '{"name":"x"}', (w) => (w.body = Buffer.from('{"name":"y"}')));
+    const body2 = await signAndVerify(
+      { data: '{"name":"x"}' },
+      '{"name":"x"}',
+      (w) => (w.body = Buffer.from('{"name":"y"}')),
+    );
     const query = await signAndVerify({ url: "http://127.0.0.1:8080/a?x=1" }, "", (w) => (w.target = "/a?x=2"));
     const header = await signAndVerify({ headers: ["X-Team: a"] }, "", (w) => (w.headers["X-Team"] = "b"));
     // Assess
@@ -172,7 +242,13 @@ describe("signRequest: what is signed is what is sent (checked by the gateway's 
 
   test("a session token is sent and signed", async () => {
     // Act
-    const signed = await signRequest(buildHttpRequest(buildSignPlan(args({})), body("")), { ...CREDENTIALS, sessionToken: "session-token" }, "us-east-1", "execute-api", NOW);
+    const signed = await signRequest(
+      buildHttpRequest(buildSignPlan(args({})), body("")),
+      { ...CREDENTIALS, sessionToken: "session-token" },
+      "us-east-1",
+      "execute-api",
+      NOW,
+    );
     // Assess
     expect(signed.headers["x-amz-security-token"]).toBe("session-token");
     expect(signed.headers.authorization).toMatch(/SignedHeaders=[^,]*x-amz-security-token/);
@@ -182,7 +258,12 @@ describe("signRequest: what is signed is what is sent (checked by the gateway's 
 describe("formatResponseHead", () => {
   test("the status line and the headers as received, then a blank line", () => {
     // Act
-    const head = formatResponseHead({ status: 403, statusText: "Forbidden", httpVersion: "1.1", rawHeaders: ["Content-Type", "application/json", "x-amzn-RequestId", "r1"] });
+    const head = formatResponseHead({
+      status: 403,
+      statusText: "Forbidden",
+      httpVersion: "1.1",
+      rawHeaders: ["Content-Type", "application/json", "x-amzn-RequestId", "r1"],
+    });
     // Assess
     expect(head).toBe("HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nx-amzn-RequestId: r1\r\n\r\n");
   });

@@ -1,9 +1,29 @@
-import { ResourceNotFoundException, UserNotFoundException, UsernameExistsException } from "@aws-sdk/client-cognito-identity-provider";
+import {
+  ResourceNotFoundException,
+  UserNotFoundException,
+  UsernameExistsException,
+} from "@aws-sdk/client-cognito-identity-provider";
 import { CliFailure, CliUsageError } from "../../../scripts/lib/cli-errors";
-import { formatUserTable, localStackFile, PoolClient, PoolTarget, resolvePoolTarget, UserAdmin } from "../../../scripts/lib/user-admin";
+import {
+  formatUserTable,
+  localStackFile,
+  PoolClient,
+  PoolTarget,
+  resolvePoolTarget,
+  UserAdmin,
+} from "../../../scripts/lib/user-admin";
 
-const LOCAL: PoolTarget = { kind: "local", userPoolId: "local_abc", region: "us-east-1", endpoint: "http://127.0.0.1:9229", stackFile: "/data/stack.json" };
-const STACK = { region: "us-east-1", cognito: { endpoint: "http://127.0.0.1:9229", userPoolId: "local_abc", clientId: "c" } };
+const LOCAL: PoolTarget = {
+  kind: "local",
+  userPoolId: "local_abc",
+  region: "us-east-1",
+  endpoint: "http://127.0.0.1:9229",
+  stackFile: "/data/stack.json",
+};
+const STACK = {
+  region: "us-east-1",
+  cognito: { endpoint: "http://127.0.0.1:9229", userPoolId: "local_abc", clientId: "c" },
+};
 const meta = { $metadata: {} };
 
 /**
@@ -43,7 +63,8 @@ class FakePool {
   }
 
   readonly client: PoolClient = {
-    send: (async (command: { constructor: { name: string }; input: Record<string, any> }) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON read by path
+    send: (async (command: { constructor: { name: string }; input: Record<string, any> }) => {
       const name = command.constructor.name.replace(/Command$/, "");
       const i = command.input;
       this.calls.push(`${name}${i.Username ? ` ${i.Username}` : ""}${i.GroupName ? ` ${i.GroupName}` : ""}`);
@@ -54,7 +75,15 @@ class FakePool {
         }
         case "ListUsers": {
           const p = this.page([...this.users.keys()].sort(), i.PaginationToken);
-          return { Users: p.items.map((u) => ({ Username: u, UserStatus: this.users.get(u)?.status, Enabled: true, Attributes: this.users.get(u)?.email ? [{ Name: "email", Value: this.users.get(u)?.email }] : [] })), PaginationToken: p.next };
+          return {
+            Users: p.items.map((u) => ({
+              Username: u,
+              UserStatus: this.users.get(u)?.status,
+              Enabled: true,
+              Attributes: this.users.get(u)?.email ? [{ Name: "email", Value: this.users.get(u)?.email }] : [],
+            })),
+            PaginationToken: p.next,
+          };
         }
         case "ListUsersInGroup": {
           const p = this.page([...this.group(i.GroupName)].sort(), i.NextToken);
@@ -62,7 +91,10 @@ class FakePool {
         }
         case "AdminListGroupsForUser": {
           this.user(i.Username);
-          const mine = [...this.groups].filter(([, m]) => m.has(i.Username)).map(([g]) => g).sort();
+          const mine = [...this.groups]
+            .filter(([, m]) => m.has(i.Username))
+            .map(([g]) => g)
+            .sort();
           const p = this.page(mine, i.NextToken);
           return { Groups: p.items.map((GroupName) => ({ GroupName })), NextToken: p.next };
         }
@@ -75,8 +107,13 @@ class FakePool {
         }
         case "AdminCreateUser":
           if (this.failCreate) throw this.failCreate;
-          if (this.users.has(i.Username)) throw new UsernameExistsException({ message: "User account already exists", ...meta });
-          this.users.set(i.Username, { status: "FORCE_CHANGE_PASSWORD", email: i.UserAttributes?.find((a: { Name: string }) => a.Name === "email")?.Value, password: i.TemporaryPassword });
+          if (this.users.has(i.Username))
+            throw new UsernameExistsException({ message: "User account already exists", ...meta });
+          this.users.set(i.Username, {
+            status: "FORCE_CHANGE_PASSWORD",
+            email: i.UserAttributes?.find((a: { Name: string }) => a.Name === "email")?.Value,
+            password: i.TemporaryPassword,
+          });
           return { User: { Username: i.Username } };
         case "AdminSetUserPassword":
           this.user(i.Username).password = i.Password;
@@ -112,8 +149,14 @@ describe("resolvePoolTarget", () => {
 
   test("--user-pool-id names a real pool whose region is the id's prefix", () => {
     // Act / Assess
-    expect(resolvePoolTarget({ userPoolId: "eu-west-1_AbC123" }, "/x", noStack)).toEqual({ kind: "aws", userPoolId: "eu-west-1_AbC123", region: "eu-west-1" });
-    expect(resolvePoolTarget({ userPoolId: "eu-west-1_AbC123", region: "eu-west-1", profile: "ops" }, "/x", noStack)).toEqual({ kind: "aws", userPoolId: "eu-west-1_AbC123", region: "eu-west-1", profile: "ops" });
+    expect(resolvePoolTarget({ userPoolId: "eu-west-1_AbC123" }, "/x", noStack)).toEqual({
+      kind: "aws",
+      userPoolId: "eu-west-1_AbC123",
+      region: "eu-west-1",
+    });
+    expect(
+      resolvePoolTarget({ userPoolId: "eu-west-1_AbC123", region: "eu-west-1", profile: "ops" }, "/x", noStack),
+    ).toEqual({ kind: "aws", userPoolId: "eu-west-1_AbC123", region: "eu-west-1", profile: "ops" });
   });
 
   test("without --user-pool-id, the local stack's pool from stack.json", () => {
@@ -123,10 +166,18 @@ describe("resolvePoolTarget", () => {
 
   test.each([
     [{ userPoolId: "AbC123" }, STACK, "is not a Cognito user pool id"],
-    [{ userPoolId: "eu-west-1_AbC123", region: "us-east-1" }, STACK, "does not match the pool id, whose pool lives in eu-west-1"],
+    [
+      { userPoolId: "eu-west-1_AbC123", region: "us-east-1" },
+      STACK,
+      "does not match the pool id, whose pool lives in eu-west-1",
+    ],
     [{ region: "eu-west-1" }, STACK, "--region and --profile apply to a real pool"],
     [{ profile: "ops" }, STACK, "--region and --profile apply to a real pool"],
-    [{}, undefined, 'no user pool: give --user-pool-id for a pool in AWS, or start the local stack ("npm start") so that /data/stack.json exists'],
+    [
+      {},
+      undefined,
+      'no user pool: give --user-pool-id for a pool in AWS, or start the local stack ("npm start") so that /data/stack.json exists',
+    ],
   ])("%j is a usage error (stack.json: %j)", (options, stack, message) => {
     // Act / Assess
     expect(() => resolvePoolTarget(options, "/data/stack.json", () => stack)).toThrow(CliUsageError);
@@ -136,7 +187,12 @@ describe("resolvePoolTarget", () => {
   test("a stack.json that is not a summary, or whose pool is not on loopback, is refused", () => {
     // Act / Assess
     expect(() => resolvePoolTarget({}, "/s.json", () => ({ region: "us-east-1" }))).toThrow(CliFailure);
-    expect(() => resolvePoolTarget({}, "/s.json", () => ({ ...STACK, cognito: { ...STACK.cognito, endpoint: "https://cognito-idp.us-east-1.amazonaws.com" } }))).toThrow("is not a loopback address");
+    expect(() =>
+      resolvePoolTarget({}, "/s.json", () => ({
+        ...STACK,
+        cognito: { ...STACK.cognito, endpoint: "https://cognito-idp.us-east-1.amazonaws.com" },
+      })),
+    ).toThrow("is not a loopback address");
   });
 
   test("the local stack file is $MLFLOW_GATE_DATA/stack.json, default .mlflow-gate", () => {
@@ -149,7 +205,13 @@ describe("resolvePoolTarget", () => {
 describe("UserAdmin on a paging pool", () => {
   test("users list reads every page of users and of each group's members", async () => {
     // Prepare
-    const pool = new FakePool(["admins", "model-approvers", "readers"], { ann: ["readers"], bob: ["readers", "model-approvers"], cat: ["admins"], dan: [], eve: ["readers"] });
+    const pool = new FakePool(["admins", "model-approvers", "readers"], {
+      ann: ["readers"],
+      bob: ["readers", "model-approvers"],
+      cat: ["admins"],
+      dan: [],
+      eve: ["readers"],
+    });
     // Act
     const rows = await new UserAdmin(pool.client, LOCAL).listUsers();
     // Assess
@@ -166,9 +228,13 @@ describe("UserAdmin on a paging pool", () => {
 
   test("a pagination token that comes back again is an error, not an endless loop", async () => {
     // Prepare
-    const client: PoolClient = { send: (async () => ({ Groups: [{ GroupName: "g" }], NextToken: "same" })) as PoolClient["send"] };
+    const client: PoolClient = {
+      send: (async () => ({ Groups: [{ GroupName: "g" }], NextToken: "same" })) as PoolClient["send"],
+    };
     // Act / Assess
-    await expect(new UserAdmin(client, LOCAL).listGroupNames()).rejects.toThrow("returned a pagination token that never ends");
+    await expect(new UserAdmin(client, LOCAL).listGroupNames()).rejects.toThrow(
+      "returned a pagination token that never ends",
+    );
   });
 
   test("add: a new user with a password from stdin is created with invitations suppressed, the password set permanent, then put in the group", async () => {
@@ -176,12 +242,32 @@ describe("UserAdmin on a paging pool", () => {
     const pool = new FakePool(["readers"]);
     let created: Record<string, unknown> = {};
     const send = pool.client.send;
-    const client: PoolClient = { send: ((c: { constructor: { name: string }; input: Record<string, unknown> }) => ((c.constructor.name === "AdminCreateUserCommand" && (created = c.input)), send(c as never))) as PoolClient["send"] };
+    const client: PoolClient = {
+      send: ((c: { constructor: { name: string }; input: Record<string, unknown> }) => (
+        c.constructor.name === "AdminCreateUserCommand" && (created = c.input),
+        send(c as never)
+      )) as PoolClient["send"],
+    };
     // Act
-    const changes = await new UserAdmin(client, LOCAL).addUser({ username: "ann", groups: ["readers"], email: "ann@example.com", password: { kind: "permanent", read: async () => "Secret-Passw0rd!" } });
+    const changes = await new UserAdmin(client, LOCAL).addUser({
+      username: "ann",
+      groups: ["readers"],
+      email: "ann@example.com",
+      password: { kind: "permanent", read: async () => "Secret-Passw0rd!" },
+    });
     // Assess
-    expect(changes).toEqual(["created user ann <ann@example.com>", "password of ann set from stdin (permanent)", "added ann to readers"]);
-    expect(created).toMatchObject({ MessageAction: "SUPPRESS", UserAttributes: [{ Name: "email", Value: "ann@example.com" }, { Name: "email_verified", Value: "true" }] });
+    expect(changes).toEqual([
+      "created user ann <ann@example.com>",
+      "password of ann set from stdin (permanent)",
+      "added ann to readers",
+    ]);
+    expect(created).toMatchObject({
+      MessageAction: "SUPPRESS",
+      UserAttributes: [
+        { Name: "email", Value: "ann@example.com" },
+        { Name: "email_verified", Value: "true" },
+      ],
+    });
     expect(created).not.toHaveProperty("DesiredDeliveryMediums");
     expect(pool.users.get("ann")).toMatchObject({ status: "CONFIRMED", password: "Secret-Passw0rd!" });
   });
@@ -190,9 +276,19 @@ describe("UserAdmin on a paging pool", () => {
     // Prepare
     const pool = new FakePool(["readers"]);
     const inputs: Record<string, unknown>[] = [];
-    const client: PoolClient = { send: ((c: { input: Record<string, unknown> }) => (inputs.push(c.input), pool.client.send(c as never))) as PoolClient["send"] };
+    const client: PoolClient = {
+      send: ((c: { input: Record<string, unknown> }) => (
+        inputs.push(c.input),
+        pool.client.send(c as never)
+      )) as PoolClient["send"],
+    };
     // Act
-    await new UserAdmin(client, LOCAL).addUser({ username: "ann", groups: ["readers"], email: "ann@example.com", password: { kind: "invitation" } });
+    await new UserAdmin(client, LOCAL).addUser({
+      username: "ann",
+      groups: ["readers"],
+      email: "ann@example.com",
+      password: { kind: "invitation" },
+    });
     // Assess
     const create = inputs.find((i) => "DesiredDeliveryMediums" in i);
     expect(create).toMatchObject({ DesiredDeliveryMediums: ["EMAIL"] });
@@ -209,7 +305,11 @@ describe("UserAdmin on a paging pool", () => {
     const first = await admin.addUser({ username: "ann", groups: ["readers"], password: { kind: "permanent", read } });
     const second = await admin.addUser({ username: "ann", groups: ["readers"], password: { kind: "none" } });
     // Assess
-    expect(first).toEqual(["user ann exists", "password of ann left unchanged (the user exists)", "added ann to readers"]);
+    expect(first).toEqual([
+      "user ann exists",
+      "password of ann left unchanged (the user exists)",
+      "added ann to readers",
+    ]);
     expect(second).toEqual(["user ann exists", "ann is already in readers"]);
     expect(read).not.toHaveBeenCalled();
     expect(await admin.groupsOf("ann")).toEqual(["admins", "readers"]);
@@ -219,9 +319,15 @@ describe("UserAdmin on a paging pool", () => {
     // Prepare
     const pool = new FakePool(["readers"]);
     // Act
-    const added = new UserAdmin(pool.client, LOCAL).addUser({ username: "ann", groups: ["readers", "auditors"], password: { kind: "permanent", read: async () => "x" } });
+    const added = new UserAdmin(pool.client, LOCAL).addUser({
+      username: "ann",
+      groups: ["readers", "auditors"],
+      password: { kind: "permanent", read: async () => "x" },
+    });
     // Assess
-    await expect(added).rejects.toThrow('group "auditors" does not exist in local pool local_abc (http://127.0.0.1:9229): run "mlflow-gate groups sync" first');
+    await expect(added).rejects.toThrow(
+      'group "auditors" does not exist in local pool local_abc (http://127.0.0.1:9229): run "mlflow-gate groups sync" first',
+    );
     expect(pool.users.size).toBe(0);
   });
 
@@ -229,7 +335,9 @@ describe("UserAdmin on a paging pool", () => {
     // Prepare
     const pool = new FakePool(["readers"]);
     // Act / Assess
-    await expect(new UserAdmin(pool.client, LOCAL).addUser({ username: "ann", groups: ["readers"], password: { kind: "none" } })).rejects.toThrow(CliUsageError);
+    await expect(
+      new UserAdmin(pool.client, LOCAL).addUser({ username: "ann", groups: ["readers"], password: { kind: "none" } }),
+    ).rejects.toThrow(CliUsageError);
     expect(pool.calls.some((c) => c.startsWith("AdminCreateUser"))).toBe(false);
   });
 
@@ -242,7 +350,12 @@ describe("UserAdmin on a paging pool", () => {
     const added = new UserAdmin(pool.client, LOCAL).addUser({
       username: "ann",
       groups: ["readers"],
-      password: { kind: "temporary", generate: () => "Temp-Passw0rd-123", deliver: (p) => delivered.push(p), undeliver: () => delivered.pop() },
+      password: {
+        kind: "temporary",
+        generate: () => "Temp-Passw0rd-123",
+        deliver: (p) => delivered.push(p),
+        undeliver: () => delivered.pop(),
+      },
     });
     // Assess
     await expect(added).rejects.toThrow("throttled");
@@ -258,13 +371,20 @@ describe("UserAdmin on a paging pool", () => {
     const again = await admin.setGroups("ann", ["model-approvers"]);
     // Assess
     expect(changed).toEqual(["added ann to model-approvers", "removed ann from readers"]);
-    expect(pool.calls.filter((c) => /^Admin(Add|Remove)/.test(c))).toEqual(["AdminAddUserToGroup ann model-approvers", "AdminRemoveUserFromGroup ann readers"]);
+    expect(pool.calls.filter((c) => /^Admin(Add|Remove)/.test(c))).toEqual([
+      "AdminAddUserToGroup ann model-approvers",
+      "AdminRemoveUserFromGroup ann readers",
+    ]);
     expect(again).toEqual(["ann is already in exactly model-approvers"]);
   });
 
   test("an unknown user is one clear line naming the user and the pool", async () => {
     // Prepare
-    const admin = new UserAdmin(new FakePool(["readers"]).client, { kind: "aws", userPoolId: "eu-west-1_X1", region: "eu-west-1" });
+    const admin = new UserAdmin(new FakePool(["readers"]).client, {
+      kind: "aws",
+      userPoolId: "eu-west-1_X1",
+      region: "eu-west-1",
+    });
     // Act / Assess
     await expect(admin.groupsOf("nobody")).rejects.toThrow('user "nobody" does not exist in pool eu-west-1_X1');
     await expect(admin.setGroups("nobody", ["readers"])).rejects.toThrow(CliFailure);
@@ -280,12 +400,21 @@ describe("UserAdmin on a paging pool", () => {
       { name: "auditors", description: "Read\n  and audit." },
     ];
     const inputs: Record<string, unknown>[] = [];
-    const client: PoolClient = { send: ((c: { input: Record<string, unknown> }) => (inputs.push(c.input), pool.client.send(c as never))) as PoolClient["send"] };
+    const client: PoolClient = {
+      send: ((c: { input: Record<string, unknown> }) => (
+        inputs.push(c.input),
+        pool.client.send(c as never)
+      )) as PoolClient["send"],
+    };
     // Act
     const sync = await new UserAdmin(client, LOCAL).syncGroups(files);
     // Assess
     expect(sync).toEqual({ created: ["auditors"], unchanged: ["admins", "readers"], withoutFile: ["legacy"] });
-    expect(inputs).toContainEqual({ UserPoolId: "local_abc", GroupName: "auditors", Description: "mlflow-gate: Read and audit." });
+    expect(inputs).toContainEqual({
+      UserPoolId: "local_abc",
+      GroupName: "auditors",
+      Description: "mlflow-gate: Read and audit.",
+    });
     expect(pool.groups.get("legacy")).toEqual(new Set(["old"]));
   });
 
@@ -293,7 +422,13 @@ describe("UserAdmin on a paging pool", () => {
     // Prepare
     const pool = new FakePool(["readers"]);
     // Act
-    const sync = await new UserAdmin(pool.client, LOCAL).syncGroups([{ name: "readers", description: "r" }, { name: "auditors", description: "a" }], { dryRun: true });
+    const sync = await new UserAdmin(pool.client, LOCAL).syncGroups(
+      [
+        { name: "readers", description: "r" },
+        { name: "auditors", description: "a" },
+      ],
+      { dryRun: true },
+    );
     // Assess
     expect(sync).toEqual({ created: ["auditors"], unchanged: ["readers"], withoutFile: [] });
     expect([...pool.groups.keys()]).toEqual(["readers"]);
@@ -302,9 +437,16 @@ describe("UserAdmin on a paging pool", () => {
 
   test("a refused connection to the local pool says to start the local stack", async () => {
     // Prepare
-    const client: PoolClient = { send: (async () => Promise.reject(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }))) as PoolClient["send"] };
+    const client: PoolClient = {
+      send: (async () =>
+        Promise.reject(
+          Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }),
+        )) as PoolClient["send"],
+    };
     // Act / Assess
-    await expect(new UserAdmin(client, LOCAL).listUsers()).rejects.toThrow('cannot reach the local user pool at http://127.0.0.1:9229 (ECONNREFUSED): is the local stack ("npm start") running?');
+    await expect(new UserAdmin(client, LOCAL).listUsers()).rejects.toThrow(
+      'cannot reach the local user pool at http://127.0.0.1:9229 (ECONNREFUSED): is the local stack ("npm start") running?',
+    );
   });
 });
 

@@ -27,7 +27,10 @@ export function cliEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
  * Runs bin/mlflow-gate.js as a user would, without blocking the event loop (the gateway may run in
  * this process). `stdin` is piped and closed; without it stdin is closed at once.
  */
-export function runCliProcess(args: readonly string[], options: { env?: NodeJS.ProcessEnv; stdin?: string; cwd?: string; timeoutMs?: number } = {}): Promise<CliRun> {
+export function runCliProcess(
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; stdin?: string; cwd?: string; timeoutMs?: number } = {},
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(REPO_ROOT, "bin", "mlflow-gate.js"), ...args], {
       cwd: options.cwd ?? REPO_ROOT,
@@ -50,7 +53,10 @@ export function runCliProcess(args: readonly string[], options: { env?: NodeJS.P
 }
 
 /** Runs the CLI in this process with captured output, an explicit environment and stdin. */
-export async function runCli(args: readonly string[], options: { env?: NodeJS.ProcessEnv; stdin?: string } = {}): Promise<CliRun> {
+export async function runCli(
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; stdin?: string } = {},
+): Promise<CliRun> {
   const out: Buffer[] = [];
   let stderr = "";
   const stdin = Object.assign(Readable.from([Buffer.from(options.stdin ?? "")]), { isTTY: false });

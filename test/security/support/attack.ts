@@ -48,7 +48,12 @@ export function sendRaw(baseUrl: string, request: RawRequest, timeoutMs = 30_000
   const headers = [...(request.headers ?? [])];
   const has = (name: string) => headers.some(([n]) => n.toLowerCase() === name);
   if (!has("host")) headers.unshift(["Host", url.host]);
-  if (!has("content-length") && !has("transfer-encoding") && (body.length > 0 || !["GET", "HEAD"].includes(request.method))) headers.push(["Content-Length", String(body.length)]);
+  if (
+    !has("content-length") &&
+    !has("transfer-encoding") &&
+    (body.length > 0 || !["GET", "HEAD"].includes(request.method))
+  )
+    headers.push(["Content-Length", String(body.length)]);
   headers.push(["Connection", "close"]);
   const head = `${request.method} ${request.target} HTTP/1.1\r\n${headers.map(([n, v]) => `${n}: ${v}`).join("\r\n")}\r\n\r\n`;
 
@@ -63,7 +68,10 @@ export function sendRaw(baseUrl: string, request: RawRequest, timeoutMs = 30_000
       clearTimeout(timer);
       const data = Buffer.concat(chunks);
       const split = data.indexOf("\r\n\r\n");
-      if (split < 0) return reject(new Error(`no HTTP answer to ${request.method} ${request.target.slice(0, 100)} (${data.length} bytes)`));
+      if (split < 0)
+        return reject(
+          new Error(`no HTTP answer to ${request.method} ${request.target.slice(0, 100)} (${data.length} bytes)`),
+        );
       const [statusLine, ...lines] = data.subarray(0, split).toString("latin1").split("\r\n");
       const parsed: Record<string, string> = {};
       for (const line of lines) {
@@ -101,16 +109,32 @@ export async function mlflowState(t: TestStack): Promise<string> {
     if (r.status !== 200) throw new Error(`private MLflow ${method} ${path}: ${r.status} ${await r.text()}`);
     return r.json() as Promise<Record<string, unknown[] | undefined>>;
   };
-  const experiments = (await call("POST", "/api/2.0/mlflow/experiments/search", { max_results: 1000, view_type: "ALL" })).experiments ?? [];
+  const experiments =
+    (await call("POST", "/api/2.0/mlflow/experiments/search", { max_results: 1000, view_type: "ALL" })).experiments ??
+    [];
   const ids = experiments.map((e) => (e as { experiment_id: string }).experiment_id);
-  const runs = (await call("POST", "/api/2.0/mlflow/runs/search", { experiment_ids: ids, run_view_type: "ALL", max_results: 1000 })).runs ?? [];
-  const models = (await call("GET", "/api/2.0/mlflow/registered-models/search?max_results=1000")).registered_models ?? [];
+  const runs =
+    (
+      await call("POST", "/api/2.0/mlflow/runs/search", {
+        experiment_ids: ids,
+        run_view_type: "ALL",
+        max_results: 1000,
+      })
+    ).runs ?? [];
+  const models =
+    (await call("GET", "/api/2.0/mlflow/registered-models/search?max_results=1000")).registered_models ?? [];
   const versions = (await call("GET", "/api/2.0/mlflow/model-versions/search?max_results=1000")).model_versions ?? [];
   return JSON.stringify({ experiments, runs, models, versions });
 }
 
 /** A JSON call on the private MLflow, for seeding and restoring state (never through the gateway). */
-export async function privateCall(t: TestStack, method: "GET" | "POST" | "DELETE" | "PATCH", path: string, body?: unknown): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+export async function privateCall(
+  t: TestStack,
+  method: "GET" | "POST" | "DELETE" | "PATCH",
+  path: string,
+  body?: unknown,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON read by path
+): Promise<any> {
   const r = await fetch(`${t.stack.summary.mlflowPrivateUrl}${path}`, {
     method,
     headers: { "content-type": "application/json" },
@@ -142,10 +166,21 @@ export interface SigningOptions {
  * the wire, and returns the headers to send, Host first. Smithy removes dot segments before signing,
  * as every SigV4 signer does: the gateway must not then route the raw path differently.
  */
-export async function signHeaders(t: TestStack, method: string, wirePath: string, query: string, body: string | Buffer, options: SigningOptions): Promise<[string, string][]> {
+export async function signHeaders(
+  t: TestStack,
+  method: string,
+  wirePath: string,
+  query: string,
+  body: string | Buffer,
+  options: SigningOptions,
+): Promise<[string, string][]> {
   const url = new URL(t.stack.summary.gatewayUrl);
   const signer = new SignatureV4({
-    credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey, ...(options.sessionToken ? { sessionToken: options.sessionToken } : {}) },
+    credentials: {
+      accessKeyId: options.accessKeyId,
+      secretAccessKey: options.secretAccessKey,
+      ...(options.sessionToken ? { sessionToken: options.sessionToken } : {}),
+    },
     region: options.region ?? t.stack.summary.region,
     service: options.service ?? "execute-api",
     sha256: Sha256,
@@ -166,7 +201,10 @@ export async function signHeaders(t: TestStack, method: string, wirePath: string
       headers: { host: options.host ?? url.host, "content-type": "application/json" },
       body,
     }),
-    { signingDate: options.signedAt ?? new Date(), ...(options.unsignableHeaders ? { unsignableHeaders: options.unsignableHeaders } : {}) },
+    {
+      signingDate: options.signedAt ?? new Date(),
+      ...(options.unsignableHeaders ? { unsignableHeaders: options.unsignableHeaders } : {}),
+    },
   );
   const headers = Object.entries(signed.headers as Record<string, string>);
   return [...headers.filter(([n]) => n === "host"), ...headers.filter(([n]) => n !== "host")];

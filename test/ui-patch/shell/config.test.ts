@@ -1,7 +1,13 @@
 import { parseUiConfig } from "../../../ui-patch/shell/config";
 
 test("a local config keeps its endpoint", () => {
-  const config = { userPoolId: "local_1", userPoolClientId: "c", region: "us-east-1", authFlow: "USER_PASSWORD_AUTH", userPoolEndpoint: "http://127.0.0.1:9229" };
+  const config = {
+    userPoolId: "local_1",
+    userPoolClientId: "c",
+    region: "us-east-1",
+    authFlow: "USER_PASSWORD_AUTH",
+    userPoolEndpoint: "http://127.0.0.1:9229",
+  };
   expect(parseUiConfig(config)).toEqual(config);
 });
 
