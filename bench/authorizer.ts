@@ -10,7 +10,7 @@ import { PolicySet } from "../authorizer/core/policy-set";
 import { loadPolicySet, loadRouteCatalog } from "../authorizer/load-policies";
 import { createTokenVerifier, TokenVerifier } from "../authorizer/token";
 import { AuthorizerCache } from "../gateway/authorizer-cache";
-import { CATALOG_FILE, GROUPS_DIR } from "../scripts/lib/mlflow-env";
+import { CATALOG_FILE, GROUPS_DIR } from "../project/paths";
 import {
   accessToken,
   CLIENT_ID,

@@ -14,12 +14,13 @@ import { tmpdir } from "os";
 import { join } from "path";
 import { loadPolicySet } from "../authorizer/load-policies";
 import { PolicySet } from "../authorizer/core/policy-set";
-import { startMlflow } from "../gateway/mlflow-server";
-import { loadPrincipals, Principal } from "../gateway/principals";
-import { AccessLogEntry, closeServer } from "../gateway/server";
-import { createLocalGateway } from "../gateway/stack";
-import { RunningUserPool, startUserPool } from "../gateway/user-pool";
-import { CATALOG_FILE, GROUPS_DIR } from "../scripts/lib/mlflow-env";
+import { startMlflow } from "../local/mlflow-server";
+import { loadPrincipals, Principal } from "../local/principals";
+import { AccessLogEntry } from "../gateway/server";
+import { closeServer } from "../common/http-server";
+import { createLocalGateway } from "../local/stack";
+import { RunningUserPool, startUserPool } from "../local/user-pool";
+import { CATALOG_FILE, GROUPS_DIR } from "../project/paths";
 import { LoadTarget, LoadWorker, TargetFigures, WireRequest } from "./lib/load";
 import {
   basicAuthHeader,

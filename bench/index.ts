@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join, resolve } from "path";
-import { ensureMlflowVenv } from "../scripts/lib/mlflow-env";
+import { ensureMlflowVenv } from "../project/mlflow-venv";
 import { AuthorizerOptions, AuthorizerResults, benchAuthorizer } from "./authorizer";
 import { benchColdStart, ColdStartOptions, ColdStartResults } from "./cold-start";
 import { benchGateway, GatewayOptions, GatewayResults } from "./gateway";

@@ -16,9 +16,10 @@ import { evaluatePolicies, parsePolicyDocument } from "../authorizer/core/evalua
 import { PolicySet } from "../authorizer/core/policy-set";
 import { ANSWERS, GatewayAnswer, iamDenied } from "./api-responses";
 import { AuthorizerCache } from "./authorizer-cache";
-import { API_GATEWAY } from "./config";
+import { API_GATEWAY } from "../authorizer/core/contract";
+import { trackResponses } from "../common/http-server";
 import { CredentialStore, verifySigV4 } from "./sigv4";
-import { isUiPath, resolveUiFile, sendUiFile } from "./ui-files";
+import { isUiPath, resolveUiFile, sendUiFile } from "../local/ui-files";
 
 /** One JSON line per request; never a token, a signature or a body. */
 export interface AccessLogEntry {
@@ -636,46 +637,6 @@ export function createGatewayServer(props: GatewayProps): Server {
   server.on("close", () => upstreamAgent.destroy());
   trackResponses(server);
   return server;
-}
-
-/** Responses not yet finished, per server, so closeServer can mark them `Connection: close`. */
-const openResponses = new WeakMap<Server, Set<ServerResponse>>();
-/** Lets closeServer tell the clients of requests in flight not to reuse their connection. */
-export function trackResponses(server: Server): void {
-  const open = new Set<ServerResponse>();
-  openResponses.set(server, open);
-  server.prependListener("request", (_req: IncomingMessage, res: ServerResponse) => {
-    open.add(res);
-    res.once("close", () => open.delete(res));
-  });
-}
-
-/** How long closeServer lets requests in flight finish before it cuts their connections. */
-export const DRAIN_GRACE_MS = 10_000;
-const DRAIN_POLL_MS = 50;
-
-/**
- * Graceful stop: stops accepting connections, lets requests in flight finish (at most `graceMs`), then
- * cuts what is left. Idle kept-alive connections close at once and every connection closes after the
- * response it is busy with, so a stop never waits for idle clients and never drops an answered request.
- */
-export function closeServer(server: Server, graceMs = DRAIN_GRACE_MS): Promise<void> {
-  return new Promise((resolve) => {
-    // A request arriving on a kept-alive connection during the drain is still answered, with `Connection: close`.
-    const closeAfterResponse = (_req: IncomingMessage, res: ServerResponse) => void (res.shouldKeepAlive = false);
-    server.prependListener("request", closeAfterResponse);
-    for (const res of openResponses.get(server) ?? []) if (!res.headersSent) res.shouldKeepAlive = false;
-    // Connections become idle as their responses finish; Node only closes the ones idle at close().
-    const poll = setInterval(() => server.closeIdleConnections(), DRAIN_POLL_MS);
-    const deadline = setTimeout(() => server.closeAllConnections(), graceMs);
-    server.close(() => {
-      clearInterval(poll);
-      clearTimeout(deadline);
-      server.off("request", closeAfterResponse);
-      resolve();
-    });
-    server.closeIdleConnections();
-  });
 }
 
 function identityOf(result: APIGatewayAuthorizerResult): Identity {

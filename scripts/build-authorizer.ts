@@ -6,7 +6,7 @@ import { gzipSync } from "zlib";
 import { loadGroupFiles, loadRouteCatalog } from "../authorizer/load-policies";
 import { parsePolicyBundle, PolicyBundle } from "../authorizer/policy-bundle";
 import { PolicySet } from "../authorizer/core/policy-set";
-import { CATALOG_FILE, GROUPS_DIR, REPO_ROOT } from "./lib/mlflow-env";
+import { AUTHORIZER_BUILD_DIR, CATALOG_FILE, GROUPS_DIR, REPO_ROOT } from "../project/paths";
 
 export interface AuthorizerBuild {
   readonly outDir: string;
@@ -18,7 +18,7 @@ export interface AuthorizerBuild {
 }
 
 /** Builds into `outDir` (relative to the repository root); the CDK stack ships that folder as the Lambda code. */
-export async function buildAuthorizer(outDir = "dist/authorizer"): Promise<AuthorizerBuild> {
+export async function buildAuthorizer(outDir = AUTHORIZER_BUILD_DIR): Promise<AuthorizerBuild> {
   const dir = resolve(REPO_ROOT, outDir);
   mkdirSync(dir, { recursive: true });
 

@@ -23,7 +23,8 @@ import {
   Surface,
 } from "../authorizer/core/policy-set";
 import { samplePath } from "./generate-decision-matrix";
-import { CATALOG_FILE, GROUPS_DIR, installedMlflowVersion } from "./lib/mlflow-env";
+import { CATALOG_FILE, GROUPS_DIR } from "../project/paths";
+import { installedMlflowVersion } from "../project/mlflow-venv";
 import { diffRouteCatalogs, introspectRouteCatalog } from "./lib/route-catalog-source";
 import { CliFailure, CliUsageError } from "./lib/cli-errors";
 import { usersCommands } from "./users";

@@ -1,5 +1,5 @@
 // Makes .venv hold the MLflow version pinned in MLFLOW_VERSION (run before the tests and by npm start).
-import { ensureMlflowVenv } from "./lib/mlflow-env";
+import { ensureMlflowVenv } from "../project/mlflow-venv";
 
 try {
   const version = ensureMlflowVenv();

@@ -5,7 +5,7 @@ import { CatalogRoute, ROUTE_CLASSES, RouteClass } from "../authorizer/core/cata
 import { GroupPolicyError } from "../authorizer/core/errors";
 import { checkRequest, PolicySet } from "../authorizer/core/policy-set";
 import { loadPolicySet } from "../authorizer/load-policies";
-import { CATALOG_FILE, GROUPS_DIR, REPO_ROOT } from "./lib/mlflow-env";
+import { CATALOG_FILE, GROUPS_DIR, REPO_ROOT } from "../project/paths";
 
 export const DECISION_MATRIX_FILE = join(REPO_ROOT, "policies", "decision-matrix.md");
 

@@ -1,6 +1,7 @@
 // Regenerates policies/mlflow-routes.json from the MLflow pinned in MLFLOW_VERSION (installed into .venv).
 import { writeFileSync } from "fs";
-import { CATALOG_FILE, ensureMlflowVenv } from "./lib/mlflow-env";
+import { CATALOG_FILE } from "../project/paths";
+import { ensureMlflowVenv } from "../project/mlflow-venv";
 import { formatRouteCatalog, introspectRouteCatalog } from "./lib/route-catalog-source";
 
 ensureMlflowVenv();

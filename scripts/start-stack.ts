@@ -1,8 +1,8 @@
 // The local stack: real MLflow behind the local API Gateway, with a local Cognito pool (npm start).
 import { ConfigError } from "../authorizer/core/errors";
-import { parseStackConfig } from "../gateway/config";
-import { formatSummary, startStack } from "../gateway/stack";
-import { ensureMlflowVenv } from "./lib/mlflow-env";
+import { parseStackConfig } from "../local/config";
+import { formatSummary, startStack } from "../local/stack";
+import { ensureMlflowVenv } from "../project/mlflow-venv";
 
 export async function main(): Promise<void> {
   const started = Date.now();

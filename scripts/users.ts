@@ -1,6 +1,6 @@
 // The `users` and `groups` commands of `mlflow-gate`: thin I/O around scripts/lib/user-admin.ts.
 import { fchmodSync, existsSync, openSync, closeSync, writeSync, unlinkSync } from "fs";
-import { generatePassword } from "../gateway/user-pool";
+import { generatePassword } from "../local/user-pool";
 import { readGroupFiles } from "../authorizer/load-policies";
 import type { CliIo, Command, Context } from "./cli";
 import { CliFailure, CliUsageError } from "./lib/cli-errors";

@@ -2,21 +2,10 @@
 import { build } from "esbuild";
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { join, resolve } from "path";
+import { mlflowUiBuildDir } from "../project/mlflow-venv";
+import { UI_BUILD_DIR } from "../project/paths";
 import { UI_CONFIG_PATH, UiConfig } from "./shell/config";
 
-const REPO_ROOT = resolve(__dirname, "..");
-/** The UI MLflow ships prebuilt in its wheel; never rebuilt here. */
-export const MLFLOW_UI_BUILD = join(
-  REPO_ROOT,
-  ".venv",
-  "lib",
-  "python3.11",
-  "site-packages",
-  "mlflow",
-  "server",
-  "js",
-  "build",
-);
 /** Where the shell's files go, under the URL prefix MLflow's static files already use. */
 const SHELL_DIR = join("static-files", "mlflow-gate");
 /** The shell's script in a built UI: what tells a patched UI from MLflow's own. */
@@ -33,9 +22,9 @@ export interface UiBuild {
  * and the shell), and `mlflow-gate-ui.json` when a config is given (otherwise the deployment writes it).
  */
 export async function buildUi(
-  outDir = join(REPO_ROOT, "dist", "ui"),
+  outDir = UI_BUILD_DIR,
   config?: UiConfig,
-  mlflowBuild = MLFLOW_UI_BUILD,
+  mlflowBuild = mlflowUiBuildDir(),
 ): Promise<UiBuild> {
   const indexFile = join(mlflowBuild, "index.html");
   if (!existsSync(indexFile))

@@ -1,7 +1,7 @@
 // What the figures were measured on: hardware, versions, and how busy the machine was.
 import { execFileSync } from "child_process";
 import { arch, cpus, loadavg, platform, release, totalmem } from "os";
-import { VENV_PYTHON } from "../../scripts/lib/mlflow-env";
+import { VENV_PYTHON } from "../../project/paths";
 
 export interface Machine {
   readonly cpu: string;

@@ -4,10 +4,10 @@ import { ChildProcess, execFileSync, spawn } from "child_process";
 import { randomBytes } from "crypto";
 import { existsSync, mkdirSync, writeFileSync } from "fs";
 import { delimiter, join } from "path";
-import { claimPort, killOnExit, stopProcessGroup, tailOf, waitForHttp } from "../../gateway/processes";
-import { mlflowServerOptions } from "../../gateway/mlflow-server";
-import { generatePassword } from "../../gateway/user-pool";
-import { VENV_DIR, VENV_PYTHON } from "../../scripts/lib/mlflow-env";
+import { claimPort, killOnExit, stopProcessGroup, tailOf, waitForHttp } from "../../local/processes";
+import { mlflowServerOptions } from "../../local/mlflow-server";
+import { generatePassword } from "../../local/user-pool";
+import { VENV_DIR, VENV_PYTHON } from "../../project/paths";
 
 export interface RunningServer {
   readonly url: URL;

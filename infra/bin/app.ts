@@ -1,10 +1,10 @@
 // The CDK app (cdk.json): `npx cdk synth --all`, `npx cdk deploy --all`. It builds the patched UI first
 // (MLflow's prebuilt UI from the pinned wheel in .venv, plus the login shell) into dist/ui.
 import { App } from "aws-cdk-lib";
-import { join } from "path";
 import { ConfigError } from "../../authorizer/core/errors";
 import { loadPolicySet } from "../../authorizer/load-policies";
-import { CATALOG_FILE, ensureMlflowVenv, GROUPS_DIR, REPO_ROOT } from "../../scripts/lib/mlflow-env";
+import { CATALOG_FILE, GROUPS_DIR } from "../../project/paths";
+import { ensureMlflowVenv } from "../../project/mlflow-venv";
 import { buildUi } from "../../ui-patch/build-ui";
 import { buildMlflowGateApp } from "../app";
 import { parseInfraConfig } from "../config";
@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
   const config = parseInfraConfig(app.node.tryGetContext("mlflow-gate"), new Set(policySet.groups.keys()));
   ensureMlflowVenv();
-  const ui = await buildUi(join(REPO_ROOT, "dist", "ui"));
+  const ui = await buildUi();
   process.stderr.write(`mlflow-gate: patched UI built in ${ui.outDir}\n`);
   buildMlflowGateApp(app, config, policySet, { uiDirectory: ui.outDir });
 }

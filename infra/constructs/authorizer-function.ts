@@ -9,10 +9,9 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { ConfigError } from "../../authorizer/core/errors";
 import { PolicySet } from "../../authorizer/core/policy-set";
-import { REPO_ROOT } from "../../scripts/lib/mlflow-env";
+import { AUTHORIZER_BUILD_DIR, REPO_ROOT } from "../../project/paths";
 
 /** Where the build puts the handler and its policy bundle (scripts/build-authorizer.ts's default). */
-export const AUTHORIZER_BUILD_DIR = join(REPO_ROOT, "dist", "authorizer");
 
 const built = new Set<string>();
 

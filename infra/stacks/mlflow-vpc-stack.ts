@@ -11,7 +11,8 @@ import * as s3 from "aws-cdk-lib/aws-s3";
 import * as cxapi from "aws-cdk-lib/cx-api";
 import { Construct, IConstruct } from "constructs";
 import { ConfigError } from "../../authorizer/core/errors";
-import { loadPinnedMlflowVersion, REPO_ROOT } from "../../scripts/lib/mlflow-env";
+import { loadPinnedMlflowVersion } from "../../project/mlflow-venv";
+import { REPO_ROOT } from "../../project/paths";
 import { InfraConfig } from "../config";
 
 /** The port MLflow listens on inside its task. */

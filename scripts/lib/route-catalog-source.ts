@@ -1,6 +1,7 @@
 import { readFileSync } from "fs";
 import { parseRouteCatalog, RouteCatalog } from "../../authorizer/core/catalog";
-import { CATALOG_FILE, runVenvPython } from "./mlflow-env";
+import { CATALOG_FILE } from "../../project/paths";
+import { runVenvPython } from "../../project/mlflow-venv";
 import { buildRouteCatalog, Introspection } from "./route-classification";
 
 /** The catalog as the installed MLflow in .venv would have it, with today's classification rules. */

@@ -45,7 +45,7 @@ export function isCognitoName(name: string): boolean {
   return COGNITO_NAME.test(name);
 }
 
-/** Where the local stack writes its summary: `$MLFLOW_GATE_DATA/stack.json`, as gateway/config.ts resolves it. */
+/** Where the local stack writes its summary: `$MLFLOW_GATE_DATA/stack.json`, as local/config.ts resolves it. */
 export function localStackFile(env: NodeJS.ProcessEnv, cwd: string): string {
   return resolve(cwd, env.MLFLOW_GATE_DATA || ".mlflow-gate", "stack.json");
 }

@@ -5,7 +5,7 @@ import { authorizerScope } from "../../authorizer/core/policy-set";
 import { parsePolicyDocument } from "../../authorizer/core/evaluate";
 import { loadPolicySet } from "../../authorizer/load-policies";
 import { createTokenVerifier } from "../../authorizer/token";
-import { CATALOG_FILE, GROUPS_DIR } from "../../scripts/lib/mlflow-env";
+import { CATALOG_FILE, GROUPS_DIR } from "../../project/paths";
 import {
   accessClaims,
   CLIENT_ID,

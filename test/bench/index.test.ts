@@ -9,7 +9,7 @@ import type { AuthorizerResults } from "../../bench/authorizer";
 import type { ColdStartResults } from "../../bench/cold-start";
 import type { GatewayResults } from "../../bench/gateway";
 import { judgeTargets, parseBenchArgs, SECTIONS } from "../../bench/index";
-import { REPO_ROOT } from "../../scripts/lib/mlflow-env";
+import { REPO_ROOT } from "../../project/paths";
 
 const positive = (v: unknown): boolean => typeof v === "number" && Number.isFinite(v) && v > 0;
 

@@ -6,10 +6,11 @@ import { join } from "path";
 import { createAuthorizer } from "../../authorizer/authorize";
 import { loadPolicySet } from "../../authorizer/load-policies";
 import { createTokenVerifier } from "../../authorizer/token";
-import { parsePrincipals, principalStore } from "../../gateway/principals";
-import { AccessLogEntry, closeServer, createGatewayServer, readTarget } from "../../gateway/server";
+import { parsePrincipals, principalStore } from "../../local/principals";
+import { AccessLogEntry, createGatewayServer, readTarget } from "../../gateway/server";
+import { closeServer } from "../../common/http-server";
 import { buildCanonicalUri } from "../../gateway/sigv4";
-import { CATALOG_FILE, GROUPS_DIR, VENV_PYTHON } from "../../scripts/lib/mlflow-env";
+import { CATALOG_FILE, GROUPS_DIR, VENV_PYTHON } from "../../project/paths";
 import {
   CLIENT_ID,
   createSigningKey,

@@ -9,9 +9,10 @@ import { AddressInfo, connect, createServer as createNetServer } from "net";
 import { createAuthorizer } from "../../authorizer/authorize";
 import { loadPolicySet } from "../../authorizer/load-policies";
 import { createTokenVerifier } from "../../authorizer/token";
-import { parsePrincipals, principalStore } from "../../gateway/principals";
-import { AccessLogEntry, closeServer, createGatewayServer } from "../../gateway/server";
-import { CATALOG_FILE, GROUPS_DIR } from "../../scripts/lib/mlflow-env";
+import { parsePrincipals, principalStore } from "../../local/principals";
+import { AccessLogEntry, createGatewayServer } from "../../gateway/server";
+import { closeServer } from "../../common/http-server";
+import { CATALOG_FILE, GROUPS_DIR } from "../../project/paths";
 import {
   accessToken,
   CLIENT_ID,

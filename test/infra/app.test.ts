@@ -7,7 +7,7 @@ import { loadPolicySet } from "../../authorizer/load-policies";
 import { buildMlflowGateApp } from "../../infra/app";
 import { parseInfraConfig } from "../../infra/config";
 import { buildUi } from "../../ui-patch/build-ui";
-import { CATALOG_FILE, GROUPS_DIR, VENV_DIR } from "../../scripts/lib/mlflow-env";
+import { CATALOG_FILE, GROUPS_DIR, VENV_DIR } from "../../project/paths";
 
 // The whole app as `cdk synth --all` builds it: cdk-nag's AWS Solutions checks with zero
 // unacknowledged findings, then cfn-lint over every template.

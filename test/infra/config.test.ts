@@ -2,7 +2,7 @@ import { readFileSync } from "fs";
 import { join } from "path";
 import { ConfigError } from "../../authorizer/core/errors";
 import { parseInfraConfig } from "../../infra/config";
-import { REPO_ROOT } from "../../scripts/lib/mlflow-env";
+import { REPO_ROOT } from "../../project/paths";
 import { thrownBy } from "../support/errors";
 
 const GROUPS = new Set(["admins", "readers", "model-approvers"]);

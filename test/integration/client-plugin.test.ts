@@ -1,5 +1,5 @@
 import { join } from "path";
-import { RunningStack } from "../../gateway/stack";
+import { RunningStack } from "../../local/stack";
 import { OpResult, Plan, runPython, sdkEnv, startTestStack, TestStack } from "./support/stack";
 
 // The real MLflow Python SDK with the repository's auth plugin (clients/python, installed editable

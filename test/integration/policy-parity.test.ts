@@ -10,10 +10,11 @@ import { createAuthorizer } from "../../authorizer/authorize";
 import { checkRequest } from "../../authorizer/core/policy-set";
 import { loadPolicySet } from "../../authorizer/load-policies";
 import { createTokenVerifier } from "../../authorizer/token";
-import { parsePrincipals, principalStore } from "../../gateway/principals";
-import { closeServer, createGatewayServer } from "../../gateway/server";
-import { RunningUserPool, startUserPool } from "../../gateway/user-pool";
-import { CATALOG_FILE, GROUPS_DIR } from "../../scripts/lib/mlflow-env";
+import { parsePrincipals, principalStore } from "../../local/principals";
+import { closeServer } from "../../common/http-server";
+import { createGatewayServer } from "../../gateway/server";
+import { RunningUserPool, startUserPool } from "../../local/user-pool";
+import { CATALOG_FILE, GROUPS_DIR } from "../../project/paths";
 import { fillTemplate } from "../support/probes";
 
 // Every decision the gateway makes equals `mlflow-gate policy check` (checkRequest) for the same

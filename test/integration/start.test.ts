@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, rmSync } from "fs";
 import { createServer, Server } from "net";
 import { tmpdir } from "os";
 import { join } from "path";
-import { claimPort } from "../../gateway/processes";
-import { StackSummary } from "../../gateway/stack";
-import { REPO_ROOT } from "../../scripts/lib/mlflow-env";
+import { claimPort } from "../../local/processes";
+import { StackSummary } from "../../local/stack";
+import { REPO_ROOT } from "../../project/paths";
 
 // `npm start` as a user runs it: a real process (node scripts/start.js), its summary, stack.json,
 // SIGTERM, a second start on the same data, and a taken port.

@@ -6,7 +6,7 @@ import {
 import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { GROUPS_DIR } from "../../scripts/lib/mlflow-env";
+import { GROUPS_DIR } from "../../project/paths";
 import { cliEnv, runCli, runCliProcess } from "../scripts/support/run-cli";
 import { startTestStack, TestStack } from "./support/stack";
 

@@ -1,7 +1,7 @@
 import { routeId } from "../../authorizer/core/catalog";
 import { checkRequest } from "../../authorizer/core/policy-set";
 import { loadPolicySet } from "../../authorizer/load-policies";
-import { CATALOG_FILE, GROUPS_DIR } from "../../scripts/lib/mlflow-env";
+import { CATALOG_FILE, GROUPS_DIR } from "../../project/paths";
 import { askMlflowRouting, buildProbes } from "../support/probes";
 
 // Prepare (once): the real policies, a probe set over the whole catalog, and MLflow's own routing.

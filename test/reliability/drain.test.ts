@@ -1,6 +1,6 @@
 import { createServer, request, Server } from "http";
 import { AddressInfo } from "net";
-import { closeServer, trackResponses } from "../../gateway/server";
+import { closeServer, trackResponses } from "../../common/http-server";
 import { sigtermUnderLoad } from "./support/faults";
 
 // Graceful stop. The real `npm start` process under load gets SIGTERM while requests are mid-body at the

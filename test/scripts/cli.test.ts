@@ -8,7 +8,7 @@ import { iamPolicySize, PolicyDocument } from "../../authorizer/core/compile";
 import { PolicySet } from "../../authorizer/core/policy-set";
 import { loadGroupFiles, loadPolicySet } from "../../authorizer/load-policies";
 import { lintPolicySet, main } from "../../scripts/cli";
-import { CATALOG_FILE, GROUPS_DIR, REPO_ROOT } from "../../scripts/lib/mlflow-env";
+import { CATALOG_FILE, GROUPS_DIR, REPO_ROOT } from "../../project/paths";
 
 async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = "";

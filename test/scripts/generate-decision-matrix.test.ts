@@ -2,7 +2,7 @@ import { readFileSync } from "fs";
 import { routeId } from "../../authorizer/core/catalog";
 import { loadPolicySet } from "../../authorizer/load-policies";
 import { buildDecisionMatrix, DECISION_MATRIX_FILE, samplePath } from "../../scripts/generate-decision-matrix";
-import { CATALOG_FILE, GROUPS_DIR } from "../../scripts/lib/mlflow-env";
+import { CATALOG_FILE, GROUPS_DIR } from "../../project/paths";
 
 const set = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
 

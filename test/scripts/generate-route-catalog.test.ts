@@ -1,4 +1,5 @@
-import { CATALOG_FILE, loadPinnedMlflowVersion } from "../../scripts/lib/mlflow-env";
+import { CATALOG_FILE } from "../../project/paths";
+import { loadPinnedMlflowVersion } from "../../project/mlflow-venv";
 import {
   diffRouteCatalogs,
   formatRouteCatalog,

@@ -1,5 +1,5 @@
 import { performance } from "perf_hooks";
-import { principalStore } from "../../gateway/principals";
+import { principalStore } from "../../local/principals";
 import { SIGV4_MESSAGES, verifySigV4 } from "../../gateway/sigv4";
 import { startTestStack, TestStack } from "../integration/support/stack";
 import {

@@ -2,7 +2,7 @@ import { execFile } from "child_process";
 import { existsSync } from "fs";
 import { join } from "path";
 import { promisify } from "util";
-import { VENV_DIR, VENV_PYTHON } from "../../scripts/lib/mlflow-env";
+import { VENV_DIR, VENV_PYTHON } from "../../project/paths";
 
 const run = promisify(execFile);
 

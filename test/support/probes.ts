@@ -1,7 +1,7 @@
 import { spawnSync } from "child_process";
 import { join } from "path";
 import { CatalogRoute, parsePathTemplate, RouteCatalog } from "../../authorizer/core/catalog";
-import { REPO_ROOT, VENV_PYTHON } from "../../scripts/lib/mlflow-env";
+import { REPO_ROOT, VENV_PYTHON } from "../../project/paths";
 import { toPathTemplate } from "../../scripts/lib/route-classification";
 
 export interface Probe {

@@ -1,14 +1,15 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { buildUi, MLFLOW_UI_BUILD, patchIndexHtml } from "../../ui-patch/build-ui";
+import { mlflowUiBuildDir } from "../../project/mlflow-venv";
+import { buildUi, patchIndexHtml } from "../../ui-patch/build-ui";
 
 const out = mkdtempSync(join(tmpdir(), "mlflow-gate-build-ui-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 test("MLflow's main script waits behind the shell; the rest of MLflow's page stays", () => {
   // Prepare
-  const html = readFileSync(join(MLFLOW_UI_BUILD, "index.html"), "utf8");
+  const html = readFileSync(join(mlflowUiBuildDir(), "index.html"), "utf8");
 
   // Act
   const { html: patched, mlflowMain } = patchIndexHtml(html);

@@ -3,8 +3,9 @@ import { tmpdir } from "os";
 import { join } from "path";
 import { RouteMatcher } from "../../authorizer/core/catalog";
 import { loadRouteCatalog } from "../../authorizer/load-policies";
-import { CATALOG_FILE } from "../../scripts/lib/mlflow-env";
-import { buildUi, MLFLOW_UI_BUILD } from "../../ui-patch/build-ui";
+import { CATALOG_FILE } from "../../project/paths";
+import { mlflowUiBuildDir } from "../../project/mlflow-venv";
+import { buildUi } from "../../ui-patch/build-ui";
 import { mlflowUiBuildOf } from "../support/mlflow-wheel";
 
 // The patch must survive MLflow upgrades: the same injection applied to the UI of the pinned wheel and of
@@ -65,7 +66,7 @@ test("every ajax-api path the UI of either release names is a UI route of the ca
   const prefix = (path: string) => catalog.routes.some((r) => r.auth === "cognito" && r.path.startsWith(`${path}/`));
 
   // Act
-  const pinned = ajaxPathsOf(MLFLOW_UI_BUILD);
+  const pinned = ajaxPathsOf(mlflowUiBuildDir());
   const other = ajaxPathsOf(otherBuild);
   const unexplained = [...new Set([...pinned, ...other])].filter(
     (p) => !route(p) && !prefix(p) && !NOT_SERVED_BY_THE_TRACKING_SERVER.test(p),

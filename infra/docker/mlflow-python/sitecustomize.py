@@ -1,5 +1,5 @@
 # Loaded at start by every Python process of the MLflow server: in the image (the Dockerfile puts this
-# directory on PYTHONPATH) and in the local stack (gateway/mlflow-server.ts does the same); nothing else.
+# directory on PYTHONPATH) and in the local stack (local/mlflow-server.ts does the same); nothing else.
 #
 # MLflow 3.17.2's search_runs handler runs `from mlflow.server import auth` on every call and skips
 # basic-auth filtering on ImportError. Without Flask-WTF (the `mlflow[auth]` extra, which the local

@@ -1,6 +1,6 @@
 import { checkRequest } from "../../../authorizer/core/policy-set";
 import { loadPolicySet } from "../../../authorizer/load-policies";
-import { CATALOG_FILE, GROUPS_DIR } from "../../../scripts/lib/mlflow-env";
+import { CATALOG_FILE, GROUPS_DIR } from "../../../project/paths";
 
 const set = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
 

@@ -14,7 +14,7 @@ import {
   MlflowAccessRole,
   MlflowAccessRoleProps,
 } from "../../../infra/constructs/mlflow-access-role";
-import { CATALOG_FILE, GROUPS_DIR } from "../../../scripts/lib/mlflow-env";
+import { CATALOG_FILE, GROUPS_DIR } from "../../../project/paths";
 import { thrownBy } from "../../support/errors";
 import { flatTemplate } from "../support/template";
 

@@ -16,7 +16,7 @@ import {
   uiConfigRewrite,
   UiRewrite,
 } from "../../../infra/stacks/amplify-mlflow-stack";
-import { CATALOG_FILE, GROUPS_DIR } from "../../../scripts/lib/mlflow-env";
+import { CATALOG_FILE, GROUPS_DIR } from "../../../project/paths";
 import { thrownBy } from "../../support/errors";
 import { flatTemplate } from "../support/template";
 import { patchedUiLayout } from "../support/ui-directory";

@@ -10,7 +10,8 @@ import { delimiter, join } from "path";
 import { ConfigError } from "../../../authorizer/core/errors";
 import { InfraConfig, parseInfraConfig } from "../../../infra/config";
 import { MLFLOW_IMAGE_DIR, MlflowVpcStack } from "../../../infra/stacks/mlflow-vpc-stack";
-import { loadPinnedMlflowVersion, REPO_ROOT, VENV_PYTHON } from "../../../scripts/lib/mlflow-env";
+import { loadPinnedMlflowVersion } from "../../../project/mlflow-venv";
+import { REPO_ROOT, VENV_PYTHON } from "../../../project/paths";
 import { thrownBy } from "../../support/errors";
 
 // MlflowVpcStack synthesized once as the app does it (cdk.json's feature flags, cdk-nag's AWS

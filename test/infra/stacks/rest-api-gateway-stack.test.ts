@@ -14,7 +14,7 @@ import { loadPolicySet } from "../../../authorizer/load-policies";
 import { InfraConfig, parseInfraConfig } from "../../../infra/config";
 import { buildApiRouteTree, DEFAULT_MAX_API_RESOURCES } from "../../../infra/constructs/catalog-api-routes";
 import { RestApiGatewayStack } from "../../../infra/stacks/rest-api-gateway-stack";
-import { CATALOG_FILE, GROUPS_DIR, REPO_ROOT } from "../../../scripts/lib/mlflow-env";
+import { CATALOG_FILE, GROUPS_DIR, REPO_ROOT } from "../../../project/paths";
 import { thrownBy } from "../../support/errors";
 import { CfnProperties } from "../support/template";
 

@@ -10,7 +10,7 @@ import { PolicySet } from "../../../authorizer/core/policy-set";
 import { loadGroupFiles, loadPolicySet } from "../../../authorizer/load-policies";
 import { parseInfraConfig } from "../../../infra/config";
 import { SageMakerStudioUserStack, STUDIO_PROFILES } from "../../../infra/stacks/sagemaker-studio-user-stack";
-import { CATALOG_FILE, GROUPS_DIR } from "../../../scripts/lib/mlflow-env";
+import { CATALOG_FILE, GROUPS_DIR } from "../../../project/paths";
 import { thrownBy } from "../../support/errors";
 import { flatTemplate } from "../support/template";
 

@@ -2,10 +2,11 @@ import { spawn } from "child_process";
 import { mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { parseStackConfig, StackConfig } from "../../../gateway/config";
+import { parseStackConfig, StackConfig } from "../../../local/config";
 import { AccessLogEntry } from "../../../gateway/server";
-import { RunningStack, startStack } from "../../../gateway/stack";
-import { ensureMlflowVenv, REPO_ROOT, VENV_PYTHON } from "../../../scripts/lib/mlflow-env";
+import { RunningStack, startStack } from "../../../local/stack";
+import { ensureMlflowVenv } from "../../../project/mlflow-venv";
+import { REPO_ROOT, VENV_PYTHON } from "../../../project/paths";
 
 export interface OpResult {
   readonly ok: boolean;

@@ -8,10 +8,10 @@ import { ClientRequest, request } from "http";
 import { tmpdir } from "os";
 import { join } from "path";
 import { ANSWERS } from "../../../gateway/api-responses";
-import { claimPort } from "../../../gateway/processes";
-import { DRAIN_GRACE_MS } from "../../../gateway/server";
-import type { StackSummary } from "../../../gateway/stack";
-import { REPO_ROOT } from "../../../scripts/lib/mlflow-env";
+import { claimPort } from "../../../local/processes";
+import { DRAIN_GRACE_MS } from "../../../common/http-server";
+import type { StackSummary } from "../../../local/stack";
+import { REPO_ROOT } from "../../../project/paths";
 import {
   CallerSpec,
   figuresOf,

@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { parseStackConfig, StackConfig } from "../../../gateway/config";
-import { RestartPolicy } from "../../../gateway/mlflow-server";
-import { RunningStack, startStack } from "../../../gateway/stack";
-import { ensureMlflowVenv } from "../../../scripts/lib/mlflow-env";
+import { parseStackConfig, StackConfig } from "../../../local/config";
+import { RestartPolicy } from "../../../local/mlflow-server";
+import { RunningStack, startStack } from "../../../local/stack";
+import { ensureMlflowVenv } from "../../../project/mlflow-venv";
 import { CallerSpec } from "./load";
 
 export interface ReliabilityStack {

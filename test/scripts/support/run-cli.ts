@@ -2,7 +2,7 @@ import { spawn } from "child_process";
 import { join } from "path";
 import { Readable } from "stream";
 import { main } from "../../../scripts/cli";
-import { REPO_ROOT } from "../../../scripts/lib/mlflow-env";
+import { REPO_ROOT } from "../../../project/paths";
 
 export interface CliRun {
   readonly code: number | null;

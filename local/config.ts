@@ -31,16 +31,6 @@ export interface StackConfig {
   readonly accessTokenValiditySeconds?: number;
 }
 
-/** What API Gateway fixes and the local stage imitates. */
-export const API_GATEWAY = {
-  /** Payload limit of a REST API. */
-  maxPayloadBytes: 10 * 1024 * 1024,
-  /** The methodArn of a local request: a fixed account, API id and stage. */
-  account: "000000000000",
-  apiId: "mlflowgate",
-  stage: "local",
-} as const;
-
 const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d$/;
 
 export function parseStackConfig(env: Record<string, string | undefined>, cwd = process.cwd()): StackConfig {

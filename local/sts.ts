@@ -1,8 +1,8 @@
 import { createHash, randomBytes, randomUUID } from "crypto";
 import { createServer, IncomingMessage, Server, ServerResponse } from "http";
 import { newAccessKeyId, newSecret, Principal, PrincipalCredentialStore } from "./principals";
-import type { AccessLogEntry } from "./server";
-import { CredentialStore, SigV4Credential, SigV4Problem, verifySigV4 } from "./sigv4";
+import type { AccessLogEntry } from "../gateway/server";
+import { CredentialStore, SigV4Credential, SigV4Problem, verifySigV4 } from "../gateway/sigv4";
 
 /**
  * A local STS: the `AssumeRole` (and `GetCallerIdentity`) actions of AWS STS's query API, version

@@ -3,8 +3,8 @@ import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { AddressInfo } from "net";
 import { Server } from "http";
-import { parsePrincipals, Principal, principalStore } from "../../gateway/principals";
-import { closeServer } from "../../gateway/server";
+import { parsePrincipals, Principal, principalStore } from "../../local/principals";
+import { closeServer } from "../../common/http-server";
 import {
   AssumeRolePolicy,
   buildAssumeRoleResponse,
@@ -17,7 +17,7 @@ import {
   StsLogEntry,
   stsErrorOfSigV4,
   withSessions,
-} from "../../gateway/sts";
+} from "../../local/sts";
 
 const ACCOUNT = "000000000000";
 const GROUPS = new Set(["admins", "readers", "model-approvers"]);

@@ -1,5 +1,5 @@
 import { ConfigError } from "../../authorizer/core/errors";
-import { parseStackConfig } from "../../gateway/config";
+import { parseStackConfig } from "../../local/config";
 import { thrownBy } from "../support/errors";
 
 describe("parseStackConfig", () => {

@@ -6,8 +6,9 @@ import { createAuthorizer, DecisionLogger } from "../authorizer/authorize";
 import { PolicySet } from "../authorizer/core/policy-set";
 import { loadPolicySet } from "../authorizer/load-policies";
 import { createTokenVerifier } from "../authorizer/token";
-import { CATALOG_FILE, GROUPS_DIR } from "../scripts/lib/mlflow-env";
-import { API_GATEWAY, PORT_VARIABLES, StackConfig } from "./config";
+import { CATALOG_FILE, GROUPS_DIR } from "../project/paths";
+import { API_GATEWAY } from "../authorizer/core/contract";
+import { PORT_VARIABLES, StackConfig } from "./config";
 import { RestartPolicy, RunningMlflow, startMlflow } from "./mlflow-server";
 import { claimPort } from "./processes";
 import {
@@ -18,7 +19,8 @@ import {
   RoleProfile,
   writeAwsFiles,
 } from "./principals";
-import { AccessLogEntry, closeServer, createGatewayServer } from "./server";
+import { closeServer } from "../common/http-server";
+import { AccessLogEntry, createGatewayServer } from "../gateway/server";
 import { createStsServer, SessionStore, withSessions } from "./sts";
 import { startUiLoginEndpoint } from "./ui-login-endpoint";
 import { DemoUser, RunningUserPool, startUserPool } from "./user-pool";

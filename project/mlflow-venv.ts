@@ -1,17 +1,11 @@
 import { execFileSync, spawnSync } from "child_process";
-import { existsSync, readFileSync, writeFileSync } from "fs";
-import { join, resolve } from "path";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "fs";
+import { join } from "path";
+import { MLFLOW_VERSION_FILE, REPO_ROOT, VENV_DIR, VENV_PYTHON } from "./paths";
 
-/** The repository root (this file is scripts/lib/mlflow-env.ts). */
-export const REPO_ROOT = resolve(__dirname, "..", "..");
-export const VENV_DIR = join(REPO_ROOT, ".venv");
-export const VENV_PYTHON = join(VENV_DIR, "bin", "python");
-export const CATALOG_FILE = join(REPO_ROOT, "policies", "mlflow-routes.json");
-export const GROUPS_DIR = join(REPO_ROOT, "policies", "groups");
-
-/** The one place the MLflow version is pinned: the file MLFLOW_VERSION at the repository root. */
+/** The pinned MLflow version: the file MLFLOW_VERSION at the repository root. */
 export function loadPinnedMlflowVersion(): string {
-  const version = readFileSync(join(REPO_ROOT, "MLFLOW_VERSION"), "utf8").trim();
+  const version = readFileSync(MLFLOW_VERSION_FILE, "utf8").trim();
   if (!/^\d+\.\d+\.\d+$/.test(version))
     throw new Error(`MLFLOW_VERSION must hold a version like 3.17.2, not "${version}"`);
   return version;
@@ -73,6 +67,16 @@ export function ensureMlflowVenv(
   );
   writeFileSync(INSTALL_MARKER, wanted);
   return pinned;
+}
+
+/**
+ * The UI MLflow ships prebuilt in its wheel, in .venv (whatever its Python version); the patched UI is
+ * built from it, never rebuilt from MLflow's sources.
+ */
+export function mlflowUiBuildDir(venv = VENV_DIR): string {
+  const lib = join(venv, "lib");
+  const python = existsSync(lib) ? readdirSync(lib).find((d) => /^python3\.\d+$/.test(d)) : undefined;
+  return join(lib, python ?? "python3", "site-packages", "mlflow", "server", "js", "build");
 }
 
 /** Runs a Python script of scripts/ with the .venv interpreter and returns its stdout. */

@@ -1,6 +1,6 @@
 import { createServer, IncomingHttpHeaders, request, Server, ServerResponse } from "http";
 import { AddressInfo } from "net";
-import { closeServer, trackResponses } from "./server";
+import { closeServer, trackResponses } from "../common/http-server";
 
 const TARGET_PREFIX = "AWSCognitoIdentityProviderService.";
 /** How long a call may wait for cognito-local before the UI is told the pool is unavailable. */

@@ -1,6 +1,6 @@
 import { createServer, IncomingHttpHeaders, request as httpRequest, Server } from "http";
 import { AddressInfo } from "net";
-import { MAX_LOGIN_BODY_BYTES, startUiLoginEndpoint } from "../../gateway/ui-login-endpoint";
+import { MAX_LOGIN_BODY_BYTES, startUiLoginEndpoint } from "../../local/ui-login-endpoint";
 
 // The pass-through against a recording stand-in for cognito-local on port 0.
 

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { isUiPath, resolveUiFile } from "../../gateway/ui-files";
+import { isUiPath, resolveUiFile } from "../../local/ui-files";
 
 const root = mkdtempSync(join(tmpdir(), "mlflow-gate-ui-files-"));
 const ui = join(root, "ui");

@@ -2,7 +2,7 @@ import { randomBytes } from "crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "fs";
 import { dirname, join } from "path";
 import { ConfigError } from "../authorizer/core/errors";
-import type { CredentialStore, SigV4Credential } from "./sigv4";
+import type { CredentialStore, SigV4Credential } from "../gateway/sigv4";
 
 /**
  * Local principals stand in for IAM roles: each has a name (the AWS profile name), optionally the

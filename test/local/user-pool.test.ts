@@ -16,7 +16,7 @@ import {
   RunningUserPool,
   startUserPool,
   validateUserPoolOptions,
-} from "../../gateway/user-pool";
+} from "../../local/user-pool";
 import {
   adminClientOf,
   decodeJwt,

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { mlflowProcessEnv, prepareDatabase, restartDelayMs } from "../../gateway/mlflow-server";
+import { mlflowProcessEnv, prepareDatabase, restartDelayMs } from "../../local/mlflow-server";
 import { runPython } from "../integration/support/stack";
 
 // The supervisor's backoff; the restart itself runs against real MLflow in test/reliability/faults.test.ts.

@@ -8,7 +8,7 @@ import {
   parsePrincipals,
   principalStore,
   writeAwsFiles,
-} from "../../gateway/principals";
+} from "../../local/principals";
 import { thrownBy } from "../support/errors";
 
 const GROUPS = new Set(["admins", "readers", "model-approvers"]);

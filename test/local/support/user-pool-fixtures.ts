@@ -2,7 +2,7 @@ import { CognitoIdentityProviderClient } from "@aws-sdk/client-cognito-identity-
 import { mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { RunningUserPool, startUserPool, UserPoolOptions } from "../../../gateway/user-pool";
+import { RunningUserPool, startUserPool, UserPoolOptions } from "../../../local/user-pool";
 
 /** The groups and demo users of the default group files. */
 export const GROUPS = ["admins", "model-approvers", "readers"] as const;

@@ -2,7 +2,8 @@ import { ChildProcess, spawn } from "child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "fs";
 import { delimiter, join } from "path";
 import { pathToFileURL } from "url";
-import { loadPinnedMlflowVersion, VENV_DIR } from "../scripts/lib/mlflow-env";
+import { loadPinnedMlflowVersion } from "../project/mlflow-venv";
+import { VENV_DIR } from "../project/paths";
 import { claimPort, killOnExit, stopProcessGroup, tailOf, waitForHttp } from "./processes";
 
 export interface RunningMlflow {

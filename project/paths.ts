@@ -1,0 +1,15 @@
+// Where things are in this repository: every program and test finds its files here.
+import { join, resolve } from "path";
+
+/** The repository root (this file is project/paths.ts). */
+export const REPO_ROOT = resolve(__dirname, "..");
+/** The one place the MLflow version is pinned. */
+export const MLFLOW_VERSION_FILE = join(REPO_ROOT, "MLFLOW_VERSION");
+export const VENV_DIR = join(REPO_ROOT, ".venv");
+export const VENV_PYTHON = join(VENV_DIR, "bin", "python");
+export const CATALOG_FILE = join(REPO_ROOT, "policies", "mlflow-routes.json");
+export const GROUPS_DIR = join(REPO_ROOT, "policies", "groups");
+/** Build outputs: the patched UI (Amplify's zip, and the local stack's when none is given) and the Lambda bundle. */
+export const DIST_DIR = join(REPO_ROOT, "dist");
+export const UI_BUILD_DIR = join(DIST_DIR, "ui");
+export const AUTHORIZER_BUILD_DIR = join(DIST_DIR, "authorizer");
