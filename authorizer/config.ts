@@ -1,5 +1,6 @@
 import { join, resolve } from "path";
 import { ConfigError } from "./core/errors";
+import { isLoopbackHost, REGION, USER_POOL_ID } from "./core/contract";
 
 /**
  * `aws`: a Cognito user pool in the authorizer's own region; the issuer is derived from the pool id
@@ -24,16 +25,8 @@ export const DEFAULT_MAX_TOKEN_BYTES = 8192;
 const MIN_MAX_TOKEN_BYTES = 512;
 const MAX_MAX_TOKEN_BYTES = 65536;
 
-const USER_POOL_ID = /^([a-z]{2}(?:-[a-z]+)+-\d)_([0-9A-Za-z]+)$/;
-const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d$/;
 /** Cognito's own pattern for app client ids. */
 const CLIENT_ID = /^[\w+]{1,128}$/;
-
-/** 127.0.0.0/8, localhost and [::1]: the only hosts a local issuer may reach over plain http. */
-export function isLoopbackHost(hostname: string): boolean {
-  const h = hostname.toLowerCase();
-  return h === "localhost" || h === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
-}
 
 /** Checks an issuer or JWKS URL of local mode; returns a problem or undefined. */
 function urlProblem(name: string, value: string): string | undefined {

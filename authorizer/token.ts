@@ -5,7 +5,8 @@ import { JwtInvalidSignatureAlgorithmError } from "aws-jwt-verify/error";
 import { Fetcher, SimpleFetcher } from "aws-jwt-verify/https";
 import { JwksCache, SimpleJwksCache } from "aws-jwt-verify/jwk";
 import type { JwtPayload } from "aws-jwt-verify/jwt-model";
-import { AuthorizerConfig, isLoopbackHost } from "./config";
+import { AuthorizerConfig } from "./config";
+import { isLoopbackHost } from "./core/contract";
 import { MlflowGateError } from "./core/errors";
 
 export type BearerTokenProblem =

@@ -16,8 +16,9 @@ import { evaluatePolicies, parsePolicyDocument } from "../authorizer/core/evalua
 import { PolicySet } from "../authorizer/core/policy-set";
 import { ANSWERS, GatewayAnswer, iamDenied } from "./api-responses";
 import { AuthorizerCache } from "./authorizer-cache";
-import { API_GATEWAY } from "../authorizer/core/contract";
+import { API_GATEWAY, parseCallerArn } from "../authorizer/core/contract";
 import { trackResponses } from "../common/http-server";
+import { mappedIdentityHeaders, RequestContext } from "./integration-request";
 import { CredentialStore, verifySigV4 } from "./sigv4";
 import { isUiPath, resolveUiFile, sendUiFile } from "../local/ui-files";
 
@@ -59,15 +60,6 @@ export interface GatewayProps {
   /** Idle keep-alive connections to MLflow close after this; below MLflow's own keep-alive timeout. @default UPSTREAM_IDLE_MS */
   readonly upstreamIdleMs?: number;
 }
-
-/** Headers MLflow receives from the gateway only; whatever a client sends under these names is dropped. */
-export const IDENTITY_HEADERS = {
-  requestId: "x-mlflow-gate-request-id",
-  auth: "x-mlflow-gate-auth",
-  principal: "x-mlflow-gate-principal",
-  username: "x-mlflow-gate-username",
-  groups: "x-mlflow-gate-groups",
-} as const;
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and headers that carry credentials MLflow has no use for. */
 const DROPPED_REQUEST_HEADERS = new Set([
@@ -175,6 +167,8 @@ interface Identity {
   /** SigV4 only: joins a request to the STS log line that issued a session's key (key ids are not secrets). */
   readonly accessKeyId?: string;
   readonly groups: readonly string[];
+  /** SigV4 only: the caller's ARN (`context.identity.userArn`). */
+  readonly arn?: string;
 }
 
 type Decision =
@@ -261,8 +255,9 @@ export function createGatewayServer(props: GatewayProps): Server {
     if (!verified.ok) return { allow: false, answer: iamDenied(verified.message), reason: verified.reason };
     const group = props.credentials.groupOf(verified.principal);
     const identity: Identity = {
-      principal: verified.caller,
+      principal: logNameOf(verified.arn) ?? verified.principal,
       username: verified.principal,
+      arn: verified.arn,
       accessKeyId: verified.accessKeyId,
       groups: group ? [group] : [],
     };
@@ -390,12 +385,17 @@ export function createGatewayServer(props: GatewayProps): Server {
       ["content-length", String(body.length)],
       ["x-forwarded-for", req.socket.remoteAddress ?? ""],
       ["x-forwarded-proto", "http"],
-      [IDENTITY_HEADERS.requestId, requestId],
-      [IDENTITY_HEADERS.auth, surface],
     );
-    if (identity.principal) headers.push([IDENTITY_HEADERS.principal, identity.principal]);
-    if (identity.username) headers.push([IDENTITY_HEADERS.username, identity.username]);
-    if (identity.groups.length > 0) headers.push([IDENTITY_HEADERS.groups, identity.groups.join(",")]);
+    if (surface !== "none") {
+      const context: RequestContext = {
+        requestId,
+        httpMethod: req.method ?? "",
+        path: target.rawPath,
+        identity: { userArn: identity.arn },
+        authorizer: { principalId: identity.principal, username: identity.username, groups: identity.groups.join(",") },
+      };
+      headers.push(...mappedIdentityHeaders(surface, context));
+    }
 
     return new Promise((resolve) => {
       let settled = false;
@@ -647,4 +647,11 @@ function identityOf(result: APIGatewayAuthorizerResult): Identity {
     username: typeof ctx.username === "string" ? ctx.username : undefined,
     groups,
   };
+}
+
+/** How the access log names an IAM caller: a session as `assumed-role/<role>/<session>` (as AWS's logs do), a user by name. */
+function logNameOf(arn: string): string | undefined {
+  const caller = parseCallerArn(arn);
+  if (!caller) return undefined;
+  return caller.kind === "assumed-role" ? `assumed-role/${caller.role}/${caller.session}` : caller.name;
 }

@@ -35,8 +35,8 @@ export interface SigV4Credential {
   readonly secretAccessKey: string;
   /** Who the key belongs to (the local principal's name): what decides the rights. */
   readonly principal: string;
-  /** Who is calling, for logs, when it is not the principal itself (a session: `assumed-role/<role>/<session>`). */
-  readonly caller?: string;
+  /** Who is calling, as AWS names it (`context.identity.userArn`): a user's ARN, or a session's `assumed-role` ARN. */
+  readonly arn: string;
   /** Temporary credentials only: requests must carry this exact `x-amz-security-token`, signed. */
   readonly sessionToken?: string;
   /** Temporary credentials only: requests after this instant are refused. */
@@ -91,7 +91,7 @@ export type SigV4Problem =
   | "bad-signature";
 
 export type SigV4Result =
-  | { readonly ok: true; readonly principal: string; readonly caller: string; readonly accessKeyId: string }
+  | { readonly ok: true; readonly principal: string; readonly arn: string; readonly accessKeyId: string }
   | { readonly ok: false; readonly status: 403; readonly message: string; readonly reason: SigV4Problem };
 
 /** API Gateway's own wording where it has one; never a secret, token or signature. */
@@ -239,7 +239,7 @@ function verify(req: SignedRequest, store: CredentialStore, options: SigV4Option
   return {
     ok: true,
     principal: credential.principal,
-    caller: credential.caller ?? credential.principal,
+    arn: credential.arn,
     accessKeyId: credential.accessKeyId,
   };
 }

@@ -1,4 +1,5 @@
 import { ConfigError } from "../authorizer/core/errors";
+import { ACCOUNT_ID, EXTERNAL_ID, PRINCIPAL_ARN, REGION, ROLE_NAME } from "../authorizer/core/contract";
 
 /** A role in the MLflow account that principals of another account assume to use MLflow as a group. */
 export interface CrossAccountRoleConfig {
@@ -40,12 +41,8 @@ export interface InfraConfig {
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
 }
 
-const ACCOUNT = /^\d{12}$/;
-const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d$/;
 const STAGE = /^[A-Za-z0-9_]{1,128}$/;
 const CIDR = /^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$|^[0-9a-fA-F:]+\/\d{1,3}$/;
-const PRINCIPAL_ARN = /^arn:aws[a-z-]*:iam::\d{12}:(root|role\/[\w+=,.@/-]+|user\/[\w+=,.@/-]+)$/;
-const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
 
 /** Validates the context value against the known group names (policies/groups). */
 export function parseInfraConfig(input: unknown, knownGroups: ReadonlySet<string>): InfraConfig {
@@ -73,7 +70,7 @@ export function parseInfraConfig(input: unknown, knownGroups: ReadonlySet<string
       problems.push(`mlflow-gate.${path}${key} must be an integer from ${min} to ${max}, not ${JSON.stringify(v)}`);
     return typeof v === "number" ? v : fallback;
   };
-  const account = str("account", ACCOUNT, "a 12-digit account id");
+  const account = str("account", ACCOUNT_ID, "a 12-digit account id");
   const region = str("region", REGION, "a region name");
   const stageName = str("stageName", STAGE, "letters, digits and _") ?? "prod";
   const sagemakerDomainId = str("sagemakerDomainId", /^d-[a-z0-9]{12}$/, "a Studio domain id (d-xxxxxxxxxxxx)");
@@ -101,10 +98,7 @@ export function parseInfraConfig(input: unknown, knownGroups: ReadonlySet<string
       ) {
         problems.push(`${where}.trustedPrincipalArns must be a non-empty list of IAM role, user or root ARNs`);
       }
-      if (
-        r.externalId !== undefined &&
-        (typeof r.externalId !== "string" || !/^[\w+=,.@:/-]{2,1224}$/.test(r.externalId))
-      )
+      if (r.externalId !== undefined && (typeof r.externalId !== "string" || !EXTERNAL_ID.test(r.externalId)))
         problems.push(`${where}.externalId must be 2 to 1224 characters of [\\w+=,.@:/-]`);
       crossAccountRoles.push({
         roleName: String(r.roleName),

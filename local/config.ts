@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from "path";
 import { ConfigError } from "../authorizer/core/errors";
+import { API_GATEWAY, isLoopbackHost, REGION } from "../authorizer/core/contract";
 
 /**
  * The local stack's configuration, read once from the environment by `npm start` (and built directly
@@ -31,8 +32,6 @@ export interface StackConfig {
   readonly accessTokenValiditySeconds?: number;
 }
 
-const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d$/;
-
 export function parseStackConfig(env: Record<string, string | undefined>, cwd = process.cwd()): StackConfig {
   const problems: string[] = [];
   const get = (key: string): string | undefined => {
@@ -48,7 +47,7 @@ export function parseStackConfig(env: Record<string, string | undefined>, cwd = 
   };
   const dataDir = resolve(cwd, get("MLFLOW_GATE_DATA") ?? ".mlflow-gate");
   const host = get("MLFLOW_GATE_HOST") ?? "127.0.0.1";
-  if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) && host !== "localhost") {
+  if (!isLoopbackHost(host) || host === "[::1]") {
     problems.push(
       `MLFLOW_GATE_HOST must be a loopback address (127.0.0.0/8 or localhost), not "${host}": the local stack is for one machine`,
     );
@@ -66,8 +65,18 @@ export function parseStackConfig(env: Record<string, string | undefined>, cwd = 
     stsMinDurationSeconds: int("MLFLOW_GATE_STS_MIN_DURATION_SECONDS", 900, 15, 900),
     stsMaxDurationSeconds: int("MLFLOW_GATE_STS_MAX_DURATION_SECONDS", 3600, 15, 43_200),
     region,
-    authorizerCacheTtlSeconds: int("MLFLOW_GATE_AUTHORIZER_CACHE_TTL", 300, 0, 3600),
-    integrationTimeoutMs: int("MLFLOW_GATE_INTEGRATION_TIMEOUT_MS", 29_000, 50, 29_000),
+    authorizerCacheTtlSeconds: int(
+      "MLFLOW_GATE_AUTHORIZER_CACHE_TTL",
+      API_GATEWAY.authorizerCacheTtlSeconds,
+      0,
+      API_GATEWAY.maxAuthorizerCacheTtlSeconds,
+    ),
+    integrationTimeoutMs: int(
+      "MLFLOW_GATE_INTEGRATION_TIMEOUT_MS",
+      API_GATEWAY.maxIntegrationTimeoutMs,
+      50,
+      API_GATEWAY.maxIntegrationTimeoutMs,
+    ),
     ...(tokenValidity !== undefined
       ? { accessTokenValiditySeconds: int("MLFLOW_GATE_ACCESS_TOKEN_SECONDS", 3600, 60, 86_400) }
       : {}),

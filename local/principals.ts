@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "f
 import { dirname, join } from "path";
 import { ConfigError } from "../authorizer/core/errors";
 import type { CredentialStore, SigV4Credential } from "../gateway/sigv4";
+import { API_GATEWAY, EXTERNAL_ID, iamUserArn, roleArn } from "../authorizer/core/contract";
 
 /**
  * Local principals stand in for IAM roles: each has a name (the AWS profile name), optionally the
@@ -49,7 +50,6 @@ export const DEFAULT_PRINCIPALS: readonly Pick<Principal, "name" | "group" | "tr
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const ACCESS_KEY_ID = /^[A-Z0-9]{16,128}$/;
 /** AWS's constraint on ExternalId. */
-export const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
 const PRINCIPAL_FIELDS = new Set(["name", "group", "accessKeyId", "secretAccessKey", "trustedBy"]);
 const TRUST_FIELDS = new Set(["principal", "externalId"]);
 
@@ -65,7 +65,6 @@ export const newSecret = (): string =>
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** The local account's ARN of a role (a principal addressed as a role). */
-export const roleArnOf = (accountId: string, name: string): string => `arn:aws:iam::${accountId}:role/${name}`;
 
 /**
  * Validates the file's content against the known groups; lists every problem. A file without a
@@ -230,7 +229,7 @@ export function roleProfilesOf(principals: readonly Principal[], accountId: stri
   return principals.flatMap((role) =>
     role.trustedBy.map((t) => ({
       name: `${t.principal}-as-${role.name}`,
-      roleArn: roleArnOf(accountId, role.name),
+      roleArn: roleArn(accountId, role.name),
       sourceProfile: t.principal,
       ...(t.externalId !== undefined ? { externalId: t.externalId } : {}),
     })),
@@ -279,11 +278,20 @@ export function writeAwsFiles(
 export type PrincipalCredentialStore = CredentialStore & { groupOf(principal: string): string | undefined };
 
 /** The gateway's key store of long-term keys: access key id → principal. */
-export function principalStore(principals: readonly Principal[]): PrincipalCredentialStore {
+export function principalStore(
+  principals: readonly Principal[],
+  accountId: string = API_GATEWAY.account,
+): PrincipalCredentialStore {
   const byKey = new Map<string, SigV4Credential>(
     principals.map((p) => [
       p.accessKeyId,
-      { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey, principal: p.name },
+      {
+        accessKeyId: p.accessKeyId,
+        secretAccessKey: p.secretAccessKey,
+        principal: p.name,
+        // Long-term keys are an IAM user's (a role has none).
+        arn: iamUserArn(accountId, p.name),
+      },
     ]),
   );
   const groups = new Map(principals.map((p) => [p.name, p.group]));

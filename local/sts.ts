@@ -3,6 +3,14 @@ import { createServer, IncomingMessage, Server, ServerResponse } from "http";
 import { newAccessKeyId, newSecret, Principal, PrincipalCredentialStore } from "./principals";
 import type { AccessLogEntry } from "../gateway/server";
 import { CredentialStore, SigV4Credential, SigV4Problem, verifySigV4 } from "../gateway/sigv4";
+import {
+  API_GATEWAY,
+  assumedRoleArn,
+  EXTERNAL_ID,
+  iamUserArn,
+  ROLE_ARN,
+  ROLE_SESSION_NAME,
+} from "../authorizer/core/contract";
 
 /**
  * A local STS: the `AssumeRole` (and `GetCallerIdentity`) actions of AWS STS's query API, version
@@ -20,10 +28,7 @@ const STS_NAMESPACE = `https://sts.amazonaws.com/doc/${STS_VERSION}/`;
 /** AWS's limit for role chaining (a session assuming a role). */
 const ROLE_CHAINING_MAX_SECONDS = 3600;
 const AWS_DEFAULT_DURATION_SECONDS = 3600;
-const ROLE_SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
-const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
 const SOURCE_IDENTITY = /^[\w+=,.@-]{2,64}$/;
-const ROLE_ARN = /^arn:aws:iam::(\d{12}):role\/(?:[\x21-\x7e]*\/)?([\w+=,.@-]{1,64})$/;
 /** Session policies would narrow the credentials; ignoring them would hand out more than asked, so they are refused. */
 const SESSION_POLICY_PARAMETER = /^(Policy|PolicyArns\..*)$/;
 const MAX_BODY_BYTES = 64 * 1024;
@@ -209,8 +214,8 @@ export interface AssumeRolePolicy {
 /** The caller's ARN as AWS names it in errors and GetCallerIdentity (long-term keys belong to IAM users). */
 export function callerArn(caller: StsCaller, accountId: string): string {
   return caller.kind === "principal"
-    ? `arn:aws:iam::${accountId}:user/${caller.name}`
-    : `arn:aws:sts::${accountId}:assumed-role/${caller.role}/${caller.sessionName}`;
+    ? iamUserArn(accountId, caller.name)
+    : assumedRoleArn(accountId, caller.role, caller.sessionName);
 }
 
 /**
@@ -291,6 +296,7 @@ export class SessionStore implements CredentialStore {
 
   constructor(
     private readonly now: () => Date,
+    private readonly accountId: string = API_GATEWAY.account,
     private readonly maxSessions = 10_000,
     private readonly keepExpiredMs = 60 * 60 * 1000,
   ) {}
@@ -325,7 +331,7 @@ export class SessionStore implements CredentialStore {
         accessKeyId: s.accessKeyId,
         secretAccessKey: s.secretAccessKey,
         principal: s.role,
-        caller: `assumed-role/${s.role}/${s.sessionName}`,
+        arn: assumedRoleArn(this.accountId, s.role, s.sessionName),
         sessionToken: s.sessionToken,
         expiresAt: s.expiration,
       }
@@ -368,7 +374,7 @@ export function buildAssumeRoleResponse(
   requestId: string,
   sourceIdentity?: string,
 ): string {
-  const arn = `arn:aws:sts::${accountId}:assumed-role/${session.role}/${session.sessionName}`;
+  const arn = assumedRoleArn(accountId, session.role, session.sessionName);
   return [
     `<AssumeRoleResponse xmlns="${STS_NAMESPACE}">`,
     "  <AssumeRoleResult>",

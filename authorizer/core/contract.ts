@@ -1,14 +1,145 @@
 /**
- * The contract between the local stack and AWS: what API Gateway fixes, and what both places send
- * the guard. The CDK constructs and the emulator both read it, so the two cannot drift apart.
+ * The contract between the local stack and AWS: what API Gateway fixes, the names AWS gives things,
+ * and what both places send the guard. The CDK constructs, the emulator and the guard all read it,
+ * so the two places cannot drift apart.
  */
+import type { AuthType } from "./catalog";
 
-/** What API Gateway fixes and the local stage imitates. */
+type Surface = Exclude<AuthType, "none">;
+
+/** What API Gateway fixes for a REST API, and the identity of the local stage. */
 export const API_GATEWAY = {
-  /** Payload limit of a REST API. */
+  /** Payload limit of a REST API (requests, and buffered responses). */
   maxPayloadBytes: 10 * 1024 * 1024,
+  /** The longest integration timeout of a REST API. */
+  maxIntegrationTimeoutMs: 29_000,
+  /** The authorizer result cache: API Gateway's default TTL and its bounds. */
+  authorizerCacheTtlSeconds: 300,
+  maxAuthorizerCacheTtlSeconds: 3600,
   /** The methodArn of a local request: a fixed account, API id and stage. */
   account: "000000000000",
   apiId: "mlflowgate",
   stage: "local",
 } as const;
+
+// AWS's name patterns, each in one place.
+export const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d$/;
+export const ACCOUNT_ID = /^\d{12}$/;
+/** IAM role names (and user names) without a path. */
+export const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+export const ROLE_SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
+/** sts:ExternalId: 2 to 1224 characters. */
+export const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
+/** A role's ARN (any partition), with an optional path: account and name captured. */
+export const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/(?:[\x21-\x7e]*\/)?([\w+=,.@-]{1,64})$/;
+/** What a trust policy may name: an account root, a role or a user (any partition). */
+export const PRINCIPAL_ARN = /^arn:aws[a-z-]*:iam::\d{12}:(root|role\/[\w+=,.@/-]+|user\/[\w+=,.@/-]+)$/;
+/** A Cognito user pool id: `<region>_<id>`; the region is captured. */
+export const USER_POOL_ID = /^([a-z]{2}(?:-[a-z]+)+-\d)_([0-9A-Za-z]+)$/;
+
+/** 127.0.0.0/8, localhost and [::1]: the only hosts reached over plain http, and the local stack's only addresses. */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.toLowerCase();
+  return h === "localhost" || h === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+export const iamUserArn = (account: string, name: string): string => `arn:aws:iam::${account}:user/${name}`;
+export const roleArn = (account: string, name: string): string => `arn:aws:iam::${account}:role/${name}`;
+export const assumedRoleArn = (account: string, role: string, session: string): string =>
+  `arn:aws:sts::${account}:assumed-role/${role}/${session}`;
+
+/**
+ * An IAM caller's ARN as API Gateway reports it (`context.identity.userArn`), read into its parts.
+ * Undefined for anything else.
+ */
+export type CallerArn =
+  | { readonly kind: "user"; readonly account: string; readonly name: string }
+  | { readonly kind: "assumed-role"; readonly account: string; readonly role: string; readonly session: string };
+
+const USER_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):user\/(?:[\x21-\x7e]*\/)?([\w+=,.@-]{1,64})$/;
+const ASSUMED_ROLE_ARN = /^arn:aws[a-z-]*:sts::(\d{12}):assumed-role\/([\w+=,.@-]{1,64})\/([\w+=,.@-]{2,64})$/;
+
+export function parseCallerArn(arn: string): CallerArn | undefined {
+  const user = USER_ARN.exec(arn);
+  if (user) return { kind: "user", account: user[1] as string, name: user[2] as string };
+  const assumed = ASSUMED_ROLE_ARN.exec(arn);
+  if (assumed) {
+    return {
+      kind: "assumed-role",
+      account: assumed[1] as string,
+      role: assumed[2] as string,
+      session: assumed[3] as string,
+    };
+  }
+  return undefined;
+}
+
+/**
+ * The headers API Gateway sets on every request it forwards, from its integration request mappings,
+ * and the guard reads: exactly these names, in this spelling. A mapped header replaces what a client
+ * sent under the same name; the guard refuses any other spelling or a second copy.
+ */
+export const IDENTITY_HEADERS = {
+  requestId: "x-mlflow-gate-request-id",
+  /** The surface that authorized the request: `iam` or `cognito`. */
+  auth: "x-mlflow-gate-auth",
+  principal: "x-mlflow-gate-principal",
+  username: "x-mlflow-gate-username",
+  groups: "x-mlflow-gate-groups",
+  /** The method and path API Gateway authorized: the guard refuses a request that differs. */
+  method: "x-mlflow-gate-method",
+  path: "x-mlflow-gate-path",
+} as const;
+export type IdentityField = keyof typeof IDENTITY_HEADERS;
+
+/** Every header name of ours starts with this; the guard refuses any other name under it. */
+export const IDENTITY_HEADER_PREFIX = "x-mlflow-gate-";
+
+/** API Gateway does not know an IAM caller's group (IAM decided): SDK requests say so, with a value no group name can be. */
+export const IAM_GROUPS = "(iam)";
+
+/**
+ * The API Gateway mapping expression of each identity header, per surface (`context.*` variables or
+ * static `'values'`). The deployed API is built from this; the emulator fills the same variables.
+ * `context.path` is the path as the client sent it (the stage first on an execute-api host).
+ */
+export const IDENTITY_MAPPINGS: Readonly<Record<Surface, Readonly<Record<IdentityField, string>>>> = {
+  iam: {
+    requestId: "context.requestId",
+    auth: "'iam'",
+    principal: "context.identity.userArn",
+    username: "context.identity.userArn",
+    groups: `'${IAM_GROUPS}'`,
+    method: "context.httpMethod",
+    path: "context.path",
+  },
+  cognito: {
+    requestId: "context.requestId",
+    auth: "'cognito'",
+    principal: "context.authorizer.principalId",
+    username: "context.authorizer.username",
+    groups: "context.authorizer.groups",
+    method: "context.httpMethod",
+    path: "context.path",
+  },
+};
+
+/**
+ * Credentials a request may carry, which MLflow never needs. The API overwrites the first two with a
+ * static `'-'` (so they never reach MLflow's logs); the guard drops all of them.
+ */
+export const CREDENTIAL_HEADERS = {
+  authorization: "Authorization",
+  securityToken: "X-Amz-Security-Token",
+  date: "X-Amz-Date",
+  contentSha256: "X-Amz-Content-Sha256",
+} as const;
+/** The static value the API maps over a credential header. */
+export const CREDENTIAL_OVERWRITE = "-";
+/** SigV4's query-string (presigned) parameters: credentials in a URL. */
+export const PRESIGN_QUERY_PARAMETERS = [
+  "x-amz-signature",
+  "x-amz-credential",
+  "x-amz-security-token",
+  "x-amz-algorithm",
+];

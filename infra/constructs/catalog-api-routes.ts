@@ -2,6 +2,13 @@ import { Duration } from "aws-cdk-lib";
 import * as apigw from "aws-cdk-lib/aws-apigateway";
 import { Construct } from "constructs";
 import { CatalogRoute, HttpMethod } from "../../authorizer/core/catalog";
+import {
+  CREDENTIAL_HEADERS,
+  CREDENTIAL_OVERWRITE,
+  IDENTITY_HEADERS,
+  IDENTITY_MAPPINGS,
+  IdentityField,
+} from "../../authorizer/core/contract";
 import { CatalogError } from "../../authorizer/core/errors";
 import { Surface } from "../../authorizer/core/policy-set";
 
@@ -346,31 +353,18 @@ export class CatalogApiRoutes extends Construct {
 }
 
 /**
- * The identity headers the local gateway sends MLflow (gateway/server.ts IDENTITY_HEADERS). A mapped
- * header replaces whatever the client sent under that name, so a client cannot forge one. API Gateway
- * does not know an IAM caller's group: SDK requests say `(iam)`, which no group name can be. The
- * credentials (the bearer token, the SigV4 session token) are overwritten too: MLflow needs neither,
- * and they stay out of its logs, as the local gateway strips them.
+ * The identity headers of the contract (authorizer/core/contract.ts), mapped as the emulator maps them:
+ * a mapped header replaces what a client sent under that name. The credentials (the bearer token, the
+ * SigV4 session token) are overwritten too: MLflow needs neither, and they stay out of its logs.
  */
 function identityHeaders(auth: Surface): Record<string, string> {
-  const h = (name: string) => `integration.request.header.x-mlflow-gate-${name}`;
-  const common = {
-    [h("request-id")]: "context.requestId",
-    [h("auth")]: `'${auth}'`,
-    "integration.request.header.Authorization": "'-'",
-    "integration.request.header.X-Amz-Security-Token": "'-'",
+  const mapped = Object.entries(IDENTITY_MAPPINGS[auth]).map(([field, expression]) => [
+    `integration.request.header.${IDENTITY_HEADERS[field as IdentityField]}`,
+    expression,
+  ]);
+  return {
+    ...Object.fromEntries(mapped),
+    [`integration.request.header.${CREDENTIAL_HEADERS.authorization}`]: `'${CREDENTIAL_OVERWRITE}'`,
+    [`integration.request.header.${CREDENTIAL_HEADERS.securityToken}`]: `'${CREDENTIAL_OVERWRITE}'`,
   };
-  return auth === "iam"
-    ? {
-        ...common,
-        [h("principal")]: "context.identity.userArn",
-        [h("username")]: "context.identity.userArn",
-        [h("groups")]: "'(iam)'",
-      }
-    : {
-        ...common,
-        [h("principal")]: "context.authorizer.principalId",
-        [h("username")]: "context.authorizer.username",
-        [h("groups")]: "context.authorizer.groups",
-      };
 }

@@ -8,6 +8,7 @@ import { CatalogRoute } from "../../authorizer/core/catalog";
 import { ConfigError } from "../../authorizer/core/errors";
 import { PolicySet } from "../../authorizer/core/policy-set";
 import { GroupExecuteApiPolicies } from "./execute-api-policies";
+import { EXTERNAL_ID, PRINCIPAL_ARN, ROLE_NAME } from "../../authorizer/core/contract";
 
 /** What a group may do to the artifact store directly, decided from the route catalog. */
 export interface ArtifactAccess {
@@ -164,8 +165,6 @@ export interface MlflowAccessRoleProps extends Omit<MlflowGroupGrantsProps, "rol
   readonly roleName?: string;
 }
 
-const PRINCIPAL_ARN = /^arn:aws[a-z-]*:iam::\d{12}:(root|role\/[\w+=,.@/-]+|user\/[\w+=,.@/-]+)$/;
-
 /**
  * A role that principals of another account assume to use MLflow as one group (the seed's cross-account
  * pattern): trust for exactly the given principals, one-hour sessions, and the group's grants.
@@ -191,9 +190,9 @@ export class MlflowAccessRole extends Construct {
     }
     if (new Set(props.trustedPrincipalArns).size !== props.trustedPrincipalArns.length)
       problems.push("trustedPrincipalArns has duplicates");
-    if (props.externalId !== undefined && !/^[\w+=,.@:/-]{2,1224}$/.test(props.externalId))
+    if (props.externalId !== undefined && !EXTERNAL_ID.test(props.externalId))
       problems.push("externalId must be 2 to 1224 characters of [\\w+=,.@:/-]");
-    if (props.roleName !== undefined && !/^[\w+=,.@-]{1,64}$/.test(props.roleName))
+    if (props.roleName !== undefined && !ROLE_NAME.test(props.roleName))
       problems.push(`roleName ${JSON.stringify(props.roleName)} is not an IAM role name`);
     normalizeArtifactPrefix(props.artifactPrefix ?? "", problems);
     if (problems.length > 0) throw new ConfigError(`${this.node.path}: ${problems.join("; ")}`);

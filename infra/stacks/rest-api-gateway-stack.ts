@@ -7,6 +7,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
+import { API_GATEWAY } from "../../authorizer/core/contract";
 import { ConfigError } from "../../authorizer/core/errors";
 import { PolicySet } from "../../authorizer/core/policy-set";
 import { InfraConfig } from "../config";
@@ -156,7 +157,7 @@ export class RestApiGatewayStack extends Stack {
       authorizerName: "mlflow-gate-cognito",
       handler: this.authorizerFunction,
       identitySources: [apigw.IdentitySource.header("Authorization")],
-      resultsCacheTtl: Duration.seconds(300),
+      resultsCacheTtl: Duration.seconds(API_GATEWAY.authorizerCacheTtlSeconds),
     });
 
     this.vpcLink = new apigw.VpcLink(this, "VpcLink", {

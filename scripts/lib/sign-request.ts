@@ -7,6 +7,7 @@ import { SignatureV4 } from "@smithy/signature-v4";
 import { request as httpRequest } from "http";
 import { request as httpsRequest } from "https";
 import { CliFailure, CliUsageError } from "./cli-errors";
+import { isLoopbackHost, REGION } from "../../authorizer/core/contract";
 
 /** What the signer needs from the credential chain. */
 export interface AwsCredentialIdentity {
@@ -56,9 +57,7 @@ const RESERVED_HEADERS = new Set([
   "x-amz-security-token",
   "connection",
 ]);
-const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d$/;
 /** An API Gateway default endpoint names its region: `{api}.execute-api.{region}.amazonaws.com`. */
 const EXECUTE_API_HOST = /^[a-z0-9]+\.execute-api\.([a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com(\.cn)?$/;
 
@@ -90,7 +89,7 @@ export function buildSignPlan(args: SignArgs): SignPlan {
   if (url.protocol !== "http:" && url.protocol !== "https:")
     throw new CliUsageError(`URL must be http or https, not ${url.protocol}`);
   // Over plain HTTP the signed request (replayable for minutes) and the body travel readable: only to this machine.
-  if (url.protocol === "http:" && !LOOPBACK_HOSTS.has(url.hostname))
+  if (url.protocol === "http:" && !isLoopbackHost(url.hostname))
     throw new CliUsageError(
       `http:// is accepted only for a loopback address like the local gateway; use https:// for ${url.hostname}`,
     );

@@ -21,6 +21,7 @@ import {
 import { existsSync, readFileSync } from "fs";
 import { resolve } from "path";
 import { CliFailure, CliUsageError } from "./cli-errors";
+import { isLoopbackHost, REGION, USER_POOL_ID } from "../../authorizer/core/contract";
 
 /** The pool the commands act on. */
 export type PoolTarget =
@@ -34,8 +35,6 @@ export type PoolTarget =
   | { readonly kind: "aws"; readonly userPoolId: string; readonly region: string; readonly profile?: string };
 
 /** Cognito's pool id pattern: the region, "_", an id. The region part is where the pool lives. */
-const USER_POOL_ID = /^([a-z]{2}(?:-[a-z]+)+-\d)_[0-9a-zA-Z]+$/;
-const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d$/;
 /** Cognito's user and group name pattern (1–128 printable characters, no whitespace). */
 const COGNITO_NAME = /^[\p{L}\p{M}\p{S}\p{N}\p{P}]{1,128}$/u;
 /** Pages of a listing read at most; a pool that answers more is misbehaving (a token that never ends). */
@@ -95,7 +94,7 @@ export function resolvePoolTarget(
   }
   const endpoint = new URL(cognito.endpoint);
   // The local pool takes fake credentials: it must never be anything but a loopback address.
-  if (endpoint.protocol !== "http:" || !["127.0.0.1", "localhost", "[::1]"].includes(endpoint.hostname)) {
+  if (endpoint.protocol !== "http:" || !isLoopbackHost(endpoint.hostname)) {
     throw new CliFailure([`mlflow-gate: ${stackFile}: cognito.endpoint ${cognito.endpoint} is not a loopback address`]);
   }
   return { kind: "local", userPoolId: cognito.userPoolId, region, endpoint: endpoint.origin, stackFile };

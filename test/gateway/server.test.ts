@@ -230,6 +230,9 @@ describe("UI routes: the Lambda authorizer's policy", () => {
     expect(h["x-mlflow-gate-username"]).toBe("alice");
     expect(h["x-mlflow-gate-groups"]).toBe("readers");
     expect(h["x-mlflow-gate-request-id"]).toBe(r.headers["x-amzn-requestid"]);
+    // The method and path API Gateway authorized (context.httpMethod, context.path), for the guard to compare.
+    expect(h["x-mlflow-gate-method"]).toBe("POST");
+    expect(h["x-mlflow-gate-path"]).toBe("/ajax-api/2.0/mlflow/runs/search");
     expect(h.host).toBe(upstreamUrl.host);
     expect(seen[0]!.body.toString()).toBe('{"experiment_ids":["0"]}');
   });
@@ -271,7 +274,7 @@ describe("UI routes: the Lambda authorizer's policy", () => {
 });
 
 describe("SDK routes: SigV4 and the principal's IAM policy", () => {
-  test("a signed reader search is forwarded with the principal as identity", async () => {
+  test("a signed reader search is forwarded with the caller's ARN as identity and (iam) as groups, as the deployed API maps them", async () => {
     const body = '{"experiment_ids":["0"]}';
     const r = await send(
       "POST",
@@ -280,7 +283,9 @@ describe("SDK routes: SigV4 and the principal's IAM policy", () => {
       body,
     );
     expect(r.status).toBe(200);
-    expect(seen[0]!.headers["x-mlflow-gate-principal"]).toBe("mlflow-reader");
+    expect(seen[0]!.headers["x-mlflow-gate-principal"]).toBe("arn:aws:iam::000000000000:user/mlflow-reader");
+    expect(seen[0]!.headers["x-mlflow-gate-username"]).toBe("arn:aws:iam::000000000000:user/mlflow-reader");
+    expect(seen[0]!.headers["x-mlflow-gate-groups"]).toBe("(iam)");
     expect(seen[0]!.headers["x-mlflow-gate-auth"]).toBe("iam");
     expect(seen[0]!.headers.authorization).toBeUndefined();
     expect(seen[0]!.headers["x-amz-date"]).toBeUndefined();

@@ -13,6 +13,7 @@ const KEY: SigV4Credential = {
   accessKeyId: "AKIAIOSFODNN7EXAMPLE",
   secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
   principal: "mlflow-admin",
+  arn: "arn:aws:iam::000000000000:user/mlflow-admin",
 };
 const STORE: CredentialStore = { find: (id) => (id === KEY.accessKeyId ? KEY : undefined) };
 
@@ -79,7 +80,7 @@ describe("SigV4 canonicalisation agrees with @smithy/signature-v4", () => {
           expect(result).toEqual({
             ok: true,
             principal: "mlflow-admin",
-            caller: "mlflow-admin",
+            arn: KEY.arn,
             accessKeyId: KEY.accessKeyId,
           });
           if (tamperedBody) expect(tamperedBody.ok).toBe(false);

@@ -33,11 +33,13 @@ const LONG_TERM: SigV4Credential = {
   accessKeyId: "AKIAIOSFODNN7EXAMPLE",
   secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
   principal: "mlflow-admin",
+  arn: "arn:aws:iam::000000000000:user/mlflow-admin",
 };
 const SESSION: SigV4Credential = {
   accessKeyId: "ASIAY34FZKBOKMUTVV7A",
   secretAccessKey: "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY",
   principal: "sagemaker-execution-role",
+  arn: "arn:aws:sts::000000000000:assumed-role/sagemaker-execution-role/job",
   // Real tokens are base64: '+', '/' and '=' must survive header handling untouched.
   sessionToken: "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQD+c2Vzc2lvbg/token==",
   expiresAt: new Date(NOW.getTime() + 60 * MINUTE),
@@ -92,7 +94,12 @@ const signatureOf = (req: SignedRequest): string => {
 };
 
 function expectAccepted(result: SigV4Result, principal: string): void {
-  expect(result).toEqual({ ok: true, principal, caller: principal, accessKeyId: expect.any(String) });
+  expect(result).toEqual({
+    ok: true,
+    principal,
+    arn: expect.stringMatching(/^arn:aws:/),
+    accessKeyId: expect.any(String),
+  });
 }
 
 /** Refused with `reason`, and the message carries no secret, token or signature. */
@@ -519,6 +526,7 @@ describe("verifySigV4", () => {
         accessKeyId: SUITE.accessKeyId,
         secretAccessKey: SUITE.secretAccessKey,
         principal: "suite",
+        arn: "arn:aws:iam::000000000000:user/suite",
         ...(session ? { sessionToken: SUITE.sessionToken } : {}),
       });
     const requestOf = (c: SuiteCase): SignedRequest => ({

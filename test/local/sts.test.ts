@@ -244,13 +244,13 @@ describe("responses", () => {
 describe("SessionStore", () => {
   test("a session signs as its role with its token until it expires; expired ones are dropped after an hour; the store is bounded", () => {
     let now = Date.parse("2026-01-01T00:00:00Z");
-    const store = new SessionStore(() => new Date(now), 2);
+    const store = new SessionStore(() => new Date(now), ACCOUNT, 2);
     const s = store.issue("mlflow-reader", "a1", 60)!;
     expect(store.find(s.accessKeyId)).toEqual({
       accessKeyId: s.accessKeyId,
       secretAccessKey: s.secretAccessKey,
       principal: "mlflow-reader",
-      caller: "assumed-role/mlflow-reader/a1",
+      arn: `arn:aws:sts::${ACCOUNT}:assumed-role/mlflow-reader/a1`,
       sessionToken: s.sessionToken,
       expiresAt: new Date(now + 60_000),
     });

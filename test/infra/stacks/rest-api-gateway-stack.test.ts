@@ -262,7 +262,7 @@ describe("RestApiGatewayStack", () => {
       }
     });
 
-    test("tell MLflow who called, in the local gateway's x-mlflow-gate-* headers, which clients cannot forge, and never pass credentials on", () => {
+    test("tell the guard who called and what was authorized, in the contract's x-mlflow-gate-* headers, and never pass credentials on", () => {
       const [, iamMethod] = methods().find(([, m]) => m.Properties.AuthorizationType === "AWS_IAM") as [
         string,
         Resources[string],
@@ -276,6 +276,8 @@ describe("RestApiGatewayStack", () => {
         "integration.request.header.x-mlflow-gate-principal": "context.identity.userArn",
         "integration.request.header.x-mlflow-gate-request-id": "context.requestId",
         "integration.request.header.x-mlflow-gate-groups": "'(iam)'",
+        "integration.request.header.x-mlflow-gate-method": "context.httpMethod",
+        "integration.request.header.x-mlflow-gate-path": "context.path",
         "integration.request.header.Authorization": "'-'",
         "integration.request.header.X-Amz-Security-Token": "'-'",
       });

@@ -164,7 +164,10 @@ describe("buildHttpRequest", () => {
 
 describe("signRequest: what is signed is what is sent (checked by the gateway's own SigV4 verifier)", () => {
   const store = {
-    find: (id: string) => (id === CREDENTIALS.accessKeyId ? { ...CREDENTIALS, principal: "tester" } : undefined),
+    find: (id: string) =>
+      id === CREDENTIALS.accessKeyId
+        ? { ...CREDENTIALS, principal: "tester", arn: "arn:aws:iam::000000000000:user/tester" }
+        : undefined,
   };
 
   async function signAndVerify(
@@ -224,7 +227,12 @@ describe("signRequest: what is signed is what is sent (checked by the gateway's 
     // Act
     const result = await signAndVerify(over, payload);
     // Assess
-    expect(result).toEqual({ ok: true, principal: "tester", caller: "tester", accessKeyId: CREDENTIALS.accessKeyId });
+    expect(result).toEqual({
+      ok: true,
+      principal: "tester",
+      arn: "arn:aws:iam::000000000000:user/tester",
+      accessKeyId: CREDENTIALS.accessKeyId,
+    });
   });
 
   test("the signature covers the body, the query and the signed headers", async () => {

@@ -1,0 +1,40 @@
+import { IDENTITY_HEADERS, IDENTITY_MAPPINGS, IdentityField } from "../authorizer/core/contract";
+import type { Surface } from "../authorizer/core/policy-set";
+
+/**
+ * The `$context` variables API Gateway offers an integration request's parameter mappings, as far as
+ * the API definition uses them. `path` is the request path as the client sent it (this stage has no
+ * stage prefix in its URLs, as behind a custom domain).
+ */
+export interface RequestContext {
+  readonly requestId: string;
+  readonly httpMethod: string;
+  readonly path: string;
+  readonly identity?: { readonly userArn?: string };
+  readonly authorizer?: { readonly principalId?: string; readonly [key: string]: string | undefined };
+}
+
+/** A mapping expression's value: a static `'value'`, or a `context.*` variable (undefined when it has none). */
+export function resolveMapping(expression: string, context: RequestContext): string | undefined {
+  const literal = /^'(.*)'$/s.exec(expression);
+  if (literal) return literal[1];
+  if (!expression.startsWith("context.")) return undefined;
+  let value: unknown = context;
+  for (const key of expression.slice("context.".length).split(".")) {
+    value = typeof value === "object" && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+  }
+  return typeof value === "string" ? value : undefined;
+}
+
+/**
+ * The identity headers the API definition maps for a surface, with their values for this request.
+ * A variable without a value maps no header (API Gateway skips it; the guard then refuses the request).
+ */
+export function mappedIdentityHeaders(surface: Surface, context: RequestContext): [string, string][] {
+  const out: [string, string][] = [];
+  for (const [field, expression] of Object.entries(IDENTITY_MAPPINGS[surface]) as [IdentityField, string][]) {
+    const value = resolveMapping(expression, context);
+    if (value !== undefined) out.push([IDENTITY_HEADERS[field], value]);
+  }
+  return out;
+}
