@@ -5,6 +5,9 @@ import { pathToFileURL } from "url";
 import { loadPinnedMlflowVersion } from "../project/mlflow-venv";
 import { VENV_DIR } from "../project/paths";
 import { claimPort, killOnExit, stopProcessGroup, tailOf, waitForHttp } from "./processes";
+import { RestartPolicy, supervise } from "./supervisor";
+
+export type { RestartPolicy } from "./supervisor";
 
 export interface RunningMlflow {
   /** MLflow's private address: only the gateway talks to it. */
@@ -12,18 +15,6 @@ export interface RunningMlflow {
   /** The process id of the current MLflow child (undefined between a crash and the restart); fault tests kill it. */
   readonly pid: number | undefined;
   stop(): Promise<void>;
-}
-
-/** How a crashed MLflow is restarted: on the same port, after a delay that doubles per failed attempt. */
-export interface RestartPolicy {
-  /** Where restart lines go (npm start's progress on stderr). */
-  readonly log: (line: string) => void;
-  /** @default 1000 */
-  readonly initialDelayMs?: number;
-  /** @default 30000 */
-  readonly maxDelayMs?: number;
-  /** An MLflow that stayed up this long counts as healthy again: the next crash waits `initialDelayMs`. @default 60000 */
-  readonly healthyAfterMs?: number;
 }
 
 export interface MlflowOptions {
@@ -36,11 +27,6 @@ export interface MlflowOptions {
   readonly restart?: RestartPolicy;
   /** Progress lines (a database migration); @default none */
   readonly log?: (line: string) => void;
-}
-
-/** The wait before restart attempt `attempt` (1-based): initial, doubled each time, capped. */
-export function restartDelayMs(attempt: number, initialDelayMs: number, maxDelayMs: number): number {
-  return Math.min(maxDelayMs, initialDelayMs * 2 ** Math.max(0, Math.min(attempt - 1, 30)));
 }
 
 /** Python that the MLflow server process loads at start (sitecustomize.py): the container image's own. */
@@ -168,67 +154,23 @@ export async function startMlflow(options: MlflowOptions): Promise<RunningMlflow
   const url = new URL(`http://${options.host}:${port}`);
   const readyTimeoutMs = options.readyTimeoutMs ?? 120_000;
 
-  let child: ChildProcess | undefined = await startChild(dir, url, readyTimeoutMs);
-  let stopping = false;
-  let restartTimer: NodeJS.Timeout | undefined;
-  let restarting: Promise<void> | undefined;
-
-  const restart = options.restart;
-  if (restart) {
-    const initial = restart.initialDelayMs ?? 1000;
-    const max = restart.maxDelayMs ?? 30_000;
-    const healthyAfter = restart.healthyAfterMs ?? 60_000;
-    let attempt = 0;
-    let upSince = Date.now();
-
-    const watch = (c: ChildProcess) => {
-      c.once("exit", (code, signal) => {
-        if (stopping) return;
-        child = undefined;
-        if (Date.now() - upSince >= healthyAfter) attempt = 0;
-        scheduleRestart(`exited (${code ?? signal})`);
-      });
-    };
-    const scheduleRestart = (why: string) => {
-      attempt += 1;
-      const delay = restartDelayMs(attempt, initial, max);
-      restart.log(
-        `mlflow        ${why}; restarting on ${url.origin} in ${(delay / 1000).toFixed(1)} s (attempt ${attempt})`,
-      );
-      restartTimer = setTimeout(() => {
-        restartTimer = undefined;
-        const began = Date.now();
-        restarting = (async () => {
-          try {
-            await claimPort(options.host, port, options.portVariable);
-            // Recorded at once, so a stop during the restart also stops this child.
-            const c = await startChild(dir, url, readyTimeoutMs, (spawned) => (child = spawned));
-            if (stopping) return void (await stopProcessGroup(c));
-            upSince = Date.now();
-            restart.log(`mlflow        restarted on ${url.origin} (ready in ${Date.now() - began} ms)`);
-            watch(c);
-          } catch (e) {
-            child = undefined;
-            if (!stopping) scheduleRestart(`restart failed: ${(e as Error).message.split("\n")[0]}`);
-          } finally {
-            restarting = undefined;
-          }
-        })();
-      }, delay);
-    };
-    watch(child);
-  }
-
+  // A crashed MLflow comes back on the same port, once the port is free again.
+  let first = true;
+  const child = await supervise(
+    "mlflow        ",
+    url.origin,
+    async (onSpawn) => {
+      if (!first) await claimPort(options.host, port, options.portVariable);
+      first = false;
+      return startChild(dir, url, readyTimeoutMs, onSpawn);
+    },
+    options.restart,
+  );
   return {
     url,
     get pid() {
-      return child?.pid;
+      return child.pid;
     },
-    async stop() {
-      stopping = true;
-      if (restartTimer) clearTimeout(restartTimer);
-      if (child) await stopProcessGroup(child);
-      await restarting;
-    },
+    stop: () => child.stop(),
   };
 }

@@ -1,22 +1,8 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { mlflowProcessEnv, prepareDatabase, restartDelayMs } from "../../local/mlflow-server";
+import { mlflowProcessEnv, prepareDatabase } from "../../local/mlflow-server";
 import { runPython } from "../integration/support/stack";
-
-// The supervisor's backoff; the restart itself runs against real MLflow in test/reliability/faults.test.ts.
-
-test("the restart delay doubles per attempt from the initial delay and stops at the cap", () => {
-  // Act
-  const delays = [1, 2, 3, 4, 5, 6, 7].map((attempt) => restartDelayMs(attempt, 1000, 30_000));
-
-  // Assess
-  expect(delays).toEqual([1000, 2000, 4000, 8000, 16_000, 30_000, 30_000]);
-});
-
-test("a huge attempt count stays at the cap instead of overflowing", () => {
-  expect(restartDelayMs(10_000, 1000, 30_000)).toBe(30_000);
-});
 
 describe("the MLflow server's Python environment", () => {
   // Regression: under load, MLflow 3.17.2 answered about one runs/search in 8,000 with an HTML 500
