@@ -1,0 +1,71 @@
+import { ServerResponse } from "http";
+
+/**
+ * What the guard answers itself: MLflow's error shape (`error_code`, `message`), so MLflow's clients
+ * show the message, plus the guard's reason code. Never a stack trace, never a header value back.
+ */
+export interface GuardAnswer {
+  readonly status: number;
+  readonly errorCode: string;
+  readonly message: string;
+}
+
+const bad = (message: string): GuardAnswer => ({ status: 400, errorCode: "BAD_REQUEST", message });
+
+/** Refusals by reason code; the message says what to change. */
+export const REFUSALS: Readonly<Record<string, GuardAnswer>> = {
+  "absolute-form": bad("the request target must be a path (origin form)"),
+  "bad-encoding": bad("the path is not valid percent-encoding"),
+  "encoded-separator": bad("the path may not encode '/', '\\' or '.' (%2F, %5C, %2E)"),
+  "empty-segment": bad("the path may not contain '//'"),
+  "dot-segment": bad("the path may not contain '.' or '..' segments"),
+  "control-character": bad("the path may not contain control characters or '\\'"),
+  "path-parameter": bad("the path may not contain ';'"),
+  "identity-header-spelling": bad("a request may not send x-mlflow-gate-* headers: API Gateway sets them"),
+  "identity-header-repeated": bad("a request may not send x-mlflow-gate-* headers: API Gateway sets them"),
+  "credential-header-repeated": bad("Authorization, X-Amz-Security-Token and X-Amz-Date may each be sent once"),
+  "method-override": bad("method override headers are not accepted"),
+  "workspace-header": bad("X-MLflow-Workspace is not accepted: the workspace is chosen by the path"),
+  "presigned-query": bad(
+    "credentials in the query string (presigned SigV4) are not accepted; sign the Authorization header",
+  ),
+  "identity-missing": bad("this route needs the caller's identity, which only API Gateway sets"),
+  "identity-incomplete": bad("the caller's identity is incomplete"),
+  "identity-malformed": bad("the caller's identity is malformed"),
+  "surface-mismatch": bad("the caller was authorized on another surface than this route's"),
+  "method-mismatch": bad("the method differs from the one API Gateway authorized"),
+  "path-mismatch": bad("the path differs from the one API Gateway authorized"),
+  "authorized-path-unreadable": bad("the path API Gateway authorized cannot be read unambiguously"),
+  "get-with-body": bad("a GET or HEAD request must not have a body (MLflow would read it as its parameters)"),
+  "not-utf8": bad("the body must be UTF-8 JSON"),
+  "not-json": bad("the body must be JSON"),
+  "not-an-object": bad("the body must be a JSON object"),
+  "non-finite-number": bad("the body holds a number JSON cannot carry exactly (an overflow to infinity)"),
+  "otlp-encoding": bad("the OTLP export's Content-Encoding must be gzip, deflate or none, and valid"),
+  "otlp-not-json": bad("the OTLP JSON export is not JSON"),
+  "payload-too-large": { status: 413, errorCode: "RESOURCE_LIMIT_EXCEEDED", message: "the body exceeds 10 MB" },
+  "otlp-too-large": {
+    status: 413,
+    errorCode: "RESOURCE_LIMIT_EXCEEDED",
+    message: "the OTLP export exceeds 10 MB decompressed",
+  },
+  "upstream-unreachable": { status: 502, errorCode: "TEMPORARILY_UNAVAILABLE", message: "MLflow is not answering" },
+  "guard-error": { status: 400, errorCode: "BAD_REQUEST", message: "the guard could not read the request" },
+};
+
+/** A refusal by a stamping rule: its own message, 400 INVALID_PARAMETER_VALUE as MLflow says for a bad field. */
+export const stampRefusal = (message: string): GuardAnswer => ({
+  status: 400,
+  errorCode: "INVALID_PARAMETER_VALUE",
+  message,
+});
+
+export function sendAnswer(res: ServerResponse, answer: GuardAnswer, reason: string): void {
+  const body = JSON.stringify({ error_code: answer.errorCode, message: `mlflow-gate: ${answer.message}`, reason });
+  res.writeHead(answer.status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(body),
+    "x-mlflow-gate-refused-by": "guard",
+  });
+  res.end(body);
+}

@@ -1,0 +1,180 @@
+import { CatalogRoute, parsePathTemplate } from "../authorizer/core/catalog";
+import type { Caller } from "./caller";
+import { isJsonObject, Json, JsonObject } from "./json-body";
+
+/**
+ * The audit trail: one JSON line per write MLflow answered and per refusal (reads too when switched
+ * on), naming who, what, on which resources, and the outcome. Pure: the server hands the record to a
+ * sink (a file locally, the container's log stream on AWS).
+ */
+export interface AuditResources {
+  experiment?: string;
+  experimentName?: string;
+  run?: string;
+  model?: string;
+  version?: string;
+  stage?: string;
+  alias?: string;
+  tag?: string;
+  trace?: string;
+  loggedModel?: string;
+  dataset?: string;
+  artifactPath?: string;
+}
+
+export interface AuditRecord {
+  readonly time: string;
+  readonly level: "info" | "warn";
+  readonly component: "guard";
+  readonly event: "audit";
+  /** API Gateway's request id (x-mlflow-gate-request-id), else the guard's own. */
+  readonly requestId: string;
+  readonly surface?: "iam" | "cognito";
+  readonly principal?: string;
+  readonly username?: string;
+  readonly groups?: readonly string[];
+  /** The name stamped on what the caller creates. */
+  readonly caller?: string;
+  readonly action: string;
+  readonly method: string;
+  readonly path: string;
+  readonly resources: AuditResources;
+  readonly status: number;
+  readonly decision: "forwarded" | "refused";
+  /** Why a request was refused (a short code), or why an answer is odd. */
+  readonly reason?: string;
+  readonly latencyMs: number;
+}
+
+/** The audit line of a request. */
+export function buildAuditRecord(fields: {
+  readonly now: Date;
+  readonly requestId: string;
+  readonly caller?: Caller;
+  readonly action: string;
+  readonly method: string;
+  readonly path: string;
+  readonly resources: AuditResources;
+  readonly status: number;
+  readonly decision: "forwarded" | "refused";
+  readonly reason?: string;
+  readonly latencyMs: number;
+}): AuditRecord {
+  const refused = fields.decision === "refused";
+  const c = fields.caller;
+  return {
+    time: fields.now.toISOString(),
+    level: refused ? "warn" : "info",
+    component: "guard",
+    event: "audit",
+    requestId: fields.requestId,
+    ...(c
+      ? { surface: c.surface, principal: c.principal, username: c.username, groups: c.groups, caller: c.name }
+      : {}),
+    action: fields.action,
+    method: fields.method,
+    path: fields.path,
+    resources: fields.resources,
+    status: fields.status,
+    decision: fields.decision,
+    ...(fields.reason !== undefined ? { reason: fields.reason } : {}),
+    latencyMs: fields.latencyMs,
+  };
+}
+
+/** Request fields (either spelling) that name a resource. */
+const REQUEST_FIELDS: readonly (readonly [keyof AuditResources, readonly string[]])[] = [
+  ["experiment", ["experiment_id", "experimentId"]],
+  ["run", ["run_id", "runId", "run_uuid", "runUuid"]],
+  ["version", ["version"]],
+  ["stage", ["stage"]],
+  ["alias", ["alias"]],
+  ["tag", ["key"]],
+  ["trace", ["trace_id", "traceId", "request_id", "requestId"]],
+  ["loggedModel", ["model_id", "modelId"]],
+  ["dataset", ["dataset_id", "datasetId"]],
+];
+
+/** Path parameters (catalog template names) that name a resource. */
+const PATH_PARAMETERS: Readonly<Record<string, keyof AuditResources>> = {
+  trace_id: "trace",
+  request_id: "trace",
+  model_id: "loggedModel",
+  dataset_id: "dataset",
+  experiment_id: "experiment",
+  run_id: "run",
+  tag_key: "tag",
+  key: "tag",
+  artifact_path: "artifactPath",
+};
+
+const text = (v: Json | undefined): string | undefined =>
+  typeof v === "string" ? v.slice(0, 512) : typeof v === "number" ? String(v) : undefined;
+
+/** The resources a request names: in its path parameters, its query, and its JSON body. */
+export function requestResources(
+  route: Pick<CatalogRoute, "path"> | undefined,
+  path: string,
+  query: URLSearchParams,
+  body: JsonObject | undefined,
+): AuditResources {
+  const out: AuditResources = {};
+  const fields: Record<string, Json | undefined> = { ...Object.fromEntries(query), ...(body ?? {}) };
+  for (const [resource, names] of REQUEST_FIELDS) {
+    const value = names.map((n) => text(fields[n])).find((v) => v !== undefined);
+    if (value !== undefined) out[resource] = value;
+  }
+  const name = text(fields.name);
+  if (name !== undefined) {
+    if (/\/(registered-models|model-versions)\//.test(path)) out.model = name;
+    else if (/\/experiments\//.test(path)) out.experimentName = name;
+  }
+  if (route) {
+    for (const [param, value] of Object.entries(readPathParameters(route.path, path))) {
+      const resource = PATH_PARAMETERS[param];
+      if (resource !== undefined) out[resource] = value.slice(0, 1024);
+    }
+  }
+  return out;
+}
+
+/** The resources MLflow assigned, from its JSON answer to a create. */
+export function responseResources(body: unknown): AuditResources {
+  if (!isJsonObject(body)) return {};
+  const at = (...keys: string[]): Json | undefined => {
+    let v: Json | undefined = body;
+    for (const k of keys) v = isJsonObject(v) ? v[k] : undefined;
+    return v;
+  };
+  const candidates: [keyof AuditResources, Json | undefined][] = [
+    ["experiment", at("experiment_id") ?? at("run", "info", "experiment_id")],
+    ["run", at("run", "info", "run_id")],
+    ["model", at("registered_model", "name") ?? at("model_version", "name")],
+    ["version", at("model_version", "version")],
+    ["stage", at("model_version", "current_stage")],
+    ["loggedModel", at("model", "info", "model_id")],
+    ["trace", at("trace", "trace_info", "trace_id") ?? at("trace_info", "request_id")],
+    ["dataset", at("dataset", "dataset_id")],
+  ];
+  const out: AuditResources = {};
+  for (const [resource, value] of candidates) {
+    const t = text(value);
+    if (t !== undefined) out[resource] = t;
+  }
+  return out;
+}
+
+/** The values of a template's parameters in a decoded path that matches it (`{name}`, `{name+}`). */
+export function readPathParameters(template: string, path: string): Record<string, string> {
+  const names: string[] = [];
+  const pattern = parsePathTemplate(template)
+    .map((p) => {
+      if (p.kind === "literal") return p.text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+      names.push(p.name);
+      return p.kind === "segment" ? "([^/]+)" : "(.*)";
+    })
+    .join("");
+  const m = new RegExp(`^${pattern}$`, "s").exec(path);
+  if (!m) return {};
+  return Object.fromEntries(names.map((n, i) => [n, m[i + 1] as string]));
+}

@@ -1,0 +1,103 @@
+import { isAbsolute } from "path";
+import { API_GATEWAY, isLoopbackHost } from "../authorizer/core/contract";
+import { ConfigError } from "../authorizer/core/errors";
+
+/**
+ * The guard's configuration: the same program in the MLflow task on AWS (a sidecar container) and in
+ * the local stack, read once from the environment; every problem is listed in one ConfigError.
+ */
+export interface GuardConfig {
+  /** Where the guard listens: all interfaces in the task (the NLB's target), loopback locally. */
+  readonly host: string;
+  /** 0 picks a free port (tests, the local stack). */
+  readonly port: number;
+  /** MLflow: on loopback only, since the guard is the only way to it. */
+  readonly upstream: URL;
+  /**
+   * What API Gateway's `context.path` has before the path MLflow sees: `/<stage>` behind an execute-api
+   * host, "" behind a custom domain mapped to the stage, and locally.
+   */
+  readonly stagePathPrefix: string;
+  /** The route catalog of the pinned MLflow (actions and classes for the audit trail and the rules). */
+  readonly catalogFile: string;
+  /** Audit lines go to this file (appended), or to standard output when undefined (the container's log). */
+  readonly auditFile?: string;
+  /** Reads are audited too (off by default: they are most of the traffic). */
+  readonly auditReads: boolean;
+  /** The largest body the guard reads: API Gateway's payload limit (nothing larger reaches it). */
+  readonly maxBodyBytes: number;
+}
+
+export const GUARD_ENV = {
+  host: "MLFLOW_GATE_GUARD_HOST",
+  port: "MLFLOW_GATE_GUARD_PORT",
+  upstream: "MLFLOW_GATE_GUARD_UPSTREAM",
+  stagePathPrefix: "MLFLOW_GATE_GUARD_STAGE_PATH_PREFIX",
+  catalogFile: "MLFLOW_GATE_GUARD_CATALOG",
+  auditFile: "MLFLOW_GATE_AUDIT_FILE",
+  auditReads: "MLFLOW_GATE_AUDIT_READS",
+} as const;
+
+const STAGE_PREFIX = /^(\/[A-Za-z0-9._~-]+)*$/;
+
+export function parseGuardConfig(
+  env: Record<string, string | undefined>,
+  defaults: { catalogFile: string },
+): GuardConfig {
+  const problems: string[] = [];
+  const get = (key: string): string | undefined => {
+    const v = env[key]?.trim();
+    return v === undefined || v === "" ? undefined : v;
+  };
+  const host = get(GUARD_ENV.host) ?? "127.0.0.1";
+  const rawPort = get(GUARD_ENV.port) ?? "0";
+  const port = /^\d{1,5}$/.test(rawPort) ? Number(rawPort) : NaN;
+  if (!(port >= 0 && port <= 65535)) problems.push(`${GUARD_ENV.port} must be a port number, not "${rawPort}"`);
+
+  let upstream = new URL("http://127.0.0.1:5000");
+  const rawUpstream = get(GUARD_ENV.upstream);
+  if (rawUpstream === undefined)
+    problems.push(`${GUARD_ENV.upstream} is required (MLflow's address, e.g. http://127.0.0.1:5000)`);
+  else {
+    try {
+      upstream = new URL(rawUpstream);
+      if (
+        upstream.protocol !== "http:" ||
+        !isLoopbackHost(upstream.hostname) ||
+        upstream.pathname !== "/" ||
+        upstream.search !== ""
+      ) {
+        problems.push(
+          `${GUARD_ENV.upstream} must be http://<loopback address>:<port> (MLflow listens on loopback only), not "${rawUpstream}"`,
+        );
+      }
+    } catch {
+      problems.push(`${GUARD_ENV.upstream} is not a URL: "${rawUpstream}"`);
+    }
+  }
+  const stagePathPrefix = get(GUARD_ENV.stagePathPrefix) ?? "";
+  if (!STAGE_PREFIX.test(stagePathPrefix)) {
+    problems.push(
+      `${GUARD_ENV.stagePathPrefix} must be empty or like /prod (no trailing "/"), not "${stagePathPrefix}"`,
+    );
+  }
+  const catalogFile = get(GUARD_ENV.catalogFile) ?? defaults.catalogFile;
+  if (!isAbsolute(catalogFile)) problems.push(`${GUARD_ENV.catalogFile} must be an absolute path`);
+  const auditFile = get(GUARD_ENV.auditFile);
+  if (auditFile !== undefined && !isAbsolute(auditFile))
+    problems.push(`${GUARD_ENV.auditFile} must be an absolute path`);
+  const reads = get(GUARD_ENV.auditReads) ?? "false";
+  if (reads !== "true" && reads !== "false")
+    problems.push(`${GUARD_ENV.auditReads} must be true or false, not "${reads}"`);
+  if (problems.length > 0) throw new ConfigError(`invalid guard configuration:\n  ${problems.join("\n  ")}`);
+  return {
+    host,
+    port,
+    upstream,
+    stagePathPrefix,
+    catalogFile,
+    ...(auditFile !== undefined ? { auditFile } : {}),
+    auditReads: reads === "true",
+    maxBodyBytes: API_GATEWAY.maxPayloadBytes,
+  };
+}

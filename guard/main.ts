@@ -1,0 +1,55 @@
+// The guard's program: `node guard/main.js` in the MLflow task's sidecar container, and the local
+// stack's supervised child. Configured by the environment (guard/config.ts).
+import { join } from "path";
+import { ConfigError } from "../authorizer/core/errors";
+import { RouteMatcher } from "../authorizer/core/catalog";
+import { loadRouteCatalog } from "../authorizer/load-policies";
+import { closeServer } from "../common/http-server";
+import { openAuditSink } from "./audit-sink";
+import { parseGuardConfig } from "./config";
+import { createGuardServer } from "./server";
+
+/** One JSON line on stderr for the guard's own events (start, stop, a bad config); audit lines are separate. */
+function event(level: "info" | "error", name: string, fields: Record<string, unknown> = {}): void {
+  process.stderr.write(
+    `${JSON.stringify({ time: new Date().toISOString(), level, component: "guard", event: name, ...fields })}\n`,
+  );
+}
+
+export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  try {
+    // In the image the catalog sits beside the bundle; in the repository, under policies/.
+    const config = parseGuardConfig(env, { catalogFile: join(__dirname, "..", "policies", "mlflow-routes.json") });
+    const catalog = loadRouteCatalog(config.catalogFile);
+    const server = createGuardServer({
+      upstream: config.upstream,
+      stagePathPrefix: config.stagePathPrefix,
+      matcher: new RouteMatcher(catalog),
+      maxBodyBytes: config.maxBodyBytes,
+      audit: openAuditSink(config.auditFile),
+      auditReads: config.auditReads,
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(config.port, config.host, resolve);
+    });
+    const address = server.address();
+    const port = typeof address === "object" && address ? address.port : config.port;
+    event("info", "started", {
+      listen: `${config.host}:${port}`,
+      upstream: config.upstream.origin,
+      mlflowVersion: catalog.mlflowVersion,
+    });
+    const stop = (signal: string) => {
+      event("info", "stopping", { signal });
+      void closeServer(server).then(() => process.exit(0));
+    };
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT"));
+  } catch (e) {
+    event("error", "cannot-start", { message: e instanceof ConfigError ? e.message : (e as Error).message });
+    process.exit(1);
+  }
+}
+
+if (require.main === module) void main();

@@ -1,0 +1,389 @@
+import { randomUUID } from "crypto";
+import {
+  Agent,
+  ClientRequest,
+  createServer,
+  IncomingMessage,
+  request as httpRequest,
+  Server,
+  ServerResponse,
+} from "http";
+import { authTypeOf, AuthType, CatalogRoute, RouteMatcher } from "../authorizer/core/catalog";
+import { trackResponses } from "../common/http-server";
+import { GuardAnswer, REFUSALS, sendAnswer, stampRefusal } from "./answers";
+import { AuditRecord, AuditResources, buildAuditRecord, requestResources, responseResources } from "./audit";
+import { checkAuthorizedRequest } from "./authorized-request";
+import { Caller, readCaller } from "./caller";
+import { JsonObject, parseJsonBody, serializeJsonBody } from "./json-body";
+import { checkOtlpExport, OTLP_RESERVED_TAG_MESSAGE } from "./otlp";
+import { inspectHeaders, isGuardOnlyHeader, presignParameterOf } from "./request-headers";
+import { readRequestTarget, RequestTarget } from "./request-target";
+import { hasStampRules, stampBody } from "./stamp";
+
+/**
+ * The guard: a reverse proxy directly in front of MLflow, and the only way to it. It trusts identity
+ * only as API Gateway mapped it, refuses any request MLflow could read differently from what was
+ * authorized, stamps the verified caller on what MLflow stores, and writes the audit trail. Bodies it
+ * does not need stream through; JSON bodies of the routes it rewrites or audits are read (at most the
+ * API's 10 MB). The same program runs in the MLflow task on AWS and in the local stack.
+ */
+export interface GuardProps {
+  /** MLflow's address (loopback). */
+  readonly upstream: URL;
+  /** API Gateway's `context.path` prefix before MLflow's path (`/<stage>` on an execute-api host, else ""). */
+  readonly stagePathPrefix: string;
+  readonly matcher: RouteMatcher;
+  readonly maxBodyBytes: number;
+  /** Where audit lines go. */
+  readonly audit: (record: AuditRecord) => void;
+  /** Reads are audited too. @default false */
+  readonly auditReads?: boolean;
+  readonly now?: () => Date;
+  /** Idle keep-alive connections to MLflow close after this: under uvicorn's 5 s. @default 4000 */
+  readonly upstreamIdleMs?: number;
+}
+
+export interface Guard {
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  /** Drops the idle connections to MLflow. */
+  close(): void;
+}
+
+/** The largest MLflow answer the guard reads (besides passing it on) for the ids it assigned. */
+const MAX_AUDITED_RESPONSE_BYTES = 1024 * 1024;
+const OTLP_ACTION = "ExportOtelTraces";
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1), and Host and the framing, which the guard sets itself. */
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authorization",
+  "proxy-authenticate",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+  "content-length",
+  "expect",
+]);
+
+class Refusal {
+  constructor(
+    readonly reason: string,
+    readonly answer: GuardAnswer,
+  ) {}
+}
+const refuse = (reason: string, answer: GuardAnswer = REFUSALS[reason] ?? REFUSALS["guard-error"]!): never => {
+  throw new Refusal(reason, answer);
+};
+
+/** Writes a request's audit line once it is answered: refused by the guard, or forwarded to MLflow. */
+type Finish = (
+  decision: "forwarded" | "refused",
+  status: number,
+  reason: string | undefined,
+  answered?: AuditResources,
+) => void;
+
+/** What the guard learnt of a request before forwarding it. */
+interface Checked {
+  readonly target: RequestTarget;
+  readonly route: CatalogRoute | undefined;
+  readonly action: string;
+  readonly audited: boolean;
+  readonly caller?: Caller;
+  readonly requestId: string;
+}
+
+export function createGuard(props: GuardProps): Guard {
+  const now = props.now ?? (() => new Date());
+  const agent = new Agent({ keepAlive: true, timeout: props.upstreamIdleMs ?? 4000 });
+
+  const emit = (record: AuditRecord): void => {
+    try {
+      props.audit(record);
+    } catch {
+      // A failing sink must not turn an answered request into an error.
+    }
+  };
+
+  /** Target, headers, identity, the authorized request: everything decided before any body is read. */
+  function check(req: IncomingMessage): Checked {
+    const method = req.method ?? "";
+    const read = readRequestTarget(req.url);
+    if (!read.ok) return refuse(read.problem);
+    const target = read.target;
+    const headers = inspectHeaders(req.rawHeaders);
+    if (!headers.ok) return refuse(headers.problem);
+    if (presignParameterOf(target.rawQuery) !== undefined) return refuse("presigned-query");
+    const route = props.matcher.match(method, target.path);
+    const surface: AuthType = route ? route.auth : authTypeOf(target.path, "read");
+    const action = route?.action ?? "(unknown route)";
+    const audited = route === undefined || route.class !== "read" || props.auditReads === true;
+    const identity = headers.identity;
+    const anyIdentity = Object.keys(identity).length > 0;
+    if (surface === "none" && !anyIdentity) {
+      // A public route (health checks, the UI's static files) reached without API Gateway.
+      return { target, route, action, audited: false, requestId: randomUUID() };
+    }
+    const who = readCaller(identity);
+    if (!who.ok) return refuse(who.problem);
+    if (surface !== "none" && who.caller.surface !== surface) return refuse("surface-mismatch");
+    if (identity.method === undefined || identity.path === undefined) return refuse("identity-incomplete");
+    const authorized = checkAuthorizedRequest(
+      { method, path: target.path },
+      { method: identity.method, path: identity.path },
+      props.stagePathPrefix,
+    );
+    if (!authorized.ok) return refuse(authorized.problem);
+    if ((method === "GET" || method === "HEAD") && hasBody(req)) return refuse("get-with-body");
+    return { target, route, action, audited, caller: who.caller, requestId: identity.requestId ?? randomUUID() };
+  }
+
+  /**
+   * The body to send MLflow: undefined streams the client's; a buffer was read, checked and maybe
+   * rewritten. `seen` keeps the JSON the client sent, for the audit line of a refusal.
+   */
+  async function prepareBody(
+    req: IncomingMessage,
+    c: Checked,
+    seen: { json?: JsonObject },
+  ): Promise<{ body?: Buffer; json?: JsonObject }> {
+    const isJson = /^application\/json\b/i.test(req.headers["content-type"] ?? "");
+    const stamps = hasStampRules(c.action);
+    const otlp = c.action === OTLP_ACTION;
+    if (!stamps && !otlp && !(c.audited && isJson && hasBody(req))) return {};
+    const body = await readBody(req, props.maxBodyBytes);
+    if (otlp) {
+      const problem = checkOtlpExport(
+        body,
+        req.headers["content-type"],
+        req.headers["content-encoding"],
+        props.maxBodyBytes,
+      );
+      if (problem === "otlp-reserved-tag") refuse(problem, stampRefusal(OTLP_RESERVED_TAG_MESSAGE));
+      if (problem) refuse(problem);
+      return { body };
+    }
+    // MLflow reads an empty body as {} (and a GET's parameters from its query).
+    const parsed = body.length === 0 ? ({ ok: true, value: {} } as const) : parseJsonBody(body);
+    if (!parsed.ok) {
+      // Only the routes the guard rewrites must be read exactly as MLflow reads them.
+      if (stamps) refuse(parsed.problem);
+      return { body };
+    }
+    seen.json = parsed.value;
+    if (!stamps || c.caller === undefined) return { body, json: parsed.value };
+    const outcome = stampBody(c.action, parsed.value, c.caller.name);
+    if (outcome.kind === "refused") return refuse("stamp-refused", stampRefusal(outcome.message));
+    if (outcome.kind === "rewritten") return { body: serializeJsonBody(outcome.body), json: outcome.body };
+    return { body, json: parsed.value };
+  }
+
+  function handle(req: IncomingMessage, res: ServerResponse): void {
+    const started = performance.now();
+    let checked: Checked | undefined;
+    const seen: { json?: JsonObject } = {};
+    const finish: Finish = (decision, status, reason, answered = {}) => {
+      const c = checked;
+      if (decision === "forwarded" && !c?.audited) return;
+      const target = c?.target;
+      const path = target?.path ?? (req.url ?? "").split("?")[0]!.slice(0, 1024);
+      emit(
+        buildAuditRecord({
+          now: now(),
+          requestId: c?.requestId ?? headerValue(req, "x-mlflow-gate-request-id") ?? randomUUID(),
+          ...(c?.caller ? { caller: c.caller } : {}),
+          action: c?.action ?? "(refused before routing)",
+          method: req.method ?? "",
+          path,
+          resources: {
+            ...(c && target
+              ? requestResources(c.route, target.path, new URLSearchParams(target.rawQuery), seen.json)
+              : {}),
+            ...answered,
+          },
+          status,
+          decision,
+          ...(reason !== undefined ? { reason } : {}),
+          latencyMs: Math.round((performance.now() - started) * 10) / 10,
+        }),
+      );
+    };
+    const answer = (reason: string, a: GuardAnswer) => {
+      if (!res.headersSent) {
+        // The client may still be sending: read what is left, then close.
+        res.setHeader("connection", "close");
+        sendAnswer(res, a, reason);
+        req.resume();
+      } else res.destroy();
+      finish("refused", a.status, reason);
+    };
+    void (async () => {
+      try {
+        checked = check(req);
+        const prepared = await prepareBody(req, checked, seen);
+        if (prepared.json) seen.json = prepared.json;
+        forward(req, res, checked, prepared.body, finish);
+      } catch (e) {
+        if (e instanceof Refusal) answer(e.reason, e.answer);
+        else answer("guard-error", REFUSALS["guard-error"]!);
+      }
+    })();
+  }
+
+  function forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    c: Checked,
+    body: Buffer | undefined,
+    finish: Finish,
+  ): void {
+    const connectionTokens = new Set(
+      String(req.headers.connection ?? "")
+        .toLowerCase()
+        .split(",")
+        .map((t) => t.trim()),
+    );
+    const headers: string[] = [];
+    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+      const lower = (req.rawHeaders[i] as string).toLowerCase();
+      if (HOP_BY_HOP.has(lower) || connectionTokens.has(lower) || isGuardOnlyHeader(lower)) continue;
+      headers.push(req.rawHeaders[i] as string, req.rawHeaders[i + 1] as string);
+    }
+    headers.push("host", props.upstream.host);
+    if (body !== undefined) headers.push("content-length", String(body.length));
+    else if (req.headers["content-length"] !== undefined) headers.push("content-length", req.headers["content-length"]);
+    else if (req.headers["transfer-encoding"] !== undefined) headers.push("transfer-encoding", "chunked");
+
+    let settled = false;
+    let retried = false;
+    const done = (status: number, reason?: string, answered?: AuditResources) => {
+      if (settled) return;
+      settled = true;
+      finish("forwarded", status, reason, answered);
+    };
+    const send = (): ClientRequest =>
+      httpRequest(
+        {
+          host: props.upstream.hostname,
+          port: props.upstream.port,
+          method: req.method,
+          path: c.target.rawQuery === "" ? c.target.rawPath : `${c.target.rawPath}?${c.target.rawQuery}`,
+          headers: headers as unknown as Record<string, string>,
+          agent,
+        },
+        (up) => {
+          const status = up.statusCode ?? 502;
+          const out: string[] = [];
+          for (let i = 0; i + 1 < up.rawHeaders.length; i += 2) {
+            const lower = (up.rawHeaders[i] as string).toLowerCase();
+            if (lower === "connection" || lower === "keep-alive" || lower === "transfer-encoding") continue;
+            out.push(up.rawHeaders[i] as string, up.rawHeaders[i + 1] as string);
+          }
+          res.writeHead(status, out);
+          // The ids MLflow assigned come from its JSON answer to an audited request, if it is small.
+          const collect = c.audited && /^application\/json\b/i.test(up.headers["content-type"] ?? "");
+          const chunks: Buffer[] = [];
+          let size = 0;
+          if (collect) {
+            up.on("data", (chunk: Buffer) => {
+              size += chunk.length;
+              if (size <= MAX_AUDITED_RESPONSE_BYTES) chunks.push(chunk);
+            });
+          }
+          up.pipe(res);
+          up.on("end", () => {
+            let answered: AuditResources = {};
+            if (collect && size <= MAX_AUDITED_RESPONSE_BYTES && status < 300) {
+              try {
+                answered = responseResources(JSON.parse(Buffer.concat(chunks).toString("utf8")));
+              } catch {
+                // Not JSON after all: the request's own ids stand.
+              }
+            }
+            done(status, undefined, answered);
+          });
+          up.on("error", () => {
+            res.destroy();
+            done(status, "upstream-cut-off");
+          });
+          up.on("aborted", () => {
+            res.destroy();
+            done(status, "upstream-cut-off");
+          });
+        },
+      );
+    let upstreamReq = send();
+    const onError = (e: NodeJS.ErrnoException) => {
+      if (settled) return;
+      // A kept-alive connection MLflow closed as this request went out: MLflow never read it, and a body
+      // the guard holds can go once more on a new connection. Anything else is a 502.
+      if (e.code === "ECONNRESET" && upstreamReq.reusedSocket && !res.headersSent && !retried && body !== undefined) {
+        retried = true;
+        upstreamReq = send();
+        upstreamReq.on("error", onError);
+        upstreamReq.end(body);
+        return;
+      }
+      if (!res.headersSent) sendAnswer(res, REFUSALS["upstream-unreachable"]!, "upstream-unreachable");
+      else res.destroy();
+      done(502, `upstream-${e.code ?? "error"}`);
+    };
+    upstreamReq.on("error", onError);
+    res.on("close", () => {
+      if (!res.writableFinished) {
+        upstreamReq.destroy();
+        done(499, "client-closed");
+      }
+    });
+    if (body !== undefined) upstreamReq.end(body);
+    else req.pipe(upstreamReq);
+  }
+
+  return { handle, close: () => agent.destroy() };
+}
+
+/** The guard as a server of its own (the container's, and the local stack's child process). */
+export function createGuardServer(props: GuardProps): Server {
+  const guard = createGuard(props);
+  // MLflow's own answers may take long (a large artifact), and API Gateway bounds its side at 29 s.
+  const server = createServer({ requestTimeout: 0 }, guard.handle);
+  server.on("close", () => guard.close());
+  trackResponses(server);
+  return server;
+}
+
+/** A request has a body when it says so: a length above 0, or chunked framing. */
+function hasBody(req: IncomingMessage): boolean {
+  return Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
+}
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return typeof v === "string" ? v : undefined;
+}
+
+/** The whole body, at most `limit` bytes (413 past it). */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    if (Number(req.headers["content-length"] ?? 0) > limit)
+      return reject(new Refusal("payload-too-large", REFUSALS["payload-too-large"]!));
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.off("data", onData);
+        reject(new Refusal("payload-too-large", REFUSALS["payload-too-large"]!));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on("data", onData);
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", () => reject(new Refusal("guard-error", REFUSALS["guard-error"]!)));
+  });
+}

@@ -1,0 +1,68 @@
+import { readCaller } from "../../guard/caller";
+
+const IAM = {
+  requestId: "r",
+  auth: "iam",
+  principal: "arn:aws:sts::123456789012:assumed-role/SageMakerRole/job-7",
+  username: "arn:aws:sts::123456789012:assumed-role/SageMakerRole/job-7",
+  groups: "(iam)",
+};
+const COGNITO = {
+  requestId: "r",
+  auth: "cognito",
+  principal: "sub-1",
+  username: "alice",
+  groups: "readers,model-approvers",
+};
+
+describe("readCaller", () => {
+  test("a SigV4 caller is named by its ARN's resource part: role and session kept", () => {
+    expect(readCaller(IAM)).toEqual({
+      ok: true,
+      caller: {
+        surface: "iam",
+        principal: IAM.principal,
+        username: IAM.principal,
+        groups: [],
+        name: "assumed-role/SageMakerRole/job-7",
+      },
+    });
+    const user = "arn:aws:iam::123456789012:user/mlflow-admin";
+    expect(readCaller({ ...IAM, principal: user, username: user })).toMatchObject({
+      ok: true,
+      caller: { name: "user/mlflow-admin" },
+    });
+  });
+
+  test("a Cognito user is named by their username, with their groups", () => {
+    expect(readCaller(COGNITO)).toEqual({
+      ok: true,
+      caller: {
+        surface: "cognito",
+        principal: "sub-1",
+        username: "alice",
+        groups: ["readers", "model-approvers"],
+        name: "alice",
+      },
+    });
+  });
+
+  test("no identity, part of one, or one that is not as the API maps it is refused", () => {
+    expect(readCaller({})).toMatchObject({ ok: false, problem: "identity-missing" });
+    expect(readCaller({ auth: "cognito", principal: "s" })).toMatchObject({
+      ok: false,
+      problem: "identity-incomplete",
+    });
+    for (const bad of [
+      { ...IAM, principal: "mlflow-admin", username: "mlflow-admin" },
+      { ...IAM, groups: "admins" },
+      { ...IAM, username: "someone-else" },
+      { ...COGNITO, username: "" },
+      { ...COGNITO, username: "a\nb" },
+      { ...COGNITO, principal: "a,b" },
+      { ...COGNITO, auth: "none" },
+    ]) {
+      expect(readCaller(bad)).toMatchObject({ ok: false, problem: "identity-malformed" });
+    }
+  });
+});

@@ -1,0 +1,98 @@
+import { inspectHeaders, isGuardOnlyHeader, presignParameterOf } from "../../guard/request-headers";
+
+const MAPPED = [
+  "x-mlflow-gate-request-id",
+  "r-1",
+  "x-mlflow-gate-auth",
+  "cognito",
+  "x-mlflow-gate-principal",
+  "sub-1",
+  "x-mlflow-gate-username",
+  "alice",
+  "x-mlflow-gate-groups",
+  "readers",
+  "x-mlflow-gate-method",
+  "GET",
+  "x-mlflow-gate-path",
+  "/ajax-api/2.0/mlflow/experiments/search",
+];
+
+describe("inspectHeaders", () => {
+  test("reads the identity API Gateway mapped, in the contract's spelling", () => {
+    // Act
+    const r = inspectHeaders([...MAPPED, "Authorization", "-", "Content-Type", "application/json"]);
+
+    // Assess
+    expect(r).toEqual({
+      ok: true,
+      identity: {
+        requestId: "r-1",
+        auth: "cognito",
+        principal: "sub-1",
+        username: "alice",
+        groups: "readers",
+        method: "GET",
+        path: "/ajax-api/2.0/mlflow/experiments/search",
+      },
+    });
+  });
+
+  // A client's own identity header next to the mapped one: API Gateway matches names case-sensitively.
+  test.each(["X-Mlflow-Gate-Groups", "X-MLFLOW-GATE-GROUPS", "x-MLflow-gate-groups"])(
+    "refuses a forged %s beside the mapped header",
+    (name) => {
+      expect(inspectHeaders([...MAPPED, name, "admins"])).toEqual({
+        ok: false,
+        problem: "identity-header-spelling",
+        header: name,
+      });
+    },
+  );
+
+  test("refuses a second copy of a mapped header, and any name of ours the contract does not have", () => {
+    expect(inspectHeaders([...MAPPED, "x-mlflow-gate-groups", "admins"])).toMatchObject({
+      ok: false,
+      problem: "identity-header-repeated",
+    });
+    expect(inspectHeaders([...MAPPED, "x-mlflow-gate-role", "admin"])).toMatchObject({
+      ok: false,
+      problem: "identity-header-spelling",
+    });
+  });
+
+  test("refuses a second Authorization (or session token, or date) in any letter case", () => {
+    const pairs: [string, string][] = [
+      ["Authorization", "authorization"],
+      ["X-Amz-Security-Token", "x-amz-security-token"],
+      ["X-Amz-Date", "X-AMZ-DATE"],
+    ];
+    for (const [a, b] of pairs) {
+      expect(inspectHeaders([...MAPPED, a, "-", b, "Bearer x"])).toMatchObject({
+        ok: false,
+        problem: "credential-header-repeated",
+      });
+    }
+  });
+
+  test("refuses method overrides and a client's workspace header", () => {
+    expect(inspectHeaders(["X-HTTP-Method-Override", "DELETE"])).toMatchObject({ problem: "method-override" });
+    expect(inspectHeaders(["X-MLflow-Workspace", "team-b"])).toMatchObject({ problem: "workspace-header" });
+  });
+});
+
+describe("presignParameterOf", () => {
+  test("finds SigV4 query credentials in any letter case or encoding", () => {
+    expect(presignParameterOf("X-Amz-Signature=abc&x=1")).toBe("X-Amz-Signature");
+    expect(presignParameterOf("a=1&x-amz-credential=AKIA")).toBe("x-amz-credential");
+    expect(presignParameterOf("X%2DAmz%2DSecurity%2DToken=t")).toBe("X%2DAmz%2DSecurity%2DToken");
+    expect(presignParameterOf("max_results=5&filter=X-Amz-Signature")).toBeUndefined();
+    expect(presignParameterOf("")).toBeUndefined();
+  });
+});
+
+test("identity and credential headers stop at the guard; others go on to MLflow", () => {
+  expect(isGuardOnlyHeader("x-mlflow-gate-principal")).toBe(true);
+  expect(isGuardOnlyHeader("authorization")).toBe(true);
+  expect(isGuardOnlyHeader("x-amz-content-sha256")).toBe(true);
+  expect(isGuardOnlyHeader("content-type")).toBe(false);
+});

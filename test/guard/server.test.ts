@@ -1,0 +1,346 @@
+import { createServer, IncomingHttpHeaders, request, Server } from "http";
+import { AddressInfo } from "net";
+import { RouteMatcher } from "../../authorizer/core/catalog";
+import { loadRouteCatalog } from "../../authorizer/load-policies";
+import { closeServer } from "../../common/http-server";
+import { AuditRecord } from "../../guard/audit";
+import { createGuardServer } from "../../guard/server";
+import { CATALOG_FILE } from "../../project/paths";
+
+// The guard against a recording upstream on port 0 (it stands for MLflow on loopback; the integration
+// and security suites run the guard in front of real MLflow).
+
+interface Seen {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly rawHeaders: string[];
+  readonly body: Buffer;
+}
+
+const matcher = new RouteMatcher(loadRouteCatalog(CATALOG_FILE));
+let upstream: Server;
+let upstreamUrl: URL;
+let seen: Seen[] = [];
+let answer: { status: number; body: string } = { status: 200, body: "{}" };
+let guard: Server;
+let base: string;
+let audit: AuditRecord[] = [];
+
+async function startGuard(options: { upstream?: URL; stagePathPrefix?: string; auditReads?: boolean } = {}) {
+  guard = createGuardServer({
+    upstream: options.upstream ?? upstreamUrl,
+    stagePathPrefix: options.stagePathPrefix ?? "",
+    matcher,
+    maxBodyBytes: 64 * 1024,
+    audit: (r) => void audit.push(r),
+    auditReads: options.auditReads ?? false,
+  });
+  await new Promise<void>((resolve) => guard.listen(0, "127.0.0.1", () => resolve()));
+  base = `http://127.0.0.1:${(guard.address() as AddressInfo).port}`;
+}
+
+beforeAll(async () => {
+  upstream = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      seen.push({
+        method: req.method ?? "",
+        url: req.url ?? "",
+        headers: req.headers,
+        rawHeaders: req.rawHeaders,
+        body: Buffer.concat(chunks),
+      });
+      res.writeHead(answer.status, { "content-type": "application/json" });
+      res.end(answer.body);
+    });
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", () => resolve()));
+  upstreamUrl = new URL(`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`);
+  await startGuard();
+});
+afterAll(async () => {
+  await closeServer(guard);
+  await closeServer(upstream);
+});
+beforeEach(() => {
+  seen = [];
+  audit = [];
+  answer = { status: 200, body: "{}" };
+});
+
+/** What API Gateway maps for a Cognito user (the contract's headers, exact spelling). */
+function cognito(method: string, path: string, username = "alice", groups = "admins"): [string, string][] {
+  return [
+    ["x-mlflow-gate-request-id", "req-1"],
+    ["x-mlflow-gate-auth", "cognito"],
+    ["x-mlflow-gate-principal", "sub-alice"],
+    ["x-mlflow-gate-username", username],
+    ["x-mlflow-gate-groups", groups],
+    ["x-mlflow-gate-method", method],
+    ["x-mlflow-gate-path", path],
+    ["Authorization", "-"],
+  ];
+}
+/** What API Gateway maps for a SigV4 caller. */
+function iam(
+  method: string,
+  path: string,
+  arn = "arn:aws:sts::123456789012:assumed-role/SageMakerRole/job-1",
+): [string, string][] {
+  return [
+    ["x-mlflow-gate-request-id", "req-2"],
+    ["x-mlflow-gate-auth", "iam"],
+    ["x-mlflow-gate-principal", arn],
+    ["x-mlflow-gate-username", arn],
+    ["x-mlflow-gate-groups", "(iam)"],
+    ["x-mlflow-gate-method", method],
+    ["x-mlflow-gate-path", path],
+    ["Authorization", "-"],
+    ["X-Amz-Security-Token", "-"],
+    ["X-Amz-Date", "20260101T000000Z"],
+  ];
+}
+
+function send(
+  method: string,
+  target: string,
+  headers: [string, string][],
+  body?: string,
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(base);
+    // The target and the headers exactly as given (no URL normalisation; Node adds no Host or length to raw headers).
+    const framing: [string, string][] = [
+      ["Host", url.host],
+      ...(body !== undefined ? [["Content-Length", String(Buffer.byteLength(body))] as [string, string]] : []),
+    ];
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: target,
+        method,
+        headers: [...framing, ...headers].flat() as unknown as Record<string, string>,
+      },
+      (res) => {
+        let text = "";
+        res.on("data", (c: Buffer) => (text += c.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+      },
+    );
+    req.on("error", reject);
+    if (body !== undefined) req.end(body);
+    else req.end();
+  });
+}
+
+const json = (r: { body: string }) => JSON.parse(r.body) as Record<string, unknown>;
+const SEARCH = "/ajax-api/2.0/mlflow/experiments/search";
+const CREATE_RUN = "/api/2.0/mlflow/runs/create";
+
+describe("what reaches MLflow", () => {
+  test("a Cognito user's read: forwarded without our headers or credentials, and not audited", async () => {
+    // Act
+    const r = await send("POST", SEARCH, [...cognito("POST", SEARCH), ["Content-Type", "application/json"]], "{}");
+
+    // Assess
+    expect(r.status).toBe(200);
+    expect(seen).toHaveLength(1);
+    const names = seen[0]!.rawHeaders.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
+    expect(names.filter((n) => n.startsWith("x-mlflow-gate-") || n === "authorization")).toEqual([]);
+    expect(seen[0]!.headers.host).toBe(upstreamUrl.host);
+    expect(seen[0]!.body.toString()).toBe("{}");
+    expect(audit).toEqual([]);
+  });
+
+  test("a SigV4 caller's CreateRun: stamped with the caller, audited with the ids MLflow assigned", async () => {
+    // Prepare
+    answer = { status: 200, body: JSON.stringify({ run: { info: { run_id: "run-1", experiment_id: "7" } } }) };
+    const body = JSON.stringify({
+      experiment_id: "7",
+      user_id: "somebody-else",
+      tags: [{ key: "mlflow.user", value: "root" }],
+    });
+
+    // Act
+    const r = await send("POST", CREATE_RUN, [...iam("POST", CREATE_RUN), ["Content-Type", "application/json"]], body);
+
+    // Assess
+    expect(r.status).toBe(200);
+    const sent = JSON.parse(seen[0]!.body.toString());
+    expect(sent).toEqual({
+      user_id: "assumed-role/SageMakerRole/job-1",
+      tags: [{ key: "mlflow.user", value: "assumed-role/SageMakerRole/job-1" }],
+      experiment_id: "7",
+    });
+    expect(Number(seen[0]!.headers["content-length"])).toBe(Buffer.byteLength(seen[0]!.body));
+    expect(seen[0]!.headers["x-amz-date"]).toBeUndefined();
+    expect(seen[0]!.headers["x-amz-security-token"]).toBeUndefined();
+    expect(audit).toEqual([
+      expect.objectContaining({
+        requestId: "req-2",
+        surface: "iam",
+        caller: "assumed-role/SageMakerRole/job-1",
+        action: "CreateRun",
+        resources: { experiment: "7", run: "run-1" },
+        status: 200,
+        decision: "forwarded",
+      }),
+    ]);
+  });
+
+  test("a public route without identity (the NLB's health check) is forwarded and not audited", async () => {
+    const r = await send("GET", "/health", []);
+    expect(r.status).toBe(200);
+    expect(seen).toHaveLength(1);
+    expect(audit).toEqual([]);
+  });
+
+  test("with the switch on, reads are audited too", async () => {
+    await closeServer(guard);
+    await startGuard({ auditReads: true });
+    try {
+      await send("POST", SEARCH, cognito("POST", SEARCH), "{}");
+      expect(audit).toEqual([
+        expect.objectContaining({ action: "SearchExperiments", caller: "alice", decision: "forwarded" }),
+      ]);
+    } finally {
+      await closeServer(guard);
+      await startGuard();
+    }
+  });
+
+  test("behind an execute-api host, the stage in the authorized path is expected and taken off", async () => {
+    await closeServer(guard);
+    await startGuard({ stagePathPrefix: "/prod" });
+    try {
+      const ok = await send("POST", SEARCH, cognito("POST", `/prod${SEARCH}`), "{}");
+      const bad = await send("POST", SEARCH, cognito("POST", SEARCH), "{}");
+      expect([ok.status, bad.status]).toEqual([200, 400]);
+      expect(json(bad).reason).toBe("path-mismatch");
+    } finally {
+      await closeServer(guard);
+      await startGuard();
+    }
+  });
+});
+
+describe("what the guard refuses, before MLflow sees anything", () => {
+  const refused = async (
+    r: { status: number; headers: IncomingHttpHeaders; body: string },
+    reason: string,
+    status = 400,
+  ) => {
+    expect(r.status).toBe(status);
+    expect(r.headers["x-mlflow-gate-refused-by"]).toBe("guard");
+    expect(json(r)).toMatchObject({ reason, message: expect.stringMatching(/^mlflow-gate: /) });
+    expect(seen).toEqual([]);
+    expect(audit.at(-1)).toMatchObject({ decision: "refused", reason, status });
+  };
+
+  test.each(["X-Mlflow-Gate-Groups", "X-MLFLOW-GATE-GROUPS", "x-mlflow-gate-Groups"])(
+    "a forged %s beside the mapped identity",
+    async (name) => {
+      await refused(
+        await send("POST", SEARCH, [...cognito("POST", SEARCH, "alice", "readers"), [name, "admins"]], "{}"),
+        "identity-header-spelling",
+      );
+    },
+  );
+
+  test("a second Authorization header in another letter case", async () => {
+    await refused(
+      await send("POST", SEARCH, [...cognito("POST", SEARCH), ["authorization", "Bearer stolen"]], "{}"),
+      "credential-header-repeated",
+    );
+  });
+
+  test("a presigned-query SigV4 request: its credentials would land in MLflow's access log", async () => {
+    const target = `${CREATE_RUN}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F20260101&X-Amz-Signature=abc`;
+    await refused(await send("POST", target, iam("POST", CREATE_RUN), "{}"), "presigned-query");
+  });
+
+  test("a method or path other than the authorized one", async () => {
+    await refused(
+      await send(
+        "DELETE",
+        "/api/2.0/mlflow/experiments/delete",
+        iam("GET", "/api/2.0/mlflow/experiments/delete"),
+        "{}",
+      ),
+      "method-mismatch",
+    );
+    seen = [];
+    await refused(
+      await send("POST", "/api/2.0/mlflow/experiments/delete", iam("POST", "/api/2.0/mlflow/experiments/search"), "{}"),
+      "path-mismatch",
+    );
+  });
+
+  test.each([
+    ["//api/2.0/mlflow/runs/create", "empty-segment"],
+    ["/api/2.0/mlflow/experiments/../runs/create", "dot-segment"],
+    ["/api/2.0/mlflow/runs%2Fcreate", "encoded-separator"],
+    ["/api/2.0/mlflow/runs;a=b/create", "path-parameter"],
+  ])("the path trick %s", async (target, reason) => {
+    await refused(await send("POST", target, iam("POST", target), "{}"), reason);
+  });
+
+  test("an authenticated route without identity (someone who reached the guard without API Gateway)", async () => {
+    await refused(await send("POST", CREATE_RUN, [["Content-Type", "application/json"]], "{}"), "identity-missing");
+  });
+
+  test("an identity of the other surface than the route's", async () => {
+    await refused(await send("POST", CREATE_RUN, cognito("POST", CREATE_RUN), "{}"), "surface-mismatch");
+  });
+
+  test("a GET with a body", async () => {
+    const target = "/ajax-api/2.0/mlflow/experiments/get?experiment_id=1";
+    await refused(
+      await send("GET", target, cognito("GET", "/ajax-api/2.0/mlflow/experiments/get"), '{"experiment_id":"2"}'),
+      "get-with-body",
+    );
+  });
+
+  test("a body MLflow would read otherwise on a route the guard rewrites", async () => {
+    await refused(
+      await send("POST", CREATE_RUN, iam("POST", CREATE_RUN), '"{\\"user_id\\":\\"x\\"}"'),
+      "not-an-object",
+    );
+  });
+
+  test("a change of the creator tag", async () => {
+    const target = "/api/2.0/mlflow/runs/set-tag";
+    await refused(
+      await send("POST", target, iam("POST", target), '{"run_id":"r","key":"mlflow.user","value":"x"}'),
+      "stamp-refused",
+    );
+    expect(audit.at(-1)!.resources).toMatchObject({ run: "r", tag: "mlflow.user" });
+  });
+
+  test("a body over the limit: 413", async () => {
+    await refused(
+      await send("POST", CREATE_RUN, iam("POST", CREATE_RUN), `{"x":"${"a".repeat(70 * 1024)}"}`),
+      "payload-too-large",
+      413,
+    );
+  });
+});
+
+describe("when MLflow is not there", () => {
+  test("a 502 in MLflow's error shape, audited", async () => {
+    await closeServer(guard);
+    await startGuard({ upstream: new URL("http://127.0.0.1:9") });
+    try {
+      const r = await send("POST", CREATE_RUN, iam("POST", CREATE_RUN), "{}");
+      expect(r.status).toBe(502);
+      expect(json(r)).toMatchObject({ error_code: "TEMPORARILY_UNAVAILABLE" });
+      expect(audit.at(-1)).toMatchObject({ status: 502, decision: "forwarded", reason: "upstream-ECONNREFUSED" });
+    } finally {
+      await closeServer(guard);
+      await startGuard();
+    }
+  });
+});
