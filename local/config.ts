@@ -15,6 +15,10 @@ export interface StackConfig {
   readonly gatewayPort: number;
   /** MLflow's private port; 0 picks a free one. */
   readonly mlflowPort: number;
+  /** The guard's private port (between the gateway and MLflow); 0 picks a free one. */
+  readonly guardPort: number;
+  /** Reads are audited too (`$MLFLOW_GATE_DATA/audit.jsonl` holds writes and refusals by default). */
+  readonly auditReads: boolean;
   /** The user pool's port; 0 picks a free one. */
   readonly userPoolPort: number;
   /** The local STS's port (its own listener: STS's query API lives on `POST /`, which is MLflow's UI space); 0 picks a free one. */
@@ -32,6 +36,11 @@ export interface StackConfig {
   readonly accessTokenValiditySeconds?: number;
 }
 
+/** The local stack's data directory: `$MLFLOW_GATE_DATA`, else `.mlflow-gate`, from `cwd`. */
+export function resolveDataDir(env: Record<string, string | undefined>, cwd = process.cwd()): string {
+  return resolve(cwd, env.MLFLOW_GATE_DATA?.trim() || ".mlflow-gate");
+}
+
 export function parseStackConfig(env: Record<string, string | undefined>, cwd = process.cwd()): StackConfig {
   const problems: string[] = [];
   const get = (key: string): string | undefined => {
@@ -45,7 +54,13 @@ export function parseStackConfig(env: Record<string, string | undefined>, cwd = 
     if (!(n >= min && n <= max)) problems.push(`${key} must be an integer from ${min} to ${max}, not "${raw}"`);
     return n;
   };
-  const dataDir = resolve(cwd, get("MLFLOW_GATE_DATA") ?? ".mlflow-gate");
+  const bool = (key: string, fallback: boolean): boolean => {
+    const raw = get(key);
+    if (raw === undefined) return fallback;
+    if (raw !== "true" && raw !== "false") problems.push(`${key} must be true or false, not "${raw}"`);
+    return raw === "true";
+  };
+  const dataDir = resolveDataDir(env, cwd);
   const host = get("MLFLOW_GATE_HOST") ?? "127.0.0.1";
   if (!isLoopbackHost(host) || host === "[::1]") {
     problems.push(
@@ -60,6 +75,8 @@ export function parseStackConfig(env: Record<string, string | undefined>, cwd = 
     host,
     gatewayPort: int("MLFLOW_GATE_PORT", 8080, 0, 65535),
     mlflowPort: int("MLFLOW_GATE_MLFLOW_PORT", 0, 0, 65535),
+    guardPort: int("MLFLOW_GATE_GUARD_PORT", 0, 0, 65535),
+    auditReads: bool("MLFLOW_GATE_AUDIT_READS", false),
     userPoolPort: int("MLFLOW_GATE_USER_POOL_PORT", 9229, 0, 65535),
     stsPort: int("MLFLOW_GATE_STS_PORT", 8090, 0, 65535),
     stsMinDurationSeconds: int("MLFLOW_GATE_STS_MIN_DURATION_SECONDS", 900, 15, 900),
@@ -95,6 +112,7 @@ export function parseStackConfig(env: Record<string, string | undefined>, cwd = 
 export const PORT_VARIABLES = {
   gatewayPort: "MLFLOW_GATE_PORT",
   mlflowPort: "MLFLOW_GATE_MLFLOW_PORT",
+  guardPort: "MLFLOW_GATE_GUARD_PORT",
   userPoolPort: "MLFLOW_GATE_USER_POOL_PORT",
   stsPort: "MLFLOW_GATE_STS_PORT",
 } as const;

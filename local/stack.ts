@@ -9,6 +9,7 @@ import { createTokenVerifier } from "../authorizer/token";
 import { CATALOG_FILE, GROUPS_DIR } from "../project/paths";
 import { API_GATEWAY } from "../authorizer/core/contract";
 import { PORT_VARIABLES, StackConfig } from "./config";
+import { RunningGuard, startGuard } from "./guard-process";
 import { RestartPolicy, RunningMlflow, startMlflow } from "./mlflow-server";
 import { claimPort } from "./processes";
 import {
@@ -37,6 +38,10 @@ export const DEMO_USERS = [
 export interface StackSummary {
   readonly gatewayUrl: string;
   readonly mlflowPrivateUrl: string;
+  /** The guard in front of MLflow (private: the gateway is its only client). */
+  readonly guardPrivateUrl: string;
+  /** The guard's audit trail (JSON lines). */
+  readonly auditFile: string;
   readonly region: string;
   readonly cognito: {
     readonly endpoint: string;
@@ -66,6 +71,8 @@ export interface RunningStack {
   readonly summary: StackSummary;
   /** The supervised MLflow child (fault tests kill it). */
   readonly mlflow: RunningMlflow;
+  /** The supervised guard child (fault tests kill it). */
+  readonly guard: RunningGuard;
   readonly policySet: PolicySet;
   readonly userPool: RunningUserPool;
   readonly principals: readonly Principal[];
@@ -83,7 +90,9 @@ export interface StackIo {
   readonly authorizerLogger?: DecisionLogger;
   /** A patched UI built before (ui-patch/build-ui.ts) to serve; @default built into `<data>/ui` at start */
   readonly prebuiltUiDirectory?: string;
-  /** Restart delays for a crashed MLflow (the log goes to `progress`); @default 1 s doubling to 30 s */
+  /** The guard's own event lines (JSON); @default to `progress` */
+  readonly guardEvents?: (line: string) => void;
+  /** Restart delays for a crashed MLflow or guard (the log goes to `progress`); @default 1 s doubling to 30 s */
   readonly mlflowRestart?: Omit<RestartPolicy, "log">;
 }
 
@@ -229,6 +238,22 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
       `mlflow        ${mlflow.url.origin} (private), data in ${join(config.dataDir, "mlflow")} (${Date.now() - t} ms)`,
     );
 
+    // The guard sits between the gateway and MLflow, as the sidecar does in the MLflow task.
+    t = Date.now();
+    const auditFile = join(config.dataDir, "audit.jsonl");
+    const guard = await startGuard({
+      host: config.host,
+      port: config.guardPort,
+      portVariable: PORT_VARIABLES.guardPort,
+      upstream: mlflow.url,
+      auditFile,
+      auditReads: config.auditReads,
+      events: io.guardEvents ?? ((line) => io.progress(`guard         ${line}`)),
+      restart: { ...io.mlflowRestart, log: io.progress },
+    });
+    stops.push(() => guard.stop());
+    io.progress(`guard         ${guard.url.origin} (private), audit trail in ${auditFile} (${Date.now() - t} ms)`);
+
     t = Date.now();
     const uiDirectory = io.prebuiltUiDirectory ?? (await buildUi(join(config.dataDir, "ui"))).outDir;
     const loginEndpoint = await startUiLoginEndpoint(userPool.endpoint, config.host);
@@ -250,7 +275,7 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
       userPool,
       principals,
       credentials,
-      upstream: mlflow.url,
+      upstream: guard.url,
       accessLog: io.accessLog,
       authorizerLogger: io.authorizerLogger ?? new Logger({ serviceName: "mlflow-gate-authorizer" }),
     });
@@ -262,6 +287,8 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
     const summary: StackSummary = {
       gatewayUrl,
       mlflowPrivateUrl: mlflow.url.origin,
+      guardPrivateUrl: guard.url.origin,
+      auditFile,
       region: config.region,
       cognito: {
         endpoint: userPool.endpoint,
@@ -289,7 +316,7 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
     const stackFile = join(config.dataDir, "stack.json");
     writeFileSync(stackFile, `${JSON.stringify(summary, null, 2)}\n`, { mode: 0o600 });
     chmodSync(stackFile, 0o600);
-    return { summary, mlflow, policySet, userPool, principals, sessions, stop: stopAll };
+    return { summary, mlflow, guard, policySet, userPool, principals, sessions, stop: stopAll };
   } catch (e) {
     await stopAll();
     throw e;

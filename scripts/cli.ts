@@ -29,6 +29,7 @@ import { diffRouteCatalogs, introspectRouteCatalog } from "./lib/route-catalog-s
 import { CliFailure, CliUsageError } from "./lib/cli-errors";
 import { usersCommands } from "./users";
 import { signCommand } from "./sign";
+import { auditCommand } from "./audit";
 
 export interface CliIo {
   readonly stdout: { write(text: string | Uint8Array): unknown };
@@ -100,6 +101,13 @@ Commands:
       (like curl --data-binary). Prints the body on stdout and the status on stderr (-i: the status
       line and response headers on stdout first). Never prints the signature. http:// only
       to a loopback address (the local gateway).
+  audit [--model NAME] [--run ID] [--user U] [--action A] [--since 7d|DATE] [--refused]
+        [--json] [--file FILE]
+      Print the guard's audit trail: every write MLflow answered and every refusal, with who
+      (--user matches the stamped name, the username or the caller's ARN), what, on which
+      resources, and the outcome; filters combine. Reads $MLFLOW_GATE_DATA/audit.jsonl (the
+      local stack's) unless --file names another file of its lines. --json prints the lines
+      as stored. On AWS the trail is a CloudWatch log group (README).
   help
       Show this text.
 
@@ -144,6 +152,14 @@ const OPTIONS = {
   include: { type: "boolean", short: "i" },
   service: { type: "string" },
   "dry-run": { type: "boolean" },
+  model: { type: "string" },
+  run: { type: "string" },
+  user: { type: "string" },
+  action: { type: "string" },
+  since: { type: "string" },
+  refused: { type: "boolean" },
+  json: { type: "boolean" },
+  file: { type: "string" },
 } as const;
 
 export type OptionName = keyof typeof OPTIONS;
@@ -179,6 +195,7 @@ const COMMANDS: readonly Command[] = [
   { name: "routes diff", options: [], run: routesDiff },
   ...usersCommands,
   signCommand,
+  auditCommand,
 ];
 
 export async function main(

@@ -19,7 +19,8 @@ import {
   UsernameExistsException,
 } from "@aws-sdk/client-cognito-identity-provider";
 import { existsSync, readFileSync } from "fs";
-import { resolve } from "path";
+import { join } from "path";
+import { resolveDataDir } from "../../local/config";
 import { CliFailure, CliUsageError } from "./cli-errors";
 import { isLoopbackHost, REGION, USER_POOL_ID } from "../../authorizer/core/contract";
 
@@ -46,7 +47,7 @@ export function isCognitoName(name: string): boolean {
 
 /** Where the local stack writes its summary: `$MLFLOW_GATE_DATA/stack.json`, as local/config.ts resolves it. */
 export function localStackFile(env: NodeJS.ProcessEnv, cwd: string): string {
-  return resolve(cwd, env.MLFLOW_GATE_DATA || ".mlflow-gate", "stack.json");
+  return join(resolveDataDir(env, cwd), "stack.json");
 }
 
 /**

@@ -14,8 +14,9 @@ import {
 // credentials are valid try writes their group may not do, through path, method and body tricks, on
 // both mounts (/ajax-api with a Cognito token, /api signed with SigV4). Every attempt must get a 4xx,
 // never an allow, and leave MLflow as it was (read on its private port). Then an admin, who may do
-// everything, sends the same tricks: wherever the gateway forwards, MLflow must have read the path as
-// the gateway did (the route the gateway authorized is the one MLflow ran, or MLflow found none).
+// everything, sends the same tricks: wherever the gateway forwards, the guard refuses a path MLflow could
+// read otherwise, or MLflow must have read it as the gateway did (the route the gateway authorized is the
+// one MLflow ran, or MLflow found none).
 
 type Actor = "reader" | "model-approver" | "admin";
 const PROFILE: Record<Actor, string> = {
@@ -208,45 +209,63 @@ describe.each(DENIED_WRITES)("path tricks: $name", (write) => {
   });
 });
 
-describe.each(MOUNTS)("an admin sends every trick on /%s: MLflow reads the path as the gateway did", (mount) => {
-  const rest = "2.0/mlflow/experiments/delete";
+describe.each(MOUNTS)(
+  "an admin sends every trick on /%s: the guard refuses it, or MLflow reads the path as the gateway did",
+  (mount) => {
+    const rest = "2.0/mlflow/experiments/delete";
 
-  const victimStage = async (): Promise<string> =>
-    (await privateCall(t, "GET", `/api/2.0/mlflow/experiments/get?experiment_id=${seed.victimId}`)).experiment
-      .lifecycle_stage;
-  /** Restoring changes the victim's last_update_time: the baseline of later tests moves with it. */
-  const restoreVictim = async () => {
-    await privateCall(t, "POST", "/api/2.0/mlflow/experiments/restore", { experiment_id: seed.victimId });
-    before = await mlflowState(t);
-  };
+    const victimStage = async (): Promise<string> =>
+      (await privateCall(t, "GET", `/api/2.0/mlflow/experiments/get?experiment_id=${seed.victimId}`)).experiment
+        .lifecycle_stage;
+    /** Restoring changes the victim's last_update_time: the baseline of later tests moves with it. */
+    const restoreVictim = async () => {
+      await privateCall(t, "POST", "/api/2.0/mlflow/experiments/restore", { experiment_id: seed.victimId });
+      before = await mlflowState(t);
+    };
 
-  test("the control: the plain request deletes the victim experiment", async () => {
-    // Act
-    const r = await send("admin", mount, "POST", `/${mount}/${rest}`, JSON.stringify({ experiment_id: seed.victimId }));
-    // Assess
-    expect(r.status).toBe(200);
-    expect(logEntryOf(t, r)).toMatchObject({ decision: "allow", action: "DeleteExperiment" });
-    expect(await victimStage()).toBe("deleted");
-    await restoreVictim();
-  });
+    test("the control: the plain request deletes the victim experiment", async () => {
+      // Act
+      const r = await send(
+        "admin",
+        mount,
+        "POST",
+        `/${mount}/${rest}`,
+        JSON.stringify({ experiment_id: seed.victimId }),
+      );
+      // Assess
+      expect(r.status).toBe(200);
+      expect(logEntryOf(t, r)).toMatchObject({ decision: "allow", action: "DeleteExperiment" });
+      expect(await victimStage()).toBe("deleted");
+      await restoreVictim();
+    });
 
-  test.each(TRICKS)("%s", async (_name, trick) => {
-    // Prepare
-    const start = before;
-    // Act
-    const r = await send("admin", mount, "POST", trick(mount, rest), JSON.stringify({ experiment_id: seed.victimId }));
-    const deleted = (await victimStage()) === "deleted";
-    const after = await mlflowState(t);
-    const entry = logEntryOf(t, r);
-    if (deleted) await restoreVictim();
-    // Assess: never a 5xx; MLflow deleted the experiment exactly when the gateway authorized DeleteExperiment,
-    // and a forwarded path the gateway found no route for is one MLflow finds none for either
-    expect(r.status).toBeLessThan(500);
-    expect(deleted).toBe(entry?.decision === "allow" && entry.action === "DeleteExperiment");
-    if (!deleted) expect(after).toBe(start);
-    if (entry?.decision === "allow" && entry.action === undefined) expect(r.status).toBe(404);
-  });
-});
+    test.each(TRICKS)("%s", async (_name, trick) => {
+      // Prepare
+      const start = before;
+      // Act
+      const r = await send(
+        "admin",
+        mount,
+        "POST",
+        trick(mount, rest),
+        JSON.stringify({ experiment_id: seed.victimId }),
+      );
+      const deleted = (await victimStage()) === "deleted";
+      const after = await mlflowState(t);
+      const entry = logEntryOf(t, r);
+      if (deleted) await restoreVictim();
+      // Assess: never a 5xx; the guard refuses what MLflow could read otherwise (400, MLflow unchanged);
+      // MLflow deleted the experiment exactly when the gateway authorized DeleteExperiment and the guard
+      // let it through, and a forwarded path the gateway found no route for is one MLflow finds none for either
+      expect(r.status).toBeLessThan(500);
+      const refusedByGuard = r.headers["x-mlflow-gate-refused-by"] === "guard";
+      if (refusedByGuard) expect(r.status).toBe(400);
+      expect(deleted).toBe(!refusedByGuard && entry?.decision === "allow" && entry.action === "DeleteExperiment");
+      if (!deleted) expect(after).toBe(start);
+      if (!refusedByGuard && entry?.decision === "allow" && entry.action === undefined) expect(r.status).toBe(404);
+    });
+  },
+);
 
 describe("method tricks", () => {
   describe.each(MOUNTS)("on /%s, a reader", (mount) => {
@@ -285,21 +304,25 @@ describe("method tricks", () => {
       await expectRefused(t, r, before);
     });
 
-    test.each(["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override", "X-Original-Method"])(
-      "%s: DELETE on an allowed search deletes nothing",
-      async (header) => {
-        const r = await send(
-          "reader",
-          mount,
-          "POST",
-          `/${mount}/2.0/mlflow/experiments/search`,
-          JSON.stringify({ max_results: 1 }),
-          [[header, "DELETE"]],
-        );
-        expect(r.status).toBe(200);
-        expect(await mlflowState(t)).toBe(before);
-      },
-    );
+    // The guard refuses the override headers servers are known to honour; MLflow honours none of them.
+    test.each([
+      ["X-HTTP-Method-Override", 400],
+      ["X-HTTP-Method", 400],
+      ["X-Method-Override", 400],
+      ["X-Original-Method", 200],
+    ])("%s: DELETE on an allowed search deletes nothing", async (header, status) => {
+      const r = await send(
+        "reader",
+        mount,
+        "POST",
+        `/${mount}/2.0/mlflow/experiments/search`,
+        JSON.stringify({ max_results: 1 }),
+        [[header, "DELETE"]],
+      );
+      expect(r.status).toBe(status);
+      if (status === 400) expect(r.headers["x-mlflow-gate-refused-by"]).toBe("guard");
+      expect(await mlflowState(t)).toBe(before);
+    });
 
     test("_method=DELETE in the query of an allowed search deletes nothing", async () => {
       const r = await send(

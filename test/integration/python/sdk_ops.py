@@ -8,6 +8,7 @@ A value "$name" or "$name.attr" in kwargs is an earlier result; "${name.attr}" i
 replaced by it.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -92,7 +93,23 @@ def log_batch_kv(client, run_id, params=None, metrics=None, tags=None):
     )
 
 
-HELPERS = {"snapshot": snapshot, "log_text_artifact": log_text_artifact, "read_artifact": read_artifact, "log_batch_kv": log_batch_kv}
+def run_identity(client, run_id):
+    """Who a run says created it: its user_id and its mlflow.user tag."""
+    run = client.get_run(run_id)
+    return {"user_id": run.info.user_id, "user_tag": run.data.tags.get("mlflow.user")}
+
+
+def fluent_run(client, experiment_name):
+    """A run as a notebook starts one (mlflow.start_run: the client machine's user as mlflow.user), its id."""
+    # start_run prints a link to the run on stdout, which carries this script's report.
+    with contextlib.redirect_stdout(sys.stderr):
+        mlflow.set_experiment(experiment_name)
+        with mlflow.start_run() as run:
+            mlflow.log_metric("loss", 0.5)
+    return run.info.run_id
+
+
+HELPERS = {"snapshot": snapshot, "run_identity": run_identity, "fluent_run": fluent_run, "log_text_artifact": log_text_artifact, "read_artifact": read_artifact, "log_batch_kv": log_batch_kv}
 
 
 def plain(value):

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from "fs";
 import { ClientRequest, request } from "http";
 import { tmpdir } from "os";
 import { join } from "path";
+import { REFUSALS } from "../../../guard/answers";
 import { ANSWERS } from "../../../gateway/api-responses";
 import { claimPort } from "../../../local/processes";
 import { DRAIN_GRACE_MS } from "../../../common/http-server";
@@ -29,8 +30,15 @@ import { ReliabilityStack } from "./stack";
 
 // ---- MLflow killed under load
 
-/** The gateway's two 502s: MLflow not answering (refused, reset before an answer), and an answer cut off mid-body. */
-const CLEAR_502 = new Set<string>([ANSWERS.mlflowDown.message, ANSWERS.badResponse.message]);
+/**
+ * The clear 502s: the guard's when MLflow behind it does not answer (refused, reset before an answer),
+ * the gateway's when an answer is cut off mid-body or the guard itself is down.
+ */
+const CLEAR_502 = new Set<string>([
+  `mlflow-gate: ${REFUSALS["upstream-unreachable"]!.message}`,
+  ANSWERS.mlflowDown.message,
+  ANSWERS.badResponse.message,
+]);
 
 export interface CrashFigures {
   readonly load: LoadFigures;
