@@ -1,8 +1,7 @@
 // The `mlflow-gate` command: decide, render and lint group policies, and check the route catalog against MLflow.
-import { readFileSync } from "fs";
 import { isAbsolute, relative } from "path";
 import { parseArgs } from "util";
-import { CatalogRoute, parseRouteCatalog, RouteCatalog, routeId } from "../authorizer/core/catalog";
+import { CatalogRoute, RouteCatalog, routeId } from "../authorizer/core/catalog";
 import {
   buildIamPolicies,
   IAM_MANAGED_POLICIES_PER_ROLE,
@@ -13,7 +12,7 @@ import {
 } from "../authorizer/core/compile";
 import { CatalogError, GroupPolicyError, MlflowGateError } from "../authorizer/core/errors";
 import { GroupFile } from "../authorizer/core/groups";
-import { readGroupFiles } from "../authorizer/load-policies";
+import { loadRouteCatalog, readGroupFiles } from "../authorizer/load-policies";
 import {
   authorizerScope,
   checkRequest,
@@ -209,17 +208,12 @@ function display(path: string): string {
 // ---------------------------------------------------------------------------------------------------
 // Loading
 
+/** The catalog through the one loader; its problems become lines that name the file. */
 function loadCatalog(file: string): RouteCatalog {
-  let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(file, "utf8"));
+    return loadRouteCatalog(file);
   } catch (e) {
     if (e instanceof SyntaxError) throw new Failure([`${display(file)}: invalid JSON: ${e.message}`]);
-    throw e;
-  }
-  try {
-    return parseRouteCatalog(raw);
-  } catch (e) {
     if (e instanceof CatalogError) {
       const lines = e.message
         .split("\n")
