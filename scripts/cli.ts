@@ -24,7 +24,7 @@ import {
 import { samplePath } from "./generate-decision-matrix";
 import { CATALOG_FILE, GROUPS_DIR } from "../project/paths";
 import { installedMlflowVersion } from "../project/mlflow-venv";
-import { diffRouteCatalogs, introspectRouteCatalog } from "./lib/route-catalog-source";
+import { diffRouteCatalogs, introspectRouteCatalog } from "./lib/route-catalog";
 import { CliFailure, CliUsageError } from "./lib/cli-errors";
 import { CliIo, Command, Context, OptionName, OPTIONS, Values } from "./lib/command";
 import { usersCommands } from "./users";

@@ -1,7 +1,7 @@
 import { loadRouteCatalog } from "../../authorizer/load-policies";
 import { CATALOG_FILE } from "../../project/paths";
 import { loadPinnedMlflowVersion } from "../../project/mlflow-venv";
-import { diffRouteCatalogs, formatRouteCatalog, introspectRouteCatalog } from "../../scripts/lib/route-catalog-source";
+import { diffRouteCatalogs, formatRouteCatalog, introspectRouteCatalog } from "../../scripts/lib/route-catalog";
 import { readFileSync } from "fs";
 
 describe("policies/mlflow-routes.json against the installed MLflow", () => {

@@ -1,3 +1,4 @@
+// The committed route catalog against the installed MLflow: introspect it, write the catalog file, compare the two.
 import { RouteCatalog } from "../../authorizer/core/catalog";
 import { runVenvPython } from "../../project/mlflow-venv";
 import { buildRouteCatalog, Introspection } from "./route-classification";
