@@ -1,7 +1,7 @@
 // The `mlflow-gate` command: decide, render and lint group policies, and check the route catalog against MLflow.
 import { isAbsolute, relative } from "path";
 import { parseArgs } from "util";
-import { CatalogRoute, RouteCatalog, routeId } from "../authorizer/core/catalog";
+import { CatalogRoute, RouteCatalog, routeId, samplePath } from "../authorizer/core/catalog";
 import {
   buildIamPolicies,
   IAM_MANAGED_POLICIES_PER_ROLE,
@@ -21,7 +21,6 @@ import {
   PolicySet,
   Surface,
 } from "../authorizer/core/policy-set";
-import { samplePath } from "./generate-decision-matrix";
 import { CATALOG_FILE, GROUPS_DIR } from "../project/paths";
 import { installedMlflowVersion } from "../project/mlflow-venv";
 import { diffRouteCatalogs, introspectRouteCatalog } from "./lib/route-catalog";
