@@ -10,7 +10,8 @@ import {
 } from "../authorizer/core/compile";
 import { CatalogError, GroupPolicyError, MlflowGateError } from "../authorizer/core/errors";
 import { GroupFile } from "../authorizer/core/groups";
-import { AUTHORIZER_RESPONSE_MAX_BYTES, GroupSizes, lintGroupFiles, LintReport } from "../authorizer/core/lint";
+import { API_GATEWAY } from "../authorizer/core/contract";
+import { GroupSizes, lintGroupFiles, LintReport } from "../authorizer/core/lint";
 import { loadRouteCatalog, readGroupFiles } from "../authorizer/load-policies";
 import { authorizerScope, checkRequest, EXAMPLE_SCOPE, PolicySet } from "../authorizer/core/policy-set";
 import { CATALOG_FILE, GROUPS_DIR } from "../project/paths";
@@ -347,7 +348,7 @@ function formatSizes(sizes: readonly GroupSizes[]): string[] {
     ["group", "authorizer bytes", "IAM policies (chars)", "iam globs allow/deny", "cognito globs allow/deny"],
     ...sizes.map((s) => [
       s.group,
-      `${s.authorizerBytes} / ${AUTHORIZER_RESPONSE_MAX_BYTES}`,
+      `${s.authorizerBytes} / ${API_GATEWAY.maxAuthorizerResponseBytes}`,
       s.iamPolicyChars.length === 0 ? "none" : `${s.iamPolicyChars.length}: ${s.iamPolicyChars.join(", ")}`,
       `${s.globs.iam.allow} / ${s.globs.iam.deny}`,
       `${s.globs.cognito.allow} / ${s.globs.cognito.deny}`,
@@ -370,14 +371,14 @@ function policyLint(ctx: Context): number {
   if (report.sizes.length > 0) {
     if (report.problems.length > 0) out("");
     out(
-      `Sizes, worst case (authorizer ≤ ${AUTHORIZER_RESPONSE_MAX_BYTES} bytes; IAM ≤ ${IAM_MANAGED_POLICIES_PER_ROLE} policies of ≤ ${IAM_MANAGED_POLICY_MAX_CHARS} chars):`,
+      `Sizes, worst case (authorizer ≤ ${API_GATEWAY.maxAuthorizerResponseBytes} bytes; IAM ≤ ${IAM_MANAGED_POLICIES_PER_ROLE} policies of ≤ ${IAM_MANAGED_POLICY_MAX_CHARS} chars):`,
     );
     for (const line of formatSizes(report.sizes)) out(`  ${line}`);
   }
   if (report.unions.length > 0) {
     out("Users in several groups (authorizer bytes):");
     for (const u of report.unions)
-      out(`  ${u.groups.join(" + ")}: ${u.authorizerBytes} / ${AUTHORIZER_RESPONSE_MAX_BYTES}`);
+      out(`  ${u.groups.join(" + ")}: ${u.authorizerBytes} / ${API_GATEWAY.maxAuthorizerResponseBytes}`);
   }
   const n = report.problems.length;
   out(

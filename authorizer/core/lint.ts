@@ -9,12 +9,11 @@ import {
   iamPolicySize,
   StageScope,
 } from "./compile";
+import { API_GATEWAY } from "./contract";
 import { GroupPolicyError, MlflowGateError } from "./errors";
 import { GroupFile } from "./groups";
 import { authorizerScope, checkRequest, groupCombinations, PolicySet, Surface } from "./policy-set";
 
-/** API Gateway's limit on a Lambda authorizer's response. */
-export const AUTHORIZER_RESPONSE_MAX_BYTES = 8192;
 /** Worst-case scopes: API ids have 10 characters; stage names are assumed to have at most 20. */
 const WORST_AUTHORIZER_SCOPE: StageScope = authorizerScope({ apiId: "a".repeat(10) });
 const WORST_IAM_SCOPE: StageScope = {
@@ -104,9 +103,9 @@ function measureGroup(set: PolicySet, group: string, file: string, problems: str
     );
   }
   const authorizerBytes = authorizerResponseBytes(set, [group]);
-  if (authorizerBytes > AUTHORIZER_RESPONSE_MAX_BYTES) {
+  if (authorizerBytes > API_GATEWAY.maxAuthorizerResponseBytes) {
     problems.push(
-      `${file}:1: the authorizer response for "${group}" is ${authorizerBytes} bytes; API Gateway accepts ${AUTHORIZER_RESPONSE_MAX_BYTES}`,
+      `${file}:1: the authorizer response for "${group}" is ${authorizerBytes} bytes; API Gateway accepts ${API_GATEWAY.maxAuthorizerResponseBytes}`,
     );
   }
   let iamPolicyChars: number[] = [];
@@ -175,9 +174,9 @@ export function lintPolicySet(set: PolicySet, files: readonly Pick<GroupFile, "n
     for (const groups of unionsToMeasure(set)) {
       const authorizerBytes = authorizerResponseBytes(set, groups);
       unions.push({ groups, authorizerBytes });
-      if (authorizerBytes > AUTHORIZER_RESPONSE_MAX_BYTES) {
+      if (authorizerBytes > API_GATEWAY.maxAuthorizerResponseBytes) {
         problems.push(
-          `policies/groups: the authorizer response for a user in ${groups.join(" + ")} is ${authorizerBytes} bytes; API Gateway accepts ${AUTHORIZER_RESPONSE_MAX_BYTES}`,
+          `policies/groups: the authorizer response for a user in ${groups.join(" + ")} is ${authorizerBytes} bytes; API Gateway accepts ${API_GATEWAY.maxAuthorizerResponseBytes}`,
         );
       }
     }
