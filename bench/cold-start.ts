@@ -7,7 +7,7 @@ import { createServer, Server } from "http";
 import { AddressInfo } from "net";
 import { tmpdir } from "os";
 import { join } from "path";
-import { buildAuthorizer } from "../scripts/build-authorizer";
+import { buildAuthorizer } from "../authorizer/build";
 import {
   accessToken,
   CLIENT_ID,

@@ -3,7 +3,7 @@ import { createReadStream, existsSync } from "fs";
 import { join, resolve } from "path";
 import { createInterface } from "readline";
 import { resolveDataDir } from "../local/config";
-import type { Command, Context } from "./cli";
+import type { Command, Context } from "./lib/command";
 import { AuditFilter, formatAuditRecord, matchesAudit, parseAuditLine, parseSince } from "./lib/audit-query";
 import { CliFailure, CliUsageError } from "./lib/cli-errors";
 

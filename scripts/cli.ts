@@ -1,44 +1,27 @@
 // The `mlflow-gate` command: decide, render and lint group policies, and check the route catalog against MLflow.
-import { readFileSync } from "fs";
 import { isAbsolute, relative } from "path";
 import { parseArgs } from "util";
-import { CatalogRoute, parseRouteCatalog, RouteCatalog, routeId } from "../authorizer/core/catalog";
+import { RouteCatalog } from "../authorizer/core/catalog";
 import {
-  buildIamPolicies,
   IAM_MANAGED_POLICIES_PER_ROLE,
   IAM_MANAGED_POLICY_MAX_CHARS,
-  iamPolicySize,
   stagePrefix,
   StageScope,
 } from "../authorizer/core/compile";
 import { CatalogError, GroupPolicyError, MlflowGateError } from "../authorizer/core/errors";
 import { GroupFile } from "../authorizer/core/groups";
-import { readGroupFiles } from "../authorizer/load-policies";
-import {
-  authorizerScope,
-  checkRequest,
-  EXAMPLE_SCOPE,
-  groupCombinations,
-  PolicySet,
-  Surface,
-} from "../authorizer/core/policy-set";
-import { samplePath } from "./generate-decision-matrix";
+import { API_GATEWAY } from "../authorizer/core/contract";
+import { GroupSizes, lintGroupFiles, LintReport } from "../authorizer/core/lint";
+import { loadRouteCatalog, readGroupFiles } from "../authorizer/load-policies";
+import { authorizerScope, checkRequest, EXAMPLE_SCOPE, PolicySet } from "../authorizer/core/policy-set";
 import { CATALOG_FILE, GROUPS_DIR } from "../project/paths";
 import { installedMlflowVersion } from "../project/mlflow-venv";
-import { diffRouteCatalogs, introspectRouteCatalog } from "./lib/route-catalog-source";
+import { diffRouteCatalogs, introspectRouteCatalog } from "./lib/route-catalog";
 import { CliFailure, CliUsageError } from "./lib/cli-errors";
+import { CliIo, Command, Context, OptionName, OPTIONS, Values } from "./lib/command";
 import { usersCommands } from "./users";
 import { signCommand } from "./sign";
 import { auditCommand } from "./audit";
-
-export interface CliIo {
-  readonly stdout: { write(text: string | Uint8Array): unknown };
-  readonly stderr: { write(text: string): unknown };
-  /** Where `--password-stdin` and `-d @-` read from. @default process.stdin */
-  readonly stdin?: NodeJS.ReadableStream & { readonly isTTY?: boolean; setRawMode?(mode: boolean): unknown };
-  /** The environment (MLFLOW_GATE_DATA locates the local stack). @default process.env */
-  readonly env?: NodeJS.ProcessEnv;
-}
 
 const USAGE = `Usage: mlflow-gate [--catalog FILE] [--groups-dir DIR] <command> [options]
 
@@ -128,63 +111,6 @@ class UsageError extends CliUsageError {}
 
 /** Bad input files or a failed check: exit 1 with one line per problem. */
 class Failure extends CliFailure {}
-
-const OPTIONS = {
-  catalog: { type: "string" },
-  "groups-dir": { type: "string" },
-  help: { type: "boolean", short: "h" },
-  group: { type: "string", multiple: true },
-  format: { type: "string" },
-  region: { type: "string" },
-  account: { type: "string" },
-  "api-id": { type: "string" },
-  stage: { type: "string" },
-  "user-pool-id": { type: "string" },
-  profile: { type: "string" },
-  email: { type: "string" },
-  "password-stdin": { type: "boolean" },
-  "temporary-password": { type: "boolean" },
-  "password-file": { type: "string" },
-  "send-invitation": { type: "boolean" },
-  request: { type: "string", short: "X" },
-  header: { type: "string", short: "H", multiple: true },
-  data: { type: "string", short: "d" },
-  include: { type: "boolean", short: "i" },
-  service: { type: "string" },
-  "dry-run": { type: "boolean" },
-  model: { type: "string" },
-  run: { type: "string" },
-  user: { type: "string" },
-  action: { type: "string" },
-  since: { type: "string" },
-  refused: { type: "boolean" },
-  json: { type: "boolean" },
-  file: { type: "string" },
-} as const;
-
-export type OptionName = keyof typeof OPTIONS;
-export type Values = {
-  [K in OptionName]?: (typeof OPTIONS)[K] extends { multiple: true }
-    ? string[]
-    : (typeof OPTIONS)[K]["type"] extends "boolean"
-      ? boolean
-      : string;
-};
-
-/** Everything a command needs, validated once at start. */
-export interface Context {
-  readonly io: CliIo;
-  readonly catalogFile: string;
-  readonly groupsDir: string;
-  readonly values: Values;
-  readonly args: readonly string[];
-}
-
-export interface Command {
-  readonly name: string;
-  readonly options: readonly OptionName[];
-  run(ctx: Context): number | Promise<number>;
-}
 
 const GLOBAL_OPTIONS: readonly OptionName[] = ["catalog", "groups-dir", "help"];
 
@@ -283,17 +209,12 @@ function display(path: string): string {
 // ---------------------------------------------------------------------------------------------------
 // Loading
 
+/** The catalog through the one loader; its problems become lines that name the file. */
 function loadCatalog(file: string): RouteCatalog {
-  let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(file, "utf8"));
+    return loadRouteCatalog(file);
   } catch (e) {
     if (e instanceof SyntaxError) throw new Failure([`${display(file)}: invalid JSON: ${e.message}`]);
-    throw e;
-  }
-  try {
-    return parseRouteCatalog(raw);
-  } catch (e) {
     if (e instanceof CatalogError) {
       const lines = e.message
         .split("\n")
@@ -424,170 +345,11 @@ function policyRender(ctx: Context): number {
 // ---------------------------------------------------------------------------------------------------
 // policy lint
 
-/** API Gateway's limit on a Lambda authorizer's response. */
-export const AUTHORIZER_RESPONSE_MAX_BYTES = 8192;
-/** Worst-case scopes: API ids have 10 characters; stage names are assumed to have at most 20. */
-export const WORST_AUTHORIZER_SCOPE: StageScope = authorizerScope({ apiId: "a".repeat(10) });
-export const WORST_IAM_SCOPE: StageScope = {
-  region: "ap-southeast-5",
-  account: "123456789012",
-  apiId: "a".repeat(10),
-  stage: "s".repeat(20),
-};
-/** A Cognito `sub` (a UUID) and the longest username Cognito allows. */
-const WORST_PRINCIPAL_ID = "00000000-0000-0000-0000-000000000000";
-const WORST_USERNAME = "u".repeat(128);
-
-export interface GroupSizes {
-  readonly group: string;
-  readonly authorizerBytes: number;
-  readonly iamPolicyChars: readonly number[];
-  readonly globs: Record<Surface, { readonly allow: number; readonly deny: number }>;
-}
-
-export interface LintReport {
-  readonly problems: string[];
-  readonly sizes: GroupSizes[];
-  /** Authorizer response bytes for users in several groups. */
-  readonly unions: { readonly groups: readonly string[]; readonly authorizerBytes: number }[];
-  readonly routeCount: number;
-}
-
-function authorizerResponseBytes(set: PolicySet, groups: readonly string[]): number {
-  // The shape authorizer/authorize.ts returns, with the longest principal and username.
-  const response = {
-    principalId: WORST_PRINCIPAL_ID,
-    policyDocument: set.authorizerPolicy(groups, WORST_AUTHORIZER_SCOPE),
-    context: { username: WORST_USERNAME, groups: [...groups].sort().join(","), tokenUse: "access" },
-  };
-  return Buffer.byteLength(JSON.stringify(response), "utf8");
-}
-
-/**
- * The group sets whose union policy a user in several groups gets: every combination while there
- * are few groups, else all groups without `unknownRoutes: allow` together (the largest grant, whose
- * policy is the largest in practice). Unions with such a group compile to `*`.
- */
-function unionsToMeasure(set: PolicySet): string[][] {
-  const names = [...set.groups.keys()].sort();
-  const combos = groupCombinations(names);
-  if (combos.length > 0 || names.length < 2) return combos;
-  const bounded = names.filter((n) => set.groups.get(n)?.unknownRoutes !== "allow");
-  return bounded.length >= 2 ? [bounded] : [];
-}
-
-/** Whether the deployed system lets the group call a route (on its sample path) exactly when the group means to. */
-function grantMismatches(set: PolicySet, group: string): { route: CatalogRoute; allowed: boolean }[] {
-  const unknownRoutesAllowed = set.groups.get(group)?.unknownRoutes === "allow";
-  const out: { route: CatalogRoute; allowed: boolean }[] = [];
-  for (const route of set.catalog.routes) {
-    const check = checkRequest(set, [group], route.method, samplePath(route.path));
-    const allowed = check.decision === "ALLOW";
-    // The sample path of a shadowed route is served by another route: that one's intent decides.
-    const intended = check.route ? set.intends([group], check.route) : unknownRoutesAllowed;
-    if (allowed !== intended) out.push({ route, allowed });
-  }
-  return out;
-}
-
-function measureGroup(set: PolicySet, group: string, file: string, problems: string[]): GroupSizes | undefined {
-  let iam, cognito;
-  try {
-    iam = set.resourcesFor([group], "iam");
-    cognito = set.resourcesFor([group], "cognito");
-  } catch (e) {
-    if (!(e instanceof MlflowGateError)) throw e;
-    problems.push(`${file}:1: cannot compile group "${group}": ${e.message}`);
-    return undefined;
-  }
-  let mismatches: ReturnType<typeof grantMismatches> = [];
-  try {
-    mismatches = grantMismatches(set, group);
-  } catch (e) {
-    if (!(e instanceof MlflowGateError)) throw e;
-    problems.push(`${file}:1: cannot decide requests of "${group}": ${e.message}`);
-  }
-  for (const { route, allowed } of mismatches) {
-    problems.push(
-      allowed
-        ? `${file}:1: over-grant: the compiled ${route.auth} policy of "${group}" allows ${routeId(route)} (${route.action}), which the group does not allow`
-        : `${file}:1: under-grant: the compiled ${route.auth} policy of "${group}" denies ${routeId(route)} (${route.action}), which the group allows`,
-    );
-  }
-  const authorizerBytes = authorizerResponseBytes(set, [group]);
-  if (authorizerBytes > AUTHORIZER_RESPONSE_MAX_BYTES) {
-    problems.push(
-      `${file}:1: the authorizer response for "${group}" is ${authorizerBytes} bytes; API Gateway accepts ${AUTHORIZER_RESPONSE_MAX_BYTES}`,
-    );
-  }
-  let iamPolicyChars: number[] = [];
-  try {
-    iamPolicyChars = buildIamPolicies(iam, WORST_IAM_SCOPE).map(iamPolicySize);
-  } catch (e) {
-    if (!(e instanceof MlflowGateError)) throw e;
-    problems.push(`${file}:1: the IAM policies of "${group}" do not fit: ${e.message}`);
-  }
-  iamPolicyChars.forEach((chars, i) => {
-    if (chars > IAM_MANAGED_POLICY_MAX_CHARS) {
-      problems.push(
-        `${file}:1: IAM managed policy ${i + 1} of "${group}" has ${chars} characters; IAM accepts ${IAM_MANAGED_POLICY_MAX_CHARS}`,
-      );
-    }
-  });
-  if (iamPolicyChars.length > IAM_MANAGED_POLICIES_PER_ROLE) {
-    problems.push(
-      `${file}:1: "${group}" needs ${iamPolicyChars.length} IAM managed policies; a role holds ${IAM_MANAGED_POLICIES_PER_ROLE}`,
-    );
-  }
-  return {
-    group,
-    authorizerBytes,
-    iamPolicyChars,
-    globs: {
-      iam: { allow: iam.allow.length, deny: iam.deny.length },
-      cognito: { allow: cognito.allow.length, deny: cognito.deny.length },
-    },
-  };
-}
-
-/** Every check of `policy lint`; stops after the file-level problems, since compiling needs valid files. */
-export function lintPolicies(catalogFile: string, groupsDir: string): LintReport {
+/** Every check of `policy lint` on the files. */
+function lintPolicies(catalogFile: string, groupsDir: string): LintReport {
   const catalog = loadCatalog(catalogFile);
-  const problems: string[] = [];
-  const files = readGroups(groupsDir, problems);
-  let set: PolicySet | undefined;
-  try {
-    set = PolicySet.fromFiles(catalog, files);
-  } catch (e) {
-    if (!(e instanceof GroupPolicyError)) throw e;
-    problems.push(...e.problems);
-  }
-  if (!set || problems.length > 0)
-    return { problems: [...new Set(problems)], sizes: [], unions: [], routeCount: catalog.routes.length };
-  return lintPolicySet(set, files);
-}
-
-/** The checks on compiled policies: compilation, grants equal to the groups' intent, size limits. */
-export function lintPolicySet(set: PolicySet, files: readonly Pick<GroupFile, "name" | "file">[]): LintReport {
-  const problems: string[] = [];
-  const sizes: GroupSizes[] = [];
-  for (const f of [...files].sort((a, b) => a.name.localeCompare(b.name))) {
-    const s = measureGroup(set, f.name, f.file, problems);
-    if (s) sizes.push(s);
-  }
-  const unions: LintReport["unions"][number][] = [];
-  if (problems.length === 0) {
-    for (const groups of unionsToMeasure(set)) {
-      const authorizerBytes = authorizerResponseBytes(set, groups);
-      unions.push({ groups, authorizerBytes });
-      if (authorizerBytes > AUTHORIZER_RESPONSE_MAX_BYTES) {
-        problems.push(
-          `policies/groups: the authorizer response for a user in ${groups.join(" + ")} is ${authorizerBytes} bytes; API Gateway accepts ${AUTHORIZER_RESPONSE_MAX_BYTES}`,
-        );
-      }
-    }
-  }
-  return { problems, sizes, unions, routeCount: set.catalog.routes.length };
+  const read = readGroupFiles(groupsDir);
+  return lintGroupFiles(catalog, read.files, read.problems);
 }
 
 function formatSizes(sizes: readonly GroupSizes[]): string[] {
@@ -595,7 +357,7 @@ function formatSizes(sizes: readonly GroupSizes[]): string[] {
     ["group", "authorizer bytes", "IAM policies (chars)", "iam globs allow/deny", "cognito globs allow/deny"],
     ...sizes.map((s) => [
       s.group,
-      `${s.authorizerBytes} / ${AUTHORIZER_RESPONSE_MAX_BYTES}`,
+      `${s.authorizerBytes} / ${API_GATEWAY.maxAuthorizerResponseBytes}`,
       s.iamPolicyChars.length === 0 ? "none" : `${s.iamPolicyChars.length}: ${s.iamPolicyChars.join(", ")}`,
       `${s.globs.iam.allow} / ${s.globs.iam.deny}`,
       `${s.globs.cognito.allow} / ${s.globs.cognito.deny}`,
@@ -618,14 +380,14 @@ function policyLint(ctx: Context): number {
   if (report.sizes.length > 0) {
     if (report.problems.length > 0) out("");
     out(
-      `Sizes, worst case (authorizer ≤ ${AUTHORIZER_RESPONSE_MAX_BYTES} bytes; IAM ≤ ${IAM_MANAGED_POLICIES_PER_ROLE} policies of ≤ ${IAM_MANAGED_POLICY_MAX_CHARS} chars):`,
+      `Sizes, worst case (authorizer ≤ ${API_GATEWAY.maxAuthorizerResponseBytes} bytes; IAM ≤ ${IAM_MANAGED_POLICIES_PER_ROLE} policies of ≤ ${IAM_MANAGED_POLICY_MAX_CHARS} chars):`,
     );
     for (const line of formatSizes(report.sizes)) out(`  ${line}`);
   }
   if (report.unions.length > 0) {
     out("Users in several groups (authorizer bytes):");
     for (const u of report.unions)
-      out(`  ${u.groups.join(" + ")}: ${u.authorizerBytes} / ${AUTHORIZER_RESPONSE_MAX_BYTES}`);
+      out(`  ${u.groups.join(" + ")}: ${u.authorizerBytes} / ${API_GATEWAY.maxAuthorizerResponseBytes}`);
   }
   const n = report.problems.length;
   out(

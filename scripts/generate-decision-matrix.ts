@@ -1,23 +1,13 @@
 // Writes policies/decision-matrix.md: what each group may call, route by route, for reviewers of a group change.
 import { writeFileSync } from "fs";
 import { join, relative } from "path";
-import { CatalogRoute, ROUTE_CLASSES, RouteClass } from "../authorizer/core/catalog";
+import { CatalogRoute, ROUTE_CLASSES, RouteClass, samplePath } from "../authorizer/core/catalog";
 import { GroupPolicyError } from "../authorizer/core/errors";
 import { checkRequest, PolicySet } from "../authorizer/core/policy-set";
 import { loadPolicySet } from "../authorizer/load-policies";
 import { CATALOG_FILE, GROUPS_DIR, REPO_ROOT } from "../project/paths";
 
 export const DECISION_MATRIX_FILE = join(REPO_ROOT, "policies", "decision-matrix.md");
-
-/**
- * A concrete request path for a route template: `{name}` becomes `sample-name`, `{name+}` becomes
- * `sample-name/sub` (a slash, so the check also covers globs where `*` spans "/").
- */
-export function samplePath(template: string): string {
-  return template.replace(/\{([A-Za-z_][A-Za-z0-9_]*)(\+?)\}/g, (_m, name: string, greedy: string) =>
-    greedy ? `sample-${name}/sub` : `sample-${name}`,
-  );
-}
 
 /** Whether the group's compiled policies let a request of the route through (decided on its sample path). */
 export function isAllowed(set: PolicySet, group: string, route: Pick<CatalogRoute, "method" | "path">): boolean {

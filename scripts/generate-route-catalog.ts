@@ -2,7 +2,7 @@
 import { writeFileSync } from "fs";
 import { CATALOG_FILE } from "../project/paths";
 import { ensureMlflowVenv } from "../project/mlflow-venv";
-import { formatRouteCatalog, introspectRouteCatalog } from "./lib/route-catalog-source";
+import { formatRouteCatalog, introspectRouteCatalog } from "./lib/route-catalog";
 
 ensureMlflowVenv();
 const catalog = introspectRouteCatalog();

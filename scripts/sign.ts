@@ -1,6 +1,6 @@
 // The `sign` command of `mlflow-gate`: thin I/O around scripts/lib/sign-request.ts.
 import { readFileSync } from "fs";
-import type { Command, Context } from "./cli";
+import type { Command, Context } from "./lib/command";
 import { CliFailure, CliUsageError } from "./lib/cli-errors";
 import { requireProfile } from "./lib/aws-profile";
 import {

@@ -2,7 +2,7 @@
 import { fchmodSync, existsSync, openSync, closeSync, writeSync, unlinkSync } from "fs";
 import { generatePassword } from "../local/user-pool";
 import { readGroupFiles } from "../authorizer/load-policies";
-import type { CliIo, Command, Context } from "./cli";
+import type { CliIo, Command, Context } from "./lib/command";
 import { CliFailure, CliUsageError } from "./lib/cli-errors";
 import { requireProfile } from "./lib/aws-profile";
 import {

@@ -87,6 +87,16 @@ export function templateToRegExp(path: string, source: CatalogRoute["source"] = 
   return new RegExp(`^${body}$`, "s");
 }
 
+/**
+ * A concrete request path for a route template: `{name}` becomes `sample-name`, `{name+}` becomes
+ * `sample-name/sub` (a slash, so the check also covers globs where `*` spans "/").
+ */
+export function samplePath(template: string): string {
+  return template.replace(/\{([A-Za-z_][A-Za-z0-9_]*)(\+?)\}/g, (_m, name: string, greedy: string) =>
+    greedy ? `sample-${name}/sub` : `sample-${name}`,
+  );
+}
+
 function isHttpMethod(value: unknown): value is HttpMethod {
   return typeof value === "string" && (HTTP_METHODS as readonly string[]).includes(value);
 }

@@ -16,6 +16,8 @@ export const API_GATEWAY = {
   /** The authorizer result cache: API Gateway's default TTL and its bounds. */
   authorizerCacheTtlSeconds: 300,
   maxAuthorizerCacheTtlSeconds: 3600,
+  /** A Lambda authorizer's response (principal, policy document, context), serialized. */
+  maxAuthorizerResponseBytes: 8192,
   /** The methodArn of a local request: a fixed account, API id and stage. */
   account: "000000000000",
   apiId: "mlflowgate",

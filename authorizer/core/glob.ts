@@ -12,10 +12,6 @@ export function globToRegExp(glob: string, flags = ""): RegExp {
   return new RegExp(`^${body}$`, flags);
 }
 
-export function globMatches(glob: string, text: string): boolean {
-  return globToRegExp(glob).test(text);
-}
-
 type CharClass = { readonly lit: string } | "any" | "notSlash";
 
 interface Nfa {

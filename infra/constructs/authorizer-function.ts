@@ -11,7 +11,7 @@ import { ConfigError } from "../../authorizer/core/errors";
 import { PolicySet } from "../../authorizer/core/policy-set";
 import { AUTHORIZER_BUILD_DIR, REPO_ROOT } from "../../project/paths";
 
-/** Where the build puts the handler and its policy bundle (scripts/build-authorizer.ts's default). */
+/** Where the build puts the handler and its policy bundle (authorizer/build.ts's default). */
 
 const built = new Set<string>();
 

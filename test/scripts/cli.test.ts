@@ -3,11 +3,8 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { promisify } from "util";
-import { Surface } from "../../authorizer/core/policy-set";
 import { iamPolicySize, PolicyDocument } from "../../authorizer/core/compile";
-import { PolicySet } from "../../authorizer/core/policy-set";
-import { loadGroupFiles, loadPolicySet } from "../../authorizer/load-policies";
-import { lintPolicySet, main } from "../../scripts/cli";
+import { main } from "../../scripts/cli";
 import { CATALOG_FILE, GROUPS_DIR, REPO_ROOT } from "../../project/paths";
 
 async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -269,77 +266,6 @@ describe("policy lint", () => {
     // Assess
     expect(r.code).toBe(1);
     expect(lines(r.stderr)).toEqual([expect.stringMatching(new RegExp(`^${escape(catalog)}: invalid JSON: `))]);
-  });
-});
-
-describe("lintPolicySet", () => {
-  const set = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
-  const files = loadGroupFiles(GROUPS_DIR, REPO_ROOT);
-
-  /** A policy set whose compiler adds globs to one group's policy on one surface. */
-  function withExtraGlobs(group: string, surface: Surface, extra: readonly string[]): PolicySet {
-    class Patched extends PolicySet {
-      override resourcesFor(groupNames: readonly string[], s: Surface) {
-        const r = super.resourcesFor(groupNames, s);
-        return s === surface && groupNames.includes(group) ? { ...r, allow: [...r.allow, ...extra] } : r;
-      }
-    }
-    return new Patched(set.catalog, set.groups);
-  }
-
-  test("reports a compiled policy that grants a route the group does not allow (over-grant)", () => {
-    // Prepare
-    const leaky = withExtraGlobs("readers", "cognito", ["POST/ajax-api/2.0/mlflow/runs/create"]);
-    // Act
-    const report = lintPolicySet(leaky, files);
-    // Assess
-    const grants = report.problems.filter((p) => p.includes("-grant:"));
-    expect(grants).toEqual([
-      'policies/groups/readers.yaml:1: over-grant: the compiled cognito policy of "readers" allows POST /ajax-api/2.0/mlflow/runs/create (CreateRun), which the group does not allow',
-    ]);
-  });
-
-  test("reports a compiled policy that denies a route the group allows (under-grant)", () => {
-    // Prepare
-    class Stingy extends PolicySet {
-      override resourcesFor(groupNames: readonly string[], s: Surface) {
-        const r = super.resourcesFor(groupNames, s);
-        return s === "iam" && groupNames.includes("readers")
-          ? { ...r, deny: [...r.deny, "POST/api/2.0/mlflow/runs/search"] }
-          : r;
-      }
-    }
-    // Act
-    const report = lintPolicySet(new Stingy(set.catalog, set.groups), files);
-    // Assess
-    expect(report.problems.filter((p) => p.includes("-grant:"))).toEqual([
-      'policies/groups/readers.yaml:1: under-grant: the compiled iam policy of "readers" denies POST /api/2.0/mlflow/runs/search (SearchRuns), which the group allows',
-    ]);
-  });
-
-  test("reports policies over the authorizer and IAM size limits", () => {
-    // Prepare: globs of paths no route has, so only the sizes change.
-    const padding = Array.from({ length: 800 }, (_v, i) => `GET/no-such-prefix/${"x".repeat(40)}/${i}`);
-    const big = lintPolicySet(withExtraGlobs("readers", "cognito", padding), files);
-    const bigIam = lintPolicySet(
-      withExtraGlobs(
-        "readers",
-        "iam",
-        padding.map((g) => g.replace("GET/", "GET/api/")),
-      ),
-      files,
-    );
-    // Assess
-    expect(big.problems).toContainEqual(
-      expect.stringMatching(
-        /^policies\/groups\/readers\.yaml:1: the authorizer response for "readers" is \d+ bytes; API Gateway accepts 8192$/,
-      ),
-    );
-    expect(bigIam.problems).toContainEqual(
-      expect.stringMatching(
-        /^policies\/groups\/readers\.yaml:1: the IAM policies of "readers" do not fit: needs \d+ managed policies/,
-      ),
-    );
   });
 });
 

@@ -1,17 +1,13 @@
+import { loadRouteCatalog } from "../../authorizer/load-policies";
 import { CATALOG_FILE } from "../../project/paths";
 import { loadPinnedMlflowVersion } from "../../project/mlflow-venv";
-import {
-  diffRouteCatalogs,
-  formatRouteCatalog,
-  introspectRouteCatalog,
-  loadCommittedRouteCatalog,
-} from "../../scripts/lib/route-catalog-source";
+import { diffRouteCatalogs, formatRouteCatalog, introspectRouteCatalog } from "../../scripts/lib/route-catalog";
 import { readFileSync } from "fs";
 
 describe("policies/mlflow-routes.json against the installed MLflow", () => {
   // Prepare: regenerate from the MLflow pinned in MLFLOW_VERSION (npm test installs it into .venv)
   const installed = introspectRouteCatalog();
-  const committed = loadCommittedRouteCatalog();
+  const committed = loadRouteCatalog(CATALOG_FILE);
 
   test("the catalog is of the pinned MLflow version", () => {
     expect(installed.mlflowVersion).toBe(loadPinnedMlflowVersion());

@@ -1,5 +1,14 @@
-import { parsePathTemplate, parseRouteCatalog, RouteMatcher, templateToRegExp } from "../../../authorizer/core/catalog";
+import {
+  parsePathTemplate,
+  parseRouteCatalog,
+  routeId,
+  RouteMatcher,
+  samplePath,
+  templateToRegExp,
+} from "../../../authorizer/core/catalog";
 import { CatalogError } from "../../../authorizer/core/errors";
+import { loadRouteCatalog } from "../../../authorizer/load-policies";
+import { CATALOG_FILE } from "../../../project/paths";
 import { thrownBy } from "../../support/errors";
 
 const route = (over: Record<string, unknown>) => ({
@@ -79,5 +88,24 @@ describe("RouteMatcher", () => {
     expect(m.match("GET", "/t/search")?.action).toBe("GetT");
     expect(m.match("POST", "/t/search")?.action).toBe("SearchT");
     expect(m.match("GET", "/t/a/b")).toBeUndefined();
+  });
+});
+
+describe("samplePath", () => {
+  test("fills a segment parameter with one segment and a greedy one with two", () => {
+    // Act
+    const path = samplePath("/ajax-api/2.0/mlflow/{id}/artifacts/{artifact_path+}");
+    // Assess
+    expect(path).toBe("/ajax-api/2.0/mlflow/sample-id/artifacts/sample-artifact_path/sub");
+  });
+
+  test("the sample path of every catalog route is served by that route, so a decision on it decides the route", () => {
+    // Prepare
+    const catalog = loadRouteCatalog(CATALOG_FILE);
+    const matcher = new RouteMatcher(catalog);
+    // Act
+    const strays = catalog.routes.filter((r) => matcher.match(r.method, samplePath(r.path)) !== r).map(routeId);
+    // Assess
+    expect(strays).toEqual([]);
   });
 });

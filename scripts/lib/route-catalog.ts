@@ -1,6 +1,5 @@
-import { readFileSync } from "fs";
-import { parseRouteCatalog, RouteCatalog } from "../../authorizer/core/catalog";
-import { CATALOG_FILE } from "../../project/paths";
+// The committed route catalog against the installed MLflow: introspect it, write the catalog file, compare the two.
+import { RouteCatalog } from "../../authorizer/core/catalog";
 import { runVenvPython } from "../../project/mlflow-venv";
 import { buildRouteCatalog, Introspection } from "./route-classification";
 
@@ -8,10 +7,6 @@ import { buildRouteCatalog, Introspection } from "./route-classification";
 export function introspectRouteCatalog(): RouteCatalog {
   const introspection = JSON.parse(runVenvPython("introspect-mlflow-routes.py")) as Introspection;
   return buildRouteCatalog(introspection);
-}
-
-export function loadCommittedRouteCatalog(file = CATALOG_FILE): RouteCatalog {
-  return parseRouteCatalog(JSON.parse(readFileSync(file, "utf8")));
 }
 
 export function formatRouteCatalog(catalog: RouteCatalog): string {

@@ -3,7 +3,7 @@ import { spawnSync } from "child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { AuthorizerBuild, buildAuthorizer } from "../../scripts/build-authorizer";
+import { AuthorizerBuild, buildAuthorizer } from "../../authorizer/build";
 
 let dir: string;
 let build: AuthorizerBuild;

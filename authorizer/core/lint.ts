@@ -1,0 +1,185 @@
+// The checks of `mlflow-gate policy lint` on compiled policies: each group compiles, grants exactly what
+// it means to (route by route, as the deployed gateway decides), and fits API Gateway's and IAM's size
+// limits in the worst case. Pure: the CLI reads the files and prints the report.
+import { CatalogRoute, RouteCatalog, routeId, samplePath } from "./catalog";
+import {
+  buildIamPolicies,
+  IAM_MANAGED_POLICIES_PER_ROLE,
+  IAM_MANAGED_POLICY_MAX_CHARS,
+  iamPolicySize,
+  StageScope,
+} from "./compile";
+import { API_GATEWAY } from "./contract";
+import { GroupPolicyError, MlflowGateError } from "./errors";
+import { GroupFile } from "./groups";
+import { authorizerScope, checkRequest, groupCombinations, PolicySet, Surface } from "./policy-set";
+
+/** Worst-case scopes: API ids have 10 characters; stage names are assumed to have at most 20. */
+const WORST_AUTHORIZER_SCOPE: StageScope = authorizerScope({ apiId: "a".repeat(10) });
+const WORST_IAM_SCOPE: StageScope = {
+  region: "ap-southeast-5",
+  account: "123456789012",
+  apiId: "a".repeat(10),
+  stage: "s".repeat(20),
+};
+/** A Cognito `sub` (a UUID) and the longest username Cognito allows. */
+const WORST_PRINCIPAL_ID = "00000000-0000-0000-0000-000000000000";
+const WORST_USERNAME = "u".repeat(128);
+
+export interface GroupSizes {
+  readonly group: string;
+  readonly authorizerBytes: number;
+  readonly iamPolicyChars: readonly number[];
+  readonly globs: Record<Surface, { readonly allow: number; readonly deny: number }>;
+}
+
+export interface LintReport {
+  readonly problems: string[];
+  readonly sizes: GroupSizes[];
+  /** Authorizer response bytes for users in several groups. */
+  readonly unions: { readonly groups: readonly string[]; readonly authorizerBytes: number }[];
+  readonly routeCount: number;
+}
+
+function authorizerResponseBytes(set: PolicySet, groups: readonly string[]): number {
+  // The shape authorizer/authorize.ts returns, with the longest principal and username.
+  const response = {
+    principalId: WORST_PRINCIPAL_ID,
+    policyDocument: set.authorizerPolicy(groups, WORST_AUTHORIZER_SCOPE),
+    context: { username: WORST_USERNAME, groups: [...groups].sort().join(","), tokenUse: "access" },
+  };
+  return Buffer.byteLength(JSON.stringify(response), "utf8");
+}
+
+/**
+ * The group sets whose union policy a user in several groups gets: every combination while there
+ * are few groups, else all groups without `unknownRoutes: allow` together (the largest grant, whose
+ * policy is the largest in practice). Unions with such a group compile to `*`.
+ */
+function unionsToMeasure(set: PolicySet): string[][] {
+  const names = [...set.groups.keys()].sort();
+  const combos = groupCombinations(names);
+  if (combos.length > 0 || names.length < 2) return combos;
+  const bounded = names.filter((n) => set.groups.get(n)?.unknownRoutes !== "allow");
+  return bounded.length >= 2 ? [bounded] : [];
+}
+
+/** Whether the deployed system lets the group call a route (on its sample path) exactly when the group means to. */
+function grantMismatches(set: PolicySet, group: string): { route: CatalogRoute; allowed: boolean }[] {
+  const unknownRoutesAllowed = set.groups.get(group)?.unknownRoutes === "allow";
+  const out: { route: CatalogRoute; allowed: boolean }[] = [];
+  for (const route of set.catalog.routes) {
+    const check = checkRequest(set, [group], route.method, samplePath(route.path));
+    const allowed = check.decision === "ALLOW";
+    // The sample path of a shadowed route is served by another route: that one's intent decides.
+    const intended = check.route ? set.intends([group], check.route) : unknownRoutesAllowed;
+    if (allowed !== intended) out.push({ route, allowed });
+  }
+  return out;
+}
+
+function measureGroup(set: PolicySet, group: string, file: string, problems: string[]): GroupSizes | undefined {
+  let iam, cognito;
+  try {
+    iam = set.resourcesFor([group], "iam");
+    cognito = set.resourcesFor([group], "cognito");
+  } catch (e) {
+    if (!(e instanceof MlflowGateError)) throw e;
+    problems.push(`${file}:1: cannot compile group "${group}": ${e.message}`);
+    return undefined;
+  }
+  let mismatches: ReturnType<typeof grantMismatches> = [];
+  try {
+    mismatches = grantMismatches(set, group);
+  } catch (e) {
+    if (!(e instanceof MlflowGateError)) throw e;
+    problems.push(`${file}:1: cannot decide requests of "${group}": ${e.message}`);
+  }
+  for (const { route, allowed } of mismatches) {
+    problems.push(
+      allowed
+        ? `${file}:1: over-grant: the compiled ${route.auth} policy of "${group}" allows ${routeId(route)} (${route.action}), which the group does not allow`
+        : `${file}:1: under-grant: the compiled ${route.auth} policy of "${group}" denies ${routeId(route)} (${route.action}), which the group allows`,
+    );
+  }
+  const authorizerBytes = authorizerResponseBytes(set, [group]);
+  if (authorizerBytes > API_GATEWAY.maxAuthorizerResponseBytes) {
+    problems.push(
+      `${file}:1: the authorizer response for "${group}" is ${authorizerBytes} bytes; API Gateway accepts ${API_GATEWAY.maxAuthorizerResponseBytes}`,
+    );
+  }
+  let iamPolicyChars: number[] = [];
+  try {
+    iamPolicyChars = buildIamPolicies(iam, WORST_IAM_SCOPE).map(iamPolicySize);
+  } catch (e) {
+    if (!(e instanceof MlflowGateError)) throw e;
+    problems.push(`${file}:1: the IAM policies of "${group}" do not fit: ${e.message}`);
+  }
+  iamPolicyChars.forEach((chars, i) => {
+    if (chars > IAM_MANAGED_POLICY_MAX_CHARS) {
+      problems.push(
+        `${file}:1: IAM managed policy ${i + 1} of "${group}" has ${chars} characters; IAM accepts ${IAM_MANAGED_POLICY_MAX_CHARS}`,
+      );
+    }
+  });
+  if (iamPolicyChars.length > IAM_MANAGED_POLICIES_PER_ROLE) {
+    problems.push(
+      `${file}:1: "${group}" needs ${iamPolicyChars.length} IAM managed policies; a role holds ${IAM_MANAGED_POLICIES_PER_ROLE}`,
+    );
+  }
+  return {
+    group,
+    authorizerBytes,
+    iamPolicyChars,
+    globs: {
+      iam: { allow: iam.allow.length, deny: iam.deny.length },
+      cognito: { allow: cognito.allow.length, deny: cognito.deny.length },
+    },
+  };
+}
+
+/**
+ * Every check of `policy lint`, on group files already read: `readProblems` are what reading them found
+ * (a file that does not parse is an empty stand-in among `files`). Stops after the file-level problems,
+ * since compiling needs valid files.
+ */
+export function lintGroupFiles(
+  catalog: RouteCatalog,
+  files: readonly GroupFile[],
+  readProblems: readonly string[],
+): LintReport {
+  const problems: string[] = [...readProblems];
+  let set: PolicySet | undefined;
+  try {
+    set = PolicySet.fromFiles(catalog, files);
+  } catch (e) {
+    if (!(e instanceof GroupPolicyError)) throw e;
+    problems.push(...e.problems);
+  }
+  if (!set || problems.length > 0)
+    return { problems: [...new Set(problems)], sizes: [], unions: [], routeCount: catalog.routes.length };
+  return lintPolicySet(set, files);
+}
+
+/** The checks on compiled policies: compilation, grants equal to the groups' intent, size limits. */
+export function lintPolicySet(set: PolicySet, files: readonly Pick<GroupFile, "name" | "file">[]): LintReport {
+  const problems: string[] = [];
+  const sizes: GroupSizes[] = [];
+  for (const f of [...files].sort((a, b) => a.name.localeCompare(b.name))) {
+    const s = measureGroup(set, f.name, f.file, problems);
+    if (s) sizes.push(s);
+  }
+  const unions: LintReport["unions"][number][] = [];
+  if (problems.length === 0) {
+    for (const groups of unionsToMeasure(set)) {
+      const authorizerBytes = authorizerResponseBytes(set, groups);
+      unions.push({ groups, authorizerBytes });
+      if (authorizerBytes > API_GATEWAY.maxAuthorizerResponseBytes) {
+        problems.push(
+          `policies/groups: the authorizer response for a user in ${groups.join(" + ")} is ${authorizerBytes} bytes; API Gateway accepts ${API_GATEWAY.maxAuthorizerResponseBytes}`,
+        );
+      }
+    }
+  }
+  return { problems, sizes, unions, routeCount: set.catalog.routes.length };
+}
