@@ -25,9 +25,15 @@ import { createHash, createHmac, timingSafeEqual } from "crypto";
  *
  * Stricter than the spec, and met by every real signer (each says why below): SignedHeaders must be
  * lower case and sorted, must include `host` and the date header, and must cover every `x-amz-*`
- * header of the request; `x-amz-content-sha256`, when sent, must be the body's SHA-256; presigned
- * (query-string) signatures are refused; a path or query that is not printable ASCII or holds a bad
- * `%` escape is refused rather than guessed at.
+ * header of the request; `x-amz-content-sha256`, when sent, must be the body's SHA-256; a path or
+ * query that is not printable ASCII or holds a bad `%` escape is refused rather than guessed at.
+ *
+ * The query-string (presigned) form is accepted too, as AWS accepts it: `X-Amz-Algorithm`,
+ * `X-Amz-Credential`, `X-Amz-Date`, `X-Amz-Expires` (at most 7 days), `X-Amz-SignedHeaders`,
+ * `X-Amz-Signature` and, for temporary credentials, `X-Amz-Security-Token` in the query; the
+ * canonical query is every parameter but the signature; the payload is the body's SHA-256 (smithy's
+ * `presign`). The credentials then travel in the URL: the guard refuses such requests before MLflow
+ * could log them, in both places.
  */
 
 export interface SigV4Credential {
@@ -73,7 +79,6 @@ export interface SigV4Options {
 export type SigV4Problem =
   | "missing-authorization"
   | "malformed-authorization"
-  | "query-auth-unsupported"
   | "missing-date"
   | "malformed-date"
   | "missing-signed-header"
@@ -106,8 +111,9 @@ export const SIGV4_MESSAGES = {
   payloadHash: "The provided 'x-amz-content-sha256' header does not match what was computed.",
   unsignedPayload:
     "The provided 'x-amz-content-sha256' header must be the SHA-256 of the payload: UNSIGNED-PAYLOAD and streaming payloads are not accepted here.",
-  queryAuth:
-    "Query-string (presigned) SigV4 authentication is not supported; sign the request with the Authorization header.",
+  twoMechanisms:
+    "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified",
+  requestExpired: "Request has expired",
   malformedRequest:
     "The request path or query string cannot be canonicalized: it must be printable ASCII with valid percent-encoding.",
 } as const;
@@ -119,6 +125,16 @@ const DEFAULT_MAX_SKEW_MS = 5 * 60 * 1000;
 const AUTH_PARAMETERS = ["Credential", "SignedHeaders", "Signature"] as const;
 /** Query parameters of the presigned form; their presence means the client meant query-string auth. */
 const PRESIGN_PARAMETERS = new Set(["x-amz-algorithm", "x-amz-credential", "x-amz-signature"]);
+const QUERY_AUTH_PARAMETERS = [
+  "X-Amz-Algorithm",
+  "X-Amz-Credential",
+  "X-Amz-Date",
+  "X-Amz-Expires",
+  "X-Amz-SignedHeaders",
+  "X-Amz-Signature",
+] as const;
+/** SigV4's longest presigned validity: 7 days. */
+const MAX_PRESIGNED_SECONDS = 7 * 24 * 3600;
 const UNSIGNED_PAYLOADS = /^(UNSIGNED-PAYLOAD|STREAMING-.*)$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const ACCESS_KEY_ID = /^[A-Za-z0-9]{1,128}$/;
@@ -172,16 +188,18 @@ function verify(req: SignedRequest, store: CredentialStore, options: SigV4Option
   const headers = indexHeaders(req.rawHeaders);
 
   const authorization = headers.get("authorization");
-  if (hasPresignParameters(req.rawQuery)) reject("query-auth-unsupported", SIGV4_MESSAGES.queryAuth);
-  if (authorization === undefined) return reject("missing-authorization", SIGV4_MESSAGES.missingToken);
-  if (authorization.length > 1) reject("malformed-authorization", "Only one Authorization header may be sent.");
-  const auth = parseAuthorization(authorization[0] as string);
-
-  const { requestDate, amzDate, dateHeader } = readRequestDate(headers);
+  const presigned = hasPresignParameters(req.rawQuery);
+  if (presigned && authorization !== undefined) reject("malformed-authorization", SIGV4_MESSAGES.twoMechanisms);
+  if (!presigned && authorization === undefined) return reject("missing-authorization", SIGV4_MESSAGES.missingToken);
+  const now = options.now();
+  const source = presigned
+    ? readQueryAuthorization(req.rawQuery)
+    : readHeaderAuthorization(authorization!, headers, req.rawQuery);
+  const { auth, requestDate, amzDate } = source;
   const signed = new Set(auth.signedHeaders);
   if (!signed.has("host")) reject("missing-signed-header", SIGV4_MESSAGES.hostNotSigned);
-  if (!signed.has(dateHeader))
-    reject("missing-signed-header", `'${dateHeader}' must be a 'SignedHeader' in the AWS Authorization.`);
+  if (source.dateHeader !== undefined && !signed.has(source.dateHeader))
+    reject("missing-signed-header", `'${source.dateHeader}' must be a 'SignedHeader' in the AWS Authorization.`);
 
   if (auth.service !== service)
     reject("wrong-service", `Credential should be scoped to correct service: '${service}'.`);
@@ -193,8 +211,7 @@ function verify(req: SignedRequest, store: CredentialStore, options: SigV4Option
       `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.scopeDate}' != '${amzDate.slice(0, 8)}', from '${amzDate}'.`,
     );
   }
-  const now = options.now();
-  checkSkew(requestDate, amzDate, now, maxSkewMs);
+  checkSkew(requestDate, amzDate, now, maxSkewMs, source.expiresSeconds);
 
   // Stricter than SigV4 (which lets some services take an unsigned x-amz-security-token) and as
   // strict as S3: no x-amz-* header can be added or changed in transit. botocore, smithy and
@@ -216,10 +233,10 @@ function verify(req: SignedRequest, store: CredentialStore, options: SigV4Option
   if (credential.expiresAt !== undefined && !(credential.expiresAt.getTime() >= now.getTime())) {
     reject("expired-credentials", SIGV4_MESSAGES.expiredToken);
   }
-  checkSessionToken(headers.get("x-amz-security-token"), credential.sessionToken);
+  checkSessionToken(source.sessionToken ?? headers.get("x-amz-security-token"), credential.sessionToken);
 
   const canonicalUri = buildCanonicalUri(req.rawPath);
-  const canonicalQuery = buildCanonicalQuery(req.rawQuery);
+  const canonicalQuery = buildCanonicalQuery(source.signedQuery);
   if (canonicalUri === undefined || canonicalQuery === undefined)
     return reject("malformed-request", SIGV4_MESSAGES.malformedRequest);
   const canonicalRequest = [
@@ -242,6 +259,93 @@ function verify(req: SignedRequest, store: CredentialStore, options: SigV4Option
     arn: credential.arn,
     accessKeyId: credential.accessKeyId,
   };
+}
+
+/** Where a request's signature came from, read into what the checks need. */
+interface SignatureSource {
+  readonly auth: ParsedAuthorization;
+  readonly requestDate: Date;
+  readonly amzDate: string;
+  /** The header form's date header, which must be signed. */
+  readonly dateHeader?: "x-amz-date" | "date";
+  /** The query form's validity after its date. */
+  readonly expiresSeconds?: number;
+  /** The query form's session token. */
+  readonly sessionToken?: readonly string[];
+  /** The raw query the signature covers (the query form's, without X-Amz-Signature). */
+  readonly signedQuery: string;
+}
+
+function readHeaderAuthorization(
+  authorization: readonly string[],
+  headers: ReadonlyMap<string, string[]>,
+  rawQuery: string,
+): SignatureSource {
+  if (authorization.length > 1) reject("malformed-authorization", "Only one Authorization header may be sent.");
+  const auth = parseAuthorization(authorization[0] as string);
+  const { requestDate, amzDate, dateHeader } = readRequestDate(headers);
+  return { auth, requestDate, amzDate, dateHeader, signedQuery: rawQuery };
+}
+
+/** The presigned form's parameters (names as AWS spells them, each once), read from the raw query. */
+function readQueryAuthorization(rawQuery: string): SignatureSource {
+  const params = new Map<string, string>();
+  const kept: string[] = [];
+  let token: string[] | undefined;
+  for (const piece of rawQuery.split("&")) {
+    if (piece === "") continue;
+    const eq = piece.indexOf("=");
+    const name = decodeQueryComponent(eq < 0 ? piece : piece.slice(0, eq));
+    const value = decodeQueryComponent(eq < 0 ? "" : piece.slice(eq + 1));
+    if ((QUERY_AUTH_PARAMETERS as readonly string[]).includes(name) || name === "X-Amz-Security-Token") {
+      if (params.has(name) || (name === "X-Amz-Security-Token" && token !== undefined)) {
+        reject("malformed-authorization", `The query has '${name}' twice.`);
+      }
+      if (name === "X-Amz-Security-Token") token = [value];
+      else params.set(name, value);
+    }
+    if (name !== "X-Amz-Signature") kept.push(piece);
+  }
+  const missing = QUERY_AUTH_PARAMETERS.filter((name) => !params.has(name));
+  if (missing.length > 0) {
+    reject(
+      "malformed-authorization",
+      missing.map((name) => `AWS query-string parameters must include '${name}'.`).join(" "),
+    );
+  }
+  if (params.get("X-Amz-Algorithm") !== ALGORITHM) {
+    reject("malformed-authorization", `X-Amz-Algorithm only supports '${ALGORITHM}'.`);
+  }
+  const auth = parseAuthorizationFields(
+    params.get("X-Amz-Credential") as string,
+    params.get("X-Amz-SignedHeaders") as string,
+    params.get("X-Amz-Signature") as string,
+  );
+  const amzDate = params.get("X-Amz-Date") as string;
+  const requestDate = parseAmzDate(amzDate);
+  if (requestDate === undefined) return reject("malformed-date", `X-Amz-Date must be in ISO-8601 'basic format'.`);
+  const expires = params.get("X-Amz-Expires") as string;
+  const expiresSeconds = /^\d{1,7}$/.test(expires) ? Number(expires) : NaN;
+  if (!(expiresSeconds >= 1 && expiresSeconds <= MAX_PRESIGNED_SECONDS)) {
+    reject("malformed-authorization", `X-Amz-Expires must be from 1 to ${MAX_PRESIGNED_SECONDS} seconds.`);
+  }
+  return {
+    auth,
+    requestDate,
+    amzDate,
+    expiresSeconds,
+    ...(token ? { sessionToken: token } : {}),
+    signedQuery: kept.join("&"),
+  };
+}
+
+/** A query component percent-decoded (`+` as a space); a bad escape is a malformed request. */
+function decodeQueryComponent(raw: string): string {
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, " "));
+  } catch {
+    return reject("malformed-request", SIGV4_MESSAGES.malformedRequest);
+  }
 }
 
 /** Header values by lower-case name, in the order received. */
@@ -292,9 +396,20 @@ function parseAuthorization(value: string): ParsedAuthorization {
       missing.map((name) => `Authorization header requires '${name}' parameter.`).join(" "),
     );
 
-  const [accessKeyId, scopeDate, region, service, terminator, ...extra] = (fields.get("Credential") as string).split(
-    "/",
+  return parseAuthorizationFields(
+    fields.get("Credential") as string,
+    fields.get("SignedHeaders") as string,
+    fields.get("Signature") as string,
   );
+}
+
+/** Credential, SignedHeaders and Signature, from either form. */
+function parseAuthorizationFields(
+  credential: string,
+  signedHeaderList: string,
+  signature: string,
+): ParsedAuthorization {
+  const [accessKeyId, scopeDate, region, service, terminator, ...extra] = credential.split("/");
   if (
     extra.length > 0 ||
     accessKeyId === undefined ||
@@ -308,7 +423,7 @@ function parseAuthorization(value: string): ParsedAuthorization {
   if (terminator !== TERMINATOR)
     reject("malformed-authorization", `Credential should be scoped with a valid terminator: '${TERMINATOR}'.`);
 
-  const signedHeaders = (fields.get("SignedHeaders") as string).split(";");
+  const signedHeaders = signedHeaderList.split(";");
   // Every real signer sends them lower case, sorted and unique; anything else is refused rather than re-sorted.
   const wellFormed = signedHeaders.every(
     (name, i) => HEADER_NAME.test(name) && (i === 0 || (signedHeaders[i - 1] as string) < name),
@@ -316,7 +431,6 @@ function parseAuthorization(value: string): ParsedAuthorization {
   if (!wellFormed)
     reject("malformed-authorization", "SignedHeaders must be lower-case header names, sorted, separated by ';'.");
 
-  const signature = fields.get("Signature") as string;
   if (!SHA256_HEX.test(signature))
     reject("malformed-authorization", "Signature must be 64 lower-case hexadecimal characters.");
   return {
@@ -392,11 +506,14 @@ function formatAmzDate(date: Date): string {
 }
 
 /** API Gateway's own messages for a request date outside now() ± maxSkew. */
-function checkSkew(requestDate: Date, amzDate: string, now: Date, maxSkewMs: number): void {
+function checkSkew(requestDate: Date, amzDate: string, now: Date, maxSkewMs: number, expiresSeconds?: number): void {
   const minutes = `${maxSkewMs / 60000} min.`;
   const earliest = new Date(now.getTime() - maxSkewMs);
   const latest = new Date(now.getTime() + maxSkewMs);
-  if (requestDate.getTime() < earliest.getTime()) {
+  // A presigned request is valid from its date (give or take the skew) until it expires.
+  if (expiresSeconds !== undefined) {
+    if (now.getTime() > requestDate.getTime() + expiresSeconds * 1000) reject("skew", SIGV4_MESSAGES.requestExpired);
+  } else if (requestDate.getTime() < earliest.getTime()) {
     reject(
       "skew",
       `Signature expired: ${amzDate} is now earlier than ${formatAmzDate(earliest)} (${formatAmzDate(now)} - ${minutes})`,

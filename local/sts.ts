@@ -77,7 +77,6 @@ export function stsErrorOfSigV4(reason: SigV4Problem, message: string): StsError
     case "malformed-date":
     case "missing-signed-header":
     case "unsigned-header":
-    case "query-auth-unsupported":
       return senderError(400, "IncompleteSignature", message);
     case "malformed-request":
       return senderError(400, "MalformedQueryString", message);

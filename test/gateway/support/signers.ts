@@ -33,6 +33,8 @@ export interface SmithyOptions {
   /** Whether smithy adds x-amz-content-sha256 (the SDK does); @default true */
   readonly applyChecksum?: boolean;
   readonly unsignableHeaders?: Set<string>;
+  /** presign only: the URL's validity in seconds; @default 3600 */
+  readonly expiresIn?: number;
 }
 
 /** smithy's escapeUri, as its querystring builder uses it for the wire. */
@@ -98,7 +100,7 @@ export async function presignWithSmithy(request: SmithyRequest, options: SmithyO
       query: request.query ?? {},
       headers: { host: ENDPOINT_HOST },
     }),
-    { signingDate: options.signedAt },
+    { signingDate: options.signedAt, ...(options.expiresIn !== undefined ? { expiresIn: options.expiresIn } : {}) },
   );
   return {
     method: signed.method,
