@@ -247,6 +247,8 @@ export class MlflowVpcStack extends Stack {
       image: ecs.ContainerImage.fromAsset(MLFLOW_IMAGE_DIR, {
         buildArgs: { MLFLOW_VERSION: mlflowVersion },
         platform: Platform.LINUX_AMD64,
+        // The guard's image (infra/docker/guard/) is not part of MLflow's build context.
+        exclude: ["guard"],
       }),
       // The backend store URI is assembled by the image's entrypoint from the DB_* secrets.
       command: [
