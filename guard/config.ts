@@ -89,7 +89,7 @@ export function parseGuardConfig(
   const reads = get(GUARD_ENV.auditReads) ?? "false";
   if (reads !== "true" && reads !== "false")
     problems.push(`${GUARD_ENV.auditReads} must be true or false, not "${reads}"`);
-  if (problems.length > 0) throw new ConfigError(`invalid guard configuration:\n  ${problems.join("\n  ")}`);
+  if (problems.length > 0) throw new ConfigError(`invalid guard configuration:\n  ${problems.join("\n  ")}`, problems);
   return {
     host,
     port,

@@ -18,7 +18,7 @@ function event(level: "info" | "error", name: string, fields: Record<string, unk
 
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   try {
-    // In the image the catalog sits beside the bundle; in the repository, under policies/.
+    // The repository's layout, which the bundle and the image keep (guard/build.ts): one rule for the three.
     const config = parseGuardConfig(env, { catalogFile: join(__dirname, "..", "policies", "mlflow-routes.json") });
     const catalog = loadRouteCatalog(config.catalogFile);
     const server = createGuardServer({

@@ -9,7 +9,9 @@ export const VENV_DIR = join(REPO_ROOT, ".venv");
 export const VENV_PYTHON = join(VENV_DIR, "bin", "python");
 export const CATALOG_FILE = join(REPO_ROOT, "policies", "mlflow-routes.json");
 export const GROUPS_DIR = join(REPO_ROOT, "policies", "groups");
-/** Build outputs: the patched UI (Amplify's zip, and the local stack's when none is given) and the Lambda bundle. */
+/** Build outputs: the patched UI (Amplify's zip, and the local stack's when none is given), the Lambda bundle, the guard's bundle. */
 export const DIST_DIR = join(REPO_ROOT, "dist");
 export const UI_BUILD_DIR = join(DIST_DIR, "ui");
 export const AUTHORIZER_BUILD_DIR = join(DIST_DIR, "authorizer");
+/** The guard's bundle with its route catalog (guard/build.ts), the build context of its image (infra/). */
+export const GUARD_BUILD_DIR = join(DIST_DIR, "guard");

@@ -127,6 +127,14 @@ export const IDENTITY_MAPPINGS: Readonly<Record<Surface, Readonly<Record<Identit
 };
 
 /**
+ * What `context.path` (and so the path header) has before MLflow's path when a client calls the API on its
+ * execute-api host: the stage, `/prod/api/2.0/...`. Behind a custom domain mapped to the stage there is none.
+ */
+export function executeApiPathPrefix(stageName: string): string {
+  return `/${stageName}`;
+}
+
+/**
  * Credentials a request may carry, which MLflow never needs. The API overwrites the first two with a
  * static `'-'` (so they never reach MLflow's logs); the guard drops all of them.
  */

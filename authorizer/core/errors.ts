@@ -31,5 +31,15 @@ export class UnsupportedPolicyError extends MlflowGateError {}
 /** A methodArn is not of the form API Gateway sends. */
 export class MethodArnError extends MlflowGateError {}
 
-/** The authorizer's configuration is invalid; the cold start fails with this message. */
-export class ConfigError extends MlflowGateError {}
+/**
+ * A configuration is invalid; the program stops at start (the authorizer's cold start fails) with this
+ * message. `problems` lists each one, for a caller that reports them together with its own.
+ */
+export class ConfigError extends MlflowGateError {
+  constructor(
+    message: string,
+    readonly problems: readonly string[] = [message],
+  ) {
+    super(message);
+  }
+}

@@ -1,5 +1,5 @@
-import { join } from "path";
-import { Duration, Fn, RemovalPolicy, Stack, StackProps, Validations } from "aws-cdk-lib";
+import { dirname, join, relative } from "path";
+import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, StackProps, Validations } from "aws-cdk-lib";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import { Platform } from "aws-cdk-lib/aws-ecr-assets";
 import * as ecs from "aws-cdk-lib/aws-ecs";
@@ -10,18 +10,22 @@ import * as rds from "aws-cdk-lib/aws-rds";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import * as cxapi from "aws-cdk-lib/cx-api";
 import { Construct, IConstruct } from "constructs";
+import { executeApiPathPrefix } from "../../authorizer/core/contract";
 import { ConfigError } from "../../authorizer/core/errors";
 import { loadPinnedMlflowVersion } from "../../project/mlflow-venv";
 import { REPO_ROOT } from "../../project/paths";
 import { InfraConfig } from "../config";
+import { GUARD_CONTAINER_NAME, GUARD_DOCKERFILE, GUARD_PORT, GuardSidecar } from "../constructs/guard-sidecar";
 
-/** The port MLflow listens on inside its task. */
+/** The port MLflow listens on inside its task, on loopback: only the guard beside it reaches MLflow. */
 export const MLFLOW_PORT = 5000;
-/** The NLB listener port the API's VPC link integration calls (`http://<loadBalancerDnsName>/...`). */
+/** MLflow's address in its task, which the guard forwards to (awsvpc: the task's containers share loopback). */
+export const MLFLOW_UPSTREAM = new URL(`http://127.0.0.1:${MLFLOW_PORT}`);
+/** The NLB listener port the API's VPC link integration calls (`http://<loadBalancerDnsName>/...`); it forwards to the guard. */
 export const MLFLOW_LISTENER_PORT = 80;
 /** The key prefix under which MLflow keeps artifacts; the task role can touch nothing else. */
 export const ARTIFACT_PREFIX = "artifacts";
-/** The directory of the MLflow image (its Dockerfile and entrypoint). */
+/** The directory of the MLflow image (its Dockerfile and entrypoint; the guard's Dockerfile is in guard/). */
 export const MLFLOW_IMAGE_DIR = join(REPO_ROOT, "infra", "docker");
 /** Aurora listens on a non-default port (AwsSolutions-RDS11); tasks read it from the secret. */
 const DATABASE_PORT = 5433;
@@ -50,15 +54,21 @@ export class MlflowVpcStack extends Stack {
   public readonly cluster: ecs.Cluster;
   public readonly logGroup: logs.LogGroup;
   public readonly taskDefinition: ecs.FargateTaskDefinition;
+  /** MLflow, on loopback in the task. */
   public readonly container: ecs.ContainerDefinition;
+  /** The guard in front of MLflow, in the same task: the load balancer's target. */
+  public readonly guard: GuardSidecar;
+  public readonly guardContainer: ecs.ContainerDefinition;
+  /** The guard's audit trail (its standard output): retained, deletion-protected, append-only for the task. */
+  public readonly auditLogGroup: logs.LogGroup;
   public readonly service: ecs.FargateService;
-  /** Internal; listener port 80 forwards to the tasks' port 5000. */
+  /** Internal; listener port 80 forwards to the guard's port in the tasks. */
   public readonly loadBalancer: elbv2.NetworkLoadBalancer;
   public readonly listener: elbv2.NetworkListener;
   public readonly targetGroup: elbv2.NetworkTargetGroup;
   /** No inbound rules, and not evaluated for PrivateLink traffic: only the VPC link gets in. */
   public readonly loadBalancerSecurityGroup: ec2.SecurityGroup;
-  /** Admits port 5000 from the load balancer's security group only. */
+  /** Admits the guard's port from the load balancer's security group only (MLflow's port is loopback). */
   public readonly taskSecurityGroup: ec2.SecurityGroup;
   public readonly scaling: ecs.ScalableTaskCount;
 
@@ -136,7 +146,7 @@ export class MlflowVpcStack extends Stack {
     });
     this.taskSecurityGroup = new ec2.SecurityGroup(this, "TaskSecurityGroup", {
       vpc: this.vpc,
-      description: "MLflow tasks: port 5000 from the MLflow NLB only",
+      description: "MLflow tasks: the guard port from the MLflow NLB only",
       allowAllOutbound: false,
     });
     this.databaseSecurityGroup = new ec2.SecurityGroup(this, "DatabaseSecurityGroup", {
@@ -144,15 +154,16 @@ export class MlflowVpcStack extends Stack {
       description: "MLflow Aurora cluster: PostgreSQL from the MLflow tasks only",
       allowAllOutbound: false,
     });
+    // The guard's port only: MLflow listens on the task's loopback, out of the network's reach.
     this.taskSecurityGroup.addIngressRule(
       this.loadBalancerSecurityGroup,
-      ec2.Port.tcp(MLFLOW_PORT),
-      "MLflow from the NLB (traffic and health checks)",
+      ec2.Port.tcp(GUARD_PORT),
+      "The guard from the NLB (traffic and health checks)",
     );
     this.loadBalancerSecurityGroup.addEgressRule(
       this.taskSecurityGroup,
-      ec2.Port.tcp(MLFLOW_PORT),
-      "To the MLflow tasks",
+      ec2.Port.tcp(GUARD_PORT),
+      "To the guard in the MLflow tasks",
     );
     this.databaseSecurityGroup.addIngressRule(
       this.taskSecurityGroup,
@@ -242,24 +253,25 @@ export class MlflowVpcStack extends Stack {
         "Every request is logged with its caller by the API Gateway stage's access log, and VPC flow logs cover the network.",
     });
 
-    const dnsName = this.loadBalancer.loadBalancerDnsName;
     this.container = this.taskDefinition.addContainer(CONTAINER_NAME, {
       image: ecs.ContainerImage.fromAsset(MLFLOW_IMAGE_DIR, {
         buildArgs: { MLFLOW_VERSION: mlflowVersion },
         platform: Platform.LINUX_AMD64,
+        // The guard's image (infra/docker/guard/) is not part of MLflow's build context.
+        exclude: [relative(MLFLOW_IMAGE_DIR, dirname(GUARD_DOCKERFILE))],
       }),
-      // The backend store URI is assembled by the image's entrypoint from the DB_* secrets.
+      // The backend store URI is assembled by the image's entrypoint from the DB_* secrets. Loopback only,
+      // and no port mapping: the guard beside it is the only way in.
       command: [
         "server",
         "--host",
-        "0.0.0.0",
+        MLFLOW_UPSTREAM.hostname,
         "--port",
-        String(MLFLOW_PORT),
+        MLFLOW_UPSTREAM.port,
         "--artifacts-destination",
         `s3://${this.artifactBucket.bucketName}/${ARTIFACT_PREFIX}`,
         "--serve-artifacts",
       ],
-      portMappings: [{ containerPort: MLFLOW_PORT, protocol: ecs.Protocol.TCP }],
       secrets: {
         DB_HOST: ecs.Secret.fromSecretsManager(this.databaseSecret, "host"),
         DB_PORT: ecs.Secret.fromSecretsManager(this.databaseSecret, "port"),
@@ -270,9 +282,9 @@ export class MlflowVpcStack extends Stack {
       environment: {
         MLFLOW_DISABLE_TELEMETRY: "true",
         DO_NOT_TRACK: "true",
-        // MLflow 3 rejects Host headers outside this list (DNS-rebinding guard; /health is exempt).
-        // API Gateway's VPC link integration sends the NLB's DNS name.
-        MLFLOW_SERVER_ALLOWED_HOSTS: Fn.join(",", [dnsName, `${dnsName}:${MLFLOW_LISTENER_PORT}`]),
+        // MLflow 3 refuses a Host header outside this list with a 403 (its DNS-rebinding check; /health and
+        // /version are exempt). Only the guard reaches MLflow, and it always sends its upstream's host.
+        MLFLOW_SERVER_ALLOWED_HOSTS: MLFLOW_UPSTREAM.host,
         // Browsers send Origin on POSTs even to their own origin; MLflow refuses state-changing
         // requests from origins it does not know. Auth is a bearer token, so this is no CSRF door.
         MLFLOW_SERVER_CORS_ALLOWED_ORIGINS: props.config.uiOrigin ?? "https://*.amplifyapp.com",
@@ -288,9 +300,20 @@ export class MlflowVpcStack extends Stack {
     acknowledge(this.taskDefinition, {
       id: "AwsSolutions-ECS2",
       reason:
-        "The plain environment holds non-secret settings only (telemetry off, allowed Host headers, CORS origins). " +
+        "The plain environment holds non-secret settings only: MLflow's (telemetry off, allowed Host headers, CORS origins) and the guard's (listen address, MLflow's loopback address, the stage's path prefix). " +
         "Database credentials arrive through ECS secrets from Secrets Manager, and a test asserts no environment value refers to them.",
     });
+
+    this.guard = new GuardSidecar(this, "Guard", {
+      taskDefinition: this.taskDefinition,
+      mlflowContainer: this.container,
+      upstream: MLFLOW_UPSTREAM,
+      port: GUARD_PORT,
+      // The VPC link's requests come from the API's execute-api host, where `context.path` starts with the stage.
+      stagePathPrefix: executeApiPathPrefix(props.config.stageName),
+    });
+    this.guardContainer = this.guard.container;
+    this.auditLogGroup = this.guard.auditLogGroup;
 
     this.service = new ecs.FargateService(this, "Service", {
       cluster: this.cluster,
@@ -312,10 +335,11 @@ export class MlflowVpcStack extends Stack {
       port: MLFLOW_LISTENER_PORT,
       protocol: elbv2.Protocol.TCP,
     });
-    this.targetGroup = this.listener.addTargets("Mlflow", {
-      port: MLFLOW_PORT,
+    // The guard's port; its /health is a public route it forwards to MLflow, so the check covers both.
+    this.targetGroup = this.listener.addTargets("Guard", {
+      port: GUARD_PORT,
       protocol: elbv2.Protocol.TCP,
-      targets: [this.service.loadBalancerTarget({ containerName: CONTAINER_NAME, containerPort: MLFLOW_PORT })],
+      targets: [this.service.loadBalancerTarget({ containerName: GUARD_CONTAINER_NAME, containerPort: GUARD_PORT })],
       healthCheck: {
         protocol: elbv2.Protocol.HTTP,
         path: "/health",
@@ -335,6 +359,11 @@ export class MlflowVpcStack extends Stack {
     });
 
     this.acknowledgeCdkManagedFindings();
+
+    new CfnOutput(this, "AuditLogGroupName", {
+      value: this.auditLogGroup.logGroupName,
+      description: 'The guard\'s audit trail (CloudWatch Logs Insights: filter event = "audit")',
+    });
   }
 
   /** The region's first two AZs, chosen at deploy time: synth needs no AZ lookup and no AWS credentials. */

@@ -1,4 +1,5 @@
 import {
+  executeApiPathPrefix,
   IDENTITY_HEADER_PREFIX,
   IDENTITY_HEADERS,
   IDENTITY_MAPPINGS,
@@ -9,6 +10,7 @@ import {
   ROLE_ARN,
   USER_POOL_ID,
 } from "../../../authorizer/core/contract";
+import { checkAuthorizedRequest } from "../../../guard/authorized-request";
 
 describe("the caller ARNs API Gateway reports for SigV4", () => {
   test("a user and an assumed-role session read into their parts, in any partition", () => {
@@ -87,6 +89,21 @@ describe("the identity headers", () => {
       principal: "context.authorizer.principalId",
       username: "context.authorizer.username",
       groups: "context.authorizer.groups",
+    });
+  });
+});
+
+describe("the stage in context.path on the execute-api host", () => {
+  test("is the prefix the guard strips before comparing with the path MLflow gets", () => {
+    const prefix = executeApiPathPrefix("prod");
+    expect(prefix).toBe("/prod");
+    const received = { method: "GET", path: "/api/2.0/mlflow/experiments/get" };
+    expect(checkAuthorizedRequest(received, { method: "GET", path: `${prefix}${received.path}` }, prefix)).toEqual({
+      ok: true,
+    });
+    expect(checkAuthorizedRequest(received, { method: "GET", path: received.path }, prefix)).toEqual({
+      ok: false,
+      problem: "path-mismatch",
     });
   });
 });

@@ -9,6 +9,9 @@ import { tmpdir } from "os";
 import { delimiter, join } from "path";
 import { ConfigError } from "../../../authorizer/core/errors";
 import { InfraConfig, parseInfraConfig } from "../../../infra/config";
+import { GUARD_BUNDLE_FILES } from "../../../guard/build";
+import { GUARD_ENV } from "../../../guard/config";
+import { GUARD_PORT } from "../../../infra/constructs/guard-sidecar";
 import { MLFLOW_IMAGE_DIR, MlflowVpcStack } from "../../../infra/stacks/mlflow-vpc-stack";
 import { loadPinnedMlflowVersion } from "../../../project/mlflow-venv";
 import { REPO_ROOT, VENV_PYTHON } from "../../../project/paths";
@@ -96,12 +99,17 @@ function subnetIdsByType(type: "Public" | "Private" | "Isolated"): string[] {
   );
 }
 
-function containerDefinition(): Record<string, unknown> {
+/** The task's containers: MLflow and the guard, nothing else. */
+function containerDefinitions(): Record<string, unknown>[] {
   const [taskDefinition] = Object.values(template.findResources("AWS::ECS::TaskDefinition"));
   const containers = taskDefinition?.Properties?.ContainerDefinitions as Record<string, unknown>[];
-  expect(containers).toHaveLength(1);
-  return containers[0]!;
+  expect(containers.map((c) => c.Name)).toEqual(["Mlflow", "Guard"]);
+  return containers;
 }
+const containerDefinition = (): Record<string, unknown> => containerDefinitions()[0]!;
+const guardContainerDefinition = (): Record<string, unknown> => containerDefinitions()[1]!;
+const environmentOf = (container: Record<string, unknown>): Record<string, unknown> =>
+  Object.fromEntries((container.Environment as { Name: string; Value: unknown }[]).map((e) => [e.Name, e.Value]));
 
 describe("MlflowVpcStack synth", () => {
   test("passes cdk-nag's AWS Solutions checks: synth does not throw", () => {
@@ -319,31 +327,55 @@ describe("load balancer", () => {
     expect(ingressRulesOf(id(stack.loadBalancerSecurityGroup))).toEqual([]);
   });
 
-  test("listens on TCP 80 and forwards to the tasks' port 5000, health-checking /health", () => {
+  test("listens on TCP 80 and forwards to the guard's port in the tasks, health-checking /health through it", () => {
     template.hasResourceProperties("AWS::ElasticLoadBalancingV2::Listener", {
       LoadBalancerArn: ref(id(stack.loadBalancer)),
       Port: 80,
       Protocol: "TCP",
       DefaultActions: [{ Type: "forward", TargetGroupArn: ref(id(stack.targetGroup)) }],
     });
+    template.resourceCountIs("AWS::ElasticLoadBalancingV2::TargetGroup", 1);
     template.hasResourceProperties("AWS::ElasticLoadBalancingV2::TargetGroup", {
-      Port: 5000,
+      Port: GUARD_PORT,
       Protocol: "TCP",
       TargetType: "ip",
       HealthCheckProtocol: "HTTP",
       HealthCheckPath: "/health",
+      HealthCheckPort: Match.absent(), // the traffic port: the guard's
     });
   });
 
-  test("the task security group admits port 5000 from the NLB's security group only", () => {
+  test("the target group's target is the guard container's port, never MLflow's", () => {
+    const [service] = Object.values(template.findResources("AWS::ECS::Service"));
+    expect(service!.Properties.LoadBalancers).toEqual([
+      { ContainerName: "Guard", ContainerPort: GUARD_PORT, TargetGroupArn: ref(id(stack.targetGroup)) },
+    ]);
+    expect(guardContainerDefinition().PortMappings).toEqual([{ ContainerPort: GUARD_PORT, Protocol: "tcp" }]);
+    expect(containerDefinition()).not.toHaveProperty("PortMappings");
+  });
+
+  test("the task security group admits the guard's port from the NLB's security group only, not MLflow's", () => {
     expect(ingressRulesOf(id(stack.taskSecurityGroup))).toEqual([
       expect.objectContaining({
         IpProtocol: "tcp",
-        FromPort: 5000,
-        ToPort: 5000,
+        FromPort: GUARD_PORT,
+        ToPort: GUARD_PORT,
         SourceSecurityGroupId: groupId(id(stack.loadBalancerSecurityGroup)),
       }),
     ]);
+    const nlbEgress = Object.values(
+      template.findResources("AWS::EC2::SecurityGroupEgress", {
+        Properties: { GroupId: groupId(id(stack.loadBalancerSecurityGroup)) },
+      }),
+    ).map((r) => r.Properties);
+    expect(nlbEgress).toEqual([
+      expect.objectContaining({
+        FromPort: GUARD_PORT,
+        ToPort: GUARD_PORT,
+        DestinationSecurityGroupId: groupId(id(stack.taskSecurityGroup)),
+      }),
+    ]);
+    expect(json(ingressRulesOf(id(stack.taskSecurityGroup)))).not.toContain("5000");
   });
 });
 
@@ -355,20 +387,27 @@ describe("MLflow service", () => {
     for (const s of secrets) expect(json(s.ValueFrom)).toContain(json(secretRef));
   });
 
-  test("no command, entry point or environment value carries a password or refers to the secret", () => {
-    const { Command, EntryPoint, Environment } = containerDefinition();
-    const visible = json({ Command, EntryPoint, Environment });
+  test("no command, entry point or environment value of either container carries a password or refers to the secret", () => {
+    const visible = json(
+      containerDefinitions().map(({ Command, EntryPoint, Environment, HealthCheck }) => ({
+        Command,
+        EntryPoint,
+        Environment,
+        HealthCheck,
+      })),
+    );
     expect(visible).not.toMatch(/password/i);
     expect(visible).not.toMatch(/secretsmanager|resolve:|postgres(ql)?:\/\//i);
     expect(visible).not.toContain(id(stack.databaseSecret));
     expect(visible).not.toContain(id(stack.database));
+    expect(guardContainerDefinition()).not.toHaveProperty("Secrets");
   });
 
-  test("starts `mlflow server` on 0.0.0.0:5000, serving artifacts from s3://<bucket>/artifacts", () => {
+  test("starts `mlflow server` on loopback only, 127.0.0.1:5000, serving artifacts from s3://<bucket>/artifacts", () => {
     expect(containerDefinition().Command).toEqual([
       "server",
       "--host",
-      "0.0.0.0",
+      "127.0.0.1",
       "--port",
       "5000",
       "--artifacts-destination",
@@ -377,15 +416,15 @@ describe("MLflow service", () => {
     ]);
   });
 
-  test("turns telemetry off, accepts the NLB's DNS name as Host and the UI's origin", () => {
-    const environment = Object.fromEntries(
-      (containerDefinition().Environment as { Name: string; Value: unknown }[]).map((e) => [e.Name, e.Value]),
-    );
+  test("turns telemetry off, accepts only the Host the guard sends (its upstream's), and the UI's origin", () => {
+    const environment = environmentOf(containerDefinition());
     expect(environment.MLFLOW_DISABLE_TELEMETRY).toBe("true");
-    expect(json(environment.MLFLOW_SERVER_ALLOWED_HOSTS)).toContain(
-      json({ "Fn::GetAtt": [id(stack.loadBalancer), "DNSName"] }),
+    // guard/server.ts forwards with `Host: <upstream host>`; MLflow compares exactly (fnmatch without a "*").
+    expect(environment.MLFLOW_SERVER_ALLOWED_HOSTS).toBe(
+      new URL(String(environmentOf(guardContainerDefinition())[GUARD_ENV.upstream])).host,
     );
-    expect(environment.MLFLOW_SERVER_ALLOWED_HOSTS).not.toBe("*");
+    expect(environment.MLFLOW_SERVER_ALLOWED_HOSTS).toBe("127.0.0.1:5000");
+    expect(json(environment.MLFLOW_SERVER_ALLOWED_HOSTS)).not.toContain(id(stack.loadBalancer));
     // Without a configured uiOrigin the UI is on Amplify's domain; never "*".
     expect(environment.MLFLOW_SERVER_CORS_ALLOWED_ORIGINS).toBe("https://*.amplifyapp.com");
   });
@@ -437,19 +476,25 @@ describe("MLflow service", () => {
       const sized = sampleConfig({
         mlflow: { cpu: 2048, memoryMiB: 8192, minTasks: 2, maxTasks: 6 },
         uiOrigin: "https://mlflow.example.com",
+        stageName: "v1",
       });
       const app = new App({ outdir: dir, context: CDK_FLAGS });
       const t = Template.fromStack(new MlflowVpcStack(app, "Sized", { config: sized, env: ENV }));
       t.hasResourceProperties("AWS::ECS::TaskDefinition", { Cpu: "2048", Memory: "8192" });
       t.hasResourceProperties("AWS::ApplicationAutoScaling::ScalableTarget", { MinCapacity: 2, MaxCapacity: 6 });
       t.hasResourceProperties("AWS::ECS::TaskDefinition", {
-        ContainerDefinitions: [
+        ContainerDefinitions: Match.arrayWith([
           Match.objectLike({
+            Name: "Mlflow",
             Environment: Match.arrayWith([
               { Name: "MLFLOW_SERVER_CORS_ALLOWED_ORIGINS", Value: "https://mlflow.example.com" },
             ]),
           }),
-        ],
+          Match.objectLike({
+            Name: "Guard",
+            Environment: Match.arrayWith([{ Name: GUARD_ENV.stagePathPrefix, Value: "/v1" }]),
+          }),
+        ]),
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -475,6 +520,113 @@ describe("MLflow service", () => {
   });
 });
 
+interface DockerImageAsset {
+  readonly displayName?: string;
+  readonly source: { directory: string; dockerBuildArgs?: Record<string, string>; platform?: string };
+}
+
+/** The task's images as the asset manifest names them: staged at synth, built only at deploy. */
+function dockerImage(displayName: string): DockerImageAsset {
+  const manifest = JSON.parse(readFileSync(join(outdir, `${stack.artifactId}.assets.json`), "utf8")) as {
+    dockerImages: Record<string, DockerImageAsset>;
+  };
+  const images = Object.values(manifest.dockerImages);
+  expect(images.map((i) => i.displayName).sort()).toEqual([
+    "TaskDefinition/Guard/AssetImage",
+    "TaskDefinition/Mlflow/AssetImage",
+  ]);
+  return images.find((i) => i.displayName === displayName)!;
+}
+
+describe("guard sidecar", () => {
+  test("runs in MLflow's task in front of it: MLflow's loopback address, the stage's path prefix, audit to stdout", () => {
+    const environment = environmentOf(guardContainerDefinition());
+    expect(environment).toEqual({
+      [GUARD_ENV.host]: "0.0.0.0",
+      [GUARD_ENV.port]: String(GUARD_PORT),
+      [GUARD_ENV.upstream]: "http://127.0.0.1:5000",
+      [GUARD_ENV.stagePathPrefix]: `/${config.stageName}`,
+      [GUARD_ENV.auditReads]: "false",
+    });
+    expect(environment).not.toHaveProperty(GUARD_ENV.auditFile);
+    expect(guardContainerDefinition()).toMatchObject({
+      Essential: true,
+      ReadonlyRootFilesystem: true,
+      DependsOn: [{ ContainerName: "Mlflow", Condition: "START" }],
+    });
+    expect(stack.guardContainer.containerName).toBe("Guard");
+  });
+
+  test("sends the guard's output to the audit log group: kept a year, retained, deletion-protected, named in an output", () => {
+    const auditLogGroup = id(stack.auditLogGroup);
+    expect(guardContainerDefinition().LogConfiguration).toEqual({
+      LogDriver: "awslogs",
+      Options: expect.objectContaining({ "awslogs-group": ref(auditLogGroup), mode: "blocking" }),
+    });
+    expect(template.findResources("AWS::Logs::LogGroup")[auditLogGroup]).toEqual(
+      expect.objectContaining({
+        Properties: { RetentionInDays: 365, DeletionProtectionEnabled: true },
+        DeletionPolicy: "Retain",
+        UpdateReplacePolicy: "Retain",
+      }),
+    );
+    expect(auditLogGroup).not.toBe(id(stack.logGroup));
+    template.hasOutput("AuditLogGroupName", { Value: ref(auditLogGroup) });
+  });
+
+  test("no IAM policy statement in the stack grants logs:Delete* (nor logs:* or *)", () => {
+    const documents = [
+      ...Object.values(template.findResources("AWS::IAM::Policy")).map((p) => p.Properties.PolicyDocument),
+      ...Object.values(template.findResources("AWS::IAM::ManagedPolicy")).map((p) => p.Properties.PolicyDocument),
+      ...Object.values(template.findResources("AWS::IAM::Role")).flatMap((r) =>
+        ((r.Properties.Policies ?? []) as { PolicyDocument: unknown }[]).map((p) => p.PolicyDocument),
+      ),
+    ] as { Statement: { Effect: string; Action?: string | string[]; NotAction?: unknown }[] }[];
+    const allowed = documents
+      .flatMap((d) => d.Statement)
+      .filter((st) => st.Effect === "Allow")
+      .flatMap((st) => {
+        expect(st).not.toHaveProperty("NotAction");
+        return [st.Action ?? []].flat();
+      });
+    expect(allowed.length).toBeGreaterThan(5);
+    expect(allowed.filter((a) => /^(\*|logs:\*|logs:Delete)/i.test(a))).toEqual([]);
+  });
+
+  test("the execution role writes the two log groups (new streams, new events) and the task role no log at all", () => {
+    const policyOf = (role: { node: { defaultChild?: unknown } }) =>
+      Object.values(template.findResources("AWS::IAM::Policy")).filter((p) =>
+        json(p.Properties.Roles).includes(json(ref(id(role)))),
+      );
+    const executionStatements = policyOf(stack.taskDefinition.executionRole as never).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+    );
+    const logStatements = executionStatements.filter((st) => json(st.Action).includes("logs:"));
+    expect(logStatements).toEqual([
+      expect.objectContaining({
+        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        Resource: expect.arrayContaining([
+          { "Fn::GetAtt": [id(stack.auditLogGroup), "Arn"] },
+          { "Fn::GetAtt": [id(stack.logGroup), "Arn"] },
+        ]),
+      }),
+    ]);
+    expect(json(policyOf(stack.taskDefinition.taskRole as never))).not.toContain("logs:");
+  });
+
+  test("its image is built from the guard's bundle, staged at synth: the Dockerfile, the bundle and the catalog", () => {
+    const image = dockerImage("TaskDefinition/Guard/AssetImage");
+    expect(image.source.platform).toBe("linux/amd64");
+    expect(image.source.dockerBuildArgs).toBeUndefined();
+    const dir = join(outdir, image.source.directory);
+    const files = readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
+      .sort();
+    expect(files).toEqual(["Dockerfile", ...Object.values(GUARD_BUNDLE_FILES)].sort());
+  });
+});
+
 describe("MLflow image", () => {
   const dockerfile = readFileSync(join(MLFLOW_IMAGE_DIR, "Dockerfile"), "utf8");
 
@@ -494,17 +646,11 @@ describe("MLflow image", () => {
   });
 
   test("the stack passes MLFLOW_VERSION's pin as that build arg, and only stages the build context at synth", () => {
-    const manifest = JSON.parse(readFileSync(join(outdir, `${stack.artifactId}.assets.json`), "utf8")) as {
-      dockerImages: Record<
-        string,
-        { source: { directory: string; dockerBuildArgs?: Record<string, string>; platform?: string } }
-      >;
-    };
-    const images = Object.values(manifest.dockerImages);
-    expect(images).toHaveLength(1);
-    expect(images[0]!.source.dockerBuildArgs).toEqual({ MLFLOW_VERSION: loadPinnedMlflowVersion() });
-    expect(images[0]!.source.platform).toBe("linux/amd64");
-    expect(readdirSync(join(outdir, images[0]!.source.directory)).sort()).toEqual([
+    const image = dockerImage("TaskDefinition/Mlflow/AssetImage");
+    expect(image.source.dockerBuildArgs).toEqual({ MLFLOW_VERSION: loadPinnedMlflowVersion() });
+    expect(image.source.platform).toBe("linux/amd64");
+    // Without the guard's folder (infra/docker/guard/): it is an image of its own.
+    expect(readdirSync(join(outdir, image.source.directory)).sort()).toEqual([
       "Dockerfile",
       "entrypoint.py",
       "mlflow-python",

@@ -1,0 +1,65 @@
+// Builds the guard's bundle: guard/main.ts and everything it imports in one file by esbuild, with the route
+// catalog copied beside it. `npm run build:guard` (scripts/build-guard.ts) and the CDK stack, which ships the
+// folder as the sidecar image's build context (infra/constructs/guard-sidecar.ts), call it.
+import { buildSync } from "esbuild";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from "fs";
+import { dirname, join, relative, resolve } from "path";
+import { CATALOG_FILE, GUARD_BUILD_DIR, REPO_ROOT } from "../project/paths";
+
+/**
+ * The bundle keeps the repository's layout: `guard/main.js` beside `policies/mlflow-routes.json`. So the
+ * program's one default catalog path (`../policies/mlflow-routes.json` from its own folder, guard/main.ts)
+ * holds in a checkout, in the bundle and in the image alike, with no setting.
+ */
+export const GUARD_BUNDLE_FILES = {
+  main: join("guard", "main.js"),
+  catalog: relative(REPO_ROOT, CATALOG_FILE),
+} as const;
+
+export interface GuardBuild {
+  readonly outDir: string;
+  readonly mainFile: string;
+  readonly catalogFile: string;
+  readonly mainBytes: number;
+}
+
+/**
+ * Builds into `outDir` (relative to the repository root). Synchronous, since CDK constructs are: esbuild's
+ * buildSync. It builds into a fresh folder beside the target and renames each file into place, so a
+ * concurrent build (parallel synths in tests) never leaves a half-written file for another to read.
+ */
+export function buildGuard(outDir: string = GUARD_BUILD_DIR): GuardBuild {
+  const dir = resolve(REPO_ROOT, outDir);
+  mkdirSync(dirname(dir), { recursive: true });
+  const staging = mkdtempSync(`${dir}.build-`);
+  try {
+    buildSync({
+      entryPoints: [join(REPO_ROOT, "guard", "main.ts")],
+      outfile: join(staging, GUARD_BUNDLE_FILES.main),
+      bundle: true,
+      platform: "node",
+      target: "node20",
+      format: "cjs",
+      minify: true,
+      // Event lines name error classes (ConfigError); minifying must keep them.
+      keepNames: true,
+      legalComments: "none",
+      logLevel: "warning",
+    });
+    mkdirSync(dirname(join(staging, GUARD_BUNDLE_FILES.catalog)), { recursive: true });
+    copyFileSync(CATALOG_FILE, join(staging, GUARD_BUNDLE_FILES.catalog));
+    for (const file of Object.values(GUARD_BUNDLE_FILES)) {
+      mkdirSync(dirname(join(dir, file)), { recursive: true });
+      renameSync(join(staging, file), join(dir, file));
+    }
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+  const mainFile = join(dir, GUARD_BUNDLE_FILES.main);
+  return {
+    outDir: dir,
+    mainFile,
+    catalogFile: join(dir, GUARD_BUNDLE_FILES.catalog),
+    mainBytes: readFileSync(mainFile).length,
+  };
+}

@@ -1,0 +1,51 @@
+import { ConfigError } from "../../authorizer/core/errors";
+import { GUARD_ENV, parseGuardConfig } from "../../guard/config";
+import { thrownBy } from "../support/errors";
+
+const defaults = { catalogFile: "/opt/mlflow-gate/policies/mlflow-routes.json" };
+
+describe("parseGuardConfig", () => {
+  test("reads the sidecar's environment: all interfaces, MLflow on loopback, the stage prefix, audit to stdout", () => {
+    // Act
+    const config = parseGuardConfig(
+      {
+        [GUARD_ENV.host]: "0.0.0.0",
+        [GUARD_ENV.port]: "8080",
+        [GUARD_ENV.upstream]: "http://127.0.0.1:5000",
+        [GUARD_ENV.stagePathPrefix]: "/prod",
+      },
+      defaults,
+    );
+    // Assess
+    expect(config).toMatchObject({ host: "0.0.0.0", port: 8080, stagePathPrefix: "/prod", auditReads: false });
+    expect(config.upstream.origin).toBe("http://127.0.0.1:5000");
+    expect(config.catalogFile).toBe(defaults.catalogFile);
+    expect(config).not.toHaveProperty("auditFile");
+  });
+
+  test("lists every problem in one ConfigError, in its message and as a list", () => {
+    // Act
+    const e = thrownBy(
+      () =>
+        parseGuardConfig(
+          {
+            [GUARD_ENV.port]: "70000",
+            [GUARD_ENV.upstream]: "http://mlflow.internal:5000",
+            [GUARD_ENV.stagePathPrefix]: "/prod/",
+            [GUARD_ENV.auditFile]: "audit.jsonl",
+          },
+          defaults,
+        ),
+      ConfigError,
+    );
+    // Assess
+    expect(e.problems).toHaveLength(4);
+    expect(e.problems.map((p) => p.split(" ")[0])).toEqual([
+      GUARD_ENV.port,
+      GUARD_ENV.upstream,
+      GUARD_ENV.stagePathPrefix,
+      GUARD_ENV.auditFile,
+    ]);
+    for (const problem of e.problems) expect(e.message).toContain(problem);
+  });
+});
