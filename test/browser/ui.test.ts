@@ -1,7 +1,8 @@
 import { mkdirSync } from "fs";
 import { join } from "path";
 import { Browser, BrowserContext, chromium, Page } from "playwright-core";
-import { runPython, sdkEnv, startTestStack, TestStack } from "../integration/support/stack";
+import { sdkEnv, startTestStack, TestStack } from "../integration/support/stack";
+import { runPython } from "../support/python";
 
 // The patched UI in Debian's Chromium against the whole local stack: the login shell, MLflow's own
 // bundle behind it, the gateway's authorizer and the private MLflow seeded with the real SDK.

@@ -1,6 +1,7 @@
 import { join } from "path";
 import { RunningStack } from "../../local/stack";
-import { OpResult, Plan, runPython, sdkEnv, startTestStack, TestStack } from "./support/stack";
+import { runPython } from "../support/python";
+import { OpResult, Plan, sdkEnv, startTestStack, TestStack } from "./support/stack";
 
 // The real MLflow Python SDK with the repository's auth plugin (clients/python, installed editable
 // into .venv): MLFLOW_TRACKING_AUTH=mlflow-gate instead of MLFLOW_TRACKING_AWS_SIGV4=true, under
@@ -186,19 +187,6 @@ describe("mlflow-reader with the plugin", () => {
       status: 403,
       error: "PERMISSION_DENIED: User is not authorized to access this resource",
     });
-  });
-});
-
-test("the plugin's unit tests pass (clients/python/tests: signing, bodies, other hosts, config, role assumption; no network)", async () => {
-  const r = await runPython(["-m", "unittest", "discover", "-s", join("clients", "python", "tests")], {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    PYTHONWARNINGS: "ignore",
-    MLFLOW_DISABLE_TELEMETRY: "true",
-  });
-  expect({ code: r.code, tail: r.stderr.split("\n").slice(-4).join("\n") }).toMatchObject({
-    code: 0,
-    tail: expect.stringMatching(/^OK$/m),
   });
 });
 

@@ -1,5 +1,6 @@
 import { join } from "path";
-import { OpResult, Plan, runPython, sdkEnv, startTestStack, TestStack } from "./support/stack";
+import { runPython } from "../support/python";
+import { OpResult, Plan, sdkEnv, startTestStack, TestStack } from "./support/stack";
 
 // Cross-account access, locally: the data-science principal has no MLflow group; its only right is
 // to assume the roles whose trust policy names it (mlflow-reader; mlflow-admin with an ExternalId)

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs
 import { tmpdir } from "os";
 import { join } from "path";
 import { mlflowProcessEnv, prepareDatabase } from "../../local/mlflow-server";
-import { runPython } from "../integration/support/stack";
+import { runPython } from "../support/python";
 
 describe("the MLflow server's Python environment", () => {
   // Regression: under load, MLflow 3.17.2 answered about one runs/search in 8,000 with an HTML 500

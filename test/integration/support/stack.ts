@@ -1,4 +1,3 @@
-import { spawn } from "child_process";
 import { mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
@@ -6,7 +5,7 @@ import { parseStackConfig, StackConfig } from "../../../local/config";
 import { AccessLogEntry } from "../../../gateway/server";
 import { RunningStack, startStack } from "../../../local/stack";
 import { ensureMlflowVenv } from "../../../project/mlflow-venv";
-import { REPO_ROOT, VENV_PYTHON } from "../../../project/paths";
+import { runPython } from "../../support/python";
 
 export interface OpResult {
   readonly ok: boolean;
@@ -46,27 +45,6 @@ export function sdkEnv(stack: RunningStack, as: string | "private"): NodeJS.Proc
     AWS_CONFIG_FILE: stack.summary.awsConfigFile,
     AWS_PROFILE: as,
   };
-}
-
-/** Runs a Python script with the .venv interpreter without blocking the event loop (the gateway runs in this process). */
-export function runPython(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  timeoutMs = 120_000,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(VENV_PYTHON, args, { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
 }
 
 /** One request signed by botocore (a signer that hashes file bodies) as a profile; returns status and body. */

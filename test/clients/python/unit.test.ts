@@ -1,0 +1,21 @@
+import { join } from "path";
+import { ensureMlflowVenv } from "../../../project/mlflow-venv";
+import { runPython } from "../../support/python";
+
+// The Python plugin's own unit tests (clients/python/tests), with the interpreter of .venv where the
+// plugin is installed; no stack and no network. The plugin against a real stack: test/integration/client-plugin.test.ts.
+
+beforeAll(() => ensureMlflowVenv());
+
+test("the plugin's unit tests pass (clients/python/tests: signing, bodies, other hosts, config, role assumption; no network)", async () => {
+  const r = await runPython(["-m", "unittest", "discover", "-s", join("clients", "python", "tests")], {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    PYTHONWARNINGS: "ignore",
+    MLFLOW_DISABLE_TELEMETRY: "true",
+  });
+  expect({ code: r.code, tail: r.stderr.split("\n").slice(-4).join("\n") }).toMatchObject({
+    code: 0,
+    tail: expect.stringMatching(/^OK$/m),
+  });
+});
