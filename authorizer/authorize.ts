@@ -1,8 +1,8 @@
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
 import type { JwtPayload } from "aws-jwt-verify/jwt-model";
 import { AuthorizerConfig } from "./config";
-import { buildDenyAllPolicy, PolicyDocument, StageScope } from "./core/compile";
-import { parseMethodArn } from "./core/method-arn";
+import { buildDenyAllPolicy, PolicyDocument } from "./core/compile";
+import { MethodArnStage, parseMethodArn } from "./core/method-arn";
 import { authorizerScope, PolicySet } from "./core/policy-set";
 import { BearerTokenError, extractBearerToken, TokenVerifier } from "./token";
 
@@ -23,12 +23,6 @@ export type Authorizer = (event: APIGatewayRequestAuthorizerEvent) => Promise<AP
 
 /** What API Gateway turns into a 401; the only value this authorizer ever throws. */
 const UNAUTHORIZED = "Unauthorized";
-
-/** Built afresh each time: callers (the local gateway) may keep or change what they get. */
-const denyEverything = (): PolicyDocument => ({
-  Version: "2012-10-17",
-  Statement: [{ Effect: "Deny", Action: "execute-api:Invoke", Resource: "*" }],
-});
 
 interface Identity {
   readonly sub: string;
@@ -61,11 +55,11 @@ function decide(
   methodArn: unknown,
   policySet: PolicySet,
 ): { policyDocument: PolicyDocument; reason?: string } {
-  let scope: StageScope;
+  let scope: MethodArnStage;
   try {
     scope = authorizerScope(parseMethodArn(methodArn));
   } catch {
-    return { policyDocument: denyEverything(), reason: "malformed-method-arn" };
+    return { policyDocument: buildDenyAllPolicy(), reason: "malformed-method-arn" };
   }
   if (groups.length === 0) return { policyDocument: buildDenyAllPolicy(scope), reason: "no-known-group" };
   const policyDocument = policySet.authorizerPolicy(groups, scope);
@@ -132,7 +126,7 @@ export function createAuthorizer({ config, policySet, verifier, logger }: Author
         ...meta,
       });
       const sub = typeof payload.sub === "string" ? payload.sub : "unknown";
-      return { principalId: sub, policyDocument: denyEverything() };
+      return { principalId: sub, policyDocument: buildDenyAllPolicy() };
     }
   };
 }

@@ -11,8 +11,8 @@ import {
 } from "http";
 import type { Authorizer } from "../authorizer/authorize";
 import { authTypeOf, AuthType, CatalogRoute, HTTP_METHODS } from "../authorizer/core/catalog";
-import { StageScope } from "../authorizer/core/compile";
 import { evaluatePolicies, parsePolicyDocument } from "../authorizer/core/evaluate";
+import { formatMethodArn, MethodArnStage } from "../authorizer/core/method-arn";
 import { PolicySet } from "../authorizer/core/policy-set";
 import { ANSWERS, GatewayAnswer, iamDenied } from "./api-responses";
 import { AuthorizerCache } from "./authorizer-cache";
@@ -195,7 +195,8 @@ function statementsOf(doc: object): ReturnType<typeof parsePolicyDocument> {
 export function createGatewayServer(props: GatewayProps): Server {
   const now = props.now ?? (() => new Date());
   const cache = new AuthorizerCache(props.authorizerCacheTtlSeconds * 1000, () => now().getTime());
-  const scope: StageScope = {
+  const stage: MethodArnStage = {
+    partition: "aws",
     region: props.region,
     account: API_GATEWAY.account,
     apiId: API_GATEWAY.apiId,
@@ -205,7 +206,7 @@ export function createGatewayServer(props: GatewayProps): Server {
   const roleOf = (group: string) => {
     let docs = roleStatements.get(group);
     if (!docs) {
-      docs = props.policySet.iamPolicies(group, scope).map((d) => parsePolicyDocument(d));
+      docs = props.policySet.iamPolicies(group, stage).map((d) => parsePolicyDocument(d));
       roleStatements.set(group, docs);
     }
     return docs;
@@ -585,7 +586,7 @@ export function createGatewayServer(props: GatewayProps): Server {
       const route = props.policySet.matcher.match(method, target.path);
       const surface: AuthType = route ? route.auth : authTypeOf(target.path, "read");
       entry = { ...entry, surface, ...(route ? { action: route.action } : {}) };
-      const methodArn = `arn:aws:execute-api:${props.region}:${API_GATEWAY.account}:${API_GATEWAY.apiId}/${API_GATEWAY.stage}/${method}${target.path}`;
+      const methodArn = formatMethodArn({ ...stage, method, path: target.path });
 
       let identity: Identity = { groups: [] };
       if (surface !== "none") {

@@ -8,9 +8,8 @@ import {
   IAM_MANAGED_POLICIES_PER_ROLE,
   IAM_MANAGED_POLICY_MAX_CHARS,
   iamPolicySize,
-  stagePrefix,
-  StageScope,
 } from "../authorizer/core/compile";
+import { MethodArnStage, stageArnPrefix } from "../authorizer/core/method-arn";
 import { CatalogError, GroupPolicyError, MlflowGateError } from "../authorizer/core/errors";
 import { GroupFile } from "../authorizer/core/groups";
 import { readGroupFiles } from "../authorizer/load-policies";
@@ -344,7 +343,7 @@ function policyCheck(ctx: Context): number {
   requireKnownGroups(set, groups);
   const check = checkRequest(set, groups, method, path);
   // Resources are shown relative to the stage: the example account and API id say nothing.
-  const reason = [stagePrefix(EXAMPLE_SCOPE), stagePrefix(authorizerScope(EXAMPLE_SCOPE))].reduce(
+  const reason = [stageArnPrefix(EXAMPLE_SCOPE), stageArnPrefix(authorizerScope(EXAMPLE_SCOPE))].reduce(
     (r, prefix) => r.split(prefix).join(""),
     check.reason,
   );
@@ -365,12 +364,13 @@ const SCOPE_PATTERNS: Record<"region" | "account" | "api-id" | "stage", RegExp> 
   stage: /^(\*|[A-Za-z0-9_-]{1,128})$/,
 };
 
-function scopeFrom(values: Values, defaults: StageScope): StageScope {
+function scopeFrom(values: Values, defaults: Omit<MethodArnStage, "partition">): MethodArnStage {
   for (const key of Object.keys(SCOPE_PATTERNS) as (keyof typeof SCOPE_PATTERNS)[]) {
     const v = values[key];
     if (v !== undefined && !SCOPE_PATTERNS[key].test(v)) throw new UsageError(`--${key} "${v}" is not a valid ${key}`);
   }
   return {
+    partition: "aws",
     region: values.region ?? defaults.region,
     account: values.account ?? defaults.account,
     apiId: values["api-id"] ?? defaults.apiId,
@@ -410,8 +410,9 @@ function policyRender(ctx: Context): number {
 /** API Gateway's limit on a Lambda authorizer's response. */
 export const AUTHORIZER_RESPONSE_MAX_BYTES = 8192;
 /** Worst-case scopes: API ids have 10 characters; stage names are assumed to have at most 20. */
-export const WORST_AUTHORIZER_SCOPE: StageScope = authorizerScope({ apiId: "a".repeat(10) });
-export const WORST_IAM_SCOPE: StageScope = {
+export const WORST_AUTHORIZER_SCOPE: MethodArnStage = authorizerScope({ partition: "aws", apiId: "a".repeat(10) });
+export const WORST_IAM_SCOPE: MethodArnStage = {
+  partition: "aws",
   region: "ap-southeast-5",
   account: "123456789012",
   apiId: "a".repeat(10),

@@ -5,10 +5,10 @@ import {
   compileGroupUnion,
   CompiledResources,
   PolicyDocument,
-  StageScope,
 } from "./compile";
 import { evaluatePolicies, Evaluation, parsePolicyDocument } from "./evaluate";
 import { GroupFile, ResolvedGroup, resolveGroups } from "./groups";
+import { formatMethodArn, MethodArnStage } from "./method-arn";
 
 export type Surface = Exclude<AuthType, "none">;
 
@@ -95,11 +95,11 @@ export class PolicySet {
     return c;
   }
 
-  authorizerPolicy(groupNames: readonly string[], scope: StageScope): PolicyDocument {
+  authorizerPolicy(groupNames: readonly string[], scope: MethodArnStage): PolicyDocument {
     return buildAuthorizerPolicy(this.resourcesFor(groupNames, "cognito"), scope);
   }
 
-  iamPolicies(groupName: string, scope: StageScope): PolicyDocument[] {
+  iamPolicies(groupName: string, scope: MethodArnStage): PolicyDocument[] {
     return buildIamPolicies(this.resourcesFor([groupName], "iam"), scope);
   }
 
@@ -123,12 +123,13 @@ export class PolicySet {
  * group's rights are the same on every stage, so those parts carry nothing but bytes (the response
  * must stay under 8 KB).
  */
-export function authorizerScope(arn: { readonly partition?: string; readonly apiId: string }): StageScope {
-  return { partition: arn.partition ?? "aws", region: "*", account: "*", apiId: arn.apiId, stage: "*" };
+export function authorizerScope(arn: Pick<MethodArnStage, "partition" | "apiId">): MethodArnStage {
+  return { partition: arn.partition, region: "*", account: "*", apiId: arn.apiId, stage: "*" };
 }
 
 /** Placeholder stage used where only relative decisions matter (CLI, tests). */
-export const EXAMPLE_SCOPE: StageScope = {
+export const EXAMPLE_SCOPE: MethodArnStage = {
+  partition: "aws",
   region: "us-east-1",
   account: "123456789012",
   apiId: "mlflowgate0",
@@ -155,7 +156,7 @@ export function checkRequest(
   groupNames: readonly string[],
   method: string,
   path: string,
-  scope: StageScope = EXAMPLE_SCOPE,
+  scope: MethodArnStage = EXAMPLE_SCOPE,
 ): RequestCheck {
   const route = set.matcher.match(method, path);
   const surface: AuthType = route ? route.auth : authTypeOf(path, "read");
@@ -169,7 +170,7 @@ export function checkRequest(
     surface === "iam"
       ? groupNames.flatMap((g) => (set.groups.has(g) ? set.iamPolicies(g, scope) : []))
       : [set.authorizerPolicy(groupNames, authorizerScope(scope))];
-  const arn = `arn:${scope.partition ?? "aws"}:execute-api:${scope.region}:${scope.account}:${scope.apiId}/${scope.stage}/${method}${path}`;
+  const arn = formatMethodArn({ ...scope, method, path });
   const evaluation = evaluatePolicies(docs.map(parsePolicyDocument), "execute-api:Invoke", arn);
   const decision = evaluation.decision === "Allow" ? "ALLOW" : "DENY";
   const reason =

@@ -2,7 +2,7 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
 import { join } from "path";
 import { createAuthorizer, DecisionLogger } from "../../authorizer/authorize";
-import { evaluatePolicy } from "../../authorizer/core/evaluate";
+import { evaluatePolicies, parsePolicyDocument } from "../../authorizer/core/evaluate";
 import { PolicySet } from "../../authorizer/core/policy-set";
 import { loadPolicySet } from "../../authorizer/load-policies";
 import { createTokenVerifier } from "../../authorizer/token";
@@ -54,7 +54,11 @@ const bearer = (token: string): APIGatewayRequestAuthorizerEvent => requestEvent
 /** The decision API Gateway takes for a request under the returned policy. */
 function decisionFor(result: APIGatewayAuthorizerResult, request: string, arnPrefix = METHOD_ARN_PREFIX): string {
   const [method, path] = request.split(" ") as [string, string];
-  return evaluatePolicy(result.policyDocument, "execute-api:Invoke", `${arnPrefix}${method}${path}`).decision;
+  return evaluatePolicies(
+    [parsePolicyDocument(result.policyDocument)],
+    "execute-api:Invoke",
+    `${arnPrefix}${method}${path}`,
+  ).decision;
 }
 
 async function rejectionOf(outcome: Promise<unknown>): Promise<unknown> {

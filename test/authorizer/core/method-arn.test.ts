@@ -41,3 +41,20 @@ describe("parseMethodArn", () => {
     expect(() => parseMethodArn(input)).toThrow(MethodArnError);
   });
 });
+
+describe("formatMethodArn and stageArnPrefix", () => {
+  test("write what parseMethodArn reads, placeholders and wildcards included", () => {
+    // Prepare
+    const placeholders = {
+      partition: "aws",
+      region: "${AWS::Region}",
+      account: "${AWS::AccountId}",
+      apiId: "${ApiId}",
+      stage: "*",
+    };
+    const arn = "arn:aws-cn:execute-api:cn-north-1:123456789012:abc/dev/DELETE/a/b:c";
+    // Act, Assess
+    expect(stageArnPrefix(placeholders)).toBe("arn:aws:execute-api:${AWS::Region}:${AWS::AccountId}:${ApiId}/*/");
+    expect(formatMethodArn(parseMethodArn(arn))).toBe(arn);
+  });
+});
