@@ -10,9 +10,10 @@ import {
   ServerResponse,
 } from "http";
 import type { Authorizer } from "../authorizer/authorize";
-import { authTypeOf, AuthType, CatalogRoute, HTTP_METHODS } from "../authorizer/core/catalog";
-import { evaluatePolicies, parsePolicyDocument } from "../authorizer/core/evaluate";
-import { formatMethodArn, MethodArnStage } from "../authorizer/core/method-arn";
+import { AuthType, authTypeOfRequest, CatalogRoute, HTTP_METHODS } from "../authorizer/core/catalog";
+import { decideRequest } from "../authorizer/core/decide-request";
+import { ParsedPolicy, parsePolicyDocument } from "../authorizer/core/evaluate";
+import { formatMethodArn, MethodArn, MethodArnStage } from "../authorizer/core/method-arn";
 import { PolicySet } from "../authorizer/core/policy-set";
 import { ANSWERS, GatewayAnswer, iamDenied } from "./api-responses";
 import { AuthorizerCache } from "./authorizer-cache";
@@ -182,8 +183,8 @@ type Decision =
     };
 
 /** Parsed statements per authorizer result and per role, so each request only evaluates. */
-const parsedPolicies = new WeakMap<object, ReturnType<typeof parsePolicyDocument>>();
-function statementsOf(doc: object): ReturnType<typeof parsePolicyDocument> {
+const parsedPolicies = new WeakMap<object, ParsedPolicy>();
+function statementsOf(doc: object): ParsedPolicy {
   let parsed = parsedPolicies.get(doc);
   if (!parsed) {
     parsed = parsePolicyDocument(doc);
@@ -202,7 +203,7 @@ export function createGatewayServer(props: GatewayProps): Server {
     apiId: API_GATEWAY.apiId,
     stage: API_GATEWAY.stage,
   };
-  const roleStatements = new Map<string, ReturnType<typeof parsePolicyDocument>[]>();
+  const roleStatements = new Map<string, ParsedPolicy[]>();
   const roleOf = (group: string) => {
     let docs = roleStatements.get(group);
     if (!docs) {
@@ -212,32 +213,25 @@ export function createGatewayServer(props: GatewayProps): Server {
     return docs;
   };
 
-  /** The decision on an evaluated policy, plus the catalog's rule for routes it does not list. */
+  /** The core's decision on the request, as API Gateway answers it. */
   function decide(
-    statements: ReturnType<typeof parsePolicyDocument>[],
-    methodArn: string,
+    policies: readonly ParsedPolicy[],
+    methodArn: MethodArn,
     route: CatalogRoute | undefined,
+    surface: AuthType,
     identity: Identity,
   ): Decision {
-    if (!route && !props.policySet.mayCallUnknownRoutes(identity.groups))
-      return { allow: false, answer: ANSWERS.accessDenied, reason: "unknown-route", identity };
-    const evaluation = evaluatePolicies(statements, "execute-api:Invoke", methodArn);
-    if (evaluation.decision === "Allow") return { allow: true, identity };
-    if (evaluation.decision === "ExplicitDeny")
-      return { allow: false, answer: ANSWERS.explicitDeny, reason: "explicit-deny", identity };
-    return {
-      allow: false,
-      answer: ANSWERS.accessDenied,
-      reason: identity.groups.length === 0 ? "no-known-group" : "not-allowed",
-      identity,
-    };
+    const d = decideRequest(props.policySet, { methodArn, route, surface, groups: identity.groups, policies });
+    if (d.decision === "allow") return { allow: true, identity };
+    const answer = d.evaluation?.decision === "ExplicitDeny" ? ANSWERS.explicitDeny : ANSWERS.accessDenied;
+    return { allow: false, answer, reason: d.reason, identity };
   }
 
   function authorizeIam(
     req: IncomingMessage,
     target: Target,
     body: Buffer,
-    methodArn: string,
+    methodArn: MethodArn,
     route: CatalogRoute | undefined,
   ): Decision {
     const hasAuth = Object.keys(req.headers).some((h) => h === "authorization");
@@ -263,13 +257,13 @@ export function createGatewayServer(props: GatewayProps): Server {
       groups: group ? [group] : [],
     };
     if (!group) return { allow: false, answer: ANSWERS.accessDenied, reason: "principal-without-group", identity };
-    return decide(roleOf(group), methodArn, route, identity);
+    return decide(roleOf(group), methodArn, route, "iam", identity);
   }
 
   async function authorizeCognito(
     req: IncomingMessage,
     target: Target,
-    methodArn: string,
+    methodArn: MethodArn,
     route: CatalogRoute | undefined,
     requestId: string,
   ): Promise<Decision> {
@@ -285,7 +279,7 @@ export function createGatewayServer(props: GatewayProps): Server {
     let result = cache.get(authorization);
     if (!result) {
       try {
-        result = await props.authorizer(authorizerEvent(req, target, methodArn, requestId));
+        result = await props.authorizer(authorizerEvent(req, target, formatMethodArn(methodArn), requestId));
       } catch (e) {
         const unauthorized = e instanceof Error && e.message === "Unauthorized";
         return unauthorized
@@ -301,7 +295,7 @@ export function createGatewayServer(props: GatewayProps): Server {
     } catch {
       return { allow: false, answer: ANSWERS.accessDenied, reason: "unreadable-policy", identity };
     }
-    return decide([statements], methodArn, route, identity);
+    return decide([statements], methodArn, route, "cognito", identity);
   }
 
   function authorizerEvent(
@@ -584,9 +578,9 @@ export function createGatewayServer(props: GatewayProps): Server {
         return;
       }
       const route = props.policySet.matcher.match(method, target.path);
-      const surface: AuthType = route ? route.auth : authTypeOf(target.path, "read");
+      const surface = authTypeOfRequest(route, target.path);
       entry = { ...entry, surface, ...(route ? { action: route.action } : {}) };
-      const methodArn = formatMethodArn({ ...stage, method, path: target.path });
+      const methodArn: MethodArn = { ...stage, method, path: target.path };
 
       let identity: Identity = { groups: [] };
       if (surface !== "none") {

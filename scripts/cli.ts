@@ -9,18 +9,12 @@ import {
   IAM_MANAGED_POLICY_MAX_CHARS,
   iamPolicySize,
 } from "../authorizer/core/compile";
-import { MethodArnStage, stageArnPrefix } from "../authorizer/core/method-arn";
+import { decidePath, explainDecision } from "../authorizer/core/decide-request";
 import { CatalogError, GroupPolicyError, MlflowGateError } from "../authorizer/core/errors";
 import { GroupFile } from "../authorizer/core/groups";
 import { readGroupFiles } from "../authorizer/load-policies";
-import {
-  authorizerScope,
-  checkRequest,
-  EXAMPLE_SCOPE,
-  groupCombinations,
-  PolicySet,
-  Surface,
-} from "../authorizer/core/policy-set";
+import { MethodArnStage } from "../authorizer/core/method-arn";
+import { authorizerScope, groupCombinations, PolicySet, Surface } from "../authorizer/core/policy-set";
 import { samplePath } from "./generate-decision-matrix";
 import { CATALOG_FILE, GROUPS_DIR } from "../project/paths";
 import { installedMlflowVersion } from "../project/mlflow-venv";
@@ -341,14 +335,9 @@ function policyCheck(ctx: Context): number {
   const groups = groupOptions(ctx);
   const set = loadSet(ctx);
   requireKnownGroups(set, groups);
-  const check = checkRequest(set, groups, method, path);
-  // Resources are shown relative to the stage: the example account and API id say nothing.
-  const reason = [stageArnPrefix(EXAMPLE_SCOPE), stageArnPrefix(authorizerScope(EXAMPLE_SCOPE))].reduce(
-    (r, prefix) => r.split(prefix).join(""),
-    check.reason,
-  );
+  const d = decidePath(set, groups, method, path);
   ctx.io.stdout.write(
-    `${check.decision} ${check.route?.action ?? "unknown-route"} ${groups.join(",")}: ${reason} (${check.surface})\n`,
+    `${d.decision.toUpperCase()} ${d.route?.action ?? "unknown-route"} ${groups.join(",")}: ${explainDecision(d)} (${d.surface})\n`,
   );
   return 0;
 }
@@ -465,10 +454,10 @@ function grantMismatches(set: PolicySet, group: string): { route: CatalogRoute; 
   const unknownRoutesAllowed = set.groups.get(group)?.unknownRoutes === "allow";
   const out: { route: CatalogRoute; allowed: boolean }[] = [];
   for (const route of set.catalog.routes) {
-    const check = checkRequest(set, [group], route.method, samplePath(route.path));
-    const allowed = check.decision === "ALLOW";
+    const d = decidePath(set, [group], route.method, samplePath(route.path));
+    const allowed = d.decision === "allow";
     // The sample path of a shadowed route is served by another route: that one's intent decides.
-    const intended = check.route ? set.intends([group], check.route) : unknownRoutesAllowed;
+    const intended = d.route ? set.intends([group], d.route) : unknownRoutesAllowed;
     if (allowed !== intended) out.push({ route, allowed });
   }
   return out;

@@ -55,3 +55,13 @@ export function stageArnPrefix(stage: MethodArnStage): string {
 export function formatMethodArn(arn: MethodArn): string {
   return `${stageArnPrefix(arn)}${arn.method}${arn.path}`;
 }
+
+const STAGE_PREFIX = /^arn:[^:]*:execute-api:[^:]*:[^:]*:[^/]*\/[^/]*\//;
+
+/**
+ * A resource (or resource pattern) relative to its stage, `VERB/path`, as people read it: the account
+ * and API id say nothing about a decision. Anything that is not an execute-api ARN comes back unchanged.
+ */
+export function stageRelativeResource(resource: string): string {
+  return resource.replace(STAGE_PREFIX, "");
+}

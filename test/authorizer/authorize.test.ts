@@ -436,6 +436,21 @@ describe("createAuthorizer: logs", () => {
     ]);
   });
 
+  it("explains the request that invoked it, in the gateway's reason codes, while the policy still covers every route of the groups", async () => {
+    // Prepare: a reader's first request is one readers may not make
+    const { authorize, logger } = setup();
+    const event = {
+      ...bearer(accessToken(key)),
+      methodArn: `${METHOD_ARN_PREFIX}POST/ajax-api/2.0/mlflow/runs/delete`,
+    };
+    // Act
+    const result = await authorize(event);
+    // Assess
+    expect(logger.records()).toMatchObject([{ decision: "deny", reason: "not-allowed", groups: ["readers"] }]);
+    expect(decisionFor(result, "POST /ajax-api/2.0/mlflow/runs/delete")).not.toBe("Allow");
+    expect(decisionFor(result, "POST /ajax-api/2.0/mlflow/runs/search")).toBe("Allow");
+  });
+
   it("never contains a token or its signature, whatever the outcome", async () => {
     // Prepare
     const { authorize, logger } = setup();

@@ -1,4 +1,11 @@
-import { parsePathTemplate, parseRouteCatalog, RouteMatcher, templateToRegExp } from "../../../authorizer/core/catalog";
+import {
+  authTypeOfRequest,
+  CatalogRoute,
+  parsePathTemplate,
+  parseRouteCatalog,
+  RouteMatcher,
+  templateToRegExp,
+} from "../../../authorizer/core/catalog";
 import { CatalogError } from "../../../authorizer/core/errors";
 import { thrownBy } from "../../support/errors";
 
@@ -79,5 +86,20 @@ describe("RouteMatcher", () => {
     expect(m.match("GET", "/t/search")?.action).toBe("GetT");
     expect(m.match("POST", "/t/search")?.action).toBe("SearchT");
     expect(m.match("GET", "/t/a/b")).toBeUndefined();
+  });
+});
+
+describe("authTypeOfRequest", () => {
+  test("a listed route keeps its own surface, public ones included", () => {
+    // Prepare
+    const health = { ...route({ path: "/health", class: "static", auth: "none" }) } as CatalogRoute;
+    // Act, Assess
+    expect(authTypeOfRequest(health, "/health")).toBe("none");
+  });
+
+  test("a path the catalog does not list is authorized by its prefix, never public", () => {
+    expect(authTypeOfRequest(undefined, "/api/2.0/mlflow/brand-new")).toBe("iam");
+    expect(authTypeOfRequest(undefined, "/ajax-api/2.0/mlflow/brand-new")).toBe("cognito");
+    expect(authTypeOfRequest(undefined, "/static-files/brand-new.js")).toBe("cognito");
   });
 });
