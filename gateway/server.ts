@@ -18,7 +18,9 @@ import { PolicySet } from "../authorizer/core/policy-set";
 import { ANSWERS, GatewayAnswer, iamDenied } from "./api-responses";
 import { AuthorizerCache } from "./authorizer-cache";
 import { API_GATEWAY, parseCallerArn } from "../authorizer/core/contract";
+import { discardBody, readBody } from "../common/http-body";
 import { trackResponses } from "../common/http-server";
+import { connectionTokens, HOP_BY_HOP_HEADERS, isHopByHopRequestHeader } from "../common/hop-by-hop";
 import { mappedIdentityHeaders, RequestContext } from "./integration-request";
 import { CredentialStore, verifySigV4 } from "./sigv4";
 import { isUiPath, resolveUiFile, sendUiFile } from "../local/ui-files";
@@ -62,35 +64,14 @@ export interface GatewayProps {
   readonly upstreamIdleMs?: number;
 }
 
-/** Hop-by-hop headers (RFC 9110 §7.6.1) and headers that carry credentials MLflow has no use for. */
-const DROPPED_REQUEST_HEADERS = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "proxy-authorization",
-  "proxy-authenticate",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-  "host",
-  "content-length",
-  "expect",
+/** Credentials MLflow has no use for, and headers that would let a client speak for the gateway. */
+const CREDENTIAL_REQUEST_HEADERS = new Set([
   "authorization",
   "x-amz-date",
   "x-amz-security-token",
   "x-amz-content-sha256",
   "forwarded",
   "x-real-ip",
-]);
-const DROPPED_RESPONSE_HEADERS = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
 ]);
 
 /** How long an idle keep-alive connection to MLflow is kept: under uvicorn's 5 s keep-alive timeout. */
@@ -99,12 +80,12 @@ export const UPSTREAM_IDLE_MS = 4000;
 /** What all answers held at once may add up to: past it, answers stream instead (as larger ones always do). */
 export const MAX_HELD_BYTES = 256 * 1024 * 1024;
 
-function isDroppedRequestHeader(name: string, connectionTokens: ReadonlySet<string>): boolean {
+function isDroppedRequestHeader(name: string, tokens: ReadonlySet<string>): boolean {
   return (
-    DROPPED_REQUEST_HEADERS.has(name) ||
+    isHopByHopRequestHeader(name, tokens) ||
+    CREDENTIAL_REQUEST_HEADERS.has(name) ||
     name.startsWith("x-forwarded-") ||
-    name.startsWith("x-mlflow-gate-") ||
-    connectionTokens.has(name)
+    name.startsWith("x-mlflow-gate-")
   );
 }
 
@@ -135,32 +116,8 @@ export function readTarget(url: string | undefined): Target | undefined {
   return { rawPath, rawQuery, path };
 }
 
-class PayloadTooLarge extends Error {}
 /** How much of a too-large body the gateway reads (and discards) before it cuts the client off. */
 const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
-
-/** Buffers the body up to `limit` (needed for the payload hash); past it, stops and rejects with PayloadTooLarge. */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    if (Number(req.headers["content-length"] ?? 0) > limit) return reject(new PayloadTooLarge());
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.off("data", onData);
-        req.off("end", onEnd);
-        reject(new PayloadTooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => resolve(Buffer.concat(chunks));
-    req.on("data", onData);
-    req.on("end", onEnd);
-    req.on("error", reject);
-  });
-}
 
 interface Identity {
   readonly principal?: string;
@@ -363,17 +320,11 @@ export function createGatewayServer(props: GatewayProps): Server {
     surface: AuthType,
     requestId: string,
   ): Promise<{ status: number; reason?: string }> {
-    const connectionTokens = new Set(
-      String(req.headers.connection ?? "")
-        .toLowerCase()
-        .split(",")
-        .map((t) => t.trim())
-        .filter(Boolean),
-    );
+    const tokens = connectionTokens(req.headers.connection);
     const headers: [string, string][] = [];
     for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
       const name = (req.rawHeaders[i] as string).toLowerCase();
-      if (!isDroppedRequestHeader(name, connectionTokens)) headers.push([name, req.rawHeaders[i + 1] as string]);
+      if (!isDroppedRequestHeader(name, tokens)) headers.push([name, req.rawHeaders[i + 1] as string]);
     }
     headers.push(
       ["host", props.upstream.host],
@@ -418,8 +369,7 @@ export function createGatewayServer(props: GatewayProps): Server {
             const out: string[] = [];
             for (let i = 0; i + 1 < upstreamRes.rawHeaders.length; i += 2) {
               const name = upstreamRes.rawHeaders[i] as string;
-              if (!DROPPED_RESPONSE_HEADERS.has(name.toLowerCase()))
-                out.push(name, upstreamRes.rawHeaders[i + 1] as string);
+              if (!HOP_BY_HOP_HEADERS.has(name.toLowerCase())) out.push(name, upstreamRes.rawHeaders[i + 1] as string);
             }
             out.push("x-amzn-RequestId", requestId);
             const status = upstreamRes.statusCode ?? 502;
@@ -549,19 +499,11 @@ export function createGatewayServer(props: GatewayProps): Server {
         }
         return;
       }
-      let body: Buffer;
-      try {
-        body = await readBody(req, API_GATEWAY.maxPayloadBytes);
-      } catch (e) {
-        if (!(e instanceof PayloadTooLarge)) throw e;
+      const body = await readBody(req, API_GATEWAY.maxPayloadBytes);
+      if (body === undefined) {
         // Let the client finish sending so it can read the 413, then close; a client that keeps
         // sending far past the limit is cut off.
-        let drained = 0;
-        req.on("data", (c: Buffer) => {
-          drained += c.length;
-          if (drained > DRAIN_LIMIT_BYTES) req.destroy();
-        });
-        req.resume();
+        void discardBody(req, DRAIN_LIMIT_BYTES);
         res.setHeader("connection", "close");
         answer(res, requestId, ANSWERS.tooLarge);
         status = 413;
