@@ -20,7 +20,8 @@ import {
   writeAwsFiles,
 } from "./principals";
 import { closeServer } from "../common/http-server";
-import { AccessLogEntry, createGatewayServer } from "../gateway/server";
+import { AccessLogEntry } from "../gateway/answer";
+import { createGatewayServer } from "../gateway/server";
 import { createStsServer, SessionStore, withSessions } from "./sts";
 import { startUiLoginEndpoint } from "./ui-login-endpoint";
 import { DemoUser, RunningUserPool, startUserPool } from "./user-pool";

@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID } from "crypto";
 import { createServer, IncomingMessage, Server, ServerResponse } from "http";
 import { newAccessKeyId, newSecret, Principal, PrincipalCredentialStore } from "./principals";
 import { discardBody, readBody } from "../common/http-body";
-import type { AccessLogEntry } from "../gateway/server";
+import type { AccessLogEntry } from "../gateway/answer";
 import { CredentialStore, SigV4Credential, SigV4Problem, verifySigV4 } from "../gateway/sigv4";
 import {
   API_GATEWAY,

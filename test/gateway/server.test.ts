@@ -10,7 +10,8 @@ import { createAuthorizer } from "../../authorizer/authorize";
 import { loadPolicySet } from "../../authorizer/load-policies";
 import { createTokenVerifier } from "../../authorizer/token";
 import { parsePrincipals, principalStore } from "../../local/principals";
-import { AccessLogEntry, createGatewayServer } from "../../gateway/server";
+import { AccessLogEntry } from "../../gateway/answer";
+import { createGatewayServer } from "../../gateway/server";
 import { closeServer } from "../../common/http-server";
 import { CATALOG_FILE, GROUPS_DIR } from "../../project/paths";
 import {
