@@ -15,7 +15,6 @@ import { createForwarder } from "./passes/forward";
 import { routePass } from "./passes/route";
 import { targetPass } from "./passes/target";
 import { CredentialStore } from "./sigv4";
-import { isUiPath, resolveUiFile, sendUiFile } from "../local/ui-files";
 
 export interface GatewayProps {
   readonly region: string;
@@ -33,8 +32,6 @@ export interface GatewayProps {
   readonly maxHeldBytes?: number;
   /** Idle keep-alive connections to MLflow close after this; below MLflow's own keep-alive timeout. @default UPSTREAM_IDLE_MS (passes/forward.ts) */
   readonly upstreamIdleMs?: number;
-  /** The patched UI (ui-patch/build-ui.ts): `/`, `/static-files/*` and its config come from here instead of MLflow. */
-  readonly uiDirectory?: string;
 }
 
 /** The emulator as a request handler, for a server of its own (createGatewayServer) or behind a front. */
@@ -96,12 +93,6 @@ export function createGateway(props: GatewayProps): Gateway {
       return target.stop;
     }
     learn({ path: target.go.path });
-    if (props.uiDirectory && method === "GET" && isUiPath(target.go.path)) {
-      learn({ surface: "none" });
-      const file = resolveUiFile(props.uiDirectory, target.go.path);
-      if (!file) return { answer: ANSWERS.notFound, decision: "public" };
-      return { status: await sendUiFile(res, file, requestId), decision: "public" };
-    }
 
     const routed = routePass(props.policySet.matcher, stage, method, target.go);
     if ("stop" in routed) return routed.stop;
