@@ -77,8 +77,13 @@ export function createRequestEnd(
   return (res, clock, facts, end) => {
     let status: number;
     if ("answer" in end) {
-      if (!res.headersSent) sendAnswer(res, clock.requestId, end);
-      else res.destroy();
+      try {
+        if (!res.headersSent) sendAnswer(res, clock.requestId, end);
+        else res.destroy();
+      } catch {
+        // An answer that cannot be written (the connection is gone) leaves nothing but to cut it.
+        res.destroy();
+      }
       status = end.answer.status;
     } else status = end.status;
     try {
