@@ -1,8 +1,11 @@
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
 import type { JwtPayload } from "aws-jwt-verify/jwt-model";
 import { AuthorizerConfig } from "./config";
-import { buildDenyAllPolicy, PolicyDocument, StageScope } from "./core/compile";
-import { parseMethodArn } from "./core/method-arn";
+import { authTypeOfRequest } from "./core/catalog";
+import { buildDenyAllPolicy, PolicyDocument } from "./core/compile";
+import { decideRequest, RequestDecision } from "./core/decide-request";
+import { parsePolicyDocument } from "./core/evaluate";
+import { MethodArn, parseMethodArn } from "./core/method-arn";
 import { authorizerScope, PolicySet } from "./core/policy-set";
 import { BearerTokenError, extractBearerToken, TokenVerifier } from "./token";
 
@@ -23,12 +26,6 @@ export type Authorizer = (event: APIGatewayRequestAuthorizerEvent) => Promise<AP
 
 /** What API Gateway turns into a 401; the only value this authorizer ever throws. */
 const UNAUTHORIZED = "Unauthorized";
-
-/** Built afresh each time: callers (the local gateway) may keep or change what they get. */
-const denyEverything = (): PolicyDocument => ({
-  Version: "2012-10-17",
-  Statement: [{ Effect: "Deny", Action: "execute-api:Invoke", Resource: "*" }],
-});
 
 interface Identity {
   readonly sub: string;
@@ -54,22 +51,36 @@ function identityOf(payload: JwtPayload, policySet: PolicySet): Identity {
   };
 }
 
-const allows = (doc: PolicyDocument): boolean => doc.Statement.some((s) => s.Effect === "Allow");
-
-function decide(
-  groups: readonly string[],
-  methodArn: unknown,
-  policySet: PolicySet,
-): { policyDocument: PolicyDocument; reason?: string } {
-  let scope: StageScope;
+function readMethodArn(methodArn: unknown): MethodArn | undefined {
   try {
-    scope = authorizerScope(parseMethodArn(methodArn));
+    return parseMethodArn(methodArn);
   } catch {
-    return { policyDocument: denyEverything(), reason: "malformed-method-arn" };
+    return undefined;
   }
-  if (groups.length === 0) return { policyDocument: buildDenyAllPolicy(scope), reason: "no-known-group" };
-  const policyDocument = policySet.authorizerPolicy(groups, scope);
-  return allows(policyDocument) ? { policyDocument } : { policyDocument, reason: "no-route-for-groups" };
+}
+
+/**
+ * The policy over the groups' whole route set, scoped to the methodArn's API (a deny-all when the
+ * methodArn cannot be read), and the decision on the request that invoked the authorizer, for the log.
+ */
+function answer(
+  groups: readonly string[],
+  rawMethodArn: unknown,
+  policySet: PolicySet,
+): { policyDocument: PolicyDocument; decision: RequestDecision } {
+  const methodArn = readMethodArn(rawMethodArn);
+  const policyDocument = methodArn
+    ? policySet.authorizerPolicy(groups, authorizerScope(methodArn))
+    : buildDenyAllPolicy();
+  const route = methodArn && policySet.matcher.match(methodArn.method, methodArn.path);
+  const decision = decideRequest(policySet, {
+    methodArn,
+    route,
+    surface: methodArn ? authTypeOfRequest(route, methodArn.path) : "cognito",
+    groups,
+    policies: [parsePolicyDocument(policyDocument)],
+  });
+  return { policyDocument, decision };
 }
 
 /**
@@ -105,11 +116,11 @@ export function createAuthorizer({ config, policySet, verifier, logger }: Author
     let identity: Identity | undefined;
     try {
       identity = identityOf(payload, policySet);
-      const { policyDocument, reason } = decide(identity.groups, methodArn, policySet);
-      const decision = allows(policyDocument) ? "allow" : "deny";
+      const { policyDocument, decision } = answer(identity.groups, methodArn, policySet);
       log("info", {
-        decision,
-        reason,
+        decision: decision.decision,
+        // Why a request is refused; an allowed one needs no reason.
+        reason: decision.decision === "deny" ? decision.reason : undefined,
         principal: identity.sub,
         username: identity.username,
         groups: identity.groups,
@@ -132,7 +143,7 @@ export function createAuthorizer({ config, policySet, verifier, logger }: Author
         ...meta,
       });
       const sub = typeof payload.sub === "string" ? payload.sub : "unknown";
-      return { principalId: sub, policyDocument: denyEverything() };
+      return { principalId: sub, policyDocument: buildDenyAllPolicy() };
     }
   };
 }

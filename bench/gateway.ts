@@ -16,7 +16,7 @@ import { loadPolicySet } from "../authorizer/load-policies";
 import { PolicySet } from "../authorizer/core/policy-set";
 import { startMlflow } from "../local/mlflow-server";
 import { loadPrincipals, Principal } from "../local/principals";
-import { AccessLogEntry } from "../gateway/server";
+import { AccessLogEntry } from "../gateway/answer";
 import { closeServer } from "../common/http-server";
 import { createLocalGateway } from "../local/stack";
 import { RunningUserPool, startUserPool } from "../local/user-pool";

@@ -1,3 +1,5 @@
+import type { RequestDecision } from "../authorizer/core/decide-request";
+
 /**
  * The answers API Gateway gives on its own, before or instead of the integration: status, body and
  * the `x-amzn-ErrorType` header its REST APIs send.
@@ -49,4 +51,9 @@ export function iamDenied(message: string): GatewayAnswer {
     errorType: message === ANSWERS.missingToken.message ? ANSWERS.missingToken.errorType : "InvalidSignatureException",
     message,
   };
+}
+
+/** API Gateway's answer to a request the caller's policies deny: it says so when a Deny statement matched. */
+export function deniedAnswer(decision: RequestDecision): GatewayAnswer {
+  return decision.evaluation?.decision === "ExplicitDeny" ? ANSWERS.explicitDeny : ANSWERS.accessDenied;
 }

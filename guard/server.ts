@@ -9,6 +9,8 @@ import {
   ServerResponse,
 } from "http";
 import { authTypeOf, AuthType, CatalogRoute, RouteMatcher } from "../authorizer/core/catalog";
+import { connectionTokens, HOP_BY_HOP_HEADERS, isHopByHopRequestHeader } from "../common/hop-by-hop";
+import { discardBody, readBody } from "../common/http-body";
 import { trackResponses } from "../common/http-server";
 import { GuardAnswer, REFUSALS, sendAnswer, stampRefusal } from "./answers";
 import { AuditRecord, AuditResources, buildAuditRecord, requestResources, responseResources } from "./audit";
@@ -52,22 +54,8 @@ export interface Guard {
 /** The largest MLflow answer the guard reads (besides passing it on) for the ids it assigned. */
 const MAX_AUDITED_RESPONSE_BYTES = 1024 * 1024;
 const OTLP_ACTION = "ExportOtelTraces";
-
-/** Hop-by-hop headers (RFC 9110 §7.6.1), and Host and the framing, which the guard sets itself. */
-const HOP_BY_HOP = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "proxy-authorization",
-  "proxy-authenticate",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-  "host",
-  "content-length",
-  "expect",
-]);
+/** What the guard reads and drops of a refused request's body before it cuts the client off. */
+const MAX_DISCARDED_BYTES = 64 * 1024 * 1024;
 
 class Refusal {
   constructor(
@@ -155,7 +143,8 @@ export function createGuard(props: GuardProps): Guard {
     const stamps = hasStampRules(c.action);
     const otlp = c.action === OTLP_ACTION;
     if (!stamps && !otlp && !(c.audited && isJson && hasBody(req))) return {};
-    const body = await readBody(req, props.maxBodyBytes);
+    const body = await readBody(req, props.maxBodyBytes).catch(() => refuse("guard-error"));
+    if (body === undefined) return refuse("payload-too-large");
     if (otlp) {
       const problem = checkOtlpExport(
         body,
@@ -214,10 +203,10 @@ export function createGuard(props: GuardProps): Guard {
     };
     const answer = (reason: string, a: GuardAnswer) => {
       if (!res.headersSent) {
-        // The client may still be sending: read what is left, then close.
+        // The client may still be sending: read what is left (within a bound), then close.
         res.setHeader("connection", "close");
         sendAnswer(res, a, reason);
-        req.resume();
+        void discardBody(req, MAX_DISCARDED_BYTES);
       } else res.destroy();
       finish("refused", a.status, reason);
     };
@@ -241,16 +230,11 @@ export function createGuard(props: GuardProps): Guard {
     body: Buffer | undefined,
     finish: Finish,
   ): void {
-    const connectionTokens = new Set(
-      String(req.headers.connection ?? "")
-        .toLowerCase()
-        .split(",")
-        .map((t) => t.trim()),
-    );
+    const tokens = connectionTokens(req.headers.connection);
     const headers: string[] = [];
     for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
       const lower = (req.rawHeaders[i] as string).toLowerCase();
-      if (HOP_BY_HOP.has(lower) || connectionTokens.has(lower) || isGuardOnlyHeader(lower)) continue;
+      if (isHopByHopRequestHeader(lower, tokens) || isGuardOnlyHeader(lower)) continue;
       headers.push(req.rawHeaders[i] as string, req.rawHeaders[i + 1] as string);
     }
     headers.push("host", props.upstream.host);
@@ -279,8 +263,7 @@ export function createGuard(props: GuardProps): Guard {
           const status = up.statusCode ?? 502;
           const out: string[] = [];
           for (let i = 0; i + 1 < up.rawHeaders.length; i += 2) {
-            const lower = (up.rawHeaders[i] as string).toLowerCase();
-            if (lower === "connection" || lower === "keep-alive" || lower === "transfer-encoding") continue;
+            if (HOP_BY_HOP_HEADERS.has((up.rawHeaders[i] as string).toLowerCase())) continue;
             out.push(up.rawHeaders[i] as string, up.rawHeaders[i + 1] as string);
           }
           res.writeHead(status, out);
@@ -364,26 +347,4 @@ function hasBody(req: IncomingMessage): boolean {
 function headerValue(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
   return typeof v === "string" ? v : undefined;
-}
-
-/** The whole body, at most `limit` bytes (413 past it). */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    if (Number(req.headers["content-length"] ?? 0) > limit)
-      return reject(new Refusal("payload-too-large", REFUSALS["payload-too-large"]!));
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.off("data", onData);
-        reject(new Refusal("payload-too-large", REFUSALS["payload-too-large"]!));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    req.on("data", onData);
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", () => reject(new Refusal("guard-error", REFUSALS["guard-error"]!)));
-  });
 }

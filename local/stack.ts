@@ -21,8 +21,10 @@ import {
   writeAwsFiles,
 } from "./principals";
 import { closeServer } from "../common/http-server";
-import { AccessLogEntry, createGatewayServer } from "../gateway/server";
+import { AccessLogEntry } from "../gateway/answer";
+import { createGateway, serveGateway } from "../gateway/server";
 import { createStsServer, SessionStore, withSessions } from "./sts";
+import { createUiFront } from "./ui-front";
 import { startUiLoginEndpoint } from "./ui-login-endpoint";
 import { DemoUser, RunningUserPool, startUserPool } from "./user-pool";
 import { buildUi, writeUiConfig } from "../ui-patch/build-ui";
@@ -133,7 +135,10 @@ export interface LocalGatewayProps {
   readonly credentials?: PrincipalCredentialStore;
 }
 
-/** The gateway of the local stack, with the very authorizer module the Lambda runs, verifying tokens of the local pool. */
+/**
+ * The gateway of the local stack, with the very authorizer module the Lambda runs, verifying tokens of
+ * the local pool; in front of it, the patched UI's files when there is a UI directory.
+ */
 export function createLocalGateway(props: LocalGatewayProps): Server {
   const authorizer = createAuthorizer({
     config: { maxTokenBytes: 8192 },
@@ -145,7 +150,7 @@ export function createLocalGateway(props: LocalGatewayProps): Server {
     }),
     logger: props.authorizerLogger,
   });
-  return createGatewayServer({
+  const gateway = createGateway({
     region: props.config.region,
     authorizerCacheTtlSeconds: props.config.authorizerCacheTtlSeconds,
     integrationTimeoutMs: props.config.integrationTimeoutMs,
@@ -154,8 +159,12 @@ export function createLocalGateway(props: LocalGatewayProps): Server {
     credentials: props.credentials ?? principalStore(props.principals),
     upstream: props.upstream,
     log: props.accessLog,
-    ...(props.uiDirectory !== undefined ? { uiDirectory: props.uiDirectory } : {}),
   });
+  return serveGateway(
+    props.uiDirectory === undefined
+      ? gateway
+      : createUiFront({ gateway, uiDirectory: props.uiDirectory, log: props.accessLog }),
+  );
 }
 
 /** Starts MLflow, the user pool and the gateway; on any failure stops what it started and rethrows. */

@@ -1,7 +1,8 @@
 import { createHash, randomBytes, randomUUID } from "crypto";
 import { createServer, IncomingMessage, Server, ServerResponse } from "http";
 import { newAccessKeyId, newSecret, Principal, PrincipalCredentialStore } from "./principals";
-import type { AccessLogEntry } from "../gateway/server";
+import { discardBody, readBody } from "../common/http-body";
+import type { AccessLogEntry } from "../gateway/answer";
 import { CredentialStore, SigV4Credential, SigV4Problem, verifySigV4 } from "../gateway/sigv4";
 import {
   API_GATEWAY,
@@ -454,19 +455,6 @@ export type StsLogEntry = AccessLogEntry & {
   readonly expiration?: string;
 };
 
-function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(c);
-    });
-    req.on("end", () => resolve(size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
-}
-
 /** The STS's listener: `POST /` (form body) or `GET /?Action=...`, as sts.amazonaws.com serves them. */
 export function createStsServer(props: StsServerProps): Server {
   const now = props.now ?? (() => new Date());
@@ -506,8 +494,12 @@ export function createStsServer(props: StsServerProps): Server {
       const q = url.indexOf("?");
       const rawPath = q < 0 ? url : url.slice(0, q);
       const rawQuery = q < 0 ? "" : url.slice(q + 1);
-      const body = await readBody(req);
-      if (body === undefined) return void (status = fail(STS_ERRORS.tooLarge, "payload-too-large"));
+      const body = await readBody(req, MAX_BODY_BYTES);
+      if (body === undefined) {
+        // The whole body is read before the answer, so that the client reads it.
+        await discardBody(req);
+        return void (status = fail(STS_ERRORS.tooLarge, "payload-too-large"));
+      }
       if (rawPath !== "/" || (req.method !== "POST" && req.method !== "GET")) {
         return void (status = fail(
           senderError(400, "InvalidAction", "The local STS answers POST / and GET / only"),

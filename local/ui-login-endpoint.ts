@@ -1,6 +1,8 @@
-import { createServer, IncomingHttpHeaders, request, Server, ServerResponse } from "http";
+import { createServer, IncomingHttpHeaders, IncomingMessage, request, Server, ServerResponse } from "http";
 import { AddressInfo } from "net";
+import { readBody } from "../common/http-body";
 import { closeServer, trackResponses } from "../common/http-server";
+import { connectionTokens, isHopByHopRequestHeader } from "../common/hop-by-hop";
 
 const TARGET_PREFIX = "AWSCognitoIdentityProviderService.";
 /** How long a call may wait for cognito-local before the UI is told the pool is unavailable. */
@@ -46,31 +48,10 @@ function tooLarge(res: ServerResponse): void {
   res.end(body);
 }
 
-const HOP_BY_HOP = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "proxy-authorization",
-  "proxy-authenticate",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-  "host",
-  "content-length",
-  "expect",
-]);
-
 /** The client's headers without hop-by-hop ones (and those its Connection header names): the body is re-sent whole. */
 export function endToEndHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
-  const named = new Set(
-    String(headers.connection ?? "")
-      .toLowerCase()
-      .split(",")
-      .map((t) => t.trim())
-      .filter(Boolean),
-  );
-  return Object.fromEntries(Object.entries(headers).filter(([name]) => !HOP_BY_HOP.has(name) && !named.has(name)));
+  const tokens = connectionTokens(headers.connection);
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !isHopByHopRequestHeader(name, tokens)));
 }
 
 function sendUnavailable(res: ServerResponse, origin: string | undefined): void {
@@ -96,65 +77,55 @@ export async function startUiLoginEndpoint(
   timeoutMs = USER_POOL_TIMEOUT_MS,
 ): Promise<{ readonly endpoint: string; stop(): Promise<void> }> {
   const upstream = new URL(userPoolEndpoint);
-  const server: Server = createServer((req, res) => {
+  async function passOn(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // Anyone on the machine reaches this port before signing in: bound what a request may make it hold.
-    if (Number(req.headers["content-length"] ?? 0) > MAX_LOGIN_BODY_BYTES) return void tooLarge(res);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_LOGIN_BODY_BYTES) {
-        req.removeAllListeners("end");
-        req.pause();
-        return void tooLarge(res);
+    let body = await readBody(req, MAX_LOGIN_BODY_BYTES);
+    if (body === undefined) return tooLarge(res);
+    const headers = endToEndHeaders(req.headers);
+    if (headers["x-amz-target"] === `${TARGET_PREFIX}GetTokensFromRefreshToken`) {
+      try {
+        const input = JSON.parse(body.toString("utf8")) as { ClientId?: unknown; RefreshToken?: unknown };
+        body = Buffer.from(
+          JSON.stringify({
+            ClientId: input.ClientId,
+            AuthFlow: "REFRESH_TOKEN_AUTH",
+            AuthParameters: { REFRESH_TOKEN: input.RefreshToken },
+          }),
+        );
+        headers["x-amz-target"] = `${TARGET_PREFIX}InitiateAuth`;
+      } catch {
+        // Not JSON: cognito-local answers it with its own error.
       }
-      chunks.push(c);
+    }
+    headers["content-length"] = String(body.length);
+    headers.host = upstream.host;
+    const forwarded = request(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers,
+        timeout: timeoutMs,
+      },
+      (upstreamRes) => {
+        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+        upstreamRes.pipe(res);
+        upstreamRes.on("error", () => res.destroy());
+      },
+    );
+    // No answer in time counts as down: the login form shows an error instead of spinning.
+    forwarded.on("timeout", () => forwarded.destroy(new Error("timeout")));
+    forwarded.on("error", () => {
+      if (res.headersSent) return void res.destroy();
+      if (req.method === "OPTIONS") return void allowPreflight(res, req.headers);
+      sendUnavailable(res, req.headers.origin);
     });
-    req.on("end", () => {
-      let body = Buffer.concat(chunks);
-      const headers = endToEndHeaders(req.headers);
-      if (headers["x-amz-target"] === `${TARGET_PREFIX}GetTokensFromRefreshToken`) {
-        try {
-          const input = JSON.parse(body.toString("utf8")) as { ClientId?: unknown; RefreshToken?: unknown };
-          body = Buffer.from(
-            JSON.stringify({
-              ClientId: input.ClientId,
-              AuthFlow: "REFRESH_TOKEN_AUTH",
-              AuthParameters: { REFRESH_TOKEN: input.RefreshToken },
-            }),
-          );
-          headers["x-amz-target"] = `${TARGET_PREFIX}InitiateAuth`;
-        } catch {
-          // Not JSON: cognito-local answers it with its own error.
-        }
-      }
-      headers["content-length"] = String(body.length);
-      headers.host = upstream.host;
-      const forwarded = request(
-        {
-          host: upstream.hostname,
-          port: upstream.port,
-          method: req.method,
-          path: req.url,
-          headers,
-          timeout: timeoutMs,
-        },
-        (upstreamRes) => {
-          res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
-          upstreamRes.pipe(res);
-          upstreamRes.on("error", () => res.destroy());
-        },
-      );
-      // No answer in time counts as down: the login form shows an error instead of spinning.
-      forwarded.on("timeout", () => forwarded.destroy(new Error("timeout")));
-      forwarded.on("error", () => {
-        if (res.headersSent) return void res.destroy();
-        if (req.method === "OPTIONS") return void allowPreflight(res, req.headers);
-        sendUnavailable(res, req.headers.origin);
-      });
-      forwarded.end(body);
-    });
-  });
+    forwarded.end(body);
+  }
+
+  // A request that fails while it is read has no one left to answer.
+  const server: Server = createServer((req, res) => void passOn(req, res).catch(() => res.destroy()));
   // A client that trickles its request ties up nothing for long.
   server.requestTimeout = 30_000;
   trackResponses(server);

@@ -2,18 +2,15 @@
 import { isAbsolute, relative } from "path";
 import { parseArgs } from "util";
 import { RouteCatalog } from "../authorizer/core/catalog";
-import {
-  IAM_MANAGED_POLICIES_PER_ROLE,
-  IAM_MANAGED_POLICY_MAX_CHARS,
-  stagePrefix,
-  StageScope,
-} from "../authorizer/core/compile";
+import { IAM_MANAGED_POLICIES_PER_ROLE, IAM_MANAGED_POLICY_MAX_CHARS } from "../authorizer/core/compile";
+import { decidePath, explainDecision } from "../authorizer/core/decide-request";
 import { CatalogError, GroupPolicyError, MlflowGateError } from "../authorizer/core/errors";
 import { GroupFile } from "../authorizer/core/groups";
 import { API_GATEWAY } from "../authorizer/core/contract";
 import { GroupSizes, lintGroupFiles, LintReport } from "../authorizer/core/lint";
 import { loadRouteCatalog, readGroupFiles } from "../authorizer/load-policies";
-import { authorizerScope, checkRequest, EXAMPLE_SCOPE, PolicySet } from "../authorizer/core/policy-set";
+import { MethodArnStage } from "../authorizer/core/method-arn";
+import { authorizerScope, PolicySet } from "../authorizer/core/policy-set";
 import { CATALOG_FILE, GROUPS_DIR } from "../project/paths";
 import { installedMlflowVersion } from "../project/mlflow-venv";
 import { diffRouteCatalogs, introspectRouteCatalog } from "./lib/route-catalog";
@@ -280,14 +277,9 @@ function policyCheck(ctx: Context): number {
   const groups = groupOptions(ctx);
   const set = loadSet(ctx);
   requireKnownGroups(set, groups);
-  const check = checkRequest(set, groups, method, path);
-  // Resources are shown relative to the stage: the example account and API id say nothing.
-  const reason = [stagePrefix(EXAMPLE_SCOPE), stagePrefix(authorizerScope(EXAMPLE_SCOPE))].reduce(
-    (r, prefix) => r.split(prefix).join(""),
-    check.reason,
-  );
+  const d = decidePath(set, groups, method, path);
   ctx.io.stdout.write(
-    `${check.decision} ${check.route?.action ?? "unknown-route"} ${groups.join(",")}: ${reason} (${check.surface})\n`,
+    `${d.decision.toUpperCase()} ${d.route?.action ?? "unknown-route"} ${groups.join(",")}: ${explainDecision(d)} (${d.surface})\n`,
   );
   return 0;
 }
@@ -303,12 +295,13 @@ const SCOPE_PATTERNS: Record<"region" | "account" | "api-id" | "stage", RegExp> 
   stage: /^(\*|[A-Za-z0-9_-]{1,128})$/,
 };
 
-function scopeFrom(values: Values, defaults: StageScope): StageScope {
+function scopeFrom(values: Values, defaults: Omit<MethodArnStage, "partition">): MethodArnStage {
   for (const key of Object.keys(SCOPE_PATTERNS) as (keyof typeof SCOPE_PATTERNS)[]) {
     const v = values[key];
     if (v !== undefined && !SCOPE_PATTERNS[key].test(v)) throw new UsageError(`--${key} "${v}" is not a valid ${key}`);
   }
   return {
+    partition: "aws",
     region: values.region ?? defaults.region,
     account: values.account ?? defaults.account,
     apiId: values["api-id"] ?? defaults.apiId,

@@ -3,7 +3,8 @@ import { writeFileSync } from "fs";
 import { join, relative } from "path";
 import { CatalogRoute, ROUTE_CLASSES, RouteClass, samplePath } from "../authorizer/core/catalog";
 import { GroupPolicyError } from "../authorizer/core/errors";
-import { checkRequest, PolicySet } from "../authorizer/core/policy-set";
+import { decidePath } from "../authorizer/core/decide-request";
+import { PolicySet } from "../authorizer/core/policy-set";
 import { loadPolicySet } from "../authorizer/load-policies";
 import { CATALOG_FILE, GROUPS_DIR, REPO_ROOT } from "../project/paths";
 
@@ -11,7 +12,7 @@ export const DECISION_MATRIX_FILE = join(REPO_ROOT, "policies", "decision-matrix
 
 /** Whether the group's compiled policies let a request of the route through (decided on its sample path). */
 export function isAllowed(set: PolicySet, group: string, route: Pick<CatalogRoute, "method" | "path">): boolean {
-  return checkRequest(set, [group], route.method, samplePath(route.path)).decision === "ALLOW";
+  return decidePath(set, [group], route.method, samplePath(route.path)).decision === "allow";
 }
 
 const CLASS_TITLES: Record<RouteClass, string> = {

@@ -26,12 +26,7 @@ const SCRIPT_IMPORTERS = ["scripts/", "bin/", "test/scripts/", "test/support/"];
  * paths, target as written without its extension). Each must still occur: a fixed one fails the test
  * until it is removed here.
  */
-const KNOWN_EXCEPTIONS: readonly string[] = [
-  // TODO: the gateway serves the UI files through local/ui-files.ts; the branch that replaces checkRequest
-  // with decideRequest and unifies the methodArn and stage scope types removes this import. Delete this
-  // entry when it lands.
-  "gateway/server.ts -> local/ui-files",
-];
+const KNOWN_EXCEPTIONS: readonly string[] = [];
 
 interface Import {
   /** The importing file, relative to the repository root, with "/" separators. */

@@ -25,6 +25,14 @@ export function authTypeOf(path: string, cls: RouteClass): AuthType {
   return /^\/(api|v1|gateway)\//.test(path) ? "iam" : "cognito";
 }
 
+/**
+ * Who checks a request: its catalog route's surface, or for a path the catalog does not list, the
+ * surface its prefix gives a read route (an unknown route is authorized, never public).
+ */
+export function authTypeOfRequest(route: CatalogRoute | undefined, path: string): AuthType {
+  return route ? route.auth : authTypeOf(path, "read");
+}
+
 export const HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
 

@@ -2,6 +2,7 @@ import { AuthType, CatalogRoute, RouteCatalog, routeId } from "./catalog";
 import { CompileError } from "./errors";
 import { globIntersectsRoute } from "./glob";
 import { ResolvedGroup } from "./groups";
+import { MethodArnStage, stageArnPrefix } from "./method-arn";
 
 /**
  * Resource globs relative to a stage (`VERB/path`). A request of an allowed route matches an `allow`
@@ -157,14 +158,6 @@ export function compileRouteSet(
   return { allow: allow.sort(), deny: deny.sort() };
 }
 
-export function compileGroup(
-  catalog: RouteCatalog,
-  group: ResolvedGroup,
-  surface: Exclude<AuthType, "none">,
-): CompiledResources {
-  return compileRouteSet(catalog, group.allowedRouteIds, group.unknownRoutes, surface);
-}
-
 /** The union of several groups: membership only ever adds routes. */
 export function compileGroupUnion(
   catalog: RouteCatalog,
@@ -189,22 +182,9 @@ export interface PolicyDocument {
   readonly Statement: PolicyStatement[];
 }
 
-/** Where a stage's resources live. Values may be placeholders such as `${AWS::Region}` or CDK tokens. */
-export interface StageScope {
-  readonly partition?: string;
-  readonly region: string;
-  readonly account: string;
-  readonly apiId: string;
-  readonly stage: string;
-}
-
-export function stagePrefix(scope: StageScope): string {
-  return `arn:${scope.partition ?? "aws"}:execute-api:${scope.region}:${scope.account}:${scope.apiId}/${scope.stage}/`;
-}
-
 /** The policy a Lambda authorizer returns (no allowed resource: deny everything). */
-export function buildAuthorizerPolicy(resources: CompiledResources, scope: StageScope): PolicyDocument {
-  const prefix = stagePrefix(scope);
+export function buildAuthorizerPolicy(resources: CompiledResources, scope: MethodArnStage): PolicyDocument {
+  const prefix = stageArnPrefix(scope);
   if (resources.allow.length === 0) return buildDenyAllPolicy(scope);
   const statements: PolicyStatement[] = [
     { Effect: "Allow", Action: "execute-api:Invoke", Resource: resources.allow.map((r) => prefix + r) },
@@ -215,10 +195,15 @@ export function buildAuthorizerPolicy(resources: CompiledResources, scope: Stage
   return { Version: "2012-10-17", Statement: statements };
 }
 
-export function buildDenyAllPolicy(scope: StageScope): PolicyDocument {
+/**
+ * The one deny-all policy: an explicit Deny of every resource of the stage, or of every resource at
+ * all when there is no stage to name (an authorizer that cannot read its methodArn, or fails). Built
+ * afresh each time: callers (the local gateway) may keep or change what they get.
+ */
+export function buildDenyAllPolicy(scope?: MethodArnStage): PolicyDocument {
   return {
     Version: "2012-10-17",
-    Statement: [{ Effect: "Deny", Action: "execute-api:Invoke", Resource: `${stagePrefix(scope)}*` }],
+    Statement: [{ Effect: "Deny", Action: "execute-api:Invoke", Resource: scope ? `${stageArnPrefix(scope)}*` : "*" }],
   };
 }
 
@@ -236,10 +221,10 @@ export function iamPolicySize(doc: PolicyDocument): number {
  */
 export function buildIamPolicies(
   resources: CompiledResources,
-  scope: StageScope,
+  scope: MethodArnStage,
   sidPrefix = "MlflowGate",
 ): PolicyDocument[] {
-  const prefix = stagePrefix(scope);
+  const prefix = stageArnPrefix(scope);
   const docs: PolicyDocument[] = [];
   let current: string[] = [];
   // The carve-outs go into every document: a Deny must hold whichever policy carries the Allow.

@@ -55,8 +55,11 @@ function parseStatement(raw: unknown, i: number): Statement {
   };
 }
 
+/** A policy document's statements, validated by parsePolicyDocument. */
+export type ParsedPolicy = readonly Statement[];
+
 /** Validates a policy document once, so evaluating it is cheap and cannot throw. */
-export function parsePolicyDocument(doc: unknown): readonly Statement[] {
+export function parsePolicyDocument(doc: unknown): ParsedPolicy {
   if (typeof doc !== "object" || doc === null) throw new UnsupportedPolicyError("policy document must be an object");
   const d = doc as Record<string, unknown>;
   if (d.Version !== undefined && d.Version !== "2012-10-17")
@@ -112,11 +115,7 @@ function statementMatches(s: Statement, action: string, resource: string): strin
 }
 
 /** Evaluates one or more policy documents (a role's managed policies, or an authorizer's policy) together. */
-export function evaluatePolicies(
-  docs: readonly (readonly Statement[])[],
-  action: string,
-  resource: string,
-): Evaluation {
+export function evaluatePolicies(docs: readonly ParsedPolicy[], action: string, resource: string): Evaluation {
   let allowed: string | undefined;
   for (const statements of docs) {
     for (const s of statements) {
@@ -127,8 +126,4 @@ export function evaluatePolicies(
     }
   }
   return allowed !== undefined ? { decision: "Allow", matched: allowed } : { decision: "ImplicitDeny" };
-}
-
-export function evaluatePolicy(doc: unknown, action: string, resource: string): Evaluation {
-  return evaluatePolicies([parsePolicyDocument(doc)], action, resource);
 }

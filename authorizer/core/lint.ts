@@ -7,16 +7,18 @@ import {
   IAM_MANAGED_POLICIES_PER_ROLE,
   IAM_MANAGED_POLICY_MAX_CHARS,
   iamPolicySize,
-  StageScope,
 } from "./compile";
 import { API_GATEWAY } from "./contract";
 import { GroupPolicyError, MlflowGateError } from "./errors";
 import { GroupFile } from "./groups";
-import { authorizerScope, checkRequest, groupCombinations, PolicySet, Surface } from "./policy-set";
+import { decidePath } from "./decide-request";
+import { MethodArnStage } from "./method-arn";
+import { authorizerScope, groupCombinations, PolicySet, Surface } from "./policy-set";
 
 /** Worst-case scopes: API ids have 10 characters; stage names are assumed to have at most 20. */
-const WORST_AUTHORIZER_SCOPE: StageScope = authorizerScope({ apiId: "a".repeat(10) });
-const WORST_IAM_SCOPE: StageScope = {
+const WORST_AUTHORIZER_SCOPE: MethodArnStage = authorizerScope({ partition: "aws", apiId: "a".repeat(10) });
+const WORST_IAM_SCOPE: MethodArnStage = {
+  partition: "aws",
   region: "ap-southeast-5",
   account: "123456789012",
   apiId: "a".repeat(10),
@@ -69,10 +71,10 @@ function grantMismatches(set: PolicySet, group: string): { route: CatalogRoute; 
   const unknownRoutesAllowed = set.groups.get(group)?.unknownRoutes === "allow";
   const out: { route: CatalogRoute; allowed: boolean }[] = [];
   for (const route of set.catalog.routes) {
-    const check = checkRequest(set, [group], route.method, samplePath(route.path));
-    const allowed = check.decision === "ALLOW";
+    const d = decidePath(set, [group], route.method, samplePath(route.path));
+    const allowed = d.decision === "allow";
     // The sample path of a shadowed route is served by another route: that one's intent decides.
-    const intended = check.route ? set.intends([group], check.route) : unknownRoutesAllowed;
+    const intended = d.route ? set.intends([group], d.route) : unknownRoutesAllowed;
     if (allowed !== intended) out.push({ route, allowed });
   }
   return out;

@@ -1,14 +1,13 @@
-import { AuthType, CatalogRoute, RouteCatalog, RouteMatcher, authTypeOf } from "./catalog";
+import { AuthType, CatalogRoute, RouteCatalog, RouteMatcher } from "./catalog";
 import {
   buildAuthorizerPolicy,
   buildIamPolicies,
   compileGroupUnion,
   CompiledResources,
   PolicyDocument,
-  StageScope,
 } from "./compile";
-import { evaluatePolicies, Evaluation, parsePolicyDocument } from "./evaluate";
 import { GroupFile, ResolvedGroup, resolveGroups } from "./groups";
+import { MethodArnStage } from "./method-arn";
 
 export type Surface = Exclude<AuthType, "none">;
 
@@ -95,11 +94,11 @@ export class PolicySet {
     return c;
   }
 
-  authorizerPolicy(groupNames: readonly string[], scope: StageScope): PolicyDocument {
+  authorizerPolicy(groupNames: readonly string[], scope: MethodArnStage): PolicyDocument {
     return buildAuthorizerPolicy(this.resourcesFor(groupNames, "cognito"), scope);
   }
 
-  iamPolicies(groupName: string, scope: StageScope): PolicyDocument[] {
+  iamPolicies(groupName: string, scope: MethodArnStage): PolicyDocument[] {
     return buildIamPolicies(this.resourcesFor([groupName], "iam"), scope);
   }
 
@@ -123,62 +122,6 @@ export class PolicySet {
  * group's rights are the same on every stage, so those parts carry nothing but bytes (the response
  * must stay under 8 KB).
  */
-export function authorizerScope(arn: { readonly partition?: string; readonly apiId: string }): StageScope {
-  return { partition: arn.partition ?? "aws", region: "*", account: "*", apiId: arn.apiId, stage: "*" };
-}
-
-/** Placeholder stage used where only relative decisions matter (CLI, tests). */
-export const EXAMPLE_SCOPE: StageScope = {
-  region: "us-east-1",
-  account: "123456789012",
-  apiId: "mlflowgate0",
-  stage: "prod",
-};
-
-export interface RequestCheck {
-  readonly decision: "ALLOW" | "DENY";
-  /** The catalog route MLflow would serve, if any. */
-  readonly route?: CatalogRoute;
-  readonly surface: AuthType;
-  readonly evaluation?: Evaluation;
-  readonly reason: string;
-}
-
-/**
- * Decides a request the way the deployed system does: public routes pass; routes the catalog does not
- * list are denied unless a group has `unknownRoutes: allow`; otherwise the compiled policy of the
- * path's surface (role policy for `iam`, authorizer policy for `cognito`) is evaluated against the
- * request's methodArn. `path` is the decoded path without query string.
- */
-export function checkRequest(
-  set: PolicySet,
-  groupNames: readonly string[],
-  method: string,
-  path: string,
-  scope: StageScope = EXAMPLE_SCOPE,
-): RequestCheck {
-  const route = set.matcher.match(method, path);
-  const surface: AuthType = route ? route.auth : authTypeOf(path, "read");
-  if (surface === "none") return { decision: "ALLOW", route, surface, reason: "public route" };
-  // A route MLflow may serve but the catalog does not list: only groups that opt in (admins) may call it.
-  const known = set.knownGroups(groupNames);
-  if (!route && !set.mayCallUnknownRoutes(known)) {
-    return { decision: "DENY", surface, reason: "unknown route" };
-  }
-  const docs =
-    surface === "iam"
-      ? groupNames.flatMap((g) => (set.groups.has(g) ? set.iamPolicies(g, scope) : []))
-      : [set.authorizerPolicy(groupNames, authorizerScope(scope))];
-  const arn = `arn:${scope.partition ?? "aws"}:execute-api:${scope.region}:${scope.account}:${scope.apiId}/${scope.stage}/${method}${path}`;
-  const evaluation = evaluatePolicies(docs.map(parsePolicyDocument), "execute-api:Invoke", arn);
-  const decision = evaluation.decision === "Allow" ? "ALLOW" : "DENY";
-  const reason =
-    known.length === 0
-      ? "no known group"
-      : evaluation.decision === "Allow"
-        ? `allowed by ${evaluation.matched}`
-        : evaluation.decision === "ExplicitDeny"
-          ? `explicitly denied by ${evaluation.matched}`
-          : "no statement allows it";
-  return { decision, route, surface, evaluation, reason };
+export function authorizerScope(arn: Pick<MethodArnStage, "partition" | "apiId">): MethodArnStage {
+  return { partition: arn.partition, region: "*", account: "*", apiId: arn.apiId, stage: "*" };
 }

@@ -2,7 +2,7 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
 import { join } from "path";
 import { createAuthorizer, DecisionLogger } from "../../authorizer/authorize";
-import { evaluatePolicy } from "../../authorizer/core/evaluate";
+import { evaluatePolicies, parsePolicyDocument } from "../../authorizer/core/evaluate";
 import { PolicySet } from "../../authorizer/core/policy-set";
 import { loadPolicySet } from "../../authorizer/load-policies";
 import { createTokenVerifier } from "../../authorizer/token";
@@ -54,7 +54,11 @@ const bearer = (token: string): APIGatewayRequestAuthorizerEvent => requestEvent
 /** The decision API Gateway takes for a request under the returned policy. */
 function decisionFor(result: APIGatewayAuthorizerResult, request: string, arnPrefix = METHOD_ARN_PREFIX): string {
   const [method, path] = request.split(" ") as [string, string];
-  return evaluatePolicy(result.policyDocument, "execute-api:Invoke", `${arnPrefix}${method}${path}`).decision;
+  return evaluatePolicies(
+    [parsePolicyDocument(result.policyDocument)],
+    "execute-api:Invoke",
+    `${arnPrefix}${method}${path}`,
+  ).decision;
 }
 
 async function rejectionOf(outcome: Promise<unknown>): Promise<unknown> {
@@ -430,6 +434,21 @@ describe("createAuthorizer: logs", () => {
         requestId: "req-0001",
       },
     ]);
+  });
+
+  it("explains the request that invoked it, in the gateway's reason codes, while the policy still covers every route of the groups", async () => {
+    // Prepare: a reader's first request is one readers may not make
+    const { authorize, logger } = setup();
+    const event = {
+      ...bearer(accessToken(key)),
+      methodArn: `${METHOD_ARN_PREFIX}POST/ajax-api/2.0/mlflow/runs/delete`,
+    };
+    // Act
+    const result = await authorize(event);
+    // Assess
+    expect(logger.records()).toMatchObject([{ decision: "deny", reason: "not-allowed", groups: ["readers"] }]);
+    expect(decisionFor(result, "POST /ajax-api/2.0/mlflow/runs/delete")).not.toBe("Allow");
+    expect(decisionFor(result, "POST /ajax-api/2.0/mlflow/runs/search")).toBe("Allow");
   });
 
   it("never contains a token or its signature, whatever the outcome", async () => {

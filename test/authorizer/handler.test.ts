@@ -6,7 +6,7 @@ import { createServer, Server } from "http";
 import { AddressInfo } from "net";
 import { tmpdir } from "os";
 import { join } from "path";
-import { evaluatePolicy } from "../../authorizer/core/evaluate";
+import { evaluatePolicies, parsePolicyDocument } from "../../authorizer/core/evaluate";
 import { loadGroupFiles, loadRouteCatalog } from "../../authorizer/load-policies";
 import { accessToken, CLIENT_ID, createSigningKey, jwksOf, METHOD_ARN_PREFIX, requestEvent } from "./support/tokens";
 
@@ -103,7 +103,9 @@ describe("handler", () => {
     await handler(requestEvent({ authorization: `Bearer ${token}` }));
     // Assess
     const arn = `${METHOD_ARN_PREFIX}POST/ajax-api/2.0/mlflow/runs/search`;
-    expect(evaluatePolicy(first.policyDocument, "execute-api:Invoke", arn).decision).toBe("Allow");
+    expect(evaluatePolicies([parsePolicyDocument(first.policyDocument)], "execute-api:Invoke", arn).decision).toBe(
+      "Allow",
+    );
     expect(first.context).toEqual({ username: "alice", groups: "readers", tokenUse: "access" });
     expect(jwksRequests - before).toBe(1);
     expect(logs()).toMatchObject([

@@ -1,16 +1,14 @@
 import { Sha256 } from "@aws-crypto/sha256-js";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
 import { createServer, IncomingHttpHeaders, request, Server } from "http";
-import { tmpdir } from "os";
-import { join } from "path";
 import { AddressInfo, connect, createServer as createNetServer } from "net";
 import { createAuthorizer } from "../../authorizer/authorize";
 import { loadPolicySet } from "../../authorizer/load-policies";
 import { createTokenVerifier } from "../../authorizer/token";
 import { parsePrincipals, principalStore } from "../../local/principals";
-import { AccessLogEntry, createGatewayServer } from "../../gateway/server";
+import { AccessLogEntry } from "../../gateway/answer";
+import { createGatewayServer } from "../../gateway/server";
 import { closeServer } from "../../common/http-server";
 import { CATALOG_FILE, GROUPS_DIR } from "../../project/paths";
 import {
@@ -62,7 +60,6 @@ function startGateway(
   options: {
     upstream?: URL;
     integrationTimeoutMs?: number;
-    uiDirectory?: string;
     maxHeldBytes?: number;
     upstreamIdleMs?: number;
   } = {},
@@ -89,7 +86,6 @@ function startGateway(
     upstream: options.upstream ?? upstreamUrl,
     log: (e) => void logs.push(e),
     now: () => new Date(clock),
-    ...(options.uiDirectory ? { uiDirectory: options.uiDirectory } : {}),
     ...(options.maxHeldBytes !== undefined ? { maxHeldBytes: options.maxHeldBytes } : {}),
     ...(options.upstreamIdleMs !== undefined ? { upstreamIdleMs: options.upstreamIdleMs } : {}),
   });
@@ -533,72 +529,6 @@ test("a client that leaves while MLflow's answer is held closes MLflow's connect
     await stopGateway();
     await startGateway();
   }
-});
-
-describe("the patched UI", () => {
-  const root = mkdtempSync(join(tmpdir(), "mlflow-gate-ui-"));
-  const ui = join(root, "ui");
-  beforeAll(async () => {
-    mkdirSync(join(ui, "static-files", "static", "js"), { recursive: true });
-    writeFileSync(join(ui, "index.html"), "<html>patched</html>");
-    writeFileSync(join(ui, "static-files", "static", "js", "main.js"), "console.log(1)");
-    writeFileSync(join(ui, "mlflow-gate-ui.json"), "{}");
-    writeFileSync(join(root, "secret.txt"), "outside the UI");
-    await stopGateway();
-    await startGateway({ uiDirectory: ui });
-  });
-  afterAll(async () => {
-    await stopGateway();
-    await startGateway();
-    rmSync(root, { recursive: true, force: true });
-  });
-
-  test("/, /static-files/* and /mlflow-gate-ui.json come from the directory, without credentials, not from MLflow", async () => {
-    const index = await send("GET", "/");
-    const script = await send("GET", "/static-files/static/js/main.js");
-    const config = await send("GET", "/mlflow-gate-ui.json");
-
-    expect([index.status, index.body, index.headers["content-type"]]).toEqual([
-      200,
-      "<html>patched</html>",
-      "text/html; charset=utf-8",
-    ]);
-    expect([script.status, script.body, script.headers["content-type"]]).toEqual([
-      200,
-      "console.log(1)",
-      "text/javascript; charset=utf-8",
-    ]);
-    expect([config.status, config.headers["cache-control"]]).toEqual([200, "no-cache"]);
-    expect(seen).toHaveLength(0);
-    await new Promise((resolve) => setTimeout(resolve, 50)); // the log line follows the response
-    expect(logs.map((l) => l.decision)).toEqual(["public", "public", "public"]);
-  });
-
-  test("a missing UI file is a 404, not a request to MLflow", async () => {
-    const r = await send("GET", "/static-files/nope.js");
-    expect(r.status).toBe(404);
-    expect(seen).toHaveLength(0);
-  });
-
-  test("path traversal out of the UI directory is refused (regression: encoded and plain ..)", async () => {
-    for (const path of [
-      "/static-files/../../secret.txt",
-      "/static-files/%2e%2e/%2e%2e/secret.txt",
-      "/static-files/..%2f..%2fsecret.txt",
-      "/static-files/%2E%2E%5C..%5Csecret.txt",
-    ]) {
-      const r = await send("GET", path);
-      expect(r.body).not.toContain("outside the UI");
-      expect([400, 404]).toContain(r.status);
-    }
-    expect(seen).toHaveLength(0);
-  });
-
-  test("other routes still go through the authorizer to MLflow", async () => {
-    expect((await send("GET", "/ajax-api/2.0/mlflow/experiments/search")).status).toBe(401);
-    expect((await send("GET", "/health")).status).toBe(200);
-    expect(seen).toHaveLength(1);
-  });
 });
 
 describe("regression: a GET with a body (MLflow reads it as the parameters when the query is empty)", () => {

@@ -7,7 +7,7 @@ import { AddressInfo } from "net";
 import { tmpdir } from "os";
 import { join } from "path";
 import { createAuthorizer } from "../../authorizer/authorize";
-import { checkRequest } from "../../authorizer/core/policy-set";
+import { decidePath } from "../../authorizer/core/decide-request";
 import { loadPolicySet } from "../../authorizer/load-policies";
 import { createTokenVerifier } from "../../authorizer/token";
 import { parsePrincipals, principalStore } from "../../local/principals";
@@ -17,7 +17,7 @@ import { RunningUserPool, startUserPool } from "../../local/user-pool";
 import { CATALOG_FILE, GROUPS_DIR } from "../../project/paths";
 import { fillTemplate } from "../support/probes";
 
-// Every decision the gateway makes equals `mlflow-gate policy check` (checkRequest) for the same
+// Every decision the gateway makes equals `mlflow-gate policy check` (decidePath) for the same
 // group, method and path: every catalog route x every group, with real pool tokens and real SigV4.
 // The gateway's upstream is a closed port, so an allowed request answers 502 and nothing runs
 // (admin routes include the assistant, jobs and calls to model providers).
@@ -110,7 +110,7 @@ describe("the gateway decides as `mlflow-gate policy check` does", () => {
       let allowed = 0;
       for (const route of policySet.catalog.routes) {
         const path = fillTemplate(route.path, "sample", "a/b");
-        const expected = checkRequest(policySet, [group], route.method, path).decision === "ALLOW";
+        const expected = decidePath(policySet, [group], route.method, path).decision === "allow";
         const got = await gatewayAllows(group, route.method, path);
         if (got.allowed !== expected)
           differ.push(`${route.method} ${path}: gateway ${got.status}, policy check ${expected ? "ALLOW" : "DENY"}`);
@@ -132,7 +132,7 @@ describe("the gateway decides as `mlflow-gate policy check` does", () => {
       ["POST", "/api/2.0/mlflow/runs/brand-new"],
       ["DELETE", "/ajax-api/9.0/anything"],
     ] as const) {
-      const expected = checkRequest(policySet, [group], method, path).decision === "ALLOW";
+      const expected = decidePath(policySet, [group], method, path).decision === "allow";
       expect([method, path, (await gatewayAllows(group, method, path)).allowed]).toEqual([method, path, expected]);
     }
   });

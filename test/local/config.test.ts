@@ -9,6 +9,8 @@ describe("parseStackConfig", () => {
       host: "127.0.0.1",
       gatewayPort: 8080,
       mlflowPort: 0,
+      guardPort: 0,
+      auditReads: false,
       userPoolPort: 9229,
       stsPort: 8090,
       stsMinDurationSeconds: 900,
@@ -25,6 +27,8 @@ describe("parseStackConfig", () => {
         MLFLOW_GATE_DATA: "/tmp/d",
         MLFLOW_GATE_PORT: "0",
         MLFLOW_GATE_MLFLOW_PORT: "5001",
+        MLFLOW_GATE_GUARD_PORT: "5002",
+        MLFLOW_GATE_AUDIT_READS: "true",
         MLFLOW_GATE_USER_POOL_PORT: "0",
         MLFLOW_GATE_REGION: "eu-west-1",
         MLFLOW_GATE_AUTHORIZER_CACHE_TTL: "0",
@@ -37,6 +41,8 @@ describe("parseStackConfig", () => {
       "/",
     );
     expect(c).toMatchObject({
+      guardPort: 5002,
+      auditReads: true,
       dataDir: "/tmp/d",
       gatewayPort: 0,
       mlflowPort: 5001,
@@ -61,6 +67,7 @@ describe("parseStackConfig", () => {
           MLFLOW_GATE_AUTHORIZER_CACHE_TTL: "4000",
           MLFLOW_GATE_INTEGRATION_TIMEOUT_MS: "60000",
           MLFLOW_GATE_STS_MIN_DURATION_SECONDS: "5",
+          MLFLOW_GATE_AUDIT_READS: "yes",
         }),
       ConfigError,
     );
@@ -70,6 +77,7 @@ describe("parseStackConfig", () => {
     expect(e.message).toMatch(/MLFLOW_GATE_AUTHORIZER_CACHE_TTL must be an integer from 0 to 3600/);
     expect(e.message).toMatch(/MLFLOW_GATE_INTEGRATION_TIMEOUT_MS must be an integer from 50 to 29000/);
     expect(e.message).toMatch(/MLFLOW_GATE_STS_MIN_DURATION_SECONDS must be an integer from 15 to 900/);
+    expect(e.message).toMatch(/MLFLOW_GATE_AUDIT_READS must be true or false, not "yes"/);
   });
 
   test("the STS's shortest session may not exceed its longest", () => {

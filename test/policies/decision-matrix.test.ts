@@ -1,5 +1,5 @@
 import { routeId } from "../../authorizer/core/catalog";
-import { checkRequest } from "../../authorizer/core/policy-set";
+import { decidePath, explainDecision } from "../../authorizer/core/decide-request";
 import { loadPolicySet } from "../../authorizer/load-policies";
 import { CATALOG_FILE, GROUPS_DIR } from "../../project/paths";
 import { askMlflowRouting, buildProbes } from "../support/probes";
@@ -50,15 +50,15 @@ describe("decision matrix: every group x every catalog route (both mounts) x awk
       const mayCallUnknown = set.groups.get(group)?.unknownRoutes === "allow";
       probes.forEach((p, i) => {
         // Act
-        const check = checkRequest(set, [group], p.method, p.path);
+        const check = decidePath(set, [group], p.method, p.path);
         // Assess: against the route MLflow really serves. A request MLflow serves with no route (404)
         // must be denied to groups without `unknownRoutes: allow`; for the others either answer is harmless.
         const route = served[i] !== undefined ? byId.get(served[i] as string) : undefined;
         if (!route && mayCallUnknown) return;
         const intended = route ? set.intends([group], route) : false;
-        if ((check.decision === "ALLOW") !== intended) {
+        if ((check.decision === "allow") !== intended) {
           wrong.push(
-            `${p.method} ${p.path} -> ${route ? route.action : "unknown"}: compiled ${check.decision}, intended ${intended ? "ALLOW" : "DENY"} (${check.reason})`,
+            `${p.method} ${p.path} -> ${route ? route.action : "unknown"}: compiled ${check.decision.toUpperCase()}, intended ${intended ? "ALLOW" : "DENY"} (${explainDecision(check)})`,
           );
         }
       });

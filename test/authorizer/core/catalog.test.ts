@@ -1,4 +1,6 @@
 import {
+  authTypeOfRequest,
+  CatalogRoute,
   parsePathTemplate,
   parseRouteCatalog,
   routeId,
@@ -107,5 +109,20 @@ describe("samplePath", () => {
     const strays = catalog.routes.filter((r) => matcher.match(r.method, samplePath(r.path)) !== r).map(routeId);
     // Assess
     expect(strays).toEqual([]);
+  });
+});
+
+describe("authTypeOfRequest", () => {
+  test("a listed route keeps its own surface, public ones included", () => {
+    // Prepare
+    const health = { ...route({ path: "/health", class: "static", auth: "none" }) } as CatalogRoute;
+    // Act, Assess
+    expect(authTypeOfRequest(health, "/health")).toBe("none");
+  });
+
+  test("a path the catalog does not list is authorized by its prefix, never public", () => {
+    expect(authTypeOfRequest(undefined, "/api/2.0/mlflow/brand-new")).toBe("iam");
+    expect(authTypeOfRequest(undefined, "/ajax-api/2.0/mlflow/brand-new")).toBe("cognito");
+    expect(authTypeOfRequest(undefined, "/static-files/brand-new.js")).toBe("cognito");
   });
 });

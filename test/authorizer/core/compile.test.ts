@@ -9,7 +9,8 @@ import {
   routeGlob,
 } from "../../../authorizer/core/compile";
 import { CompileError } from "../../../authorizer/core/errors";
-import { evaluatePolicy } from "../../../authorizer/core/evaluate";
+import { evaluatePolicies, parsePolicyDocument } from "../../../authorizer/core/evaluate";
+import { stageArnPrefix } from "../../../authorizer/core/method-arn";
 
 const r = (method: string, path: string, action: string, cls = "read", source = "flask") => ({
   method,
@@ -24,10 +25,9 @@ function catalogOf(...routes: ReturnType<typeof r>[]): RouteCatalog {
   return parseRouteCatalog({ mlflowVersion: "0.0.0", routes });
 }
 const ids = (...list: string[]) => new Set(list);
-const SCOPE = { region: "us-east-1", account: "123456789012", apiId: "abcdef1234", stage: "prod" };
+const SCOPE = { partition: "aws", region: "us-east-1", account: "123456789012", apiId: "abcdef1234", stage: "prod" };
 const decide = (doc: unknown, verbPath: string) =>
-  evaluatePolicy(doc, "execute-api:Invoke", `arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/${verbPath}`)
-    .decision;
+  evaluatePolicies([parsePolicyDocument(doc)], "execute-api:Invoke", `${stageArnPrefix(SCOPE)}${verbPath}`).decision;
 
 describe("routeGlob", () => {
   test("parameters become *", () => {
@@ -117,6 +117,26 @@ describe("policy documents", () => {
   test("an empty grant is an explicit deny of the whole stage", () => {
     expect(buildAuthorizerPolicy({ allow: [], deny: [] }, SCOPE)).toEqual(buildDenyAllPolicy(SCOPE));
     expect(decide(buildDenyAllPolicy(SCOPE), "GET/")).toBe("ExplicitDeny");
+  });
+
+  test("without a stage to name, the deny-all policy denies every resource, and each call gets its own copy", () => {
+    // Act
+    const first = buildDenyAllPolicy();
+    const second = buildDenyAllPolicy();
+    // Assess
+    expect(first).toEqual({
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Deny", Action: "execute-api:Invoke", Resource: "*" }],
+    });
+    expect(
+      evaluatePolicies(
+        [parsePolicyDocument(first)],
+        "execute-api:Invoke",
+        "arn:aws:execute-api:eu-west-1:1:other/x/GET/",
+      ).decision,
+    ).toBe("ExplicitDeny");
+    expect(second).not.toBe(first);
+    expect(second.Statement).not.toBe(first.Statement);
   });
 
   test("IAM policies are split under the managed policy limit, each carrying the carve-outs", () => {

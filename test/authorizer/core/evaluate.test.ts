@@ -1,4 +1,4 @@
-import { arnMatches, evaluatePolicies, evaluatePolicy, parsePolicyDocument } from "../../../authorizer/core/evaluate";
+import { arnMatches, evaluatePolicies, parsePolicyDocument } from "../../../authorizer/core/evaluate";
 import { UnsupportedPolicyError } from "../../../authorizer/core/errors";
 
 const PREFIX = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod";
@@ -6,13 +6,16 @@ const arn = (verbPath: string) => `${PREFIX}/${verbPath}`;
 const allow = (...resources: string[]) => ({ Effect: "Allow", Action: "execute-api:Invoke", Resource: resources });
 const deny = (...resources: string[]) => ({ Effect: "Deny", Action: "execute-api:Invoke", Resource: resources });
 
-describe("evaluatePolicy", () => {
+describe("evaluatePolicies", () => {
   test("an Allow that matches allows; nothing that matches is an implicit deny", () => {
     const doc = { Version: "2012-10-17", Statement: [allow(arn("GET/api/*"))] };
-    expect(evaluatePolicy(doc, "execute-api:Invoke", arn("GET/api/2.0/mlflow/runs/get")).decision).toBe("Allow");
-    expect(evaluatePolicy(doc, "execute-api:Invoke", arn("POST/api/2.0/mlflow/runs/create")).decision).toBe(
-      "ImplicitDeny",
-    );
+    expect(
+      evaluatePolicies([parsePolicyDocument(doc)], "execute-api:Invoke", arn("GET/api/2.0/mlflow/runs/get")).decision,
+    ).toBe("Allow");
+    expect(
+      evaluatePolicies([parsePolicyDocument(doc)], "execute-api:Invoke", arn("POST/api/2.0/mlflow/runs/create"))
+        .decision,
+    ).toBe("ImplicitDeny");
   });
 
   test("an explicit Deny wins over any Allow, in any order and across documents", () => {
@@ -31,9 +34,13 @@ describe("evaluatePolicy", () => {
 
   test("actions match case-insensitively with wildcards; resources case-sensitively", () => {
     const doc = { Statement: [{ Effect: "Allow", Action: "Execute-API:*", Resource: arn("GET/api/x") }] };
-    expect(evaluatePolicy(doc, "execute-api:Invoke", arn("GET/api/x")).decision).toBe("Allow");
-    expect(evaluatePolicy(doc, "execute-api:Invoke", arn("GET/API/x")).decision).toBe("ImplicitDeny");
-    expect(evaluatePolicy(doc, "s3:GetObject", arn("GET/api/x")).decision).toBe("ImplicitDeny");
+    expect(evaluatePolicies([parsePolicyDocument(doc)], "execute-api:Invoke", arn("GET/api/x")).decision).toBe("Allow");
+    expect(evaluatePolicies([parsePolicyDocument(doc)], "execute-api:Invoke", arn("GET/API/x")).decision).toBe(
+      "ImplicitDeny",
+    );
+    expect(evaluatePolicies([parsePolicyDocument(doc)], "s3:GetObject", arn("GET/api/x")).decision).toBe(
+      "ImplicitDeny",
+    );
   });
 
   test("ARN components are matched one by one; the last keeps its colons", () => {
@@ -56,16 +63,22 @@ describe("evaluatePolicy", () => {
         { Effect: "Deny", NotAction: "execute-api:Invoke", Resource: "*" },
       ],
     };
-    expect(evaluatePolicy(doc, "execute-api:Invoke", arn("GET/x")).decision).toBe("Allow");
-    expect(evaluatePolicy(doc, "execute-api:Invoke", arn("DELETE/x")).decision).toBe("ImplicitDeny");
-    expect(evaluatePolicy(doc, "execute-api:ManageConnections", arn("GET/x")).decision).toBe("ExplicitDeny");
+    expect(evaluatePolicies([parsePolicyDocument(doc)], "execute-api:Invoke", arn("GET/x")).decision).toBe("Allow");
+    expect(evaluatePolicies([parsePolicyDocument(doc)], "execute-api:Invoke", arn("DELETE/x")).decision).toBe(
+      "ImplicitDeny",
+    );
+    expect(evaluatePolicies([parsePolicyDocument(doc)], "execute-api:ManageConnections", arn("GET/x")).decision).toBe(
+      "ExplicitDeny",
+    );
   });
 
   test("features it does not implement are refused, never guessed", () => {
     const withCondition = {
       Statement: [{ ...allow("*"), Condition: { IpAddress: { "aws:SourceIp": "10.0.0.0/8" } } }],
     };
-    expect(() => evaluatePolicy(withCondition, "execute-api:Invoke", arn("GET/x"))).toThrow(UnsupportedPolicyError);
+    expect(() => evaluatePolicies([parsePolicyDocument(withCondition)], "execute-api:Invoke", arn("GET/x"))).toThrow(
+      UnsupportedPolicyError,
+    );
     expect(() => parsePolicyDocument({ Statement: [{ Effect: "Maybe", Action: "*", Resource: "*" }] })).toThrow(
       UnsupportedPolicyError,
     );

@@ -1,5 +1,10 @@
 import { MethodArnError } from "../../../authorizer/core/errors";
-import { formatMethodArn, parseMethodArn, stageArnPrefix } from "../../../authorizer/core/method-arn";
+import {
+  formatMethodArn,
+  parseMethodArn,
+  stageArnPrefix,
+  stageRelativeResource,
+} from "../../../authorizer/core/method-arn";
 
 describe("parseMethodArn", () => {
   test("reads every part, keeping the path's leading slash", () => {
@@ -39,5 +44,32 @@ describe("parseMethodArn", () => {
     ["too long", `arn:aws:execute-api:us-east-1:123456789012:abc/prod/GET/${"x".repeat(5000)}`],
   ])("rejects %s", (_name, input) => {
     expect(() => parseMethodArn(input)).toThrow(MethodArnError);
+  });
+});
+
+describe("formatMethodArn and stageArnPrefix", () => {
+  test("write what parseMethodArn reads, placeholders and wildcards included", () => {
+    // Prepare
+    const placeholders = {
+      partition: "aws",
+      region: "${AWS::Region}",
+      account: "${AWS::AccountId}",
+      apiId: "${ApiId}",
+      stage: "*",
+    };
+    const arn = "arn:aws-cn:execute-api:cn-north-1:123456789012:abc/dev/DELETE/a/b:c";
+    // Act, Assess
+    expect(stageArnPrefix(placeholders)).toBe("arn:aws:execute-api:${AWS::Region}:${AWS::AccountId}:${ApiId}/*/");
+    expect(formatMethodArn(parseMethodArn(arn))).toBe(arn);
+  });
+});
+
+describe("stageRelativeResource", () => {
+  test("drops the stage prefix of an ARN or ARN pattern, and leaves anything else alone", () => {
+    expect(stageRelativeResource("arn:aws:execute-api:*:*:mlflowgate0/*/POST/ajax-api/2.0/mlflow/runs/search")).toBe(
+      "POST/ajax-api/2.0/mlflow/runs/search",
+    );
+    expect(stageRelativeResource("arn:aws:execute-api:us-east-1:123456789012:mlflowgate0/prod/*")).toBe("*");
+    expect(stageRelativeResource("NotResource")).toBe("NotResource");
   });
 });

@@ -1,62 +1,47 @@
-import { checkRequest } from "../../../authorizer/core/policy-set";
+import { parseMethodArn } from "../../../authorizer/core/method-arn";
+import { authorizerScope, groupCombinations } from "../../../authorizer/core/policy-set";
 import { loadPolicySet } from "../../../authorizer/load-policies";
 import { CATALOG_FILE, GROUPS_DIR } from "../../../project/paths";
 
+// Decisions on requests are tested with decideRequest (decide-request.test.ts); here, the policy set itself.
+
 const set = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
 
-describe("checkRequest on the real policies", () => {
-  test.each([
-    ["readers", "POST", "/api/2.0/mlflow/runs/delete", "DENY", "DeleteRun"],
-    ["readers", "POST", "/ajax-api/2.0/mlflow/runs/search", "ALLOW", "SearchRuns"],
-    ["readers", "POST", "/graphql", "ALLOW", "GraphQL"],
-    ["readers", "GET", "/ajax-api/2.0/mlflow/gateway-proxy", "DENY", "GatewayProxy"],
-    [
-      "model-approvers",
-      "POST",
-      "/api/2.0/mlflow/model-versions/transition-stage",
-      "ALLOW",
-      "TransitionModelVersionStage",
-    ],
-    ["model-approvers", "POST", "/api/2.0/mlflow/runs/create", "DENY", "CreateRun"],
-    ["model-approvers", "DELETE", "/ajax-api/2.0/mlflow/registered-models/delete", "DENY", "DeleteRegisteredModel"],
-    ["admins", "POST", "/api/2.0/mlflow/runs/create", "ALLOW", "CreateRun"],
-    [
-      "readers",
-      "POST",
-      "/ajax-api/2.0/mlflow-artifacts/mpu/create/x/api/2.0/mlflow/runs/search",
-      "DENY",
-      "CreateMultipartUpload",
-    ],
-  ])("%s %s %s -> %s", (group, method, path, decision, action) => {
-    const c = checkRequest(set, [group], method, path);
-    expect(c.decision).toBe(decision);
-    expect(c.route?.action).toBe(action);
+describe("PolicySet on the real policies", () => {
+  test("only known groups count, sorted and once each", () => {
+    expect(set.knownGroups(["readers", "nobody", "admins", "readers"])).toEqual(["admins", "readers"]);
   });
 
-  test("public routes pass without any group; other routes need a known group", () => {
-    expect(checkRequest(set, [], "GET", "/static-files/app.js").decision).toBe("ALLOW");
-    expect(checkRequest(set, [], "GET", "/ajax-api/2.0/mlflow/experiments/get").reason).toBe("no known group");
-    expect(checkRequest(set, ["nobody"], "GET", "/ajax-api/2.0/mlflow/experiments/get").decision).toBe("DENY");
+  test("only groups with unknownRoutes: allow may call routes the catalog does not list", () => {
+    expect(set.mayCallUnknownRoutes(["readers", "model-approvers"])).toBe(false);
+    expect(set.mayCallUnknownRoutes(["readers", "admins"])).toBe(true);
+    expect(set.mayCallUnknownRoutes(["nobody"])).toBe(false);
   });
 
-  test("a route the catalog does not list is denied to all but groups with unknownRoutes: allow", () => {
-    expect(checkRequest(set, ["readers"], "GET", "/ajax-api/2.0/mlflow/experiments/brand-new")).toMatchObject({
-      decision: "DENY",
-      reason: "unknown route",
-    });
-    expect(checkRequest(set, ["admins"], "GET", "/ajax-api/2.0/mlflow/experiments/brand-new").decision).toBe("ALLOW");
-  });
-
-  test("several groups are a union", () => {
-    expect(
-      checkRequest(set, ["readers"], "POST", "/ajax-api/2.0/mlflow/model-versions/transition-stage").decision,
-    ).toBe("DENY");
-    expect(
-      checkRequest(set, ["readers", "model-approvers"], "POST", "/ajax-api/2.0/mlflow/model-versions/transition-stage")
-        .decision,
-    ).toBe("ALLOW");
+  test("several groups are one union, compiled once whatever the order or repetition", () => {
     expect(set.resourcesFor(["model-approvers", "readers", "readers"], "cognito")).toBe(
       set.resourcesFor(["readers", "model-approvers"], "cognito"),
     );
+  });
+});
+
+describe("authorizerScope", () => {
+  test("names the API id exactly and every region, account and stage", () => {
+    // Prepare
+    const arn = parseMethodArn("arn:aws:execute-api:eu-west-1:123456789012:abc/prod/GET/health");
+    // Act, Assess
+    expect(authorizerScope(arn)).toEqual({ partition: "aws", region: "*", account: "*", apiId: "abc", stage: "*" });
+  });
+});
+
+describe("groupCombinations", () => {
+  test("every set of two or more groups while there are few, none past the bound", () => {
+    expect(groupCombinations(["b", "a", "c"])).toEqual([
+      ["a", "b"],
+      ["a", "c"],
+      ["b", "c"],
+      ["a", "b", "c"],
+    ]);
+    expect(groupCombinations(["a", "b", "c"], 2)).toEqual([]);
   });
 });

@@ -4,11 +4,18 @@ import type { APIGatewayRequestAuthorizerEvent } from "aws-lambda";
 import { createHmac, createSign, generateKeyPairSync, KeyObject, randomUUID } from "crypto";
 import { Fetcher } from "aws-jwt-verify/https";
 import { Jwks, SimpleJwksCache } from "aws-jwt-verify/jwk";
+import { stageArnPrefix } from "../../../authorizer/core/method-arn";
 
 export const ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_TestPool1";
 export const JWKS_URI = `${ISSUER}/.well-known/jwks.json`;
 export const CLIENT_ID = "4abcdefghijklmnopqrstuvw12";
-export const METHOD_ARN_PREFIX = "arn:aws:execute-api:us-east-1:123456789012:abc123defg/prod/";
+export const METHOD_ARN_PREFIX = stageArnPrefix({
+  partition: "aws",
+  region: "us-east-1",
+  account: "123456789012",
+  apiId: "abc123defg",
+  stage: "prod",
+});
 
 export interface SigningKey {
   readonly kid: string;

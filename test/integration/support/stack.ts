@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { parseStackConfig, StackConfig } from "../../../local/config";
-import { AccessLogEntry } from "../../../gateway/server";
+import { AccessLogEntry } from "../../../gateway/answer";
 import { RunningStack, startStack } from "../../../local/stack";
 import { ensureMlflowVenv } from "../../../project/mlflow-venv";
 import { runPython } from "../../support/python";

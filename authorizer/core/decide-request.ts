@@ -1,0 +1,133 @@
+import { AuthType, authTypeOfRequest, CatalogRoute } from "./catalog";
+import { evaluatePolicies, Evaluation, ParsedPolicy, parsePolicyDocument } from "./evaluate";
+import { formatMethodArn, MethodArn, MethodArnStage, stageRelativeResource } from "./method-arn";
+import { authorizerScope, PolicySet } from "./policy-set";
+
+/**
+ * Why a request is allowed or denied: one vocabulary for the gateway's access log, the authorizer's
+ * log and the CLI.
+ */
+export type DecisionReason =
+  /** A statement allows the request and none denies it. */
+  | "allowed"
+  /** A public route of the catalog (the UI shell, health): nothing to authorize. */
+  | "public-route"
+  /** A Deny statement matches: it wins over any Allow. */
+  | "explicit-deny"
+  /** No statement allows the request. */
+  | "not-allowed"
+  /** The caller is in no group the policies know. */
+  | "no-known-group"
+  /** The catalog does not list the route, and none of the caller's groups has `unknownRoutes: allow`. */
+  | "unknown-route"
+  /** The methodArn is not of the form API Gateway sends (an authorizer only). */
+  | "malformed-method-arn";
+
+export interface RequestToDecide {
+  /** The request's resource, read; undefined when it could not be read (denied). */
+  readonly methodArn: MethodArn | undefined;
+  /** The catalog route the request's method and path match; undefined when the catalog does not list it. */
+  readonly route: CatalogRoute | undefined;
+  /** Who checks the request (authTypeOfRequest). */
+  readonly surface: AuthType;
+  /** The caller's groups; names the policies do not know count for nothing. */
+  readonly groups: readonly string[];
+  /**
+   * The policies that decide, already parsed: a role's managed policies (`iam`), an authorizer's
+   * answer (`cognito`). @default the compiled policies of the known groups on the surface, scoped to
+   * the methodArn's stage (the authorizer's policy to its API id only), as the deployed system has them
+   */
+  readonly policies?: readonly ParsedPolicy[];
+}
+
+export interface RequestDecision {
+  readonly decision: "allow" | "deny";
+  readonly reason: DecisionReason;
+  /**
+   * How IAM evaluated the policies, with the resource pattern that decided (absent when no policy
+   * was evaluated: a public or unknown route, a malformed methodArn). API Gateway's answer to a
+   * denied request depends on it: an explicit Deny says so.
+   */
+  readonly evaluation?: Evaluation;
+}
+
+function compiledPolicies(set: PolicySet, groups: readonly string[], surface: AuthType, stage: MethodArnStage) {
+  const docs =
+    surface === "iam"
+      ? groups.flatMap((g) => set.iamPolicies(g, stage))
+      : [set.authorizerPolicy(groups, authorizerScope(stage))];
+  return docs.map(parsePolicyDocument);
+}
+
+/**
+ * Decides one request the way the deployed system does, and says why: public routes pass; a route
+ * the catalog does not list is denied unless one of the caller's groups has `unknownRoutes: allow`;
+ * otherwise the policies of the request's surface are evaluated against its methodArn (explicit deny
+ * wins). The only decision of its kind: the gateway, the authorizer and the CLI all call it.
+ */
+export function decideRequest(set: PolicySet, request: RequestToDecide): RequestDecision {
+  const { methodArn, route, surface } = request;
+  if (!methodArn) return { decision: "deny", reason: "malformed-method-arn" };
+  if (surface === "none") return { decision: "allow", reason: "public-route" };
+  const groups = set.knownGroups(request.groups);
+  if (!route && !set.mayCallUnknownRoutes(groups)) return { decision: "deny", reason: "unknown-route" };
+  const policies = request.policies ?? compiledPolicies(set, groups, surface, methodArn);
+  const evaluation = evaluatePolicies(policies, "execute-api:Invoke", formatMethodArn(methodArn));
+  if (evaluation.decision === "Allow") return { decision: "allow", reason: "allowed", evaluation };
+  const reason =
+    groups.length === 0 ? "no-known-group" : evaluation.decision === "ExplicitDeny" ? "explicit-deny" : "not-allowed";
+  return { decision: "deny", reason, evaluation };
+}
+
+/** Placeholder stage where only decisions relative to the stage matter (the CLI, the decision matrix, tests). */
+export const EXAMPLE_STAGE: MethodArnStage = {
+  partition: "aws",
+  region: "us-east-1",
+  account: "123456789012",
+  apiId: "mlflowgate0",
+  stage: "prod",
+};
+
+/** A request given by method and decoded path (no query string), with what decideRequest made of it. */
+export interface PathDecision extends RequestDecision {
+  readonly route?: CatalogRoute;
+  readonly surface: AuthType;
+}
+
+/**
+ * Decides `METHOD path` for members of `groups`: the route is matched as the gateway matches it and
+ * the compiled policies decide (`mlflow-gate policy check`, the decision matrix, policy lint).
+ */
+export function decidePath(
+  set: PolicySet,
+  groups: readonly string[],
+  method: string,
+  path: string,
+  stage: MethodArnStage = EXAMPLE_STAGE,
+): PathDecision {
+  const route = set.matcher.match(method, path);
+  const surface = authTypeOfRequest(route, path);
+  const decision = decideRequest(set, { methodArn: { ...stage, method, path }, route, surface, groups });
+  return { ...decision, ...(route ? { route } : {}), surface };
+}
+
+/** A decision in a few words, resources relative to the stage: what `mlflow-gate policy check` prints after the colon. */
+export function explainDecision(d: RequestDecision): string {
+  const matched = stageRelativeResource(d.evaluation?.matched ?? "");
+  switch (d.reason) {
+    case "allowed":
+      return `allowed by ${matched}`;
+    case "explicit-deny":
+      return `explicitly denied by ${matched}`;
+    case "not-allowed":
+      return "no statement allows it";
+    case "no-known-group":
+      return "no known group";
+    case "unknown-route":
+      return "unknown route";
+    case "public-route":
+      return "public route";
+    case "malformed-method-arn":
+      return "malformed methodArn";
+  }
+}

@@ -1,0 +1,132 @@
+import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
+import { IncomingMessage } from "http";
+import type { Authorizer } from "../../authorizer/authorize";
+import { API_GATEWAY } from "../../authorizer/core/contract";
+import { ParsedPolicy, parsePolicyDocument } from "../../authorizer/core/evaluate";
+import { formatMethodArn } from "../../authorizer/core/method-arn";
+import { PolicySet } from "../../authorizer/core/policy-set";
+import { ANSWERS } from "../api-responses";
+import { refuse } from "../answer";
+import { AuthorizerCache } from "../authorizer-cache";
+import { AuthorizationResult, authorizeByPolicies, Identity } from "./authorization";
+import { RoutedRequest } from "./route";
+import { Target } from "./target";
+
+export interface CognitoAuthorizationProps {
+  readonly policySet: PolicySet;
+  /** The same module the Lambda runs (authorizer/authorize.ts). */
+  readonly authorizer: Authorizer;
+  /** API Gateway's authorizer result cache TTL; 0 disables it. */
+  readonly cacheTtlMs: number;
+  /** Milliseconds since the epoch (the cache's clock). */
+  readonly now: () => number;
+}
+
+/** What API Gateway hands the authorizer of a request: its headers (the identity source), target and id. */
+export interface AuthorizerRequestParts {
+  readonly req: Pick<IncomingMessage, "method" | "headers" | "rawHeaders">;
+  readonly target: Target;
+  readonly requestId: string;
+}
+
+/** The REQUEST authorizer event API Gateway sends for a request (identity source: the Authorization header). */
+export function buildAuthorizerEvent(
+  req: Pick<IncomingMessage, "method" | "rawHeaders">,
+  target: Target,
+  methodArn: string,
+  requestId: string,
+): APIGatewayRequestAuthorizerEvent {
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i] as string;
+    const value = req.rawHeaders[i + 1] as string;
+    headers[name] = value;
+    (multiValueHeaders[name] ??= []).push(value);
+  }
+  return {
+    type: "REQUEST",
+    methodArn,
+    resource: target.path,
+    path: target.path,
+    httpMethod: req.method ?? "",
+    headers,
+    multiValueHeaders,
+    pathParameters: null,
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    stageVariables: null,
+    requestContext: {
+      requestId,
+      stage: API_GATEWAY.stage,
+      apiId: API_GATEWAY.apiId,
+      httpMethod: req.method ?? "",
+      path: target.path,
+    },
+  } as unknown as APIGatewayRequestAuthorizerEvent;
+}
+
+/** The caller an authorizer's answer names: its principal, and the username and groups of its context. */
+export function identityOfResult(result: APIGatewayAuthorizerResult): Identity {
+  const ctx = result.context ?? {};
+  const groups = typeof ctx.groups === "string" && ctx.groups !== "" ? ctx.groups.split(",") : [];
+  return {
+    principal: result.principalId,
+    username: typeof ctx.username === "string" ? ctx.username : undefined,
+    groups,
+  };
+}
+
+/** Parsed statements per authorizer answer, so each request only evaluates. */
+const parsedPolicies = new WeakMap<object, ParsedPolicy>();
+function statementsOf(doc: object): ParsedPolicy {
+  let parsed = parsedPolicies.get(doc);
+  if (!parsed) {
+    parsed = parsePolicyDocument(doc);
+    parsedPolicies.set(doc, parsed);
+  }
+  return parsed;
+}
+
+/**
+ * The Lambda authorizer as API Gateway runs it: 401 without calling it when the identity source is
+ * missing; its answer cached per Authorization header for the TTL (a 401 is not cached) and its policy
+ * evaluated on every request; a thrown "Unauthorized" is a 401, any other failure a 403.
+ */
+export function createCognitoAuthorization(
+  props: CognitoAuthorizationProps,
+): (request: AuthorizerRequestParts, routed: RoutedRequest) => Promise<AuthorizationResult> {
+  const cache = new AuthorizerCache(props.cacheTtlMs, props.now);
+
+  return async ({ req, target, requestId }, routed) => {
+    // Node keeps only the first of repeated Authorization headers in req.headers, and the cache is
+    // keyed on it: a second value is refused before the cache, as the authorizer itself refuses it.
+    if (req.rawHeaders.filter((h, i) => i % 2 === 0 && h.toLowerCase() === "authorization").length > 1)
+      return refuse(ANSWERS.unauthorized, "unauthorized", "duplicate-authorization");
+    const authorization = req.headers.authorization;
+    // API Gateway answers 401 without calling the authorizer when the identity source is missing.
+    if (authorization === undefined || authorization === "")
+      return refuse(ANSWERS.unauthorized, "unauthorized", "no-token");
+    let result = cache.get(authorization);
+    if (!result) {
+      try {
+        result = await props.authorizer(
+          buildAuthorizerEvent(req, target, formatMethodArn(routed.methodArn), requestId),
+        );
+      } catch (e) {
+        return e instanceof Error && e.message === "Unauthorized"
+          ? refuse(ANSWERS.unauthorized, "unauthorized", "authorizer-unauthorized")
+          : refuse(ANSWERS.accessDenied, "deny", "authorizer-error");
+      }
+      cache.set(authorization, result);
+    }
+    const identity = identityOfResult(result);
+    let statements: ParsedPolicy;
+    try {
+      statements = statementsOf(result.policyDocument);
+    } catch {
+      return { ...refuse(ANSWERS.accessDenied, "deny", "unreadable-policy"), identity };
+    }
+    return authorizeByPolicies(props.policySet, routed, identity, [statements]);
+  };
+}

@@ -1,0 +1,240 @@
+import { Agent, ClientRequest, IncomingMessage, request as httpRequest, ServerResponse } from "http";
+import type { AuthType } from "../../authorizer/core/catalog";
+import { API_GATEWAY } from "../../authorizer/core/contract";
+import { connectionTokens, HOP_BY_HOP_HEADERS, isHopByHopRequestHeader } from "../../common/hop-by-hop";
+import { ANSWERS, GatewayAnswer } from "../api-responses";
+import { Refusal } from "../answer";
+import { mappedIdentityHeaders, RequestContext } from "../integration-request";
+import { Identity } from "./authorization";
+import { Target } from "./target";
+
+/** How long an idle keep-alive connection to MLflow is kept: under uvicorn's 5 s keep-alive timeout. */
+export const UPSTREAM_IDLE_MS = 4000;
+
+/** What all answers held at once may add up to: past it, answers stream instead (as larger ones always do). */
+export const MAX_HELD_BYTES = 256 * 1024 * 1024;
+
+/** Logged when the client closes the connection before any answer (nginx's convention). */
+export const CLIENT_CLOSED = 499;
+
+export interface ForwarderProps {
+  /** MLflow's private address. */
+  readonly upstream: URL;
+  /** API Gateway's integration timeout: the wait for the response to begin. */
+  readonly integrationTimeoutMs: number;
+  /** What MLflow answers held at once may add up to before they stream; @default MAX_HELD_BYTES */
+  readonly maxHeldBytes?: number;
+  /** Idle keep-alive connections to MLflow close after this; below MLflow's own keep-alive timeout. @default UPSTREAM_IDLE_MS */
+  readonly upstreamIdleMs?: number;
+}
+
+/** An authorized request, as the integration receives it. */
+export interface ForwardedRequest {
+  readonly target: Target;
+  readonly body: Buffer;
+  /** Who API Gateway authorized; undefined on a public route. */
+  readonly identity: Identity | undefined;
+  readonly surface: AuthType;
+  readonly requestId: string;
+}
+
+/**
+ * How the integration ended: MLflow's answer went out (or was cut off, or its client left) with this
+ * status, or the gateway answers instead (MLflow down, too slow, or cut off before anything was sent).
+ */
+export type ForwardOutcome = { readonly status: number; readonly reason?: string } | Refusal;
+
+/** Credentials MLflow has no use for, and headers that would let a client speak for the gateway. */
+const CREDENTIAL_REQUEST_HEADERS = new Set([
+  "authorization",
+  "x-amz-date",
+  "x-amz-security-token",
+  "x-amz-content-sha256",
+  "forwarded",
+  "x-real-ip",
+]);
+
+function isDroppedRequestHeader(name: string, tokens: ReadonlySet<string>): boolean {
+  return (
+    isHopByHopRequestHeader(name, tokens) ||
+    CREDENTIAL_REQUEST_HEADERS.has(name) ||
+    name.startsWith("x-forwarded-") ||
+    name.startsWith("x-mlflow-gate-")
+  );
+}
+
+/**
+ * The headers MLflow receives: the client's end-to-end headers, without credentials, forwarding
+ * headers or identity headers of its own; then the host, the body's length, the client's address,
+ * and the identity headers the API maps for the surface.
+ */
+export function buildUpstreamHeaders(
+  req: Pick<IncomingMessage, "method" | "headers" | "rawHeaders" | "socket">,
+  upstream: URL,
+  request: ForwardedRequest,
+): [string, string][] {
+  const tokens = connectionTokens(req.headers.connection);
+  const headers: [string, string][] = [];
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    const name = (req.rawHeaders[i] as string).toLowerCase();
+    if (!isDroppedRequestHeader(name, tokens)) headers.push([name, req.rawHeaders[i + 1] as string]);
+  }
+  headers.push(
+    ["host", upstream.host],
+    ["content-length", String(request.body.length)],
+    ["x-forwarded-for", req.socket.remoteAddress ?? ""],
+    ["x-forwarded-proto", "http"],
+  );
+  const identity = request.identity;
+  if (request.surface !== "none" && identity) {
+    const context: RequestContext = {
+      requestId: request.requestId,
+      httpMethod: req.method ?? "",
+      path: request.target.rawPath,
+      identity: { userArn: identity.arn },
+      authorizer: { principalId: identity.principal, username: identity.username, groups: identity.groups.join(",") },
+    };
+    headers.push(...mappedIdentityHeaders(request.surface, context));
+  }
+  return headers;
+}
+
+const gatewayAnswer = (answer: GatewayAnswer, reason: string): Refusal => ({ answer, decision: "error", reason });
+
+/**
+ * The HTTP proxy integration to MLflow. A kept-alive connection pool whose idle connections close before
+ * MLflow closes them; one resend when a reused connection turns out reset; API Gateway's integration
+ * timeout until the response begins. Answers are held (API Gateway buffers them: a cut is a 502, not a
+ * broken connection) up to the payload limit and a gateway-wide budget, past either they stream. A
+ * client that leaves cancels MLflow's side.
+ */
+export function createForwarder(props: ForwarderProps): {
+  forward(req: IncomingMessage, res: ServerResponse, request: ForwardedRequest): Promise<ForwardOutcome>;
+  close(): void;
+} {
+  // Idle connections to MLflow are dropped before MLflow drops them (uvicorn closes them after 5 s): a
+  // request sent on a connection the server is closing at that moment fails with ECONNRESET (a 502).
+  const upstreamAgent = new Agent({ keepAlive: true, timeout: props.upstreamIdleMs ?? UPSTREAM_IDLE_MS });
+  const maxHeldBytes = props.maxHeldBytes ?? MAX_HELD_BYTES;
+  /** Bytes of MLflow answers held across all requests. */
+  let heldEverywhere = 0;
+
+  function forward(req: IncomingMessage, res: ServerResponse, request: ForwardedRequest): Promise<ForwardOutcome> {
+    const { target, body, requestId } = request;
+    const headers = buildUpstreamHeaders(req, props.upstream, request);
+
+    return new Promise((resolve) => {
+      let settled = false;
+      let responseStatus: number | undefined;
+      const settle = (r: ForwardOutcome) => {
+        if (!settled) {
+          settled = true;
+          clearTimeout(timer);
+          resolve(r);
+        }
+      };
+      let retried = false;
+      const send = (): ClientRequest =>
+        httpRequest(
+          {
+            host: props.upstream.hostname,
+            port: props.upstream.port,
+            method: req.method,
+            path: target.rawQuery === "" ? target.rawPath : `${target.rawPath}?${target.rawQuery}`,
+            headers: headers.flat() as unknown as Record<string, string>,
+            agent: upstreamAgent,
+          },
+          (upstreamRes) => {
+            clearTimeout(timer);
+            const out: string[] = [];
+            for (let i = 0; i + 1 < upstreamRes.rawHeaders.length; i += 2) {
+              const name = upstreamRes.rawHeaders[i] as string;
+              if (!HOP_BY_HOP_HEADERS.has(name.toLowerCase())) out.push(name, upstreamRes.rawHeaders[i + 1] as string);
+            }
+            out.push("x-amzn-RequestId", requestId);
+            const status = upstreamRes.statusCode ?? 502;
+            // API Gateway buffers the integration's response, so one MLflow cuts off (a crash mid-answer) is a
+            // 502, not a broken connection. So does this gateway, up to the payload limit; a larger response
+            // (an artifact download) streams, and a cut in it can only end the connection.
+            const held: Buffer[] = [];
+            let heldBytes = 0;
+            let streaming = false;
+            const release = () => {
+              heldEverywhere -= heldBytes;
+              heldBytes = 0;
+            };
+            const hold = (chunk: Buffer) => {
+              if (res.destroyed) return void (release(), upstreamReq.destroy());
+              held.push(chunk);
+              heldBytes += chunk.length;
+              heldEverywhere += chunk.length;
+              // Past the payload limit, or past what all requests together may hold, the answer streams.
+              if (heldBytes <= API_GATEWAY.maxPayloadBytes && heldEverywhere <= maxHeldBytes) return;
+              release();
+              upstreamRes.off("data", hold);
+              streaming = true;
+              res.writeHead(status, out);
+              for (const c of held.splice(0)) res.write(c);
+              upstreamRes.pipe(res);
+            };
+            upstreamRes.on("data", hold);
+            upstreamRes.on("close", release);
+            upstreamRes.on("end", () => {
+              release();
+              if (streaming || res.headersSent) return;
+              res.writeHead(status, out);
+              res.end(Buffer.concat(held));
+            });
+            const cutOff = () => {
+              release();
+              if (settled) return;
+              if (streaming || res.headersSent) return void res.destroy();
+              settle(gatewayAnswer(ANSWERS.badResponse, "upstream-cut-off"));
+            };
+            upstreamRes.on("error", cutOff);
+            upstreamRes.on("aborted", cutOff);
+            responseStatus = status;
+          },
+        );
+      let upstreamReq = send();
+      res.on("close", () => {
+        if (res.writableFinished) return settle({ status: responseStatus ?? res.statusCode });
+        // The client left before its answer was sent: cancel MLflow's side, or a paused response would hold
+        // an MLflow worker (and its socket) with nothing left to read it.
+        upstreamReq.destroy();
+        settle({
+          status: res.headersSent ? (responseStatus ?? res.statusCode) : CLIENT_CLOSED,
+          reason: "client-closed",
+        });
+      });
+      // API Gateway's integration timeout covers the wait for the response to begin.
+      const timer = setTimeout(() => {
+        upstreamReq.destroy();
+        settle(gatewayAnswer(ANSWERS.timeout, "integration-timeout"));
+      }, props.integrationTimeoutMs);
+      const onError = (e: NodeJS.ErrnoException) => {
+        if (settled) return;
+        // A kept-alive connection MLflow closed just as this request went out: MLflow never read it, so it
+        // goes once more on a new connection (Node's documented remedy). Any other failure is a 502.
+        if (
+          e.code === "ECONNRESET" &&
+          upstreamReq.reusedSocket &&
+          responseStatus === undefined &&
+          !retried &&
+          !res.destroyed
+        ) {
+          retried = true;
+          upstreamReq = send();
+          upstreamReq.on("error", onError);
+          upstreamReq.end(body);
+          return;
+        }
+        settle(gatewayAnswer(ANSWERS.mlflowDown, `upstream-${e.code ?? "error"}`));
+      };
+      upstreamReq.on("error", onError);
+      upstreamReq.end(body);
+    });
+  }
+
+  return { forward, close: () => upstreamAgent.destroy() };
+}

@@ -1,0 +1,121 @@
+import { IncomingMessage } from "http";
+import { buildUpstreamHeaders, ForwardedRequest } from "../../../gateway/passes/forward";
+import { readTarget, Target } from "../../../gateway/passes/target";
+
+// What MLflow receives from the gateway (the proxying itself runs against real servers in server.test.ts).
+
+const UPSTREAM = new URL("http://127.0.0.1:5000");
+
+function clientRequest(rawHeaders: string[]): Pick<IncomingMessage, "method" | "headers" | "rawHeaders" | "socket"> {
+  const headers: Record<string, string> = {};
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) headers[rawHeaders[i]!.toLowerCase()] ??= rawHeaders[i + 1]!;
+  return { method: "POST", headers, rawHeaders, socket: { remoteAddress: "10.1.2.3" } as IncomingMessage["socket"] };
+}
+
+const forwarded = (over: Partial<ForwardedRequest> = {}): ForwardedRequest => ({
+  target: readTarget("/ajax-api/2.0/mlflow/runs/search?x=1") as Target,
+  body: Buffer.from("{}"),
+  identity: { principal: "sub-1", username: "alice", groups: ["readers", "model-approvers"] },
+  surface: "cognito",
+  requestId: "req-1",
+  ...over,
+});
+
+describe("buildUpstreamHeaders", () => {
+  test("client credentials, hop-by-hop, forwarding and identity headers stay here; the gateway sets its own", () => {
+    // Prepare
+    const req = clientRequest([
+      "Content-Type",
+      "application/json",
+      "Authorization",
+      "Bearer secret",
+      "X-Amz-Date",
+      "20250101T000000Z",
+      "X-Amz-Security-Token",
+      "token",
+      "X-Amz-Content-Sha256",
+      "abc",
+      "Host",
+      "evil.example",
+      "Content-Length",
+      "999",
+      "Transfer-Encoding",
+      "chunked",
+      "Connection",
+      "keep-alive, X-Secret",
+      "X-Secret",
+      "s",
+      "Keep-Alive",
+      "timeout=5",
+      "Proxy-Authorization",
+      "Basic x",
+      "Expect",
+      "100-continue",
+      "Forwarded",
+      "for=6.6.6.6",
+      "X-Real-IP",
+      "6.6.6.6",
+      "X-Forwarded-For",
+      "6.6.6.6",
+      "X-Forwarded-Host",
+      "evil.example",
+      "X-Mlflow-Gate-Groups",
+      "admins",
+      "x-mlflow-gate-principal",
+      "root",
+      "Accept",
+      "application/json",
+    ]);
+    // Act
+    const headers = buildUpstreamHeaders(req, UPSTREAM, forwarded());
+    // Assess
+    expect(headers).toEqual([
+      ["content-type", "application/json"],
+      ["accept", "application/json"],
+      ["host", "127.0.0.1:5000"],
+      ["content-length", "2"],
+      ["x-forwarded-for", "10.1.2.3"],
+      ["x-forwarded-proto", "http"],
+      ["x-mlflow-gate-request-id", "req-1"],
+      ["x-mlflow-gate-auth", "cognito"],
+      ["x-mlflow-gate-principal", "sub-1"],
+      ["x-mlflow-gate-username", "alice"],
+      ["x-mlflow-gate-groups", "readers,model-approvers"],
+      ["x-mlflow-gate-method", "POST"],
+      ["x-mlflow-gate-path", "/ajax-api/2.0/mlflow/runs/search"],
+    ]);
+  });
+
+  test("an IAM caller is mapped by its ARN, as the deployed API maps it", () => {
+    // Act
+    const headers = buildUpstreamHeaders(
+      clientRequest([]),
+      UPSTREAM,
+      forwarded({
+        surface: "iam",
+        identity: {
+          principal: "mlflow-reader",
+          arn: "arn:aws:iam::000000000000:user/mlflow-reader",
+          groups: ["readers"],
+        },
+      }),
+    );
+    // Assess
+    expect(Object.fromEntries(headers)).toMatchObject({
+      "x-mlflow-gate-auth": "iam",
+      "x-mlflow-gate-principal": "arn:aws:iam::000000000000:user/mlflow-reader",
+      "x-mlflow-gate-groups": "(iam)",
+    });
+  });
+
+  test("a public route carries no identity headers", () => {
+    // Act
+    const headers = buildUpstreamHeaders(
+      clientRequest([]),
+      UPSTREAM,
+      forwarded({ surface: "none", identity: undefined }),
+    );
+    // Assess
+    expect(headers.filter(([name]) => name.startsWith("x-mlflow-gate-"))).toEqual([]);
+  });
+});

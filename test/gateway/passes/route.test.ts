@@ -1,0 +1,60 @@
+import { API_GATEWAY } from "../../../authorizer/core/contract";
+import { formatMethodArn } from "../../../authorizer/core/method-arn";
+import { loadPolicySet } from "../../../authorizer/load-policies";
+import { routePass } from "../../../gateway/passes/route";
+import { readTarget, Target } from "../../../gateway/passes/target";
+import { CATALOG_FILE, GROUPS_DIR } from "../../../project/paths";
+
+const { matcher } = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
+const STAGE = {
+  partition: "aws",
+  region: "us-east-1",
+  account: API_GATEWAY.account,
+  apiId: "mlflowgate",
+  stage: "local",
+};
+const target = (url: string): Target => readTarget(url) as Target;
+
+describe("routePass", () => {
+  test("finds the catalog route, its surface and the methodArn of the decoded path", () => {
+    // Act
+    const r = routePass(matcher, STAGE, "POST", target("/ajax-api/2.0/mlflow/runs/search?x=1"));
+    // Assess
+    if (!("go" in r)) throw new Error("expected the request to go on");
+    expect(r.go.route?.action).toBe("SearchRuns");
+    expect(r.go.surface).toBe("cognito");
+    expect(formatMethodArn(r.go.methodArn)).toBe(
+      "arn:aws:execute-api:us-east-1:000000000000:mlflowgate/local/POST/ajax-api/2.0/mlflow/runs/search",
+    );
+  });
+
+  test("a path the catalog does not list goes on without a route, authorized by its prefix", () => {
+    // Act
+    const sdk = routePass(matcher, STAGE, "GET", target("/api/2.0/mlflow/brand-new"));
+    const ui = routePass(matcher, STAGE, "GET", target("/ajax-api/2.0/mlflow/brand-new"));
+    // Assess
+    expect(sdk).toMatchObject({ go: { route: undefined, surface: "iam" } });
+    expect(ui).toMatchObject({ go: { route: undefined, surface: "cognito" } });
+  });
+
+  test("public routes go on as public", () => {
+    expect(routePass(matcher, STAGE, "GET", target("/health"))).toMatchObject({ go: { surface: "none" } });
+  });
+
+  test.each(["HEAD", "OPTIONS", "TRACE", "CONNECT", "PROPFIND"])(
+    "method %s has no API Gateway method: 403 Missing Authentication Token",
+    (method) => {
+      expect(routePass(matcher, STAGE, method, target("/ajax-api/2.0/mlflow/experiments/search"))).toEqual({
+        stop: {
+          answer: {
+            status: 403,
+            errorType: "MissingAuthenticationTokenException",
+            message: "Missing Authentication Token",
+          },
+          decision: "deny",
+          reason: "no-such-method",
+        },
+      });
+    },
+  );
+});
