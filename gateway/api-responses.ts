@@ -36,11 +36,6 @@ export const ANSWERS = {
   },
   badResponse: { status: 502, errorType: "BadGatewayException", message: "Bad gateway: MLflow's response was cut off" },
   badRequest: { status: 400, errorType: "BadRequestException", message: "Bad request" },
-  getWithBody: {
-    status: 400,
-    errorType: "BadRequestException",
-    message: "Bad request: a GET request must not have a body",
-  },
   notFound: { status: 404, errorType: "NotFoundException", message: "Not Found" },
 } as const satisfies Record<string, GatewayAnswer>;
 

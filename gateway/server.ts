@@ -99,7 +99,7 @@ export function createGateway(props: GatewayProps): Gateway {
     const { route, surface } = routed.go;
     learn({ surface, ...(route ? { action: route.action } : {}) });
 
-    const body = await bodyPass(req, method);
+    const body = await bodyPass(req);
     if ("stop" in body) return body.stop;
 
     let identity: Identity | undefined;

@@ -23,7 +23,7 @@ export const REFUSALS: Readonly<Record<string, GuardAnswer>> = {
   "path-parameter": bad("the path may not contain ';'"),
   "identity-header-spelling": bad("a request may not send x-mlflow-gate-* headers: API Gateway sets them"),
   "identity-header-repeated": bad("a request may not send x-mlflow-gate-* headers: API Gateway sets them"),
-  "credential-header-repeated": bad("Authorization, X-Amz-Security-Token and X-Amz-Date may each be sent once"),
+  "two-credentials": bad("Authorization, X-Amz-Security-Token and X-Amz-Date may each carry one value"),
   "method-override": bad("method override headers are not accepted"),
   "workspace-header": bad("X-MLflow-Workspace is not accepted: the workspace is chosen by the path"),
   "presigned-query": bad(
@@ -32,6 +32,7 @@ export const REFUSALS: Readonly<Record<string, GuardAnswer>> = {
   "identity-missing": bad("this route needs the caller's identity, which only API Gateway sets"),
   "identity-incomplete": bad("the caller's identity is incomplete"),
   "identity-malformed": bad("the caller's identity is malformed"),
+  "identity-on-public-route": bad("a public route takes no x-mlflow-gate-* headers: API Gateway maps none there"),
   "surface-mismatch": bad("the caller was authorized on another surface than this route's"),
   "method-mismatch": bad("the method differs from the one API Gateway authorized"),
   "path-mismatch": bad("the path differs from the one API Gateway authorized"),

@@ -1,5 +1,6 @@
 import {
   CREDENTIAL_HEADERS,
+  CREDENTIAL_OVERWRITE,
   IDENTITY_HEADER_PREFIX,
   IDENTITY_HEADERS,
   IdentityField,
@@ -9,16 +10,13 @@ import {
 /**
  * What the guard reads from a request's headers, from Node's `rawHeaders` (every copy, as spelled):
  * the identity the API mapped, or why the request is refused. API Gateway matches header names
- * case-sensitively, so a client's `X-Mlflow-Gate-Groups` or second `authorization` can reach the
- * guard beside the mapped one; the guard takes the contract's exact spelling, once, and nothing else.
+ * case-sensitively, so a client's `X-Mlflow-Gate-Groups` can reach the guard beside the mapped one; the
+ * guard takes the contract's exact spelling, once, and nothing else. Credentials never go further; a
+ * request that carries two of one kind (two tokens, two dates) is refused.
  * Pure.
  */
 export type HeaderProblem =
-  | "identity-header-spelling"
-  | "identity-header-repeated"
-  | "credential-header-repeated"
-  | "method-override"
-  | "workspace-header";
+  "identity-header-spelling" | "identity-header-repeated" | "two-credentials" | "method-override" | "workspace-header";
 
 export type IdentityHeaders = Partial<Record<IdentityField, string>>;
 
@@ -47,7 +45,12 @@ export function inspectHeaders(rawHeaders: readonly string[]): HeaderResult {
       if (identity[field] !== undefined) return { ok: false, problem: "identity-header-repeated", header: name };
       identity[field] = rawHeaders[i + 1] as string;
     } else if (CREDENTIALS.has(lower)) {
-      if (credentials.has(lower)) return { ok: false, problem: "credential-header-repeated", header: name };
+      // The API's '-' over a credential, and one client copy in another spelling beside it, is what a
+      // client that writes header names in lower case sends (API Gateway replaces case-sensitively);
+      // two credentials in one request are refused.
+      const value = rawHeaders[i + 1] as string;
+      if (value === CREDENTIAL_OVERWRITE) continue;
+      if (credentials.has(lower)) return { ok: false, problem: "two-credentials", header: name };
       credentials.add(lower);
     } else if (METHOD_OVERRIDES.has(lower)) {
       return { ok: false, problem: "method-override", header: name };

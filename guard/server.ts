@@ -112,13 +112,15 @@ export function createGuard(props: GuardProps): Guard {
     const audited = route === undefined || route.class !== "read" || props.auditReads === true;
     const identity = headers.identity;
     const anyIdentity = Object.keys(identity).length > 0;
-    if (surface === "none" && !anyIdentity) {
-      // A public route (health checks, the UI's static files) reached without API Gateway.
+    if (surface === "none") {
+      // A public route (health checks, the UI's static files): API Gateway maps no identity there, so one
+      // that comes with an identity was forged.
+      if (anyIdentity) return refuse("identity-on-public-route");
       return { target, route, action, audited: false, requestId: randomUUID() };
     }
     const who = readCaller(identity);
     if (!who.ok) return refuse(who.problem);
-    if (surface !== "none" && who.caller.surface !== surface) return refuse("surface-mismatch");
+    if (who.caller.surface !== surface) return refuse("surface-mismatch");
     if (identity.method === undefined || identity.path === undefined) return refuse("identity-incomplete");
     const authorized = checkAuthorizedRequest(
       { method, path: target.path },

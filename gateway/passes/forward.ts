@@ -1,12 +1,13 @@
 import { Agent, ClientRequest, IncomingMessage, request as httpRequest, ServerResponse } from "http";
 import type { AuthType } from "../../authorizer/core/catalog";
-import { API_GATEWAY } from "../../authorizer/core/contract";
+import { API_GATEWAY, CREDENTIAL_HEADERS, CREDENTIAL_OVERWRITE } from "../../authorizer/core/contract";
+import type { Surface } from "../../authorizer/core/policy-set";
 import { connectionTokens, HOP_BY_HOP_HEADERS, isHopByHopRequestHeader } from "../../common/hop-by-hop";
 import { ANSWERS, GatewayAnswer } from "../api-responses";
 import { Refusal } from "../answer";
 import { mappedIdentityHeaders, RequestContext } from "../integration-request";
 import { Identity } from "./authorization";
-import { Target } from "./target";
+import { integrationPath, Target } from "./target";
 
 /** How long an idle keep-alive connection to MLflow is kept: under uvicorn's 5 s keep-alive timeout. */
 export const UPSTREAM_IDLE_MS = 4000;
@@ -44,29 +45,24 @@ export interface ForwardedRequest {
  */
 export type ForwardOutcome = { readonly status: number; readonly reason?: string } | Refusal;
 
-/** Credentials MLflow has no use for, and headers that would let a client speak for the gateway. */
-const CREDENTIAL_REQUEST_HEADERS = new Set([
-  "authorization",
-  "x-amz-date",
-  "x-amz-security-token",
-  "x-amz-content-sha256",
-  "forwarded",
-  "x-real-ip",
-]);
-
-function isDroppedRequestHeader(name: string, tokens: ReadonlySet<string>): boolean {
-  return (
-    isHopByHopRequestHeader(name, tokens) ||
-    CREDENTIAL_REQUEST_HEADERS.has(name) ||
-    name.startsWith("x-forwarded-") ||
-    name.startsWith("x-mlflow-gate-")
-  );
-}
+/** The client address headers the integration request sets itself. */
+const FORWARDING_HEADERS = new Set(["x-forwarded-for", "x-forwarded-proto"]);
 
 /**
- * The headers MLflow receives: the client's end-to-end headers, without credentials, forwarding
- * headers or identity headers of its own; then the host, the body's length, the client's address,
- * and the identity headers the API maps for the surface.
+ * The one header API Gateway (with CloudFront in front) renames to its canonical spelling, whatever the
+ * client wrote: `Authorization` (LocalStack's AWS-validated snapshots, localstack#10500; aws-sdk-android#1996).
+ */
+const canonicalName = (name: string): string =>
+  name.toLowerCase() === "authorization" ? CREDENTIAL_HEADERS.authorization : name;
+
+/**
+ * The headers the integration receives, as API Gateway builds them: the client's end-to-end headers as
+ * spelled (but Authorization, which it spells canonically); on an authenticated route, the API
+ * definition's mappings (the contract's identity headers, and `'-'` over Authorization and
+ * X-Amz-Security-Token) replace a client header of exactly the same name only, since API Gateway matches
+ * header names case-sensitively (its documented known issue); then the host, the body's length and the
+ * client's address. A client's `X-Mlflow-Gate-Groups` therefore reaches the integration beside the
+ * mapped one, and the guard refuses it.
  */
 export function buildUpstreamHeaders(
   req: Pick<IncomingMessage, "method" | "headers" | "rawHeaders" | "socket">,
@@ -74,29 +70,48 @@ export function buildUpstreamHeaders(
   request: ForwardedRequest,
 ): [string, string][] {
   const tokens = connectionTokens(req.headers.connection);
+  const mapped = request.surface === "none" ? [] : integrationMappings(request, req.method ?? "");
+  const replaced = new Set(mapped.map(([name]) => name));
   const headers: [string, string][] = [];
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-    const name = (req.rawHeaders[i] as string).toLowerCase();
-    if (!isDroppedRequestHeader(name, tokens)) headers.push([name, req.rawHeaders[i + 1] as string]);
+    const name = canonicalName(req.rawHeaders[i] as string);
+    const lower = name.toLowerCase();
+    if (isHopByHopRequestHeader(lower, tokens) || FORWARDING_HEADERS.has(lower) || replaced.has(name)) continue;
+    headers.push([name, req.rawHeaders[i + 1] as string]);
   }
   headers.push(
     ["host", upstream.host],
     ["content-length", String(request.body.length)],
     ["x-forwarded-for", req.socket.remoteAddress ?? ""],
     ["x-forwarded-proto", "http"],
+    ...mapped,
   );
-  const identity = request.identity;
-  if (request.surface !== "none" && identity) {
-    const context: RequestContext = {
-      requestId: request.requestId,
-      httpMethod: req.method ?? "",
-      path: request.target.rawPath,
-      identity: { userArn: identity.arn },
-      authorizer: { principalId: identity.principal, username: identity.username, groups: identity.groups.join(",") },
-    };
-    headers.push(...mappedIdentityHeaders(request.surface, context));
-  }
   return headers;
+}
+
+/** The header mappings of an authenticated route's integration request, with this request's values. */
+function integrationMappings(request: ForwardedRequest, method: string): [string, string][] {
+  const identity = request.identity;
+  const context: RequestContext = {
+    requestId: request.requestId,
+    httpMethod: method,
+    path: request.target.rawPath,
+    ...(identity
+      ? {
+          identity: { userArn: identity.arn },
+          authorizer: {
+            principalId: identity.principal,
+            username: identity.username,
+            groups: identity.groups.join(","),
+          },
+        }
+      : {}),
+  };
+  return [
+    ...mappedIdentityHeaders(request.surface as Surface, context),
+    [CREDENTIAL_HEADERS.authorization, CREDENTIAL_OVERWRITE],
+    [CREDENTIAL_HEADERS.securityToken, CREDENTIAL_OVERWRITE],
+  ];
 }
 
 const gatewayAnswer = (answer: GatewayAnswer, reason: string): Refusal => ({ answer, decision: "error", reason });
@@ -140,7 +155,7 @@ export function createForwarder(props: ForwarderProps): {
             host: props.upstream.hostname,
             port: props.upstream.port,
             method: req.method,
-            path: target.rawQuery === "" ? target.rawPath : `${target.rawPath}?${target.rawQuery}`,
+            path: target.rawQuery === "" ? integrationPath(target) : `${integrationPath(target)}?${target.rawQuery}`,
             headers: headers.flat() as unknown as Record<string, string>,
             agent: upstreamAgent,
           },

@@ -9,9 +9,9 @@ export interface Target {
 }
 
 /**
- * Reads the request target. Only origin-form (`/path?query`); a path that does not decode, or that
- * holds segments MLflow and API Gateway might read differently (`//`, `.`, `..`, NUL, backslash), is
- * refused rather than guessed at.
+ * Reads the request target: origin-form (`/path?query`) whose path decodes. Nothing else is refused
+ * here: `//`, `.`, `..`, a NUL or a backslash reach the integration as API Gateway forwards them, and the
+ * guard refuses what MLflow could read differently (guard/request-target.ts), in both places.
  */
 export function readTarget(url: string | undefined): Target | undefined {
   if (!url || !url.startsWith("/")) return undefined;
@@ -24,11 +24,19 @@ export function readTarget(url: string | undefined): Target | undefined {
   } catch {
     return undefined;
   }
-  if (/[\0\\]/.test(path) || /\/\/|\/\.\.?(\/|$)/.test(path)) return undefined;
   return { rawPath, rawQuery, path };
 }
 
-/** The first pass: the request target, or 400 when it cannot be read as MLflow would read it. */
+/**
+ * The path the integration receives: API Gateway decodes path parameters before it puts them into the
+ * integration's URI, so an encoded `/` (or `.`, `;`) arrives as itself. Characters a path cannot hold
+ * (`?`, `#`, `%`, spaces, non-ASCII) are encoded again.
+ */
+export function integrationPath(target: Pick<Target, "path">): string {
+  return encodeURI(target.path).replace(/\?/g, "%3F").replace(/#/g, "%23");
+}
+
+/** The first pass: the request target, or 400 when it cannot be read at all. */
 export function targetPass(url: string | undefined): PassResult<Target> {
   const target = readTarget(url);
   return target ? { go: target } : refuse(ANSWERS.badRequest, "deny", "bad-target");

@@ -28,6 +28,8 @@ interface Seen {
   method: string;
   url: string;
   headers: IncomingHttpHeaders;
+  /** As sent by the gateway: names in their spelling, every copy. */
+  rawHeaders: string[];
   body: Buffer;
 }
 
@@ -104,7 +106,13 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: Buffer.concat(chunks) });
+      seen.push({
+        method: req.method ?? "",
+        url: req.url ?? "",
+        headers: req.headers,
+        rawHeaders: req.rawHeaders,
+        body: Buffer.concat(chunks),
+      });
       setTimeout(() => {
         res.writeHead(200, { "content-type": "application/json", connection: "keep-alive" });
         res.end(JSON.stringify({ ok: true }));
@@ -210,7 +218,7 @@ describe("UI routes: the Lambda authorizer's policy", () => {
     expect(authorizerCalls).toBe(2);
   });
 
-  test("a reader's search is forwarded with the identity headers and without the token", async () => {
+  test("a reader's search is forwarded with the identity headers, the token overwritten by the API's '-'", async () => {
     const r = await send(
       "POST",
       "/ajax-api/2.0/mlflow/runs/search",
@@ -220,7 +228,7 @@ describe("UI routes: the Lambda authorizer's policy", () => {
     expect(r.status).toBe(200);
     expect(seen).toHaveLength(1);
     const h = seen[0]!.headers;
-    expect(h.authorization).toBeUndefined();
+    expect(h.authorization).toBe("-");
     expect(h["x-mlflow-gate-auth"]).toBe("cognito");
     expect(h["x-mlflow-gate-principal"]).toBe("8f3c1a2e-0000-4000-8000-000000000001");
     expect(h["x-mlflow-gate-username"]).toBe("alice");
@@ -283,8 +291,9 @@ describe("SDK routes: SigV4 and the principal's IAM policy", () => {
     expect(seen[0]!.headers["x-mlflow-gate-username"]).toBe("arn:aws:iam::000000000000:user/mlflow-reader");
     expect(seen[0]!.headers["x-mlflow-gate-groups"]).toBe("(iam)");
     expect(seen[0]!.headers["x-mlflow-gate-auth"]).toBe("iam");
-    expect(seen[0]!.headers.authorization).toBeUndefined();
-    expect(seen[0]!.headers["x-amz-date"]).toBeUndefined();
+    // Overwritten by the API's '-' mappings; the guard drops them, and x-amz-date, before MLflow.
+    expect(seen[0]!.headers.authorization).toBe("-");
+    expect(seen[0]!.headers["x-amz-security-token"]).toBe("-");
   });
 
   test("a signed reader write: 403 and MLflow never sees it", async () => {
@@ -321,7 +330,10 @@ describe("SDK routes: SigV4 and the principal's IAM policy", () => {
 });
 
 describe("what the gateway itself answers", () => {
-  test("client-supplied X-Forwarded-*, identity and Connection-named headers never reach MLflow", async () => {
+  // API Gateway matches header names case-sensitively: a mapping replaces a client header of exactly its
+  // name, and a client's header in another spelling reaches the integration beside it. The emulator does
+  // the same; the guard refuses such requests (test/security/guard.test.ts).
+  test("a client's identity header of exactly a mapped name is replaced; other spellings and headers go on as sent", async () => {
     const r = await send(
       "POST",
       "/ajax-api/2.0/mlflow/runs/search",
@@ -329,22 +341,22 @@ describe("what the gateway itself answers", () => {
         ...bearer(),
         "x-forwarded-for": "6.6.6.6",
         "x-forwarded-host": "evil.example",
-        forwarded: "for=6.6.6.6",
         "x-mlflow-gate-groups": "admins",
-        "x-mlflow-gate-principal": "root",
+        "X-Mlflow-Gate-Principal": "root",
         connection: "keep-alive, x-secret",
         "x-secret": "1",
       },
       "{}",
     );
     expect(r.status).toBe(200);
-    const h = seen[0]!.headers;
-    expect(h["x-forwarded-for"]).toBe("127.0.0.1");
-    expect(h["x-forwarded-host"]).toBeUndefined();
-    expect(h.forwarded).toBeUndefined();
-    expect(h["x-mlflow-gate-groups"]).toBe("readers");
-    expect(h["x-mlflow-gate-principal"]).not.toBe("root");
-    expect(h["x-secret"]).toBeUndefined();
+    const raw = seen[0]!.rawHeaders;
+    const copies = (name: string) => raw.flatMap((n, i) => (i % 2 === 0 && n === name ? [raw[i + 1]] : []));
+    expect(copies("x-mlflow-gate-groups")).toEqual(["readers"]);
+    expect(copies("X-Mlflow-Gate-Principal")).toEqual(["root"]);
+    expect(copies("x-mlflow-gate-principal")).toEqual(["8f3c1a2e-0000-4000-8000-000000000001"]);
+    expect(copies("x-forwarded-for")).toEqual(["127.0.0.1"]);
+    expect(copies("x-forwarded-host")).toEqual(["evil.example"]);
+    expect(copies("x-secret")).toEqual([]);
   });
 
   test("a payload over 10 MB: 413 Request Too Long, MLflow never sees it", async () => {
@@ -355,15 +367,26 @@ describe("what the gateway itself answers", () => {
   });
 
   test.each([
-    ["double slash", "//ajax-api/2.0/mlflow/runs/search"],
-    ["dot-dot", "/static-files/../ajax-api/2.0/mlflow/runs/delete"],
-    ["encoded dot-dot", "/static-files/%2e%2e/ajax-api/2.0/mlflow/runs/delete"],
     ["bad percent-encoding", "/ajax-api/2.0/mlflow/runs/%zz"],
     ["absolute-form", "http://127.0.0.1/ajax-api/2.0/mlflow/runs/delete"],
-  ])("a path it cannot read as MLflow would (%s): 400, not forwarded", async (_name, path) => {
+  ])("a target it cannot read at all (%s): 400, not forwarded", async (_name, path) => {
     const r = await send("POST", path, bearer(["admins"]), "{}");
     expect(r.status).toBe(400);
     expect(seen).toHaveLength(0);
+  });
+
+  // API Gateway forwards path parameters decoded: the integration sees an encoded "/" as "/", while the
+  // API maps the path as sent. The guard compares the two and refuses the odd ones (test/guard).
+  test.each([
+    ["double slash", "//ajax-api/2.0/mlflow/runs/search", "//ajax-api/2.0/mlflow/runs/search"],
+    ["dot-dot", "/static-files/../ajax-api/2.0/mlflow/runs/delete", "/static-files/../ajax-api/2.0/mlflow/runs/delete"],
+    ["encoded slash", "/ajax-api/2.0/mlflow/runs%2Fdelete", "/ajax-api/2.0/mlflow/runs/delete"],
+    ["encoded space", "/ajax-api/2.0/mlflow/runs/a%20b", "/ajax-api/2.0/mlflow/runs/a%20b"],
+  ])("an admin's path with %s is forwarded as API Gateway forwards it", async (_name, path, forwarded) => {
+    const r = await send("POST", path, bearer(["admins"]), "{}");
+    expect(r.status).toBe(200);
+    expect(seen[0]?.url).toBe(forwarded);
+    expect(seen[0]?.headers["x-mlflow-gate-path"]).toBe(path);
   });
 
   test.each(["HEAD", "OPTIONS", "TRACE"])(
@@ -531,83 +554,33 @@ test("a client that leaves while MLflow's answer is held closes MLflow's connect
   }
 });
 
-describe("regression: a GET with a body (MLflow reads it as the parameters when the query is empty)", () => {
-  test("a GET with a JSON body on a read route: 400, neither the authorizer nor MLflow sees it", async () => {
-    // Prepare
+// These used to be the emulator's own rules; API Gateway has neither, so the guard holds them in both places.
+describe("what API Gateway passes on, and the guard refuses", () => {
+  test("a GET with a body is forwarded with its body (the guard refuses it: MLflow would read it as the parameters)", async () => {
     const body = JSON.stringify({ experiment_name: "someone-elses" });
-    // Act
     const r = await send(
       "GET",
       "/ajax-api/2.0/mlflow/experiments/get-by-name",
       { ...bearer(), "content-type": "application/json", "content-length": String(body.length) },
       body,
     );
-    // Assess
-    expect(r.status).toBe(400);
-    expect(JSON.parse(r.body)).toEqual({ message: "Bad request: a GET request must not have a body" });
-    expect(authorizerCalls).toBe(0);
-    expect(seen).toHaveLength(0);
-    expect(logs[0]).toMatchObject({ decision: "deny", reason: "get-with-body", status: 400 });
+    expect(r.status).toBe(200);
+    expect(seen.map((x) => [x.method, x.body.toString()])).toEqual([["GET", body]]);
   });
 
-  test("a signed GET with a body and a query: 400 too, however valid its signature", async () => {
-    // Prepare
-    const path = "/api/2.0/mlflow/experiments/get?experiment_id=0";
-    const body = '{"experiment_id":"1"}';
-    const headers = await signed("GET", path, body);
-    // Act
-    const r = await send("GET", path, { ...headers, "content-length": String(body.length) }, body);
-    // Assess
-    expect(r.status).toBe(400);
-    expect(seen).toHaveLength(0);
-  });
-
-  test("a GET without a body, and a DELETE with one (MLflow's client sends those), still pass", async () => {
-    // Act
-    const get = await send("GET", "/ajax-api/2.0/mlflow/experiments/get-by-name?experiment_name=x", bearer(["admins"]));
-    const body = '{"name":"m","alias":"a"}';
-    const del = await send(
-      "DELETE",
-      "/ajax-api/2.0/mlflow/registered-models/alias",
-      { ...bearer(["admins"]), "content-type": "application/json", "content-length": String(body.length) },
-      body,
-    );
-    // Assess
-    expect([get.status, del.status]).toEqual([200, 200]);
-    expect(seen.map((s) => [s.method, s.body.toString()])).toEqual([
-      ["GET", ""],
-      ["DELETE", '{"name":"m","alias":"a"}'],
-    ]);
-  });
-});
-
-describe("regression: two Authorization headers on a UI route", () => {
-  test("are refused with 401 even when the first token's allow is in the authorizer cache", async () => {
-    // Prepare: an admin's allow is cached for this exact header value
+  test("two Authorization headers: the authorizer refuses them on a miss; on a cached first value, the API's '-' replaces both", async () => {
+    // Act: a miss, then the first value cached by a plain request, then the pair again
     const admin = bearer(["admins"]);
-    expect((await send("POST", "/ajax-api/2.0/mlflow/experiments/delete", admin, '{"experiment_id":"1"}')).status).toBe(
-      200,
-    );
+    const pair = { authorization: [admin.authorization, bearer().authorization] };
+    const miss = await send("POST", "/ajax-api/2.0/mlflow/experiments/delete", pair, '{"experiment_id":"1"}');
+    await send("POST", "/ajax-api/2.0/mlflow/experiments/delete", admin, '{"experiment_id":"1"}');
     seen = [];
-    // Act
-    const twice = await send(
-      "POST",
-      "/ajax-api/2.0/mlflow/experiments/delete",
-      { authorization: [admin.authorization, admin.authorization] },
-      '{"experiment_id":"1"}',
-    );
-    const withReader = await send(
-      "POST",
-      "/ajax-api/2.0/mlflow/experiments/delete",
-      { authorization: [admin.authorization, bearer().authorization] },
-      '{"experiment_id":"1"}',
-    );
-    // Assess
-    expect([twice.status, withReader.status]).toEqual([401, 401]);
-    expect(seen).toHaveLength(0);
-    expect(logs.slice(-2)).toMatchObject([
-      { reason: "duplicate-authorization" },
-      { reason: "duplicate-authorization" },
+    const hit = await send("POST", "/ajax-api/2.0/mlflow/experiments/delete", pair, '{"experiment_id":"1"}');
+    // Assess: API Gateway spells Authorization canonically, so its mapping replaces every copy
+    expect([miss.status, hit.status]).toEqual([401, 200]);
+    const raw = seen[0]!.rawHeaders;
+    expect(raw.flatMap((n, i) => (i % 2 === 0 && n.toLowerCase() === "authorization" ? [raw[i + 1]] : []))).toEqual([
+      "-",
     ]);
   });
 });

@@ -250,10 +250,20 @@ describe("what the guard refuses, before MLflow sees anything", () => {
     },
   );
 
-  test("a second Authorization header in another letter case", async () => {
+  test("two tokens: a second Authorization header in another letter case beside a client's own", async () => {
     await refused(
-      await send("POST", SEARCH, [...cognito("POST", SEARCH), ["authorization", "Bearer stolen"]], "{}"),
-      "credential-header-repeated",
+      await send(
+        "POST",
+        SEARCH,
+        [
+          ...cognito("POST", SEARCH),
+          ["X-Authorization-Unused", "x"],
+          ["authorization", "Bearer stolen"],
+          ["AUTHORIZATION", "Bearer mine"],
+        ],
+        "{}",
+      ),
+      "two-credentials",
     );
   });
 

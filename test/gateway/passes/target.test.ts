@@ -1,4 +1,4 @@
-import { readTarget, targetPass } from "../../../gateway/passes/target";
+import { integrationPath, readTarget, targetPass } from "../../../gateway/passes/target";
 
 describe("readTarget", () => {
   test("splits an origin-form target into its raw path and query, and decodes the path", () => {
@@ -18,15 +18,27 @@ describe("readTarget", () => {
     ["no target", undefined],
     ["absolute-form", "http://127.0.0.1/ajax-api/2.0/mlflow/runs/delete"],
     ["asterisk-form", "*"],
+    ["bad percent-encoding", "/ajax-api/2.0/mlflow/runs/%zz"],
+  ])("refuses a target it cannot read at all (%s)", (_name, url) => {
+    expect(readTarget(url)).toBeUndefined();
+  });
+
+  // API Gateway routes these and forwards them; the guard refuses them (guard/request-target.ts).
+  test.each([
     ["double slash", "//ajax-api/2.0/mlflow/runs/search"],
     ["dot-dot", "/static-files/../ajax-api/2.0/mlflow/runs/delete"],
     ["encoded dot-dot", "/static-files/%2e%2e/ajax-api/2.0/mlflow/runs/delete"],
-    ["a trailing dot segment", "/ajax-api/2.0/mlflow/runs/."],
-    ["bad percent-encoding", "/ajax-api/2.0/mlflow/runs/%zz"],
     ["NUL", "/ajax-api/2.0/mlflow/runs/a%00b"],
     ["backslash", "/static-files/%5C..%5Csecret.txt"],
-  ])("refuses a target MLflow and API Gateway might read differently (%s)", (_name, url) => {
-    expect(readTarget(url)).toBeUndefined();
+  ])("reads a target the guard will refuse (%s)", (_name, url) => {
+    expect(readTarget(url)?.rawPath).toBe(url);
+  });
+});
+
+describe("integrationPath", () => {
+  test("is the decoded path, encoded only where a path cannot hold a character", () => {
+    expect(integrationPath({ path: "/a/b c/%/?/#/é" })).toBe("/a/b%20c/%25/%3F/%23/%C3%A9");
+    expect(integrationPath(readTarget("/x/a%2Fb%2e%2e")!)).toBe("/x/a/b..");
   });
 });
 
@@ -34,7 +46,7 @@ describe("targetPass", () => {
   test("goes on with the target, or stops with API Gateway's 400", () => {
     // Act
     const ok = targetPass("/health?x=1");
-    const bad = targetPass("/a/../b");
+    const bad = targetPass("/a/%zz");
     // Assess
     expect(ok).toEqual({ go: { rawPath: "/health", rawQuery: "x=1", path: "/health" } });
     expect(bad).toEqual({
