@@ -24,10 +24,9 @@ import { closeServer } from "../common/http-server";
 import { AccessLogEntry } from "../gateway/answer";
 import { createGateway, serveGateway } from "../gateway/server";
 import { createStsServer, SessionStore, withSessions } from "./sts";
-import { createUiFront } from "./ui-front";
+import { createUiFront, LocalUi } from "./ui-front";
 import { startUiLoginEndpoint } from "./ui-login-endpoint";
 import { DemoUser, RunningUserPool, startUserPool } from "./user-pool";
-import { buildUi, writeUiConfig } from "../ui-patch/build-ui";
 
 /** Demo users of the local pool: one per default group. */
 export const DEMO_USERS = [
@@ -90,8 +89,8 @@ export interface StackIo {
   readonly accessLog: (entry: AccessLogEntry) => void;
   /** The authorizer's decision log (the Lambda uses Powertools; so does the local stack by default). */
   readonly authorizerLogger?: DecisionLogger;
-  /** A patched UI built before (ui-patch/build-ui.ts) to serve; @default built into `<data>/ui` at start */
-  readonly prebuiltUiDirectory?: string;
+  /** The patched UI, built before (ui-patch/build-ui.ts, without a config): the stack only serves it. */
+  readonly uiDirectory: string;
   /** The guard's own event lines (JSON); @default to `progress` */
   readonly guardEvents?: (line: string) => void;
   /** Restart delays for a crashed MLflow or guard (the log goes to `progress`); @default 1 s doubling to 30 s */
@@ -130,7 +129,7 @@ export interface LocalGatewayProps {
   readonly accessLog: (entry: AccessLogEntry) => void;
   readonly authorizerLogger: DecisionLogger;
   /** The patched UI to serve on `/`, `/static-files/*` and `/mlflow-gate-ui.json`; @default MLflow's own, proxied */
-  readonly uiDirectory?: string;
+  readonly ui?: LocalUi;
   /** Keys the gateway accepts; @default the principals' long-term keys only */
   readonly credentials?: PrincipalCredentialStore;
 }
@@ -161,9 +160,7 @@ export function createLocalGateway(props: LocalGatewayProps): Server {
     log: props.accessLog,
   });
   return serveGateway(
-    props.uiDirectory === undefined
-      ? gateway
-      : createUiFront({ gateway, uiDirectory: props.uiDirectory, log: props.accessLog }),
+    props.ui === undefined ? gateway : createUiFront({ gateway, ui: props.ui, log: props.accessLog }),
   );
 }
 
@@ -263,22 +260,22 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
     stops.push(() => guard.stop());
     io.progress(`guard         ${guard.url.origin} (private), audit trail in ${auditFile} (${Date.now() - t} ms)`);
 
-    t = Date.now();
-    const uiDirectory = io.prebuiltUiDirectory ?? (await buildUi(join(config.dataDir, "ui"))).outDir;
     const loginEndpoint = await startUiLoginEndpoint(userPool.endpoint, config.host);
     stops.push(() => loginEndpoint.stop());
     // cognito-local has no SRP: the local shell signs in with USER_PASSWORD_AUTH.
-    writeUiConfig(uiDirectory, {
-      userPoolId: userPool.userPoolId,
-      userPoolClientId: userPool.clientId,
-      region: config.region,
-      authFlow: "USER_PASSWORD_AUTH",
-      userPoolEndpoint: loginEndpoint.endpoint,
-    });
-    io.progress(`ui            ${uiDirectory} (${Date.now() - t} ms)`);
+    const ui: LocalUi = {
+      directory: io.uiDirectory,
+      config: {
+        userPoolId: userPool.userPoolId,
+        userPoolClientId: userPool.clientId,
+        region: config.region,
+        authFlow: "USER_PASSWORD_AUTH",
+        userPoolEndpoint: loginEndpoint.endpoint,
+      },
+    };
 
     const server = createLocalGateway({
-      uiDirectory,
+      ui,
       config,
       policySet,
       userPool,

@@ -1,6 +1,7 @@
 import { createReadStream, statSync } from "fs";
 import { ServerResponse } from "http";
 import { extname, resolve, sep } from "path";
+import type { UiConfig } from "../ui-patch/shell/config";
 
 /** The paths the patched UI answers (Amplify Hosting serves them in AWS): the page, its static files, its config. */
 export function isUiPath(path: string): boolean {
@@ -38,12 +39,12 @@ const CONTENT_TYPES: Record<string, string> = {
   ".txt": "text/plain; charset=utf-8",
 };
 
-/** Sends a file of the UI; the page and its config are never cached, so a new build or pool shows at once. */
+/** Sends a file of the UI; the page is never cached, so a new build shows at once. */
 export function sendUiFile(res: ServerResponse, file: string, requestId: string): Promise<number> {
   return new Promise((resolveStatus) => {
     const size = statSync(file).size;
     const type = CONTENT_TYPES[extname(file).toLowerCase()] ?? "application/octet-stream";
-    const noCache = file.endsWith(".html") || file.endsWith("mlflow-gate-ui.json");
+    const noCache = file.endsWith(".html");
     res.writeHead(200, {
       "content-type": type,
       "content-length": size,
@@ -57,4 +58,17 @@ export function sendUiFile(res: ServerResponse, file: string, requestId: string)
     res.on("close", () => resolveStatus(200));
     stream.pipe(res);
   });
+}
+
+/** The UI's config, from memory: never cached, so a restarted pool shows at once. */
+export function sendUiConfig(res: ServerResponse, config: UiConfig, requestId: string): void {
+  const body = `${JSON.stringify(config, null, 2)}\n`;
+  res.writeHead(200, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(body),
+    "cache-control": "no-cache",
+    "x-content-type-options": "nosniff",
+    "x-amzn-requestid": requestId,
+  });
+  res.end(body);
 }

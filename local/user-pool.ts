@@ -474,7 +474,35 @@ export async function startUserPool(options: UserPoolOptions): Promise<RunningUs
   }
   const { userPoolId, clientId } = pool;
   const issuer = `${endpoint}/${userPoolId}`;
+  return {
+    endpoint,
+    userPoolId,
+    clientId,
+    issuer,
+    jwksUri: `${issuer}/.well-known/jwks.json`,
+    region,
+    users: options.demoUsers.map((u) => ({
+      username: u.username,
+      group: u.group,
+      password: pool.passwords[u.username] as string,
+    })),
+    ...userPoolOperations(cognito, userPoolId, clientId),
+    stop,
+  };
+}
 
+/** What a caller does with a running pool: sign users in, refresh their tokens, create users. */
+export type UserPoolOperations = Pick<RunningUserPool, "login" | "refresh" | "createUser">;
+
+/**
+ * The operations of the pool `userPoolId` behind `cognito`: for the stack that started it, and for
+ * whoever reaches a running one by its endpoint (connectUserPool).
+ */
+function userPoolOperations(
+  cognito: CognitoIdentityProviderClient,
+  userPoolId: string,
+  clientId: string,
+): UserPoolOperations {
   const login = async (username: string, password: string): Promise<LoginTokens> => {
     try {
       const r = await cognito.send(
@@ -534,21 +562,23 @@ export async function startUserPool(options: UserPoolOptions): Promise<RunningUs
     return { username, password, group: groups.join(",") };
   };
 
-  return {
+  return { login, refresh, createUser };
+}
+
+/** The operations of a pool another process runs (its endpoint and ids from the stack's summary). */
+export function connectUserPool(
+  endpoint: string,
+  region: string,
+  userPoolId: string,
+  clientId: string,
+): UserPoolOperations & {
+  close(): void;
+} {
+  const cognito = new CognitoIdentityProviderClient({
     endpoint,
-    userPoolId,
-    clientId,
-    issuer,
-    jwksUri: `${issuer}/.well-known/jwks.json`,
     region,
-    users: options.demoUsers.map((u) => ({
-      username: u.username,
-      group: u.group,
-      password: pool.passwords[u.username] as string,
-    })),
-    createUser,
-    login,
-    refresh,
-    stop,
-  };
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    maxAttempts: 1,
+  });
+  return { ...userPoolOperations(cognito, userPoolId, clientId), close: () => cognito.destroy() };
 }

@@ -2,7 +2,9 @@
 import { ConfigError } from "../authorizer/core/errors";
 import { parseStackConfig } from "../local/config";
 import { formatSummary, startStack } from "../local/stack";
+import { join } from "path";
 import { ensureMlflowVenv } from "../project/mlflow-venv";
+import { buildUi } from "../ui-patch/build-ui";
 
 export async function main(): Promise<void> {
   const started = Date.now();
@@ -28,7 +30,12 @@ export async function main(): Promise<void> {
     const config = parseStackConfig(process.env);
     progress(`data in ${config.dataDir}`);
     ensureMlflowVenv(progress);
+    // The local stack serves the patched UI; it is built here, from the pinned wheel's UI and the shell.
+    const builtAt = Date.now();
+    const ui = await buildUi(join(config.dataDir, "ui"));
+    progress(`ui            ${ui.outDir} (${Date.now() - builtAt} ms)`);
     const stack = await startStack(config, {
+      uiDirectory: ui.outDir,
       progress,
       accessLog: (entry) => process.stdout.write(`${JSON.stringify(entry)}\n`),
     });

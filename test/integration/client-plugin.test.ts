@@ -1,7 +1,6 @@
 import { join } from "path";
-import { RunningStack } from "../../local/stack";
 import { runPython } from "../support/python";
-import { OpResult, Plan, sdkEnv, startTestStack, TestStack } from "./support/stack";
+import { OpResult, Plan, sdkEnv, startTestStack, TestStack, TestStackView } from "./support/stack";
 
 // The real MLflow Python SDK with the repository's auth plugin (clients/python, installed editable
 // into .venv): MLFLOW_TRACKING_AUTH=mlflow-gate instead of MLFLOW_TRACKING_AWS_SIGV4=true, under
@@ -10,14 +9,15 @@ import { OpResult, Plan, sdkEnv, startTestStack, TestStack } from "./support/sta
 
 let t: TestStack;
 beforeAll(async () => {
-  t = await startTestStack();
+  // A stack of its own: it asserts on every registered model and on the whole access log.
+  t = await startTestStack({ private: true });
 }, 240_000);
 afterAll(async () => {
   await t?.stop();
 });
 
 /** sdkEnv with the plugin in place of MLflow's stock SigV4 signer. */
-function pluginEnv(stack: RunningStack, as: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+function pluginEnv(stack: TestStackView, as: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const { MLFLOW_TRACKING_AWS_SIGV4: _stock, ...env } = sdkEnv(stack, as);
   return { ...env, MLFLOW_TRACKING_AUTH: "mlflow-gate", ...extra };
 }

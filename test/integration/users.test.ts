@@ -20,7 +20,8 @@ let pool: CognitoIdentityProviderClient;
 const PASSWORD = "Correct-Horse-9-Battery";
 
 beforeAll(async () => {
-  t = await startTestStack();
+  // A stack of its own: it adds groups and users to the pool.
+  t = await startTestStack({ private: true });
   env = { MLFLOW_GATE_DATA: t.config.dataDir };
   work = mkdtempSync(join(tmpdir(), "mlflow-gate-users-"));
   const c = t.stack.summary.cognito;

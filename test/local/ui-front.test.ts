@@ -37,7 +37,6 @@ beforeAll(async () => {
   mkdirSync(join(ui, "static-files", "static", "js"), { recursive: true });
   writeFileSync(join(ui, "index.html"), "<html>patched</html>");
   writeFileSync(join(ui, "static-files", "static", "js", "main.js"), "console.log(1)");
-  writeFileSync(join(ui, "mlflow-gate-ui.json"), "{}");
   writeFileSync(join(root, "secret.txt"), "outside the UI");
 
   upstream = createServer((req, res) => {
@@ -68,7 +67,21 @@ beforeAll(async () => {
     upstream: new URL(`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`),
     log,
   });
-  front = serveGateway(createUiFront({ gateway, uiDirectory: ui, log }));
+  front = serveGateway(
+    createUiFront({
+      gateway,
+      ui: {
+        directory: ui,
+        config: {
+          userPoolId: "us-east-1_local",
+          userPoolClientId: "client",
+          region: "us-east-1",
+          authFlow: "USER_PASSWORD_AUTH",
+        },
+      },
+      log,
+    }),
+  );
   await new Promise<void>((resolve) => front.listen(0, "127.0.0.1", () => resolve()));
   base = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
 });
@@ -100,7 +113,7 @@ function send(method: string, path: string): Promise<{ status: number; headers: 
   });
 }
 
-test("/, /static-files/* and /mlflow-gate-ui.json come from the directory, without credentials, not from MLflow", async () => {
+test("/ and /static-files/* come from the directory, /mlflow-gate-ui.json is this stack's config, without credentials, not from MLflow", async () => {
   // Act
   const index = await send("GET", "/");
   const script = await send("GET", "/static-files/static/js/main.js");
@@ -118,6 +131,7 @@ test("/, /static-files/* and /mlflow-gate-ui.json come from the directory, witho
     "text/javascript; charset=utf-8",
   ]);
   expect([config.status, config.headers["cache-control"]]).toEqual([200, "no-cache"]);
+  expect(JSON.parse(config.body)).toMatchObject({ userPoolId: "us-east-1_local", authFlow: "USER_PASSWORD_AUTH" });
   expect(seen).toHaveLength(0);
   await new Promise((resolve) => setTimeout(resolve, 50)); // the log line follows the response
   expect(logs.map((l) => [l.decision, l.surface, l.status, l.path])).toEqual([

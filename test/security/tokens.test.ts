@@ -56,7 +56,8 @@ function forge(overrides: Record<string, unknown> = {}, header: Record<string, u
 }
 
 beforeAll(async () => {
-  t = await startTestStack();
+  // A stack of its own: it adds users to the pool and seeds fixed names.
+  t = await startTestStack({ private: true });
   const user = (name: string) => t.stack.summary.demoUsers.find((u) => u.username === name)!;
   const admin = await t.stack.userPool.login("admin", user("admin").password);
   adminToken = admin.accessToken;

@@ -1,11 +1,15 @@
-import { mkdtempSync, rmSync } from "fs";
+import { mkdtempSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { parseStackConfig, StackConfig } from "../../../local/config";
 import { AccessLogEntry } from "../../../gateway/answer";
-import { RunningStack, startStack } from "../../../local/stack";
+import { Principal } from "../../../local/principals";
+import { RunningStack, startStack, StackSummary } from "../../../local/stack";
+import { connectUserPool, UserPoolOperations } from "../../../local/user-pool";
 import { ensureMlflowVenv } from "../../../project/mlflow-venv";
 import { runPython } from "../../support/python";
+import { lockSharedStack, readAccessLog, readSharedStackFile, SHARED_STACK_ENV } from "../../support/shared-stack";
+import { testUiDirectory } from "../../support/test-ui";
 
 export interface OpResult {
   readonly ok: boolean;
@@ -15,8 +19,15 @@ export interface OpResult {
 }
 export type Plan = [name: string, op: string, kwargs: Record<string, unknown>][];
 
+/** What a whole-system test reaches of a stack: the summary, the principals' keys, the user pool. */
+export interface TestStackView {
+  readonly summary: StackSummary;
+  readonly principals: readonly Principal[];
+  readonly userPool: UserPoolOperations;
+}
+
 export interface TestStack {
-  readonly stack: RunningStack;
+  readonly stack: TestStackView;
   readonly config: StackConfig;
   readonly accessLog: AccessLogEntry[];
   /** Runs SDK operations (test/integration/python/sdk_ops.py) as a profile, or on the private MLflow. */
@@ -25,7 +36,7 @@ export interface TestStack {
 }
 
 /** The environment of a Python process using the real MLflow SDK as one local principal. */
-export function sdkEnv(stack: RunningStack, as: string | "private"): NodeJS.ProcessEnv {
+export function sdkEnv(stack: Pick<TestStackView, "summary">, as: string | "private"): NodeJS.ProcessEnv {
   const base: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -66,10 +77,77 @@ export async function signedRequest(
   return JSON.parse(r.stdout) as { status: number; body: string };
 }
 
-/** Starts the whole local stack on free ports in a fresh data directory (or the one given, to test restarts). */
-export async function startTestStack(
-  options: { dataDir?: string; env?: Record<string, string>; config?: Partial<StackConfig> } = {},
-): Promise<TestStack> {
+export interface TestStackOptions {
+  /** A data directory to start in (a restart test); implies a private stack. */
+  readonly dataDir?: string;
+  readonly env?: Record<string, string>;
+  /** Bypasses the environment's limits (a token lifetime under 60 s), for tests only; implies a private stack. */
+  readonly config?: Partial<StackConfig>;
+  /**
+   * A stack of this file's own: for files that change the user pool or assert on everything MLflow or the
+   * access log holds. @default shared, when the global setup started one
+   */
+  readonly private?: true;
+}
+
+/**
+ * A local stack for a whole-system test file: the run's shared stack when jest's global setup started one
+ * (held by this file until stop; its access log starts empty for the file), or a private stack on free
+ * ports in a fresh data directory (or the one given, to test restarts). Files on the shared stack name
+ * what they create uniquely.
+ */
+export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
+  const sharedFile = process.env[SHARED_STACK_ENV];
+  const wantsPrivate =
+    options.private === true ||
+    options.dataDir !== undefined ||
+    options.env !== undefined ||
+    options.config !== undefined;
+  return sharedFile && !wantsPrivate ? useSharedStack(sharedFile) : startPrivateStack(options);
+}
+
+function sdkOf(stack: Pick<TestStackView, "summary">): TestStack["sdk"] {
+  return async (as, plan) => {
+    const r = await runPython(
+      [join("test", "integration", "python", "sdk_ops.py"), JSON.stringify(plan)],
+      sdkEnv(stack, as),
+    );
+    if (r.code !== 0) throw new Error(`sdk_ops.py failed (${r.code}): ${r.stderr.slice(-2000)}`);
+    return JSON.parse(r.stdout) as Record<string, OpResult>;
+  };
+}
+
+async function useSharedStack(file: string): Promise<TestStack> {
+  const shared = readSharedStackFile(file);
+  const release = await lockSharedStack(shared.lockDir);
+  // The access log of this file: what the stack logs from now on.
+  const logged = readAccessLog(shared.accessLogFile).length;
+  const { summary } = shared;
+  const pool = connectUserPool(
+    summary.cognito.endpoint,
+    summary.region,
+    summary.cognito.userPoolId,
+    summary.cognito.clientId,
+  );
+  const principals = (
+    JSON.parse(readFileSync(join(shared.config.dataDir, "principals.json"), "utf8")) as { principals: Principal[] }
+  ).principals;
+  const stack: TestStackView = { summary, principals, userPool: pool };
+  return {
+    stack,
+    config: shared.config,
+    get accessLog() {
+      return readAccessLog(shared.accessLogFile).slice(logged);
+    },
+    sdk: sdkOf(stack),
+    async stop() {
+      pool.close();
+      release();
+    },
+  };
+}
+
+async function startPrivateStack(options: TestStackOptions): Promise<TestStack> {
   ensureMlflowVenv();
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "mlflow-gate-it-"));
   // `config` bypasses the environment's limits (a token lifetime under 60 s), for tests only.
@@ -84,7 +162,8 @@ export async function startTestStack(
     ...options.config,
   };
   const accessLog: AccessLogEntry[] = [];
-  const stack = await startStack(config, {
+  const stack: RunningStack = await startStack(config, {
+    uiDirectory: await testUiDirectory(),
     progress: () => undefined,
     accessLog: (e) => void accessLog.push(e),
     authorizerLogger: { info: () => undefined, error: () => undefined },
@@ -93,14 +172,7 @@ export async function startTestStack(
     stack,
     config,
     accessLog,
-    async sdk(as, plan) {
-      const r = await runPython(
-        [join("test", "integration", "python", "sdk_ops.py"), JSON.stringify(plan)],
-        sdkEnv(stack, as),
-      );
-      if (r.code !== 0) throw new Error(`sdk_ops.py failed (${r.code}): ${r.stderr.slice(-2000)}`);
-      return JSON.parse(r.stdout) as Record<string, OpResult>;
-    },
+    sdk: sdkOf(stack),
     async stop() {
       await stack.stop();
       if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });

@@ -5,6 +5,7 @@ import { parseStackConfig, StackConfig } from "../../../local/config";
 import { RestartPolicy } from "../../../local/mlflow-server";
 import { RunningStack, startStack } from "../../../local/stack";
 import { ensureMlflowVenv } from "../../../project/mlflow-venv";
+import { testUiDirectory } from "../../support/test-ui";
 import { CallerSpec } from "./load";
 
 export interface ReliabilityStack {
@@ -40,6 +41,7 @@ export async function startReliabilityStack(
   let stack: RunningStack;
   try {
     stack = await startStack(config, {
+      uiDirectory: await testUiDirectory(),
       progress: (line) => {
         progress.push(line);
         options.echo?.(line);
