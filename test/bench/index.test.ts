@@ -144,13 +144,15 @@ describe("npm run bench -- --quick", () => {
       "## Method",
       "## 1. Authorizer",
       "## 2. Cold start",
-      "## 3. Gateway overhead",
+      "## 3. Overhead",
       "## 4. Peer",
       "## 5. Scaling",
       "## Commands",
     ]) {
       expect(md).toContain(heading);
     }
+    expect(md).toContain("| guard / direct |");
+    expect(md).toContain("guard adds at most 0.3 ms p50");
     expect(md).not.toMatch(/\bNaN\b|undefined/);
   });
 
