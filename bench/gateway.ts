@@ -1,19 +1,26 @@
-// The gateway's cost per request. One request mix (get an experiment, search runs, log a metric, read a small
-// artifact) is sent at each concurrency to: MLflow directly; the gateway with SigV4 (SDK routes) and with a
-// Cognito access token (UI routes); the same gateway in front of a trivial upstream (its own cost without
-// MLflow's); and MLflow's built-in basic-auth app (the peer). Targets take turns in short slices, so every
-// ratio compares stretches of time next to each other. Everything runs on loopback ports in a temporary
-// directory, removed at the end.
+// The cost per request of the chain the stack runs, gateway → guard → MLflow, and of each of its parts. One
+// request mix (get an experiment, search runs, log a metric, read a small artifact) is sent at each
+// concurrency to: MLflow directly; the chain with SigV4 (SDK routes) and with a Cognito access token (UI
+// routes); the guard alone, with the identity headers API Gateway maps; the gateway and the guard each in
+// front of a trivial upstream (their own cost without MLflow's); and MLflow's built-in basic-auth app (the
+// peer). The guard is its own process, started as the stack starts it. Targets take turns in short slices,
+// so every ratio compares stretches of time next to each other. Everything runs on loopback ports in a
+// temporary directory, removed at the end.
 import { Sha256 } from "@aws-crypto/sha256-js";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
-import { createWriteStream, mkdtempSync, rmSync } from "fs";
+import { decomposeUnverifiedJwt } from "aws-jwt-verify/jwt";
+import { randomUUID } from "crypto";
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from "fs";
 import { Server } from "http";
 import { AddressInfo } from "net";
 import { tmpdir } from "os";
 import { join } from "path";
 import { loadPolicySet } from "../authorizer/load-policies";
+import { CREDENTIAL_HEADERS, CREDENTIAL_OVERWRITE } from "../authorizer/core/contract";
 import { PolicySet } from "../authorizer/core/policy-set";
+import { mappedIdentityHeaders, RequestContext } from "../gateway/integration-request";
+import { startGuard } from "../local/guard-process";
 import { startMlflow } from "../local/mlflow-server";
 import { loadPrincipals, Principal } from "../local/principals";
 import { AccessLogEntry } from "../gateway/answer";
@@ -47,9 +54,13 @@ export interface GatewayOptions {
 export const TARGETS = {
   direct: { via: "MLflow directly, /ajax-api and /get-artifact (the UI's routes), no auth", form: "ui" },
   directSdk: { via: "MLflow directly, /api and /api/2.0/mlflow-artifacts (the SDK's routes), no auth", form: "sdk" },
-  sigv4: { via: "gateway → MLflow, /api, SigV4 as mlflow-admin (admins)", form: "sdk" },
+  sigv4: { via: "gateway → guard → MLflow, /api, SigV4 as mlflow-admin (admins)", form: "sdk" },
   bearer: {
-    via: "gateway → MLflow, /ajax-api, Cognito access token of admin (admins), authorizer cache 300 s",
+    via: "gateway → guard → MLflow, /ajax-api, Cognito access token of admin (admins), authorizer cache 300 s",
+    form: "ui",
+  },
+  guard: {
+    via: "guard → MLflow, /ajax-api and /get-artifact, the identity headers API Gateway maps for admin (admins)",
     form: "ui",
   },
   basicAuth: {
@@ -61,8 +72,9 @@ export const TARGETS = {
     form: "ui",
   },
   trivialDirect: { via: "trivial Node upstream directly", form: "ui" },
-  trivialSigv4: { via: "gateway → trivial upstream, /api, SigV4", form: "sdk" },
-  trivialBearer: { via: "gateway → trivial upstream, /ajax-api, Cognito access token", form: "ui" },
+  trivialSigv4: { via: "gateway → trivial upstream (no guard), /api, SigV4", form: "sdk" },
+  trivialBearer: { via: "gateway → trivial upstream (no guard), /ajax-api, Cognito access token", form: "ui" },
+  trivialGuard: { via: "guard → trivial upstream, /ajax-api, the identity headers API Gateway maps", form: "ui" },
 } as const;
 export type TargetName = keyof typeof TARGETS;
 
@@ -93,22 +105,30 @@ export interface GatewayResults {
   >;
   /** By concurrency: comparison name → figures. */
   readonly comparisons: Record<string, Record<string, Comparison>>;
-  /** Empty when every request of every measured target got a 2xx and no write repeated. */
+  /** Lines each guard appended to its audit file over the whole run (one per write it forwarded or request it refused). */
+  readonly auditLines: { readonly guard: number; readonly trivialGuard: number };
+  /** Empty when every request of every measured target got a 2xx, no write repeated and every measured write was audited. */
   readonly problems: readonly string[];
 }
 
-/** What each comparison sets against what. */
-export const COMPARISONS: Record<string, readonly [TargetName, TargetName]> = {
-  "gateway SigV4 / direct": ["sigv4", "directSdk"],
-  "gateway bearer / direct": ["bearer", "direct"],
+/** What each comparison sets against what. "chain" is gateway → guard → MLflow, as the stack runs it. */
+export const COMPARISONS = {
+  "chain SigV4 / direct": ["sigv4", "directSdk"],
+  "chain bearer / direct": ["bearer", "direct"],
+  "guard / direct": ["guard", "direct"],
   "gateway SigV4 / direct (trivial upstream)": ["trivialSigv4", "trivialDirect"],
   "gateway bearer / direct (trivial upstream)": ["trivialBearer", "trivialDirect"],
-  "gateway SigV4 / basic-auth": ["sigv4", "basicAuth"],
-  "gateway bearer / basic-auth": ["bearer", "basicAuth"],
-  "gateway SigV4 / basic-auth with credential cache": ["sigv4", "basicAuthCached"],
-  "gateway bearer / basic-auth with credential cache": ["bearer", "basicAuthCached"],
+  "guard / direct (trivial upstream)": ["trivialGuard", "trivialDirect"],
+  "chain SigV4 / basic-auth": ["sigv4", "basicAuth"],
+  "chain bearer / basic-auth": ["bearer", "basicAuth"],
+  "chain SigV4 / basic-auth with credential cache": ["sigv4", "basicAuthCached"],
+  "chain bearer / basic-auth with credential cache": ["bearer", "basicAuthCached"],
   "basic-auth / direct": ["basicAuth", "direct"],
-};
+} as const satisfies Record<string, readonly [TargetName, TargetName]>;
+export type ComparisonName = keyof typeof COMPARISONS;
+
+/** The targets whose writes reach the guard in front of MLflow, which audits each of them. */
+const AUDITED_TARGETS: readonly TargetName[] = ["sigv4", "bearer", "guard"];
 
 const MIX = ["GET experiments/get", "POST runs/search", "POST runs/log-metric", "GET artifact (small file)"] as const;
 
@@ -203,6 +223,39 @@ function plain(requests: PlainRequest[], headers: Record<string, string>): WireR
   return requests.map((r) => ({ ...r, headers: withBodyHeaders(headers, r.body) }));
 }
 
+/** The Cognito caller as the authorizer names it to API Gateway: the token's sub, its username, its known groups. */
+function authorizerContextOf(accessToken: string, policySet: PolicySet): NonNullable<RequestContext["authorizer"]> {
+  const { payload } = decomposeUnverifiedJwt(accessToken);
+  const claimed = payload["cognito:groups"];
+  return {
+    principalId: String(payload.sub),
+    username: String(payload.username),
+    groups: policySet.knownGroups(Array.isArray(claimed) ? claimed.map(String) : []).join(","),
+  };
+}
+
+/**
+ * The requests as the guard receives them from API Gateway on a Cognito route: the headers of the API's
+ * mappings (the identity, a fresh request id each, the authorized method and path) and its '-' over the
+ * credential headers.
+ */
+function asMapped(requests: PlainRequest[], authorizer: RequestContext["authorizer"]): WireRequest[] {
+  return requests.map((r) => {
+    const context: RequestContext = {
+      requestId: randomUUID(),
+      httpMethod: r.method,
+      path: r.path.split("?")[0] as string,
+      ...(authorizer ? { authorizer } : {}),
+    };
+    const headers: Record<string, string> = Object.fromEntries([
+      ...mappedIdentityHeaders("cognito", context),
+      [CREDENTIAL_HEADERS.authorization, CREDENTIAL_OVERWRITE],
+      [CREDENTIAL_HEADERS.securityToken, CREDENTIAL_OVERWRITE],
+    ]);
+    return { ...r, headers: withBodyHeaders(headers, r.body) };
+  });
+}
+
 /** Signs each distinct request once (repeated reads share a signature), as a SigV4 client would sign it. */
 async function presign(
   principal: Principal,
@@ -258,6 +311,19 @@ function cellOf(f: TargetFigures): CellFigures {
   };
 }
 
+const WRITE_INDEX = MIX.indexOf("POST runs/log-metric");
+/** Log-metric requests among the first `count` of a step's sequence (buildSequence: the mix, cycle after cycle). */
+const writesAmong = (count: number): number =>
+  count > WRITE_INDEX ? Math.floor((count - 1 - WRITE_INDEX) / MIX.length) + 1 : 0;
+
+const countLines = (file: string): number => {
+  try {
+    return readFileSync(file, "utf8").split("\n").length - 1;
+  } catch {
+    return 0;
+  }
+};
+
 export async function benchGateway(o: GatewayOptions, progress: (line: string) => void): Promise<GatewayResults> {
   const dataDir = mkdtempSync(join(tmpdir(), "mlflow-gate-bench-"));
   const stops: (() => Promise<void>)[] = [];
@@ -292,6 +358,26 @@ export async function benchGateway(o: GatewayOptions, progress: (line: string) =
         : Promise.resolve(undefined),
       track(startTrivialUpstream()) as Promise<RunningServer>,
     ]);
+    // The guards, as the stack starts its own: separate processes, writes audited to a file (here, the run's
+    // temporary directory). One in front of MLflow (the chain's and the guard target's), one in front of the
+    // trivial upstream.
+    const auditFiles = { guard: join(dataDir, "audit.jsonl"), trivialGuard: join(dataDir, "audit-trivial.jsonl") };
+    const guardOf = (upstream: URL, auditFile: string) =>
+      track(
+        startGuard({
+          host: "127.0.0.1",
+          port: 0,
+          portVariable: "none",
+          upstream,
+          auditFile,
+          auditReads: false,
+          events: () => undefined,
+        }),
+      );
+    const [guard, trivialGuard] = await Promise.all([
+      guardOf(mlflow.url, auditFiles.guard),
+      guardOf(trivial.url, auditFiles.trivialGuard),
+    ]);
     const principals = loadPrincipals(dataDir, new Set(groups));
     const admin = principals.find((p) => p.group === "admins");
     if (!admin) throw new Error("no principal in the admins group");
@@ -310,11 +396,11 @@ export async function benchGateway(o: GatewayOptions, progress: (line: string) =
       stops.push(g.stop);
       return g.url;
     };
-    const gateway = await gatewayOf(mlflow.url);
+    const gateway = await gatewayOf(guard.url);
     const trivialGateway = await gatewayOf(trivial.url);
     const startupMs = Date.now() - t;
     progress(
-      `gateway       MLflow, basic-auth MLflow${basicAuthCached ? " (twice)" : ""}, user pool, trivial upstream and 2 gateways up in ${startupMs} ms`,
+      `gateway       MLflow, basic-auth MLflow${basicAuthCached ? " (twice)" : ""}, user pool, trivial upstream, 2 guards and 2 gateways up in ${startupMs} ms`,
     );
 
     const basicUser = { username: "bench-user", password: `${basicAuth.admin.password}x` };
@@ -333,6 +419,7 @@ export async function benchGateway(o: GatewayOptions, progress: (line: string) =
     progress(`gateway       seeded MLflow and ${peers.filter(Boolean).length} basic-auth MLflow`);
     const { accessToken } = await userPool.login("admin", userPool.users.find((u) => u.username === "admin")!.password);
     const bearer = { authorization: `Bearer ${accessToken}` };
+    const adminContext = authorizerContextOf(accessToken, policySet);
 
     const cells: Partial<Record<TargetName, Record<string, CellFigures>>> = {};
     const rounds: Partial<Record<TargetName, Record<string, TargetFigures>>> = {};
@@ -357,6 +444,12 @@ export async function benchGateway(o: GatewayOptions, progress: (line: string) =
           mustNotWrap: true,
         },
         { name: "bearer", origin: gateway.origin, sequence: plain(seq("bearer", seeded), bearer), mustNotWrap: true },
+        {
+          name: "guard",
+          origin: guard.url.origin,
+          sequence: asMapped(seq("guard", seeded), adminContext),
+          mustNotWrap: true,
+        },
         {
           name: "basicAuth",
           origin: peers[0]!.origin,
@@ -389,6 +482,12 @@ export async function benchGateway(o: GatewayOptions, progress: (line: string) =
           name: "trivialBearer",
           origin: trivialGateway.origin,
           sequence: plain(seq("trivialBearer", seeded, trivialWrites), bearer),
+          mustNotWrap: false,
+        },
+        {
+          name: "trivialGuard",
+          origin: trivialGuard.url.origin,
+          sequence: asMapped(seq("trivialGuard", seeded, trivialWrites), adminContext),
           mustNotWrap: false,
         },
       ];
@@ -436,7 +535,7 @@ export async function benchGateway(o: GatewayOptions, progress: (line: string) =
         }
         const rate = (n: TargetName) => Math.round(cells[n]?.[c]?.perSecond ?? NaN);
         progress(
-          `gateway       c=${c}: direct ${rate("direct")}/s, SigV4 ${rate("sigv4")}/s, bearer ${rate("bearer")}/s, basic-auth ${rate("basicAuth")}/s, trivial ${rate("trivialDirect")}/s → ${rate("trivialSigv4")}/s through the gateway`,
+          `gateway       c=${c}: direct ${rate("direct")}/s, guard ${rate("guard")}/s, chain SigV4 ${rate("sigv4")}/s, bearer ${rate("bearer")}/s, basic-auth ${rate("basicAuth")}/s, trivial ${rate("trivialDirect")}/s → ${rate("trivialGuard")}/s through the guard, ${rate("trivialSigv4")}/s through the gateway`,
         );
       }
     } finally {
@@ -458,7 +557,24 @@ export async function benchGateway(o: GatewayOptions, progress: (line: string) =
       }
     }
 
+    const auditLines = {
+      guard: countLines(auditFiles.guard),
+      trivialGuard: countLines(auditFiles.trivialGuard),
+    };
     const problems: string[] = [];
+    // Every write the guard forwarded is a line; the measured ones alone set a floor (warm-ups add more).
+    const measuredWrites = AUDITED_TARGETS.reduce(
+      (sum, name) =>
+        sum +
+        Object.values(rounds[name] ?? {})
+          .flatMap((f) => f.rounds)
+          .reduce((s, r) => s + writesAmong(r.count), 0),
+      0,
+    );
+    if (auditLines.guard < measuredWrites)
+      problems.push(
+        `the guard in front of MLflow wrote ${auditLines.guard} audit lines for at least ${measuredWrites} writes measured through it`,
+      );
     const targets: GatewayResults["targets"] = {};
     for (const [name, byConcurrency] of Object.entries(cells) as [TargetName, Record<string, CellFigures>][]) {
       targets[name] = { via: TARGETS[name].via, byConcurrency };
@@ -485,6 +601,7 @@ export async function benchGateway(o: GatewayOptions, progress: (line: string) =
       startupMs,
       targets,
       comparisons,
+      auditLines,
       problems,
     };
   } finally {

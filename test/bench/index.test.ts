@@ -8,7 +8,7 @@ import { join } from "path";
 import type { AuthorizerResults } from "../../bench/authorizer";
 import type { ColdStartResults } from "../../bench/cold-start";
 import type { GatewayResults } from "../../bench/gateway";
-import { judgeTargets, parseBenchArgs, SECTIONS } from "../../bench/index";
+import { COMPARISON_TARGETS, judgeTargets, parseBenchArgs, SECTIONS, TargetVerdict } from "../../bench/index";
 import { REPO_ROOT } from "../../project/paths";
 
 const positive = (v: unknown): boolean => typeof v === "number" && Number.isFinite(v) && v > 0;
@@ -38,15 +38,71 @@ describe("parseBenchArgs", () => {
 });
 
 describe("judgeTargets", () => {
-  it("calls a target missed when its figure is not a number", () => {
+  const comparison = (throughputRatio: number, addedP50Ms: number) => ({ throughputRatio, addedP50Ms, addedP99Ms: 0 });
+  /** Figures at concurrency 1 and 8 for every compared pair the targets read. */
+  const gatewayWith = (figures: { chain: [number, number]; guard: [number, number] }): GatewayResults =>
+    ({
+      comparisons: Object.fromEntries(
+        ["1", "8"].map((c) => [
+          c,
+          {
+            "chain SigV4 / direct": comparison(...figures.chain),
+            "chain bearer / direct": comparison(...figures.chain),
+            "guard / direct": comparison(...figures.guard),
+            "chain SigV4 / basic-auth": comparison(30, -100),
+            "chain bearer / basic-auth": comparison(30, -100),
+          },
+        ]),
+      ),
+    }) as unknown as GatewayResults;
+  const verdict = (verdicts: TargetVerdict[], start: string) => verdicts.find((v) => v.target.startsWith(start));
+
+  it("judges the guard against its own targets: at most 0.3 ms added p50 at c=1, at least 0.95× at c=8", () => {
+    // Act
+    const within = judgeTargets({ gateway: gatewayWith({ chain: [0.95, 0.5], guard: [0.95, 0.3] }) });
+    const beyond = judgeTargets({ gateway: gatewayWith({ chain: [0.95, 0.5], guard: [0.94, 0.31] }) });
+    // Assess
+    expect(verdict(within, "guard adds at most 0.3 ms")).toMatchObject({ measured: 0.3, unit: "ms", met: true });
+    expect(verdict(within, "guard keeps at least 0.95")).toMatchObject({ measured: 0.95, unit: "×", met: true });
+    expect(verdict(beyond, "guard adds at most 0.3 ms")).toMatchObject({ measured: 0.31, met: false });
+    expect(verdict(beyond, "guard keeps at least 0.95")).toMatchObject({ measured: 0.94, met: false });
+    expect(verdict(beyond, "gateway → guard → MLflow adds")).toMatchObject({ met: true });
+  });
+
+  it("judges the whole chain on the worse of SigV4 and bearer", () => {
+    // Prepare
+    const gateway = gatewayWith({ chain: [0.95, 0.5], guard: [1, 0.1] });
+    gateway.comparisons["1"]!["chain bearer / direct"] = comparison(0.95, 1.2);
+    gateway.comparisons["8"]!["chain SigV4 / direct"] = comparison(0.85, 0.5);
+    // Act
+    const verdicts = judgeTargets({ gateway });
+    // Assess
+    expect(verdict(verdicts, "gateway → guard → MLflow adds at most 1 ms")).toMatchObject({
+      measured: 1.2,
+      met: false,
+    });
+    expect(verdict(verdicts, "gateway → guard → MLflow keeps at least 0.9")).toMatchObject({
+      measured: 0.85,
+      met: false,
+    });
+    expect(verdict(verdicts, "gateway → guard → MLflow reaches at least 3×")).toMatchObject({
+      measured: 30,
+      met: true,
+    });
+  });
+
+  it("calls a target missed when its figure is not a number or its comparison is missing", () => {
     // Prepare
     const gateway = {
-      comparisons: { "8": { "gateway SigV4 / direct": { throughputRatio: NaN, addedP50Ms: 0, addedP99Ms: 0 } } },
+      comparisons: { "8": { "chain SigV4 / direct": { throughputRatio: NaN, addedP50Ms: 0, addedP99Ms: 0 } } },
     } as unknown as GatewayResults;
     // Act
     const verdicts = judgeTargets({ gateway });
     // Assess
-    expect(verdicts.find((v) => v.target.includes("0.9 of direct"))).toMatchObject({ met: false });
+    expect(verdicts.map((v) => v.target)).toEqual(
+      COMPARISON_TARGETS.filter((t) => t.concurrency === 8).map((t) => t.target),
+    );
+    expect(verdicts.every((v) => !v.met)).toBe(true);
   });
 });
 
@@ -88,13 +144,15 @@ describe("npm run bench -- --quick", () => {
       "## Method",
       "## 1. Authorizer",
       "## 2. Cold start",
-      "## 3. Gateway overhead",
+      "## 3. Overhead",
       "## 4. Peer",
       "## 5. Scaling",
       "## Commands",
     ]) {
       expect(md).toContain(heading);
     }
+    expect(md).toContain("| guard / direct |");
+    expect(md).toContain("guard adds at most 0.3 ms p50");
     expect(md).not.toMatch(/\bNaN\b|undefined/);
   });
 
@@ -112,7 +170,7 @@ describe("npm run bench -- --quick", () => {
       mlflow: expect.stringMatching(/^\d+\.\d+\.\d+$/),
     });
     expect([...run.loadAverage.before, ...run.loadAverage.after].every((l) => Number.isFinite(l) && l >= 0)).toBe(true);
-    expect(run.targets).toHaveLength(5);
+    expect(run.targets).toHaveLength(COMPARISON_TARGETS.length + 2);
     expect(run.targets.every((t) => Number.isFinite(t.measured))).toBe(true);
   });
 
@@ -154,10 +212,12 @@ describe("npm run bench -- --quick", () => {
         "directSdk",
         "sigv4",
         "bearer",
+        "guard",
         "basicAuth",
         "trivialDirect",
         "trivialSigv4",
         "trivialBearer",
+        "trivialGuard",
       ]),
     );
     for (const name of names) {
@@ -171,10 +231,12 @@ describe("npm run bench -- --quick", () => {
       const comparisons = g.comparisons[c]!;
       expect(Object.keys(comparisons)).toEqual(
         expect.arrayContaining([
-          "gateway SigV4 / direct",
-          "gateway bearer / direct",
-          "gateway SigV4 / basic-auth",
+          "chain SigV4 / direct",
+          "chain bearer / direct",
+          "guard / direct",
+          "chain SigV4 / basic-auth",
           "gateway SigV4 / direct (trivial upstream)",
+          "guard / direct (trivial upstream)",
         ]),
       );
       for (const x of Object.values(comparisons)) {
@@ -184,5 +246,13 @@ describe("npm run bench -- --quick", () => {
       }
     }
     expect(existsSync(join(out, "results", "run.json"))).toBe(true);
+  });
+
+  it("sends the chain's and the guard's writes through guards that audit them", () => {
+    const g = read<GatewayResults>("gateway.json");
+    // The run itself lists a problem when the measured writes outnumber the audit lines (none above).
+    expect(g.problems).toEqual([]);
+    expect(g.auditLines.guard).toBeGreaterThan(0);
+    expect(g.auditLines.trivialGuard).toBeGreaterThan(0);
   });
 });
