@@ -1,10 +1,11 @@
 import { ServerResponse } from "http";
 import type { AuthType } from "../authorizer/core/catalog";
+import { LogHead, LogLevel } from "../common/log";
 import { GatewayAnswer } from "./api-responses";
 
-/** One JSON line per request; never a token, a signature or a body. */
-export interface AccessLogEntry {
-  readonly time: string;
+/** One JSON line per request, in the common log shape; never a token, a signature or a body. */
+export interface AccessLogEntry extends LogHead {
+  readonly event: "request";
   readonly requestId: string;
   readonly method: string;
   readonly path: string;
@@ -22,7 +23,15 @@ export interface AccessLogEntry {
 }
 
 /** What the passes have learned of a request for its log line, before it ends. */
-export type RequestFacts = Omit<AccessLogEntry, "time" | "status" | "decision" | "reason" | "latencyMs">;
+export type RequestFacts = Omit<
+  AccessLogEntry,
+  "time" | "level" | "component" | "event" | "status" | "decision" | "reason" | "latencyMs"
+>;
+
+/** How bad a request's end is: refused or unauthorized ones warn, failures are errors. */
+export function levelOf(decision: AccessLogEntry["decision"]): LogLevel {
+  return decision === "error" ? "error" : decision === "deny" || decision === "unauthorized" ? "warn" : "info";
+}
 
 /** A request the gateway answers itself, with API Gateway's error body, and what the log says of it. */
 export interface Refusal {
@@ -89,6 +98,9 @@ export function createRequestEnd(
     try {
       log({
         time: new Date().toISOString(),
+        level: levelOf(end.decision),
+        component: "gateway",
+        event: "request",
         ...facts,
         decision: end.decision,
         ...(end.reason !== undefined ? { reason: end.reason } : {}),

@@ -1,4 +1,3 @@
-import { Logger } from "@aws-lambda-powertools/logger";
 import { chmodSync, mkdirSync, writeFileSync } from "fs";
 import { Server } from "http";
 import { join } from "path";
@@ -21,10 +20,12 @@ import {
   writeAwsFiles,
 } from "./principals";
 import { closeServer } from "../common/http-server";
+import { LogSink } from "../common/log";
 import { AccessLogEntry } from "../gateway/answer";
 import { createGateway, serveGateway } from "../gateway/server";
 import { createStsServer, SessionStore, withSessions } from "./sts";
 import { createUiFront, LocalUi } from "./ui-front";
+import { decisionLogger, parseLogLine } from "./log-lines";
 import { startUiLoginEndpoint } from "./ui-login-endpoint";
 import { DemoUser, RunningUserPool, startUserPool } from "./user-pool";
 
@@ -85,14 +86,13 @@ export interface RunningStack {
 export interface StackIo {
   /** Progress lines for people. */
   readonly progress: (line: string) => void;
-  /** One JSON object per gateway request. */
-  readonly accessLog: (entry: AccessLogEntry) => void;
-  /** The authorizer's decision log (the Lambda uses Powertools; so does the local stack by default). */
-  readonly authorizerLogger?: DecisionLogger;
+  /**
+   * Every machine-readable line, in the one log shape (common/log.ts): the gateway's and the STS's access
+   * lines (`event: "request"`), the authorizer's decisions, the guard's own events.
+   */
+  readonly log: LogSink;
   /** The patched UI, built before (ui-patch/build-ui.ts, without a config): the stack only serves it. */
   readonly uiDirectory: string;
-  /** The guard's own event lines (JSON); @default to `progress` */
-  readonly guardEvents?: (line: string) => void;
   /** Restart delays for a crashed MLflow or guard (the log goes to `progress`); @default 1 s doubling to 30 s */
   readonly mlflowRestart?: Omit<RestartPolicy, "log">;
 }
@@ -198,7 +198,7 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
       sessions,
       minDurationSeconds: config.stsMinDurationSeconds,
       maxDurationSeconds: config.stsMaxDurationSeconds,
-      log: io.accessLog,
+      log: io.log,
     });
     const stsPort = await listen(sts, config.host, config.stsPort, PORT_VARIABLES.stsPort);
     stops.push(() => closeServer(sts));
@@ -254,7 +254,7 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
       upstream: mlflow.url,
       auditFile,
       auditReads: config.auditReads,
-      events: io.guardEvents ?? ((line) => io.progress(`guard         ${line}`)),
+      events: (line) => io.log(parseLogLine(line, "guard")),
       restart: { ...io.mlflowRestart, log: io.progress },
     });
     stops.push(() => guard.stop());
@@ -282,8 +282,8 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
       principals,
       credentials,
       upstream: guard.url,
-      accessLog: io.accessLog,
-      authorizerLogger: io.authorizerLogger ?? new Logger({ serviceName: "mlflow-gate-authorizer" }),
+      accessLog: io.log,
+      authorizerLogger: decisionLogger(io.log),
     });
     const port = await listen(server, config.host, config.gatewayPort);
     stops.push(() => closeServer(server));

@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID } from "crypto";
 import { createServer, IncomingMessage, Server, ServerResponse } from "http";
 import { newAccessKeyId, newSecret, Principal, PrincipalCredentialStore } from "./principals";
 import { discardBody, readBody } from "../common/http-body";
-import type { AccessLogEntry } from "../gateway/answer";
+import { AccessLogEntry, levelOf } from "../gateway/answer";
 import { CredentialStore, SigV4Credential, SigV4Problem, verifySigV4 } from "../gateway/sigv4";
 import {
   API_GATEWAY,
@@ -468,7 +468,7 @@ export function createStsServer(props: StsServerProps): Server {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const requestId = randomUUID();
-    let entry: Omit<StsLogEntry, "time" | "latencyMs" | "status"> = {
+    let entry: Omit<StsLogEntry, "time" | "level" | "component" | "event" | "latencyMs" | "status"> = {
       requestId,
       method: req.method ?? "",
       path: "/",
@@ -553,6 +553,9 @@ export function createStsServer(props: StsServerProps): Server {
       try {
         props.log({
           time: new Date().toISOString(),
+          level: levelOf(entry.decision),
+          component: "sts",
+          event: "request",
           ...entry,
           status,
           latencyMs: Math.round((performance.now() - started) * 10) / 10,

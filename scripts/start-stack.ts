@@ -1,5 +1,6 @@
 // The local stack: real MLflow behind the local API Gateway, with a local Cognito pool (npm start).
 import { ConfigError } from "../authorizer/core/errors";
+import { jsonLineWriter } from "../common/log";
 import { parseStackConfig } from "../local/config";
 import { formatSummary, startStack } from "../local/stack";
 import { join } from "path";
@@ -37,7 +38,8 @@ export async function main(): Promise<void> {
     const stack = await startStack(config, {
       uiDirectory: ui.outDir,
       progress,
-      accessLog: (entry) => process.stdout.write(`${JSON.stringify(entry)}\n`),
+      // Every machine-readable line on stdout, in the one log shape; progress for people on stderr.
+      log: jsonLineWriter(process.stdout),
     });
     stop = stack.stop;
     if (stopping) return void (await stack.stop());

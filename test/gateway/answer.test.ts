@@ -51,9 +51,13 @@ describe("createRequestEnd", () => {
       },
       body: JSON.stringify({ message: ANSWERS.explicitDeny.message }),
     });
+    // The one log shape's head (common/log.ts), a refusal a warning.
     expect(logs).toEqual([
       {
         time: expect.any(String),
+        level: "warn",
+        component: "gateway",
+        event: "request",
         requestId: "req-1",
         method: "GET",
         path: "/x",

@@ -3,6 +3,7 @@ import { tmpdir } from "os";
 import { join } from "path";
 import type { AccessLogEntry } from "../../gateway/answer";
 import { parseStackConfig, StackConfig } from "../../local/config";
+import { isAccessLine } from "./access-log";
 import { RunningStack, startStack, StackSummary } from "../../local/stack";
 
 /**
@@ -42,8 +43,9 @@ export async function startSharedStack(uiDirectory: string): Promise<SharedStack
     stack = await startStack(config, {
       uiDirectory,
       progress: () => undefined,
-      accessLog: (e) => appendFileSync(accessLogFile, `${JSON.stringify(e)}\n`),
-      authorizerLogger: { info: () => undefined, error: () => undefined },
+      log: (line) => {
+        if (isAccessLine(line)) appendFileSync(accessLogFile, `${JSON.stringify(line)}\n`);
+      },
     });
   } catch (e) {
     rmSync(dataDir, { recursive: true, force: true });

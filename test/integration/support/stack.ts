@@ -8,6 +8,7 @@ import { RunningStack, startStack, StackSummary } from "../../../local/stack";
 import { connectUserPool, UserPoolOperations } from "../../../local/user-pool";
 import { ensureMlflowVenv } from "../../../project/mlflow-venv";
 import { runPython } from "../../support/python";
+import { isAccessLine } from "../../support/access-log";
 import { lockSharedStack, readAccessLog, readSharedStackFile, SHARED_STACK_ENV } from "../../support/shared-stack";
 import { testUiDirectory } from "../../support/test-ui";
 
@@ -165,8 +166,7 @@ async function startPrivateStack(options: TestStackOptions): Promise<TestStack> 
   const stack: RunningStack = await startStack(config, {
     uiDirectory: await testUiDirectory(),
     progress: () => undefined,
-    accessLog: (e) => void accessLog.push(e),
-    authorizerLogger: { info: () => undefined, error: () => undefined },
+    log: (line) => void (isAccessLine(line) && accessLog.push(line)),
   });
   return {
     stack,

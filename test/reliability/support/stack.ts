@@ -46,8 +46,7 @@ export async function startReliabilityStack(
         progress.push(line);
         options.echo?.(line);
       },
-      accessLog: () => undefined,
-      authorizerLogger: { info: () => undefined, error: () => undefined },
+      log: () => undefined,
       ...(options.mlflowRestart ? { mlflowRestart: options.mlflowRestart } : {}),
     });
   } catch (e) {
