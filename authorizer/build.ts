@@ -7,6 +7,7 @@ import { gzipSync } from "zlib";
 import { loadGroupFiles, loadRouteCatalog } from "./load-policies";
 import { parsePolicyBundle, PolicyBundle } from "./policy-bundle";
 import { PolicySet } from "./core/policy-set";
+import { NODE_BUNDLE_OPTIONS } from "../project/node-bundle";
 import { AUTHORIZER_BUILD_DIR, CATALOG_FILE, GROUPS_DIR, REPO_ROOT } from "../project/paths";
 
 export interface AuthorizerBuild {
@@ -39,15 +40,7 @@ export async function buildAuthorizer(outDir = AUTHORIZER_BUILD_DIR): Promise<Au
   await build({
     entryPoints: [join(REPO_ROOT, "authorizer", "handler.ts")],
     outfile: handlerFile,
-    bundle: true,
-    platform: "node",
-    target: "node20",
-    format: "cjs",
-    minify: true,
-    // Logs name aws-jwt-verify's error classes (`JwtExpiredError`); minifying must keep them.
-    keepNames: true,
-    legalComments: "none",
-    logLevel: "warning",
+    ...NODE_BUNDLE_OPTIONS,
   });
   const code = readFileSync(handlerFile);
   return {

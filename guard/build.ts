@@ -4,6 +4,7 @@
 import { buildSync } from "esbuild";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from "fs";
 import { dirname, join, relative, resolve } from "path";
+import { NODE_BUNDLE_OPTIONS } from "../project/node-bundle";
 import { CATALOG_FILE, GUARD_BUILD_DIR, REPO_ROOT } from "../project/paths";
 
 /**
@@ -36,15 +37,7 @@ export function buildGuard(outDir: string = GUARD_BUILD_DIR): GuardBuild {
     buildSync({
       entryPoints: [join(REPO_ROOT, "guard", "main.ts")],
       outfile: join(staging, GUARD_BUNDLE_FILES.main),
-      bundle: true,
-      platform: "node",
-      target: "node20",
-      format: "cjs",
-      minify: true,
-      // Event lines name error classes (ConfigError); minifying must keep them.
-      keepNames: true,
-      legalComments: "none",
-      logLevel: "warning",
+      ...NODE_BUNDLE_OPTIONS,
     });
     mkdirSync(dirname(join(staging, GUARD_BUNDLE_FILES.catalog)), { recursive: true });
     copyFileSync(CATALOG_FILE, join(staging, GUARD_BUNDLE_FILES.catalog));
