@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from "fs";
 import { cpus, loadavg } from "os";
 import { join } from "path";
-import { mlflowCrashUnderLoad, sigtermUnderLoad, userPoolOutage } from "../test/reliability/support/faults";
+import { crashUnderLoad, sigtermUnderLoad, userPoolOutage } from "../test/reliability/support/faults";
 import { figuresOf, runLoad, seed, verifyWrites } from "../test/reliability/support/load";
 import { startReliabilityStack } from "../test/reliability/support/stack";
 
@@ -102,7 +102,7 @@ async function main(): Promise<void> {
   let crash;
   let pool;
   try {
-    crash = await mlflowCrashUnderLoad(b, {
+    crash = await crashUnderLoad(b, "mlflow", {
       killAfterMs: 10_000,
       afterRecoveryMs: 10_000,
       maxMs: 180_000,

@@ -2,8 +2,8 @@ import { ChildProcess, spawn } from "child_process";
 import { join } from "path";
 import { GUARD_ENV } from "../guard/config";
 import { REPO_ROOT } from "../project/paths";
-import { claimPort, killOnExit, stopProcessGroup, tailOf } from "./processes";
-import { RestartPolicy, supervise } from "./supervisor";
+import { killOnExit, stopProcessGroup, tailOf } from "./processes";
+import { RestartPolicy, superviseOnPort } from "./supervisor";
 
 /**
  * The guard in the local stack: the same program as the MLflow task's sidecar (guard/main.ts), as a
@@ -77,18 +77,13 @@ function untilStarted(child: ChildProcess, timeoutMs: number, why: () => string)
   });
 }
 
-export async function startGuard(options: GuardProcessOptions): Promise<RunningGuard> {
-  const port = await claimPort(options.host, options.port, options.portVariable);
-  const url = new URL(`http://${options.host}:${port}`);
+export function startGuard(options: GuardProcessOptions): Promise<RunningGuard> {
   const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
-  let first = true;
-  const child = await supervise(
+  return superviseOnPort(
     "guard         ",
-    url.origin,
-    async (onSpawn) => {
-      if (!first) await claimPort(options.host, port, options.portVariable);
-      first = false;
-      const c = spawnGuard(options, port);
+    options,
+    async (url, onSpawn) => {
+      const c = spawnGuard(options, Number(url.port));
       onSpawn(c);
       const why = tailOf(c);
       // Its event lines (started, stopping) join the stack's log.
@@ -109,11 +104,4 @@ export async function startGuard(options: GuardProcessOptions): Promise<RunningG
     },
     options.restart,
   );
-  return {
-    url,
-    get pid() {
-      return child.pid;
-    },
-    stop: () => child.stop(),
-  };
 }

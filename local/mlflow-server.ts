@@ -4,8 +4,8 @@ import { delimiter, join } from "path";
 import { pathToFileURL } from "url";
 import { loadPinnedMlflowVersion } from "../project/mlflow-venv";
 import { VENV_DIR } from "../project/paths";
-import { claimPort, killOnExit, stopProcessGroup, tailOf, waitForHttp } from "./processes";
-import { RestartPolicy, supervise } from "./supervisor";
+import { killOnExit, stopProcessGroup, tailOf, waitForHttp } from "./processes";
+import { RestartPolicy, superviseOnPort } from "./supervisor";
 
 export type { RestartPolicy } from "./supervisor";
 
@@ -150,27 +150,11 @@ export async function startMlflow(options: MlflowOptions): Promise<RunningMlflow
   const dir = join(options.dataDir, "mlflow");
   mkdirSync(join(dir, "artifacts"), { recursive: true });
   await prepareDatabase(dir, loadPinnedMlflowVersion(), options.log ?? (() => undefined));
-  const port = await claimPort(options.host, options.port, options.portVariable);
-  const url = new URL(`http://${options.host}:${port}`);
   const readyTimeoutMs = options.readyTimeoutMs ?? 120_000;
-
-  // A crashed MLflow comes back on the same port, once the port is free again.
-  let first = true;
-  const child = await supervise(
+  return superviseOnPort(
     "mlflow        ",
-    url.origin,
-    async (onSpawn) => {
-      if (!first) await claimPort(options.host, port, options.portVariable);
-      first = false;
-      return startChild(dir, url, readyTimeoutMs, onSpawn);
-    },
+    options,
+    (url, onSpawn) => startChild(dir, url, readyTimeoutMs, onSpawn),
     options.restart,
   );
-  return {
-    url,
-    get pid() {
-      return child.pid;
-    },
-    stop: () => child.stop(),
-  };
 }

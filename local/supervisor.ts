@@ -1,5 +1,5 @@
 import { ChildProcess } from "child_process";
-import { stopProcessGroup } from "./processes";
+import { claimPort, stopProcessGroup } from "./processes";
 
 /** How a crashed child is restarted: after a delay that doubles per failed attempt. */
 export interface RestartPolicy {
@@ -92,5 +92,43 @@ export async function supervise(
       if (child) await stopProcessGroup(child);
       await restarting;
     },
+  };
+}
+
+/** A supervised server on a loopback port of its own. */
+export interface SupervisedServer extends SupervisedChild {
+  readonly url: URL;
+}
+
+/**
+ * Claims the port (`portVariable` names the setting in the error when it is taken), then supervises the
+ * server `start` launches on it. A restart waits until that same port is free again, so the gateway's
+ * upstream address never changes.
+ */
+export async function superviseOnPort(
+  label: string,
+  at: { readonly host: string; readonly port: number; readonly portVariable: string },
+  start: (url: URL, onSpawn: (child: ChildProcess) => void) => Promise<ChildProcess>,
+  restart?: RestartPolicy,
+): Promise<SupervisedServer> {
+  const port = await claimPort(at.host, at.port, at.portVariable);
+  const url = new URL(`http://${at.host}:${port}`);
+  let first = true;
+  const child = await supervise(
+    label,
+    url.origin,
+    async (onSpawn) => {
+      if (!first) await claimPort(at.host, port, at.portVariable);
+      first = false;
+      return start(url, onSpawn);
+    },
+    restart,
+  );
+  return {
+    url,
+    get pid() {
+      return child.pid;
+    },
+    stop: () => child.stop(),
   };
 }

@@ -1,6 +1,6 @@
 import { restartDelayMs } from "../../local/supervisor";
 
-// The supervisor's backoff; restarts themselves run against real MLflow and the guard in test/reliability/faults.test.ts.
+// The supervisor's backoff; restarts themselves run against real MLflow and the real guard in test/reliability/faults.test.ts.
 
 test("the restart delay doubles per attempt from the initial delay and stops at the cap", () => {
   // Act

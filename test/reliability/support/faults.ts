@@ -28,7 +28,7 @@ import { ReliabilityStack } from "./stack";
 
 // The fault runs, shared by test/reliability/*.test.ts (short) and `npm run soak` (the same, reported).
 
-// ---- MLflow killed under load
+// ---- MLflow or the guard killed under load
 
 /**
  * The clear 502s: the guard's when MLflow behind it does not answer (refused, reset before an answer),
@@ -61,13 +61,17 @@ export interface CrashFigures {
   readonly slowestOutageAnswerMs: number;
 }
 
+/** The supervised children a crash run can kill. */
+export type CrashVictim = "mlflow" | "guard";
+
 /**
- * Load from every caller; after `killAfterMs`, MLflow's whole process group gets SIGKILL (a crash, no
- * goodbye). The stack's supervisor restarts it on the same port; the load runs on until `afterRecoveryMs`
- * after the first success past the kill (or `maxMs`).
+ * Load from every caller; after `killAfterMs`, the victim's whole process group (MLflow's, or the guard's)
+ * gets SIGKILL (a crash, no goodbye). The stack's supervisor restarts it on the same port; the load runs on
+ * until `afterRecoveryMs` after the first success past the kill (or `maxMs`).
  */
-export async function mlflowCrashUnderLoad(
+export async function crashUnderLoad(
   rel: ReliabilityStack,
+  victim: CrashVictim,
   options: {
     killAfterMs: number;
     afterRecoveryMs: number;
@@ -78,7 +82,7 @@ export async function mlflowCrashUnderLoad(
 ): Promise<CrashFigures> {
   const { gatewayUrl, mlflowPrivateUrl, region } = rel.stack.summary;
   const callers = options.callers ?? (await rel.callers());
-  const seeded = await seed(mlflowPrivateUrl, "crash");
+  const seeded = await seed(mlflowPrivateUrl, `crash-${victim}`);
   const stopLoad = new AbortController();
   let killedAt = Number.POSITIVE_INFINITY;
   let recoveredAt: number | undefined;
@@ -90,8 +94,8 @@ export async function mlflowCrashUnderLoad(
     }
   };
   const killer = setTimeout(() => {
-    const pid = rel.stack.mlflow.pid;
-    if (pid === undefined) throw new Error("no MLflow process to kill");
+    const pid = rel.stack[victim].pid;
+    if (pid === undefined) throw new Error(`no ${victim} process to kill`);
     killedAt = Date.now();
     process.kill(-pid, "SIGKILL");
   }, options.killAfterMs);
@@ -124,7 +128,7 @@ export async function mlflowCrashUnderLoad(
     connectionErrors: run.samples.filter((s) => s.status === 0).length,
     hangs: run.samples.filter((s) => s.status === -1).length,
     recoveryMs: recoveredAt === undefined ? undefined : recoveredAt - killedAt,
-    restartLog: rel.progress.slice(progressBefore).filter((l) => l.startsWith("mlflow")),
+    restartLog: rel.progress.slice(progressBefore).filter((l) => l.startsWith(victim)),
     slowest502Ms: Math.max(0, ...badGateway.map((s) => s.endedAt - s.startedAt)),
     slowestOutageAnswerMs: Math.max(0, ...outage.map((s) => s.endedAt - s.startedAt)),
   };
