@@ -8,20 +8,16 @@ import { parsePolicyDocument, evaluatePolicies } from "../authorizer/core/evalua
 import { GroupFile } from "../authorizer/core/groups";
 import { PolicySet } from "../authorizer/core/policy-set";
 import { loadPolicySet, loadRouteCatalog } from "../authorizer/load-policies";
-import { createTokenVerifier, TokenVerifier } from "../authorizer/token";
+import { TokenVerifier } from "../authorizer/token";
 import { AuthorizerCache } from "../gateway/authorizer-cache";
 import { CATALOG_FILE, GROUPS_DIR } from "../project/paths";
 import {
   accessToken,
-  CLIENT_ID,
   createSigningKey,
-  ISSUER,
-  JWKS_URI,
-  jwksOf,
   METHOD_ARN_PREFIX,
   requestEvent,
   SigningKey,
-  seededJwksCache,
+  seededVerifier,
 } from "../test/authorizer/support/tokens";
 import { pairedRatio, RunFigures, summarize, Summary, timeLoop } from "./lib/stats";
 
@@ -86,10 +82,7 @@ function authorizerFor(
   key: SigningKey,
   logger: DecisionLogger,
 ): { authorize: Authorizer; verifier: TokenVerifier } {
-  const verifier = createTokenVerifier(
-    { issuer: ISSUER, jwksUri: JWKS_URI, clientIds: [CLIENT_ID] },
-    { jwksCache: seededJwksCache(jwksOf(key)).jwksCache },
-  );
+  const verifier = seededVerifier(key);
   return { verifier, authorize: createAuthorizer({ config: { maxTokenBytes: 8192 }, policySet, verifier, logger }) };
 }
 

@@ -4,19 +4,14 @@ import { parseMethodArn } from "../../authorizer/core/method-arn";
 import { authorizerScope } from "../../authorizer/core/policy-set";
 import { parsePolicyDocument } from "../../authorizer/core/evaluate";
 import { loadPolicySet } from "../../authorizer/load-policies";
-import { createTokenVerifier } from "../../authorizer/token";
 import { CATALOG_FILE, GROUPS_DIR } from "../../project/paths";
 import {
   accessClaims,
-  CLIENT_ID,
   createSigningKey,
-  ISSUER,
-  JWKS_URI,
-  jwksOf,
   METHOD_ARN_PREFIX,
   requestEvent,
-  seededJwksCache,
   signJwt,
+  seededVerifier,
 } from "./support/tokens";
 
 // Properties over random input: whatever arrives, the authorizer answers 401 (rejects with exactly
@@ -32,10 +27,7 @@ const logger: DecisionLogger = {
 const authorize = createAuthorizer({
   config: { maxTokenBytes: 8192 },
   policySet,
-  verifier: createTokenVerifier(
-    { issuer: ISSUER, jwksUri: JWKS_URI, clientIds: [CLIENT_ID] },
-    seededJwksCache(jwksOf(key)),
-  ),
+  verifier: seededVerifier(key),
   logger,
 });
 

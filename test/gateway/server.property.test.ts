@@ -1,27 +1,17 @@
 import fc from "fast-check";
 import { createServer, Server } from "http";
-import { AddressInfo } from "net";
-import { createAuthorizer } from "../../authorizer/authorize";
 import { loadPolicySet } from "../../authorizer/load-policies";
-import { createTokenVerifier } from "../../authorizer/token";
 import { parsePrincipals, principalStore } from "../../local/principals";
 import { AccessLogEntry } from "../../gateway/answer";
 import { readTarget } from "../../gateway/passes/target";
 import { createGatewayServer } from "../../gateway/server";
 import { closeServer } from "../../common/http-server";
 import { CATALOG_FILE, GROUPS_DIR } from "../../project/paths";
-import {
-  CLIENT_ID,
-  createSigningKey,
-  ISSUER,
-  JWKS_URI,
-  jwksOf,
-  seededJwksCache,
-  signJwt,
-  accessClaims,
-} from "../authorizer/support/tokens";
+import { createSigningKey, signJwt, accessClaims, seededAuthorizer } from "../authorizer/support/tokens";
 import { sendRaw } from "../security/support/attack";
 import { target } from "../support/request-targets";
+import { listenOnLoopback } from "../support/loopback";
+import { TEST_GATEWAY } from "./support/test-gateway";
 
 // The whole emulator under random requests, and its reading of targets. How the guard reads a target
 // against MLflow's own reading: test/guard/request-target.property.test.ts.
@@ -58,27 +48,15 @@ describe("the whole gateway under random requests without valid credentials", ()
       req.resume();
       req.on("end", () => res.end("{}"));
     });
-    await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", () => resolve()));
     gateway = createGatewayServer({
-      region: "us-east-1",
-      authorizerCacheTtlSeconds: 300,
-      integrationTimeoutMs: 5000,
+      ...TEST_GATEWAY,
       policySet,
-      authorizer: createAuthorizer({
-        config: { maxTokenBytes: 8192 },
-        policySet,
-        verifier: createTokenVerifier(
-          { issuer: ISSUER, jwksUri: JWKS_URI, clientIds: [CLIENT_ID] },
-          seededJwksCache(jwksOf(key)),
-        ),
-        logger: { info: () => undefined, error: () => undefined },
-      }),
+      authorizer: seededAuthorizer(policySet, [key]),
       credentials: principalStore(principals),
-      upstream: new URL(`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`),
+      upstream: await listenOnLoopback(upstream),
       log: (e) => void logs.push(e),
     });
-    await new Promise<void>((resolve) => gateway.listen(0, "127.0.0.1", () => resolve()));
-    base = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`;
+    base = (await listenOnLoopback(gateway)).origin;
   });
   afterAll(async () => {
     await closeServer(gateway);

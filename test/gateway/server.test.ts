@@ -3,23 +3,15 @@ import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { createServer, IncomingHttpHeaders, request, Server } from "http";
 import { AddressInfo, connect, createServer as createNetServer } from "net";
-import { createAuthorizer } from "../../authorizer/authorize";
 import { loadPolicySet } from "../../authorizer/load-policies";
-import { createTokenVerifier } from "../../authorizer/token";
 import { parsePrincipals, principalStore } from "../../local/principals";
 import { AccessLogEntry } from "../../gateway/answer";
 import { createGatewayServer } from "../../gateway/server";
 import { closeServer } from "../../common/http-server";
 import { CATALOG_FILE, GROUPS_DIR } from "../../project/paths";
-import {
-  accessToken,
-  CLIENT_ID,
-  createSigningKey,
-  ISSUER,
-  JWKS_URI,
-  jwksOf,
-  seededJwksCache,
-} from "../authorizer/support/tokens";
+import { accessToken, createSigningKey, seededAuthorizer } from "../authorizer/support/tokens";
+import { listenOnLoopback } from "../support/loopback";
+import { TEST_GATEWAY } from "./support/test-gateway";
 
 // The gateway against a recording upstream on port 0 (it stands for the network hop to MLflow; the
 // integration suite runs real MLflow). The authorizer is the real module with a seeded JWKS.
@@ -58,7 +50,7 @@ let logs: AccessLogEntry[] = [];
 let authorizerCalls = 0;
 let clock = Date.now();
 
-function startGateway(
+async function startGateway(
   options: {
     upstream?: URL;
     integrationTimeoutMs?: number;
@@ -66,19 +58,10 @@ function startGateway(
     upstreamIdleMs?: number;
   } = {},
 ): Promise<void> {
-  const authorize = createAuthorizer({
-    config: { maxTokenBytes: 8192 },
-    policySet,
-    verifier: createTokenVerifier(
-      { issuer: ISSUER, jwksUri: JWKS_URI, clientIds: [CLIENT_ID] },
-      seededJwksCache(jwksOf(key)),
-    ),
-    logger: { info: () => undefined, error: () => undefined },
-  });
+  const authorize = seededAuthorizer(policySet, [key]);
   gateway = createGatewayServer({
-    region: "us-east-1",
-    authorizerCacheTtlSeconds: 300,
-    integrationTimeoutMs: options.integrationTimeoutMs ?? 5000,
+    ...TEST_GATEWAY,
+    integrationTimeoutMs: options.integrationTimeoutMs ?? TEST_GATEWAY.integrationTimeoutMs,
     policySet,
     authorizer: (event) => {
       authorizerCalls++;
@@ -91,12 +74,7 @@ function startGateway(
     ...(options.maxHeldBytes !== undefined ? { maxHeldBytes: options.maxHeldBytes } : {}),
     ...(options.upstreamIdleMs !== undefined ? { upstreamIdleMs: options.upstreamIdleMs } : {}),
   });
-  return new Promise((resolve) =>
-    gateway.listen(0, "127.0.0.1", () => {
-      base = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`;
-      resolve();
-    }),
-  );
+  base = (await listenOnLoopback(gateway)).origin;
 }
 
 const stopGateway = () => closeServer(gateway);

@@ -3,7 +3,6 @@ import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { mkdtempSync, rmSync } from "fs";
 import { Server } from "http";
-import { AddressInfo } from "net";
 import { tmpdir } from "os";
 import { join } from "path";
 import { createAuthorizer } from "../../authorizer/authorize";
@@ -16,6 +15,8 @@ import { createGatewayServer } from "../../gateway/server";
 import { RunningUserPool, startUserPool } from "../../local/user-pool";
 import { CATALOG_FILE, GROUPS_DIR } from "../../project/paths";
 import { fillTemplate } from "../support/probes";
+import { listenOnLoopback } from "../support/loopback";
+import { TEST_GATEWAY } from "../gateway/support/test-gateway";
 
 // Every decision the gateway makes equals `mlflow-gate policy check` (decidePath) for the same
 // group, method and path: every catalog route x every group, with real pool tokens and real SigV4.
@@ -46,9 +47,7 @@ beforeAll(async () => {
   });
   for (const u of pool.users) tokens.set(u.group, (await pool.login(u.username, u.password)).accessToken);
   gateway = createGatewayServer({
-    region: "us-east-1",
-    authorizerCacheTtlSeconds: 300,
-    integrationTimeoutMs: 5000,
+    ...TEST_GATEWAY,
     policySet,
     authorizer: createAuthorizer({
       config: { maxTokenBytes: 8192 },
@@ -60,8 +59,7 @@ beforeAll(async () => {
     upstream: new URL("http://127.0.0.1:9"),
     log: () => undefined,
   });
-  await new Promise<void>((resolve) => gateway.listen(0, "127.0.0.1", () => resolve()));
-  base = new URL(`http://127.0.0.1:${(gateway.address() as AddressInfo).port}`);
+  base = await listenOnLoopback(gateway);
 }, 60_000);
 
 afterAll(async () => {

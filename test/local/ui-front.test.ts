@@ -1,18 +1,17 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
 import { createServer, IncomingHttpHeaders, request, Server } from "http";
-import { AddressInfo } from "net";
 import { tmpdir } from "os";
 import { join } from "path";
-import { createAuthorizer } from "../../authorizer/authorize";
 import { loadPolicySet } from "../../authorizer/load-policies";
-import { createTokenVerifier } from "../../authorizer/token";
 import { closeServer } from "../../common/http-server";
 import { AccessLogEntry } from "../../gateway/answer";
 import { createGateway, serveGateway } from "../../gateway/server";
 import { parsePrincipals, principalStore } from "../../local/principals";
 import { createUiFront } from "../../local/ui-front";
 import { CATALOG_FILE, GROUPS_DIR } from "../../project/paths";
-import { CLIENT_ID, createSigningKey, ISSUER, JWKS_URI, jwksOf, seededJwksCache } from "../authorizer/support/tokens";
+import { createSigningKey, seededAuthorizer } from "../authorizer/support/tokens";
+import { listenOnLoopback } from "../support/loopback";
+import { TEST_GATEWAY } from "../gateway/support/test-gateway";
 
 // The front of the local stack: a patched UI directory, and the real gateway (the authorizer module with a
 // seeded JWKS) in front of a recording upstream on port 0 that stands for MLflow.
@@ -47,24 +46,13 @@ beforeAll(async () => {
       res.end("{}");
     });
   });
-  await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", () => resolve()));
   const log = (e: AccessLogEntry) => void logs.push(e);
   const gateway = createGateway({
-    region: "us-east-1",
-    authorizerCacheTtlSeconds: 300,
-    integrationTimeoutMs: 5000,
+    ...TEST_GATEWAY,
     policySet,
-    authorizer: createAuthorizer({
-      config: { maxTokenBytes: 8192 },
-      policySet,
-      verifier: createTokenVerifier(
-        { issuer: ISSUER, jwksUri: JWKS_URI, clientIds: [CLIENT_ID] },
-        seededJwksCache(jwksOf(key)),
-      ),
-      logger: { info: () => undefined, error: () => undefined },
-    }),
+    authorizer: seededAuthorizer(policySet, [key]),
     credentials: principalStore(principals),
-    upstream: new URL(`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`),
+    upstream: await listenOnLoopback(upstream),
     log,
   });
   front = serveGateway(
@@ -82,8 +70,7 @@ beforeAll(async () => {
       log,
     }),
   );
-  await new Promise<void>((resolve) => front.listen(0, "127.0.0.1", () => resolve()));
-  base = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
+  base = (await listenOnLoopback(front)).origin;
 });
 
 afterAll(async () => {

@@ -4,7 +4,10 @@ import type { APIGatewayRequestAuthorizerEvent } from "aws-lambda";
 import { createHmac, createSign, generateKeyPairSync, KeyObject, randomUUID } from "crypto";
 import { Fetcher } from "aws-jwt-verify/https";
 import { Jwks, SimpleJwksCache } from "aws-jwt-verify/jwk";
+import { Authorizer, createAuthorizer, DecisionLogger } from "../../../authorizer/authorize";
 import { stageArnPrefix } from "../../../authorizer/core/method-arn";
+import { PolicySet } from "../../../authorizer/core/policy-set";
+import { createTokenVerifier, TokenVerifier } from "../../../authorizer/token";
 
 export const ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_TestPool1";
 export const JWKS_URI = `${ISSUER}/.well-known/jwks.json`;
@@ -152,4 +155,23 @@ export function requestEvent(
     stageVariables: null,
     requestContext: { requestId: "req-0001", stage: "prod", apiId: "abc123defg" },
   } as unknown as APIGatewayRequestAuthorizerEvent;
+}
+
+/** The real verifier for this pool (ISSUER, CLIENT_ID), the JWKS of `keys` seeded: no network. */
+export function seededVerifier(...keys: SigningKey[]): TokenVerifier {
+  return createTokenVerifier(
+    { issuer: ISSUER, jwksUri: JWKS_URI, clientIds: [CLIENT_ID] },
+    seededJwksCache(jwksOf(...keys)),
+  );
+}
+
+const SILENT: DecisionLogger = { info: () => undefined, error: () => undefined };
+
+/** The real authorizer module (as the Lambda runs it) for tokens signed with `keys`, logging nothing by default. */
+export function seededAuthorizer(
+  policySet: PolicySet,
+  keys: SigningKey[],
+  logger: DecisionLogger = SILENT,
+): Authorizer {
+  return createAuthorizer({ config: { maxTokenBytes: 8192 }, policySet, verifier: seededVerifier(...keys), logger });
 }
