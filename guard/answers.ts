@@ -42,6 +42,9 @@ export const REFUSALS: Readonly<Record<string, GuardAnswer>> = {
   "not-json": bad("the body must be JSON"),
   "not-an-object": bad("the body must be a JSON object"),
   "non-finite-number": bad("the body holds a number JSON cannot carry exactly (an overflow to infinity)"),
+  "inexact-number": bad(
+    "the body holds an integer beyond 2^53, which mlflow-gate cannot keep exact in a body it rewrites; send it as a string or a float",
+  ),
   "otlp-encoding": bad("the OTLP export's Content-Encoding must be gzip, deflate or none, and valid"),
   "otlp-not-json": bad("the OTLP JSON export is not JSON"),
   "payload-too-large": { status: 413, errorCode: "RESOURCE_LIMIT_EXCEEDED", message: "the body exceeds 10 MB" },

@@ -1,4 +1,4 @@
-import { CatalogRoute, parsePathTemplate } from "../authorizer/core/catalog";
+import { CatalogRoute, readPathParameters } from "../authorizer/core/catalog";
 import type { Caller } from "./caller";
 import { isJsonObject, Json, JsonObject } from "./json-body";
 
@@ -162,19 +162,4 @@ export function responseResources(body: unknown): AuditResources {
     if (t !== undefined) out[resource] = t;
   }
   return out;
-}
-
-/** The values of a template's parameters in a decoded path that matches it (`{name}`, `{name+}`). */
-export function readPathParameters(template: string, path: string): Record<string, string> {
-  const names: string[] = [];
-  const pattern = parsePathTemplate(template)
-    .map((p) => {
-      if (p.kind === "literal") return p.text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-      names.push(p.name);
-      return p.kind === "segment" ? "([^/]+)" : "(.*)";
-    })
-    .join("");
-  const m = new RegExp(`^${pattern}$`, "s").exec(path);
-  if (!m) return {};
-  return Object.fromEntries(names.map((n, i) => [n, m[i + 1] as string]));
 }

@@ -8,7 +8,7 @@ import {
   Server,
   ServerResponse,
 } from "http";
-import { authTypeOf, AuthType, CatalogRoute, RouteMatcher } from "../authorizer/core/catalog";
+import { authTypeOf, AuthType, CatalogRoute, readPathParameters, RouteMatcher } from "../authorizer/core/catalog";
 import { connectionTokens, HOP_BY_HOP_HEADERS, isHopByHopRequestHeader } from "../common/hop-by-hop";
 import { discardBody, readBody } from "../common/http-body";
 import { trackResponses } from "../common/http-server";
@@ -159,7 +159,7 @@ export function createGuard(props: GuardProps): Guard {
       return { body };
     }
     // MLflow reads an empty body as {} (and a GET's parameters from its query).
-    const parsed = body.length === 0 ? ({ ok: true, value: {} } as const) : parseJsonBody(body);
+    const parsed = body.length === 0 ? ({ ok: true, value: {}, exact: true } as const) : parseJsonBody(body);
     if (!parsed.ok) {
       // Only the routes the guard rewrites must be read exactly as MLflow reads them.
       if (stamps) refuse(parsed.problem);
@@ -167,9 +167,14 @@ export function createGuard(props: GuardProps): Guard {
     }
     seen.json = parsed.value;
     if (!stamps || c.caller === undefined) return { body, json: parsed.value };
-    const outcome = stampBody(c.action, parsed.value, c.caller.name);
+    const params = c.route ? readPathParameters(c.route.path, c.target.path) : {};
+    const outcome = stampBody(c.action, parsed.value, c.caller.name, params);
     if (outcome.kind === "refused") return refuse("stamp-refused", stampRefusal(outcome.message));
-    if (outcome.kind === "rewritten") return { body: serializeJsonBody(outcome.body), json: outcome.body };
+    if (outcome.kind === "rewritten") {
+      // Written afresh, an integer beyond 2^53 would reach MLflow rounded.
+      if (!parsed.exact) return refuse("inexact-number");
+      return { body: serializeJsonBody(outcome.body), json: outcome.body };
+    }
     return { body, json: parsed.value };
   }
 

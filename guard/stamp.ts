@@ -1,4 +1,4 @@
-import { isJsonObject, Json, JsonObject } from "./json-body";
+import { isJsonObject, Json, JsonObject, parseJsonText, RawMember, readListOfObjects, writeObject } from "./json-body";
 
 /**
  * Who did it, stamped: on every route where MLflow 3.17 stores a person taken from the request, the
@@ -11,7 +11,7 @@ import { isJsonObject, Json, JsonObject } from "./json-body";
  * spellings and goes first in its object, and every object on the way to it goes first in its parent.
  */
 
-/** MLflow's creator tag of runs and traces (the UI's "User"); the guard also puts it on models and versions. */
+/** MLflow's creator tag of runs, traces and logged models (the UI's "User"); the guard also puts it on registered models and versions. */
 export const USER_TAG = "mlflow.user";
 /** Trace metadata MLflow's own AI gateway trusts for user-scoped budgets: only MLflow may write them. */
 const GATEWAY_TRUST_KEYS = [
@@ -36,7 +36,8 @@ export interface StampRule {
   readonly field: string;
   /** What the guard does, for the docs. */
   readonly rule: string;
-  apply(body: JsonObject, caller: string): StampOutcome;
+  /** `params`: the route's path parameters (catalog template names), decoded. */
+  apply(body: JsonObject, caller: string, params: Readonly<Record<string, string>>): StampOutcome;
 }
 
 const refused = (message: string): StampOutcome => ({ kind: "refused", message });
@@ -103,15 +104,16 @@ const listHasKey = (list: Json | undefined, keys: readonly string[]): boolean =>
 const mapHasKey = (map: Json | undefined, keys: readonly string[]): boolean =>
   isJsonObject(map) && keys.some((k) => Object.prototype.hasOwnProperty.call(map, k));
 
-/** A field holding JSON text (datasets keep their tags and records as strings), parsed; undefined when absent. */
-function parseJsonText(value: Json | undefined): { ok: true; value: Json | undefined } | { ok: false } {
+/**
+ * A field holding JSON text (datasets keep their tags and records as strings), parsed; undefined when
+ * absent. Not ok when it is not JSON, or when it is to be written afresh (`exact`) and that would change
+ * a number in it.
+ */
+function readJsonField(value: Json | undefined, exact: boolean): { ok: true; value: Json | undefined } | { ok: false } {
   if (value === undefined || value === null || value === "") return { ok: true, value: undefined };
   if (typeof value !== "string") return { ok: false };
-  try {
-    return { ok: true, value: JSON.parse(value) as Json };
-  } catch {
-    return { ok: false };
-  }
+  const parsed = parseJsonText(value);
+  return parsed.ok && (parsed.exact || !exact) ? { ok: true, value: parsed.value } : { ok: false };
 }
 
 /** A rule that sets one string field to the caller. */
@@ -149,6 +151,29 @@ function refuseTagLists(actions: readonly string[], lists: readonly Field[]): St
   };
 }
 
+/** A rule that refuses a request whose path parameter `param` (a tag key) is the creator tag. */
+function refusePathKey(actions: readonly string[], param: string): StampRule {
+  return {
+    actions,
+    field: `{${param}} in the path`,
+    rule: `refused (400) when it is ${USER_TAG}`,
+    apply: (_body, _caller, params) => (params[param] === USER_TAG ? refused(CREATOR_IS_FIXED) : { kind: "unchanged" }),
+  };
+}
+
+const GATEWAY_KEYS_ARE_MLFLOWS = `trace metadata ${GATEWAY_TRUST_KEYS.join(", ")} are MLflow's own and cannot be sent`;
+
+/** A rule that refuses trace metadata (a `[{key, value}]` list, the v2 trace routes) naming MLflow's gateway trust keys. */
+function refuseTrustKeys(actions: readonly string[], list: Field): StampRule {
+  return {
+    actions,
+    field: `${list[0]}[].key`,
+    rule: `refused (400) when a key is one of MLflow's gateway trust keys (${GATEWAY_TRUST_KEYS.join(", ")})`,
+    apply: (body) =>
+      listHasKey(get(body, list), GATEWAY_TRUST_KEYS) ? refused(GATEWAY_KEYS_ARE_MLFLOWS) : { kind: "unchanged" },
+  };
+}
+
 /** A rule that stamps the creator entry of `[{key, value}]` lists (tags of what is being created). */
 function stampTagLists(actions: readonly string[], lists: readonly Field[], path: readonly Field[] = []): StampRule {
   return {
@@ -167,19 +192,47 @@ function stampTagLists(actions: readonly string[], lists: readonly Field[], path
 }
 
 const TRACE_INFO: readonly Field[] = [["trace"], ["trace_info", "traceInfo"]];
-const ASSESSMENT_SOURCE_HUMAN = ["HUMAN", 1];
+/** AssessmentSource.SourceType, by name and number. */
+const SOURCE_TYPES = ["SOURCE_TYPE_UNSPECIFIED", "HUMAN", "LLM_JUDGE", "CODE"] as const;
+const HUMAN = 1;
+const SOURCE_TYPE_IS_STRICT = `an assessment's source_type must be one of ${SOURCE_TYPES.join(", ")} (or its number)`;
 
-/** An assessment with a HUMAN source gets the caller as its source id; judges and code keep theirs. */
-function stampAssessment(assessment: Json, caller: string): Json {
-  if (!isJsonObject(assessment)) return assessment;
+/**
+ * An assessment with a HUMAN source gets the caller as its source id; judges and code keep theirs.
+ * MLflow's JSON parser takes anything `int()` reads as 1 (`"1"`, `" +01"`, `true`, `1.5`) as HUMAN, so
+ * the source type must be a name or an integer the guard reads the same way; anything else is refused.
+ */
+function stampAssessment(assessment: Json, caller: string): { ok: true; value: Json } | { ok: false } {
+  if (!isJsonObject(assessment)) return { ok: true, value: assessment };
   const source = get(assessment, ["source"]);
-  if (
-    !isJsonObject(source) ||
-    !ASSESSMENT_SOURCE_HUMAN.includes(get(source, ["source_type", "sourceType"]) as string)
-  ) {
-    return assessment;
+  if (!isJsonObject(source)) return { ok: true, value: assessment };
+  const type = get(source, ["source_type", "sourceType"]);
+  const number =
+    type === undefined || type === null
+      ? 0
+      : typeof type === "string"
+        ? SOURCE_TYPES.indexOf(type as (typeof SOURCE_TYPES)[number])
+        : typeof type === "number" && Number.isInteger(type) && type >= 0 && type < SOURCE_TYPES.length
+          ? type
+          : -1;
+  if (number < 0) return { ok: false };
+  if (number !== HUMAN) return { ok: true, value: assessment };
+  return { ok: true, value: putFirst(assessment, ["source"], putFirst(source, ["source_id", "sourceId"], caller)) };
+}
+
+/** Each record's tags stamped, every other member kept as written (MLflow hashes a record's inputs). */
+function stampRecords(records: readonly (readonly RawMember[])[], caller: string): string | undefined {
+  const out: string[] = [];
+  for (const members of records) {
+    const tagMembers = members.filter((m) => m.key === "tags");
+    const last = tagMembers[tagMembers.length - 1];
+    const tags = last === undefined ? { ok: true as const, value: undefined } : parseJsonText(last.valueText);
+    if (!tags.ok || (tags.value !== undefined && tags.value !== null && !isJsonObject(tags.value))) return undefined;
+    if ("exact" in tags && !tags.exact) return undefined;
+    const stamped = JSON.stringify(stampTagMap(tags.value ?? undefined, caller));
+    out.push(writeObject([{ key: "tags", valueText: stamped }, ...members.filter((m) => m.key !== "tags")]));
   }
-  return putFirst(assessment, ["source"], putFirst(source, ["source_id", "sourceId"], caller));
+  return `[${out.join(",")}]`;
 }
 
 /** Every rule, one per route family; docs/guard.md is written from this list. */
@@ -197,7 +250,7 @@ export const STAMP_RULES: readonly StampRule[] = [
   {
     actions: ["StartTraceV3"],
     field: "trace.trace_info.trace_metadata, trace.trace_info.tags, trace.trace_info.assessments[].source.source_id",
-    rule: `${USER_TAG} set to the caller in the metadata and the tags; MLflow's gateway trust keys (${GATEWAY_TRUST_KEYS.join(", ")}) refused (400); a HUMAN assessment's source id set to the caller`,
+    rule: `${USER_TAG} set to the caller in the metadata and the tags; MLflow's gateway trust keys (${GATEWAY_TRUST_KEYS.join(", ")}) refused (400); a HUMAN assessment's source id set to the caller, a source type that is not an enum name or number refused (400)`,
     apply: (body, caller) => {
       const info = objectAt(body, TRACE_INFO);
       if (!info) return { kind: "unchanged" };
@@ -205,8 +258,11 @@ export const STAMP_RULES: readonly StampRule[] = [
         return refused(MALFORMED_TAGS);
       }
       if (mapHasKey(get(info, ["trace_metadata", "traceMetadata"]), GATEWAY_TRUST_KEYS)) {
-        return refused(`trace metadata ${GATEWAY_TRUST_KEYS.join(", ")} are MLflow's own and cannot be sent`);
+        return refused(GATEWAY_KEYS_ARE_MLFLOWS);
       }
+      const assessments = get(info, ["assessments"]);
+      const stamped = Array.isArray(assessments) ? assessments.map((a) => stampAssessment(a, caller)) : [];
+      if (stamped.some((a) => !a.ok)) return refused(SOURCE_TYPE_IS_STRICT);
       const out = updateAt(body, TRACE_INFO, (o) => {
         let next = putFirst(o, ["tags"], stampTagMap(get(o, ["tags"]), caller));
         next = putFirst(
@@ -214,27 +270,27 @@ export const STAMP_RULES: readonly StampRule[] = [
           ["trace_metadata", "traceMetadata"],
           stampTagMap(get(o, ["trace_metadata", "traceMetadata"]), caller),
         );
-        const assessments = get(o, ["assessments"]);
-        if (Array.isArray(assessments))
-          next = { ...next, assessments: assessments.map((a) => stampAssessment(a, caller)) };
+        if (Array.isArray(assessments)) next = { ...next, assessments: stamped.map((a) => (a.ok ? a.value : null)) };
         return next;
       });
       return out === undefined ? { kind: "unchanged" } : { kind: "rewritten", body: out };
     },
   },
+  refuseTrustKeys(["StartTrace", "EndTrace"], ["request_metadata", "requestMetadata"]),
   stampTagLists(["StartTrace"], [["request_metadata", "requestMetadata"], ["tags"]]),
   refuseTagLists(["EndTrace"], [["request_metadata", "requestMetadata"], ["tags"]]),
   refuseKey(["SetTraceTag", "SetTraceTagV3", "DeleteTraceTag", "DeleteTraceTagV3"], ["key"]),
   {
     actions: ["CreateAssessment"],
     field: "assessment.source.source_id",
-    rule: "set to the caller when the source type is HUMAN (a judge's or code's id is kept)",
+    rule: "set to the caller when the source type is HUMAN (a judge's or code's id is kept); a source type that is not an enum name or number refused (400)",
     apply: (body, caller) => {
       const assessment = get(body, ["assessment"]);
       const stamped = stampAssessment(assessment ?? null, caller);
-      return stamped === assessment || !isJsonObject(stamped)
+      if (!stamped.ok) return refused(SOURCE_TYPE_IS_STRICT);
+      return stamped.value === (assessment ?? null) || !isJsonObject(stamped.value)
         ? { kind: "unchanged" }
-        : { kind: "rewritten", body: putFirst(body, ["assessment"], stamped) };
+        : { kind: "rewritten", body: putFirst(body, ["assessment"], stamped.value) };
     },
   },
   {
@@ -242,7 +298,7 @@ export const STAMP_RULES: readonly StampRule[] = [
     field: "tags (a JSON string)",
     rule: `${USER_TAG} in it set to the caller (MLflow makes it the dataset's created_by and last_updated_by); tags that are not a JSON object refused (400)`,
     apply: (body, caller) => {
-      const tags = parseJsonText(get(body, ["tags"]));
+      const tags = readJsonField(get(body, ["tags"]), true);
       if (!tags.ok || (tags.value !== undefined && !isJsonObject(tags.value)))
         return refused("tags must be a JSON object in a string");
       return { kind: "rewritten", body: putFirst(body, ["tags"], JSON.stringify(stampTagMap(tags.value, caller))) };
@@ -251,16 +307,14 @@ export const STAMP_RULES: readonly StampRule[] = [
   {
     actions: ["UpsertDatasetRecords"],
     field: "records (a JSON string), each record's tags",
-    rule: `${USER_TAG} in each record's tags set to the caller (MLflow makes it created_by and last_updated_by); records that are not a JSON list of objects refused (400)`,
+    rule: `${USER_TAG} in each record's tags set to the caller (MLflow makes it created_by and last_updated_by), the rest of each record kept as written; records that are not a JSON list of objects, or tags that are not an object, refused (400)`,
     apply: (body, caller) => {
-      const records = parseJsonText(get(body, ["records"]));
-      if (!records.ok || !Array.isArray(records.value) || !records.value.every(isJsonObject)) {
-        return refused("records must be a JSON list of objects in a string");
-      }
-      const stamped = (records.value as JsonObject[]).map((r) =>
-        putFirst(r, ["tags"], stampTagMap(get(r, ["tags"]), caller)),
-      );
-      return { kind: "rewritten", body: putFirst(body, ["records"], JSON.stringify(stamped)) };
+      const text = get(body, ["records"]);
+      const records = typeof text === "string" ? readListOfObjects(text) : undefined;
+      const stamped = records === undefined ? undefined : stampRecords(records, caller);
+      if (stamped === undefined)
+        return refused("records must be a JSON list of objects in a string, each one's tags an object");
+      return { kind: "rewritten", body: putFirst(body, ["records"], stamped) };
     },
   },
   {
@@ -268,11 +322,15 @@ export const STAMP_RULES: readonly StampRule[] = [
     field: "tags (a JSON string)",
     rule: `refused (400) when it names ${USER_TAG}`,
     apply: (body) => {
-      const tags = parseJsonText(get(body, ["tags"]));
+      const tags = readJsonField(get(body, ["tags"]), false);
       if (!tags.ok) return refused("tags must be a JSON object in a string");
       return mapHasKey(tags.value, [USER_TAG]) ? refused(CREATOR_IS_FIXED) : { kind: "unchanged" };
     },
   },
+  refusePathKey(["DeleteDatasetTag"], "key"),
+  stampTagLists(["CreateLoggedModel"], [["tags"]]),
+  refuseTagLists(["SetLoggedModelTags"], [["tags"]]),
+  refusePathKey(["DeleteLoggedModelTag"], "tag_key"),
   setField(["CreateIssue"], ["created_by", "createdBy"]),
   {
     actions: ["SetReviewQueueItemStatus"],
@@ -317,11 +375,16 @@ export function hasStampRules(action: string): boolean {
 }
 
 /** Applies an action's rules in order: the first refusal wins; otherwise the body as the rules left it. */
-export function stampBody(action: string, body: JsonObject, caller: string): StampOutcome {
+export function stampBody(
+  action: string,
+  body: JsonObject,
+  caller: string,
+  params: Readonly<Record<string, string>> = {},
+): StampOutcome {
   let current = body;
   let rewritten = false;
   for (const rule of RULES_BY_ACTION.get(action) ?? []) {
-    const outcome = rule.apply(current, caller);
+    const outcome = rule.apply(current, caller, params);
     if (outcome.kind === "refused") return outcome;
     if (outcome.kind === "rewritten") {
       current = outcome.body;

@@ -95,6 +95,21 @@ export function templateToRegExp(path: string, source: CatalogRoute["source"] = 
   return new RegExp(`^${body}$`, "s");
 }
 
+/** The values of a template's parameters in a decoded path that matches it (`{name}`, `{name+}`). */
+export function readPathParameters(template: string, path: string): Record<string, string> {
+  const names: string[] = [];
+  const pattern = parsePathTemplate(template)
+    .map((p) => {
+      if (p.kind === "literal") return escapeRegExp(p.text);
+      names.push(p.name);
+      return p.kind === "segment" ? "([^/]+)" : "(.*)";
+    })
+    .join("");
+  const m = new RegExp(`^${pattern}$`, "s").exec(path);
+  if (!m) return {};
+  return Object.fromEntries(names.map((n, i) => [n, m[i + 1] as string]));
+}
+
 /**
  * A concrete request path for a route template: `{name}` becomes `sample-name`, `{name+}` becomes
  * `sample-name/sub` (a slash, so the check also covers globs where `*` spans "/").

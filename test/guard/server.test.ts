@@ -191,6 +191,19 @@ describe("what reaches MLflow", () => {
     ]);
   });
 
+  test("a body the guard reads but does not rewrite reaches MLflow byte for byte", async () => {
+    // Arrange: LogBatch has a rule (no creator tag), and this one passes it unchanged.
+    const target = "/api/2.0/mlflow/runs/log-batch";
+    const body = '{"run_id":"r","metrics":[{"key":"k","value":12345678901234567890,"timestamp":1,"step":0.0}]}';
+
+    // Act
+    const r = await send("POST", target, [...iam("POST", target), ["Content-Type", "application/json"]], body);
+
+    // Assess
+    expect(r.status).toBe(200);
+    expect(seen[0]!.body.toString()).toBe(body);
+  });
+
   test("a public route without identity (the NLB's health check) is forwarded and not audited", async () => {
     const r = await send("GET", "/health", []);
     expect(r.status).toBe(200);
@@ -328,6 +341,24 @@ describe("what the guard refuses, before MLflow sees anything", () => {
       "stamp-refused",
     );
     expect(audit.at(-1)!.resources).toMatchObject({ run: "r", tag: "mlflow.user" });
+  });
+
+  test("a creator tag deleted by its key in the path", async () => {
+    const target = "/api/2.0/mlflow/logged-models/m-1/tags/mlflow.user";
+    await refused(await send("DELETE", target, iam("DELETE", target)), "stamp-refused");
+    expect(audit.at(-1)!.resources).toMatchObject({ loggedModel: "m-1", tag: "mlflow.user" });
+  });
+
+  test("an integer beyond 2^53 in a body the guard rewrites (it would reach MLflow rounded)", async () => {
+    await refused(
+      await send(
+        "POST",
+        CREATE_RUN,
+        iam("POST", CREATE_RUN),
+        '{"experiment_id":"7","start_time":12345678901234567890}',
+      ),
+      "inexact-number",
+    );
   });
 
   test("a body over the limit: 413", async () => {

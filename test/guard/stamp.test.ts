@@ -103,6 +103,30 @@ describe("registered models and versions", () => {
   });
 });
 
+describe("logged models", () => {
+  test("are created with the creator tag naming the caller; it cannot be set or deleted afterwards", () => {
+    expect(
+      rewritten("CreateLoggedModel", { experiment_id: "1", tags: [{ key: USER_TAG, value: "someone-else" }] }).tags,
+    ).toEqual([{ key: USER_TAG, value: ME }]);
+    expect(refusal("SetLoggedModelTags", { tags: [{ key: USER_TAG, value: "x" }] })).toMatch(/cannot/);
+    expect(stampBody("SetLoggedModelTags", { tags: [{ key: "stage", value: "x" }] }, ME)).toEqual({
+      kind: "unchanged",
+    });
+  });
+
+  test("a tag deleted by a key in the path: the creator tag is refused, others pass", () => {
+    // Act
+    const creator = stampBody("DeleteLoggedModelTag", {}, ME, { model_id: "m-1", tag_key: USER_TAG });
+    const other = stampBody("DeleteLoggedModelTag", {}, ME, { model_id: "m-1", tag_key: "stage" });
+    const dataset = stampBody("DeleteDatasetTag", {}, ME, { dataset_id: "d-1", key: USER_TAG });
+
+    // Assess
+    expect(creator).toMatchObject({ kind: "refused" });
+    expect(other).toEqual({ kind: "unchanged" });
+    expect(dataset).toMatchObject({ kind: "refused" });
+  });
+});
+
 describe("traces", () => {
   test("StartTraceV3: metadata and tags name the caller; a HUMAN assessment's source is the caller, a judge's is kept", () => {
     const body = rewritten("StartTraceV3", {
@@ -134,6 +158,17 @@ describe("traces", () => {
     ).toMatch(/mlflow.auth.username/);
   });
 
+  test.each([
+    ["StartTrace", "request_metadata"],
+    ["StartTrace", "requestMetadata"],
+    ["EndTrace", "request_metadata"],
+    ["EndTrace", "requestMetadata"],
+  ])("%s (v2): MLflow's gateway trust keys may not be sent in %s", (action, field) => {
+    for (const key of ["mlflow.gateway.endpointId", "mlflow.auth.userId", "mlflow.gateway.caller"]) {
+      expect(refusal(action, { [field]: [{ key, value: "e-1" }] })).toMatch(/MLflow's own/);
+    }
+  });
+
   test("StartTrace (v2) stamps its lists; EndTrace and the tag routes may not touch mlflow.user", () => {
     expect(rewritten("StartTrace", { request_metadata: [{ key: USER_TAG, value: "x" }] })).toMatchObject({
       request_metadata: [{ key: USER_TAG, value: ME }],
@@ -157,6 +192,28 @@ describe("traces", () => {
       kind: "unchanged",
     });
   });
+
+  test("an assessment's source type given as its number is read as MLflow reads it", () => {
+    expect(rewritten("CreateAssessment", { assessment: { source: { sourceType: 1, sourceId: "x" } } })).toEqual({
+      assessment: { source: { source_id: ME, sourceType: 1 } },
+    });
+    expect(stampBody("CreateAssessment", { assessment: { source: { source_type: 2, source_id: "j" } } }, ME)).toEqual({
+      kind: "unchanged",
+    });
+  });
+
+  // MLflow's JSON parser reads any of these as HUMAN (int() of it is 1), or as another type; the guard
+  // cannot tell which without reading it as loosely, so it refuses them.
+  test.each([["1"], [" 1"], ["+1"], ["01"], [true], [1.5], ["human"], [-1], [4], [{}]])(
+    "a source type of %j is refused, in CreateAssessment and in StartTraceV3",
+    (sourceType) => {
+      const source = { source_type: sourceType, source_id: "someone-else" } as JsonObject;
+      expect(refusal("CreateAssessment", { assessment: { source } })).toMatch(/source_type must be one of/);
+      expect(refusal("StartTraceV3", { trace: { trace_info: { assessments: [{ source }] } } })).toMatch(
+        /source_type must be one of/,
+      );
+    },
+  );
 });
 
 describe("datasets, issues, review queues, the AI gateway, jobs", () => {
@@ -172,7 +229,30 @@ describe("datasets, issues, review queues, the AI gateway, jobs", () => {
     );
     expect(records.map((r: JsonObject) => r.tags)).toEqual([{ [USER_TAG]: ME }, { [USER_TAG]: ME }]);
     expect(refusal("UpsertDatasetRecords", { records: "{" })).toMatch(/JSON list/);
+    expect(refusal("UpsertDatasetRecords", { records: '[{"tags":"x"}]' })).toMatch(/JSON list/);
     expect(refusal("SetDatasetTags", { tags: '{"mlflow.user":"x"}' })).toMatch(/cannot/);
+  });
+
+  test("a record's members other than its tags reach MLflow as written (MLflow hashes its inputs)", () => {
+    // Arrange: a float written 1.0, an integer beyond 2^53, an escaped key, a string holding brackets,
+    // and two tags members (Python keeps the last).
+    const records =
+      '[ {"inputs": {"x": 1.0, "big": 12345678901234567890, "s": "]}{["},' +
+      ' "t\\u0061gs": {"mlflow.user": "eve"}, "tags": {"k": "v"}, "expectations": [1e400]} ,{}]';
+
+    // Act
+    const out = rewritten("UpsertDatasetRecords", { records }).records as string;
+
+    // Assess
+    expect(out).toBe(
+      `[{"tags":{"mlflow.user":"${ME}","k":"v"},"inputs":{"x": 1.0, "big": 12345678901234567890, "s": "]}{["},` +
+        `"expectations":[1e400]},{"tags":{"mlflow.user":"${ME}"}}]`,
+    );
+  });
+
+  test("dataset tags written afresh may not hold an integer beyond 2^53; SetDatasetTags, which only reads them, may", () => {
+    expect(refusal("CreateDataset", { name: "d", tags: '{"n":12345678901234567890}' })).toMatch(/JSON object/);
+    expect(stampBody("SetDatasetTags", { tags: '{"n":12345678901234567890}' }, ME)).toEqual({ kind: "unchanged" });
   });
 
   test("created_by, updated_by, completed_by and a job's username are the caller", () => {

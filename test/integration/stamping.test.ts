@@ -168,3 +168,127 @@ describe("the audit trail", () => {
     expect(file).not.toMatch(/Bearer |AWS4-HMAC-SHA256|X-Amz-Signature|aws_secret/i);
   });
 });
+
+/** MLflow's JSON answers, read by field name (a test's expectations check the shape). */
+interface Doc {
+  readonly [key: string]: Doc;
+}
+
+describe("traces, assessments and logged models, on the UI's routes through the whole stack", () => {
+  /** A Cognito admin's JSON call through the gateway; the answer's status and JSON. */
+  async function ui(method: string, path: string, body?: unknown): Promise<{ status: number; json: Doc }> {
+    const r = await fetch(`${t.stack.summary.gatewayUrl}/ajax-api${path}`, {
+      method,
+      headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: r.status, json: (await r.json().catch(() => ({}))) as Doc };
+  }
+  /** What the private MLflow holds, read behind the guard. */
+  async function held(path: string): Promise<Doc> {
+    return (await (await fetch(`${t.stack.summary.mlflowPrivateUrl}/api${path}`)).json()) as Doc;
+  }
+
+  let experimentId: Doc | undefined;
+  let traceId: Doc | undefined;
+  beforeAll(async () => {
+    experimentId = (await ui("POST", "/2.0/mlflow/experiments/create", { name: "stamped-traces" })).json?.experiment_id;
+    const started = await ui("POST", "/3.0/mlflow/traces", {
+      trace: {
+        trace_info: {
+          trace_id: `tr-${"ab".repeat(16)}`,
+          trace_location: { type: "MLFLOW_EXPERIMENT", mlflow_experiment: { experiment_id: experimentId } },
+          request_time: new Date().toISOString(),
+          state: "OK",
+          trace_metadata: { "mlflow.user": "somebody-else" },
+        },
+      },
+    });
+    expect(started.status).toBe(200);
+    traceId = started.json?.trace?.trace_info?.trace_id;
+  }, 60_000);
+
+  test("a trace's creator is the caller", async () => {
+    const info = await held(`/3.0/mlflow/traces/${traceId}`);
+    expect(info?.trace?.trace_info?.trace_metadata?.["mlflow.user"]).toBe("admin");
+    expect(info?.trace?.trace_info?.tags?.["mlflow.user"]).toBe("admin");
+  });
+
+  test("a HUMAN assessment names the caller as its source, whoever the client named", async () => {
+    // Act
+    const created = await ui("POST", `/3.0/mlflow/traces/${traceId}/assessments`, {
+      assessment: {
+        assessment_name: "correct",
+        source: { source_type: "HUMAN", source_id: "somebody-else" },
+        feedback: { value: true },
+      },
+    });
+
+    // Assess: MLflow's answer and what it holds
+    expect(created.status).toBe(200);
+    const id = created.json?.assessment?.assessment_id;
+    const stored = await held(`/3.0/mlflow/traces/${traceId}/assessments/${id}`);
+    expect(stored?.assessment?.source).toEqual({ source_type: "HUMAN", source_id: "admin" });
+  });
+
+  test.each([["1"], [" 1"], [true]])(
+    "a source type MLflow would read as HUMAN but the guard cannot name (%j) is refused, and nothing is stored",
+    async (sourceType) => {
+      // Act
+      const r = await ui("POST", `/3.0/mlflow/traces/${traceId}/assessments`, {
+        assessment: {
+          assessment_name: "forged",
+          source: { source_type: sourceType, source_id: "somebody-else" },
+          feedback: { value: true },
+        },
+      });
+
+      // Assess
+      expect(r.status).toBe(400);
+      expect(r.json).toMatchObject({ error_code: "INVALID_PARAMETER_VALUE", reason: "stamp-refused" });
+      const info = await held(`/3.0/mlflow/traces/${traceId}`);
+      const assessments = (info?.trace?.trace_info?.assessments ?? []) as unknown as Doc[];
+      const names = assessments.map((a) => a.assessment_name);
+      expect(names).not.toContain("forged");
+    },
+  );
+
+  test("the v2 trace routes may not send MLflow's gateway trust keys (they spend an endpoint's budget)", async () => {
+    // Act
+    const r = await ui("POST", "/2.0/mlflow/traces", {
+      experiment_id: experimentId,
+      timestamp_ms: Date.now(),
+      request_metadata: [
+        { key: "mlflow.gateway.endpointId", value: "e-1" },
+        { key: "mlflow.trace.cost", value: '{"total_cost":999999}' },
+      ],
+    });
+    const search = await held(`/2.0/mlflow/traces?experiment_ids=${experimentId}`);
+
+    // Assess: refused, and the experiment still holds only the trace made above
+    expect(r.status).toBe(400);
+    expect(r.json.message).toMatch(/MLflow's own/);
+    expect(((search.traces ?? []) as unknown as Doc[]).map((x) => x.request_id)).toEqual([traceId]);
+  });
+
+  test("a logged model names its creator; the tag cannot be set or deleted afterwards", async () => {
+    // Act
+    const created = await ui("POST", "/2.0/mlflow/logged-models", {
+      experiment_id: experimentId,
+      name: "stamped-logged-model",
+      tags: [{ key: "mlflow.user", value: "somebody-else" }],
+    });
+    const modelId = created.json?.model?.info?.model_id;
+    const set = await ui("PATCH", `/2.0/mlflow/logged-models/${modelId}/tags`, {
+      tags: [{ key: "mlflow.user", value: "somebody-else" }],
+    });
+    const deleted = await ui("DELETE", `/2.0/mlflow/logged-models/${modelId}/tags/mlflow.user`);
+    const stored = await held(`/2.0/mlflow/logged-models/${modelId}`);
+
+    // Assess
+    expect(created.status).toBe(200);
+    expect(set).toMatchObject({ status: 400, json: { reason: "stamp-refused" } });
+    expect(deleted).toMatchObject({ status: 400, json: { reason: "stamp-refused" } });
+    expect(stored?.model?.info?.tags).toEqual([{ key: "mlflow.user", value: "admin" }]);
+  });
+});

@@ -1,4 +1,5 @@
 import {
+  readPathParameters,
   authTypeOfRequest,
   CatalogRoute,
   parsePathTemplate,
@@ -91,6 +92,14 @@ describe("RouteMatcher", () => {
     expect(m.match("POST", "/t/search")?.action).toBe("SearchT");
     expect(m.match("GET", "/t/a/b")).toBeUndefined();
   });
+});
+
+test("readPathParameters reads segment and greedy parameters", () => {
+  expect(readPathParameters("/x/{trace_id}/tags/{path+}", "/x/tr-1/tags/a/b")).toEqual({
+    trace_id: "tr-1",
+    path: "a/b",
+  });
+  expect(readPathParameters("/x/{id}", "/y/1")).toEqual({});
 });
 
 describe("samplePath", () => {
