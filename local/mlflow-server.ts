@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { delimiter, join } from "path";
 import { pathToFileURL } from "url";
 import { loadPinnedMlflowVersion } from "../project/mlflow-venv";
-import { VENV_DIR } from "../project/paths";
+import { MLFLOW_PYTHON_DIR, VENV_DIR } from "../project/paths";
 import { killOnExit, stopProcessGroup, tailOf, waitForHttp } from "./processes";
 import { RestartPolicy, superviseOnPort } from "./supervisor";
 
@@ -30,7 +30,6 @@ export interface MlflowOptions {
 }
 
 /** Python that the MLflow server process loads at start (sitecustomize.py): the container image's own. */
-const MLFLOW_PYTHON_DIR = join(__dirname, "..", "infra", "docker", "mlflow-python");
 
 /** The environment of the MLflow server process. */
 export function mlflowProcessEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {

@@ -7,6 +7,9 @@ export const REPO_ROOT = resolve(__dirname, "..");
 export const MLFLOW_VERSION_FILE = join(REPO_ROOT, "MLFLOW_VERSION");
 export const VENV_DIR = join(REPO_ROOT, ".venv");
 export const VENV_PYTHON = join(VENV_DIR, "bin", "python");
+/** Python files MLflow runs with, in .venv and in its image alike: sitecustomize.py, and the lock of every package's version. */
+export const MLFLOW_PYTHON_DIR = join(REPO_ROOT, "infra", "docker", "mlflow-python");
+export const PYTHON_CONSTRAINTS_FILE = join(MLFLOW_PYTHON_DIR, "constraints.txt");
 export const CATALOG_FILE = join(REPO_ROOT, "policies", "mlflow-routes.json");
 export const GROUPS_DIR = join(REPO_ROOT, "policies", "groups");
 /** Build outputs: the patched UI (Amplify's zip, and the local stack's when none is given), the Lambda bundle, the guard's bundle. */

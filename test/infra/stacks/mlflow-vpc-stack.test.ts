@@ -634,8 +634,14 @@ describe("MLflow image", () => {
     expect(dockerfile).toMatch(/^FROM \$\{PYTHON_IMAGE\}$/m);
     expect(dockerfile).toMatch(/^ARG PYTHON_IMAGE=python:3\.\d+-slim/m);
     expect(dockerfile).toMatch(/^ARG MLFLOW_VERSION$/m);
-    expect(dockerfile).toMatch(/^RUN pip install "mlflow==\$\{MLFLOW_VERSION\}" /m);
+    expect(dockerfile).toMatch(
+      /^RUN pip install -c \/opt\/mlflow-gate\/constraints\.txt "mlflow==\$\{MLFLOW_VERSION\}" /m,
+    );
     expect(dockerfile).toMatch(/^USER 10001$/m);
+  });
+
+  test("every package at the version of the local .venv: the lock is copied in and given to pip as constraints", () => {
+    expect(dockerfile).toMatch(/^COPY mlflow-python\/constraints\.txt \/opt\/mlflow-gate\/constraints\.txt$/m);
   });
 
   test("MLflow loads the same sitecustomize.py as in the local stack (the runs/search race fix)", () => {
