@@ -19,7 +19,7 @@ def main():
     SigV4Auth(session.get_credentials(), "execute-api", session.region_name or os.environ.get("AWS_REGION", "us-east-1")).add_auth(request)
     prepared = request.prepare()
     response = requests.request(method, prepared.url, headers=dict(prepared.headers), data=body, timeout=60)
-    json.dump({"status": response.status_code, "body": response.text[:2000]}, sys.stdout)
+    json.dump({"status": response.status_code, "body": response.text}, sys.stdout)
 
 
 if __name__ == "__main__":
