@@ -19,7 +19,7 @@ import { join } from "path";
 import { loadPolicySet } from "../authorizer/load-policies";
 import { CREDENTIAL_HEADERS, CREDENTIAL_OVERWRITE } from "../authorizer/core/contract";
 import { PolicySet } from "../authorizer/core/policy-set";
-import { mappedIdentityHeaders, RequestContext } from "../gateway/integration-request";
+import { mappedIdentityHeaders, newExtendedRequestId, RequestContext } from "../gateway/integration-request";
 import { startGuard } from "../local/guard-process";
 import { startMlflow } from "../local/mlflow-server";
 import { loadPrincipals, Principal } from "../local/principals";
@@ -236,15 +236,17 @@ function authorizerContextOf(accessToken: string, policySet: PolicySet): NonNull
 
 /**
  * The requests as the guard receives them from API Gateway on a Cognito route: the headers of the API's
- * mappings (the identity, a fresh request id each, the authorized method and path) and its '-' over the
- * credential headers.
+ * mappings (the identity, a fresh request id each, the authorized method and path, the bench's loopback
+ * address as the source) and its '-' over the credential headers.
  */
 function asMapped(requests: PlainRequest[], authorizer: RequestContext["authorizer"]): WireRequest[] {
   return requests.map((r) => {
     const context: RequestContext = {
       requestId: randomUUID(),
+      extendedRequestId: newExtendedRequestId(),
       httpMethod: r.method,
       path: r.path.split("?")[0] as string,
+      identity: { sourceIp: "127.0.0.1" },
       ...(authorizer ? { authorizer } : {}),
     };
     const headers: Record<string, string> = Object.fromEntries([

@@ -250,7 +250,7 @@ export function renderResults(run: BenchRun): string {
     "  stack starts it; on AWS, a sidecar container beside MLflow), so its cost includes a second loopback hop and",
     "  its own event loop. `guard` sends the mix straight to it with the headers API Gateway maps on a Cognito",
     "  route (`IDENTITY_MAPPINGS` via `mappedIdentityHeaders`: the user `admin` of `admins`, a fresh request id per",
-    "  request, the authorized method and path; `'-'` over Authorization and X-Amz-Security-Token), against",
+    "  request, the authorized method and path, the loopback source address; `'-'` over Authorization and X-Amz-Security-Token), against",
     "  `direct` on the same UI routes: what the guard adds in front of MLflow, with targets of its own (at most",
     "  0.3 ms added p50 at concurrency 1, at least 0.95 of direct throughput at concurrency 8); the chain keeps",
     "  its targets (at most 1 ms, at least 0.9).",

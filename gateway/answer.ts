@@ -6,7 +6,10 @@ import { GatewayAnswer } from "./api-responses";
 /** One JSON line per request, in the common log shape; never a token, a signature or a body. */
 export interface AccessLogEntry extends LogHead {
   readonly event: "request";
+  /** `context.requestId` (x-amzn-RequestId). */
   readonly requestId: string;
+  /** `context.extendedRequestId` (x-amz-apigw-id): the guard's audit trail names the request by it. */
+  readonly extendedRequestId?: string;
   readonly method: string;
   readonly path: string;
   readonly status: number;
@@ -56,21 +59,24 @@ export const refuse = (answer: GatewayAnswer, decision: Refusal["decision"], rea
   stop: { answer, decision, reason },
 });
 
-/** One request in flight: its id (x-amzn-RequestId) and when it arrived. */
+/** One request in flight: its ids (x-amzn-RequestId, and x-amz-apigw-id for API Gateway's) and when it arrived. */
 export interface RequestClock {
   readonly requestId: string;
+  /** API Gateway's `context.extendedRequestId`; none for what the local front answers in Amplify's place. */
+  readonly extendedRequestId?: string;
   /** performance.now() at arrival. */
   readonly started: number;
 }
 
-/** API Gateway's own answer: its JSON error body, x-amzn-RequestId and x-amzn-ErrorType. */
-function sendAnswer(res: ServerResponse, requestId: string, refusal: Refusal): void {
+/** API Gateway's own answer: its JSON error body, x-amzn-RequestId, x-amz-apigw-id and x-amzn-ErrorType. */
+function sendAnswer(res: ServerResponse, clock: RequestClock, refusal: Refusal): void {
   const body = JSON.stringify({ message: refusal.answer.message });
   if (refusal.closeConnection) res.setHeader("connection", "close");
   res.writeHead(refusal.answer.status, {
     "content-type": "application/json",
     "content-length": Buffer.byteLength(body),
-    "x-amzn-requestid": requestId,
+    "x-amzn-requestid": clock.requestId,
+    ...(clock.extendedRequestId !== undefined ? { "x-amz-apigw-id": clock.extendedRequestId } : {}),
     "x-amzn-errortype": refusal.answer.errorType,
   });
   res.end(body);
@@ -87,7 +93,7 @@ export function createRequestEnd(
     let status: number;
     if ("answer" in end) {
       try {
-        if (!res.headersSent) sendAnswer(res, clock.requestId, end);
+        if (!res.headersSent) sendAnswer(res, clock, end);
         else res.destroy();
       } catch {
         // An answer that cannot be written (the connection is gone) leaves nothing but to cut it.

@@ -1,3 +1,5 @@
+import { randomBytes } from "crypto";
+import { isIPv4 } from "net";
 import { IDENTITY_HEADERS, IDENTITY_MAPPINGS, IdentityField } from "../authorizer/core/contract";
 import type { Surface } from "../authorizer/core/policy-set";
 
@@ -8,9 +10,12 @@ import type { Surface } from "../authorizer/core/policy-set";
  */
 export interface RequestContext {
   readonly requestId: string;
+  /** The id API Gateway generates, which no client can set (`AbCdEfGhIjKlMnO=`). */
+  readonly extendedRequestId: string;
   readonly httpMethod: string;
   readonly path: string;
-  readonly identity?: { readonly userArn?: string };
+  /** `sourceIp`: the address of the connection that reached API Gateway. */
+  readonly identity?: { readonly userArn?: string; readonly sourceIp?: string };
   readonly authorizer?: { readonly principalId?: string; readonly [key: string]: string | undefined };
 }
 
@@ -37,4 +42,19 @@ export function mappedIdentityHeaders(surface: Surface, context: RequestContext)
     if (value !== undefined) out.push([IDENTITY_HEADERS[field], value]);
   }
   return out;
+}
+
+/** A fresh `context.extendedRequestId` in the shape API Gateway's have: 16 characters of base64, 11 random bytes. */
+export function newExtendedRequestId(): string {
+  return randomBytes(11).toString("base64");
+}
+
+/**
+ * `context.identity.sourceIp`: the client's socket address, an IPv4 address as itself (not in the
+ * `::ffff:` form a dual-stack socket reports); undefined once the connection is gone.
+ */
+export function sourceIpOf(socket: { readonly remoteAddress?: string | undefined }): string | undefined {
+  const address = socket.remoteAddress;
+  if (address?.startsWith("::ffff:") && isIPv4(address.slice("::ffff:".length))) return address.slice("::ffff:".length);
+  return address;
 }

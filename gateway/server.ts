@@ -6,11 +6,12 @@ import { MethodArnStage } from "../authorizer/core/method-arn";
 import { PolicySet } from "../authorizer/core/policy-set";
 import { trackResponses } from "../common/http-server";
 import { ANSWERS } from "./api-responses";
-import { AccessLogEntry, Answered, createRequestEnd, Refusal, RequestFacts } from "./answer";
+import { AccessLogEntry, Answered, createRequestEnd, Refusal, RequestClock, RequestFacts } from "./answer";
 import { Identity, identityFacts } from "./passes/authorization";
 import { createCognitoAuthorization } from "./passes/authorize-cognito";
 import { createIamAuthorization } from "./passes/authorize-iam";
 import { bodyPass } from "./passes/body";
+import { newExtendedRequestId } from "./integration-request";
 import { createForwarder } from "./passes/forward";
 import { routePass } from "./passes/route";
 import { targetPass } from "./passes/target";
@@ -83,7 +84,7 @@ export function createGateway(props: GatewayProps): Gateway {
   async function runPasses(
     req: IncomingMessage,
     res: ServerResponse,
-    requestId: string,
+    clock: Required<RequestClock>,
     learn: (facts: Partial<RequestFacts>) => void,
   ): Promise<Refusal | Answered> {
     const method = req.method ?? "";
@@ -107,7 +108,7 @@ export function createGateway(props: GatewayProps): Gateway {
       const authorized =
         surface === "iam"
           ? authorizeIam({ req, target: target.go, body: body.go }, routed.go)
-          : await authorizeCognito({ req, target: target.go, requestId }, routed.go);
+          : await authorizeCognito({ req, target: target.go, requestId: clock.requestId }, routed.go);
       const caller = "go" in authorized ? authorized.go : authorized.identity;
       if (caller) learn(identityFacts(caller));
       if ("stop" in authorized) return authorized.stop;
@@ -119,7 +120,8 @@ export function createGateway(props: GatewayProps): Gateway {
       body: body.go,
       identity,
       surface,
-      requestId,
+      requestId: clock.requestId,
+      extendedRequestId: clock.extendedRequestId,
     });
     if ("answer" in forwarded) return forwarded;
     const decision = forwarded.reason !== undefined ? "error" : surface === "none" ? "public" : "allow";
@@ -127,11 +129,16 @@ export function createGateway(props: GatewayProps): Gateway {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const clock = { requestId: randomUUID(), started: performance.now() };
-    let facts: RequestFacts = { requestId: clock.requestId, method: req.method ?? "", path: "" };
+    const clock = { requestId: randomUUID(), extendedRequestId: newExtendedRequestId(), started: performance.now() };
+    let facts: RequestFacts = {
+      requestId: clock.requestId,
+      extendedRequestId: clock.extendedRequestId,
+      method: req.method ?? "",
+      path: "",
+    };
     let end: Refusal | Answered;
     try {
-      end = await runPasses(req, res, clock.requestId, (more) => void (facts = { ...facts, ...more }));
+      end = await runPasses(req, res, clock, (more) => void (facts = { ...facts, ...more }));
     } catch (e) {
       // Fail closed: an unexpected error is a 403, never a pass-through and never a stack trace.
       end = {

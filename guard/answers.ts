@@ -32,6 +32,7 @@ export const REFUSALS: Readonly<Record<string, GuardAnswer>> = {
   "identity-missing": bad("this route needs the caller's identity, which only API Gateway sets"),
   "identity-incomplete": bad("the caller's identity is incomplete"),
   "identity-malformed": bad("the caller's identity is malformed"),
+  "source-ip-malformed": bad("the caller's source address, which only API Gateway sets, is not an IP address"),
   "identity-on-public-route": bad("a public route takes no x-mlflow-gate-* headers: API Gateway maps none there"),
   "surface-mismatch": bad("the caller was authorized on another surface than this route's"),
   "method-mismatch": bad("the method differs from the one API Gateway authorized"),

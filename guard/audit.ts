@@ -27,7 +27,7 @@ export interface AuditRecord {
   readonly level: "info" | "warn";
   readonly component: "guard";
   readonly event: "audit";
-  /** API Gateway's request id (x-mlflow-gate-request-id), else the guard's own. */
+  /** API Gateway's request id (x-mlflow-gate-request-id: its extendedRequestId), else the guard's own. */
   readonly requestId: string;
   readonly surface?: "iam" | "cognito";
   readonly principal?: string;
@@ -35,6 +35,8 @@ export interface AuditRecord {
   readonly groups?: readonly string[];
   /** The name stamped on what the caller creates. */
   readonly caller?: string;
+  /** The address the caller reached API Gateway from (x-mlflow-gate-source-ip: `context.identity.sourceIp`). */
+  readonly sourceIp?: string;
   readonly action: string;
   readonly method: string;
   readonly path: string;
@@ -69,7 +71,14 @@ export function buildAuditRecord(fields: {
     event: "audit",
     requestId: fields.requestId,
     ...(c
-      ? { surface: c.surface, principal: c.principal, username: c.username, groups: c.groups, caller: c.name }
+      ? {
+          surface: c.surface,
+          principal: c.principal,
+          username: c.username,
+          groups: c.groups,
+          caller: c.name,
+          sourceIp: c.sourceIp,
+        }
       : {}),
     action: fields.action,
     method: fields.method,

@@ -1,3 +1,4 @@
+import { isIP } from "net";
 import { IAM_GROUPS, parseCallerArn } from "../authorizer/core/contract";
 import type { IdentityHeaders } from "./request-headers";
 import { hasControlCharacter } from "./request-target";
@@ -17,9 +18,14 @@ export interface Caller {
    * and never equal to a Cognito username without a "/").
    */
   readonly name: string;
+  /**
+   * The address the caller reached API Gateway from (`context.identity.sourceIp`): what MLflow is told in
+   * X-Forwarded-For, and what the audit trail records.
+   */
+  readonly sourceIp: string;
 }
 
-export type CallerProblem = "identity-missing" | "identity-incomplete" | "identity-malformed";
+export type CallerProblem = "identity-missing" | "identity-incomplete" | "identity-malformed" | "source-ip-malformed";
 
 export type CallerResult =
   | { readonly ok: true; readonly caller: Caller }
@@ -32,19 +38,23 @@ const GROUP = /^[\p{L}\p{M}\p{S}\p{N}\p{P}]{1,128}$/u;
 
 /** The caller of an authenticated request; undefined identity fields are missing headers. */
 export function readCaller(identity: IdentityHeaders): CallerResult {
-  const fields = ["auth", "principal", "username", "groups", "requestId"] as const;
+  const fields = ["auth", "principal", "username", "groups", "requestId", "sourceIp"] as const;
   const present = fields.filter((f) => identity[f] !== undefined);
   if (present.length === 0) return { ok: false, problem: "identity-missing", detail: "no identity headers" };
   const missing = fields.filter((f) => identity[f] === undefined);
   if (missing.length > 0) return { ok: false, problem: "identity-incomplete", detail: `missing ${missing.join(", ")}` };
-  const { auth, principal, username, groups } = identity as Required<IdentityHeaders>;
+  const { auth, principal, username, groups, sourceIp } = identity as Required<IdentityHeaders>;
+  // An address API Gateway saw a connection from: never one with an IPv6 zone (`fe80::1%eth0`).
+  if (isIP(sourceIp) === 0 || sourceIp.includes("%")) {
+    return { ok: false, problem: "source-ip-malformed", detail: "the source address is not an IP address" };
+  }
   if (auth === "iam") {
     const arn = parseCallerArn(principal);
     if (!arn || username !== principal || groups !== IAM_GROUPS) {
       return { ok: false, problem: "identity-malformed", detail: "not a SigV4 caller's ARN with (iam) groups" };
     }
     const name = arn.kind === "user" ? `user/${arn.name}` : `assumed-role/${arn.role}/${arn.session}`;
-    return { ok: true, caller: { surface: "iam", principal, username, groups: [], name } };
+    return { ok: true, caller: { surface: "iam", principal, username, groups: [], name, sourceIp } };
   }
   if (auth === "cognito") {
     // Usernames are the pool's (Unicode allowed), so only their length and control characters are checked.
@@ -53,7 +63,7 @@ export function readCaller(identity: IdentityHeaders): CallerResult {
     if (!VALUE.test(principal) || !nameOk || !list.every((g) => GROUP.test(g))) {
       return { ok: false, problem: "identity-malformed", detail: "not a Cognito sub, username and group list" };
     }
-    return { ok: true, caller: { surface: "cognito", principal, username, groups: list, name: username } };
+    return { ok: true, caller: { surface: "cognito", principal, username, groups: list, name: username, sourceIp } };
   }
   return { ok: false, problem: "identity-malformed", detail: "auth must be iam or cognito" };
 }

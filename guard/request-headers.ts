@@ -81,3 +81,12 @@ export function presignParameterOf(rawQuery: string): string | undefined {
 export function isGuardOnlyHeader(lowerName: string): boolean {
   return lowerName.startsWith(IDENTITY_HEADER_PREFIX) || CREDENTIALS.has(lowerName);
 }
+
+/**
+ * Whether a header (lower-case name) says where a request came from: `Forwarded`, `X-Real-IP` and every
+ * `X-Forwarded-*`. None of a client's goes on to MLflow (uvicorn believes X-Forwarded-For from loopback,
+ * which is where the guard connects from); the guard sets X-Forwarded-For itself.
+ */
+export function isClientAddressHeader(lowerName: string): boolean {
+  return lowerName === "forwarded" || lowerName === "x-real-ip" || lowerName.startsWith("x-forwarded-");
+}

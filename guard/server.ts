@@ -18,7 +18,7 @@ import { checkAuthorizedRequest } from "./authorized-request";
 import { Caller, readCaller } from "./caller";
 import { JsonObject, parseJsonBody, serializeJsonBody } from "./json-body";
 import { checkOtlpExport, OTLP_RESERVED_TAG_MESSAGE } from "./otlp";
-import { inspectHeaders, isGuardOnlyHeader, presignParameterOf } from "./request-headers";
+import { inspectHeaders, isClientAddressHeader, isGuardOnlyHeader, presignParameterOf } from "./request-headers";
 import { readRequestTarget, RequestTarget } from "./request-target";
 import { hasStampRules, stampBody } from "./stamp";
 
@@ -83,6 +83,17 @@ interface Checked {
   readonly audited: boolean;
   readonly caller?: Caller;
   readonly requestId: string;
+  /**
+   * What MLflow is told in X-Forwarded-For: the caller's source address as API Gateway mapped it, or on a
+   * public route (no mappings there) the guard's peer (the NLB; locally the emulator).
+   */
+  readonly forwardedFor: string;
+}
+
+/** What the audit line of a request refused during the checks may say: what was read and trusted so far. */
+interface Known {
+  requestId?: string;
+  caller?: Caller;
 }
 
 export function createGuard(props: GuardProps): Guard {
@@ -97,8 +108,13 @@ export function createGuard(props: GuardProps): Guard {
     }
   };
 
-  /** Target, headers, identity, the authorized request: everything decided before any body is read. */
-  function check(req: IncomingMessage): Checked {
+  /**
+   * Target, headers, identity, the authorized request: everything decided before any body is read. What
+   * is known of the request as it goes goes into `known` too, for the audit line of a later refusal: API
+   * Gateway's request id once the headers passed (on a public route there is none, and a client's is not
+   * taken), then the caller.
+   */
+  function check(req: IncomingMessage, known: Known): Checked {
     const method = req.method ?? "";
     const read = readRequestTarget(req.url);
     if (!read.ok) return refuse(read.problem);
@@ -111,16 +127,20 @@ export function createGuard(props: GuardProps): Guard {
     const action = route?.action ?? "(unknown route)";
     const audited = route === undefined || route.class !== "read" || props.auditReads === true;
     const identity = headers.identity;
+    if (surface !== "none" && identity.requestId !== undefined) known.requestId = identity.requestId;
     const anyIdentity = Object.keys(identity).length > 0;
     if (surface === "none") {
       // A public route (health checks, the UI's static files): API Gateway maps no identity there, so one
       // that comes with an identity was forged.
       if (anyIdentity) return refuse("identity-on-public-route");
-      return { target, route, action, audited: false, requestId: randomUUID() };
+      const peer = req.socket.remoteAddress;
+      if (peer === undefined) return refuse("guard-error");
+      return { target, route, action, audited: false, requestId: randomUUID(), forwardedFor: peer };
     }
     const who = readCaller(identity);
     if (!who.ok) return refuse(who.problem);
     if (who.caller.surface !== surface) return refuse("surface-mismatch");
+    known.caller = who.caller;
     if (identity.method === undefined || identity.path === undefined) return refuse("identity-incomplete");
     const authorized = checkAuthorizedRequest(
       { method, path: target.path },
@@ -129,7 +149,15 @@ export function createGuard(props: GuardProps): Guard {
     );
     if (!authorized.ok) return refuse(authorized.problem);
     if ((method === "GET" || method === "HEAD") && hasBody(req)) return refuse("get-with-body");
-    return { target, route, action, audited, caller: who.caller, requestId: identity.requestId ?? randomUUID() };
+    return {
+      target,
+      route,
+      action,
+      audited,
+      caller: who.caller,
+      requestId: identity.requestId ?? randomUUID(),
+      forwardedFor: who.caller.sourceIp,
+    };
   }
 
   /**
@@ -181,6 +209,7 @@ export function createGuard(props: GuardProps): Guard {
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
     let checked: Checked | undefined;
+    const known: Known = {};
     const seen: { json?: JsonObject } = {};
     const finish: Finish = (decision, status, reason, answered = {}) => {
       const c = checked;
@@ -190,8 +219,8 @@ export function createGuard(props: GuardProps): Guard {
       emit(
         buildAuditRecord({
           now: now(),
-          requestId: c?.requestId ?? headerValue(req, "x-mlflow-gate-request-id") ?? randomUUID(),
-          ...(c?.caller ? { caller: c.caller } : {}),
+          requestId: c?.requestId ?? known.requestId ?? randomUUID(),
+          ...(known.caller ? { caller: known.caller } : {}),
           action: c?.action ?? "(refused before routing)",
           method: req.method ?? "",
           path,
@@ -219,7 +248,7 @@ export function createGuard(props: GuardProps): Guard {
     };
     void (async () => {
       try {
-        checked = check(req);
+        checked = check(req, known);
         const prepared = await prepareBody(req, checked, seen);
         if (prepared.json) seen.json = prepared.json;
         forward(req, res, checked, prepared.body, finish);
@@ -241,10 +270,12 @@ export function createGuard(props: GuardProps): Guard {
     const headers: string[] = [];
     for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
       const lower = (req.rawHeaders[i] as string).toLowerCase();
-      if (isHopByHopRequestHeader(lower, tokens) || isGuardOnlyHeader(lower)) continue;
+      if (isHopByHopRequestHeader(lower, tokens) || isGuardOnlyHeader(lower) || isClientAddressHeader(lower)) continue;
       headers.push(req.rawHeaders[i] as string, req.rawHeaders[i + 1] as string);
     }
-    headers.push("host", props.upstream.host);
+    // The one address header MLflow gets: uvicorn believes it from the guard's loopback connection, and MLflow
+    // opens its localhost-only routes (the Assistant's) to a loopback client.
+    headers.push("host", props.upstream.host, "x-forwarded-for", c.forwardedFor);
     if (body !== undefined) headers.push("content-length", String(body.length));
     else if (req.headers["content-length"] !== undefined) headers.push("content-length", req.headers["content-length"]);
     else if (req.headers["transfer-encoding"] !== undefined) headers.push("transfer-encoding", "chunked");
@@ -349,9 +380,4 @@ export function createGuardServer(props: GuardProps): Server {
 /** A request has a body when it says so: a length above 0, or chunked framing. */
 function hasBody(req: IncomingMessage): boolean {
   return Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
-}
-
-function headerValue(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return typeof v === "string" ? v : undefined;
 }

@@ -82,6 +82,7 @@ export function parseCallerArn(arn: string): CallerArn | undefined {
  * sent under the same name; the guard refuses any other spelling or a second copy.
  */
 export const IDENTITY_HEADERS = {
+  /** API Gateway's own id of the request (`context.extendedRequestId`): the audit trail's correlation id. */
   requestId: "x-mlflow-gate-request-id",
   /** The surface that authorized the request: `iam` or `cognito`. */
   auth: "x-mlflow-gate-auth",
@@ -91,6 +92,11 @@ export const IDENTITY_HEADERS = {
   /** The method and path API Gateway authorized: the guard refuses a request that differs. */
   method: "x-mlflow-gate-method",
   path: "x-mlflow-gate-path",
+  /**
+   * The address of the connection that reached API Gateway (`context.identity.sourceIp`): the guard
+   * forwards it to MLflow as X-Forwarded-For, in place of anything a client sent.
+   */
+  sourceIp: "x-mlflow-gate-source-ip",
 } as const;
 export type IdentityField = keyof typeof IDENTITY_HEADERS;
 
@@ -103,26 +109,30 @@ export const IAM_GROUPS = "(iam)";
 /**
  * The API Gateway mapping expression of each identity header, per surface (`context.*` variables or
  * static `'values'`). The deployed API is built from this; the emulator fills the same variables.
- * `context.path` is the path as the client sent it (the stage first on an execute-api host).
+ * `context.path` is the path as the client sent it (the stage first on an execute-api host). The request
+ * id is `context.extendedRequestId`, which API Gateway generates: AWS documents that clients can override
+ * `context.requestId`.
  */
 export const IDENTITY_MAPPINGS: Readonly<Record<Surface, Readonly<Record<IdentityField, string>>>> = {
   iam: {
-    requestId: "context.requestId",
+    requestId: "context.extendedRequestId",
     auth: "'iam'",
     principal: "context.identity.userArn",
     username: "context.identity.userArn",
     groups: `'${IAM_GROUPS}'`,
     method: "context.httpMethod",
     path: "context.path",
+    sourceIp: "context.identity.sourceIp",
   },
   cognito: {
-    requestId: "context.requestId",
+    requestId: "context.extendedRequestId",
     auth: "'cognito'",
     principal: "context.authorizer.principalId",
     username: "context.authorizer.username",
     groups: "context.authorizer.groups",
     method: "context.httpMethod",
     path: "context.path",
+    sourceIp: "context.identity.sourceIp",
   },
 };
 

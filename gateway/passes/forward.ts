@@ -5,7 +5,7 @@ import type { Surface } from "../../authorizer/core/policy-set";
 import { connectionTokens, HOP_BY_HOP_HEADERS, isHopByHopRequestHeader } from "../../common/hop-by-hop";
 import { ANSWERS, GatewayAnswer } from "../api-responses";
 import { Refusal } from "../answer";
-import { mappedIdentityHeaders, RequestContext } from "../integration-request";
+import { mappedIdentityHeaders, RequestContext, sourceIpOf } from "../integration-request";
 import { Identity } from "./authorization";
 import { integrationPath, Target } from "./target";
 
@@ -36,7 +36,10 @@ export interface ForwardedRequest {
   /** Who API Gateway authorized; undefined on a public route. */
   readonly identity: Identity | undefined;
   readonly surface: AuthType;
+  /** `context.requestId` (x-amzn-RequestId). */
   readonly requestId: string;
+  /** `context.extendedRequestId` (x-amz-apigw-id): the one a client cannot set. */
+  readonly extendedRequestId: string;
 }
 
 /**
@@ -45,15 +48,15 @@ export interface ForwardedRequest {
  */
 export type ForwardOutcome = { readonly status: number; readonly reason?: string } | Refusal;
 
-/** The client address headers the integration request sets itself. */
-const FORWARDING_HEADERS = new Set(["x-forwarded-for", "x-forwarded-proto"]);
-
 /**
  * The one header API Gateway (with CloudFront in front) renames to its canonical spelling, whatever the
  * client wrote: `Authorization` (LocalStack's AWS-validated snapshots, localstack#10500; aws-sdk-android#1996).
  */
 const canonicalName = (name: string): string =>
   name.toLowerCase() === "authorization" ? CREDENTIAL_HEADERS.authorization : name;
+
+/** The protocol a client reaches the emulator by (a deployed API is reached over HTTPS only). */
+const CLIENT_PROTOCOL = "http";
 
 /**
  * The headers the integration receives, as API Gateway builds them: the client's end-to-end headers as
@@ -63,6 +66,11 @@ const canonicalName = (name: string): string =>
  * header names case-sensitively (its documented known issue); then the host, the body's length and the
  * client's address. A client's `X-Mlflow-Gate-Groups` therefore reaches the integration beside the
  * mapped one, and the guard refuses it.
+ *
+ * The address headers, as far as anyone has seen them (docs/api-gateway-fidelity.md): the client's
+ * X-Forwarded-For goes on with the client's address appended (`<client's>, <address>`), or the address
+ * alone; a client's X-Forwarded-Proto and X-Forwarded-Port go on as sent, and without them the emulator
+ * sets its own. Nothing here protects MLflow: the guard drops them all and sets X-Forwarded-For itself.
  */
 export function buildUpstreamHeaders(
   req: Pick<IncomingMessage, "method" | "headers" | "rawHeaders" | "socket">,
@@ -70,35 +78,50 @@ export function buildUpstreamHeaders(
   request: ForwardedRequest,
 ): [string, string][] {
   const tokens = connectionTokens(req.headers.connection);
-  const mapped = request.surface === "none" ? [] : integrationMappings(request, req.method ?? "");
+  const mapped = request.surface === "none" ? [] : integrationMappings(req, request);
   const replaced = new Set(mapped.map(([name]) => name));
   const headers: [string, string][] = [];
+  const forwardedFor: string[] = [];
+  let clientProto = false;
+  let clientPort = false;
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
     const name = canonicalName(req.rawHeaders[i] as string);
+    const value = req.rawHeaders[i + 1] as string;
     const lower = name.toLowerCase();
-    if (isHopByHopRequestHeader(lower, tokens) || FORWARDING_HEADERS.has(lower) || replaced.has(name)) continue;
-    headers.push([name, req.rawHeaders[i + 1] as string]);
+    if (isHopByHopRequestHeader(lower, tokens) || replaced.has(name)) continue;
+    if (lower === "x-forwarded-for") {
+      if (value.trim() !== "") forwardedFor.push(value.trim());
+      continue;
+    }
+    clientProto ||= lower === "x-forwarded-proto";
+    clientPort ||= lower === "x-forwarded-port";
+    headers.push([name, value]);
   }
-  headers.push(
-    ["host", upstream.host],
-    ["content-length", String(request.body.length)],
-    ["x-forwarded-for", req.socket.remoteAddress ?? ""],
-    ["x-forwarded-proto", "http"],
-    ...mapped,
-  );
+  const source = sourceIpOf(req.socket);
+  if (source !== undefined) forwardedFor.push(source);
+  headers.push(["host", upstream.host], ["content-length", String(request.body.length)]);
+  if (forwardedFor.length > 0) headers.push(["x-forwarded-for", forwardedFor.join(", ")]);
+  if (!clientProto) headers.push(["x-forwarded-proto", CLIENT_PROTOCOL]);
+  if (!clientPort && req.socket.localPort !== undefined)
+    headers.push(["x-forwarded-port", String(req.socket.localPort)]);
+  headers.push(...mapped);
   return headers;
 }
 
 /** The header mappings of an authenticated route's integration request, with this request's values. */
-function integrationMappings(request: ForwardedRequest, method: string): [string, string][] {
+function integrationMappings(
+  req: Pick<IncomingMessage, "method" | "socket">,
+  request: ForwardedRequest,
+): [string, string][] {
   const identity = request.identity;
   const context: RequestContext = {
     requestId: request.requestId,
-    httpMethod: method,
+    extendedRequestId: request.extendedRequestId,
+    httpMethod: req.method ?? "",
     path: request.target.rawPath,
+    identity: { userArn: identity?.arn, sourceIp: sourceIpOf(req.socket) },
     ...(identity
       ? {
-          identity: { userArn: identity.arn },
           authorizer: {
             principalId: identity.principal,
             username: identity.username,
@@ -135,7 +158,7 @@ export function createForwarder(props: ForwarderProps): {
   let heldEverywhere = 0;
 
   function forward(req: IncomingMessage, res: ServerResponse, request: ForwardedRequest): Promise<ForwardOutcome> {
-    const { target, body, requestId } = request;
+    const { target, body, requestId, extendedRequestId } = request;
     const headers = buildUpstreamHeaders(req, props.upstream, request);
 
     return new Promise((resolve) => {
@@ -166,7 +189,7 @@ export function createForwarder(props: ForwarderProps): {
               const name = upstreamRes.rawHeaders[i] as string;
               if (!HOP_BY_HOP_HEADERS.has(name.toLowerCase())) out.push(name, upstreamRes.rawHeaders[i + 1] as string);
             }
-            out.push("x-amzn-RequestId", requestId);
+            out.push("x-amzn-RequestId", requestId, "x-amz-apigw-id", extendedRequestId);
             const status = upstreamRes.statusCode ?? 502;
             // API Gateway buffers the integration's response, so one MLflow cuts off (a crash mid-answer) is a
             // 502, not a broken connection. So does this gateway, up to the payload limit; a larger response

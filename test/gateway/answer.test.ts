@@ -29,8 +29,8 @@ function get(): Promise<{ status: number; headers: Record<string, unknown>; body
   });
 }
 
-const clock = { requestId: "req-1", started: performance.now() };
-const facts = { requestId: "req-1", method: "GET", path: "/x" };
+const clock = { requestId: "req-1", extendedRequestId: "AbCdEfGhIjKlMnO=", started: performance.now() };
+const facts = { requestId: "req-1", extendedRequestId: "AbCdEfGhIjKlMnO=", method: "GET", path: "/x" };
 
 describe("createRequestEnd", () => {
   test("a refusal: API Gateway's JSON error body and headers, then one log line with its status and reason", async () => {
@@ -47,6 +47,7 @@ describe("createRequestEnd", () => {
       headers: {
         "content-type": "application/json",
         "x-amzn-requestid": "req-1",
+        "x-amz-apigw-id": "AbCdEfGhIjKlMnO=",
         "x-amzn-errortype": "AccessDeniedException",
       },
       body: JSON.stringify({ message: ANSWERS.explicitDeny.message }),
@@ -59,6 +60,7 @@ describe("createRequestEnd", () => {
         component: "gateway",
         event: "request",
         requestId: "req-1",
+        extendedRequestId: "AbCdEfGhIjKlMnO=",
         method: "GET",
         path: "/x",
         decision: "deny",

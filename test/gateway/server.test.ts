@@ -211,7 +211,14 @@ describe("UI routes: the Lambda authorizer's policy", () => {
     expect(h["x-mlflow-gate-principal"]).toBe("8f3c1a2e-0000-4000-8000-000000000001");
     expect(h["x-mlflow-gate-username"]).toBe("alice");
     expect(h["x-mlflow-gate-groups"]).toBe("readers");
-    expect(h["x-mlflow-gate-request-id"]).toBe(r.headers["x-amzn-requestid"]);
+    // API Gateway's own id (context.extendedRequestId, x-amz-apigw-id), not context.requestId, which a client can override.
+    expect(h["x-mlflow-gate-request-id"]).toBe(r.headers["x-amz-apigw-id"]);
+    expect(h["x-mlflow-gate-request-id"]).toMatch(/^[A-Za-z0-9+/]{15}=$/);
+    expect(logs.at(-1)).toMatchObject({
+      requestId: r.headers["x-amzn-requestid"],
+      extendedRequestId: r.headers["x-amz-apigw-id"],
+    });
+    expect(h["x-mlflow-gate-source-ip"]).toBe("127.0.0.1");
     // The method and path API Gateway authorized (context.httpMethod, context.path), for the guard to compare.
     expect(h["x-mlflow-gate-method"]).toBe("POST");
     expect(h["x-mlflow-gate-path"]).toBe("/ajax-api/2.0/mlflow/runs/search");
@@ -332,7 +339,8 @@ describe("what the gateway itself answers", () => {
     expect(copies("x-mlflow-gate-groups")).toEqual(["readers"]);
     expect(copies("X-Mlflow-Gate-Principal")).toEqual(["root"]);
     expect(copies("x-mlflow-gate-principal")).toEqual(["8f3c1a2e-0000-4000-8000-000000000001"]);
-    expect(copies("x-forwarded-for")).toEqual(["127.0.0.1"]);
+    // API Gateway keeps a client's X-Forwarded-For and appends the client's address; the guard drops it.
+    expect(copies("x-forwarded-for")).toEqual(["6.6.6.6, 127.0.0.1"]);
     expect(copies("x-forwarded-host")).toEqual(["evil.example"]);
     expect(copies("x-secret")).toEqual([]);
   });

@@ -42,11 +42,18 @@ describe("responseResources", () => {
   });
 });
 
-test("buildAuditRecord names the caller and the outcome", () => {
+test("buildAuditRecord names the caller, where they called from, and the outcome", () => {
   const r = buildAuditRecord({
     now: new Date("2026-01-01T00:00:00Z"),
     requestId: "req",
-    caller: { surface: "cognito", principal: "sub", username: "alice", groups: ["readers"], name: "alice" },
+    caller: {
+      surface: "cognito",
+      principal: "sub",
+      username: "alice",
+      groups: ["readers"],
+      name: "alice",
+      sourceIp: "203.0.113.9",
+    },
     action: "SetTag",
     method: "POST",
     path: "/ajax-api/2.0/mlflow/runs/set-tag",
@@ -67,6 +74,7 @@ test("buildAuditRecord names the caller and the outcome", () => {
     username: "alice",
     groups: ["readers"],
     caller: "alice",
+    sourceIp: "203.0.113.9",
     action: "SetTag",
     method: "POST",
     path: "/ajax-api/2.0/mlflow/runs/set-tag",

@@ -6,6 +6,7 @@ const IAM = {
   principal: "arn:aws:sts::123456789012:assumed-role/SageMakerRole/job-7",
   username: "arn:aws:sts::123456789012:assumed-role/SageMakerRole/job-7",
   groups: "(iam)",
+  sourceIp: "203.0.113.9",
 };
 const COGNITO = {
   requestId: "r",
@@ -13,6 +14,7 @@ const COGNITO = {
   principal: "sub-1",
   username: "alice",
   groups: "readers,model-approvers",
+  sourceIp: "2001:db8::7",
 };
 
 describe("readCaller", () => {
@@ -25,6 +27,7 @@ describe("readCaller", () => {
         username: IAM.principal,
         groups: [],
         name: "assumed-role/SageMakerRole/job-7",
+        sourceIp: "203.0.113.9",
       },
     });
     const user = "arn:aws:iam::123456789012:user/mlflow-admin";
@@ -43,6 +46,7 @@ describe("readCaller", () => {
         username: "alice",
         groups: ["readers", "model-approvers"],
         name: "alice",
+        sourceIp: "2001:db8::7",
       },
     });
   });
@@ -63,6 +67,31 @@ describe("readCaller", () => {
       { ...COGNITO, auth: "none" },
     ]) {
       expect(readCaller(bad)).toMatchObject({ ok: false, problem: "identity-malformed" });
+    }
+  });
+
+  // The source address becomes MLflow's X-Forwarded-For: anything but one IP address is refused.
+  test("no source address is an incomplete identity; one that is not an IP address is refused", () => {
+    const { sourceIp: _, ...withoutSource } = COGNITO;
+    expect(readCaller(withoutSource)).toEqual({
+      ok: false,
+      problem: "identity-incomplete",
+      detail: "missing sourceIp",
+    });
+    for (const sourceIp of [
+      "",
+      "localhost",
+      "1.2.3",
+      "127.0.0.1, 203.0.113.9",
+      " 203.0.113.9",
+      "fe80::1%eth0",
+      "01.2.3.4",
+    ]) {
+      expect(readCaller({ ...COGNITO, sourceIp })).toMatchObject({ ok: false, problem: "source-ip-malformed" });
+      expect(readCaller({ ...IAM, sourceIp })).toMatchObject({ ok: false, problem: "source-ip-malformed" });
+    }
+    for (const sourceIp of ["10.0.1.23", "127.0.0.1", "::1", "2001:db8::7"]) {
+      expect(readCaller({ ...COGNITO, sourceIp })).toMatchObject({ ok: true, caller: { sourceIp } });
     }
   });
 });

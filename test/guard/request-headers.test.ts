@@ -1,4 +1,9 @@
-import { inspectHeaders, isGuardOnlyHeader, presignParameterOf } from "../../guard/request-headers";
+import {
+  inspectHeaders,
+  isClientAddressHeader,
+  isGuardOnlyHeader,
+  presignParameterOf,
+} from "../../guard/request-headers";
 
 const MAPPED = [
   "x-mlflow-gate-request-id",
@@ -15,6 +20,8 @@ const MAPPED = [
   "GET",
   "x-mlflow-gate-path",
   "/ajax-api/2.0/mlflow/experiments/search",
+  "x-mlflow-gate-source-ip",
+  "203.0.113.9",
 ];
 
 describe("inspectHeaders", () => {
@@ -33,6 +40,7 @@ describe("inspectHeaders", () => {
         groups: "readers",
         method: "GET",
         path: "/ajax-api/2.0/mlflow/experiments/search",
+        sourceIp: "203.0.113.9",
       },
     });
   });
@@ -48,6 +56,12 @@ describe("inspectHeaders", () => {
       });
     },
   );
+
+  test("refuses a second copy of the mapped source address, or one in another spelling", () => {
+    for (const name of ["x-mlflow-gate-source-ip", "X-Mlflow-Gate-Source-Ip"]) {
+      expect(inspectHeaders([...MAPPED, name, "127.0.0.1"])).toMatchObject({ ok: false, header: name });
+    }
+  });
 
   test("refuses a second copy of a mapped header, and any name of ours the contract does not have", () => {
     expect(inspectHeaders([...MAPPED, "x-mlflow-gate-groups", "admins"])).toMatchObject({
@@ -103,4 +117,20 @@ test("identity and credential headers stop at the guard; others go on to MLflow"
   expect(isGuardOnlyHeader("authorization")).toBe(true);
   expect(isGuardOnlyHeader("x-amz-content-sha256")).toBe(true);
   expect(isGuardOnlyHeader("content-type")).toBe(false);
+});
+
+test("every client address header is recognised, in any letter case: Forwarded, X-Real-IP, X-Forwarded-*", () => {
+  const names = ["Forwarded", "X-Real-IP", "X-Forwarded-For", "x-forwarded-for", "X-FORWARDED-FOR", "X-Forwarded-Host"];
+  for (const name of [
+    ...names,
+    "X-Forwarded-Proto",
+    "X-Forwarded-Port",
+    "X-Forwarded-Prefix",
+    "X-Forwarded-Client-Cert",
+  ]) {
+    expect(isClientAddressHeader(name.toLowerCase())).toBe(true);
+  }
+  for (const name of ["x-forwarded", "forwarded-for", "x-real-ip-extra", "x-mlflow-gate-source-ip", "content-type"]) {
+    expect(isClientAddressHeader(name)).toBe(false);
+  }
 });

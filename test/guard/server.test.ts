@@ -70,16 +70,20 @@ beforeEach(() => {
   answer = { status: 200, body: "{}" };
 });
 
+/** The caller's address as API Gateway maps it (`context.identity.sourceIp`): never loopback on AWS. */
+const SOURCE_IP = "203.0.113.9";
+
 /** What API Gateway maps for a Cognito user (the contract's headers, exact spelling). */
 function cognito(method: string, path: string, username = "alice", groups = "admins"): [string, string][] {
   return [
-    ["x-mlflow-gate-request-id", "req-1"],
+    ["x-mlflow-gate-request-id", "AbCdEfGhIjKlMnO="],
     ["x-mlflow-gate-auth", "cognito"],
     ["x-mlflow-gate-principal", "sub-alice"],
     ["x-mlflow-gate-username", username],
     ["x-mlflow-gate-groups", groups],
     ["x-mlflow-gate-method", method],
     ["x-mlflow-gate-path", path],
+    ["x-mlflow-gate-source-ip", SOURCE_IP],
     ["Authorization", "-"],
   ];
 }
@@ -90,13 +94,14 @@ function iam(
   arn = "arn:aws:sts::123456789012:assumed-role/SageMakerRole/job-1",
 ): [string, string][] {
   return [
-    ["x-mlflow-gate-request-id", "req-2"],
+    ["x-mlflow-gate-request-id", "PqRsTuVwXyZaBcD="],
     ["x-mlflow-gate-auth", "iam"],
     ["x-mlflow-gate-principal", arn],
     ["x-mlflow-gate-username", arn],
     ["x-mlflow-gate-groups", "(iam)"],
     ["x-mlflow-gate-method", method],
     ["x-mlflow-gate-path", path],
+    ["x-mlflow-gate-source-ip", "10.0.1.23"],
     ["Authorization", "-"],
     ["X-Amz-Security-Token", "-"],
     ["X-Amz-Date", "20260101T000000Z"],
@@ -180,9 +185,10 @@ describe("what reaches MLflow", () => {
     expect(seen[0]!.headers["x-amz-security-token"]).toBeUndefined();
     expect(audit).toEqual([
       expect.objectContaining({
-        requestId: "req-2",
+        requestId: "PqRsTuVwXyZaBcD=",
         surface: "iam",
         caller: "assumed-role/SageMakerRole/job-1",
+        sourceIp: "10.0.1.23",
         action: "CreateRun",
         resources: { experiment: "7", run: "run-1" },
         status: 200,
@@ -209,6 +215,58 @@ describe("what reaches MLflow", () => {
     expect(r.status).toBe(200);
     expect(seen).toHaveLength(1);
     expect(audit).toEqual([]);
+  });
+
+  test("the source address API Gateway mapped is the one address header MLflow gets", async () => {
+    // Act
+    const r = await send("POST", SEARCH, cognito("POST", SEARCH), "{}");
+
+    // Assess
+    expect(r.status).toBe(200);
+    const raw = seen[0]!.rawHeaders;
+    expect(raw.filter((n, i) => i % 2 === 0 && /^(forwarded|x-real-ip|x-forwarded-.*)$/i.test(n))).toEqual([
+      "x-forwarded-for",
+    ]);
+    expect(seen[0]!.headers["x-forwarded-for"]).toBe(SOURCE_IP);
+  });
+
+  // MLflow's Assistant opens its localhost-only routes to a loopback client, and uvicorn believes
+  // X-Forwarded-For from the guard's loopback connection: no client address header may reach it.
+  test.each([
+    ["X-Forwarded-For", "127.0.0.1"],
+    ["x-forwarded-for", "127.0.0.1"],
+    ["X-FORWARDED-FOR", "::1"],
+    ["x-Forwarded-For", "127.0.0.1, 127.0.0.1"],
+    ["Forwarded", "for=127.0.0.1;proto=http"],
+    ["X-Real-IP", "127.0.0.1"],
+    ["X-Forwarded-Host", "127.0.0.1:5000"],
+    ["X-Forwarded-Proto", "http"],
+    ["X-Forwarded-Port", "5000"],
+    ["X-Forwarded-Prefix", "/"],
+  ])("a client's %s never reaches MLflow; the mapped address does", async (name, value) => {
+    // Act
+    const r = await send("POST", SEARCH, [...cognito("POST", SEARCH), [name, value], [name, value]], "{}");
+
+    // Assess
+    expect(r.status).toBe(200);
+    const raw = seen[0]!.rawHeaders;
+    const address = raw.flatMap((n, i) =>
+      i % 2 === 0 && /^(forwarded|x-real-ip|x-forwarded-.*)$/i.test(n) ? [[n, raw[i + 1]]] : [],
+    );
+    expect(address).toEqual([["x-forwarded-for", SOURCE_IP]]);
+  });
+
+  test("on a public route, where API Gateway maps nothing, MLflow is told the guard's peer, not the client's claim", async () => {
+    const r = await send("GET", "/health", [
+      ["X-Forwarded-For", "203.0.113.200"],
+      ["X-Real-IP", "203.0.113.201"],
+    ]);
+    expect(r.status).toBe(200);
+    const raw = seen[0]!.rawHeaders;
+    expect(raw.filter((n, i) => i % 2 === 0 && /^(forwarded|x-real-ip|x-forwarded-.*)$/i.test(n))).toEqual([
+      "x-forwarded-for",
+    ]);
+    expect(seen[0]!.headers["x-forwarded-for"]).toBe("127.0.0.1");
   });
 
   test("with the switch on, reads are audited too", async () => {
@@ -278,6 +336,33 @@ describe("what the guard refuses, before MLflow sees anything", () => {
       ),
       "two-credentials",
     );
+  });
+
+  test("an authenticated route without the mapped source address, or with one that is not an IP address", async () => {
+    const without = cognito("POST", SEARCH).filter(([n]) => n !== "x-mlflow-gate-source-ip");
+    await refused(await send("POST", SEARCH, without, "{}"), "identity-incomplete");
+    for (const value of ["127.0.0.1, 203.0.113.9", "localhost", "::1%lo"]) {
+      await refused(
+        await send("POST", SEARCH, [...without, ["x-mlflow-gate-source-ip", value]], "{}"),
+        "source-ip-malformed",
+      );
+    }
+  });
+
+  test("a refusal after the caller was read names them and their address; before, the request id is API Gateway's only on an authenticated route", async () => {
+    // A method other than the authorized one: the caller is known.
+    await refused(await send("POST", SEARCH, cognito("GET", SEARCH), "{}"), "method-mismatch");
+    expect(audit.at(-1)).toMatchObject({ requestId: "AbCdEfGhIjKlMnO=", caller: "alice", sourceIp: SOURCE_IP });
+    // A forged identity on a public route: neither the client's request id nor its address is recorded.
+    await refused(
+      await send("GET", "/health", [
+        ["x-mlflow-gate-request-id", "AbCdEfGhIjKlMnO="],
+        ["x-mlflow-gate-source-ip", "198.51.100.7"],
+      ]),
+      "identity-on-public-route",
+    );
+    expect(audit.at(-1)!.requestId).not.toBe("AbCdEfGhIjKlMnO=");
+    expect(audit.at(-1)!.sourceIp).toBeUndefined();
   });
 
   test("a presigned-query SigV4 request: its credentials would land in MLflow's access log", async () => {

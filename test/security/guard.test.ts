@@ -31,16 +31,20 @@ const guard = () => t.stack.summary.guardPrivateUrl;
 const CREATE = "/ajax-api/2.0/mlflow/experiments/create";
 const BODY = JSON.stringify({ name: "must-not-exist" });
 
-/** The identity API Gateway maps for the demo admin on a UI route (the contract's headers, exact spelling). */
-function mappedAdmin(method: string, path: string): [string, string][] {
+/**
+ * The identity API Gateway maps for the demo admin on a UI route (the contract's headers, exact spelling),
+ * calling from `sourceIp` (on AWS the address the caller reached API Gateway from: never loopback).
+ */
+function mappedAdmin(method: string, path: string, sourceIp = "203.0.113.9"): [string, string][] {
   return [
-    ["x-mlflow-gate-request-id", "attack-1"],
+    ["x-mlflow-gate-request-id", "AtTaCkAtTaCk01E="],
     ["x-mlflow-gate-auth", "cognito"],
     ["x-mlflow-gate-principal", "00000000-0000-4000-8000-000000000000"],
     ["x-mlflow-gate-username", "admin"],
     ["x-mlflow-gate-groups", "admins"],
     ["x-mlflow-gate-method", method],
     ["x-mlflow-gate-path", path],
+    ["x-mlflow-gate-source-ip", sourceIp],
     ["Authorization", "-"],
     ["Content-Type", "application/json"],
   ];
@@ -261,5 +265,52 @@ describe("a request other than the one API Gateway authorized", () => {
       headers,
     });
     await expectGuardRefused(r, /dot-segment|encoded-separator/);
+  });
+});
+
+// MLflow's Assistant opens its localhost-only routes (project paths, skills written to the MLflow host) to a
+// loopback client. uvicorn takes the client from the X-Forwarded-For of a loopback peer (its default
+// forwarded_allow_ips), and the guard connects from loopback: MLflow must be told the caller's mapped address
+// and nothing a client wrote. Straight to the guard, as API Gateway forwards an admin's request: the catalog
+// routes PUT .../assistant/config to admins (class admin), the guard checks the identity, MLflow answers.
+describe("the client address MLflow sees, on its Assistant's localhost-only route", () => {
+  const CONFIG = "/ajax-api/3.0/mlflow/assistant/config";
+  // A project path that does not exist: past its localhost check MLflow refuses it (400) before it writes its
+  // configuration, so no case here changes the Assistant's configuration on this machine.
+  const UPDATE = JSON.stringify({ projects: { "0": { location: "/nonexistent/mlflow-gate-assistant-test" } } });
+  const update = (sourceIp: string, extra: [string, string][] = []) =>
+    sendRaw(guard(), {
+      method: "PUT",
+      target: CONFIG,
+      headers: [...mappedAdmin("PUT", CONFIG, sourceIp), ...extra],
+      body: UPDATE,
+    });
+
+  test("the control: a caller mapped from loopback (the local stack's own browser) gets past MLflow's localhost check", async () => {
+    const r = await update("127.0.0.1");
+    expect(refusedByGuard(r)).toBe(false);
+    expect(r.status).toBe(400);
+    expect(r.body).toMatch(/Project path does not exist/);
+  });
+
+  test("a caller mapped from elsewhere, without any address header of their own: MLflow's 403", async () => {
+    const r = await update("203.0.113.9");
+    expect(refusedByGuard(r)).toBe(false);
+    expect(r.status).toBe(403);
+    expect(r.body).toMatch(/only accessible from the same host/);
+  });
+
+  test.each([
+    ["X-Forwarded-For", "127.0.0.1"],
+    ["x-forwarded-for", "127.0.0.1"],
+    ["X-FORWARDED-FOR", "::1"],
+    ["X-Forwarded-For", "203.0.113.9, 127.0.0.1"],
+    ["Forwarded", "for=127.0.0.1"],
+    ["X-Real-IP", "127.0.0.1"],
+  ])("a caller mapped from elsewhere who sends %s: %s gets MLflow's 403, not its 200", async (name, value) => {
+    const r = await update("203.0.113.9", [[name, value]]);
+    expect(refusedByGuard(r)).toBe(false);
+    expect(r.status).toBe(403);
+    expect(r.body).toMatch(/only accessible from the same host/);
   });
 });

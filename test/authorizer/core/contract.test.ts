@@ -91,6 +91,15 @@ describe("the identity headers", () => {
       groups: "context.authorizer.groups",
     });
   });
+
+  // AWS: "Clients can override this request ID. Use $context.extendedRequestId for a unique request ID
+  // that API Gateway generates." The source address is the connection's, which no header changes.
+  test("the request id is the one API Gateway generates, and the source address is the connection's, on both surfaces", () => {
+    for (const mapping of Object.values(IDENTITY_MAPPINGS)) {
+      expect(mapping.requestId).toBe("context.extendedRequestId");
+      expect(mapping.sourceIp).toBe("context.identity.sourceIp");
+    }
+  });
 });
 
 describe("the stage in context.path on the execute-api host", () => {

@@ -9,7 +9,8 @@ const UPSTREAM = new URL("http://127.0.0.1:5000");
 function clientRequest(rawHeaders: string[]): Pick<IncomingMessage, "method" | "headers" | "rawHeaders" | "socket"> {
   const headers: Record<string, string> = {};
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) headers[rawHeaders[i]!.toLowerCase()] ??= rawHeaders[i + 1]!;
-  return { method: "POST", headers, rawHeaders, socket: { remoteAddress: "10.1.2.3" } as IncomingMessage["socket"] };
+  const socket = { remoteAddress: "10.1.2.3", localPort: 8080 } as IncomingMessage["socket"];
+  return { method: "POST", headers, rawHeaders, socket };
 }
 
 const forwarded = (over: Partial<ForwardedRequest> = {}): ForwardedRequest => ({
@@ -18,6 +19,7 @@ const forwarded = (over: Partial<ForwardedRequest> = {}): ForwardedRequest => ({
   identity: { principal: "sub-1", username: "alice", groups: ["readers", "model-approvers"] },
   surface: "cognito",
   requestId: "req-1",
+  extendedRequestId: "AbCdEfGhIjKlMnO=",
   ...over,
 });
 
@@ -72,15 +74,17 @@ describe("buildUpstreamHeaders", () => {
       ["X-Mlflow-Gate-Groups", "admins"],
       ["host", "127.0.0.1:5000"],
       ["content-length", "2"],
-      ["x-forwarded-for", "10.1.2.3"],
+      ["x-forwarded-for", "6.6.6.6, 10.1.2.3"],
       ["x-forwarded-proto", "http"],
-      ["x-mlflow-gate-request-id", "req-1"],
+      ["x-forwarded-port", "8080"],
+      ["x-mlflow-gate-request-id", "AbCdEfGhIjKlMnO="],
       ["x-mlflow-gate-auth", "cognito"],
       ["x-mlflow-gate-principal", "sub-1"],
       ["x-mlflow-gate-username", "alice"],
       ["x-mlflow-gate-groups", "readers,model-approvers"],
       ["x-mlflow-gate-method", "POST"],
       ["x-mlflow-gate-path", "/ajax-api/2.0/mlflow/runs/search"],
+      ["x-mlflow-gate-source-ip", "10.1.2.3"],
       ["Authorization", "-"],
       ["X-Amz-Security-Token", "-"],
     ]);
@@ -117,5 +121,59 @@ describe("buildUpstreamHeaders", () => {
     );
     // Assess
     expect(headers.filter(([name]) => name.startsWith("x-mlflow-gate-"))).toEqual([]);
+    expect(Object.fromEntries(headers)["x-forwarded-for"]).toBe("10.1.2.3");
+  });
+});
+
+// API Gateway keeps a client's X-Forwarded-For and adds the client's address (requests-ip-rotator's
+// README; LocalStack's AWS-validated HTTP_PROXY recording): the emulator does not protect MLflow from it,
+// the guard does (test/guard/server.test.ts).
+describe("the client's address headers", () => {
+  const addressHeaders = (rawHeaders: string[]) =>
+    buildUpstreamHeaders(clientRequest(rawHeaders), UPSTREAM, forwarded()).filter(([name]) =>
+      /^x-forwarded-|^x-mlflow-gate-source-ip$/i.test(name),
+    );
+
+  test("without a client X-Forwarded-For: the client's address alone, and the same address mapped as the source", () => {
+    expect(addressHeaders([])).toEqual([
+      ["x-forwarded-for", "10.1.2.3"],
+      ["x-forwarded-proto", "http"],
+      ["x-forwarded-port", "8080"],
+      ["x-mlflow-gate-source-ip", "10.1.2.3"],
+    ]);
+  });
+
+  test("a client's X-Forwarded-For, every copy in any spelling, goes on with the client's address appended", () => {
+    // Act
+    const headers = addressHeaders([
+      "X-Forwarded-For",
+      "127.0.0.1",
+      "x-forwarded-for",
+      "198.51.100.1, 198.51.100.2",
+      "X-FORWARDED-FOR",
+      " ",
+    ]);
+    // Assess
+    expect(headers.filter(([name]) => name.toLowerCase() === "x-forwarded-for")).toEqual([
+      ["x-forwarded-for", "127.0.0.1, 198.51.100.1, 198.51.100.2, 10.1.2.3"],
+    ]);
+    expect(Object.fromEntries(headers)["x-mlflow-gate-source-ip"]).toBe("10.1.2.3");
+  });
+
+  test("a client's X-Forwarded-Proto and X-Forwarded-Port go on as sent, without the emulator's own", () => {
+    expect(addressHeaders(["X-Forwarded-Proto", "https", "x-forwarded-port", "443"])).toEqual([
+      ["X-Forwarded-Proto", "https"],
+      ["x-forwarded-port", "443"],
+      ["x-forwarded-for", "10.1.2.3"],
+      ["x-mlflow-gate-source-ip", "10.1.2.3"],
+    ]);
+  });
+
+  test("a dual-stack socket's ::ffff: form is the IPv4 address", () => {
+    const req = clientRequest([]);
+    const socket = { remoteAddress: "::ffff:203.0.113.9", localPort: 8080 } as IncomingMessage["socket"];
+    const headers = Object.fromEntries(buildUpstreamHeaders({ ...req, socket }, UPSTREAM, forwarded()));
+    expect(headers["x-forwarded-for"]).toBe("203.0.113.9");
+    expect(headers["x-mlflow-gate-source-ip"]).toBe("203.0.113.9");
   });
 });

@@ -274,10 +274,11 @@ describe("RestApiGatewayStack", () => {
       expect(iamMethod.Properties.Integration.RequestParameters).toMatchObject({
         "integration.request.header.x-mlflow-gate-auth": "'iam'",
         "integration.request.header.x-mlflow-gate-principal": "context.identity.userArn",
-        "integration.request.header.x-mlflow-gate-request-id": "context.requestId",
+        "integration.request.header.x-mlflow-gate-request-id": "context.extendedRequestId",
         "integration.request.header.x-mlflow-gate-groups": "'(iam)'",
         "integration.request.header.x-mlflow-gate-method": "context.httpMethod",
         "integration.request.header.x-mlflow-gate-path": "context.path",
+        "integration.request.header.x-mlflow-gate-source-ip": "context.identity.sourceIp",
         "integration.request.header.Authorization": "'-'",
         "integration.request.header.X-Amz-Security-Token": "'-'",
       });
@@ -286,6 +287,8 @@ describe("RestApiGatewayStack", () => {
         "integration.request.header.x-mlflow-gate-principal": "context.authorizer.principalId",
         "integration.request.header.x-mlflow-gate-username": "context.authorizer.username",
         "integration.request.header.x-mlflow-gate-groups": "context.authorizer.groups",
+        "integration.request.header.x-mlflow-gate-request-id": "context.extendedRequestId",
+        "integration.request.header.x-mlflow-gate-source-ip": "context.identity.sourceIp",
         "integration.request.header.Authorization": "'-'",
       });
     });
