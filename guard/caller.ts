@@ -33,6 +33,15 @@ export type CallerResult =
 
 /** A header value the API maps: printable ASCII without commas, at most 2048 characters (an ARN fits; so does a sub). */
 const VALUE = /^[\x21-\x2b\x2d-\x7e]{1,2048}$/;
+/**
+ * A request id the API maps: `context.extendedRequestId` is 16 characters of base64; the rule leaves room
+ * for other id shapes (a UUID) but nothing that could be read as more than one id.
+ */
+const REQUEST_ID = /^[A-Za-z0-9+/=_-]{1,128}$/;
+
+/** Whether a mapped request id has an id's shape (the audit trail joins API Gateway's logs on it). */
+export const isRequestId = (value: string): boolean => REQUEST_ID.test(value);
+
 /** Cognito group names (our group files' rule is narrower). */
 const GROUP = /^[\p{L}\p{M}\p{S}\p{N}\p{P}]{1,128}$/u;
 
@@ -43,7 +52,10 @@ export function readCaller(identity: IdentityHeaders): CallerResult {
   if (present.length === 0) return { ok: false, problem: "identity-missing", detail: "no identity headers" };
   const missing = fields.filter((f) => identity[f] === undefined);
   if (missing.length > 0) return { ok: false, problem: "identity-incomplete", detail: `missing ${missing.join(", ")}` };
-  const { auth, principal, username, groups, sourceIp } = identity as Required<IdentityHeaders>;
+  const { auth, principal, username, groups, sourceIp, requestId } = identity as Required<IdentityHeaders>;
+  if (!isRequestId(requestId)) {
+    return { ok: false, problem: "identity-malformed", detail: "the request id is not an id" };
+  }
   // An address API Gateway saw a connection from: never one with an IPv6 zone (`fe80::1%eth0`).
   if (isIP(sourceIp) === 0 || sourceIp.includes("%")) {
     return { ok: false, problem: "source-ip-malformed", detail: "the source address is not an IP address" };

@@ -15,7 +15,7 @@ import { trackResponses } from "../common/http-server";
 import { GuardAnswer, REFUSALS, sendAnswer, stampRefusal } from "./answers";
 import { AuditRecord, AuditResources, buildAuditRecord, requestResources, responseResources } from "./audit";
 import { checkAuthorizedRequest } from "./authorized-request";
-import { Caller, readCaller } from "./caller";
+import { Caller, isRequestId, readCaller } from "./caller";
 import { JsonObject, parseJsonBody, serializeJsonBody } from "./json-body";
 import { checkOtlpExport, OTLP_RESERVED_TAG_MESSAGE } from "./otlp";
 import { inspectHeaders, isClientAddressHeader, isGuardOnlyHeader, presignParameterOf } from "./request-headers";
@@ -127,7 +127,9 @@ export function createGuard(props: GuardProps): Guard {
     const action = route?.action ?? "(unknown route)";
     const audited = route === undefined || route.class !== "read" || props.auditReads === true;
     const identity = headers.identity;
-    if (surface !== "none" && identity.requestId !== undefined) known.requestId = identity.requestId;
+    if (surface !== "none" && identity.requestId !== undefined && isRequestId(identity.requestId)) {
+      known.requestId = identity.requestId;
+    }
     const anyIdentity = Object.keys(identity).length > 0;
     if (surface === "none") {
       // A public route (health checks, the UI's static files): API Gateway maps no identity there, so one

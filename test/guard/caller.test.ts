@@ -1,4 +1,4 @@
-import { readCaller } from "../../guard/caller";
+import { isRequestId, readCaller } from "../../guard/caller";
 
 const IAM = {
   requestId: "r",
@@ -92,6 +92,21 @@ describe("readCaller", () => {
     }
     for (const sourceIp of ["10.0.1.23", "127.0.0.1", "::1", "2001:db8::7"]) {
       expect(readCaller({ ...COGNITO, sourceIp })).toMatchObject({ ok: true, caller: { sourceIp } });
+    }
+  });
+
+  test("a mapped request id must be one id: API Gateway's shape, or a UUID", () => {
+    for (const requestId of ["AbCdEfGhIjKlMnO=", "3f1c2a9e-8b7d-4c6e-9a1b-2c3d4e5f6a7b"]) {
+      expect(isRequestId(requestId)).toBe(true);
+      expect(readCaller({ ...COGNITO, requestId })).toMatchObject({ ok: true });
+    }
+    for (const requestId of ["", "a b", "a,b", "a\nb", "x".repeat(129), "é"]) {
+      expect(isRequestId(requestId)).toBe(false);
+      expect(readCaller({ ...IAM, requestId })).toEqual({
+        ok: false,
+        problem: "identity-malformed",
+        detail: "the request id is not an id",
+      });
     }
   });
 });

@@ -363,6 +363,13 @@ describe("what the guard refuses, before MLflow sees anything", () => {
     );
     expect(audit.at(-1)!.requestId).not.toBe("AbCdEfGhIjKlMnO=");
     expect(audit.at(-1)!.sourceIp).toBeUndefined();
+    // A request id that is not an id's shape is refused, and the audit line names an id of the guard's own.
+    const odd = cognito("POST", SEARCH).filter(([n]) => n !== "x-mlflow-gate-request-id");
+    await refused(
+      await send("POST", SEARCH, [...odd, ["x-mlflow-gate-request-id", "a b"]], "{}"),
+      "identity-malformed",
+    );
+    expect(audit.at(-1)!.requestId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   test("a presigned-query SigV4 request: its credentials would land in MLflow's access log", async () => {
