@@ -8,6 +8,8 @@ export interface GuardAnswer {
   readonly status: number;
   readonly errorCode: string;
   readonly message: string;
+  /** Seconds a client should wait before it retries (a 503): the Retry-After header. */
+  readonly retryAfterSeconds?: number;
 }
 
 const bad = (message: string): GuardAnswer => ({ status: 400, errorCode: "BAD_REQUEST", message });
@@ -54,6 +56,12 @@ export const REFUSALS: Readonly<Record<string, GuardAnswer>> = {
     errorCode: "RESOURCE_LIMIT_EXCEEDED",
     message: "the OTLP export exceeds 10 MB decompressed",
   },
+  "guard-busy": {
+    status: 503,
+    errorCode: "TEMPORARILY_UNAVAILABLE",
+    message: "the guard holds as many request bodies as it may; retry shortly",
+    retryAfterSeconds: 1,
+  },
   "upstream-unreachable": { status: 502, errorCode: "TEMPORARILY_UNAVAILABLE", message: "MLflow is not answering" },
   "guard-error": { status: 400, errorCode: "BAD_REQUEST", message: "the guard could not read the request" },
 };
@@ -71,6 +79,7 @@ export function sendAnswer(res: ServerResponse, answer: GuardAnswer, reason: str
     "content-type": "application/json",
     "content-length": Buffer.byteLength(body),
     "x-mlflow-gate-refused-by": "guard",
+    ...(answer.retryAfterSeconds !== undefined ? { "retry-after": String(answer.retryAfterSeconds) } : {}),
   });
   res.end(body);
 }

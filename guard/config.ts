@@ -1,6 +1,7 @@
 import { isAbsolute } from "path";
 import { API_GATEWAY, isLoopbackHost } from "../authorizer/core/contract";
 import { ConfigError } from "../authorizer/core/errors";
+import { DEFAULT_MAX_BUFFERED_BYTES } from "./body-budget";
 
 /**
  * The guard's configuration: the same program in the MLflow task on AWS (a sidecar container) and in
@@ -26,6 +27,8 @@ export interface GuardConfig {
   readonly auditReads: boolean;
   /** The largest body the guard reads: API Gateway's payload limit (nothing larger reaches it). */
   readonly maxBodyBytes: number;
+  /** The bytes of request bodies the guard holds at once (at least one body of maxBodyBytes). */
+  readonly maxBufferedBytes: number;
 }
 
 export const GUARD_ENV = {
@@ -36,6 +39,7 @@ export const GUARD_ENV = {
   catalogFile: "MLFLOW_GATE_GUARD_CATALOG",
   auditFile: "MLFLOW_GATE_AUDIT_FILE",
   auditReads: "MLFLOW_GATE_AUDIT_READS",
+  maxBufferedBytes: "MLFLOW_GATE_GUARD_MAX_BUFFERED_BYTES",
 } as const;
 
 const STAGE_PREFIX = /^(\/[A-Za-z0-9._~-]+)*$/;
@@ -89,6 +93,16 @@ export function parseGuardConfig(
   const reads = get(GUARD_ENV.auditReads) ?? "false";
   if (reads !== "true" && reads !== "false")
     problems.push(`${GUARD_ENV.auditReads} must be true or false, not "${reads}"`);
+  const rawBuffered = get(GUARD_ENV.maxBufferedBytes);
+  const maxBufferedBytes = rawBuffered === undefined ? DEFAULT_MAX_BUFFERED_BYTES : Number(rawBuffered);
+  if (
+    rawBuffered !== undefined &&
+    (!/^\d{1,12}$/.test(rawBuffered) || maxBufferedBytes < API_GATEWAY.maxPayloadBytes)
+  ) {
+    problems.push(
+      `${GUARD_ENV.maxBufferedBytes} must be a number of bytes, at least one body of ${API_GATEWAY.maxPayloadBytes}, not "${rawBuffered}"`,
+    );
+  }
   if (problems.length > 0) throw new ConfigError(`invalid guard configuration:\n  ${problems.join("\n  ")}`, problems);
   return {
     host,
@@ -99,5 +113,6 @@ export function parseGuardConfig(
     ...(auditFile !== undefined ? { auditFile } : {}),
     auditReads: reads === "true",
     maxBodyBytes: API_GATEWAY.maxPayloadBytes,
+    maxBufferedBytes,
   };
 }

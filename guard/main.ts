@@ -26,6 +26,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
       stagePathPrefix: config.stagePathPrefix,
       matcher: new RouteMatcher(catalog),
       maxBodyBytes: config.maxBodyBytes,
+      maxBufferedBytes: config.maxBufferedBytes,
       audit: openAuditSink(config.auditFile),
       auditReads: config.auditReads,
     });

@@ -15,6 +15,7 @@ import { trackResponses } from "../common/http-server";
 import { GuardAnswer, REFUSALS, sendAnswer, stampRefusal } from "./answers";
 import { AuditRecord, AuditResources, buildAuditRecord, requestResources, responseResources } from "./audit";
 import { checkAuthorizedRequest } from "./authorized-request";
+import { createByteBudget, DEFAULT_MAX_BUFFERED_BYTES } from "./body-budget";
 import { Caller, isRequestId, readCaller } from "./caller";
 import { JsonObject, parseJsonBody, serializeJsonBody } from "./json-body";
 import { checkOtlpExport, OTLP_RESERVED_TAG_MESSAGE } from "./otlp";
@@ -36,11 +37,18 @@ export interface GuardProps {
   readonly stagePathPrefix: string;
   readonly matcher: RouteMatcher;
   readonly maxBodyBytes: number;
+  /**
+   * The bytes of request bodies the guard holds at once, over all requests; past it a body it must read is
+   * answered 503 with Retry-After. @default DEFAULT_MAX_BUFFERED_BYTES
+   */
+  readonly maxBufferedBytes?: number;
   /** Where audit lines go. */
   readonly audit: (record: AuditRecord) => void;
   /** Reads are audited too. @default false */
   readonly auditReads?: boolean;
   readonly now?: () => Date;
+  /** How long a client has to send a whole request. @default REQUEST_TIMEOUT_MS */
+  readonly requestTimeoutMs?: number;
   /** Idle keep-alive connections to MLflow close after this: under uvicorn's 5 s. @default 4000 */
   readonly upstreamIdleMs?: number;
 }
@@ -54,6 +62,8 @@ export interface Guard {
 /** The largest MLflow answer the guard reads (besides passing it on) for the ids it assigned. */
 const MAX_AUDITED_RESPONSE_BYTES = 1024 * 1024;
 const OTLP_ACTION = "ExportOtelTraces";
+/** How long a client has to send a whole request (headers and body); Node answers 408 past it. */
+export const REQUEST_TIMEOUT_MS = 60_000;
 /** What the guard reads and drops of a refused request's body before it cuts the client off. */
 const MAX_DISCARDED_BYTES = 64 * 1024 * 1024;
 
@@ -99,6 +109,7 @@ interface Known {
 export function createGuard(props: GuardProps): Guard {
   const now = props.now ?? (() => new Date());
   const agent = new Agent({ keepAlive: true, timeout: props.upstreamIdleMs ?? 4000 });
+  const budget = createByteBudget(props.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES);
 
   const emit = (record: AuditRecord): void => {
     try {
@@ -170,11 +181,20 @@ export function createGuard(props: GuardProps): Guard {
     req: IncomingMessage,
     c: Checked,
     seen: { json?: JsonObject },
+    hold: (release: () => void) => void,
   ): Promise<{ body?: Buffer; json?: JsonObject }> {
     const isJson = /^application\/json\b/i.test(req.headers["content-type"] ?? "");
     const stamps = hasStampRules(c.action);
     const otlp = c.action === OTLP_ACTION;
     if (!stamps && !otlp && !(c.audited && isJson && hasBody(req))) return {};
+    const declared = Number(req.headers["content-length"] ?? props.maxBodyBytes);
+    if (!(declared <= props.maxBodyBytes)) return refuse("payload-too-large");
+    // What the body takes while the request lasts: its declared length (a chunked one may reach the limit),
+    // and for a compressed OTLP export, what it may inflate to.
+    const encoded = otlp && (req.headers["content-encoding"] ?? "identity").trim().toLowerCase() !== "identity";
+    const release = budget.tryReserve(declared + (encoded ? props.maxBodyBytes : 0));
+    if (release === undefined) return refuse("guard-busy");
+    hold(release);
     const body = await readBody(req, props.maxBodyBytes).catch(() => refuse("guard-error"));
     if (body === undefined) return refuse("payload-too-large");
     if (otlp) {
@@ -251,7 +271,7 @@ export function createGuard(props: GuardProps): Guard {
     void (async () => {
       try {
         checked = check(req, known);
-        const prepared = await prepareBody(req, checked, seen);
+        const prepared = await prepareBody(req, checked, seen, (release) => res.once("close", release));
         if (prepared.json) seen.json = prepared.json;
         forward(req, res, checked, prepared.body, finish);
       } catch (e) {
@@ -372,8 +392,13 @@ export function createGuard(props: GuardProps): Guard {
 /** The guard as a server of its own (the container's, and the local stack's child process). */
 export function createGuardServer(props: GuardProps): Server {
   const guard = createGuard(props);
-  // MLflow's own answers may take long (a large artifact), and API Gateway bounds its side at 29 s.
-  const server = createServer({ requestTimeout: 0 }, guard.handle);
+  // A request must have arrived whole within a minute: API Gateway sends what it has read in full (10 MB at
+  // most) and gives up after 29 s, so only a client that is not API Gateway is slower, and a body it trickles
+  // would hold the guard's budget. MLflow's answer takes as long as it takes (no timeout on the response).
+  const server = createServer(
+    { requestTimeout: props.requestTimeoutMs ?? REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 },
+    guard.handle,
+  );
   server.on("close", () => guard.close());
   trackResponses(server);
   return server;

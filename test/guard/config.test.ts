@@ -21,6 +21,21 @@ describe("parseGuardConfig", () => {
     expect(config.upstream.origin).toBe("http://127.0.0.1:5000");
     expect(config.catalogFile).toBe(defaults.catalogFile);
     expect(config).not.toHaveProperty("auditFile");
+    expect(config.maxBufferedBytes).toBe(64 * 1024 * 1024);
+  });
+
+  test("the bodies held at once: a number of bytes, at least one body API Gateway may send", () => {
+    const base = { [GUARD_ENV.upstream]: "http://127.0.0.1:5000" };
+    expect(parseGuardConfig({ ...base, [GUARD_ENV.maxBufferedBytes]: "20000000" }, defaults).maxBufferedBytes).toBe(
+      20_000_000,
+    );
+    for (const value of ["1000", "64MiB", "-1", "1e9"]) {
+      const e = thrownBy(
+        () => parseGuardConfig({ ...base, [GUARD_ENV.maxBufferedBytes]: value }, defaults),
+        ConfigError,
+      );
+      expect(e.problems).toEqual([expect.stringContaining(`${GUARD_ENV.maxBufferedBytes} must be a number of bytes`)]);
+    }
   });
 
   test("lists every problem in one ConfigError, in its message and as a list", () => {

@@ -1,5 +1,5 @@
 import { createServer, IncomingHttpHeaders, request, Server } from "http";
-import { AddressInfo } from "net";
+import { AddressInfo, connect, Socket } from "net";
 import { RouteMatcher } from "../../authorizer/core/catalog";
 import { loadRouteCatalog } from "../../authorizer/load-policies";
 import { closeServer } from "../../common/http-server";
@@ -27,12 +27,24 @@ let guard: Server;
 let base: string;
 let audit: AuditRecord[] = [];
 
-async function startGuard(options: { upstream?: URL; stagePathPrefix?: string; auditReads?: boolean } = {}) {
+const MAX_BODY_BYTES = 64 * 1024;
+
+async function startGuard(
+  options: {
+    upstream?: URL;
+    stagePathPrefix?: string;
+    auditReads?: boolean;
+    maxBufferedBytes?: number;
+    requestTimeoutMs?: number;
+  } = {},
+) {
   guard = createGuardServer({
     upstream: options.upstream ?? upstreamUrl,
     stagePathPrefix: options.stagePathPrefix ?? "",
     matcher,
-    maxBodyBytes: 64 * 1024,
+    maxBodyBytes: MAX_BODY_BYTES,
+    ...(options.maxBufferedBytes !== undefined ? { maxBufferedBytes: options.maxBufferedBytes } : {}),
+    ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
     audit: (r) => void audit.push(r),
     auditReads: options.auditReads ?? false,
   });
@@ -459,6 +471,72 @@ describe("what the guard refuses, before MLflow sees anything", () => {
       "payload-too-large",
       413,
     );
+  });
+});
+
+/**
+ * A client that sent a request's headers and the start of its body, and holds the rest back: what it
+ * has read of the answer so far, and whether the connection closed.
+ */
+async function trickle(target: string, headers: [string, string][], declared: number) {
+  const socket: Socket = connect(Number(new URL(base).port), "127.0.0.1");
+  const state = { received: "", closed: false, socket };
+  socket.on("data", (c: Buffer) => (state.received += c.toString()));
+  socket.on("close", () => (state.closed = true));
+  socket.on("error", () => undefined);
+  await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+  const head = [`POST ${target} HTTP/1.1`, `Host: ${new URL(base).host}`, `Content-Length: ${declared}`];
+  for (const [name, value] of headers) head.push(`${name}: ${value}`);
+  socket.write(`${head.join("\r\n")}\r\n\r\n{"experiment_id":`);
+  return state;
+}
+
+const until = async (check: () => boolean, ms: number): Promise<boolean> => {
+  const end = Date.now() + ms;
+  while (!check() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  return check();
+};
+
+describe("what the guard holds at once, and for how long", () => {
+  afterEach(async () => {
+    await closeServer(guard);
+    await startGuard();
+  });
+
+  test("past its budget of bodies a request is answered 503 with Retry-After, and served once a body is let go", async () => {
+    // Arrange: room for one body of the limit and a little more; a client holds one of the limit.
+    await closeServer(guard);
+    await startGuard({ maxBufferedBytes: MAX_BODY_BYTES + 1000 });
+    const held = await trickle(CREATE_RUN, iam("POST", CREATE_RUN), MAX_BODY_BYTES);
+    const body = `{"experiment_id":"7","run_name":"${"r".repeat(2000)}"}`;
+    // Act
+    await new Promise((r) => setTimeout(r, 100));
+    const busy = await send("POST", CREATE_RUN, iam("POST", CREATE_RUN), body);
+    held.socket.destroy();
+    await until(() => held.closed, 2000);
+    const served = await send("POST", CREATE_RUN, iam("POST", CREATE_RUN), body);
+    // Assess
+    expect(busy.status).toBe(503);
+    expect(busy.headers["retry-after"]).toBe("1");
+    expect(json(busy)).toMatchObject({ error_code: "TEMPORARILY_UNAVAILABLE", reason: "guard-busy" });
+    expect(audit.find((r) => r.reason === "guard-busy")).toMatchObject({ status: 503, decision: "refused" });
+    expect(served.status).toBe(200);
+    expect(seen).toHaveLength(1);
+  });
+
+  test("a body that has not arrived within the request timeout gets Node's 408, and its share of the budget is let go", async () => {
+    // Arrange: a budget of one body, which the slow client takes.
+    await closeServer(guard);
+    await startGuard({ maxBufferedBytes: MAX_BODY_BYTES, requestTimeoutMs: 1000 });
+    const slow = await trickle(CREATE_RUN, iam("POST", CREATE_RUN), MAX_BODY_BYTES);
+    // Act
+    const cut = await until(() => slow.closed, 5000);
+    const after = await send("POST", CREATE_RUN, iam("POST", CREATE_RUN), '{"experiment_id":"7"}');
+    // Assess
+    expect(cut).toBe(true);
+    expect(slow.received).toMatch(/^HTTP\/1\.1 408 /);
+    expect(after.status).toBe(200);
+    expect(seen.map((r) => r.url)).toEqual([CREATE_RUN]);
   });
 });
 
