@@ -202,24 +202,48 @@ function compareSpecificity(a: number[], b: number[]): number {
  * `GET /traces/search` is `GET /traces/{trace_id}`). `path` is the decoded request path without a query.
  */
 export class RouteMatcher {
-  private readonly compiled: { route: CatalogRoute; re: RegExp; rank: number[] }[];
+  /** By method: FastAPI routes in order, Flask's static paths, and its rules with parameters. */
+  private readonly byMethod = new Map<string, MethodRoutes>();
 
   constructor(readonly catalog: RouteCatalog) {
-    this.compiled = catalog.routes.map((route) => ({
-      route,
-      re: templateToRegExp(route.path, route.source),
-      rank: flaskSpecificity(route.path),
-    }));
+    for (const route of catalog.routes) {
+      let m = this.byMethod.get(route.method);
+      if (!m) {
+        m = { fastapi: [], flaskStatic: new Map(), flaskRules: [] };
+        this.byMethod.set(route.method, m);
+      }
+      const rank = flaskSpecificity(route.path);
+      if (route.source === "fastapi") m.fastapi.push({ route, re: templateToRegExp(route.path, "fastapi"), rank });
+      else if (rank.every((r) => r === 2)) {
+        if (!m.flaskStatic.has(route.path)) m.flaskStatic.set(route.path, route);
+      } else m.flaskRules.push({ route, re: templateToRegExp(route.path, "flask"), rank });
+    }
   }
 
   match(method: string, path: string): CatalogRoute | undefined {
-    const fastapi = this.compiled.find(
-      (c) => c.route.source === "fastapi" && c.route.method === method && c.re.test(path),
-    );
+    const m = this.byMethod.get(method);
+    if (!m) return undefined;
+    const fastapi = m.fastapi.find((c) => c.re.test(path));
     if (fastapi) return fastapi.route;
-    const flask = this.compiled
-      .filter((c) => c.route.source === "flask" && c.route.method === method && c.re.test(path))
-      .sort((a, b) => compareSpecificity(a.rank, b.rank));
-    return flask[0]?.route;
+    // A static rule that is the path beats any rule with a parameter (static text ranks first).
+    const exact = m.flaskStatic.get(path);
+    if (exact) return exact;
+    let best: CompiledRoute | undefined;
+    for (const c of m.flaskRules) {
+      if (c.re.test(path) && (best === undefined || compareSpecificity(c.rank, best.rank) < 0)) best = c;
+    }
+    return best?.route;
   }
+}
+
+interface CompiledRoute {
+  readonly route: CatalogRoute;
+  readonly re: RegExp;
+  readonly rank: number[];
+}
+
+interface MethodRoutes {
+  readonly fastapi: CompiledRoute[];
+  readonly flaskStatic: Map<string, CatalogRoute>;
+  readonly flaskRules: CompiledRoute[];
 }

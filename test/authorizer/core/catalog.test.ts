@@ -94,6 +94,59 @@ describe("RouteMatcher", () => {
   });
 });
 
+/**
+ * The matcher's rule read literally, one route after the other: the first FastAPI route of the method whose
+ * path matches, else the most specific matching Flask rule of the method (first in catalog order on a tie).
+ */
+function matchByScan(routes: readonly CatalogRoute[], method: string, path: string): CatalogRoute | undefined {
+  const hits = (source: CatalogRoute["source"]) =>
+    routes.filter((r) => r.source === source && r.method === method && templateToRegExp(r.path, source).test(path));
+  const fastapi = hits("fastapi")[0];
+  if (fastapi) return fastapi;
+  const rank = (p: string) =>
+    parsePathTemplate(p).flatMap((t) =>
+      t.kind === "literal" ? [...t.text].map(() => 2) : [t.kind === "segment" ? 1 : 0],
+    );
+  const before = (a: number[], b: number[]) => {
+    for (let i = 0; i < Math.min(a.length, b.length); i++)
+      if (a[i] !== b[i]) return (a[i] as number) > (b[i] as number);
+    return a.length > b.length;
+  };
+  return hits("flask").reduce<CatalogRoute | undefined>(
+    (best, r) => (best === undefined || before(rank(r.path), rank(best.path)) ? r : best),
+    undefined,
+  );
+}
+
+test("RouteMatcher on the pinned catalog finds what a scan of every route finds, for every method and many paths", () => {
+  // Prepare: each route's template and sample path, with a segment changed, added, or taken off.
+  const catalog = loadRouteCatalog(CATALOG_FILE);
+  const matcher = new RouteMatcher(catalog);
+  const paths = new Set<string>();
+  for (const r of catalog.routes) {
+    const sample = samplePath(r.path);
+    for (const p of [
+      r.path,
+      sample,
+      `${sample}/x`,
+      sample.replace(/\/[^/]*$/, ""),
+      sample.replace(/[^/]+$/, "search"),
+      `${sample}/`,
+    ])
+      paths.add(p);
+  }
+  // Act
+  const differ: string[] = [];
+  for (const method of ["GET", "POST", "PUT", "PATCH", "DELETE"]) {
+    for (const path of paths) {
+      if (matcher.match(method, path) !== matchByScan(catalog.routes, method, path)) differ.push(`${method} ${path}`);
+    }
+  }
+  // Assess
+  expect(paths.size).toBeGreaterThan(1000);
+  expect(differ).toEqual([]);
+});
+
 test("readPathParameters reads segment and greedy parameters", () => {
   expect(readPathParameters("/x/{trace_id}/tags/{path+}", "/x/tr-1/tags/a/b")).toEqual({
     trace_id: "tr-1",
