@@ -18,8 +18,30 @@ export interface Evaluation {
 
 interface Statement {
   readonly effect: "Allow" | "Deny";
-  readonly actions: { readonly not: boolean; readonly patterns: readonly string[] };
-  readonly resources: { readonly not: boolean; readonly patterns: readonly string[] };
+  readonly actions: { readonly not: boolean; readonly patterns: readonly RegExp[] };
+  readonly resources: { readonly not: boolean; readonly patterns: readonly ResourcePattern[] };
+}
+
+/** A Resource pattern compiled once: its text (what decided) and a glob per ARN component. */
+interface ResourcePattern {
+  readonly text: string;
+  /** undefined: `*`, any resource; null: not an ARN, no resource. */
+  readonly parts: readonly RegExp[] | undefined | null;
+}
+
+function compileResourcePattern(text: string): ResourcePattern {
+  if (text === "*") return { text, parts: undefined };
+  const parts = arnComponents(text);
+  return { text, parts: parts ? parts.map((part) => cachedGlob(part, "")) : null };
+}
+
+/** Whether a compiled pattern matches an ARN already split into its components. */
+function resourceMatches(pattern: ResourcePattern, arn: readonly string[] | undefined): boolean {
+  if (pattern.parts === undefined) return true;
+  if (pattern.parts === null || arn === undefined) return false;
+  const parts = pattern.parts;
+  for (let i = 0; i < parts.length; i++) if (!(parts[i] as RegExp).test(arn[i] as string)) return false;
+  return true;
 }
 
 const KNOWN_KEYS = new Set(["Sid", "Effect", "Action", "NotAction", "Resource", "NotResource"]);
@@ -47,10 +69,13 @@ function parseStatement(raw: unknown, i: number): Statement {
     throw new UnsupportedPolicyError(`Statement[${i}] needs exactly one of Resource, NotResource`);
   return {
     effect: s.Effect,
-    actions: { not: "NotAction" in s, patterns: stringList(s.Action ?? s.NotAction, `Statement[${i}] action`) },
+    actions: {
+      not: "NotAction" in s,
+      patterns: stringList(s.Action ?? s.NotAction, `Statement[${i}] action`).map((p) => cachedGlob(p, "i")),
+    },
     resources: {
       not: "NotResource" in s,
-      patterns: stringList(s.Resource ?? s.NotResource, `Statement[${i}] resource`),
+      patterns: stringList(s.Resource ?? s.NotResource, `Statement[${i}] resource`).map(compileResourcePattern),
     },
   };
 }
@@ -96,30 +121,24 @@ function cachedGlob(glob: string, flags: string): RegExp {
 }
 
 export function arnMatches(pattern: string, arn: string): boolean {
-  if (pattern === "*") return true;
-  const p = arnComponents(pattern);
-  const a = arnComponents(arn);
-  if (!p || !a) return false;
-  return p.every((part, i) => cachedGlob(part, "").test(a[i] as string));
+  return resourceMatches(compileResourcePattern(pattern), arnComponents(arn));
 }
 
-function actionMatches(pattern: string, action: string): boolean {
-  return cachedGlob(pattern, "i").test(action);
-}
-
-function statementMatches(s: Statement, action: string, resource: string): string | undefined {
-  const actionHit = s.actions.patterns.some((p) => actionMatches(p, action));
+function statementMatches(s: Statement, action: string, resource: readonly string[] | undefined): string | undefined {
+  const actionHit = s.actions.patterns.some((p) => p.test(action));
   if (actionHit === s.actions.not) return undefined;
-  if (s.resources.not) return s.resources.patterns.some((p) => arnMatches(p, resource)) ? undefined : `NotResource`;
-  return s.resources.patterns.find((p) => arnMatches(p, resource));
+  if (s.resources.not)
+    return s.resources.patterns.some((p) => resourceMatches(p, resource)) ? undefined : `NotResource`;
+  return s.resources.patterns.find((p) => resourceMatches(p, resource))?.text;
 }
 
 /** Evaluates one or more policy documents (a role's managed policies, or an authorizer's policy) together. */
 export function evaluatePolicies(docs: readonly ParsedPolicy[], action: string, resource: string): Evaluation {
+  const arn = arnComponents(resource);
   let allowed: string | undefined;
   for (const statements of docs) {
     for (const s of statements) {
-      const hit = statementMatches(s, action, resource);
+      const hit = statementMatches(s, action, arn);
       if (hit === undefined) continue;
       if (s.effect === "Deny") return { decision: "ExplicitDeny", matched: hit };
       allowed ??= hit;
