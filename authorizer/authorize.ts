@@ -4,7 +4,7 @@ import { AuthorizerConfig } from "./config";
 import { authTypeOfRequest } from "./core/catalog";
 import { buildDenyAllPolicy, PolicyDocument } from "./core/compile";
 import { decideRequest, RequestDecision } from "./core/decide-request";
-import { parsePolicyDocument } from "./core/evaluate";
+import { ParsedPolicy, parsePolicyDocument } from "./core/evaluate";
 import { MethodArn, parseMethodArn } from "./core/method-arn";
 import { authorizerScope, PolicySet } from "./core/policy-set";
 import { BearerTokenError, extractBearerToken, TokenVerifier } from "./token";
@@ -66,21 +66,46 @@ function readMethodArn(methodArn: unknown): MethodArn | undefined {
 function answer(
   groups: readonly string[],
   rawMethodArn: unknown,
-  policySet: PolicySet,
+  policies: PolicyMemo,
 ): { policyDocument: PolicyDocument; decision: RequestDecision } {
   const methodArn = readMethodArn(rawMethodArn);
-  const policyDocument = methodArn
-    ? policySet.authorizerPolicy(groups, authorizerScope(methodArn))
-    : buildDenyAllPolicy();
-  const route = methodArn && policySet.matcher.match(methodArn.method, methodArn.path);
-  const decision = decideRequest(policySet, {
+  const policy = methodArn ? policies.of(groups, methodArn) : undefined;
+  const policyDocument = policy?.document ?? buildDenyAllPolicy();
+  const route = methodArn && policies.set.matcher.match(methodArn.method, methodArn.path);
+  const decision = decideRequest(policies.set, {
     methodArn,
     route,
     surface: methodArn ? authTypeOfRequest(route, methodArn.path) : "cognito",
     groups,
-    policies: [parsePolicyDocument(policyDocument)],
+    policies: [policy?.parsed ?? parsePolicyDocument(policyDocument)],
   });
   return { policyDocument, decision };
+}
+
+/** The most policies a warm authorizer keeps: one per set of known groups and API, so a handful. */
+const MAX_MEMOISED_POLICIES = 256;
+
+/**
+ * The authorizer's policy per set of known groups and API, built and parsed once: a warm Lambda answers
+ * the members of one group alike. The policies are never changed after they are built.
+ */
+class PolicyMemo {
+  private readonly memo = new Map<string, { document: PolicyDocument; parsed: ParsedPolicy }>();
+
+  constructor(readonly set: PolicySet) {}
+
+  of(groups: readonly string[], methodArn: MethodArn): { document: PolicyDocument; parsed: ParsedPolicy } {
+    const scope = authorizerScope(methodArn);
+    const key = `${scope.partition}:${scope.apiId}:${groups.join(",")}`;
+    let policy = this.memo.get(key);
+    if (!policy) {
+      const document = this.set.authorizerPolicy(groups, scope);
+      policy = { document, parsed: parsePolicyDocument(document) };
+      if (this.memo.size >= MAX_MEMOISED_POLICIES) this.memo.clear();
+      this.memo.set(key, policy);
+    }
+    return policy;
+  }
 }
 
 /**
@@ -90,6 +115,7 @@ function answer(
  * Fails closed: nothing after verification can produce an Allow from an error.
  */
 export function createAuthorizer({ config, policySet, verifier, logger }: AuthorizerProps): Authorizer {
+  const policies = new PolicyMemo(policySet);
   const log = (level: "info" | "error", fields: Record<string, unknown>): void => {
     try {
       logger[level]("authorizer decision", fields);
@@ -116,7 +142,7 @@ export function createAuthorizer({ config, policySet, verifier, logger }: Author
     let identity: Identity | undefined;
     try {
       identity = identityOf(payload, policySet);
-      const { policyDocument, decision } = answer(identity.groups, methodArn, policySet);
+      const { policyDocument, decision } = answer(identity.groups, methodArn, policies);
       log("info", {
         decision: decision.decision,
         // Why a request is refused; an allowed one needs no reason.
