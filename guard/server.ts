@@ -187,7 +187,7 @@ export function createGuard(props: GuardProps): Guard {
     const stamps = hasStampRules(c.action);
     const otlp = c.action === OTLP_ACTION;
     if (!stamps && !otlp && !(c.audited && isJson && hasBody(req))) return {};
-    const declared = Number(req.headers["content-length"] ?? props.maxBodyBytes);
+    const declared = hasBody(req) ? Number(req.headers["content-length"] ?? props.maxBodyBytes) : 0;
     if (!(declared <= props.maxBodyBytes)) return refuse("payload-too-large");
     // What the body takes while the request lasts: its declared length (a chunked one may reach the limit),
     // and for a compressed OTLP export, what it may inflate to.
