@@ -48,20 +48,16 @@ export interface AuditRecord {
   readonly latencyMs: number;
 }
 
+/** What a request's audit line says of it, besides the caller. */
+type RequestFields = Pick<
+  AuditRecord,
+  "requestId" | "action" | "method" | "path" | "resources" | "status" | "decision" | "reason" | "latencyMs"
+>;
+
 /** The audit line of a request. */
-export function buildAuditRecord(fields: {
-  readonly now: Date;
-  readonly requestId: string;
-  readonly caller?: Caller;
-  readonly action: string;
-  readonly method: string;
-  readonly path: string;
-  readonly resources: AuditResources;
-  readonly status: number;
-  readonly decision: "forwarded" | "refused";
-  readonly reason?: string;
-  readonly latencyMs: number;
-}): AuditRecord {
+export function buildAuditRecord(
+  fields: RequestFields & { readonly now: Date; readonly caller?: Caller },
+): AuditRecord {
   const refused = fields.decision === "refused";
   const c = fields.caller;
   return {

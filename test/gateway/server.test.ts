@@ -11,19 +11,13 @@ import { closeServer } from "../../common/http-server";
 import { CATALOG_FILE, GROUPS_DIR } from "../../project/paths";
 import { accessToken, createSigningKey, seededAuthorizer } from "../authorizer/support/tokens";
 import { listenOnLoopback } from "../support/loopback";
+import { SeenRequest, startRecordingUpstream } from "../support/recording-upstream";
 import { TEST_GATEWAY } from "./support/test-gateway";
 
 // The gateway against a recording upstream on port 0 (it stands for the network hop to MLflow; the
 // integration suite runs real MLflow). The authorizer is the real module with a seeded JWKS.
 
-interface Seen {
-  method: string;
-  url: string;
-  headers: IncomingHttpHeaders;
-  /** As sent by the gateway: names in their spelling, every copy. */
-  rawHeaders: string[];
-  body: Buffer;
-}
+type Seen = SeenRequest;
 
 const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
 const key = createSigningKey();
@@ -80,25 +74,15 @@ async function startGateway(
 const stopGateway = () => closeServer(gateway);
 
 beforeAll(async () => {
-  upstream = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      seen.push({
-        method: req.method ?? "",
-        url: req.url ?? "",
-        headers: req.headers,
-        rawHeaders: req.rawHeaders,
-        body: Buffer.concat(chunks),
-      });
-      setTimeout(() => {
-        res.writeHead(200, { "content-type": "application/json", connection: "keep-alive" });
-        res.end(JSON.stringify({ ok: true }));
-      }, upstreamDelayMs);
-    });
-  });
-  await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", () => resolve()));
-  upstreamUrl = new URL(`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`);
+  ({ server: upstream, url: upstreamUrl } = await startRecordingUpstream(
+    (r) => seen.push(r),
+    () => ({
+      status: 200,
+      headers: { "content-type": "application/json", connection: "keep-alive" },
+      body: JSON.stringify({ ok: true }),
+      delayMs: upstreamDelayMs,
+    }),
+  ));
   await startGateway();
 });
 

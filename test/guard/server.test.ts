@@ -1,4 +1,4 @@
-import { createServer, IncomingHttpHeaders, request, Server } from "http";
+import { IncomingHttpHeaders, request, Server } from "http";
 import { AddressInfo, connect, Socket } from "net";
 import { RouteMatcher } from "../../authorizer/core/catalog";
 import { loadRouteCatalog } from "../../authorizer/load-policies";
@@ -6,17 +6,12 @@ import { closeServer } from "../../common/http-server";
 import { AuditRecord } from "../../guard/audit";
 import { createGuardServer } from "../../guard/server";
 import { CATALOG_FILE } from "../../project/paths";
+import { SeenRequest, startRecordingUpstream } from "../support/recording-upstream";
 
 // The guard against a recording upstream on port 0 (it stands for MLflow on loopback; the integration
 // and security suites run the guard in front of real MLflow).
 
-interface Seen {
-  readonly method: string;
-  readonly url: string;
-  readonly headers: IncomingHttpHeaders;
-  readonly rawHeaders: string[];
-  readonly body: Buffer;
-}
+type Seen = SeenRequest;
 
 const matcher = new RouteMatcher(loadRouteCatalog(CATALOG_FILE));
 let upstream: Server;
@@ -53,23 +48,10 @@ async function startGuard(
 }
 
 beforeAll(async () => {
-  upstream = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      seen.push({
-        method: req.method ?? "",
-        url: req.url ?? "",
-        headers: req.headers,
-        rawHeaders: req.rawHeaders,
-        body: Buffer.concat(chunks),
-      });
-      res.writeHead(answer.status, { "content-type": "application/json" });
-      res.end(answer.body);
-    });
-  });
-  await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", () => resolve()));
-  upstreamUrl = new URL(`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`);
+  ({ server: upstream, url: upstreamUrl } = await startRecordingUpstream(
+    (r) => seen.push(r),
+    () => ({ status: answer.status, headers: { "content-type": "application/json" }, body: answer.body }),
+  ));
   await startGuard();
 });
 afterAll(async () => {
