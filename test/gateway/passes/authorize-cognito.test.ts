@@ -1,5 +1,4 @@
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
-import { API_GATEWAY } from "../../../authorizer/core/contract";
 import { loadPolicySet } from "../../../authorizer/load-policies";
 import {
   buildAuthorizerEvent,
@@ -9,18 +8,13 @@ import {
 import { routePass, RoutedRequest } from "../../../gateway/passes/route";
 import { readTarget, Target } from "../../../gateway/passes/target";
 import { CATALOG_FILE, GROUPS_DIR } from "../../../project/paths";
+import { TEST_STAGE } from "../support/test-gateway";
 
 // The authorize pass with stand-in authorizers: what API Gateway does around the Lambda (the real module
 // runs in server.test.ts and the integration tests).
 
 const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
-const STAGE = {
-  partition: "aws",
-  region: "us-east-1",
-  account: API_GATEWAY.account,
-  apiId: "mlflowgate",
-  stage: "local",
-};
+const STAGE = TEST_STAGE;
 const PREFIX = "arn:aws:execute-api:*:*:mlflowgate/*/";
 
 const answerOf = (

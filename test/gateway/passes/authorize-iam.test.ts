@@ -1,22 +1,16 @@
-import { API_GATEWAY } from "../../../authorizer/core/contract";
 import { loadPolicySet } from "../../../authorizer/load-policies";
 import { createIamAuthorization, logNameOf, SignedRequestParts } from "../../../gateway/passes/authorize-iam";
 import { routePass, RoutedRequest } from "../../../gateway/passes/route";
 import { readTarget, Target } from "../../../gateway/passes/target";
 import { parsePrincipals, principalStore } from "../../../local/principals";
 import { CATALOG_FILE, GROUPS_DIR } from "../../../project/paths";
+import { TEST_STAGE } from "../support/test-gateway";
 import { signWithSmithy } from "../support/signers";
 
 // SigV4 requests signed by smithy (no network), against local principals.
 
 const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
-const STAGE = {
-  partition: "aws",
-  region: "us-east-1",
-  account: API_GATEWAY.account,
-  apiId: "mlflowgate",
-  stage: "local",
-};
+const STAGE = TEST_STAGE;
 const { principals } = parsePrincipals(
   { principals: [{ name: "mlflow-reader", group: "readers" }, { name: "no-group" }] },
   new Set(policySet.groups.keys()),

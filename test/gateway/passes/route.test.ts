@@ -1,18 +1,12 @@
-import { API_GATEWAY } from "../../../authorizer/core/contract";
 import { formatMethodArn } from "../../../authorizer/core/method-arn";
 import { loadPolicySet } from "../../../authorizer/load-policies";
 import { routePass } from "../../../gateway/passes/route";
 import { readTarget, Target } from "../../../gateway/passes/target";
 import { CATALOG_FILE, GROUPS_DIR } from "../../../project/paths";
+import { TEST_STAGE } from "../support/test-gateway";
 
 const { matcher } = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
-const STAGE = {
-  partition: "aws",
-  region: "us-east-1",
-  account: API_GATEWAY.account,
-  apiId: "mlflowgate",
-  stage: "local",
-};
+const STAGE = TEST_STAGE;
 const target = (url: string): Target => readTarget(url) as Target;
 
 describe("routePass", () => {
