@@ -48,6 +48,11 @@ export const REFUSALS: Readonly<Record<string, GuardAnswer>> = {
   "inexact-number": bad(
     "the body holds an integer beyond 2^53, which mlflow-gate cannot keep exact in a body it rewrites; send it as a string or a float",
   ),
+  "graphql-get": {
+    status: 405,
+    errorCode: "BAD_REQUEST",
+    message: "GraphQL takes POST only (MLflow answers a GET with a 500)",
+  },
   "otlp-encoding": bad("the OTLP export's Content-Encoding must be gzip, deflate or none, and valid"),
   "otlp-not-json": bad("the OTLP JSON export is not JSON"),
   "payload-too-large": { status: 413, errorCode: "RESOURCE_LIMIT_EXCEEDED", message: "the body exceeds 10 MB" },
@@ -65,6 +70,13 @@ export const REFUSALS: Readonly<Record<string, GuardAnswer>> = {
   "upstream-unreachable": { status: 502, errorCode: "TEMPORARILY_UNAVAILABLE", message: "MLflow is not answering" },
   "guard-error": { status: 400, errorCode: "BAD_REQUEST", message: "the guard could not read the request" },
 };
+
+/** A GraphQL request the guard does not pass on: 400, or 413 for one over its size limit. */
+export const graphqlRefusal = (message: string, status: 400 | 413 = 400): GuardAnswer => ({
+  status,
+  errorCode: status === 413 ? "RESOURCE_LIMIT_EXCEEDED" : "BAD_REQUEST",
+  message,
+});
 
 /** A refusal by a stamping rule: its own message, 400 INVALID_PARAMETER_VALUE as MLflow says for a bad field. */
 export const stampRefusal = (message: string): GuardAnswer => ({

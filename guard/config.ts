@@ -2,6 +2,7 @@ import { isAbsolute } from "path";
 import { API_GATEWAY, isLoopbackHost } from "../authorizer/core/contract";
 import { ConfigError } from "../authorizer/core/errors";
 import { DEFAULT_MAX_BUFFERED_BYTES } from "./body-budget";
+import { DEFAULT_GRAPHQL_LIMITS, GraphqlLimits } from "./graphql";
 
 /**
  * The guard's configuration: the same program in the MLflow task on AWS (a sidecar container) and in
@@ -29,6 +30,8 @@ export interface GuardConfig {
   readonly maxBodyBytes: number;
   /** The bytes of request bodies the guard holds at once (at least one body of maxBodyBytes). */
   readonly maxBufferedBytes: number;
+  /** What reaches MLflow's `/graphql`: the body's size is configurable, the document's cost is not. */
+  readonly graphql: GraphqlLimits;
 }
 
 export const GUARD_ENV = {
@@ -40,6 +43,7 @@ export const GUARD_ENV = {
   auditFile: "MLFLOW_GATE_AUDIT_FILE",
   auditReads: "MLFLOW_GATE_AUDIT_READS",
   maxBufferedBytes: "MLFLOW_GATE_GUARD_MAX_BUFFERED_BYTES",
+  graphqlMaxBytes: "MLFLOW_GATE_GUARD_GRAPHQL_MAX_BYTES",
 } as const;
 
 const STAGE_PREFIX = /^(\/[A-Za-z0-9._~-]+)*$/;
@@ -103,6 +107,16 @@ export function parseGuardConfig(
       `${GUARD_ENV.maxBufferedBytes} must be a number of bytes, at least one body of ${API_GATEWAY.maxPayloadBytes}, not "${rawBuffered}"`,
     );
   }
+  const rawGraphql = get(GUARD_ENV.graphqlMaxBytes);
+  const graphqlMaxBytes = rawGraphql === undefined ? DEFAULT_GRAPHQL_LIMITS.maxBytes : Number(rawGraphql);
+  if (
+    rawGraphql !== undefined &&
+    (!/^\d{1,9}$/.test(rawGraphql) || graphqlMaxBytes < 1024 || graphqlMaxBytes > API_GATEWAY.maxPayloadBytes)
+  ) {
+    problems.push(
+      `${GUARD_ENV.graphqlMaxBytes} must be a number of bytes from 1024 to ${API_GATEWAY.maxPayloadBytes}, not "${rawGraphql}"`,
+    );
+  }
   if (problems.length > 0) throw new ConfigError(`invalid guard configuration:\n  ${problems.join("\n  ")}`, problems);
   return {
     host,
@@ -114,5 +128,6 @@ export function parseGuardConfig(
     auditReads: reads === "true",
     maxBodyBytes: API_GATEWAY.maxPayloadBytes,
     maxBufferedBytes,
+    graphql: { ...DEFAULT_GRAPHQL_LIMITS, maxBytes: graphqlMaxBytes },
   };
 }

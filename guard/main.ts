@@ -27,6 +27,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
       matcher: new RouteMatcher(catalog),
       maxBodyBytes: config.maxBodyBytes,
       maxBufferedBytes: config.maxBufferedBytes,
+      graphql: config.graphql,
       audit: openAuditSink(config.auditFile),
       auditReads: config.auditReads,
     });

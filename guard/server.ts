@@ -12,11 +12,12 @@ import { authTypeOf, AuthType, CatalogRoute, readPathParameters, RouteMatcher } 
 import { connectionTokens, HOP_BY_HOP_HEADERS, isHopByHopRequestHeader } from "../common/hop-by-hop";
 import { discardBody, readBody } from "../common/http-body";
 import { trackResponses } from "../common/http-server";
-import { GuardAnswer, REFUSALS, sendAnswer, stampRefusal } from "./answers";
+import { graphqlRefusal, GuardAnswer, REFUSALS, sendAnswer, stampRefusal } from "./answers";
 import { AuditRecord, AuditResources, buildAuditRecord, requestResources, responseResources } from "./audit";
 import { checkAuthorizedRequest } from "./authorized-request";
 import { createByteBudget, DEFAULT_MAX_BUFFERED_BYTES } from "./body-budget";
 import { Caller, isRequestId, readCaller } from "./caller";
+import { checkGraphqlRequest, DEFAULT_GRAPHQL_LIMITS, GraphqlLimits } from "./graphql";
 import { JsonObject, parseJsonBody, serializeJsonBody } from "./json-body";
 import { checkOtlpExport, OTLP_RESERVED_TAG_MESSAGE } from "./otlp";
 import { inspectHeaders, isClientAddressHeader, isGuardOnlyHeader, presignParameterOf } from "./request-headers";
@@ -47,6 +48,8 @@ export interface GuardProps {
   /** Reads are audited too. @default false */
   readonly auditReads?: boolean;
   readonly now?: () => Date;
+  /** What reaches MLflow's `/graphql`. @default DEFAULT_GRAPHQL_LIMITS */
+  readonly graphql?: GraphqlLimits;
   /** How long a client has to send a whole request. @default REQUEST_TIMEOUT_MS */
   readonly requestTimeoutMs?: number;
   /** Idle keep-alive connections to MLflow close after this: under uvicorn's 5 s. @default 4000 */
@@ -62,6 +65,7 @@ export interface Guard {
 /** The largest MLflow answer the guard reads (besides passing it on) for the ids it assigned. */
 const MAX_AUDITED_RESPONSE_BYTES = 1024 * 1024;
 const OTLP_ACTION = "ExportOtelTraces";
+const GRAPHQL_ACTION = "GraphQL";
 /** How long a client has to send a whole request (headers and body); Node answers 408 past it. */
 export const REQUEST_TIMEOUT_MS = 60_000;
 /** What the guard reads and drops of a refused request's body before it cuts the client off. */
@@ -110,6 +114,7 @@ export function createGuard(props: GuardProps): Guard {
   const now = props.now ?? (() => new Date());
   const agent = new Agent({ keepAlive: true, timeout: props.upstreamIdleMs ?? 4000 });
   const budget = createByteBudget(props.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES);
+  const graphqlLimits = props.graphql ?? DEFAULT_GRAPHQL_LIMITS;
 
   const emit = (record: AuditRecord): void => {
     try {
@@ -186,17 +191,25 @@ export function createGuard(props: GuardProps): Guard {
     const isJson = /^application\/json\b/i.test(req.headers["content-type"] ?? "");
     const stamps = hasStampRules(c.action);
     const otlp = c.action === OTLP_ACTION;
-    if (!stamps && !otlp && !(c.audited && isJson && hasBody(req))) return {};
-    const declared = hasBody(req) ? Number(req.headers["content-length"] ?? props.maxBodyBytes) : 0;
-    if (!(declared <= props.maxBodyBytes)) return refuse("payload-too-large");
+    const graphql = c.action === GRAPHQL_ACTION;
+    if (graphql && req.method !== "POST") return refuse("graphql-get");
+    if (!stamps && !otlp && !graphql && !(c.audited && isJson && hasBody(req))) return {};
+    // A GraphQL document is read whole and small: MLflow would parse a large one for seconds.
+    const limit = graphql ? graphqlLimits.maxBytes : props.maxBodyBytes;
+    const tooLarge = (): never =>
+      graphql
+        ? refuse("graphql-too-large", graphqlRefusal(`the GraphQL request exceeds ${limit} bytes`, 413))
+        : refuse("payload-too-large");
+    const declared = hasBody(req) ? Number(req.headers["content-length"] ?? limit) : 0;
+    if (!(declared <= limit)) return tooLarge();
     // What the body takes while the request lasts: its declared length (a chunked one may reach the limit),
     // and for a compressed OTLP export, what it may inflate to.
     const encoded = otlp && (req.headers["content-encoding"] ?? "identity").trim().toLowerCase() !== "identity";
     const release = budget.tryReserve(declared + (encoded ? props.maxBodyBytes : 0));
     if (release === undefined) return refuse("guard-busy");
     hold(release);
-    const body = await readBody(req, props.maxBodyBytes).catch(() => refuse("guard-error"));
-    if (body === undefined) return refuse("payload-too-large");
+    const body = await readBody(req, limit).catch(() => refuse("guard-error"));
+    if (body === undefined) return tooLarge();
     if (otlp) {
       const problem = checkOtlpExport(
         body,
@@ -211,11 +224,16 @@ export function createGuard(props: GuardProps): Guard {
     // MLflow reads an empty body as {} (and a GET's parameters from its query).
     const parsed = body.length === 0 ? ({ ok: true, value: {}, exact: true } as const) : parseJsonBody(body);
     if (!parsed.ok) {
-      // Only the routes the guard rewrites must be read exactly as MLflow reads them.
-      if (stamps) refuse(parsed.problem);
+      // Only the routes the guard rewrites or reads must be read exactly as MLflow reads them.
+      if (stamps || graphql) refuse(parsed.problem);
       return { body };
     }
     seen.json = parsed.value;
+    if (graphql) {
+      const refused = checkGraphqlRequest(parsed.value, graphqlLimits);
+      if (refused) refuse(refused.problem, graphqlRefusal(refused.message));
+      return { body, json: parsed.value };
+    }
     if (!stamps || c.caller === undefined) return { body, json: parsed.value };
     const params = c.route ? readPathParameters(c.route.path, c.target.path) : {};
     const outcome = stampBody(c.action, parsed.value, c.caller.name, params);

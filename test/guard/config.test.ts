@@ -22,6 +22,7 @@ describe("parseGuardConfig", () => {
     expect(config.catalogFile).toBe(defaults.catalogFile);
     expect(config).not.toHaveProperty("auditFile");
     expect(config.maxBufferedBytes).toBe(64 * 1024 * 1024);
+    expect(config.graphql).toEqual({ maxBytes: 64 * 1024, maxTokens: 5000, maxDepth: 32 });
   });
 
   test("the bodies held at once: a number of bytes, at least one body API Gateway may send", () => {
@@ -62,5 +63,19 @@ describe("parseGuardConfig", () => {
       GUARD_ENV.auditFile,
     ]);
     for (const problem of e.problems) expect(e.message).toContain(problem);
+  });
+
+  test("the GraphQL body limit: bytes from 1 KiB to API Gateway's 10 MB", () => {
+    const base = { [GUARD_ENV.upstream]: "http://127.0.0.1:5000" };
+    expect(parseGuardConfig({ ...base, [GUARD_ENV.graphqlMaxBytes]: "200000" }, defaults).graphql.maxBytes).toBe(
+      200_000,
+    );
+    for (const value of ["100", "64KB", "20000000"]) {
+      const e = thrownBy(
+        () => parseGuardConfig({ ...base, [GUARD_ENV.graphqlMaxBytes]: value }, defaults),
+        ConfigError,
+      );
+      expect(e.problems).toEqual([expect.stringContaining(`${GUARD_ENV.graphqlMaxBytes} must be a number of bytes`)]);
+    }
   });
 });

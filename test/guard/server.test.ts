@@ -447,6 +447,28 @@ describe("what the guard refuses, before MLflow sees anything", () => {
     );
   });
 
+  test("GraphQL: a GET, a body that is not a request, a document too large, too deep or unparsable", async () => {
+    const GRAPHQL = "/graphql";
+    const post = (body: string) => send("POST", GRAPHQL, cognito("POST", GRAPHQL), body);
+    const get = await send("GET", GRAPHQL, cognito("GET", GRAPHQL));
+    expect(get.status).toBe(405);
+    expect(json(get)).toMatchObject({ reason: "graphql-get" });
+    for (const body of ["{}", "[]", '"abc"']) {
+      const r = await post(body);
+      expect(r.status).toBe(400);
+    }
+    await refused(await post('{"query":"{"}'), "graphql-unparsable");
+    await refused(await post(JSON.stringify({ query: `${"{ a ".repeat(40)}${"}".repeat(40)}` })), "graphql-too-deep");
+    const large = await post(JSON.stringify({ query: `{ a${" ".repeat(70 * 1024)} }` }));
+    expect(large.status).toBe(413);
+    expect(json(large)).toMatchObject({ error_code: "RESOURCE_LIMIT_EXCEEDED", reason: "graphql-too-large" });
+    expect(seen).toHaveLength(0);
+    // A query within the limits reaches MLflow byte for byte.
+    const ok = JSON.stringify({ query: "query Q { mlflowSearchRuns(input: {}) { runs { info { runId } } } }" });
+    expect((await post(ok)).status).toBe(200);
+    expect(seen.map((r) => r.body.toString())).toEqual([ok]);
+  });
+
   test("a body over the limit: 413", async () => {
     await refused(
       await send("POST", CREATE_RUN, iam("POST", CREATE_RUN), `{"x":"${"a".repeat(70 * 1024)}"}`),
