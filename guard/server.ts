@@ -66,6 +66,8 @@ export interface Guard {
 const MAX_AUDITED_RESPONSE_BYTES = 1024 * 1024;
 const OTLP_ACTION = "ExportOtelTraces";
 const GRAPHQL_ACTION = "GraphQL";
+/** Flask routes whose body is not JSON whatever its Content-Type says: the UI's artifact upload (raw bytes). */
+const RAW_BODY_ACTIONS: ReadonlySet<string> = new Set(["UploadArtifact"]);
 /** How long a client has to send a whole request (headers and body); Node answers 408 past it. */
 export const REQUEST_TIMEOUT_MS = 60_000;
 /** What the guard reads and drops of a refused request's body before it cuts the client off. */
@@ -193,7 +195,11 @@ export function createGuard(props: GuardProps): Guard {
     const otlp = c.action === OTLP_ACTION;
     const graphql = c.action === GRAPHQL_ACTION;
     if (graphql && req.method !== "POST") return refuse("graphql-get");
-    if (!stamps && !otlp && !graphql && !(c.audited && isJson && hasBody(req))) return {};
+    // MLflow's Flask handlers read a JSON body leniently and answer one that is not an object, or holds a
+    // number beyond a double, with an HTML 500: such a body gets a 400 here (the raw upload excepted).
+    const strict =
+      c.route?.source === "flask" && req.method !== "GET" && isJson && hasBody(req) && !RAW_BODY_ACTIONS.has(c.action);
+    if (!stamps && !otlp && !graphql && !strict && !(c.audited && isJson && hasBody(req))) return {};
     // A GraphQL document is read whole and small: MLflow would parse a large one for seconds.
     const limit = graphql ? graphqlLimits.maxBytes : props.maxBodyBytes;
     const tooLarge = (): never =>
@@ -225,7 +231,7 @@ export function createGuard(props: GuardProps): Guard {
     const parsed = body.length === 0 ? ({ ok: true, value: {}, exact: true } as const) : parseJsonBody(body);
     if (!parsed.ok) {
       // Only the routes the guard rewrites or reads must be read exactly as MLflow reads them.
-      if (stamps || graphql) refuse(parsed.problem);
+      if (stamps || graphql || strict) refuse(parsed.problem);
       return { body };
     }
     seen.json = parsed.value;

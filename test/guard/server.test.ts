@@ -469,6 +469,22 @@ describe("what the guard refuses, before MLflow sees anything", () => {
     expect(seen.map((r) => r.body.toString())).toEqual([ok]);
   });
 
+  test("a JSON body MLflow would answer with a 500: not JSON, not an object, a number beyond a double", async () => {
+    const SEARCH_RUNS = "/ajax-api/2.0/mlflow/runs/search";
+    const post = (body: string) =>
+      send("POST", SEARCH_RUNS, [...cognito("POST", SEARCH_RUNS), ["Content-Type", "application/json"]], body);
+    await refused(await post("abc"), "not-json");
+    await refused(await post('"abc"'), "not-an-object");
+    await refused(await post("[]"), "not-an-object");
+    await refused(await post('{"max_results":1e400}'), "non-finite-number");
+    expect(seen).toHaveLength(0);
+    // A good one streams on, byte for byte; so does a body that does not say it is JSON (MLflow refuses it itself).
+    expect((await post('{"experiment_ids":["0"]}')).status).toBe(200);
+    const plain = await send("POST", SEARCH_RUNS, cognito("POST", SEARCH_RUNS), "abc");
+    expect(plain.status).toBe(200);
+    expect(seen.map((r) => r.body.toString())).toEqual(['{"experiment_ids":["0"]}', "abc"]);
+  });
+
   test("a body over the limit: 413", async () => {
     await refused(
       await send("POST", CREATE_RUN, iam("POST", CREATE_RUN), `{"x":"${"a".repeat(70 * 1024)}"}`),
