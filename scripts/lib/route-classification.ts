@@ -65,6 +65,10 @@ const VIEW_ACTIONS: Record<string, string> = {
 const ACTION_CLASSES: Record<string, { class: RouteClass; note?: string }> = {
   GraphQL: { class: "read", note: "POST that only reads: MLflow's GraphQL schema has search and get fields only" },
   GetLatestVersions: { class: "read", note: "POST that only reads" },
+  ListLabelSchemas: {
+    class: "read",
+    note: "a read that writes once: MLflow seeds an experiment's default Feedback label schema on its first list (readers keep it, the UI needs it)",
+  },
   CalculateTraceFilterCorrelation: { class: "read", note: "POST that only computes over traces" },
   QueryTraceMetrics: { class: "read", note: "POST that only reads" },
   BatchGetTraceInfos: { class: "read", note: "POST that only reads" },
