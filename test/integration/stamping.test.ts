@@ -1,6 +1,6 @@
 import { readFileSync } from "fs";
 import { cliEnv, runCliProcess } from "../scripts/support/run-cli";
-import { startTestStack, TestStack } from "./support/stack";
+import { demoAccessToken, startTestStack, TestStack } from "./support/stack";
 
 // Who did it, stamped: the real MLflow SDK (and the UI's path with a Cognito token) creates runs,
 // registered models and versions through the gateway and the guard, claiming to be someone else;
@@ -11,8 +11,7 @@ let adminToken: string;
 
 beforeAll(async () => {
   t = await startTestStack();
-  const admin = t.stack.summary.demoUsers.find((u) => u.username === "admin")!;
-  adminToken = (await t.stack.userPool.login(admin.username, admin.password)).accessToken;
+  adminToken = await demoAccessToken(t, "admin");
 }, 240_000);
 afterAll(async () => {
   await t?.stop();

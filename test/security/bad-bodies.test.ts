@@ -1,4 +1,4 @@
-import { startTestStack, TestStack } from "../integration/support/stack";
+import { demoAccessToken, startTestStack, TestStack } from "../integration/support/stack";
 import { mlflowState, RawResponse, refusedByGuard, sendRaw } from "./support/attack";
 
 // MLflow 3.17's Flask handlers answer a JSON body that is not an object, or that holds a number beyond a
@@ -11,8 +11,7 @@ let before: string;
 
 beforeAll(async () => {
   t = await startTestStack();
-  const reader = t.stack.summary.demoUsers.find((u) => u.username === "reader")!;
-  token = (await t.stack.userPool.login(reader.username, reader.password)).accessToken;
+  token = await demoAccessToken(t, "reader");
   before = await mlflowState(t);
 }, 240_000);
 afterAll(async () => {

@@ -1,4 +1,4 @@
-import { startTestStack, TestStack } from "../integration/support/stack";
+import { demoAccessToken, startTestStack, TestStack } from "../integration/support/stack";
 import { RawResponse, refusedByGuard, sendRaw } from "./support/attack";
 
 // MLflow 3.17 parses a whole GraphQL document before its own limits run (a 9.9 MB one took it past the
@@ -11,8 +11,7 @@ let token: string;
 
 beforeAll(async () => {
   t = await startTestStack();
-  const reader = t.stack.summary.demoUsers.find((u) => u.username === "reader")!;
-  token = (await t.stack.userPool.login(reader.username, reader.password)).accessToken;
+  token = await demoAccessToken(t, "reader");
 }, 240_000);
 afterAll(async () => {
   await t?.stop();

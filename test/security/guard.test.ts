@@ -2,7 +2,7 @@ import { Sha256 } from "@aws-crypto/sha256-js";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { pathProblem } from "../../guard/request-target";
-import { startTestStack, TestStack } from "../integration/support/stack";
+import { demoAccessToken, startTestStack, TestStack } from "../integration/support/stack";
 import { expectRefused, mlflowState, RawResponse, refusedByGuard, sendRaw, signHeaders } from "./support/attack";
 import { pathTricks } from "./support/tricks";
 
@@ -18,8 +18,7 @@ const admin = () => t.stack.principals.find((p) => p.name === "mlflow-admin")!;
 
 beforeAll(async () => {
   t = await startTestStack();
-  const user = t.stack.summary.demoUsers.find((u) => u.username === "admin")!;
-  adminToken = (await t.stack.userPool.login(user.username, user.password)).accessToken;
+  adminToken = await demoAccessToken(t, "admin");
   before = await mlflowState(t);
 }, 240_000);
 afterAll(async () => {
@@ -86,8 +85,7 @@ describe("forged identity headers", () => {
 
   test("the contract's own spelling from a client is replaced by the API's mapping, never trusted", async () => {
     // A reader claims admins in the exact mapped spelling: API Gateway overwrites it; the write stays denied.
-    const reader = t.stack.summary.demoUsers.find((u) => u.username === "reader")!;
-    const token = (await t.stack.userPool.login(reader.username, reader.password)).accessToken;
+    const token = await demoAccessToken(t, "reader");
     const r = await sendRaw(gateway(), {
       method: "POST",
       target: CREATE,
@@ -108,16 +106,14 @@ describe("a second Authorization header in another letter case", () => {
   // the request is refused (two tokens on a miss), or decided as the holder of the cached first token.
   test("through the gateway: refused on a miss, and never decided by the second token on a hit", async () => {
     // Prepare: a reader's token, cached by a read
-    const reader = t.stack.summary.demoUsers.find((u) => u.username === "reader")!;
-    const readerToken = (await t.stack.userPool.login(reader.username, reader.password)).accessToken;
+    const readerToken = await demoAccessToken(t, "reader");
     const headersOf = (first: string, second: string): [string, string][] => [
       ["Authorization", `Bearer ${first}`],
       ["authorization", `Bearer ${second}`],
       ["Content-Type", "application/json"],
     ];
     // A token the authorizer has not seen yet: a fresh sign-in of the admin.
-    const admin = t.stack.summary.demoUsers.find((u) => u.username === "admin")!;
-    const fresh = (await t.stack.userPool.login(admin.username, admin.password)).accessToken;
+    const fresh = await demoAccessToken(t, "admin");
     const miss = await sendRaw(gateway(), {
       method: "POST",
       target: CREATE,

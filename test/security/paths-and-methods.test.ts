@@ -1,4 +1,4 @@
-import { startTestStack, TestStack } from "../integration/support/stack";
+import { demoAccessToken, startTestStack, TestStack } from "../integration/support/stack";
 import { pathTricks } from "./support/tricks";
 import {
   expectRefused,
@@ -35,8 +35,7 @@ let before: string;
 beforeAll(async () => {
   t = await startTestStack();
   for (const actor of ["reader", "model-approver", "admin"] as const) {
-    const user = t.stack.summary.demoUsers.find((u) => u.username === actor)!;
-    tokens[actor] = (await t.stack.userPool.login(user.username, user.password)).accessToken;
+    tokens[actor] = await demoAccessToken(t, actor);
   }
   // Seeded on the private MLflow: an experiment with a run and a metric, a registered model with a
   // version, and a victim experiment the admin deletes (and that is restored after each attempt).

@@ -6,7 +6,7 @@ import { AddressInfo } from "net";
 import { parseAuthorizerConfig } from "../../authorizer/config";
 import { createTokenVerifier } from "../../authorizer/token";
 import { createSigningKey, signHs256WithPublicKey, signJwt, SigningKey } from "../authorizer/support/tokens";
-import { startTestStack, TestStack } from "../integration/support/stack";
+import { demoAccessToken, startTestStack, TestStack } from "../integration/support/stack";
 import {
   expectRefused,
   logEntryOf,
@@ -253,9 +253,7 @@ describe("forged, stale and misdirected tokens: 401, and MLflow unchanged", () =
 // API Gateway keys its authorizer cache on the identity source; with two Authorization values, which one
 // is unknown (the emulator takes the first). Either way no request gets more than a token its caller holds.
 describe("two Authorization values", () => {
-  const fresh = async (name: "admin" | "reader") =>
-    (await t.stack.userPool.login(name, t.stack.summary.demoUsers.find((u) => u.username === name)!.password))
-      .accessToken;
+  const fresh = (name: "admin" | "reader") => demoAccessToken(t, name);
 
   test.each([
     ["the admin's token twice", async () => [`Bearer ${await fresh("admin")}`, `Bearer ${await fresh("admin")}`]],

@@ -78,6 +78,13 @@ export async function signedRequest(
   return JSON.parse(r.stdout) as { status: number; body: string };
 }
 
+/** A fresh access token of one of the stack's demo users (a sign-in of its own: a token the authorizer has not seen). */
+export async function demoAccessToken(t: TestStack, username: string): Promise<string> {
+  const user = t.stack.summary.demoUsers.find((u) => u.username === username);
+  if (!user) throw new Error(`the stack has no demo user ${username}`);
+  return (await t.stack.userPool.login(user.username, user.password)).accessToken;
+}
+
 export interface TestStackOptions {
   /** A data directory to start in (a restart test); implies a private stack. */
   readonly dataDir?: string;
