@@ -27,6 +27,8 @@ import { createStsServer, SessionStore, withSessions } from "./sts";
 import { createUiFront, LocalUi } from "./ui-front";
 import { decisionLogger, parseLogLine } from "./log-lines";
 import { startUiLoginEndpoint } from "./ui-login-endpoint";
+import { loopbackOrigins } from "./pool-access";
+import { PoolKey } from "./user-pool-front";
 import { DemoUser, RunningUserPool, startUserPool } from "./user-pool";
 
 /** Demo users of the local pool: one per default group. */
@@ -51,6 +53,8 @@ export interface StackSummary {
     readonly clientId: string;
     readonly issuer: string;
     readonly jwksUri: string;
+    /** Signs the pool's administrator actions (`mlflow-gate users`/`groups`): why this file is 0600. */
+    readonly adminKey: PoolKey;
   };
   readonly demoUsers: readonly DemoUser[];
   /** Profiles of principals with an MLflow group (sign MLflow requests with them directly). */
@@ -216,6 +220,7 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
       region: config.region,
       groups,
       demoUsers: DEMO_USERS.filter((u) => policySet.groups.has(u.group)),
+      events: io.log,
       ...(config.accessTokenValiditySeconds !== undefined
         ? { accessTokenValiditySeconds: config.accessTokenValiditySeconds }
         : {}),
@@ -260,7 +265,13 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
     stops.push(() => guard.stop());
     io.progress(`guard         ${guard.url.origin} (private), audit trail in ${auditFile} (${Date.now() - t} ms)`);
 
-    const loginEndpoint = await startUiLoginEndpoint(userPool.endpoint, config.host);
+    // The gateway's pages are the only ones the login endpoint answers; it knows their origin once it listens.
+    let gatewayOrigins: ReadonlySet<string> = new Set();
+    const loginEndpoint = await startUiLoginEndpoint({
+      userPoolEndpoint: userPool.endpoint,
+      host: config.host,
+      gatewayOrigins: () => gatewayOrigins,
+    });
     stops.push(() => loginEndpoint.stop());
     // cognito-local has no SRP: the local shell signs in with USER_PASSWORD_AUTH.
     const ui: LocalUi = {
@@ -287,6 +298,7 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
     });
     const port = await listen(server, config.host, config.gatewayPort);
     stops.push(() => closeServer(server));
+    gatewayOrigins = loopbackOrigins(config.host, port);
     const gatewayUrl = `http://${config.host}:${port}`;
     io.progress(`gateway       ${gatewayUrl} (authorizer cache ${config.authorizerCacheTtlSeconds} s)`);
 
@@ -302,6 +314,7 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
         clientId: userPool.clientId,
         issuer: userPool.issuer,
         jwksUri: userPool.jwksUri,
+        adminKey: userPool.adminKey,
       },
       demoUsers: userPool.users,
       profiles: principals.flatMap((p) => (p.group !== undefined ? [{ name: p.name, group: p.group }] : [])),

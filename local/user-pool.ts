@@ -23,10 +23,22 @@ import {
 } from "@aws-sdk/client-cognito-identity-provider";
 import { ChildProcess, spawn } from "child_process";
 import { randomInt } from "crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "fs";
-import { createServer } from "net";
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "fs";
+import { tmpdir } from "os";
 import { dirname, join } from "path";
+import { LogSink } from "../common/log";
 import { killOnExit, stopProcessGroup, tailOf, waitForHttp } from "./processes";
+import { generatePoolKey, PoolKey, startUserPoolFront, UserPoolFront } from "./user-pool-front";
 
 export interface UserPoolOptions {
   /** Holds cognito-local's state (`.cognito/`) and `pool.json`; created if missing, kept across restarts. */
@@ -55,6 +67,8 @@ export interface UserPoolOptions {
   readonly readyTimeoutMs?: number;
   /** Progress lines; never passwords or tokens. @default no logging */
   readonly log?: (line: string) => void;
+  /** The front's refusals, as JSON lines; @default not logged */
+  readonly events?: LogSink;
 }
 
 export interface DemoUser {
@@ -64,8 +78,10 @@ export interface DemoUser {
 }
 
 export interface RunningUserPool {
-  /** cognito-local's address: the endpoint of SDK clients and of the UI's login. */
+  /** The pool's front (user-pool-front.ts): the endpoint of SDK clients, of the UI's login and of the tokens' issuer. */
   readonly endpoint: string;
+  /** Signs administrator actions (SigV4, service `cognito-idp`): the front refuses them without it. */
+  readonly adminKey: PoolKey;
   readonly userPoolId: string;
   /** The app client: no secret, USER_PASSWORD_AUTH and REFRESH_TOKEN_AUTH. */
   readonly clientId: string;
@@ -112,8 +128,8 @@ const REFRESH_TOKEN_VALIDITY_DAYS = 30;
 const COGNITO_NAME = /^[\p{L}\p{M}\p{S}\p{N}\p{P}]{1,128}$/u;
 /** cognito-local never calls AWS; nothing from the parent's environment (credentials, DEBUG) reaches it. */
 const COGNITO_LOCAL_ENV_KEEP = ["PATH", "TMPDIR"];
-/** A free port found for port 0 can be taken before cognito-local binds it; then another is tried. */
-const FREE_PORT_ATTEMPTS = 3;
+/** Linux's limit for a Unix socket's path is 108 bytes: a longer state directory gets a socket in a private temp directory. */
+const MAX_SOCKET_PATH = 100;
 
 const PASSWORD_LENGTH = 24;
 const PASSWORD_CLASSES = ["ABCDEFGHJKLMNPQRSTUVWXYZ", "abcdefghijkmnopqrstuvwxyz", "23456789", "-_.@%+="] as const;
@@ -161,13 +177,29 @@ export function validateUserPoolOptions(options: UserPoolOptions): string[] {
   return problems;
 }
 
-/** cognito-local's `.cognito/config.json`: plain user names, and an issuer on the address it listens on. */
-export function buildCognitoLocalConfig(host: string, port: number): object {
+/**
+ * cognito-local's `.cognito/config.json`: plain user names, an issuer on the front's address, and a Unix
+ * socket to listen on (Node's listen takes a path where a port would be), which no web page can reach.
+ */
+export function buildCognitoLocalConfig(issuerDomain: string, socketPath: string): object {
   return {
     UserPoolDefaults: { UsernameAttributes: [] },
-    TokenConfig: { IssuerDomain: `http://${host}:${port}` },
-    ServerConfig: { hostname: host, port, https: false, development: false },
+    TokenConfig: { IssuerDomain: issuerDomain },
+    ServerConfig: { hostname: "localhost", port: socketPath, https: false, development: false },
   };
+}
+
+/** Where cognito-local listens: in the pool's state directory (0700) when the path fits, else in a private temp directory. */
+function poolSocket(stateDir: string): { readonly path: string; remove(): void } {
+  const inState = join(stateDir, "cognito-local.sock");
+  if (inState.length <= MAX_SOCKET_PATH) {
+    // A socket left by a stack that died: cognito-local cannot listen where it is.
+    if (existsSync(inState) && lstatSync(inState).isSocket()) rmSync(inState);
+    return { path: inState, remove: () => rmSync(inState, { force: true }) };
+  }
+  const dir = mkdtempSync(join(tmpdir(), "mlflow-gate-pool-"));
+  chmodSync(dir, 0o700);
+  return { path: join(dir, "cognito-local.sock"), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** Narrows the parsed contents of pool.json; throws naming what is wrong. */
@@ -201,26 +233,6 @@ function savePool(file: string, pool: SavedPool): void {
   renameSync(tmp, file);
 }
 
-/** Resolves with the port to use (a free one for 0); a taken port rejects with a one-line reason. */
-async function reservePort(host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", (e: NodeJS.ErrnoException) =>
-      reject(
-        new Error(
-          e.code === "EADDRINUSE"
-            ? `port ${port} on ${host} is in use`
-            : `cannot listen on ${host}:${port} (${e.code ?? e.message})`,
-        ),
-      ),
-    );
-    probe.listen(port, host, () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === "object" && address ? address.port : port));
-    });
-  });
-}
-
 /** cognito-local's CLI entry, from its package.json rather than a hard-coded path. */
 function cognitoLocalBin(): string {
   const manifest = require.resolve("cognito-local/package.json");
@@ -237,16 +249,18 @@ function cognitoLocalBin(): string {
  */
 async function startCognitoLocal(
   stateDir: string,
-  host: string,
-  port: number,
+  front: UserPoolFront,
+  socketPath: string,
   readyTimeoutMs: number,
 ): Promise<ChildProcess> {
   const configDir = join(stateDir, ".cognito");
   mkdirSync(configDir, { recursive: true, mode: 0o700 });
-  writeFileSync(join(configDir, "config.json"), `${JSON.stringify(buildCognitoLocalConfig(host, port), null, 2)}\n`, {
-    mode: 0o600,
-  });
-  const env: NodeJS.ProcessEnv = { PORT: String(port), HOST: host, AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: "1" };
+  writeFileSync(
+    join(configDir, "config.json"),
+    `${JSON.stringify(buildCognitoLocalConfig(front.endpoint, socketPath), null, 2)}\n`,
+    { mode: 0o600 },
+  );
+  const env: NodeJS.ProcessEnv = { AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: "1" };
   for (const key of COGNITO_LOCAL_ENV_KEEP) if (process.env[key] !== undefined) env[key] = process.env[key];
   const child = spawn(process.execPath, [cognitoLocalBin()], {
     cwd: stateDir,
@@ -258,11 +272,11 @@ async function startCognitoLocal(
   killOnExit(child);
   const why = tailOf(child);
   try {
-    await waitForHttp(`http://${host}:${port}/health`, child, readyTimeoutMs, why);
+    // Through the front, which answers 503 until cognito-local listens on its socket.
+    await waitForHttp(`${front.endpoint}/health`, child, readyTimeoutMs, why);
   } catch (e) {
     await stopProcessGroup(child);
-    const message = (e as Error).message;
-    throw new Error(/EADDRINUSE/.test(message) ? `port ${port} on ${host} is in use` : `cognito-local ${message}`);
+    throw new Error(`cognito-local ${(e as Error).message}`);
   }
   return child;
 }
@@ -422,8 +436,9 @@ function lifetimeOf(accessToken: string, expiresIn: number | undefined): number 
 }
 
 /**
- * Starts cognito-local on `host:port` with its state in `stateDir`, and makes sure it holds the pool,
- * app client, groups and demo users of the options. Pool id, client id and demo passwords are kept
+ * Starts cognito-local with its state in `stateDir`, listening on a Unix socket there, behind its front on
+ * `host:port` (user-pool-front.ts), and makes sure it holds the pool, app client, groups and demo users of
+ * the options; administrator actions are signed with a key made for this run. Pool id, client id and demo passwords are kept
  * in `<stateDir>/pool.json` (0600), so a restart finds the same users with the same passwords.
  */
 export async function startUserPool(options: UserPoolOptions): Promise<RunningUserPool> {
@@ -440,28 +455,39 @@ export async function startUserPool(options: UserPoolOptions): Promise<RunningUs
   const poolFile = join(options.stateDir, "pool.json");
   const saved = loadSavedPool(poolFile);
 
-  let port = options.port;
-  let child: ChildProcess | undefined;
-  for (let attempt = 1; child === undefined; attempt++) {
-    port = await reservePort(host, options.port);
-    try {
-      child = await startCognitoLocal(options.stateDir, host, port, options.readyTimeoutMs ?? 15_000);
-    } catch (e) {
-      if (options.port !== 0 || attempt >= FREE_PORT_ATTEMPTS || !/ is in use$/.test((e as Error).message)) throw e;
-    }
+  const adminKey = generatePoolKey();
+  const socket = poolSocket(options.stateDir);
+  const front = await startUserPoolFront({
+    host,
+    port: options.port,
+    socketPath: socket.path,
+    region,
+    key: adminKey,
+    ...(options.events !== undefined ? { log: options.events } : {}),
+  }).catch((e: NodeJS.ErrnoException) => {
+    socket.remove();
+    throw new Error(
+      e.code === "EADDRINUSE"
+        ? `port ${options.port} on ${host} is in use`
+        : `cannot listen on ${host}:${options.port} (${e.code ?? e.message})`,
+    );
+  });
+  let child: ChildProcess;
+  try {
+    child = await startCognitoLocal(options.stateDir, front, socket.path, options.readyTimeoutMs ?? 15_000);
+  } catch (e) {
+    await front.stop();
+    socket.remove();
+    throw e;
   }
   const running = child;
-  const endpoint = `http://${host}:${port}`;
-  const cognito = new CognitoIdentityProviderClient({
-    endpoint,
-    region,
-    // Never real credentials, and never a real AWS endpoint: cognito-local does not check signatures.
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
-    maxAttempts: 1,
-  });
+  const endpoint = front.endpoint;
+  const cognito = adminClient(endpoint, region, adminKey);
   const stop = async () => {
     cognito.destroy();
+    await front.stop();
     await stopProcessGroup(running);
+    socket.remove();
   };
 
   let pool: SavedPool;
@@ -481,6 +507,7 @@ export async function startUserPool(options: UserPoolOptions): Promise<RunningUs
     issuer,
     jwksUri: `${issuer}/.well-known/jwks.json`,
     region,
+    adminKey,
     users: options.demoUsers.map((u) => ({
       username: u.username,
       group: u.group,
@@ -565,20 +592,21 @@ function userPoolOperations(
   return { login, refresh, createUser };
 }
 
-/** The operations of a pool another process runs (its endpoint and ids from the stack's summary). */
+/** An SDK client of the pool's front that signs with the pool key; never a real AWS endpoint or real credentials. */
+export function adminClient(endpoint: string, region: string, key: PoolKey): CognitoIdentityProviderClient {
+  return new CognitoIdentityProviderClient({ endpoint, region, credentials: key, maxAttempts: 1 });
+}
+
+/** The operations of a pool another process runs (its endpoint, ids and key from the stack's summary). */
 export function connectUserPool(
   endpoint: string,
   region: string,
   userPoolId: string,
   clientId: string,
+  adminKey: PoolKey,
 ): UserPoolOperations & {
   close(): void;
 } {
-  const cognito = new CognitoIdentityProviderClient({
-    endpoint,
-    region,
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
-    maxAttempts: 1,
-  });
+  const cognito = adminClient(endpoint, region, adminKey);
   return { ...userPoolOperations(cognito, userPoolId, clientId), close: () => cognito.destroy() };
 }

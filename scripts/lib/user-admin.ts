@@ -21,6 +21,7 @@ import {
 import { existsSync, readFileSync } from "fs";
 import { join } from "path";
 import { resolveDataDir } from "../../local/config";
+import { PoolKey } from "../../local/user-pool-front";
 import { CliFailure, CliUsageError } from "./cli-errors";
 import { isLoopbackHost, REGION, USER_POOL_ID } from "../../authorizer/core/contract";
 
@@ -32,6 +33,8 @@ export type PoolTarget =
       readonly region: string;
       readonly endpoint: string;
       readonly stackFile: string;
+      /** The stack's pool key: the local pool's front refuses administrator actions not signed with it. */
+      readonly adminKey: PoolKey;
     }
   | { readonly kind: "aws"; readonly userPoolId: string; readonly region: string; readonly profile?: string };
 
@@ -98,7 +101,14 @@ export function resolvePoolTarget(
   if (endpoint.protocol !== "http:" || !isLoopbackHost(endpoint.hostname)) {
     throw new CliFailure([`mlflow-gate: ${stackFile}: cognito.endpoint ${cognito.endpoint} is not a loopback address`]);
   }
-  return { kind: "local", userPoolId: cognito.userPoolId, region, endpoint: endpoint.origin, stackFile };
+  const key = cognito.adminKey as Partial<Record<keyof PoolKey, unknown>> | undefined;
+  if (typeof key?.accessKeyId !== "string" || typeof key.secretAccessKey !== "string") {
+    throw new CliFailure([
+      `mlflow-gate: ${stackFile}: no pool key (cognito.adminKey), which the local pool needs for administrator actions; restart the local stack ("npm start") to write one`,
+    ]);
+  }
+  const adminKey = { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey };
+  return { kind: "local", userPoolId: cognito.userPoolId, region, endpoint: endpoint.origin, stackFile, adminKey };
 }
 
 /** Reads stack.json when it exists; undefined when it does not. */
@@ -111,14 +121,14 @@ export function readStackFile(file: string): unknown | undefined {
   }
 }
 
-/** The SDK client for the target: the local pool with throwaway credentials, a real one with the default chain. */
+/** The SDK client for the target: the local pool with the stack's pool key, a real one with the default chain. */
 export function createPoolClient(target: PoolTarget): CognitoIdentityProviderClient {
   if (target.kind === "local") {
-    // cognito-local does not check signatures; real credentials never go to it.
+    // Real credentials never go to the local pool: only the key its stack made.
     return new CognitoIdentityProviderClient({
       endpoint: target.endpoint,
       region: target.region,
-      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+      credentials: target.adminKey,
       maxAttempts: 1,
     });
   }

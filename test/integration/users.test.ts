@@ -6,6 +6,7 @@ import {
 import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
+import { adminClient } from "../../local/user-pool";
 import { GROUPS_DIR } from "../../project/paths";
 import { cliEnv, runCli, runCliProcess } from "../scripts/support/run-cli";
 import { startTestStack, TestStack } from "./support/stack";
@@ -25,11 +26,7 @@ beforeAll(async () => {
   env = { MLFLOW_GATE_DATA: t.config.dataDir };
   work = mkdtempSync(join(tmpdir(), "mlflow-gate-users-"));
   const c = t.stack.summary.cognito;
-  pool = new CognitoIdentityProviderClient({
-    endpoint: c.endpoint,
-    region: t.stack.summary.region,
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
-  });
+  pool = adminClient(c.endpoint, t.stack.summary.region, c.adminKey);
 }, 240_000);
 afterAll(async () => {
   pool?.destroy();

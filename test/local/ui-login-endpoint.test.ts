@@ -1,6 +1,10 @@
 import { createServer, IncomingHttpHeaders, request as httpRequest, Server } from "http";
 import { AddressInfo } from "net";
-import { MAX_LOGIN_BODY_BYTES, startUiLoginEndpoint } from "../../local/ui-login-endpoint";
+import { MAX_POOL_REQUEST_BYTES } from "../../local/pool-access";
+import { startUiLoginEndpoint } from "../../local/ui-login-endpoint";
+
+const GATEWAY_ORIGIN = "http://127.0.0.1:8080";
+const gatewayOrigins = () => new Set([GATEWAY_ORIGIN]);
 
 // The pass-through against a recording stand-in for cognito-local on port 0.
 
@@ -19,7 +23,11 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", () => resolve()));
-  endpoint = await startUiLoginEndpoint(`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, "127.0.0.1");
+  endpoint = await startUiLoginEndpoint({
+    userPoolEndpoint: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+    host: "127.0.0.1",
+    gatewayOrigins,
+  });
 });
 afterAll(async () => {
   await endpoint.stop();
@@ -27,12 +35,14 @@ afterAll(async () => {
 });
 beforeEach(() => (seen = []));
 
-const call = (target: string, body: unknown) =>
+const call = (target: string, body: unknown, origin: string = GATEWAY_ORIGIN) =>
   fetch(endpoint.endpoint, {
     method: "POST",
     headers: {
       "content-type": "application/x-amz-json-1.1",
       "x-amz-target": `AWSCognitoIdentityProviderService.${target}`,
+      origin,
+      referer: `${origin}/`,
     },
     body: JSON.stringify(body),
   });
@@ -67,13 +77,14 @@ function rawCall(headers: Record<string, string>, body: string | string[]): Prom
 
 describe("what a caller who has not signed in can make the endpoint do", () => {
   test("a body over 64 KiB is refused with 413, declared or chunked, and never reaches the pool", async () => {
-    const big = "x".repeat(MAX_LOGIN_BODY_BYTES + 1);
+    const big = "x".repeat(MAX_POOL_REQUEST_BYTES + 1);
 
-    const declared = await rawCall(
-      { "content-type": "application/x-amz-json-1.1", "content-length": String(big.length) },
-      big,
-    );
-    const chunked = await rawCall({ "content-type": "application/x-amz-json-1.1", "transfer-encoding": "chunked" }, [
+    const signIn = {
+      "content-type": "application/x-amz-json-1.1",
+      "x-amz-target": "AWSCognitoIdentityProviderService.InitiateAuth",
+    };
+    const declared = await rawCall({ ...signIn, "content-length": String(big.length) }, big);
+    const chunked = await rawCall({ ...signIn, "transfer-encoding": "chunked" }, [
       big.slice(0, 40_000),
       big.slice(40_000),
     ]);
@@ -108,17 +119,58 @@ describe("what a caller who has not signed in can make the endpoint do", () => {
   });
 });
 
-test("every other call passes unchanged, with cognito-local's CORS headers", async () => {
-  const body = {
-    AuthFlow: "USER_PASSWORD_AUTH",
-    ClientId: "client",
-    AuthParameters: { USERNAME: "reader", PASSWORD: "p" },
-  };
-  const r = await call("InitiateAuth", body);
+describe("the gateway's page, and only it", () => {
+  test("a sign-in passes unchanged, without the page's Origin and Referer; the answer is readable by the gateway's origin only", async () => {
+    const body = {
+      AuthFlow: "USER_PASSWORD_AUTH",
+      ClientId: "client",
+      AuthParameters: { USERNAME: "reader", PASSWORD: "p" },
+    };
+    const r = await call("InitiateAuth", body);
 
-  expect(r.headers.get("access-control-allow-origin")).toBe("*");
-  expect(seen[0]?.headers["x-amz-target"]).toBe("AWSCognitoIdentityProviderService.InitiateAuth");
-  expect(JSON.parse(seen[0]?.body ?? "")).toEqual(body);
+    expect(r.status).toBe(200);
+    expect(r.headers.get("access-control-allow-origin")).toBe(GATEWAY_ORIGIN);
+    expect(r.headers.get("vary")).toBe("Origin");
+    expect(seen[0]?.headers["x-amz-target"]).toBe("AWSCognitoIdentityProviderService.InitiateAuth");
+    expect(seen[0]?.headers).not.toHaveProperty("origin");
+    expect(seen[0]?.headers).not.toHaveProperty("referer");
+    expect(JSON.parse(seen[0]?.body ?? "")).toEqual(body);
+  });
+
+  test.each(["http://evil.example", "http://127.0.0.1:9999", "null"])(
+    "a page of %s gets 403 without CORS headers, for the call and its preflight, and nothing reaches the pool",
+    async (origin) => {
+      const r = await call("InitiateAuth", { ClientId: "client" }, origin);
+      const preflight = await fetch(endpoint.endpoint, {
+        method: "OPTIONS",
+        headers: { origin, "access-control-request-headers": "content-type,x-amz-target" },
+      });
+
+      expect([r.status, preflight.status]).toEqual([403, 403]);
+      expect(r.headers.get("access-control-allow-origin")).toBeNull();
+      expect(preflight.headers.get("access-control-allow-origin")).toBeNull();
+      expect(seen).toEqual([]);
+    },
+  );
+
+  test.each(["AdminAddUserToGroup", "ListUsers", "AdminGetUser", "SignUp", "CreateUserPoolClient"])(
+    "%s, not an action of the sign-in page, is refused with a Cognito-shaped 400 and never reaches the pool",
+    async (action) => {
+      const r = await call(action, { UserPoolId: "local_x", Username: "reader", GroupName: "admins" });
+
+      expect(r.status).toBe(400);
+      expect(r.headers.get("x-amzn-errortype")).toBe("NotAuthorizedException");
+      expect(((await r.json()) as { message: string }).message).toContain("forwards only InitiateAuth");
+      expect(seen).toEqual([]);
+    },
+  );
+
+  test("a GET is 405 and never reaches the pool", async () => {
+    const r = await fetch(endpoint.endpoint, { headers: { origin: GATEWAY_ORIGIN } });
+
+    expect(r.status).toBe(405);
+    expect(seen).toEqual([]);
+  });
 });
 
 describe("when cognito-local is not there", () => {
@@ -131,7 +183,11 @@ describe("when cognito-local is not there", () => {
         probe.close(() => resolve(port));
       });
     });
-    const down = await startUiLoginEndpoint(`http://127.0.0.1:${closed}`, "127.0.0.1");
+    const down = await startUiLoginEndpoint({
+      userPoolEndpoint: `http://127.0.0.1:${closed}`,
+      host: "127.0.0.1",
+      gatewayOrigins,
+    });
     try {
       // Act
       const r = await fetch(down.endpoint, {
@@ -172,11 +228,12 @@ describe("when cognito-local is not there", () => {
     // Prepare: a stand-in that reads the request and stays silent.
     const silent = createServer(() => undefined);
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", () => resolve()));
-    const slow = await startUiLoginEndpoint(
-      `http://127.0.0.1:${(silent.address() as AddressInfo).port}`,
-      "127.0.0.1",
-      300,
-    );
+    const slow = await startUiLoginEndpoint({
+      userPoolEndpoint: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+      host: "127.0.0.1",
+      gatewayOrigins,
+      timeoutMs: 300,
+    });
     try {
       // Act
       // The client's own 5 s abort makes a hang fail the test instead of blocking it.

@@ -1,4 +1,4 @@
-import { USER_POOL_UNAVAILABLE } from "../../local/ui-login-endpoint";
+import { USER_POOL_UNAVAILABLE } from "../../local/pool-http";
 import { crashUnderLoad, CrashVictim, userPoolOutage } from "./support/faults";
 import { ReliabilityStack, startReliabilityStack } from "./support/stack";
 

@@ -184,7 +184,12 @@ describe("mlflow-gate users and groups: command line", () => {
       join(dir, "stack.json"),
       JSON.stringify({
         region: "us-east-1",
-        cognito: { endpoint: `http://127.0.0.1:${port}`, userPoolId: "local_x", clientId: "c" },
+        cognito: {
+          endpoint: `http://127.0.0.1:${port}`,
+          userPoolId: "local_x",
+          clientId: "c",
+          adminKey: { accessKeyId: "LOCALPOOLKEY", secretAccessKey: "s" },
+        },
       }),
     );
     // Act

@@ -136,6 +136,7 @@ async function useSharedStack(file: string): Promise<TestStack> {
     summary.region,
     summary.cognito.userPoolId,
     summary.cognito.clientId,
+    summary.cognito.adminKey,
   );
   const principals = (
     JSON.parse(readFileSync(join(shared.config.dataDir, "principals.json"), "utf8")) as { principals: Principal[] }

@@ -2,7 +2,7 @@ import { CognitoIdentityProviderClient } from "@aws-sdk/client-cognito-identity-
 import { mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { RunningUserPool, startUserPool, UserPoolOptions } from "../../../local/user-pool";
+import { adminClient, RunningUserPool, startUserPool, UserPoolOptions } from "../../../local/user-pool";
 
 /** The groups and demo users of the default group files. */
 export const GROUPS = ["admins", "model-approvers", "readers"] as const;
@@ -45,14 +45,11 @@ export function poolStarter(): {
   };
 }
 
-/** An SDK client of the pool's endpoint with fake credentials, to look at what the pool holds. */
-export function adminClientOf(pool: Pick<RunningUserPool, "endpoint" | "region">): CognitoIdentityProviderClient {
-  return new CognitoIdentityProviderClient({
-    endpoint: pool.endpoint,
-    region: pool.region,
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
-    maxAttempts: 1,
-  });
+/** An SDK client of the pool's front signing with its admin key, to look at what the pool holds. */
+export function adminClientOf(
+  pool: Pick<RunningUserPool, "endpoint" | "region" | "adminKey">,
+): CognitoIdentityProviderClient {
+  return adminClient(pool.endpoint, pool.region, pool.adminKey);
 }
 
 /** A JWT's header and claims, unverified. */

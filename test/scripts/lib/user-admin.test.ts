@@ -13,16 +13,18 @@ import {
   UserAdmin,
 } from "../../../scripts/lib/user-admin";
 
+const ADMIN_KEY = { accessKeyId: "LOCALPOOLKEY", secretAccessKey: "secret" };
 const LOCAL: PoolTarget = {
   kind: "local",
   userPoolId: "local_abc",
   region: "us-east-1",
   endpoint: "http://127.0.0.1:9229",
   stackFile: "/data/stack.json",
+  adminKey: ADMIN_KEY,
 };
 const STACK = {
   region: "us-east-1",
-  cognito: { endpoint: "http://127.0.0.1:9229", userPoolId: "local_abc", clientId: "c" },
+  cognito: { endpoint: "http://127.0.0.1:9229", userPoolId: "local_abc", clientId: "c", adminKey: ADMIN_KEY },
 };
 const meta = { $metadata: {} };
 
@@ -193,6 +195,16 @@ describe("resolvePoolTarget", () => {
         cognito: { ...STACK.cognito, endpoint: "https://cognito-idp.us-east-1.amazonaws.com" },
       })),
     ).toThrow("is not a loopback address");
+  });
+
+  test("a stack.json without the pool key (written before the pool had one) says to restart the stack", () => {
+    // Prepare
+    const { adminKey: _key, ...withoutKey } = STACK.cognito;
+
+    // Act / Assess
+    expect(() => resolvePoolTarget({}, "/s.json", () => ({ ...STACK, cognito: withoutKey }))).toThrow(
+      'no pool key (cognito.adminKey), which the local pool needs for administrator actions; restart the local stack ("npm start") to write one',
+    );
   });
 
   test("the local stack file is $MLFLOW_GATE_DATA/stack.json, default .mlflow-gate", () => {

@@ -1,0 +1,167 @@
+import { randomBytes } from "crypto";
+import { createServer, IncomingMessage, Server, ServerResponse } from "http";
+import { AddressInfo } from "net";
+import { readBody } from "../common/http-body";
+import { closeServer, trackResponses } from "../common/http-server";
+import { logLine, LogSink } from "../common/log";
+import { verifySigV4 } from "../gateway/sigv4";
+import { decideFrontRequest, loopbackHosts, MAX_POOL_REQUEST_BYTES, PoolRefusal, poolActionOf } from "./pool-access";
+import {
+  endToEndHeaders,
+  forwardToPool,
+  sendPoolError,
+  USER_POOL_TIMEOUT_MS,
+  USER_POOL_UNAVAILABLE,
+  withoutCors,
+} from "./pool-http";
+
+/** The stack's key for the pool's administrator actions: SigV4 credentials that only stack.json (0600) holds. */
+export interface PoolKey {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
+
+/** A new key for one run of the stack. */
+export function generatePoolKey(): PoolKey {
+  return {
+    accessKeyId: `LOCALPOOL${randomBytes(8).toString("hex").toUpperCase()}`,
+    secretAccessKey: randomBytes(30).toString("base64url"),
+  };
+}
+
+export interface UserPoolFrontProps {
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  /** Where cognito-local listens: a Unix socket in the pool's state directory, which no web page can reach. */
+  readonly socketPath: string;
+  /** The region SigV4 scopes must name. */
+  readonly region: string;
+  readonly key: PoolKey;
+  /** @default USER_POOL_TIMEOUT_MS */
+  readonly timeoutMs?: number;
+  /** Each refusal, as a line (`component: "user-pool"`); never a secret, a token or a signature. */
+  readonly log?: LogSink;
+  readonly now?: () => Date;
+}
+
+export interface UserPoolFront {
+  /** `http://host:port`: the pool's address for every client, and the domain of its tokens' issuer. */
+  readonly endpoint: string;
+  stop(): Promise<void>;
+}
+
+/** A refusal of an administrator action that is not signed by the pool key, in Cognito's words. */
+function signatureRefusal(reason: string): PoolRefusal {
+  if (reason === "missing-authorization")
+    return {
+      status: 400,
+      type: "MissingAuthenticationTokenException",
+      reason,
+      message: "Missing Authentication Token: administrator actions must be signed with the pool key in stack.json.",
+    };
+  if (reason === "unknown-key")
+    return {
+      status: 400,
+      type: "UnrecognizedClientException",
+      reason,
+      message: "The security token included in the request is invalid.",
+    };
+  return {
+    status: 400,
+    type: "InvalidSignatureException",
+    reason,
+    message: "The request signature we calculated does not match the signature you provided.",
+  };
+}
+
+/**
+ * The local user pool's only TCP address: a loopback proxy in front of cognito-local, which listens on a
+ * Unix socket. cognito-local answers every action without credentials and with `Access-Control-Allow-Origin: *`;
+ * this front refuses what Cognito would refuse, and every web page (decideFrontRequest): administrator
+ * actions need SigV4 with the stack's pool key, as Cognito's need IAM credentials.
+ */
+export async function startUserPoolFront(props: UserPoolFrontProps): Promise<UserPoolFront> {
+  const now = props.now ?? (() => new Date());
+  const credentials = {
+    find: (accessKeyId: string) =>
+      accessKeyId === props.key.accessKeyId
+        ? { ...props.key, principal: "pool-admin", arn: "local:pool-admin" }
+        : undefined,
+  };
+  let hosts: ReadonlySet<string> = new Set();
+
+  const refuse = (req: IncomingMessage, res: ServerResponse, refusal: PoolRefusal) => {
+    props.log?.(
+      logLine(
+        "user-pool",
+        "refused",
+        {
+          method: req.method,
+          path: (req.url ?? "").slice(0, 200),
+          action: poolActionOf(req.headers["x-amz-target"]),
+          status: refusal.status,
+          reason: refusal.reason,
+        },
+        "warn",
+      ),
+    );
+    sendPoolError(res, refusal, undefined, true);
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? "";
+    const q = url.indexOf("?");
+    const path = q < 0 ? url : url.slice(0, q);
+    const decision = decideFrontRequest(
+      {
+        method: req.method ?? "",
+        path,
+        host: req.headers.host,
+        origin: req.headers.origin,
+        target: req.headers["x-amz-target"],
+      },
+      hosts,
+    );
+    if (!decision.forward) return refuse(req, res, decision.refusal);
+    const body = await readBody(req, MAX_POOL_REQUEST_BYTES);
+    if (body === undefined)
+      return refuse(req, res, {
+        status: 413,
+        type: "InvalidParameterException",
+        reason: "payload-too-large",
+        message: `request body over ${MAX_POOL_REQUEST_BYTES} bytes`,
+      });
+    if (decision.needsSignature) {
+      const verified = verifySigV4(
+        {
+          method: req.method ?? "",
+          rawPath: path,
+          rawQuery: q < 0 ? "" : url.slice(q + 1),
+          rawHeaders: req.rawHeaders,
+          body,
+        },
+        credentials,
+        { region: props.region, service: "cognito-idp", now },
+      );
+      if (!verified.ok) return refuse(req, res, signatureRefusal(verified.reason));
+    }
+    forwardToPool(req, res, { ...endToEndHeaders(req.headers), host: "localhost" }, body, {
+      to: { socketPath: props.socketPath },
+      timeoutMs: props.timeoutMs ?? USER_POOL_TIMEOUT_MS,
+      answerHeaders: withoutCors,
+      unavailable: (r) => sendPoolError(r, USER_POOL_UNAVAILABLE),
+    });
+  }
+
+  // A request that fails while it is read has no one left to answer.
+  const server: Server = createServer((req, res) => void handle(req, res).catch(() => res.destroy()));
+  server.requestTimeout = 30_000;
+  trackResponses(server);
+  const port = await new Promise<number>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(props.port, props.host, () => resolve((server.address() as AddressInfo).port));
+  });
+  hosts = loopbackHosts(props.host, port);
+  return { endpoint: `http://${props.host}:${port}`, stop: () => closeServer(server) };
+}
