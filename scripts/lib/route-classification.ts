@@ -91,7 +91,10 @@ const ACTION_CLASSES: Record<string, { class: RouteClass; note?: string }> = {
   SetRegisteredModelAlias: { class: "registry-promote" },
   DeleteRegisteredModelAlias: { class: "registry-promote" },
   UiIndex: { class: "static" },
-  UiBuildFile: { class: "static" },
+  UiBuildFile: {
+    class: "admin",
+    note: "Flask's default static route: MLflow's own UI build, whose index.html lacks the login shell; the patched UI is served at / and /static-files/",
+  },
   UiStaticFile: { class: "static" },
   Health: { class: "static" },
   Version: { class: "static" },

@@ -1,4 +1,5 @@
 import { demoAccessToken, startTestStack, TestStack } from "../integration/support/stack";
+import { pidsListeningOn, rssBytes } from "../support/proc";
 import { RawResponse, refusedByGuard, sendRaw } from "./support/attack";
 
 // MLflow 3.17 parses a whole GraphQL document before its own limits run (a 9.9 MB one took it past the
@@ -38,7 +39,15 @@ test("an ordinary query from the UI's shape gets MLflow's answer", async () => {
   expect(JSON.parse(r.body)).toHaveProperty("data.mlflowSearchRuns");
 });
 
-test("a 2.6 MB document, and a 200 KB deeply nested one, are refused by the guard for their size", async () => {
+/** MLflow's resident memory: the server and the workers that share its listening socket. */
+const mlflowRss = (): number =>
+  pidsListeningOn(Number(new URL(t.stack.summary.mlflowPrivateUrl).port)).reduce((sum, pid) => sum + rssBytes(pid), 0);
+
+test("a 2.6 MB document, and a 200 KB deeply nested one, are refused quickly by the guard for their size; MLflow's memory does not grow", async () => {
+  // Prepare: MLflow settled after an ordinary query (its first GraphQL call loads the schema).
+  const before = mlflowRss();
+  expect(before).toBeGreaterThan(0);
+  const started = performance.now();
   const wide = JSON.stringify({ query: `{ ${"mlflowSearchRuns { runs { info { runId } } } ".repeat(60_000)} }` });
   const deep = JSON.stringify({ query: `${"{ a ".repeat(40_000)}${"}".repeat(40_000)}` });
   expect(wide.length).toBeGreaterThan(2.6e6);
@@ -49,6 +58,15 @@ test("a 2.6 MB document, and a 200 KB deeply nested one, are refused by the guar
     expect(refusedByGuard(r)).toBe(true);
     expect(reasonOf(r)).toBe("graphql-too-large");
   }
+  const elapsedMs = performance.now() - started;
+  const grownBytes = mlflowRss() - before;
+  process.stderr.write(
+    `graphql: refused in ${Math.round(elapsedMs)} ms; MLflow RSS ${before} -> +${grownBytes} bytes\n`,
+  );
+
+  // Assess: MLflow parsed neither (its parse of a 2.6 MB document took seconds and hundreds of MB).
+  expect(elapsedMs).toBeLessThan(5_000);
+  expect(grownBytes).toBeLessThan(20 * 1024 * 1024);
 });
 
 test("within the size limit: too many tokens, too deep, or no document, and a GET, get a 4xx of the guard's, never MLflow's 500", async () => {

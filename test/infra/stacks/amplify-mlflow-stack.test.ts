@@ -106,9 +106,11 @@ const only = (template: Template, type: string): Resource => {
 describe("buildUiRewrites over the real catalog", () => {
   const rules = buildUiRewrites(policySet.catalog.routes, BASE);
 
-  test("collapses the UI routes to four proxy prefixes, then the SPA fallback", () => {
+  test("collapses the UI routes to five proxy prefixes, then the SPA fallback", () => {
     expect(rules.map((r) => r.source)).toEqual([
       "/ajax-api/<*>",
+      // MLflow's unpatched build: an admin route, so a browser gets the API's 401, as locally.
+      "/build/<*>",
       "/get-artifact",
       "/graphql",
       "/model-versions/<*>",
