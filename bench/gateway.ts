@@ -142,7 +142,7 @@ interface Seeded {
 const ARTIFACT = "small.json";
 const ARTIFACT_BODY = JSON.stringify({ accuracy: 0.93, f1: 0.91, note: "a small artifact the mix reads back" });
 
-async function call(
+export async function call(
   origin: string,
   method: string,
   path: string,
@@ -161,7 +161,7 @@ async function call(
 }
 
 /** An experiment, a run with params and metrics, a small artifact; written straight to MLflow. */
-async function seed(origin: string, headers: Record<string, string> = {}): Promise<Seeded> {
+export async function seed(origin: string, headers: Record<string, string> = {}): Promise<Seeded> {
   const api = (path: string, body: object) =>
     call(origin, "POST", `/api/2.0/mlflow/${path}`, JSON.stringify(body), headers);
   const { experiment_id: experimentId } = await api("experiments/create", { name: "bench-gateway" });
@@ -187,7 +187,7 @@ async function seed(origin: string, headers: Record<string, string> = {}): Promi
   return { experimentId, runId, artifactRoot };
 }
 
-type PlainRequest = { method: "GET" | "POST"; path: string; body: string };
+export type PlainRequest = { method: "GET" | "POST"; path: string; body: string };
 
 /** `writes` cycles of the mix in one form; each log-metric is a new step of `metricKey`, so none repeats. */
 function buildSequence(d: Seeded, form: "ui" | "sdk", metricKey: string, writes: number): PlainRequest[] {
@@ -219,7 +219,7 @@ const withBodyHeaders = (headers: Record<string, string>, body: string): Record<
     ? headers
     : { ...headers, "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) };
 
-function plain(requests: PlainRequest[], headers: Record<string, string>): WireRequest[] {
+export function plain(requests: PlainRequest[], headers: Record<string, string>): WireRequest[] {
   return requests.map((r) => ({ ...r, headers: withBodyHeaders(headers, r.body) }));
 }
 
@@ -239,7 +239,7 @@ function authorizerContextOf(accessToken: string, policySet: PolicySet): NonNull
  * mappings (the identity, a fresh request id each, the authorized method and path, the bench's loopback
  * address as the source) and its '-' over the credential headers.
  */
-function asMapped(requests: PlainRequest[], authorizer: RequestContext["authorizer"]): WireRequest[] {
+export function asMapped(requests: PlainRequest[], authorizer: RequestContext["authorizer"]): WireRequest[] {
   return requests.map((r) => {
     const context: RequestContext = {
       requestId: randomUUID(),
