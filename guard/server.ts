@@ -12,17 +12,16 @@ import { authTypeOf, AuthType, CatalogRoute, readPathParameters, RouteMatcher } 
 import { connectionTokens, HOP_BY_HOP_HEADERS, isHopByHopRequestHeader } from "../common/hop-by-hop";
 import { discardBody, readBody } from "../common/http-body";
 import { trackResponses } from "../common/http-server";
-import { graphqlRefusal, GuardAnswer, REFUSALS, sendAnswer, stampRefusal } from "./answers";
+import { GuardAnswer, REFUSALS, sendAnswer } from "./answers";
 import { AuditRecord, AuditResources, buildAuditRecord, requestResources, responseResources } from "./audit";
 import { checkAuthorizedRequest } from "./authorized-request";
+import { BodyLimits, planBody, vetBody } from "./body-plan";
 import { createByteBudget, DEFAULT_MAX_BUFFERED_BYTES } from "./body-budget";
 import { Caller, isRequestId, readCaller } from "./caller";
-import { checkGraphqlRequest, DEFAULT_GRAPHQL_LIMITS, GraphqlLimits } from "./graphql";
-import { JsonObject, parseJsonBody, serializeJsonBody } from "./json-body";
-import { checkOtlpExport, OTLP_RESERVED_TAG_MESSAGE } from "./otlp";
+import { DEFAULT_GRAPHQL_LIMITS, GraphqlLimits } from "./graphql";
+import { JsonObject } from "./json-body";
 import { inspectHeaders, isClientAddressHeader, isGuardOnlyHeader, presignParameterOf } from "./request-headers";
 import { readRequestTarget, RequestTarget } from "./request-target";
-import { hasStampRules, stampBody } from "./stamp";
 
 /**
  * The guard: a reverse proxy directly in front of MLflow, and the only way to it. It trusts identity
@@ -64,10 +63,6 @@ export interface Guard {
 
 /** The largest MLflow answer the guard reads (besides passing it on) for the ids it assigned. */
 const MAX_AUDITED_RESPONSE_BYTES = 1024 * 1024;
-const OTLP_ACTION = "ExportOtelTraces";
-const GRAPHQL_ACTION = "GraphQL";
-/** Flask routes whose body is not JSON whatever its Content-Type says: the UI's artifact upload (raw bytes). */
-const RAW_BODY_ACTIONS: ReadonlySet<string> = new Set(["UploadArtifact"]);
 /** How long a client has to send a whole request (headers and body); Node answers 408 past it. */
 export const REQUEST_TIMEOUT_MS = 60_000;
 /** What the guard reads and drops of a refused request's body before it cuts the client off. */
@@ -116,7 +111,7 @@ export function createGuard(props: GuardProps): Guard {
   const now = props.now ?? (() => new Date());
   const agent = new Agent({ keepAlive: true, timeout: props.upstreamIdleMs ?? 4000 });
   const budget = createByteBudget(props.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES);
-  const graphqlLimits = props.graphql ?? DEFAULT_GRAPHQL_LIMITS;
+  const bodyLimits: BodyLimits = { maxBodyBytes: props.maxBodyBytes, graphql: props.graphql ?? DEFAULT_GRAPHQL_LIMITS };
 
   const emit = (record: AuditRecord): void => {
     try {
@@ -182,7 +177,7 @@ export function createGuard(props: GuardProps): Guard {
 
   /**
    * The body to send MLflow: undefined streams the client's; a buffer was read, checked and maybe
-   * rewritten. `seen` keeps the JSON the client sent, for the audit line of a refusal.
+   * rewritten (body-plan.ts decides). `seen` keeps the JSON the client sent, for the audit line of a refusal.
    */
   async function prepareBody(
     req: IncomingMessage,
@@ -190,66 +185,41 @@ export function createGuard(props: GuardProps): Guard {
     seen: { json?: JsonObject },
     hold: (release: () => void) => void,
   ): Promise<{ body?: Buffer; json?: JsonObject }> {
-    const isJson = /^application\/json\b/i.test(req.headers["content-type"] ?? "");
-    const stamps = hasStampRules(c.action);
-    const otlp = c.action === OTLP_ACTION;
-    const graphql = c.action === GRAPHQL_ACTION;
-    if (graphql && req.method !== "POST") return refuse("graphql-get");
-    // MLflow's Flask handlers read a JSON body leniently and answer one that is not an object, or holds a
-    // number beyond a double, with an HTML 500: such a body gets a 400 here (the raw upload excepted).
-    const strict =
-      c.route?.source === "flask" && req.method !== "GET" && isJson && hasBody(req) && !RAW_BODY_ACTIONS.has(c.action);
-    if (!stamps && !otlp && !graphql && !strict && !(c.audited && isJson && hasBody(req))) return {};
-    // A GraphQL document is read whole and small: MLflow would parse a large one for seconds.
-    const limit = graphql ? graphqlLimits.maxBytes : props.maxBodyBytes;
-    const tooLarge = (): never =>
-      graphql
-        ? refuse("graphql-too-large", graphqlRefusal(`the GraphQL request exceeds ${limit} bytes`, 413))
-        : refuse("payload-too-large");
-    const declared = hasBody(req) ? Number(req.headers["content-length"] ?? limit) : 0;
-    if (!(declared <= limit)) return tooLarge();
-    // What the body takes while the request lasts: its declared length (a chunked one may reach the limit),
-    // and for a compressed OTLP export, what it may inflate to.
-    const encoded = otlp && (req.headers["content-encoding"] ?? "identity").trim().toLowerCase() !== "identity";
-    const release = budget.tryReserve(declared + (encoded ? props.maxBodyBytes : 0));
+    const facts = {
+      contentType: req.headers["content-type"],
+      contentEncoding: req.headers["content-encoding"],
+    };
+    const plan = planBody(
+      {
+        ...facts,
+        action: c.action,
+        method: req.method ?? "",
+        routeSource: c.route?.source,
+        contentLength: req.headers["content-length"],
+        hasBody: hasBody(req),
+        audited: c.audited,
+      },
+      bodyLimits,
+    );
+    if (plan.kind === "stream") return {};
+    if (plan.kind === "refuse") return refuse(plan.refusal.reason, plan.refusal.answer);
+    const release = budget.tryReserve(plan.reserve);
     if (release === undefined) return refuse("guard-busy");
     hold(release);
-    const body = await readBody(req, limit).catch(() => refuse("guard-error"));
-    if (body === undefined) return tooLarge();
-    if (otlp) {
-      const problem = checkOtlpExport(
-        body,
-        req.headers["content-type"],
-        req.headers["content-encoding"],
-        props.maxBodyBytes,
-      );
-      if (problem === "otlp-reserved-tag") refuse(problem, stampRefusal(OTLP_RESERVED_TAG_MESSAGE));
-      if (problem) refuse(problem);
-      return { body };
+    const body = await readBody(req, plan.limit).catch(() => refuse("guard-error"));
+    if (body === undefined) return refuse(plan.tooLarge.reason, plan.tooLarge.answer);
+    const vetted = vetBody(plan.checks, body, {
+      ...facts,
+      action: c.action,
+      caller: c.caller?.name,
+      params: c.route ? readPathParameters(c.route.path, c.target.path) : {},
+      limits: bodyLimits,
+    });
+    if (!vetted.ok) {
+      if (vetted.refusal.json !== undefined) seen.json = vetted.refusal.json;
+      return refuse(vetted.refusal.reason, vetted.refusal.answer);
     }
-    // MLflow reads an empty body as {} (and a GET's parameters from its query).
-    const parsed = body.length === 0 ? ({ ok: true, value: {}, exact: true } as const) : parseJsonBody(body);
-    if (!parsed.ok) {
-      // Only the routes the guard rewrites or reads must be read exactly as MLflow reads them.
-      if (stamps || graphql || strict) refuse(parsed.problem);
-      return { body };
-    }
-    seen.json = parsed.value;
-    if (graphql) {
-      const refused = checkGraphqlRequest(parsed.value, graphqlLimits);
-      if (refused) refuse(refused.problem, graphqlRefusal(refused.message));
-      return { body, json: parsed.value };
-    }
-    if (!stamps || c.caller === undefined) return { body, json: parsed.value };
-    const params = c.route ? readPathParameters(c.route.path, c.target.path) : {};
-    const outcome = stampBody(c.action, parsed.value, c.caller.name, params);
-    if (outcome.kind === "refused") return refuse("stamp-refused", stampRefusal(outcome.message));
-    if (outcome.kind === "rewritten") {
-      // Written afresh, an integer beyond 2^53 would reach MLflow rounded.
-      if (!parsed.exact) return refuse("inexact-number");
-      return { body: serializeJsonBody(outcome.body), json: outcome.body };
-    }
-    return { body, json: parsed.value };
+    return vetted;
   }
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
