@@ -11,6 +11,7 @@ import { Identity, identityFacts } from "./passes/authorization";
 import { createCognitoAuthorization } from "./passes/authorize-cognito";
 import { createIamAuthorization } from "./passes/authorize-iam";
 import { bodyPass } from "./passes/body";
+import { identitySourcePass } from "./passes/identity-source";
 import { newExtendedRequestId } from "./integration-request";
 import { createForwarder } from "./passes/forward";
 import { routePass } from "./passes/route";
@@ -45,10 +46,12 @@ export interface Gateway {
 
 /**
  * API Gateway over the API definition, as ordered passes: the target, the route (API Gateway's method),
- * the body, the authorization of the route's surface (IAM: SigV4 and the role's policies; Cognito: the
- * Lambda authorizer and its result cache), then the HTTP proxy integration to MLflow. Each pass goes on
- * with what it learned or stops with API Gateway's answer; one writer sends that answer and the
- * request's access-log line. Fails closed: an unexpected error is a 403, never a pass-through.
+ * the identity source the route's surface needs, the body, the authorization of the route's surface
+ * (IAM: SigV4 and the role's policies; Cognito: the Lambda authorizer and its result cache), then the
+ * HTTP proxy integration to MLflow. Each pass goes on with what it learned or stops with API Gateway's
+ * answer; one writer sends that answer and the request's access-log line, and closes the connection
+ * when the client is still sending a body nobody read. Fails closed: an unexpected error is a 403, never
+ * a pass-through.
  */
 export function createGateway(props: GatewayProps): Gateway {
   const now = props.now ?? (() => new Date());
@@ -100,6 +103,10 @@ export function createGateway(props: GatewayProps): Gateway {
     const { route, surface } = routed.go;
     learn({ surface, ...(route ? { action: route.action } : {}) });
 
+    // A request without the credentials its route needs is answered before its body is read.
+    const missing = identitySourcePass(req, target.go, surface);
+    if (missing) return missing.stop;
+
     const body = await bodyPass(req);
     if ("stop" in body) return body.stop;
 
@@ -147,6 +154,9 @@ export function createGateway(props: GatewayProps): Gateway {
         reason: `gateway-error:${(e as Error)?.name ?? "unknown"}`,
       };
     }
+    // Answered before the body arrived (or was read): the client may still be sending it, so the connection
+    // closes after the answer rather than carry the rest of it.
+    if ("answer" in end && !req.complete) end = { ...end, closeConnection: true };
     endRequest(res, clock, facts, end);
   }
 

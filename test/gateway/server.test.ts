@@ -337,6 +337,31 @@ describe("what the gateway itself answers", () => {
   });
 
   test.each([
+    ["a UI route without a token: 401", "/ajax-api/2.0/mlflow/runs/log-batch", 401, "Unauthorized"],
+    ["an SDK route without a signature: 403", "/api/2.0/mlflow/runs/log-batch", 403, "Missing Authentication Token"],
+  ])(
+    "%s, before the body is read; the connection closes after it (regression: unauthenticated bodies were held)",
+    async (_name, path, status, message) => {
+      // Act: a raw connection that declares 10 MB and sends none of it
+      const client = connect((gateway.address() as AddressInfo).port, "127.0.0.1");
+      let received = "";
+      client.on("data", (c: Buffer) => (received += c.toString("latin1")));
+      client.write(`POST ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${10 * 1024 * 1024}\r\n\r\n`);
+      const closed = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), 5000);
+        client.on("close", () => (clearTimeout(timer), resolve(true)));
+      });
+      client.destroy();
+      // Assess
+      expect(closed).toBe(true);
+      expect(received.split("\r\n")[0]).toBe(`HTTP/1.1 ${status} ${status === 401 ? "Unauthorized" : "Forbidden"}`);
+      expect(received.toLowerCase()).toContain("connection: close");
+      expect(received.endsWith(JSON.stringify({ message }))).toBe(true);
+      expect(seen).toHaveLength(0);
+    },
+  );
+
+  test.each([
     ["bad percent-encoding", "/ajax-api/2.0/mlflow/runs/%zz"],
     ["absolute-form", "http://127.0.0.1/ajax-api/2.0/mlflow/runs/delete"],
   ])("a target it cannot read at all (%s): 400, not forwarded", async (_name, path) => {
