@@ -50,6 +50,7 @@ async function startGateway(
     integrationTimeoutMs?: number;
     maxHeldBytes?: number;
     upstreamIdleMs?: number;
+    maxHeldBodyBytes?: number;
   } = {},
 ): Promise<void> {
   const authorize = seededAuthorizer(policySet, [key]);
@@ -67,6 +68,7 @@ async function startGateway(
     now: () => new Date(clock),
     ...(options.maxHeldBytes !== undefined ? { maxHeldBytes: options.maxHeldBytes } : {}),
     ...(options.upstreamIdleMs !== undefined ? { upstreamIdleMs: options.upstreamIdleMs } : {}),
+    ...(options.maxHeldBodyBytes !== undefined ? { maxHeldBodyBytes: options.maxHeldBodyBytes } : {}),
   });
   base = (await listenOnLoopback(gateway)).origin;
 }
@@ -510,6 +512,27 @@ test("past the gateway-wide budget for held answers, an answer streams (regressi
     expect(received).toContain("x".repeat(1024));
   } finally {
     await new Promise<void>((resolve) => dying.close(() => resolve()));
+    await stopGateway();
+    await startGateway();
+  }
+});
+
+test("past the gateway-wide budget for request bodies, 429 Too Many Requests (a limit of this host: API Gateway scales instead)", async () => {
+  // Prepare: room for one 1 KB body
+  await stopGateway();
+  await startGateway({ maxHeldBodyBytes: 1024 });
+  try {
+    // Act
+    const fits = await send("POST", "/ajax-api/2.0/mlflow/runs/search", bearer(), "x".repeat(1024));
+    const over = await send("POST", "/ajax-api/2.0/mlflow/runs/search", bearer(), "x".repeat(1025));
+
+    // Assess
+    expect(fits.status).toBe(200);
+    expect([over.status, JSON.parse(over.body)]).toEqual([429, { message: "Too Many Requests" }]);
+    expect(over.headers["x-amzn-errortype"]).toBe("TooManyRequestsException");
+    expect(logs.at(-1)).toMatchObject({ status: 429, decision: "deny", reason: "body-budget" });
+    expect(seen).toHaveLength(1);
+  } finally {
     await stopGateway();
     await startGateway();
   }
