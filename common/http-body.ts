@@ -2,17 +2,26 @@
 import { IncomingMessage } from "http";
 
 /**
- * Reads a request's body up to `limit` bytes. Resolves undefined as soon as the body is known to be
- * longer (its declared length, or the bytes counted so far): reading then stops, the request is
- * paused, and the rest is the caller's to discard (discardBody) or to cut off (an answer with
- * `Connection: close`). Rejects when the request fails.
+ * Where the bytes a body holds are counted (a budget for all requests at once): asked for a declared
+ * length once, before reading, or for each chunk of a body without one; false when they do not fit.
  */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+export type HoldBytes = (bytes: number) => boolean;
+
+/**
+ * Reads a request's body up to `limit` bytes. Resolves undefined as soon as the body is known to be
+ * longer (its declared length, or the bytes counted so far), or as soon as `hold` refuses its bytes:
+ * reading then stops, the request is paused, and the rest is the caller's to discard (discardBody) or
+ * to cut off (an answer with `Connection: close`). Rejects when the request fails.
+ */
+export function readBody(req: IncomingMessage, limit: number, hold?: HoldBytes): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
-    if (Number(req.headers["content-length"] ?? 0) > limit) {
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (declared > limit || (hold !== undefined && declared > 0 && !hold(declared))) {
       req.pause();
       return resolve(undefined);
     }
+    // A declared length was held whole (the parser delivers no more than it); a chunked body is held as it comes.
+    const holdChunks = hold !== undefined && !(declared > 0) ? hold : undefined;
     const chunks: Buffer[] = [];
     let size = 0;
     const stop = () => {
@@ -22,7 +31,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 
     };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) {
+      if (size > limit || (holdChunks !== undefined && !holdChunks(chunk.length))) {
         stop();
         req.pause();
         resolve(undefined);

@@ -28,6 +28,8 @@ export const ANSWERS = {
     message: "Missing Authentication Token",
   },
   tooLarge: { status: 413, errorType: "RequestTooLargeException", message: "Request Too Long" },
+  /** API Gateway's throttling answer; the emulator gives it when its own host's body budget is full. */
+  tooManyRequests: { status: 429, errorType: "TooManyRequestsException", message: "Too Many Requests" },
   timeout: { status: 504, errorType: "IntegrationTimeoutException", message: "Endpoint request timed out" },
   mlflowDown: {
     status: 502,

@@ -10,7 +10,8 @@ import { AccessLogEntry, Answered, createRequestEnd, Refusal, RequestClock, Requ
 import { Identity, identityFacts } from "./passes/authorization";
 import { createCognitoAuthorization } from "./passes/authorize-cognito";
 import { createIamAuthorization } from "./passes/authorize-iam";
-import { bodyPass } from "./passes/body";
+import { createBodyPass } from "./passes/body";
+import { identitySourcePass } from "./passes/identity-source";
 import { newExtendedRequestId } from "./integration-request";
 import { createForwarder } from "./passes/forward";
 import { routePass } from "./passes/route";
@@ -33,6 +34,8 @@ export interface GatewayProps {
   readonly maxHeldBytes?: number;
   /** Idle keep-alive connections to MLflow close after this; below MLflow's own keep-alive timeout. @default UPSTREAM_IDLE_MS (passes/forward.ts) */
   readonly upstreamIdleMs?: number;
+  /** What request bodies held at once may add up to; past it, 429 (this host's limit, not AWS's). @default MAX_HELD_BODY_BYTES (passes/body.ts) */
+  readonly maxHeldBodyBytes?: number;
 }
 
 /** The emulator as a request handler, for a server of its own (createGatewayServer) or behind a front. */
@@ -43,14 +46,22 @@ export interface Gateway {
   close(): void;
 }
 
+/** The emulator's gateway, whose memory for request bodies can be read (by tests, for one). */
+export interface EmulatorGateway extends Gateway {
+  /** Bytes held for request bodies now, across all requests. */
+  heldBodyBytes(): number;
+}
+
 /**
  * API Gateway over the API definition, as ordered passes: the target, the route (API Gateway's method),
- * the body, the authorization of the route's surface (IAM: SigV4 and the role's policies; Cognito: the
- * Lambda authorizer and its result cache), then the HTTP proxy integration to MLflow. Each pass goes on
- * with what it learned or stops with API Gateway's answer; one writer sends that answer and the
- * request's access-log line. Fails closed: an unexpected error is a 403, never a pass-through.
+ * the identity source the route's surface needs, the body (within a budget for all requests), the
+ * authorization of the route's surface (IAM: SigV4 and the role's policies; Cognito: the Lambda
+ * authorizer and its result cache), then the HTTP proxy integration to MLflow. Each pass goes on with
+ * what it learned or stops with API Gateway's answer; one writer sends that answer and the request's
+ * access-log line, and closes the connection when the client is still sending a body nobody read.
+ * Fails closed: an unexpected error is a 403, never a pass-through.
  */
-export function createGateway(props: GatewayProps): Gateway {
+export function createGateway(props: GatewayProps): EmulatorGateway {
   const now = props.now ?? (() => new Date());
   const stage: MethodArnStage = {
     partition: "aws",
@@ -78,6 +89,9 @@ export function createGateway(props: GatewayProps): Gateway {
     ...(props.maxHeldBytes !== undefined ? { maxHeldBytes: props.maxHeldBytes } : {}),
     ...(props.upstreamIdleMs !== undefined ? { upstreamIdleMs: props.upstreamIdleMs } : {}),
   });
+  const bodyPass = createBodyPass(
+    props.maxHeldBodyBytes !== undefined ? { maxHeldBodyBytes: props.maxHeldBodyBytes } : {},
+  );
   const endRequest = createRequestEnd(props.log);
 
   /** The passes in order; `learn` adds what each finds out to the request's log line. */
@@ -100,7 +114,11 @@ export function createGateway(props: GatewayProps): Gateway {
     const { route, surface } = routed.go;
     learn({ surface, ...(route ? { action: route.action } : {}) });
 
-    const body = await bodyPass(req);
+    // A request without the credentials its route needs is answered before its body is read.
+    const missing = identitySourcePass(req, target.go, surface);
+    if (missing) return missing.stop;
+
+    const body = await bodyPass.read(req, res);
     if ("stop" in body) return body.stop;
 
     let identity: Identity | undefined;
@@ -147,10 +165,13 @@ export function createGateway(props: GatewayProps): Gateway {
         reason: `gateway-error:${(e as Error)?.name ?? "unknown"}`,
       };
     }
+    // Answered before the body arrived (or was read): the client may still be sending it, so the connection
+    // closes after the answer rather than carry the rest of it.
+    if ("answer" in end && !req.complete) end = { ...end, closeConnection: true };
     endRequest(res, clock, facts, end);
   }
 
-  return { handle, close: () => forwarder.close() };
+  return { handle, close: () => forwarder.close(), heldBodyBytes: () => bodyPass.heldBytes() };
 }
 
 /**

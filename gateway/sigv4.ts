@@ -170,6 +170,17 @@ interface ParsedAuthorization {
 }
 
 /**
+ * Whether a request carries SigV4 credentials to verify at all: an Authorization header, or the presigned
+ * form's parameters in the query. Without either, API Gateway answers Missing Authentication Token, which
+ * needs no body (the gateway answers it before reading one).
+ */
+export function hasSigV4Credentials(req: Pick<SignedRequest, "rawHeaders" | "rawQuery">): boolean {
+  for (let i = 0; i < req.rawHeaders.length; i += 2)
+    if ((req.rawHeaders[i] as string).toLowerCase() === "authorization") return true;
+  return hasPresignParameters(req.rawQuery);
+}
+
+/**
  * Verifies a request signed with SigV4 in the Authorization header. Never throws on bad input:
  * every refusal is `ok: false` with API Gateway's message and a reason code.
  */
@@ -187,10 +198,10 @@ function verify(req: SignedRequest, store: CredentialStore, options: SigV4Option
   const maxSkewMs = options.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;
   const headers = indexHeaders(req.rawHeaders);
 
+  if (!hasSigV4Credentials(req)) return reject("missing-authorization", SIGV4_MESSAGES.missingToken);
   const authorization = headers.get("authorization");
   const presigned = hasPresignParameters(req.rawQuery);
   if (presigned && authorization !== undefined) reject("malformed-authorization", SIGV4_MESSAGES.twoMechanisms);
-  if (!presigned && authorization === undefined) return reject("missing-authorization", SIGV4_MESSAGES.missingToken);
   const now = options.now();
   const source = presigned
     ? readQueryAuthorization(req.rawQuery)

@@ -9,6 +9,7 @@ import { ANSWERS } from "../api-responses";
 import { refuse } from "../answer";
 import { AuthorizerCache } from "../authorizer-cache";
 import { AuthorizationResult, authorizeByPolicies, Identity } from "./authorization";
+import { missingToken } from "./identity-source";
 import { RoutedRequest } from "./route";
 import { Target } from "./target";
 
@@ -99,12 +100,13 @@ export function createCognitoAuthorization(
   const cache = new AuthorizerCache(props.cacheTtlMs, props.now);
 
   return async ({ req, target, requestId }, routed) => {
+    // API Gateway answers 401 without calling the authorizer when the identity source is missing (the
+    // gateway asks before it reads the body; asked again here, this pass stands on its own).
+    const missing = missingToken(req);
+    if (missing) return missing;
     // The identity source is the Authorization header; with two of them, the cache key is the first (the
     // authorizer itself refuses two values on a miss, and the guard refuses them in both places).
-    const authorization = req.headers.authorization;
-    // API Gateway answers 401 without calling the authorizer when the identity source is missing.
-    if (authorization === undefined || authorization === "")
-      return refuse(ANSWERS.unauthorized, "unauthorized", "no-token");
+    const authorization = req.headers.authorization as string;
     let result = cache.get(authorization);
     if (!result) {
       try {

@@ -7,6 +7,7 @@ import { ANSWERS, iamDenied } from "../api-responses";
 import { refuse } from "../answer";
 import { CredentialStore, verifySigV4 } from "../sigv4";
 import { AuthorizationResult, authorizeByPolicies, Identity } from "./authorization";
+import { missingSignature } from "./identity-source";
 import { RoutedRequest } from "./route";
 import { Target } from "./target";
 
@@ -53,6 +54,9 @@ export function createIamAuthorization(
   };
 
   return ({ req, target, body }, routed) => {
+    // Neither an Authorization header nor a presigned query: API Gateway's Missing Authentication Token.
+    const missing = missingSignature(req, target);
+    if (missing) return missing;
     const verified = verifySigV4(
       {
         method: req.method ?? "",
@@ -64,9 +68,6 @@ export function createIamAuthorization(
       props.credentials,
       { region: props.region, now: props.now },
     );
-    // Neither an Authorization header nor a presigned query: API Gateway's Missing Authentication Token.
-    if (!verified.ok && verified.reason === "missing-authorization")
-      return refuse(ANSWERS.missingToken, "deny", "no-signature");
     if (!verified.ok) return refuse(iamDenied(verified.message), "deny", verified.reason);
     const group = props.credentials.groupOf(verified.principal);
     const identity: Identity = {

@@ -55,6 +55,39 @@ describe("readBody", () => {
   });
 });
 
+describe("readBody with a budget to hold its bytes in", () => {
+  test("a declared length is asked for once, before any byte is read; a chunked body chunk by chunk", async () => {
+    // Prepare: a hold that records what it is asked for
+    let asked: number[] = [];
+    onRequest = (req, res) =>
+      void readBody(req, 100, (bytes) => (asked.push(bytes), true)).then((b) => res.end(`read ${b?.toString()}`));
+    // Act
+    const declared = await send(["abc", "def"], { "content-length": "6" });
+    const declaredAsked = asked;
+    asked = [];
+    const chunked = await send(["abc", "def"]);
+    // Assess
+    expect([declared, chunked]).toEqual(["read abcdef", "read abcdef"]);
+    expect(declaredAsked).toEqual([6]);
+    expect(asked.reduce((a, b) => a + b, 0)).toBe(6);
+  });
+
+  test("a hold that refuses stops the reading as a body past the limit does", async () => {
+    // Prepare: room for 4 bytes
+    let room = 4;
+    onRequest = (req, res) =>
+      void readBody(req, 100, (bytes) => (room -= bytes) >= 0).then(async (b) => {
+        if (b !== undefined) return void res.end("read");
+        await discardBody(req);
+        res.end("no room");
+      });
+    // Act, Assess
+    expect(await send(["abcdef"], { "content-length": "6" })).toBe("no room");
+    room = 4;
+    expect(await send(["ab", "cdef"])).toBe("no room");
+  });
+});
+
 describe("discardBody", () => {
   test("cuts a client that keeps sending past its bound", async () => {
     // Prepare: a server that never answers, and a client that sends 1 KB chunks until it is cut off

@@ -50,6 +50,7 @@ async function startGateway(
     integrationTimeoutMs?: number;
     maxHeldBytes?: number;
     upstreamIdleMs?: number;
+    maxHeldBodyBytes?: number;
   } = {},
 ): Promise<void> {
   const authorize = seededAuthorizer(policySet, [key]);
@@ -67,6 +68,7 @@ async function startGateway(
     now: () => new Date(clock),
     ...(options.maxHeldBytes !== undefined ? { maxHeldBytes: options.maxHeldBytes } : {}),
     ...(options.upstreamIdleMs !== undefined ? { upstreamIdleMs: options.upstreamIdleMs } : {}),
+    ...(options.maxHeldBodyBytes !== undefined ? { maxHeldBodyBytes: options.maxHeldBodyBytes } : {}),
   });
   base = (await listenOnLoopback(gateway)).origin;
 }
@@ -337,6 +339,31 @@ describe("what the gateway itself answers", () => {
   });
 
   test.each([
+    ["a UI route without a token: 401", "/ajax-api/2.0/mlflow/runs/log-batch", 401, "Unauthorized"],
+    ["an SDK route without a signature: 403", "/api/2.0/mlflow/runs/log-batch", 403, "Missing Authentication Token"],
+  ])(
+    "%s, before the body is read; the connection closes after it (regression: unauthenticated bodies were held)",
+    async (_name, path, status, message) => {
+      // Act: a raw connection that declares 10 MB and sends none of it
+      const client = connect((gateway.address() as AddressInfo).port, "127.0.0.1");
+      let received = "";
+      client.on("data", (c: Buffer) => (received += c.toString("latin1")));
+      client.write(`POST ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${10 * 1024 * 1024}\r\n\r\n`);
+      const closed = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), 5000);
+        client.on("close", () => (clearTimeout(timer), resolve(true)));
+      });
+      client.destroy();
+      // Assess
+      expect(closed).toBe(true);
+      expect(received.split("\r\n")[0]).toBe(`HTTP/1.1 ${status} ${status === 401 ? "Unauthorized" : "Forbidden"}`);
+      expect(received.toLowerCase()).toContain("connection: close");
+      expect(received.endsWith(JSON.stringify({ message }))).toBe(true);
+      expect(seen).toHaveLength(0);
+    },
+  );
+
+  test.each([
     ["bad percent-encoding", "/ajax-api/2.0/mlflow/runs/%zz"],
     ["absolute-form", "http://127.0.0.1/ajax-api/2.0/mlflow/runs/delete"],
   ])("a target it cannot read at all (%s): 400, not forwarded", async (_name, path) => {
@@ -485,6 +512,27 @@ test("past the gateway-wide budget for held answers, an answer streams (regressi
     expect(received).toContain("x".repeat(1024));
   } finally {
     await new Promise<void>((resolve) => dying.close(() => resolve()));
+    await stopGateway();
+    await startGateway();
+  }
+});
+
+test("past the gateway-wide budget for request bodies, 429 Too Many Requests (a limit of this host: API Gateway scales instead)", async () => {
+  // Prepare: room for one 1 KB body
+  await stopGateway();
+  await startGateway({ maxHeldBodyBytes: 1024 });
+  try {
+    // Act
+    const fits = await send("POST", "/ajax-api/2.0/mlflow/runs/search", bearer(), "x".repeat(1024));
+    const over = await send("POST", "/ajax-api/2.0/mlflow/runs/search", bearer(), "x".repeat(1025));
+
+    // Assess
+    expect(fits.status).toBe(200);
+    expect([over.status, JSON.parse(over.body)]).toEqual([429, { message: "Too Many Requests" }]);
+    expect(over.headers["x-amzn-errortype"]).toBe("TooManyRequestsException");
+    expect(logs.at(-1)).toMatchObject({ status: 429, decision: "deny", reason: "body-budget" });
+    expect(seen).toHaveLength(1);
+  } finally {
     await stopGateway();
     await startGateway();
   }
