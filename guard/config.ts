@@ -1,8 +1,15 @@
 import { isAbsolute } from "path";
 import { API_GATEWAY, isLoopbackHost } from "../authorizer/core/contract";
 import { ConfigError } from "../authorizer/core/errors";
-import { DEFAULT_MAX_BUFFERED_BYTES } from "./body-budget";
 import { DEFAULT_GRAPHQL_LIMITS, GraphqlLimits } from "./graphql";
+
+/**
+ * How many bytes of request bodies the guard may hold at once, over all requests: six bodies of API
+ * Gateway's largest size. Each body it reads whole (to stamp, audit or check it) is at most 10 MB, but many
+ * at once would take the memory it shares with MLflow in its task; parsed JSON takes a few times its bytes,
+ * so this is a few hundred MiB at worst. Past it, a 503 with Retry-After.
+ */
+export const DEFAULT_MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
 
 /**
  * The guard's configuration: the same program in the MLflow task on AWS (a sidecar container) and in

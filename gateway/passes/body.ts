@@ -1,5 +1,6 @@
 import { IncomingMessage } from "http";
 import { API_GATEWAY } from "../../authorizer/core/contract";
+import { createByteBudget } from "../../common/byte-budget";
 import { discardBody, readBody } from "../../common/http-body";
 import { ANSWERS } from "../api-responses";
 import { PassResult, Refusal } from "../answer";
@@ -49,28 +50,26 @@ const stopReading = (answer: Refusal["answer"], reason: string): { stop: Refusal
  * 429 Too Many Requests, API Gateway's answer to load it will not take (docs/api-gateway-fidelity.md).
  */
 export function createBodyPass(props: BodyPassProps = {}): BodyPass {
-  const maxHeldBodyBytes = props.maxHeldBodyBytes ?? MAX_HELD_BODY_BYTES;
+  const budget = createByteBudget(props.maxHeldBodyBytes ?? MAX_HELD_BODY_BYTES);
   const limit = props.limit ?? API_GATEWAY.maxPayloadBytes;
-  /** Bytes held for request bodies across all requests. */
-  let heldEverywhere = 0;
 
   async function read(req: IncomingMessage, res: RequestEnd): Promise<PassResult<Buffer>> {
-    let heldBytes = 0;
-    let released = false;
+    // One reservation for a declared length, one per chunk of a chunked body; all given back at the end.
+    const releases: (() => void)[] = [];
+    let ended = false;
     let overBudget = false;
     const release = () => {
-      released = true;
-      heldEverywhere -= heldBytes;
-      heldBytes = 0;
+      ended = true;
+      for (const r of releases.splice(0)) r();
     };
     const hold = (bytes: number): boolean => {
-      if (released) return false;
-      if (heldEverywhere + bytes > maxHeldBodyBytes) {
+      if (ended) return false;
+      const r = budget.tryReserve(bytes);
+      if (r === undefined) {
         overBudget = true;
         return false;
       }
-      heldEverywhere += bytes;
-      heldBytes += bytes;
+      releases.push(r);
       return true;
     };
     res.once("close", release);
@@ -89,5 +88,5 @@ export function createBodyPass(props: BodyPassProps = {}): BodyPass {
       : stopReading(ANSWERS.tooLarge, "payload-too-large");
   }
 
-  return { read, heldBytes: () => heldEverywhere };
+  return { read, heldBytes: () => budget.reserved };
 }

@@ -1,4 +1,4 @@
-import { createByteBudget } from "../../guard/body-budget";
+import { createByteBudget } from "../../common/byte-budget";
 
 test("reserves up to the limit, refuses past it, and takes back what is released, once", () => {
   // Prepare
