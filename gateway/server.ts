@@ -7,7 +7,7 @@ import { PolicySet } from "../authorizer/core/policy-set";
 import { trackResponses } from "../common/http-server";
 import { ANSWERS } from "./api-responses";
 import { AccessLogEntry, Answered, createRequestEnd, Refusal, RequestClock, RequestFacts } from "./answer";
-import { Identity, identityFacts } from "./passes/authorization";
+import { AuthorizationResult, Identity, identityFacts } from "./passes/authorization";
 import { createCognitoAuthorization } from "./passes/authorize-cognito";
 import { createIamAuthorization } from "./passes/authorize-iam";
 import { createBodyPass } from "./passes/body";
@@ -54,9 +54,10 @@ export interface EmulatorGateway extends Gateway {
 
 /**
  * API Gateway over the API definition, as ordered passes: the target, the route (API Gateway's method),
- * the identity source the route's surface needs, the body (within a budget for all requests), the
- * authorization of the route's surface (IAM: SigV4 and the role's policies; Cognito: the Lambda
- * authorizer and its result cache), then the HTTP proxy integration to MLflow. Each pass goes on with
+ * the identity source the route's surface needs, then the authorization of the route's surface with the body
+ * (within a budget for all requests) read where it needs it: Cognito, the Lambda authorizer and its result
+ * cache, before the body; IAM, SigV4 over the body and the role's policies, after it. Then the HTTP proxy
+ * integration to MLflow. Each pass goes on with
  * what it learned or stops with API Gateway's answer; one writer sends that answer and the request's
  * access-log line, and closes the connection when the client is still sending a body nobody read.
  * Fails closed: an unexpected error is a 403, never a pass-through.
@@ -118,19 +119,29 @@ export function createGateway(props: GatewayProps): EmulatorGateway {
     const missing = identitySourcePass(req, target.go, surface);
     if (missing) return missing.stop;
 
+    // The authorizer of a UI route never sees the body: it decides before the body is read, so only a caller
+    // it allows can make the gateway hold one. SigV4 signs the body: an SDK route's is read first.
+    let identity: Identity | undefined;
+    const authorized = (result: AuthorizationResult): Refusal | undefined => {
+      const caller = "go" in result ? result.go : result.identity;
+      if (caller) learn(identityFacts(caller));
+      if ("stop" in result) return result.stop;
+      identity = result.go;
+      return undefined;
+    };
+    if (surface === "cognito") {
+      const refused = authorized(
+        await authorizeCognito({ req, target: target.go, requestId: clock.requestId }, routed.go),
+      );
+      if (refused) return refused;
+    }
+
     const body = await bodyPass.read(req, res);
     if ("stop" in body) return body.stop;
 
-    let identity: Identity | undefined;
-    if (surface !== "none") {
-      const authorized =
-        surface === "iam"
-          ? authorizeIam({ req, target: target.go, body: body.go }, routed.go)
-          : await authorizeCognito({ req, target: target.go, requestId: clock.requestId }, routed.go);
-      const caller = "go" in authorized ? authorized.go : authorized.identity;
-      if (caller) learn(identityFacts(caller));
-      if ("stop" in authorized) return authorized.stop;
-      identity = authorized.go;
+    if (surface === "iam") {
+      const refused = authorized(authorizeIam({ req, target: target.go, body: body.go }, routed.go));
+      if (refused) return refused;
     }
 
     const forwarded = await forwarder.forward(req, res, {

@@ -283,6 +283,35 @@ test("50 slow unauthenticated uploads declaring 10 MB each are answered at once,
   expect(logs.map((l) => l.reason).sort()).toEqual([...Array(25).fill("no-signature"), ...Array(25).fill("no-token")]);
 }, 60_000);
 
+test("20 slow uploads with forged tokens to UI routes are refused by the authorizer before their bodies are read", async () => {
+  // Prepare
+  const first = Buffer.alloc(MB, 120);
+  const held = sampleHeldBodyBytes();
+
+  // Act
+  const answers = await Promise.all(
+    Array.from(
+      { length: 20 },
+      (_, i) =>
+        slowUpload(COGNITO_ROUTES[i % COGNITO_ROUTES.length]!, [["Authorization", `Bearer forged.token.${i}`]], {
+          first,
+        }).answer,
+    ),
+  );
+  const maxHeld = held.stop();
+
+  // Assess
+  for (const a of answers) {
+    expect({ status: a.status, body: a.body }).toEqual({
+      status: 401,
+      body: JSON.stringify({ message: "Unauthorized" }),
+    });
+    expect(a.afterMs).toBeLessThan(PROMPT_MS);
+  }
+  expect(maxHeld).toBe(0);
+  expect(seen).toHaveLength(0);
+}, 60_000);
+
 test("signed but slow uploads past the budget get 429 Too Many Requests, and the budget returns to zero when their clients abort", async () => {
   // Prepare: one signature for a 10 MB body, reused by every upload (none of them ever completes)
   const path = "/api/2.0/mlflow/runs/log-batch";
@@ -307,9 +336,13 @@ test("signed but slow uploads past the budget get 429 Too Many Requests, and the
     // Neither held nor answered: the gateway is waiting for the body (as it did before the budget).
     if (refused.at(-1)?.status === 0) break;
   }
-  // A Cognito upload with a token (any: the body is read before the authorizer is asked) meets the same budget.
-  const cognito = await slowUpload("/ajax-api/2.0/mlflow/runs/log-batch", [
+  // Cognito uploads are authorized before their body is read: a reader's write is refused without holding
+  // anything; an admin's, allowed, meets the same budget.
+  const cognitoReader = await slowUpload("/ajax-api/2.0/mlflow/runs/log-batch", [
     ["Authorization", `Bearer ${accessToken(key)}`],
+  ]).answer;
+  const cognito = await slowUpload("/ajax-api/2.0/mlflow/runs/log-batch", [
+    ["Authorization", `Bearer ${accessToken(key, { "cognito:groups": ["admins"] })}`],
   ]).answer;
   const heldAtMost = gateway.heldBodyBytes();
   const memory = (await settledMemory()) - before;
@@ -339,12 +372,17 @@ test("signed but slow uploads past the budget get 429 Too Many Requests, and the
     });
     expect(a.afterMs).toBeLessThan(PROMPT_MS);
   }
+  expect({ status: cognitoReader.status, errorType: cognitoReader.headers["x-amzn-errortype"] }).toEqual({
+    status: 403,
+    errorType: "AccessDeniedException",
+  });
+  expect(cognitoReader.afterMs).toBeLessThan(PROMPT_MS);
   expect(refused).toHaveLength(5);
   expect(memory).toBeLessThan(HEAP_BOUND_BYTES);
   expect(drained).toBe(true);
   expect(ok.status).toBe(200);
   expect(await eventually(() => gateway.heldBodyBytes() === 0)).toBe(true);
-  expect(authorizerCalls).toBe(0);
+  expect(authorizerCalls).toBe(2);
   expect(logs.filter((l) => l.status === 429).map((l) => l.reason)).toEqual(Array(6).fill("body-budget"));
 }, 60_000);
 
