@@ -87,7 +87,8 @@ export function parseBenchArgs(argv: readonly string[], repoBench = __dirname): 
   const preset = quick ? QUICK : FULL;
   return {
     mode: quick ? "quick" : "full",
-    // bench/RESULTS.md and bench/results/ only ever hold a complete full run; anything less goes elsewhere.
+    // bench/RESULTS.md and bench/results/ only ever hold a complete full run (and bench:graphql's own graphql.json);
+    // anything less goes elsewhere.
     outDir: resolve(
       out ??
         (quick
