@@ -44,6 +44,9 @@ export class UiConfigRoute extends Construct {
       "method.response.header.X-Content-Type-Options": "'nosniff'",
     };
     const integration = new apigw.MockIntegration({
+      // The API takes every payload as binary (`binaryMediaTypes: ["*/*"]`, for artifacts): without this, the
+      // MOCK cannot map the request to its template and API Gateway answers 500 ("Unable to transform request").
+      contentHandling: apigw.ContentHandling.CONVERT_TO_TEXT,
       passthroughBehavior: apigw.PassthroughBehavior.NEVER,
       requestTemplates: { "application/json": '{"statusCode": 200}' },
       integrationResponses: [

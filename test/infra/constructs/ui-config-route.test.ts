@@ -38,6 +38,8 @@ describe("UiConfigRoute", () => {
       authFlow: "USER_SRP_AUTH",
     });
     expect(method.Properties.Integration).not.toHaveProperty("Uri");
+    // The API's binaryMediaTypes are */*: a MOCK without it answers 500 "Unable to transform request".
+    expect(method.Properties.Integration.ContentHandling).toBe("CONVERT_TO_TEXT");
     expect(response.ResponseParameters).toMatchObject({
       "method.response.header.Content-Type": "'application/json'",
       "method.response.header.X-Content-Type-Options": "'nosniff'",
