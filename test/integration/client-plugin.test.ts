@@ -289,3 +289,43 @@ test("every request the plugin signed verified: no SigV4 refusal in the gateway'
   const unexpected = t.accessLog.filter((e) => !known(e) || !(e.reason === undefined || e.reason === "not-allowed"));
   expect(unexpected).toEqual([]);
 });
+
+describe("a client built for the gateway, with no MLFLOW_TRACKING_URI (notebooks, pipelines)", () => {
+  /** MlflowClient(tracking_uri=<gateway>) as a profile: a search, then an experiment created (or refused). */
+  async function explicitClient(profile: string, name: string): Promise<{ searched: number; created: string }> {
+    const { MLFLOW_TRACKING_URI: gateway, ...env } = pluginEnv(t.stack, profile);
+    const code = [
+      "import json, sys",
+      "from mlflow import MlflowClient",
+      "from mlflow.exceptions import MlflowException",
+      "client = MlflowClient(tracking_uri=sys.argv[1])",
+      "searched = len(client.search_experiments(max_results=5))",
+      "try:",
+      "    created = client.create_experiment(sys.argv[2])",
+      "except MlflowException as e:",
+      "    created = e.error_code",
+      "print(json.dumps({'searched': searched, 'created': created}))",
+    ].join("\n");
+    const r = await runPython(["-c", code, gateway as string, name], env);
+    if (r.code !== 0) throw new Error(`explicit client failed (${r.code}): ${r.stderr.slice(-2000)}`);
+    return JSON.parse(r.stdout) as { searched: number; created: string };
+  }
+
+  test("MlflowClient(tracking_uri=...) is signed for its own server: the admin creates, the reader reads and is refused as PERMISSION_DENIED", async () => {
+    const before = t.accessLog.length;
+
+    const admin = await explicitClient("mlflow-admin", "explicit client");
+    const reader = await explicitClient("mlflow-reader", "explicit client refused");
+
+    expect(admin.searched).toBeGreaterThan(0);
+    expect(admin.created).toMatch(/^\d+$/);
+    expect(reader).toMatchObject({ created: "PERMISSION_DENIED" });
+    const seen = t.accessLog.slice(before).map((e) => [e.principal, e.action, e.status]);
+    expect(seen).toEqual([
+      ["mlflow-admin", "SearchExperiments", 200],
+      ["mlflow-admin", "CreateExperiment", 200],
+      ["mlflow-reader", "SearchExperiments", 200],
+      ["mlflow-reader", "CreateExperiment", 403],
+    ]);
+  });
+});

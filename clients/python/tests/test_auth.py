@@ -152,6 +152,18 @@ class GatewayRefusalTest(unittest.TestCase):
         r = name_gateway_refusal(self.response(403, b'{"message":"User is not authorized to access this resource"}'))
         self.assertEqual(json.loads(r.content), {"error_code": "PERMISSION_DENIED", "message": "User is not authorized to access this resource"})
 
+    def test_an_iam_denial_in_aws_wording_gets_permission_denied_naming_the_role_and_action(self):
+        denial = "User: arn:aws:sts::123456789012:assumed-role/MlflowReader/s1 is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:us-east-1:123456789012:abc/prod/POST/api/2.0/mlflow/experiments/create"
+        r = name_gateway_refusal(self.response(403, json.dumps({"Message": denial}).encode()))
+        self.assertEqual(json.loads(r.content), {"error_code": "PERMISSION_DENIED", "message": denial})
+
+    def test_a_stale_session_is_seen_in_either_key(self):
+        stale = []
+        auth = GateSigV4Auth(lambda: KEYS, "us-east-1", [origin_of(GATEWAY)], on_stale_credentials=lambda: stale.append(1))
+        request = auth(prepare("GET", f"{GATEWAY}/api/x"))
+        request.hooks["response"][0](self.response(403, b'{"Message":"The security token included in the request is expired"}'))
+        self.assertEqual(stale, [1])
+
     def test_mlflows_own_errors_and_other_statuses_are_left_alone(self):
         own = b'{"error_code":"RESOURCE_DOES_NOT_EXIST","message":"x"}'
         self.assertEqual(name_gateway_refusal(self.response(403, own)).content, own)

@@ -19,6 +19,20 @@ class ProviderTest(unittest.TestCase):
         self.assertEqual(auth._origins, {("https", "mlflow.example.com", 443)})
 
 
+    def test_a_client_built_for_another_server_gets_that_servers_credentials(self):
+        # What MLflow does for MlflowClient(tracking_uri=...): rest_utils.http_request(host_creds, ...) asks
+        # fetch_auth for the auth, with the client's own host in host_creds.
+        from mlflow.tracking.request_auth.registry import fetch_auth
+        from mlflow.utils.rest_utils import MlflowHostCreds
+
+        def http_request(host_creds):
+            return fetch_auth(host_creds.auth)
+
+        with mock.patch.dict(os.environ, {**KEYS_ENV, "MLFLOW_GATE_REGION": "us-east-1"}, clear=True):
+            auth = http_request(MlflowHostCreds("https://gateway.example.com/prod", auth="mlflow-gate"))
+        self.assertIsInstance(auth, GateSigV4Auth)
+        self.assertIn(("https", "gateway.example.com", 443), auth._origins)
+
     def test_bearer_mode_gives_a_bearer_auth_for_the_tracking_uri_without_signing_in_yet(self):
         from mlflow.tracking.request_auth.registry import fetch_auth
 

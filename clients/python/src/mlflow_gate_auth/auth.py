@@ -98,11 +98,18 @@ class GateSigV4Auth(AuthBase):
 
 
 def _gateway_message(response) -> Optional[str]:
+    """API Gateway's own answer: {"message": ...}, or for an IAM denial {"Message": "User: <arn> is not
+    authorized to perform: execute-api:Invoke on resource: <arn>"}; None for anything else (MLflow's)."""
     try:
         body = json.loads(response.content)
     except ValueError:
         return None
-    return body.get("message") if isinstance(body, dict) and isinstance(body.get("message"), str) else None
+    if not isinstance(body, dict) or "error_code" in body:
+        return None
+    for key in ("message", "Message"):
+        if isinstance(body.get(key), str):
+            return body[key]
+    return None
 
 
 def _payload_of(r):
@@ -145,15 +152,11 @@ def _replace_body(r, data: bytes) -> bytes:
 
 
 def name_gateway_refusal(response, **kwargs):
-    """Gives the gateway's 401/403 {"message": ...} an MLflow error_code, so MLflow reports
-    `PERMISSION_DENIED: <the gateway's message>` (and HTTP 403) instead of INTERNAL_ERROR."""
+    """Gives the gateway's 401/403 (`message`, or `Message` for an IAM denial, which names the role and the
+    action) an MLflow error_code, so MLflow reports `PERMISSION_DENIED: <the gateway's message>` (and HTTP
+    403) instead of INTERNAL_ERROR."""
     code = _GATEWAY_ERROR_CODES.get(response.status_code)
-    if code is None:
-        return response
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        return response
-    if isinstance(body, dict) and isinstance(body.get("message"), str) and "error_code" not in body:
-        response._content = json.dumps({"error_code": code, "message": body["message"]}).encode("utf-8")
+    message = _gateway_message(response) if code is not None else None
+    if message is not None:
+        response._content = json.dumps({"error_code": code, "message": message}).encode("utf-8")
     return response

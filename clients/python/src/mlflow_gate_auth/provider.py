@@ -2,6 +2,8 @@
 
 import functools
 import os
+import sys
+from typing import Optional
 from urllib.parse import urlsplit
 
 import mlflow
@@ -42,14 +44,33 @@ def _refuse_plain_http(uris) -> None:
             )
 
 
+#: How far up the stack the client's server is looked for: get_auth <- fetch_auth <- http_request.
+_CALLER_DEPTH = 6
+
+
+def _client_server_uri() -> Optional[str]:
+    """The server of the MLflow client that asks for auth: MLflow's rest_utils.http_request(host_creds, ...)
+    calls fetch_auth(host_creds.auth), which calls get_auth(). So `MlflowClient(tracking_uri=...)` gets its
+    own server's credentials, not only the process's tracking URI. None when not called from there."""
+    frame = sys._getframe(2)
+    for _ in range(_CALLER_DEPTH):
+        if frame is None:
+            return None
+        host = getattr(frame.f_locals.get("host_creds"), "host", None)
+        if isinstance(host, str):
+            return host
+        frame = frame.f_back
+    return None
+
+
 class MlflowGateAuthProvider(RequestAuthProvider):
     def get_name(self):
         return NAME
 
     def get_auth(self):
         config = parse_config(os.environ)
-        # Only the tracking and registry servers get credentials, never another host.
-        uris = (mlflow.get_tracking_uri(), mlflow.get_registry_uri())
+        # Only the server of the client asking, and the tracking and registry servers, get credentials.
+        uris = tuple(u for u in (_client_server_uri(), mlflow.get_tracking_uri(), mlflow.get_registry_uri()) if u)
         if config.mode == "bearer":
             _refuse_plain_http(uris)
             source = _token_source(config)
