@@ -33,6 +33,21 @@ class ProviderTest(unittest.TestCase):
         self.assertIsInstance(auth, GateSigV4Auth)
         self.assertIn(("https", "gateway.example.com", 443), auth._origins)
 
+    def test_an_artifact_repositorys_credentials_name_the_server_below_its_api_paths(self):
+        from mlflow.tracking.request_auth.registry import fetch_auth
+        from mlflow.utils.rest_utils import MlflowHostCreds
+
+        from mlflow_gate_auth.bearer import GateBearerAuth
+
+        def http_request(host_creds):
+            return fetch_auth(host_creds.auth)
+
+        env = {"MLFLOW_GATE_AUTH_MODE": "bearer", "MLFLOW_GATE_COGNITO_CLIENT_ID": "abc123", "MLFLOW_GATE_COGNITO_REFRESH_TOKEN": "rt", "MLFLOW_GATE_COGNITO_ENDPOINT": "http://127.0.0.1:1"}
+        with mock.patch.dict(os.environ, env, clear=True):
+            auth = http_request(MlflowHostCreds("https://gateway.example.com/prod/api/2.0/mlflow-artifacts/artifacts/1/abc/artifacts", auth="mlflow-gate"))
+        self.assertIsInstance(auth, GateBearerAuth)
+        self.assertIn((("https", "gateway.example.com", 443), "/prod"), auth._targets)
+
     def test_bearer_mode_gives_a_bearer_auth_for_the_tracking_uri_without_signing_in_yet(self):
         from mlflow.tracking.request_auth.registry import fetch_auth
 

@@ -2,6 +2,7 @@
 
 import functools
 import os
+import re
 import sys
 from typing import Optional
 from urllib.parse import urlsplit
@@ -44,6 +45,17 @@ def _refuse_plain_http(uris) -> None:
             )
 
 
+_API_PATH = re.compile(r"/(?:ajax-)?api/")
+
+
+def _server_root(uri: str) -> str:
+    """The server's own URI: an artifact repository's host credentials name a whole artifact path
+    (`<server>/api/2.0/mlflow-artifacts/artifacts/...`), a store's the server (an API stage path kept)."""
+    parts = urlsplit(uri)
+    match = _API_PATH.search(parts.path)
+    return parts._replace(path=parts.path[: match.start()] if match else parts.path, query="", fragment="").geturl()
+
+
 #: How far up the stack the client's server is looked for: get_auth <- fetch_auth <- http_request.
 _CALLER_DEPTH = 6
 
@@ -58,7 +70,7 @@ def _client_server_uri() -> Optional[str]:
             return None
         host = getattr(frame.f_locals.get("host_creds"), "host", None)
         if isinstance(host, str):
-            return host
+            return _server_root(host)
         frame = frame.f_back
     return None
 
