@@ -34,7 +34,9 @@ export function poolActionOf(target: string | readonly string[] | undefined): st
 
 /** The names a browser uses for a loopback listener on `host:port`: the origins of the local gateway's pages. */
 export function loopbackOrigins(host: string, port: number): ReadonlySet<string> {
-  const names = host === "localhost" || host === "127.0.0.1" ? ["127.0.0.1", "localhost"] : [host];
+  // Browsers and HTTP clients send host names in lower case.
+  const name = host.toLowerCase();
+  const names = name === "localhost" || name === "127.0.0.1" ? ["127.0.0.1", "localhost"] : [name];
   return new Set(names.map((name) => `http://${name}:${port}`));
 }
 
@@ -61,6 +63,8 @@ export interface FrontRequest {
   readonly method: string;
   /** The path without the query. */
   readonly path: string;
+  /** The query, without "?"; "" when none. */
+  readonly query: string;
   readonly host: string | undefined;
   readonly origin: string | undefined;
   readonly target: string | readonly string[] | undefined;
@@ -81,9 +85,9 @@ const refuse = (status: number, type: string, reason: string, message: string): 
  * - no browser: a request carrying `Origin` is refused (the sign-in page goes through its pass-through,
  *   which sends none), and so is its preflight; no answer carries CORS headers;
  * - `GET` only for the public documents;
- * - `POST /`: the unsigned actions as they are; every other action, the administrator's ones above all,
- *   must be signed with SigV4 by the stack's pool key (written to stack.json, 0600), as Cognito wants
- *   them signed with IAM credentials.
+ * - `POST /`, without a query: the unsigned actions as they are; every other action, the administrator's
+ *   ones above all, must be signed with SigV4 in its Authorization header by the stack's pool key (written
+ *   to stack.json, 0600), as Cognito wants them signed with IAM credentials.
  */
 export function decideFrontRequest(req: FrontRequest, hosts: ReadonlySet<string>): FrontDecision {
   if (req.host === undefined || !hosts.has(req.host.toLowerCase()))
@@ -106,6 +110,9 @@ export function decideFrontRequest(req: FrontRequest, hosts: ReadonlySet<string>
   }
   if (req.method !== "POST" || req.path !== "/")
     return refuse(405, "UnsupportedOperation", "method", "The local user pool takes POST / and GET of its keys.");
+  // Cognito's actions take no query; a presigned SigV4 signature would ride in one, valid for days.
+  if (req.query !== "")
+    return refuse(400, "InvalidParameterException", "query", "The local user pool's actions take no query string.");
   const action = poolActionOf(req.target);
   if (action === undefined)
     return refuse(400, "UnknownOperationException", "target", "X-Amz-Target must name one Cognito user pool action.");

@@ -90,3 +90,45 @@ export function forwardToPool(
   });
   forwarded.end(body);
 }
+
+/** A whole answer of the next hop, read into memory (Cognito's answers are small JSON documents). */
+export interface PoolAnswer {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer;
+}
+
+/** The most of an answer callPool reads: Cognito's are a few kilobytes. */
+const MAX_ANSWER_BYTES = 1024 * 1024;
+
+/** Sends one request to the next hop and reads its whole answer; undefined when the hop fails or is silent. */
+export function callPool(
+  to: PoolHop["to"],
+  method: string,
+  path: string,
+  headers: IncomingHttpHeaders,
+  body: Buffer,
+  timeoutMs: number,
+): Promise<PoolAnswer | undefined> {
+  return new Promise((resolve) => {
+    const forwarded = request(
+      { ...to, method, path, headers: { ...headers, "content-length": String(body.length) } },
+      (upstream) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        upstream.on("data", (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_ANSWER_BYTES) return void forwarded.destroy();
+          chunks.push(c);
+        });
+        upstream.on("end", () =>
+          resolve({ status: upstream.statusCode ?? 502, headers: upstream.headers, body: Buffer.concat(chunks) }),
+        );
+        upstream.on("error", () => resolve(undefined));
+      },
+    );
+    forwarded.setTimeout(timeoutMs, () => forwarded.destroy(new Error("timeout")));
+    forwarded.on("error", () => resolve(undefined));
+    forwarded.end(body);
+  });
+}

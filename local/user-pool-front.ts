@@ -1,14 +1,17 @@
 import { randomBytes } from "crypto";
-import { createServer, IncomingMessage, Server, ServerResponse } from "http";
+import { createServer, IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from "http";
 import { AddressInfo } from "net";
 import { readBody } from "../common/http-body";
 import { closeServer, trackResponses } from "../common/http-server";
 import { logLine, LogSink } from "../common/log";
 import { verifySigV4 } from "../gateway/sigv4";
 import { decideFrontRequest, loopbackHosts, MAX_POOL_REQUEST_BYTES, PoolRefusal, poolActionOf } from "./pool-access";
+import { ChallengeSessions, passwordMatches } from "./pool-challenges";
 import {
+  callPool,
   endToEndHeaders,
   forwardToPool,
+  PoolHop,
   sendPoolError,
   USER_POOL_TIMEOUT_MS,
   USER_POOL_UNAVAILABLE,
@@ -40,6 +43,11 @@ export interface UserPoolFrontProps {
   readonly key: PoolKey;
   /** @default USER_POOL_TIMEOUT_MS */
   readonly timeoutMs?: number;
+  /**
+   * A user's stored password (cognito-local's state), to check a temporary password before its challenge
+   * is answered; without it, every temporary-password sign-in is refused.
+   */
+  readonly passwordOf?: (username: string) => string | undefined;
   /** Each refusal, as a line (`component: "user-pool"`); never a secret, a token or a signature. */
   readonly log?: LogSink;
   readonly now?: () => Date;
@@ -49,6 +57,36 @@ export interface UserPoolFront {
   /** `http://host:port`: the pool's address for every client, and the domain of its tokens' issuer. */
   readonly endpoint: string;
   stop(): Promise<void>;
+}
+
+/** What the front reads of a sign-in request. */
+interface SignInRequest {
+  readonly ClientId?: unknown;
+  readonly AuthParameters?: { readonly USERNAME?: unknown; readonly PASSWORD?: unknown };
+  readonly ChallengeName?: unknown;
+  readonly Session?: unknown;
+  readonly ChallengeResponses?: { readonly USERNAME?: unknown };
+}
+
+/** Cognito's answers to a wrong password and to a session it did not issue, or issued for someone else. */
+const WRONG_PASSWORD: PoolRefusal = {
+  status: 400,
+  type: "NotAuthorizedException",
+  reason: "wrong-password",
+  message: "Incorrect username or password.",
+};
+const INVALID_SESSION: PoolRefusal = {
+  status: 400,
+  type: "NotAuthorizedException",
+  reason: "invalid-session",
+  message: "Invalid session for the user, session is expired.",
+};
+
+/** An answer read whole from cognito-local, sent on with its own length and without its CORS or framing headers. */
+function sendWhole(res: ServerResponse, status: number, headers: IncomingHttpHeaders, body: Buffer): void {
+  const { "transfer-encoding": _te, connection: _c, "keep-alive": _ka, ...rest } = withoutCors(headers);
+  res.writeHead(status, { ...rest, "content-length": body.length });
+  res.end(body);
 }
 
 /** A refusal of an administrator action that is not signed by the pool key, in Cognito's words. */
@@ -90,6 +128,7 @@ export async function startUserPoolFront(props: UserPoolFrontProps): Promise<Use
         : undefined,
   };
   let hosts: ReadonlySet<string> = new Set();
+  const sessions = new ChallengeSessions(props.now !== undefined ? () => props.now!().getTime() : Date.now);
 
   const refuse = (req: IncomingMessage, res: ServerResponse, refusal: PoolRefusal) => {
     props.log?.(
@@ -98,7 +137,8 @@ export async function startUserPoolFront(props: UserPoolFrontProps): Promise<Use
         "refused",
         {
           method: req.method,
-          path: (req.url ?? "").slice(0, 200),
+          // The path only: a query may hold a presigned signature.
+          path: (req.url ?? "").split("?")[0]!.slice(0, 200),
           action: poolActionOf(req.headers["x-amz-target"]),
           status: refusal.status,
           reason: refusal.reason,
@@ -117,6 +157,7 @@ export async function startUserPoolFront(props: UserPoolFrontProps): Promise<Use
       {
         method: req.method ?? "",
         path,
+        query: q < 0 ? "" : url.slice(q + 1),
         host: req.headers.host,
         origin: req.headers.origin,
         target: req.headers["x-amz-target"],
@@ -146,12 +187,75 @@ export async function startUserPoolFront(props: UserPoolFrontProps): Promise<Use
       );
       if (!verified.ok) return refuse(req, res, signatureRefusal(verified.reason));
     }
-    forwardToPool(req, res, { ...endToEndHeaders(req.headers), host: "localhost" }, body, {
-      to: { socketPath: props.socketPath },
-      timeoutMs: props.timeoutMs ?? USER_POOL_TIMEOUT_MS,
-      answerHeaders: withoutCors,
-      unavailable: (r) => sendPoolError(r, USER_POOL_UNAVAILABLE),
-    });
+    const headers = { ...endToEndHeaders(req.headers), host: "localhost" };
+    const action = poolActionOf(req.headers["x-amz-target"]);
+    if (!decision.needsSignature && (action === "InitiateAuth" || action === "RespondToAuthChallenge"))
+      return signIn(req, res, action, headers, body);
+    forwardToPool(req, res, headers, body, hop);
+  }
+
+  const hop: PoolHop = {
+    to: { socketPath: props.socketPath },
+    timeoutMs: props.timeoutMs ?? USER_POOL_TIMEOUT_MS,
+    answerHeaders: withoutCors,
+    unavailable: (r) => sendPoolError(r, USER_POOL_UNAVAILABLE),
+  };
+
+  /**
+   * Sign-in, where cognito-local is too trusting (pool-challenges.ts): a temporary password's challenge is
+   * answered only after the front checked that password, with a session of the front's own, and a challenge
+   * reply goes on only with such a session, once, for the user and client it was issued for.
+   */
+  async function signIn(
+    req: IncomingMessage,
+    res: ServerResponse,
+    action: "InitiateAuth" | "RespondToAuthChallenge",
+    headers: IncomingHttpHeaders,
+    body: Buffer,
+  ): Promise<void> {
+    let input: SignInRequest;
+    try {
+      input = JSON.parse(body.toString("utf8")) as SignInRequest;
+      if (typeof input !== "object" || input === null) throw new Error("not an object");
+    } catch {
+      return refuse(req, res, {
+        status: 400,
+        type: "SerializationException",
+        reason: "not-json",
+        message: "The request body is not a JSON object.",
+      });
+    }
+    if (action === "RespondToAuthChallenge") {
+      const username = input.ChallengeResponses?.USERNAME;
+      const upstream =
+        input.ChallengeName === "NEW_PASSWORD_REQUIRED"
+          ? sessions.take(input.Session, username, input.ClientId)
+          : undefined;
+      if (upstream === undefined) return refuse(req, res, INVALID_SESSION);
+      const forwarded = Buffer.from(JSON.stringify({ ...input, Session: upstream }));
+      return forwardToPool(req, res, headers, forwarded, hop);
+    }
+    const answer = await callPool(hop.to, "POST", "/", headers, body, hop.timeoutMs);
+    if (answer === undefined) return sendPoolError(res, USER_POOL_UNAVAILABLE);
+    let result: { ChallengeName?: unknown; Session?: unknown } | undefined;
+    try {
+      result = answer.status === 200 ? (JSON.parse(answer.body.toString("utf8")) as typeof result) : undefined;
+    } catch {
+      result = undefined;
+    }
+    if (result?.ChallengeName === undefined) return sendWhole(res, answer.status, answer.headers, answer.body);
+    const username = input.AuthParameters?.USERNAME;
+    // cognito-local asks for a new password before it checks the old one: the front checks it.
+    if (
+      result.ChallengeName !== "NEW_PASSWORD_REQUIRED" ||
+      typeof result.Session !== "string" ||
+      typeof username !== "string" ||
+      typeof input.ClientId !== "string" ||
+      !passwordMatches(props.passwordOf?.(username), input.AuthParameters?.PASSWORD)
+    )
+      return refuse(req, res, WRONG_PASSWORD);
+    const session = sessions.issue(username, input.ClientId, result.Session);
+    sendWhole(res, 200, answer.headers, Buffer.from(JSON.stringify({ ...result, Session: session })));
   }
 
   // A request that fails while it is read has no one left to answer.

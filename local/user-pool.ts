@@ -35,6 +35,7 @@ import {
   writeFileSync,
 } from "fs";
 import { tmpdir } from "os";
+import { connect } from "net";
 import { dirname, join } from "path";
 import { LogSink } from "../common/log";
 import { killOnExit, stopProcessGroup, tailOf, waitForHttp } from "./processes";
@@ -189,17 +190,51 @@ export function buildCognitoLocalConfig(issuerDomain: string, socketPath: string
   };
 }
 
+/** Whether something answers on a Unix socket: a running cognito-local, or a stale file left by one that died. */
+function socketAnswers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect(path);
+    probe.once("connect", () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once("error", () => resolve(false));
+  });
+}
+
 /** Where cognito-local listens: in the pool's state directory (0700) when the path fits, else in a private temp directory. */
-function poolSocket(stateDir: string): { readonly path: string; remove(): void } {
+async function poolSocket(stateDir: string): Promise<{ readonly path: string; remove(): void }> {
   const inState = join(stateDir, "cognito-local.sock");
   if (inState.length <= MAX_SOCKET_PATH) {
-    // A socket left by a stack that died: cognito-local cannot listen where it is.
-    if (existsSync(inState) && lstatSync(inState).isSocket()) rmSync(inState);
+    if (existsSync(inState) && lstatSync(inState).isSocket()) {
+      // Another stack's pool is running on this state: leave it alone.
+      if (await socketAnswers(inState))
+        throw new Error(`${stateDir} is the state of a user pool that is running: stop the other stack first`);
+      // A socket left by a stack that died: cognito-local cannot listen where it is.
+      rmSync(inState);
+    }
     return { path: inState, remove: () => rmSync(inState, { force: true }) };
   }
   const dir = mkdtempSync(join(tmpdir(), "mlflow-gate-pool-"));
   chmodSync(dir, 0o700);
   return { path: join(dir, "cognito-local.sock"), remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * A user's password as cognito-local stores it (`.cognito/db/<pool id>.json`, the layout its README documents,
+ * in the 0700 state directory); undefined when the user or the file is not there.
+ */
+export function storedPassword(stateDir: string, userPoolId: string, username: string): string | undefined {
+  try {
+    const db = JSON.parse(readFileSync(join(stateDir, ".cognito", "db", `${userPoolId}.json`), "utf8")) as {
+      Users?: Record<string, { Username?: unknown; Password?: unknown }>;
+    };
+    const users = Object.values(db.Users ?? {});
+    const user = users.find((u) => u.Username === username);
+    return typeof user?.Password === "string" ? user.Password : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Narrows the parsed contents of pool.json; throws naming what is wrong. */
@@ -456,13 +491,17 @@ export async function startUserPool(options: UserPoolOptions): Promise<RunningUs
   const saved = loadSavedPool(poolFile);
 
   const adminKey = generatePoolKey();
-  const socket = poolSocket(options.stateDir);
+  const socket = await poolSocket(options.stateDir);
+  // The pool's id is known once the pool is reconciled; until then no sign-in can need a stored password.
+  const known: { poolId?: string } = {};
   const front = await startUserPoolFront({
     host,
     port: options.port,
     socketPath: socket.path,
     region,
     key: adminKey,
+    passwordOf: (username) =>
+      known.poolId === undefined ? undefined : storedPassword(options.stateDir, known.poolId, username),
     ...(options.events !== undefined ? { log: options.events } : {}),
   }).catch((e: NodeJS.ErrnoException) => {
     socket.remove();
@@ -499,6 +538,7 @@ export async function startUserPool(options: UserPoolOptions): Promise<RunningUs
     throw e;
   }
   const { userPoolId, clientId } = pool;
+  known.poolId = userPoolId;
   const issuer = `${endpoint}/${userPoolId}`;
   return {
     endpoint,

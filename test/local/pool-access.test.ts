@@ -12,7 +12,15 @@ const HOSTS = loopbackHosts("127.0.0.1", 9229);
 const target = (action: string) => `AWSCognitoIdentityProviderService.${action}`;
 const post = (action: string, extra: Partial<Parameters<typeof decideFrontRequest>[0]> = {}) =>
   decideFrontRequest(
-    { method: "POST", path: "/", host: "127.0.0.1:9229", origin: undefined, target: target(action), ...extra },
+    {
+      method: "POST",
+      path: "/",
+      query: "",
+      host: "127.0.0.1:9229",
+      origin: undefined,
+      target: target(action),
+      ...extra,
+    },
     HOSTS,
   );
 
@@ -37,6 +45,8 @@ describe("loopback names", () => {
     expect([...loopbackOrigins("localhost", 8080)]).toEqual(["http://127.0.0.1:8080", "http://localhost:8080"]);
     expect([...loopbackOrigins("127.0.0.2", 8080)]).toEqual(["http://127.0.0.2:8080"]);
     expect([...loopbackHosts("127.0.0.1", 9229)]).toEqual(["127.0.0.1:9229", "localhost:9229"]);
+    // MLFLOW_GATE_HOST=LOCALHOST is a loopback name too; clients send it in lower case.
+    expect([...loopbackHosts("LOCALHOST", 9229)]).toEqual(["127.0.0.1:9229", "localhost:9229"]);
   });
 });
 
@@ -71,6 +81,12 @@ describe("decideFrontRequest: the pool's front", () => {
     ["a target that is not Cognito's", { target: "AmazonSSM.GetParameter" }, 400, "target"],
     ["two targets", { target: [target("InitiateAuth"), target("AdminGetUser")] }, 400, "target"],
     ["a POST elsewhere than /", { path: "/oauth2/token" }, 405, "method"],
+    [
+      "a query (where a presigned signature, valid for days, would ride)",
+      { query: "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=k" },
+      400,
+      "query",
+    ],
     ["an OPTIONS preflight without Origin", { method: "OPTIONS" }, 405, "method"],
   ] as const)("%s is refused", (_, extra, status, reason) => {
     expect(post("InitiateAuth", extra)).toMatchObject({ forward: false, refusal: { status, reason } });
@@ -89,7 +105,7 @@ describe("decideFrontRequest: the pool's front", () => {
     ["/", false],
   ])("GET %s is public: %s", (path, allowed) => {
     const d = decideFrontRequest(
-      { method: "GET", path, host: "127.0.0.1:9229", origin: undefined, target: undefined },
+      { method: "GET", path, query: "", host: "127.0.0.1:9229", origin: undefined, target: undefined },
       HOSTS,
     );
     expect(d.forward).toBe(allowed);

@@ -360,6 +360,17 @@ describe("startUserPool: ports and isolation", () => {
     await expect(verifierOf(a).verify(tokenOfA)).resolves.toBeDefined();
   });
 
+  it("refuses a state directory whose pool is running, and leaves that pool working", async () => {
+    // Prepare
+    const stateDir = dirs.make();
+    const running = await pools.start({ stateDir });
+    // Act
+    const error = await rejectionOf(startUserPool({ stateDir, port: 0, groups: GROUPS, demoUsers: DEMO_USERS }));
+    // Assess
+    expect(error.message).toBe(`${stateDir} is the state of a user pool that is running: stop the other stack first`);
+    await expect(running.login("admin", running.users[0]?.password as string)).resolves.toHaveProperty("accessToken");
+  });
+
   it("gives tokens Cognito's default lifetime of one hour when none is set", async () => {
     // Prepare
     const pool = await pools.start({ stateDir: dirs.make() });
