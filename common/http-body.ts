@@ -13,15 +13,22 @@ export type HoldBytes = (bytes: number) => boolean;
  * reading then stops, the request is paused, and the rest is the caller's to discard (discardBody) or
  * to cut off (an answer with `Connection: close`). Rejects when the request fails.
  */
-export function readBody(req: IncomingMessage, limit: number, hold?: HoldBytes): Promise<Buffer | undefined> {
+export function readBody(
+  req: IncomingMessage,
+  limit: number,
+  hold?: HoldBytes,
+  /** Hold a declared length at once (the default), or only the bytes as they arrive. */
+  holdAs: "declared" | "arrived" = "declared",
+): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers["content-length"] ?? 0);
-    if (declared > limit || (hold !== undefined && declared > 0 && !hold(declared))) {
+    const upFront = hold !== undefined && holdAs === "declared" && declared > 0;
+    if (declared > limit || (upFront && !hold(declared))) {
       req.pause();
       return resolve(undefined);
     }
-    // A declared length was held whole (the parser delivers no more than it); a chunked body is held as it comes.
-    const holdChunks = hold !== undefined && !(declared > 0) ? hold : undefined;
+    // A declared length was held whole (the parser delivers no more than it); otherwise bytes are held as they come.
+    const holdChunks = hold !== undefined && !upFront ? hold : undefined;
     const chunks: Buffer[] = [];
     let size = 0;
     const stop = () => {

@@ -70,7 +70,7 @@ export interface RequestClock {
 
 /** API Gateway's own answer: its JSON error body, x-amzn-RequestId, x-amz-apigw-id and x-amzn-ErrorType. */
 function sendAnswer(res: ServerResponse, clock: RequestClock, refusal: Refusal): void {
-  const body = JSON.stringify({ message: refusal.answer.message });
+  const body = JSON.stringify({ [refusal.answer.messageKey ?? "message"]: refusal.answer.message });
   if (refusal.closeConnection) res.setHeader("connection", "close");
   res.writeHead(refusal.answer.status, {
     "content-type": "application/json",

@@ -1,4 +1,5 @@
 import type { RequestDecision } from "../authorizer/core/decide-request";
+import { formatMethodArn, MethodArn } from "../authorizer/core/method-arn";
 
 /**
  * The answers API Gateway gives on its own, before or instead of the integration: status, body and
@@ -8,6 +9,8 @@ export interface GatewayAnswer {
   readonly status: number;
   readonly errorType: string;
   readonly message: string;
+  /** The body's key: `message`, or `Message` in IAM's own denials. @default "message" */
+  readonly messageKey?: "message" | "Message";
 }
 
 export const ANSWERS = {
@@ -53,4 +56,22 @@ export function iamDenied(message: string): GatewayAnswer {
 /** API Gateway's answer to a request the caller's policies deny: it says so when a Deny statement matched. */
 export function deniedAnswer(decision: RequestDecision): GatewayAnswer {
   return decision.evaluation?.decision === "ExplicitDeny" ? ANSWERS.explicitDeny : ANSWERS.accessDenied;
+}
+
+/** The account of a resource ARN as IAM's denials print it: its last four digits. */
+const maskedAccount = (account: string): string => `${"*".repeat(Math.max(0, account.length - 4))}${account.slice(-4)}`;
+
+/**
+ * An AWS_IAM method's answer when the caller's policies do not allow the request: IAM's own words, under
+ * `Message`, naming the caller's ARN, the action and the request's method ARN (its account masked to the
+ * last four digits), and `with an explicit deny` when a Deny statement matched.
+ */
+export function iamPolicyDenied(callerArn: string, methodArn: MethodArn, explicit: boolean): GatewayAnswer {
+  const resource = formatMethodArn({ ...methodArn, account: maskedAccount(methodArn.account) });
+  return {
+    status: 403,
+    errorType: "AccessDeniedException",
+    messageKey: "Message",
+    message: `User: ${callerArn} is not authorized to perform: execute-api:Invoke on resource: ${resource}${explicit ? " with an explicit deny" : ""}`,
+  };
 }

@@ -9,7 +9,7 @@ import { ANSWERS } from "./api-responses";
 import { AccessLogEntry, Answered, createRequestEnd, Refusal, RequestClock, RequestFacts } from "./answer";
 import { AuthorizationResult, Identity, identityFacts } from "./passes/authorization";
 import { createCognitoAuthorization } from "./passes/authorize-cognito";
-import { createIamAuthorization } from "./passes/authorize-iam";
+import { createIamAuthorization, createIamPrecheck } from "./passes/authorize-iam";
 import { createBodyPass } from "./passes/body";
 import { identitySourcePass } from "./passes/identity-source";
 import { newExtendedRequestId } from "./integration-request";
@@ -78,6 +78,7 @@ export function createGateway(props: GatewayProps): EmulatorGateway {
     stage,
     now,
   });
+  const precheckIam = createIamPrecheck({ region: props.region, credentials: props.credentials, now });
   const authorizeCognito = createCognitoAuthorization({
     policySet: props.policySet,
     authorizer: props.authorizer,
@@ -115,9 +116,14 @@ export function createGateway(props: GatewayProps): EmulatorGateway {
     const { route, surface } = routed.go;
     learn({ surface, ...(route ? { action: route.action } : {}) });
 
-    // A request without the credentials its route needs is answered before its body is read.
+    // A request without the credentials its route needs is answered before its body is read, and so is a
+    // SigV4 request whose signature could never verify (all but the body's hash and the signature checked).
     const missing = identitySourcePass(req, target.go, surface);
     if (missing) return missing.stop;
+    if (surface === "iam") {
+      const early = precheckIam({ req, target: target.go });
+      if (early) return early.stop;
+    }
 
     // The authorizer of a UI route never sees the body: it decides before the body is read, so only a caller
     // it allows can make the gateway hold one. SigV4 signs the body: an SDK route's is read first.
@@ -136,7 +142,8 @@ export function createGateway(props: GatewayProps): EmulatorGateway {
       if (refused) return refused;
     }
 
-    const body = await bodyPass.read(req, res);
+    // On a public route nobody was checked: what its body holds is only what it has sent.
+    const body = await bodyPass.read(req, res, surface === "none" ? "arrived" : "declared");
     if ("stop" in body) return body.stop;
 
     if (surface === "iam") {

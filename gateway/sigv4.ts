@@ -193,7 +193,18 @@ export function verifySigV4(req: SignedRequest, store: CredentialStore, options:
   }
 }
 
-function verify(req: SignedRequest, store: CredentialStore, options: SigV4Options): SigV4Result {
+/** What the checks that need no body found: the request's headers, its signature's source, the key's owner. */
+interface Prechecked {
+  readonly headers: ReadonlyMap<string, string[]>;
+  readonly source: SignatureSource;
+  readonly credential: SigV4Credential;
+}
+
+/**
+ * Every check that needs no body: the signature's form, its signed headers, service, region, dates and skew,
+ * the key and its session. So a request that cannot verify is refused before its body is read.
+ */
+function precheck(req: Omit<SignedRequest, "body">, store: CredentialStore, options: SigV4Options): Prechecked {
   const service = options.service ?? DEFAULT_SERVICE;
   const maxSkewMs = options.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;
   const headers = indexHeaders(req.rawHeaders);
@@ -235,9 +246,6 @@ function verify(req: SignedRequest, store: CredentialStore, options: SigV4Option
     if (!headers.has(name)) reject("missing-signed-header", `The signed header '${name}' is not in the request.`);
   }
 
-  const payloadHash = sha256Hex(req.body);
-  checkPayloadHeader(headers.get("x-amz-content-sha256"), payloadHash);
-
   const credential = store.find(auth.accessKeyId);
   if (credential === undefined) return reject("unknown-key", SIGV4_MESSAGES.invalidToken);
   // Written so that an invalid Date (NaN) counts as expired.
@@ -245,6 +253,32 @@ function verify(req: SignedRequest, store: CredentialStore, options: SigV4Option
     reject("expired-credentials", SIGV4_MESSAGES.expiredToken);
   }
   checkSessionToken(source.sessionToken ?? headers.get("x-amz-security-token"), credential.sessionToken);
+  return { headers, source, credential };
+}
+
+/**
+ * The checks of verifySigV4 that need no body (precheck): a request they refuse gets the same answer it
+ * would get once its body was read, so a gateway can answer it without reading the body.
+ */
+export function precheckSigV4(
+  req: Omit<SignedRequest, "body">,
+  store: CredentialStore,
+  options: SigV4Options,
+): SigV4Result {
+  try {
+    const { credential } = precheck(req, store, options);
+    return { ok: true, principal: credential.principal, arn: credential.arn, accessKeyId: credential.accessKeyId };
+  } catch (e) {
+    if (e instanceof Rejection) return e.result;
+    throw e;
+  }
+}
+
+function verify(req: SignedRequest, store: CredentialStore, options: SigV4Options): SigV4Result {
+  const { headers, source, credential } = precheck(req, store, options);
+  const { auth, amzDate } = source;
+  const payloadHash = sha256Hex(req.body);
+  checkPayloadHeader(headers.get("x-amz-content-sha256"), payloadHash);
 
   const canonicalUri = buildCanonicalUri(req.rawPath);
   const canonicalQuery = buildCanonicalQuery(source.signedQuery);

@@ -66,6 +66,12 @@ export interface Guard {
 const MAX_AUDITED_RESPONSE_BYTES = 1024 * 1024;
 /** How long a client has to send a whole request (headers and body); Node answers 408 past it. */
 export const REQUEST_TIMEOUT_MS = 60_000;
+/**
+ * How long an idle client connection stays open: above the NLB's 350 s idle timeout for TCP, so that the NLB,
+ * not the guard, ends an idle connection (a guard closing first could race a request the NLB sends on it).
+ * Locally the emulator's own idle timeout (4 s) is below it, for the same reason.
+ */
+export const KEEP_ALIVE_MS = 360_000;
 /** What the guard reads and drops of a refused request's body before it cuts the client off. */
 const MAX_DISCARDED_BYTES = 64 * 1024 * 1024;
 
@@ -394,6 +400,7 @@ export function createGuardServer(props: GuardProps): Server {
     { requestTimeout: props.requestTimeoutMs ?? REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 },
     guard.handle,
   );
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
   server.on("close", () => guard.close());
   trackResponses(server);
   return server;

@@ -1,7 +1,7 @@
-import { decideRequest } from "../../authorizer/core/decide-request";
+import { decideRequest, RequestDecision } from "../../authorizer/core/decide-request";
 import { ParsedPolicy } from "../../authorizer/core/evaluate";
 import { PolicySet } from "../../authorizer/core/policy-set";
-import { deniedAnswer } from "../api-responses";
+import { deniedAnswer, GatewayAnswer } from "../api-responses";
 import { RequestFacts, Refusal } from "../answer";
 import { RoutedRequest } from "./route";
 
@@ -35,8 +35,9 @@ export function authorizeByPolicies(
   routed: RoutedRequest,
   identity: Identity,
   policies: readonly ParsedPolicy[],
+  answerOf: (decision: RequestDecision) => GatewayAnswer = deniedAnswer,
 ): AuthorizationResult {
   const d = decideRequest(policySet, { ...routed, groups: identity.groups, policies });
   if (d.decision === "allow") return { go: identity };
-  return { stop: { answer: deniedAnswer(d), decision: "deny", reason: d.reason }, identity };
+  return { stop: { answer: answerOf(d), decision: "deny", reason: d.reason }, identity };
 }

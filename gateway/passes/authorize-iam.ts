@@ -3,9 +3,9 @@ import { parseCallerArn } from "../../authorizer/core/contract";
 import { ParsedPolicy, parsePolicyDocument } from "../../authorizer/core/evaluate";
 import { MethodArnStage } from "../../authorizer/core/method-arn";
 import { PolicySet } from "../../authorizer/core/policy-set";
-import { ANSWERS, iamDenied } from "../api-responses";
-import { refuse } from "../answer";
-import { CredentialStore, verifySigV4 } from "../sigv4";
+import { iamDenied, iamPolicyDenied } from "../api-responses";
+import { refuse, Refusal } from "../answer";
+import { CredentialStore, precheckSigV4, verifySigV4 } from "../sigv4";
 import { AuthorizationResult, authorizeByPolicies, Identity } from "./authorization";
 import { missingSignature } from "./identity-source";
 import { RoutedRequest } from "./route";
@@ -33,6 +33,26 @@ export function logNameOf(arn: string): string | undefined {
   const caller = parseCallerArn(arn);
   if (!caller) return undefined;
   return caller.kind === "assumed-role" ? `assumed-role/${caller.role}/${caller.session}` : caller.name;
+}
+
+/**
+ * Before the body: the SigV4 checks that need none (precheckSigV4: the signature's form, scope, dates, the key
+ * and its session). A request they refuse gets the answer it would get once its body was read, and its body
+ * is never read, so a made-up Authorization header cannot make the gateway hold a body.
+ */
+export function createIamPrecheck(
+  props: Pick<IamAuthorizationProps, "region" | "credentials" | "now">,
+): (request: Omit<SignedRequestParts, "body">) => { stop: Refusal } | undefined {
+  return ({ req, target }) => {
+    const missing = missingSignature(req, target);
+    if (missing) return missing;
+    const checked = precheckSigV4(
+      { method: req.method ?? "", rawPath: target.rawPath, rawQuery: target.rawQuery, rawHeaders: req.rawHeaders },
+      props.credentials,
+      { region: props.region, now: props.now },
+    );
+    return checked.ok ? undefined : refuse(iamDenied(checked.message), "deny", checked.reason);
+  };
 }
 
 /**
@@ -77,7 +97,14 @@ export function createIamAuthorization(
       accessKeyId: verified.accessKeyId,
       groups: group ? [group] : [],
     };
-    if (!group) return { ...refuse(ANSWERS.accessDenied, "deny", "principal-without-group"), identity };
-    return authorizeByPolicies(props.policySet, routed, identity, roleOf(group));
+    // A principal without a group is a role without an execute-api policy: IAM's implicit deny.
+    if (!group)
+      return {
+        ...refuse(iamPolicyDenied(verified.arn, routed.methodArn, false), "deny", "principal-without-group"),
+        identity,
+      };
+    return authorizeByPolicies(props.policySet, routed, identity, roleOf(group), (d) =>
+      iamPolicyDenied(verified.arn, routed.methodArn, d.evaluation?.decision === "ExplicitDeny"),
+    );
   };
 }

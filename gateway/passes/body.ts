@@ -28,8 +28,11 @@ export interface RequestEnd {
 
 /** The body pass of one gateway, and what its bodies hold now. */
 export interface BodyPass {
-  /** Reads `req`'s body; what it holds counts until `res` closes (the integration may send it twice). */
-  read(req: IncomingMessage, res: RequestEnd): Promise<PassResult<Buffer>>;
+  /**
+   * Reads `req`'s body; what it holds counts until `res` closes. `holdAs`: a declared length is held at once
+   * (an authorized caller's), or only the bytes that arrived (anyone's, on a public route).
+   */
+  read(req: IncomingMessage, res: RequestEnd, holdAs?: "declared" | "arrived"): Promise<PassResult<Buffer>>;
   /** Bytes held for request bodies now, across all requests: declared lengths, and chunked bodies as read. */
   heldBytes(): number;
 }
@@ -53,7 +56,11 @@ export function createBodyPass(props: BodyPassProps = {}): BodyPass {
   const budget = createByteBudget(props.maxHeldBodyBytes ?? MAX_HELD_BODY_BYTES);
   const limit = props.limit ?? API_GATEWAY.maxPayloadBytes;
 
-  async function read(req: IncomingMessage, res: RequestEnd): Promise<PassResult<Buffer>> {
+  async function read(
+    req: IncomingMessage,
+    res: RequestEnd,
+    holdAs: "declared" | "arrived" = "declared",
+  ): Promise<PassResult<Buffer>> {
     // One reservation for a declared length, one per chunk of a chunked body; all given back at the end.
     const releases: (() => void)[] = [];
     let ended = false;
@@ -75,7 +82,7 @@ export function createBodyPass(props: BodyPassProps = {}): BodyPass {
     res.once("close", release);
     let body: Buffer | undefined;
     try {
-      body = await readBody(req, limit, hold);
+      body = await readBody(req, limit, hold, holdAs);
     } catch (e) {
       release();
       throw e;

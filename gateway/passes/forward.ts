@@ -141,7 +141,7 @@ const gatewayAnswer = (answer: GatewayAnswer, reason: string): Refusal => ({ ans
 
 /**
  * The HTTP proxy integration to MLflow. A kept-alive connection pool whose idle connections close before
- * MLflow closes them; one resend when a reused connection turns out reset; API Gateway's integration
+ * MLflow closes them, and no resend (API Gateway sends none); API Gateway's integration
  * timeout until the response begins. Answers are held (API Gateway buffers them: a cut is a 502, not a
  * broken connection) up to the payload limit and a gateway-wide budget, past either they stream. A
  * client that leaves cancels MLflow's side.
@@ -171,7 +171,6 @@ export function createForwarder(props: ForwarderProps): {
           resolve(r);
         }
       };
-      let retried = false;
       const send = (): ClientRequest =>
         httpRequest(
           {
@@ -234,7 +233,7 @@ export function createForwarder(props: ForwarderProps): {
             responseStatus = status;
           },
         );
-      let upstreamReq = send();
+      const upstreamReq = send();
       res.on("close", () => {
         if (res.writableFinished) return settle({ status: responseStatus ?? res.statusCode });
         // The client left before its answer was sent: cancel MLflow's side, or a paused response would hold
@@ -250,26 +249,12 @@ export function createForwarder(props: ForwarderProps): {
         upstreamReq.destroy();
         settle(gatewayAnswer(ANSWERS.timeout, "integration-timeout"));
       }, props.integrationTimeoutMs);
-      const onError = (e: NodeJS.ErrnoException) => {
+      // No resend, as API Gateway sends none: a connection the upstream resets is a 502. What keeps that from
+      // happening is the order of idle timeouts (this agent's below the upstream's keep-alive).
+      upstreamReq.on("error", (e: NodeJS.ErrnoException) => {
         if (settled) return;
-        // A kept-alive connection MLflow closed just as this request went out: MLflow never read it, so it
-        // goes once more on a new connection (Node's documented remedy). Any other failure is a 502.
-        if (
-          e.code === "ECONNRESET" &&
-          upstreamReq.reusedSocket &&
-          responseStatus === undefined &&
-          !retried &&
-          !res.destroyed
-        ) {
-          retried = true;
-          upstreamReq = send();
-          upstreamReq.on("error", onError);
-          upstreamReq.end(body);
-          return;
-        }
         settle(gatewayAnswer(ANSWERS.mlflowDown, `upstream-${e.code ?? "error"}`));
-      };
-      upstreamReq.on("error", onError);
+      });
       upstreamReq.end(body);
     });
   }

@@ -4,7 +4,7 @@ import { RouteMatcher } from "../../authorizer/core/catalog";
 import { loadRouteCatalog } from "../../authorizer/load-policies";
 import { closeServer } from "../../common/http-server";
 import { AuditRecord } from "../../guard/audit";
-import { createGuardServer } from "../../guard/server";
+import { createGuardServer, KEEP_ALIVE_MS } from "../../guard/server";
 import { CATALOG_FILE } from "../../project/paths";
 import { SeenRequest, startRecordingUpstream } from "../support/recording-upstream";
 
@@ -574,4 +574,9 @@ describe("when MLflow is not there", () => {
       await startGuard();
     }
   });
+});
+
+test("idle client connections outlive the NLB's 350 s idle timeout, so the NLB is the one that ends them", () => {
+  expect(guard.keepAliveTimeout).toBe(KEEP_ALIVE_MS);
+  expect(KEEP_ALIVE_MS).toBeGreaterThan(350_000);
 });

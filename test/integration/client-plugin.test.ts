@@ -172,7 +172,7 @@ describe("mlflow-reader with the plugin", () => {
         expect.objectContaining({
           ok: false,
           status: 403,
-          error: expect.stringContaining("User is not authorized to access this resource"),
+          error: expect.stringContaining("is not authorized to perform: execute-api:Invoke on resource"),
         }),
       ]);
     }
@@ -180,12 +180,14 @@ describe("mlflow-reader with the plugin", () => {
     expect(seen.list).toMatchObject({ ok: true, value: [] });
   });
 
-  test("a denied REST call reads PERMISSION_DENIED with the gateway's message, not INTERNAL_ERROR", async () => {
+  test("a denied REST call reads PERMISSION_DENIED with IAM's message (the role and the action), not INTERNAL_ERROR", async () => {
     const r = await ops("mlflow-reader", [["create", "create_experiment", { name: "not-allowed" }]]);
     expect(r.create).toMatchObject({
       ok: false,
       status: 403,
-      error: "PERMISSION_DENIED: User is not authorized to access this resource",
+      error: expect.stringMatching(
+        /^PERMISSION_DENIED: User: arn:aws:iam::\d{12}:user\/mlflow-reader is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:.*\/POST\/api\/2\.0\/mlflow\/experiments\/create$/,
+      ),
     });
   });
 });

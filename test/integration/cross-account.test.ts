@@ -96,7 +96,10 @@ async function signedWith(
   return JSON.parse(r.stdout) as { status: number; body: string };
 }
 
-const DENIED = "PERMISSION_DENIED: User is not authorized to access this resource";
+/** The plugin's reading of IAM's denial: PERMISSION_DENIED, naming the caller (a user or a role's session) and the action. */
+const DENIED = expect.stringMatching(
+  /^PERMISSION_DENIED: User: arn:aws:(iam::\d{12}:user\/[^ ]+|sts::\d{12}:assumed-role\/[^/]+\/[^ ]+) is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:/,
+);
 
 describe("the data-science principal", () => {
   test("alone has no MLflow rights: even a read is denied", async () => {
@@ -194,7 +197,9 @@ describe("the local STS with boto3", () => {
     ).toBe(200);
     expect(await signedWith(keys, "POST", "/api/2.0/mlflow/experiments/create", '{"name":"temp-reader"}')).toEqual({
       status: 403,
-      body: '{"message":"User is not authorized to access this resource"}',
+      body: expect.stringMatching(
+        /^\{"Message":"User: arn:aws:sts::\d{12}:assumed-role\/mlflow-reader\/short is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:[^"]+\/POST\/api\/2\.0\/mlflow\/experiments\/create"\}$/,
+      ),
     });
     // ... and after expiry
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, expiresAt - Date.now()) + 1500));

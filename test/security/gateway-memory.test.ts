@@ -147,14 +147,14 @@ function parseAnswer(data: Buffer, afterMs: number): RawAnswer | undefined {
 function slowUpload(
   target: string,
   headers: readonly (readonly [string, string])[],
-  options: { declared?: number; first?: Buffer; trickle?: boolean } = {},
+  options: { declared?: number; first?: Buffer; trickle?: boolean; method?: string } = {},
 ): Upload {
   const socket = connect(port, "127.0.0.1");
   sockets.push(socket);
   const started = performance.now();
   const hasHost = headers.some(([name]) => name.toLowerCase() === "host");
   const head = [
-    `POST ${target} HTTP/1.1`,
+    `${options.method ?? "POST"} ${target} HTTP/1.1`,
     ...(hasHost ? [] : [`Host: 127.0.0.1:${port}`]),
     ...headers.map(([name, value]) => `${name}: ${value}`),
     `Content-Length: ${options.declared ?? DECLARED}`,
@@ -309,6 +309,45 @@ test("20 slow uploads with forged tokens to UI routes are refused by the authori
     expect(a.afterMs).toBeLessThan(PROMPT_MS);
   }
   expect(maxHeld).toBe(0);
+  expect(seen).toHaveLength(0);
+}, 60_000);
+
+test("slow uploads with a made-up Authorization to SDK routes are refused before their bodies are read; a public route holds only what arrived", async () => {
+  // Prepare: what the review tried, a junk header and a well-formed signature of a key nobody has
+  const first = Buffer.alloc(MB, 120);
+  const held = sampleHeldBodyBytes();
+  const path = "/api/2.0/mlflow/runs/log-batch";
+  const unknownKey = (await signedHeaders(path, Buffer.alloc(DECLARED, 120))).map(([n, v]): [string, string] => [
+    n,
+    n.toLowerCase() === "authorization" ? v.replace(/Credential=[A-Z0-9]+\//, "Credential=AKIANOBODYHASTHISKEY/") : v,
+  ]);
+
+  // Act
+  const junk = await Promise.all(
+    Array.from(
+      { length: 10 },
+      (_, i) => slowUpload(IAM_ROUTES[i % IAM_ROUTES.length]!, [["Authorization", "x"]], { first }).answer,
+    ),
+  );
+  const unknown = await Promise.all(Array.from({ length: 10 }, () => slowUpload(path, unknownKey, { first }).answer));
+  // A GET with a body on a public route: API Gateway passes it on (the guard refuses it).
+  const publicUpload = slowUpload("/health", [], { first, trickle: false, method: "GET" });
+  const publicHeld = await eventually(() => gateway.heldBodyBytes() === MB);
+  publicUpload.socket.destroy();
+  const maxHeld = held.stop();
+
+  // Assess: API Gateway's SigV4 answers, each prompt, and no body held for them
+  for (const a of junk) expect([a.status, a.headers["x-amzn-errortype"]]).toEqual([403, "InvalidSignatureException"]);
+  for (const a of unknown)
+    expect({ status: a.status, body: a.body }).toEqual({
+      status: 403,
+      body: JSON.stringify({ message: "The security token included in the request is invalid." }),
+    });
+  for (const a of [...junk, ...unknown]) expect(a.afterMs).toBeLessThan(PROMPT_MS);
+  // The public upload declared 10 MB and sent 1 MB: it held the 1 MB it sent, never the 10 it declared.
+  expect(publicHeld).toBe(true);
+  expect(maxHeld).toBe(MB);
+  expect(await eventually(() => gateway.heldBodyBytes() === 0)).toBe(true);
   expect(seen).toHaveLength(0);
 }, 60_000);
 
