@@ -12,7 +12,8 @@ import { ConfigError } from "../../authorizer/core/errors";
 import { PolicySet } from "../../authorizer/core/policy-set";
 import { InfraConfig } from "../config";
 import { AuthorizerFunction } from "../constructs/authorizer-function";
-import { CatalogApiRoutes, DEFAULT_MAX_API_RESOURCES } from "../constructs/catalog-api-routes";
+import { DEFAULT_MAX_API_RESOURCES } from "../../authorizer/core/api-routes";
+import { CatalogApiRoutes } from "../constructs/catalog-api-routes";
 import { MlflowUserPool } from "../constructs/mlflow-user-pool";
 import { UiConfigRoute } from "../constructs/ui-config-route";
 

@@ -12,7 +12,7 @@ import { CatalogError, ConfigError } from "../../../authorizer/core/errors";
 import { PolicySet } from "../../../authorizer/core/policy-set";
 import { loadPolicySet } from "../../../authorizer/load-policies";
 import { InfraConfig, parseInfraConfig } from "../../../infra/config";
-import { buildApiRouteTree, DEFAULT_MAX_API_RESOURCES } from "../../../infra/constructs/catalog-api-routes";
+import { buildApiRouteTree, DEFAULT_MAX_API_RESOURCES } from "../../../authorizer/core/api-routes";
 import { RestApiGatewayStack } from "../../../infra/stacks/rest-api-gateway-stack";
 import { CATALOG_FILE, GROUPS_DIR, REPO_ROOT } from "../../../project/paths";
 import { thrownBy } from "../../support/errors";
