@@ -19,6 +19,7 @@ import { CliIo, Command, Context, OptionName, OPTIONS, Values } from "./lib/comm
 import { usersCommands } from "./users";
 import { signCommand } from "./sign";
 import { auditCommand } from "./audit";
+import { renderCommittedApiDefinition } from "./generate-api-definition";
 
 const USAGE = `Usage: mlflow-gate [--catalog FILE] [--groups-dir DIR] <command> [options]
 
@@ -39,6 +40,10 @@ Commands:
       the authorizer and IAM size limits. Prints the sizes per group.
   routes diff
       Compare the route catalog with the MLflow installed in .venv.
+  api render
+      Print the REST API's definition (OpenAPI 3.0 with API Gateway's extensions) built from the
+      route catalog, the deployment's values as placeholders; policies/api-definition.json is
+      this output, committed (npm run api:generate).
 
   users add USER --group G [--group G2 ...] [--email E]
             [--password-stdin | --temporary-password --password-file FILE | --send-invitation]
@@ -116,6 +121,7 @@ const COMMANDS: readonly Command[] = [
   { name: "policy render", options: ["group", "format", "region", "account", "api-id", "stage"], run: policyRender },
   { name: "policy lint", options: [], run: policyLint },
   { name: "routes diff", options: [], run: routesDiff },
+  { name: "api render", options: [], run: apiRender },
   ...usersCommands,
   signCommand,
   auditCommand,
@@ -392,6 +398,14 @@ function policyLint(ctx: Context): number {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// api render
+
+function apiRender(ctx: Context): number {
+  if (ctx.args.length > 0) throw new UsageError(`unexpected argument "${ctx.args[0]}"`);
+  ctx.io.stdout.write(renderCommittedApiDefinition(ctx.catalogFile));
+  return 0;
+}
+
 // routes diff
 
 function routesDiff(ctx: Context): number {

@@ -173,3 +173,20 @@ export function renderApiDefinition(
     },
   };
 }
+
+/**
+ * The deployment's values as placeholders, for the committed rendering reviewers diff
+ * (`policies/api-definition.json`) and `mlflow-gate api render`: CDK puts the real ones in at synth.
+ */
+export const DEPLOYED_PLACEHOLDERS: Omit<ApiDefinitionValues, "version"> = {
+  title: "mlflow-gate",
+  upstreamHost: "${MlflowNlbDnsName}",
+  vpcLinkId: "${VpcLinkId}",
+  authorizerUri: "${AuthorizerInvokeUri}",
+  uiConfigJson: "${UiConfigJson}",
+};
+
+/** The definition as text: two-space JSON with a final newline, so that a change is a readable diff. */
+export function formatApiDefinition(definition: ApiDefinition): string {
+  return `${JSON.stringify(definition, null, 2)}\n`;
+}

@@ -25,7 +25,7 @@ describe("help", () => {
     const r = await run(flag);
     // Assess
     expect(r.code).toBe(0);
-    for (const command of ["policy check", "policy render", "policy lint", "routes diff"])
+    for (const command of ["policy check", "policy render", "policy lint", "routes diff", "api render"])
       expect(r.stdout).toContain(command);
     expect(r.stderr).toBe("");
   });
@@ -266,6 +266,23 @@ describe("policy lint", () => {
     // Assess
     expect(r.code).toBe(1);
     expect(lines(r.stderr)).toEqual([expect.stringMatching(new RegExp(`^${escape(catalog)}: invalid JSON: `))]);
+  });
+});
+
+describe("api render", () => {
+  test("prints the API definition, the committed policies/api-definition.json", async () => {
+    // Act
+    const r = await run("api", "render");
+    // Assess
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe(readFileSync(join("policies", "api-definition.json"), "utf8"));
+    expect(JSON.parse(r.stdout)).toMatchObject({ openapi: "3.0.1", "x-amazon-apigateway-binary-media-types": ["*/*"] });
+  });
+
+  test("takes no argument", async () => {
+    const r = await run("api", "render", "--local");
+    expect(r.code).toBe(2);
   });
 });
 
