@@ -41,6 +41,8 @@ export const ANSWERS = {
   },
   badResponse: { status: 502, errorType: "BadGatewayException", message: "Bad gateway: MLflow's response was cut off" },
   badRequest: { status: 400, errorType: "BadRequestException", message: "Bad request" },
+  /** AWS documents the status of a method ARN over 1,600 bytes, not its body or error type. */
+  uriTooLong: { status: 414, errorType: "RequestUriTooLongException", message: "Request URI too long" },
   notFound: { status: 404, errorType: "NotFoundException", message: "Not Found" },
 } as const satisfies Record<string, GatewayAnswer>;
 

@@ -13,6 +13,8 @@ export const API_GATEWAY = {
   maxPayloadBytes: 10 * 1024 * 1024,
   /** The longest integration timeout of a REST API. */
   maxIntegrationTimeoutMs: 29_000,
+  /** The longest method ARN of an authorized method; a longer request path gets 414 (quotas, "Important notes"). */
+  maxMethodArnBytes: 1600,
   /** The authorizer result cache: API Gateway's default TTL and its bounds. */
   authorizerCacheTtlSeconds: 300,
   maxAuthorizerCacheTtlSeconds: 3600,

@@ -31,6 +31,21 @@ describe("routePass", () => {
     expect(ui).toMatchObject({ go: { route: undefined, surface: "cognito" } });
   });
 
+  test("an authorized method whose ARN would pass 1,600 bytes gets 414; at 1,600 it goes on", () => {
+    // Prepare: an artifact path that brings the method ARN to exactly the limit, and one byte past it
+    const prefix = "/api/2.0/mlflow-artifacts/artifacts/";
+    const arnOf = (path: string) => formatMethodArn({ ...STAGE, method: "GET", path });
+    const fill = 1600 - Buffer.byteLength(arnOf(prefix));
+    const atLimit = `${prefix}${"a".repeat(fill)}`;
+    // Act
+    const ok = routePass(matcher, STAGE, "GET", target(atLimit));
+    const tooLong = routePass(matcher, STAGE, "GET", target(`${atLimit}b`));
+    // Assess
+    expect(Buffer.byteLength(arnOf(atLimit))).toBe(1600);
+    expect(ok).toMatchObject({ go: { surface: "iam" } });
+    expect(tooLong).toMatchObject({ stop: { answer: { status: 414 }, reason: "method-arn-too-long" } });
+  });
+
   test("public routes go on as public", () => {
     expect(routePass(matcher, STAGE, "GET", target("/health"))).toMatchObject({ go: { surface: "none" } });
   });
