@@ -153,11 +153,12 @@ export async function startUserPoolFront(props: UserPoolFrontProps): Promise<Use
     const url = req.url ?? "";
     const q = url.indexOf("?");
     const path = q < 0 ? url : url.slice(0, q);
+    const query = q < 0 ? "" : url.slice(q + 1);
     const decision = decideFrontRequest(
       {
         method: req.method ?? "",
         path,
-        query: q < 0 ? "" : url.slice(q + 1),
+        query,
         host: req.headers.host,
         origin: req.headers.origin,
         target: req.headers["x-amz-target"],
@@ -178,7 +179,7 @@ export async function startUserPoolFront(props: UserPoolFrontProps): Promise<Use
         {
           method: req.method ?? "",
           rawPath: path,
-          rawQuery: q < 0 ? "" : url.slice(q + 1),
+          rawQuery: query,
           rawHeaders: req.rawHeaders,
           body,
         },
