@@ -391,6 +391,16 @@ export async function benchGateway(o: GatewayOptions, progress: (line: string) =
           userPool,
           principals,
           upstream,
+          // The stack's front, as `npm start` runs it; the bench asks for no UI file.
+          ui: {
+            directory: join(dataDir, "no-ui"),
+            config: {
+              userPoolId: userPool.userPoolId,
+              userPoolClientId: userPool.clientId,
+              region,
+              authFlow: "USER_PASSWORD_AUTH",
+            },
+          },
           accessLog: (e: AccessLogEntry) => void devNull.write(`${JSON.stringify(e)}\n`),
           authorizerLogger: { info: () => undefined, error: () => undefined },
         }),

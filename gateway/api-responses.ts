@@ -40,6 +40,10 @@ export const ANSWERS = {
     message: "Bad gateway: MLflow is not answering (is it running?)",
   },
   badResponse: { status: 502, errorType: "BadGatewayException", message: "Bad gateway: MLflow's response was cut off" },
+  /** INTEGRATION_FAILURE: what API Gateway answers for an integration response it cannot pass on (over 10 MB, buffered). */
+  integrationFailure: { status: 502, errorType: "InternalServerErrorException", message: "Internal server error" },
+  /** API_CONFIGURATION_ERROR: a method its own configuration keeps from running (a MOCK that cannot map a binary payload). */
+  configurationError: { status: 500, errorType: "InternalServerErrorException", message: "Internal server error" },
   badRequest: { status: 400, errorType: "BadRequestException", message: "Bad request" },
   /** AWS documents the status of a method ARN over 1,600 bytes, not its body or error type. */
   uriTooLong: { status: 414, errorType: "RequestUriTooLongException", message: "Request URI too long" },

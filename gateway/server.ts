@@ -1,10 +1,12 @@
 import { randomUUID } from "crypto";
 import { createServer, IncomingMessage, Server, ServerResponse } from "http";
 import type { Authorizer } from "../authorizer/authorize";
+import type { ApiDefinition } from "../authorizer/core/api-definition";
 import { API_GATEWAY } from "../authorizer/core/contract";
 import { MethodArnStage } from "../authorizer/core/method-arn";
 import { PolicySet } from "../authorizer/core/policy-set";
 import { trackResponses } from "../common/http-server";
+import { compileApiModel } from "./api-model";
 import { ANSWERS } from "./api-responses";
 import { AccessLogEntry, Answered, createRequestEnd, Refusal, RequestClock, RequestFacts } from "./answer";
 import { AuthorizationResult, Identity, identityFacts } from "./passes/authorization";
@@ -14,20 +16,24 @@ import { createBodyPass } from "./passes/body";
 import { identitySourcePass } from "./passes/identity-source";
 import { newExtendedRequestId } from "./integration-request";
 import { createForwarder } from "./passes/forward";
+import { answerMock } from "./passes/mock";
 import { routePass } from "./passes/route";
 import { targetPass } from "./passes/target";
 import { CredentialStore } from "./sigv4";
 
 export interface GatewayProps {
   readonly region: string;
-  readonly authorizerCacheTtlSeconds: number;
-  readonly integrationTimeoutMs: number;
+  /**
+   * The API the gateway runs: the definition CDK deploys, rendered with the local values
+   * (gateway/local-api.ts). Its methods, security, authorizer, integrations and binary media types decide
+   * what the gateway does; one it cannot interpret stops createGateway with an ApiDefinitionError.
+   */
+  readonly api: ApiDefinition;
+  /** The catalog and group policies the authorizer and IAM decide by. */
   readonly policySet: PolicySet;
   /** The same module the Lambda runs (authorizer/authorize.ts), configured for the local pool. */
   readonly authorizer: Authorizer;
   readonly credentials: CredentialStore & { groupOf(principal: string): string | undefined };
-  /** MLflow's private address. */
-  readonly upstream: URL;
   readonly log: (entry: AccessLogEntry) => void;
   readonly now?: () => Date;
   /** What MLflow answers held at once may add up to before they stream; @default MAX_HELD_BYTES (passes/forward.ts) */
@@ -64,6 +70,7 @@ export interface EmulatorGateway extends Gateway {
  */
 export function createGateway(props: GatewayProps): EmulatorGateway {
   const now = props.now ?? (() => new Date());
+  const api = compileApiModel(props.api);
   const stage: MethodArnStage = {
     partition: "aws",
     region: props.region,
@@ -82,12 +89,10 @@ export function createGateway(props: GatewayProps): EmulatorGateway {
   const authorizeCognito = createCognitoAuthorization({
     policySet: props.policySet,
     authorizer: props.authorizer,
-    cacheTtlMs: props.authorizerCacheTtlSeconds * 1000,
+    cacheTtlMs: (api.authorizer?.ttlSeconds ?? 0) * 1000,
     now: () => now().getTime(),
   });
   const forwarder = createForwarder({
-    upstream: props.upstream,
-    integrationTimeoutMs: props.integrationTimeoutMs,
     ...(props.maxHeldBytes !== undefined ? { maxHeldBytes: props.maxHeldBytes } : {}),
     ...(props.upstreamIdleMs !== undefined ? { upstreamIdleMs: props.upstreamIdleMs } : {}),
   });
@@ -111,10 +116,13 @@ export function createGateway(props: GatewayProps): EmulatorGateway {
     }
     learn({ path: target.go.path });
 
-    const routed = routePass(props.policySet.matcher, stage, method, target.go);
+    const routed = routePass(api, props.policySet.matcher, stage, method, target.go);
     if ("stop" in routed) return routed.stop;
-    const { route, surface } = routed.go;
+    const { route, surface, method: apiMethod } = routed.go;
     learn({ surface, ...(route ? { action: route.action } : {}) });
+    // A MOCK reaches nothing and reads no body (the API's one method without authorization).
+    if (apiMethod.integration.kind === "mock" && surface === "none")
+      return answerMock(req, res, clock, apiMethod.integration, api.binaryMediaTypes);
 
     // A request without the credentials its route needs is answered before its body is read, and so is a
     // SigV4 request whose signature could never verify (all but the body's hash and the signature checked).
@@ -151,8 +159,12 @@ export function createGateway(props: GatewayProps): EmulatorGateway {
       if (refused) return refused;
     }
 
+    if (apiMethod.integration.kind === "mock")
+      return answerMock(req, res, clock, apiMethod.integration, api.binaryMediaTypes);
     const forwarded = await forwarder.forward(req, res, {
       target: target.go,
+      integration: apiMethod.integration,
+      pathParameters: routed.go.pathParameters,
       body: body.go,
       identity,
       surface,

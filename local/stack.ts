@@ -22,6 +22,7 @@ import {
 import { closeServer } from "../common/http-server";
 import { LogSink } from "../common/log";
 import { AccessLogEntry } from "../gateway/answer";
+import { renderLocalApiDefinition } from "../gateway/local-api";
 import { createGateway, serveGateway } from "../gateway/server";
 import { createStsServer, SessionStore, withSessions } from "./sts";
 import { createUiFront, LocalUi } from "./ui-front";
@@ -132,8 +133,8 @@ export interface LocalGatewayProps {
   readonly upstream: URL;
   readonly accessLog: (entry: AccessLogEntry) => void;
   readonly authorizerLogger: DecisionLogger;
-  /** The patched UI to serve on `/`, `/static-files/*` and `/mlflow-gate-ui.json`; @default MLflow's own, proxied */
-  readonly ui?: LocalUi;
+  /** The patched UI to serve on `/` and `/static-files/*`, and its config (`/mlflow-gate-ui.json`, the API's MOCK). */
+  readonly ui: LocalUi;
   /** Keys the gateway accepts; @default the principals' long-term keys only */
   readonly credentials?: PrincipalCredentialStore;
 }
@@ -155,17 +156,19 @@ export function createLocalGateway(props: LocalGatewayProps): Server {
   });
   const gateway = createGateway({
     region: props.config.region,
-    authorizerCacheTtlSeconds: props.config.authorizerCacheTtlSeconds,
-    integrationTimeoutMs: props.config.integrationTimeoutMs,
+    api: renderLocalApiDefinition(props.policySet.catalog.routes, {
+      upstream: props.upstream,
+      uiConfigJson: JSON.stringify(props.ui.config),
+      integrationTimeoutMs: props.config.integrationTimeoutMs,
+      authorizerTtlSeconds: props.config.authorizerCacheTtlSeconds,
+      version: props.policySet.catalog.mlflowVersion,
+    }),
     policySet: props.policySet,
     authorizer,
     credentials: props.credentials ?? principalStore(props.principals),
-    upstream: props.upstream,
     log: props.accessLog,
   });
-  return serveGateway(
-    props.ui === undefined ? gateway : createUiFront({ gateway, ui: props.ui, log: props.accessLog }),
-  );
+  return serveGateway(createUiFront({ gateway, ui: props.ui, log: props.accessLog }));
 }
 
 /** Starts MLflow, the user pool and the gateway; on any failure stops what it started and rethrows. */

@@ -1,11 +1,10 @@
 import { createReadStream, statSync } from "fs";
 import { ServerResponse } from "http";
 import { extname, resolve, sep } from "path";
-import type { UiConfig } from "../ui-patch/shell/config";
 
-/** The paths the patched UI answers (Amplify Hosting serves them in AWS): the page, its static files, its config. */
+/** The paths the patched UI answers (Amplify Hosting serves them in AWS): the page and its static files. */
 export function isUiPath(path: string): boolean {
-  return path === "/" || path === "/mlflow-gate-ui.json" || path.startsWith("/static-files/");
+  return path === "/" || path.startsWith("/static-files/");
 }
 
 /**
@@ -58,17 +57,4 @@ export function sendUiFile(res: ServerResponse, file: string, requestId: string)
     res.on("close", () => resolveStatus(200));
     stream.pipe(res);
   });
-}
-
-/** The UI's config, from memory: never cached, so a restarted pool shows at once. */
-export function sendUiConfig(res: ServerResponse, config: UiConfig, requestId: string): void {
-  const body = `${JSON.stringify(config, null, 2)}\n`;
-  res.writeHead(200, {
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(body),
-    "cache-control": "no-cache",
-    "x-content-type-options": "nosniff",
-    "x-amzn-requestid": requestId,
-  });
-  res.end(body);
 }

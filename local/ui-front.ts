@@ -4,14 +4,14 @@ import { ANSWERS } from "../gateway/api-responses";
 import { AccessLogEntry, createRequestEnd } from "../gateway/answer";
 import { readTarget } from "../gateway/passes/target";
 import { Gateway } from "../gateway/server";
-import { UI_CONFIG_PATH, UiConfig } from "../ui-patch/shell/config";
-import { isUiPath, resolveUiFile, sendUiConfig, sendUiFile } from "./ui-files";
+import { UiConfig } from "../ui-patch/shell/config";
+import { isUiPath, resolveUiFile, sendUiFile } from "./ui-files";
 
 /** The patched UI the local stack serves: its build (read only; the same for every stack) and its config. */
 export interface LocalUi {
   /** A patched UI built before (ui-patch/build-ui.ts), without a config. */
   readonly directory: string;
-  /** What `/mlflow-gate-ui.json` answers: this stack's pool (the deployed API answers it from its own). */
+  /** What `/mlflow-gate-ui.json` answers: this stack's pool, from the API definition's MOCK, as in AWS. */
   readonly config: UiConfig;
 }
 
@@ -25,8 +25,9 @@ export interface UiFrontProps {
 
 /**
  * The local stack's front: `GET /` and `/static-files/*` come from the patched UI's directory, as Amplify
- * Hosting serves them in AWS (a missing file is a 404, never a request to MLflow), and `/mlflow-gate-ui.json`
- * is this stack's config, as the deployed API answers it; every other request goes to the gateway. Serve it
+ * Hosting serves them in AWS (a missing file is a 404, never a request to MLflow); every other request,
+ * `/mlflow-gate-ui.json` included (the API definition's MOCK answers it, as Amplify proxies it to the API),
+ * goes to the gateway. Serve it
  * with serveGateway (gateway/server.ts).
  */
 export function createUiFront(props: UiFrontProps): Gateway {
@@ -36,10 +37,6 @@ export function createUiFront(props: UiFrontProps): Gateway {
     const clock = { requestId: randomUUID(), started: performance.now() };
     const facts = { requestId: clock.requestId, method: "GET", path, surface: "none" as const };
     try {
-      if (path === UI_CONFIG_PATH) {
-        sendUiConfig(res, props.ui.config, clock.requestId);
-        return endRequest(res, clock, facts, { status: 200, decision: "public" });
-      }
       const file = resolveUiFile(props.ui.directory, path);
       if (!file) return endRequest(res, clock, facts, { answer: ANSWERS.notFound, decision: "public" });
       const status = await sendUiFile(res, file, clock.requestId);

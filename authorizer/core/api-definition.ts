@@ -33,8 +33,15 @@ export interface ApiDefinitionValues {
   readonly authorizerUri: string;
   /** The login shell's config, as the MOCK answers it (JSON text). */
   readonly uiConfigJson: string;
+  /**
+   * The MOCK's Cache-Control: short, so that a new pool or client reaches open browsers within minutes.
+   * @default "max-age=300"
+   */
+  readonly uiConfigCacheControl?: string;
   /** @default API_GATEWAY.maxIntegrationTimeoutMs */
   readonly integrationTimeoutMs?: number;
+  /** The authorizer's result cache TTL; 0 turns the cache off. @default API_GATEWAY.authorizerCacheTtlSeconds */
+  readonly authorizerTtlSeconds?: number;
   /** The API's "Resources per API" quota, its own resource for the UI config counted. @default api-routes.ts's */
   readonly maxResources?: number;
 }
@@ -91,7 +98,7 @@ function operationOf(spec: ApiMethodSpec, params: readonly string[], v: ApiDefin
 function uiConfigOperation(v: ApiDefinitionValues): ApiOperation {
   const headers = {
     "method.response.header.Content-Type": "'application/json'",
-    "method.response.header.Cache-Control": "'max-age=300'",
+    "method.response.header.Cache-Control": `'${v.uiConfigCacheControl ?? "max-age=300"}'`,
     "method.response.header.X-Content-Type-Options": "'nosniff'",
   };
   return {
@@ -136,7 +143,7 @@ function securitySchemes(v: ApiDefinitionValues): Record<string, unknown> {
         type: "request",
         identitySource: "method.request.header.Authorization",
         authorizerUri: v.authorizerUri,
-        authorizerResultTtlInSeconds: API_GATEWAY.authorizerCacheTtlSeconds,
+        authorizerResultTtlInSeconds: v.authorizerTtlSeconds ?? API_GATEWAY.authorizerCacheTtlSeconds,
       },
     },
   };

@@ -1,7 +1,9 @@
+import { buildApiRouteTree } from "./api-routes";
 import { AuthType, authTypeOfRequest, CatalogRoute } from "./catalog";
 import { evaluatePolicies, Evaluation, ParsedPolicy, parsePolicyDocument } from "./evaluate";
 import { formatMethodArn, MethodArn, MethodArnStage, stageRelativeResource } from "./method-arn";
 import { authorizerScope, PolicySet } from "./policy-set";
+import { ResourceTree } from "./resource-tree";
 
 /**
  * Why a request is allowed or denied: one vocabulary for the gateway's access log, the authorizer's
@@ -21,7 +23,9 @@ export type DecisionReason =
   /** The catalog does not list the route, and none of the caller's groups has `unknownRoutes: allow`. */
   | "unknown-route"
   /** The methodArn is not of the form API Gateway sends (an authorizer only). */
-  | "malformed-method-arn";
+  | "malformed-method-arn"
+  /** The API has no method for the request (a path outside its resources): Missing Authentication Token. */
+  | "no-api-method";
 
 export interface RequestToDecide {
   /** The request's resource, read; undefined when it could not be read (denied). */
@@ -94,9 +98,25 @@ export interface PathDecision extends RequestDecision {
   readonly surface: AuthType;
 }
 
+/** The deployed API's resources and methods (the API definition's, from the catalog), per catalog. */
+const apiResources = new WeakMap<readonly CatalogRoute[], ResourceTree<true>>();
+function apiResourcesOf(routes: readonly CatalogRoute[]): ResourceTree<true> {
+  let tree = apiResources.get(routes);
+  if (!tree) {
+    tree = new ResourceTree<true>();
+    const api = buildApiRouteTree(routes);
+    for (const m of api.rootMethods) tree.add("/", m.httpMethod, true);
+    for (const r of api.resources) for (const m of r.methods) tree.add(r.path, m.httpMethod, true);
+    apiResources.set(routes, tree);
+  }
+  return tree;
+}
+
 /**
  * Decides `METHOD path` for members of `groups`: the route is matched as the gateway matches it and
- * the compiled policies decide (`mlflow-gate policy check`, the decision matrix, policy lint).
+ * the compiled policies decide (`mlflow-gate policy check`, the decision matrix, policy lint). An
+ * authenticated path the deployed API has no method for is denied before any policy, as API Gateway
+ * answers it (Missing Authentication Token).
  */
 export function decidePath(
   set: PolicySet,
@@ -107,6 +127,8 @@ export function decidePath(
 ): PathDecision {
   const route = set.matcher.match(method, path);
   const surface = authTypeOfRequest(route, path);
+  if (surface !== "none" && !apiResourcesOf(set.catalog.routes).resolve(method, path))
+    return { decision: "deny", reason: "no-api-method", ...(route ? { route } : {}), surface };
   const decision = decideRequest(set, { methodArn: { ...stage, method, path }, route, surface, groups });
   return { ...decision, ...(route ? { route } : {}), surface };
 }
@@ -129,5 +151,7 @@ export function explainDecision(d: RequestDecision): string {
       return "public route";
     case "malformed-method-arn":
       return "malformed methodArn";
+    case "no-api-method":
+      return "the API has no such method (Missing Authentication Token)";
   }
 }

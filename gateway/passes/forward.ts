@@ -1,28 +1,28 @@
 import { Agent, ClientRequest, IncomingMessage, request as httpRequest, ServerResponse } from "http";
 import type { AuthType } from "../../authorizer/core/catalog";
-import { API_GATEWAY, CREDENTIAL_HEADERS, CREDENTIAL_OVERWRITE } from "../../authorizer/core/contract";
-import type { Surface } from "../../authorizer/core/policy-set";
+import { API_GATEWAY, CREDENTIAL_HEADERS } from "../../authorizer/core/contract";
 import { connectionTokens, HOP_BY_HOP_HEADERS, isHopByHopRequestHeader } from "../../common/hop-by-hop";
+import { HttpProxyIntegration, integrationRequestPath } from "../api-model";
 import { ANSWERS, GatewayAnswer } from "../api-responses";
 import { Refusal } from "../answer";
-import { mappedIdentityHeaders, RequestContext, sourceIpOf } from "../integration-request";
+import { RequestContext, resolveMapping, sourceIpOf } from "../integration-request";
 import { Identity } from "./authorization";
-import { integrationPath, Target } from "./target";
+import { Target } from "./target";
 
 /** How long an idle keep-alive connection to MLflow is kept: under uvicorn's 5 s keep-alive timeout. */
 export const UPSTREAM_IDLE_MS = 4000;
 
-/** What all answers held at once may add up to: past it, answers stream instead (as larger ones always do). */
+/** What all buffered answers held at once may add up to: past it, they are sent as they arrive (a host limit). */
 export const MAX_HELD_BYTES = 256 * 1024 * 1024;
+
+/** A streamed answer's limits on a regional API: 5 minutes without a byte, 15 minutes in all. */
+export const STREAM_IDLE_MS = 5 * 60_000;
+export const STREAM_MAX_MS = 15 * 60_000;
 
 /** Logged when the client closes the connection before any answer (nginx's convention). */
 export const CLIENT_CLOSED = 499;
 
 export interface ForwarderProps {
-  /** MLflow's private address. */
-  readonly upstream: URL;
-  /** API Gateway's integration timeout: the wait for the response to begin. */
-  readonly integrationTimeoutMs: number;
   /** What MLflow answers held at once may add up to before they stream; @default MAX_HELD_BYTES */
   readonly maxHeldBytes?: number;
   /** Idle keep-alive connections to MLflow close after this; below MLflow's own keep-alive timeout. @default UPSTREAM_IDLE_MS */
@@ -32,6 +32,10 @@ export interface ForwarderProps {
 /** An authorized request, as the integration receives it. */
 export interface ForwardedRequest {
   readonly target: Target;
+  /** The method's integration, from the API definition. */
+  readonly integration: HttpProxyIntegration;
+  /** The request's path parameters, decoded. */
+  readonly pathParameters: Readonly<Record<string, string>>;
   readonly body: Buffer;
   /** Who API Gateway authorized; undefined on a public route. */
   readonly identity: Identity | undefined;
@@ -60,11 +64,10 @@ const CLIENT_PROTOCOL = "http";
 
 /**
  * The headers the integration receives, as API Gateway builds them: the client's end-to-end headers as
- * spelled (but Authorization, which it spells canonically); on an authenticated route, the API
- * definition's mappings (the contract's identity headers, and `'-'` over Authorization and
- * X-Amz-Security-Token) replace a client header of exactly the same name only, since API Gateway matches
- * header names case-sensitively (its documented known issue); then the host, the body's length and the
- * client's address. A client's `X-Mlflow-Gate-Groups` therefore reaches the integration beside the
+ * spelled (but Authorization, which it spells canonically); the method's header mappings from the API
+ * definition (the contract's identity headers, and `'-'` over Authorization and X-Amz-Security-Token)
+ * replace a client header of exactly the same name only, since API Gateway matches header names
+ * case-sensitively (its documented known issue); then the host, the body's length and the client's address. A client's `X-Mlflow-Gate-Groups` therefore reaches the integration beside the
  * mapped one, and the guard refuses it.
  *
  * The address headers, as far as anyone has seen them (docs/api-gateway-fidelity.md): the client's
@@ -74,11 +77,11 @@ const CLIENT_PROTOCOL = "http";
  */
 export function buildUpstreamHeaders(
   req: Pick<IncomingMessage, "method" | "headers" | "rawHeaders" | "socket">,
-  upstream: URL,
+  upstream: Pick<URL, "host">,
   request: ForwardedRequest,
 ): [string, string][] {
   const tokens = connectionTokens(req.headers.connection);
-  const mapped = request.surface === "none" ? [] : integrationMappings(req, request);
+  const mapped = integrationMappings(req, request);
   const replaced = new Set(mapped.map(([name]) => name));
   const headers: [string, string][] = [];
   const forwardedFor: string[] = [];
@@ -108,7 +111,10 @@ export function buildUpstreamHeaders(
   return headers;
 }
 
-/** The header mappings of an authenticated route's integration request, with this request's values. */
+/**
+ * The method's header mappings, with this request's values: a `context` variable without a value maps no
+ * header (the guard then refuses the request).
+ */
 function integrationMappings(
   req: Pick<IncomingMessage, "method" | "socket">,
   request: ForwardedRequest,
@@ -130,21 +136,25 @@ function integrationMappings(
         }
       : {}),
   };
-  return [
-    ...mappedIdentityHeaders(request.surface as Surface, context),
-    [CREDENTIAL_HEADERS.authorization, CREDENTIAL_OVERWRITE],
-    [CREDENTIAL_HEADERS.securityToken, CREDENTIAL_OVERWRITE],
-  ];
+  const out: [string, string][] = [];
+  for (const [name, expression] of request.integration.headers) {
+    const value = resolveMapping(expression, context);
+    if (value !== undefined) out.push([name, value]);
+  }
+  return out;
 }
 
 const gatewayAnswer = (answer: GatewayAnswer, reason: string): Refusal => ({ answer, decision: "error", reason });
 
 /**
- * The HTTP proxy integration to MLflow. A kept-alive connection pool whose idle connections close before
- * MLflow closes them, and no resend (API Gateway sends none); API Gateway's integration
- * timeout until the response begins. Answers are held (API Gateway buffers them: a cut is a 502, not a
- * broken connection) up to the payload limit and a gateway-wide budget, past either they stream. A
- * client that leaves cancels MLflow's side.
+ * The HTTP proxy integration to MLflow, as the API definition declares it per method. A kept-alive connection
+ * pool whose idle connections close before MLflow closes them, and no resend (API Gateway sends none).
+ * - Buffered (the default transfer mode): the answer is held until it has all arrived, within the integration
+ *   timeout for all of it; one over the 10 MB payload limit, or cut off, is a 502 and nothing of it is sent.
+ *   Past what all held answers may add up to (a limit of this host), an answer goes out as it arrives.
+ * - `STREAM`: the answer goes out as it arrives; the timeout covers its first byte, then a stream ends after
+ *   5 minutes without a byte or 15 minutes in all, and a cut can only end the connection.
+ * A client that leaves cancels MLflow's side.
  */
 export function createForwarder(props: ForwarderProps): {
   forward(req: IncomingMessage, res: ServerResponse, request: ForwardedRequest): Promise<ForwardOutcome>;
@@ -158,82 +168,98 @@ export function createForwarder(props: ForwarderProps): {
   let heldEverywhere = 0;
 
   function forward(req: IncomingMessage, res: ServerResponse, request: ForwardedRequest): Promise<ForwardOutcome> {
-    const { target, body, requestId, extendedRequestId } = request;
-    const headers = buildUpstreamHeaders(req, props.upstream, request);
+    const { target, body, requestId, extendedRequestId, integration } = request;
+    const upstream = new URL(integration.origin);
+    const headers = buildUpstreamHeaders(req, upstream, request);
+    const path = integrationRequestPath(integration, request.pathParameters);
 
     return new Promise((resolve) => {
       let settled = false;
       let responseStatus: number | undefined;
+      const timers: NodeJS.Timeout[] = [];
       const settle = (r: ForwardOutcome) => {
         if (!settled) {
           settled = true;
-          clearTimeout(timer);
+          for (const t of timers) clearTimeout(t);
           resolve(r);
         }
       };
-      const send = (): ClientRequest =>
-        httpRequest(
-          {
-            host: props.upstream.hostname,
-            port: props.upstream.port,
-            method: req.method,
-            path: target.rawQuery === "" ? integrationPath(target) : `${integrationPath(target)}?${target.rawQuery}`,
-            headers: headers.flat() as unknown as Record<string, string>,
-            agent: upstreamAgent,
-          },
-          (upstreamRes) => {
-            clearTimeout(timer);
-            const out: string[] = [];
-            for (let i = 0; i + 1 < upstreamRes.rawHeaders.length; i += 2) {
-              const name = upstreamRes.rawHeaders[i] as string;
-              if (!HOP_BY_HOP_HEADERS.has(name.toLowerCase())) out.push(name, upstreamRes.rawHeaders[i + 1] as string);
+      const fail = (answer: GatewayAnswer, reason: string) => {
+        upstreamReq.destroy();
+        settle(gatewayAnswer(answer, reason));
+      };
+      const upstreamReq: ClientRequest = httpRequest(
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          method: req.method,
+          path: target.rawQuery === "" ? path : `${path}?${target.rawQuery}`,
+          headers: headers.flat() as unknown as Record<string, string>,
+          agent: upstreamAgent,
+        },
+        (upstreamRes) => {
+          const out: string[] = [];
+          for (let i = 0; i + 1 < upstreamRes.rawHeaders.length; i += 2) {
+            const name = upstreamRes.rawHeaders[i] as string;
+            if (!HOP_BY_HOP_HEADERS.has(name.toLowerCase())) out.push(name, upstreamRes.rawHeaders[i + 1] as string);
+          }
+          out.push("x-amzn-RequestId", requestId, "x-amz-apigw-id", extendedRequestId);
+          const status = upstreamRes.statusCode ?? 502;
+          responseStatus = status;
+          const held: Buffer[] = [];
+          let heldBytes = 0;
+          let streaming = false;
+          const release = () => {
+            heldEverywhere -= heldBytes;
+            heldBytes = 0;
+          };
+          const startStreaming = () => {
+            streaming = true;
+            upstreamRes.off("data", hold);
+            res.writeHead(status, out);
+            for (const c of held.splice(0)) res.write(c);
+            upstreamRes.pipe(res);
+          };
+          const hold = (chunk: Buffer) => {
+            if (res.destroyed) return void (release(), upstreamReq.destroy());
+            held.push(chunk);
+            heldBytes += chunk.length;
+            heldEverywhere += chunk.length;
+            // A buffered answer over the payload limit fails as a whole, as API Gateway fails it.
+            if (heldBytes > API_GATEWAY.maxPayloadBytes) {
+              release();
+              return fail(ANSWERS.integrationFailure, "buffered-response-too-large");
             }
-            out.push("x-amzn-RequestId", requestId, "x-amz-apigw-id", extendedRequestId);
-            const status = upstreamRes.statusCode ?? 502;
-            // API Gateway buffers the integration's response, so one MLflow cuts off (a crash mid-answer) is a
-            // 502, not a broken connection. So does this gateway, up to the payload limit; a larger response
-            // (an artifact download) streams, and a cut in it can only end the connection.
-            const held: Buffer[] = [];
-            let heldBytes = 0;
-            let streaming = false;
-            const release = () => {
-              heldEverywhere -= heldBytes;
-              heldBytes = 0;
-            };
-            const hold = (chunk: Buffer) => {
-              if (res.destroyed) return void (release(), upstreamReq.destroy());
-              held.push(chunk);
-              heldBytes += chunk.length;
-              heldEverywhere += chunk.length;
-              // Past the payload limit, or past what all requests together may hold, the answer streams.
-              if (heldBytes <= API_GATEWAY.maxPayloadBytes && heldEverywhere <= maxHeldBytes) return;
-              release();
-              upstreamRes.off("data", hold);
-              streaming = true;
-              res.writeHead(status, out);
-              for (const c of held.splice(0)) res.write(c);
-              upstreamRes.pipe(res);
-            };
-            upstreamRes.on("data", hold);
-            upstreamRes.on("close", release);
-            upstreamRes.on("end", () => {
-              release();
-              if (streaming || res.headersSent) return;
-              res.writeHead(status, out);
-              res.end(Buffer.concat(held));
-            });
-            const cutOff = () => {
-              release();
-              if (settled) return;
-              if (streaming || res.headersSent) return void res.destroy();
-              settle(gatewayAnswer(ANSWERS.badResponse, "upstream-cut-off"));
-            };
-            upstreamRes.on("error", cutOff);
-            upstreamRes.on("aborted", cutOff);
-            responseStatus = status;
-          },
-        );
-      const upstreamReq = send();
+            if (heldEverywhere <= maxHeldBytes) return;
+            release();
+            startStreaming();
+          };
+          const cutOff = () => {
+            release();
+            if (settled) return;
+            if (streaming || res.headersSent) return void res.destroy();
+            settle(gatewayAnswer(ANSWERS.badResponse, "upstream-cut-off"));
+          };
+          upstreamRes.on("error", cutOff);
+          upstreamRes.on("aborted", cutOff);
+          upstreamRes.on("close", release);
+          if (integration.stream) {
+            // The integration timeout covered the first byte; now the stream's own limits hold.
+            for (const t of timers.splice(0)) clearTimeout(t);
+            upstreamReq.setTimeout(STREAM_IDLE_MS, () => upstreamReq.destroy());
+            timers.push(setTimeout(() => upstreamReq.destroy(), STREAM_MAX_MS));
+            startStreaming();
+            return;
+          }
+          upstreamRes.on("data", hold);
+          upstreamRes.on("end", () => {
+            release();
+            if (streaming || res.headersSent || settled) return;
+            res.writeHead(status, out);
+            res.end(Buffer.concat(held));
+          });
+        },
+      );
       res.on("close", () => {
         if (res.writableFinished) return settle({ status: responseStatus ?? res.statusCode });
         // The client left before its answer was sent: cancel MLflow's side, or a paused response would hold
@@ -244,15 +270,18 @@ export function createForwarder(props: ForwarderProps): {
           reason: "client-closed",
         });
       });
-      // API Gateway's integration timeout covers the wait for the response to begin.
-      const timer = setTimeout(() => {
-        upstreamReq.destroy();
-        settle(gatewayAnswer(ANSWERS.timeout, "integration-timeout"));
-      }, props.integrationTimeoutMs);
+      // The integration timeout covers a buffered answer until its last byte, a streamed one until its first.
+      timers.push(
+        setTimeout(() => {
+          if (res.headersSent) return void upstreamReq.destroy();
+          fail(ANSWERS.timeout, "integration-timeout");
+        }, integration.timeoutMs),
+      );
       // No resend, as API Gateway sends none: a connection the upstream resets is a 502. What keeps that from
       // happening is the order of idle timeouts (this agent's below the upstream's keep-alive).
       upstreamReq.on("error", (e: NodeJS.ErrnoException) => {
         if (settled) return;
+        if (res.headersSent) return void res.destroy();
         settle(gatewayAnswer(ANSWERS.mlflowDown, `upstream-${e.code ?? "error"}`));
       });
       upstreamReq.end(body);

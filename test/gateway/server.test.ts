@@ -12,7 +12,7 @@ import { CATALOG_FILE, GROUPS_DIR } from "../../project/paths";
 import { accessToken, createSigningKey, seededAuthorizer } from "../authorizer/support/tokens";
 import { listenOnLoopback } from "../support/loopback";
 import { SeenRequest, startRecordingUpstream } from "../support/recording-upstream";
-import { TEST_GATEWAY } from "./support/test-gateway";
+import { TEST_GATEWAY, testApi } from "./support/test-gateway";
 
 // The gateway against a recording upstream on port 0 (it stands for the network hop to MLflow; the
 // integration suite runs real MLflow). The authorizer is the real module with a seeded JWKS.
@@ -56,14 +56,13 @@ async function startGateway(
   const authorize = seededAuthorizer(policySet, [key]);
   gateway = createGatewayServer({
     ...TEST_GATEWAY,
-    integrationTimeoutMs: options.integrationTimeoutMs ?? TEST_GATEWAY.integrationTimeoutMs,
     policySet,
     authorizer: (event) => {
       authorizerCalls++;
       return authorize(event);
     },
     credentials: principalStore(principals),
-    upstream: options.upstream ?? upstreamUrl,
+    api: testApi(policySet, options.upstream ?? upstreamUrl, { integrationTimeoutMs: options.integrationTimeoutMs }),
     log: (e) => void logs.push(e),
     now: () => new Date(clock),
     ...(options.maxHeldBytes !== undefined ? { maxHeldBytes: options.maxHeldBytes } : {}),
@@ -126,6 +125,13 @@ const bearer = (groups: unknown = ["readers"]) => ({
   authorization: `Bearer ${accessToken(key, { "cognito:groups": groups })}`,
 });
 
+/** A reader's read of a UI route: what the tests of the integration itself send. */
+const READ_PATH = "/ajax-api/2.0/mlflow/experiments/get";
+const read = () => send("GET", `${READ_PATH}?experiment_id=0`, bearer());
+/** The same read on a raw connection. */
+const rawRead = () =>
+  `GET ${READ_PATH}?experiment_id=0 HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${bearer().authorization}\r\n\r\n`;
+
 async function signed(
   method: string,
   path: string,
@@ -156,12 +162,26 @@ async function signed(
   return req.headers;
 }
 
-describe("public routes", () => {
-  test("the UI shell and health pass without credentials", async () => {
-    const r = await send("GET", "/health");
-    expect(r.status).toBe(200);
-    expect(seen).toHaveLength(1);
-    expect(logs[0]).toMatchObject({ decision: "public", status: 200, path: "/health" });
+describe("the API's one method without authorization", () => {
+  test("the login shell's config: the MOCK answers it without credentials, and nothing reaches MLflow", async () => {
+    const r = await send("GET", "/mlflow-gate-ui.json");
+    expect([r.status, r.headers["content-type"], r.headers["cache-control"]]).toEqual([
+      200,
+      "application/json",
+      "no-cache",
+    ]);
+    expect(JSON.parse(r.body)).toMatchObject({ userPoolClientId: "testclient", authFlow: "USER_PASSWORD_AUTH" });
+    expect(r.headers["x-amzn-requestid"]).toBeDefined();
+    expect(seen).toHaveLength(0);
+    expect(logs[0]).toMatchObject({ decision: "public", status: 200, path: "/mlflow-gate-ui.json" });
+  });
+
+  test("MLflow's own public routes are not the API's: 403 Missing Authentication Token", async () => {
+    for (const path of ["/health", "/version", "/", "/static-files/app.js"]) {
+      const r = await send("GET", path);
+      expect([path, r.status, JSON.parse(r.body)]).toEqual([path, 403, { message: "Missing Authentication Token" }]);
+    }
+    expect(seen).toHaveLength(0);
   });
 });
 
@@ -380,8 +400,11 @@ describe("what the gateway itself answers", () => {
   // API Gateway forwards path parameters decoded: the integration sees an encoded "/" as "/", while the
   // API maps the path as sent. The guard compares the two and refuses the odd ones (test/guard).
   test.each([
-    ["double slash", "//ajax-api/2.0/mlflow/runs/search", "//ajax-api/2.0/mlflow/runs/search"],
-    ["dot-dot", "/static-files/../ajax-api/2.0/mlflow/runs/delete", "/static-files/../ajax-api/2.0/mlflow/runs/delete"],
+    // Routed as `/`; the integration's URI is the resource's, so MLflow gets the clean path.
+    ["double slash", "//ajax-api/2.0/mlflow/runs/search", "/ajax-api/2.0/mlflow/runs/search"],
+    // A greedy parameter's value is the rest of the path as sent.
+    ["double slash in a greedy value", "/ajax-api/2.0/mlflow/runs/a//search", "/ajax-api/2.0/mlflow/runs/a//search"],
+    ["dot-dot", "/ajax-api/2.0/mlflow/runs/../runs/delete", "/ajax-api/2.0/mlflow/runs/../runs/delete"],
     ["encoded slash", "/ajax-api/2.0/mlflow/runs%2Fdelete", "/ajax-api/2.0/mlflow/runs/delete"],
     ["encoded space", "/ajax-api/2.0/mlflow/runs/a%20b", "/ajax-api/2.0/mlflow/runs/a%20b"],
   ])("an admin's path with %s is forwarded as API Gateway forwards it", async (_name, path, forwarded) => {
@@ -433,7 +456,7 @@ describe("a failing access log", () => {
       },
     } as unknown as AccessLogEntry[];
     try {
-      expect((await send("GET", "/health")).status).toBe(200);
+      expect((await read()).status).toBe(200);
       expect((await send("POST", "/ajax-api/2.0/mlflow/runs/delete", bearer(), "{}")).status).toBe(403);
     } finally {
       logs = original;
@@ -451,7 +474,7 @@ describe("integration failures", () => {
     await stopGateway();
     await startGateway({ integrationTimeoutMs: 200 });
     upstreamDelayMs = 1000;
-    const r = await send("GET", "/health");
+    const r = await read();
     expect(r.status).toBe(504);
     expect(JSON.parse(r.body)).toEqual({ message: "Endpoint request timed out" });
   });
@@ -459,7 +482,7 @@ describe("integration failures", () => {
   test("MLflow down: 502 with a clear message", async () => {
     await stopGateway();
     await startGateway({ upstream: new URL("http://127.0.0.1:9") });
-    const r = await send("GET", "/health");
+    const r = await read();
     expect(r.status).toBe(502);
     expect(JSON.parse(r.body).message).toMatch(/MLflow is not answering/);
   });
@@ -477,7 +500,7 @@ describe("integration failures", () => {
     await startGateway({ upstream: new URL(`http://127.0.0.1:${(dying.address() as AddressInfo).port}`) });
 
     // Act
-    const r = await send("GET", "/health");
+    const r = await read();
     await new Promise<void>((resolve) => dying.close(() => resolve()));
 
     // Assess
@@ -508,7 +531,7 @@ test("past the gateway-wide budget for held answers, an answer streams (regressi
     const client = connect((gateway.address() as AddressInfo).port, "127.0.0.1");
     let received = "";
     client.on("data", (c: Buffer) => (received += c.toString("latin1")));
-    client.write("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    client.write(rawRead());
     await new Promise<void>((resolve) => client.on("close", () => resolve()));
 
     // Assess: not held for a 502 but streamed: MLflow's 200 and its first bytes went out, then the cut ended it.
@@ -560,7 +583,7 @@ test("a client that leaves while MLflow's answer is held closes MLflow's connect
   try {
     // Act: ask, wait until MLflow's side has answered a little, then hang up.
     const client = connect((gateway.address() as AddressInfo).port, "127.0.0.1");
-    client.write("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    client.write(rawRead());
     await new Promise((r) => setTimeout(r, 300));
     client.destroy();
 
@@ -569,7 +592,7 @@ test("a client that leaves while MLflow's answer is held closes MLflow's connect
       Promise.race([upstreamClosed.then(() => "closed"), new Promise((r) => setTimeout(() => r("still open"), 5000))]),
     ).resolves.toBe("closed");
     await new Promise((r) => setTimeout(r, 50));
-    expect(logs.at(-1)).toMatchObject({ path: "/health", status: 499, reason: "client-closed" });
+    expect(logs.at(-1)).toMatchObject({ path: READ_PATH, status: 499, reason: "client-closed" });
   } finally {
     await new Promise<void>((resolve) => endless.close(() => resolve()));
     await stopGateway();
@@ -625,7 +648,7 @@ test("a request after MLflow's keep-alive timeout never meets a connection MLflo
     // Act: requests spaced right around the upstream's timeout, where a reused connection would race its close.
     const statuses: number[] = [];
     for (let i = 0; i < 12; i++) {
-      statuses.push((await send("GET", "/health")).status);
+      statuses.push((await read()).status);
       await new Promise((r) => setTimeout(r, 290 + (i % 4) * 5));
     }
 
@@ -657,8 +680,8 @@ test("a kept-alive connection MLflow resets as the request goes out is a 502: AP
   await startGateway({ upstream: new URL(`http://127.0.0.1:${(racy.address() as AddressInfo).port}`) });
   try {
     // Act
-    const first = await send("GET", "/health");
-    const second = await send("GET", "/health");
+    const first = await read();
+    const second = await read();
 
     // Assess: the second went out on the kept-alive connection and met the reset; nothing was sent again.
     expect([first.status, second.status]).toEqual([200, 502]);

@@ -95,7 +95,7 @@ describe("npm start", () => {
       expect.stringContaining("<Code>MissingAuthenticationToken</Code>"),
     ]);
     // The gateway answers; MLflow's private URL is only for the gateway (and this check).
-    expect((await fetch(`${first.gatewayUrl}/health`)).status).toBe(200);
+    expect((await fetch(`${first.gatewayUrl}/mlflow-gate-ui.json`)).status).toBe(200);
     expect((await fetch(`${first.gatewayUrl}/ajax-api/2.0/mlflow/experiments/search`)).status).toBe(401);
     const created = await fetch(`${first.mlflowPrivateUrl}/api/2.0/mlflow/experiments/create`, {
       method: "POST",

@@ -11,7 +11,7 @@ import { createUiFront } from "../../local/ui-front";
 import { CATALOG_FILE, GROUPS_DIR } from "../../project/paths";
 import { createSigningKey, seededAuthorizer } from "../authorizer/support/tokens";
 import { listenOnLoopback } from "../support/loopback";
-import { TEST_GATEWAY } from "../gateway/support/test-gateway";
+import { TEST_GATEWAY, TEST_UI_CONFIG, testApi } from "../gateway/support/test-gateway";
 
 // The front of the local stack: a patched UI directory, and the real gateway (the authorizer module with a
 // seeded JWKS) in front of a recording upstream on port 0 that stands for MLflow.
@@ -52,7 +52,7 @@ beforeAll(async () => {
     policySet,
     authorizer: seededAuthorizer(policySet, [key]),
     credentials: principalStore(principals),
-    upstream: await listenOnLoopback(upstream),
+    api: testApi(policySet, await listenOnLoopback(upstream)),
     log,
   });
   front = serveGateway(
@@ -60,12 +60,8 @@ beforeAll(async () => {
       gateway,
       ui: {
         directory: ui,
-        config: {
-          userPoolId: "us-east-1_local",
-          userPoolClientId: "client",
-          region: "us-east-1",
-          authFlow: "USER_PASSWORD_AUTH",
-        },
+        // The config the gateway's API definition was rendered with: its MOCK answers it.
+        config: TEST_UI_CONFIG,
       },
       log,
     }),
@@ -100,7 +96,7 @@ function send(method: string, path: string): Promise<{ status: number; headers: 
   });
 }
 
-test("/ and /static-files/* come from the directory, /mlflow-gate-ui.json is this stack's config, without credentials, not from MLflow", async () => {
+test("/ and /static-files/* come from the directory, /mlflow-gate-ui.json from the API's MOCK, without credentials, not from MLflow", async () => {
   // Act
   const index = await send("GET", "/");
   const script = await send("GET", "/static-files/static/js/main.js");
@@ -118,7 +114,7 @@ test("/ and /static-files/* come from the directory, /mlflow-gate-ui.json is thi
     "text/javascript; charset=utf-8",
   ]);
   expect([config.status, config.headers["cache-control"]]).toEqual([200, "no-cache"]);
-  expect(JSON.parse(config.body)).toMatchObject({ userPoolId: "us-east-1_local", authFlow: "USER_PASSWORD_AUTH" });
+  expect(JSON.parse(config.body)).toEqual(TEST_UI_CONFIG);
   expect(seen).toHaveLength(0);
   await new Promise((resolve) => setTimeout(resolve, 50)); // the log line follows the response
   expect(logs.map((l) => [l.decision, l.surface, l.status, l.path])).toEqual([
@@ -156,13 +152,16 @@ test("path traversal out of the UI directory is refused (regression: encoded and
   expect(seen).toHaveLength(0);
 });
 
-test("other routes, and other methods on UI paths, still go through the gateway to MLflow", async () => {
+test("other routes, and other methods on UI paths, go to the gateway, which answers as the API would", async () => {
   // Act
   const search = await send("GET", "/ajax-api/2.0/mlflow/experiments/search");
   const health = await send("GET", "/health");
   const post = await send("POST", "/");
-  // Assess: the authorizer's 401, MLflow's health, and the gateway's own answer to a UI path it authorizes
-  expect([search.status, health.status]).toEqual([401, 200]);
-  expect(post.headers["x-amzn-errortype"]).toBeDefined();
-  expect(seen).toEqual(["GET /health"]);
+  // Assess: the authorizer's 401; MLflow's health and a POST to / are no methods of the API
+  expect([search.status, health.status, post.status]).toEqual([401, 403, 403]);
+  expect([health.headers["x-amzn-errortype"], post.headers["x-amzn-errortype"]]).toEqual([
+    "MissingAuthenticationTokenException",
+    "MissingAuthenticationTokenException",
+  ]);
+  expect(seen).toEqual([]);
 });

@@ -166,11 +166,24 @@ describe("decidePath on the real policies", () => {
       reason: "public-route",
       surface: "none",
     });
-    expect(decidePath(set, ["admins"], "GET", "/api/2.0/mlflow/brand-new")).toMatchObject({
+    // Under a greedy resource of the API, an unlisted path is the policies' to decide.
+    expect(decidePath(set, ["admins"], "GET", "/api/2.0/mlflow/runs/brand-new")).toMatchObject({
       decision: "allow",
       surface: "iam",
     });
-    expect(decidePath(set, ["admins"], "GET", "/api/2.0/mlflow/brand-new").route).toBeUndefined();
+    expect(decidePath(set, ["admins"], "GET", "/api/2.0/mlflow/runs/brand-new").route).toBeUndefined();
+  });
+
+  test("a path the deployed API has no method for is denied, whatever the groups: API Gateway never asks them", () => {
+    for (const [method, path] of [
+      ["GET", "/api/2.0/mlflow/brand-new"],
+      ["DELETE", "/ajax-api/9.0/anything"],
+    ] as const) {
+      expect(decidePath(set, ["admins"], method, path)).toMatchObject({ decision: "deny", reason: "no-api-method" });
+      expect(explainDecision(decidePath(set, ["admins"], method, path))).toBe(
+        "the API has no such method (Missing Authentication Token)",
+      );
+    }
   });
 
   test("several groups are a union", () => {
@@ -197,7 +210,7 @@ describe("explainDecision", () => {
       "no statement allows it",
     );
     expect(explainDecision(decidePath(set, [], "GET", "/ajax-api/2.0/mlflow/experiments/get"))).toBe("no known group");
-    expect(explainDecision(decidePath(set, ["readers"], "GET", "/ajax-api/2.0/mlflow/brand-new"))).toBe(
+    expect(explainDecision(decidePath(set, ["readers"], "GET", "/ajax-api/2.0/mlflow/runs/brand-new"))).toBe(
       "unknown route",
     );
     expect(explainDecision(decidePath(set, ["readers"], "GET", "/health"))).toBe("public route");

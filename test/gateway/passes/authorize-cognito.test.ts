@@ -8,12 +8,14 @@ import {
 import { routePass, RoutedRequest } from "../../../gateway/passes/route";
 import { readTarget, Target } from "../../../gateway/passes/target";
 import { CATALOG_FILE, GROUPS_DIR } from "../../../project/paths";
-import { TEST_STAGE } from "../support/test-gateway";
+import { compileApiModel } from "../../../gateway/api-model";
+import { TEST_STAGE, testApi } from "../support/test-gateway";
 
 // The authorize pass with stand-in authorizers: what API Gateway does around the Lambda (the real module
 // runs in server.test.ts and the integration tests).
 
 const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
+const api = compileApiModel(testApi(policySet, new URL("http://127.0.0.1:5000")));
 const STAGE = TEST_STAGE;
 const PREFIX = "arn:aws:execute-api:*:*:mlflowgate/*/";
 
@@ -51,7 +53,7 @@ function request(method: string, url: string, rawHeaders: string[]) {
   const headers: Record<string, string> = {};
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) headers[rawHeaders[i]!.toLowerCase()] ??= rawHeaders[i + 1]!;
   const target = readTarget(url) as Target;
-  const routed = routePass(policySet.matcher, STAGE, method, target);
+  const routed = routePass(api, policySet.matcher, STAGE, method, target);
   if (!("go" in routed)) throw new Error("expected a route");
   return [{ req: { method, headers, rawHeaders }, target, requestId: "req-1" }, routed.go as RoutedRequest] as const;
 }

@@ -4,12 +4,14 @@ import { routePass, RoutedRequest } from "../../../gateway/passes/route";
 import { readTarget, Target } from "../../../gateway/passes/target";
 import { parsePrincipals, principalStore } from "../../../local/principals";
 import { CATALOG_FILE, GROUPS_DIR } from "../../../project/paths";
-import { TEST_STAGE } from "../support/test-gateway";
+import { compileApiModel } from "../../../gateway/api-model";
+import { TEST_STAGE, testApi } from "../support/test-gateway";
 import { signWithSmithy } from "../support/signers";
 
 // SigV4 requests signed by smithy (no network), against local principals.
 
 const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
+const api = compileApiModel(testApi(policySet, new URL("http://127.0.0.1:5000")));
 const STAGE = TEST_STAGE;
 const { principals } = parsePrincipals(
   { principals: [{ name: "mlflow-reader", group: "readers" }, { name: "no-group" }] },
@@ -45,7 +47,7 @@ async function signed(
   const rawHeaders = kept.flat();
   const headers = Object.fromEntries(kept.map(([name, value]) => [name.toLowerCase(), value]));
   const target = readTarget(path) as Target;
-  const routed = routePass(policySet.matcher, STAGE, method, target);
+  const routed = routePass(api, policySet.matcher, STAGE, method, target);
   if (!("go" in routed)) throw new Error("expected a route");
   return [{ req: { method, headers, rawHeaders }, target, body: Buffer.from(body) }, routed.go];
 }

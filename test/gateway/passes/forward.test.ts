@@ -1,10 +1,18 @@
 import { IncomingMessage } from "http";
+import { loadPolicySet } from "../../../authorizer/load-policies";
+import { compileApiModel, HttpProxyIntegration } from "../../../gateway/api-model";
 import { buildUpstreamHeaders, ForwardedRequest } from "../../../gateway/passes/forward";
 import { readTarget, Target } from "../../../gateway/passes/target";
+import { CATALOG_FILE, GROUPS_DIR } from "../../../project/paths";
+import { testApi } from "../support/test-gateway";
 
 // What MLflow receives from the gateway (the proxying itself runs against real servers in server.test.ts).
 
 const UPSTREAM = new URL("http://127.0.0.1:5000");
+const api = compileApiModel(testApi(loadPolicySet(CATALOG_FILE, GROUPS_DIR), UPSTREAM));
+/** The integration of a method of the definition. */
+const integrationOf = (method: string, path: string): HttpProxyIntegration =>
+  api.resolve(method, path)?.method.integration as HttpProxyIntegration;
 
 function clientRequest(rawHeaders: string[]): Pick<IncomingMessage, "method" | "headers" | "rawHeaders" | "socket"> {
   const headers: Record<string, string> = {};
@@ -15,6 +23,11 @@ function clientRequest(rawHeaders: string[]): Pick<IncomingMessage, "method" | "
 
 const forwarded = (over: Partial<ForwardedRequest> = {}): ForwardedRequest => ({
   target: readTarget("/ajax-api/2.0/mlflow/runs/search?x=1") as Target,
+  integration: integrationOf(
+    "POST",
+    over.surface === "iam" ? "/api/2.0/mlflow/runs/search" : "/ajax-api/2.0/mlflow/runs/search",
+  ),
+  pathParameters: { proxy: "search" },
   body: Buffer.from("{}"),
   identity: { principal: "sub-1", username: "alice", groups: ["readers", "model-approvers"] },
   surface: "cognito",
@@ -112,12 +125,14 @@ describe("buildUpstreamHeaders", () => {
     });
   });
 
-  test("a public route has no mappings: no identity headers, credentials as sent", () => {
+  test("a method the definition gives no mappings gets none: no identity headers, credentials as sent", () => {
+    // Prepare
+    const unmapped = { ...integrationOf("POST", "/ajax-api/2.0/mlflow/runs/search"), headers: [] };
     // Act
     const headers = buildUpstreamHeaders(
       clientRequest([]),
       UPSTREAM,
-      forwarded({ surface: "none", identity: undefined }),
+      forwarded({ surface: "none", identity: undefined, integration: unmapped }),
     );
     // Assess
     expect(headers.filter(([name]) => name.startsWith("x-mlflow-gate-"))).toEqual([]);

@@ -1,20 +1,25 @@
 import { formatMethodArn } from "../../../authorizer/core/method-arn";
 import { loadPolicySet } from "../../../authorizer/load-policies";
+import { compileApiModel } from "../../../gateway/api-model";
 import { routePass } from "../../../gateway/passes/route";
 import { readTarget, Target } from "../../../gateway/passes/target";
 import { CATALOG_FILE, GROUPS_DIR } from "../../../project/paths";
-import { TEST_STAGE } from "../support/test-gateway";
+import { TEST_STAGE, testApi } from "../support/test-gateway";
 
-const { matcher } = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
+const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
+const { matcher } = policySet;
+const api = compileApiModel(testApi(policySet, new URL("http://127.0.0.1:5000")));
 const STAGE = TEST_STAGE;
 const target = (url: string): Target => readTarget(url) as Target;
 
 describe("routePass", () => {
-  test("finds the catalog route, its surface and the methodArn of the decoded path", () => {
+  test("finds the definition's method, the catalog route, its surface and the methodArn of the decoded path", () => {
     // Act
-    const r = routePass(matcher, STAGE, "POST", target("/ajax-api/2.0/mlflow/runs/search?x=1"));
+    const r = routePass(api, matcher, STAGE, "POST", target("/ajax-api/2.0/mlflow/runs/search?x=1"));
     // Assess
     if (!("go" in r)) throw new Error("expected the request to go on");
+    expect(r.go.method.resourcePath).toBe("/ajax-api/2.0/mlflow/runs/{proxy+}");
+    expect(r.go.pathParameters).toEqual({ proxy: "search" });
     expect(r.go.route?.action).toBe("SearchRuns");
     expect(r.go.surface).toBe("cognito");
     expect(formatMethodArn(r.go.methodArn)).toBe(
@@ -22,13 +27,19 @@ describe("routePass", () => {
     );
   });
 
-  test("a path the catalog does not list goes on without a route, authorized by its prefix", () => {
+  test("a path the catalog does not list under a greedy resource goes on without a route, authorized by the method", () => {
     // Act
-    const sdk = routePass(matcher, STAGE, "GET", target("/api/2.0/mlflow/brand-new"));
-    const ui = routePass(matcher, STAGE, "GET", target("/ajax-api/2.0/mlflow/brand-new"));
+    const sdk = routePass(api, matcher, STAGE, "GET", target("/api/2.0/mlflow/runs/brand-new"));
+    const ui = routePass(api, matcher, STAGE, "GET", target("/ajax-api/2.0/mlflow/runs/brand-new"));
     // Assess
     expect(sdk).toMatchObject({ go: { route: undefined, surface: "iam" } });
     expect(ui).toMatchObject({ go: { route: undefined, surface: "cognito" } });
+  });
+
+  test("a path the API has no resource for is 403 Missing Authentication Token", () => {
+    expect(routePass(api, matcher, STAGE, "GET", target("/api/2.0/mlflow/brand-new"))).toMatchObject({
+      stop: { answer: { status: 403, message: "Missing Authentication Token" } },
+    });
   });
 
   test("an authorized method whose ARN would pass 1,600 bytes gets 414; at 1,600 it goes on", () => {
@@ -38,22 +49,26 @@ describe("routePass", () => {
     const fill = 1600 - Buffer.byteLength(arnOf(prefix));
     const atLimit = `${prefix}${"a".repeat(fill)}`;
     // Act
-    const ok = routePass(matcher, STAGE, "GET", target(atLimit));
-    const tooLong = routePass(matcher, STAGE, "GET", target(`${atLimit}b`));
+    const ok = routePass(api, matcher, STAGE, "GET", target(atLimit));
+    const tooLong = routePass(api, matcher, STAGE, "GET", target(`${atLimit}b`));
     // Assess
     expect(Buffer.byteLength(arnOf(atLimit))).toBe(1600);
     expect(ok).toMatchObject({ go: { surface: "iam" } });
     expect(tooLong).toMatchObject({ stop: { answer: { status: 414 }, reason: "method-arn-too-long" } });
   });
 
-  test("public routes go on as public", () => {
-    expect(routePass(matcher, STAGE, "GET", target("/health"))).toMatchObject({ go: { surface: "none" } });
+  test("the login shell's config is the one method without authorization; MLflow's public routes are not the API's", () => {
+    expect(routePass(api, matcher, STAGE, "GET", target("/mlflow-gate-ui.json"))).toMatchObject({
+      go: { surface: "none", method: { integration: { kind: "mock" } } },
+    });
+    for (const path of ["/health", "/version", "/", "/static-files/x.js"])
+      expect(routePass(api, matcher, STAGE, "GET", target(path))).toMatchObject({ stop: { reason: "no-such-method" } });
   });
 
   test.each(["HEAD", "OPTIONS", "TRACE", "CONNECT", "PROPFIND"])(
     "method %s has no API Gateway method: 403 Missing Authentication Token",
     (method) => {
-      expect(routePass(matcher, STAGE, method, target("/ajax-api/2.0/mlflow/experiments/search"))).toEqual({
+      expect(routePass(api, matcher, STAGE, method, target("/ajax-api/2.0/mlflow/experiments/search"))).toEqual({
         stop: {
           answer: {
             status: 403,

@@ -409,7 +409,7 @@ export async function sigtermUnderLoad(options: { loadBeforeMs: number; inFlight
     const signalledAt = Date.now();
     started.child.kill("SIGTERM");
     await new Promise((r) => setTimeout(r, 500));
-    const probe = await send(undefined, origin, "GET", "/health", {}, "", 5000);
+    const probe = await send(undefined, origin, "GET", "/mlflow-gate-ui.json", {}, "", 5000);
     const answers = await Promise.all(slow.map((s) => s.finish()));
     let giveUp: NodeJS.Timeout | undefined;
     const exitCode = await Promise.race([

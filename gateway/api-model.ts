@@ -1,0 +1,219 @@
+// The API definition (authorizer/core/api-definition.ts) read as the emulator runs it: its resources as a tree
+// to match requests against, each method's security and integration. Pure; what it cannot interpret it
+// refuses when the gateway starts, never per request.
+import { ApiDefinition, ApiOperation, SECURITY_SCHEMES } from "../authorizer/core/api-definition";
+import type { AuthType } from "../authorizer/core/catalog";
+import { ResourceTree } from "../authorizer/core/resource-tree";
+
+/** A definition the emulator cannot interpret: it refuses to start rather than guess. */
+export class ApiDefinitionError extends Error {
+  override readonly name = "ApiDefinitionError";
+}
+
+/** An `http_proxy` integration: where it sends the request and what it maps onto it. */
+export interface HttpProxyIntegration {
+  readonly kind: "http_proxy";
+  /** The request's method to the backend (a proxy sends the client's). */
+  readonly httpMethod: string;
+  /** `http://host:port` of the integration's URI. */
+  readonly origin: string;
+  /** The URI's path, `{name}` standing for the integration path parameter of that name. */
+  readonly pathTemplate: string;
+  /** `integration.request.path.<name>` ← `method.request.path.<name>`. */
+  readonly pathParameters: ReadonlyMap<string, string>;
+  /** `integration.request.header.<Name>` ← its expression (`'static'` or `context.*`), names as written. */
+  readonly headers: readonly (readonly [string, string])[];
+  readonly timeoutMs: number;
+  /** `responseTransferMode: STREAM`: the answer is sent as it arrives; otherwise it is buffered. */
+  readonly stream: boolean;
+}
+
+/** A `mock` integration whose answer is static text (the emulator renders no VTL). */
+export interface MockIntegration {
+  readonly kind: "mock";
+  /** `contentHandling: CONVERT_TO_TEXT`: a binary request payload is converted for the request template. */
+  readonly convertsToText: boolean;
+  readonly status: number;
+  readonly headers: readonly (readonly [string, string])[];
+  readonly body: string;
+}
+
+export interface ApiMethod {
+  /** The resource's path as API Gateway shows it (`/api/2.0/mlflow/runs/{proxy+}`). */
+  readonly resourcePath: string;
+  readonly httpMethod: string;
+  /** Who authorizes it: `iam` (SigV4), `cognito` (the Lambda REQUEST authorizer) or `none`. */
+  readonly surface: AuthType;
+  readonly integration: HttpProxyIntegration | MockIntegration;
+}
+
+export interface ResolvedMethod {
+  readonly method: ApiMethod;
+  /** The request's path parameters by name, decoded (a greedy one's value holds its `/`). */
+  readonly pathParameters: Readonly<Record<string, string>>;
+}
+
+/** The Lambda REQUEST authorizer of the definition. */
+export interface ApiAuthorizer {
+  /** Its identity source's header, as named in the definition (`Authorization`). */
+  readonly identityHeader: string;
+  readonly ttlSeconds: number;
+}
+
+export interface ApiModel {
+  /** The method a request is for (ResourceTree's matching), undefined when the API has none. */
+  resolve(httpMethod: string, path: string): ResolvedMethod | undefined;
+  readonly binaryMediaTypes: readonly string[];
+  readonly authorizer: ApiAuthorizer | undefined;
+  readonly methodCount: number;
+}
+
+/** A mapping expression the emulator can fill: a static value or a `$context` variable. */
+function checkExpression(where: string, expression: string): void {
+  if (/^'.*'$/s.test(expression) || /^context\.[A-Za-z.]+$/.test(expression)) return;
+  throw new ApiDefinitionError(`${where}: the emulator cannot map "${expression}"`);
+}
+
+function surfaceOf(where: string, op: ApiOperation): AuthType {
+  const schemes = (op.security ?? []).flatMap((s) => Object.keys(s));
+  if (schemes.length === 0) return "none";
+  if (schemes.length > 1) throw new ApiDefinitionError(`${where}: more than one security scheme`);
+  if (schemes[0] === SECURITY_SCHEMES.iam) return "iam";
+  if (schemes[0] === SECURITY_SCHEMES.cognito) return "cognito";
+  throw new ApiDefinitionError(`${where}: unknown security scheme "${schemes[0]}"`);
+}
+
+function httpProxyOf(where: string, raw: Record<string, unknown>, params: ReadonlySet<string>): HttpProxyIntegration {
+  const uri = /^(https?:\/\/[^/]+)(\/[^?#]*)$/.exec(String(raw.uri ?? ""));
+  if (!uri) throw new ApiDefinitionError(`${where}: integration uri "${String(raw.uri)}" is not an absolute http URI`);
+  const pathParameters = new Map<string, string>();
+  const headers: [string, string][] = [];
+  for (const [target, expression] of Object.entries((raw.requestParameters ?? {}) as Record<string, string>)) {
+    const path = /^integration\.request\.path\.(.+)$/.exec(target);
+    if (path) {
+      const source = /^method\.request\.path\.(.+)$/.exec(expression);
+      if (!source || !params.has(source[1] as string))
+        throw new ApiDefinitionError(`${where}: ${target} maps "${expression}", not a path parameter of the resource`);
+      pathParameters.set(path[1] as string, source[1] as string);
+      continue;
+    }
+    const header = /^integration\.request\.header\.(.+)$/.exec(target);
+    if (!header) throw new ApiDefinitionError(`${where}: the emulator cannot map onto "${target}"`);
+    checkExpression(where, expression);
+    headers.push([header[1] as string, expression]);
+  }
+  for (const [, name] of (uri[2] as string).matchAll(/\{([^}]+)\}/g))
+    if (!pathParameters.has(name as string))
+      throw new ApiDefinitionError(`${where}: the integration uri's {${name}} is not mapped`);
+  const timeoutMs = raw.timeoutInMillis === undefined ? 29_000 : Number(raw.timeoutInMillis);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 50)
+    throw new ApiDefinitionError(`${where}: timeoutInMillis ${String(raw.timeoutInMillis)} is not valid`);
+  return {
+    kind: "http_proxy",
+    httpMethod: String(raw.httpMethod ?? ""),
+    origin: uri[1] as string,
+    pathTemplate: uri[2] as string,
+    pathParameters,
+    headers,
+    timeoutMs,
+    stream: raw.responseTransferMode === "STREAM",
+  };
+}
+
+function mockOf(where: string, raw: Record<string, unknown>): MockIntegration {
+  const responses = (raw.responses ?? {}) as Record<string, Record<string, unknown>>;
+  const response = responses.default;
+  if (!response) throw new ApiDefinitionError(`${where}: a mock needs a default response`);
+  const body = ((response.responseTemplates ?? {}) as Record<string, string>)["application/json"] ?? "";
+  // Static text only: a template with VTL would need a VTL engine the emulator does not have.
+  if (/[$#]/.test(body)) throw new ApiDefinitionError(`${where}: the emulator renders no VTL in a mock's template`);
+  const headers: [string, string][] = [];
+  for (const [target, expression] of Object.entries((response.responseParameters ?? {}) as Record<string, string>)) {
+    const header = /^method\.response\.header\.(.+)$/.exec(target);
+    const literal = /^'(.*)'$/s.exec(expression);
+    if (!header || !literal) throw new ApiDefinitionError(`${where}: the emulator cannot map "${target}"`);
+    headers.push([header[1] as string, literal[1] as string]);
+  }
+  return {
+    kind: "mock",
+    convertsToText: raw.contentHandling === "CONVERT_TO_TEXT",
+    status: Number(response.statusCode ?? 200),
+    headers,
+    body,
+  };
+}
+
+function authorizerOf(definition: ApiDefinition): ApiAuthorizer | undefined {
+  const scheme = definition.components.securitySchemes[SECURITY_SCHEMES.cognito] as
+    { "x-amazon-apigateway-authorizer"?: Record<string, unknown> } | undefined;
+  const raw = scheme?.["x-amazon-apigateway-authorizer"];
+  if (!raw) return undefined;
+  const source = /^method\.request\.header\.([A-Za-z0-9-]+)$/.exec(String(raw.identitySource ?? ""));
+  if (raw.type !== "request" || !source)
+    throw new ApiDefinitionError(`the authorizer must be a REQUEST authorizer with one header as identity source`);
+  const ttlSeconds = raw.authorizerResultTtlInSeconds === undefined ? 300 : Number(raw.authorizerResultTtlInSeconds);
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds < 0 || ttlSeconds > 3600)
+    throw new ApiDefinitionError(
+      `authorizerResultTtlInSeconds ${String(raw.authorizerResultTtlInSeconds)} is not valid`,
+    );
+  return { identityHeader: source[1] as string, ttlSeconds };
+}
+
+/** Reads a definition into the emulator's model; its resources match as ResourceTree matches them. */
+export function compileApiModel(definition: ApiDefinition): ApiModel {
+  const tree = new ResourceTree<ApiMethod>();
+  let methodCount = 0;
+  for (const [resourcePath, operations] of Object.entries(definition.paths)) {
+    const params = new Set([...resourcePath.matchAll(/\{([^}+]+)\+?\}/g)].map((m) => m[1] as string));
+    for (const [verb, op] of Object.entries(operations)) {
+      const httpMethod = verb.toUpperCase();
+      const where = `${httpMethod} ${resourcePath}`;
+      const raw = op["x-amazon-apigateway-integration"] as Record<string, unknown>;
+      const type = String(raw?.type ?? "").toLowerCase();
+      const integration =
+        type === "http_proxy" ? httpProxyOf(where, raw, params) : type === "mock" ? mockOf(where, raw) : undefined;
+      if (!integration) throw new ApiDefinitionError(`${where}: the emulator runs no "${type}" integration`);
+      try {
+        tree.add(resourcePath, httpMethod, { resourcePath, httpMethod, surface: surfaceOf(where, op), integration });
+      } catch (e) {
+        throw new ApiDefinitionError((e as Error).message);
+      }
+      methodCount++;
+    }
+  }
+  const authorizer = authorizerOf(definition);
+  return {
+    resolve(httpMethod, path) {
+      const found = tree.resolve(httpMethod, path);
+      return found && { method: found.value, pathParameters: found.pathParameters };
+    },
+    binaryMediaTypes: definition["x-amazon-apigateway-binary-media-types"],
+    authorizer,
+    methodCount,
+  };
+}
+
+/** Whether a media type is one of the API's binary ones (`*` / `*` is all of them, a missing type included). */
+export function isBinaryMediaType(contentType: string | undefined, binaryMediaTypes: readonly string[]): boolean {
+  const type = (contentType ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+  return binaryMediaTypes.some((pattern) => {
+    const p = pattern.toLowerCase();
+    if (p === "*/*") return true;
+    if (p.endsWith("/*")) return type.startsWith(p.slice(0, -1));
+    return type === p;
+  });
+}
+
+/**
+ * The integration request's path: the URI's template with each mapped path parameter's decoded value put in.
+ * What a path cannot hold as itself (`?`, `#`, `%`, spaces, non-ASCII) is encoded again; a `/` stays a `/`.
+ */
+export function integrationRequestPath(
+  integration: Pick<HttpProxyIntegration, "pathTemplate" | "pathParameters">,
+  pathParameters: Readonly<Record<string, string>>,
+): string {
+  return integration.pathTemplate.replace(/\{([^}]+)\}/g, (_, name: string) => {
+    const value = pathParameters[integration.pathParameters.get(name) as string] ?? "";
+    return encodeURI(value).replace(/\?/g, "%3F").replace(/#/g, "%23");
+  });
+}
