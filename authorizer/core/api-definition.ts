@@ -1,6 +1,6 @@
-// The REST API as one OpenAPI 3.0 document with API Gateway's extensions: what CDK is to deploy as the API's
-// definition and what the emulator is to interpret (issue 14). Built from the route catalog's tree
-// (api-routes.ts) and the deployment's values. Pure.
+// The REST API as one OpenAPI 3.0 document with API Gateway's extensions: what CDK deploys as the API's
+// definition (RestApiGatewayStack) and what the emulator is to interpret (issue 14). Built from the route
+// catalog's tree (api-routes.ts) and the deployment's values. Pure.
 import {
   ApiMethodSpec,
   ApiRouteTree,

@@ -24,9 +24,9 @@ export interface RestApiGatewayStackProps extends StackProps {
   /** MLflow's internal NLB, listening on port 80. */
   readonly loadBalancer: elbv2.INetworkLoadBalancer;
   /**
-   * The API's "Resources per API" quota: past it, deeper path parts fold into `{proxy+}` resources.
-   * API Gateway raises it per API only (after the first deploy); the whole catalog needs about 480
-   * resources and, with its methods, more than one CloudFormation stack holds.
+   * The API's "Resources per API" quota, the UI config's resource counted: past it, deeper path parts fold
+   * into `{proxy+}` resources. API Gateway raises it per API only (after the first deploy); the whole
+   * catalog, unfolded, needs about 490 resources.
    * @default DEFAULT_MAX_API_RESOURCES (300)
    */
   readonly maxApiResources?: number;
