@@ -1,7 +1,13 @@
-// The REST API as one OpenAPI 3.0 document with API Gateway's extensions: what CDK is to deploy as the API's
-// definition and what the emulator is to interpret (issue 14). Built from the route catalog's tree
-// (api-routes.ts) and the deployment's values. Pure.
-import { ApiMethodSpec, ApiRouteTree, buildApiRouteTree, identityHeaders } from "./api-routes";
+// The REST API as one OpenAPI 3.0 document with API Gateway's extensions: what CDK deploys as the API's
+// definition (RestApiGatewayStack) and what the emulator is to interpret (issue 14). Built from the route
+// catalog's tree (api-routes.ts) and the deployment's values. Pure.
+import {
+  ApiMethodSpec,
+  ApiRouteTree,
+  buildApiRouteTree,
+  DEFAULT_MAX_API_RESOURCES,
+  identityHeaders,
+} from "./api-routes";
 import { CatalogRoute } from "./catalog";
 import { API_GATEWAY } from "./contract";
 import { Surface } from "./policy-set";
@@ -29,7 +35,7 @@ export interface ApiDefinitionValues {
   readonly upstreamHost: string;
   /** The VPC link's id. */
   readonly vpcLinkId: string;
-  /** The authorizer Lambda's invocation URI (`arn:aws:apigateway:<region>:lambda:path/.../invocations`). */
+  /** The authorizer Lambda's invocation URI (`lambdaInvocationUri`). */
   readonly authorizerUri: string;
   /** The login shell's config, as the MOCK answers it (JSON text). */
   readonly uiConfigJson: string;
@@ -42,7 +48,7 @@ export interface ApiDefinitionValues {
   readonly integrationTimeoutMs?: number;
   /** The authorizer's result cache TTL; 0 turns the cache off. @default API_GATEWAY.authorizerCacheTtlSeconds */
   readonly authorizerTtlSeconds?: number;
-  /** The API's "Resources per API" quota, its own resource for the UI config counted. @default api-routes.ts's */
+  /** The API's "Resources per API" quota, its own resource for the UI config counted. @default DEFAULT_MAX_API_RESOURCES */
   readonly maxResources?: number;
 }
 
@@ -62,6 +68,14 @@ export interface ApiOperation {
   readonly "x-amazon-apigateway-integration": Readonly<Record<string, unknown>>;
   /** Which catalog actions the operation serves (read by people and by the emulator's log). */
   readonly "x-mlflow-gate-actions"?: readonly string[];
+}
+
+/**
+ * The URI API Gateway invokes a Lambda function by (an authorizer's `authorizerUri`): the API Gateway service
+ * ARN of Lambda's Invoke action, `arn:<partition>:apigateway:<region>:lambda:path/2015-03-31/functions/<arn>/invocations`.
+ */
+export function lambdaInvocationUri(partition: string, region: string, functionArn: string): string {
+  return `arn:${partition}:apigateway:${region}:lambda:path/2015-03-31/functions/${functionArn}/invocations`;
 }
 
 const DEFAULT_RESPONSES = { default: { description: "MLflow's answer, passed through" } } as const;
@@ -160,7 +174,8 @@ export function renderApiDefinition(
   routes: readonly CatalogRoute[],
   v: ApiDefinitionValues,
 ): { readonly definition: ApiDefinition; readonly tree: ApiRouteTree } {
-  const tree = buildApiRouteTree(routes, v.maxResources === undefined ? {} : { maxResources: v.maxResources - 1 });
+  // One resource of the quota is the UI config's.
+  const tree = buildApiRouteTree(routes, { maxResources: (v.maxResources ?? DEFAULT_MAX_API_RESOURCES) - 1 });
   const paths: Record<string, Record<string, ApiOperation>> = {};
   const add = (path: string, specs: readonly ApiMethodSpec[], params: readonly string[]) => {
     if (specs.length === 0) return;

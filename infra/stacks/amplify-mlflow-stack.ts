@@ -74,7 +74,7 @@ export function buildUiRewrites(routes: readonly CatalogRoute[], apiBaseUrl: str
   return [...proxies, SPA_FALLBACK];
 }
 
-/** The shell's config comes from the API stage (`UiConfigRoute`), resolved at deploy time. */
+/** The shell's config comes from the API stage (a MOCK in the API definition), resolved at deploy time. */
 export function uiConfigRewrite(apiBaseUrl: string): UiRewrite {
   return { source: UI_CONFIG_PATH, target: `${apiBaseUrl}${UI_CONFIG_PATH}`, status: "200" };
 }
@@ -86,7 +86,7 @@ export interface AmplifyMlflowStackProps extends StackProps {
   readonly stageName: string;
   /**
    * The patched UI built without a config (`npm run build:ui`, or `buildUi()` as infra/bin/app.ts
-   * does): the shell reads `/mlflow-gate-ui.json` from the API (`UiConfigRoute`).
+   * does): the shell reads `/mlflow-gate-ui.json` from the API (a MOCK in the API definition).
    */
   readonly uiDirectory: string;
 }

@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Validations } from "aws-cdk-lib";
+import { ArnFormat, CfnOutput, RemovalPolicy, Stack, StackProps, Validations } from "aws-cdk-lib";
 import * as apigw from "aws-cdk-lib/aws-apigateway";
 import * as cognito from "aws-cdk-lib/aws-cognito";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
@@ -7,15 +7,14 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
-import { API_GATEWAY } from "../../authorizer/core/contract";
+import { ApiDefinition, lambdaInvocationUri, renderApiDefinition } from "../../authorizer/core/api-definition";
+import { ApiRouteTree, DEFAULT_MAX_API_RESOURCES } from "../../authorizer/core/api-routes";
 import { ConfigError } from "../../authorizer/core/errors";
 import { PolicySet } from "../../authorizer/core/policy-set";
 import { InfraConfig } from "../config";
 import { AuthorizerFunction } from "../constructs/authorizer-function";
-import { DEFAULT_MAX_API_RESOURCES } from "../../authorizer/core/api-routes";
-import { CatalogApiRoutes } from "../constructs/catalog-api-routes";
 import { MlflowUserPool } from "../constructs/mlflow-user-pool";
-import { UiConfigRoute } from "../constructs/ui-config-route";
+import { buildDeployedUiConfig } from "../ui-config";
 
 export interface RestApiGatewayStackProps extends StackProps {
   readonly config: InfraConfig;
@@ -25,9 +24,9 @@ export interface RestApiGatewayStackProps extends StackProps {
   /** MLflow's internal NLB, listening on port 80. */
   readonly loadBalancer: elbv2.INetworkLoadBalancer;
   /**
-   * The API's "Resources per API" quota: past it, deeper path parts fold into `{proxy+}` resources.
-   * API Gateway raises it per API only (after the first deploy); the whole catalog needs about 480
-   * resources and, with its methods, more than one CloudFormation stack holds.
+   * The API's "Resources per API" quota, the UI config's resource counted: past it, deeper path parts fold
+   * into `{proxy+}` resources. API Gateway raises it per API only (after the first deploy); the whole
+   * catalog, unfolded, needs about 490 resources.
    * @default DEFAULT_MAX_API_RESOURCES (300)
    */
   readonly maxApiResources?: number;
@@ -84,26 +83,28 @@ function propsProblems(props: RestApiGatewayStackProps): string[] {
 }
 
 /**
- * MLflow's REST API: a REGIONAL API Gateway (Amplify's rewrites reach it from CloudFront) whose
- * resources come from the route catalog. SDK routes use AWS_IAM (the compiled group policies on the
- * callers' roles decide), UI routes the Lambda authorizer (a Cognito access token's groups decide);
- * every method is an HTTP proxy over a VPC link to the internal NLB. Public routes (the UI shell)
- * are Amplify's; the API's one unauthenticated method is the shell's config (`UiConfigRoute`), a MOCK
- * integration that reaches nothing.
+ * MLflow's REST API: a REGIONAL API Gateway (Amplify's rewrites reach it from CloudFront) deployed from one
+ * OpenAPI document, `renderApiDefinition` of the route catalog (the one `npm run api:generate` commits with
+ * placeholders as policies/api-definition.json). SDK routes use SigV4 (the compiled group policies on the
+ * callers' roles decide), UI routes the Lambda REQUEST authorizer (a Cognito access token's groups decide);
+ * every operation is an HTTP proxy over a VPC link to the internal NLB. Public routes (the UI shell) are
+ * Amplify's; the API's one unauthenticated operation is the shell's config, a MOCK that reaches nothing.
  */
 export class RestApiGatewayStack extends Stack {
-  public readonly api: apigw.RestApi;
+  public readonly api: apigw.SpecRestApi;
+  /** The document the API is deployed from, CDK tokens in it (the NLB, the VPC link, the authorizer, the pool). */
+  public readonly definition: ApiDefinition;
+  /** The route catalog as API Gateway holds it: the document's paths. */
+  public readonly tree: ApiRouteTree;
   public readonly stageName: string;
   public readonly vpcLink: apigw.VpcLink;
   public readonly userPool: cognito.UserPool;
   public readonly userPoolClient: cognito.UserPoolClient;
   public readonly groups: readonly cognito.CfnUserPoolGroup[];
   public readonly authorizerFunction: lambda.Function;
-  public readonly authorizer: apigw.RequestAuthorizer;
+  /** API Gateway may invoke the authorizer function as one of this API's authorizers, and only so. */
+  public readonly authorizerPermission: lambda.CfnPermission;
   public readonly accessLogGroup: logs.LogGroup;
-  public readonly routes: CatalogApiRoutes;
-  /** `GET /mlflow-gate-ui.json`: the login shell's config, the one method without authorization. */
-  public readonly uiConfig: UiConfigRoute;
 
   constructor(scope: Construct, id: string, props: RestApiGatewayStackProps) {
     super(scope, id, props);
@@ -129,13 +130,41 @@ export class RestApiGatewayStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    this.api = new apigw.RestApi(this, "Api", {
-      restApiName: `mlflow-gate-${this.stackName}`,
+    this.vpcLink = new apigw.VpcLink(this, "VpcLink", {
+      description: "mlflow-gate: API Gateway to MLflow's internal NLB",
+      targets: [props.loadBalancer],
+    });
+
+    const restApiName = `mlflow-gate-${this.stackName}`;
+    const rendered = renderApiDefinition(policySet.catalog.routes, {
+      title: restApiName,
+      version: policySet.catalog.mlflowVersion,
+      upstreamHost: props.loadBalancer.loadBalancerDnsName,
+      vpcLinkId: this.vpcLink.vpcLinkId,
+      authorizerUri: lambdaInvocationUri(this.partition, this.region, this.authorizerFunction.functionArn),
+      uiConfigJson: this.toJsonString(
+        buildDeployedUiConfig({
+          userPoolId: this.userPool.userPoolId,
+          userPoolClientId: this.userPoolClient.userPoolClientId,
+          region: this.region,
+        }),
+      ),
+      maxResources: props.maxApiResources ?? DEFAULT_MAX_API_RESOURCES,
+    });
+    this.definition = rendered.definition;
+    this.tree = rendered.tree;
+
+    this.api = new apigw.SpecRestApi(this, "Api", {
+      restApiName,
       description: "mlflow-gate: MLflow's REST API (AWS_IAM for the SDK, Lambda authorizer for the UI)",
+      // CloudFormation resolves the tokens in it; the deployment's logical id hashes the whole RestApi, the
+      // document included, so a changed document is a new deployment of the stage.
+      apiDefinition: apigw.ApiDefinition.fromInline(this.definition),
       endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
       policy: resourcePolicy(config.allowedSourceCidrs),
-      // A pure proxy: artifacts are binary, and no payload may be re-encoded on the way.
-      binaryMediaTypes: ["*/*"],
+      // The document's binary media types say the same: a pure proxy, artifacts are binary, and no payload may
+      // be re-encoded on the way.
+      binaryMediaTypes: [...this.definition["x-amazon-apigateway-binary-media-types"]],
       // Access and execution logs need the account's API Gateway CloudWatch role; retained, since
       // it is one per account and region and other APIs may rely on it.
       cloudWatchRole: true,
@@ -154,31 +183,18 @@ export class RestApiGatewayStack extends Stack {
       },
     });
 
-    this.authorizer = new apigw.RequestAuthorizer(this, "RequestAuthorizer", {
-      authorizerName: "mlflow-gate-cognito",
-      handler: this.authorizerFunction,
-      identitySources: [apigw.IdentitySource.header("Authorization")],
-      resultsCacheTtl: Duration.seconds(API_GATEWAY.authorizerCacheTtlSeconds),
-    });
-
-    this.vpcLink = new apigw.VpcLink(this, "VpcLink", {
-      description: "mlflow-gate: API Gateway to MLflow's internal NLB",
-      targets: [props.loadBalancer],
-    });
-
-    this.routes = new CatalogApiRoutes(this, "Routes", {
-      api: this.api,
-      routes: policySet.catalog.routes,
-      vpcLink: this.vpcLink,
-      upstreamHost: props.loadBalancer.loadBalancerDnsName,
-      authorizer: this.authorizer,
-      // One resource of the quota is the UI config's.
-      maxResources: (props.maxApiResources ?? DEFAULT_MAX_API_RESOURCES) - 1,
-    });
-    this.uiConfig = new UiConfigRoute(this, "UiConfig", {
-      api: this.api,
-      userPoolId: this.userPool.userPoolId,
-      userPoolClientId: this.userPoolClient.userPoolClientId,
+    // The document's authorizer has no construct of its own: its id is API Gateway's, hence `authorizers/*`.
+    this.authorizerPermission = new lambda.CfnPermission(this, "AuthorizerInvokePermission", {
+      action: "lambda:InvokeFunction",
+      functionName: this.authorizerFunction.functionArn,
+      principal: "apigateway.amazonaws.com",
+      sourceAccount: this.account,
+      sourceArn: this.formatArn({
+        service: "execute-api",
+        resource: this.api.restApiId,
+        resourceName: "authorizers/*",
+        arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+      }),
     });
 
     this.acknowledgeFindings();
@@ -188,14 +204,13 @@ export class RestApiGatewayStack extends Stack {
     new CfnOutput(this, "UserPoolClientId", { value: this.userPoolClient.userPoolClientId });
   }
 
-  /** cdk-nag findings that are decisions, each with the reason. */
+  /**
+   * cdk-nag findings that are decisions, each with the reason. Its method checks (APIG4, COG4) read
+   * AWS::ApiGateway::Method resources, which the document replaces: the stack's tests check the same of the
+   * document (every operation has SigV4 or the authorizer, but the UI config's MOCK).
+   */
   private acknowledgeFindings(): void {
     Validations.of(this.api).acknowledge(
-      {
-        id: "AwsSolutions-COG4",
-        reason:
-          "Every method that reaches MLflow is authorized, never NONE (the one NONE method is the login shell's config, a MOCK integration acknowledged on its own): SDK routes with AWS_IAM (SigV4; the callers' compiled group policies decide per route), UI routes with a Lambda REQUEST authorizer that verifies the Cognito access token (signature, issuer, client id, token_use) and returns the compiled policy of the user's groups. A COGNITO_USER_POOLS authorizer could not map groups to per-route permissions.",
-      },
       {
         id: "AwsSolutions-APIG2",
         reason:
@@ -204,7 +219,7 @@ export class RestApiGatewayStack extends Stack {
       {
         id: "AwsSolutions-APIG3",
         reason:
-          "Every method requires SigV4 or a Cognito token, the stage is throttled, and sources can be limited by allowedSourceCidrs. AWS managed WAF rule sets block legitimate MLflow traffic (request bodies over 8 KB: batch logging, artifacts); a WebACL tuned for MLflow can be associated later without changing this stack.",
+          "Every operation that reaches MLflow requires SigV4 or a Cognito token (the one other is the login shell's config, a MOCK), the stage is throttled, and sources can be limited by allowedSourceCidrs. AWS managed WAF rule sets block legitimate MLflow traffic (request bodies over 8 KB: batch logging, artifacts); a WebACL tuned for MLflow can be associated later without changing this stack.",
       },
     );
     const cloudWatchRole = this.api.node.tryFindChild("CloudWatchRole");

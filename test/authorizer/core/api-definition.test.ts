@@ -1,4 +1,6 @@
+import { buildApiRouteTree, DEFAULT_MAX_API_RESOURCES } from "../../../authorizer/core/api-routes";
 import {
+  lambdaInvocationUri,
   renderApiDefinition,
   SECURITY_SCHEMES,
   STREAMED_ACTIONS,
@@ -13,8 +15,7 @@ const VALUES = {
   version: catalog.mlflowVersion,
   upstreamHost: "mlflow-nlb.internal",
   vpcLinkId: "vpclink1",
-  authorizerUri:
-    "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:123456789012:function:authorizer/invocations",
+  authorizerUri: lambdaInvocationUri("aws", "eu-west-1", "arn:aws:lambda:eu-west-1:123456789012:function:authorizer"),
   uiConfigJson: '{"userPoolId":"eu-west-1_AbC"}',
 };
 const { definition, tree } = renderApiDefinition(catalog.routes, VALUES);
@@ -102,4 +103,24 @@ test("the document is well within API Gateway's import limit (6 MB) and CloudFor
     `api definition: ${bytes} bytes, ${operations.length} operations, ${tree.resourceCount} resources\n`,
   );
   expect(bytes).toBeLessThan(1024 * 1024);
+});
+
+test("the authorizer's URI is API Gateway's path to Lambda's Invoke, in the function's partition and region", () => {
+  expect(lambdaInvocationUri("aws-cn", "cn-north-1", "arn:aws-cn:lambda:cn-north-1:123456789012:function:f")).toBe(
+    "arn:aws-cn:apigateway:cn-north-1:lambda:path/2015-03-31/functions/arn:aws-cn:lambda:cn-north-1:123456789012:function:f/invocations",
+  );
+});
+
+test("the resource quota counts the UI config's resource, by default too", () => {
+  // A catalog whose tree is exactly the quota (the root, /wide and its children): folded, to leave the UI config one.
+  const wide = Array.from({ length: DEFAULT_MAX_API_RESOURCES - 2 }, (_, i) => ({
+    ...(catalog.routes.find((r) => r.auth === "iam") as (typeof catalog.routes)[number]),
+    method: "GET" as const,
+    path: `/wide/${i}`,
+  }));
+  const rendered = renderApiDefinition(wide, VALUES);
+  expect(buildApiRouteTree(wide).resourceCount).toBe(DEFAULT_MAX_API_RESOURCES);
+  expect(rendered.tree.resourceCount + 1).toBeLessThanOrEqual(DEFAULT_MAX_API_RESOURCES);
+  expect(rendered.tree).toEqual(buildApiRouteTree(wide, { maxResources: DEFAULT_MAX_API_RESOURCES - 1 }));
+  expect(renderApiDefinition(wide, { ...VALUES, maxResources: 10 }).tree.resourceCount).toBeLessThanOrEqual(9);
 });

@@ -4,19 +4,21 @@ import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
 import { CloudAssembly } from "aws-cdk-lib/cx-api";
 import { AwsSolutionsChecks } from "cdk-nag";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
+import { DEPLOYED_PLACEHOLDERS, SECURITY_SCHEMES, STREAMED_ACTIONS } from "../../../authorizer/core/api-definition";
 import { CatalogRoute, HttpMethod } from "../../../authorizer/core/catalog";
 import { CatalogError, ConfigError } from "../../../authorizer/core/errors";
 import { PolicySet } from "../../../authorizer/core/policy-set";
 import { loadPolicySet } from "../../../authorizer/load-policies";
 import { InfraConfig, parseInfraConfig } from "../../../infra/config";
 import { buildApiRouteTree, DEFAULT_MAX_API_RESOURCES } from "../../../authorizer/core/api-routes";
-import { RestApiGatewayStack } from "../../../infra/stacks/rest-api-gateway-stack";
+import { RestApiGatewayStack, RestApiGatewayStackProps } from "../../../infra/stacks/rest-api-gateway-stack";
 import { CATALOG_FILE, GROUPS_DIR, REPO_ROOT } from "../../../project/paths";
+import { API_DEFINITION_FILE } from "../../../scripts/generate-api-definition";
 import { thrownBy } from "../../support/errors";
-import { CfnProperties } from "../support/template";
+import { CfnProperties, flatTemplate } from "../support/template";
 
 // RestApiGatewayStack synthesized once as the app does it (cdk.json's feature flags, cdk-nag's AWS
 // Solutions checks), beside a stand-in for MLflow's VPC stack (a VPC and an internal NLB on port 80).
@@ -30,8 +32,28 @@ const CDK_FLAGS = Object.fromEntries(
 const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
 const GROUP_FILES = readdirSync(GROUPS_DIR).filter((f) => /\.ya?ml$/.test(f));
 const authenticated = policySet.catalog.routes.filter((r) => r.auth !== "none");
+const UI_CONFIG = "/mlflow-gate-ui.json";
+
+/**
+ * "The maximum size of the API definition file is 6MB" (API Gateway REST API Reference, ImportRestApi and
+ * PutRestApi, `body`: https://docs.aws.amazon.com/apigateway/latest/api/API_ImportRestApi.html).
+ */
+const MAX_API_DEFINITION_BYTES = 6_000_000;
+/**
+ * "Template body size in an Amazon S3 object: 1 MB" (CloudFormation quotas:
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html); past 51,200
+ * bytes, `cdk deploy` uploads the template to the bootstrap bucket.
+ */
+const MAX_TEMPLATE_BYTES = 1_000_000;
 
 type Resources = Record<string, { Type: string; Properties: CfnProperties; Metadata?: CfnProperties }>;
+
+/** One operation of the deployed document: path, method, and the operation as the template holds it. */
+interface Operation {
+  readonly path: string;
+  readonly method: string;
+  readonly op: CfnProperties;
+}
 
 /** The stand-in for MlflowVpcStack: what the API needs of it, nothing more. */
 function networkStandIn(app: App): { vpc: ec2.IVpc; loadBalancer: elbv2.INetworkLoadBalancer } {
@@ -61,27 +83,44 @@ function sampleConfig(input: Record<string, unknown> = {}): InfraConfig {
   return parseInfraConfig(input, new Set(policySet.groups.keys()));
 }
 
+/** The stack in an app of its own, without cdk-nag: for what differs with its props. */
+function otherStack(name: string, props: Partial<RestApiGatewayStackProps> = {}): RestApiGatewayStack {
+  const app = newApp(mkdtempSync(join(outdir, `${name}-`)), false);
+  const { vpc, loadBalancer } = networkStandIn(app);
+  return new RestApiGatewayStack(app, "RestApiGatewayStack", {
+    env: ENV,
+    config: sampleConfig(),
+    policySet,
+    vpc,
+    loadBalancer,
+    ...props,
+  });
+}
+
 /** A concrete request path for a route template: `{x}` -> `seg-1`, `{x+}` -> `rest-1/rest-2`. */
 function samplePath(template: string): string {
   return template.replace(/\{[A-Za-z0-9_]+\+\}/g, "rest-1/rest-2").replace(/\{[A-Za-z0-9_]+\}/g, "seg-1");
 }
 
 interface ApiNode {
-  readonly id: string;
+  readonly path: string;
   readonly pathPart: string;
   readonly children: ApiNode[];
 }
 
-/** The resource tree of the template, rebuilt from ParentId links. */
-function apiTree(resources: Resources, apiLogicalId: string): ApiNode {
-  const root: ApiNode = { id: "<root>", pathPart: "", children: [] };
-  const nodes = new Map<string, ApiNode>([["<root>", root]]);
-  const entries = Object.entries(resources).filter(([, r]) => r.Type === "AWS::ApiGateway::Resource");
-  for (const [id, r] of entries) nodes.set(id, { id, pathPart: r.Properties.PathPart, children: [] });
-  for (const [id, r] of entries) {
-    const parent = r.Properties.ParentId;
-    const parentId = parent.Ref ?? (parent["Fn::GetAtt"]?.[0] === apiLogicalId ? "<root>" : undefined);
-    nodes.get(parentId)?.children.push(nodes.get(id) as ApiNode);
+/** The resource tree API Gateway builds from the document's paths (every prefix of a path is a resource). */
+function apiTree(paths: readonly string[]): ApiNode {
+  const root: ApiNode = { path: "/", pathPart: "", children: [] };
+  for (const path of paths) {
+    let node = root;
+    for (const part of path.split("/").filter((p) => p !== "")) {
+      let child = node.children.find((c) => c.pathPart === part);
+      if (!child) {
+        child = { path: `${node.path === "/" ? "" : node.path}/${part}`, pathPart: part, children: [] };
+        node.children.push(child);
+      }
+      node = child;
+    }
   }
   return root;
 }
@@ -118,7 +157,16 @@ let synthError: unknown;
 let synthMs = 0;
 let template: Template;
 let resources: Resources;
+let body: CfnProperties;
+let operations: Operation[];
 let id: (construct: { node: { defaultChild?: unknown } }) => string;
+
+/** The document as the template holds it, with the deployment's values in readable form (`flatTemplate`). */
+const flatBody = () =>
+  flatTemplate(body, [
+    [/Nlb.*DNSName/, "NLB_DNS"],
+    [/RefApi/, "API_ID"],
+  ]) as CfnProperties;
 
 beforeAll(() => {
   const app = newApp(outdir, true);
@@ -143,6 +191,10 @@ beforeAll(() => {
     : Template.fromStack(stack);
   resources = template.toJSON().Resources as Resources;
   id = (construct) => stack.getLogicalId(construct.node.defaultChild as never);
+  body = (Object.values(template.findResources("AWS::ApiGateway::RestApi"))[0] as Resources[string]).Properties.Body;
+  operations = Object.entries(body.paths as Record<string, Record<string, CfnProperties>>).flatMap(([path, ops]) =>
+    Object.entries(ops).map(([method, op]) => ({ path, method: method.toUpperCase(), op })),
+  );
 }, 180_000);
 
 describe("RestApiGatewayStack", () => {
@@ -158,22 +210,64 @@ describe("RestApiGatewayStack", () => {
       EndpointConfiguration: { Types: ["REGIONAL"] },
       BinaryMediaTypes: ["*/*"],
     });
+    expect(body["x-amazon-apigateway-binary-media-types"]).toEqual(["*/*"]);
   });
 
   test("has no resource policy without source CIDRs: an Allow for * would stand in for the callers' IAM policies", () => {
     template.hasResourceProperties("AWS::ApiGateway::RestApi", { Policy: Match.absent() });
   });
 
-  describe("methods, derived from the route catalog", () => {
-    // The catalog's methods: every method but the login shell's config (tested below).
-    const methods = () =>
-      Object.entries(resources).filter(
-        ([logicalId, r]) => r.Type === "AWS::ApiGateway::Method" && logicalId !== id(stack.uiConfig.method),
-      );
+  describe("the API definition", () => {
+    test("is the whole API: one RestApi with a Body, no Resource, Method or Authorizer of its own", () => {
+      template.resourceCountIs("AWS::ApiGateway::RestApi", 1);
+      expect(body).toMatchObject({ openapi: "3.0.1" });
+      template.resourceCountIs("AWS::ApiGateway::Resource", 0);
+      template.resourceCountIs("AWS::ApiGateway::Method", 0);
+      template.resourceCountIs("AWS::ApiGateway::Authorizer", 0);
+    });
 
-    test("serve every authenticated catalog route with its method, its auth type, and the path MLflow expects", () => {
-      const apiId = id(stack.api);
-      const tree = apiTree(resources, apiId);
+    test("is the committed rendering (policies/api-definition.json) with this deployment's values in it", () => {
+      const lambdaArn = `<${id(stack.authorizerFunction)}.Arn>`;
+      const text = JSON.stringify(flatBody())
+        .replaceAll("NLB_DNS", DEPLOYED_PLACEHOLDERS.upstreamHost)
+        .replaceAll(`<ref ${id(stack.vpcLink)}>`, DEPLOYED_PLACEHOLDERS.vpcLinkId)
+        .replaceAll(
+          `arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/${lambdaArn}/invocations`,
+          DEPLOYED_PLACEHOLDERS.authorizerUri,
+        );
+      const deployed = JSON.parse(text) as CfnProperties;
+      const uiTemplates = deployed.paths[UI_CONFIG].get["x-amazon-apigateway-integration"].responses.default;
+      uiTemplates.responseTemplates["application/json"] = DEPLOYED_PLACEHOLDERS.uiConfigJson;
+      const committed = JSON.parse(readFileSync(API_DEFINITION_FILE, "utf8")) as CfnProperties;
+      expect(deployed).toEqual({
+        ...committed,
+        info: { title: `mlflow-gate-${stack.stackName}`, version: policySet.catalog.mlflowVersion },
+      });
+      expect(stack.definition.info.version).toBe(policySet.catalog.mlflowVersion);
+    });
+
+    test("holds no unresolved CDK token", () => {
+      expect(JSON.stringify(body)).not.toMatch(/\$\{Token\[|#\{Token\[/);
+    });
+
+    test("fits API Gateway's definition size limit, and the template CloudFormation's", () => {
+      const bodyBytes = Buffer.byteLength(JSON.stringify(body));
+      const templateBytes = statSync(join(outdir, `${stack.stackName}.template.json`)).size;
+      process.stderr.write(`RestApiGatewayStack: Body ${bodyBytes} bytes, template ${templateBytes} bytes\n`);
+      expect(bodyBytes).toBeLessThan(MAX_API_DEFINITION_BYTES);
+      expect(templateBytes).toBeLessThan(MAX_TEMPLATE_BYTES);
+      expect(Object.keys(resources).length).toBeLessThan(500);
+    });
+
+    test("stays within API Gateway's default resource quota, the UI config's resource counted", () => {
+      const tree = apiTree(Object.keys(body.paths));
+      const count = (n: ApiNode): number => 1 + n.children.reduce((sum, c) => sum + count(c), 0);
+      expect(count(tree)).toBe(stack.tree.resourceCount + 1);
+      expect(count(tree)).toBeLessThanOrEqual(DEFAULT_MAX_API_RESOURCES);
+    });
+
+    test("serves every authenticated catalog route with its method, its surface's security, and the path MLflow expects", () => {
+      const tree = apiTree(Object.keys(body.paths));
       const served = { iam: 0, cognito: 0 };
       const problems: string[] = [];
       for (const r of authenticated) {
@@ -182,36 +276,22 @@ describe("RestApiGatewayStack", () => {
           tree,
           path.split("/").filter((p) => p !== ""),
         );
-        const method =
-          found &&
-          methods().find(
-            ([, m]) =>
-              m.Properties.HttpMethod === r.method && (m.Properties.ResourceId.Ref ?? "<root>") === found.node.id,
-          );
-        if (!found || !method) {
-          problems.push(`${r.method} ${r.path}: no method`);
+        const operation = found && operations.find((o) => o.path === found.node.path && o.method === r.method);
+        if (!found || !operation) {
+          problems.push(`${r.method} ${r.path}: no operation`);
           continue;
         }
-        const p = method[1].Properties;
-        const want =
-          r.auth === "iam"
-            ? { AuthorizationType: "AWS_IAM" }
-            : { AuthorizationType: "CUSTOM", AuthorizerId: { Ref: id(stack.authorizer) } };
-        if (
-          JSON.stringify({
-            AuthorizationType: p.AuthorizationType,
-            ...(p.AuthorizerId ? { AuthorizerId: p.AuthorizerId } : {}),
-          }) !== JSON.stringify(want)
-        ) {
-          problems.push(`${r.method} ${r.path}: ${p.AuthorizationType}`);
-        }
+        const { op } = operation;
+        const scheme = SECURITY_SCHEMES[r.auth as "iam" | "cognito"];
+        if (JSON.stringify(op.security) !== JSON.stringify([{ [scheme]: [] }]))
+          problems.push(`${r.method} ${r.path}: security ${JSON.stringify(op.security)}`);
+        if (!(op["x-mlflow-gate-actions"] as string[]).includes(r.action))
+          problems.push(`${r.method} ${r.path}: ${r.action} not among ${op["x-mlflow-gate-actions"]}`);
         // What MLflow receives: the integration path with the captured values put back.
-        const uriPath = (p.Integration.Uri["Fn::Join"][1] as unknown[]).at(-1) as string;
-        const forwarded = uriPath.replace(
-          /\{([A-Za-z0-9_]+)\}/g,
-          (_m, name: string) => found.captured[name] ?? `<unmapped ${name}>`,
-        );
-        if (forwarded !== path) problems.push(`${r.method} ${r.path}: MLflow would get ${forwarded} for ${path}`);
+        const uri = (flatTemplate(op["x-amazon-apigateway-integration"].uri, [[/Nlb.*DNSName/, "NLB_DNS"]]) as string)
+          .replace("http://NLB_DNS", "")
+          .replace(/\{([A-Za-z0-9_]+)\}/g, (_m, name: string) => found.captured[name] ?? `<unmapped ${name}>`);
+        if (uri !== path) problems.push(`${r.method} ${r.path}: MLflow would get ${uri} for ${path}`);
         served[r.auth as "iam" | "cognito"]++;
       }
       expect(problems).toEqual([]);
@@ -219,59 +299,57 @@ describe("RestApiGatewayStack", () => {
         iam: authenticated.filter((r) => r.auth === "iam").length,
         cognito: authenticated.filter((r) => r.auth === "cognito").length,
       });
-      expect(served.iam + served.cognito).toBe(policySet.catalog.routes.filter((r) => r.auth !== "none").length);
     });
 
-    test("are AWS_IAM or the Lambda authorizer, never NONE, and as many as the route tree has", () => {
-      const types = methods().map(([, m]) => m.Properties.AuthorizationType as string);
-      expect(new Set(types)).toEqual(new Set(["AWS_IAM", "CUSTOM"]));
-      expect(types).toHaveLength(stack.routes.tree.methodCount);
-      for (const [, m] of methods().filter(([, m]) => m.Properties.AuthorizationType === "CUSTOM")) {
-        expect(m.Properties.AuthorizerId).toEqual({ Ref: id(stack.authorizer) });
-      }
+    test("every operation but the UI config's requires SigV4 or the Lambda authorizer", () => {
+      const unsecured = operations.filter(({ op }) => op.security === undefined);
+      expect(unsecured.map(({ method, path }) => `${method} ${path}`)).toEqual([`GET ${UI_CONFIG}`]);
+      const schemes = operations.flatMap(({ op }) => (op.security ?? []).flatMap((s: object) => Object.keys(s)));
+      expect(new Set(schemes)).toEqual(new Set([SECURITY_SCHEMES.iam, SECURITY_SCHEMES.cognito]));
+      expect(operations).toHaveLength(stack.tree.methodCount + 1);
     });
 
-    test("stay within API Gateway's default resource quota and one CloudFormation stack", () => {
-      // The catalog's tree (the root counted) plus the UI config's resource.
-      template.resourceCountIs("AWS::ApiGateway::Resource", stack.routes.tree.resourceCount - 1 + 1);
-      expect(stack.routes.tree.resourceCount + 1).toBeLessThanOrEqual(DEFAULT_MAX_API_RESOURCES);
-      expect(Object.keys(resources).length).toBeLessThan(500);
-    });
-
-    test("are HTTP proxies over the VPC link to the NLB, with each path parameter mapped", () => {
-      for (const [, m] of methods()) {
-        const p = m.Properties;
-        expect(p.Integration).toMatchObject({
-          Type: "HTTP_PROXY",
-          ConnectionType: "VPC_LINK",
-          ConnectionId: { Ref: id(stack.vpcLink) },
-          IntegrationHttpMethod: p.HttpMethod,
+    test("operations are HTTP proxies over the VPC link to the NLB, with each path parameter mapped", () => {
+      for (const { path, method, op } of operations.filter((o) => o.path !== UI_CONFIG)) {
+        const integration = op["x-amazon-apigateway-integration"];
+        expect(integration).toMatchObject({
+          type: "http_proxy",
+          httpMethod: method,
+          connectionType: "VPC_LINK",
+          connectionId: { Ref: id(stack.vpcLink) },
+          timeoutInMillis: 29_000,
         });
-        expect(p.Integration.Uri["Fn::Join"][1][0]).toBe("http://");
-        expect(JSON.stringify(p.Integration.Uri["Fn::Join"][1][1])).toMatch(/Nlb.*DNSName/);
-        const params = Object.keys(p.RequestParameters ?? {}).map((k) => k.replace("method.request.path.", ""));
+        // The NLB's DNS name, imported from MLflow's stack: resolved by CloudFormation.
+        expect(integration.uri["Fn::Join"][1].slice(0, 2)).toEqual([
+          "http://",
+          { "Fn::ImportValue": expect.stringMatching(/Nlb.*DNSName/) },
+        ]);
+        const params = ((op.parameters ?? []) as { name: string }[]).map((p) => p.name);
         for (const name of params)
-          expect(p.Integration.RequestParameters[`integration.request.path.${name}`]).toBe(
-            `method.request.path.${name}`,
-          );
-        expect(params.sort()).toEqual(
-          [...(p.Integration.Uri["Fn::Join"][1].at(-1) as string).matchAll(/\{([A-Za-z0-9_]+)\}/g)]
-            .map((x) => x[1])
-            .sort(),
-        );
+          expect(integration.requestParameters[`integration.request.path.${name}`]).toBe(`method.request.path.${name}`);
+        expect(params.sort()).toEqual([...path.matchAll(/\{([A-Za-z0-9_]+)\+?\}/g)].map((x) => x[1]).sort());
       }
+    });
+
+    test("artifact downloads, and only operations that serve one, stream their answers", () => {
+      for (const { method, path, op } of operations.filter((o) => o.path !== UI_CONFIG)) {
+        const download = (op["x-mlflow-gate-actions"] as string[]).some((a) => STREAMED_ACTIONS.has(a));
+        expect([method, path, op["x-amazon-apigateway-integration"].responseTransferMode]).toEqual([
+          method,
+          path,
+          download ? "STREAM" : undefined,
+        ]);
+      }
+      expect(
+        operations.filter((o) => o.op["x-amazon-apigateway-integration"].responseTransferMode === "STREAM").length,
+      ).toBeGreaterThan(0);
     });
 
     test("tell the guard who called and what was authorized, in the contract's x-mlflow-gate-* headers, and never pass credentials on", () => {
-      const [, iamMethod] = methods().find(([, m]) => m.Properties.AuthorizationType === "AWS_IAM") as [
-        string,
-        Resources[string],
-      ];
-      const [, uiMethod] = methods().find(([, m]) => m.Properties.AuthorizationType === "CUSTOM") as [
-        string,
-        Resources[string],
-      ];
-      expect(iamMethod.Properties.Integration.RequestParameters).toMatchObject({
+      const withScheme = (scheme: string) =>
+        (operations.find(({ op }) => op.security?.[0]?.[scheme]) as Operation).op["x-amazon-apigateway-integration"]
+          .requestParameters;
+      expect(withScheme(SECURITY_SCHEMES.iam)).toMatchObject({
         "integration.request.header.x-mlflow-gate-auth": "'iam'",
         "integration.request.header.x-mlflow-gate-principal": "context.identity.userArn",
         "integration.request.header.x-mlflow-gate-request-id": "context.extendedRequestId",
@@ -282,7 +360,7 @@ describe("RestApiGatewayStack", () => {
         "integration.request.header.Authorization": "'-'",
         "integration.request.header.X-Amz-Security-Token": "'-'",
       });
-      expect(uiMethod.Properties.Integration.RequestParameters).toMatchObject({
+      expect(withScheme(SECURITY_SCHEMES.cognito)).toMatchObject({
         "integration.request.header.x-mlflow-gate-auth": "'cognito'",
         "integration.request.header.x-mlflow-gate-principal": "context.authorizer.principalId",
         "integration.request.header.x-mlflow-gate-username": "context.authorizer.username",
@@ -293,8 +371,8 @@ describe("RestApiGatewayStack", () => {
       });
     });
 
-    test("leave the public routes (the UI shell) to Amplify", () => {
-      const tree = apiTree(resources, id(stack.api));
+    test("leaves the public routes (the UI shell) to Amplify", () => {
+      const tree = apiTree(Object.keys(body.paths));
       for (const r of policySet.catalog.routes.filter((x) => x.auth === "none")) {
         const found = route(
           tree,
@@ -302,54 +380,54 @@ describe("RestApiGatewayStack", () => {
             .split("/")
             .filter((p) => p !== ""),
         );
-        const method =
-          found &&
-          methods().find(
-            ([, m]) =>
-              m.Properties.HttpMethod === r.method && (m.Properties.ResourceId.Ref ?? "<root>") === found.node.id,
-          );
-        expect(method).toBeUndefined();
+        const operation = found && operations.find((o) => o.path === found.node.path && o.method === r.method);
+        expect([r.method, r.path, operation]).toEqual([r.method, r.path, undefined]);
       }
+    });
+
+    test("honours maxApiResources: a smaller quota folds deeper parts into {proxy+}", () => {
+      const small = otherStack("small", { maxApiResources: 120 });
+      const count = (n: ApiNode): number => 1 + n.children.reduce((sum, c) => sum + count(c), 0);
+      expect(count(apiTree(Object.keys(small.definition.paths)))).toBeLessThanOrEqual(120);
+      expect(small.tree.maxDepth).toBeLessThan(stack.tree.maxDepth as number);
+    });
+
+    test("a changed document is a new deployment of the stage; the same document, the same deployment", () => {
+      const deploymentId = (s: RestApiGatewayStack) =>
+        Object.keys(Template.fromStack(s).findResources("AWS::ApiGateway::Deployment"));
+      const again = otherStack("again");
+      const changed = otherStack("changed", { maxApiResources: 120 });
+      const [current] = Object.keys(template.findResources("AWS::ApiGateway::Deployment"));
+      expect(deploymentId(again)).toEqual([current]);
+      expect(deploymentId(changed)).toHaveLength(1);
+      expect(deploymentId(changed)).not.toEqual([current]);
+      // The stage follows its deployment.
+      template.hasResourceProperties("AWS::ApiGateway::Stage", { DeploymentId: { Ref: current } });
     });
   });
 
   describe("the login shell's config, GET /mlflow-gate-ui.json", () => {
-    const configMethod = () => resources[id(stack.uiConfig.method)] as Resources[string];
+    const configOperation = () => body.paths[UI_CONFIG].get as CfnProperties;
 
-    test("is the one method without authorization, and a MOCK that reaches nothing", () => {
-      const unauthenticated = Object.entries(resources).filter(
-        ([, r]) => r.Type === "AWS::ApiGateway::Method" && r.Properties.AuthorizationType === "NONE",
-      );
-      expect(unauthenticated.map(([logicalId]) => logicalId)).toEqual([id(stack.uiConfig.method)]);
-      expect(configMethod().Properties).toMatchObject({
-        HttpMethod: "GET",
-        Integration: { Type: "MOCK", PassthroughBehavior: "NEVER" },
-      });
-      expect(resources[configMethod().Properties.ResourceId.Ref]?.Properties).toMatchObject({
-        PathPart: "mlflow-gate-ui.json",
-        ParentId: { "Fn::GetAtt": [id(stack.api), "RootResourceId"] },
+    test("is a MOCK that reaches nothing, text in and out since the API takes */* as binary", () => {
+      expect(Object.keys(body.paths[UI_CONFIG])).toEqual(["get"]);
+      expect(configOperation().security).toBeUndefined();
+      const integration = configOperation()["x-amazon-apigateway-integration"];
+      expect(integration).toMatchObject({ type: "mock", passthroughBehavior: "never" });
+      // Without it, a MOCK on an API whose binary media types are */* answers 500 "Unable to transform request".
+      expect(integration.contentHandling).toBe("CONVERT_TO_TEXT");
+      expect(integration).not.toHaveProperty("uri");
+      expect(integration.responses.default.responseParameters).toMatchObject({
+        "method.response.header.Content-Type": "'application/json'",
+        "method.response.header.X-Content-Type-Options": "'nosniff'",
       });
     });
 
     test("answers the pool, the client and the region of this deployment, with SRP", () => {
-      const response = configMethod().Properties.Integration.IntegrationResponses[0];
-      expect(response.ResponseParameters["method.response.header.Content-Type"]).toBe("'application/json'");
-      // The body as CloudFormation will resolve it: each reference replaced by a readable stand-in.
-      const parts = response.ResponseTemplates["application/json"]["Fn::Join"][1] as unknown[];
-      const body = parts
-        .map((p) =>
-          typeof p === "string"
-            ? p
-            : JSON.stringify(p).includes(id(stack.userPoolClient))
-              ? "CLIENT"
-              : JSON.stringify(p).includes(id(stack.userPool))
-                ? "POOL"
-                : "?",
-        )
-        .join("");
-      expect(JSON.parse(body)).toEqual({
-        userPoolId: "POOL",
-        userPoolClientId: "CLIENT",
+      const integration = (flatBody().paths[UI_CONFIG].get as CfnProperties)["x-amazon-apigateway-integration"];
+      expect(JSON.parse(integration.responses.default.responseTemplates["application/json"])).toEqual({
+        userPoolId: `<ref ${id(stack.userPool)}>`,
+        userPoolClientId: `<ref ${id(stack.userPoolClient)}>`,
         region: "us-east-1",
         authFlow: "USER_SRP_AUTH",
       });
@@ -363,22 +441,48 @@ describe("RestApiGatewayStack", () => {
   });
 
   test("the Lambda authorizer is a REQUEST authorizer on the Authorization header, cached 300 s", () => {
-    template.resourceCountIs("AWS::ApiGateway::Authorizer", 1);
-    template.hasResourceProperties("AWS::ApiGateway::Authorizer", {
-      Type: "REQUEST",
-      IdentitySource: "method.request.header.Authorization",
-      AuthorizerResultTtlInSeconds: 300,
-      AuthorizerUri: Match.objectLike({
-        "Fn::Join": Match.arrayWith([Match.arrayWith([{ "Fn::GetAtt": [id(stack.authorizerFunction), "Arn"] }])]),
-      }),
+    expect(flatBody().components.securitySchemes[SECURITY_SCHEMES.cognito]).toEqual({
+      type: "apiKey",
+      name: "Authorization",
+      in: "header",
+      "x-amazon-apigateway-authtype": "custom",
+      "x-amazon-apigateway-authorizer": {
+        type: "request",
+        identitySource: "method.request.header.Authorization",
+        authorizerUri: `arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/<${id(stack.authorizerFunction)}.Arn>/invocations`,
+        authorizerResultTtlInSeconds: 300,
+      },
     });
-    // API Gateway may invoke it only as this authorizer.
-    template.hasResourceProperties("AWS::Lambda::Permission", {
-      Principal: "apigateway.amazonaws.com",
-      SourceArn: Match.objectLike({
-        "Fn::Join": Match.arrayWith([Match.arrayWith(["/authorizers/", { Ref: id(stack.authorizer) }])]),
-      }),
+    expect(body.components.securitySchemes[SECURITY_SCHEMES.iam]).toMatchObject({
+      "x-amazon-apigateway-authtype": "awsSigv4",
     });
+  });
+
+  test("API Gateway may invoke the authorizer function as one of this API's authorizers, and only so", () => {
+    const permissions = Object.values(template.findResources("AWS::Lambda::Permission")) as Resources[string][];
+    const forAuthorizer = permissions.filter(
+      (p) =>
+        JSON.stringify(p.Properties.FunctionName) ===
+        JSON.stringify({ "Fn::GetAtt": [id(stack.authorizerFunction), "Arn"] }),
+    );
+    expect(forAuthorizer.map((p) => flatTemplate(p.Properties))).toEqual([
+      {
+        Action: "lambda:InvokeFunction",
+        FunctionName: `<${id(stack.authorizerFunction)}.Arn>`,
+        Principal: "apigateway.amazonaws.com",
+        SourceAccount: ENV.account,
+        SourceArn: `arn:aws:execute-api:us-east-1:${ENV.account}:<ref ${id(stack.api)}>/authorizers/*`,
+      },
+    ]);
+  });
+
+  test("outputs the stage's URL and the pool and client ids", () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(flatTemplate(outputs.ApiUrl?.Value)).toBe(
+      `https://<ref ${id(stack.api)}>.execute-api.us-east-1.amazonaws.com/<ref ${id(stack.api.deploymentStage)}>/`,
+    );
+    expect(outputs.UserPoolId?.Value).toEqual({ Ref: id(stack.userPool) });
+    expect(outputs.UserPoolClientId?.Value).toEqual({ Ref: id(stack.userPoolClient) });
   });
 
   describe("the authorizer function", () => {
