@@ -163,6 +163,14 @@ function securitySchemes(v: ApiDefinitionValues): Record<string, unknown> {
   };
 }
 
+/** The catalog's resources in an API of `maxResources` (the quota), one of them left for the UI config's MOCK. */
+export function apiRouteTreeOf(
+  routes: readonly CatalogRoute[],
+  maxResources: number = DEFAULT_MAX_API_RESOURCES,
+): ApiRouteTree {
+  return buildApiRouteTree(routes, { maxResources: maxResources - 1 });
+}
+
 /**
  * The API definition: every authenticated catalog route as API Gateway holds it (the tree of api-routes.ts:
  * shared variable parts, greedy parameters last, `{proxy+}` folding past the resource quota), each an HTTP
@@ -175,7 +183,7 @@ export function renderApiDefinition(
   v: ApiDefinitionValues,
 ): { readonly definition: ApiDefinition; readonly tree: ApiRouteTree } {
   // One resource of the quota is the UI config's.
-  const tree = buildApiRouteTree(routes, { maxResources: (v.maxResources ?? DEFAULT_MAX_API_RESOURCES) - 1 });
+  const tree = apiRouteTreeOf(routes, v.maxResources);
   const paths: Record<string, Record<string, ApiOperation>> = {};
   const add = (path: string, specs: readonly ApiMethodSpec[], params: readonly string[]) => {
     if (specs.length === 0) return;

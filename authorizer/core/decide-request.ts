@@ -1,4 +1,4 @@
-import { buildApiRouteTree } from "./api-routes";
+import { apiRouteTreeOf } from "./api-definition";
 import { AuthType, authTypeOfRequest, CatalogRoute } from "./catalog";
 import { evaluatePolicies, Evaluation, ParsedPolicy, parsePolicyDocument } from "./evaluate";
 import { formatMethodArn, MethodArn, MethodArnStage, stageRelativeResource } from "./method-arn";
@@ -104,7 +104,7 @@ function apiResourcesOf(routes: readonly CatalogRoute[]): ResourceTree<true> {
   let tree = apiResources.get(routes);
   if (!tree) {
     tree = new ResourceTree<true>();
-    const api = buildApiRouteTree(routes);
+    const api = apiRouteTreeOf(routes);
     for (const m of api.rootMethods) tree.add("/", m.httpMethod, true);
     for (const r of api.resources) for (const m of r.methods) tree.add(r.path, m.httpMethod, true);
     apiResources.set(routes, tree);

@@ -161,6 +161,10 @@ export class RestApiGatewayStack extends Stack {
       // document included, so a changed document is a new deployment of the stage.
       apiDefinition: apigw.ApiDefinition.fromInline(this.definition),
       endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
+      // An API imported from a document is EDGE unless the import says otherwise (ImportRestApi's
+      // `endpointConfigurationTypes`); the property above is reported ignored on creation from a Body
+      // (serverless/examples#516), so the import says it too.
+      parameters: { endpointConfigurationTypes: "REGIONAL" },
       policy: resourcePolicy(config.allowedSourceCidrs),
       // The document's binary media types say the same: a pure proxy, artifacts are binary, and no payload may
       // be re-encoded on the way.

@@ -208,6 +208,7 @@ describe("RestApiGatewayStack", () => {
     template.resourceCountIs("AWS::ApiGateway::RestApi", 1);
     template.hasResourceProperties("AWS::ApiGateway::RestApi", {
       EndpointConfiguration: { Types: ["REGIONAL"] },
+      Parameters: { endpointConfigurationTypes: "REGIONAL" },
       BinaryMediaTypes: ["*/*"],
     });
     expect(body["x-amazon-apigateway-binary-media-types"]).toEqual(["*/*"]);
