@@ -25,6 +25,7 @@ import { startMlflow } from "../local/mlflow-server";
 import { loadPrincipals, Principal } from "../local/principals";
 import { AccessLogEntry } from "../gateway/answer";
 import { closeServer } from "../common/http-server";
+import { renderLocalApiDefinition } from "../gateway/local-api";
 import { createLocalGateway } from "../local/stack";
 import { RunningUserPool, startUserPool } from "../local/user-pool";
 import { CATALOG_FILE, GROUPS_DIR } from "../project/paths";
@@ -386,21 +387,24 @@ export async function benchGateway(o: GatewayOptions, progress: (line: string) =
     const gatewayOf = async (upstream: URL) => {
       const g = await listen(
         createLocalGateway({
-          config: { region, authorizerCacheTtlSeconds: 300, integrationTimeoutMs: 29_000 },
-          policySet,
-          userPool,
-          principals,
-          upstream,
-          // The stack's front, as `npm start` runs it; the bench asks for no UI file.
-          ui: {
-            directory: join(dataDir, "no-ui"),
-            config: {
+          region,
+          api: renderLocalApiDefinition(policySet.catalog.routes, {
+            upstream,
+            uiConfigJson: JSON.stringify({
               userPoolId: userPool.userPoolId,
               userPoolClientId: userPool.clientId,
               region,
               authFlow: "USER_PASSWORD_AUTH",
-            },
-          },
+            }),
+            integrationTimeoutMs: 29_000,
+            authorizerTtlSeconds: 300,
+            version: policySet.catalog.mlflowVersion,
+          }),
+          policySet,
+          userPool,
+          principals,
+          // The stack's front, as `npm start` runs it; the bench asks for no UI file.
+          uiDirectory: join(dataDir, "no-ui"),
           accessLog: (e: AccessLogEntry) => void devNull.write(`${JSON.stringify(e)}\n`),
           authorizerLogger: { info: () => undefined, error: () => undefined },
         }),

@@ -1,6 +1,9 @@
 import { ApiDefinition, renderApiDefinition } from "../authorizer/core/api-definition";
 import type { CatalogRoute } from "../authorizer/core/catalog";
 
+/** Where in its data directory a local stack writes the definition its gateway runs (`api render --local`). */
+export const LOCAL_API_DEFINITION_FILE = "api-definition.json";
+
 /** What differs between the local stack's API and the deployed one: where it sends requests, and its settings. */
 export interface LocalApiValues {
   /** The integrations' backend: the guard in front of MLflow (the NLB's place). */

@@ -2,6 +2,7 @@ import { chmodSync, mkdirSync, writeFileSync } from "fs";
 import { Server } from "http";
 import { join } from "path";
 import { createAuthorizer, DecisionLogger } from "../authorizer/authorize";
+import { ApiDefinition, formatApiDefinition } from "../authorizer/core/api-definition";
 import { PolicySet } from "../authorizer/core/policy-set";
 import { loadPolicySet } from "../authorizer/load-policies";
 import { createTokenVerifier } from "../authorizer/token";
@@ -22,12 +23,13 @@ import {
 import { closeServer } from "../common/http-server";
 import { LogSink } from "../common/log";
 import { AccessLogEntry } from "../gateway/answer";
-import { renderLocalApiDefinition } from "../gateway/local-api";
+import { LOCAL_API_DEFINITION_FILE, renderLocalApiDefinition } from "../gateway/local-api";
 import { createGateway, serveGateway } from "../gateway/server";
 import { createStsServer, SessionStore, withSessions } from "./sts";
-import { createUiFront, LocalUi } from "./ui-front";
+import { createUiFront } from "./ui-front";
 import { decisionLogger, parseLogLine } from "./log-lines";
 import { startUiLoginEndpoint } from "./ui-login-endpoint";
+import type { UiConfig } from "../ui-patch/shell/config";
 import { loopbackOrigins } from "./pool-access";
 import { PoolKey } from "./user-pool-front";
 import { DemoUser, RunningUserPool, startUserPool } from "./user-pool";
@@ -126,15 +128,16 @@ async function listen(
 }
 
 export interface LocalGatewayProps {
-  readonly config: Pick<StackConfig, "region" | "authorizerCacheTtlSeconds" | "integrationTimeoutMs">;
+  readonly region: string;
+  /** The API the gateway runs: the deployed definition rendered for this stack (renderLocalApiDefinition). */
+  readonly api: ApiDefinition;
   readonly policySet: PolicySet;
   readonly userPool: Pick<RunningUserPool, "issuer" | "jwksUri" | "clientId">;
   readonly principals: readonly Principal[];
-  readonly upstream: URL;
   readonly accessLog: (entry: AccessLogEntry) => void;
   readonly authorizerLogger: DecisionLogger;
-  /** The patched UI to serve on `/` and `/static-files/*`, and its config (`/mlflow-gate-ui.json`, the API's MOCK). */
-  readonly ui: LocalUi;
+  /** The patched UI to serve on `/` and `/static-files/*` (its config is the API's MOCK). */
+  readonly uiDirectory: string;
   /** Keys the gateway accepts; @default the principals' long-term keys only */
   readonly credentials?: PrincipalCredentialStore;
 }
@@ -155,20 +158,14 @@ export function createLocalGateway(props: LocalGatewayProps): Server {
     logger: props.authorizerLogger,
   });
   const gateway = createGateway({
-    region: props.config.region,
-    api: renderLocalApiDefinition(props.policySet.catalog.routes, {
-      upstream: props.upstream,
-      uiConfigJson: JSON.stringify(props.ui.config),
-      integrationTimeoutMs: props.config.integrationTimeoutMs,
-      authorizerTtlSeconds: props.config.authorizerCacheTtlSeconds,
-      version: props.policySet.catalog.mlflowVersion,
-    }),
+    region: props.region,
+    api: props.api,
     policySet: props.policySet,
     authorizer,
     credentials: props.credentials ?? principalStore(props.principals),
     log: props.accessLog,
   });
-  return serveGateway(createUiFront({ gateway, ui: props.ui, log: props.accessLog }));
+  return serveGateway(createUiFront({ gateway, uiDirectory: props.uiDirectory, log: props.accessLog }));
 }
 
 /** Starts MLflow, the user pool and the gateway; on any failure stops what it started and rethrows. */
@@ -276,26 +273,33 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
       gatewayOrigins: () => gatewayOrigins,
     });
     stops.push(() => loginEndpoint.stop());
-    // cognito-local has no SRP: the local shell signs in with USER_PASSWORD_AUTH.
-    const ui: LocalUi = {
-      directory: io.uiDirectory,
-      config: {
-        userPoolId: userPool.userPoolId,
-        userPoolClientId: userPool.clientId,
-        region: config.region,
-        authFlow: "USER_PASSWORD_AUTH",
-        userPoolEndpoint: loginEndpoint.endpoint,
-      },
+    // The API the gateway runs: the deployed definition with this stack's values, written where
+    // `mlflow-gate api render --local` reads it. cognito-local has no SRP: the local shell signs in with
+    // USER_PASSWORD_AUTH, through the sign-in endpoint.
+    const uiConfig: UiConfig = {
+      userPoolId: userPool.userPoolId,
+      userPoolClientId: userPool.clientId,
+      region: config.region,
+      authFlow: "USER_PASSWORD_AUTH",
+      userPoolEndpoint: loginEndpoint.endpoint,
     };
+    const api = renderLocalApiDefinition(policySet.catalog.routes, {
+      upstream: guard.url,
+      uiConfigJson: JSON.stringify(uiConfig),
+      integrationTimeoutMs: config.integrationTimeoutMs,
+      authorizerTtlSeconds: config.authorizerCacheTtlSeconds,
+      version: policySet.catalog.mlflowVersion,
+    });
+    writeFileSync(join(config.dataDir, LOCAL_API_DEFINITION_FILE), formatApiDefinition(api));
 
     const server = createLocalGateway({
-      ui,
-      config,
+      uiDirectory: io.uiDirectory,
+      region: config.region,
+      api,
       policySet,
       userPool,
       principals,
       credentials,
-      upstream: guard.url,
       accessLog: io.log,
       authorizerLogger: decisionLogger(io.log),
     });

@@ -4,21 +4,13 @@ import { ANSWERS } from "../gateway/api-responses";
 import { AccessLogEntry, createRequestEnd } from "../gateway/answer";
 import { readTarget } from "../gateway/passes/target";
 import { Gateway } from "../gateway/server";
-import { UiConfig } from "../ui-patch/shell/config";
 import { isUiPath, resolveUiFile, sendUiFile } from "./ui-files";
-
-/** The patched UI the local stack serves: its build (read only; the same for every stack) and its config. */
-export interface LocalUi {
-  /** A patched UI built before (ui-patch/build-ui.ts), without a config. */
-  readonly directory: string;
-  /** What `/mlflow-gate-ui.json` answers: this stack's pool, from the API definition's MOCK, as in AWS. */
-  readonly config: UiConfig;
-}
 
 export interface UiFrontProps {
   /** The emulator: every request that is not for the UI goes to it. */
   readonly gateway: Gateway;
-  readonly ui: LocalUi;
+  /** A patched UI built before (ui-patch/build-ui.ts), read only; its config is the API's (the definition's MOCK). */
+  readonly uiDirectory: string;
   /** The gateway's access log: UI requests get a line too (decision "public"). */
   readonly log: (entry: AccessLogEntry) => void;
 }
@@ -37,7 +29,7 @@ export function createUiFront(props: UiFrontProps): Gateway {
     const clock = { requestId: randomUUID(), started: performance.now() };
     const facts = { requestId: clock.requestId, method: "GET", path, surface: "none" as const };
     try {
-      const file = resolveUiFile(props.ui.directory, path);
+      const file = resolveUiFile(props.uiDirectory, path);
       if (!file) return endRequest(res, clock, facts, { answer: ANSWERS.notFound, decision: "public" });
       const status = await sendUiFile(res, file, clock.requestId);
       endRequest(res, clock, facts, { status, decision: "public" });

@@ -1,5 +1,6 @@
 // The `mlflow-gate` command: decide, render and lint group policies, and check the route catalog against MLflow.
-import { isAbsolute, relative } from "path";
+import { existsSync, readFileSync } from "fs";
+import { dirname, isAbsolute, join, relative } from "path";
 import { parseArgs } from "util";
 import { RouteCatalog } from "../authorizer/core/catalog";
 import { IAM_MANAGED_POLICIES_PER_ROLE, IAM_MANAGED_POLICY_MAX_CHARS } from "../authorizer/core/compile";
@@ -20,6 +21,8 @@ import { usersCommands } from "./users";
 import { signCommand } from "./sign";
 import { auditCommand } from "./audit";
 import { renderCommittedApiDefinition } from "./generate-api-definition";
+import { LOCAL_API_DEFINITION_FILE } from "../gateway/local-api";
+import { resolveDataDir } from "../local/config";
 
 const USAGE = `Usage: mlflow-gate [--catalog FILE] [--groups-dir DIR] <command> [options]
 
@@ -40,10 +43,12 @@ Commands:
       the authorizer and IAM size limits. Prints the sizes per group.
   routes diff
       Compare the route catalog with the MLflow installed in .venv.
-  api render
+  api render [--deployed | --local]
       Print the REST API's definition (OpenAPI 3.0 with API Gateway's extensions) built from the
-      route catalog, the deployment's values as placeholders; policies/api-definition.json is
-      this output, committed (npm run api:generate).
+      route catalog. --deployed (default): with the deployment's values as placeholders, as CDK
+      deploys it; policies/api-definition.json is this output, committed (npm run api:generate).
+      --local: the definition the running local stack's gateway runs, with its values
+      ($MLFLOW_GATE_DATA/api-definition.json, written at each start).
 
   users add USER --group G [--group G2 ...] [--email E]
             [--password-stdin | --temporary-password --password-file FILE | --send-invitation]
@@ -121,7 +126,7 @@ const COMMANDS: readonly Command[] = [
   { name: "policy render", options: ["group", "format", "region", "account", "api-id", "stage"], run: policyRender },
   { name: "policy lint", options: [], run: policyLint },
   { name: "routes diff", options: [], run: routesDiff },
-  { name: "api render", options: [], run: apiRender },
+  { name: "api render", options: ["local", "deployed"], run: apiRender },
   ...usersCommands,
   signCommand,
   auditCommand,
@@ -402,7 +407,17 @@ function policyLint(ctx: Context): number {
 
 function apiRender(ctx: Context): number {
   if (ctx.args.length > 0) throw new UsageError(`unexpected argument "${ctx.args[0]}"`);
-  ctx.io.stdout.write(renderCommittedApiDefinition(ctx.catalogFile));
+  if (ctx.values.local && ctx.values.deployed) throw new UsageError("--local and --deployed exclude each other");
+  if (!ctx.values.local) {
+    ctx.io.stdout.write(renderCommittedApiDefinition(ctx.catalogFile));
+    return 0;
+  }
+  const file = join(resolveDataDir(process.env), LOCAL_API_DEFINITION_FILE);
+  if (!existsSync(file))
+    throw new Failure([
+      `mlflow-gate: no ${display(file)}: start the local stack ("npm start") with the same MLFLOW_GATE_DATA (${display(dirname(file))}), then run this again`,
+    ]);
+  ctx.io.stdout.write(readFileSync(file, "utf8"));
   return 0;
 }
 

@@ -30,11 +30,28 @@ export interface AuthorizerRequestParts {
   readonly requestId: string;
 }
 
-/** The REQUEST authorizer event API Gateway sends for a request (identity source: the Authorization header). */
+/** A query string as API Gateway hands it to a REQUEST authorizer: the last value of each name, and all of them. */
+function queryParameters(
+  rawQuery: string,
+): { single: Record<string, string>; multi: Record<string, string[]> } | undefined {
+  if (rawQuery === "") return undefined;
+  const single: Record<string, string> = {};
+  const multi: Record<string, string[]> = {};
+  for (const [name, value] of new URLSearchParams(rawQuery)) {
+    single[name] = value;
+    (multi[name] ??= []).push(value);
+  }
+  return { single, multi };
+}
+
+/**
+ * The REQUEST authorizer event API Gateway sends for a request: the method ARN, the method's resource and
+ * path parameters, every header and query parameter as sent, and the request context.
+ */
 export function buildAuthorizerEvent(
   req: Pick<IncomingMessage, "method" | "rawHeaders">,
   target: Target,
-  methodArn: string,
+  routed: Pick<RoutedRequest, "methodArn" | "method" | "pathParameters">,
   requestId: string,
 ): APIGatewayRequestAuthorizerEvent {
   const headers: Record<string, string> = {};
@@ -45,22 +62,24 @@ export function buildAuthorizerEvent(
     headers[name] = value;
     (multiValueHeaders[name] ??= []).push(value);
   }
+  const query = queryParameters(target.rawQuery);
   return {
     type: "REQUEST",
-    methodArn,
-    resource: target.path,
+    methodArn: formatMethodArn(routed.methodArn),
+    resource: routed.method.resourcePath,
     path: target.path,
     httpMethod: req.method ?? "",
     headers,
     multiValueHeaders,
-    pathParameters: null,
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
+    pathParameters: Object.keys(routed.pathParameters).length > 0 ? { ...routed.pathParameters } : null,
+    queryStringParameters: query?.single ?? null,
+    multiValueQueryStringParameters: query?.multi ?? null,
     stageVariables: null,
     requestContext: {
       requestId,
       stage: API_GATEWAY.stage,
       apiId: API_GATEWAY.apiId,
+      resourcePath: routed.method.resourcePath,
       httpMethod: req.method ?? "",
       path: target.path,
     },
@@ -110,9 +129,7 @@ export function createCognitoAuthorization(
     let result = cache.get(authorization);
     if (!result) {
       try {
-        result = await props.authorizer(
-          buildAuthorizerEvent(req, target, formatMethodArn(routed.methodArn), requestId),
-        );
+        result = await props.authorizer(buildAuthorizerEvent(req, target, routed, requestId));
       } catch (e) {
         return e instanceof Error && e.message === "Unauthorized"
           ? refuse(ANSWERS.unauthorized, "unauthorized", "authorizer-unauthorized")

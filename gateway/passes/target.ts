@@ -27,15 +27,6 @@ export function readTarget(url: string | undefined): Target | undefined {
   return { rawPath, rawQuery, path };
 }
 
-/**
- * The path the integration receives: API Gateway decodes path parameters before it puts them into the
- * integration's URI, so an encoded `/` (or `.`, `;`) arrives as itself. Characters a path cannot hold
- * (`?`, `#`, `%`, spaces, non-ASCII) are encoded again.
- */
-export function integrationPath(target: Pick<Target, "path">): string {
-  return encodeURI(target.path).replace(/\?/g, "%3F").replace(/#/g, "%23");
-}
-
 /** The first pass: the request target, or 400 when it cannot be read at all. */
 export function targetPass(url: string | undefined): PassResult<Target> {
   const target = readTarget(url);

@@ -42,6 +42,8 @@ export const OPTIONS = {
   refused: { type: "boolean" },
   json: { type: "boolean" },
   file: { type: "string" },
+  local: { type: "boolean" },
+  deployed: { type: "boolean" },
 } as const;
 
 export type OptionName = keyof typeof OPTIONS;

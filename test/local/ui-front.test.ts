@@ -58,11 +58,7 @@ beforeAll(async () => {
   front = serveGateway(
     createUiFront({
       gateway,
-      ui: {
-        directory: ui,
-        // The config the gateway's API definition was rendered with: its MOCK answers it.
-        config: TEST_UI_CONFIG,
-      },
+      uiDirectory: ui,
       log,
     }),
   );

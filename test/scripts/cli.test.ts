@@ -280,9 +280,45 @@ describe("api render", () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ openapi: "3.0.1", "x-amazon-apigateway-binary-media-types": ["*/*"] });
   });
 
-  test("takes no argument", async () => {
-    const r = await run("api", "render", "--local");
-    expect(r.code).toBe(2);
+  test("--deployed is the default", async () => {
+    expect((await run("api", "render", "--deployed")).stdout).toBe((await run("api", "render")).stdout);
+  });
+
+  describe("--local", () => {
+    const saved = process.env.MLFLOW_GATE_DATA;
+    let data: string;
+    beforeEach(() => {
+      data = mkdtempSync(join(tmpdir(), "mlflow-gate-api-"));
+      process.env.MLFLOW_GATE_DATA = data;
+    });
+    afterEach(() => {
+      if (saved === undefined) delete process.env.MLFLOW_GATE_DATA;
+      else process.env.MLFLOW_GATE_DATA = saved;
+      rmSync(data, { recursive: true, force: true });
+    });
+
+    test("prints the definition the local stack's gateway runs, as the stack wrote it", async () => {
+      // Prepare
+      writeFileSync(join(data, "api-definition.json"), '{"openapi":"3.0.1"}\n');
+      // Act
+      const r = await run("api", "render", "--local");
+      // Assess
+      expect([r.code, r.stdout, r.stderr]).toEqual([0, '{"openapi":"3.0.1"}\n', ""]);
+    });
+
+    test("without a local stack in MLFLOW_GATE_DATA: exit 1, saying how to get one", async () => {
+      const r = await run("api", "render", "--local");
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(
+        /api-definition\.json: start the local stack \("npm start"\) with the same MLFLOW_GATE_DATA/,
+      );
+    });
+  });
+
+  test("takes no argument, and one of --local and --deployed", async () => {
+    expect((await run("api", "render", "x")).code).toBe(2);
+    const both = await run("api", "render", "--local", "--deployed");
+    expect([both.code, both.stderr]).toEqual([2, expect.stringContaining("--local and --deployed exclude each other")]);
   });
 });
 

@@ -163,22 +163,36 @@ describe("createCognitoAuthorization", () => {
 });
 
 describe("buildAuthorizerEvent", () => {
-  test("every header as sent, single- and multi-valued, and the request context of the stage", () => {
+  test("the method's resource and path parameters, every header and query parameter as sent, the request context", () => {
+    // Prepare
+    const [{ req, target }, routed] = request("GET", "/ajax-api/2.0/mlflow/experiments/get?experiment_id=1&x=a&x=b", [
+      "Authorization",
+      "Bearer a",
+      "X-Two",
+      "1",
+      "X-Two",
+      "2",
+    ]);
     // Act
-    const e = buildAuthorizerEvent(
-      { method: "GET", rawHeaders: ["Authorization", "Bearer a", "X-Two", "1", "X-Two", "2"] },
-      readTarget("/ajax-api/2.0/mlflow/experiments/get?experiment_id=1") as Target,
-      "arn:aws:execute-api:us-east-1:000000000000:mlflowgate/local/GET/ajax-api/2.0/mlflow/experiments/get",
-      "req-9",
-    );
+    const e = buildAuthorizerEvent(req, target, routed, "req-9");
     // Assess
     expect(e).toMatchObject({
       type: "REQUEST",
+      methodArn: "arn:aws:execute-api:us-east-1:000000000000:mlflowgate/local/GET/ajax-api/2.0/mlflow/experiments/get",
+      resource: "/ajax-api/2.0/mlflow/experiments/{proxy+}",
       httpMethod: "GET",
       path: "/ajax-api/2.0/mlflow/experiments/get",
+      pathParameters: { proxy: "get" },
       headers: { Authorization: "Bearer a", "X-Two": "2" },
       multiValueHeaders: { Authorization: ["Bearer a"], "X-Two": ["1", "2"] },
-      requestContext: { requestId: "req-9", stage: "local", apiId: "mlflowgate" },
+      queryStringParameters: { experiment_id: "1", x: "b" },
+      multiValueQueryStringParameters: { experiment_id: ["1"], x: ["a", "b"] },
+      requestContext: {
+        requestId: "req-9",
+        stage: "local",
+        apiId: "mlflowgate",
+        resourcePath: "/ajax-api/2.0/mlflow/experiments/{proxy+}",
+      },
     });
   });
 });

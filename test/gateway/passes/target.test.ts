@@ -1,4 +1,4 @@
-import { integrationPath, readTarget, targetPass } from "../../../gateway/passes/target";
+import { readTarget, targetPass } from "../../../gateway/passes/target";
 
 describe("readTarget", () => {
   test("splits an origin-form target into its raw path and query, and decodes the path", () => {
@@ -32,13 +32,6 @@ describe("readTarget", () => {
     ["backslash", "/static-files/%5C..%5Csecret.txt"],
   ])("reads a target the guard will refuse (%s)", (_name, url) => {
     expect(readTarget(url)?.rawPath).toBe(url);
-  });
-});
-
-describe("integrationPath", () => {
-  test("is the decoded path, encoded only where a path cannot hold a character", () => {
-    expect(integrationPath({ path: "/a/b c/%/?/#/é" })).toBe("/a/b%20c/%25/%3F/%23/%C3%A9");
-    expect(integrationPath(readTarget("/x/a%2Fb%2e%2e")!)).toBe("/x/a/b..");
   });
 });
 
