@@ -11,6 +11,8 @@ export const VENV_PYTHON = join(VENV_DIR, "bin", "python");
 export const MLFLOW_PYTHON_DIR = join(REPO_ROOT, "infra", "docker", "mlflow-python");
 export const PYTHON_CONSTRAINTS_FILE = join(MLFLOW_PYTHON_DIR, "constraints.txt");
 export const CATALOG_FILE = join(REPO_ROOT, "policies", "mlflow-routes.json");
+/** The API definition with the deployment's values as placeholders, committed (`npm run api:generate`). */
+export const API_DEFINITION_FILE = join(REPO_ROOT, "policies", "api-definition.json");
 export const GROUPS_DIR = join(REPO_ROOT, "policies", "groups");
 /** Build outputs: the patched UI (Amplify's zip, and the local stack's when none is given), the Lambda bundle, the guard's bundle. */
 export const DIST_DIR = join(REPO_ROOT, "dist");

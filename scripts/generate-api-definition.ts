@@ -1,12 +1,10 @@
 // Writes policies/api-definition.json: the REST API's definition with placeholders for the deployment's values,
 // for reviewers of a catalog or contract change (`npm run api:generate`).
 import { writeFileSync } from "fs";
-import { join, relative } from "path";
+import { relative } from "path";
 import { DEPLOYED_PLACEHOLDERS, formatApiDefinition, renderApiDefinition } from "../authorizer/core/api-definition";
 import { loadRouteCatalog } from "../authorizer/load-policies";
-import { CATALOG_FILE, REPO_ROOT } from "../project/paths";
-
-export const API_DEFINITION_FILE = join(REPO_ROOT, "policies", "api-definition.json");
+import { API_DEFINITION_FILE, CATALOG_FILE } from "../project/paths";
 
 /** The committed rendering of a catalog. */
 export function renderCommittedApiDefinition(catalogFile: string = CATALOG_FILE): string {

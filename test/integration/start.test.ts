@@ -94,8 +94,24 @@ describe("npm start", () => {
       403,
       expect.stringContaining("<Code>MissingAuthenticationToken</Code>"),
     ]);
-    // The gateway answers; MLflow's private URL is only for the gateway (and this check).
-    expect((await fetch(`${first.gatewayUrl}/mlflow-gate-ui.json`)).status).toBe(200);
+    // The gateway answers by the API definition it wrote (`api render --local`): its MOCK is the shell's config,
+    // its integrations go to the guard.
+    const api = JSON.parse(readFileSync(join(dataDir, "api-definition.json"), "utf8")) as {
+      paths: Record<string, Record<string, Record<string, Record<string, unknown>>>>;
+    };
+    const mock = api.paths["/mlflow-gate-ui.json"]!.get!["x-amazon-apigateway-integration"]!;
+    const config = await fetch(`${first.gatewayUrl}/mlflow-gate-ui.json`);
+    expect(config.status).toBe(200);
+    expect(await config.json()).toEqual(
+      JSON.parse(
+        (mock.responses as { default: { responseTemplates: Record<string, string> } }).default.responseTemplates[
+          "application/json"
+        ]!,
+      ),
+    );
+    expect(api.paths["/api/2.0/mlflow/runs/{proxy+}"]!.post!["x-amazon-apigateway-integration"]!.uri).toBe(
+      `${first.guardPrivateUrl}/api/2.0/mlflow/runs/{proxy}`,
+    );
     expect((await fetch(`${first.gatewayUrl}/ajax-api/2.0/mlflow/experiments/search`)).status).toBe(401);
     const created = await fetch(`${first.mlflowPrivateUrl}/api/2.0/mlflow/experiments/create`, {
       method: "POST",

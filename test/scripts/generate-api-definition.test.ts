@@ -1,5 +1,6 @@
 import { readFileSync } from "fs";
-import { API_DEFINITION_FILE, renderCommittedApiDefinition } from "../../scripts/generate-api-definition";
+import { API_DEFINITION_FILE } from "../../project/paths";
+import { renderCommittedApiDefinition } from "../../scripts/generate-api-definition";
 
 describe("policies/api-definition.json", () => {
   test("is up to date with the route catalog and the contract", () => {

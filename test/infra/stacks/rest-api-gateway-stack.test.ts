@@ -15,8 +15,7 @@ import { loadPolicySet } from "../../../authorizer/load-policies";
 import { InfraConfig, parseInfraConfig } from "../../../infra/config";
 import { buildApiRouteTree, DEFAULT_MAX_API_RESOURCES } from "../../../authorizer/core/api-routes";
 import { RestApiGatewayStack, RestApiGatewayStackProps } from "../../../infra/stacks/rest-api-gateway-stack";
-import { CATALOG_FILE, GROUPS_DIR, REPO_ROOT } from "../../../project/paths";
-import { API_DEFINITION_FILE } from "../../../scripts/generate-api-definition";
+import { API_DEFINITION_FILE, CATALOG_FILE, GROUPS_DIR, REPO_ROOT } from "../../../project/paths";
 import { thrownBy } from "../../support/errors";
 import { CfnProperties, flatTemplate } from "../support/template";
 
