@@ -17,9 +17,9 @@ import { AddressInfo } from "net";
 import { tmpdir } from "os";
 import { join } from "path";
 import { loadPolicySet } from "../authorizer/load-policies";
-import { CREDENTIAL_HEADERS, CREDENTIAL_OVERWRITE } from "../authorizer/core/contract";
 import { PolicySet } from "../authorizer/core/policy-set";
-import { mappedIdentityHeaders, newExtendedRequestId, RequestContext } from "../gateway/integration-request";
+import { ApiModel, compileApiModel } from "../gateway/api-model";
+import { mappedHeaders, newExtendedRequestId, RequestContext } from "../gateway/integration-request";
 import { startGuard } from "../local/guard-process";
 import { startMlflow } from "../local/mlflow-server";
 import { loadPrincipals, Principal } from "../local/principals";
@@ -235,6 +235,22 @@ function authorizerContextOf(accessToken: string, policySet: PolicySet): NonNull
   };
 }
 
+let api: ApiModel | undefined;
+/** The API definition's methods, read once: their mappings are what the guard receives. */
+function mappingApi(): ApiModel {
+  const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
+  api ??= compileApiModel(
+    renderLocalApiDefinition(policySet.catalog.routes, {
+      upstream: new URL("http://127.0.0.1"),
+      uiConfigJson: "{}",
+      integrationTimeoutMs: 29_000,
+      authorizerTtlSeconds: 300,
+      version: policySet.catalog.mlflowVersion,
+    }),
+  );
+  return api;
+}
+
 /**
  * The requests as the guard receives them from API Gateway on a Cognito route: the headers of the API's
  * mappings (the identity, a fresh request id each, the authorized method and path, the bench's loopback
@@ -250,11 +266,10 @@ export function asMapped(requests: PlainRequest[], authorizer: RequestContext["a
       identity: { sourceIp: "127.0.0.1" },
       ...(authorizer ? { authorizer } : {}),
     };
-    const headers: Record<string, string> = Object.fromEntries([
-      ...mappedIdentityHeaders("cognito", context),
-      [CREDENTIAL_HEADERS.authorization, CREDENTIAL_OVERWRITE],
-      [CREDENTIAL_HEADERS.securityToken, CREDENTIAL_OVERWRITE],
-    ]);
+    const method = mappingApi().resolve(r.method, context.path)?.method;
+    if (method?.surface !== "cognito" || method.integration.kind !== "http_proxy")
+      throw new Error(`${r.method} ${context.path} is no UI method of the API`);
+    const headers: Record<string, string> = Object.fromEntries(mappedHeaders(method.integration.headers, context));
     return { ...r, headers: withBodyHeaders(headers, r.body) };
   });
 }

@@ -1,7 +1,5 @@
 import { randomBytes } from "crypto";
 import { isIPv4 } from "net";
-import { IDENTITY_HEADERS, IDENTITY_MAPPINGS, IdentityField } from "../authorizer/core/contract";
-import type { Surface } from "../authorizer/core/policy-set";
 
 /**
  * The `$context` variables API Gateway offers an integration request's parameter mappings, as far as
@@ -32,14 +30,17 @@ export function resolveMapping(expression: string, context: RequestContext): str
 }
 
 /**
- * The identity headers the API definition maps for a surface, with their values for this request.
- * A variable without a value maps no header (API Gateway skips it; the guard then refuses the request).
+ * A method's header mappings (`integration.request.header.<Name>` ← its expression) with this request's values:
+ * a variable without a value maps no header (API Gateway skips it; the guard then refuses the request).
  */
-export function mappedIdentityHeaders(surface: Surface, context: RequestContext): [string, string][] {
+export function mappedHeaders(
+  mappings: readonly (readonly [string, string])[],
+  context: RequestContext,
+): [string, string][] {
   const out: [string, string][] = [];
-  for (const [field, expression] of Object.entries(IDENTITY_MAPPINGS[surface]) as [IdentityField, string][]) {
+  for (const [name, expression] of mappings) {
     const value = resolveMapping(expression, context);
-    if (value !== undefined) out.push([IDENTITY_HEADERS[field], value]);
+    if (value !== undefined) out.push([name, value]);
   }
   return out;
 }

@@ -167,7 +167,6 @@ export function createGateway(props: GatewayProps): EmulatorGateway {
       pathParameters: routed.go.pathParameters,
       body: body.go,
       identity,
-      surface,
       requestId: clock.requestId,
       extendedRequestId: clock.extendedRequestId,
     });

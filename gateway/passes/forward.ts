@@ -1,11 +1,10 @@
 import { Agent, ClientRequest, IncomingMessage, request as httpRequest, ServerResponse } from "http";
-import type { AuthType } from "../../authorizer/core/catalog";
 import { API_GATEWAY, CREDENTIAL_HEADERS } from "../../authorizer/core/contract";
 import { connectionTokens, HOP_BY_HOP_HEADERS, isHopByHopRequestHeader } from "../../common/hop-by-hop";
 import { HttpProxyIntegration, integrationRequestPath } from "../api-model";
 import { ANSWERS, GatewayAnswer } from "../api-responses";
 import { Refusal } from "../answer";
-import { RequestContext, resolveMapping, sourceIpOf } from "../integration-request";
+import { mappedHeaders, RequestContext, sourceIpOf } from "../integration-request";
 import { Identity } from "./authorization";
 import { Target } from "./target";
 
@@ -39,7 +38,6 @@ export interface ForwardedRequest {
   readonly body: Buffer;
   /** Who API Gateway authorized; undefined on a public route. */
   readonly identity: Identity | undefined;
-  readonly surface: AuthType;
   /** `context.requestId` (x-amzn-RequestId). */
   readonly requestId: string;
   /** `context.extendedRequestId` (x-amz-apigw-id): the one a client cannot set. */
@@ -136,12 +134,7 @@ function integrationMappings(
         }
       : {}),
   };
-  const out: [string, string][] = [];
-  for (const [name, expression] of request.integration.headers) {
-    const value = resolveMapping(expression, context);
-    if (value !== undefined) out.push([name, value]);
-  }
-  return out;
+  return mappedHeaders(request.integration.headers, context);
 }
 
 const gatewayAnswer = (answer: GatewayAnswer, reason: string): Refusal => ({ answer, decision: "error", reason });

@@ -1,10 +1,10 @@
-import {
-  mappedIdentityHeaders,
-  newExtendedRequestId,
-  RequestContext,
-  resolveMapping,
-  sourceIpOf,
-} from "../../gateway/integration-request";
+import { loadPolicySet } from "../../authorizer/load-policies";
+import { compileApiModel, HttpProxyIntegration } from "../../gateway/api-model";
+import { newExtendedRequestId, RequestContext, resolveMapping, sourceIpOf } from "../../gateway/integration-request";
+import { CATALOG_FILE, GROUPS_DIR } from "../../project/paths";
+import { testApi } from "./support/test-gateway";
+
+const api = compileApiModel(testApi(loadPolicySet(CATALOG_FILE, GROUPS_DIR), new URL("http://127.0.0.1:5000")));
 
 const CONTEXT: RequestContext = {
   requestId: "req-1",
@@ -29,7 +29,19 @@ describe("resolveMapping", () => {
   });
 });
 
-describe("mappedIdentityHeaders", () => {
+/** The identity headers the API definition maps for a method of a surface, with their values for CONTEXT. */
+function mappedIdentityHeaders(surface: "iam" | "cognito", context: RequestContext): [string, string][] {
+  const path = surface === "iam" ? "/api/2.0/mlflow/runs/create" : "/ajax-api/2.0/mlflow/runs/create";
+  const integration = api.resolve("POST", path)?.method.integration as HttpProxyIntegration;
+  return integration.headers
+    .filter(([name]) => name.startsWith("x-mlflow-gate-"))
+    .flatMap(([name, expression]): [string, string][] => {
+      const value = resolveMapping(expression, context);
+      return value === undefined ? [] : [[name, value]];
+    });
+}
+
+describe("the definition's identity mappings", () => {
   test("an IAM request carries API Gateway's own request id, the caller's ARN, (iam), the method and path it authorized, and the source address", () => {
     expect(Object.fromEntries(mappedIdentityHeaders("iam", CONTEXT))).toEqual({
       "x-mlflow-gate-request-id": "AbCdEfGhIjKlMnO=",

@@ -25,12 +25,11 @@ const forwarded = (over: Partial<ForwardedRequest> = {}): ForwardedRequest => ({
   target: readTarget("/ajax-api/2.0/mlflow/runs/search?x=1") as Target,
   integration: integrationOf(
     "POST",
-    over.surface === "iam" ? "/api/2.0/mlflow/runs/search" : "/ajax-api/2.0/mlflow/runs/search",
+    over.identity?.arn !== undefined ? "/api/2.0/mlflow/runs/search" : "/ajax-api/2.0/mlflow/runs/search",
   ),
   pathParameters: { proxy: "search" },
   body: Buffer.from("{}"),
   identity: { principal: "sub-1", username: "alice", groups: ["readers", "model-approvers"] },
-  surface: "cognito",
   requestId: "req-1",
   extendedRequestId: "AbCdEfGhIjKlMnO=",
   ...over,
@@ -109,7 +108,6 @@ describe("buildUpstreamHeaders", () => {
       clientRequest([]),
       UPSTREAM,
       forwarded({
-        surface: "iam",
         identity: {
           principal: "mlflow-reader",
           arn: "arn:aws:iam::000000000000:user/mlflow-reader",
@@ -132,7 +130,7 @@ describe("buildUpstreamHeaders", () => {
     const headers = buildUpstreamHeaders(
       clientRequest([]),
       UPSTREAM,
-      forwarded({ surface: "none", identity: undefined, integration: unmapped }),
+      forwarded({ identity: undefined, integration: unmapped }),
     );
     // Assess
     expect(headers.filter(([name]) => name.startsWith("x-mlflow-gate-"))).toEqual([]);
