@@ -52,6 +52,7 @@ export function buildMlflowGateApp(
     config,
     policySet,
     api: api.api,
+    apiDefinition: api.definition,
     stageName: api.stageName,
     uiDirectory: inputs.uiDirectory,
     description: "mlflow-gate: the MLflow UI on Amplify Hosting, same-origin with the API",

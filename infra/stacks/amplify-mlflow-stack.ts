@@ -9,6 +9,7 @@ import * as s3 from "aws-cdk-lib/aws-s3";
 import * as s3assets from "aws-cdk-lib/aws-s3-assets";
 import * as cr from "aws-cdk-lib/custom-resources";
 import { Construct } from "constructs";
+import { ApiDefinition, SECURITY_SCHEMES } from "../../authorizer/core/api-definition";
 import { CatalogRoute, parsePathTemplate } from "../../authorizer/core/catalog";
 import { CatalogError, ConfigError } from "../../authorizer/core/errors";
 import { PolicySet } from "../../authorizer/core/policy-set";
@@ -41,21 +42,30 @@ export function samplePath(route: Pick<CatalogRoute, "path">): string {
 }
 
 /**
- * Amplify rewrites that proxy (status 200) every UI route of the catalog (auth `cognito`) to the API
- * stage, so the browser stays same-origin: one rule per first path segment, `/<segment>/<*>` when
- * routes go deeper and `/<segment>` for a route that is the segment alone; the SPA fallback comes last
- * (Amplify applies the first rule that matches). Public routes (the UI's own files) are never proxied:
- * a rule that would catch one is an error. `apiBaseUrl` is `https://<api>.execute-api.<region>.<suffix>/<stage>`.
+ * Amplify rewrites derived from the API definition: every path of the API that the browser calls (the
+ * Lambda authorizer's methods, and the MOCK of the shell's config, the one without authorization) is
+ * proxied (status 200) to the API stage, so the browser stays same-origin: one rule per first path segment,
+ * `/<segment>/<*>` when paths go deeper and `/<segment>` for a path that is the segment alone; the SPA
+ * fallback comes last (Amplify applies the first rule that matches). SigV4 paths are the SDK's and get no
+ * rule. Public routes of the catalog (the UI's own files) are never proxied: a rule that would catch one is
+ * an error. `apiBaseUrl` is `https://<api>.execute-api.<region>.<suffix>/<stage>`.
  */
-export function buildUiRewrites(routes: readonly CatalogRoute[], apiBaseUrl: string): UiRewrite[] {
-  const ui = routes.filter((r) => r.auth === "cognito");
+export function buildUiRewrites(
+  definition: Pick<ApiDefinition, "paths">,
+  publicRoutes: readonly CatalogRoute[],
+  apiBaseUrl: string,
+): UiRewrite[] {
   const deep = new Set<string>();
   const exact = new Set<string>();
-  for (const r of ui) {
-    const segment = r.path.split("/")[1] ?? "";
+  for (const [path, operations] of Object.entries(definition.paths)) {
+    const forBrowsers = Object.values(operations).some((op) =>
+      (op.security ?? []).every((s) => !(SECURITY_SCHEMES.iam in s)),
+    );
+    if (!forBrowsers) continue;
+    const segment = path.split("/")[1] ?? "";
     if (segment === "" || /[{}]/.test(segment))
-      throw new CatalogError(`UI route ${r.method} ${r.path} has no literal first segment to proxy by`);
-    (r.path === `/${segment}` ? exact : deep).add(segment);
+      throw new CatalogError(`the API's UI path ${path} has no literal first segment to proxy by`);
+    (path === `/${segment}` ? exact : deep).add(segment);
   }
   const proxies: UiRewrite[] = [];
   for (const segment of [...new Set([...deep, ...exact])].sort()) {
@@ -63,8 +73,7 @@ export function buildUiRewrites(routes: readonly CatalogRoute[], apiBaseUrl: str
       proxies.push({ source: `/${segment}/<*>`, target: `${apiBaseUrl}/${segment}/<*>`, status: "200" });
     if (exact.has(segment)) proxies.push({ source: `/${segment}`, target: `${apiBaseUrl}/${segment}`, status: "200" });
   }
-  const publicRoutes = routes.filter((r) => r.auth === "none");
-  for (const r of publicRoutes) {
+  for (const r of publicRoutes.filter((route) => route.auth === "none")) {
     const path = samplePath(r);
     const hit = proxies.find((p) =>
       p.source.endsWith("/<*>") ? path.startsWith(p.source.slice(0, -3)) : path === p.source,
@@ -74,15 +83,12 @@ export function buildUiRewrites(routes: readonly CatalogRoute[], apiBaseUrl: str
   return [...proxies, SPA_FALLBACK];
 }
 
-/** The shell's config comes from the API stage (a MOCK in the API definition), resolved at deploy time. */
-export function uiConfigRewrite(apiBaseUrl: string): UiRewrite {
-  return { source: UI_CONFIG_PATH, target: `${apiBaseUrl}${UI_CONFIG_PATH}`, status: "200" };
-}
-
 export interface AmplifyMlflowStackProps extends StackProps {
   readonly config: InfraConfig;
   readonly policySet: PolicySet;
   readonly api: apigw.IRestApi;
+  /** The API's definition (RestApiGatewayStack's): the rewrites proxy its browser paths. */
+  readonly apiDefinition: Pick<ApiDefinition, "paths">;
   readonly stageName: string;
   /**
    * The patched UI built without a config (`npm run build:ui`, or `buildUi()` as infra/bin/app.ts
@@ -135,7 +141,7 @@ export class AmplifyMlflowStack extends Stack {
     if (problems.length > 0) throw new ConfigError(`${this.node.path}:\n  ${problems.join("\n  ")}`);
 
     const apiBaseUrl = `https://${props.api.restApiId}.execute-api.${this.region}.${this.urlSuffix}/${props.stageName}`;
-    this.rewrites = [uiConfigRewrite(apiBaseUrl), ...buildUiRewrites(props.policySet.catalog.routes, apiBaseUrl)];
+    this.rewrites = buildUiRewrites(props.apiDefinition, props.policySet.catalog.routes, apiBaseUrl);
 
     this.app = new amplify.CfnApp(this, "App", {
       name: "mlflow-gate-ui",

@@ -5,6 +5,7 @@ import { App, Stack, Validations } from "aws-cdk-lib";
 import * as apigw from "aws-cdk-lib/aws-apigateway";
 import { Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks } from "cdk-nag";
+import { DEPLOYED_PLACEHOLDERS, renderApiDefinition } from "../../../authorizer/core/api-definition";
 import { CatalogRoute, parsePathTemplate } from "../../../authorizer/core/catalog";
 import { CatalogError, ConfigError } from "../../../authorizer/core/errors";
 import { loadPolicySet } from "../../../authorizer/load-policies";
@@ -13,7 +14,6 @@ import {
   AmplifyMlflowStack,
   buildUiRewrites,
   SPA_FALLBACK,
-  uiConfigRewrite,
   UiRewrite,
 } from "../../../infra/stacks/amplify-mlflow-stack";
 import { CATALOG_FILE, GROUPS_DIR } from "../../../project/paths";
@@ -26,6 +26,10 @@ const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
 const config = parseInfraConfig({ ...env }, new Set(policySet.groups.keys()));
 const BASE = "https://API_ID.execute-api.us-east-1.amazonaws.com/prod";
 const UI_DIRECTORY = patchedUiLayout();
+/** The API definition of some routes, as RestApiGatewayStack renders it. */
+const definitionOf = (routes: readonly CatalogRoute[]) =>
+  renderApiDefinition(routes, { ...DEPLOYED_PLACEHOLDERS, version: "1" }).definition;
+const API_DEFINITION = definitionOf(policySet.catalog.routes);
 afterAll(() => rmSync(UI_DIRECTORY, { recursive: true, force: true }));
 
 /**
@@ -87,6 +91,7 @@ function build(props: { uiDirectory?: string; stageName?: string } = {}) {
     config,
     policySet,
     api,
+    apiDefinition: API_DEFINITION,
     stageName: props.stageName ?? "prod",
     uiDirectory: props.uiDirectory ?? UI_DIRECTORY,
   });
@@ -103,16 +108,18 @@ const only = (template: Template, type: string): Resource => {
   return all[0] as Resource;
 };
 
-describe("buildUiRewrites over the real catalog", () => {
-  const rules = buildUiRewrites(policySet.catalog.routes, BASE);
+describe("buildUiRewrites over the real catalog's API definition", () => {
+  const rules = buildUiRewrites(API_DEFINITION, policySet.catalog.routes, BASE);
 
-  test("collapses the UI routes to five proxy prefixes, then the SPA fallback", () => {
+  test("collapses the API's browser paths to six proxy rules, then the SPA fallback", () => {
     expect(rules.map((r) => r.source)).toEqual([
       "/ajax-api/<*>",
       // MLflow's unpatched build: an admin route, so a browser gets the API's 401, as locally.
       "/build/<*>",
       "/get-artifact",
       "/graphql",
+      // The shell's config: the API's MOCK.
+      "/mlflow-gate-ui.json",
       "/model-versions/<*>",
       SPA_FALLBACK.source,
     ]);
@@ -168,7 +175,9 @@ describe("buildUiRewrites over the real catalog", () => {
         source: "flask",
       },
     ];
-    expect(thrownBy(() => buildUiRewrites(routes, BASE), CatalogError).message).toContain("/static-files/<*>");
+    expect(thrownBy(() => buildUiRewrites(definitionOf(routes), routes, BASE), CatalogError).message).toContain(
+      "/static-files/<*>",
+    );
   });
 
   test("a route that is its own first segment gets an exact rule, deeper ones a prefix rule", () => {
@@ -176,9 +185,10 @@ describe("buildUiRewrites over the real catalog", () => {
       { method: "GET", path: "/graphql", action: "GraphQL", class: "read", auth: "cognito", source: "flask" },
       { method: "GET", path: "/graphql/v2/{x}", action: "GraphQLTwo", class: "read", auth: "cognito", source: "flask" },
     ];
-    expect(buildUiRewrites(routes, BASE).map((r) => r.source)).toEqual([
+    expect(buildUiRewrites(definitionOf(routes), routes, BASE).map((r) => r.source)).toEqual([
       "/graphql/<*>",
       "/graphql",
+      "/mlflow-gate-ui.json",
       SPA_FALLBACK.source,
     ]);
   });
@@ -196,13 +206,17 @@ describe("AmplifyMlflowStack", () => {
     expect(props).not.toHaveProperty("OauthToken");
     const rules = flat(props.CustomRules) as { Source: string; Target: string; Status: string }[];
     expect(rules).toEqual(
-      [uiConfigRewrite(BASE), ...buildUiRewrites(policySet.catalog.routes, BASE)].map((r) => ({
+      buildUiRewrites(API_DEFINITION, policySet.catalog.routes, BASE).map((r) => ({
         Source: r.source,
         Target: r.target,
         Status: r.status,
       })),
     );
-    expect(rules[0]).toEqual({ Source: "/mlflow-gate-ui.json", Target: `${BASE}/mlflow-gate-ui.json`, Status: "200" });
+    expect(rules).toContainEqual({
+      Source: "/mlflow-gate-ui.json",
+      Target: `${BASE}/mlflow-gate-ui.json`,
+      Status: "200",
+    });
     expect(stack.rewrites.map((r) => r.source)).toEqual(rules.map((r) => r.Source));
     expect(rules.at(-1)?.Target).toBe("/index.html");
   });
