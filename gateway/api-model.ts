@@ -2,7 +2,7 @@
 // to match requests against, each method's security and integration. Pure; what it cannot interpret it
 // refuses when the gateway starts, never per request.
 import { ApiDefinition, ApiOperation, SECURITY_SCHEMES } from "../authorizer/core/api-definition";
-import type { AuthType } from "../authorizer/core/catalog";
+import { AuthType, HTTP_METHODS } from "../authorizer/core/catalog";
 import { ResourceTree } from "../authorizer/core/resource-tree";
 
 /** A definition the emulator cannot interpret: it refuses to start rather than guess. */
@@ -163,10 +163,13 @@ function authorizerOf(definition: ApiDefinition): ApiAuthorizer | undefined {
 export function compileApiModel(definition: ApiDefinition): ApiModel {
   const tree = new ResourceTree<ApiMethod>();
   let methodCount = 0;
+  let cognitoMethods = 0;
   for (const [resourcePath, operations] of Object.entries(definition.paths)) {
     const params = new Set([...resourcePath.matchAll(/\{([^}+]+)\+?\}/g)].map((m) => m[1] as string));
     for (const [verb, op] of Object.entries(operations)) {
-      const httpMethod = verb.toUpperCase();
+      // OpenAPI's path item: the HTTP methods, API Gateway's ANY; anything else (`parameters`, ...) is no method.
+      const httpMethod = verb === "x-amazon-apigateway-any-method" ? "ANY" : verb.toUpperCase();
+      if (httpMethod !== "ANY" && !(HTTP_METHODS as readonly string[]).includes(httpMethod)) continue;
       const where = `${httpMethod} ${resourcePath}`;
       const raw = op["x-amazon-apigateway-integration"] as Record<string, unknown>;
       const type = String(raw?.type ?? "").toLowerCase();
@@ -174,7 +177,9 @@ export function compileApiModel(definition: ApiDefinition): ApiModel {
         type === "http_proxy" ? httpProxyOf(where, raw, params) : type === "mock" ? mockOf(where, raw) : undefined;
       if (!integration) throw new ApiDefinitionError(`${where}: the emulator runs no "${type}" integration`);
       try {
-        tree.add(resourcePath, httpMethod, { resourcePath, httpMethod, surface: surfaceOf(where, op), integration });
+        const surface = surfaceOf(where, op);
+        if (surface === "cognito") cognitoMethods++;
+        tree.add(resourcePath, httpMethod, { resourcePath, httpMethod, surface, integration });
       } catch (e) {
         throw new ApiDefinitionError((e as Error).message);
       }
@@ -182,6 +187,8 @@ export function compileApiModel(definition: ApiDefinition): ApiModel {
     }
   }
   const authorizer = authorizerOf(definition);
+  if (!authorizer && cognitoMethods > 0)
+    throw new ApiDefinitionError(`${cognitoMethods} methods name the authorizer, which the definition does not define`);
   return {
     resolve(httpMethod, path) {
       const found = tree.resolve(httpMethod, path);

@@ -9,7 +9,7 @@ import { ANSWERS } from "../api-responses";
 import { refuse } from "../answer";
 import { AuthorizerCache } from "../authorizer-cache";
 import { AuthorizationResult, authorizeByPolicies, Identity } from "./authorization";
-import { missingToken } from "./identity-source";
+import { AUTHORIZATION_IDENTITY, missingToken } from "./identity-source";
 import { RoutedRequest } from "./route";
 import { Target } from "./target";
 
@@ -19,6 +19,8 @@ export interface CognitoAuthorizationProps {
   readonly authorizer: Authorizer;
   /** API Gateway's authorizer result cache TTL; 0 disables it. */
   readonly cacheTtlMs: number;
+  /** The header of the authorizer's identity source, which keys its cache. @default Authorization */
+  readonly identityHeader?: string;
   /** Milliseconds since the epoch (the cache's clock). */
   readonly now: () => number;
 }
@@ -117,16 +119,18 @@ export function createCognitoAuthorization(
   props: CognitoAuthorizationProps,
 ): (request: AuthorizerRequestParts, routed: RoutedRequest) => Promise<AuthorizationResult> {
   const cache = new AuthorizerCache(props.cacheTtlMs, props.now);
+  const identityHeader = props.identityHeader ?? AUTHORIZATION_IDENTITY;
 
   return async ({ req, target, requestId }, routed) => {
     // API Gateway answers 401 without calling the authorizer when the identity source is missing (the
     // gateway asks before it reads the body; asked again here, this pass stands on its own).
-    const missing = missingToken(req);
+    const missing = missingToken(req, identityHeader);
     if (missing) return missing;
     // The identity source is the Authorization header; with two of them, the cache key is the first (the
     // authorizer itself refuses two values on a miss, and the guard refuses them in both places).
-    const authorization = req.headers.authorization as string;
-    let result = cache.get(authorization);
+    const source = req.headers[identityHeader.toLowerCase()];
+    const cacheKey = Array.isArray(source) ? source.join(",") : (source as string);
+    let result = cache.get(cacheKey);
     if (!result) {
       try {
         result = await props.authorizer(buildAuthorizerEvent(req, target, routed, requestId));
@@ -135,7 +139,7 @@ export function createCognitoAuthorization(
           ? refuse(ANSWERS.unauthorized, "unauthorized", "authorizer-unauthorized")
           : refuse(ANSWERS.accessDenied, "deny", "authorizer-error");
       }
-      cache.set(authorization, result);
+      cache.set(cacheKey, result);
     }
     const identity = identityOfResult(result);
     let statements: ParsedPolicy;

@@ -224,8 +224,14 @@ export function createForwarder(props: ForwarderProps): {
               return fail(ANSWERS.integrationFailure, "buffered-response-too-large");
             }
             if (heldEverywhere <= maxHeldBytes) return;
+            // Past this host's budget the answer goes out as it arrives; past the payload limit it is cut off.
+            let total = heldBytes;
             release();
             startStreaming();
+            upstreamRes.on("data", (more: Buffer) => {
+              total += more.length;
+              if (total > API_GATEWAY.maxPayloadBytes) upstreamReq.destroy();
+            });
           };
           const cutOff = () => {
             release();

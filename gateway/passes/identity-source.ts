@@ -5,15 +5,19 @@ import { refuse, Refusal } from "../answer";
 import { hasSigV4Credentials } from "../sigv4";
 import { Target } from "./target";
 
+/** The identity source of the definition's authorizer (`method.request.header.Authorization`): its header. */
+export const AUTHORIZATION_IDENTITY = "Authorization";
+
 /**
- * A Cognito route's identity source is the Authorization header: without it (or empty), API Gateway answers
- * 401 and never calls the authorizer.
+ * A Cognito route's identity source is a header (the Authorization header): without it (or empty), API
+ * Gateway answers 401 and never calls the authorizer.
  */
-export function missingToken(req: Pick<IncomingMessage, "headers">): { stop: Refusal } | undefined {
-  const authorization = req.headers.authorization;
-  return authorization === undefined || authorization === ""
-    ? refuse(ANSWERS.unauthorized, "unauthorized", "no-token")
-    : undefined;
+export function missingToken(
+  req: Pick<IncomingMessage, "headers">,
+  identityHeader: string = AUTHORIZATION_IDENTITY,
+): { stop: Refusal } | undefined {
+  const value = req.headers[identityHeader.toLowerCase()];
+  return value === undefined || value === "" ? refuse(ANSWERS.unauthorized, "unauthorized", "no-token") : undefined;
 }
 
 /** An IAM route's request with neither an Authorization header nor a presigned query: Missing Authentication Token. */
@@ -35,8 +39,9 @@ export function identitySourcePass(
   req: Pick<IncomingMessage, "headers" | "rawHeaders">,
   target: Pick<Target, "rawQuery">,
   surface: AuthType,
+  identityHeader: string = AUTHORIZATION_IDENTITY,
 ): { stop: Refusal } | undefined {
   if (surface === "iam") return missingSignature(req, target);
-  if (surface === "cognito") return missingToken(req);
+  if (surface === "cognito") return missingToken(req, identityHeader);
   return undefined;
 }

@@ -80,6 +80,23 @@ describe("compileApiModel over the catalog's definition", () => {
     );
   });
 
+  test("methods that name an authorizer the definition lacks are refused", () => {
+    const copy = JSON.parse(JSON.stringify(definition)) as { components: { securitySchemes: Record<string, unknown> } };
+    delete copy.components.securitySchemes.mlflowGateAuthorizer;
+    expect(() => compileApiModel(copy as unknown as ApiDefinition)).toThrow(
+      /the authorizer, which the definition does not define/,
+    );
+  });
+
+  test("API Gateway's ANY is a method; a path item's other keys are not", () => {
+    const copy = JSON.parse(JSON.stringify(definition)) as { paths: Record<string, Record<string, unknown>> };
+    const get = copy.paths["/ajax-api/2.0/mlflow/runs/{proxy+}"]!.get;
+    copy.paths["/any/{proxy+}"] = { "x-amazon-apigateway-any-method": get, parameters: [] };
+    const model = compileApiModel(copy as unknown as ApiDefinition);
+    expect(model.resolve("DELETE", "/any/x")?.method.httpMethod).toBe("ANY");
+    expect(model.methodCount).toBe(api.methodCount + 1);
+  });
+
   test("a MOCK whose template holds VTL is refused: the emulator renders none", () => {
     const vtl = withOperation("/mlflow-gate-ui.json", "get", (op) => {
       const integration = op["x-amazon-apigateway-integration"] as { responses: { default: Record<string, unknown> } };
