@@ -27,16 +27,18 @@ test("the UI at / carries the login shell", async () => {
   expect(page.body).toContain('name="mlflow-gate-main"');
 });
 
-test.each(["/build/index.html", "/build/", "/build/static-files/index.html"])(
-  "%s, MLflow's unpatched copy, is refused: 401 to a browser, 403 to a reader",
-  async (path) => {
-    const reader = await demoAccessToken(t, "reader");
+test.each([
+  ["/build/index.html", 401],
+  ["/build/static-files/index.html", 401],
+  // `/build/{filename+}` needs a part after `/build/`: the API has no method for it, whoever asks.
+  ["/build/", 403],
+])("%s, MLflow's unpatched copy, is refused: %i to a browser, 403 to a reader", async (path, browser) => {
+  const reader = await demoAccessToken(t, "reader");
 
-    const anonymous = await get(path);
-    const asReader = await get(path, reader);
+  const anonymous = await get(path);
+  const asReader = await get(path, reader);
 
-    expect(anonymous.status).toBe(401);
-    expect(asReader.status).toBe(403);
-    for (const r of [anonymous, asReader]) expect(r.body).not.toContain("<html");
-  },
-);
+  expect(anonymous.status).toBe(browser);
+  expect(asReader.status).toBe(403);
+  for (const r of [anonymous, asReader]) expect(r.body).not.toContain("<html");
+});
