@@ -42,6 +42,23 @@ export interface InfraConfig {
 }
 
 const STAGE = /^[A-Za-z0-9_]{1,128}$/;
+
+/**
+ * Account ids of documentation and examples (AWS's, and the one this project's cdk.json once shipped): no
+ * deployment trusts a principal there, and IAM refuses a trust policy naming one that does not exist
+ * ("Invalid principal in policy"), after the stack has begun to deploy.
+ */
+export const EXAMPLE_ACCOUNT_IDS: ReadonlySet<string> = new Set([
+  "000000000000",
+  "111122223333",
+  "123456789012",
+  "210987654321",
+  "444455556666",
+  "555555555555",
+]);
+
+/** An ExternalId that reads like a placeholder: a shared secret must be one the two accounts agreed. */
+const PLACEHOLDER_EXTERNAL_ID = /change[-_ ]?me|example|placeholder|replace|todo|xxx/i;
 const CIDR = /^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$|^[0-9a-fA-F:]+\/\d{1,3}$/;
 
 /** Validates the context value against the known group names (policies/groups). */
@@ -97,9 +114,21 @@ export function parseInfraConfig(input: unknown, knownGroups: ReadonlySet<string
         !arns.every((a) => typeof a === "string" && PRINCIPAL_ARN.test(a))
       ) {
         problems.push(`${where}.trustedPrincipalArns must be a non-empty list of IAM role, user or root ARNs`);
+      } else {
+        for (const arn of arns as string[]) {
+          const account = arn.split(":")[4] ?? "";
+          if (EXAMPLE_ACCOUNT_IDS.has(account))
+            problems.push(
+              `${where}.trustedPrincipalArns: ${arn} is in an example account (${account}): put the ARN of a role or user that exists in the other account (IAM refuses a trust policy that names a principal that does not exist)`,
+            );
+        }
       }
       if (r.externalId !== undefined && (typeof r.externalId !== "string" || !EXTERNAL_ID.test(r.externalId)))
         problems.push(`${where}.externalId must be 2 to 1224 characters of [\\w+=,.@:/-]`);
+      else if (typeof r.externalId === "string" && PLACEHOLDER_EXTERNAL_ID.test(r.externalId))
+        problems.push(
+          `${where}.externalId "${r.externalId}" is a placeholder: agree a secret with the other account (e.g. the output of \`openssl rand -hex 16\`) or leave externalId out`,
+        );
       crossAccountRoles.push({
         roleName: String(r.roleName),
         group: String(r.group),

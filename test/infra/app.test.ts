@@ -30,7 +30,7 @@ beforeAll(async () => {
         {
           roleName: "mlflow-gate-reader-from-ml",
           group: "readers",
-          trustedPrincipalArns: ["arn:aws:iam::210987654321:role/SageMakerExecutionRole"],
+          trustedPrincipalArns: ["arn:aws:iam::987654321098:role/SageMakerExecutionRole"],
           externalId: "ext-id-1",
         },
       ],

@@ -18,11 +18,42 @@ describe("parseInfraConfig", () => {
     });
   });
 
-  test("the example in cdk.json is valid", () => {
+  test("the shipped cdk.json is valid and trusts nobody: no example principal, no placeholder ExternalId", () => {
     const context = JSON.parse(readFileSync(join(REPO_ROOT, "cdk.json"), "utf8")).context["mlflow-gate"];
-    expect(parseInfraConfig(context, GROUPS).crossAccountRoles[0]).toMatchObject({
-      group: "readers",
-      externalId: expect.any(String),
+    expect(parseInfraConfig(context, GROUPS).crossAccountRoles).toEqual([]);
+  });
+
+  test("a principal in an example account, or a placeholder ExternalId, is refused with what to put there", () => {
+    const role = (over: Record<string, unknown>) => ({
+      crossAccountRoles: [
+        { roleName: "r", group: "readers", trustedPrincipalArns: ["arn:aws:iam::987654321098:role/ds"], ...over },
+      ],
+    });
+    const examples = thrownBy(
+      () =>
+        parseInfraConfig(
+          role({
+            trustedPrincipalArns: [
+              "arn:aws:iam::210987654321:role/SageMakerExecutionRole",
+              "arn:aws:iam::123456789012:root",
+            ],
+          }),
+          GROUPS,
+        ),
+      ConfigError,
+    ).message;
+    expect(examples).toContain(
+      "crossAccountRoles[0].trustedPrincipalArns: arn:aws:iam::210987654321:role/SageMakerExecutionRole is in an example account (210987654321): put the ARN of a role or user that exists in the other account",
+    );
+    expect(examples).toContain("arn:aws:iam::123456789012:root is in an example account");
+    for (const placeholder of ["example-external-id-change-me", "CHANGEME", "replace-with-secret"])
+      expect(
+        thrownBy(() => parseInfraConfig(role({ externalId: placeholder }), GROUPS), ConfigError).message,
+      ).toContain(
+        `crossAccountRoles[0].externalId "${placeholder}" is a placeholder: agree a secret with the other account`,
+      );
+    expect(parseInfraConfig(role({ externalId: "3f9c2a7d41b0e6c8" }), GROUPS).crossAccountRoles[0]).toMatchObject({
+      externalId: "3f9c2a7d41b0e6c8",
     });
   });
 

@@ -20,13 +20,13 @@ const CROSS_ACCOUNT = [
   {
     roleName: "mlflow-gate-reader-from-ds",
     group: "readers",
-    trustedPrincipalArns: ["arn:aws:iam::210987654321:role/SageMakerExecutionRole"],
+    trustedPrincipalArns: ["arn:aws:iam::987654321098:role/SageMakerExecutionRole"],
     externalId: "ext-id-1",
   },
   {
     roleName: "mlflow-gate-approver-from-ds",
     group: "model-approvers",
-    trustedPrincipalArns: ["arn:aws:iam::210987654321:root"],
+    trustedPrincipalArns: ["arn:aws:iam::987654321098:root"],
   },
 ];
 
