@@ -3,11 +3,17 @@
 ECS injects DB_HOST, DB_PORT, DB_USER, DB_PASSWORD and DB_NAME from the database's Secrets Manager
 secret. The URI carries the password, so it reaches MLflow through MLFLOW_BACKEND_STORE_URI (the
 variable behind `mlflow server --backend-store-uri`): never a command line, never a log line.
+
+Before MLflow starts, the database must accept a TCP connection: a cluster still starting (a first
+deploy, a resume) is waited for, every 2 s for at most DB_WAIT_SECONDS (default 120; 0 skips the
+wait), then the task exits 69 and ECS starts another.
 """
 
 import os
 import re
+import socket
 import sys
+import time
 from urllib.parse import quote
 
 REQUIRED = ("DB_HOST", "DB_PORT", "DB_USER", "DB_PASSWORD", "DB_NAME")
@@ -15,10 +21,53 @@ RDS_CA_BUNDLE = "/etc/ssl/certs/rds-global-bundle.pem"
 SSL_MODES = ("require", "verify-ca", "verify-full")
 
 
-def fail(message: str) -> None:
+DEFAULT_WAIT_SECONDS = 120
+MAX_WAIT_SECONDS = 900
+EX_USAGE = 64
+EX_UNAVAILABLE = 69
+
+
+def say(message: str) -> None:
     # Messages name variables, never their values.
     print(f"mlflow-entrypoint: {message}", file=sys.stderr, flush=True)
-    sys.exit(64)
+
+
+def fail(message: str, code: int = EX_USAGE) -> None:
+    say(message)
+    sys.exit(code)
+
+
+def wait_seconds(env) -> int:
+    value = env.get("DB_WAIT_SECONDS", str(DEFAULT_WAIT_SECONDS))
+    if not value.isdigit() or int(value) > MAX_WAIT_SECONDS:
+        fail(f"DB_WAIT_SECONDS must be a whole number of seconds from 0 to {MAX_WAIT_SECONDS}")
+    return int(value)
+
+
+def wait_for_database(
+    host: str, port: int, seconds: int, connect=socket.create_connection, sleep=time.sleep, clock=time.monotonic
+) -> None:
+    """Returns once DB_HOST:DB_PORT accepts a connection; exits 69 when it has not within `seconds`."""
+    if seconds == 0:
+        return
+    deadline = clock() + seconds
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            with connect((host, port), timeout=3):
+                if attempt > 1:
+                    say(f"the database accepts connections (attempt {attempt})")
+                return
+        except OSError as e:
+            left = deadline - clock()
+            if left <= 0:
+                fail(
+                    f"the database (DB_HOST:DB_PORT) accepted no connection within {seconds} s, {attempt} attempts, last {type(e).__name__}",
+                    EX_UNAVAILABLE,
+                )
+            say(f"waiting for the database (DB_HOST:DB_PORT): attempt {attempt}, {type(e).__name__}; {int(left)} s left")
+            sleep(min(2.0, left))
 
 
 def backend_store_uri(env) -> str:
@@ -53,6 +102,7 @@ def main(argv) -> None:
         fail("--backend-store-uri is assembled from the DB_* variables; do not pass it on the command line")
     env = os.environ
     env["MLFLOW_BACKEND_STORE_URI"] = backend_store_uri(env)
+    wait_for_database(env["DB_HOST"], int(env["DB_PORT"]), wait_seconds(env))
     for name in REQUIRED:
         del env[name]
     if env.get("MLFLOW_SERVER_ALLOWED_HOSTS"):

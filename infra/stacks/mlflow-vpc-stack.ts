@@ -8,6 +8,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as rds from "aws-cdk-lib/aws-rds";
 import * as s3 from "aws-cdk-lib/aws-s3";
+import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as cxapi from "aws-cdk-lib/cx-api";
 import { Construct, IConstruct } from "constructs";
 import { executeApiPathPrefix } from "../../authorizer/core/contract";
@@ -51,6 +52,11 @@ export class MlflowVpcStack extends Stack {
   /** username, password, dbname, host, port: the only way tasks learn the database credentials. */
   public readonly databaseSecret: rds.DatabaseSecret;
   public readonly database: rds.DatabaseCluster;
+  /**
+   * The database secret as the cluster's attachment completes it (`host`, `port`, `engine` added): what the
+   * tasks read, so that nothing reads it before they exist.
+   */
+  public readonly attachedDatabaseSecret: secretsmanager.ISecret;
   public readonly cluster: ecs.Cluster;
   public readonly logGroup: logs.LogGroup;
   public readonly taskDefinition: ecs.FargateTaskDefinition;
@@ -208,6 +214,8 @@ export class MlflowVpcStack extends Stack {
       preferredMaintenanceWindow: "Sun:04:30-Sun:05:30",
       removalPolicy: RemovalPolicy.SNAPSHOT,
     });
+    if (!this.database.secret) throw new ConfigError("the database cluster has no attached secret");
+    this.attachedDatabaseSecret = this.database.secret;
     acknowledge(this.database, {
       id: "AwsSolutions-RDS6",
       reason:
@@ -272,12 +280,14 @@ export class MlflowVpcStack extends Stack {
         `s3://${this.artifactBucket.bucketName}/${ARTIFACT_PREFIX}`,
         "--serve-artifacts",
       ],
+      // The secret as attached to the cluster: `host` and `port` exist only once the attachment has added
+      // them, and naming the attachment orders the task definition after it.
       secrets: {
-        DB_HOST: ecs.Secret.fromSecretsManager(this.databaseSecret, "host"),
-        DB_PORT: ecs.Secret.fromSecretsManager(this.databaseSecret, "port"),
-        DB_USER: ecs.Secret.fromSecretsManager(this.databaseSecret, "username"),
-        DB_PASSWORD: ecs.Secret.fromSecretsManager(this.databaseSecret, "password"),
-        DB_NAME: ecs.Secret.fromSecretsManager(this.databaseSecret, "dbname"),
+        DB_HOST: ecs.Secret.fromSecretsManager(this.attachedDatabaseSecret, "host"),
+        DB_PORT: ecs.Secret.fromSecretsManager(this.attachedDatabaseSecret, "port"),
+        DB_USER: ecs.Secret.fromSecretsManager(this.attachedDatabaseSecret, "username"),
+        DB_PASSWORD: ecs.Secret.fromSecretsManager(this.attachedDatabaseSecret, "password"),
+        DB_NAME: ecs.Secret.fromSecretsManager(this.attachedDatabaseSecret, "dbname"),
       },
       environment: {
         MLFLOW_DISABLE_TELEMETRY: "true",
@@ -330,6 +340,9 @@ export class MlflowVpcStack extends Stack {
       enableExecuteCommand: false,
       propagateTags: ecs.PropagatedTagSource.SERVICE,
     });
+    // Tasks start only once the cluster and its writer exist: a first deploy whose tasks start before the
+    // database fail, trip the circuit breaker, and roll back into a deletion-protected cluster.
+    this.service.node.addDependency(this.database);
 
     this.listener = this.loadBalancer.addListener("Listener", {
       port: MLFLOW_LISTENER_PORT,

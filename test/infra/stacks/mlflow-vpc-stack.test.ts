@@ -3,7 +3,8 @@ import { Match, Template } from "aws-cdk-lib/assertions";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import { CloudAssembly } from "aws-cdk-lib/cx-api";
 import { AwsSolutionsChecks } from "cdk-nag";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
+import { AddressInfo, createServer as createNetServer } from "net";
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { delimiter, join } from "path";
@@ -380,11 +381,25 @@ describe("load balancer", () => {
 });
 
 describe("MLflow service", () => {
-  test("gets the database credentials through ECS secrets from the database secret", () => {
-    const secretRef = ref(id(stack.databaseSecret));
+  test("gets the database credentials through ECS secrets from the secret as the cluster's attachment completes it", () => {
+    // The attachment adds host and port: naming it orders the task definition after it (a first deploy whose
+    // tasks read the bare secret finds neither, fails, and rolls back into a deletion-protected cluster).
+    const attachmentRef = ref(id(stack.attachedDatabaseSecret));
+    expect(template.findResources("AWS::SecretsManager::SecretTargetAttachment")).toHaveProperty(
+      id(stack.attachedDatabaseSecret),
+    );
     const secrets = containerDefinition().Secrets as { Name: string; ValueFrom: unknown }[];
     expect(secrets.map((s) => s.Name).sort()).toEqual(["DB_HOST", "DB_NAME", "DB_PASSWORD", "DB_PORT", "DB_USER"]);
-    for (const s of secrets) expect(json(s.ValueFrom)).toContain(json(secretRef));
+    for (const s of secrets) expect(json(s.ValueFrom)).toContain(json(attachmentRef));
+  });
+
+  test("the service depends on the database cluster and its writer: no task starts before them", () => {
+    const service = Object.values(template.findResources("AWS::ECS::Service"))[0] as { DependsOn?: string[] };
+    const cluster = Object.keys(template.findResources("AWS::RDS::DBCluster"));
+    const writer = Object.keys(template.findResources("AWS::RDS::DBInstance"));
+    expect(cluster).toHaveLength(1);
+    expect(writer).toHaveLength(1);
+    expect(service.DependsOn).toEqual(expect.arrayContaining([...cluster, ...writer]));
   });
 
   test("no command, entry point or environment value of either container carries a password or refers to the secret", () => {
@@ -681,10 +696,11 @@ describe("MLflow image entrypoint", () => {
     DB_PASSWORD: "p@ss:w/rd%1",
     DB_NAME: "mlflow",
   };
+  // The database wait is off unless a test turns it on: DB_HOST names a host these tests never reach.
   const run = (env: Record<string, string>, ...args: string[]) =>
     spawnSync(python, [join(MLFLOW_IMAGE_DIR, "entrypoint.py"), ...args], {
       encoding: "utf8",
-      env: { PATH: `${bin}${delimiter}${process.env.PATH ?? ""}`, ...env },
+      env: { PATH: `${bin}${delimiter}${process.env.PATH ?? ""}`, DB_WAIT_SECONDS: "0", ...env },
     });
 
   test("assembles the backend store URI from the DB_* variables and hands it over in the environment, not argv", () => {
@@ -710,6 +726,56 @@ describe("MLflow image entrypoint", () => {
     expect(r.status).toBe(64);
     expect(r.stderr).toMatch(/missing database settings: DB_PORT, DB_USER, DB_NAME/);
     expect(r.stderr).not.toContain(db.DB_PASSWORD);
+  });
+
+  test("waits for the database to accept connections before it starts MLflow", async () => {
+    // Prepare: a loopback port that starts listening 1.5 s after the entrypoint starts
+    const server = createNetServer((socket) => socket.destroy());
+    const port = await new Promise<number>((resolve) => {
+      const probe = createNetServer().listen(0, "127.0.0.1", () => {
+        const p = (probe.address() as AddressInfo).port;
+        probe.close(() => resolve(p));
+      });
+    });
+    const later = setTimeout(() => server.listen(port, "127.0.0.1"), 1500);
+    try {
+      // Act
+      const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(python, [join(MLFLOW_IMAGE_DIR, "entrypoint.py"), "server"], {
+          env: {
+            PATH: `${bin}${delimiter}${process.env.PATH ?? ""}`,
+            ...db,
+            DB_HOST: "127.0.0.1",
+            DB_PORT: String(port),
+            DB_WAIT_SECONDS: "20",
+          },
+        });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+        child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+        child.on("close", (status) => resolve({ status, stdout, stderr }));
+      });
+      // Assess: it waited (at least one line saying so, without the password), then MLflow started
+      expect(r.status).toBe(0);
+      expect(r.stderr).toMatch(
+        /waiting for the database \(DB_HOST:DB_PORT\): attempt 1, ConnectionRefusedError; \d+ s left/,
+      );
+      expect(r.stderr).toMatch(/the database accepts connections \(attempt \d+\)/);
+      expect(r.stderr).not.toContain(db.DB_PASSWORD);
+      expect(r.stdout).toContain("ARGV=server\n");
+    } finally {
+      clearTimeout(later);
+      server.close();
+    }
+  }, 30_000);
+
+  test("gives up after DB_WAIT_SECONDS with exit 69, so that ECS starts another task", () => {
+    const r = run({ ...db, DB_HOST: "127.0.0.1", DB_PORT: "9", DB_WAIT_SECONDS: "2" }, "server");
+    expect(r.status).toBe(69);
+    expect(r.stderr).toMatch(/accepted no connection within 2 s, \d+ attempts, last ConnectionRefusedError/);
+    expect(r.stdout).toBe("");
+    expect(run({ ...db, DB_WAIT_SECONDS: "lots" }, "server").stderr).toMatch(/DB_WAIT_SECONDS must be a whole number/);
   });
 
   test("refuses a backend store URI on the command line", () => {
