@@ -1,9 +1,11 @@
 import { existsSync } from "fs";
 import { join } from "path";
-import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Token, Validations } from "aws-cdk-lib";
+import { CfnOutput, CustomResource, Duration, RemovalPolicy, Stack, StackProps, Token, Validations } from "aws-cdk-lib";
 import * as amplify from "aws-cdk-lib/aws-amplify";
 import * as apigw from "aws-cdk-lib/aws-apigateway";
 import * as iam from "aws-cdk-lib/aws-iam";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import * as lambdaNodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import * as s3assets from "aws-cdk-lib/aws-s3-assets";
@@ -17,6 +19,7 @@ import { InfraConfig } from "../config";
 import { acknowledgeWildcards } from "../constructs/mlflow-access-role";
 import { SHELL_SCRIPT } from "../../ui-patch/build-ui";
 import { UI_CONFIG_PATH } from "../../ui-patch/shell/config";
+import { REPO_ROOT } from "../../project/paths";
 
 export interface UiRewrite {
   readonly source: string;
@@ -99,6 +102,9 @@ export interface AmplifyMlflowStackProps extends StackProps {
 
 const BRANCH = "main";
 
+/** The handlers of the custom resource that waits for the deployment's job. */
+const AMPLIFY_JOB_HANDLER = join(REPO_ROOT, "infra", "lambda", "amplify-job.ts");
+
 /**
  * The MLflow UI on Amplify Hosting, deployed without a repository: the UI directory is a zipped asset,
  * copied into a bucket that only this app's branch may read (the documented bucket policy for deploying
@@ -120,6 +126,8 @@ export class AmplifyMlflowStack extends Stack {
   public readonly deployerLogging: iam.Policy;
   public readonly copyUi: cr.AwsCustomResource;
   public readonly deployment: cr.AwsCustomResource;
+  /** Waits for the deployment's job: the stack's deployment fails when the job fails. */
+  public readonly deploymentWait: CustomResource;
 
   constructor(scope: Construct, id: string, props: AmplifyMlflowStackProps) {
     super(scope, id, props);
@@ -305,6 +313,109 @@ export class AmplifyMlflowStack extends Stack {
       }
     }
 
+    this.deploymentWait = this.awaitDeployment(branchArn);
+
     new CfnOutput(this, "UiUrl", { value: `https://${BRANCH}.${this.app.attrDefaultDomain}` });
+  }
+
+  /**
+   * StartDeployment only starts Amplify's job: a custom resource (CDK's Provider framework) reads the job
+   * every 15 s for up to 20 minutes (infra/lambda/amplify-job.ts) and fails the deploy when it fails. The two
+   * handlers run as the deployer's role, which may read this branch's jobs.
+   */
+  private awaitDeployment(branchArn: string): CustomResource {
+    const readJob = new iam.Policy(this, "DeploymentWaitReadsJob", {
+      roles: [this.deployerRole],
+      statements: [
+        new iam.PolicyStatement({
+          sid: "ReadUiDeploymentJob",
+          actions: ["amplify:GetJob"],
+          resources: [`${branchArn}/jobs/*`],
+        }),
+      ],
+    });
+    acknowledgeWildcards(readJob, (sid) =>
+      sid === "ReadUiDeploymentJob"
+        ? "the deployment jobs of this app's one branch; job ids are assigned by Amplify"
+        : undefined,
+    );
+    const functionProps = {
+      entry: AMPLIFY_JOB_HANDLER,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      timeout: Duration.seconds(30),
+      role: this.deployerRole,
+      logGroup: this.deployerLogGroup,
+      // The runtime's own AWS SDK v3; the handler is a few lines.
+      bundling: { externalModules: ["@aws-sdk/*"], minify: true },
+    };
+    const onEvent = new lambdaNodejs.NodejsFunction(this, "DeploymentWaitStart", {
+      ...functionProps,
+      handler: "onEvent",
+      description: "mlflow-gate: names the Amplify deployment job to wait for",
+    });
+    const isComplete = new lambdaNodejs.NodejsFunction(this, "DeploymentWaitCheck", {
+      ...functionProps,
+      handler: "isComplete",
+      description: "mlflow-gate: reads the Amplify deployment job until it has ended",
+    });
+    const provider = new cr.Provider(this, "DeploymentWaitProvider", {
+      onEventHandler: onEvent,
+      isCompleteHandler: isComplete,
+      queryInterval: Duration.seconds(15),
+      totalTimeout: Duration.minutes(20),
+      logGroup: this.deployerLogGroup,
+    });
+    const wait = new CustomResource(this, "DeploymentWait", {
+      serviceToken: provider.serviceToken,
+      resourceType: "Custom::AmplifyDeploymentJob",
+      properties: {
+        AppId: this.app.attrAppId,
+        BranchName: BRANCH,
+        JobId: this.deployment.getResponseField("jobSummary.jobId"),
+      },
+    });
+    wait.node.addDependency(readJob, this.deployerLogging);
+    for (const fn of [onEvent, isComplete])
+      Validations.of(fn).acknowledge({
+        id: "AwsSolutions-L1",
+        reason:
+          "Node.js 22, as the authorizer: a supported LTS Lambda runtime, the one the project's code is tested on (Node 20/22)",
+      });
+    this.acknowledgeWaiter(provider);
+    return wait;
+  }
+
+  /** cdk-nag findings on the Provider framework's parts, each a decision with its reason. */
+  private acknowledgeWaiter(provider: cr.Provider): void {
+    Validations.of(provider).acknowledge(
+      {
+        id: "AwsSolutions-L1",
+        reason: "CDK's Provider framework picks the runtime of its own functions; this stack's handlers run Node.js 22",
+      },
+      {
+        id: "AwsSolutions-SF1",
+        reason:
+          "the Provider framework's waiter only calls the isComplete function every 15 s while one UI deployment runs; every call is logged by that function",
+      },
+      {
+        id: "AwsSolutions-SF2",
+        reason: "a waiter of a few minutes per deployment, with nothing to trace beyond the function's own log lines",
+      },
+      {
+        id: "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+        reason:
+          "the Provider framework's own functions (a role each, apart from the deployer's so that no role invokes itself): the managed policy lets them write their log lines only",
+      },
+    );
+    // The framework lets its functions and its waiter invoke the handlers, versions included (`<arn>:*`).
+    const invoked = this.node
+      .findAll()
+      .filter((c): c is lambda.CfnFunction => c instanceof lambda.CfnFunction)
+      .map((fn) => ({
+        id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(fn)}.Arn>:*]`,
+        reason: "CDK's Provider framework invokes this function and its versions (`:*`), nothing else",
+      }));
+    Validations.of(provider).acknowledge(...invoked);
   }
 }

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { App, Stack, Validations } from "aws-cdk-lib";
+import { App, CfnElement, Stack, Validations } from "aws-cdk-lib";
 import * as apigw from "aws-cdk-lib/aws-apigateway";
 import { Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks } from "cdk-nag";
@@ -292,7 +292,7 @@ describe("AmplifyMlflowStack", () => {
     ).toBe(true);
   });
 
-  test("the deployer may start deployments of this branch only", () => {
+  test("the deployer may start deployments of this branch, and read their jobs, only", () => {
     const statements = Object.values(template.findResources("AWS::IAM::Policy") as Record<string, Resource>).flatMap(
       (p) => (flat(p.Properties.PolicyDocument) as { Statement: { Action: unknown; Resource: unknown }[] }).Statement,
     );
@@ -305,8 +305,40 @@ describe("AmplifyMlflowStack", () => {
           "arn:aws:amplify:us-east-1:123456789012:apps/<App.AppId>/branches/main/jobs/*",
         ],
       }),
+      expect.objectContaining({
+        Action: "amplify:GetJob",
+        Resource: "arn:aws:amplify:us-east-1:123456789012:apps/<App.AppId>/branches/main/jobs/*",
+      }),
     ]);
     for (const s of statements) expect(s.Resource).not.toEqual("*");
+  });
+
+  test("the deploy waits for the Amplify job: a custom resource over the started job, checked every 15 s for 20 minutes", () => {
+    const [wait, ...others] = Object.values(template.findResources("Custom::AmplifyDeploymentJob")) as Resource[];
+    expect(others).toEqual([]);
+    expect(flat(wait!.Properties)).toMatchObject({
+      AppId: "<App.AppId>",
+      BranchName: "main",
+      JobId: expect.stringMatching(/^<Deployment[0-9A-F]*\.jobSummary\.jobId>$/),
+    });
+    // The handlers: Node.js 22 from infra/lambda/amplify-job.ts, run as the deployer's role
+    const handlers = Object.values(template.findResources("AWS::Lambda::Function") as Record<string, Resource>).filter(
+      (f) => ["index.onEvent", "index.isComplete"].includes(String(f.Properties.Handler)),
+    );
+    const deployer = `<${stack.getLogicalId(stack.deployerRole.node.defaultChild as CfnElement)}.Arn>`;
+    expect(handlers.map((h) => [h.Properties.Handler, h.Properties.Runtime, flat(h.Properties.Role)]).sort()).toEqual([
+      ["index.isComplete", "nodejs22.x", deployer],
+      ["index.onEvent", "nodejs22.x", deployer],
+    ]);
+    // The framework's waiter: its state machine retries isComplete every 15 s, 80 times (20 minutes)
+    const [machine] = Object.values(template.findResources("AWS::StepFunctions::StateMachine")) as Resource[];
+    const definition = JSON.parse(flat(machine!.Properties.DefinitionString) as string) as {
+      States: Record<string, { Retry?: { IntervalSeconds: number; MaxAttempts: number }[] }>;
+    };
+    expect(definition.States["framework-isComplete-task"]?.Retry?.[0]).toMatchObject({
+      IntervalSeconds: 15,
+      MaxAttempts: 80,
+    });
   });
 
   test("cdk-nag passes", () => {
