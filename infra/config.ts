@@ -25,6 +25,11 @@ export interface InfraConfig {
   readonly stageName: string;
   /** CIDRs allowed to call the API at all (its resource policy); empty: any source, auth still required. */
   readonly allowedSourceCidrs: readonly string[];
+  /**
+   * The VPC's two AZs by id (`use1-az1`), where the region's first two by name will not do (SageMaker Studio
+   * supports only some AZs, and a name maps to a different AZ in each account). @default the first two
+   */
+  readonly availabilityZoneIds?: readonly [string, string];
   /** Use this SageMaker Studio domain instead of creating one. */
   readonly sagemakerDomainId?: string;
   /** Where the UI is served from, for the app client's callback and the API's CORS (Amplify's URL by default). */
@@ -42,6 +47,8 @@ export interface InfraConfig {
 }
 
 const STAGE = /^[A-Za-z0-9_]{1,128}$/;
+/** An AZ id: the region's short name and the AZ's number (`use1-az1`, `euw2-az3`, `usw2-lax1-az1`). */
+const AZ_ID = /^[a-z]{2,4}\d(-[a-z]{3}\d)?-az\d{1,2}$/;
 
 /**
  * Account ids of documentation and examples (AWS's, and the one this project's cdk.json once shipped): no
@@ -95,6 +102,21 @@ export function parseInfraConfig(input: unknown, knownGroups: ReadonlySet<string
   const cidrs = c.allowedSourceCidrs ?? [];
   if (!Array.isArray(cidrs) || !cidrs.every((x) => typeof x === "string" && CIDR.test(x)))
     problems.push("mlflow-gate.allowedSourceCidrs must be a list of CIDRs");
+
+  let availabilityZoneIds: [string, string] | undefined;
+  const azIds = c.availabilityZoneIds;
+  if (azIds !== undefined) {
+    if (
+      !Array.isArray(azIds) ||
+      azIds.length !== 2 ||
+      !azIds.every((a) => typeof a === "string" && AZ_ID.test(a)) ||
+      azIds[0] === azIds[1]
+    )
+      problems.push(
+        `mlflow-gate.availabilityZoneIds must be two different AZ ids such as ["use1-az1", "use1-az2"] (aws ec2 describe-availability-zones lists yours), not ${JSON.stringify(azIds)}`,
+      );
+    else availabilityZoneIds = [azIds[0] as string, azIds[1] as string];
+  }
 
   const roles = c.crossAccountRoles ?? [];
   const crossAccountRoles: CrossAccountRoleConfig[] = [];
@@ -157,6 +179,7 @@ export function parseInfraConfig(input: unknown, knownGroups: ReadonlySet<string
     "allowedSourceCidrs",
     "sagemakerDomainId",
     "uiOrigin",
+    "availabilityZoneIds",
     "crossAccountRoles",
     "mlflow",
     "throttle",
@@ -174,6 +197,7 @@ export function parseInfraConfig(input: unknown, knownGroups: ReadonlySet<string
     allowedSourceCidrs: cidrs as string[],
     ...(sagemakerDomainId ? { sagemakerDomainId } : {}),
     ...(uiOrigin ? { uiOrigin } : {}),
+    ...(availabilityZoneIds ? { availabilityZoneIds } : {}),
     crossAccountRoles,
     mlflow,
     throttle,

@@ -102,6 +102,7 @@ export class MlflowVpcStack extends Stack {
     });
 
     this.vpc = new ec2.Vpc(this, "Vpc", {
+      // By position (the region's first two at deploy time), or by id when the config names them (below).
       ipAddresses: ec2.IpAddresses.cidr("10.40.0.0/16"),
       maxAzs: 2,
       // One NAT gateway per AZ: tasks pull images and reach Secrets Manager and CloudWatch
@@ -127,6 +128,7 @@ export class MlflowVpcStack extends Stack {
         },
       },
     });
+    if (props.config.availabilityZoneIds) this.placeSubnetsByAzId(props.config.availabilityZoneIds);
 
     this.artifactBucket = new s3.Bucket(this, "ArtifactBucket", {
       encryption: s3.BucketEncryption.S3_MANAGED,
@@ -377,6 +379,19 @@ export class MlflowVpcStack extends Stack {
       value: this.auditLogGroup.logGroupName,
       description: 'The guard\'s audit trail (CloudWatch Logs Insights: filter event = "audit")',
     });
+  }
+
+  /**
+   * Puts each subnet in the configured AZ by id: the n-th subnet of every tier is in the n-th AZ, and CloudFormation
+   * takes `AvailabilityZoneId` in place of the name (which maps to a different AZ in each account).
+   */
+  private placeSubnetsByAzId(ids: readonly [string, string]): void {
+    for (const tier of [this.vpc.publicSubnets, this.vpc.privateSubnets, this.vpc.isolatedSubnets])
+      tier.forEach((subnet, i) => {
+        const cfn = subnet.node.defaultChild as ec2.CfnSubnet;
+        cfn.addPropertyDeletionOverride("AvailabilityZone");
+        cfn.addPropertyOverride("AvailabilityZoneId", ids[i]);
+      });
   }
 
   /** The region's first two AZs, chosen at deploy time: synth needs no AZ lookup and no AWS credentials. */

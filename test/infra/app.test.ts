@@ -26,6 +26,8 @@ beforeAll(async () => {
     {
       account: "123456789012",
       region: "us-east-1",
+      // Subnets placed by AZ id: cfn-lint checks that shape too.
+      availabilityZoneIds: ["use1-az4", "use1-az6"],
       crossAccountRoles: [
         {
           roleName: "mlflow-gate-reader-from-ml",

@@ -57,6 +57,17 @@ describe("parseInfraConfig", () => {
     });
   });
 
+  test("availabilityZoneIds: two different AZ ids, or a line saying what they look like", () => {
+    expect(parseInfraConfig({ availabilityZoneIds: ["use1-az1", "use1-az4"] }, GROUPS).availabilityZoneIds).toEqual([
+      "use1-az1",
+      "use1-az4",
+    ]);
+    for (const bad of [["us-east-1a", "us-east-1b"], ["use1-az1"], ["use1-az1", "use1-az1"], "use1-az1"])
+      expect(thrownBy(() => parseInfraConfig({ availabilityZoneIds: bad }, GROUPS), ConfigError).message).toContain(
+        'mlflow-gate.availabilityZoneIds must be two different AZ ids such as ["use1-az1", "use1-az2"]',
+      );
+  });
+
   test("lists every problem at once", () => {
     const e = thrownBy(
       () =>

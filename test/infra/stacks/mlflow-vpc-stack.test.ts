@@ -485,6 +485,34 @@ describe("MLflow service", () => {
     });
   });
 
+  test("with availabilityZoneIds, every subnet is placed by AZ id, the n-th of each tier in the n-th AZ", () => {
+    const dir = mkdtempSync(join(tmpdir(), "mlflow-vpc-azs-"));
+    try {
+      const placed = sampleConfig({ availabilityZoneIds: ["use1-az4", "use1-az6"] });
+      const app = new App({ outdir: dir, context: CDK_FLAGS });
+      const t = Template.fromStack(new MlflowVpcStack(app, "Placed", { config: placed, env: ENV }));
+      const subnets = Object.values(t.findResources("AWS::EC2::Subnet")) as { Properties: Record<string, unknown> }[];
+      expect(subnets).toHaveLength(6);
+      for (const s of subnets) expect(s.Properties).not.toHaveProperty("AvailabilityZone");
+      const byAz = (id: string) => subnets.filter((s) => s.Properties.AvailabilityZoneId === id).length;
+      expect([byAz("use1-az4"), byAz("use1-az6")]).toEqual([3, 3]);
+      // Each AZ holds one subnet of each tier: their CIDRs are the tiers' (10.40.0.0/24, /22, /24 blocks)
+      const tiersIn = (id: string) =>
+        subnets
+          .filter((s) => s.Properties.AvailabilityZoneId === id)
+          .map(
+            (s) =>
+              (s.Properties.Tags as { Key: string; Value: string }[]).find((x) => x.Key === "aws-cdk:subnet-name")
+                ?.Value,
+          )
+          .sort();
+      expect(tiersIn("use1-az4")).toEqual(["Database", "Private", "Public"]);
+      expect(tiersIn("use1-az6")).toEqual(["Database", "Private", "Public"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("takes sizes and task counts from the config", () => {
     const dir = mkdtempSync(join(tmpdir(), "mlflow-vpc-sized-"));
     try {
