@@ -1,4 +1,4 @@
-import { ArnFormat, CfnOutput, RemovalPolicy, Stack, StackProps, Validations } from "aws-cdk-lib";
+import { Annotations, ArnFormat, CfnOutput, RemovalPolicy, Stack, StackProps, Validations } from "aws-cdk-lib";
 import * as apigw from "aws-cdk-lib/aws-apigateway";
 import * as cognito from "aws-cdk-lib/aws-cognito";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
@@ -202,6 +202,11 @@ export class RestApiGatewayStack extends Stack {
     });
 
     this.acknowledgeFindings();
+    if (config.allowedSourceCidrs.length > 0)
+      Annotations.of(this).addWarningV2(
+        "mlflow-gate:allowedSourceCidrs",
+        "allowedSourceCidrs refuses every other source address, Amplify's proxy (CloudFront's addresses) and Studio's NAT gateways included: the UI and Studio get 403 unless their addresses are listed",
+      );
 
     new CfnOutput(this, "ApiUrl", { value: this.api.url, description: "The stage's invoke URL" });
     new CfnOutput(this, "UserPoolId", { value: this.userPool.userPoolId });

@@ -1,5 +1,5 @@
 import { App, Stack, Validations } from "aws-cdk-lib";
-import { Match, Template } from "aws-cdk-lib/assertions";
+import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
 import { CloudAssembly } from "aws-cdk-lib/cx-api";
@@ -663,6 +663,12 @@ describe("RestApiGatewayStack", () => {
           Condition: { NotIpAddress: { "aws:SourceIp": cidrs } },
         },
       ]);
+      // Synth says what else it refuses: the UI through Amplify's proxy, Studio through its NAT
+      Annotations.fromStack(s).hasWarning(
+        "/RestApiGatewayStack",
+        Match.stringLikeRegexp("Amplify's proxy \\(CloudFront's addresses\\) and Studio's NAT gateways"),
+      );
+      expect(Annotations.fromStack(stack).findWarning("*", Match.stringLikeRegexp("allowedSourceCidrs"))).toEqual([]);
     });
   });
 
