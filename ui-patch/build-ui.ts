@@ -11,6 +11,13 @@ const SHELL_DIR = join("static-files", "mlflow-gate");
 /** The shell's script in a built UI: what tells a patched UI from MLflow's own. */
 export const SHELL_SCRIPT = join(SHELL_DIR, "shell.js");
 
+/**
+ * Where a build directory's source fingerprint is kept (ui-patch/build-stamp.ts): beside the directory, never
+ * in it (the directory is what gets deployed). Every build removes it first; only a caller that fingerprinted
+ * the sources writes it again.
+ */
+export const stampFileOf = (buildDir: string): string => `${resolve(buildDir)}.fingerprint`;
+
 export interface UiBuild {
   readonly outDir: string;
   readonly mlflowMain: string;
@@ -30,6 +37,7 @@ export async function buildUi(
   if (!existsSync(indexFile))
     throw new Error(`no MLflow UI at ${mlflowBuild}: run npm test's pretest (tsx scripts/ensure-mlflow.ts) first`);
   const dir = resolve(outDir);
+  rmSync(stampFileOf(dir), { force: true });
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   cpSync(mlflowBuild, join(dir, "static-files"), { recursive: true });
