@@ -7,6 +7,9 @@ variable behind `mlflow server --backend-store-uri`): never a command line, neve
 Before MLflow starts, the database must accept a TCP connection: a cluster still starting (a first
 deploy, a resume) is waited for, every 2 s for at most DB_WAIT_SECONDS (default 120; 0 skips the
 wait), then the task exits 69 and ECS starts another.
+
+`entrypoint.py db-upgrade` (the one-off task of a schema upgrade) upgrades the database's schema to the
+image's MLflow, as `mlflow db upgrade` does, in this process: the URI never becomes a command line.
 """
 
 import os
@@ -97,12 +100,25 @@ def allowed_hosts(value: str) -> str:
     return ",".join(dict.fromkeys(hosts + [h.lower() for h in hosts]))
 
 
+def upgrade_database(uri: str) -> str:
+    """Upgrades (or creates) MLflow's schema at `uri`, as `mlflow db upgrade` does; returns its revision."""
+    import mlflow.db
+    import mlflow.store.db.utils as db_utils
+
+    mlflow.db.upgrade.callback(uri)
+    return db_utils._get_schema_version(db_utils.create_sqlalchemy_engine_with_retry(uri))
+
+
 def main(argv) -> None:
     if any(arg == "--backend-store-uri" or arg.startswith("--backend-store-uri=") for arg in argv):
         fail("--backend-store-uri is assembled from the DB_* variables; do not pass it on the command line")
     env = os.environ
     env["MLFLOW_BACKEND_STORE_URI"] = backend_store_uri(env)
     wait_for_database(env["DB_HOST"], int(env["DB_PORT"]), wait_seconds(env))
+    if argv == ["db-upgrade"]:
+        revision = upgrade_database(env["MLFLOW_BACKEND_STORE_URI"])
+        say(f"the database's schema is MLflow's current one (revision {revision})")
+        return
     for name in REQUIRED:
         del env[name]
     if env.get("MLFLOW_SERVER_ALLOWED_HOSTS"):

@@ -806,6 +806,26 @@ describe("MLflow image entrypoint", () => {
     expect(run({ ...db, DB_WAIT_SECONDS: "lots" }, "server").stderr).toMatch(/DB_WAIT_SECONDS must be a whole number/);
   });
 
+  test("db-upgrade brings a database to the image's MLflow schema in process, and again is a no-op", () => {
+    // The function the one-off task's `entrypoint.py db-upgrade` runs, on a fresh SQLite database with the real
+    // MLflow of .venv (every migration from the first), then on the upgraded one.
+    const file = join(bin, "upgrade.db");
+    const script = [
+      "import sys",
+      `sys.path.insert(0, ${JSON.stringify(MLFLOW_IMAGE_DIR)})`,
+      "import entrypoint",
+      "import mlflow.store.db.utils as u",
+      `print(entrypoint.upgrade_database(${JSON.stringify(`sqlite:///${file}`)}))`,
+      `print(entrypoint.upgrade_database(${JSON.stringify(`sqlite:///${file}`)}))`,
+      "print(u._get_latest_schema_revision())",
+    ].join("\n");
+    const r = spawnSync(python, ["-c", script], { encoding: "utf8", env: { ...process.env, DB_WAIT_SECONDS: "0" } });
+    expect(r.status).toBe(0);
+    const [first, second, latest] = r.stdout.trim().split("\n").slice(-3);
+    expect(latest).toMatch(/^[0-9a-f]{12}$/);
+    expect([first, second]).toEqual([latest, latest]);
+  }, 120_000);
+
   test("refuses a backend store URI on the command line", () => {
     const r = run(db, "server", "--backend-store-uri", "postgresql://u:p@h/db");
     expect(r.status).toBe(64);
