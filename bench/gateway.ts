@@ -238,8 +238,9 @@ function authorizerContextOf(accessToken: string, policySet: PolicySet): NonNull
 let api: ApiModel | undefined;
 /** The API definition's methods, read once: their mappings are what the guard receives. */
 function mappingApi(): ApiModel {
+  if (api) return api;
   const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
-  api ??= compileApiModel(
+  api = compileApiModel(
     renderLocalApiDefinition(policySet.catalog.routes, {
       upstream: new URL("http://127.0.0.1"),
       uiConfigJson: "{}",

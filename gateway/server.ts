@@ -62,8 +62,9 @@ export interface EmulatorGateway extends Gateway {
  * API Gateway over the API definition, as ordered passes: the target, the route (API Gateway's method),
  * the identity source the route's surface needs, then the authorization of the route's surface with the body
  * (within a budget for all requests) read where it needs it: Cognito, the Lambda authorizer and its result
- * cache, before the body; IAM, SigV4 over the body and the role's policies, after it. Then the HTTP proxy
- * integration to MLflow. Each pass goes on with
+ * cache, before the body; IAM, SigV4 over the body and the role's policies, after it. Then the method's
+ * integration: the HTTP proxy to MLflow, or the MOCK (the login shell's config, which reads no body). Each
+ * pass goes on with
  * what it learned or stops with API Gateway's answer; one writer sends that answer and the request's
  * access-log line, and closes the connection when the client is still sending a body nobody read.
  * Fails closed: an unexpected error is a 403, never a pass-through.
