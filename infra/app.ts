@@ -1,9 +1,10 @@
 import { App, Environment, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { PolicySet } from "../authorizer/core/policy-set";
+import { ARTIFACT_PREFIX } from "../authorizer/core/contract";
 import { InfraConfig } from "./config";
 import { AmplifyMlflowStack } from "./stacks/amplify-mlflow-stack";
-import { ARTIFACT_PREFIX, MlflowVpcStack } from "./stacks/mlflow-vpc-stack";
+import { MlflowVpcStack } from "./stacks/mlflow-vpc-stack";
 import { RestApiGatewayStack } from "./stacks/rest-api-gateway-stack";
 import { SageMakerStudioUserStack } from "./stacks/sagemaker-studio-user-stack";
 

@@ -17,6 +17,8 @@ export interface StackConfig {
   readonly mlflowPort: number;
   /** The guard's private port (between the gateway and MLflow); 0 picks a free one. */
   readonly guardPort: number;
+  /** The S3 emulator's port (artifacts; clients upload and download large files there with presigned URLs); 0 picks a free one. */
+  readonly s3Port: number;
   /** Reads are audited too (`$MLFLOW_GATE_DATA/audit.jsonl` holds writes and refusals by default). */
   readonly auditReads: boolean;
   /** The user pool's port; 0 picks a free one. */
@@ -76,6 +78,7 @@ export function parseStackConfig(env: Record<string, string | undefined>, cwd = 
     gatewayPort: int("MLFLOW_GATE_PORT", 8080, 0, 65535),
     mlflowPort: int("MLFLOW_GATE_MLFLOW_PORT", 0, 0, 65535),
     guardPort: int("MLFLOW_GATE_GUARD_PORT", 0, 0, 65535),
+    s3Port: int("MLFLOW_GATE_S3_PORT", 0, 0, 65535),
     auditReads: bool("MLFLOW_GATE_AUDIT_READS", false),
     userPoolPort: int("MLFLOW_GATE_USER_POOL_PORT", 9229, 0, 65535),
     stsPort: int("MLFLOW_GATE_STS_PORT", 8090, 0, 65535),
@@ -113,6 +116,7 @@ export const PORT_VARIABLES = {
   gatewayPort: "MLFLOW_GATE_PORT",
   mlflowPort: "MLFLOW_GATE_MLFLOW_PORT",
   guardPort: "MLFLOW_GATE_GUARD_PORT",
+  s3Port: "MLFLOW_GATE_S3_PORT",
   userPoolPort: "MLFLOW_GATE_USER_POOL_PORT",
   stsPort: "MLFLOW_GATE_STS_PORT",
 } as const;

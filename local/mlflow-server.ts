@@ -5,6 +5,7 @@ import { pathToFileURL } from "url";
 import { loadPinnedMlflowVersion } from "../project/mlflow-venv";
 import { MLFLOW_PYTHON_DIR, VENV_DIR } from "../project/paths";
 import { killOnExit, stopProcessGroup, tailOf, waitForHttp } from "./processes";
+import { localArtifactsDestination, RunningS3, s3ClientEnv } from "./s3-emulator";
 import { RestartPolicy, superviseOnPort } from "./supervisor";
 
 export type { RestartPolicy } from "./supervisor";
@@ -27,6 +28,12 @@ export interface MlflowOptions {
   readonly restart?: RestartPolicy;
   /** Progress lines (a database migration); @default none */
   readonly log?: (line: string) => void;
+  /**
+   * The S3 emulator that holds artifacts, as the artifact bucket does on AWS (so clients get presigned
+   * S3 URLs for large files); @default files under `<data>/mlflow/artifacts` (benchmarks that never
+   * touch artifacts)
+   */
+  readonly artifactStore?: Pick<RunningS3, "url" | "region" | "bucket">;
 }
 
 /** Python that the MLflow server process loads at start (sitecustomize.py): the container image's own. */
@@ -44,8 +51,16 @@ export function mlflowProcessEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   };
 }
 
-/** `mlflow server`'s options for the local stack: sqlite and served artifacts under `dir`, one worker. */
-export function mlflowServerOptions(dir: string, host: string, port: number): string[] {
+/**
+ * `mlflow server`'s options for the local stack: sqlite under `dir`, one worker, and artifacts served
+ * through the tracking server from `artifactsDestination` (@default files under `dir`).
+ */
+export function mlflowServerOptions(
+  dir: string,
+  host: string,
+  port: number,
+  artifactsDestination = pathToFileURL(join(dir, "artifacts")).href,
+): string[] {
   return [
     "--host",
     host,
@@ -54,19 +69,28 @@ export function mlflowServerOptions(dir: string, host: string, port: number): st
     "--backend-store-uri",
     `sqlite:///${join(dir, "mlflow.db")}`,
     "--artifacts-destination",
-    pathToFileURL(join(dir, "artifacts")).href,
+    artifactsDestination,
     "--serve-artifacts",
     "--workers",
     "1",
   ];
 }
 
-function spawnMlflow(dir: string, host: string, port: number): ChildProcess {
-  const child = spawn(join(VENV_DIR, "bin", "mlflow"), ["server", ...mlflowServerOptions(dir, host, port)], {
+function spawnMlflow(
+  dir: string,
+  host: string,
+  port: number,
+  artifactStore: MlflowOptions["artifactStore"],
+): ChildProcess {
+  const options = artifactStore
+    ? mlflowServerOptions(dir, host, port, localArtifactsDestination(artifactStore.bucket))
+    : mlflowServerOptions(dir, host, port);
+  const env = mlflowProcessEnv(process.env);
+  const child = spawn(join(VENV_DIR, "bin", "mlflow"), ["server", ...options], {
     cwd: dir,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
-    env: mlflowProcessEnv(process.env),
+    env: artifactStore ? s3ClientEnv(env, artifactStore) : env,
   });
   killOnExit(child);
   return child;
@@ -125,9 +149,10 @@ async function startChild(
   dir: string,
   url: URL,
   readyTimeoutMs: number,
+  artifactStore: MlflowOptions["artifactStore"],
   onSpawn: (c: ChildProcess) => void = () => undefined,
 ): Promise<ChildProcess> {
-  const child = spawnMlflow(dir, url.hostname, Number(url.port));
+  const child = spawnMlflow(dir, url.hostname, Number(url.port), artifactStore);
   onSpawn(child);
   const why = tailOf(child);
   try {
@@ -140,20 +165,21 @@ async function startChild(
 }
 
 /**
- * Starts the pinned MLflow from .venv on a loopback port, with sqlite and artifacts under
- * `<data>/mlflow` (so data survives restarts) and artifacts served through the tracking server.
+ * Starts the pinned MLflow from .venv on a loopback port, with sqlite under `<data>/mlflow` (so data
+ * survives restarts) and artifacts served through the tracking server from the S3 emulator.
  * With `restart`, an MLflow that exits on its own (a crash, an OOM kill) is started again on the same
  * port with backoff, so the gateway's 502s end by themselves.
  */
 export async function startMlflow(options: MlflowOptions): Promise<RunningMlflow> {
   const dir = join(options.dataDir, "mlflow");
-  mkdirSync(join(dir, "artifacts"), { recursive: true });
+  if (!options.artifactStore) mkdirSync(join(dir, "artifacts"), { recursive: true });
+  else mkdirSync(dir, { recursive: true });
   await prepareDatabase(dir, loadPinnedMlflowVersion(), options.log ?? (() => undefined));
   const readyTimeoutMs = options.readyTimeoutMs ?? 120_000;
   return superviseOnPort(
     "mlflow        ",
     options,
-    (url, onSpawn) => startChild(dir, url, readyTimeoutMs, onSpawn),
+    (url, onSpawn) => startChild(dir, url, readyTimeoutMs, options.artifactStore, onSpawn),
     options.restart,
   );
 }

@@ -7,11 +7,12 @@ import { PolicySet } from "../authorizer/core/policy-set";
 import { loadPolicySet } from "../authorizer/load-policies";
 import { createTokenVerifier } from "../authorizer/token";
 import { CATALOG_FILE, GROUPS_DIR } from "../project/paths";
-import { API_GATEWAY } from "../authorizer/core/contract";
+import { API_GATEWAY, ARTIFACT_PREFIX } from "../authorizer/core/contract";
 import { PORT_VARIABLES, StackConfig } from "./config";
 import { RunningGuard, startGuard } from "./guard-process";
 import { RestartPolicy, RunningMlflow, startMlflow } from "./mlflow-server";
 import { claimPort } from "./processes";
+import { localArtifactsDestination, RunningS3, startS3Emulator } from "./s3-emulator";
 import {
   loadPrincipals,
   Principal,
@@ -74,6 +75,8 @@ export interface StackSummary {
   readonly awsCredentialsFile: string;
   readonly awsConfigFile: string;
   readonly mlflowVersion: string;
+  /** The S3 emulator holding MLflow's artifacts (private like MLflow; clients reach it only through presigned URLs). */
+  readonly s3: { readonly endpoint: string; readonly bucket: string; readonly prefix: string };
 }
 
 export interface RunningStack {
@@ -82,6 +85,8 @@ export interface RunningStack {
   readonly mlflow: RunningMlflow;
   /** The supervised guard child (fault tests kill it). */
   readonly guard: RunningGuard;
+  /** The supervised S3 emulator child. */
+  readonly s3: RunningS3;
   readonly policySet: PolicySet;
   readonly userPool: RunningUserPool;
   readonly principals: readonly Principal[];
@@ -235,6 +240,21 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
     );
 
     t = Date.now();
+    const s3 = await startS3Emulator({
+      dataDir: config.dataDir,
+      host: config.host,
+      port: config.s3Port,
+      portVariable: PORT_VARIABLES.s3Port,
+      region: config.region,
+      restart: { ...io.mlflowRestart, log: io.progress },
+      log: io.progress,
+    });
+    stops.push(() => s3.stop());
+    io.progress(
+      `s3            ${s3.url.origin} (moto), bucket ${s3.bucket} kept in ${join(config.dataDir, "s3")} (${Date.now() - t} ms)`,
+    );
+
+    t = Date.now();
     const mlflow: RunningMlflow = await startMlflow({
       dataDir: config.dataDir,
       host: config.host,
@@ -243,10 +263,11 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
       // A crashed MLflow comes back on the same port by itself; meanwhile the gateway answers 502.
       restart: { ...io.mlflowRestart, log: io.progress },
       log: io.progress,
+      artifactStore: s3,
     });
     stops.push(() => mlflow.stop());
     io.progress(
-      `mlflow        ${mlflow.url.origin} (private), data in ${join(config.dataDir, "mlflow")} (${Date.now() - t} ms)`,
+      `mlflow        ${mlflow.url.origin} (private), database in ${join(config.dataDir, "mlflow")}, artifacts in ${localArtifactsDestination(s3.bucket)} (${Date.now() - t} ms)`,
     );
 
     // The guard sits between the gateway and MLflow, as the sidecar does in the MLflow task.
@@ -338,11 +359,12 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
       awsCredentialsFile: aws.credentialsFile,
       awsConfigFile: aws.configFile,
       mlflowVersion: policySet.catalog.mlflowVersion,
+      s3: { endpoint: s3.url.origin, bucket: s3.bucket, prefix: ARTIFACT_PREFIX },
     };
     const stackFile = join(config.dataDir, "stack.json");
     writeFileSync(stackFile, `${JSON.stringify(summary, null, 2)}\n`, { mode: 0o600 });
     chmodSync(stackFile, 0o600);
-    return { summary, mlflow, guard, policySet, userPool, principals, sessions, stop: stopAll };
+    return { summary, mlflow, guard, s3, policySet, userPool, principals, sessions, stop: stopAll };
   } catch (e) {
     await stopAll();
     throw e;

@@ -26,6 +26,12 @@ export const API_GATEWAY = {
   stage: "local",
 } as const;
 
+/**
+ * The key prefix MLflow keeps artifacts under (`--artifacts-destination s3://<bucket>/artifacts`), in the
+ * artifact bucket on AWS and in the local S3 emulator's bucket; the task role can touch nothing else.
+ */
+export const ARTIFACT_PREFIX = "artifacts";
+
 // AWS's name patterns, each in one place.
 export const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d$/;
 export const ACCOUNT_ID = /^\d{12}$/;

@@ -11,7 +11,7 @@ import * as s3 from "aws-cdk-lib/aws-s3";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as cxapi from "aws-cdk-lib/cx-api";
 import { Construct, IConstruct } from "constructs";
-import { executeApiPathPrefix } from "../../authorizer/core/contract";
+import { ARTIFACT_PREFIX, executeApiPathPrefix } from "../../authorizer/core/contract";
 import { ConfigError } from "../../authorizer/core/errors";
 import { loadPinnedMlflowVersion } from "../../project/mlflow-venv";
 import { REPO_ROOT } from "../../project/paths";
@@ -24,8 +24,6 @@ export const MLFLOW_PORT = 5000;
 export const MLFLOW_UPSTREAM = new URL(`http://127.0.0.1:${MLFLOW_PORT}`);
 /** The NLB listener port the API's VPC link integration calls (`http://<loadBalancerDnsName>/...`); it forwards to the guard. */
 export const MLFLOW_LISTENER_PORT = 80;
-/** The key prefix under which MLflow keeps artifacts; the task role can touch nothing else. */
-export const ARTIFACT_PREFIX = "artifacts";
 /** The directory of the MLflow image (its Dockerfile and entrypoint; the guard's Dockerfile is in guard/). */
 export const MLFLOW_IMAGE_DIR = join(REPO_ROOT, "infra", "docker");
 /** Aurora listens on a non-default port (AwsSolutions-RDS11); tasks read it from the secret. */

@@ -1,6 +1,5 @@
-import { join } from "path";
 import { runPython } from "../support/python";
-import { OpResult, Plan, sdkEnv, startTestStack, TestStack, TestStackView } from "./support/stack";
+import { OpResult, Plan, pluginEnv, pluginOps, startTestStack, TestStack } from "./support/stack";
 
 // The real MLflow Python SDK with the repository's auth plugin (clients/python, installed editable
 // into .venv): MLFLOW_TRACKING_AUTH=mlflow-gate instead of MLFLOW_TRACKING_AWS_SIGV4=true, under
@@ -16,22 +15,9 @@ afterAll(async () => {
   await t?.stop();
 });
 
-/** sdkEnv with the plugin in place of MLflow's stock SigV4 signer. */
-function pluginEnv(stack: TestStackView, as: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const { MLFLOW_TRACKING_AWS_SIGV4: _stock, ...env } = sdkEnv(stack, as);
-  return { ...env, MLFLOW_TRACKING_AUTH: "mlflow-gate", ...extra };
-}
-
-/** Runs test/integration/python/plugin_ops.py (sdk_ops.py and helpers) as a profile with the plugin, or on the private MLflow. */
-async function ops(
-  as: string | "private",
-  plan: Plan,
-  extra: NodeJS.ProcessEnv = {},
-): Promise<Record<string, OpResult>> {
-  const env = as === "private" ? sdkEnv(t.stack, "private") : pluginEnv(t.stack, as, extra);
-  const r = await runPython([join("test", "integration", "python", "plugin_ops.py"), JSON.stringify(plan)], env);
-  if (r.code !== 0) throw new Error(`plugin_ops.py failed (${r.code}): ${r.stderr.slice(-2000)}`);
-  return JSON.parse(r.stdout) as Record<string, OpResult>;
+/** The plugin's SDK operations against this file's stack. */
+function ops(as: string | "private", plan: Plan, extra: NodeJS.ProcessEnv = {}): Promise<Record<string, OpResult>> {
+  return pluginOps(t.stack, as, plan, extra);
 }
 
 function failures(results: Record<string, OpResult>): string[] {

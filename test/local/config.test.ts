@@ -10,6 +10,7 @@ describe("parseStackConfig", () => {
       gatewayPort: 8080,
       mlflowPort: 0,
       guardPort: 0,
+      s3Port: 0,
       auditReads: false,
       userPoolPort: 9229,
       stsPort: 8090,
@@ -28,6 +29,7 @@ describe("parseStackConfig", () => {
         MLFLOW_GATE_PORT: "0",
         MLFLOW_GATE_MLFLOW_PORT: "5001",
         MLFLOW_GATE_GUARD_PORT: "5002",
+        MLFLOW_GATE_S3_PORT: "5003",
         MLFLOW_GATE_AUDIT_READS: "true",
         MLFLOW_GATE_USER_POOL_PORT: "0",
         MLFLOW_GATE_REGION: "eu-west-1",
@@ -42,6 +44,7 @@ describe("parseStackConfig", () => {
     );
     expect(c).toMatchObject({
       guardPort: 5002,
+      s3Port: 5003,
       auditReads: true,
       dataDir: "/tmp/d",
       gatewayPort: 0,

@@ -4,10 +4,13 @@ Authentication comes from the environment (MLFLOW_TRACKING_AUTH=mlflow-gate and 
 nothing for the private MLflow). Same input and output as sdk_ops.py.
 """
 
+import contextlib
 import hashlib
 import os
 import random
+import sys
 import tempfile
+import time
 
 import mlflow
 import sdk_ops
@@ -71,6 +74,78 @@ def download_dir(client, run_id, path):
         return out
 
 
+def _write_random(path, size, seed):
+    """`size` pseudo-random bytes (seeded) written in slices; returns their SHA-256."""
+    rng, digest, left = random.Random(seed), hashlib.sha256(), size
+    with open(path, "wb") as f:
+        while left > 0:
+            data = rng.randbytes(min(left, 8 * 1024 * 1024))
+            f.write(data)
+            digest.update(data)
+            left -= len(data)
+    return digest.hexdigest()
+
+
+def _digest(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(8 * 1024 * 1024), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def log_large_artifact(client, run_id, path, size):
+    """log_artifact of a file of `size` bytes, timed; returns its digest."""
+    with tempfile.TemporaryDirectory() as d:
+        file = os.path.join(d, os.path.basename(path))
+        sha256 = _write_random(file, size, size)
+        began = time.monotonic()
+        client.log_artifact(run_id, file, os.path.dirname(path) or None)
+        return {"sha256": sha256, "size": size, "seconds": time.monotonic() - began}
+
+
+def large_artifact_digest(client, run_id, path):
+    """download_artifacts of one file, timed; returns the digest of what arrived."""
+    with tempfile.TemporaryDirectory() as d:
+        began = time.monotonic()
+        local = client.download_artifacts(run_id, path, d)
+        seconds = time.monotonic() - began
+        return {"sha256": _digest(local), "size": os.path.getsize(local), "seconds": seconds}
+
+
+class _Weights(mlflow.pyfunc.PythonModel):
+    def predict(self, context, model_input):
+        return model_input
+
+
+def log_large_model(client, experiment_id, name, sizes):
+    """A pyfunc model whose artifacts are files of `sizes` bytes, logged in a new run and registered as a version of `name`."""
+    with tempfile.TemporaryDirectory() as d:
+        artifacts, files = {}, {}
+        for i, size in enumerate(sizes):
+            file = os.path.join(d, f"weights-{i}.bin")
+            files[f"weights-{i}.bin"] = {"sha256": _write_random(file, size, size + i), "size": size}
+            artifacts[f"weights-{i}"] = file
+        # A fluent run prints a "View run" line on stdout, where the report goes.
+        with contextlib.redirect_stdout(sys.stderr), mlflow.start_run(experiment_id=experiment_id):
+            info = mlflow.pyfunc.log_model(name="model", python_model=_Weights(), artifacts=artifacts, pip_requirements=["mlflow"])
+    version = mlflow.register_model(info.model_uri, name)
+    return {"version": version.version, "files": files}
+
+
+def large_model_digests(client, name, version):
+    """The registered version's weight files, downloaded with models:/ URI: {file name: {sha256, size}}."""
+    with tempfile.TemporaryDirectory() as d:
+        local = mlflow.artifacts.download_artifacts(f"models:/{name}/{version}", dst_path=d)
+        out = {}
+        for root, _, names in os.walk(local):
+            for n in names:
+                if n.startswith("weights-"):
+                    path = os.path.join(root, n)
+                    out[n] = {"sha256": _digest(path), "size": os.path.getsize(path)}
+        return out
+
+
 sdk_ops.HELPERS.update(
     {
         "log_bytes_artifact": log_bytes_artifact,
@@ -80,6 +155,10 @@ sdk_ops.HELPERS.update(
         "load_text": load_text,
         "load_dict": load_dict,
         "download_dir": download_dir,
+        "log_large_artifact": log_large_artifact,
+        "large_artifact_digest": large_artifact_digest,
+        "log_large_model": log_large_model,
+        "large_model_digests": large_model_digests,
     }
 )
 

@@ -59,6 +59,32 @@ export function sdkEnv(stack: Pick<TestStackView, "summary">, as: string | "priv
   };
 }
 
+/** sdkEnv with the repository's plugin (MLFLOW_TRACKING_AUTH=mlflow-gate) in place of MLflow's stock SigV4 signer. */
+export function pluginEnv(
+  stack: Pick<TestStackView, "summary">,
+  as: string,
+  extra: NodeJS.ProcessEnv = {},
+): NodeJS.ProcessEnv {
+  const { MLFLOW_TRACKING_AWS_SIGV4: _stock, ...env } = sdkEnv(stack, as);
+  return { ...env, MLFLOW_TRACKING_AUTH: "mlflow-gate", ...extra };
+}
+
+/**
+ * Runs test/integration/python/plugin_ops.py (sdk_ops.py and helpers) as a profile with the plugin, or on
+ * the private MLflow.
+ */
+export async function pluginOps(
+  stack: Pick<TestStackView, "summary">,
+  as: string | "private",
+  plan: Plan,
+  extra: NodeJS.ProcessEnv = {},
+): Promise<Record<string, OpResult>> {
+  const env = as === "private" ? sdkEnv(stack, "private") : pluginEnv(stack, as, extra);
+  const r = await runPython([join("test", "integration", "python", "plugin_ops.py"), JSON.stringify(plan)], env);
+  if (r.code !== 0) throw new Error(`plugin_ops.py failed (${r.code}): ${r.stderr.slice(-2000)}`);
+  return JSON.parse(r.stdout) as Record<string, OpResult>;
+}
+
 /** One request signed by botocore (a signer that hashes file bodies) as a profile; returns status and body. */
 export async function signedRequest(
   t: TestStack,

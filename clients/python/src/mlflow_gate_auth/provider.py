@@ -14,6 +14,7 @@ from mlflow_gate_auth.auth import GateSigV4Auth, origin_of
 from mlflow_gate_auth.bearer import CognitoTokenSource, GateBearerAuth, cognito_token_source, target_of
 from mlflow_gate_auth.config import GateAuthConfig, _is_loopback, parse_config
 from mlflow_gate_auth.errors import MlflowGateConfigError
+from mlflow_gate_auth.large_artifacts import apply_large_artifact_settings
 from mlflow_gate_auth.credentials import SigningIdentity, load_signing_identity
 
 NAME = "mlflow-gate"
@@ -81,6 +82,8 @@ class MlflowGateAuthProvider(RequestAuthProvider):
 
     def get_auth(self):
         config = parse_config(os.environ)
+        # Before MLflow decides how to send the first large artifact: in parts, to presigned S3 URLs.
+        apply_large_artifact_settings(os.environ)
         # Only the server of the client asking, and the tracking and registry servers, get credentials.
         uris = tuple(u for u in (_client_server_uri(), mlflow.get_tracking_uri(), mlflow.get_registry_uri()) if u)
         if config.mode == "bearer":
