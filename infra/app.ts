@@ -1,7 +1,6 @@
 import { App, Environment, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { PolicySet } from "../authorizer/core/policy-set";
-import { ARTIFACT_PREFIX } from "../authorizer/core/contract";
 import { InfraConfig } from "./config";
 import { AmplifyMlflowStack } from "./stacks/amplify-mlflow-stack";
 import { MlflowVpcStack } from "./stacks/mlflow-vpc-stack";
@@ -64,9 +63,6 @@ export function buildMlflowGateApp(
     policySet,
     api: api.api,
     stageName: api.stageName,
-    artifactBucket: vpc.artifactBucket,
-    // The same prefix MLflow writes under: roles never reach the rest of the bucket.
-    artifactPrefix: ARTIFACT_PREFIX,
     vpc: vpc.vpc,
     description: "mlflow-gate: SageMaker Studio users and cross-account roles with compiled MLflow policies",
   });

@@ -1,55 +1,12 @@
 import { Duration, Stack, Token, Validations } from "aws-cdk-lib";
 import * as apigw from "aws-cdk-lib/aws-apigateway";
 import * as iam from "aws-cdk-lib/aws-iam";
-import * as s3 from "aws-cdk-lib/aws-s3";
 import { flattenCfnReference } from "cdk-nag/lib/utils/flatten-cfn-reference";
 import { Construct } from "constructs";
-import { CatalogRoute } from "../../authorizer/core/catalog";
 import { ConfigError } from "../../authorizer/core/errors";
 import { PolicySet } from "../../authorizer/core/policy-set";
 import { GroupExecuteApiPolicies } from "./execute-api-policies";
 import { EXTERNAL_ID, PRINCIPAL_ARN, ROLE_NAME } from "../../authorizer/core/contract";
-
-/** What a group may do to the artifact store directly, decided from the route catalog. */
-export interface ArtifactAccess {
-  /** Catalog routes (`METHOD path`) that upload artifacts and that the group may call. */
-  readonly uploadRoutes: readonly string[];
-  /** Catalog routes that delete artifacts and that the group may call. */
-  readonly deleteRoutes: readonly string[];
-}
-
-/** A write-class route of the artifact store (uploads, multipart uploads, presigned upload URLs, deletes). */
-export function isArtifactWriteRoute(route: CatalogRoute): boolean {
-  return route.class === "write" && /artifact/i.test(route.path);
-}
-
-/**
- * The artifact routes a group's compiled grants include: a group gets s3:PutObject only if it may upload an
- * artifact through MLflow, and s3:DeleteObject only if it may delete one. Direct S3 access must never be
- * wider than what the API would let the same group do; group names play no part.
- */
-export function artifactAccessOf(policySet: PolicySet, group: string): ArtifactAccess {
-  const writes = policySet.catalog.routes.filter((r) => isArtifactWriteRoute(r) && policySet.intends([group], r));
-  const id = (r: CatalogRoute) => `${r.method} ${r.path}`;
-  return {
-    uploadRoutes: writes.filter((r) => r.method !== "DELETE").map(id),
-    deleteRoutes: writes.filter((r) => r.method === "DELETE").map(id),
-  };
-}
-
-/**
- * Where MLflow keeps artifacts in the bucket, as a key prefix ending in "/" ("" for the whole bucket);
- * `artifacts` and `artifacts/` are the same prefix (MLflow's `--artifacts-destination s3://bucket/artifacts`).
- */
-export function normalizeArtifactPrefix(prefix: string, problems: string[]): string {
-  if (prefix === "") return "";
-  if (!/^[A-Za-z0-9!_.'()-]+(\/[A-Za-z0-9!_.'()-]+)*\/?$/.test(prefix)) {
-    problems.push(
-      `artifactPrefix must be "" or a key prefix without wildcards or a leading "/", not ${JSON.stringify(prefix)}`,
-    );
-  }
-  return prefix.endsWith("/") ? prefix : `${prefix}/`;
-}
 
 export interface MlflowGroupGrantsProps {
   readonly policySet: PolicySet;
@@ -57,38 +14,25 @@ export interface MlflowGroupGrantsProps {
   readonly group: string;
   readonly api: apigw.IRestApi;
   readonly stageName: string;
-  /** MLflow's artifact store. */
-  readonly artifactBucket: s3.IBucket;
-  /**
-   * The key prefix MLflow writes artifacts under (`--artifacts-destination s3://bucket/<prefix>`), with or without a trailing "/".
-   * @default "" (the whole bucket, which holds nothing but MLflow's artifacts)
-   */
-  readonly artifactPrefix?: string;
   /** The role that gets the grants. */
   readonly role: iam.IRole;
 }
 
 /**
  * Everything a principal of a group needs to use MLflow from the SDK: the group's compiled execute-api
- * policies (never hand-written) and direct S3 access to the artifact store that matches the group's
- * artifact routes (read for every group, upload and delete only where the catalog says the group may).
+ * policies (never hand-written), and nothing on the artifact store. Artifacts of any size move through
+ * presigned S3 URLs that MLflow hands out on routes the gateway decides (docs/artifacts.md), so a role's
+ * S3 grant would only be a way around the gateway and the guard.
  */
 export class MlflowGroupGrants extends Construct {
   public readonly policies: GroupExecuteApiPolicies;
-  /** Artifact store access: read, plus writes only where `artifactAccess` lists routes. */
-  public readonly artifactPolicy: iam.ManagedPolicy;
-  public readonly artifactAccess: ArtifactAccess;
 
   constructor(scope: Construct, id: string, props: MlflowGroupGrantsProps) {
     super(scope, id);
-    const problems: string[] = [];
     if (!props.policySet.groups.has(props.group))
-      problems.push(
-        `group must be one of ${[...props.policySet.groups.keys()].join(", ")}, not ${JSON.stringify(props.group)}`,
+      throw new ConfigError(
+        `${this.node.path}: group must be one of ${[...props.policySet.groups.keys()].join(", ")}, not ${JSON.stringify(props.group)}`,
       );
-    const prefix = normalizeArtifactPrefix(props.artifactPrefix ?? "", problems);
-    if (problems.length > 0) throw new ConfigError(`${this.node.path}: ${problems.join("; ")}`);
-
     this.policies = new GroupExecuteApiPolicies(this, "ExecuteApi", {
       policySet: props.policySet,
       group: props.group,
@@ -103,55 +47,6 @@ export class MlflowGroupGrants extends Construct {
           : undefined,
       );
     }
-
-    this.artifactAccess = artifactAccessOf(props.policySet, props.group);
-    const bucket = props.artifactBucket;
-    const objects = bucket.arnForObjects(`${prefix}*`);
-    const statements = [
-      new iam.PolicyStatement({ sid: "ReadArtifacts", actions: ["s3:GetObject"], resources: [objects] }),
-      new iam.PolicyStatement({
-        sid: "ListArtifacts",
-        actions: ["s3:ListBucket"],
-        resources: [bucket.bucketArn],
-        ...(prefix === "" ? {} : { conditions: { StringLike: { "s3:prefix": [`${prefix}*`] } } }),
-      }),
-    ];
-    if (this.artifactAccess.uploadRoutes.length > 0) {
-      statements.push(
-        new iam.PolicyStatement({
-          sid: "UploadArtifacts",
-          actions: ["s3:PutObject", "s3:AbortMultipartUpload"],
-          resources: [objects],
-        }),
-      );
-    }
-    if (this.artifactAccess.deleteRoutes.length > 0) {
-      statements.push(
-        new iam.PolicyStatement({ sid: "DeleteArtifacts", actions: ["s3:DeleteObject"], resources: [objects] }),
-      );
-    }
-    if (bucket.encryptionKey) {
-      const stack = Stack.of(this);
-      const write = this.artifactAccess.uploadRoutes.length > 0;
-      statements.push(
-        new iam.PolicyStatement({
-          sid: "ArtifactKey",
-          actions: write ? ["kms:Decrypt", "kms:GenerateDataKey"] : ["kms:Decrypt"],
-          resources: [bucket.encryptionKey.keyArn],
-          conditions: { StringEquals: { "kms:ViaService": `s3.${stack.region}.${stack.urlSuffix}` } },
-        }),
-      );
-    }
-    this.artifactPolicy = new iam.ManagedPolicy(this, "Artifacts", {
-      description: `mlflow-gate: ${props.group} on MLflow's artifact store (${this.artifactAccess.uploadRoutes.length > 0 ? "read and write" : "read only"}, from the route catalog)`,
-      statements,
-      roles: [props.role],
-    });
-    acknowledgeWildcards(this.artifactPolicy, (sid) =>
-      ["ReadArtifacts", "UploadArtifacts", "DeleteArtifacts"].includes(sid)
-        ? "the objects of MLflow's artifact store (its bucket, under its prefix): MLflow names artifact keys after experiment and run ids, so no narrower resource exists; writes are only granted to groups that may write artifacts through the API"
-        : undefined,
-    );
   }
 }
 
@@ -194,7 +89,6 @@ export class MlflowAccessRole extends Construct {
       problems.push("externalId must be 2 to 1224 characters of [\\w+=,.@:/-]");
     if (props.roleName !== undefined && !ROLE_NAME.test(props.roleName))
       problems.push(`roleName ${JSON.stringify(props.roleName)} is not an IAM role name`);
-    normalizeArtifactPrefix(props.artifactPrefix ?? "", problems);
     if (problems.length > 0) throw new ConfigError(`${this.node.path}: ${problems.join("; ")}`);
 
     this.role = new iam.Role(this, "Role", {
@@ -209,8 +103,6 @@ export class MlflowAccessRole extends Construct {
       group: props.group,
       api: props.api,
       stageName: props.stageName,
-      artifactBucket: props.artifactBucket,
-      ...(props.artifactPrefix !== undefined ? { artifactPrefix: props.artifactPrefix } : {}),
       role: this.role,
     });
     this.policies = this.grants.policies;

@@ -2,7 +2,6 @@ import { CfnOutput, Stack, StackProps, Token } from "aws-cdk-lib";
 import * as apigw from "aws-cdk-lib/aws-apigateway";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as iam from "aws-cdk-lib/aws-iam";
-import * as s3 from "aws-cdk-lib/aws-s3";
 import * as sagemaker from "aws-cdk-lib/aws-sagemaker";
 import { Construct } from "constructs";
 import { ConfigError } from "../../authorizer/core/errors";
@@ -23,20 +22,14 @@ export interface SageMakerStudioUserStackProps extends StackProps {
   readonly policySet: PolicySet;
   readonly api: apigw.IRestApi;
   readonly stageName: string;
-  readonly artifactBucket: s3.IBucket;
-  /**
-   * The key prefix MLflow writes artifacts under.
-   * @default "" (the whole artifact bucket)
-   */
-  readonly artifactPrefix?: string;
   /** The VPC whose private subnets a new Studio domain uses (VPC-only network access). */
   readonly vpc: ec2.IVpc;
 }
 
 /**
  * SageMaker Studio users of MLflow: a Studio domain (or an existing one), three user profiles whose
- * execution roles carry their group's compiled execute-api policies and matching artifact access, and
- * the cross-account roles of the configuration.
+ * execution roles carry their group's compiled execute-api policies (and no S3 access: artifacts move
+ * through presigned URLs, docs/artifacts.md), and the cross-account roles of the configuration.
  *
  * No role gets AmazonSageMakerFullAccess: it allows iam:PassRole of any role to SageMaker, so a reader
  * could start a training job as the admin role. Each execution role gets one scoped policy instead
@@ -136,8 +129,6 @@ export class SageMakerStudioUserStack extends Stack {
         group: p.group,
         api: props.api,
         stageName: props.stageName,
-        artifactBucket: props.artifactBucket,
-        ...(props.artifactPrefix !== undefined ? { artifactPrefix: props.artifactPrefix } : {}),
         role,
       });
       const studio = new iam.ManagedPolicy(this, `${p.id}StudioPolicy`, {
@@ -173,8 +164,6 @@ export class SageMakerStudioUserStack extends Stack {
         group: r.group,
         api: props.api,
         stageName: props.stageName,
-        artifactBucket: props.artifactBucket,
-        ...(props.artifactPrefix !== undefined ? { artifactPrefix: props.artifactPrefix } : {}),
         trustedPrincipalArns: r.trustedPrincipalArns,
         ...(r.externalId !== undefined ? { externalId: r.externalId } : {}),
         roleName: r.roleName,
