@@ -4,7 +4,6 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import { Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { ConfigError } from "../../../authorizer/core/errors";
-import { PolicySet } from "../../../authorizer/core/policy-set";
 import { loadPolicySet } from "../../../authorizer/load-policies";
 import {
   acknowledgeWildcards,
