@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from "path";
 import { ConfigError } from "../authorizer/core/errors";
 import { API_GATEWAY, isLoopbackHost, REGION } from "../authorizer/core/contract";
+import { GROUPS_DIR } from "../project/paths";
 
 /**
  * The local stack's configuration, read once from the environment by `npm start` (and built directly
@@ -9,6 +10,8 @@ import { API_GATEWAY, isLoopbackHost, REGION } from "../authorizer/core/contract
 export interface StackConfig {
   /** Where MLflow's database and artifacts, the user pool, keys and stack.json live. */
   readonly dataDir: string;
+  /** The group files the stack decides with (`MLFLOW_GATE_GROUPS_DIR`); @default policies/groups */
+  readonly groupsDir: string;
   /** Loopback address every component binds to. */
   readonly host: string;
   /** The gateway's port: the only one users talk to. 0 picks a free port (tests). */
@@ -63,6 +66,7 @@ export function parseStackConfig(env: Record<string, string | undefined>, cwd = 
     return raw === "true";
   };
   const dataDir = resolveDataDir(env, cwd);
+  const groupsDir = resolve(cwd, get("MLFLOW_GATE_GROUPS_DIR") ?? GROUPS_DIR);
   const host = get("MLFLOW_GATE_HOST") ?? "127.0.0.1";
   if (!isLoopbackHost(host) || host === "[::1]") {
     problems.push(
@@ -74,6 +78,7 @@ export function parseStackConfig(env: Record<string, string | undefined>, cwd = 
   const tokenValidity = get("MLFLOW_GATE_ACCESS_TOKEN_SECONDS");
   const config: StackConfig = {
     dataDir,
+    groupsDir,
     host,
     gatewayPort: int("MLFLOW_GATE_PORT", 8080, 0, 65535),
     mlflowPort: int("MLFLOW_GATE_MLFLOW_PORT", 0, 0, 65535),

@@ -6,7 +6,7 @@ import { ApiDefinition, formatApiDefinition } from "../authorizer/core/api-defin
 import { PolicySet } from "../authorizer/core/policy-set";
 import { loadPolicySet } from "../authorizer/load-policies";
 import { createTokenVerifier } from "../authorizer/token";
-import { CATALOG_FILE, GROUPS_DIR } from "../project/paths";
+import { CATALOG_FILE } from "../project/paths";
 import { API_GATEWAY, ARTIFACT_PREFIX } from "../authorizer/core/contract";
 import { PORT_VARIABLES, StackConfig } from "./config";
 import { RunningGuard, startGuard } from "./guard-process";
@@ -185,10 +185,10 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
     // A taken gateway port should fail now, not after MLflow has started.
     if (config.gatewayPort !== 0) await claimPort(config.host, config.gatewayPort, PORT_VARIABLES.gatewayPort);
     if (config.stsPort !== 0) await claimPort(config.host, config.stsPort, PORT_VARIABLES.stsPort);
-    const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
+    const policySet = loadPolicySet(CATALOG_FILE, config.groupsDir);
     const groups = [...policySet.groups.keys()].sort();
     io.progress(
-      `policies      ${groups.length} groups (${groups.join(", ")}), ${policySet.catalog.routes.length} routes of MLflow ${policySet.catalog.mlflowVersion}`,
+      `policies      ${groups.length} groups (${groups.join(", ")}) from ${config.groupsDir}, ${policySet.catalog.routes.length} routes of MLflow ${policySet.catalog.mlflowVersion}`,
     );
 
     const principals = loadPrincipals(config.dataDir, new Set(groups));

@@ -20,6 +20,7 @@ import { CliIo, Command, Context, OptionName, OPTIONS, Values } from "./lib/comm
 import { usersCommands } from "./users";
 import { signCommand } from "./sign";
 import { auditCommand } from "./audit";
+import { verifyCommand } from "./verify";
 import { renderCommittedApiDefinition } from "./generate-api-definition";
 import { LOCAL_API_DEFINITION_FILE } from "../gateway/local-api";
 import { resolveDataDir } from "../local/config";
@@ -98,6 +99,18 @@ Commands:
       resources, and the outcome; filters combine. Reads $MLFLOW_GATE_DATA/audit.jsonl (the
       local stack's) unless --file names another file of its lines. --json prints the lines
       as stored. On AWS the trail is a CloudWatch log group (README).
+  verify API_URL [--config FILE] [--audit-file FILE] [--artifact-mb N] [--dry-run]
+      A conformance run against a deployment, local or on AWS, with your own credentials: the
+      UI config loads; each principal's sampled routes of every class are allowed or refused
+      as the group files say; path tricks are refused; a forged identity header never becomes
+      the caller; a run and a registered model name their verified creator; an artifact of
+      --artifact-mb MB (default 50) uploads in parts and downloads byte-identical, and is
+      refused to groups that may not write; the audit trail names the caller of each write.
+      Creates only its own uniquely named experiment, runs and registered model, and deletes
+      them at the end. A loopback URL uses the local stack's profiles and demo users
+      ($MLFLOW_GATE_DATA/stack.json); a deployment needs --config (README). --dry-run prints
+      the plan and sends nothing. One line per check, then "N passed, N failed"; exit 1 if any
+      check failed.
   help
       Show this text.
 
@@ -108,7 +121,7 @@ Options:
 
 Exit status: 0 success (a DENY is a success of "policy check"), 1 problems found,
 unreadable files or a failed operation (a pool or URL that cannot be reached, an unknown
-user), 2 usage error, 3 "sign" got an HTTP status of 400 or more (the body is printed).
+user, a failed verify check), 2 usage error, 3 "sign" got an HTTP status of 400 or more (the body is printed).
 `;
 
 const HINT = `run "mlflow-gate --help"`;
@@ -130,6 +143,7 @@ const COMMANDS: readonly Command[] = [
   ...usersCommands,
   signCommand,
   auditCommand,
+  verifyCommand,
 ];
 
 export async function main(

@@ -44,6 +44,9 @@ export const OPTIONS = {
   file: { type: "string" },
   local: { type: "boolean" },
   deployed: { type: "boolean" },
+  config: { type: "string" },
+  "audit-file": { type: "string" },
+  "artifact-mb": { type: "string" },
 } as const;
 
 export type OptionName = keyof typeof OPTIONS;

@@ -200,9 +200,22 @@ export async function signRequest(
 // ---------------------------------------------------------------------------------------------------
 // I/O: profile, credentials, region, sending
 
-export async function resolveCredentials(profile: string | undefined): Promise<AwsCredentialIdentity> {
+/** The AWS shared files to read instead of those the environment names (the local stack's, for `verify`). */
+export interface SharedFiles {
+  readonly credentialsFile: string;
+  readonly configFile: string;
+}
+
+export async function resolveCredentials(
+  profile: string | undefined,
+  files?: SharedFiles,
+): Promise<AwsCredentialIdentity> {
   try {
-    return await defaultProvider({ ...(profile !== undefined ? { profile } : {}), ignoreCache: true })();
+    return await defaultProvider({
+      ...(profile !== undefined ? { profile } : {}),
+      ...(files ? { filepath: files.credentialsFile, configFilepath: files.configFile } : {}),
+      ignoreCache: true,
+    })();
   } catch (e) {
     const why = (e as Error).message.split("\n")[0];
     throw new CliFailure([

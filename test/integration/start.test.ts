@@ -8,7 +8,7 @@ import { StackSummary } from "../../local/stack";
 import { REPO_ROOT } from "../../project/paths";
 
 // `npm start` as a user runs it: a real process (node scripts/start.js), its summary, stack.json,
-// SIGTERM, a second start on the same data, and a taken port.
+// SIGTERM, a second start on the same data (and `mlflow-gate verify` against it), and a taken port.
 
 let dataDir: string;
 beforeAll(() => {
@@ -51,6 +51,22 @@ async function isListening(url: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** `mlflow-gate verify URL` as a user runs it, on the local stack of this file's data directory. */
+function runVerify(url: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(REPO_ROOT, "bin", "mlflow-gate.js"), "verify", url], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, MLFLOW_GATE_DATA: dataDir },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.once("exit", (code) => resolve({ code, stdout, stderr }));
+  });
 }
 
 const ports = async () => ({
@@ -141,6 +157,12 @@ describe("npm start", () => {
       `${again.mlflowPrivateUrl}/api/2.0/mlflow/experiments/get-by-name?experiment_name=survives-restart`,
     );
     expect(found.status).toBe(200);
+    // The README's last step of a deployment, against what npm start runs: every check passes.
+    const verify = await runVerify(again.gatewayUrl);
+    process.stderr.write(`mlflow-gate verify against npm start:\n${verify.stdout}`);
+    expect(verify.stdout).not.toMatch(/^FAIL/m);
+    expect(verify.stdout.trimEnd().split("\n").at(-1)).toMatch(/^([2-9]\d|\d{3,}) passed, 0 failed$/);
+    expect(verify.code).toBe(0);
     s.child.kill("SIGINT");
     expect(await s.exited).toBe(0);
   }, 240_000);

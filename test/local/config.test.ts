@@ -1,11 +1,13 @@
 import { ConfigError } from "../../authorizer/core/errors";
 import { parseStackConfig } from "../../local/config";
 import { thrownBy } from "../support/errors";
+import { GROUPS_DIR } from "../../project/paths";
 
 describe("parseStackConfig", () => {
   test("defaults: .mlflow-gate under the working directory, port 8080, us-east-1, a 300 s cache, a 29 s timeout", () => {
     expect(parseStackConfig({}, "/work/x")).toEqual({
       dataDir: "/work/x/.mlflow-gate",
+      groupsDir: GROUPS_DIR,
       host: "127.0.0.1",
       gatewayPort: 8080,
       mlflowPort: 0,
@@ -26,6 +28,7 @@ describe("parseStackConfig", () => {
     const c = parseStackConfig(
       {
         MLFLOW_GATE_DATA: "/tmp/d",
+        MLFLOW_GATE_GROUPS_DIR: "policies/examples",
         MLFLOW_GATE_PORT: "0",
         MLFLOW_GATE_MLFLOW_PORT: "5001",
         MLFLOW_GATE_GUARD_PORT: "5002",
@@ -47,6 +50,7 @@ describe("parseStackConfig", () => {
       s3Port: 5003,
       auditReads: true,
       dataDir: "/tmp/d",
+      groupsDir: "/policies/examples",
       gatewayPort: 0,
       mlflowPort: 5001,
       userPoolPort: 0,

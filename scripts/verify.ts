@@ -1,0 +1,168 @@
+// The `verify` command of `mlflow-gate`: a conformance run against a deployment, local or on AWS, with the
+// caller's own credentials; one line per check and `N passed, N failed` last. Thin I/O around scripts/lib/verify/.
+import { existsSync, readFileSync } from "fs";
+import { resolve } from "path";
+import { randomBytes } from "crypto";
+import { isLoopbackHost } from "../authorizer/core/contract";
+import { loadPolicySet } from "../authorizer/load-policies";
+import type { Command, Context } from "./lib/command";
+import { CliFailure, CliUsageError } from "./lib/cli-errors";
+import { localStackFile, readStackFile } from "./lib/user-admin";
+import { anonymousCaller, callerFor, CallerOptions } from "./lib/verify/callers";
+import {
+  checkArtifacts,
+  checkAudit,
+  checkForgedIdentity,
+  checkPathTricks,
+  checkRoutes,
+  checkStamping,
+  checkUiConfig,
+  cleanUp,
+  createExperiment,
+  Created,
+  VerifyContext,
+  WRITER_ACTIONS,
+  writerOf,
+} from "./lib/verify/checks";
+import { checkGroupsKnown, parseApiUrl, targetFromConfig, targetFromStack, VerifyTarget } from "./lib/verify/config";
+import { expectations, formatLine, isSkipped, runName, summaryLines, VerifyLine } from "./lib/verify/plan";
+
+const DEFAULT_ARTIFACT_MB = 50;
+
+function readJson(file: string): unknown {
+  if (!existsSync(file)) throw new CliFailure([`mlflow-gate: no file ${file}`]);
+  try {
+    return JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new CliFailure([`mlflow-gate: ${file}: not JSON (${(e as Error).message})`]);
+  }
+}
+
+function resolveTarget(ctx: Context): VerifyTarget {
+  const [raw, extra] = ctx.args;
+  if (extra !== undefined) throw new CliUsageError(`unexpected argument "${extra}"`);
+  const apiUrl = parseApiUrl(raw);
+  const env = ctx.io.env ?? process.env;
+  const auditFile = ctx.values["audit-file"] !== undefined ? resolve(ctx.values["audit-file"]) : undefined;
+  if (ctx.values.config !== undefined) {
+    const file = resolve(ctx.values.config);
+    return targetFromConfig(apiUrl, readJson(file), file, env, auditFile);
+  }
+  if (!isLoopbackHost(apiUrl.hostname))
+    throw new CliUsageError("a deployment needs --config FILE naming the profiles and users to verify as (README)");
+  const stackFile = localStackFile(env, process.cwd());
+  const stack = readStackFile(stackFile);
+  if (stack === undefined)
+    throw new CliFailure([
+      `mlflow-gate: no local stack summary at ${stackFile}: start the stack ("npm start") or give --config`,
+    ]);
+  return targetFromStack(apiUrl, stack, stackFile, auditFile);
+}
+
+function artifactBytes(ctx: Context): number {
+  const raw = ctx.values["artifact-mb"];
+  if (raw === undefined) return DEFAULT_ARTIFACT_MB * 1024 * 1024;
+  const mb = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!(mb >= 11 && mb <= 1024))
+    throw new CliUsageError(`--artifact-mb must be from 11 (past API Gateway's 10 MB) to 1024, not "${raw}"`);
+  return mb * 1024 * 1024;
+}
+
+/** --dry-run: who verify would call as, which routes it samples with what it expects, what it would create. */
+function describePlan(ctx: VerifyContext, target: VerifyTarget, out: (line: string) => void): void {
+  out(
+    `verify ${target.apiUrl.href} (region ${target.region}) as ${target.principals.length} principals; nothing is sent`,
+  );
+  const writer = writerOf(ctx);
+  out(
+    writer
+      ? `writer: ${writer.principal.name} (${writer.principal.group}) creates experiment and registered model ${ctx.name}, its runs and a ${ctx.artifactBytes / 1024 / 1024} MB artifact, and deletes them at the end`
+      : `writer: none (no principal's group may ${WRITER_ACTIONS.join(", ")}): the write checks would fail`,
+  );
+  for (const caller of ctx.callers) {
+    out(
+      `${caller.principal.kind === "sigv4" ? "profile" : "user"} ${caller.principal.name} (${caller.principal.group}):`,
+    );
+    for (const e of expectations(ctx.policySet, caller.principal))
+      out(`  ${e.allowed ? "allow" : "deny "} ${e.route.method} ${e.route.path} (${e.route.action}, ${e.route.class})`);
+  }
+  out(`audit trail: ${target.auditFile ?? "none (the audit check is skipped)"}`);
+}
+
+async function verify(ctx: Context): Promise<number> {
+  const target = resolveTarget(ctx);
+  const policySet = loadPolicySet(ctx.catalogFile, ctx.groupsDir);
+  checkGroupsKnown(target, new Set(policySet.groups.keys()), ctx.groupsDir);
+  const options: CallerOptions = {
+    apiUrl: target.apiUrl,
+    region: target.region,
+    ...(target.awsFiles ? { awsFiles: target.awsFiles } : {}),
+    ...(target.cognito ? { cognito: target.cognito } : {}),
+  };
+  const out = (line: string) => ctx.io.stdout.write(`${line}\n`);
+  const vctx: VerifyContext = {
+    policySet,
+    callers: target.principals.map((p) => callerFor(p, options)),
+    anonymous: anonymousCaller(options),
+    name: runName(new Date(), randomBytes(3).toString("hex")),
+    artifactBytes: artifactBytes(ctx),
+    ...(target.auditFile !== undefined ? { auditFile: target.auditFile } : {}),
+    log: (line) => ctx.io.stderr.write(`${line}\n`),
+  };
+  if (ctx.values["dry-run"] === true) {
+    describePlan(vctx, target, out);
+    return 0;
+  }
+
+  const lines: VerifyLine[] = [];
+  const report = (...found: VerifyLine[]) => {
+    for (const line of found) {
+      lines.push(line);
+      out(formatLine(line));
+    }
+  };
+  report(await checkUiConfig(vctx));
+  report(...(await checkRoutes(vctx)));
+  const reader = vctx.callers.find(
+    (c) =>
+      c.principal.kind === "sigv4" &&
+      policySet.catalog.routes
+        .filter((r) => r.action === "SearchExperiments" && r.auth === "iam" && r.method === "GET")
+        .every((r) => policySet.intends([c.principal.group], r)),
+  );
+  if (reader) report(...(await checkPathTricks(reader)));
+  else report({ id: "path tricks", skipped: "no SigV4 principal whose group may search experiments" });
+
+  const writer = writerOf(vctx);
+  if (!writer) {
+    report({
+      id: "writer",
+      ok: false,
+      text: `no SigV4 principal whose group may ${WRITER_ACTIONS.join(", ")}: the stamping, identity, artifact and audit checks need one`,
+    });
+  } else {
+    const created: Created = { runIds: [], artifactPaths: [], writes: [] };
+    try {
+      const experiment = await createExperiment(vctx, writer, created);
+      report(experiment);
+      if (experiment.ok) {
+        report(...(await checkStamping(vctx, writer, created)));
+        report(...(await checkForgedIdentity(writer, created)));
+        report(...(await checkArtifacts(vctx, writer, created)));
+        // The guard appends audit lines as MLflow answers; give the last ones a moment to land.
+        await new Promise((r) => setTimeout(r, 500));
+        report(...checkAudit(vctx, created));
+      }
+    } finally {
+      report(await cleanUp(writer, created));
+    }
+  }
+  for (const line of summaryLines(lines)) out(line);
+  return lines.some((l) => !isSkipped(l) && !l.ok) ? 1 : 0;
+}
+
+export const verifyCommand: Command = {
+  name: "verify",
+  options: ["config", "dry-run", "audit-file", "artifact-mb"],
+  run: verify,
+};
