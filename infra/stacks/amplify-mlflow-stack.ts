@@ -4,8 +4,6 @@ import { CfnOutput, CustomResource, Duration, RemovalPolicy, Stack, StackProps, 
 import * as amplify from "aws-cdk-lib/aws-amplify";
 import * as apigw from "aws-cdk-lib/aws-apigateway";
 import * as iam from "aws-cdk-lib/aws-iam";
-import * as lambda from "aws-cdk-lib/aws-lambda";
-import * as lambdaNodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import * as s3assets from "aws-cdk-lib/aws-s3-assets";
@@ -17,6 +15,7 @@ import { CatalogError, ConfigError } from "../../authorizer/core/errors";
 import { PolicySet } from "../../authorizer/core/policy-set";
 import { InfraConfig } from "../config";
 import { acknowledgeWildcards } from "../constructs/mlflow-access-role";
+import { addPollingCustomResource } from "../constructs/polling-custom-resource";
 import { SHELL_SCRIPT } from "../../ui-patch/build-ui";
 import { UI_CONFIG_PATH } from "../../ui-patch/shell/config";
 import { REPO_ROOT } from "../../project/paths";
@@ -339,83 +338,24 @@ export class AmplifyMlflowStack extends Stack {
         ? "the deployment jobs of this app's one branch; job ids are assigned by Amplify"
         : undefined,
     );
-    const functionProps = {
+    const { resource: wait } = addPollingCustomResource(this, "DeploymentWait", {
       entry: AMPLIFY_JOB_HANDLER,
-      runtime: lambda.Runtime.NODEJS_22_X,
-      architecture: lambda.Architecture.ARM_64,
-      timeout: Duration.seconds(30),
+      descriptions: {
+        onEvent: "mlflow-gate: names the Amplify deployment job to wait for",
+        isComplete: "mlflow-gate: reads the Amplify deployment job until it has ended",
+      },
       role: this.deployerRole,
       logGroup: this.deployerLogGroup,
-      // The runtime's own AWS SDK v3; the handler is a few lines.
-      bundling: { externalModules: ["@aws-sdk/*"], minify: true },
-    };
-    const onEvent = new lambdaNodejs.NodejsFunction(this, "DeploymentWaitStart", {
-      ...functionProps,
-      handler: "onEvent",
-      description: "mlflow-gate: names the Amplify deployment job to wait for",
-    });
-    const isComplete = new lambdaNodejs.NodejsFunction(this, "DeploymentWaitCheck", {
-      ...functionProps,
-      handler: "isComplete",
-      description: "mlflow-gate: reads the Amplify deployment job until it has ended",
-    });
-    const provider = new cr.Provider(this, "DeploymentWaitProvider", {
-      onEventHandler: onEvent,
-      isCompleteHandler: isComplete,
-      queryInterval: Duration.seconds(15),
-      totalTimeout: Duration.minutes(20),
-      logGroup: this.deployerLogGroup,
-    });
-    const wait = new CustomResource(this, "DeploymentWait", {
-      serviceToken: provider.serviceToken,
       resourceType: "Custom::AmplifyDeploymentJob",
       properties: {
         AppId: this.app.attrAppId,
         BranchName: BRANCH,
         JobId: this.deployment.getResponseField("jobSummary.jobId"),
       },
+      totalTimeout: Duration.minutes(20),
+      waitsWhile: "one UI deployment runs",
     });
     wait.node.addDependency(readJob, this.deployerLogging);
-    for (const fn of [onEvent, isComplete])
-      Validations.of(fn).acknowledge({
-        id: "AwsSolutions-L1",
-        reason:
-          "Node.js 22, as the authorizer: a supported LTS Lambda runtime, the one the project's code is tested on (Node 20/22)",
-      });
-    this.acknowledgeWaiter(provider);
     return wait;
-  }
-
-  /** cdk-nag findings on the Provider framework's parts, each a decision with its reason. */
-  private acknowledgeWaiter(provider: cr.Provider): void {
-    Validations.of(provider).acknowledge(
-      {
-        id: "AwsSolutions-L1",
-        reason: "CDK's Provider framework picks the runtime of its own functions; this stack's handlers run Node.js 22",
-      },
-      {
-        id: "AwsSolutions-SF1",
-        reason:
-          "the Provider framework's waiter only calls the isComplete function every 15 s while one UI deployment runs; every call is logged by that function",
-      },
-      {
-        id: "AwsSolutions-SF2",
-        reason: "a waiter of a few minutes per deployment, with nothing to trace beyond the function's own log lines",
-      },
-      {
-        id: "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-        reason:
-          "the Provider framework's own functions (a role each, apart from the deployer's so that no role invokes itself): the managed policy lets them write their log lines only",
-      },
-    );
-    // The framework lets its functions and its waiter invoke the handlers, versions included (`<arn>:*`).
-    const invoked = this.node
-      .findAll()
-      .filter((c): c is lambda.CfnFunction => c instanceof lambda.CfnFunction)
-      .map((fn) => ({
-        id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(fn)}.Arn>:*]`,
-        reason: "CDK's Provider framework invokes this function and its versions (`:*`), nothing else",
-      }));
-    Validations.of(provider).acknowledge(...invoked);
   }
 }

@@ -1,7 +1,7 @@
 import { dirname, join, relative } from "path";
 import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, StackProps, Validations } from "aws-cdk-lib";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
-import { Platform } from "aws-cdk-lib/aws-ecr-assets";
+import { DockerImageAsset, Platform } from "aws-cdk-lib/aws-ecr-assets";
 import * as ecs from "aws-cdk-lib/aws-ecs";
 import * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -17,6 +17,7 @@ import { loadPinnedMlflowVersion } from "../../project/mlflow-venv";
 import { REPO_ROOT } from "../../project/paths";
 import { InfraConfig } from "../config";
 import { GUARD_CONTAINER_NAME, GUARD_DOCKERFILE, GUARD_PORT, GuardSidecar } from "../constructs/guard-sidecar";
+import { MlflowSchemaUpgrade } from "../constructs/mlflow-schema-upgrade";
 
 /** The port MLflow listens on inside its task, on loopback: only the guard beside it reaches MLflow. */
 export const MLFLOW_PORT = 5000;
@@ -31,6 +32,11 @@ const DATABASE_PORT = 5433;
 const DATABASE_NAME = "mlflow";
 const DATABASE_USER = "mlflow";
 const CONTAINER_NAME = "Mlflow";
+/** The image is built for amd64 wherever `cdk deploy` runs (Apple silicon included); its tasks run there. */
+const MLFLOW_RUNTIME_PLATFORM: ecs.RuntimePlatform = {
+  cpuArchitecture: ecs.CpuArchitecture.X86_64,
+  operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
+};
 
 export interface MlflowVpcStackProps extends StackProps {
   /** The validated deployment configuration; `mlflow` sizes and scales the Fargate service. */
@@ -39,7 +45,8 @@ export interface MlflowVpcStackProps extends StackProps {
 
 /**
  * MLflow's private side: a two-AZ VPC, Aurora Serverless v2 PostgreSQL, the artifact bucket, and
- * MLflow on Fargate behind an internal NLB that only the API's VPC link (PrivateLink) can reach.
+ * MLflow on Fargate behind an internal NLB that only the API's VPC link (PrivateLink) can reach. Every new MLflow
+ * image upgrades the database's schema (MlflowSchemaUpgrade) before the service rolls it out.
  */
 export class MlflowVpcStack extends Stack {
   public readonly vpc: ec2.Vpc;
@@ -56,7 +63,10 @@ export class MlflowVpcStack extends Stack {
    */
   public readonly attachedDatabaseSecret: secretsmanager.ISecret;
   public readonly cluster: ecs.Cluster;
+  /** MLflow's log, the schema upgrade's included (streams `mlflow/...` and `schema-upgrade/...`). */
   public readonly logGroup: logs.LogGroup;
+  /** MLflow's image (infra/docker/), run by the service's MLflow container and by the schema upgrade. */
+  public readonly mlflowImage: DockerImageAsset;
   public readonly taskDefinition: ecs.FargateTaskDefinition;
   /** MLflow, on loopback in the task. */
   public readonly container: ecs.ContainerDefinition;
@@ -65,6 +75,8 @@ export class MlflowVpcStack extends Stack {
   public readonly guardContainer: ecs.ContainerDefinition;
   /** The guard's audit trail (its standard output): retained, deletion-protected, append-only for the task. */
   public readonly auditLogGroup: logs.LogGroup;
+  /** `mlflow db upgrade` as a step of the deployment, before the service rolls out a new image. */
+  public readonly schemaUpgrade: MlflowSchemaUpgrade;
   public readonly service: ecs.FargateService;
   /** Internal; listener port 80 forwards to the guard's port in the tasks. */
   public readonly loadBalancer: elbv2.NetworkLoadBalancer;
@@ -233,14 +245,20 @@ export class MlflowVpcStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
+    this.mlflowImage = new DockerImageAsset(this, "MlflowImage", {
+      directory: MLFLOW_IMAGE_DIR,
+      buildArgs: { MLFLOW_VERSION: mlflowVersion },
+      platform: Platform.LINUX_AMD64,
+      // The guard's image (infra/docker/guard/) is not part of MLflow's build context.
+      exclude: [relative(MLFLOW_IMAGE_DIR, dirname(GUARD_DOCKERFILE))],
+    });
+    const mlflowImage = ecs.ContainerImage.fromDockerImageAsset(this.mlflowImage);
+    const databaseSecrets = databaseSecretsOf(this.attachedDatabaseSecret);
+
     this.taskDefinition = new ecs.FargateTaskDefinition(this, "TaskDefinition", {
       cpu: mlflow.cpu,
       memoryLimitMiB: mlflow.memoryMiB,
-      // The image is built for amd64 wherever `cdk deploy` runs (Apple silicon included).
-      runtimePlatform: {
-        cpuArchitecture: ecs.CpuArchitecture.X86_64,
-        operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
-      },
+      runtimePlatform: MLFLOW_RUNTIME_PLATFORM,
     });
     this.grantArtifactAccess(this.taskDefinition.taskRole);
 
@@ -262,12 +280,7 @@ export class MlflowVpcStack extends Stack {
     });
 
     this.container = this.taskDefinition.addContainer(CONTAINER_NAME, {
-      image: ecs.ContainerImage.fromAsset(MLFLOW_IMAGE_DIR, {
-        buildArgs: { MLFLOW_VERSION: mlflowVersion },
-        platform: Platform.LINUX_AMD64,
-        // The guard's image (infra/docker/guard/) is not part of MLflow's build context.
-        exclude: [relative(MLFLOW_IMAGE_DIR, dirname(GUARD_DOCKERFILE))],
-      }),
+      image: mlflowImage,
       // The backend store URI is assembled by the image's entrypoint from the DB_* secrets. Loopback only,
       // and no port mapping: the guard beside it is the only way in.
       command: [
@@ -280,15 +293,7 @@ export class MlflowVpcStack extends Stack {
         `s3://${this.artifactBucket.bucketName}/${ARTIFACT_PREFIX}`,
         "--serve-artifacts",
       ],
-      // The secret as attached to the cluster: `host` and `port` exist only once the attachment has added
-      // them, and naming the attachment orders the task definition after it.
-      secrets: {
-        DB_HOST: ecs.Secret.fromSecretsManager(this.attachedDatabaseSecret, "host"),
-        DB_PORT: ecs.Secret.fromSecretsManager(this.attachedDatabaseSecret, "port"),
-        DB_USER: ecs.Secret.fromSecretsManager(this.attachedDatabaseSecret, "username"),
-        DB_PASSWORD: ecs.Secret.fromSecretsManager(this.attachedDatabaseSecret, "password"),
-        DB_NAME: ecs.Secret.fromSecretsManager(this.attachedDatabaseSecret, "dbname"),
-      },
+      secrets: databaseSecrets,
       environment: {
         MLFLOW_DISABLE_TELEMETRY: "true",
         DO_NOT_TRACK: "true",
@@ -325,6 +330,21 @@ export class MlflowVpcStack extends Stack {
     this.guardContainer = this.guard.container;
     this.auditLogGroup = this.guard.auditLogGroup;
 
+    this.schemaUpgrade = new MlflowSchemaUpgrade(this, "SchemaUpgrade", {
+      cluster: this.cluster,
+      image: mlflowImage,
+      runtimePlatform: MLFLOW_RUNTIME_PLATFORM,
+      secrets: databaseSecrets,
+      mlflowVersion,
+      database: this.database,
+      vpc: this.vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      securityGroup: this.taskSecurityGroup,
+      logGroup: this.logGroup,
+    });
+    // The task reaches the database only once both security groups have their rules.
+    this.schemaUpgrade.resource.node.addDependency(this.taskSecurityGroup, this.databaseSecurityGroup);
+
     this.service = new ecs.FargateService(this, "Service", {
       cluster: this.cluster,
       taskDefinition: this.taskDefinition,
@@ -341,8 +361,9 @@ export class MlflowVpcStack extends Stack {
       propagateTags: ecs.PropagatedTagSource.SERVICE,
     });
     // Tasks start only once the cluster and its writer exist: a first deploy whose tasks start before the
-    // database fail, trip the circuit breaker, and roll back into a deletion-protected cluster.
-    this.service.node.addDependency(this.database);
+    // database fail, trip the circuit breaker, and roll back into a deletion-protected cluster. And only once
+    // the schema is the new image's: a new MLflow refuses an old schema, and its tasks would crash-loop.
+    this.service.node.addDependency(this.database, this.schemaUpgrade.resource);
 
     this.listener = this.loadBalancer.addListener("Listener", {
       port: MLFLOW_LISTENER_PORT,
@@ -430,15 +451,33 @@ export class MlflowVpcStack extends Stack {
 
   /** Findings on resources CDK itself generates, acknowledged where they arise. */
   private acknowledgeCdkManagedFindings(): void {
-    const executionPolicy = this.taskDefinition.executionRole?.node.tryFindChild("DefaultPolicy");
-    if (executionPolicy) {
-      acknowledge(executionPolicy, {
-        id: "AwsSolutions-IAM5[Resource::*]",
-        reason:
-          "ecr:GetAuthorizationToken has no resource-level permissions; ECS's execution role must call it to pull the image. Every other statement names its repository, log group or secret.",
-      });
+    for (const taskDefinition of [this.taskDefinition, this.schemaUpgrade.taskDefinition]) {
+      const executionPolicy = taskDefinition.executionRole?.node.tryFindChild("DefaultPolicy");
+      if (executionPolicy) {
+        acknowledge(executionPolicy, {
+          id: "AwsSolutions-IAM5[Resource::*]",
+          reason:
+            "ecr:GetAuthorizationToken has no resource-level permissions; ECS's execution role must call it to pull the image. Every other statement names its repository, log group or secret.",
+        });
+      }
     }
   }
+}
+
+/**
+ * The DB_* variables the image's entrypoint builds the database URI from, each a field of the secret as attached
+ * to the cluster: `host` and `port` exist only once the attachment has added them, and naming the attachment
+ * orders the task definitions after it.
+ */
+function databaseSecretsOf(attachedSecret: secretsmanager.ISecret): Record<string, ecs.Secret> {
+  const field = (name: string) => ecs.Secret.fromSecretsManager(attachedSecret, name);
+  return {
+    DB_HOST: field("host"),
+    DB_PORT: field("port"),
+    DB_USER: field("username"),
+    DB_PASSWORD: field("password"),
+    DB_NAME: field("dbname"),
+  };
 }
 
 /** Acknowledges a cdk-nag finding on the resource it is about (a construct's CloudFormation resource). */

@@ -2,6 +2,7 @@ import { App, Validations } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import { CloudAssembly } from "aws-cdk-lib/cx-api";
+import { IConstruct } from "constructs";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { spawn, spawnSync } from "child_process";
 import { AddressInfo, createServer as createNetServer } from "net";
@@ -82,6 +83,10 @@ afterAll(() => {
   rmSync(outdir, { recursive: true, force: true });
 });
 
+/** The construct at a path under the stack. */
+const constructAt = (path: string): IConstruct =>
+  path.split("/").reduce<IConstruct>((c, part) => c.node.findChild(part), stack);
+
 /** Every ingress rule of a security group, inline or as a separate resource. */
 function ingressRulesOf(sgLogicalId: string): Record<string, unknown>[] {
   const inline = (template.findResources("AWS::EC2::SecurityGroup")[sgLogicalId]?.Properties?.SecurityGroupIngress ??
@@ -100,9 +105,9 @@ function subnetIdsByType(type: "Public" | "Private" | "Isolated"): string[] {
   );
 }
 
-/** The task's containers: MLflow and the guard, nothing else. */
+/** The service's task's containers: MLflow and the guard, nothing else. */
 function containerDefinitions(): Record<string, unknown>[] {
-  const [taskDefinition] = Object.values(template.findResources("AWS::ECS::TaskDefinition"));
+  const taskDefinition = template.findResources("AWS::ECS::TaskDefinition")[id(stack.taskDefinition)];
   const containers = taskDefinition?.Properties?.ContainerDefinitions as Record<string, unknown>[];
   expect(containers.map((c) => c.Name)).toEqual(["Mlflow", "Guard"]);
   return containers;
@@ -140,6 +145,28 @@ describe("MlflowVpcStack synth", () => {
         "Database/Resource AwsSolutions-RDS6",
         "DatabaseSecret/Resource AwsSolutions-SMG4",
         "LoadBalancer/Resource AwsSolutions-ELB2",
+        // The schema upgrade's own wildcards (ListTasks, its cluster's tasks, its snapshots), and the execution role's
+        "SchemaUpgrade/HandlerPolicy AwsSolutions-IAM5[Resource::*]",
+        `SchemaUpgrade/HandlerPolicy AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:us-east-1:123456789012:task/<${id(stack.cluster)}>/*]`,
+        "SchemaUpgrade/HandlerPolicy AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:us-east-1:123456789012:cluster-snapshot:mlflow-gate-before-*]",
+        "SchemaUpgrade/TaskDefinition/ExecutionRole/DefaultPolicy/Resource AwsSolutions-IAM5[Resource::*]",
+        // The Provider framework's, acknowledged by infra/constructs/polling-custom-resource.ts
+        "SchemaUpgrade/UpgradeStart AwsSolutions-L1",
+        "SchemaUpgrade/UpgradeCheck AwsSolutions-L1",
+        "SchemaUpgrade/UpgradeProvider AwsSolutions-L1",
+        "SchemaUpgrade/UpgradeProvider AwsSolutions-SF1",
+        "SchemaUpgrade/UpgradeProvider AwsSolutions-SF2",
+        "SchemaUpgrade/UpgradeProvider AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+        ...[
+          "UpgradeStart",
+          "UpgradeCheck",
+          "UpgradeProvider/framework-onEvent",
+          "UpgradeProvider/framework-isComplete",
+          "UpgradeProvider/framework-onTimeout",
+        ].map(
+          (fn) =>
+            `SchemaUpgrade/UpgradeProvider AwsSolutions-IAM5[Resource::<${id(constructAt(`SchemaUpgrade/${fn}`))}.Arn>:*]`,
+        ),
         "TaskDefinition/ExecutionRole/DefaultPolicy/Resource AwsSolutions-IAM5[Resource::*]",
         "TaskDefinition/Resource AwsSolutions-ECS2",
       ].sort(),
@@ -563,6 +590,93 @@ describe("MLflow service", () => {
   });
 });
 
+describe("schema upgrade", () => {
+  /** The upgrade task's one container. */
+  const upgradeContainer = (): Record<string, unknown> => {
+    const taskDefinition = template.findResources("AWS::ECS::TaskDefinition")[id(stack.schemaUpgrade.taskDefinition)];
+    const containers = taskDefinition?.Properties?.ContainerDefinitions as Record<string, unknown>[];
+    expect(containers.map((c) => c.Name)).toEqual(["SchemaUpgrade"]);
+    return containers[0]!;
+  };
+  const upgradeResource = () => {
+    const all = Object.entries(template.findResources("Custom::MlflowSchemaUpgrade"));
+    expect(all).toHaveLength(1);
+    const [logicalId, resource] = all[0]!;
+    return { logicalId, properties: resource.Properties, dependsOn: resource.DependsOn as string[] };
+  };
+
+  test("is a task definition of its own: MLflow's image, the command db-upgrade, one container and no guard", () => {
+    template.resourceCountIs("AWS::ECS::TaskDefinition", 2);
+    expect(id(stack.schemaUpgrade.taskDefinition)).not.toBe(id(stack.taskDefinition));
+    expect(upgradeContainer().Image).toEqual(containerDefinition().Image);
+    // The image's ENTRYPOINT (entrypoint.py) stays: the command replaces its CMD, as the server's flags do.
+    expect(upgradeContainer().Command).toEqual(["db-upgrade"]);
+    expect(upgradeContainer()).not.toHaveProperty("EntryPoint");
+    expect(readFileSync(join(MLFLOW_IMAGE_DIR, "Dockerfile"), "utf8")).toMatch(
+      /^ENTRYPOINT \["python", "\/opt\/mlflow-gate\/entrypoint\.py"\]$/m,
+    );
+  });
+
+  test("reads exactly MLflow's database secrets, from the secret as the cluster's attachment completes it", () => {
+    expect(upgradeContainer().Secrets).toEqual(containerDefinition().Secrets);
+    const attachmentRef = json(ref(id(stack.attachedDatabaseSecret)));
+    for (const s of upgradeContainer().Secrets as { ValueFrom: unknown }[])
+      expect(json(s.ValueFrom)).toContain(attachmentRef);
+    expect(upgradeContainer()).not.toHaveProperty("Environment");
+  });
+
+  test("logs to MLflow's log group, under schema-upgrade/", () => {
+    expect(upgradeContainer().LogConfiguration).toEqual({
+      LogDriver: "awslogs",
+      Options: expect.objectContaining({
+        "awslogs-group": ref(id(stack.logGroup)),
+        "awslogs-stream-prefix": "schema-upgrade",
+      }),
+    });
+  });
+
+  test("its custom resource names the pinned MLflow version and the task's revision, to run where the service's tasks run", () => {
+    expect(upgradeResource().properties).toEqual({
+      ServiceToken: expect.anything(),
+      MlflowVersion: loadPinnedMlflowVersion(),
+      TaskDefinitionArn: ref(id(stack.schemaUpgrade.taskDefinition)),
+      ClusterArn: { "Fn::GetAtt": [id(stack.cluster), "Arn"] },
+      ContainerName: "SchemaUpgrade",
+      // The private subnets and the task security group, the one the database admits
+      Subnets: subnetIdsByType("Private").map(ref),
+      SecurityGroups: [groupId(id(stack.taskSecurityGroup))],
+      LogGroupName: ref(id(stack.logGroup)),
+      LogStreamPrefix: "schema-upgrade",
+      DatabaseClusterId: ref(id(stack.database)),
+    });
+  });
+
+  test("the service depends on it, and still on the cluster and its writer: a new image rolls out once the schema is upgraded", () => {
+    const service = template.findResources("AWS::ECS::Service")[id(stack.service)] as { DependsOn?: string[] };
+    const cluster = Object.keys(template.findResources("AWS::RDS::DBCluster"));
+    const writer = Object.keys(template.findResources("AWS::RDS::DBInstance"));
+    expect(service.DependsOn).toEqual(expect.arrayContaining([upgradeResource().logicalId, ...cluster, ...writer]));
+  });
+
+  test("it runs once the database, its writer, both security groups' rules and the routes out exist", () => {
+    const rulesOf = (type: string, sg: { node: { defaultChild?: unknown } }) =>
+      Object.keys(template.findResources(type, { Properties: { GroupId: groupId(id(sg)) } }));
+    const rules = [
+      ...rulesOf("AWS::EC2::SecurityGroupIngress", stack.databaseSecurityGroup),
+      ...rulesOf("AWS::EC2::SecurityGroupEgress", stack.taskSecurityGroup),
+    ];
+    expect(rules.length).toBeGreaterThanOrEqual(2);
+    expect(upgradeResource().dependsOn).toEqual(
+      expect.arrayContaining([
+        ...Object.keys(template.findResources("AWS::RDS::DBCluster")),
+        ...Object.keys(template.findResources("AWS::RDS::DBInstance")),
+        ...rules,
+        ...Object.keys(template.findResources("AWS::EC2::Route")).filter((r) => r.startsWith("VpcPrivateSubnet")),
+      ]),
+    );
+  });
+});
+
 interface DockerImageAsset {
   readonly displayName?: string;
   readonly source: { directory: string; dockerBuildArgs?: Record<string, string>; platform?: string };
@@ -574,10 +688,7 @@ function dockerImage(displayName: string): DockerImageAsset {
     dockerImages: Record<string, DockerImageAsset>;
   };
   const images = Object.values(manifest.dockerImages);
-  expect(images.map((i) => i.displayName).sort()).toEqual([
-    "TaskDefinition/Guard/AssetImage",
-    "TaskDefinition/Mlflow/AssetImage",
-  ]);
+  expect(images.map((i) => i.displayName).sort()).toEqual(["MlflowImage", "TaskDefinition/Guard/AssetImage"]);
   return images.find((i) => i.displayName === displayName)!;
 }
 
@@ -695,7 +806,7 @@ describe("MLflow image", () => {
   });
 
   test("the stack passes MLFLOW_VERSION's pin as that build arg, and only stages the build context at synth", () => {
-    const image = dockerImage("TaskDefinition/Mlflow/AssetImage");
+    const image = dockerImage("MlflowImage");
     expect(image.source.dockerBuildArgs).toEqual({ MLFLOW_VERSION: loadPinnedMlflowVersion() });
     expect(image.source.platform).toBe("linux/amd64");
     // Without the guard's folder (infra/docker/guard/): it is an image of its own.
@@ -825,6 +936,17 @@ describe("MLflow image entrypoint", () => {
     expect(latest).toMatch(/^[0-9a-f]{12}$/);
     expect([first, second]).toEqual([latest, latest]);
   }, 120_000);
+
+  test("the schema upgrade task's command is the entrypoint's db-upgrade: it waits for the database and never starts the server", () => {
+    const [upgrade] = (
+      template.findResources("AWS::ECS::TaskDefinition")[id(stack.schemaUpgrade.taskDefinition)]?.Properties
+        ?.ContainerDefinitions as { Command: string[] }[]
+    ).map((c) => c.Command);
+    const r = run({ ...db, DB_HOST: "127.0.0.1", DB_PORT: "9", DB_WAIT_SECONDS: "1" }, ...upgrade!);
+    expect(r.status).toBe(69);
+    expect(r.stderr).toMatch(/accepted no connection within 1 s/);
+    expect(r.stdout).toBe(""); // the stand-in `mlflow` never ran
+  });
 
   test("refuses a backend store URI on the command line", () => {
     const r = run(db, "server", "--backend-store-uri", "postgresql://u:p@h/db");
