@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from "child_process";
 import { join } from "path";
 import { GUARD_ENV } from "../guard/config";
 import { REPO_ROOT } from "../project/paths";
-import { killOnExit, stopProcessGroup, tailOf } from "./processes";
+import { killOnExit, stopProcessGroup, tailOf, untilLine } from "./processes";
 import { RestartPolicy, superviseOnPort } from "./supervisor";
 
 /**
@@ -51,32 +51,6 @@ function spawnGuard(options: GuardProcessOptions, port: number): ChildProcess {
   return child;
 }
 
-/** Resolves once the guard says it listens; rejects with its last lines if it exits or stays silent. */
-function untilStarted(child: ChildProcess, timeoutMs: number, why: () => string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let seen = "";
-    const timer = setTimeout(
-      () => done(new Error(`not ready after ${Math.round(timeoutMs / 1000)} s:\n${why()}`)),
-      timeoutMs,
-    );
-    const onData = (chunk: Buffer) => {
-      seen = (seen + chunk.toString("utf8")).slice(-8192);
-      if (/"event":"started"/.test(seen)) done();
-    };
-    const onExit = (code: number | null, signal: string | null) =>
-      done(new Error(`exited (${code ?? signal}) before it was ready:\n${why()}`));
-    const done = (e?: Error) => {
-      clearTimeout(timer);
-      child.stderr?.off("data", onData);
-      child.off("exit", onExit);
-      if (e) reject(e);
-      else resolve();
-    };
-    child.stderr?.on("data", onData);
-    child.once("exit", onExit);
-  });
-}
-
 export function startGuard(options: GuardProcessOptions): Promise<RunningGuard> {
   const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
   return superviseOnPort(
@@ -95,7 +69,14 @@ export function startGuard(options: GuardProcessOptions): Promise<RunningGuard> 
       });
       c.stdout?.resume();
       try {
-        await untilStarted(c, readyTimeoutMs, why);
+        // Its "started" event says it listens.
+        await untilLine(
+          c,
+          "stderr",
+          (line) => (/"event":"started"/.test(line) ? true : undefined),
+          readyTimeoutMs,
+          why,
+        );
       } catch (e) {
         await stopProcessGroup(c);
         throw new Error(`the guard ${(e as Error).message}`);

@@ -99,3 +99,43 @@ export async function waitForHttp(
   }
   throw new Error(`not ready after ${Math.round(timeoutMs / 1000)} s:\n${why()}`);
 }
+
+/**
+ * Resolves with what `ready` finds in a line the child prints on `stream` (its ready line); rejects with its
+ * last lines if it exits first or stays silent for `timeoutMs`.
+ */
+export function untilLine<T>(
+  child: ChildProcess,
+  stream: "stdout" | "stderr",
+  ready: (line: string) => T | undefined,
+  timeoutMs: number,
+  why: () => string,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const source = child[stream];
+    let partial = "";
+    const timer = setTimeout(
+      () => done(new Error(`not ready after ${Math.round(timeoutMs / 1000)} s:\n${why()}`)),
+      timeoutMs,
+    );
+    const onData = (chunk: Buffer) => {
+      const lines = (partial + chunk.toString("utf8")).split("\n");
+      partial = (lines.pop() ?? "").slice(-8192);
+      for (const line of lines) {
+        const found = ready(line);
+        if (found !== undefined) return done(undefined, found);
+      }
+    };
+    const onExit = (code: number | null, signal: string | null) =>
+      done(new Error(`exited (${code ?? signal}) before it was ready:\n${why()}`));
+    const done = (e?: Error, found?: T) => {
+      clearTimeout(timer);
+      source?.off("data", onData);
+      child.off("exit", onExit);
+      if (e) reject(e);
+      else resolve(found as T);
+    };
+    source?.on("data", onData);
+    child.once("exit", onExit);
+  });
+}

@@ -1,9 +1,9 @@
-import { ChildProcess, spawn } from "child_process";
+import { spawn } from "child_process";
 import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync } from "fs";
 import { dirname, join } from "path";
 import { ARTIFACT_PREFIX } from "../authorizer/core/contract";
 import { REPO_ROOT, VENV_PYTHON } from "../project/paths";
-import { killOnExit, stopProcessGroup, tailOf } from "./processes";
+import { killOnExit, stopProcessGroup, tailOf, untilLine } from "./processes";
 import { RestartPolicy, superviseOnPort } from "./supervisor";
 
 /**
@@ -99,33 +99,6 @@ interface Ready {
   readonly bytes: number;
 }
 
-/** Resolves with the emulator's ready line; rejects with its last lines if it exits or stays silent. */
-function untilReady(child: ChildProcess, timeoutMs: number, why: () => string): Promise<Ready> {
-  return new Promise((resolve, reject) => {
-    let seen = "";
-    const timer = setTimeout(
-      () => done(new Error(`not ready after ${Math.round(timeoutMs / 1000)} s:\n${why()}`)),
-      timeoutMs,
-    );
-    const onData = (chunk: Buffer) => {
-      seen = (seen + chunk.toString("utf8")).slice(-8192);
-      const line = seen.split("\n").find((l) => l.includes('"event": "ready"'));
-      if (line !== undefined) done(undefined, JSON.parse(line) as Ready);
-    };
-    const onExit = (code: number | null, signal: string | null) =>
-      done(new Error(`exited (${code ?? signal}) before it was ready:\n${why()}`));
-    const done = (e?: Error, ready?: Ready) => {
-      clearTimeout(timer);
-      child.stdout?.off("data", onData);
-      child.off("exit", onExit);
-      if (e) reject(e);
-      else resolve(ready as Ready);
-    };
-    child.stdout?.on("data", onData);
-    child.once("exit", onExit);
-  });
-}
-
 /**
  * Starts the S3 emulator on a loopback port (a crashed one comes back on the same port with a
  * restart policy, its bucket loaded again from the files).
@@ -172,7 +145,13 @@ export async function startS3Emulator(options: S3EmulatorOptions): Promise<Runni
           if (line.startsWith("s3-emulator:")) log(`s3            ${line.slice(12).trim()}`);
       });
       try {
-        const ready = await untilReady(child, readyTimeoutMs, why);
+        const ready = await untilLine(
+          child,
+          "stdout",
+          (line) => (line.includes('"event": "ready"') ? (JSON.parse(line) as Ready) : undefined),
+          readyTimeoutMs,
+          why,
+        );
         if (ready.objects > 0)
           log(
             `s3            loaded ${ready.objects} objects (${(ready.bytes / 1024 / 1024).toFixed(1)} MB) from ${directory}`,

@@ -1,6 +1,6 @@
 // `mlflow-gate verify`, the pure half: who is verified, which routes are sampled and what each must get,
 // how an answer is read (the gateway's refusal, the guard's, or MLflow's), and how results are printed.
-import { AuthType, CatalogRoute, RouteClass } from "../../../authorizer/core/catalog";
+import { AuthType, CatalogRoute, ROUTE_CLASSES, RouteClass } from "../../../authorizer/core/catalog";
 import { PolicySet } from "../../../authorizer/core/policy-set";
 
 /** A caller of the deployment: an AWS profile signing SigV4, or a Cognito user sending a bearer token. */
@@ -68,15 +68,8 @@ export const PROBE_PARAMETER = `${VERIFY_PREFIX}-none`;
  */
 export const PROBE_FORGED_HEADER = ["X-MLFLOW-GATE-USERNAME", VERIFY_PREFIX] as const;
 
-/** Classes whose routes the probes sample; `static` routes are public. */
-const SAMPLED_CLASSES: readonly RouteClass[] = [
-  "read",
-  "write",
-  "registry-write",
-  "registry-promote",
-  "admin",
-  "llm-gateway",
-];
+/** Classes whose routes the probes sample: all but `static`, whose routes are public. */
+const SAMPLED_CLASSES: readonly RouteClass[] = ROUTE_CLASSES.filter((c) => c !== "static");
 
 /**
  * Routes whose body MLflow stores as bytes (artifact uploads): a probe would write a file if a deployment

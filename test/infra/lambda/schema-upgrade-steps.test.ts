@@ -12,22 +12,13 @@ import {
   taskDefinitionRevision,
   TaskView,
 } from "../../../infra/lambda/schema-upgrade-steps";
+import { taskDefinitionArn, upgradeProperties } from "./support/schema-upgrade";
 
 // The decisions of the schema upgrade's custom resource: what each request asks for, and what each snapshot and
 // task state means for the deployment.
 
-const TASK_DEFINITION = "arn:aws:ecs:us-east-1:123456789012:task-definition/MlflowVpcStackSchemaUpgrade1A2B:7";
-const PROPS: SchemaUpgradeProperties = {
-  MlflowVersion: "3.17.2",
-  TaskDefinitionArn: TASK_DEFINITION,
-  ClusterArn: "arn:aws:ecs:us-east-1:123456789012:cluster/mlflow",
-  ContainerName: "SchemaUpgrade",
-  Subnets: ["subnet-1", "subnet-2"],
-  SecurityGroups: ["sg-tasks"],
-  LogGroupName: "MlflowVpcStack-LogGroup",
-  LogStreamPrefix: "schema-upgrade",
-  DatabaseClusterId: "mlflowvpcstack-database",
-};
+const TASK_DEFINITION = taskDefinitionArn(7);
+const PROPS: SchemaUpgradeProperties = upgradeProperties("3.17.2", 7);
 const TASK = "arn:aws:ecs:us-east-1:123456789012:task/mlflow/0f1e2d3c4b5a";
 const stopped = (exitCode: number | undefined, more: Partial<TaskView> = {}): TaskView => ({
   arn: TASK,

@@ -6,22 +6,13 @@ import {
   SchemaUpgradeEvent,
   SchemaUpgradeProperties,
 } from "../../../infra/lambda/schema-upgrade-steps";
+import { taskDefinitionArn, upgradeProperties } from "./support/schema-upgrade";
 
 // The handlers of the schema upgrade's custom resource against a small simulation of ECS and RDS: the clients'
 // `send` is answered here (no AWS from tests), and every call is recorded with its input.
 
-const TASK_DEFINITION = "arn:aws:ecs:us-east-1:123456789012:task-definition/MlflowVpcStackSchemaUpgrade1A2B:8";
-const PROPS: SchemaUpgradeProperties = {
-  MlflowVersion: "3.18.0",
-  TaskDefinitionArn: TASK_DEFINITION,
-  ClusterArn: "arn:aws:ecs:us-east-1:123456789012:cluster/mlflow",
-  ContainerName: "SchemaUpgrade",
-  Subnets: ["subnet-1", "subnet-2"],
-  SecurityGroups: ["sg-tasks"],
-  LogGroupName: "MlflowVpcStack-LogGroup",
-  LogStreamPrefix: "schema-upgrade",
-  DatabaseClusterId: "mlflowvpcstack-database",
-};
+const TASK_DEFINITION = taskDefinitionArn(8);
+const PROPS: SchemaUpgradeProperties = upgradeProperties("3.18.0", 8);
 const OLD_PROPS = { ...PROPS, MlflowVersion: "3.17.2", TaskDefinitionArn: TASK_DEFINITION.replace(/:8$/, ":7") };
 const REQUEST_ID = "8b9f0c1e-6a2d-4e3f-9a8b-7c6d5e4f3a2b";
 const NOW = new Date("2026-03-04T05:06:07.089Z");
