@@ -1,3 +1,4 @@
+import { API_GATEWAY } from "../../../authorizer/core/contract";
 import { join } from "path";
 import { ensureMlflowVenv } from "../../../project/mlflow-venv";
 import { runPython } from "../../support/python";
@@ -18,4 +19,17 @@ test("the plugin's unit tests pass (clients/python/tests: signing, bodies, other
     code: 0,
     tail: expect.stringMatching(/^OK$/m),
   });
+});
+
+test("the plugin's idea of API Gateway's payload limit is the contract's, and its multipart threshold is below it", async () => {
+  const r = await runPython(
+    [
+      "-c",
+      "from mlflow_gate_auth.large_artifacts import API_PAYLOAD_LIMIT, MULTIPART_UPLOAD_MINIMUM; print(API_PAYLOAD_LIMIT, MULTIPART_UPLOAD_MINIMUM)",
+    ],
+    { PATH: process.env.PATH, HOME: process.env.HOME, PYTHONWARNINGS: "ignore" },
+  );
+  const [limit, threshold] = r.stdout.trim().split(" ").map(Number);
+  expect(limit).toBe(API_GATEWAY.maxPayloadBytes);
+  expect(threshold).toBeLessThan(API_GATEWAY.maxPayloadBytes);
 });
