@@ -74,6 +74,9 @@ class BucketFiles:
                     os.remove(path)
                     continue
                 key = os.path.relpath(path, self.root).replace(os.sep, "/")
+                if key_path(self.root, key) != path:
+                    warn(f"file {path!r} is not loaded: its name is not a key this emulator would keep")
+                    continue
                 with open(path, "rb") as f:
                     value = f.read()
                 stored = self.backend.put_object(self.bucket, key, value)
@@ -83,26 +86,34 @@ class BucketFiles:
         return objects, size
 
     def _latest(self):
-        keys = self.backend.get_bucket(self.bucket).keys
-        return {name: keys[name] for name in list(keys.keys())}
+        """The bucket's current objects; a delete marker (versioning) or a deleted bucket holds none."""
+        try:
+            keys = self.backend.get_bucket(self.bucket).keys
+        except Exception:
+            return {}
+        latest = {name: keys[name] for name in list(keys.keys())}
+        return {name: k for name, k in latest.items() if hasattr(k, "_value_buffer") and hasattr(k, "etag")}
 
     def sync(self):
         with self.lock:
             latest = self._latest()
             for key, fake_key in latest.items():
-                if self.kept.get(key) == fake_key.etag:
+                if fake_key.etag in (self.kept.get(key), self.unkept.get(key)):
                     continue
                 path = key_path(self.root, key)
                 if path is None:
-                    if self.unkept.get(key) != fake_key.etag:
-                        warn(f"object {key!r} is served but not kept on disk: its key is not a plain relative path")
-                        self.unkept[key] = fake_key.etag
+                    warn(f"object {key!r} is served but not kept on disk: its key is not a plain relative path")
+                    self.unkept[key] = fake_key.etag
                     continue
                 try:
                     self._write(path, fake_key)
                     self.kept[key] = fake_key.etag
+                    self.unkept.pop(key, None)
                 except OSError as e:
                     warn(f"cannot keep object {key!r} on disk: {e}")
+                    self.unkept[key] = fake_key.etag
+            for key in [k for k in self.unkept if k not in latest]:
+                del self.unkept[key]
             for key in [k for k in self.kept if k not in latest]:
                 path = key_path(self.root, key)
                 try:
@@ -119,11 +130,15 @@ class BucketFiles:
         directory = os.path.dirname(path)
         os.makedirs(directory, exist_ok=True)
         tmp = os.path.join(directory, f"{TMP_PREFIX}{threading.get_ident()}")
-        with fake_key.lock, open(tmp, "wb") as out:
-            buffer = fake_key._value_buffer
-            buffer.seek(0)
-            shutil.copyfileobj(buffer, out, 1024 * 1024)
-        os.replace(tmp, path)
+        try:
+            with fake_key.lock, open(tmp, "wb") as out:
+                buffer = fake_key._value_buffer
+                buffer.seek(0)
+                shutil.copyfileobj(buffer, out, 1024 * 1024)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
 
     def _prune(self, directory):
         while os.path.abspath(directory) != os.path.abspath(self.root):
@@ -151,7 +166,10 @@ class PersistingApp:
             close = getattr(result, "close", None)
             if close is not None:
                 close()
-        self.files.sync()
+        try:
+            self.files.sync()
+        except Exception as e:  # keeping files must never change what S3 answered
+            warn(f"cannot keep the bucket's files after {environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}: {e!r}")
         return body
 
 

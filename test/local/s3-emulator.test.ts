@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import {
@@ -105,6 +105,14 @@ if op == "write":
     s3.delete_object(Bucket=b, Key="artifacts/1/r/artifacts/gone.txt")
     s3.put_object(Bucket=b, Key="artifacts/../escape.txt", Body=b"x")
     print(json.dumps({"big": len(part) + 4}))
+elif op == "edge":
+    s3.put_object(Bucket=b, Key="d/x", Body=b"dx")
+    s3.put_object(Bucket=b, Key="d", Body=b"d")
+    s3.put_object(Bucket=b, Key="versioned.txt", Body=b"v")
+    s3.put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"})
+    s3.delete_object(Bucket=b, Key="versioned.txt")
+    s3.put_object(Bucket=b, Key="artifacts/1/r/artifacts/small.txt", Body=b"small")
+    print(json.dumps({"ok": True}))
 else:
     keys = {o["Key"]: o["Size"] for o in s3.list_objects_v2(Bucket=b).get("Contents", [])}
     small = s3.get_object(Bucket=b, Key="artifacts/1/r/artifacts/small.txt")["Body"].read().decode()
@@ -128,7 +136,7 @@ describe("the S3 emulator (moto's server) keeps its bucket as files across resta
       region: "us-east-1",
       log,
     });
-  const boto = async (op: "write" | "read") => {
+  const boto = async (op: "write" | "read" | "edge") => {
     const r = await runPython(["-c", BOTO, (s3 as RunningS3).url.origin, LOCAL_ARTIFACT_BUCKET, op], {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
@@ -162,6 +170,24 @@ describe("the S3 emulator (moto's server) keeps its bucket as files across resta
       small: "small",
     });
     expect(lines).toEqual([expect.stringMatching(/^s3 +loaded 2 objects \(5\.0 MB\) from /)]);
+  }, 120_000);
+
+  test("an object it cannot keep, a delete marker, a stray file: S3 still answers every write, and later writes are kept", async () => {
+    const data = newDir();
+    const bucketDir = join(s3Directory(data), LOCAL_ARTIFACT_BUCKET);
+    mkdirSync(bucketDir, { recursive: true });
+    writeFileSync(join(bucketDir, "we\\ird.txt"), "x");
+    const lines: string[] = [];
+    s3 = await start(data, (l) => lines.push(l));
+
+    // Every call succeeds (boto3 raises on a 500): `d` cannot be a file beside `d/x`, the delete leaves a marker.
+    await expect(boto("edge")).resolves.toEqual({ ok: true });
+
+    expect(readFileSync(join(bucketDir, "artifacts", "1", "r", "artifacts", "small.txt"), "utf8")).toBe("small");
+    expect(existsSync(join(bucketDir, "versioned.txt"))).toBe(false);
+    expect(readdirSync(bucketDir).filter((f) => f.startsWith(".s3-emulator-tmp-"))).toEqual([]);
+    expect(lines.filter((l) => /cannot keep object 'd'/.test(l))).toHaveLength(1);
+    expect(lines.join("\n")).toMatch(/we\\\\ird\.txt' is not loaded/);
   }, 120_000);
 
   test("a port in use is a clear error naming the variable", async () => {
