@@ -2,7 +2,8 @@
 // MLflow SDK and the plugin (in parts, to presigned URLs of the S3 emulator) and a reader downloads it (through a
 // presigned URL), against a plain boto3 copy of the same file to and from the same S3 emulator: what MLflow's
 // multipart protocol and the gateway's calls around it cost over S3 itself. Each transfer is a fresh Python
-// process timed inside (imports and the first auth excluded); the median of `--rounds` (default 3) is reported.
+// process timed inside (imports excluded; the SDK's first calls included: the plugin's first auth, get_run,
+// /server-info); the median of `--rounds` (default 3) is reported.
 // Writes bench/results/artifacts.json (or --out FILE). `--size MB` (default 200), `--quick` (50 MB, 1 round).
 import { mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, closeSync, writeSync } from "fs";
 import { randomBytes } from "crypto";

@@ -128,14 +128,18 @@ export function untilLine<T>(
     };
     const onExit = (code: number | null, signal: string | null) =>
       done(new Error(`exited (${code ?? signal}) before it was ready:\n${why()}`));
+    // A program that cannot be started at all (a missing interpreter) is an error event, not an exit.
+    const onError = (e: Error) => done(new Error(`cannot be started: ${e.message}`));
     const done = (e?: Error, found?: T) => {
       clearTimeout(timer);
       source?.off("data", onData);
       child.off("exit", onExit);
+      child.off("error", onError);
       if (e) reject(e);
       else resolve(found as T);
     };
     source?.on("data", onData);
     child.once("exit", onExit);
+    child.once("error", onError);
   });
 }

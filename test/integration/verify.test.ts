@@ -126,7 +126,11 @@ test("a gateway that calls MLflow without the guard: stamping, forged identity, 
   expect(r.code).toBe(1);
   expect(r.out).toMatch(/^FAIL {2}stamping run: a run stores the name the client claimed, not the verified caller$/m);
   expect(r.out).toMatch(/^FAIL {2}identity header X-MLFLOW-GATE-USERNAME: the forged name reached MLflow$/m);
-  expect(r.out).toMatch(/^FAIL {2}path \/api\/2\.0\/mlflow\/\/experiments\/search: not refused$/m);
+  // Every path trick reaches MLflow, which answers it: none is refused.
+  expect(r.out).not.toMatch(/^PASS {2}path /m);
+  expect(r.out.match(/^FAIL {2}path \S+: not refused by the guard or the gateway$/gm)?.length).toBeGreaterThanOrEqual(
+    5,
+  );
   expect(r.out).toMatch(/^FAIL {2}audit: \d+ of \d+ writes are not in the audit trail with their caller$/m);
   expect(lastLine(r.out)).toMatch(/^\d+ passed, [1-9]\d* failed$/);
 }, 300_000);

@@ -11,6 +11,7 @@ import {
   describeAnswer,
   expectations,
   guardReason,
+  isAnsweredBehindGateway,
   isGatewayRefusal,
   probePath,
   PROBE_FORGED_HEADER,
@@ -37,6 +38,8 @@ export interface Created {
   runIds: string[];
   artifactPaths: string[];
   model?: string;
+  /** The name the guard stamped for the writer (from the stamping check): the audit trail must name it. */
+  stampedName?: string;
   /** x-amz-apigw-id of each write verify made, with the caller: the audit trail must name them. */
   writes: { readonly requestId: string; readonly principal: VerifyPrincipal; readonly what: string }[];
 }
@@ -132,7 +135,7 @@ export async function checkRoutes(ctx: VerifyContext): Promise<CheckResult[]> {
         headers: { [PROBE_FORGED_HEADER[0]]: PROBE_FORGED_HEADER[1] },
         ...(route.method === "GET" ? {} : { body: json([]) }),
       });
-      if (isGatewayRefusal(a) === allowed)
+      if (allowed ? !isAnsweredBehindGateway(a) : !isGatewayRefusal(a))
         wrong.push(
           `${route.method} ${route.path} (${route.action}, ${route.class}): expected ${allowed ? "allowed" : "refused by the gateway"}, got ${describeAnswer(a)}`,
         );
@@ -210,6 +213,7 @@ export async function checkStamping(ctx: VerifyContext, writer: Caller, created:
     return [fail("stamping run", `${who(writer.principal)} could not create a run`, [describeAnswer(a)])];
   created.runIds.push(runId);
   const stored = storedCaller(await runOf(writer, runId));
+  if (stampedNameMatches(writer.principal, stored.userId)) created.stampedName = stored.userId as string;
   results.push(
     stampedNameMatches(writer.principal, stored.userId) && stored.tag === stored.userId
       ? ok(
@@ -283,23 +287,27 @@ export async function checkForgedIdentity(writer: Caller, created: Created): Pro
   return results;
 }
 
-/** Paths MLflow could read otherwise than API Gateway authorized them: each must be refused. */
+/**
+ * Paths MLflow could read otherwise than API Gateway authorized them. Each lies under a `{proxy+}` resource, so
+ * the gateway passes it on as API Gateway does, and the guard must refuse it; a gateway's own refusal counts too.
+ */
 export const PATH_TRICKS = [
-  "/api/2.0/mlflow/./experiments/search",
   "/api/2.0/mlflow/runs/../experiments/search",
-  "/api/2.0/mlflow//experiments/search",
-  "/api/2.0/mlflow/%2E%2E/mlflow/experiments/search",
-  "/api/2.0/mlflow/experiments%2Fsearch",
+  "/api/2.0/mlflow/runs/./get",
+  "/api/2.0/mlflow/runs//get",
+  "/api/2.0/mlflow/runs/%2E%2E/experiments/search",
+  "/api/2.0/mlflow/runs/get%2F..%2F..%2Fexperiments%2Fsearch",
 ] as const;
 
 export async function checkPathTricks(reader: Caller): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   for (const path of PATH_TRICKS) {
     const a = await reader.send({ method: "GET", path: `${path}?max_results=1` });
+    const reason = guardReason(a);
     results.push(
-      a.status >= 400 && a.status < 500
-        ? ok(`path ${path}`, `refused (${a.status}${guardReason(a) ? `, ${guardReason(a)}` : ""})`)
-        : fail(`path ${path}`, "not refused", [describeAnswer(a)]),
+      reason !== undefined || isGatewayRefusal(a)
+        ? ok(`path ${path}`, `refused (${a.status}${reason ? `, ${reason}` : ", by the gateway"})`)
+        : fail(`path ${path}`, "not refused by the guard or the gateway", [describeAnswer(a)]),
     );
   }
   return results;
@@ -313,7 +321,7 @@ interface MultipartCredential {
 
 const PART_BYTES = 10 * 1024 * 1024;
 
-/** MLflow's proxied multipart upload, as its SDK does it: create, PUT each part to its presigned URL, complete. */
+/** MLflow's proxied multipart upload, as its SDK does it: create, PUT each part to its presigned URL, complete (or abort). */
 async function uploadInParts(
   writer: Caller,
   created: Created,
@@ -330,6 +338,7 @@ async function uploadInParts(
   if (c.status !== 200) return c;
   const { credentials, upload_id: uploadId } = parsed(c) as { credentials?: MultipartCredential[]; upload_id?: string };
   const etags: { part_number: number; etag: string; url: string }[] = [];
+  let failed: Answer | undefined;
   for (const credential of credentials ?? []) {
     const i = credential.part_number - 1;
     const put = await sendPresigned(
@@ -338,15 +347,33 @@ async function uploadInParts(
       credential.headers ?? {},
       data.subarray(i * PART_BYTES, (i + 1) * PART_BYTES),
     );
-    if (put.status !== 200) return put;
+    if (put.status !== 200) {
+      failed = put;
+      break;
+    }
     etags.push({ part_number: credential.part_number, etag: put.headers.etag ?? "", url: credential.url });
   }
-  const done = await write(writer, created, "CompleteMultipartUpload", {
+  if (failed === undefined) {
+    const done = await write(writer, created, "CompleteMultipartUpload", {
+      method: "POST",
+      path: `/api/2.0/mlflow-artifacts/mpu/complete/${dir}`,
+      body: json({ path: file, upload_id: uploadId, parts: etags }),
+    });
+    if (done.status === 200) return undefined;
+    failed = done;
+  }
+  await abortUpload(writer, dir, file, uploadId);
+  return failed;
+}
+
+/** Leaves no incomplete multipart upload behind (S3 bills its parts until a lifecycle rule removes them). */
+async function abortUpload(caller: Caller, dir: string, file: string, uploadId: unknown): Promise<void> {
+  if (typeof uploadId !== "string") return;
+  await caller.send({
     method: "POST",
-    path: `/api/2.0/mlflow-artifacts/mpu/complete/${dir}`,
-    body: json({ path: file, upload_id: uploadId, parts: etags }),
+    path: `/api/2.0/mlflow-artifacts/mpu/abort/${dir}`,
+    body: json({ path: file, upload_id: uploadId }),
   });
-  return done.status === 200 ? undefined : done;
 }
 
 async function downloadPresigned(caller: Caller, artifactPath: string): Promise<{ data?: Buffer; answer: Answer }> {
@@ -412,6 +439,8 @@ export async function checkArtifacts(ctx: VerifyContext, writer: Caller, created
       path: `/api/2.0/mlflow-artifacts/mpu/create/${dir}`,
       body: json({ path: "refused.bin", num_parts: 1 }),
     });
+    // A deployment that wrongly let it through started an upload: abort it, with the writer's rights.
+    if (a.status === 200) await abortUpload(writer, dir, "refused.bin", parsed(a).upload_id);
     results.push(
       isGatewayRefusal(a)
         ? ok(`artifact upload refused ${who(caller.principal)}`, `mpu/create refused by the gateway (${a.status})`)
@@ -454,10 +483,9 @@ export function checkAudit(ctx: VerifyContext, created: Created): VerifyLine[] {
   const missing = created.writes.filter((w) => {
     const line = byId.get(w.requestId);
     if (line === undefined) return true;
-    const names = [line.username, line.caller, line.principal].filter((n): n is string => typeof n === "string");
-    return w.principal.kind === "bearer"
-      ? !names.includes(w.principal.name)
-      : !names.some((n) => /(user|assumed-role)\//.test(n));
+    // The caller the guard names is the one it stamped on verify's run (a SigV4 caller's ARN is not known here).
+    const expected = w.principal.kind === "bearer" ? w.principal.name : created.stampedName;
+    return expected === undefined || line.caller !== expected;
   });
   if (created.writes.length === 0) return [fail("audit", "verify made no write to look for")];
   return missing.length === 0

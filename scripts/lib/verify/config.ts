@@ -121,6 +121,20 @@ export function targetFromConfig(
   const cognito = (c.cognito ?? {}) as Record<string, unknown>;
   const bearers = principals.some((p) => p.kind === "bearer");
   if (bearers && !str(cognito.clientId)) problems.push(`"cognito": { "clientId" } is needed for "users"`);
+  if (str(cognito.endpoint)) {
+    let endpoint: URL | undefined;
+    try {
+      endpoint = new URL(cognito.endpoint);
+    } catch {
+      problems.push(`"cognito.endpoint" is not a URL`);
+    }
+    if (
+      endpoint &&
+      endpoint.protocol !== "https:" &&
+      !(endpoint.protocol === "http:" && isLoopbackHost(endpoint.hostname))
+    )
+      problems.push(`"cognito.endpoint" must be https (http only for a loopback address): passwords go there`);
+  }
   if (problems.length > 0) throw new CliFailure(problems.map((p) => `mlflow-gate: ${file}: ${p}`));
   const audit = auditFile ?? (str(c.auditFile) ? c.auditFile : undefined);
   return {

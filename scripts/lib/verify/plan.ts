@@ -136,6 +136,15 @@ export function isGatewayRefusal(a: Answer): boolean {
   return body !== undefined && body.error_code === undefined && ("message" in body || "Message" in body);
 }
 
+/**
+ * An allowed probe's answer: it passed the gateway and was answered behind it, by the guard (its refusal of the
+ * forged header or the body) or by MLflow in its own error shape. A 5xx, a 429 or a page is no proof of either.
+ */
+export function isAnsweredBehindGateway(a: Answer): boolean {
+  if (guardReason(a) !== undefined) return true;
+  return a.status >= 400 && a.status < 500 && a.status !== 429 && jsonOf(a.body)?.error_code !== undefined;
+}
+
 /** The guard's refusal: a 400 in MLflow's shape with the guard's reason code. */
 export function guardReason(a: Answer): string | undefined {
   const body = jsonOf(a.body);

@@ -81,6 +81,20 @@ describe("targetFromConfig: a deployment's principals, secrets by variable name"
     expect(t.awsFiles).toBeUndefined();
   });
 
+  test("a password never goes to a user pool over plain http, but to a loopback one", () => {
+    const config = (endpoint: string) => ({
+      profiles: [],
+      users: [{ username: "alice", group: "readers", passwordEnv: "PW" }],
+      cognito: { clientId: "abc", endpoint },
+    });
+    expect(() => targetFromConfig(url, config("http://cognito.example.com/"), "v.json", { PW: "x" })).toThrow(
+      /"cognito.endpoint" must be https/,
+    );
+    expect(targetFromConfig(url, config("http://127.0.0.1:9229"), "v.json", { PW: "x" }).cognito?.endpoint).toBe(
+      "http://127.0.0.1:9229",
+    );
+  });
+
   test("every problem at once, never a secret in the message", () => {
     const e = thrownBy(
       () =>

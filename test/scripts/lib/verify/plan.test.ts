@@ -5,6 +5,7 @@ import {
   expectations,
   formatLine,
   guardReason,
+  isAnsweredBehindGateway,
   isGatewayRefusal,
   probePath,
   runName,
@@ -71,6 +72,21 @@ describe("reading an answer", () => {
     ["200", answer(200, {}), false],
   ])("%s is the gateway's refusal: %s", (_, a, refused) => {
     expect(isGatewayRefusal(a)).toBe(refused);
+  });
+
+  test.each([
+    [
+      "the guard's refusal of the forged header",
+      answer(400, { error_code: "BAD_REQUEST", reason: "identity-header-spelling" }),
+      true,
+    ],
+    ["MLflow's own 404", answer(404, { error_code: "RESOURCE_DOES_NOT_EXIST", message: "no" }), true],
+    ["a 500", answer(500, { error_code: "INTERNAL_ERROR" }), false],
+    ["a 502 page", answer(502, "<html>bad gateway</html>"), false],
+    ["a 429", answer(429, { error_code: "TOO_MANY", message: "slow" }), false],
+    ["the gateway's refusal", answer(403, { message: "Forbidden" }), false],
+  ])("an allowed probe answered with %s passed the gateway: %s", (_, a, behind) => {
+    expect(isAnsweredBehindGateway(a)).toBe(behind);
   });
 
   test("the guard's reason code, only on its 400", () => {
