@@ -142,24 +142,52 @@ async function verify(ctx: Context): Promise<number> {
     });
   } else {
     const created: Created = { runIds: [], artifactPaths: [], writes: [] };
+    // Ctrl-C while verify has objects in the deployment: finish the request in flight, then clean up.
+    let interrupted = false;
+    const onSignal = () => {
+      interrupted = true;
+      ctx.io.stderr.write("mlflow-gate: interrupted: cleaning up what verify created (Ctrl-C again stops at once)\n");
+    };
+    const checkpoint = () => {
+      if (interrupted) throw new Interrupted();
+    };
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
     try {
       const experiment = await createExperiment(vctx, writer, created);
       report(experiment);
       if (experiment.ok) {
+        checkpoint();
         report(...(await checkStamping(vctx, writer, created)));
+        checkpoint();
         report(...(await checkForgedIdentity(writer, created)));
+        checkpoint();
         report(...(await checkArtifacts(vctx, writer, created)));
         // The guard appends audit lines as MLflow answers; give the last ones a moment to land.
         await new Promise((r) => setTimeout(r, 500));
         report(...checkAudit(vctx, created));
       }
+    } catch (e) {
+      if (!(e instanceof Interrupted)) throw e;
     } finally {
       report(await cleanUp(writer, created));
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    }
+    if (interrupted) {
+      report({ id: "interrupted", ok: false, text: "stopped by a signal before every check ran" });
+      for (const line of summaryLines(lines)) out(line);
+      return INTERRUPTED_EXIT;
     }
   }
   for (const line of summaryLines(lines)) out(line);
   return lines.some((l) => !isSkipped(l) && !l.ok) ? 1 : 0;
 }
+
+/** The exit status of a run stopped by Ctrl-C (128 + SIGINT), as shells report it. */
+const INTERRUPTED_EXIT = 130;
+
+class Interrupted extends Error {}
 
 export const verifyCommand: Command = {
   name: "verify",

@@ -135,6 +135,39 @@ test("a gateway that calls MLflow without the guard: stamping, forged identity, 
   expect(lastLine(r.out)).toMatch(/^\d+ passed, [1-9]\d* failed$/);
 }, 300_000);
 
+test("Ctrl-C after verify created its experiment: it cleans up, says so, and exits 130", async () => {
+  const child = spawn(
+    process.execPath,
+    [join(REPO_ROOT, "bin", "mlflow-gate.js"), "verify", stack.summary.gatewayUrl],
+    {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, MLFLOW_GATE_DATA: dataDir },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let out = "";
+  let signalled = false;
+  child.stdout.on("data", (c: Buffer) => {
+    out += c.toString();
+    if (!signalled && /^PASS {2}experiment: /m.test(out)) {
+      signalled = true;
+      child.kill("SIGINT");
+    }
+  });
+  child.stderr.on("data", (c: Buffer) => (out += c.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+
+  expect(code).toBe(130);
+  expect(out).toMatch(/interrupted: cleaning up what verify created/);
+  expect(out).toMatch(/^PASS {2}cleanup: /m);
+  expect(out).toMatch(/^FAIL {2}interrupted: stopped by a signal before every check ran$/m);
+  const id = /^PASS {2}experiment: .* \((\d+)\)$/m.exec(out)?.[1];
+  const experiment = (await fetch(
+    `${stack.summary.mlflowPrivateUrl}/api/2.0/mlflow/experiments/get?experiment_id=${id}`,
+  ).then((r) => r.json())) as { experiment: { lifecycle_stage: string } };
+  expect(experiment.experiment.lifecycle_stage).toBe("deleted");
+}, 120_000);
+
 test("--dry-run prints the plan, sends nothing and creates nothing", async () => {
   const before = await fetch(
     `${stack.summary.mlflowPrivateUrl}/api/2.0/mlflow/experiments/search?max_results=1000`,
