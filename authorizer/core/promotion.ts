@@ -1,0 +1,135 @@
+// Promotion rules of the group files: which model-version stages a group may move versions to (and from), which
+// aliases it may set or delete, and whether the caller must be someone else than the version's creator. API
+// Gateway decides the route (TransitionModelVersionStage, SetRegisteredModelAlias, ...); the guard, which reads
+// the body, decides these. Pure: the guard, `policy check` and lint share every decision here.
+
+/** MLflow's stages, as it stores them (mlflow/entities/model_registry/model_version_stages.py). */
+export const STAGES = ["None", "Staging", "Production", "Archived"] as const;
+export type Stage = (typeof STAGES)[number];
+
+/**
+ * The stage MLflow reads from a client's string: ASCII case-insensitive, never trimmed
+ * (`get_canonical_stage`: `stage.lower()` looked up among the four). Anything else MLflow refuses (400).
+ */
+export function canonicalStage(raw: string): Stage | undefined {
+  const lower = raw.replace(/[A-Z]/g, (c) => c.toLowerCase());
+  return STAGES.find((s) => s.toLowerCase() === lower);
+}
+
+/**
+ * An alias name the rules can decide: MLflow also accepts Unicode word characters and a trailing newline
+ * (`^[\w\-]*$`), which would let a look-alike of a protected name through; the guard refuses those.
+ */
+export const DECIDABLE_ALIAS = /^[A-Za-z0-9_-]{1,255}$/;
+
+/** A glob of alias names (`*` any run of characters), compared case-insensitively. */
+export function aliasMatches(pattern: string, alias: string): boolean {
+  const re = new RegExp(
+    `^${pattern
+      .split("*")
+      .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+      .join(".*")}$`,
+    "i",
+  );
+  return re.test(alias);
+}
+
+/** A group's promotion rights, as its file states them (or inherits them). */
+export interface PromotionRule {
+  /** Stages a version may be moved to. */
+  readonly stagesTo: readonly Stage[];
+  /** Stages a version may be moved out of; @default every stage */
+  readonly stagesFrom?: readonly Stage[];
+  /** Alias names it may set or delete (globs)... */
+  readonly aliasesAllow: readonly string[];
+  /** ...but not these (globs; a deny wins). */
+  readonly aliasesDeny: readonly string[];
+  /** The caller must not be the version's creator; a version without a known creator is refused. */
+  readonly separateFromCreator: boolean;
+}
+
+/** What a group without a promotion block may do once it has the route right: what the route allows. */
+export const UNRESTRICTED: PromotionRule = {
+  stagesTo: STAGES,
+  aliasesAllow: ["*"],
+  aliasesDeny: [],
+  separateFromCreator: false,
+};
+
+export type PromotionRequest =
+  | {
+      readonly kind: "transition";
+      readonly to: Stage;
+      /** The version's stage now, as MLflow holds it. */
+      readonly from: Stage;
+      /** `archive_existing_versions`: every other version in `to` moves to Archived. */
+      readonly archiveExisting: boolean;
+    }
+  | { readonly kind: "set-alias" | "delete-alias"; readonly alias: string };
+
+/** Who asks, and who created the version (the `mlflow.user` tag the guard stamped), when it is known. */
+export interface PromotionParties {
+  readonly caller: string;
+  readonly creator: string | undefined;
+}
+
+export type PromotionDecision =
+  | { readonly allowed: true; readonly group: string }
+  | { readonly allowed: false; readonly reason: PromotionRefusal; readonly message: string };
+
+export type PromotionRefusal = "stage-not-allowed" | "alias-not-allowed" | "alias-undecidable" | "same-person";
+
+/** Why one group's rule refuses the request, or undefined when it allows it. */
+function refusalOf(
+  rule: PromotionRule,
+  request: PromotionRequest,
+  parties: PromotionParties,
+): { reason: PromotionRefusal; why: string } | undefined {
+  if (request.kind === "transition") {
+    if (!rule.stagesTo.includes(request.to)) return { reason: "stage-not-allowed", why: `to ${request.to}` };
+    if (rule.stagesFrom && !rule.stagesFrom.includes(request.from))
+      return { reason: "stage-not-allowed", why: `out of ${request.from}` };
+    if (request.archiveExisting && !rule.stagesTo.includes("Archived"))
+      return {
+        reason: "stage-not-allowed",
+        why: `to Archived (archive_existing_versions moves the other ${request.to} versions)`,
+      };
+  } else {
+    if (!DECIDABLE_ALIAS.test(request.alias))
+      return { reason: "alias-undecidable", why: "an alias name of letters, digits, _ and - only" };
+    const allowed = rule.aliasesAllow.some((p) => aliasMatches(p, request.alias));
+    const denied = rule.aliasesDeny.some((p) => aliasMatches(p, request.alias));
+    if (!allowed || denied) return { reason: "alias-not-allowed", why: `alias ${request.alias}` };
+  }
+  if (rule.separateFromCreator) {
+    if (parties.creator === undefined)
+      return { reason: "same-person", why: "a version whose creator is unknown (the two-person rule refuses it)" };
+    if (parties.creator === parties.caller)
+      return { reason: "same-person", why: `a version you created (${parties.creator}): the two-person rule` };
+  }
+  return undefined;
+}
+
+/**
+ * Decides a promotion for a caller in several groups, each of which has the route right: allowed when one of
+ * their rules allows it (as routes are: the union of the groups), else refused with every group's reason.
+ */
+export function decidePromotion(
+  rules: ReadonlyMap<string, PromotionRule>,
+  request: PromotionRequest,
+  parties: PromotionParties,
+): PromotionDecision {
+  const refusals: { group: string; reason: PromotionRefusal; why: string }[] = [];
+  for (const [group, rule] of [...rules].sort(([a], [b]) => a.localeCompare(b))) {
+    const refusal = refusalOf(rule, request, parties);
+    if (refusal === undefined) return { allowed: true, group };
+    refusals.push({ group, ...refusal });
+  }
+  if (refusals.length === 0)
+    return { allowed: false, reason: "stage-not-allowed", message: "no group of the caller may promote" };
+  return {
+    allowed: false,
+    reason: (refusals[0] as { reason: PromotionRefusal }).reason,
+    message: refusals.map((r) => `policies/groups/${r.group}.yaml allows no promotion ${r.why}`).join("; "),
+  };
+}
