@@ -3,6 +3,7 @@ import { isMap, isSeq, LineCounter, parseDocument, Node as YamlNode } from "yaml
 import groupSchema from "../../policies/group.schema.json";
 import { GroupPolicyError } from "./errors";
 import { GROUP_NAME, GroupFile, PatternAt } from "./groups";
+import { Stage } from "./promotion";
 
 // Kept apart from groups.ts so that the Lambda bundle, which ships parsed group files, has no YAML or Ajv.
 
@@ -38,6 +39,11 @@ export function parseGroupFile(name: string, file: string, text: string): GroupF
     allow: string[];
     deny?: string[];
     unknownRoutes?: "allow" | "deny";
+    promotion?: {
+      stages?: { to: Stage[]; from?: Stage[] };
+      aliases?: { allow?: string[]; deny?: string[] };
+      separateFromCreator?: boolean;
+    };
   };
   const patternsAt = (key: "allow" | "deny"): PatternAt[] => {
     const seq = doc.get(key, true);
@@ -56,5 +62,18 @@ export function parseGroupFile(name: string, file: string, text: string): GroupF
     allow: patternsAt("allow"),
     deny: patternsAt("deny"),
     unknownRoutes: g.unknownRoutes ?? "deny",
+    ...(g.promotion
+      ? {
+          promotion: {
+            line: lineOf(doc.get("promotion", true) as YamlNode),
+            // A block without stages moves no version; without aliases it touches none.
+            stagesTo: g.promotion.stages?.to ?? [],
+            ...(g.promotion.stages?.from ? { stagesFrom: g.promotion.stages.from } : {}),
+            aliasesAllow: g.promotion.aliases?.allow ?? [],
+            aliasesDeny: g.promotion.aliases?.deny ?? [],
+            separateFromCreator: g.promotion.separateFromCreator ?? false,
+          },
+        }
+      : {}),
   };
 }

@@ -1,5 +1,6 @@
 import { CatalogRoute, RouteCatalog, routeId, ROUTE_CLASSES } from "./catalog";
 import { GroupPolicyError } from "./errors";
+import { PromotionRule } from "./promotion";
 
 /** A group file's content, with the line of each pattern for messages. */
 export interface GroupFile {
@@ -10,6 +11,8 @@ export interface GroupFile {
   readonly allow: readonly PatternAt[];
   readonly deny: readonly PatternAt[];
   readonly unknownRoutes: "allow" | "deny";
+  /** The file's promotion block and its line; absent: the route right decides alone, or an extended group's block. */
+  readonly promotion?: PromotionRule & { readonly line: number };
 }
 
 export interface PatternAt {
@@ -23,6 +26,8 @@ export interface ResolvedGroup {
   readonly description: string;
   readonly allowedRouteIds: ReadonlySet<string>;
   readonly unknownRoutes: "allow" | "deny";
+  /** What it may promote once it has the route right; undefined: whatever the route allows. */
+  readonly promotion?: PromotionRule;
 }
 
 export const GROUP_NAME = /^[a-z][a-z0-9-]{0,62}$/;
@@ -64,6 +69,25 @@ export function resolveGroups(files: readonly GroupFile[], catalog: RouteCatalog
   }
   const resolved = new Map<string, ResolvedGroup>();
   const visiting: string[] = [];
+  /**
+   * A group's own promotion block wins; without one it takes the block of the groups it extends when they
+   * agree (one block, or the same), so extending a restricted group never lifts its restrictions.
+   */
+  const promotionOf = (f: GroupFile): PromotionRule | undefined => {
+    if (f.promotion) {
+      const { line: _line, ...rule } = f.promotion;
+      return rule;
+    }
+    const inherited = f.extends
+      .map((b) => resolved.get(b)?.promotion)
+      .filter((r): r is PromotionRule => r !== undefined);
+    const distinct = [...new Map(inherited.map((r) => [JSON.stringify(r), r])).values()];
+    if (distinct.length > 1)
+      problems.push(
+        `${f.file}:1: extends groups with different promotion rules (${f.extends.join(", ")}): state this group's own promotion block`,
+      );
+    return distinct[0];
+  };
   const resolve = (name: string): ReadonlySet<string> | undefined => {
     const done = resolved.get(name);
     if (done) return done.allowedRouteIds;
@@ -79,7 +103,14 @@ export function resolveGroups(files: readonly GroupFile[], catalog: RouteCatalog
     for (const p of f.allow) for (const r of matchActionPattern(p.pattern, catalog.routes)) allowed.add(routeId(r));
     for (const p of f.deny) for (const r of matchActionPattern(p.pattern, catalog.routes)) allowed.delete(routeId(r));
     visiting.pop();
-    resolved.set(name, { name, description: f.description, allowedRouteIds: allowed, unknownRoutes: f.unknownRoutes });
+    const promotion = promotionOf(f);
+    resolved.set(name, {
+      name,
+      description: f.description,
+      allowedRouteIds: allowed,
+      unknownRoutes: f.unknownRoutes,
+      ...(promotion ? { promotion } : {}),
+    });
     return allowed;
   };
   for (const f of files) resolve(f.name);

@@ -122,3 +122,75 @@ describe("resolveGroups", () => {
     );
   });
 });
+
+describe("promotion blocks", () => {
+  const APPROVERS = [
+    "description: approvers",
+    "allow: ['*']",
+    "promotion:",
+    "  stages: { to: [Staging, Archived] }",
+    "  aliases: { allow: ['*'], deny: [champion, 'prod*'] }",
+  ].join("\n");
+
+  test("a file's block is read with its line; what it leaves out grants nothing", () => {
+    const f = file("approvers", APPROVERS);
+    expect(f.promotion).toEqual({
+      line: 4,
+      stagesTo: ["Staging", "Archived"],
+      aliasesAllow: ["*"],
+      aliasesDeny: ["champion", "prod*"],
+      separateFromCreator: false,
+    });
+    expect(file("none", "description: x\nallow: ['*']\npromotion: {}\n").promotion).toMatchObject({
+      stagesTo: [],
+      aliasesAllow: [],
+    });
+  });
+
+  test("stages are MLflow's four names as it stores them; an alias pattern has no other characters", () => {
+    const e = thrownBy(
+      () =>
+        file(
+          "bad",
+          "description: x\nallow: ['*']\npromotion:\n  stages: { to: [production, Prod] }\n  aliases: { allow: ['a.b'] }\n",
+        ),
+      GroupPolicyError,
+    );
+    expect(e.problems.join("\n")).toMatch(/must be equal to one of the allowed values at \/promotion\/stages\/to\/0/);
+    expect(e.problems.join("\n")).toMatch(/at \/promotion\/aliases\/allow\/0/);
+  });
+
+  test("extends keeps the restrictions of the group it extends; two different ones must be settled in the file", () => {
+    const groups = resolveGroups(
+      [
+        file("approvers", APPROVERS),
+        file("senior", "description: x\nextends: approvers\nallow: ['*']\n"),
+        file(
+          "release",
+          "description: x\nallow: ['*']\npromotion:\n  stages: { to: [Production] }\n  separateFromCreator: true\n",
+        ),
+        file("open", "description: x\nallow: ['*']\n"),
+      ],
+      catalog,
+    );
+    expect(groups.get("senior")?.promotion).toEqual(groups.get("approvers")?.promotion);
+    expect(groups.get("open")?.promotion).toBeUndefined();
+    expect(groups.get("release")?.promotion).toMatchObject({ stagesTo: ["Production"], separateFromCreator: true });
+
+    const e = thrownBy(
+      () =>
+        resolveGroups(
+          [
+            file("approvers", APPROVERS),
+            file("release", "description: x\nallow: ['*']\npromotion:\n  stages: { to: [Production] }\n"),
+            file("both", "description: x\nextends: [approvers, release]\nallow: ['*']\n"),
+          ],
+          catalog,
+        ),
+      GroupPolicyError,
+    );
+    expect(e.problems).toContain(
+      "groups/both.yaml:1: extends groups with different promotion rules (approvers, release): state this group's own promotion block",
+    );
+  });
+});
