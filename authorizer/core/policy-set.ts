@@ -8,6 +8,7 @@ import {
 } from "./compile";
 import { GroupFile, ResolvedGroup, resolveGroups } from "./groups";
 import { MethodArnStage } from "./method-arn";
+import { PromotionRule, UNRESTRICTED } from "./promotion";
 
 export type Surface = Exclude<AuthType, "none">;
 
@@ -105,6 +106,18 @@ export class PolicySet {
   /** Whether one of the groups may call routes the catalog does not list (`unknownRoutes: allow`). */
   mayCallUnknownRoutes(groupNames: readonly string[]): boolean {
     return this.knownGroups(groupNames).some((g) => this.groups.get(g)?.unknownRoutes === "allow");
+  }
+
+  /**
+   * The promotion rule of each of the groups that may call the route (a group without a promotion block:
+   * whatever the route allows). The guard decides a promotion from these; groups without the route right
+   * play no part, as API Gateway already refused a caller with none.
+   */
+  promotionRules(groupNames: readonly string[], route: CatalogRoute): Map<string, PromotionRule> {
+    const rules = new Map<string, PromotionRule>();
+    for (const name of this.knownGroups(groupNames))
+      if (this.intends([name], route)) rules.set(name, this.groups.get(name)?.promotion ?? UNRESTRICTED);
+    return rules;
   }
 
   /** Whether the group's own action list means to allow the route (what compiled policies must equal). */

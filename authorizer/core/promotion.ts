@@ -101,7 +101,8 @@ function refusalOf(
     const denied = rule.aliasesDeny.some((p) => aliasMatches(p, request.alias));
     if (!allowed || denied) return { reason: "alias-not-allowed", why: `alias ${request.alias}` };
   }
-  if (rule.separateFromCreator) {
+  // Removing an alias promotes nothing: the two-person rule guards what a version becomes.
+  if (rule.separateFromCreator && request.kind !== "delete-alias") {
     if (parties.creator === undefined)
       return { reason: "same-person", why: "a version whose creator is unknown (the two-person rule refuses it)" };
     if (parties.creator === parties.caller)

@@ -1,0 +1,98 @@
+import { CatalogRoute } from "../authorizer/core/catalog";
+import { PolicySet } from "../authorizer/core/policy-set";
+import { canonicalStage, decidePromotion, PromotionRequest, Stage } from "../authorizer/core/promotion";
+import { Caller } from "./caller";
+import { isJsonObject, JsonObject } from "./json-body";
+import { isPromotionAction, readPromotionRequest } from "./promotion-request";
+import { USER_TAG } from "./stamp";
+
+/**
+ * Promotion rules in the guard: on TransitionModelVersionStage and the alias routes it reads the stage or
+ * the alias from the body, the version's current stage and creator from MLflow, the caller's groups, and
+ * decides with the group files' rules (authorizer/core/promotion.ts). The decision is pure; the registry
+ * lookup is injected.
+ */
+export interface PromotionPolicy {
+  readonly policySet: PolicySet;
+  /**
+   * The groups of SigV4 callers, which API Gateway cannot name (`(iam)`): `user/<name>` or `role/<name>`
+   * of the MLflow account's principals (the Studio execution roles, the cross-account roles; locally the
+   * principals.json entries) to a group.
+   */
+  readonly iamGroups: ReadonlyMap<string, string>;
+}
+
+/** A version as MLflow holds it: its stage, and its creator as the guard stamped it (none on older versions). */
+export interface VersionFacts {
+  readonly stage: Stage;
+  readonly creator?: string;
+}
+
+export interface RegistryLookup {
+  /** undefined: MLflow has no such version (it answers the request itself). */
+  version(name: string, version: string): Promise<VersionFacts | undefined>;
+}
+
+/** The key of a SigV4 caller in `iamGroups`: its user, or the role of its session. */
+export function iamGroupKey(caller: Pick<Caller, "name">): string | undefined {
+  if (caller.name.startsWith("user/")) return caller.name;
+  const role = /^assumed-role\/([^/]+)\//.exec(caller.name)?.[1];
+  return role === undefined ? undefined : `role/${role}`;
+}
+
+export function groupsOf(caller: Caller, iamGroups: ReadonlyMap<string, string>): string[] {
+  if (caller.surface === "cognito") return [...caller.groups];
+  const key = iamGroupKey(caller);
+  const group = key === undefined ? undefined : iamGroups.get(key);
+  return group === undefined ? [] : [group];
+}
+
+export type PromotionCheck =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly status: number; readonly reason: string; readonly message: string };
+
+/** Reads what MLflow's GetModelVersion answered: the stage, and the `mlflow.user` tag. */
+export function versionFactsOf(answer: unknown): VersionFacts | undefined {
+  const mv = isJsonObject(answer) ? answer.model_version : undefined;
+  if (!isJsonObject(mv) || typeof mv.current_stage !== "string") return undefined;
+  const stage = canonicalStage(mv.current_stage);
+  if (stage === undefined) return undefined;
+  const tags = Array.isArray(mv.tags) ? mv.tags : [];
+  const creator = tags.find((t) => isJsonObject(t) && t.key === USER_TAG) as JsonObject | undefined;
+  return { stage, ...(typeof creator?.value === "string" ? { creator: creator.value } : {}) };
+}
+
+export async function checkPromotion(
+  policy: PromotionPolicy,
+  route: CatalogRoute,
+  caller: Caller,
+  body: JsonObject,
+  lookup: RegistryLookup,
+): Promise<PromotionCheck> {
+  if (!isPromotionAction(route.action)) return { ok: true };
+  const read = readPromotionRequest(route.action, body);
+  if (!read.ok) return { ok: false, status: 400, reason: "promotion-request-unreadable", message: read.message };
+  const groups = groupsOf(caller, policy.iamGroups);
+  const rules = policy.policySet.promotionRules(groups, route);
+  if (rules.size === 0)
+    return {
+      ok: false,
+      status: 403,
+      reason: "promotion-no-group",
+      message: `mlflow-gate: ${caller.name} is in no group that may ${route.action} (${caller.surface === "iam" ? "a SigV4 caller's group comes from the deployment's role table" : "Cognito groups"})`,
+    };
+  const { target } = read;
+  let from: Stage = "None";
+  let creator: string | undefined;
+  if (target.version !== undefined) {
+    const facts = await lookup.version(target.name, target.version);
+    // No such version: MLflow refuses the request itself, and there is nothing to promote.
+    if (facts === undefined) return { ok: true };
+    ({ stage: from, creator } = facts);
+  }
+  const request: PromotionRequest = target.request.kind === "transition" ? { ...target.request, from } : target.request;
+  const decision = decidePromotion(rules, request, { caller: caller.name, creator });
+  return decision.allowed
+    ? { ok: true }
+    : { ok: false, status: 403, reason: `promotion-${decision.reason}`, message: `mlflow-gate: ${decision.message}` };
+}
