@@ -5,6 +5,7 @@ import { graphqlRefusal, GuardAnswer, REFUSALS, stampRefusal } from "./answers";
 import { checkGraphqlRequest, GraphqlLimits } from "./graphql";
 import { JsonObject, parseJsonBody, serializeJsonBody } from "./json-body";
 import { checkOtlpExport, OTLP_RESERVED_TAG_MESSAGE } from "./otlp";
+import { isPromotionAction } from "./promotion-request";
 import { hasStampRules, stampBody } from "./stamp";
 
 export const OTLP_ACTION = "ExportOtelTraces";
@@ -46,6 +47,11 @@ export interface BodyChecks {
   readonly graphql: boolean;
   readonly stamps: boolean;
   readonly strict: boolean;
+  /**
+   * A promotion route (a stage, an alias): read whatever its Content-Type says, as MLflow parses a DELETE's
+   * body under any type, so that the guard decides on what MLflow reads.
+   */
+  readonly promotion: boolean;
 }
 
 export type BodyPlan =
@@ -84,9 +90,11 @@ export function planBody(f: BodyFacts, limits: BodyLimits): BodyPlan {
     graphql,
     stamps: hasStampRules(f.action),
     strict: f.routeSource === "flask" && f.method !== "GET" && isJson && f.hasBody && !RAW_BODY_ACTIONS.has(f.action),
+    promotion: isPromotionAction(f.action),
   };
   const audit = f.audited && isJson && f.hasBody;
-  if (!checks.otlp && !checks.graphql && !checks.stamps && !checks.strict && !audit) return { kind: "stream" };
+  if (!checks.otlp && !checks.graphql && !checks.stamps && !checks.strict && !checks.promotion && !audit)
+    return { kind: "stream" };
   // A GraphQL document is read whole and small: MLflow would parse a large one for seconds.
   const limit = graphql ? limits.graphql.maxBytes : limits.maxBodyBytes;
   const tooLarge = graphql
@@ -133,7 +141,7 @@ export function vetBody(checks: BodyChecks, body: Buffer, c: VetContext): Vetted
   const parsed = body.length === 0 ? ({ ok: true, value: {}, exact: true } as const) : parseJsonBody(body);
   if (!parsed.ok) {
     // Only the routes the guard rewrites or reads must be read exactly as MLflow reads them.
-    if (checks.stamps || checks.graphql || checks.strict) return refused(refusal(parsed.problem));
+    if (checks.stamps || checks.graphql || checks.strict || checks.promotion) return refused(refusal(parsed.problem));
     return { ok: true, body };
   }
   const json = parsed.value;

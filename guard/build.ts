@@ -2,10 +2,10 @@
 // catalog copied beside it. `npm run build:guard` (scripts/build-guard.ts) and the CDK stack, which ships the
 // folder as the sidecar image's build context (infra/constructs/guard-sidecar.ts), call it.
 import { buildSync } from "esbuild";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from "fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from "fs";
 import { dirname, join, relative, resolve } from "path";
 import { NODE_BUNDLE_OPTIONS } from "../project/node-bundle";
-import { CATALOG_FILE, GUARD_BUILD_DIR, REPO_ROOT } from "../project/paths";
+import { CATALOG_FILE, GROUPS_DIR, GUARD_BUILD_DIR, REPO_ROOT } from "../project/paths";
 
 /**
  * The bundle keeps the repository's layout: `guard/main.js` beside `policies/mlflow-routes.json`. So the
@@ -16,6 +16,9 @@ export const GUARD_BUNDLE_FILES = {
   main: join("guard", "main.js"),
   catalog: relative(REPO_ROOT, CATALOG_FILE),
 } as const;
+
+/** The group files ride beside the catalog (`policies/groups/`): their promotion rules are the guard's. */
+export const GUARD_BUNDLE_GROUPS_DIR = relative(REPO_ROOT, GROUPS_DIR);
 
 export interface GuardBuild {
   readonly outDir: string;
@@ -41,7 +44,14 @@ export function buildGuard(outDir: string = GUARD_BUILD_DIR): GuardBuild {
     });
     mkdirSync(dirname(join(staging, GUARD_BUNDLE_FILES.catalog)), { recursive: true });
     copyFileSync(CATALOG_FILE, join(staging, GUARD_BUNDLE_FILES.catalog));
-    for (const file of Object.values(GUARD_BUNDLE_FILES)) {
+    const groupFiles = readdirSync(GROUPS_DIR)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .map((f) => join(GUARD_BUNDLE_GROUPS_DIR, f));
+    mkdirSync(join(staging, GUARD_BUNDLE_GROUPS_DIR), { recursive: true });
+    for (const file of groupFiles) copyFileSync(join(REPO_ROOT, file), join(staging, file));
+    // A group file removed since the last build must not linger in the bundle.
+    rmSync(join(dir, GUARD_BUNDLE_GROUPS_DIR), { recursive: true, force: true });
+    for (const file of [...Object.values(GUARD_BUNDLE_FILES), ...groupFiles]) {
       mkdirSync(dirname(join(dir, file)), { recursive: true });
       renameSync(join(staging, file), join(dir, file));
     }

@@ -29,6 +29,13 @@ export interface GuardConfig {
   readonly stagePathPrefix: string;
   /** The route catalog of the pinned MLflow (actions and classes for the audit trail and the rules). */
   readonly catalogFile: string;
+  /** The group files (their promotion rules decide the stage and alias routes). */
+  readonly groupsDir: string;
+  /**
+   * The groups of SigV4 callers, which API Gateway cannot name: `user/<name>` or `role/<name>` of the
+   * account's principals, to a group (the Studio and cross-account roles; locally principals.json).
+   */
+  readonly iamGroups: ReadonlyMap<string, string>;
   /** Audit lines go to this file (appended), or to standard output when undefined (the container's log). */
   readonly auditFile?: string;
   /** Reads are audited too (off by default: they are most of the traffic). */
@@ -47,6 +54,8 @@ export const GUARD_ENV = {
   upstream: "MLFLOW_GATE_GUARD_UPSTREAM",
   stagePathPrefix: "MLFLOW_GATE_GUARD_STAGE_PATH_PREFIX",
   catalogFile: "MLFLOW_GATE_GUARD_CATALOG",
+  groupsDir: "MLFLOW_GATE_GUARD_GROUPS_DIR",
+  iamGroups: "MLFLOW_GATE_GUARD_IAM_GROUPS",
   auditFile: "MLFLOW_GATE_AUDIT_FILE",
   auditReads: "MLFLOW_GATE_AUDIT_READS",
   maxBufferedBytes: "MLFLOW_GATE_GUARD_MAX_BUFFERED_BYTES",
@@ -57,7 +66,7 @@ const STAGE_PREFIX = /^(\/[A-Za-z0-9._~-]+)*$/;
 
 export function parseGuardConfig(
   env: Record<string, string | undefined>,
-  defaults: { catalogFile: string },
+  defaults: { catalogFile: string; groupsDir: string },
 ): GuardConfig {
   const problems: string[] = [];
   const get = (key: string): string | undefined => {
@@ -98,6 +107,9 @@ export function parseGuardConfig(
   }
   const catalogFile = get(GUARD_ENV.catalogFile) ?? defaults.catalogFile;
   if (!isAbsolute(catalogFile)) problems.push(`${GUARD_ENV.catalogFile} must be an absolute path`);
+  const groupsDir = get(GUARD_ENV.groupsDir) ?? defaults.groupsDir;
+  if (!isAbsolute(groupsDir)) problems.push(`${GUARD_ENV.groupsDir} must be an absolute path`);
+  const iamGroups = parseIamGroups(get(GUARD_ENV.iamGroups), problems);
   const auditFile = get(GUARD_ENV.auditFile);
   if (auditFile !== undefined && !isAbsolute(auditFile))
     problems.push(`${GUARD_ENV.auditFile} must be an absolute path`);
@@ -131,10 +143,40 @@ export function parseGuardConfig(
     upstream,
     stagePathPrefix,
     catalogFile,
+    groupsDir,
+    iamGroups,
     ...(auditFile !== undefined ? { auditFile } : {}),
     auditReads: reads === "true",
     maxBodyBytes: API_GATEWAY.maxPayloadBytes,
     maxBufferedBytes,
     graphql: { ...DEFAULT_GRAPHQL_LIMITS, maxBytes: graphqlMaxBytes },
   };
+}
+
+const IAM_PRINCIPAL_KEY = /^(user|role)\/[\w+=,.@-]{1,64}$/;
+const GROUP = /^[a-z][a-z0-9-]{0,62}$/;
+
+/** `{"role/<name>": "<group>", "user/<name>": "<group>"}`; @default none (no SigV4 caller has a group). */
+function parseIamGroups(raw: string | undefined, problems: string[]): ReadonlyMap<string, string> {
+  if (raw === undefined) return new Map();
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    problems.push(`${GUARD_ENV.iamGroups} must be a JSON object of "role/<name>" or "user/<name>" to a group`);
+    return new Map();
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    problems.push(`${GUARD_ENV.iamGroups} must be a JSON object of "role/<name>" or "user/<name>" to a group`);
+    return new Map();
+  }
+  const table = new Map<string, string>();
+  for (const [key, group] of Object.entries(value)) {
+    if (!IAM_PRINCIPAL_KEY.test(key) || typeof group !== "string" || !GROUP.test(group))
+      problems.push(
+        `${GUARD_ENV.iamGroups}: ${JSON.stringify(key)} must be role/<name> or user/<name>, to a group name`,
+      );
+    else table.set(key, group);
+  }
+  return table;
 }

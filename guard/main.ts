@@ -1,9 +1,10 @@
 // The guard's program: `node guard/main.js` in the MLflow task's sidecar container, and the local
 // stack's supervised child. Configured by the environment (guard/config.ts).
 import { join } from "path";
-import { ConfigError } from "../authorizer/core/errors";
+import { ConfigError, GroupPolicyError } from "../authorizer/core/errors";
 import { RouteMatcher } from "../authorizer/core/catalog";
-import { loadRouteCatalog } from "../authorizer/load-policies";
+import { loadGroupFiles, loadRouteCatalog } from "../authorizer/load-policies";
+import { PolicySet } from "../authorizer/core/policy-set";
 import { closeServer } from "../common/http-server";
 import { openAuditSink } from "./audit-sink";
 import { parseGuardConfig } from "./config";
@@ -19,8 +20,12 @@ function event(level: "info" | "error", name: string, fields: Record<string, unk
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   try {
     // The repository's layout, which the bundle and the image keep (guard/build.ts): one rule for the three.
-    const config = parseGuardConfig(env, { catalogFile: join(__dirname, "..", "policies", "mlflow-routes.json") });
+    const config = parseGuardConfig(env, {
+      catalogFile: join(__dirname, "..", "policies", "mlflow-routes.json"),
+      groupsDir: join(__dirname, "..", "policies", "groups"),
+    });
     const catalog = loadRouteCatalog(config.catalogFile);
+    const policySet = PolicySet.fromFiles(catalog, loadGroupFiles(config.groupsDir));
     const server = createGuardServer({
       upstream: config.upstream,
       stagePathPrefix: config.stagePathPrefix,
@@ -30,6 +35,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
       graphql: config.graphql,
       audit: openAuditSink(config.auditFile),
       auditReads: config.auditReads,
+      promotion: { policySet, iamGroups: config.iamGroups },
     });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -49,7 +55,13 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
   } catch (e) {
-    event("error", "cannot-start", { message: e instanceof ConfigError ? e.message : (e as Error).message });
+    const message =
+      e instanceof ConfigError
+        ? e.message
+        : e instanceof GroupPolicyError
+          ? e.problems.join("; ")
+          : (e as Error).message;
+    event("error", "cannot-start", { message });
     process.exit(1);
   }
 }

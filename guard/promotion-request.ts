@@ -54,7 +54,7 @@ function requiredString(body: JsonObject, name: string, problems: string[]): str
 export function readPromotionRequest(action: PromotionAction, body: JsonObject): PromotionRequestResult {
   const problems: string[] = [];
   const name = requiredString(body, "name", problems);
-  const refuse = (): PromotionRequestResult => ({ ok: false, message: `mlflow-gate: ${problems.join("; ")}` });
+  const refuse = (): PromotionRequestResult => ({ ok: false, message: problems.join("; ") });
 
   if (action === "DeleteRegisteredModelAlias") {
     const alias = requiredString(body, "alias", problems);

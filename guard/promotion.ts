@@ -79,7 +79,7 @@ export async function checkPromotion(
       ok: false,
       status: 403,
       reason: "promotion-no-group",
-      message: `mlflow-gate: ${caller.name} is in no group that may ${route.action} (${caller.surface === "iam" ? "a SigV4 caller's group comes from the deployment's role table" : "Cognito groups"})`,
+      message: `${caller.name} is in no group that may ${route.action} (${caller.surface === "iam" ? "a SigV4 caller's group comes from the deployment's role table" : "Cognito groups"})`,
     };
   const { target } = read;
   let from: Stage = "None";
@@ -94,5 +94,5 @@ export async function checkPromotion(
   const decision = decidePromotion(rules, request, { caller: caller.name, creator });
   return decision.allowed
     ? { ok: true }
-    : { ok: false, status: 403, reason: `promotion-${decision.reason}`, message: `mlflow-gate: ${decision.message}` };
+    : { ok: false, status: 403, reason: `promotion-${decision.reason}`, message: decision.message };
 }

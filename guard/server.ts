@@ -20,6 +20,8 @@ import { createByteBudget } from "../common/byte-budget";
 import { DEFAULT_MAX_BUFFERED_BYTES } from "./config";
 import { Caller, isRequestId, readCaller } from "./caller";
 import { DEFAULT_GRAPHQL_LIMITS, GraphqlLimits } from "./graphql";
+import { checkPromotion, PromotionPolicy, RegistryLookup, versionFactsOf } from "./promotion";
+import { isPromotionAction } from "./promotion-request";
 import { JsonObject } from "./json-body";
 import { inspectHeaders, isClientAddressHeader, isGuardOnlyHeader, presignParameterOf } from "./request-headers";
 import { readRequestTarget, RequestTarget } from "./request-target";
@@ -54,6 +56,8 @@ export interface GuardProps {
   readonly requestTimeoutMs?: number;
   /** Idle keep-alive connections to MLflow close after this: under uvicorn's 5 s. @default 4000 */
   readonly upstreamIdleMs?: number;
+  /** The group files' promotion rules, and the groups of SigV4 callers; the stage and alias routes are decided with them. */
+  readonly promotion: PromotionPolicy;
 }
 
 export interface Guard {
@@ -119,6 +123,7 @@ export function createGuard(props: GuardProps): Guard {
   const agent = new Agent({ keepAlive: true, timeout: props.upstreamIdleMs ?? 4000 });
   const budget = createByteBudget(props.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES);
   const bodyLimits: BodyLimits = { maxBodyBytes: props.maxBodyBytes, graphql: props.graphql ?? DEFAULT_GRAPHQL_LIMITS };
+  const registry = registryLookup(props.upstream, agent);
 
   const emit = (record: AuditRecord): void => {
     try {
@@ -274,6 +279,21 @@ export function createGuard(props: GuardProps): Guard {
         checked = check(req, known);
         const prepared = await prepareBody(req, checked, seen, (release) => res.once("close", release));
         if (prepared.json) seen.json = prepared.json;
+        if (checked.route && checked.caller && isPromotionAction(checked.route.action)) {
+          const verdict = await checkPromotion(
+            props.promotion,
+            checked.route,
+            checked.caller,
+            prepared.json ?? {},
+            registry,
+          );
+          if (!verdict.ok)
+            refuse(verdict.reason, {
+              status: verdict.status,
+              errorCode: verdict.status === 403 ? "PERMISSION_DENIED" : "INVALID_PARAMETER_VALUE",
+              message: verdict.message,
+            });
+        }
         forward(req, res, checked, prepared.body, finish);
       } catch (e) {
         if (e instanceof Refusal) answer(e.reason, e.answer);
@@ -409,4 +429,47 @@ export function createGuardServer(props: GuardProps): Server {
 /** A request has a body when it says so: a length above 0, or chunked framing. */
 function hasBody(req: IncomingMessage): boolean {
   return Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
+}
+
+/**
+ * The version a promotion names, read from MLflow itself (the guard is its only client, so it asks without an
+ * identity): its stage and stamped creator; undefined when MLflow has no such version. Unreachable: a 502.
+ */
+function registryLookup(upstream: URL, agent: Agent): RegistryLookup {
+  return {
+    version: (name, version) =>
+      new Promise((resolve, reject) => {
+        const query = new URLSearchParams({ name, version }).toString();
+        const r = httpRequest(
+          {
+            host: upstream.hostname,
+            port: upstream.port,
+            method: "GET",
+            path: `/api/2.0/mlflow/model-versions/get?${query}`,
+            headers: { host: upstream.host, accept: "application/json" },
+            agent,
+          },
+          (up) => {
+            const chunks: Buffer[] = [];
+            up.on("data", (c: Buffer) => chunks.push(c));
+            up.on("error", () => reject(new Refusal("upstream-unreachable", REFUSALS["upstream-unreachable"]!)));
+            up.on("end", () => {
+              if (up.statusCode === 404) return resolve(undefined);
+              let json: unknown;
+              try {
+                json = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+              } catch {
+                json = undefined;
+              }
+              const facts = up.statusCode === 200 ? versionFactsOf(json) : undefined;
+              // MLflow answers a version it does not have with 404; anything else unreadable fails closed.
+              if (facts === undefined) reject(new Refusal("upstream-unreachable", REFUSALS["upstream-unreachable"]!));
+              else resolve(facts);
+            });
+          },
+        );
+        r.on("error", () => reject(new Refusal("upstream-unreachable", REFUSALS["upstream-unreachable"]!)));
+        r.end();
+      }),
+  };
 }

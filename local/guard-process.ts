@@ -18,6 +18,10 @@ export interface GuardProcessOptions {
   /** Where audit lines are appended. */
   readonly auditFile: string;
   readonly auditReads?: boolean;
+  /** The group files the guard decides promotions with (the stack's); @default the repository's */
+  readonly groupsDir?: string;
+  /** The groups of SigV4 callers: `user/<name>` and `role/<name>` of the local principals; @default none */
+  readonly iamGroups?: ReadonlyMap<string, string>;
   /** The guard's own event lines (JSON), as it prints them. */
   readonly events: (line: string) => void;
   readonly restart?: RestartPolicy;
@@ -45,6 +49,10 @@ function spawnGuard(options: GuardProcessOptions, port: number): ChildProcess {
       [GUARD_ENV.upstream]: options.upstream.origin,
       [GUARD_ENV.auditFile]: options.auditFile,
       [GUARD_ENV.auditReads]: options.auditReads === true ? "true" : "false",
+      ...(options.groupsDir !== undefined ? { [GUARD_ENV.groupsDir]: options.groupsDir } : {}),
+      ...(options.iamGroups !== undefined
+        ? { [GUARD_ENV.iamGroups]: JSON.stringify(Object.fromEntries(options.iamGroups)) }
+        : {}),
     },
   });
   killOnExit(child);

@@ -280,6 +280,18 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
       upstream: mlflow.url,
       auditFile,
       auditReads: config.auditReads,
+      groupsDir: config.groupsDir,
+      // A local principal signs as an IAM user, or as its role through the local STS: both name its group.
+      iamGroups: new Map(
+        principals.flatMap((p) =>
+          p.group === undefined
+            ? []
+            : ([
+                [`user/${p.name}`, p.group],
+                [`role/${p.name}`, p.group],
+              ] as [string, string][]),
+        ),
+      ),
       events: (line) => io.log(parseLogLine(line, "guard")),
       restart: { ...io.mlflowRestart, log: io.progress },
     });

@@ -86,27 +86,34 @@ function refusalOf(
   parties: PromotionParties,
 ): { reason: PromotionRefusal; why: string } | undefined {
   if (request.kind === "transition") {
-    if (!rule.stagesTo.includes(request.to)) return { reason: "stage-not-allowed", why: `to ${request.to}` };
+    if (!rule.stagesTo.includes(request.to)) return { reason: "stage-not-allowed", why: `promotion to ${request.to}` };
     if (rule.stagesFrom && !rule.stagesFrom.includes(request.from))
-      return { reason: "stage-not-allowed", why: `out of ${request.from}` };
+      return { reason: "stage-not-allowed", why: `move out of ${request.from}` };
     if (request.archiveExisting && !rule.stagesTo.includes("Archived"))
       return {
         reason: "stage-not-allowed",
-        why: `to Archived (archive_existing_versions moves the other ${request.to} versions)`,
+        why: `archiving (archive_existing_versions moves the other ${request.to} versions to Archived)`,
       };
   } else {
     if (!DECIDABLE_ALIAS.test(request.alias))
-      return { reason: "alias-undecidable", why: "an alias name of letters, digits, _ and - only" };
+      return { reason: "alias-undecidable", why: "alias named otherwise than with letters, digits, _ and -" };
     const allowed = rule.aliasesAllow.some((p) => aliasMatches(p, request.alias));
     const denied = rule.aliasesDeny.some((p) => aliasMatches(p, request.alias));
-    if (!allowed || denied) return { reason: "alias-not-allowed", why: `alias ${request.alias}` };
+    if (!allowed || denied)
+      return {
+        reason: "alias-not-allowed",
+        why: `${request.kind === "set-alias" ? "setting" : "deleting"} alias ${request.alias}`,
+      };
   }
   // Removing an alias promotes nothing: the two-person rule guards what a version becomes.
   if (rule.separateFromCreator && request.kind !== "delete-alias") {
     if (parties.creator === undefined)
-      return { reason: "same-person", why: "a version whose creator is unknown (the two-person rule refuses it)" };
+      return { reason: "same-person", why: "promotion of a version whose creator is unknown (the two-person rule)" };
     if (parties.creator === parties.caller)
-      return { reason: "same-person", why: `a version you created (${parties.creator}): the two-person rule` };
+      return {
+        reason: "same-person",
+        why: `promotion of a version you created (${parties.creator}): the two-person rule`,
+      };
   }
   return undefined;
 }
@@ -131,6 +138,6 @@ export function decidePromotion(
   return {
     allowed: false,
     reason: (refusals[0] as { reason: PromotionRefusal }).reason,
-    message: refusals.map((r) => `policies/groups/${r.group}.yaml allows no promotion ${r.why}`).join("; "),
+    message: refusals.map((r) => `policies/groups/${r.group}.yaml allows no ${r.why}`).join("; "),
   };
 }

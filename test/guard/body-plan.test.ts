@@ -34,7 +34,7 @@ describe("planBody", () => {
   test("a JSON body to a Flask route is read strictly, reserving its declared length", () => {
     expect(planBody(facts({}), LIMITS)).toMatchObject({
       kind: "read",
-      checks: { strict: true, graphql: false, otlp: false, stamps: false },
+      checks: { strict: true, graphql: false, otlp: false, stamps: false, promotion: false },
       limit: LIMITS.maxBodyBytes,
       reserve: 20,
     });
@@ -95,8 +95,8 @@ describe("planBody", () => {
 });
 
 describe("vetBody", () => {
-  const strict = { otlp: false, graphql: false, stamps: false, strict: true };
-  const lenient = { otlp: false, graphql: false, stamps: false, strict: false };
+  const strict = { otlp: false, graphql: false, stamps: false, strict: true, promotion: false };
+  const lenient = { otlp: false, graphql: false, stamps: false, strict: false, promotion: false };
 
   test.each([
     ['"abc"', "not-an-object"],

@@ -2,7 +2,10 @@ import { ConfigError } from "../../authorizer/core/errors";
 import { GUARD_ENV, parseGuardConfig } from "../../guard/config";
 import { thrownBy } from "../support/errors";
 
-const defaults = { catalogFile: "/opt/mlflow-gate/policies/mlflow-routes.json" };
+const defaults = {
+  catalogFile: "/opt/mlflow-gate/policies/mlflow-routes.json",
+  groupsDir: "/opt/mlflow-gate/policies/groups",
+};
 
 describe("parseGuardConfig", () => {
   test("reads the sidecar's environment: all interfaces, MLflow on loopback, the stage prefix, audit to stdout", () => {
@@ -78,4 +81,29 @@ describe("parseGuardConfig", () => {
       expect(e.problems).toEqual([expect.stringContaining(`${GUARD_ENV.graphqlMaxBytes} must be a number of bytes`)]);
     }
   });
+});
+
+describe("the groups of SigV4 callers", () => {
+  const base = { [GUARD_ENV.upstream]: "http://127.0.0.1:5000" };
+  test("a JSON object of role/<name> or user/<name> to a group; none by default", () => {
+    expect(parseGuardConfig(base, defaults).iamGroups).toEqual(new Map());
+    expect(
+      parseGuardConfig(
+        { ...base, [GUARD_ENV.iamGroups]: '{"role/mlflow-gate-admin":"admins","user/ci":"readers"}' },
+        defaults,
+      ).iamGroups,
+    ).toEqual(
+      new Map([
+        ["role/mlflow-gate-admin", "admins"],
+        ["user/ci", "readers"],
+      ]),
+    );
+  });
+
+  test.each(['["admins"]', "{", '{"arn:aws:iam::1:role/x":"admins"}', '{"role/x":"Admins"}'])(
+    "%s is refused",
+    (raw) => {
+      expect(() => parseGuardConfig({ ...base, [GUARD_ENV.iamGroups]: raw }, defaults)).toThrow(ConfigError);
+    },
+  );
 });

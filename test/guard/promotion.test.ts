@@ -68,7 +68,7 @@ describe("checkPromotion", () => {
         ok: false,
         status: 403,
         reason: "promotion-stage-not-allowed",
-        message: "mlflow-gate: policies/groups/model-approvers.yaml allows no promotion to Production",
+        message: "policies/groups/model-approvers.yaml allows no promotion to Production",
       });
   });
 

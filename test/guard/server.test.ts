@@ -1,11 +1,13 @@
 import { IncomingHttpHeaders, request, Server } from "http";
 import { AddressInfo, connect, Socket } from "net";
 import { RouteMatcher } from "../../authorizer/core/catalog";
-import { loadRouteCatalog } from "../../authorizer/load-policies";
+import { loadGroupFiles, loadRouteCatalog } from "../../authorizer/load-policies";
+import { parseGroupFile } from "../../authorizer/core/group-file";
+import { PolicySet } from "../../authorizer/core/policy-set";
 import { closeServer } from "../../common/http-server";
 import { AuditRecord } from "../../guard/audit";
 import { createGuardServer, KEEP_ALIVE_MS } from "../../guard/server";
-import { CATALOG_FILE } from "../../project/paths";
+import { CATALOG_FILE, GROUPS_DIR } from "../../project/paths";
 import { SeenRequest, startRecordingUpstream } from "../support/recording-upstream";
 
 // The guard against a recording upstream on port 0 (it stands for MLflow on loopback; the integration
@@ -23,6 +25,19 @@ let base: string;
 let audit: AuditRecord[] = [];
 
 const MAX_BODY_BYTES = 64 * 1024;
+
+/** The repository's groups, with model approvers restricted as a promotion block says (and one role's group). */
+const PROMOTION = {
+  policySet: PolicySet.fromFiles(loadRouteCatalog(CATALOG_FILE), [
+    ...loadGroupFiles(GROUPS_DIR).filter((f) => f.name !== "model-approvers"),
+    parseGroupFile(
+      "model-approvers",
+      "policies/groups/model-approvers.yaml",
+      "description: a\nextends: readers\nallow: ['class:registry-promote']\npromotion:\n  stages: { to: [Staging] }\n  aliases: { allow: ['challenger-*'] }\n",
+    ),
+  ]),
+  iamGroups: new Map([["role/Approver", "model-approvers"]]),
+};
 
 async function startGuard(
   options: {
@@ -42,6 +57,7 @@ async function startGuard(
     ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
     audit: (r) => void audit.push(r),
     auditReads: options.auditReads ?? false,
+    promotion: PROMOTION,
   });
   await new Promise<void>((resolve) => guard.listen(0, "127.0.0.1", () => resolve()));
   base = `http://127.0.0.1:${(guard.address() as AddressInfo).port}`;
@@ -579,4 +595,74 @@ describe("when MLflow is not there", () => {
 test("idle client connections outlive the NLB's 350 s idle timeout, so the NLB is the one that ends them", () => {
   expect(guard.keepAliveTimeout).toBe(KEEP_ALIVE_MS);
   expect(KEEP_ALIVE_MS).toBeGreaterThan(350_000);
+});
+
+describe("promotion rules", () => {
+  const TRANSITION = "/ajax-api/2.0/mlflow/model-versions/transition-stage";
+  const ALIAS = "/api/2.0/mlflow/registered-models/alias";
+  const VERSION = JSON.stringify({
+    model_version: { current_stage: "None", tags: [{ key: "mlflow.user", value: "bob" }] },
+  });
+  const jsonType: [string, string] = ["Content-Type", "application/json"];
+
+  test("an approver's Production transition: 403 naming the rule; MLflow only answered the guard's own lookup", async () => {
+    answer = { status: 200, body: VERSION };
+    const body = JSON.stringify({ name: "m", version: "1", stage: "production" });
+    const r = await send(
+      "POST",
+      TRANSITION,
+      [...cognito("POST", TRANSITION, "ann", "model-approvers"), jsonType],
+      body,
+    );
+
+    expect(r.status).toBe(403);
+    expect(json(r)).toMatchObject({
+      error_code: "PERMISSION_DENIED",
+      message: "mlflow-gate: policies/groups/model-approvers.yaml allows no promotion to Production",
+      reason: "promotion-stage-not-allowed",
+    });
+    expect(seen.map((q) => `${q.method} ${q.url}`)).toEqual([
+      "GET /api/2.0/mlflow/model-versions/get?name=m&version=1",
+    ]);
+    expect(audit.at(-1)).toMatchObject({ decision: "refused", reason: "promotion-stage-not-allowed", caller: "ann" });
+  });
+
+  test("an approver's Staging transition is forwarded after the lookup", async () => {
+    answer = { status: 200, body: VERSION };
+    const body = JSON.stringify({ name: "m", version: "1", stage: "Staging" });
+    const r = await send(
+      "POST",
+      TRANSITION,
+      [...cognito("POST", TRANSITION, "ann", "model-approvers"), jsonType],
+      body,
+    );
+    expect(r.status).toBe(200);
+    expect(seen.map((q) => q.method)).toEqual(["GET", "POST"]);
+  });
+
+  test("a role session's group comes from the role table; a DELETE's body is read whatever its Content-Type", async () => {
+    const body = JSON.stringify({ name: "m", alias: "champion" });
+    const r = await send(
+      "DELETE",
+      ALIAS,
+      [...iam("DELETE", ALIAS, "arn:aws:sts::123456789012:assumed-role/Approver/job"), ["Content-Type", "text/plain"]],
+      body,
+    );
+    expect(r.status).toBe(403);
+    expect(json(r)).toMatchObject({ reason: "promotion-alias-not-allowed" });
+    expect(seen).toEqual([]);
+  });
+
+  test("MLflow unreadable during the lookup: 502, nothing forwarded", async () => {
+    answer = { status: 500, body: "<html>" };
+    const body = JSON.stringify({ name: "m", version: "1", stage: "Staging" });
+    const r = await send(
+      "POST",
+      TRANSITION,
+      [...cognito("POST", TRANSITION, "ann", "model-approvers"), jsonType],
+      body,
+    );
+    expect(r.status).toBe(502);
+    expect(seen.map((q) => q.method)).toEqual(["GET"]);
+  });
 });

@@ -61,7 +61,7 @@ describe("decidePromotion", () => {
     const stagingOnly = new Map([["g", { ...APPROVERS, stagesTo: ["Staging" as const] }]]);
     expect(decidePromotion(stagingOnly, transition("Staging", true), alice)).toMatchObject({
       allowed: false,
-      message: expect.stringMatching(/to Archived \(archive_existing_versions/),
+      message: expect.stringMatching(/allows no archiving \(archive_existing_versions/),
     });
   });
 
@@ -71,7 +71,7 @@ describe("decidePromotion", () => {
       decidePromotion(rules, { kind: "transition", to: "Archived", from: "Production", archiveExisting: false }, alice),
     ).toMatchObject({
       allowed: false,
-      message: "policies/groups/g.yaml allows no promotion out of Production",
+      message: "policies/groups/g.yaml allows no move out of Production",
     });
   });
 
