@@ -130,6 +130,23 @@ describe("checkPromotion", () => {
     });
   });
 
+  test("a SigV4 caller outside the role table, where no group with the route right restricts promotion: allowed", async () => {
+    const open = PolicySet.fromFiles(catalog, [
+      file("readers", "description: r\nallow: ['class:read']\n"),
+      file("model-approvers", "description: a\nextends: readers\nallow: ['class:registry-promote']\n"),
+      file("admins", "description: a\nallow: ['*']\n"),
+    ]);
+    expect(
+      await checkPromotion(
+        { policySet: open, iamGroups: new Map() },
+        route("TransitionModelVersionStage"),
+        iam("assumed-role/unknown/x"),
+        { name: "m", version: "1", stage: "Production" },
+        registry,
+      ),
+    ).toEqual({ ok: true });
+  });
+
   test("admins, whose file has no promotion block, may do what the route allows", async () => {
     expect(
       await checkPromotion(
