@@ -20,6 +20,19 @@ export const GUARD_BUNDLE_FILES = {
 /** The group files ride beside the catalog (`policies/groups/`): their promotion rules are the guard's. */
 export const GUARD_BUNDLE_GROUPS_DIR = relative(REPO_ROOT, GROUPS_DIR);
 
+/** The group files the bundle holds, as paths inside it. */
+function bundledGroupFiles(): string[] {
+  return readdirSync(GROUPS_DIR)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()
+    .map((f) => join(GUARD_BUNDLE_GROUPS_DIR, f));
+}
+
+/** Every file of the bundle, as paths inside it: the program, the catalog and the group files. */
+export function guardBundleFiles(): string[] {
+  return [...Object.values(GUARD_BUNDLE_FILES), ...bundledGroupFiles()];
+}
+
 export interface GuardBuild {
   readonly outDir: string;
   readonly mainFile: string;
@@ -44,9 +57,7 @@ export function buildGuard(outDir: string = GUARD_BUILD_DIR): GuardBuild {
     });
     mkdirSync(dirname(join(staging, GUARD_BUNDLE_FILES.catalog)), { recursive: true });
     copyFileSync(CATALOG_FILE, join(staging, GUARD_BUNDLE_FILES.catalog));
-    const groupFiles = readdirSync(GROUPS_DIR)
-      .filter((f) => /\.ya?ml$/.test(f))
-      .map((f) => join(GUARD_BUNDLE_GROUPS_DIR, f));
+    const groupFiles = bundledGroupFiles();
     mkdirSync(join(staging, GUARD_BUNDLE_GROUPS_DIR), { recursive: true });
     for (const file of groupFiles) copyFileSync(join(REPO_ROOT, file), join(staging, file));
     // A group file removed since the last build must not linger in the bundle.

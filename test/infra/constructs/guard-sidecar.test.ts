@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { ConfigError } from "../../../authorizer/core/errors";
-import { GUARD_BUNDLE_FILES } from "../../../guard/build";
+import { GUARD_BUNDLE_FILES, GUARD_BUNDLE_GROUPS_DIR, guardBundleFiles } from "../../../guard/build";
 import { GUARD_ENV } from "../../../guard/config";
 import {
   buildGuardImageContext,
@@ -57,19 +57,23 @@ function synth(props: Partial<GuardSidecarProps> = {}) {
 }
 
 describe("buildGuardImageContext", () => {
-  test("holds the Dockerfile, the bundle and the catalog, nothing else", () => {
+  test("holds the Dockerfile, the bundle, the catalog and the group files, nothing else", () => {
     const files = readdirSync(contextDir, { recursive: true, withFileTypes: true })
       .filter((e) => e.isFile())
       .map((e) => join(e.parentPath, e.name).slice(contextDir.length + 1))
       .sort();
-    expect(files).toEqual(["Dockerfile", ...Object.values(GUARD_BUNDLE_FILES)].sort());
+    expect(files).toEqual(["Dockerfile", ...guardBundleFiles()].sort());
+    expect(files.filter((f) => f.startsWith("policies/groups/"))).not.toEqual([]);
     expect(readFileSync(join(contextDir, "Dockerfile"), "utf8")).toBe(readFileSync(GUARD_DOCKERFILE, "utf8"));
   });
 
   test("the Dockerfile copies only those files, runs node on the bundle as a non-root user, installs nothing", () => {
     const dockerfile = readFileSync(GUARD_DOCKERFILE, "utf8");
     const copies = [...dockerfile.matchAll(/^COPY (\S+) (\S+)$/gm)].map((m) => [m[1], m[2]]);
-    expect(copies).toEqual(Object.values(GUARD_BUNDLE_FILES).map((f) => [f, `/opt/mlflow-gate/${f}`]));
+    expect(copies).toEqual([
+      ...Object.values(GUARD_BUNDLE_FILES).map((f) => [f, `/opt/mlflow-gate/${f}`]),
+      [`${GUARD_BUNDLE_GROUPS_DIR}/`, `/opt/mlflow-gate/${GUARD_BUNDLE_GROUPS_DIR}/`],
+    ]);
     expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:\d+-[a-z]+-slim$/m);
     expect(dockerfile).toMatch(/^USER 1000:1000$/m);
     expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "\/opt\/mlflow-gate\/guard\/main\.js"\]$/m);

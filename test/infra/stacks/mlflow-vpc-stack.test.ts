@@ -11,7 +11,7 @@ import { tmpdir } from "os";
 import { delimiter, join } from "path";
 import { ConfigError } from "../../../authorizer/core/errors";
 import { InfraConfig, parseInfraConfig } from "../../../infra/config";
-import { GUARD_BUNDLE_FILES } from "../../../guard/build";
+import { guardBundleFiles } from "../../../guard/build";
 import { GUARD_ENV } from "../../../guard/config";
 import { GUARD_PORT } from "../../../infra/constructs/guard-sidecar";
 import { MLFLOW_IMAGE_DIR, MlflowVpcStack } from "../../../infra/stacks/mlflow-vpc-stack";
@@ -777,7 +777,7 @@ describe("guard sidecar", () => {
       .filter((e) => e.isFile())
       .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
       .sort();
-    expect(files).toEqual(["Dockerfile", ...Object.values(GUARD_BUNDLE_FILES)].sort());
+    expect(files).toEqual(["Dockerfile", ...guardBundleFiles()].sort());
   });
 });
 
