@@ -79,6 +79,15 @@ export type PromotionDecision =
 
 export type PromotionRefusal = "stage-not-allowed" | "alias-not-allowed" | "alias-undecidable" | "same-person";
 
+/**
+ * Whether two stamped names are one person for the two-person rule. A role's sessions are one person: whoever
+ * may assume the role chooses the session name, so a new session must not count as someone else.
+ */
+export function samePerson(a: string, b: string): boolean {
+  const person = (name: string): string => /^(assumed-role\/[^/]+)\//.exec(name)?.[1] ?? name;
+  return person(a) === person(b);
+}
+
 /** Why one group's rule refuses the request, or undefined when it allows it. */
 function refusalOf(
   rule: PromotionRule,
@@ -109,7 +118,7 @@ function refusalOf(
   if (rule.separateFromCreator && request.kind !== "delete-alias") {
     if (parties.creator === undefined)
       return { reason: "same-person", why: "promotion of a version whose creator is unknown (the two-person rule)" };
-    if (parties.creator === parties.caller)
+    if (samePerson(parties.creator, parties.caller))
       return {
         reason: "same-person",
         why: `promotion of a version you created (${parties.creator}): the two-person rule`,

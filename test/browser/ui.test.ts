@@ -235,7 +235,7 @@ test("a model approver sets an alias on a model version", async () => {
   const dialog = page.getByRole("dialog");
   await dialog.waitFor();
   await shot(page, "approver-alias-dialog");
-  await dialog.locator("input").first().fill("champion");
+  await dialog.locator("input").first().fill("challenger");
   await dialog.locator("input").first().press("Enter");
   await dialog.getByRole("button", { name: /save/i }).click();
 
@@ -243,7 +243,7 @@ test("a model approver sets an alias on a model version", async () => {
   await dialog.waitFor({ state: "hidden" });
   await shot(page, "approver-alias-set");
   const alias = await privateMlflow(
-    `/api/2.0/mlflow/registered-models/alias?name=${encodeURIComponent(seed.modelName)}&alias=champion`,
+    `/api/2.0/mlflow/registered-models/alias?name=${encodeURIComponent(seed.modelName)}&alias=challenger`,
   );
   expect(alias.model_version?.version).toBe(seed.modelVersion);
 });

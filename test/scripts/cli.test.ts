@@ -71,7 +71,9 @@ describe("usage errors", () => {
     const r = await run("policy", "check", "--group", "readers", "--group", "nobody", "GET", "/health");
     // Assess
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('unknown group "nobody" (known groups: admins, model-approvers, readers)');
+    expect(r.stderr).toContain(
+      'unknown group "nobody" (known groups: admins, model-approvers, readers, release-managers)',
+    );
   });
 });
 
@@ -234,14 +236,14 @@ describe("policy lint", () => {
     const problems = lines(r.stdout).filter((l) => /^\S+:\d+: /.test(l));
     expect(problems).toEqual([]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/policy lint: 3 groups, \d+ routes: no problems\n$/);
+    expect(r.stdout).toMatch(/policy lint: 4 groups, \d+ routes: no problems\n$/);
   });
 
   test("prints the worst-case sizes of each group", async () => {
     // Act
     const r = await run("policy", "lint");
     // Assess
-    for (const group of ["admins", "model-approvers", "readers"]) {
+    for (const group of ["admins", "model-approvers", "readers", "release-managers"]) {
       expect(r.stdout).toMatch(new RegExp(`^  ${group} +\\d+ / 8192 +\\d+: [\\d, ]+ +\\d+ / \\d+ +\\d+ / \\d+$`, "m"));
     }
   });

@@ -38,14 +38,18 @@ describe("buildDecisionMatrix", () => {
   });
 
   test("marks each group's decision in its own column, groups sorted by name", () => {
-    // Assess: columns are method, path, action, class, auth, admins, model-approvers, readers, note.
-    expect(matrix).toContain("| Method | Path | Action | Class | Auth | admins | model-approvers | readers | Note |");
+    // Assess: columns are method, path, action, class, auth, admins, model-approvers, readers, release-managers, note.
+    expect(matrix).toContain(
+      "| Method | Path | Action | Class | Auth | admins | model-approvers | readers | release-managers | Note |",
+    );
     expect(row("POST", "/api/2.0/mlflow/runs/delete")).toBe(
-      "| POST | `/api/2.0/mlflow/runs/delete` | DeleteRun | write | iam | ✅ | ❌ | ❌ |  |",
+      "| POST | `/api/2.0/mlflow/runs/delete` | DeleteRun | write | iam | ✅ | ❌ | ❌ | ❌ |  |",
     );
     expect(row("POST", "/api/2.0/mlflow/model-versions/transition-stage")).toMatch(
-      /\| registry-promote \| iam \| ✅ \| ✅ \| ❌ \|/,
+      /\| registry-promote \| iam \| ✅ \| ✅ \| ❌ \| ✅ \|/,
     );
-    expect(row("POST", "/graphql")).toMatch(/\| GraphQL \| read \| cognito \| ✅ \| ✅ \| ✅ \| POST that only reads/);
+    expect(row("POST", "/graphql")).toMatch(
+      /\| GraphQL \| read \| cognito \| ✅ \| ✅ \| ✅ \| ✅ \| POST that only reads/,
+    );
   });
 });
