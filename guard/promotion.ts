@@ -116,19 +116,20 @@ export function modelFactsOf(answer: unknown): ModelFacts | undefined {
   const aliases = listOf(rm.aliases);
   const latest = listOf(rm.latest_versions);
   if (aliases === undefined || latest === undefined) return undefined;
-  const out: ModelFacts = { aliases: [], latest: [] };
+  const held: { alias: string; version: string }[] = [];
   for (const a of aliases) {
     if (!isJsonObject(a) || typeof a.alias !== "string" || typeof a.version !== "string") return undefined;
     if (!VERSION_NUMBER.test(a.version)) return undefined;
-    (out.aliases as ModelFacts["aliases"][number][]).push({ alias: a.alias, version: a.version });
+    held.push({ alias: a.alias, version: a.version });
   }
+  const newest: { version: string; stage: Stage }[] = [];
   for (const v of latest) {
     const stage = isJsonObject(v) && typeof v.current_stage === "string" ? canonicalStage(v.current_stage) : undefined;
     if (!isJsonObject(v) || stage === undefined || typeof v.version !== "string") return undefined;
     if (!VERSION_NUMBER.test(v.version)) return undefined;
-    (out.latest as ModelFacts["latest"][number][]).push({ version: v.version, stage });
+    newest.push({ version: v.version, stage });
   }
-  return out;
+  return { aliases: held, latest: newest };
 }
 
 export type ModelVersionsRead =
