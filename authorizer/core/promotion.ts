@@ -8,6 +8,12 @@ export const STAGES = ["None", "Staging", "Production", "Archived"] as const;
 export type Stage = (typeof STAGES)[number];
 
 /**
+ * The stages a version serves from: MLflow's "active" stages (DEFAULT_STAGES_FOR_GET_LATEST_VERSIONS, the only
+ * targets `archive_existing_versions` takes). None and Archived are where versions rest.
+ */
+export const ACTIVE_STAGES: readonly Stage[] = ["Staging", "Production"];
+
+/**
  * The stage MLflow reads from a client's string: ASCII case-insensitive, never trimmed
  * (`get_canonical_stage`: `stage.lower()` looked up among the four). Anything else MLflow refuses (400).
  */
@@ -127,6 +133,14 @@ function refusalOf(
   return undefined;
 }
 
+/** One promotion a request amounts to, with the creator of the version it concerns. */
+export interface PromotionStep {
+  readonly request: PromotionRequest;
+  readonly creator: string | undefined;
+  /** Why the request amounts to it, for the refusal message (a route with side effects); absent: it is the request. */
+  readonly because?: string;
+}
+
 /**
  * Decides a promotion for a caller in several groups, each of which has the route right: allowed when one of
  * their rules allows it (as routes are: the union of the groups), else refused with every group's reason.
@@ -136,11 +150,31 @@ export function decidePromotion(
   request: PromotionRequest,
   parties: PromotionParties,
 ): PromotionDecision {
+  return decidePromotionSteps(rules, [{ request, creator: parties.creator }], parties.caller);
+}
+
+/**
+ * Decides a request that amounts to several promotions (removing a version takes its stage and its aliases):
+ * allowed when one group's rule allows every step, so that no step rides on another group's right; else refused
+ * with each group's first refusal. No steps: allowed (a group has the route right).
+ */
+export function decidePromotionSteps(
+  rules: ReadonlyMap<string, PromotionRule>,
+  steps: readonly PromotionStep[],
+  caller: string,
+): PromotionDecision {
   const refusals: { group: string; reason: PromotionRefusal; why: string }[] = [];
   for (const [group, rule] of [...rules].sort(([a], [b]) => a.localeCompare(b))) {
-    const refusal = refusalOf(rule, request, parties);
-    if (refusal === undefined) return { allowed: true, group };
-    refusals.push({ group, ...refusal });
+    let refused: { reason: PromotionRefusal; why: string } | undefined;
+    for (const step of steps) {
+      const refusal = refusalOf(rule, step.request, { caller, creator: step.creator });
+      if (refusal !== undefined) {
+        refused = step.because === undefined ? refusal : { ...refusal, why: `${refusal.why} (${step.because})` };
+        break;
+      }
+    }
+    if (refused === undefined) return { allowed: true, group };
+    refusals.push({ group, ...refused });
   }
   if (refusals.length === 0)
     return { allowed: false, reason: "stage-not-allowed", message: "no group of the caller may promote" };
