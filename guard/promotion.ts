@@ -1,9 +1,10 @@
 import { CatalogRoute } from "../authorizer/core/catalog";
 import { PolicySet } from "../authorizer/core/policy-set";
-import { canonicalStage, decidePromotion, PromotionRequest, Stage, UNRESTRICTED } from "../authorizer/core/promotion";
+import { decidePromotionRequest, PromotionRefused, unreadablePromotion } from "../authorizer/core/decide-promotion";
+import { canonicalStage, PromotionRequest, Stage, UNRESTRICTED } from "../authorizer/core/promotion";
 import { Caller } from "./caller";
 import { isJsonObject, JsonObject } from "./json-body";
-import { isPromotionAction, readPromotionRequest } from "./promotion-request";
+import { isPromotionAction, PendingPromotion, readPromotionRequest } from "./promotion-request";
 import { USER_TAG } from "./stamp";
 
 /**
@@ -47,9 +48,8 @@ export function groupsOf(caller: Caller, iamGroups: ReadonlyMap<string, string>)
   return group === undefined ? [] : [group];
 }
 
-export type PromotionCheck =
-  | { readonly ok: true }
-  | { readonly ok: false; readonly status: number; readonly reason: string; readonly message: string };
+/** The guard's answer: forward, or refuse with the status, reason and message of the shared decision. */
+export type PromotionCheck = { readonly ok: true } | PromotionRefused;
 
 /** Reads what MLflow's GetModelVersion answered: the stage, and the `mlflow.user` tag. */
 export function versionFactsOf(answer: unknown): VersionFacts | undefined {
@@ -71,7 +71,7 @@ export async function checkPromotion(
 ): Promise<PromotionCheck> {
   if (!isPromotionAction(route.action)) return { ok: true };
   const read = readPromotionRequest(route.action, body);
-  if (!read.ok) return { ok: false, status: 400, reason: "promotion-request-unreadable", message: read.message };
+  if (!read.ok) return unreadablePromotion(read.message);
   const groups = groupsOf(caller, policy.iamGroups);
   // A SigV4 caller outside the role table: IAM allowed the route, so one of the groups with the route right is
   // its own. When none of them restricts promotion, its group cannot change the answer.
@@ -79,26 +79,23 @@ export async function checkPromotion(
     const all = policy.policySet.promotionRules([...policy.policySet.groups.keys()], route);
     if ([...all.values()].every((r) => r === UNRESTRICTED)) return { ok: true };
   }
-  const rules = policy.policySet.promotionRules(groups, route);
-  if (rules.size === 0)
-    return {
-      ok: false,
-      status: 403,
-      reason: "promotion-no-group",
-      message: `${caller.name} is in no group that may ${route.action} (${caller.surface === "iam" ? "a SigV4 caller's group comes from the deployment's role table" : "Cognito groups"})`,
-    };
   const { target } = read;
-  let from: Stage = "None";
-  let creator: string | undefined;
-  if (target.version !== undefined) {
-    const facts = await lookup.version(target.name, target.version);
+  let facts: VersionFacts = { stage: "None" };
+  // No group of the caller may call the route: the decision refuses without asking MLflow.
+  if (target.version !== undefined && policy.policySet.promotionRules(groups, route).size > 0) {
+    const found = await lookup.version(target.name, target.version);
     // No such version: MLflow refuses the request itself, and there is nothing to promote.
-    if (facts === undefined) return { ok: true };
-    ({ stage: from, creator } = facts);
+    if (found === undefined) return { ok: true };
+    facts = found;
   }
-  const request: PromotionRequest = target.request.kind === "transition" ? { ...target.request, from } : target.request;
-  const decision = decidePromotion(rules, request, { caller: caller.name, creator });
-  return decision.allowed
-    ? { ok: true }
-    : { ok: false, status: 403, reason: `promotion-${decision.reason}`, message: decision.message };
+  const verdict = decidePromotionRequest(policy.policySet, groups, route, promotionOf(target.request, facts.stage), {
+    caller: caller.name,
+    creator: facts.creator,
+  });
+  return verdict.ok ? { ok: true } : verdict;
+}
+
+/** The request to decide, once the version's current stage is known (only a transition depends on it). */
+export function promotionOf(pending: PendingPromotion, from: Stage): PromotionRequest {
+  return pending.kind === "transition" ? { ...pending, from } : pending;
 }
