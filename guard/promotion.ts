@@ -1,9 +1,14 @@
 import { CatalogRoute } from "../authorizer/core/catalog";
 import { PolicySet } from "../authorizer/core/policy-set";
 import {
+  decidePromotionRequest,
+  noPromotionGroup,
+  PromotionRefused,
+  unreadablePromotion,
+} from "../authorizer/core/decide-promotion";
+import {
   ACTIVE_STAGES,
   canonicalStage,
-  decidePromotion,
   PromotionDecision,
   PromotionRequest,
   PromotionRule,
@@ -21,6 +26,7 @@ import { isJsonObject, JsonObject } from "./json-body";
 import {
   isPromotionAction,
   isRegistryChangeAction,
+  PendingPromotion,
   PromotionTarget,
   readPromotionRequest,
   readRegistryChangeRequest,
@@ -87,9 +93,8 @@ export function groupsOf(caller: Caller, iamGroups: ReadonlyMap<string, string>)
   return group === undefined ? [] : [group];
 }
 
-export type PromotionCheck =
-  | { readonly ok: true }
-  | { readonly ok: false; readonly status: number; readonly reason: string; readonly message: string };
+/** The guard's answer: forward, or refuse with the status, reason and message of the shared decision. */
+export type PromotionCheck = { readonly ok: true } | PromotionRefused;
 
 const VERSION_NUMBER = /^[1-9][0-9]*$/;
 
@@ -177,12 +182,27 @@ export async function readModelVersions(
   return { kind: "read", versions };
 }
 
-const refused = (status: number, reason: string, message: string): PromotionCheck => ({
+const refused = (reason: PromotionRefused["reason"], message: string): PromotionRefused => ({
   ok: false,
-  status,
+  status: 403,
   reason,
   message,
 });
+
+/**
+ * A SigV4 caller outside the role table: IAM allowed the route, so one of the groups with the route right is its
+ * own. When none of them restricts promotion, its group cannot change the answer.
+ */
+function openToUnlisted(
+  policy: PromotionPolicy,
+  route: CatalogRoute,
+  caller: Caller,
+  groups: readonly string[],
+): boolean {
+  if (groups.length > 0 || caller.surface !== "iam") return false;
+  const all = policy.policySet.promotionRules([...policy.policySet.groups.keys()], route);
+  return [...all.values()].every((r) => r === UNRESTRICTED);
+}
 
 /**
  * The rules of the caller's groups that have the route right; "open" when the caller may do whatever the route
@@ -192,22 +212,11 @@ function rulesFor(
   policy: PromotionPolicy,
   route: CatalogRoute,
   caller: Caller,
-): Map<string, PromotionRule> | "open" | PromotionCheck {
+): Map<string, PromotionRule> | "open" | PromotionRefused {
   const groups = groupsOf(caller, policy.iamGroups);
-  // A SigV4 caller outside the role table: IAM allowed the route, so one of the groups with the route right is
-  // its own. When none of them restricts promotion, its group cannot change the answer.
-  if (groups.length === 0 && caller.surface === "iam") {
-    const all = policy.policySet.promotionRules([...policy.policySet.groups.keys()], route);
-    if ([...all.values()].every((r) => r === UNRESTRICTED)) return "open";
-  }
+  if (openToUnlisted(policy, route, caller, groups)) return "open";
   const rules = policy.policySet.promotionRules(groups, route);
-  if (rules.size === 0)
-    return refused(
-      403,
-      "promotion-no-group",
-      `${caller.name} is in no group that may ${route.action} (${caller.surface === "iam" ? "a SigV4 caller's group comes from the deployment's role table" : "Cognito groups"})`,
-    );
-  return rules;
+  return rules.size === 0 ? noPromotionGroup(caller.name, route) : rules;
 }
 
 export async function checkPromotion(
@@ -219,15 +228,14 @@ export async function checkPromotion(
 ): Promise<PromotionCheck> {
   if (isPromotionAction(route.action)) {
     const read = readPromotionRequest(route.action, body);
-    if (!read.ok) return refused(400, "promotion-request-unreadable", read.message);
-    const rules = rulesFor(policy, route, caller);
-    if (rules === "open") return { ok: true };
-    if (!(rules instanceof Map)) return rules;
-    return checkDirectPromotion(rules, read.target, caller, lookup);
+    if (!read.ok) return unreadablePromotion(read.message);
+    const groups = groupsOf(caller, policy.iamGroups);
+    if (openToUnlisted(policy, route, caller, groups)) return { ok: true };
+    return checkDirectPromotion(policy, groups, route, read.target, caller, lookup);
   }
   if (isRegistryChangeAction(route.action)) {
     const read = readRegistryChangeRequest(route.action, body);
-    if (!read.ok) return refused(400, "promotion-request-unreadable", read.message);
+    if (!read.ok) return unreadablePromotion(read.message);
     const rules = rulesFor(policy, route, caller);
     if (rules === "open") return { ok: true };
     if (!(rules instanceof Map)) return rules;
@@ -236,23 +244,33 @@ export async function checkPromotion(
   return { ok: true };
 }
 
+/** A transition or an alias change: the shared decision (authorizer/core/decide-promotion.ts), as `policy check`'s. */
 async function checkDirectPromotion(
-  rules: Map<string, PromotionRule>,
+  policy: PromotionPolicy,
+  groups: readonly string[],
+  route: CatalogRoute,
   target: PromotionTarget,
   caller: Caller,
   lookup: RegistryLookup,
 ): Promise<PromotionCheck> {
-  let from: Stage = "None";
-  let creator: string | undefined;
-  if (target.version !== undefined) {
-    const facts = await lookup.version(target.name, target.version);
+  let facts: Pick<VersionFacts, "stage" | "creator"> = { stage: "None" };
+  // No group of the caller may call the route: the decision refuses without asking MLflow.
+  if (target.version !== undefined && policy.policySet.promotionRules(groups, route).size > 0) {
+    const found = await lookup.version(target.name, target.version);
     // No such version: MLflow refuses the request itself, and there is nothing to promote.
-    if (facts === undefined) return { ok: true };
-    ({ stage: from, creator } = facts);
+    if (found === undefined) return { ok: true };
+    facts = found;
   }
-  const request: PromotionRequest = target.request.kind === "transition" ? { ...target.request, from } : target.request;
-  const decision = decidePromotion(rules, request, { caller: caller.name, creator });
-  return decision.allowed ? { ok: true } : refused(403, `promotion-${decision.reason}`, decision.message);
+  const verdict = decidePromotionRequest(policy.policySet, groups, route, promotionOf(target.request, facts.stage), {
+    caller: caller.name,
+    creator: facts.creator,
+  });
+  return verdict.ok ? { ok: true } : verdict;
+}
+
+/** The request to decide, once the version's current stage is known (only a transition depends on it). */
+export function promotionOf(pending: PendingPromotion, from: Stage): PromotionRequest {
+  return pending.kind === "transition" ? { ...pending, from } : pending;
 }
 
 /** Deleting a version or a model, renaming a model: decided on what it would take, read fresh from MLflow. */
@@ -279,7 +297,6 @@ async function checkRegistryChange(
     if (read.kind === "missing") return { ok: true };
     if (read.kind === "too-many")
       return refused(
-        403,
         "promotion-undecidable",
         `model ${JSON.stringify(target.name)} has versions up to ${read.highest}, and one in an active stage; the guard reads at most ${MAX_READ_VERSIONS} to decide what ${target.kind === "delete-model" ? "deleting" : "renaming"} it takes, so only a group without a promotion block may`,
       );
@@ -291,5 +308,5 @@ async function checkRegistryChange(
       caller.name,
     );
   }
-  return decision.allowed ? { ok: true } : refused(403, `promotion-${decision.reason}`, decision.message);
+  return decision.allowed ? { ok: true } : refused(`promotion-${decision.reason}`, decision.message);
 }

@@ -167,6 +167,27 @@ describe("checkPromotion", () => {
     });
   });
 
+  test("a caller in no group with the route right is refused without asking MLflow about the version", async () => {
+    const asked: string[] = [];
+    const verdict = await checkPromotion(
+      policy,
+      route("TransitionModelVersionStage", "cognito"),
+      cognito("rita", ["readers"]),
+      { name: "m", version: "9", stage: "Staging" },
+      {
+        version: async (name, version) => void asked.push(`${name}/${version}`),
+        model: async (name) => void asked.push(name),
+      },
+    );
+    expect(verdict).toEqual({
+      ok: false,
+      status: 403,
+      reason: "promotion-no-group",
+      message: "rita is in no group that may TransitionModelVersionStage (Cognito groups)",
+    });
+    expect(asked).toEqual([]);
+  });
+
   test("a SigV4 caller outside the role table, where no group with the route right restricts promotion: allowed", async () => {
     const open = PolicySet.fromFiles(catalog, [
       file("readers", "description: r\nallow: ['class:read']\n"),

@@ -1,6 +1,8 @@
 import { readFileSync } from "fs";
 import { loadPolicySet } from "../../authorizer/load-policies";
-import { buildDecisionMatrix, DECISION_MATRIX_FILE } from "../../scripts/generate-decision-matrix";
+import { parseGroupFile } from "../../authorizer/core/group-file";
+import { PolicySet } from "../../authorizer/core/policy-set";
+import { buildDecisionMatrix, DECISION_MATRIX_FILE, promotionRightsOf } from "../../scripts/generate-decision-matrix";
 import { CATALOG_FILE, GROUPS_DIR } from "../../project/paths";
 
 const set = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
@@ -51,5 +53,70 @@ describe("buildDecisionMatrix", () => {
     expect(row("POST", "/graphql")).toMatch(
       /\| GraphQL \| read \| cognito \| ✅ \| ✅ \| ✅ \| ✅ \| POST that only reads/,
     );
+  });
+});
+
+describe("buildDecisionMatrix: promotion rights", () => {
+  // Prepare: group files with promotion blocks (the tiers of issue 16), and a group restricted by the stage a
+  // version leaves.
+  const file = (name: string, text: string) => parseGroupFile(name, `policies/groups/${name}.yaml`, text);
+  const promoting = PolicySet.fromFiles(set.catalog, [
+    file("readers", "description: r\nallow: ['class:read']\n"),
+    file(
+      "model-approvers",
+      "description: a\nextends: readers\nallow: ['class:registry-promote']\npromotion:\n  stages: { to: [Staging, Archived] }\n  aliases: { allow: ['*'], deny: [champion, 'prod*'] }\n",
+    ),
+    file(
+      "release-managers",
+      "description: m\nextends: readers\nallow: ['class:registry-promote']\npromotion:\n  stages: { to: [Production, Archived] }\n  aliases: { allow: [champion, 'prod*'] }\n  separateFromCreator: true\n",
+    ),
+    file(
+      "stagers",
+      "description: s\nallow: [TransitionModelVersionStage]\npromotion:\n  stages: { to: [Production], from: [Staging] }\n",
+    ),
+    file("admins", "description: a\nallow: ['*']\n"),
+  ]);
+  const matrix = buildDecisionMatrix(promoting);
+  const section = matrix.slice(matrix.indexOf("## Promotion rights"));
+
+  test("a stage table: where each group may move versions to, and out of, and whether the two-person rule is on", () => {
+    // Assess
+    expect(section).toContain(
+      [
+        "| Group | to None | to Staging | to Production | to Archived | Out of | Two-person rule |",
+        "|---|---|---|---|---|---|---|",
+        "| admins | ✅ | ✅ | ✅ | ✅ | any stage | off |",
+        "| model-approvers | ❌ | ✅ | ❌ | ✅ | any stage | off |",
+        "| release-managers | ❌ | ❌ | ✅ | ✅ | any stage | on |",
+        "| stagers | ❌ | ❌ | ✅ | ❌ | Staging | off |",
+      ].join("\n"),
+    );
+  });
+
+  test("an alias table: which routes, the allowed and denied patterns; groups without the routes named once", () => {
+    // Assess: stagers may call no alias route, readers no promotion route at all
+    expect(section).toContain(
+      [
+        "| Group | Set | Delete | Aliases allowed | Aliases denied | Two-person rule |",
+        "|---|---|---|---|---|---|",
+        "| admins | ✅ | ✅ | `*` | none | off |",
+        "| model-approvers | ✅ | ✅ | `*` | `champion`, `prod*` | off |",
+        "| release-managers | ✅ | ✅ | `champion`, `prod*` | none | on |",
+        "",
+      ].join("\n"),
+    );
+    expect(section).toContain("Groups that may call none of these routes: readers.");
+  });
+
+  test("the stages are the guard's decisions: a group allowed the route but no stage gets no ✅", () => {
+    // Prepare
+    const none = PolicySet.fromFiles(set.catalog, [
+      file("frozen", "description: f\nallow: [TransitionModelVersionStage]\npromotion:\n  stages: { to: [] }\n"),
+    ]);
+    // Act
+    const rights = promotionRightsOf(none, "frozen");
+    // Assess
+    expect(rights).toMatchObject({ transition: true, setAlias: false, stagesTo: [], stagesFrom: [] });
+    expect(buildDecisionMatrix(none)).toContain("| frozen | ❌ | ❌ | ❌ | ❌ | none | off |");
   });
 });

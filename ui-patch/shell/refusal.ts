@@ -11,8 +11,9 @@ export function refusalOf(status: number, body: string): string | undefined {
     const parsed = JSON.parse(body) as unknown;
     if (typeof parsed !== "object" || parsed === null) return undefined;
     const { error_code: code, message } = parsed as Record<string, unknown>;
+    // The guard signs its messages ("mlflow-gate: ..."); the banner speaks for it already.
     return code === "PERMISSION_DENIED" && typeof message === "string" && message.length <= MAX_REFUSAL
-      ? message
+      ? message.replace(/^mlflow-gate: /, "")
       : undefined;
   } catch {
     return undefined;

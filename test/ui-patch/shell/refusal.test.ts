@@ -1,10 +1,10 @@
 import { refusalOf } from "../../../ui-patch/shell/refusal";
 
 describe("refusalOf: the guard's reason for the banner", () => {
-  test("a 403 the guard wrote gives its message", () => {
+  test("a 403 the guard wrote gives its message, without the guard's signature", () => {
     const body = JSON.stringify({
       error_code: "PERMISSION_DENIED",
-      message: "policies/groups/model-approvers.yaml allows no promotion to Production",
+      message: "mlflow-gate: policies/groups/model-approvers.yaml allows no promotion to Production",
     });
     expect(refusalOf(403, body)).toBe("policies/groups/model-approvers.yaml allows no promotion to Production");
   });
