@@ -1,5 +1,4 @@
 import { loadRouteCatalog } from "../../authorizer/load-policies";
-import { parseGroupFile } from "../../authorizer/core/group-file";
 import { PolicySet } from "../../authorizer/core/policy-set";
 import { CATALOG_FILE } from "../../project/paths";
 import { Caller } from "../../guard/caller";
@@ -13,19 +12,20 @@ import {
   VersionFacts,
   versionFactsOf,
 } from "../../guard/promotion";
+import {
+  ADMINS,
+  APPROVERS,
+  groupFile as file,
+  READERS,
+  RELEASE_MANAGERS,
+  routeOf,
+} from "../authorizer/support/promotion-tiers";
 
 const catalog = loadRouteCatalog(CATALOG_FILE);
-const file = (name: string, text: string) => parseGroupFile(name, `policies/groups/${name}.yaml`, text);
 const policySet = PolicySet.fromFiles(catalog, [
-  file("readers", "description: r\nallow: ['class:read']\n"),
-  file(
-    "model-approvers",
-    "description: a\nextends: readers\nallow: ['class:registry-promote']\npromotion:\n  stages: { to: [Staging, Archived] }\n  aliases: { allow: ['*'], deny: [champion, 'prod*'] }\n",
-  ),
-  file(
-    "release-managers",
-    "description: m\nextends: readers\nallow: ['class:registry-promote']\npromotion:\n  stages: { to: [Production, Archived] }\n  aliases: { allow: [champion, 'prod*'] }\n  separateFromCreator: true\n",
-  ),
+  READERS,
+  APPROVERS,
+  RELEASE_MANAGERS,
   file(
     "registry-stewards",
     "description: s\nextends: readers\nallow: ['class:registry-write', 'class:registry-promote']\npromotion:\n  stages: { to: [Staging, Archived], from: [None, Staging, Archived] }\n  aliases: { allow: ['*'], deny: [champion, 'prod*'] }\n",
@@ -34,14 +34,10 @@ const policySet = PolicySet.fromFiles(catalog, [
     "release-stewards",
     "description: m\nextends: readers\nallow: ['class:registry-write', 'class:registry-promote']\npromotion:\n  stages: { to: [Production, Archived] }\n  aliases: { allow: ['*'] }\n  separateFromCreator: true\n",
   ),
-  file("admins", "description: a\nallow: ['*']\n"),
+  ADMINS,
 ]);
 const policy: PromotionPolicy = { policySet, iamGroups: new Map([["role/release", "release-managers"]]) };
-const route = (action: string, auth: "iam" | "cognito" = "iam") => {
-  const r = catalog.routes.find((x) => x.action === action && x.auth === auth);
-  if (!r) throw new Error(action);
-  return r;
-};
+const route = (action: string, auth: "iam" | "cognito" = "iam") => routeOf(catalog, action, auth);
 const cognito = (name: string, groups: string[]): Caller => ({
   surface: "cognito",
   principal: `sub-${name}`,
@@ -190,9 +186,9 @@ describe("checkPromotion", () => {
 
   test("a SigV4 caller outside the role table, where no group with the route right restricts promotion: allowed", async () => {
     const open = PolicySet.fromFiles(catalog, [
-      file("readers", "description: r\nallow: ['class:read']\n"),
+      READERS,
       file("model-approvers", "description: a\nextends: readers\nallow: ['class:registry-promote']\n"),
-      file("admins", "description: a\nallow: ['*']\n"),
+      ADMINS,
     ]);
     expect(
       await checkPromotion(

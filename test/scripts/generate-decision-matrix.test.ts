@@ -1,9 +1,9 @@
 import { readFileSync } from "fs";
 import { loadPolicySet } from "../../authorizer/load-policies";
-import { parseGroupFile } from "../../authorizer/core/group-file";
 import { PolicySet } from "../../authorizer/core/policy-set";
 import { buildDecisionMatrix, DECISION_MATRIX_FILE, promotionRightsOf } from "../../scripts/generate-decision-matrix";
 import { CATALOG_FILE, GROUPS_DIR } from "../../project/paths";
+import { ADMINS, APPROVERS, groupFile as file, READERS, RELEASE_MANAGERS } from "../authorizer/support/promotion-tiers";
 
 const set = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
 
@@ -59,22 +59,15 @@ describe("buildDecisionMatrix", () => {
 describe("buildDecisionMatrix: promotion rights", () => {
   // Prepare: group files with promotion blocks (the tiers of issue 16), and a group restricted by the stage a
   // version leaves.
-  const file = (name: string, text: string) => parseGroupFile(name, `policies/groups/${name}.yaml`, text);
   const promoting = PolicySet.fromFiles(set.catalog, [
-    file("readers", "description: r\nallow: ['class:read']\n"),
-    file(
-      "model-approvers",
-      "description: a\nextends: readers\nallow: ['class:registry-promote']\npromotion:\n  stages: { to: [Staging, Archived] }\n  aliases: { allow: ['*'], deny: [champion, 'prod*'] }\n",
-    ),
-    file(
-      "release-managers",
-      "description: m\nextends: readers\nallow: ['class:registry-promote']\npromotion:\n  stages: { to: [Production, Archived] }\n  aliases: { allow: [champion, 'prod*'] }\n  separateFromCreator: true\n",
-    ),
+    READERS,
+    APPROVERS,
+    RELEASE_MANAGERS,
     file(
       "stagers",
       "description: s\nallow: [TransitionModelVersionStage]\npromotion:\n  stages: { to: [Production], from: [Staging] }\n",
     ),
-    file("admins", "description: a\nallow: ['*']\n"),
+    ADMINS,
   ]);
   const matrix = buildDecisionMatrix(promoting);
   const section = matrix.slice(matrix.indexOf("## Promotion rights"));

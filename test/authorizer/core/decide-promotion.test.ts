@@ -1,24 +1,19 @@
 import { decidePromotionRequest, unreadablePromotion } from "../../../authorizer/core/decide-promotion";
-import { parseGroupFile } from "../../../authorizer/core/group-file";
 import { PolicySet } from "../../../authorizer/core/policy-set";
 import { loadRouteCatalog } from "../../../authorizer/load-policies";
 import { CATALOG_FILE } from "../../../project/paths";
+import { ADMINS, groupFile as file, READERS, routeOf } from "../support/promotion-tiers";
 
 const catalog = loadRouteCatalog(CATALOG_FILE);
-const file = (name: string, text: string) => parseGroupFile(name, `policies/groups/${name}.yaml`, text);
 const set = PolicySet.fromFiles(catalog, [
-  file("readers", "description: r\nallow: ['class:read']\n"),
+  READERS,
   file(
     "model-approvers",
     "description: a\nextends: readers\nallow: ['class:registry-promote']\npromotion:\n  stages: { to: [Staging, Archived] }\n  aliases: { allow: ['*'], deny: [champion] }\n",
   ),
-  file("admins", "description: a\nallow: ['*']\n"),
+  ADMINS,
 ]);
-const route = (action: string, auth: "iam" | "cognito") => {
-  const r = catalog.routes.find((x) => x.action === action && x.auth === auth);
-  if (!r) throw new Error(action);
-  return r;
-};
+const route = (action: string, auth: "iam" | "cognito") => routeOf(catalog, action, auth);
 const toProduction = { kind: "transition", to: "Production", from: "None", archiveExisting: false } as const;
 const parties = { caller: "ann", creator: "bob" };
 
