@@ -4,8 +4,8 @@ import { join, relative } from "path";
 import { CatalogRoute, ROUTE_CLASSES, RouteClass, samplePath } from "../authorizer/core/catalog";
 import { GroupPolicyError } from "../authorizer/core/errors";
 import { decidePath } from "../authorizer/core/decide-request";
-import { decidePromotionRequest } from "../authorizer/core/decide-promotion";
 import { PolicySet } from "../authorizer/core/policy-set";
+import { isAllowed, PromotionRights, promotionRightsOf } from "../authorizer/core/promotion-rights";
 import { Stage, STAGES } from "../authorizer/core/promotion";
 import { loadPolicySet } from "../authorizer/load-policies";
 import { CATALOG_FILE, GROUPS_DIR, REPO_ROOT } from "../project/paths";
@@ -13,9 +13,6 @@ import { CATALOG_FILE, GROUPS_DIR, REPO_ROOT } from "../project/paths";
 export const DECISION_MATRIX_FILE = join(REPO_ROOT, "policies", "decision-matrix.md");
 
 /** Whether the group's compiled policies let a request of the route through (decided on its sample path). */
-export function isAllowed(set: PolicySet, group: string, route: Pick<CatalogRoute, "method" | "path">): boolean {
-  return decidePath(set, [group], route.method, samplePath(route.path)).decision === "allow";
-}
 
 const CLASS_TITLES: Record<RouteClass, string> = {
   read: "read: everything that only reads, including read-only POSTs (searches, /graphql)",
@@ -98,56 +95,6 @@ export function buildDecisionMatrix(set: PolicySet): string {
   }
   out.push(...promotionSection(set, groups));
   return `${out.join("\n")}\n`;
-}
-
-/** A group's promotion rights, as the guard decides them once the gateway let the group call the route. */
-export interface PromotionRights {
-  /** Whether the gateway lets the group call each promotion route (on one mount at least). */
-  readonly transition: boolean;
-  readonly setAlias: boolean;
-  readonly deleteAlias: boolean;
-  /** Stages the guard lets it move a version to (from some stage), and out of (to some stage). */
-  readonly stagesTo: readonly Stage[];
-  readonly stagesFrom: readonly Stage[];
-  readonly aliasesAllow: readonly string[];
-  readonly aliasesDeny: readonly string[];
-  readonly separateFromCreator: boolean;
-}
-
-/** The group's routes of an action that the gateway lets it call. */
-const allowedRoutes = (set: PolicySet, group: string, action: string): CatalogRoute[] =>
-  set.catalog.routes.filter((r) => r.action === action && isAllowed(set, group, r));
-
-/**
- * What a group may promote, or undefined when it may call none of the promotion routes. The stages are asked of
- * the guard's own decision (someone else's version), so the table cannot say more than the guard allows.
- */
-export function promotionRightsOf(set: PolicySet, group: string): PromotionRights | undefined {
-  const [transition] = allowedRoutes(set, group, "TransitionModelVersionStage");
-  const [setAlias] = allowedRoutes(set, group, "SetRegisteredModelAlias");
-  const [deleteAlias] = allowedRoutes(set, group, "DeleteRegisteredModelAlias");
-  const route = transition ?? setAlias ?? deleteAlias;
-  if (route === undefined) return undefined;
-  const rule = set.promotionRules([group], route).get(group);
-  const moves = (to: Stage, from: Stage): boolean =>
-    transition !== undefined &&
-    decidePromotionRequest(
-      set,
-      [group],
-      transition,
-      { kind: "transition", to, from, archiveExisting: false },
-      { caller: "someone", creator: "someone else" },
-    ).ok;
-  return {
-    transition: transition !== undefined,
-    setAlias: setAlias !== undefined,
-    deleteAlias: deleteAlias !== undefined,
-    stagesTo: STAGES.filter((to) => STAGES.some((from) => moves(to, from))),
-    stagesFrom: STAGES.filter((from) => STAGES.some((to) => moves(to, from))),
-    aliasesAllow: rule?.aliasesAllow ?? [],
-    aliasesDeny: rule?.aliasesDeny ?? [],
-    separateFromCreator: rule?.separateFromCreator ?? false,
-  };
 }
 
 function promotionSection(set: PolicySet, groups: readonly string[]): string[] {

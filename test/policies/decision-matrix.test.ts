@@ -3,7 +3,7 @@ import { decidePath, explainDecision } from "../../authorizer/core/decide-reques
 import { loadPolicySet } from "../../authorizer/load-policies";
 import { CATALOG_FILE, GROUPS_DIR } from "../../project/paths";
 import { STAGES } from "../../authorizer/core/promotion";
-import { promotionRightsOf } from "../../scripts/generate-decision-matrix";
+import { promotionRightsOf } from "../../authorizer/core/promotion-rights";
 import { askMlflowRouting, buildProbes } from "../support/probes";
 
 // Prepare (once): the real policies, a probe set over the whole catalog, and MLflow's own routing.

@@ -1,7 +1,8 @@
 import { readFileSync } from "fs";
 import { loadPolicySet } from "../../authorizer/load-policies";
 import { PolicySet } from "../../authorizer/core/policy-set";
-import { buildDecisionMatrix, DECISION_MATRIX_FILE, promotionRightsOf } from "../../scripts/generate-decision-matrix";
+import { promotionRightsOf } from "../../authorizer/core/promotion-rights";
+import { buildDecisionMatrix, DECISION_MATRIX_FILE } from "../../scripts/generate-decision-matrix";
 import { CATALOG_FILE, GROUPS_DIR } from "../../project/paths";
 import { ADMINS, APPROVERS, groupFile as file, READERS, RELEASE_MANAGERS } from "../authorizer/support/promotion-tiers";
 
