@@ -1,12 +1,11 @@
 // Writes policies/decision-matrix.md: what each group may call, route by route, for reviewers of a group change.
 import { writeFileSync } from "fs";
 import { join, relative } from "path";
-import { CatalogRoute, ROUTE_CLASSES, RouteClass, samplePath } from "../authorizer/core/catalog";
+import { ROUTE_CLASSES, RouteClass } from "../authorizer/core/catalog";
 import { GroupPolicyError } from "../authorizer/core/errors";
-import { decidePath } from "../authorizer/core/decide-request";
 import { PolicySet } from "../authorizer/core/policy-set";
 import { isAllowed, PromotionRights, promotionRightsOf } from "../authorizer/core/promotion-rights";
-import { Stage, STAGES } from "../authorizer/core/promotion";
+import { STAGES } from "../authorizer/core/promotion";
 import { loadPolicySet } from "../authorizer/load-policies";
 import { CATALOG_FILE, GROUPS_DIR, REPO_ROOT } from "../project/paths";
 
