@@ -182,6 +182,23 @@ export async function readModelVersions(
   return { kind: "read", versions };
 }
 
+/**
+ * MLflow has no such version or model now: the guard answers MLflow's 404 itself. Forwarding would let a request
+ * for the version about to be created (numbers are predictable) reach MLflow undecided once it exists.
+ */
+const versionNotFound = (name: string, version: string): PromotionRefused => ({
+  ok: false,
+  status: 404,
+  reason: "promotion-not-found",
+  message: `Model Version (name=${name}, version=${version}) not found`,
+});
+const modelNotFound = (name: string): PromotionRefused => ({
+  ok: false,
+  status: 404,
+  reason: "promotion-not-found",
+  message: `Registered Model with name=${name} not found`,
+});
+
 const refused = (reason: PromotionRefused["reason"], message: string): PromotionRefused => ({
   ok: false,
   status: 403,
@@ -257,8 +274,7 @@ async function checkDirectPromotion(
   // No group of the caller may call the route: the decision refuses without asking MLflow.
   if (target.version !== undefined && policy.policySet.promotionRules(groups, route).size > 0) {
     const found = await lookup.version(target.name, target.version);
-    // No such version: MLflow refuses the request itself, and there is nothing to promote.
-    if (found === undefined) return { ok: true };
+    if (found === undefined) return versionNotFound(target.name, target.version);
     facts = found;
   }
   const verdict = decidePromotionRequest(policy.policySet, groups, route, promotionOf(target.request, facts.stage), {
@@ -285,8 +301,7 @@ async function checkRegistryChange(
   let decision: PromotionDecision;
   if (target.kind === "delete-version") {
     const facts = await lookup.version(target.name, target.version);
-    // No such version: MLflow refuses the request itself, and there is nothing to take.
-    if (facts === undefined) return { ok: true };
+    if (facts === undefined) return versionNotFound(target.name, target.version);
     decision = decideRegistryChange(
       rules,
       { kind: "delete-version", name: target.name, version: { version: target.version, ...facts } },
@@ -294,7 +309,7 @@ async function checkRegistryChange(
     );
   } else {
     const read = await readModelVersions(lookup, target.name);
-    if (read.kind === "missing") return { ok: true };
+    if (read.kind === "missing") return modelNotFound(target.name);
     if (read.kind === "too-many")
       return refused(
         "promotion-undecidable",

@@ -22,7 +22,8 @@ import { Caller, isRequestId, readCaller } from "./caller";
 import { DEFAULT_GRAPHQL_LIMITS, GraphqlLimits } from "./graphql";
 import { checkPromotion, modelFactsOf, PromotionPolicy, RegistryLookup, versionFactsOf } from "./promotion";
 import { isPromotionDecided } from "./promotion-request";
-import { JsonObject } from "./json-body";
+import { isJsonObject, JsonObject } from "./json-body";
+import { ModelLock } from "./model-lock";
 import { inspectHeaders, isClientAddressHeader, isGuardOnlyHeader, presignParameterOf } from "./request-headers";
 import { readRequestTarget, RequestTarget } from "./request-target";
 
@@ -124,6 +125,7 @@ export function createGuard(props: GuardProps): Guard {
   const budget = createByteBudget(props.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES);
   const bodyLimits: BodyLimits = { maxBodyBytes: props.maxBodyBytes, graphql: props.graphql ?? DEFAULT_GRAPHQL_LIMITS };
   const registry = registryLookup(props.upstream, agent);
+  const modelLock = new ModelLock();
 
   const emit = (record: AuditRecord): void => {
     try {
@@ -280,6 +282,10 @@ export function createGuard(props: GuardProps): Guard {
         const prepared = await prepareBody(req, checked, seen, (release) => res.once("close", release));
         if (prepared.json) seen.json = prepared.json;
         if (checked.route && checked.caller && isPromotionDecided(checked.route.action)) {
+          // Held until the answer is sent: the decision and MLflow's write are one step for this model.
+          const release = await modelLock.acquire(modelNamesOf(prepared.json));
+          if (res.closed) release();
+          else res.once("close", release);
           const verdict = await checkPromotion(
             props.promotion,
             checked.route,
@@ -290,7 +296,7 @@ export function createGuard(props: GuardProps): Guard {
           if (!verdict.ok)
             refuse(verdict.reason, {
               status: verdict.status,
-              errorCode: verdict.status === 403 ? "PERMISSION_DENIED" : "INVALID_PARAMETER_VALUE",
+              errorCode: PROMOTION_ERROR_CODES[verdict.status],
               message: verdict.message,
             });
         }
@@ -427,6 +433,21 @@ export function createGuardServer(props: GuardProps): Server {
 }
 
 /** A request has a body when it says so: a length above 0, or chunked framing. */
+/** MLflow's error code for each status of a promotion refusal. */
+const PROMOTION_ERROR_CODES = {
+  400: "INVALID_PARAMETER_VALUE",
+  403: "PERMISSION_DENIED",
+  404: "RESOURCE_DOES_NOT_EXIST",
+} as const;
+
+/** The registered models a decided registry write touches: its `name`, and a rename's `new_name`. */
+function modelNamesOf(body: JsonObject | undefined): string[] {
+  return [body?.name, body?.new_name].filter((n): n is string => typeof n === "string");
+}
+
+/** A registry lookup that MLflow has not answered in this time is a 502. */
+const LOOKUP_TIMEOUT_MS = 30_000;
+
 function hasBody(req: IncomingMessage): boolean {
   return Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
 }
@@ -461,12 +482,23 @@ function registryLookup(upstream: URL, agent: Agent): RegistryLookup {
             } catch {
               json = undefined;
             }
+            // MLflow refuses what the request names (a model name it cannot take): the client's error, said so.
+            const status = up.statusCode ?? 0;
+            if (status >= 400 && status < 500 && isJsonObject(json) && typeof json.message === "string")
+              return reject(
+                new Refusal("promotion-lookup-refused", {
+                  status: 400,
+                  errorCode: "INVALID_PARAMETER_VALUE",
+                  message: `MLflow cannot read what this request names: ${json.message.slice(0, 500)}`,
+                }),
+              );
             const facts = up.statusCode === 200 ? factsOf(json) : undefined;
             if (facts === undefined) reject(unreachable());
             else resolve(facts);
           });
         },
       );
+      r.setTimeout(LOOKUP_TIMEOUT_MS, () => r.destroy());
       r.on("error", () => reject(unreachable()));
       r.end();
     });

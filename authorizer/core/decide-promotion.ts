@@ -11,8 +11,8 @@ export type PromotionVerdict = { readonly ok: true; readonly group: string } | P
 
 export interface PromotionRefused {
   readonly ok: false;
-  readonly status: 400 | 403;
-  readonly reason: `promotion-${PromotionRefusal | "no-group" | "request-unreadable" | "undecidable"}`;
+  readonly status: 400 | 403 | 404;
+  readonly reason: `promotion-${PromotionRefusal | "no-group" | "request-unreadable" | "undecidable" | "not-found"}`;
   readonly message: string;
 }
 

@@ -213,12 +213,29 @@ describe("checkPromotion", () => {
     ).toEqual({ ok: true });
   });
 
-  test("a version MLflow does not have: MLflow answers; a request the guard cannot read: 400", async () => {
+  test("a version MLflow does not have: the guard's 404, never forwarded undecided; a request it cannot read: 400", async () => {
+    // A request for the version about to be created (its number is predictable) must not reach MLflow once it
+    // exists: a Production transition an approver races with its creation.
     const approver = cognito("ann", ["model-approvers"]);
     const transition = route("TransitionModelVersionStage", "cognito");
+    const notFound = {
+      ok: false,
+      status: 404,
+      reason: "promotion-not-found",
+      message: "Model Version (name=m, version=9) not found",
+    };
     expect(
       await checkPromotion(policy, transition, approver, { name: "m", version: "9", stage: "Production" }, registry),
-    ).toEqual({ ok: true });
+    ).toEqual(notFound);
+    expect(
+      await checkPromotion(
+        policy,
+        route("SetRegisteredModelAlias", "cognito"),
+        approver,
+        { name: "m", version: "9", alias: "challenger-1" },
+        registry,
+      ),
+    ).toEqual(notFound);
     expect(
       await checkPromotion(policy, transition, approver, { name: "m", version: " 1", stage: "Staging" }, registry),
     ).toMatchObject({
@@ -262,8 +279,27 @@ describe("checkPromotion on the registry writes that take stages and aliases alo
       reason: "promotion-stage-not-allowed",
       message: expect.stringContaining("allows no move out of Production"),
     });
-    for (const version of ["1", "4", "6", "9"])
+    for (const version of ["1", "4", "6"])
       expect(await checkPromotion(policy, del, steward, { name: "m", version }, registry)).toEqual({ ok: true });
+    // A version MLflow does not have: the guard's own 404.
+    expect(await checkPromotion(policy, del, steward, { name: "m", version: "9" }, registry)).toMatchObject({
+      status: 404,
+      reason: "promotion-not-found",
+    });
+  });
+
+  test("renaming or deleting a model MLflow does not have: the guard's 404", async () => {
+    const registry = held();
+    for (const [action, body] of [
+      ["RenameRegisteredModel", { name: "ghost", new_name: "m2" }],
+      ["DeleteRegisteredModel", { name: "ghost" }],
+    ] as const)
+      expect(await checkPromotion(policy, route(action, "cognito"), steward, body, registry)).toEqual({
+        ok: false,
+        status: 404,
+        reason: "promotion-not-found",
+        message: "Registered Model with name=ghost not found",
+      });
   });
 
   test("deleting a model: every version in an active stage read, with the alias holders; refused on what it takes", async () => {

@@ -21,7 +21,7 @@ let upstreamUrl: URL;
 let seen: Seen[] = [];
 let answer: { status: number; body: string } = { status: 200, body: "{}" };
 /** Answers by request, where one answer for all will not do (the guard's own registry lookups). */
-let answerFor: ((r: Seen) => { status: number; body: string } | undefined) | undefined;
+let answerFor: ((r: Seen) => { status: number; body: string; delayMs?: number } | undefined) | undefined;
 let guard: Server;
 let base: string;
 let audit: AuditRecord[] = [];
@@ -77,8 +77,8 @@ beforeAll(async () => {
   ({ server: upstream, url: upstreamUrl } = await startRecordingUpstream(
     (r) => seen.push(r),
     () => {
-      const a = answerFor?.(seen.at(-1)!) ?? answer;
-      return { status: a.status, headers: { "content-type": "application/json" }, body: a.body };
+      const a: { status: number; body: string; delayMs?: number } = answerFor?.(seen.at(-1)!) ?? answer;
+      return { status: a.status, headers: { "content-type": "application/json" }, body: a.body, delayMs: a.delayMs };
     },
   ));
   await startGuard();
@@ -665,6 +665,53 @@ describe("promotion rules", () => {
     expect(r.status).toBe(403);
     expect(json(r)).toMatchObject({ reason: "promotion-alias-not-allowed" });
     expect(seen).toEqual([]);
+  });
+
+  test("two decided writes of one model run one after the other: the second is read after the first's answer", async () => {
+    // Without this an approver's archive, decided while the version is Archived, could land after a release
+    // manager's move to Production (the decision read a state the other write was changing).
+    answerFor = (q) =>
+      q.method === "GET" ? { status: 200, body: VERSION } : { status: 200, body: "{}", delayMs: 300 };
+    const transition = (stage: string) =>
+      send(
+        "POST",
+        TRANSITION,
+        [...cognito("POST", TRANSITION, "ann", "model-approvers"), jsonType],
+        JSON.stringify({ name: "m", version: "1", stage }),
+      );
+    const [a, b] = await Promise.all([transition("Staging"), transition("Staging")]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect(seen.map((q) => q.method)).toEqual(["GET", "POST", "GET", "POST"]);
+  });
+
+  test("a name MLflow refuses at the lookup: the client's 400 with MLflow's reason, nothing forwarded", async () => {
+    answer = { status: 400, body: JSON.stringify({ error_code: "INVALID_PARAMETER_VALUE", message: "bad name" }) };
+    const r = await send(
+      "POST",
+      TRANSITION,
+      [...cognito("POST", TRANSITION, "ann", "model-approvers"), jsonType],
+      JSON.stringify({ name: "a/b", version: "1", stage: "Staging" }),
+    );
+    expect(r.status).toBe(400);
+    expect(json(r)).toMatchObject({
+      error_code: "INVALID_PARAMETER_VALUE",
+      reason: "promotion-lookup-refused",
+      message: "mlflow-gate: MLflow cannot read what this request names: bad name",
+    });
+    expect(seen.map((q) => q.method)).toEqual(["GET"]);
+  });
+
+  test("a version MLflow does not have: the guard's own 404, nothing forwarded", async () => {
+    answer = { status: 404, body: JSON.stringify({ error_code: "RESOURCE_DOES_NOT_EXIST", message: "x" }) };
+    const r = await send(
+      "POST",
+      TRANSITION,
+      [...cognito("POST", TRANSITION, "ann", "model-approvers"), jsonType],
+      JSON.stringify({ name: "m", version: "2", stage: "Production" }),
+    );
+    expect(r.status).toBe(404);
+    expect(json(r)).toMatchObject({ error_code: "RESOURCE_DOES_NOT_EXIST", reason: "promotion-not-found" });
+    expect(seen.map((q) => q.method)).toEqual(["GET"]);
   });
 
   test("MLflow unreadable during the lookup: 502, nothing forwarded", async () => {
