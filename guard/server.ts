@@ -13,14 +13,22 @@ import { connectionTokens, HOP_BY_HOP_HEADERS, isHopByHopRequestHeader } from ".
 import { discardBody, readBody } from "../common/http-body";
 import { trackResponses } from "../common/http-server";
 import { GuardAnswer, REFUSALS, sendAnswer } from "./answers";
-import { AuditRecord, AuditResources, buildAuditRecord, requestResources, responseResources } from "./audit";
+import {
+  AuditPromotion,
+  auditPromotion,
+  AuditRecord,
+  AuditResources,
+  buildAuditRecord,
+  requestResources,
+  responseResources,
+} from "./audit";
 import { checkAuthorizedRequest } from "./authorized-request";
 import { BodyLimits, planBody, vetBody } from "./body-plan";
 import { createByteBudget } from "../common/byte-budget";
 import { DEFAULT_MAX_BUFFERED_BYTES } from "./config";
 import { Caller, isRequestId, readCaller } from "./caller";
 import { DEFAULT_GRAPHQL_LIMITS, GraphqlLimits } from "./graphql";
-import { checkPromotion, PromotionPolicy, RegistryLookup, versionFactsOf } from "./promotion";
+import { checkPromotion, PromotionPolicy, RegistryLookup, VersionFacts, versionFactsOf } from "./promotion";
 import { isPromotionAction } from "./promotion-request";
 import { JsonObject } from "./json-body";
 import { inspectHeaders, isClientAddressHeader, isGuardOnlyHeader, presignParameterOf } from "./request-headers";
@@ -239,6 +247,7 @@ export function createGuard(props: GuardProps): Guard {
     let checked: Checked | undefined;
     const known: Known = {};
     const seen: { json?: JsonObject } = {};
+    let promotion: AuditPromotion | undefined;
     const finish: Finish = (decision, status, reason, answered = {}) => {
       const c = checked;
       if (decision === "forwarded" && !c?.audited) return;
@@ -258,6 +267,7 @@ export function createGuard(props: GuardProps): Guard {
               : {}),
             ...answered,
           },
+          ...(promotion !== undefined ? { promotion } : {}),
           status,
           decision,
           ...(reason !== undefined ? { reason } : {}),
@@ -280,13 +290,19 @@ export function createGuard(props: GuardProps): Guard {
         const prepared = await prepareBody(req, checked, seen, (release) => res.once("close", release));
         if (prepared.json) seen.json = prepared.json;
         if (checked.route && checked.caller && isPromotionAction(checked.route.action)) {
+          const action = checked.route.action;
+          // The audit line says what was asked, and what the decision read of the version (its stage before).
+          let facts: VersionFacts | undefined;
+          const lookup: RegistryLookup = { version: async (n, v) => (facts = await registry.version(n, v)) };
+          promotion = auditPromotion(action, prepared.json, undefined);
           const verdict = await checkPromotion(
             props.promotion,
             checked.route,
             checked.caller,
             prepared.json ?? {},
-            registry,
+            lookup,
           );
+          promotion = auditPromotion(action, prepared.json, facts, verdict.ok ? undefined : verdict.message);
           if (!verdict.ok)
             refuse(verdict.reason, {
               status: verdict.status,
