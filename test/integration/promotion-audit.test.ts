@@ -2,7 +2,6 @@ import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { GROUPS_DIR } from "../../project/paths";
-import { PromotionEntry } from "../../scripts/lib/promotion-history";
 import { cliEnv, runCliProcess } from "../scripts/support/run-cli";
 import { OpResult, Plan, pluginOps, startTestStack, TestStack } from "./support/stack";
 
@@ -10,6 +9,23 @@ import { OpResult, Plan, pluginOps, startTestStack, TestStack } from "./support/
 // as a Cognito user (bearer mode), moves versions and sets aliases against group files in which model approvers may
 // move versions to Staging and Archived and set any alias but champion and prod*. Then `mlflow-gate audit --model`
 // lists every request, allowed and refused, version by version, from the guard's audit lines.
+
+/** What the test reads of an `audit --model --json` line (the CLI's own type lives in scripts/, which tests of the stack do not import). */
+interface PromotionEntry {
+  readonly time: string;
+  readonly version?: string;
+  readonly versionFromTrail?: boolean;
+  readonly kind: string;
+  readonly from?: string;
+  readonly to?: string;
+  readonly alias?: string;
+  readonly who: string;
+  readonly creator?: string;
+  readonly outcome: string;
+  readonly status: number;
+  readonly reason?: string;
+  readonly message?: string;
+}
 
 let t: TestStack;
 let groupsDir: string;
