@@ -14,6 +14,7 @@ import { startMlflow } from "../local/mlflow-server";
 import { GROUPS_DIR } from "../project/paths";
 import { asMapped, call, plain, PlainRequest, seed } from "./gateway";
 import { LoadTarget, LoadWorker, TargetFigures } from "./lib/load";
+import { loadAverage } from "./lib/machine";
 import { median, RunFigures, summarize, Summary } from "./lib/stats";
 
 export interface PromotionOptions {
@@ -40,6 +41,9 @@ export interface AddedLatency {
 }
 
 export interface PromotionResults {
+  /** When the section ran, and the load around it: a partial run's figures can be read on their own. */
+  readonly date: string;
+  readonly loadAverage: { readonly before: readonly number[]; readonly after: readonly number[] };
   readonly load: PromotionOptions & { readonly concurrency: 1; readonly keepAlive: true };
   /** The caller as the guard sees it, and the rule its group file holds. */
   readonly caller: { readonly username: string; readonly groups: string; readonly rule: string };
@@ -92,6 +96,7 @@ const differences = (a: readonly RunFigures[], b: readonly RunFigures[], pick: (
   a.map((r, i) => pick(r) - pick(b[i] as RunFigures));
 
 export async function benchPromotion(o: PromotionOptions, progress: (line: string) => void): Promise<PromotionResults> {
+  const loadBefore = loadAverage();
   const dataDir = mkdtempSync(join(tmpdir(), "mlflow-gate-bench-promotion-"));
   const stops: (() => Promise<void>)[] = [];
   try {
@@ -197,6 +202,8 @@ export async function benchPromotion(o: PromotionOptions, progress: (line: strin
       );
 
     const results: PromotionResults = {
+      date: new Date().toISOString(),
+      loadAverage: { before: loadBefore, after: loadAverage() },
       load: { ...o, concurrency: 1, keepAlive: true },
       caller: { username: CALLER.username, groups: CALLER.groups, rule: RULE },
       requests: Object.fromEntries(

@@ -221,6 +221,8 @@ function promotionSection(run: BenchRun): string[] {
   return [
     "## 6. Promotion calls through the guard",
     "",
+    `Measured ${p.date}; load average ${p.loadAverage.before.join(" / ")} before and ${p.loadAverage.after.join(" / ")} after (1/5/15 min, after includes the section itself).`,
+    "",
     `Concurrency 1, keep-alive, ${l.rounds} rounds of a ${l.sliceMs} ms slice per target (at most ${l.maxPerSlice} requests a slice)`,
     `after a ${l.warmupMs} ms warm-up each, the six targets taking turns. The caller is what API Gateway maps for the`,
     `Cognito user \`${p.caller.username}\` of \`${p.caller.groups}\`, whose file has a promotion block (\`${p.caller.rule}\`);`,
@@ -351,7 +353,7 @@ export function renderResults(run: BenchRun): string {
     "## Commands",
     "",
     "```bash",
-    "npm run bench                          # everything, about 10 minutes: this file and bench/results/*.json",
+    "npm run bench                          # everything, about 11 minutes: this file and bench/results/*.json",
     "npm run bench -- --quick               # short runs (under 2 minutes) into $TMPDIR/mlflow-gate-bench-quick",
     "npm run bench -- --only authorizer,cold-start   # some sections, into $TMPDIR/mlflow-gate-bench-partial",
     "npm run bench:promotion                # the promotion section alone (--only promotion)",
