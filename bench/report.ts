@@ -204,7 +204,7 @@ function promotionSection(run: BenchRun): string[] {
   const rows = PROMOTION_CALLS.flatMap((c) =>
     (["direct", "guard"] as const).map((via) => {
       const x = cell(`${via} ${c}`);
-      if (!x) return [c, via, "–", "–", "–", "–", "–"];
+      if (!x) return [c, via, "–", "–", "–", "–", "–", "–"];
       const failures = Object.values(x.failures).reduce((a, b) => a + b, 0);
       return [
         c,
@@ -212,6 +212,7 @@ function promotionSection(run: BenchRun): string[] {
         f(x.p50),
         f(x.p95),
         n0(x.perSecond),
+        `${n0(x.perSecondMin)}–${n0(x.perSecondMax)}`,
         n0(x.count),
         failures === 0 ? "0" : `**${failures}**`,
       ];
@@ -230,7 +231,9 @@ function promotionSection(run: BenchRun): string[] {
     "",
     ...PROMOTION_CALLS.map((c) => `- ${c}: \`${p.requests[c]}\``),
     "",
-    table(["call", "to", "p50 ms", "p95 ms", "req/s", "requests", "non-2xx"], rows),
+    table(["call", "to", "p50 ms", "p95 ms", "req/s", "min–max of rounds", "requests", "non-2xx"], rows),
+    "",
+    "p50 and p95 are medians over the rounds; a wide min–max says other work took the cores during some rounds.",
     "",
     "What the guard adds (through the guard minus directly, run by run, median):",
     "",
