@@ -6,7 +6,7 @@
 // its group files and the identity headers API Gateway maps for a model approver), in alternating slices at
 // concurrency 1, on loopback, in a temporary directory. The paired differences give what the guard adds to each
 // call, and what a promotion costs at the guard beyond an ordinary call.
-import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync } from "fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { startGuard } from "../local/guard-process";
@@ -61,7 +61,8 @@ export interface PromotionResults {
 
 const MODEL = "bench-promotion";
 const ALIAS = "challenger-bench";
-const RULE = "stages: { to: [None, Staging, Archived] }, aliases: { allow: ['challenger-*'] }";
+/** The promotion block of the caller's group file, one YAML line per key. */
+const BLOCK = ["stages: { to: [None, Staging, Archived] }", "aliases: { allow: ['challenger-*'] }"];
 const CALLER = { principalId: "bench-approver", username: "approver", groups: "model-approvers" };
 
 /** The three calls on the UI's mount (the one whose identity a Cognito token maps); transitions alternate two stages. */
@@ -100,12 +101,19 @@ export async function benchPromotion(o: PromotionOptions, progress: (line: strin
   const dataDir = mkdtempSync(join(tmpdir(), "mlflow-gate-bench-promotion-"));
   const stops: (() => Promise<void>)[] = [];
   try {
-    // The repository's groups, model approvers restricted by a promotion block (the default files have none yet).
+    // The repository's groups, with a model approvers' file of the section's own (whatever the default tiers say).
     const groupsDir = join(dataDir, "groups");
     cpSync(GROUPS_DIR, groupsDir, { recursive: true });
-    appendFileSync(
+    writeFileSync(
       join(groupsDir, "model-approvers.yaml"),
-      "promotion:\n  stages: { to: [None, Staging, Archived] }\n  aliases: { allow: ['challenger-*'] }\n",
+      [
+        "description: Model approvers of the bench.",
+        "extends: readers",
+        "allow: [class:registry-write, class:registry-promote]",
+        "promotion:",
+        ...BLOCK.map((line) => `  ${line}`),
+        "",
+      ].join("\n"),
     );
     const mlflow = await startMlflow({ dataDir, host: "127.0.0.1", port: 0, portVariable: "none" });
     stops.push(() => mlflow.stop());
@@ -205,7 +213,7 @@ export async function benchPromotion(o: PromotionOptions, progress: (line: strin
       date: new Date().toISOString(),
       loadAverage: { before: loadBefore, after: loadAverage() },
       load: { ...o, concurrency: 1, keepAlive: true },
-      caller: { username: CALLER.username, groups: CALLER.groups, rule: RULE },
+      caller: { username: CALLER.username, groups: CALLER.groups, rule: BLOCK.join(", ") },
       requests: Object.fromEntries(
         PROMOTION_CALLS.map((c) => {
           const r = requests[c][0] as PlainRequest;

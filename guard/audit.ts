@@ -216,7 +216,7 @@ const PROMOTION_KINDS: Readonly<Record<PromotionAction, AuditPromotion["kind"]>>
 export function auditPromotion(
   action: PromotionAction,
   body: JsonObject | undefined,
-  facts: VersionFacts | undefined,
+  facts: Pick<VersionFacts, "stage" | "creator"> | undefined,
   message?: string,
 ): AuditPromotion {
   const read = readPromotionRequest(action, body ?? {});

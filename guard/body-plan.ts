@@ -5,7 +5,7 @@ import { graphqlRefusal, GuardAnswer, REFUSALS, stampRefusal } from "./answers";
 import { checkGraphqlRequest, GraphqlLimits } from "./graphql";
 import { JsonObject, parseJsonBody, serializeJsonBody } from "./json-body";
 import { checkOtlpExport, OTLP_RESERVED_TAG_MESSAGE } from "./otlp";
-import { isPromotionAction } from "./promotion-request";
+import { isPromotionDecided } from "./promotion-request";
 import { hasStampRules, stampBody } from "./stamp";
 
 export const OTLP_ACTION = "ExportOtelTraces";
@@ -48,7 +48,8 @@ export interface BodyChecks {
   readonly stamps: boolean;
   readonly strict: boolean;
   /**
-   * A promotion route (a stage, an alias): read whatever its Content-Type says, as MLflow parses a DELETE's
+   * A route decided with the promotion rules (a stage, an alias, a deletion or rename that takes them): read
+   * whatever its Content-Type says, as MLflow parses a DELETE's
    * body under any type, so that the guard decides on what MLflow reads.
    */
   readonly promotion: boolean;
@@ -90,7 +91,7 @@ export function planBody(f: BodyFacts, limits: BodyLimits): BodyPlan {
     graphql,
     stamps: hasStampRules(f.action),
     strict: f.routeSource === "flask" && f.method !== "GET" && isJson && f.hasBody && !RAW_BODY_ACTIONS.has(f.action),
-    promotion: isPromotionAction(f.action),
+    promotion: isPromotionDecided(f.action),
   };
   const audit = f.audited && isJson && f.hasBody;
   if (!checks.otlp && !checks.graphql && !checks.stamps && !checks.strict && !checks.promotion && !audit)

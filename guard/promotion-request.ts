@@ -19,6 +19,21 @@ export type PromotionAction = (typeof PROMOTION_ACTIONS)[number];
 export const isPromotionAction = (action: string): action is PromotionAction =>
   (PROMOTION_ACTIONS as readonly string[]).includes(action);
 
+/** The registry writes that change stages and aliases as a side effect (authorizer/core/promotion-side-effects.ts). */
+export const REGISTRY_CHANGE_ACTIONS = [
+  "DeleteModelVersion",
+  "DeleteRegisteredModel",
+  "RenameRegisteredModel",
+] as const;
+export type RegistryChangeAction = (typeof REGISTRY_CHANGE_ACTIONS)[number];
+
+export const isRegistryChangeAction = (action: string): action is RegistryChangeAction =>
+  (REGISTRY_CHANGE_ACTIONS as readonly string[]).includes(action);
+
+/** The routes the guard decides with the promotion rules, whose bodies it reads as MLflow does. */
+export const isPromotionDecided = (action: string): boolean =>
+  isPromotionAction(action) || isRegistryChangeAction(action);
+
 /** A transition before the version's current stage is known (the guard asks MLflow for it). */
 export type PendingPromotion =
   | { readonly kind: "transition"; readonly to: Stage; readonly archiveExisting: boolean }
@@ -85,4 +100,36 @@ export function readPromotionRequest(action: PromotionAction, body: JsonObject):
         ok: true,
         target: { name, version, request: { kind: "transition", to, archiveExisting: flag.value === true } },
       };
+}
+
+/** What a registry change names: the model, the version (DeleteModelVersion), the new name (RenameRegisteredModel). */
+export type RegistryChangeTarget =
+  | { readonly kind: "delete-version"; readonly name: string; readonly version: string }
+  | { readonly kind: "delete-model"; readonly name: string }
+  | { readonly kind: "rename-model"; readonly name: string; readonly newName: string };
+
+export type RegistryChangeRequestResult =
+  { readonly ok: true; readonly target: RegistryChangeTarget } | { readonly ok: false; readonly message: string };
+
+/**
+ * The fields of a registry change as MLflow 3.17 reads them (the JSON body, whatever the method), held as
+ * strictly as a promotion's: the version in digits only, `new_name` (MLflow requires the proto name; its JSON
+ * name `newName` beside it is refused).
+ */
+export function readRegistryChangeRequest(action: RegistryChangeAction, body: JsonObject): RegistryChangeRequestResult {
+  const problems: string[] = [];
+  const name = requiredString(body, "name", problems);
+  const refuse = (): RegistryChangeRequestResult => ({ ok: false, message: problems.join("; ") });
+  if (action === "DeleteRegisteredModel")
+    return problems.length > 0 ? refuse() : { ok: true, target: { kind: "delete-model", name } };
+  if (action === "RenameRegisteredModel") {
+    // MLflow requires the proto name (`_assert_required` reads no other), and takes the JSON name beside it.
+    if ("newName" in body && "new_name" in body) problems.push("new_name is given twice (new_name and newName)");
+    const newName = requiredString(body, "new_name", problems);
+    return problems.length > 0 ? refuse() : { ok: true, target: { kind: "rename-model", name, newName } };
+  }
+  const version = requiredString(body, "version", problems);
+  if (version !== "" && !VERSION.test(version))
+    problems.push("version must be a version number (digits, no sign or leading 0)");
+  return problems.length > 0 ? refuse() : { ok: true, target: { kind: "delete-version", name, version } };
 }

@@ -28,8 +28,15 @@ import { createByteBudget } from "../common/byte-budget";
 import { DEFAULT_MAX_BUFFERED_BYTES } from "./config";
 import { Caller, isRequestId, readCaller } from "./caller";
 import { DEFAULT_GRAPHQL_LIMITS, GraphqlLimits } from "./graphql";
-import { checkPromotion, PromotionPolicy, RegistryLookup, VersionFacts, versionFactsOf } from "./promotion";
-import { isPromotionAction } from "./promotion-request";
+import {
+  checkPromotion,
+  modelFactsOf,
+  PromotionPolicy,
+  RegistryLookup,
+  VersionFacts,
+  versionFactsOf,
+} from "./promotion";
+import { isPromotionAction, isPromotionDecided } from "./promotion-request";
 import { JsonObject } from "./json-body";
 import { inspectHeaders, isClientAddressHeader, isGuardOnlyHeader, presignParameterOf } from "./request-headers";
 import { readRequestTarget, RequestTarget } from "./request-target";
@@ -289,12 +296,15 @@ export function createGuard(props: GuardProps): Guard {
         checked = check(req, known);
         const prepared = await prepareBody(req, checked, seen, (release) => res.once("close", release));
         if (prepared.json) seen.json = prepared.json;
-        if (checked.route && checked.caller && isPromotionAction(checked.route.action)) {
+        if (checked.route && checked.caller && isPromotionDecided(checked.route.action)) {
           const action = checked.route.action;
-          // The audit line says what was asked, and what the decision read of the version (its stage before).
+          // A promotion's audit line says what was asked, and what the decision read of the version (its stage before).
           let facts: VersionFacts | undefined;
-          const lookup: RegistryLookup = { version: async (n, v) => (facts = await registry.version(n, v)) };
-          promotion = auditPromotion(action, prepared.json, undefined);
+          const lookup: RegistryLookup = {
+            version: async (n, v) => (facts = await registry.version(n, v)),
+            model: (n) => registry.model(n),
+          };
+          if (isPromotionAction(action)) promotion = auditPromotion(action, prepared.json, undefined);
           const verdict = await checkPromotion(
             props.promotion,
             checked.route,
@@ -302,7 +312,8 @@ export function createGuard(props: GuardProps): Guard {
             prepared.json ?? {},
             lookup,
           );
-          promotion = auditPromotion(action, prepared.json, facts, verdict.ok ? undefined : verdict.message);
+          if (isPromotionAction(action))
+            promotion = auditPromotion(action, prepared.json, facts, verdict.ok ? undefined : verdict.message);
           if (!verdict.ok)
             refuse(verdict.reason, {
               status: verdict.status,
@@ -448,44 +459,46 @@ function hasBody(req: IncomingMessage): boolean {
 }
 
 /**
- * The version a promotion names, read from MLflow itself (the guard is its only client, so it asks without an
- * identity): its stage and stamped creator; undefined when MLflow has no such version. Unreachable: a 502.
+ * What the promotion rules need, read from MLflow itself (the guard is its only client, so it asks without an
+ * identity): a version's stage, aliases and stamped creator; a model's aliases and newest version per stage.
+ * undefined when MLflow has no such version or model (404); anything else unreadable or unreachable: a 502.
  */
 function registryLookup(upstream: URL, agent: Agent): RegistryLookup {
+  const unreachable = () => new Refusal("upstream-unreachable", REFUSALS["upstream-unreachable"]!);
+  const read = <T>(path: string, query: Record<string, string>, factsOf: (json: unknown) => T | undefined) =>
+    new Promise<T | undefined>((resolve, reject) => {
+      const r = httpRequest(
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          method: "GET",
+          path: `${path}?${new URLSearchParams(query).toString()}`,
+          headers: { host: upstream.host, accept: "application/json" },
+          agent,
+        },
+        (up) => {
+          const chunks: Buffer[] = [];
+          up.on("data", (c: Buffer) => chunks.push(c));
+          up.on("error", () => reject(unreachable()));
+          up.on("end", () => {
+            if (up.statusCode === 404) return resolve(undefined);
+            let json: unknown;
+            try {
+              json = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+            } catch {
+              json = undefined;
+            }
+            const facts = up.statusCode === 200 ? factsOf(json) : undefined;
+            if (facts === undefined) reject(unreachable());
+            else resolve(facts);
+          });
+        },
+      );
+      r.on("error", () => reject(unreachable()));
+      r.end();
+    });
   return {
-    version: (name, version) =>
-      new Promise((resolve, reject) => {
-        const query = new URLSearchParams({ name, version }).toString();
-        const r = httpRequest(
-          {
-            host: upstream.hostname,
-            port: upstream.port,
-            method: "GET",
-            path: `/api/2.0/mlflow/model-versions/get?${query}`,
-            headers: { host: upstream.host, accept: "application/json" },
-            agent,
-          },
-          (up) => {
-            const chunks: Buffer[] = [];
-            up.on("data", (c: Buffer) => chunks.push(c));
-            up.on("error", () => reject(new Refusal("upstream-unreachable", REFUSALS["upstream-unreachable"]!)));
-            up.on("end", () => {
-              if (up.statusCode === 404) return resolve(undefined);
-              let json: unknown;
-              try {
-                json = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-              } catch {
-                json = undefined;
-              }
-              const facts = up.statusCode === 200 ? versionFactsOf(json) : undefined;
-              // MLflow answers a version it does not have with 404; anything else unreadable fails closed.
-              if (facts === undefined) reject(new Refusal("upstream-unreachable", REFUSALS["upstream-unreachable"]!));
-              else resolve(facts);
-            });
-          },
-        );
-        r.on("error", () => reject(new Refusal("upstream-unreachable", REFUSALS["upstream-unreachable"]!)));
-        r.end();
-      }),
+    version: (name, version) => read("/api/2.0/mlflow/model-versions/get", { name, version }, versionFactsOf),
+    model: (name) => read("/api/2.0/mlflow/registered-models/get", { name }, modelFactsOf),
   };
 }

@@ -44,6 +44,7 @@ export const DEFAULT_PRINCIPALS: readonly Pick<Principal, "name" | "group" | "tr
   },
   { name: "mlflow-reader", group: "readers", trustedBy: [{ principal: DATA_SCIENCE_PRINCIPAL }] },
   { name: "mlflow-model-approver", group: "model-approvers", trustedBy: [] },
+  { name: "mlflow-release-manager", group: "release-managers", trustedBy: [] },
   { name: DATA_SCIENCE_PRINCIPAL, trustedBy: [] },
 ];
 

@@ -40,6 +40,7 @@ export const DEMO_USERS = [
   { username: "admin", group: "admins" },
   { username: "reader", group: "readers" },
   { username: "model-approver", group: "model-approvers" },
+  { username: "release-manager", group: "release-managers" },
 ] as const;
 
 /** What `<data>/stack.json` holds: everything a script or test needs to talk to the stack. */

@@ -24,6 +24,15 @@ import { verifyCommand } from "./verify";
 import { renderCommittedApiDefinition } from "./generate-api-definition";
 import { LOCAL_API_DEFINITION_FILE } from "../gateway/local-api";
 import { resolveDataDir } from "../local/config";
+import { canonicalStage, Stage } from "../authorizer/core/promotion";
+import { isPromotionAction } from "../guard/promotion-request";
+import {
+  decidePromotionFields,
+  PROMOTION_FLAGS,
+  PromotionFields,
+  PromotionFlag,
+  promotionFlagProblem,
+} from "./lib/promotion-check";
 
 const USAGE = `Usage: mlflow-gate [--catalog FILE] [--groups-dir DIR] <command> [options]
 
@@ -31,8 +40,22 @@ Access control for an MLflow tracking server behind AWS API Gateway.
 
 Commands:
   policy check --group G [--group G2 ...] METHOD PATH
-      Decide one request as the deployed gateway would. Prints one line:
-      ALLOW|DENY, the action (or unknown-route), the groups and why.
+               [--stage S [--from-stage S] [--archive-existing] | --alias A] [--creator U] [--caller U]
+      Decide one request as the deployed gateway would, and on the promotion routes as the
+      guard then would from the body. Prints one line: ALLOW|DENY, the action (or
+      unknown-route), the groups and why; a promotion the gateway lets through goes on with
+      the guard's answer (its 403 naming the rule and the group file, or its 400 for a body
+      MLflow would not read). The promotion routes need their body's field:
+        TransitionModelVersionStage (POST .../model-versions/transition-stage): --stage S, any
+          spelling (read as MLflow and the guard read it: "production" is Production, "Prod"
+          is refused); --from-stage S, the version's current stage (default None);
+          --archive-existing, the body's archive_existing_versions
+        SetRegisteredModelAlias (POST .../registered-models/alias): --alias A
+        DeleteRegisteredModelAlias (DELETE .../registered-models/alias): --alias A
+      --creator U is the version's creator as the guard stamped it (default: unknown, which
+      the two-person rule refuses); --caller U the caller's name as the guard knows it
+      (default: someone other than the creator). Without the field, or with a flag the route
+      does not read, it is a usage error.
   policy render --group G [--format authorizer|iam] [--api-id ID]
                 [--region R --account A --stage S]   (iam only)
       Print a compiled policy as JSON. authorizer (default): the policy document the
@@ -141,7 +164,11 @@ class Failure extends CliFailure {}
 const GLOBAL_OPTIONS: readonly OptionName[] = ["catalog", "groups-dir", "help"];
 
 const COMMANDS: readonly Command[] = [
-  { name: "policy check", options: ["group"], run: policyCheck },
+  {
+    name: "policy check",
+    options: ["group", ...(Object.keys(PROMOTION_FLAGS) as PromotionFlag[])],
+    run: policyCheck,
+  },
   { name: "policy render", options: ["group", "format", "region", "account", "api-id", "stage"], run: policyRender },
   { name: "policy lint", options: [], run: policyLint },
   { name: "routes diff", options: [], run: routesDiff },
@@ -306,13 +333,52 @@ function policyCheck(ctx: Context): number {
     throw new UsageError(`METHOD must be an HTTP method like GET or POST, not "${rawMethod}"`);
   const path = parseRequestPath(rawPath);
   const groups = groupOptions(ctx);
+  const fields = promotionFieldsOf(ctx.values);
   const set = loadSet(ctx);
   requireKnownGroups(set, groups);
   const d = decidePath(set, groups, method, path);
+  const given = (Object.keys(PROMOTION_FLAGS) as PromotionFlag[]).filter((f) => ctx.values[f] !== undefined);
+  const problem = promotionFlagProblem(d.route?.action, given);
+  if (problem !== undefined) throw new UsageError(problem);
+  const head = `${d.route?.action ?? "unknown-route"} ${groups.join(",")}: ${explainDecision(d)} (${d.surface})`;
+  const route = d.route;
+  // The gateway refuses before the guard reads anything; past it, the guard decides the body's fields.
+  if (d.decision === "deny" || route === undefined || !isPromotionAction(route.action)) {
+    ctx.io.stdout.write(`${d.decision.toUpperCase()} ${head}\n`);
+    return 0;
+  }
+  const verdict = decidePromotionFields(set, groups, { ...route, action: route.action }, fields);
   ctx.io.stdout.write(
-    `${d.decision.toUpperCase()} ${d.route?.action ?? "unknown-route"} ${groups.join(",")}: ${explainDecision(d)} (${d.surface})\n`,
+    verdict.ok
+      ? `ALLOW ${head}; the guard allows it ${allowedBy(set, verdict.group)}\n`
+      : `DENY ${head}, but the guard refuses it (${verdict.status} ${verdict.reason}): ${verdict.message}\n`,
   );
   return 0;
+}
+
+/** The promotion flags as the fields of a request; a version's stage is one MLflow holds, so a bad one is a usage error. */
+function promotionFieldsOf(values: Values): PromotionFields {
+  const raw = values["from-stage"];
+  const fromStage: Stage | undefined = raw === undefined ? undefined : canonicalStage(raw);
+  if (raw !== undefined && fromStage === undefined)
+    throw new UsageError(
+      `--from-stage must be one of None, Staging, Production, Archived (in any letter case), not "${raw}"`,
+    );
+  return {
+    ...(values.stage !== undefined ? { stage: values.stage } : {}),
+    ...(values["archive-existing"] !== undefined ? { archiveExisting: values["archive-existing"] } : {}),
+    ...(values.alias !== undefined ? { alias: values.alias } : {}),
+    ...(fromStage !== undefined ? { fromStage } : {}),
+    ...(values.creator !== undefined ? { creator: values.creator } : {}),
+    ...(values.caller !== undefined ? { caller: values.caller } : {}),
+  };
+}
+
+/** Which group's file let the promotion through, in the words of the guard's messages. */
+function allowedBy(set: PolicySet, group: string): string {
+  return set.groups.get(group)?.promotion === undefined
+    ? `as policies/groups/${group}.yaml has no promotion rules (the route right decides)`
+    : `by the promotion rules of policies/groups/${group}.yaml`;
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -1,19 +1,17 @@
 // Writes policies/decision-matrix.md: what each group may call, route by route, for reviewers of a group change.
 import { writeFileSync } from "fs";
 import { join, relative } from "path";
-import { CatalogRoute, ROUTE_CLASSES, RouteClass, samplePath } from "../authorizer/core/catalog";
+import { ROUTE_CLASSES, RouteClass } from "../authorizer/core/catalog";
 import { GroupPolicyError } from "../authorizer/core/errors";
-import { decidePath } from "../authorizer/core/decide-request";
 import { PolicySet } from "../authorizer/core/policy-set";
+import { isAllowed, PromotionRights, promotionRightsOf } from "../authorizer/core/promotion-rights";
+import { STAGES } from "../authorizer/core/promotion";
 import { loadPolicySet } from "../authorizer/load-policies";
 import { CATALOG_FILE, GROUPS_DIR, REPO_ROOT } from "../project/paths";
 
 export const DECISION_MATRIX_FILE = join(REPO_ROOT, "policies", "decision-matrix.md");
 
 /** Whether the group's compiled policies let a request of the route through (decided on its sample path). */
-export function isAllowed(set: PolicySet, group: string, route: Pick<CatalogRoute, "method" | "path">): boolean {
-  return decidePath(set, [group], route.method, samplePath(route.path)).decision === "allow";
-}
 
 const CLASS_TITLES: Record<RouteClass, string> = {
   read: "read: everything that only reads, including read-only POSTs (searches, /graphql)",
@@ -26,6 +24,8 @@ const CLASS_TITLES: Record<RouteClass, string> = {
 };
 
 const cell = (text: string): string => text.replace(/\|/g, "\\|");
+const globs = (patterns: readonly string[]): string =>
+  patterns.length === 0 ? "none" : patterns.map((p) => `\`${cell(p)}\``).join(", ");
 const mark = (allowed: boolean): string => (allowed ? "✅" : "❌");
 
 /** The whole markdown document; pure, so a test can compare it with the committed file. */
@@ -53,6 +53,8 @@ export function buildDecisionMatrix(set: PolicySet): string {
     "- **One column per group**: ✅ allowed, ❌ denied, as the deployed gateway decides a request of the route with its",
     "  compiled policies (`{name}` filled with `sample-name`, `{name+}` with `sample-name/sub`). Routes not in the",
     "  catalog are denied to every group without `unknownRoutes: allow`.",
+    "- **Promotion rights** (last section): what the guard then decides from the body of a stage transition or an",
+    "  alias change, per group.",
     "",
     "## Groups",
     "",
@@ -90,7 +92,56 @@ export function buildDecisionMatrix(set: PolicySet): string {
       );
     }
   }
+  out.push(...promotionSection(set, groups));
   return `${out.join("\n")}\n`;
+}
+
+function promotionSection(set: PolicySet, groups: readonly string[]): string[] {
+  const rights = groups.map((g) => [g, promotionRightsOf(set, g)] as const);
+  const withRights = rights.filter((r): r is readonly [string, PromotionRights] => r[1] !== undefined);
+  const without = rights.filter(([, r]) => r === undefined).map(([g]) => g);
+  const onOff = (on: boolean) => (on ? "on" : "off");
+  const outOf = (r: PromotionRights) =>
+    r.stagesFrom.length === STAGES.length ? "any stage" : r.stagesFrom.join(", ") || "none";
+  const out = [
+    "",
+    "## Promotion rights",
+    "",
+    "What the guard lets each group do on the promotion routes, once the gateway let it call them: the group file's",
+    "`promotion:` block (or that of the group it extends); a group without one may do whatever the route allows. A",
+    "caller in several groups may do what any one of them allows. `mlflow-gate policy check` decides one request",
+    "(`--stage`, `--alias`, `--creator`, `--caller`).",
+    "",
+    "- **Two-person rule** on: the caller may not be the version's creator as the guard stamped it, and a version",
+    "  whose creator is unknown is refused. It applies to transitions and to setting an alias, not to deleting one.",
+    "- `archive_existing_versions` moves the other versions of the target stage to Archived: it needs `to Archived`.",
+    "- Alias names that are not 1 to 255 letters, digits, `_` or `-` are refused to every group (a look-alike of a",
+    "  protected name could pass otherwise); patterns match case-insensitively, and a denied pattern wins.",
+    "",
+    "### Stage transitions (TransitionModelVersionStage)",
+    "",
+    `| Group | ${STAGES.map((s) => `to ${s}`).join(" | ")} | Out of | Two-person rule |`,
+    `|---|${STAGES.map(() => "---|").join("")}---|---|`,
+    ...withRights
+      .filter(([, r]) => r.transition)
+      .map(
+        ([g, r]) =>
+          `| ${g} | ${STAGES.map((s) => mark(r.stagesTo.includes(s))).join(" | ")} | ${outOf(r)} | ${onOff(r.separateFromCreator)} |`,
+      ),
+    "",
+    "### Aliases (SetRegisteredModelAlias, DeleteRegisteredModelAlias)",
+    "",
+    "| Group | Set | Delete | Aliases allowed | Aliases denied | Two-person rule |",
+    "|---|---|---|---|---|---|",
+    ...withRights
+      .filter(([, r]) => r.setAlias || r.deleteAlias)
+      .map(
+        ([g, r]) =>
+          `| ${g} | ${mark(r.setAlias)} | ${mark(r.deleteAlias)} | ${globs(r.aliasesAllow)} | ${globs(r.aliasesDeny)} | ${onOff(r.separateFromCreator)} |`,
+      ),
+  ];
+  if (without.length > 0) out.push("", `Groups that may call none of these routes: ${without.join(", ")}.`);
+  return out;
 }
 
 if (require.main === module) {

@@ -28,7 +28,12 @@ export function parseGroupFile(name: string, file: string, text: string): GroupF
       const path = err.instancePath.split("/").filter(Boolean);
       const node = path.length > 0 ? (doc.getIn(path, true) as YamlNode | undefined) : doc.contents;
       const where = err.instancePath === "" ? "" : ` at ${err.instancePath}`;
-      const extra = err.keyword === "additionalProperties" ? ` (${String(err.params.additionalProperty)})` : "";
+      const extra =
+        err.keyword === "additionalProperties"
+          ? ` (${String(err.params.additionalProperty)})`
+          : err.keyword === "enum"
+            ? ` (${JSON.stringify(doc.getIn(path))}: write one of ${(err.params.allowedValues as unknown[]).join(", ")}, as spelt here)`
+            : "";
       problems.push(`${file}:${lineOf(node ?? doc.contents)}: ${err.message ?? "invalid"}${where}${extra}`);
     }
     throw new GroupPolicyError(problems[0] as string, problems);

@@ -141,6 +141,37 @@ function measureGroup(set: PolicySet, group: string, file: string, problems: str
 }
 
 /**
+ * Promotion blocks that cannot mean what they say: stage or alias rights without the route that uses
+ * them (the block never applies), or the route right with nothing it may promote (every call refused).
+ * Unknown stage names never get here: the schema refuses them.
+ */
+function promotionProblems(set: PolicySet, group: string, file: string, line: number): string[] {
+  const rule = set.groups.get(group)?.promotion;
+  if (rule === undefined) return [];
+  const may = (action: string): boolean =>
+    set.catalog.routes.some((r) => r.action === action && set.intends([group], r));
+  const transition = may("TransitionModelVersionStage");
+  const aliases = may("SetRegisteredModelAlias") || may("DeleteRegisteredModelAlias");
+  const problems: string[] = [];
+  const at = `${file}:${line}: "${group}"`;
+  if (!transition && (rule.stagesTo.length > 0 || rule.stagesFrom !== undefined))
+    problems.push(`${at} has stage rights but not TransitionModelVersionStage: they never apply`);
+  if (transition && rule.stagesTo.length === 0)
+    problems.push(
+      `${at} may call TransitionModelVersionStage but move a version to no stage: every call is refused (grant stages.to, or deny the route)`,
+    );
+  if (!aliases && rule.aliasesAllow.length > 0)
+    problems.push(
+      `${at} has alias rights but neither SetRegisteredModelAlias nor DeleteRegisteredModelAlias: they never apply`,
+    );
+  if (aliases && rule.aliasesAllow.length === 0)
+    problems.push(
+      `${at} may call the alias routes but name no alias: every call is refused (grant aliases.allow, or deny the routes)`,
+    );
+  return problems;
+}
+
+/**
  * Every check of `policy lint`, on group files already read: `readProblems` are what reading them found
  * (a file that does not parse is an empty stand-in among `files`). Stops after the file-level problems,
  * since compiling needs valid files.
@@ -164,12 +195,16 @@ export function lintGroupFiles(
 }
 
 /** The checks on compiled policies: compilation, grants equal to the groups' intent, size limits. */
-export function lintPolicySet(set: PolicySet, files: readonly Pick<GroupFile, "name" | "file">[]): LintReport {
+export function lintPolicySet(
+  set: PolicySet,
+  files: readonly Pick<GroupFile, "name" | "file" | "promotion">[],
+): LintReport {
   const problems: string[] = [];
   const sizes: GroupSizes[] = [];
   for (const f of [...files].sort((a, b) => a.name.localeCompare(b.name))) {
     const s = measureGroup(set, f.name, f.file, problems);
     if (s) sizes.push(s);
+    problems.push(...promotionProblems(set, f.name, f.file, f.promotion?.line ?? 1));
   }
   const unions: LintReport["unions"][number][] = [];
   if (problems.length === 0) {

@@ -8,6 +8,12 @@ export const STAGES = ["None", "Staging", "Production", "Archived"] as const;
 export type Stage = (typeof STAGES)[number];
 
 /**
+ * The stages a version serves from: MLflow's "active" stages (DEFAULT_STAGES_FOR_GET_LATEST_VERSIONS, the only
+ * targets `archive_existing_versions` takes). None and Archived are where versions rest.
+ */
+export const ACTIVE_STAGES: readonly Stage[] = ["Staging", "Production"];
+
+/**
  * The stage MLflow reads from a client's string: ASCII case-insensitive, never trimmed
  * (`get_canonical_stage`: `stage.lower()` looked up among the four). Anything else MLflow refuses (400).
  */
@@ -79,6 +85,15 @@ export type PromotionDecision =
 
 export type PromotionRefusal = "stage-not-allowed" | "alias-not-allowed" | "alias-undecidable" | "same-person";
 
+/**
+ * Whether two stamped names are one person for the two-person rule. A role's sessions are one person: whoever
+ * may assume the role chooses the session name, so a new session must not count as someone else.
+ */
+export function samePerson(a: string, b: string): boolean {
+  const person = (name: string): string => /^(assumed-role\/[^/]+)\//.exec(name)?.[1] ?? name;
+  return person(a) === person(b);
+}
+
 /** Why one group's rule refuses the request, or undefined when it allows it. */
 function refusalOf(
   rule: PromotionRule,
@@ -109,13 +124,21 @@ function refusalOf(
   if (rule.separateFromCreator && request.kind !== "delete-alias") {
     if (parties.creator === undefined)
       return { reason: "same-person", why: "promotion of a version whose creator is unknown (the two-person rule)" };
-    if (parties.creator === parties.caller)
+    if (samePerson(parties.creator, parties.caller))
       return {
         reason: "same-person",
         why: `promotion of a version you created (${parties.creator}): the two-person rule`,
       };
   }
   return undefined;
+}
+
+/** One promotion a request amounts to, with the creator of the version it concerns. */
+export interface PromotionStep {
+  readonly request: PromotionRequest;
+  readonly creator: string | undefined;
+  /** Why the request amounts to it, for the refusal message (a route with side effects); absent: it is the request. */
+  readonly because?: string;
 }
 
 /**
@@ -127,11 +150,31 @@ export function decidePromotion(
   request: PromotionRequest,
   parties: PromotionParties,
 ): PromotionDecision {
+  return decidePromotionSteps(rules, [{ request, creator: parties.creator }], parties.caller);
+}
+
+/**
+ * Decides a request that amounts to several promotions (removing a version takes its stage and its aliases):
+ * allowed when one group's rule allows every step, so that no step rides on another group's right; else refused
+ * with each group's first refusal. No steps: allowed (a group has the route right).
+ */
+export function decidePromotionSteps(
+  rules: ReadonlyMap<string, PromotionRule>,
+  steps: readonly PromotionStep[],
+  caller: string,
+): PromotionDecision {
   const refusals: { group: string; reason: PromotionRefusal; why: string }[] = [];
   for (const [group, rule] of [...rules].sort(([a], [b]) => a.localeCompare(b))) {
-    const refusal = refusalOf(rule, request, parties);
-    if (refusal === undefined) return { allowed: true, group };
-    refusals.push({ group, ...refusal });
+    let refused: { reason: PromotionRefusal; why: string } | undefined;
+    for (const step of steps) {
+      const refusal = refusalOf(rule, step.request, { caller, creator: step.creator });
+      if (refusal !== undefined) {
+        refused = step.because === undefined ? refusal : { ...refusal, why: `${refusal.why} (${step.because})` };
+        break;
+      }
+    }
+    if (refused === undefined) return { allowed: true, group };
+    refusals.push({ group, ...refused });
   }
   if (refusals.length === 0)
     return { allowed: false, reason: "stage-not-allowed", message: "no group of the caller may promote" };

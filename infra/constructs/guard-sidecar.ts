@@ -1,6 +1,6 @@
 import { copyFileSync, mkdtempSync, renameSync, rmSync } from "fs";
 import { join, resolve } from "path";
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, Stack, Token } from "aws-cdk-lib";
 import { Platform } from "aws-cdk-lib/aws-ecr-assets";
 import * as ecs from "aws-cdk-lib/aws-ecs";
 import * as logs from "aws-cdk-lib/aws-logs";
@@ -51,6 +51,12 @@ export interface GuardSidecarProps {
   readonly stagePathPrefix: string;
   /** @default GUARD_PORT */
   readonly port?: number;
+  /**
+   * The group of each SigV4 caller the deployment creates, `role/<name>` → group (infra/iam-callers.ts): the
+   * guard's promotion rules need it. Names may hold the region token. @default none: a SigV4 caller may
+   * promote only where no group restricts promotion
+   */
+  readonly iamGroups?: ReadonlyMap<string, string>;
   /** Reads are audited too (they are most of the traffic). @default false */
   readonly auditReads?: boolean;
   /** @default logs.RetentionDays.ONE_YEAR (as long as the API's access log, whose lines share the request id) */
@@ -87,8 +93,21 @@ export class GuardSidecar extends Construct {
       [GUARD_ENV.stagePathPrefix]: props.stagePathPrefix,
       [GUARD_ENV.auditReads]: String(props.auditReads ?? false),
       // No GUARD_ENV.auditFile: audit lines go to standard output, the log driver's.
+      ...(props.iamGroups && props.iamGroups.size > 0
+        ? { [GUARD_ENV.iamGroups]: Stack.of(this).toJsonString(Object.fromEntries(props.iamGroups)) }
+        : {}),
     };
-    validateGuardSidecar(this.port, props.upstream, this.environment);
+    validateGuardSidecar(this.port, props.upstream, {
+      ...this.environment,
+      // A token (the region) stands for a name part CloudFormation fills in: the parser checks the rest.
+      ...(props.iamGroups && props.iamGroups.size > 0
+        ? {
+            [GUARD_ENV.iamGroups]: JSON.stringify(
+              Object.fromEntries([...props.iamGroups].map(([k, g]) => [Token.isUnresolved(k) ? untokened(k) : k, g])),
+            ),
+          }
+        : {}),
+    });
 
     this.auditLogGroup = new logs.LogGroup(this, "AuditLogs", {
       retention: props.auditLogRetention ?? logs.RetentionDays.ONE_YEAR,
@@ -135,6 +154,9 @@ export class GuardSidecar extends Construct {
     });
   }
 }
+
+/** A token's place in a string, as a name part: `${Token[AWS.Region.9]}` → `region`. */
+const untokened = (s: string): string => s.replace(/\$\{Token\[[^\]]*\]\}/g, "region");
 
 /** The guard's own parser decides its environment at synth, with the checks of a load balancer target. */
 function validateGuardSidecar(port: number, upstream: URL, environment: Record<string, string>): void {

@@ -1,3 +1,4 @@
+import { iamCallerGroups } from "../iam-callers";
 import { dirname, join, relative } from "path";
 import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, StackProps, Validations } from "aws-cdk-lib";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
@@ -326,6 +327,7 @@ export class MlflowVpcStack extends Stack {
       port: GUARD_PORT,
       // The VPC link's requests come from the API's execute-api host, where `context.path` starts with the stage.
       stagePathPrefix: executeApiPathPrefix(props.config.stageName),
+      iamGroups: iamCallerGroups(props.config, this.region),
     });
     this.guardContainer = this.guard.container;
     this.auditLogGroup = this.guard.auditLogGroup;

@@ -8,14 +8,7 @@ import { ConfigError } from "../../authorizer/core/errors";
 import { PolicySet } from "../../authorizer/core/policy-set";
 import { InfraConfig } from "../config";
 import { acknowledgeWildcards, MlflowAccessRole, MlflowGroupGrants } from "../constructs/mlflow-access-role";
-
-/** The Studio user profiles and the group each one's execution role carries (the seed's three users). */
-export const STUDIO_PROFILES: readonly { readonly profileName: string; readonly group: string; readonly id: string }[] =
-  [
-    { profileName: "mlflow-admin", group: "admins", id: "Admin" },
-    { profileName: "mlflow-reader", group: "readers", id: "Reader" },
-    { profileName: "mlflow-model-approver", group: "model-approvers", id: "ModelApprover" },
-  ];
+import { STUDIO_PROFILES, studioExecutionRoleName } from "../iam-callers";
 
 export interface SageMakerStudioUserStackProps extends StackProps {
   readonly config: InfraConfig;
@@ -27,8 +20,8 @@ export interface SageMakerStudioUserStackProps extends StackProps {
 }
 
 /**
- * SageMaker Studio users of MLflow: a Studio domain (or an existing one), three user profiles whose
- * execution roles carry their group's compiled execute-api policies (and no S3 access: artifacts move
+ * SageMaker Studio users of MLflow: a Studio domain (or an existing one), a user profile per tier (STUDIO_PROFILES) whose
+ * execution roles (named, see infra/iam-callers.ts) carry their group's compiled execute-api policies (and no S3 access: artifacts move
  * through presigned URLs, docs/artifacts.md), and the cross-account roles of the configuration.
  *
  * No role gets AmazonSageMakerFullAccess: it allows iam:PassRole of any role to SageMaker, so a reader
@@ -43,7 +36,7 @@ export class SageMakerStudioUserStack extends Stack {
   public readonly defaultExecutionRole?: iam.Role;
   /** The security group of the new domain's apps (new domain only). */
   public readonly securityGroup?: ec2.SecurityGroup;
-  /** By profile name: mlflow-admin, mlflow-reader, mlflow-model-approver. */
+  /** By profile name: mlflow-admin, mlflow-reader, mlflow-model-approver, mlflow-release-manager. */
   public readonly executionRoles: Readonly<Record<string, iam.Role>>;
   /** By profile name: the group's MLflow grants on the execution role. */
   public readonly grants: Readonly<Record<string, MlflowGroupGrants>>;
@@ -120,6 +113,8 @@ export class SageMakerStudioUserStack extends Stack {
     const studioPolicies: Record<string, iam.ManagedPolicy> = {};
     this.userProfiles = STUDIO_PROFILES.map((p) => {
       const role = new iam.Role(this, `${p.id}ExecutionRole`, {
+        // Named: the guard's table of SigV4 callers (infra/iam-callers.ts) knows it by name.
+        roleName: studioExecutionRoleName(p.profileName, this.region),
         description: `mlflow-gate: SageMaker execution role of Studio profile ${p.profileName} (MLflow group ${p.group})`,
         assumedBy: new iam.ServicePrincipal("sagemaker.amazonaws.com"),
       });

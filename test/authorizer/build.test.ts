@@ -62,7 +62,12 @@ describe("buildAuthorizer", () => {
     expect(build.handlerBytes).toBeGreaterThan(0);
     expect(build.handlerGzipBytes).toBeLessThan(build.handlerBytes);
     expect(bundle.catalog.routes.length).toBeGreaterThan(100);
-    expect(bundle.groups.map((g: { name: string }) => g.name).sort()).toEqual(["admins", "model-approvers", "readers"]);
+    expect(bundle.groups.map((g: { name: string }) => g.name).sort()).toEqual([
+      "admins",
+      "model-approvers",
+      "readers",
+      "release-managers",
+    ]);
   });
 
   it("ships the authorizer's resources for each group and each combination of groups", () => {
@@ -70,15 +75,23 @@ describe("buildAuthorizer", () => {
     const bundle = JSON.parse(readFileSync(build.policyBundleFile, "utf8")) as {
       compiled: { groups: string[]; surface: string }[];
     };
-    // Assess: 3 groups alone + 4 combinations, all for the authorizer's surface
+    // Assess: 4 groups alone + 11 combinations, all for the authorizer's surface
     expect(bundle.compiled.map((c) => c.groups.join("+")).sort()).toEqual([
       "admins",
       "admins+model-approvers",
       "admins+model-approvers+readers",
+      "admins+model-approvers+readers+release-managers",
+      "admins+model-approvers+release-managers",
       "admins+readers",
+      "admins+readers+release-managers",
+      "admins+release-managers",
       "model-approvers",
       "model-approvers+readers",
+      "model-approvers+readers+release-managers",
+      "model-approvers+release-managers",
       "readers",
+      "readers+release-managers",
+      "release-managers",
     ]);
     expect(new Set(bundle.compiled.map((c) => c.surface))).toEqual(new Set(["cognito"]));
   });

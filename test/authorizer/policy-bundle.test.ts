@@ -22,7 +22,7 @@ describe("parsePolicyBundle", () => {
     // Act
     const set = parsePolicyBundle(bundle());
     // Assess
-    expect([...set.groups.keys()].sort()).toEqual(["admins", "model-approvers", "readers"]);
+    expect([...set.groups.keys()].sort()).toEqual(["admins", "model-approvers", "readers", "release-managers"]);
   });
 
   it("serves precompiled resources as they are, without compiling", () => {

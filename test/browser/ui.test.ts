@@ -1,7 +1,7 @@
 import { mkdirSync } from "fs";
 import { join } from "path";
 import { Browser, BrowserContext, chromium, Page } from "playwright-core";
-import { sdkEnv, startTestStack, TestStack } from "../integration/support/stack";
+import { pluginOps, sdkEnv, startTestStack, TestStack } from "../integration/support/stack";
 import { runPython } from "../support/python";
 
 // The patched UI in Debian's Chromium against the whole local stack: the login shell, MLflow's own
@@ -235,7 +235,7 @@ test("a model approver sets an alias on a model version", async () => {
   const dialog = page.getByRole("dialog");
   await dialog.waitFor();
   await shot(page, "approver-alias-dialog");
-  await dialog.locator("input").first().fill("champion");
+  await dialog.locator("input").first().fill("challenger");
   await dialog.locator("input").first().press("Enter");
   await dialog.getByRole("button", { name: /save/i }).click();
 
@@ -243,9 +243,74 @@ test("a model approver sets an alias on a model version", async () => {
   await dialog.waitFor({ state: "hidden" });
   await shot(page, "approver-alias-set");
   const alias = await privateMlflow(
-    `/api/2.0/mlflow/registered-models/alias?name=${encodeURIComponent(seed.modelName)}&alias=champion`,
+    `/api/2.0/mlflow/registered-models/alias?name=${encodeURIComponent(seed.modelName)}&alias=challenger`,
   );
   expect(alias.model_version?.version).toBe(seed.modelVersion);
+});
+
+/**
+ * Moves a version to a stage with MLflow's own controls: the stage menu of the classic registry view (the new
+ * one hides stages), then the transition dialog's OK.
+ */
+async function transitionInUi(page: Page, version: string, stage: string): Promise<void> {
+  await page.goto(`${t.stack.summary.gatewayUrl}/#/models/${seed.modelName}/versions/${version}`);
+  await page.getByRole("switch").click();
+  await page.getByRole("dialog").getByRole("button", { name: "Disable" }).click();
+  await page
+    .getByText(/^None$/)
+    .first()
+    .click();
+  await page.getByRole("menuitem").filter({ hasText: stage }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "OK" }).click();
+}
+
+describe("promotion in the UI (the default group files)", () => {
+  /** A version registered through the gateway by mlflow-admin: the guard stamped its creator. */
+  let version: string;
+  const storedStage = async () =>
+    (
+      await privateMlflow(
+        `/api/2.0/mlflow/model-versions/get?name=${encodeURIComponent(seed.modelName)}&version=${version}`,
+      )
+    ).model_version.current_stage;
+
+  beforeAll(async () => {
+    const r = await pluginOps(t.stack, "mlflow-admin", [
+      ["v", "create_model_version", { name: seed.modelName, source: `runs:/${seed.runId}/model`, run_id: seed.runId }],
+    ]);
+    if (!r.v?.ok) throw new Error(`could not register a version: ${r.v?.error}`);
+    version = (r.v.value as { version: string }).version;
+  });
+
+  test("a model approver's move to Production is refused, and the banner names the rule", async () => {
+    // Prepare
+    const page = await login("model-approver");
+    // Act
+    await transitionInUi(page, version, "Production");
+    // Assess
+    await page
+      .getByTestId("mlflow-gate-forbidden")
+      .filter({ hasText: "Not allowed: policies/groups/model-approvers.yaml allows no promotion to Production" })
+      .waitFor();
+    await shot(page, "approver-production-refused");
+    expect(await storedStage()).toBe("None");
+  });
+
+  test("a release manager moves someone else's version to Production", async () => {
+    // Prepare
+    const page = await login("release-manager");
+    // Act
+    await transitionInUi(page, version, "Production");
+    // Assess
+    await page.getByRole("dialog").waitFor({ state: "hidden" });
+    await page
+      .getByText(/^Production$/)
+      .first()
+      .waitFor();
+    await shot(page, "release-manager-production");
+    expect(await storedStage()).toBe("Production");
+    expect(await page.getByTestId("mlflow-gate-forbidden").count()).toBe(0);
+  });
 });
 
 test("the session keeps working past the first access token's expiry", async () => {

@@ -1,4 +1,10 @@
-import { readPromotionRequest } from "../../guard/promotion-request";
+import { JsonObject } from "../../guard/json-body";
+import {
+  isPromotionDecided,
+  readPromotionRequest,
+  readRegistryChangeRequest,
+  RegistryChangeAction,
+} from "../../guard/promotion-request";
 
 describe("readPromotionRequest: the fields as MLflow reads them, held to what the guard can decide", () => {
   test("a transition: the stage in MLflow's spellings, the flag under either name", () => {
@@ -49,5 +55,44 @@ describe("readPromotionRequest: the fields as MLflow reads them, held to what th
     expect(readPromotionRequest("SetRegisteredModelAlias", { name: "m", alias: "", version: "3" })).toMatchObject({
       ok: false,
     });
+  });
+});
+
+describe("readRegistryChangeRequest: the registry writes that take stages and aliases along", () => {
+  test("the model, the version, the new name, as MLflow reads them", () => {
+    expect(readRegistryChangeRequest("DeleteModelVersion", { name: "m", version: "12" })).toEqual({
+      ok: true,
+      target: { kind: "delete-version", name: "m", version: "12" },
+    });
+    expect(readRegistryChangeRequest("DeleteRegisteredModel", { name: "m" })).toEqual({
+      ok: true,
+      target: { kind: "delete-model", name: "m" },
+    });
+    expect(readRegistryChangeRequest("RenameRegisteredModel", { name: "m", new_name: "n" })).toEqual({
+      ok: true,
+      target: { kind: "rename-model", name: "m", newName: "n" },
+    });
+  });
+
+  test.each([
+    ["DeleteModelVersion", { name: "m", version: "+2" }, /version must be a version number/],
+    ["DeleteModelVersion", { name: "m", version: 2 }, /version must be a non-empty string/],
+    ["DeleteRegisteredModel", { name: ["m"] }, /name must be a non-empty string/],
+    // MLflow requires the proto name: newName alone is its 400 too.
+    ["RenameRegisteredModel", { name: "m", newName: "n" }, /new_name must be a non-empty string/],
+    ["RenameRegisteredModel", { name: "m", new_name: "n", newName: "n" }, /new_name is given twice/],
+  ] as [RegistryChangeAction, JsonObject, RegExp][])("%s %j: refused", (action, body, message) => {
+    expect(readRegistryChangeRequest(action, body)).toEqual({ ok: false, message: expect.stringMatching(message) });
+  });
+
+  test("the guard reads these routes' bodies as it reads the promotion routes'", () => {
+    for (const action of [
+      "DeleteModelVersion",
+      "DeleteRegisteredModel",
+      "RenameRegisteredModel",
+      "SetRegisteredModelAlias",
+    ])
+      expect(isPromotionDecided(action)).toBe(true);
+    expect(isPromotionDecided("UpdateModelVersion")).toBe(false);
   });
 });

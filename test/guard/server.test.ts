@@ -20,6 +20,8 @@ let upstream: Server;
 let upstreamUrl: URL;
 let seen: Seen[] = [];
 let answer: { status: number; body: string } = { status: 200, body: "{}" };
+/** Answers by request, where one answer for all will not do (the guard's own registry lookups). */
+let answerFor: ((r: Seen) => { status: number; body: string } | undefined) | undefined;
 let guard: Server;
 let base: string;
 let audit: AuditRecord[] = [];
@@ -35,8 +37,16 @@ const PROMOTION = {
       "policies/groups/model-approvers.yaml",
       "description: a\nextends: readers\nallow: ['class:registry-promote']\npromotion:\n  stages: { to: [Staging] }\n  aliases: { allow: ['challenger-*'] }\n",
     ),
+    parseGroupFile(
+      "registry-stewards",
+      "policies/groups/registry-stewards.yaml",
+      "description: s\nextends: readers\nallow: ['class:registry-write', 'class:registry-promote']\npromotion:\n  stages: { to: [Staging, Archived], from: [None, Staging, Archived] }\n  aliases: { allow: ['*'], deny: [champion] }\n",
+    ),
   ]),
-  iamGroups: new Map([["role/Approver", "model-approvers"]]),
+  iamGroups: new Map([
+    ["role/Approver", "model-approvers"],
+    ["role/Steward", "registry-stewards"],
+  ]),
 };
 
 async function startGuard(
@@ -66,7 +76,10 @@ async function startGuard(
 beforeAll(async () => {
   ({ server: upstream, url: upstreamUrl } = await startRecordingUpstream(
     (r) => seen.push(r),
-    () => ({ status: answer.status, headers: { "content-type": "application/json" }, body: answer.body }),
+    () => {
+      const a = answerFor?.(seen.at(-1)!) ?? answer;
+      return { status: a.status, headers: { "content-type": "application/json" }, body: a.body };
+    },
   ));
   await startGuard();
 });
@@ -78,6 +91,7 @@ beforeEach(() => {
   seen = [];
   audit = [];
   answer = { status: 200, body: "{}" };
+  answerFor = undefined;
 });
 
 /** The caller's address as API Gateway maps it (`context.identity.sourceIp`): never loopback on AWS. */
@@ -717,6 +731,102 @@ describe("promotion rules", () => {
       TRANSITION,
       [...cognito("POST", TRANSITION, "ann", "model-approvers"), jsonType],
       body,
+    );
+    expect(r.status).toBe(502);
+    expect(seen.map((q) => q.method)).toEqual(["GET"]);
+  });
+});
+
+describe("promotion rules on the registry writes that take stages and aliases along", () => {
+  const DELETE_VERSION = "/api/2.0/mlflow/model-versions/delete";
+  const RENAME = "/ajax-api/2.0/mlflow/registered-models/rename";
+  const DELETE_MODEL = "/ajax-api/2.0/mlflow/registered-models/delete";
+  const version = (stage: string, aliases: string[] = []) => ({
+    status: 200,
+    body: JSON.stringify({ model_version: { current_stage: stage, aliases, tags: [] } }),
+  });
+  /** Model m: version 1 in Production, version 2 holding champion. */
+  const registry = (r: Seen) => {
+    if (r.url.startsWith("/api/2.0/mlflow/registered-models/get?"))
+      return {
+        status: 200,
+        body: JSON.stringify({
+          registered_model: {
+            name: "m",
+            aliases: [{ alias: "champion", version: "2" }],
+            latest_versions: [
+              { version: "1", current_stage: "Production" },
+              { version: "2", current_stage: "None" },
+            ],
+          },
+        }),
+      };
+    if (r.url === "/api/2.0/mlflow/model-versions/get?name=m&version=1") return version("Production");
+    if (r.url === "/api/2.0/mlflow/model-versions/get?name=m&version=2") return version("None", ["champion"]);
+    return undefined;
+  };
+
+  test("a steward's DELETE of a version holding champion, in a text/plain body: 403 naming the rule, after one lookup", async () => {
+    answerFor = registry;
+    const r = await send(
+      "DELETE",
+      DELETE_VERSION,
+      [
+        ...iam("DELETE", DELETE_VERSION, "arn:aws:sts::123456789012:assumed-role/Steward/job"),
+        ["Content-Type", "text/plain"],
+      ],
+      JSON.stringify({ name: "m", version: "2" }),
+    );
+    expect(r.status).toBe(403);
+    expect(json(r)).toMatchObject({
+      error_code: "PERMISSION_DENIED",
+      reason: "promotion-alias-not-allowed",
+      message:
+        'mlflow-gate: policies/groups/registry-stewards.yaml allows no deleting alias champion (deleting version 2 of "m" removes alias champion of version 2)',
+    });
+    expect(seen.map((q) => `${q.method} ${q.url}`)).toEqual([
+      "GET /api/2.0/mlflow/model-versions/get?name=m&version=2",
+    ]);
+    expect(audit.at(-1)).toMatchObject({ decision: "refused", reason: "promotion-alias-not-allowed" });
+  });
+
+  test("a steward's rename of a model with a version in Production: 403; every version up to the newest read", async () => {
+    answerFor = registry;
+    const r = await send(
+      "POST",
+      RENAME,
+      [...cognito("POST", RENAME, "sam", "registry-stewards"), ["Content-Type", "application/json"]],
+      JSON.stringify({ name: "m", new_name: "n" }),
+    );
+    expect(r.status).toBe(403);
+    expect(json(r)).toMatchObject({ reason: "promotion-stage-not-allowed" });
+    // The versions are read a few at a time: in any order.
+    expect(seen.map((q) => q.url).sort()).toEqual([
+      "/api/2.0/mlflow/model-versions/get?name=m&version=1",
+      "/api/2.0/mlflow/model-versions/get?name=m&version=2",
+      "/api/2.0/mlflow/registered-models/get?name=m",
+    ]);
+    expect(seen[0]?.url).toBe("/api/2.0/mlflow/registered-models/get?name=m");
+  });
+
+  test("an admin's model deletion is forwarded without a lookup", async () => {
+    const r = await send(
+      "DELETE",
+      DELETE_MODEL,
+      [...cognito("DELETE", DELETE_MODEL, "root", "admins"), ["Content-Type", "application/json"]],
+      JSON.stringify({ name: "m" }),
+    );
+    expect(r.status).toBe(200);
+    expect(seen.map((q) => `${q.method} ${q.url}`)).toEqual([`DELETE ${DELETE_MODEL}`]);
+  });
+
+  test("a steward's model deletion when MLflow's answer cannot be read: 502, nothing forwarded", async () => {
+    answer = { status: 200, body: JSON.stringify({ registered_model: { latest_versions: "x" } }) };
+    const r = await send(
+      "DELETE",
+      DELETE_MODEL,
+      [...cognito("DELETE", DELETE_MODEL, "sam", "registry-stewards"), ["Content-Type", "application/json"]],
+      JSON.stringify({ name: "m" }),
     );
     expect(r.status).toBe(502);
     expect(seen.map((q) => q.method)).toEqual(["GET"]);

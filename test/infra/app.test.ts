@@ -77,6 +77,36 @@ describe("cdk synth --all", () => {
     expect(existsSync(join(dir, "mlflow-gate-ui.json"))).toBe(false);
   });
 
+  test("the guard's table of SigV4 callers names exactly the roles the Studio stack creates, with their groups", () => {
+    const template = (name: string) =>
+      JSON.parse(readFileSync(join(outdir, `${name}.template.json`), "utf8")) as {
+        Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+      };
+    // The roles that call MLflow: their execute-api policies name the group in their description.
+    const studio = Object.values(template("SageMakerStudioUserStack").Resources);
+    const callers = studio
+      .filter((r) => r.Type === "AWS::IAM::Role" && r.Properties.RoleName !== undefined)
+      .map((r) => `role/${String(r.Properties.RoleName)}`)
+      .sort();
+    const guard = Object.values(template("MlflowVpcStack").Resources)
+      .filter((r) => r.Type === "AWS::ECS::TaskDefinition")
+      .flatMap(
+        (r) => r.Properties.ContainerDefinitions as { Name: string; Environment: { Name: string; Value: string }[] }[],
+      )
+      .find((c) => c.Name === "Guard");
+    const table = JSON.parse(
+      guard?.Environment.find((e) => e.Name === "MLFLOW_GATE_GUARD_IAM_GROUPS")?.Value ?? "{}",
+    ) as Record<string, string>;
+    expect(Object.keys(table).sort()).toEqual(callers);
+    expect(table).toEqual({
+      "role/mlflow-gate-mlflow-admin-us-east-1": "admins",
+      "role/mlflow-gate-mlflow-reader-us-east-1": "readers",
+      "role/mlflow-gate-mlflow-model-approver-us-east-1": "model-approvers",
+      "role/mlflow-gate-mlflow-release-manager-us-east-1": "release-managers",
+      "role/mlflow-gate-reader-from-ml": "readers",
+    });
+  });
+
   test("cfn-lint finds no error in any template", () => {
     const templates = readdirSync(outdir)
       .filter((f) => f.endsWith(".template.json"))

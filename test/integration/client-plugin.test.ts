@@ -1,5 +1,5 @@
 import { runPython } from "../support/python";
-import { OpResult, Plan, pluginEnv, pluginOps, startTestStack, TestStack } from "./support/stack";
+import { bearerEnv, OpResult, Plan, pluginEnv, pluginOps, startTestStack, TestStack } from "./support/stack";
 
 // The real MLflow Python SDK with the repository's auth plugin (clients/python, installed editable
 // into .venv): MLFLOW_TRACKING_AUTH=mlflow-gate instead of MLFLOW_TRACKING_AWS_SIGV4=true, under
@@ -180,15 +180,7 @@ describe("mlflow-reader with the plugin", () => {
 
 describe("bearer mode: a Cognito user of the local pool, no AWS credentials", () => {
   /** The plugin in bearer mode; the AWS files point nowhere, so nothing can be signed with SigV4. */
-  const bearer = (extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({
-    AWS_PROFILE: undefined,
-    AWS_SHARED_CREDENTIALS_FILE: "/nonexistent",
-    AWS_CONFIG_FILE: "/nonexistent",
-    MLFLOW_GATE_AUTH_MODE: "bearer",
-    MLFLOW_GATE_COGNITO_CLIENT_ID: t.stack.summary.cognito.clientId,
-    MLFLOW_GATE_COGNITO_ENDPOINT: t.stack.summary.cognito.endpoint,
-    ...extra,
-  });
+  const bearer = (extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({ ...bearerEnv(t.stack), ...extra });
   const user = (name: string) => t.stack.summary.demoUsers.find((u) => u.username === name)!;
 
   test("reader with username and password: reads runs and artifacts; a write gets 403 with the gateway's message", async () => {

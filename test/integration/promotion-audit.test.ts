@@ -1,4 +1,4 @@
-import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync } from "fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { GROUPS_DIR } from "../../project/paths";
@@ -55,9 +55,18 @@ async function entries(count: number): Promise<PromotionEntry[]> {
 beforeAll(async () => {
   groupsDir = mkdtempSync(join(tmpdir(), "mlflow-gate-promotion-audit-groups-"));
   cpSync(GROUPS_DIR, groupsDir, { recursive: true });
-  appendFileSync(
+  // The file whole, so that the test does not depend on the default tiers.
+  writeFileSync(
     join(groupsDir, "model-approvers.yaml"),
-    'promotion:\n  stages: { to: [Staging, Archived] }\n  aliases: { allow: ["*"], deny: [champion, "prod*"] }\n',
+    [
+      "description: Model approvers of this test.",
+      "extends: readers",
+      "allow: [class:registry-write, class:registry-promote]",
+      "promotion:",
+      "  stages: { to: [Staging, Archived] }",
+      '  aliases: { allow: ["*"], deny: [champion, "prod*"] }',
+      "",
+    ].join("\n"),
   );
   t = await startTestStack({ env: { MLFLOW_GATE_GROUPS_DIR: groupsDir } });
 

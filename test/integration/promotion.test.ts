@@ -1,17 +1,14 @@
-import { appendFileSync, cpSync, mkdtempSync, rmSync } from "fs";
-import { tmpdir } from "os";
-import { join } from "path";
-import { GROUPS_DIR } from "../../project/paths";
-import { OpResult, Plan, pluginOps, startTestStack, TestStack } from "./support/stack";
+import { bearerEnv, OpResult, Plan, pluginOps, startTestStack, TestStack } from "./support/stack";
 
-// Promotion rules through the whole stack: the real MLflow SDK with the plugin, as a SigV4 principal (its group
-// from the guard's role table) and as a Cognito user in bearer mode (/ajax-api), against group files in which
-// model approvers may move versions to Staging and Archived, and set any alias but champion and prod*.
-// MLflow's state is read on its private port after every refusal.
+// Promotion rules of the default group files through the whole stack: the real MLflow SDK with the plugin, as
+// SigV4 principals (their group from the guard's role table) and as Cognito users in bearer mode (/ajax-api).
+// Model approvers move versions to Staging and set aliases but champion and prod*; release managers move
+// versions to Production and set champion, never on a version they created. MLflow's state is read on its
+// private port after every refusal.
 
 let t: TestStack;
-let groupsDir: string;
 const name = `promotion-${Date.now()}`;
+/** Created by mlflow-admin (stamped `user/mlflow-admin`). */
 let version: string;
 
 const ops = (as: string, plan: Plan, extra: NodeJS.ProcessEnv = {}) => pluginOps(t.stack, as, plan, extra);
@@ -19,15 +16,12 @@ const ok = (r: OpResult | undefined): unknown => {
   if (!r?.ok) throw new Error(`operation failed: ${r?.error}`);
   return r.value;
 };
+/** A Cognito user's plugin environment (bearer mode, /ajax-api). */
+const asUser = (user: { username: string; password: string }) => bearerEnv(t.stack, user);
+const demoUser = (username: string) => t.stack.summary.demoUsers.find((u) => u.username === username)!;
 
 beforeAll(async () => {
-  groupsDir = mkdtempSync(join(tmpdir(), "mlflow-gate-promotion-groups-"));
-  cpSync(GROUPS_DIR, groupsDir, { recursive: true });
-  appendFileSync(
-    join(groupsDir, "model-approvers.yaml"),
-    'promotion:\n  stages: { to: [Staging, Archived] }\n  aliases: { allow: ["*"], deny: [champion, "prod*"] }\n',
-  );
-  t = await startTestStack({ env: { MLFLOW_GATE_GROUPS_DIR: groupsDir } });
+  t = await startTestStack();
   const r = await ops("mlflow-admin", [
     ["exp", "create_experiment", { name }],
     ["model", "log_large_model", { experiment_id: "$exp", name, sizes: [1024] }],
@@ -36,17 +30,18 @@ beforeAll(async () => {
 }, 300_000);
 afterAll(async () => {
   await t?.stop();
-  rmSync(groupsDir, { recursive: true, force: true });
 });
 
-/** The version as MLflow holds it, read on its private port. */
-async function stored(): Promise<{ stage: string; aliases: string[] }> {
-  const r = await t.sdk("private", [["v", "get_model_version", { name, version }]]);
-  const v = ok(r.v) as { current_stage: string; aliases: string[] | string };
+/** A version as MLflow holds it, read on its private port. */
+async function stored(v = version): Promise<{ stage: string; aliases: string[] }> {
+  const r = await t.sdk("private", [["v", "get_model_version", { name, version: v }]]);
+  const mv = ok(r.v) as { current_stage: string; aliases: string[] | string };
   // sdk_ops reports the alias list in Python's repr: ['a', 'b'].
-  const aliases = typeof v.aliases === "string" ? (JSON.parse(v.aliases.replace(/'/g, '"')) as string[]) : v.aliases;
-  return { stage: v.current_stage, aliases: [...aliases].sort() };
+  const aliases = typeof mv.aliases === "string" ? (JSON.parse(mv.aliases.replace(/'/g, '"')) as string[]) : mv.aliases;
+  return { stage: mv.current_stage, aliases: [...aliases].sort() };
 }
+
+const refused = (text: string) => ({ ok: false, status: 403, error: expect.stringContaining(text) });
 
 describe("a model approver (SigV4, its group from the guard's role table)", () => {
   test("moves a version to Staging, not to Production in any spelling MLflow accepts; the refusal names the rule", async () => {
@@ -57,12 +52,8 @@ describe("a model approver (SigV4, its group from the guard's role table)", () =
       ["proper", "transition_model_version_stage", { name, version, stage: "Production" }],
     ]);
     expect(r.staging?.ok).toBe(true);
-    for (const refused of [r.lower, r.upper, r.proper])
-      expect(refused).toMatchObject({
-        ok: false,
-        status: 403,
-        error: expect.stringContaining("policies/groups/model-approvers.yaml allows no promotion to Production"),
-      });
+    for (const attempt of [r.lower, r.upper, r.proper])
+      expect(attempt).toMatchObject(refused("policies/groups/model-approvers.yaml allows no promotion to Production"));
     expect((await stored()).stage).toBe("Staging");
   }, 120_000);
 
@@ -72,41 +63,100 @@ describe("a model approver (SigV4, its group from the guard's role table)", () =
       ["champion", "set_registered_model_alias", { name, alias: "champion", version }],
     ]);
     expect(r.challenger?.ok).toBe(true);
-    expect(r.champion).toMatchObject({
-      ok: false,
-      status: 403,
-      error: expect.stringContaining("setting alias champion"),
-    });
+    expect(r.champion).toMatchObject(refused("setting alias champion"));
     expect((await stored()).aliases).toEqual(["challenger-2"]);
   }, 120_000);
 });
 
 test("a model approver signed in to Cognito (bearer mode, /ajax-api): the same rules", async () => {
-  const user = t.stack.summary.demoUsers.find((u) => u.username === "model-approver")!;
   const r = await ops(
     "mlflow-reader",
-    [["proper", "transition_model_version_stage", { name, version, stage: "Production" }]],
-    {
-      AWS_PROFILE: undefined,
-      AWS_SHARED_CREDENTIALS_FILE: "/nonexistent",
-      AWS_CONFIG_FILE: "/nonexistent",
-      MLFLOW_GATE_AUTH_MODE: "bearer",
-      MLFLOW_GATE_COGNITO_CLIENT_ID: t.stack.summary.cognito.clientId,
-      MLFLOW_GATE_COGNITO_ENDPOINT: t.stack.summary.cognito.endpoint,
-      MLFLOW_GATE_COGNITO_USERNAME: user.username,
-      MLFLOW_GATE_COGNITO_PASSWORD: user.password,
-    },
+    [
+      ["proper", "transition_model_version_stage", { name, version, stage: "Production" }],
+      ["champion", "set_registered_model_alias", { name, alias: "champion", version }],
+    ],
+    asUser(demoUser("model-approver")),
   );
-  expect(r.proper).toMatchObject({
-    ok: false,
-    status: 403,
-    error: expect.stringContaining("allows no promotion to Production"),
-  });
-  expect((await stored()).stage).toBe("Staging");
+  expect(r.proper).toMatchObject(refused("allows no promotion to Production"));
+  expect(r.champion).toMatchObject(refused("setting alias champion"));
+  expect(await stored()).toEqual({ stage: "Staging", aliases: ["challenger-2"] });
 }, 120_000);
+
+describe("a release manager", () => {
+  test("(SigV4) moves someone else's version to Production and names it champion; not challenger-3", async () => {
+    const r = await ops("mlflow-release-manager", [
+      ["prod", "transition_model_version_stage", { name, version, stage: "Production" }],
+      ["champion", "set_registered_model_alias", { name, alias: "champion", version }],
+      ["challenger", "set_registered_model_alias", { name, alias: "challenger-3", version }],
+    ]);
+    expect(r.prod?.ok).toBe(true);
+    expect(r.champion?.ok).toBe(true);
+    expect(r.challenger).toMatchObject(
+      refused("policies/groups/release-managers.yaml allows no setting alias challenger-3"),
+    );
+    expect(await stored()).toEqual({ stage: "Production", aliases: ["challenger-2", "champion"] });
+  }, 120_000);
+
+  test("who is also a model approver (Cognito) registers a version but cannot release it; another release manager can", async () => {
+    // Prepare: one person in both groups registers a version of the admin's model files
+    const both = await t.stack.userPool.createUser(`both-${Date.now()}`, ["model-approvers", "release-managers"]);
+    const source = ok((await t.sdk("private", [["v", "get_model_version", { name, version }]])).v) as {
+      run_id: string;
+    };
+    const created = await ops(
+      "mlflow-reader",
+      [["v", "create_model_version", { name, source: `runs:/${source.run_id}/model`, run_id: source.run_id }]],
+      asUser(both),
+    );
+    const own = (ok(created.v) as { version: string }).version;
+
+    // Act: the same person releases it, then another release manager does
+    const self = await ops(
+      "mlflow-reader",
+      [
+        ["prod", "transition_model_version_stage", { name, version: own, stage: "Production" }],
+        ["alias", "set_registered_model_alias", { name, alias: "prod-eu", version: own }],
+      ],
+      asUser(both),
+    );
+    const unchanged = await stored(own);
+    const other = await ops("mlflow-release-manager", [
+      ["prod", "transition_model_version_stage", { name, version: own, stage: "Production" }],
+    ]);
+
+    // Assess: each group's reason in the refusal; MLflow unchanged until the other person acts
+    expect(self.prod).toMatchObject(refused("model-approvers.yaml allows no promotion to Production"));
+    expect(self.prod).toMatchObject(
+      refused(`release-managers.yaml allows no promotion of a version you created (${both.username})`),
+    );
+    expect(self.alias).toMatchObject(refused("a version you created"));
+    expect(unchanged).toEqual({ stage: "None", aliases: [] });
+    expect(other.prod?.ok).toBe(true);
+    expect((await stored(own)).stage).toBe("Production");
+  }, 180_000);
+
+  test("cannot release a version whose creator is unknown (registered around the guard)", async () => {
+    // Prepare: a version registered on MLflow's private port carries no stamp
+    const source = ok((await t.sdk("private", [["v", "get_model_version", { name, version }]])).v) as {
+      run_id: string;
+    };
+    const created = await t.sdk("private", [
+      ["v", "create_model_version", { name, source: `runs:/${source.run_id}/model`, run_id: source.run_id }],
+    ]);
+    const unstamped = (ok(created.v) as { version: string }).version;
+    // Act
+    const r = await ops("mlflow-release-manager", [
+      ["prod", "transition_model_version_stage", { name, version: unstamped, stage: "Production" }],
+    ]);
+    // Assess
+    expect(r.prod).toMatchObject(refused("whose creator is unknown"));
+    expect((await stored(unstamped)).stage).toBe("None");
+  }, 120_000);
+});
 
 test("an admin, whose file has no promotion block, still promotes to Production", async () => {
   const r = await ops("mlflow-admin", [
+    ["back", "transition_model_version_stage", { name, version, stage: "Staging" }],
     ["prod", "transition_model_version_stage", { name, version, stage: "Production" }],
   ]);
   expect(r.prod?.ok).toBe(true);

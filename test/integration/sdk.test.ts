@@ -48,9 +48,9 @@ const REGISTRY_ATTEMPTS = (runId: string): Plan => [
   ["r_update_version", "update_model_version", { name: MODEL, version: "1", description: "reviewed" }],
   ["r_version_tag", "set_model_version_tag", { name: MODEL, version: "1", key: "review", value: "passed" }],
   ["r_model_tag", "set_registered_model_tag", { name: MODEL, key: "owner", value: "risk" }],
-  ["r_transition", "transition_model_version_stage", { name: MODEL, version: "1", stage: "Production" }],
-  ["r_set_alias", "set_registered_model_alias", { name: MODEL, alias: "prod", version: "1" }],
-  ["r_delete_alias", "delete_registered_model_alias", { name: MODEL, alias: "prod" }],
+  ["r_transition", "transition_model_version_stage", { name: MODEL, version: "1", stage: "Staging" }],
+  ["r_set_alias", "set_registered_model_alias", { name: MODEL, alias: "challenger", version: "1" }],
+  ["r_delete_alias", "delete_registered_model_alias", { name: MODEL, alias: "challenger" }],
 ];
 
 let experimentId: string;
@@ -172,7 +172,7 @@ describe("mlflow-model-approver", () => {
     expect(seen.s!.value.models.find((m: { name: string }) => m.name === MODEL)).toMatchObject({
       tags: { owner: "risk" },
       aliases: {},
-      versions: [{ v: "1", stage: "Production", tags: { review: "passed" }, description: "reviewed" }, { v: "2" }],
+      versions: [{ v: "1", stage: "Staging", tags: { review: "passed" }, description: "reviewed" }, { v: "2" }],
     });
   });
 });

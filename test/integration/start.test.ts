@@ -90,7 +90,12 @@ describe("npm start", () => {
     expect(first).toMatchObject({
       gatewayUrl: `http://127.0.0.1:${env.MLFLOW_GATE_PORT}`,
       region: "us-east-1",
-      profiles: [{ name: "mlflow-admin" }, { name: "mlflow-reader" }, { name: "mlflow-model-approver" }],
+      profiles: [
+        { name: "mlflow-admin" },
+        { name: "mlflow-reader" },
+        { name: "mlflow-model-approver" },
+        { name: "mlflow-release-manager" },
+      ],
     });
     expect(first.cognito.jwksUri).toBe(`${first.cognito.issuer}/.well-known/jwks.json`);
     // The local STS: its own port, listed with the assume-role profiles; unsigned calls get STS's XML error.

@@ -11,7 +11,7 @@ import {
 } from "../../local/principals";
 import { thrownBy } from "../support/errors";
 
-const GROUPS = new Set(["admins", "readers", "model-approvers"]);
+const GROUPS = new Set(["admins", "readers", "model-approvers", "release-managers"]);
 
 describe("principals", () => {
   let dir: string;
@@ -26,10 +26,11 @@ describe("principals", () => {
       ["mlflow-admin", "admins"],
       ["mlflow-reader", "readers"],
       ["mlflow-model-approver", "model-approvers"],
+      ["mlflow-release-manager", "release-managers"],
       ["data-science", undefined],
     ]);
     expect(first[0]!.accessKeyId).toMatch(/^AKIA[A-Z2-7]{16}$/);
-    expect(new Set(first.map((p) => p.secretAccessKey)).size).toBe(4);
+    expect(new Set(first.map((p) => p.secretAccessKey)).size).toBe(5);
     expect(statSync(join(dir, "principals.json")).mode & 0o777).toBe(0o600);
     expect(loadPrincipals(dir, GROUPS)).toEqual(first);
   });
@@ -72,6 +73,7 @@ describe("principals", () => {
       "mlflow-admin": [{ principal: DATA_SCIENCE_PRINCIPAL, externalId: "mlflow-gate-local" }],
       "mlflow-reader": [{ principal: DATA_SCIENCE_PRINCIPAL }],
       "mlflow-model-approver": [],
+      "mlflow-release-manager": [],
       "data-science": [],
     });
   });
@@ -194,7 +196,7 @@ describe("principals", () => {
     expect(store.find(principals[1]!.accessKeyId)?.principal).toBe("mlflow-reader");
     expect(store.find("AKIANOTAKEY00000000")).toBeUndefined();
     expect(store.groupOf("mlflow-reader")).toBe("readers");
-    expect(store.find(principals[3]!.accessKeyId)?.principal).toBe("data-science");
+    expect(store.find(principals.find((p) => p.name === "data-science")!.accessKeyId)?.principal).toBe("data-science");
     expect(store.groupOf("data-science")).toBeUndefined();
   });
 });

@@ -2,6 +2,8 @@ import { routeId } from "../../authorizer/core/catalog";
 import { decidePath, explainDecision } from "../../authorizer/core/decide-request";
 import { loadPolicySet } from "../../authorizer/load-policies";
 import { CATALOG_FILE, GROUPS_DIR } from "../../project/paths";
+import { STAGES } from "../../authorizer/core/promotion";
+import { promotionRightsOf } from "../../authorizer/core/promotion-rights";
 import { askMlflowRouting, buildProbes } from "../support/probes";
 
 // Prepare (once): the real policies, a probe set over the whole catalog, and MLflow's own routing.
@@ -90,4 +92,39 @@ describe("decision matrix: every group x every catalog route (both mounts) x awk
     expect(allowed("model-approvers", "registry-write")).toBe(total("registry-write") - 4); // two deletes x two mounts
     for (const cls of ["write", "admin", "llm-gateway"]) expect(allowed("model-approvers", cls)).toBe(0);
   });
+
+  test.each([...set.groups.keys()])(
+    "%s: the promotion table says what the group file's promotion block says",
+    (group) => {
+      // Act
+      const rights = promotionRightsOf(set, group);
+      const rule = set.groups.get(group)?.promotion;
+      // Assess: no route right, no row; no block, whatever the route allows; a block, its stages (all of them when
+      // it names no stage to leave from) and its alias patterns.
+      const mayPromote = set.catalog.routes.some(
+        (r) =>
+          ["TransitionModelVersionStage", "SetRegisteredModelAlias", "DeleteRegisteredModelAlias"].includes(r.action) &&
+          set.intends([group], r),
+      );
+      expect(rights !== undefined).toBe(mayPromote);
+      if (rights === undefined || !rights.transition) return;
+      if (rule === undefined) {
+        expect(rights).toMatchObject({
+          stagesTo: STAGES,
+          aliasesAllow: ["*"],
+          aliasesDeny: [],
+          separateFromCreator: false,
+        });
+        return;
+      }
+      for (const s of rights.stagesTo) expect(rule.stagesTo).toContain(s);
+      if (rule.stagesFrom === undefined)
+        expect(rights.stagesTo).toEqual(STAGES.filter((s) => rule.stagesTo.includes(s)));
+      expect(rights).toMatchObject({
+        aliasesAllow: rule.aliasesAllow,
+        aliasesDeny: rule.aliasesDeny,
+        separateFromCreator: rule.separateFromCreator,
+      });
+    },
+  );
 });

@@ -45,6 +45,38 @@ describe("usage errors", () => {
     [["policy", "check", "--group"], "Option '--group <value>' argument missing"],
     [["policy", "check", "--group", "readers", "GET", "api/2.0/mlflow/runs/get"], 'PATH must start with "/"'],
     [["policy", "check", "--group", "readers", "GET", "/a%zz"], "malformed %-escape"],
+    [
+      ["policy", "check", "--group", "admins", "POST", "/api/2.0/mlflow/model-versions/transition-stage"],
+      "TransitionModelVersionStage is decided by its body too: give --stage",
+    ],
+    [
+      ["policy", "check", "--group", "admins", "DELETE", "/ajax-api/2.0/mlflow/registered-models/alias"],
+      "DeleteRegisteredModelAlias is decided by its body too: give --alias",
+    ],
+    [
+      [
+        "policy",
+        "check",
+        "--group",
+        "admins",
+        "--alias",
+        "a",
+        "--creator",
+        "c",
+        "DELETE",
+        "/api/2.0/mlflow/registered-models/alias",
+      ],
+      "--creator does not apply to DeleteRegisteredModelAlias (only to TransitionModelVersionStage and SetRegisteredModelAlias)",
+    ],
+    [
+      ["policy", "check", "--group", "admins", "--stage", "Staging", "POST", "/api/2.0/mlflow/registered-models/alias"],
+      "--stage does not apply to SetRegisteredModelAlias (only to TransitionModelVersionStage)",
+    ],
+    [["policy", "check", "--group", "admins", "--alias", "a", "GET", "/health"], "--alias does not apply to Health"],
+    [
+      ["policy", "check", "--group", "admins", "--stage", "Staging", "--from-stage", "Prod", "GET", "/health"],
+      '--from-stage must be one of None, Staging, Production, Archived (in any letter case), not "Prod"',
+    ],
     [["policy", "render", "--group", "readers", "--format", "xml"], "--format must be authorizer or iam"],
     [["policy", "render", "--group", "readers", "--format", "iam", "--group", "admins"], "give exactly one --group"],
     [
@@ -71,7 +103,9 @@ describe("usage errors", () => {
     const r = await run("policy", "check", "--group", "readers", "--group", "nobody", "GET", "/health");
     // Assess
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('unknown group "nobody" (known groups: admins, model-approvers, readers)');
+    expect(r.stderr).toContain(
+      'unknown group "nobody" (known groups: admins, model-approvers, readers, release-managers)',
+    );
   });
 });
 
@@ -125,6 +159,8 @@ describe("policy check", () => {
       "readers",
       "--group",
       "model-approvers",
+      "--stage",
+      "Staging",
       "POST",
       "/api/2.0/mlflow/model-versions/transition-stage",
     );
@@ -137,6 +173,166 @@ describe("policy check", () => {
     const r = await run("policy", "check", "--group", "readers", "GET", "/health");
     // Assess
     expect(r.stdout).toBe("ALLOW Health readers: public route (none)\n");
+  });
+});
+
+describe("policy check: promotion routes, decided as the guard decides their body", () => {
+  // Prepare: group files with promotion blocks (the tier of the issue), in a directory of their own.
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "mlflow-gate-promotion-"));
+    cpSync(GROUPS_DIR, dir, { recursive: true });
+    writeFileSync(
+      join(dir, "model-approvers.yaml"),
+      "description: a\nextends: readers\nallow: [class:registry-promote]\npromotion:\n  stages: { to: [Staging, Archived] }\n  aliases: { allow: ['*'], deny: [champion, 'prod*'] }\n",
+    );
+    writeFileSync(
+      join(dir, "release-managers.yaml"),
+      "description: m\nextends: readers\nallow: [class:registry-promote]\npromotion:\n  stages: { to: [Production, Archived] }\n  aliases: { allow: [champion, 'prod*'] }\n  separateFromCreator: true\n",
+    );
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const check = (...argv: string[]) => run("--groups-dir", dir, "policy", "check", ...argv);
+  const TRANSITION = ["POST", "/api/2.0/mlflow/model-versions/transition-stage"];
+  const ALIAS = ["POST", "/ajax-api/2.0/mlflow/registered-models/alias"];
+
+  test("an approver moves a version to Staging: the route, then the rule that lets it through", async () => {
+    // Act
+    const r = await check("--group", "model-approvers", "--stage", "staging", ...TRANSITION);
+    // Assess
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      "ALLOW TransitionModelVersionStage model-approvers: allowed by POST/api/2.0/mlflow/model-versions/transition-stage (iam); the guard allows it by the promotion rules of policies/groups/model-approvers.yaml\n",
+    );
+  });
+
+  test.each(["Production", "production", "PRODUCTION", "pRoDuCtIoN"])(
+    "an approver may not move a version to %s: the guard's 403 message, naming the rule and the file",
+    async (stage) => {
+      // Act
+      const r = await check("--group", "model-approvers", "--stage", stage, ...TRANSITION);
+      // Assess
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(
+        "DENY TransitionModelVersionStage model-approvers: allowed by POST/api/2.0/mlflow/model-versions/transition-stage (iam), but the guard refuses it (403 promotion-stage-not-allowed): policies/groups/model-approvers.yaml allows no promotion to Production\n",
+      );
+    },
+  );
+
+  test.each(["Prod", " Production", "PRODUCTİON", ""])(
+    "a stage MLflow would not read (%j) is a DENY with the guard's 400 and why",
+    async (stage) => {
+      // Act
+      const r = await check("--group", "admins", `--stage=${stage}`, ...TRANSITION);
+      // Assess
+      expect(r.code).toBe(0);
+      expect(lines(r.stdout)).toHaveLength(1);
+      expect(r.stdout).toMatch(
+        /^DENY TransitionModelVersionStage admins: .*, but the guard refuses it \(400 promotion-request-unreadable\): stage must be /,
+      );
+    },
+  );
+
+  test("the two-person rule: someone else's version passes, the caller's own and one of unknown creator do not", async () => {
+    // Act
+    const other = await check(
+      "--group",
+      "release-managers",
+      "--stage",
+      "Production",
+      "--creator",
+      "bob",
+      ...TRANSITION,
+    );
+    const own = await check(
+      "--group",
+      "release-managers",
+      "--stage",
+      "Production",
+      "--creator",
+      "bob",
+      "--caller",
+      "bob",
+      ...TRANSITION,
+    );
+    const unknown = await check(
+      "--group",
+      "release-managers",
+      "--stage",
+      "Production",
+      "--caller",
+      "bob",
+      ...TRANSITION,
+    );
+    // Assess
+    expect(other.stdout).toMatch(/^ALLOW /);
+    expect(own.stdout).toMatch(
+      /^DENY .*\(403 promotion-same-person\): policies\/groups\/release-managers\.yaml allows no promotion of a version you created \(bob\): the two-person rule\n$/,
+    );
+    expect(unknown.stdout).toMatch(/^DENY .*\(403 promotion-same-person\): .*creator is unknown/);
+  });
+
+  test("--from-stage and --archive-existing: the version's current stage and the flag that archives the others", async () => {
+    // Prepare: a group that may only move versions out of Staging, and not archive
+    writeFileSync(
+      join(dir, "stagers.yaml"),
+      "description: s\nallow: [TransitionModelVersionStage]\npromotion:\n  stages: { to: [Production], from: [Staging] }\n",
+    );
+    // Act
+    const fromNone = await check("--group", "stagers", "--stage", "Production", ...TRANSITION);
+    const fromStaging = await check(
+      "--group",
+      "stagers",
+      "--stage",
+      "Production",
+      "--from-stage",
+      "STAGING",
+      ...TRANSITION,
+    );
+    const archiving = await check(
+      "--group",
+      "stagers",
+      "--stage",
+      "Production",
+      "--from-stage",
+      "Staging",
+      "--archive-existing",
+      ...TRANSITION,
+    );
+    // Assess
+    expect(fromNone.stdout).toMatch(/^DENY .*allows no move out of None\n$/);
+    expect(fromStaging.stdout).toMatch(/^ALLOW /);
+    expect(archiving.stdout).toMatch(/^DENY .*allows no archiving/);
+    rmSync(join(dir, "stagers.yaml"));
+  });
+
+  test("aliases: an approver sets challenger-2, not champion in any case, nor a look-alike", async () => {
+    // Act
+    const challenger = await check("--group", "model-approvers", "--alias", "challenger-2", ...ALIAS);
+    const champion = await check("--group", "model-approvers", "--alias", "Champion", ...ALIAS);
+    const lookAlike = await check("--group", "model-approvers", "--alias", "champіon", ...ALIAS);
+    // Assess
+    expect(challenger.stdout).toMatch(
+      /^ALLOW SetRegisteredModelAlias model-approvers: .*\(cognito\); the guard allows it/,
+    );
+    expect(champion.stdout).toMatch(
+      /^DENY .*\(403 promotion-alias-not-allowed\): policies\/groups\/model-approvers\.yaml allows no setting alias Champion\n$/,
+    );
+    expect(lookAlike.stdout).toMatch(/^DENY .*\(403 promotion-alias-undecidable\)/);
+  });
+
+  test("a group without a promotion block may do what the route allows, and the line says so", async () => {
+    // Act
+    const r = await check("--group", "admins", "--stage", "Production", ...TRANSITION);
+    // Assess
+    expect(r.stdout).toMatch(/the guard allows it as policies\/groups\/admins\.yaml has no promotion rules/);
+  });
+
+  test("a group without the route right: the gateway's DENY, the body never read", async () => {
+    // Act
+    const r = await check("--group", "readers", "--stage", "Production", ...TRANSITION);
+    // Assess
+    expect(r.stdout).toBe("DENY TransitionModelVersionStage readers: no statement allows it (iam)\n");
   });
 });
 
@@ -234,14 +430,14 @@ describe("policy lint", () => {
     const problems = lines(r.stdout).filter((l) => /^\S+:\d+: /.test(l));
     expect(problems).toEqual([]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/policy lint: 3 groups, \d+ routes: no problems\n$/);
+    expect(r.stdout).toMatch(/policy lint: 4 groups, \d+ routes: no problems\n$/);
   });
 
   test("prints the worst-case sizes of each group", async () => {
     // Act
     const r = await run("policy", "lint");
     // Assess
-    for (const group of ["admins", "model-approvers", "readers"]) {
+    for (const group of ["admins", "model-approvers", "readers", "release-managers"]) {
       expect(r.stdout).toMatch(new RegExp(`^  ${group} +\\d+ / 8192 +\\d+: [\\d, ]+ +\\d+ / \\d+ +\\d+ / \\d+$`, "m"));
     }
   });
@@ -379,14 +575,16 @@ describe("bin/mlflow-gate.js policy check (acceptance)", () => {
     ["readers", "POST", "/ajax-api/2.0/mlflow/runs/search", "ALLOW"],
     ["readers", "POST", "/graphql", "ALLOW"],
     ["readers", "GET", "/ajax-api/2.0/mlflow/gateway-proxy", "DENY"],
-    ["model-approvers", "POST", "/api/2.0/mlflow/model-versions/transition-stage", "ALLOW"],
+    ["model-approvers", "POST", "/api/2.0/mlflow/model-versions/transition-stage --stage Staging", "ALLOW"],
     ["model-approvers", "POST", "/api/2.0/mlflow/runs/create", "DENY"],
     ["admins", "POST", "/api/2.0/mlflow/runs/create", "ALLOW"],
-  ])("%s %s %s: %s", async (group, method, path, decision) => {
+    ["admins", "POST", "/api/2.0/mlflow/model-versions/transition-stage --stage production", "ALLOW"],
+    ["admins", "POST", "/api/2.0/mlflow/model-versions/transition-stage --stage Prod", "DENY"],
+  ])("%s %s %s: %s", async (group, method, pathAndFlags, decision) => {
     // Act
     const { stdout } = await exec(
       process.execPath,
-      ["bin/mlflow-gate.js", "policy", "check", "--group", group, method, path],
+      ["bin/mlflow-gate.js", "policy", "check", "--group", group, method, ...pathAndFlags.split(" ")],
       { cwd: REPO_ROOT },
     );
     // Assess (execFile rejects on a non-zero exit)

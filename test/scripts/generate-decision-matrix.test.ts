@@ -1,7 +1,10 @@
 import { readFileSync } from "fs";
 import { loadPolicySet } from "../../authorizer/load-policies";
+import { PolicySet } from "../../authorizer/core/policy-set";
+import { promotionRightsOf } from "../../authorizer/core/promotion-rights";
 import { buildDecisionMatrix, DECISION_MATRIX_FILE } from "../../scripts/generate-decision-matrix";
 import { CATALOG_FILE, GROUPS_DIR } from "../../project/paths";
+import { ADMINS, APPROVERS, groupFile as file, READERS, RELEASE_MANAGERS } from "../authorizer/support/promotion-tiers";
 
 const set = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
 
@@ -38,14 +41,76 @@ describe("buildDecisionMatrix", () => {
   });
 
   test("marks each group's decision in its own column, groups sorted by name", () => {
-    // Assess: columns are method, path, action, class, auth, admins, model-approvers, readers, note.
-    expect(matrix).toContain("| Method | Path | Action | Class | Auth | admins | model-approvers | readers | Note |");
+    // Assess: columns are method, path, action, class, auth, admins, model-approvers, readers, release-managers, note.
+    expect(matrix).toContain(
+      "| Method | Path | Action | Class | Auth | admins | model-approvers | readers | release-managers | Note |",
+    );
     expect(row("POST", "/api/2.0/mlflow/runs/delete")).toBe(
-      "| POST | `/api/2.0/mlflow/runs/delete` | DeleteRun | write | iam | ✅ | ❌ | ❌ |  |",
+      "| POST | `/api/2.0/mlflow/runs/delete` | DeleteRun | write | iam | ✅ | ❌ | ❌ | ❌ |  |",
     );
     expect(row("POST", "/api/2.0/mlflow/model-versions/transition-stage")).toMatch(
-      /\| registry-promote \| iam \| ✅ \| ✅ \| ❌ \|/,
+      /\| registry-promote \| iam \| ✅ \| ✅ \| ❌ \| ✅ \|/,
     );
-    expect(row("POST", "/graphql")).toMatch(/\| GraphQL \| read \| cognito \| ✅ \| ✅ \| ✅ \| POST that only reads/);
+    expect(row("POST", "/graphql")).toMatch(
+      /\| GraphQL \| read \| cognito \| ✅ \| ✅ \| ✅ \| ✅ \| POST that only reads/,
+    );
+  });
+});
+
+describe("buildDecisionMatrix: promotion rights", () => {
+  // Prepare: group files with promotion blocks (the tiers of issue 16), and a group restricted by the stage a
+  // version leaves.
+  const promoting = PolicySet.fromFiles(set.catalog, [
+    READERS,
+    APPROVERS,
+    RELEASE_MANAGERS,
+    file(
+      "stagers",
+      "description: s\nallow: [TransitionModelVersionStage]\npromotion:\n  stages: { to: [Production], from: [Staging] }\n",
+    ),
+    ADMINS,
+  ]);
+  const matrix = buildDecisionMatrix(promoting);
+  const section = matrix.slice(matrix.indexOf("## Promotion rights"));
+
+  test("a stage table: where each group may move versions to, and out of, and whether the two-person rule is on", () => {
+    // Assess
+    expect(section).toContain(
+      [
+        "| Group | to None | to Staging | to Production | to Archived | Out of | Two-person rule |",
+        "|---|---|---|---|---|---|---|",
+        "| admins | ✅ | ✅ | ✅ | ✅ | any stage | off |",
+        "| model-approvers | ❌ | ✅ | ❌ | ✅ | any stage | off |",
+        "| release-managers | ❌ | ❌ | ✅ | ✅ | any stage | on |",
+        "| stagers | ❌ | ❌ | ✅ | ❌ | Staging | off |",
+      ].join("\n"),
+    );
+  });
+
+  test("an alias table: which routes, the allowed and denied patterns; groups without the routes named once", () => {
+    // Assess: stagers may call no alias route, readers no promotion route at all
+    expect(section).toContain(
+      [
+        "| Group | Set | Delete | Aliases allowed | Aliases denied | Two-person rule |",
+        "|---|---|---|---|---|---|",
+        "| admins | ✅ | ✅ | `*` | none | off |",
+        "| model-approvers | ✅ | ✅ | `*` | `champion`, `prod*` | off |",
+        "| release-managers | ✅ | ✅ | `champion`, `prod*` | none | on |",
+        "",
+      ].join("\n"),
+    );
+    expect(section).toContain("Groups that may call none of these routes: readers.");
+  });
+
+  test("the stages are the guard's decisions: a group allowed the route but no stage gets no ✅", () => {
+    // Prepare
+    const none = PolicySet.fromFiles(set.catalog, [
+      file("frozen", "description: f\nallow: [TransitionModelVersionStage]\npromotion:\n  stages: { to: [] }\n"),
+    ]);
+    // Act
+    const rights = promotionRightsOf(none, "frozen");
+    // Assess
+    expect(rights).toMatchObject({ transition: true, setAlias: false, stagesTo: [], stagesFrom: [] });
+    expect(buildDecisionMatrix(none)).toContain("| frozen | ❌ | ❌ | ❌ | ❌ | none | off |");
   });
 });

@@ -1,3 +1,5 @@
+import { refusalOf } from "./refusal";
+
 /** The server paths of MLflow's UI: every same-origin request to them carries the user's access token. */
 const SERVER_PATH = /^\/(ajax-api\/|graphql(\/|$)|get-artifact(\/|$)|model-versions\/get-artifact(\/|$))/;
 
@@ -14,7 +16,8 @@ export function isServerRequest(url: string, location: Location = window.locatio
 export interface RequestHooks {
   /** A current access token (Amplify refreshes it when it is about to expire). */
   readonly accessToken: () => Promise<string | undefined>;
-  readonly onStatus: (status: number, method: string, url: string) => void;
+  /** Every answer's status; `refusal` is the guard's reason when it refused the request (a 403 it wrote). */
+  readonly onStatus: (status: number, method: string, url: string, refusal?: string) => void;
 }
 
 /** Patches fetch and XMLHttpRequest so MLflow's own bundle sends the token without knowing. */
@@ -27,11 +30,16 @@ export function installAuthenticatedRequests(hooks: RequestHooks): void {
     const token = await hooks.accessToken();
     if (token) headers.set("Authorization", `Bearer ${token}`);
     const response = await originalFetch(input, { ...init, headers });
-    hooks.onStatus(
-      response.status,
-      (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase(),
-      url,
-    );
+    const method = (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();
+    // A refusal's body is read from a copy: MLflow's code reads the answer itself.
+    const body =
+      response.status === 403
+        ? await response
+            .clone()
+            .text()
+            .catch(() => "")
+        : "";
+    hooks.onStatus(response.status, method, url, refusalOf(response.status, body));
     return response;
   };
 
@@ -46,7 +54,10 @@ export function installAuthenticatedRequests(hooks: RequestHooks): void {
   proto.send = function (this: XMLHttpRequest, body?: Document | XMLHttpRequestBodyInit | null) {
     const { method, url } = opened.get(this) ?? { method: "GET", url: "" };
     if (!isServerRequest(url)) return originalSend.call(this, body);
-    this.addEventListener("loadend", () => hooks.onStatus(this.status, method, url));
+    this.addEventListener("loadend", () => {
+      const text = this.responseType === "" || this.responseType === "text" ? this.responseText : "";
+      hooks.onStatus(this.status, method, url, refusalOf(this.status, text));
+    });
     // The token may need a refresh first; the request is sent once it is there.
     void hooks.accessToken().then(
       (token) => {

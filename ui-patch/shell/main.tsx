@@ -41,7 +41,10 @@ function startMlflow(): void {
   document.head.appendChild(script);
 }
 
-function SignedIn(props: { readonly forbidden: boolean; readonly onDismiss: () => void }) {
+/** The banner's state: nothing, a refusal by route (the group lacks it), or the guard's reason. */
+type Forbidden = false | { readonly refusal?: string };
+
+function SignedIn(props: { readonly forbidden: Forbidden; readonly onDismiss: () => void }) {
   const { signOut: amplifySignOut } = useAuthenticator((c) => [c.user]);
   const [user, setUser] = useState<User>();
   useEffect(() => {
@@ -71,7 +74,9 @@ function SignedIn(props: { readonly forbidden: boolean; readonly onDismiss: () =
       </header>
       {props.forbidden && (
         <div className="mlflow-gate-forbidden" role="alert" data-testid="mlflow-gate-forbidden">
-          Not allowed: your groups ({groups}) do not permit this action.
+          {props.forbidden.refusal
+            ? `Not allowed: ${props.forbidden.refusal}`
+            : `Not allowed: your groups (${groups}) do not permit this action.`}
           <button type="button" aria-label="Dismiss" onClick={props.onDismiss}>
             ×
           </button>
@@ -82,14 +87,14 @@ function SignedIn(props: { readonly forbidden: boolean; readonly onDismiss: () =
 }
 
 function Shell(props: { readonly config: UiConfig }) {
-  const [forbidden, setForbidden] = useState(false);
+  const [forbidden, setForbidden] = useState<Forbidden>(false);
   useEffect(() => {
     installAuthenticatedRequests({
       accessToken: () => currentToken().catch(() => undefined),
-      onStatus: (status, method) => {
+      onStatus: (status, method, _url, refusal) => {
         // MLflow's pages read a few routes a group may not have (the assistant, users/current) and cope;
         // the banner is for what the user tried to change.
-        if (status === 403 && method !== "GET") setForbidden(true);
+        if (status === 403 && method !== "GET") setForbidden(refusal === undefined ? {} : { refusal });
         if (status === 401 && mlflowStarted) {
           // MLflow's bundle cannot be unloaded: sign out and reload once; a signed-out page never starts it.
           sessionStorage.setItem(SESSION_ENDED, "1");

@@ -106,7 +106,54 @@ describe("lintGroupFiles", () => {
     const report = lintGroupFiles(set.catalog, files, []);
     // Assess
     expect(report.problems).toEqual([]);
-    expect(report.sizes.map((s) => s.group)).toEqual(["admins", "model-approvers", "readers"]);
+    expect(report.sizes.map((s) => s.group)).toEqual(["admins", "model-approvers", "readers", "release-managers"]);
     expect(report.routeCount).toBe(set.catalog.routes.length);
+  });
+
+  describe("promotion blocks", () => {
+    const lintWith = (text: string) =>
+      lintGroupFiles(set.catalog, [...files, parseGroupFile("tier", "tier.yaml", `description: x\n${text}`)], []);
+
+    test("stage and alias rights without the routes that use them never apply", () => {
+      // Act
+      const report = lintWith(
+        "extends: readers\nallow: [GetRun]\npromotion:\n  stages:\n    to: [Production]\n  aliases:\n    allow: [champion]\n",
+      );
+      // Assess
+      expect(report.problems).toEqual([
+        'tier.yaml:5: "tier" has stage rights but not TransitionModelVersionStage: they never apply',
+        'tier.yaml:5: "tier" has alias rights but neither SetRegisteredModelAlias nor DeleteRegisteredModelAlias: they never apply',
+      ]);
+    });
+
+    test("a route right with no stage or alias to promote is reported: every call would be refused", () => {
+      // Act
+      const report = lintWith("allow: [class:registry-promote]\npromotion:\n  separateFromCreator: true\n");
+      // Assess
+      expect(report.problems).toEqual([
+        'tier.yaml:4: "tier" may call TransitionModelVersionStage but move a version to no stage: every call is refused (grant stages.to, or deny the route)',
+        'tier.yaml:4: "tier" may call the alias routes but name no alias: every call is refused (grant aliases.allow, or deny the routes)',
+      ]);
+    });
+
+    test("an inherited block is checked against the extending group's routes, at line 1", () => {
+      // Act: model-approvers' block, without its promotion routes
+      const report = lintWith("extends: model-approvers\nallow: []\ndeny: [class:registry-promote]\n");
+      // Assess
+      expect(report.problems).toEqual([
+        'tier.yaml:1: "tier" has stage rights but not TransitionModelVersionStage: they never apply',
+        'tier.yaml:1: "tier" has alias rights but neither SetRegisteredModelAlias nor DeleteRegisteredModelAlias: they never apply',
+      ]);
+    });
+
+    test("an unknown stage is refused with the names MLflow stores", () => {
+      // Act
+      const parse = () =>
+        lintWith("allow: [TransitionModelVersionStage]\npromotion:\n  stages:\n    to: [production]\n");
+      // Assess
+      expect(parse).toThrow(
+        'tier.yaml:5: must be equal to one of the allowed values at /promotion/stages/to/0 ("production": write one of None, Staging, Production, Archived, as spelt here)',
+      );
+    });
   });
 });

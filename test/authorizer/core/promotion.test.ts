@@ -3,6 +3,7 @@ import {
   canonicalStage,
   decidePromotion,
   PromotionRule,
+  samePerson,
   UNRESTRICTED,
 } from "../../../authorizer/core/promotion";
 
@@ -102,6 +103,18 @@ describe("decidePromotion", () => {
       allowed: false,
       reason: "same-person",
     });
+  });
+
+  test("the two-person rule: another session of the same role is the same person; another role or user is not", () => {
+    const rules = new Map([["release-managers", RELEASE]]);
+    const creator = "assumed-role/ml-team/alice-session";
+    expect(
+      decidePromotion(rules, transition("Production"), { caller: "assumed-role/ml-team/other-session", creator }),
+    ).toMatchObject({ allowed: false, reason: "same-person" });
+    expect(
+      decidePromotion(rules, transition("Production"), { caller: "assumed-role/release/any", creator }).allowed,
+    ).toBe(true);
+    expect(samePerson("user/ml-team", "assumed-role/ml-team/s")).toBe(false);
   });
 
   test("several groups: the union, as with routes; every group's reason when all refuse", () => {

@@ -1,4 +1,4 @@
-import { App, Stack } from "aws-cdk-lib";
+import { App, Aws, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import * as ecs from "aws-cdk-lib/aws-ecs";
 import * as logs from "aws-cdk-lib/aws-logs";
@@ -186,6 +186,31 @@ describe("GuardSidecar", () => {
     ]);
     expect(thrownBy(() => synth({ port: 0 }), ConfigError).problems).toEqual([
       "port must be a port number from 1 to 65535, not 0",
+    ]);
+  });
+
+  test("passes the table of SigV4 callers' groups, the region token filled in by CloudFormation; a bad entry stops synth", () => {
+    // Prepare: a name holding the region token, as in an environment-agnostic stack
+    const { guard, stack } = synth({
+      iamGroups: new Map([
+        [`role/mlflow-gate-x-${Aws.REGION}`, "release-managers"],
+        ["role/cross", "readers"],
+      ]),
+    });
+    // Assess
+    const value = (guard.Environment as { Name: string; Value: unknown }[]).find(
+      (e) => e.Name === GUARD_ENV.iamGroups,
+    )?.Value;
+    expect(stack.resolve(value)).toEqual({
+      "Fn::Join": [
+        "",
+        ['{"role/mlflow-gate-x-', { Ref: "AWS::Region" }, '":"release-managers","role/cross":"readers"}'],
+      ],
+    });
+    expect(
+      thrownBy(() => synth({ iamGroups: new Map([["arn:aws:iam::1:role/x", "readers"]]) }), ConfigError).problems,
+    ).toEqual([
+      expect.stringContaining(`${GUARD_ENV.iamGroups}: "arn:aws:iam::1:role/x" must be role/<name> or user/<name>`),
     ]);
   });
 });

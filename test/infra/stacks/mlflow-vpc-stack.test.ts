@@ -13,6 +13,7 @@ import { ConfigError } from "../../../authorizer/core/errors";
 import { InfraConfig, parseInfraConfig } from "../../../infra/config";
 import { guardBundleFiles } from "../../../guard/build";
 import { GUARD_ENV } from "../../../guard/config";
+import { iamCallerGroups } from "../../../infra/iam-callers";
 import { GUARD_PORT } from "../../../infra/constructs/guard-sidecar";
 import { MLFLOW_IMAGE_DIR, MlflowVpcStack } from "../../../infra/stacks/mlflow-vpc-stack";
 import { loadPinnedMlflowVersion } from "../../../project/mlflow-venv";
@@ -701,6 +702,11 @@ describe("guard sidecar", () => {
       [GUARD_ENV.upstream]: "http://127.0.0.1:5000",
       [GUARD_ENV.stagePathPrefix]: `/${config.stageName}`,
       [GUARD_ENV.auditReads]: "false",
+      // The SigV4 callers the configuration creates (infra/iam-callers.ts), for the promotion rules.
+      [GUARD_ENV.iamGroups]: JSON.stringify(Object.fromEntries(iamCallerGroups(config, ENV.region))),
+    });
+    expect(JSON.parse(String(environment[GUARD_ENV.iamGroups]))).toMatchObject({
+      [`role/mlflow-gate-mlflow-release-manager-${ENV.region}`]: "release-managers",
     });
     expect(environment).not.toHaveProperty(GUARD_ENV.auditFile);
     expect(guardContainerDefinition()).toMatchObject({

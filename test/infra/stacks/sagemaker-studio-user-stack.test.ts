@@ -8,7 +8,8 @@ import { ConfigError } from "../../../authorizer/core/errors";
 import { PolicySet } from "../../../authorizer/core/policy-set";
 import { loadGroupFiles, loadPolicySet } from "../../../authorizer/load-policies";
 import { parseInfraConfig } from "../../../infra/config";
-import { SageMakerStudioUserStack, STUDIO_PROFILES } from "../../../infra/stacks/sagemaker-studio-user-stack";
+import { SageMakerStudioUserStack } from "../../../infra/stacks/sagemaker-studio-user-stack";
+import { STUDIO_PROFILES, studioExecutionRoleName } from "../../../infra/iam-callers";
 import { CATALOG_FILE, GROUPS_DIR } from "../../../project/paths";
 import { thrownBy } from "../../support/errors";
 import { flatTemplate } from "../support/template";
@@ -144,22 +145,27 @@ describe("SageMakerStudioUserStack with a new domain", () => {
     expect(own.Properties.ManagedPolicyArns).toBeUndefined();
   });
 
-  test("three profiles, each with its own execution role", () => {
+  test("four profiles, each with its own execution role, named as the guard's table names it", () => {
     const profiles = Object.values(template.findResources("AWS::SageMaker::UserProfile")) as Resource[];
     expect(profiles.map((p) => p.Properties.UserProfileName).sort()).toEqual([
       "mlflow-admin",
       "mlflow-model-approver",
       "mlflow-reader",
+      "mlflow-release-manager",
     ]);
     for (const p of profiles) {
       const role = stack.executionRoles[p.Properties.UserProfileName as string] as iam.Role;
+      const own = template.findResources("AWS::IAM::Role")[
+        stack.getLogicalId(role.node.defaultChild as iam.CfnRole)
+      ] as Resource;
+      expect(own.Properties.RoleName).toBe(studioExecutionRoleName(p.Properties.UserProfileName as string, env.region));
       expect((p.Properties.UserSettings as { ExecutionRole: unknown }).ExecutionRole).toEqual({
         "Fn::GetAtt": [stack.getLogicalId(role.node.defaultChild as iam.CfnRole), "Arn"],
       });
       expect(p.Properties.DomainId).toEqual({ "Fn::GetAtt": [stack.getLogicalId(stack.domain as never), "DomainId"] });
     }
-    expect(new Set(Object.values(stack.executionRoles)).size).toBe(3);
-    expect(stack.userProfiles).toHaveLength(3);
+    expect(new Set(Object.values(stack.executionRoles)).size).toBe(STUDIO_PROFILES.length);
+    expect(stack.userProfiles).toHaveLength(STUDIO_PROFILES.length);
   });
 
   test.each(STUDIO_PROFILES.map((p) => [p.profileName, p.group]))(
@@ -183,7 +189,7 @@ describe("SageMakerStudioUserStack with a new domain", () => {
     },
   );
 
-  test.each(["mlflow-admin", "mlflow-reader", "mlflow-model-approver"])(
+  test.each(STUDIO_PROFILES.map((p) => p.profileName))(
     "%s: S3 only on its own prefix of the SageMaker SDK's bucket, none on MLflow's artifacts (presigned URLs), no AmazonSageMakerFullAccess",
     (profile) => {
       const role = stack.executionRoles[profile] as iam.Role;
@@ -222,7 +228,7 @@ describe("SageMakerStudioUserStack with a new domain", () => {
         expect(s.Condition).toEqual({ StringEquals: { "iam:PassedToService": "sagemaker.amazonaws.com" } });
       }
     }
-    expect(passRoles).toBe(3);
+    expect(passRoles).toBe(STUDIO_PROFILES.length);
   });
 
   test("Studio permissions are scoped to the profile: its private spaces and their apps, its training jobs", () => {
@@ -300,7 +306,7 @@ describe("SageMakerStudioUserStack with an existing domain", () => {
     expect(stack.defaultExecutionRole).toBeUndefined();
     expect(stack.domainId).toBe("d-abcdefghijkl");
     const profiles = Object.values(template.findResources("AWS::SageMaker::UserProfile")) as Resource[];
-    expect(profiles.map((p) => p.Properties.DomainId)).toEqual(["d-abcdefghijkl", "d-abcdefghijkl", "d-abcdefghijkl"]);
+    expect(profiles.map((p) => p.Properties.DomainId)).toEqual(STUDIO_PROFILES.map(() => "d-abcdefghijkl"));
     for (const p of profiles) expect(p.Properties.UserSettings).not.toHaveProperty("SecurityGroups");
   });
 

@@ -70,6 +70,25 @@ export function pluginEnv(
 }
 
 /**
+ * The plugin's extra environment in bearer mode, as a Cognito user of the local pool (with its username and
+ * password when given); the AWS files point nowhere, so nothing can be signed with SigV4.
+ */
+export function bearerEnv(
+  stack: Pick<TestStackView, "summary">,
+  user?: { readonly username: string; readonly password: string },
+): NodeJS.ProcessEnv {
+  return {
+    AWS_PROFILE: undefined,
+    AWS_SHARED_CREDENTIALS_FILE: "/nonexistent",
+    AWS_CONFIG_FILE: "/nonexistent",
+    MLFLOW_GATE_AUTH_MODE: "bearer",
+    MLFLOW_GATE_COGNITO_CLIENT_ID: stack.summary.cognito.clientId,
+    MLFLOW_GATE_COGNITO_ENDPOINT: stack.summary.cognito.endpoint,
+    ...(user ? { MLFLOW_GATE_COGNITO_USERNAME: user.username, MLFLOW_GATE_COGNITO_PASSWORD: user.password } : {}),
+  };
+}
+
+/**
  * Runs test/integration/python/plugin_ops.py (sdk_ops.py and helpers) as a profile with the plugin, or on
  * the private MLflow.
  */

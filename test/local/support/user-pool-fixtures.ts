@@ -5,11 +5,12 @@ import { join } from "path";
 import { adminClient, RunningUserPool, startUserPool, UserPoolOptions } from "../../../local/user-pool";
 
 /** The groups and demo users of the default group files. */
-export const GROUPS = ["admins", "model-approvers", "readers"] as const;
+export const GROUPS = ["admins", "model-approvers", "readers", "release-managers"] as const;
 export const DEMO_USERS = [
   { username: "admin", group: "admins" },
   { username: "reader", group: "readers" },
   { username: "model-approver", group: "model-approvers" },
+  { username: "release-manager", group: "release-managers" },
 ] as const;
 
 /** A fresh directory under the OS temp dir; `cleanup` removes every one made. */
