@@ -1,4 +1,5 @@
-// `npm run bench`: every benchmark of issue 8 in one run, written to bench/RESULTS.md and bench/results/*.json.
+// `npm run bench`: every benchmark of issue 8 and the promotion section of issue 16 in one run, written to
+// bench/RESULTS.md and bench/results/*.json.
 // `npm run bench -- --quick` is the same program with short runs (under 2 minutes), written to a temporary
 // directory unless --out is given; its figures only show that everything runs, not how fast. So is a run of
 // some sections only (--only).
@@ -10,9 +11,10 @@ import { AuthorizerOptions, AuthorizerResults, benchAuthorizer } from "./authori
 import { benchColdStart, ColdStartOptions, ColdStartResults } from "./cold-start";
 import { benchGateway, ComparisonName, GatewayOptions, GatewayResults } from "./gateway";
 import { describeMachine, loadAverage, Machine } from "./lib/machine";
+import { benchPromotion, PromotionOptions, PromotionResults } from "./promotion";
 import { renderResults } from "./report";
 
-export const SECTIONS = ["authorizer", "cold-start", "gateway"] as const;
+export const SECTIONS = ["authorizer", "cold-start", "gateway", "promotion"] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchConfig {
@@ -22,6 +24,7 @@ export interface BenchConfig {
   readonly authorizer: AuthorizerOptions;
   readonly coldStart: ColdStartOptions;
   readonly gateway: GatewayOptions;
+  readonly promotion: PromotionOptions;
 }
 
 const FULL = {
@@ -42,6 +45,7 @@ const FULL = {
     writesPerTarget: 600,
     basicAuthCredentialCache: true,
   },
+  promotion: { warmupMs: 500, rounds: 7, sliceMs: 1000, maxPerSlice: 1000 },
 } as const;
 
 // Five runs still, so medians and paired ratios are computed as in the full run; each much shorter.
@@ -56,6 +60,7 @@ const QUICK = {
     writesPerTarget: 150,
     basicAuthCredentialCache: false,
   },
+  promotion: { warmupMs: 100, rounds: 5, sliceMs: 150, maxPerSlice: 200 },
 } as const;
 
 /** Parses the command line; every problem is listed together. */
@@ -101,6 +106,7 @@ export function parseBenchArgs(argv: readonly string[], repoBench = __dirname): 
     authorizer: preset.authorizer,
     coldStart: preset.coldStart,
     gateway: preset.gateway,
+    promotion: preset.promotion,
   };
 }
 
@@ -119,11 +125,12 @@ export interface BenchRun {
   readonly machine: Machine;
   /** 1, 5 and 15 minute load averages before and after; above the core count, other work competed with the run. */
   readonly loadAverage: { readonly before: readonly number[]; readonly after: readonly number[] };
-  readonly config: Pick<BenchConfig, "authorizer" | "coldStart" | "gateway">;
+  readonly config: Pick<BenchConfig, "authorizer" | "coldStart" | "gateway" | "promotion">;
   readonly targets: readonly TargetVerdict[];
   readonly authorizer?: AuthorizerResults;
   readonly coldStart?: ColdStartResults;
   readonly gateway?: GatewayResults;
+  readonly promotion?: PromotionResults;
 }
 
 /**
@@ -224,10 +231,12 @@ export async function runBench(
   const authorizer = has("authorizer") ? await benchAuthorizer(config.authorizer, say) : undefined;
   const coldStart = has("cold-start") ? await benchColdStart(config.coldStart, say) : undefined;
   const gateway = has("gateway") ? await benchGateway(config.gateway, say) : undefined;
+  const promotion = has("promotion") ? await benchPromotion(config.promotion, say) : undefined;
   const sections = {
     ...(authorizer ? { authorizer } : {}),
     ...(coldStart ? { coldStart } : {}),
     ...(gateway ? { gateway } : {}),
+    ...(promotion ? { promotion } : {}),
   };
   return {
     date: new Date().toISOString(),
@@ -236,7 +245,12 @@ export async function runBench(
     durationSeconds: Math.round((Date.now() - t0) / 1000),
     machine,
     loadAverage: { before, after: loadAverage() },
-    config: { authorizer: config.authorizer, coldStart: config.coldStart, gateway: config.gateway },
+    config: {
+      authorizer: config.authorizer,
+      coldStart: config.coldStart,
+      gateway: config.gateway,
+      promotion: config.promotion,
+    },
     targets: judgeTargets(sections),
     ...sections,
   };
@@ -251,10 +265,11 @@ export function writeBenchRun(run: BenchRun, config: BenchConfig): string[] {
     writeFileSync(join(dir, file), `${JSON.stringify(value, null, 2)}\n`);
     written.push(join(dir, file));
   };
-  const { authorizer, coldStart, gateway, ...meta } = run;
+  const { authorizer, coldStart, gateway, promotion, ...meta } = run;
   if (authorizer) json("authorizer.json", authorizer);
   if (coldStart) json("cold-start.json", coldStart);
   if (gateway) json("gateway.json", gateway);
+  if (promotion) json("promotion.json", promotion);
   json("run.json", meta);
   if (SECTIONS.every((s) => config.sections.includes(s))) {
     writeFileSync(join(config.outDir, "RESULTS.md"), renderResults(run));
@@ -272,7 +287,7 @@ if (require.main === module) {
       console.log(
         `${t.met ? "met   " : "MISSED"} ${t.target}: ${Number.isFinite(t.measured) ? t.measured.toFixed(2) : t.measured} ${t.unit}`,
       );
-    const problems = run.gateway?.problems ?? [];
+    const problems = [...(run.gateway?.problems ?? []), ...(run.promotion?.problems ?? [])];
     for (const p of problems) console.error(`PROBLEM ${p}`);
     if (problems.length > 0) process.exitCode = 1;
   })().catch((e: Error) => {

@@ -1,6 +1,7 @@
 // Renders one bench run as bench/RESULTS.md: machine, method, targets, then a table per section.
 import type { BenchRun } from "./index";
 import { COMPARISONS, TARGETS, TargetName } from "./gateway";
+import { PROMOTION_CALLS } from "./promotion";
 
 const n0 = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString("en-US") : String(v));
 const f = (v: number, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : String(v));
@@ -196,6 +197,72 @@ function gatewaySection(run: BenchRun): string[] {
   ];
 }
 
+function promotionSection(run: BenchRun): string[] {
+  const p = run.promotion;
+  if (!p) return [];
+  const cell = (name: string) => p.targets[name];
+  const rows = PROMOTION_CALLS.flatMap((c) =>
+    (["direct", "guard"] as const).map((via) => {
+      const x = cell(`${via} ${c}`);
+      if (!x) return [c, via, "–", "–", "–", "–", "–", "–"];
+      const failures = Object.values(x.failures).reduce((a, b) => a + b, 0);
+      return [
+        c,
+        via === "direct" ? "MLflow directly" : "through the guard",
+        f(x.p50),
+        f(x.p95),
+        n0(x.perSecond),
+        `${n0(x.perSecondMin)}–${n0(x.perSecondMax)}`,
+        n0(x.count),
+        failures === 0 ? "0" : `**${failures}**`,
+      ];
+    }),
+  );
+  const l = p.load;
+  return [
+    "## 6. Promotion calls through the guard",
+    "",
+    `Measured ${p.date}; load average ${p.loadAverage.before.join(" / ")} before and ${p.loadAverage.after.join(" / ")} after (1/5/15 min, after includes the section itself).`,
+    "",
+    `Concurrency 1, keep-alive, ${l.rounds} rounds of a ${l.sliceMs} ms slice per target (at most ${l.maxPerSlice} requests a slice)`,
+    `after a ${l.warmupMs} ms warm-up each, the six targets taking turns. The caller is what API Gateway maps for the`,
+    `Cognito user \`${p.caller.username}\` of \`${p.caller.groups}\`, whose file has a promotion block (\`${p.caller.rule}\`);`,
+    "the requests, on the UI's mount:",
+    "",
+    ...PROMOTION_CALLS.map((c) => `- ${c}: \`${p.requests[c]}\``),
+    "",
+    table(["call", "to", "p50 ms", "p95 ms", "req/s", "min–max of rounds", "requests", "non-2xx"], rows),
+    "",
+    "p50 and p95 are medians over the rounds; a wide min–max says other work took the cores during some rounds.",
+    "",
+    "What the guard adds (through the guard minus directly, run by run, median):",
+    "",
+    table(
+      ["call", "added p50 ms", "added p95 ms"],
+      PROMOTION_CALLS.map((c) => [c, signed(p.guardAdds[c].p50Ms), signed(p.guardAdds[c].p95Ms)]),
+    ),
+    "",
+    "What a promotion costs at the guard beyond an ordinary call (its added latency minus GetModelVersion's, run by",
+    "run, median): reading the body, the guard's own `GET model-versions/get` on MLflow, the decision, the audit",
+    "line with its `promotion` field.",
+    "",
+    table(
+      ["call", "p50 ms", "p95 ms"],
+      (["SetRegisteredModelAlias", "TransitionModelVersionStage"] as const).map((c) => [
+        c,
+        signed(p.promotionOverOrdinary[c].p50Ms),
+        signed(p.promotionOverOrdinary[c].p95Ms),
+      ]),
+    ),
+    "",
+    `The guard wrote ${n0(p.auditLines.promotions)} audit lines of promotions (warm-ups included), ${n0(p.auditLines.withPromotionField)} with their \`promotion\` field.`,
+    "",
+    ...(p.problems.length > 0
+      ? ["**Problems in this section** (its figures are not valid):", "", ...p.problems.map((x) => `- ${x}`), ""]
+      : []),
+  ];
+}
+
 export function renderResults(run: BenchRun): string {
   const m = run.machine;
   const cores = m.cores;
@@ -285,12 +352,14 @@ export function renderResults(run: BenchRun): string {
     ...authorizerSection(run),
     ...coldStartSection(run),
     ...gatewaySection(run),
+    ...promotionSection(run),
     "## Commands",
     "",
     "```bash",
-    "npm run bench                          # everything, about 10 minutes: this file and bench/results/*.json",
+    "npm run bench                          # everything, about 11 minutes: this file and bench/results/*.json",
     "npm run bench -- --quick               # short runs (under 2 minutes) into $TMPDIR/mlflow-gate-bench-quick",
     "npm run bench -- --only authorizer,cold-start   # some sections, into $TMPDIR/mlflow-gate-bench-partial",
+    "npm run bench:promotion                # the promotion section alone (--only promotion)",
     "npm run bench -- --out DIR             # write somewhere else",
     "```",
     "",

@@ -1,6 +1,9 @@
 import { CatalogRoute, readPathParameters } from "../authorizer/core/catalog";
+import type { Stage } from "../authorizer/core/promotion";
 import type { Caller } from "./caller";
 import { isJsonObject, Json, JsonObject } from "./json-body";
+import type { VersionFacts } from "./promotion";
+import { PromotionAction, readPromotionRequest } from "./promotion-request";
 
 /**
  * The audit trail: one JSON line per write MLflow answered and per refusal (reads too when switched
@@ -22,6 +25,25 @@ export interface AuditResources {
   artifactPath?: string;
 }
 
+/**
+ * What a promotion (TransitionModelVersionStage, SetRegisteredModelAlias, DeleteRegisteredModelAlias) asked, as
+ * the guard read it to decide, and what it knew of the version: `mlflow-gate audit --model` lists them.
+ */
+export interface AuditPromotion {
+  readonly kind: "transition" | "set-alias" | "delete-alias";
+  /** The stage asked for, as MLflow reads it (`production` is `Production`); `resources.stage` keeps the spelling sent. */
+  readonly to?: Stage;
+  /** The version's stage when the guard looked it up, before the transition. */
+  readonly from?: Stage;
+  /** `archive_existing_versions`, when it was asked for. */
+  readonly archiveExisting?: true;
+  readonly alias?: string;
+  /** The version's creator as the guard stamped it (what the two-person rule compares), when the guard looked. */
+  readonly creator?: string;
+  /** Why the guard refused it: the rule and the group files, as the 403 said. */
+  readonly message?: string;
+}
+
 export interface AuditRecord {
   readonly time: string;
   readonly level: "info" | "warn";
@@ -41,6 +63,8 @@ export interface AuditRecord {
   readonly method: string;
   readonly path: string;
   readonly resources: AuditResources;
+  /** On the promotion routes, once the guard read the request. */
+  readonly promotion?: AuditPromotion;
   readonly status: number;
   readonly decision: "forwarded" | "refused";
   /** Why a request was refused (a short code), or why an answer is odd. */
@@ -51,7 +75,16 @@ export interface AuditRecord {
 /** What a request's audit line says of it, besides the caller. */
 type RequestFields = Pick<
   AuditRecord,
-  "requestId" | "action" | "method" | "path" | "resources" | "status" | "decision" | "reason" | "latencyMs"
+  | "requestId"
+  | "action"
+  | "method"
+  | "path"
+  | "resources"
+  | "promotion"
+  | "status"
+  | "decision"
+  | "reason"
+  | "latencyMs"
 >;
 
 /** The audit line of a request. */
@@ -80,6 +113,7 @@ export function buildAuditRecord(
     method: fields.method,
     path: fields.path,
     resources: fields.resources,
+    ...(fields.promotion !== undefined ? { promotion: fields.promotion } : {}),
     status: fields.status,
     decision: fields.decision,
     ...(fields.reason !== undefined ? { reason: fields.reason } : {}),
@@ -167,4 +201,34 @@ export function responseResources(body: unknown): AuditResources {
     if (t !== undefined) out[resource] = t;
   }
   return out;
+}
+
+const PROMOTION_KINDS: Readonly<Record<PromotionAction, AuditPromotion["kind"]>> = {
+  TransitionModelVersionStage: "transition",
+  SetRegisteredModelAlias: "set-alias",
+  DeleteRegisteredModelAlias: "delete-alias",
+};
+
+/**
+ * The promotion a request asked for, read as the guard decides it (an unreadable request: its kind and the
+ * refusal only), with what the guard learnt of the version and, on a refusal, its message.
+ */
+export function auditPromotion(
+  action: PromotionAction,
+  body: JsonObject | undefined,
+  facts: Pick<VersionFacts, "stage" | "creator"> | undefined,
+  message?: string,
+): AuditPromotion {
+  const read = readPromotionRequest(action, body ?? {});
+  const request = read.ok ? read.target.request : undefined;
+  return {
+    kind: PROMOTION_KINDS[action],
+    ...(request?.kind === "transition"
+      ? { to: request.to, ...(request.archiveExisting ? { archiveExisting: true as const } : {}) }
+      : {}),
+    ...(facts !== undefined ? { from: facts.stage } : {}),
+    ...(request !== undefined && request.kind !== "transition" ? { alias: request.alias.slice(0, 512) } : {}),
+    ...(facts?.creator !== undefined ? { creator: facts.creator.slice(0, 512) } : {}),
+    ...(message !== undefined ? { message: message.slice(0, 2048) } : {}),
+  };
 }

@@ -13,15 +13,30 @@ import { connectionTokens, HOP_BY_HOP_HEADERS, isHopByHopRequestHeader } from ".
 import { discardBody, readBody } from "../common/http-body";
 import { trackResponses } from "../common/http-server";
 import { GuardAnswer, REFUSALS, sendAnswer } from "./answers";
-import { AuditRecord, AuditResources, buildAuditRecord, requestResources, responseResources } from "./audit";
+import {
+  AuditPromotion,
+  auditPromotion,
+  AuditRecord,
+  AuditResources,
+  buildAuditRecord,
+  requestResources,
+  responseResources,
+} from "./audit";
 import { checkAuthorizedRequest } from "./authorized-request";
 import { BodyLimits, planBody, vetBody } from "./body-plan";
 import { createByteBudget } from "../common/byte-budget";
 import { DEFAULT_MAX_BUFFERED_BYTES } from "./config";
 import { Caller, isRequestId, readCaller } from "./caller";
 import { DEFAULT_GRAPHQL_LIMITS, GraphqlLimits } from "./graphql";
-import { checkPromotion, modelFactsOf, PromotionPolicy, RegistryLookup, versionFactsOf } from "./promotion";
-import { isPromotionDecided } from "./promotion-request";
+import {
+  checkPromotion,
+  modelFactsOf,
+  PromotionPolicy,
+  RegistryLookup,
+  VersionFacts,
+  versionFactsOf,
+} from "./promotion";
+import { isPromotionAction, isPromotionDecided } from "./promotion-request";
 import { isJsonObject, JsonObject } from "./json-body";
 import { ModelLock } from "./model-lock";
 import { inspectHeaders, isClientAddressHeader, isGuardOnlyHeader, presignParameterOf } from "./request-headers";
@@ -241,6 +256,7 @@ export function createGuard(props: GuardProps): Guard {
     let checked: Checked | undefined;
     const known: Known = {};
     const seen: { json?: JsonObject } = {};
+    let promotion: AuditPromotion | undefined;
     const finish: Finish = (decision, status, reason, answered = {}) => {
       const c = checked;
       if (decision === "forwarded" && !c?.audited) return;
@@ -260,6 +276,7 @@ export function createGuard(props: GuardProps): Guard {
               : {}),
             ...answered,
           },
+          ...(promotion !== undefined ? { promotion } : {}),
           status,
           decision,
           ...(reason !== undefined ? { reason } : {}),
@@ -286,13 +303,23 @@ export function createGuard(props: GuardProps): Guard {
           const release = await modelLock.acquire(modelNamesOf(prepared.json));
           if (res.closed) release();
           else res.once("close", release);
+          const action = checked.route.action;
+          // A promotion's audit line says what was asked, and what the decision read of the version (its stage before).
+          let facts: VersionFacts | undefined;
+          const lookup: RegistryLookup = {
+            version: async (n, v) => (facts = await registry.version(n, v)),
+            model: (n) => registry.model(n),
+          };
+          if (isPromotionAction(action)) promotion = auditPromotion(action, prepared.json, undefined);
           const verdict = await checkPromotion(
             props.promotion,
             checked.route,
             checked.caller,
             prepared.json ?? {},
-            registry,
+            lookup,
           );
+          if (isPromotionAction(action))
+            promotion = auditPromotion(action, prepared.json, facts, verdict.ok ? undefined : verdict.message);
           if (!verdict.ok)
             refuse(verdict.reason, {
               status: verdict.status,

@@ -4,7 +4,9 @@ import { join, resolve } from "path";
 import { createInterface } from "readline";
 import { resolveDataDir } from "../local/config";
 import type { Command, Context } from "./lib/command";
+import type { AuditRecord } from "../guard/audit";
 import { AuditFilter, formatAuditRecord, matchesAudit, parseAuditLine, parseSince } from "./lib/audit-query";
+import { buildModelHistory, formatModelHistory, promotionEntries } from "./lib/promotion-history";
 import { CliFailure, CliUsageError } from "./lib/cli-errors";
 
 async function audit(ctx: Context): Promise<number> {
@@ -27,8 +29,9 @@ async function audit(ctx: Context): Promise<number> {
     ...(v.since !== undefined ? { since: parseSince(v.since, new Date()) } : {}),
     ...(v.refused === true ? { refusedOnly: true } : {}),
   };
-  let shown = 0;
   const lines = createInterface({ input: createReadStream(file, "utf8"), crlfDelay: Infinity });
+  if (v.model !== undefined && v.lines !== true) return promotions(ctx, v.model, filter, lines);
+  let shown = 0;
   for await (const line of lines) {
     const record = parseAuditLine(line);
     if (!record || !matchesAudit(record, filter)) continue;
@@ -39,8 +42,30 @@ async function audit(ctx: Context): Promise<number> {
   return 0;
 }
 
+/** `--model NAME`: the model's promotions version by version (--json: one request per line), the other filters applied to them. */
+async function promotions(
+  ctx: Context,
+  model: string,
+  filter: AuditFilter,
+  lines: AsyncIterable<string>,
+): Promise<number> {
+  const records: AuditRecord[] = [];
+  for await (const line of lines) {
+    const record = parseAuditLine(line);
+    if (record?.resources?.model === model) records.push(record);
+  }
+  const { model: _model, ...others } = filter;
+  const history = buildModelHistory(model, records, (r) => matchesAudit(r, others));
+  const entries = promotionEntries(history);
+  if (ctx.values.json === true) for (const e of entries) ctx.io.stdout.write(`${JSON.stringify(e)}\n`);
+  else if (entries.length > 0 || history.versions.length > 0)
+    ctx.io.stdout.write(formatModelHistory(history, { idle: Object.keys(others).length === 0 }));
+  if (entries.length === 0) ctx.io.stderr.write(`mlflow-gate: no promotion of ${model} matches in the audit trail\n`);
+  return 0;
+}
+
 export const auditCommand: Command = {
   name: "audit",
-  options: ["model", "run", "user", "action", "since", "refused", "json", "file"],
+  options: ["model", "run", "user", "action", "since", "refused", "json", "lines", "file"],
   run: audit,
 };

@@ -115,13 +115,19 @@ Commands:
       (like curl --data-binary). Prints the body on stdout and the status on stderr (-i: the status
       line and response headers on stdout first). Never prints the signature. http:// only
       to a loopback address (the local gateway).
-  audit [--model NAME] [--run ID] [--user U] [--action A] [--since 7d|DATE] [--refused]
-        [--json] [--file FILE]
+  audit [--model NAME [--lines]] [--run ID] [--user U] [--action A] [--since 7d|DATE]
+        [--refused] [--json] [--file FILE]
       Print the guard's audit trail: every write MLflow answered and every refusal, with who
       (--user matches the stamped name, the username or the caller's ARN), what, on which
       resources, and the outcome; filters combine. Reads $MLFLOW_GATE_DATA/audit.jsonl (the
       local stack's) unless --file names another file of its lines. --json prints the lines
       as stored. On AWS the trail is a CloudWatch log group (README).
+      --model NAME prints the model's promotions version by version (who created each version,
+      then every stage transition with the stage before and the stage asked for, every alias
+      set or deleted): who asked, when, and the outcome: done, failed (MLflow's error status)
+      or refused by the guard, with the reason and the rule's message; the other filters
+      select among them. With --json, one JSON object per request, in time order; with
+      --lines, every line about the model as without --model.
   verify API_URL [--config FILE] [--audit-file FILE] [--artifact-mb N] [--dry-run]
       A conformance run against a deployment, local or on AWS, with your own credentials: the
       UI config loads; each principal's sampled routes of every class are allowed or refused

@@ -29,6 +29,8 @@ export interface LoadPlan {
   /** Each round gives every target one slice of `sliceMs`, in an order rotated per round. */
   readonly rounds: number;
   readonly sliceMs: number;
+  /** A slice also ends once it has sent this many requests (over all its loops). @default no bound */
+  readonly maxPerSlice?: number;
   /** Where the rotation starts, so that plans run one round at a time still rotate. @default 0 */
   readonly firstRound?: number;
 }
@@ -77,8 +79,10 @@ async function runPlan(plan: LoadPlan): Promise<TargetFigures[]> {
     const samples: number[] = [];
     const start = performance.now();
     const end = start + ms;
+    const max = plan.maxPerSlice ?? Infinity;
+    let sent = 0;
     const loop = async () => {
-      while (performance.now() < end) {
+      while (performance.now() < end && sent++ < max) {
         const r = s.target.sequence[s.next++ % s.target.sequence.length] as WireRequest;
         const t0 = performance.now();
         const answer = await send(s.agent, s.origin, r);

@@ -22,6 +22,7 @@ export const round = (value: number, digits: number): number => {
 export interface RunFigures {
   readonly perSecond: number;
   readonly p50: number;
+  readonly p95: number;
   readonly p99: number;
   readonly count: number;
 }
@@ -32,6 +33,7 @@ export function runFiguresOf(latencies: number[], elapsedMs: number): RunFigures
   return {
     perSecond: sorted.length / (elapsedMs / 1000),
     p50: quantile(sorted, 0.5),
+    p95: quantile(sorted, 0.95),
     p99: quantile(sorted, 0.99),
     count: sorted.length,
   };
@@ -42,6 +44,7 @@ export interface Summary {
   readonly runs: number;
   readonly perSecond: number;
   readonly p50: number;
+  readonly p95: number;
   readonly p99: number;
   readonly perSecondMin: number;
   readonly perSecondMax: number;
@@ -54,6 +57,7 @@ export function summarize(runs: readonly RunFigures[]): Summary {
     runs: runs.length,
     perSecond: median(rates),
     p50: median(runs.map((r) => r.p50)),
+    p95: median(runs.map((r) => r.p95)),
     p99: median(runs.map((r) => r.p99)),
     perSecondMin: Math.min(...rates),
     perSecondMax: Math.max(...rates),

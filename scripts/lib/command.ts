@@ -46,6 +46,7 @@ export const OPTIONS = {
   since: { type: "string" },
   refused: { type: "boolean" },
   json: { type: "boolean" },
+  lines: { type: "boolean" },
   file: { type: "string" },
   local: { type: "boolean" },
   deployed: { type: "boolean" },

@@ -147,6 +147,7 @@ describe("npm run bench -- --quick", () => {
       "## 3. Overhead",
       "## 4. Peer",
       "## 5. Scaling",
+      "## 6. Promotion calls through the guard",
       "## Commands",
     ]) {
       expect(md).toContain(heading);

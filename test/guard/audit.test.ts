@@ -1,4 +1,4 @@
-import { buildAuditRecord, requestResources, responseResources } from "../../guard/audit";
+import { auditPromotion, buildAuditRecord, requestResources, responseResources } from "../../guard/audit";
 
 describe("requestResources", () => {
   test("reads ids from the body, the query and the path, under either spelling", () => {
@@ -84,4 +84,64 @@ test("buildAuditRecord names the caller, where they called from, and the outcome
     reason: "stamp-refused",
     latencyMs: 1,
   });
+});
+
+describe("auditPromotion", () => {
+  test("a transition: the stage asked for as MLflow reads it, the stage before and the creator the guard read", () => {
+    expect(
+      auditPromotion(
+        "TransitionModelVersionStage",
+        { name: "m", version: "1", stage: "PRODUCTION", archive_existing_versions: true },
+        { stage: "Staging", creator: "bob" },
+        "policies/groups/model-approvers.yaml allows no promotion to Production",
+      ),
+    ).toEqual({
+      kind: "transition",
+      to: "Production",
+      archiveExisting: true,
+      from: "Staging",
+      creator: "bob",
+      message: "policies/groups/model-approvers.yaml allows no promotion to Production",
+    });
+    expect(
+      auditPromotion("TransitionModelVersionStage", { name: "m", version: "1", stage: "Staging" }, undefined),
+    ).toEqual({ kind: "transition", to: "Staging" });
+  });
+
+  test("the alias routes: the alias, under its JSON name too; an unreadable request: its kind and the refusal", () => {
+    expect(
+      auditPromotion("SetRegisteredModelAlias", { name: "m", version: "2", alias: "champion" }, undefined),
+    ).toEqual({ kind: "set-alias", alias: "champion" });
+    expect(auditPromotion("DeleteRegisteredModelAlias", { name: "m", alias: "challenger-1" }, undefined)).toEqual({
+      kind: "delete-alias",
+      alias: "challenger-1",
+    });
+    expect(
+      auditPromotion(
+        "TransitionModelVersionStage",
+        { name: "m", version: "1", stage: "Prod" },
+        undefined,
+        "stage must be",
+      ),
+    ).toEqual({ kind: "transition", message: "stage must be" });
+    expect(auditPromotion("SetRegisteredModelAlias", undefined, undefined)).toEqual({ kind: "set-alias" });
+  });
+});
+
+test("buildAuditRecord carries a promotion's fields when there are some", () => {
+  const base = {
+    now: new Date("2026-01-01T00:00:00Z"),
+    requestId: "req",
+    action: "SetRegisteredModelAlias",
+    method: "POST",
+    path: "/api/2.0/mlflow/registered-models/alias",
+    resources: { model: "m", version: "2", alias: "champion" },
+    status: 200,
+    decision: "forwarded" as const,
+    latencyMs: 1,
+  };
+  expect(buildAuditRecord({ ...base, promotion: { kind: "set-alias", alias: "champion" } })).toMatchObject({
+    promotion: { kind: "set-alias", alias: "champion" },
+  });
+  expect(buildAuditRecord(base)).not.toHaveProperty("promotion");
 });

@@ -641,6 +641,62 @@ describe("promotion rules", () => {
     expect(audit.at(-1)).toMatchObject({ decision: "refused", reason: "promotion-stage-not-allowed", caller: "ann" });
   });
 
+  test("the audit line of a refused promotion: the model, the version, the stage as sent and as read, the stage before, the message", async () => {
+    answer = { status: 200, body: VERSION };
+    const body = JSON.stringify({ name: "m", version: "1", stage: "production" });
+    await send("POST", TRANSITION, [...cognito("POST", TRANSITION, "ann", "model-approvers"), jsonType], body);
+
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({
+      action: "TransitionModelVersionStage",
+      caller: "ann",
+      groups: ["model-approvers"],
+      resources: { model: "m", version: "1", stage: "production" },
+      promotion: {
+        kind: "transition",
+        to: "Production",
+        from: "None",
+        creator: "bob",
+        message: "policies/groups/model-approvers.yaml allows no promotion to Production",
+      },
+      status: 403,
+      decision: "refused",
+      reason: "promotion-stage-not-allowed",
+    });
+    expect(JSON.stringify(audit[0])).not.toMatch(/Authorization|X-Amz/i);
+  });
+
+  test("the audit line of a promotion MLflow answered: what was asked and the stage before, no message", async () => {
+    answer = { status: 200, body: VERSION };
+    const body = JSON.stringify({ name: "m", version: "1", alias: "challenger-3" });
+    const alias = `/ajax-api${ALIAS.slice("/api".length)}`;
+    const r = await send("POST", alias, [...cognito("POST", alias, "ann", "model-approvers"), jsonType], body);
+
+    expect(r.status).toBe(200);
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({
+      action: "SetRegisteredModelAlias",
+      resources: { model: "m", version: "1", alias: "challenger-3" },
+      promotion: { kind: "set-alias", alias: "challenger-3", from: "None", creator: "bob" },
+      status: 200,
+      decision: "forwarded",
+    });
+    expect(audit[0]!.promotion).not.toHaveProperty("message");
+  });
+
+  test("a promotion refused because MLflow could not be read is audited with what was asked", async () => {
+    answer = { status: 500, body: "<html>" };
+    const body = JSON.stringify({ name: "m", version: "1", stage: "Staging" });
+    await send("POST", TRANSITION, [...cognito("POST", TRANSITION, "ann", "model-approvers"), jsonType], body);
+
+    expect(audit.at(-1)).toMatchObject({
+      decision: "refused",
+      status: 502,
+      resources: { model: "m", version: "1" },
+      promotion: { kind: "transition", to: "Staging" },
+    });
+  });
+
   test("an approver's Staging transition is forwarded after the lookup", async () => {
     answer = { status: 200, body: VERSION };
     const body = JSON.stringify({ name: "m", version: "1", stage: "Staging" });

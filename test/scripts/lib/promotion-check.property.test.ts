@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { CatalogRoute } from "../../../authorizer/core/catalog";
 import { parseGroupFile } from "../../../authorizer/core/group-file";
 import { PolicySet } from "../../../authorizer/core/policy-set";
-import { STAGES } from "../../../authorizer/core/promotion";
+import { samePerson, STAGES } from "../../../authorizer/core/promotion";
 import { loadRouteCatalog } from "../../../authorizer/load-policies";
 import { Caller } from "../../../guard/caller";
 import { JsonObject } from "../../../guard/json-body";
@@ -152,8 +152,10 @@ function fieldsOf(r: Req, callerName: string): PromotionFields {
     "archive-existing": r.archiveExisting === undefined ? {} : { archiveExisting: r.archiveExisting },
     alias: { alias: r.alias },
     creator: r.creator === undefined ? {} : { creator: r.creator },
-    // Left out, the caller is someone other than the creator: the same answer when the guard's caller is.
-    caller: r.callerGiven || callerName === r.creator ? { caller: callerName } : {},
+    // Left out, the caller is someone other than the creator: the same answer when the guard's caller is (a role's
+    // sessions being one person).
+    caller:
+      r.callerGiven || (r.creator !== undefined && samePerson(callerName, r.creator)) ? { caller: callerName } : {},
   };
   const applies = (f: PromotionFlag) => (PROMOTION_FLAGS[f] as readonly string[]).includes(r.route.action);
   return Object.assign({}, ...(Object.keys(all) as PromotionFlag[]).filter(applies).map((f) => all[f]));
