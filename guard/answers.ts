@@ -12,6 +12,14 @@ export interface GuardAnswer {
   readonly retryAfterSeconds?: number;
 }
 
+/** Thrown on the way to MLflow: the guard answers it, with its reason in the audit line. */
+export class Refusal {
+  constructor(
+    readonly reason: string,
+    readonly answer: GuardAnswer,
+  ) {}
+}
+
 const bad = (message: string): GuardAnswer => ({ status: 400, errorCode: "BAD_REQUEST", message });
 
 /** Refusals by reason code; the message says what to change. */

@@ -1,3 +1,5 @@
+import { JsonObject } from "./json-body";
+
 /**
  * Registry writes that the promotion rules decide, serialised per registered model within this guard: from the
  * guard's reading of MLflow's state to MLflow's answer, no other decided write of the same model runs. Without
@@ -34,4 +36,9 @@ export class ModelLock {
   get size(): number {
     return this.tails.size;
   }
+}
+
+/** The registered models a decided registry write touches: its `name`, and a rename's `new_name`. */
+export function modelNamesOf(body: JsonObject | undefined): string[] {
+  return [body?.name, body?.new_name].filter((n): n is string => typeof n === "string");
 }

@@ -325,3 +325,10 @@ async function checkRegistryChange(
   }
   return decision.allowed ? { ok: true } : refused(`promotion-${decision.reason}`, decision.message);
 }
+
+/** MLflow's error code for each status of a promotion refusal. */
+export const PROMOTION_ERROR_CODES = {
+  400: "INVALID_PARAMETER_VALUE",
+  403: "PERMISSION_DENIED",
+  404: "RESOURCE_DOES_NOT_EXIST",
+} as const;

@@ -12,7 +12,7 @@ import { authTypeOf, AuthType, CatalogRoute, readPathParameters, RouteMatcher } 
 import { connectionTokens, HOP_BY_HOP_HEADERS, isHopByHopRequestHeader } from "../common/hop-by-hop";
 import { discardBody, readBody } from "../common/http-body";
 import { trackResponses } from "../common/http-server";
-import { GuardAnswer, REFUSALS, sendAnswer } from "./answers";
+import { GuardAnswer, Refusal, REFUSALS, sendAnswer } from "./answers";
 import {
   AuditPromotion,
   auditPromotion,
@@ -28,17 +28,11 @@ import { createByteBudget } from "../common/byte-budget";
 import { DEFAULT_MAX_BUFFERED_BYTES } from "./config";
 import { Caller, isRequestId, readCaller } from "./caller";
 import { DEFAULT_GRAPHQL_LIMITS, GraphqlLimits } from "./graphql";
-import {
-  checkPromotion,
-  modelFactsOf,
-  PromotionPolicy,
-  RegistryLookup,
-  VersionFacts,
-  versionFactsOf,
-} from "./promotion";
+import { checkPromotion, PROMOTION_ERROR_CODES, PromotionPolicy, RegistryLookup, VersionFacts } from "./promotion";
 import { isPromotionAction, isPromotionDecided } from "./promotion-request";
-import { isJsonObject, JsonObject } from "./json-body";
-import { ModelLock } from "./model-lock";
+import { JsonObject } from "./json-body";
+import { ModelLock, modelNamesOf } from "./model-lock";
+import { registryLookup } from "./registry-lookup";
 import { inspectHeaders, isClientAddressHeader, isGuardOnlyHeader, presignParameterOf } from "./request-headers";
 import { readRequestTarget, RequestTarget } from "./request-target";
 
@@ -95,12 +89,6 @@ export const KEEP_ALIVE_MS = 360_000;
 /** What the guard reads and drops of a refused request's body before it cuts the client off. */
 const MAX_DISCARDED_BYTES = 64 * 1024 * 1024;
 
-class Refusal {
-  constructor(
-    readonly reason: string,
-    readonly answer: GuardAnswer,
-  ) {}
-}
 const refuse = (reason: string, answer: GuardAnswer = REFUSALS[reason] ?? REFUSALS["guard-error"]!): never => {
   throw new Refusal(reason, answer);
 };
@@ -460,77 +448,6 @@ export function createGuardServer(props: GuardProps): Server {
 }
 
 /** A request has a body when it says so: a length above 0, or chunked framing. */
-/** MLflow's error code for each status of a promotion refusal. */
-const PROMOTION_ERROR_CODES = {
-  400: "INVALID_PARAMETER_VALUE",
-  403: "PERMISSION_DENIED",
-  404: "RESOURCE_DOES_NOT_EXIST",
-} as const;
-
-/** The registered models a decided registry write touches: its `name`, and a rename's `new_name`. */
-function modelNamesOf(body: JsonObject | undefined): string[] {
-  return [body?.name, body?.new_name].filter((n): n is string => typeof n === "string");
-}
-
-/** A registry lookup that MLflow has not answered in this time is a 502. */
-const LOOKUP_TIMEOUT_MS = 30_000;
-
 function hasBody(req: IncomingMessage): boolean {
   return Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
-}
-
-/**
- * What the promotion rules need, read from MLflow itself (the guard is its only client, so it asks without an
- * identity): a version's stage, aliases and stamped creator; a model's aliases and newest version per stage.
- * undefined when MLflow has no such version or model (404); anything else unreadable or unreachable: a 502.
- */
-function registryLookup(upstream: URL, agent: Agent): RegistryLookup {
-  const unreachable = () => new Refusal("upstream-unreachable", REFUSALS["upstream-unreachable"]!);
-  const read = <T>(path: string, query: Record<string, string>, factsOf: (json: unknown) => T | undefined) =>
-    new Promise<T | undefined>((resolve, reject) => {
-      const r = httpRequest(
-        {
-          host: upstream.hostname,
-          port: upstream.port,
-          method: "GET",
-          path: `${path}?${new URLSearchParams(query).toString()}`,
-          headers: { host: upstream.host, accept: "application/json" },
-          agent,
-        },
-        (up) => {
-          const chunks: Buffer[] = [];
-          up.on("data", (c: Buffer) => chunks.push(c));
-          up.on("error", () => reject(unreachable()));
-          up.on("end", () => {
-            if (up.statusCode === 404) return resolve(undefined);
-            let json: unknown;
-            try {
-              json = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-            } catch {
-              json = undefined;
-            }
-            // MLflow refuses what the request names (a model name it cannot take): the client's error, said so.
-            const status = up.statusCode ?? 0;
-            if (status >= 400 && status < 500 && isJsonObject(json) && typeof json.message === "string")
-              return reject(
-                new Refusal("promotion-lookup-refused", {
-                  status: 400,
-                  errorCode: "INVALID_PARAMETER_VALUE",
-                  message: `MLflow cannot read what this request names: ${json.message.slice(0, 500)}`,
-                }),
-              );
-            const facts = up.statusCode === 200 ? factsOf(json) : undefined;
-            if (facts === undefined) reject(unreachable());
-            else resolve(facts);
-          });
-        },
-      );
-      r.setTimeout(LOOKUP_TIMEOUT_MS, () => r.destroy());
-      r.on("error", () => reject(unreachable()));
-      r.end();
-    });
-  return {
-    version: (name, version) => read("/api/2.0/mlflow/model-versions/get", { name, version }, versionFactsOf),
-    model: (name) => read("/api/2.0/mlflow/registered-models/get", { name }, modelFactsOf),
-  };
 }
