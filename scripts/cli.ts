@@ -8,7 +8,7 @@ import { decidePath, explainDecision } from "../authorizer/core/decide-request";
 import { CatalogError, GroupPolicyError, MlflowGateError } from "../authorizer/core/errors";
 import { GroupFile } from "../authorizer/core/groups";
 import { API_GATEWAY } from "../authorizer/core/contract";
-import { GroupSizes, lintGroupFiles, LintReport } from "../authorizer/core/lint";
+import { GroupSizes, lintGroupFiles, LintReport, undeployable } from "../authorizer/core/lint";
 import { loadRouteCatalog, readGroupFiles } from "../authorizer/load-policies";
 import { MethodArnStage } from "../authorizer/core/method-arn";
 import { authorizerScope, PolicySet } from "../authorizer/core/policy-set";
@@ -341,6 +341,12 @@ function policyCheck(ctx: Context): number {
   const problem = promotionFlagProblem(d.route?.action, given);
   if (problem !== undefined) throw new UsageError(problem);
   const head = `${d.route?.action ?? "unknown-route"} ${groups.join(",")}: ${explainDecision(d)} (${d.surface})`;
+  // An allow the deployed system could not give (the groups' policy does not fit) is no allow.
+  const unfit = d.decision === "allow" && d.surface !== "none" ? undeployable(set, groups, d.surface) : undefined;
+  if (unfit !== undefined) {
+    ctx.io.stdout.write(`DENY ${head}, but it cannot be deployed: ${unfit}\n`);
+    return 0;
+  }
   const route = d.route;
   // The gateway refuses before the guard reads anything; past it, the guard decides the body's fields.
   if (d.decision === "deny" || route === undefined || !isPromotionAction(route.action)) {

@@ -66,6 +66,33 @@ function unionsToMeasure(set: PolicySet): string[][] {
   return bounded.length >= 2 ? [bounded] : [];
 }
 
+/**
+ * Why the deployed system could not give these groups what their files say on a surface, if it could not: the
+ * policy does not compile, or does not fit API Gateway's or IAM's limits in the worst case (the checks of
+ * `policy lint`, for one set of groups). `policy check` answers DENY then, never an ALLOW nothing could deploy.
+ */
+export function undeployable(set: PolicySet, groups: readonly string[], surface: Surface): string | undefined {
+  try {
+    if (surface === "cognito") {
+      const bytes = authorizerResponseBytes(set, groups);
+      return bytes > API_GATEWAY.maxAuthorizerResponseBytes
+        ? `the authorizer's answer for a user in ${groups.join(" + ")} would be ${bytes} bytes; API Gateway accepts ${API_GATEWAY.maxAuthorizerResponseBytes} (policy lint)`
+        : undefined;
+    }
+    // A role carries one group's policies (building them refuses more than a role may hold).
+    for (const group of groups) {
+      const chars = buildIamPolicies(set.resourcesFor([group], "iam"), WORST_IAM_SCOPE).map(iamPolicySize);
+      const over = chars.findIndex((c) => c > IAM_MANAGED_POLICY_MAX_CHARS);
+      if (over >= 0)
+        return `IAM managed policy ${over + 1} of "${group}" would have ${chars[over]} characters; IAM accepts ${IAM_MANAGED_POLICY_MAX_CHARS} (policy lint)`;
+    }
+    return undefined;
+  } catch (e) {
+    if (!(e instanceof MlflowGateError)) throw e;
+    return `the policies of ${groups.join(" + ")} cannot be built: ${e.message}`;
+  }
+}
+
 /** Whether the deployed system lets the group call a route (on its sample path) exactly when the group means to. */
 function grantMismatches(set: PolicySet, group: string): { route: CatalogRoute; allowed: boolean }[] {
   const unknownRoutesAllowed = set.groups.get(group)?.unknownRoutes === "allow";

@@ -176,6 +176,27 @@ describe("policy check", () => {
   });
 });
 
+describe("policy check: never an ALLOW the deployed system could not give", () => {
+  test("a group whose authorizer answer would not fit: DENY on the UI routes, naming the size; its role's IAM routes stay ALLOW", async () => {
+    // Prepare: readers plus every write, the first group a new user writes (issue 17)
+    const dir = mkdtempSync(join(tmpdir(), "mlflow-gate-unfit-"));
+    cpSync(GROUPS_DIR, dir, { recursive: true });
+    writeFileSync(join(dir, "data-scientists.yaml"), "description: d\nextends: readers\nallow: [class:write]\n");
+    const check = (path: string) =>
+      run("--groups-dir", dir, "policy", "check", "--group", "data-scientists", "POST", path);
+    // Act
+    const ui = await check("/ajax-api/2.0/mlflow/runs/log-metric");
+    const sdk = await check("/api/2.0/mlflow/runs/log-metric");
+    // Assess
+    expect(ui.code).toBe(0);
+    expect(ui.stdout).toMatch(
+      /^DENY LogMetric data-scientists: allowed by POST\/ajax-api\/2\.0\/mlflow\/runs\/log-metric \(cognito\), but it cannot be deployed: the authorizer's answer for a user in data-scientists would be \d+ bytes; API Gateway accepts 8192 \(policy lint\)\n$/,
+    );
+    expect(sdk.stdout).toBe("ALLOW LogMetric data-scientists: allowed by POST/api/2.0/mlflow/runs/log-metric (iam)\n");
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
 describe("policy check: promotion routes, decided as the guard decides their body", () => {
   // Prepare: group files with promotion blocks (the tier of the issue), in a directory of their own.
   let dir: string;

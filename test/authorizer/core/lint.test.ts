@@ -1,5 +1,5 @@
 import { PolicySet, Surface } from "../../../authorizer/core/policy-set";
-import { lintGroupFiles, lintPolicySet } from "../../../authorizer/core/lint";
+import { lintGroupFiles, lintPolicySet, undeployable } from "../../../authorizer/core/lint";
 import { parseGroupFile } from "../../../authorizer/core/group-file";
 import { loadGroupFiles, loadPolicySet } from "../../../authorizer/load-policies";
 import { CATALOG_FILE, GROUPS_DIR, REPO_ROOT } from "../../../project/paths";
@@ -155,5 +155,43 @@ describe("lintGroupFiles", () => {
         'tier.yaml:5: must be equal to one of the allowed values at /promotion/stages/to/0 ("production": write one of None, Staging, Production, Archived, as spelt here)',
       );
     });
+  });
+});
+
+describe("undeployable: what policy check and lint agree on", () => {
+  const files = loadGroupFiles(GROUPS_DIR, REPO_ROOT);
+  const set = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
+  const big = PolicySet.fromFiles(set.catalog, [
+    ...files,
+    parseGroupFile("writers", "writers.yaml", "description: w\nextends: readers\nallow: [class:write]\n"),
+  ]);
+
+  test("the default groups fit on both surfaces, alone and together", () => {
+    for (const groups of [["readers"], ["model-approvers", "release-managers", "readers"], ["admins"]])
+      for (const surface of ["cognito", "iam"] as const) expect(undeployable(set, groups, surface)).toBeUndefined();
+  });
+
+  test("a group whose authorizer answer is over 8 KB is undeployable on the UI surface, with its size; its IAM policies fit", () => {
+    expect(undeployable(big, ["writers"], "cognito")).toMatch(
+      /^the authorizer's answer for a user in writers would be \d{5} bytes; API Gateway accepts 8192 \(policy lint\)$/,
+    );
+    expect(undeployable(big, ["writers"], "iam")).toBeUndefined();
+  });
+
+  test("IAM policies a role could not hold are undeployable on the SDK surface", () => {
+    const padded = (extra: string[]) =>
+      new (class extends PolicySet {
+        override resourcesFor(groupNames: readonly string[], s: Surface) {
+          const r = super.resourcesFor(groupNames, s);
+          return s === "iam" ? { ...r, allow: [...r.allow, ...extra] } : r;
+        }
+      })(set.catalog, set.groups);
+    const resource = (i: number, length: number) => `POST/api/2.0/mlflow/${String(i).padEnd(length, "x")}`;
+    expect(undeployable(padded(Array.from({ length: 12 }, (_, i) => resource(i, 5500))), ["readers"], "iam")).toMatch(
+      /^the policies of readers cannot be built: needs \d+ managed policies; a role holds 10 by default$/,
+    );
+    expect(undeployable(padded([resource(0, 7000)]), ["readers"], "iam")).toBe(
+      "the policies of readers cannot be built: one resource alone exceeds the IAM policy size limit",
+    );
   });
 });
