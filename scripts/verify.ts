@@ -13,6 +13,8 @@ import {
   checkArtifacts,
   checkAudit,
   checkForgedIdentity,
+  checkPromotionRules,
+  promotionProbes,
   checkPathTricks,
   checkRoutes,
   checkStamping,
@@ -86,6 +88,10 @@ function describePlan(ctx: VerifyContext, target: VerifyTarget, out: (line: stri
     for (const e of expectations(ctx.policySet, caller.principal))
       out(`  ${e.allowed ? "allow" : "deny "} ${e.route.method} ${e.route.path} (${e.route.action}, ${e.route.class})`);
   }
+  for (const probe of promotionProbes(ctx))
+    out(
+      `promotion: ${probe.caller.principal.name} (${probe.caller.principal.group}) asks to move verify's model version to ${probe.stage}, which its group file does not allow: expects the guard's 403`,
+    );
   out(`audit trail: ${target.auditFile ?? "none (the audit check is skipped)"}`);
 }
 
@@ -161,6 +167,8 @@ async function verify(ctx: Context): Promise<number> {
         report(...(await checkStamping(vctx, writer, created)));
         checkpoint();
         report(...(await checkForgedIdentity(writer, created)));
+        checkpoint();
+        report(...(await checkPromotionRules(vctx, writer, created)));
         checkpoint();
         report(...(await checkArtifacts(vctx, writer, created)));
         // The guard appends audit lines as MLflow answers; give the last ones a moment to land.

@@ -94,6 +94,10 @@ const lastLine = (out: string) => out.trimEnd().split("\n").at(-1);
 test("against the stack's own gateway, every check passes", async () => {
   const r = await verify(stack.summary.gatewayUrl);
   expect(r.out).not.toMatch(/^FAIL/m);
+  // The promotion rules hold for a SigV4 role, its group from the guard's role table.
+  expect(r.out).toMatch(
+    /^PASS {2}promotion: mlflow-model-approver \(model-approvers\) may not move a version to Production: 403 promotion-stage-not-allowed$/m,
+  );
   expect(lastLine(r.out)).toMatch(/^\d+ passed, 0 failed$/);
   expect(r.code).toBe(0);
 }, 300_000);

@@ -4,6 +4,7 @@
 import { createHash, randomBytes } from "crypto";
 import { readFileSync } from "fs";
 import { PolicySet } from "../../../authorizer/core/policy-set";
+import { promotionRightsOf } from "../../../authorizer/core/promotion-rights";
 import { Caller, RawRequest, sendPresigned } from "./callers";
 import {
   Answer,
@@ -15,6 +16,7 @@ import {
   isGatewayRefusal,
   probePath,
   PROBE_FORGED_HEADER,
+  surfaceOf,
   VERIFY_PREFIX,
   VerifyLine,
   VerifyPrincipal,
@@ -255,6 +257,79 @@ export async function checkStamping(ctx: VerifyContext, writer: Caller, created:
           JSON.stringify(tags),
         ]),
   );
+  return results;
+}
+
+/** The stages verify asks for, in this order, when it looks for one a group may not move a version to. */
+const PROBED_STAGES = ["Production", "Staging", "Archived", "None"] as const;
+
+/** A principal's promotion probe: a stage its group may not move a version to, on its surface's route. */
+export interface PromotionProbe {
+  readonly caller: Caller;
+  readonly stage: (typeof PROBED_STAGES)[number];
+  readonly path: string;
+}
+
+/** The principals whose group file restricts the stages a version may be moved to, each with a stage it lacks. */
+export function promotionProbes(ctx: Pick<VerifyContext, "policySet" | "callers">): PromotionProbe[] {
+  return ctx.callers.flatMap((caller) => {
+    const route = ctx.policySet.catalog.routes.find(
+      (r) => r.action === "TransitionModelVersionStage" && r.auth === surfaceOf(caller.principal),
+    );
+    const rights = promotionRightsOf(ctx.policySet, caller.principal.group);
+    if (route === undefined || !rights?.transition || !ctx.policySet.intends([caller.principal.group], route))
+      return [];
+    const stage = PROBED_STAGES.find((s) => !rights.stagesTo.includes(s));
+    return stage === undefined ? [] : [{ caller, stage, path: route.path }];
+  });
+}
+
+/**
+ * Promotion rules on the deployment: every principal whose group file restricts the stages a version may be moved
+ * to asks for one it lacks, on a version verify's writer registered, and must get the guard's 403 for its own
+ * group's rule (`promotion-stage-not-allowed`). Any other answer fails: a 200 is a rule not enforced, and
+ * `promotion-no-group` says the guard does not know the caller's group (on AWS, a SigV4 role outside the role
+ * table the stacks compute). Nothing changes: a refusal never reaches MLflow.
+ */
+export async function checkPromotionRules(ctx: VerifyContext, writer: Caller, created: Created): Promise<VerifyLine[]> {
+  const probes = promotionProbes(ctx);
+  if (probes.length === 0)
+    return [{ id: "promotion", skipped: "no principal whose group restricts the stages it may move versions to" }];
+  const runId = created.runIds[0];
+  if (created.model === undefined || runId === undefined)
+    return [{ id: "promotion", skipped: "verify registered no model to promote" }];
+  if (!callerMay({ ...ctx, callers: [writer] }, ["CreateModelVersion"]))
+    return [{ id: "promotion", skipped: `${who(writer.principal)} may not register a model version to promote` }];
+  const v = await write(writer, created, "CreateModelVersion", {
+    method: "POST",
+    path: "/api/2.0/mlflow/model-versions/create",
+    body: json({ name: created.model, source: `runs:/${runId}/model`, run_id: runId }),
+  });
+  const version = (parsed(v).model_version as { version?: unknown } | undefined)?.version;
+  if (v.status !== 200 || typeof version !== "string")
+    return [
+      fail("promotion", `${who(writer.principal)} could not register a version of ${created.model}`, [
+        describeAnswer(v),
+      ]),
+    ];
+  const results: CheckResult[] = [];
+  for (const { caller, stage, path } of probes) {
+    const a = await caller.send({
+      method: "POST",
+      path,
+      body: json({ name: created.model, version, stage, archive_existing_versions: false }),
+    });
+    const reason = parsed(a).reason;
+    results.push(
+      a.status === 403 && reason === "promotion-stage-not-allowed"
+        ? ok("promotion", `${who(caller.principal)} may not move a version to ${stage}: 403 ${reason}`)
+        : fail(
+            "promotion",
+            `${who(caller.principal)} moving a version to ${stage}: expected the guard's 403 promotion-stage-not-allowed`,
+            [describeAnswer(a)],
+          ),
+    );
+  }
   return results;
 }
 
