@@ -3,7 +3,7 @@ import type { Stage } from "../authorizer/core/promotion";
 import type { Caller } from "./caller";
 import { isJsonObject, Json, JsonObject } from "./json-body";
 import type { VersionFacts } from "./promotion";
-import { PromotionAction, readPromotionRequest } from "./promotion-request";
+import { PromotionAction, readPromotionRequest, RegistryChangeAction } from "./promotion-request";
 
 /**
  * The audit trail: one JSON line per write MLflow answered and per refusal (reads too when switched
@@ -15,6 +15,8 @@ export interface AuditResources {
   experimentName?: string;
   run?: string;
   model?: string;
+  /** A rename's new name (`new_name`); `model` stays the name it had. */
+  newModel?: string;
   version?: string;
   stage?: string;
   alias?: string;
@@ -26,14 +28,15 @@ export interface AuditResources {
 }
 
 /**
- * What a promotion (TransitionModelVersionStage, SetRegisteredModelAlias, DeleteRegisteredModelAlias) asked, as
- * the guard read it to decide, and what it knew of the version: `mlflow-gate audit --model` lists them.
+ * What a promotion (TransitionModelVersionStage, SetRegisteredModelAlias, DeleteRegisteredModelAlias) or a
+ * registry change decided with the same rules (DeleteModelVersion, DeleteRegisteredModel, RenameRegisteredModel)
+ * asked, as the guard read it to decide, and what it knew of the version: `mlflow-gate audit --model` lists them.
  */
 export interface AuditPromotion {
-  readonly kind: "transition" | "set-alias" | "delete-alias";
+  readonly kind: "transition" | "set-alias" | "delete-alias" | "delete-version" | "delete-model" | "rename";
   /** The stage asked for, as MLflow reads it (`production` is `Production`); `resources.stage` keeps the spelling sent. */
   readonly to?: Stage;
-  /** The version's stage when the guard looked it up, before the transition. */
+  /** The version's stage when the guard looked it up, before the transition (or the deletion). */
   readonly from?: Stage;
   /** `archive_existing_versions`, when it was asked for. */
   readonly archiveExisting?: true;
@@ -168,6 +171,9 @@ export function requestResources(
     if (/\/(registered-models|model-versions)\//.test(path)) out.model = name;
     else if (/\/experiments\//.test(path)) out.experimentName = name;
   }
+  // The proto name only: MLflow reads no other (and the guard refuses `newName` beside it).
+  const newName = text(fields.new_name);
+  if (newName !== undefined && /\/registered-models\//.test(path)) out.newModel = newName;
   if (route) {
     for (const [param, value] of Object.entries(readPathParameters(route.path, path))) {
       const resource = PATH_PARAMETERS[param];
@@ -175,6 +181,14 @@ export function requestResources(
     }
   }
   return out;
+}
+
+/**
+ * A request's resources with those MLflow's answer adds. The request's model stands: a rename is answered with
+ * the new name, which the line keeps as `newModel`.
+ */
+export function mergeResources(requested: AuditResources, answered: AuditResources): AuditResources {
+  return { ...requested, ...answered, ...(requested.model !== undefined ? { model: requested.model } : {}) };
 }
 
 /** The resources MLflow assigned, from its JSON answer to a create. */
@@ -229,6 +243,30 @@ export function auditPromotion(
     ...(facts !== undefined ? { from: facts.stage } : {}),
     ...(request !== undefined && request.kind !== "transition" ? { alias: request.alias.slice(0, 512) } : {}),
     ...(facts?.creator !== undefined ? { creator: facts.creator.slice(0, 512) } : {}),
+    ...(message !== undefined ? { message: message.slice(0, 2048) } : {}),
+  };
+}
+
+const REGISTRY_CHANGE_KINDS: Readonly<Record<RegistryChangeAction, AuditPromotion["kind"]>> = {
+  DeleteModelVersion: "delete-version",
+  DeleteRegisteredModel: "delete-model",
+  RenameRegisteredModel: "rename",
+};
+
+/**
+ * A registry change decided with the promotion rules: its kind, for a version's deletion what the guard learnt
+ * of the version, and on a refusal its message (the model, the version and the new name are in the resources).
+ */
+export function auditRegistryChange(
+  action: RegistryChangeAction,
+  facts: Pick<VersionFacts, "stage" | "creator"> | undefined,
+  message?: string,
+): AuditPromotion {
+  const version = action === "DeleteModelVersion" ? facts : undefined;
+  return {
+    kind: REGISTRY_CHANGE_KINDS[action],
+    ...(version !== undefined ? { from: version.stage } : {}),
+    ...(version?.creator !== undefined ? { creator: version.creator.slice(0, 512) } : {}),
     ...(message !== undefined ? { message: message.slice(0, 2048) } : {}),
   };
 }

@@ -16,9 +16,11 @@ import { GuardAnswer, Refusal, REFUSALS, sendAnswer } from "./answers";
 import {
   AuditPromotion,
   auditPromotion,
+  auditRegistryChange,
   AuditRecord,
   AuditResources,
   buildAuditRecord,
+  mergeResources,
   requestResources,
   responseResources,
 } from "./audit";
@@ -29,7 +31,7 @@ import { DEFAULT_MAX_BUFFERED_BYTES } from "./config";
 import { Caller, isRequestId, readCaller } from "./caller";
 import { DEFAULT_GRAPHQL_LIMITS, GraphqlLimits } from "./graphql";
 import { checkPromotion, PROMOTION_ERROR_CODES, PromotionPolicy, RegistryLookup, VersionFacts } from "./promotion";
-import { isPromotionAction, isPromotionDecided } from "./promotion-request";
+import { isPromotionAction, isPromotionDecided, isRegistryChangeAction } from "./promotion-request";
 import { JsonObject } from "./json-body";
 import { ModelLock, modelNamesOf } from "./model-lock";
 import { registryLookup } from "./registry-lookup";
@@ -258,12 +260,10 @@ export function createGuard(props: GuardProps): Guard {
           action: c?.action ?? "(refused before routing)",
           method: req.method ?? "",
           path,
-          resources: {
-            ...(c && target
-              ? requestResources(c.route, target.path, new URLSearchParams(target.rawQuery), seen.json)
-              : {}),
-            ...answered,
-          },
+          resources: mergeResources(
+            c && target ? requestResources(c.route, target.path, new URLSearchParams(target.rawQuery), seen.json) : {},
+            answered,
+          ),
           ...(promotion !== undefined ? { promotion } : {}),
           status,
           decision,
@@ -299,6 +299,7 @@ export function createGuard(props: GuardProps): Guard {
             model: (n) => registry.model(n),
           };
           if (isPromotionAction(action)) promotion = auditPromotion(action, prepared.json, undefined);
+          else if (isRegistryChangeAction(action)) promotion = auditRegistryChange(action, undefined);
           const verdict = await checkPromotion(
             props.promotion,
             checked.route,
@@ -306,8 +307,9 @@ export function createGuard(props: GuardProps): Guard {
             prepared.json ?? {},
             lookup,
           );
-          if (isPromotionAction(action))
-            promotion = auditPromotion(action, prepared.json, facts, verdict.ok ? undefined : verdict.message);
+          const message = verdict.ok ? undefined : verdict.message;
+          if (isPromotionAction(action)) promotion = auditPromotion(action, prepared.json, facts, message);
+          else if (isRegistryChangeAction(action)) promotion = auditRegistryChange(action, facts, message);
           if (!verdict.ok)
             refuse(verdict.reason, {
               status: verdict.status,

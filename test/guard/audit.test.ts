@@ -1,4 +1,11 @@
-import { auditPromotion, buildAuditRecord, requestResources, responseResources } from "../../guard/audit";
+import {
+  auditPromotion,
+  auditRegistryChange,
+  buildAuditRecord,
+  mergeResources,
+  requestResources,
+  responseResources,
+} from "../../guard/audit";
 
 describe("requestResources", () => {
   test("reads ids from the body, the query and the path, under either spelling", () => {
@@ -25,6 +32,34 @@ describe("requestResources", () => {
       }),
     ).toEqual({ experimentName: "demo", run: "r" });
   });
+
+  test("a model's rename: the name it had and the new one; an experiment's new name is not a model", () => {
+    const rename = "/ajax-api/2.0/mlflow/registered-models/rename";
+    expect(
+      requestResources({ path: rename }, rename, new URLSearchParams(), { name: "churn", new_name: "churn-v2" }),
+    ).toEqual({ model: "churn", newModel: "churn-v2" });
+    expect(
+      requestResources(undefined, "/api/2.0/mlflow/experiments/update", new URLSearchParams(), {
+        experiment_id: "1",
+        new_name: "x",
+      }),
+    ).toEqual({ experiment: "1" });
+  });
+});
+
+test("mergeResources: the answer adds the ids MLflow assigned; a rename's answer does not replace the model's old name", () => {
+  expect(mergeResources({ model: "m" }, { model: "m", version: "3", stage: "None" })).toEqual({
+    model: "m",
+    version: "3",
+    stage: "None",
+  });
+  expect(
+    mergeResources(
+      { model: "churn", newModel: "churn-v2" },
+      responseResources({ registered_model: { name: "churn-v2" } }),
+    ),
+  ).toEqual({ model: "churn", newModel: "churn-v2" });
+  expect(mergeResources({}, { run: "r", experiment: "1" })).toEqual({ run: "r", experiment: "1" });
 });
 
 describe("responseResources", () => {
@@ -125,6 +160,28 @@ describe("auditPromotion", () => {
       ),
     ).toEqual({ kind: "transition", message: "stage must be" });
     expect(auditPromotion("SetRegisteredModelAlias", undefined, undefined)).toEqual({ kind: "set-alias" });
+  });
+});
+
+describe("auditRegistryChange", () => {
+  test("a version's deletion: the stage it was in and its creator, as the guard read them, and the refusal", () => {
+    expect(auditRegistryChange("DeleteModelVersion", { stage: "Production", creator: "bob" }, "no deleting")).toEqual({
+      kind: "delete-version",
+      from: "Production",
+      creator: "bob",
+      message: "no deleting",
+    });
+    expect(auditRegistryChange("DeleteModelVersion", undefined)).toEqual({ kind: "delete-version" });
+  });
+
+  test("a model's deletion or rename: its kind and the refusal, never one version's facts", () => {
+    expect(auditRegistryChange("DeleteRegisteredModel", { stage: "None", creator: "bob" })).toEqual({
+      kind: "delete-model",
+    });
+    expect(auditRegistryChange("RenameRegisteredModel", undefined, "no renaming")).toEqual({
+      kind: "rename",
+      message: "no renaming",
+    });
   });
 });
 

@@ -834,7 +834,18 @@ describe("promotion rules on the registry writes that take stages and aliases al
     expect(seen.map((q) => `${q.method} ${q.url}`)).toEqual([
       "GET /api/2.0/mlflow/model-versions/get?name=m&version=2",
     ]);
-    expect(audit.at(-1)).toMatchObject({ decision: "refused", reason: "promotion-alias-not-allowed" });
+    expect(audit.at(-1)).toMatchObject({
+      action: "DeleteModelVersion",
+      resources: { model: "m", version: "2" },
+      promotion: {
+        kind: "delete-version",
+        from: "None",
+        message:
+          'policies/groups/registry-stewards.yaml allows no deleting alias champion (deleting version 2 of "m" removes alias champion of version 2)',
+      },
+      decision: "refused",
+      reason: "promotion-alias-not-allowed",
+    });
   });
 
   test("a steward's rename of a model with a version in Production: 403; every version up to the newest read", async () => {
@@ -847,6 +858,13 @@ describe("promotion rules on the registry writes that take stages and aliases al
     );
     expect(r.status).toBe(403);
     expect(json(r)).toMatchObject({ reason: "promotion-stage-not-allowed" });
+    expect(audit.at(-1)).toMatchObject({
+      action: "RenameRegisteredModel",
+      resources: { model: "m", newModel: "n" },
+      promotion: { kind: "rename", message: expect.stringContaining("registry-stewards.yaml") },
+      decision: "refused",
+    });
+    expect(audit.at(-1)!.promotion).not.toHaveProperty("from");
     // The versions are read a few at a time: in any order.
     expect(seen.map((q) => q.url).sort()).toEqual([
       "/api/2.0/mlflow/model-versions/get?name=m&version=1",
