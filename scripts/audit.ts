@@ -42,7 +42,10 @@ async function audit(ctx: Context): Promise<number> {
   return 0;
 }
 
-/** `--model NAME`: the model's promotions version by version (--json: one request per line), the other filters applied to them. */
+/**
+ * `--model NAME`: the model's promotions version by version, then its deletions and renames (--json: one request
+ * per line), the other filters applied to them.
+ */
 async function promotions(
   ctx: Context,
   model: string,
@@ -52,7 +55,7 @@ async function promotions(
   const records: AuditRecord[] = [];
   for await (const line of lines) {
     const record = parseAuditLine(line);
-    if (record?.resources?.model === model) records.push(record);
+    if (record?.resources?.model === model || record?.resources?.newModel === model) records.push(record);
   }
   const { model: _model, ...others } = filter;
   const history = buildModelHistory(model, records, (r) => matchesAudit(r, others));

@@ -124,10 +124,12 @@ Commands:
       as stored. On AWS the trail is a CloudWatch log group (README).
       --model NAME prints the model's promotions version by version (who created each version,
       then every stage transition with the stage before and the stage asked for, every alias
-      set or deleted): who asked, when, and the outcome: done, failed (MLflow's error status)
-      or refused by the guard, with the reason and the rule's message; the other filters
-      select among them. With --json, one JSON object per request, in time order; with
-      --lines, every line about the model as without --model.
+      set or deleted, every deletion of the version), then the model's deletions and renames
+      (to a new name, or into NAME from an old one): who asked, when, and the outcome: done,
+      failed (MLflow's error status) or refused by the guard, with the reason and the rule's
+      message; the other filters select among them. With --json, one JSON object per request,
+      in time order (kind: transition, set-alias, delete-alias, delete-version, delete-model,
+      rename); with --lines, every line about the model as without --model.
   verify API_URL [--config FILE] [--audit-file FILE] [--artifact-mb N] [--dry-run]
       A conformance run against a deployment, local or on AWS, with your own credentials: the
       UI config loads; each principal's sampled routes of every class are allowed or refused

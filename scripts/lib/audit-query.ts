@@ -42,7 +42,8 @@ export function parseAuditLine(line: string): AuditRecord | undefined {
 }
 
 export function matchesAudit(r: AuditRecord, f: AuditFilter): boolean {
-  if (f.model !== undefined && r.resources?.model !== f.model) return false;
+  // A rename is about the new name too.
+  if (f.model !== undefined && r.resources?.model !== f.model && r.resources?.newModel !== f.model) return false;
   if (f.run !== undefined && r.resources?.run !== f.run) return false;
   if (f.user !== undefined && ![r.caller, r.username, r.principal].includes(f.user)) return false;
   if (f.action !== undefined && r.action !== f.action) return false;

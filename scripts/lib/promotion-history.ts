@@ -3,8 +3,10 @@ import type { AuditPromotion, AuditRecord } from "../../guard/audit";
 
 /**
  * A model's promotions as the audit trail holds them, version by version (`mlflow-gate audit --model NAME`):
- * who asked for which stage or alias, whether the guard refused it and why, whether MLflow did it, when.
- * Pure: the command reads the lines and prints.
+ * who asked for which stage or alias, whether the guard refused it and why, whether MLflow did it, when. The
+ * registry changes the guard decides with the same rules are listed too: a version's deletion under its version,
+ * the model's deletion and its renames (from or to the name) on their own. Pure: the command reads the lines and
+ * prints.
  */
 export type PromotionKind = AuditPromotion["kind"];
 
@@ -12,12 +14,18 @@ const KIND_OF_ACTION: Readonly<Record<string, PromotionKind>> = {
   TransitionModelVersionStage: "transition",
   SetRegisteredModelAlias: "set-alias",
   DeleteRegisteredModelAlias: "delete-alias",
+  DeleteModelVersion: "delete-version",
+  DeleteRegisteredModel: "delete-model",
+  RenameRegisteredModel: "rename",
 };
 
 /** One promotion request: a row of the table, a line of `--json`. */
 export interface PromotionEntry {
   readonly time: string;
+  /** The model the request named (a rename: the name it had). */
   readonly model: string;
+  /** A rename's new name. */
+  readonly newName?: string;
   /**
    * The version asked about. An alias deletion names none: its version is the one the trail last saw the alias
    * set on, if it did (`versionFromTrail`).
@@ -25,7 +33,7 @@ export interface PromotionEntry {
   readonly version?: string;
   readonly versionFromTrail?: true;
   readonly kind: PromotionKind;
-  /** The version's stage before, as the guard read it. */
+  /** The version's stage before (a transition's, a version deletion's), as the guard read it. */
   readonly from?: Stage;
   /** The stage asked for, as MLflow reads it. */
   readonly to?: Stage;
@@ -61,6 +69,8 @@ export interface ModelHistory {
   readonly versions: readonly VersionHistory[];
   /** Alias deletions whose version the trail does not show. */
   readonly unattributed: readonly PromotionEntry[];
+  /** The model's deletions, and its renames from or to the name. */
+  readonly modelChanges: readonly PromotionEntry[];
 }
 
 const whoOf = (r: AuditRecord): string => r.caller ?? r.username ?? r.principal ?? "-";
@@ -78,6 +88,7 @@ function entryOf(r: AuditRecord, kind: PromotionKind, aliasHolder: string | unde
   return {
     time: r.time,
     model: res.model ?? "",
+    ...(kind === "rename" && res.newModel !== undefined ? { newName: res.newModel } : {}),
     ...(version !== undefined ? { version } : {}),
     ...(res.version === undefined && version !== undefined ? { versionFromTrail: true as const } : {}),
     kind,
@@ -85,7 +96,7 @@ function entryOf(r: AuditRecord, kind: PromotionKind, aliasHolder: string | unde
     ...(to !== undefined ? { to } : {}),
     ...(to === undefined && sent !== undefined ? { stageSent: sent } : {}),
     ...(p?.archiveExisting === true ? { archiveExisting: true as const } : {}),
-    ...(kind !== "transition" && alias !== undefined ? { alias } : {}),
+    ...((kind === "set-alias" || kind === "delete-alias") && alias !== undefined ? { alias } : {}),
     who: whoOf(r),
     ...(r.principal !== undefined ? { principal: r.principal } : {}),
     ...(r.groups !== undefined && r.groups.length > 0 ? { groups: r.groups } : {}),
@@ -114,25 +125,23 @@ export function buildModelHistory(
   const versions = new Map<string, { created?: VersionHistory["created"]; promotions: PromotionEntry[] }>();
   const at = (v: string) => versions.get(v) ?? versions.set(v, { promotions: [] }).get(v)!;
   const unattributed: PromotionEntry[] = [];
+  const modelChanges: PromotionEntry[] = [];
   const aliasHolders = new Map<string, string>();
   for (const r of records) {
     const res = r.resources ?? {};
-    if (res.model !== model) continue;
+    const renamedInto = r.action === "RenameRegisteredModel" && res.newModel === model && res.model !== model;
+    if (res.model !== model && !renamedInto) continue;
     const done = r.decision === "forwarded" && r.status < 300;
     if (r.action === "CreateModelVersion" && done && res.version !== undefined) {
       at(res.version).created = { time: r.time, by: whoOf(r) };
       continue;
     }
-    if (r.action === "DeleteModelVersion" && done) {
-      for (const [alias, v] of aliasHolders) if (v === res.version) aliasHolders.delete(alias);
-      continue;
-    }
-    if (r.action === "DeleteRegisteredModel" && done) {
-      aliasHolders.clear();
-      continue;
-    }
     const kind = KIND_OF_ACTION[r.action];
     if (kind === undefined) continue;
+    // Deleting a version takes its aliases; deleting the model, or renaming it away, takes them all.
+    if (done && kind === "delete-version")
+      for (const [alias, v] of aliasHolders) if (v === res.version) aliasHolders.delete(alias);
+    if (done && !renamedInto && (kind === "delete-model" || kind === "rename")) aliasHolders.clear();
     const alias = r.promotion?.alias ?? res.alias;
     const entry = entryOf(r, kind, alias !== undefined ? aliasHolders.get(alias) : undefined);
     if (done && alias !== undefined) {
@@ -140,7 +149,8 @@ export function buildModelHistory(
       if (kind === "delete-alias") aliasHolders.delete(alias);
     }
     if (!keep(r)) continue;
-    if (entry.version !== undefined) at(entry.version).promotions.push(entry);
+    if (kind === "delete-model" || kind === "rename") modelChanges.push(entry);
+    else if (entry.version !== undefined) at(entry.version).promotions.push(entry);
     else unattributed.push(entry);
   }
   return {
@@ -149,21 +159,40 @@ export function buildModelHistory(
       .sort(([a], [b]) => byVersion(a, b))
       .map(([version, h]) => ({ version, ...(h.created ? { created: h.created } : {}), promotions: h.promotions })),
     unattributed,
+    modelChanges,
   };
 }
 
 /** Every request of a history, in time order (what `--json` prints, one per line). */
 export function promotionEntries(h: ModelHistory): PromotionEntry[] {
-  return [...h.versions.flatMap((v) => v.promotions), ...h.unattributed].sort((a, b) => a.time.localeCompare(b.time));
+  return [...h.versions.flatMap((v) => v.promotions), ...h.unattributed, ...h.modelChanges].sort((a, b) =>
+    a.time.localeCompare(b.time),
+  );
 }
 
-/** What a request asked, in a few words: `stage Staging -> Production`, `set alias champion`. */
-export function describeRequest(e: PromotionEntry): string {
-  if (e.kind === "transition") {
-    const to = e.to ?? (e.stageSent !== undefined ? JSON.stringify(e.stageSent) : "?");
-    return `stage ${e.from ?? "?"} -> ${to}${e.archiveExisting ? " (archiving the others)" : ""}`;
+/**
+ * What a request asked, in a few words: `stage Staging -> Production`, `set alias champion`, `rename to churn-v2`.
+ * `model`: the name the history is of (a rename into it reads `renamed from OLD`).
+ */
+export function describeRequest(e: PromotionEntry, model: string = e.model): string {
+  switch (e.kind) {
+    case "transition": {
+      const to = e.to ?? (e.stageSent !== undefined ? JSON.stringify(e.stageSent) : "?");
+      return `stage ${e.from ?? "?"} -> ${to}${e.archiveExisting ? " (archiving the others)" : ""}`;
+    }
+    case "set-alias":
+    case "delete-alias":
+      return `${e.kind === "set-alias" ? "set" : "delete"} alias ${e.alias ?? "?"}`;
+    case "delete-version":
+      return `delete version${e.from !== undefined ? ` (in ${e.from})` : ""}`;
+    case "delete-model":
+      return "delete model";
+    case "rename":
+      if (e.newName === model && e.model !== model) return `renamed from ${e.model}`;
+      // A done rename written before the guard recorded the new name holds the new name as its model.
+      if (e.newName === undefined && e.outcome === "done") return "renamed from ?";
+      return `rename to ${e.newName ?? "?"}`;
   }
-  return `${e.kind === "set-alias" ? "set" : "delete"} alias ${e.alias ?? "?"}`;
 }
 
 export function describeOutcome(e: PromotionEntry): string {
@@ -173,7 +202,8 @@ export function describeOutcome(e: PromotionEntry): string {
 
 /**
  * The table for people: a heading per version (with who created it, when the trail says), one row per
- * request, and under a refusal the guard's reason in full. `idle`: also the versions without a listed request.
+ * request, the model's deletions and renames last, and under a refusal the guard's reason in full. `idle`: also
+ * the versions without a listed request.
  */
 export function formatModelHistory(h: ModelHistory, options: { readonly idle?: boolean } = {}): string {
   const groups = [
@@ -186,9 +216,10 @@ export function formatModelHistory(h: ModelHistory, options: { readonly idle?: b
     ...(h.unattributed.length > 0
       ? [{ heading: "version unknown (alias deletions the trail cannot place)", rows: h.unattributed }]
       : []),
+    ...(h.modelChanges.length > 0 ? [{ heading: "whole model (deletions and renames)", rows: h.modelChanges }] : []),
   ];
   const all = groups.flatMap((g) => g.rows);
-  const cells = (e: PromotionEntry) => [e.time, e.who, describeRequest(e), describeOutcome(e)];
+  const cells = (e: PromotionEntry) => [e.time, e.who, describeRequest(e, h.model), describeOutcome(e)];
   const header = ["TIME", "WHO", "REQUEST", "OUTCOME"];
   const widths = header.map((title, i) => Math.max(title.length, ...all.map((e) => cells(e)[i]!.length)));
   const row = (c: readonly string[]) =>

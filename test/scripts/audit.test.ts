@@ -57,6 +57,22 @@ beforeAll(() => {
       }),
       line("04", { action: "SetTag", resources: { model: "churn", tag: "k" } }),
       line("05", { resources: { model: "other", version: "1", stage: "Staging" } }),
+      line("06", {
+        action: "DeleteModelVersion",
+        method: "DELETE",
+        path: "/api/2.0/mlflow/model-versions/delete",
+        resources: { model: "churn", version: "1" },
+        promotion: { kind: "delete-version", from: "Staging", message: "no archiving from Staging" },
+        status: 403,
+        decision: "refused",
+        reason: "promotion-stage-not-allowed",
+      }),
+      line("07", {
+        action: "RenameRegisteredModel",
+        path: "/api/2.0/mlflow/registered-models/rename",
+        resources: { model: "churn", newModel: "churn-v2" },
+        promotion: { kind: "rename" },
+      }),
       "",
     ].join("\n"),
   );
@@ -69,13 +85,33 @@ describe("mlflow-gate audit --model", () => {
 
     expect(r.code).toBe(0);
     expect(r.stderr).toBe("");
-    expect(r.stdout).toContain("model churn: 2 promotion requests, 1 refused by the guard\n");
+    expect(r.stdout).toContain("model churn: 4 promotion requests, 2 refused by the guard\n");
     expect(r.stdout).toContain("version 1  created 2026-12-05T10:00:01.000Z by user/mlflow-admin\n");
     expect(r.stdout).toMatch(/10:00:02\.000Z {2}user\/mlflow-model-approver {2}stage None -> Staging {8}done\n/);
     expect(r.stdout).toMatch(
       /stage Staging -> Production {2}refused 403 promotion-stage-not-allowed\n {20,}no promotion to Production\n/,
     );
     expect(r.stdout).not.toMatch(/SetTag|other/);
+  });
+
+  test("a version's deletion under the version, the model's rename after the versions; under the new name, where it came from", async () => {
+    const r = await runCli(["audit", "--model", "churn", "--file", file]);
+    const renamed = await runCli(["audit", "--model", "churn-v2", "--file", file]);
+
+    expect(r.stdout).toMatch(
+      /delete version \(in Staging\) +refused 403 promotion-stage-not-allowed\n {20,}no archiving from Staging\n\nwhole model \(deletions and renames\)\n/,
+    );
+    expect(r.stdout).toMatch(/10:00:07\.000Z {2}user\/mlflow-model-approver {2}rename to churn-v2 +done\n$/);
+    expect(renamed.stdout).toBe(
+      [
+        "model churn-v2: 1 promotion request, 0 refused by the guard",
+        "",
+        "whole model (deletions and renames)",
+        "  TIME                      WHO                         REQUEST             OUTCOME",
+        "  2026-12-05T10:00:07.000Z  user/mlflow-model-approver  renamed from churn  done",
+        "",
+      ].join("\n"),
+    );
   });
 
   test("--json: one object per request, in time order; the other filters select among them", async () => {
@@ -99,6 +135,15 @@ describe("mlflow-gate audit --model", () => {
         message: "no promotion to Production",
         requestId: "req-03",
       }),
+      expect.objectContaining({
+        model: "churn",
+        version: "1",
+        kind: "delete-version",
+        from: "Staging",
+        outcome: "refused",
+        message: "no archiving from Staging",
+        requestId: "req-06",
+      }),
     ]);
   });
 
@@ -110,7 +155,14 @@ describe("mlflow-gate audit --model", () => {
         .trim()
         .split("\n")
         .map((l) => l.split("  ")[2]),
-    ).toEqual(["CreateModelVersion", "TransitionModelVersionStage", "TransitionModelVersionStage", "SetTag"]);
+    ).toEqual([
+      "CreateModelVersion",
+      "TransitionModelVersionStage",
+      "TransitionModelVersionStage",
+      "SetTag",
+      "DeleteModelVersion",
+      "RenameRegisteredModel",
+    ]);
   });
 
   test("a model without promotions in the trail: nothing on stdout, one line on stderr", async () => {

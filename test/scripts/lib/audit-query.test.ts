@@ -42,6 +42,8 @@ test("parseAuditLine keeps audit records only", () => {
 test("matchesAudit combines the filters; --user matches the stamped name, the username or the ARN", () => {
   expect(matchesAudit(RECORD, { model: "churn", run: "abc" })).toBe(true);
   expect(matchesAudit(RECORD, { model: "other" })).toBe(false);
+  const rename = { ...RECORD, action: "RenameRegisteredModel", resources: { model: "churn", newModel: "churn-v2" } };
+  expect(matchesAudit(rename, { model: "churn-v2" })).toBe(true);
   expect(matchesAudit(RECORD, { user: "user/mlflow-admin" })).toBe(true);
   expect(matchesAudit(RECORD, { user: RECORD.principal! })).toBe(true);
   expect(matchesAudit(RECORD, { user: "mlflow-admin" })).toBe(false);

@@ -186,6 +186,129 @@ test("formatModelHistory: a table per version, the refusal's message under its r
   );
 });
 
+describe("deletions and renames", () => {
+  const DELETE_REFUSAL =
+    'policies/groups/registry-stewards.yaml allows no deleting alias champion (deleting version 1 of "churn" removes alias champion of version 1)';
+  const CHANGES: AuditRecord[] = [
+    line("01", {
+      action: "SetRegisteredModelAlias",
+      resources: { model: "churn", version: "1", alias: "champion" },
+      promotion: { kind: "set-alias", alias: "champion", from: "None" },
+    }),
+    line("02", {
+      action: "DeleteModelVersion",
+      method: "DELETE",
+      caller: "sam",
+      resources: { model: "churn", version: "1" },
+      promotion: { kind: "delete-version", from: "Production", creator: "bob", message: DELETE_REFUSAL },
+      status: 403,
+      decision: "refused",
+      reason: "promotion-alias-not-allowed",
+    }),
+    line("03", {
+      action: "DeleteModelVersion",
+      method: "DELETE",
+      resources: { model: "churn", version: "2" },
+      promotion: { kind: "delete-version", from: "None", creator: "bob" },
+    }),
+    line("04", {
+      action: "RenameRegisteredModel",
+      resources: { model: "churn", newModel: "churn-v2" },
+      promotion: { kind: "rename" },
+    }),
+    line("05", {
+      action: "DeleteRegisteredModel",
+      method: "DELETE",
+      resources: { model: "churn" },
+      promotion: { kind: "delete-model" },
+      status: 404,
+    }),
+    line("06", {
+      action: "DeleteRegisteredModelAlias",
+      method: "DELETE",
+      resources: { model: "churn", alias: "champion" },
+      promotion: { kind: "delete-alias", alias: "champion" },
+    }),
+  ];
+
+  test("a version's deletion under its version; the model's deletion and renames on their own, with their kind", () => {
+    // Act
+    const h = buildModelHistory("churn", CHANGES);
+
+    // Assess
+    expect(h.versions.map((v) => [v.version, v.promotions.map((e) => [e.requestId, e.kind])])).toEqual([
+      [
+        "1",
+        [
+          ["req-01", "set-alias"],
+          ["req-02", "delete-version"],
+        ],
+      ],
+      ["2", [["req-03", "delete-version"]]],
+    ]);
+    expect(h.modelChanges.map((e) => [e.requestId, e.kind, e.newName, e.outcome])).toEqual([
+      ["req-04", "rename", "churn-v2", "done"],
+      ["req-05", "delete-model", undefined, "failed"],
+    ]);
+    expect(h.versions[0]!.promotions[1]).toMatchObject({
+      who: "sam",
+      from: "Production",
+      creator: "bob",
+      outcome: "refused",
+      message: DELETE_REFUSAL,
+    });
+  });
+
+  test("a rename takes the aliases along: a later alias deletion under the old name has no version", () => {
+    expect(buildModelHistory("churn", CHANGES).unattributed.map((e) => e.requestId)).toEqual(["req-06"]);
+  });
+
+  test("under the new name a rename reads 'renamed from', and is the only line of the old name listed", () => {
+    // Act
+    const h = buildModelHistory("churn-v2", CHANGES);
+
+    // Assess
+    expect(h.versions).toEqual([]);
+    expect(promotionEntries(h).map((e) => describeRequest(e, "churn-v2"))).toEqual(["renamed from churn"]);
+  });
+
+  test("describeRequest: the registry changes in a few words", () => {
+    const [, refused, deleted] = promotionEntries(buildModelHistory("churn", CHANGES));
+    const [rename, model] = buildModelHistory("churn", CHANGES).modelChanges;
+    expect(refused && describeRequest(refused)).toBe("delete version (in Production)");
+    expect(deleted && describeRequest(deleted)).toBe("delete version (in None)");
+    expect(describeRequest({ ...deleted!, from: undefined })).toBe("delete version");
+    expect(rename && describeRequest(rename)).toBe("rename to churn-v2");
+    expect(model && describeRequest(model)).toBe("delete model");
+    // A done rename from before the guard recorded the new name: its model is the new name.
+    expect(describeRequest({ ...rename!, model: "churn-v2", newName: undefined }, "churn-v2")).toBe("renamed from ?");
+  });
+
+  test("formatModelHistory: the model's deletions and renames after the versions", () => {
+    expect(formatModelHistory(buildModelHistory("churn", CHANGES.slice(0, 5)))).toBe(
+      [
+        "model churn: 5 promotion requests, 1 refused by the guard",
+        "",
+        "version 1",
+        "  TIME                      WHO  REQUEST                         OUTCOME",
+        "  2026-12-05T10:00:01.000Z  ann  set alias champion              done",
+        "  2026-12-05T10:00:02.000Z  sam  delete version (in Production)  refused 403 promotion-alias-not-allowed",
+        `                                 ${DELETE_REFUSAL}`,
+        "",
+        "version 2",
+        "  TIME                      WHO  REQUEST                         OUTCOME",
+        "  2026-12-05T10:00:03.000Z  ann  delete version (in None)        done",
+        "",
+        "whole model (deletions and renames)",
+        "  TIME                      WHO  REQUEST                         OUTCOME",
+        "  2026-12-05T10:00:04.000Z  ann  rename to churn-v2              done",
+        "  2026-12-05T10:00:05.000Z  ann  delete model                    failed 404",
+        "",
+      ].join("\n"),
+    );
+  });
+});
+
 test("formatModelHistory lists a version without requests only when asked", () => {
   const h = buildModelHistory("churn", TRAIL.slice(0, 1));
   expect(formatModelHistory(h, { idle: true })).toBe(
