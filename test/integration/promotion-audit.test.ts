@@ -8,7 +8,8 @@ import { OpResult, Plan, pluginOps, startTestStack, TestStack } from "./support/
 // The promotion audit trail through the whole stack: the real MLflow SDK with the plugin, as SigV4 principals and
 // as a Cognito user (bearer mode), moves versions and sets aliases against group files in which model approvers may
 // move versions to Staging and Archived and set any alias but champion and prod*. Then `mlflow-gate audit --model`
-// lists every request, allowed and refused, version by version, from the guard's audit lines.
+// lists every request, allowed and refused, version by version, from the guard's audit lines; a model approver's
+// deletion of a version and rename of the model, both refused, with them.
 
 /** What the test reads of an `audit --model --json` line (the CLI's own type lives in scripts/, which tests of the stack do not import). */
 interface PromotionEntry {
@@ -19,6 +20,7 @@ interface PromotionEntry {
   readonly from?: string;
   readonly to?: string;
   readonly alias?: string;
+  readonly newName?: string;
   readonly who: string;
   readonly creator?: string;
   readonly outcome: string;
@@ -113,6 +115,12 @@ beforeAll(async () => {
     ["missing", "transition_model_version_stage", { name, version: "99", stage: "Staging" }],
   ]);
   expect([admin.prod?.ok, admin.champion?.ok, admin.missing?.status]).toEqual([true, true, 404]);
+  // Deleting or renaming is no way around: each would take version 1 out of Production and take its alias champion.
+  const change = await ops("mlflow-model-approver", [
+    ["delete", "delete_model_version", { name, version: "1" }],
+    ["rename", "rename_registered_model", { name, new_name: `${name}-renamed` }],
+  ]);
+  expect([change.delete?.status, change.rename?.status]).toEqual([403, 403]);
 }, 400_000);
 afterAll(async () => {
   await t?.stop();
@@ -124,7 +132,7 @@ const ADMIN = "user/mlflow-admin";
 
 test("audit --model --json: every promotion request in order, allowed and refused, with the stage before and the stage asked for", async () => {
   // Act
-  const found = await entries(9);
+  const found = await entries(11);
 
   // Assess
   expect(
@@ -140,7 +148,14 @@ test("audit --model --json: every promotion request in order, allowed and refuse
     ["1", "set-alias", "Production", "champion", ADMIN, "done", null],
     // A version MLflow does not have: the guard's own 404 (a request for it is never forwarded undecided).
     ["99", "transition", null, "Staging", ADMIN, "refused", "promotion-not-found"],
+    ["1", "delete-version", "Production", undefined, APPROVER, "refused", "promotion-alias-not-allowed"],
+    [undefined, "rename", null, undefined, APPROVER, "refused", expect.stringMatching(/^promotion-/)],
   ]);
+  expect(found[9]!.message).toContain(`deleting version 1 of "${name}" removes alias champion`);
+  expect(found[10]).toMatchObject({
+    newName: `${name}-renamed`,
+    message: expect.stringContaining("model-approvers.yaml"),
+  });
   expect(found[1]!.message).toBe("policies/groups/model-approvers.yaml allows no promotion to Production");
   expect(found[3]!.message).toContain("setting alias champion");
   expect(found[4]!.versionFromTrail).toBe(true);
@@ -157,13 +172,13 @@ test("audit --model --json: every promotion request in order, allowed and refuse
 
 test("audit --model: a table per version, with its creator, and each refusal's rule", async () => {
   // Act
-  await entries(9);
+  await entries(11);
   const r = await audit();
   const refused = await audit("--refused", "--user", "model-approver");
 
   // Assess
   expect(r.code).toBe(0);
-  expect(r.stdout).toMatch(new RegExp(`^model ${name}: 9 promotion requests, 4 refused by the guard\n`));
+  expect(r.stdout).toMatch(new RegExp(`^model ${name}: 11 promotion requests, 6 refused by the guard\n`));
   expect(r.stdout).toMatch(new RegExp(`\nversion 1 {2}created \\S+Z by ${ADMIN}\n`));
   const version1 = r.stdout.split(/\nversion /)[1]!;
   expect(version1).toMatch(/ user\/mlflow-model-approver +stage None -> Staging +done\n/);
@@ -172,10 +187,23 @@ test("audit --model: a table per version, with its creator, and each refusal's r
   );
   expect(version1).toMatch(/ user\/mlflow-admin +stage Staging -> Production +done\n/);
   expect(version1).toMatch(/ user\/mlflow-model-approver +delete alias challenger-1 +done\n/);
+  expect(version1).toMatch(
+    / user\/mlflow-model-approver +delete version \(in Production\) +refused 403 promotion-alias-not-allowed\n +policies\/groups\/model-approvers\.yaml allows no deleting alias champion /,
+  );
+  expect(r.stdout).toMatch(
+    new RegExp(
+      `\nwhole model \\(deletions and renames\\)\n.*\n.* user/mlflow-model-approver +rename to ${name}-renamed +refused 403 `,
+    ),
+  );
   expect(r.stdout).toMatch(
     /\nversion 99\n.*\n.* user\/mlflow-admin +stage \? -> Staging +refused 404 promotion-not-found\n +Model Version \(name=\S+, version=99\) not found\n/,
   );
   expect(refused.stdout.match(/refused 403/g)).toHaveLength(1);
+  // Under the name it asked for, the rename says where it came from.
+  const renamed = await runCliProcess(["audit", "--model", `${name}-renamed`], {
+    env: cliEnv({ MLFLOW_GATE_DATA: t.config.dataDir }),
+  });
+  expect(renamed.stdout).toMatch(new RegExp(` user/mlflow-model-approver +renamed from ${name} +refused 403 `));
   expect(refused.stdout).toMatch(
     / model-approver +stage None -> Production +refused 403 promotion-stage-not-allowed\n/,
   );
