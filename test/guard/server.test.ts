@@ -618,16 +618,14 @@ describe("promotion rules", () => {
     model_version: { current_stage: "None", tags: [{ key: "mlflow.user", value: "bob" }] },
   });
   const jsonType: [string, string] = ["Content-Type", "application/json"];
+  /** A model approver's transition, as API Gateway forwards it. */
+  const approverTransition = (body: string) =>
+    send("POST", TRANSITION, [...cognito("POST", TRANSITION, "ann", "model-approvers"), jsonType], body);
 
   test("an approver's Production transition: 403 naming the rule; MLflow only answered the guard's own lookup", async () => {
     answer = { status: 200, body: VERSION };
     const body = JSON.stringify({ name: "m", version: "1", stage: "production" });
-    const r = await send(
-      "POST",
-      TRANSITION,
-      [...cognito("POST", TRANSITION, "ann", "model-approvers"), jsonType],
-      body,
-    );
+    const r = await approverTransition(body);
 
     expect(r.status).toBe(403);
     expect(json(r)).toMatchObject({
@@ -644,7 +642,7 @@ describe("promotion rules", () => {
   test("the audit line of a refused promotion: the model, the version, the stage as sent and as read, the stage before, the message", async () => {
     answer = { status: 200, body: VERSION };
     const body = JSON.stringify({ name: "m", version: "1", stage: "production" });
-    await send("POST", TRANSITION, [...cognito("POST", TRANSITION, "ann", "model-approvers"), jsonType], body);
+    await approverTransition(body);
 
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({
@@ -687,7 +685,7 @@ describe("promotion rules", () => {
   test("a promotion refused because MLflow could not be read is audited with what was asked", async () => {
     answer = { status: 500, body: "<html>" };
     const body = JSON.stringify({ name: "m", version: "1", stage: "Staging" });
-    await send("POST", TRANSITION, [...cognito("POST", TRANSITION, "ann", "model-approvers"), jsonType], body);
+    await approverTransition(body);
 
     expect(audit.at(-1)).toMatchObject({
       decision: "refused",
@@ -700,12 +698,7 @@ describe("promotion rules", () => {
   test("an approver's Staging transition is forwarded after the lookup", async () => {
     answer = { status: 200, body: VERSION };
     const body = JSON.stringify({ name: "m", version: "1", stage: "Staging" });
-    const r = await send(
-      "POST",
-      TRANSITION,
-      [...cognito("POST", TRANSITION, "ann", "model-approvers"), jsonType],
-      body,
-    );
+    const r = await approverTransition(body);
     expect(r.status).toBe(200);
     expect(seen.map((q) => q.method)).toEqual(["GET", "POST"]);
   });
@@ -728,13 +721,7 @@ describe("promotion rules", () => {
     // manager's move to Production (the decision read a state the other write was changing).
     answerFor = (q) =>
       q.method === "GET" ? { status: 200, body: VERSION } : { status: 200, body: "{}", delayMs: 300 };
-    const transition = (stage: string) =>
-      send(
-        "POST",
-        TRANSITION,
-        [...cognito("POST", TRANSITION, "ann", "model-approvers"), jsonType],
-        JSON.stringify({ name: "m", version: "1", stage }),
-      );
+    const transition = (stage: string) => approverTransition(JSON.stringify({ name: "m", version: "1", stage }));
     const [a, b] = await Promise.all([transition("Staging"), transition("Staging")]);
     expect([a.status, b.status]).toEqual([200, 200]);
     expect(seen.map((q) => q.method)).toEqual(["GET", "POST", "GET", "POST"]);
@@ -742,12 +729,7 @@ describe("promotion rules", () => {
 
   test("a name MLflow refuses at the lookup: the client's 400 with MLflow's reason, nothing forwarded", async () => {
     answer = { status: 400, body: JSON.stringify({ error_code: "INVALID_PARAMETER_VALUE", message: "bad name" }) };
-    const r = await send(
-      "POST",
-      TRANSITION,
-      [...cognito("POST", TRANSITION, "ann", "model-approvers"), jsonType],
-      JSON.stringify({ name: "a/b", version: "1", stage: "Staging" }),
-    );
+    const r = await approverTransition(JSON.stringify({ name: "a/b", version: "1", stage: "Staging" }));
     expect(r.status).toBe(400);
     expect(json(r)).toMatchObject({
       error_code: "INVALID_PARAMETER_VALUE",
@@ -759,12 +741,7 @@ describe("promotion rules", () => {
 
   test("a version MLflow does not have: the guard's own 404, nothing forwarded", async () => {
     answer = { status: 404, body: JSON.stringify({ error_code: "RESOURCE_DOES_NOT_EXIST", message: "x" }) };
-    const r = await send(
-      "POST",
-      TRANSITION,
-      [...cognito("POST", TRANSITION, "ann", "model-approvers"), jsonType],
-      JSON.stringify({ name: "m", version: "2", stage: "Production" }),
-    );
+    const r = await approverTransition(JSON.stringify({ name: "m", version: "2", stage: "Production" }));
     expect(r.status).toBe(404);
     expect(json(r)).toMatchObject({ error_code: "RESOURCE_DOES_NOT_EXIST", reason: "promotion-not-found" });
     expect(seen.map((q) => q.method)).toEqual(["GET"]);
@@ -773,12 +750,7 @@ describe("promotion rules", () => {
   test("MLflow unreadable during the lookup: 502, nothing forwarded", async () => {
     answer = { status: 500, body: "<html>" };
     const body = JSON.stringify({ name: "m", version: "1", stage: "Staging" });
-    const r = await send(
-      "POST",
-      TRANSITION,
-      [...cognito("POST", TRANSITION, "ann", "model-approvers"), jsonType],
-      body,
-    );
+    const r = await approverTransition(body);
     expect(r.status).toBe(502);
     expect(seen.map((q) => q.method)).toEqual(["GET"]);
   });
