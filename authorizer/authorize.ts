@@ -1,6 +1,7 @@
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
 import type { JwtPayload } from "aws-jwt-verify/jwt-model";
 import { AuthorizerConfig } from "./config";
+import { AnswerKey, isResourceTemplate } from "./core/answer-scope";
 import { authTypeOfRequest } from "./core/catalog";
 import { buildDenyAllPolicy, PolicyDocument } from "./core/compile";
 import { decideRequest, RequestDecision } from "./core/decide-request";
@@ -60,20 +61,27 @@ function readMethodArn(methodArn: unknown): MethodArn | undefined {
 }
 
 /**
- * The policy over the groups' whole route set, scoped to the methodArn's API (a deny-all when the
- * methodArn cannot be read), and the decision on the request that invoked the authorizer, for the log.
+ * The answer for the request's cache key (its verb and API resource, answer-scope.ts), scoped to the methodArn's
+ * API; a deny-all when the methodArn or the resource cannot be read. With the decision on the request that invoked
+ * the authorizer, for the log.
  */
 function answer(
   groups: readonly string[],
   rawMethodArn: unknown,
+  rawResource: unknown,
   policies: PolicyMemo,
 ): { policyDocument: PolicyDocument; decision: RequestDecision } {
   const methodArn = readMethodArn(rawMethodArn);
-  const policy = methodArn ? policies.of(groups, methodArn) : undefined;
+  const resource = isResourceTemplate(rawResource) ? rawResource : undefined;
+  if (methodArn && !resource)
+    return { policyDocument: buildDenyAllPolicy(), decision: { decision: "deny", reason: "malformed-resource" } };
+  const policy =
+    methodArn && resource ? policies.of(groups, methodArn, { method: methodArn.method, resource }) : undefined;
   const policyDocument = policy?.document ?? buildDenyAllPolicy();
   const route = methodArn && policies.set.matcher.match(methodArn.method, methodArn.path);
   const decision = decideRequest(policies.set, {
     methodArn,
+    resource,
     route,
     surface: methodArn ? authTypeOfRequest(route, methodArn.path) : "cognito",
     groups,
@@ -82,27 +90,34 @@ function answer(
   return { policyDocument, decision };
 }
 
-/** The most policies a warm authorizer keeps: one per set of known groups and API, so a handful. */
-const MAX_MEMOISED_POLICIES = 256;
+/**
+ * The most answers a warm authorizer keeps: one per set of known groups, API and cache key (verb and resource),
+ * so a few hundred in practice (the API has about a hundred Cognito methods).
+ */
+const MAX_MEMOISED_POLICIES = 4096;
 
 /**
- * The authorizer's policy per set of known groups and API, built and parsed once: a warm Lambda answers
- * the members of one group alike. The policies are never changed after they are built.
+ * The authorizer's answer per set of known groups, API and cache key, built and parsed once: a warm Lambda answers
+ * the members of one group alike. The answers are never changed after they are built.
  */
 class PolicyMemo {
   private readonly memo = new Map<string, { document: PolicyDocument; parsed: ParsedPolicy }>();
 
   constructor(readonly set: PolicySet) {}
 
-  of(groups: readonly string[], methodArn: MethodArn): { document: PolicyDocument; parsed: ParsedPolicy } {
+  of(
+    groups: readonly string[],
+    methodArn: MethodArn,
+    key: AnswerKey,
+  ): { document: PolicyDocument; parsed: ParsedPolicy } {
     const scope = authorizerScope(methodArn);
-    const key = `${scope.partition}:${scope.apiId}:${groups.join(",")}`;
-    let policy = this.memo.get(key);
+    const memoKey = `${scope.partition}:${scope.apiId}:${groups.join(",")}:${key.method} ${key.resource}`;
+    let policy = this.memo.get(memoKey);
     if (!policy) {
-      const document = this.set.authorizerPolicy(groups, scope);
+      const document = this.set.authorizerAnswer(groups, scope, key);
       policy = { document, parsed: parsePolicyDocument(document) };
       if (this.memo.size >= MAX_MEMOISED_POLICIES) this.memo.clear();
-      this.memo.set(key, policy);
+      this.memo.set(memoKey, policy);
     }
     return policy;
   }
@@ -110,8 +125,9 @@ class PolicyMemo {
 
 /**
  * The Lambda REQUEST authorizer: 401 (throws "Unauthorized") for any token that is not a valid
- * Cognito access token; otherwise a policy over the whole route set of the caller's known groups
- * (API Gateway caches it per token and reuses it for other paths), or a Deny when there is none.
+ * Cognito access token; otherwise the part of the policy of the caller's known groups that decides requests of
+ * this verb under this API resource (API Gateway caches it per token, verb and resource, and applies it to every
+ * request with the same three), or a Deny when there is none.
  * Fails closed: nothing after verification can produce an Allow from an error.
  */
 export function createAuthorizer({ config, policySet, verifier, logger }: AuthorizerProps): Authorizer {
@@ -142,7 +158,7 @@ export function createAuthorizer({ config, policySet, verifier, logger }: Author
     let identity: Identity | undefined;
     try {
       identity = identityOf(payload, policySet);
-      const { policyDocument, decision } = answer(identity.groups, methodArn, policies);
+      const { policyDocument, decision } = answer(identity.groups, methodArn, event?.resource, policies);
       log("info", {
         decision: decision.decision,
         // Why a request is refused; an allowed one needs no reason.

@@ -14,6 +14,8 @@ export const CATALOG_FILE = join(REPO_ROOT, "policies", "mlflow-routes.json");
 /** The API definition with the deployment's values as placeholders, committed (`npm run api:generate`). */
 export const API_DEFINITION_FILE = join(REPO_ROOT, "policies", "api-definition.json");
 export const GROUPS_DIR = join(REPO_ROOT, "policies", "groups");
+/** Example group files, not loaded by default: copied into a groups directory to use (docs/policies.md). */
+export const EXAMPLE_GROUPS_DIR = join(REPO_ROOT, "policies", "examples");
 /** Build outputs: the patched UI (Amplify's zip, and the local stack's when none is given), the Lambda bundle, the guard's bundle. */
 export const DIST_DIR = join(REPO_ROOT, "dist");
 export const UI_BUILD_DIR = join(DIST_DIR, "ui");

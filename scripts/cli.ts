@@ -3,12 +3,12 @@ import { existsSync, readFileSync } from "fs";
 import { dirname, isAbsolute, join, relative } from "path";
 import { parseArgs } from "util";
 import { RouteCatalog } from "../authorizer/core/catalog";
-import { IAM_MANAGED_POLICIES_PER_ROLE, IAM_MANAGED_POLICY_MAX_CHARS } from "../authorizer/core/compile";
+import { EXECUTE_API_POLICIES_PER_ROLE, IAM_MANAGED_POLICY_MAX_CHARS } from "../authorizer/core/compile";
 import { decidePath, explainDecision } from "../authorizer/core/decide-request";
 import { CatalogError, GroupPolicyError, MlflowGateError } from "../authorizer/core/errors";
 import { GroupFile } from "../authorizer/core/groups";
 import { API_GATEWAY } from "../authorizer/core/contract";
-import { GroupSizes, lintGroupFiles, LintReport, undeployable } from "../authorizer/core/lint";
+import { GroupSizes, LargestAnswer, lintGroupFiles, LintReport, undeployable } from "../authorizer/core/lint";
 import { loadRouteCatalog, readGroupFiles } from "../authorizer/load-policies";
 import { MethodArnStage } from "../authorizer/core/method-arn";
 import { authorizerScope, PolicySet } from "../authorizer/core/policy-set";
@@ -450,13 +450,26 @@ function lintPolicies(catalogFile: string, groupsDir: string): LintReport {
   return lintGroupFiles(catalog, read.files, read.problems);
 }
 
+/** "for GET /path/{proxy+}" of an answer, or nothing. */
+const answerKey = (s: LargestAnswer): string => (s.key ? `${s.key.method} ${s.key.resource}` : "");
+
 function formatSizes(sizes: readonly GroupSizes[]): string[] {
   const rows = [
-    ["group", "authorizer bytes", "IAM policies (chars)", "iam globs allow/deny", "cognito globs allow/deny"],
+    [
+      "group",
+      "largest answer (bytes)",
+      "for",
+      "IAM policies (chars each)",
+      "iam globs allow/deny",
+      "cognito globs allow/deny",
+    ],
     ...sizes.map((s) => [
       s.group,
       `${s.authorizerBytes} / ${API_GATEWAY.maxAuthorizerResponseBytes}`,
-      s.iamPolicyChars.length === 0 ? "none" : `${s.iamPolicyChars.length}: ${s.iamPolicyChars.join(", ")}`,
+      answerKey(s),
+      s.iamPolicyChars.length === 0
+        ? "none"
+        : `${s.iamPolicyChars.length} / ${EXECUTE_API_POLICIES_PER_ROLE}: ${s.iamPolicyChars.join(", ")}`,
       `${s.globs.iam.allow} / ${s.globs.iam.deny}`,
       `${s.globs.cognito.allow} / ${s.globs.cognito.deny}`,
     ]),
@@ -478,14 +491,16 @@ function policyLint(ctx: Context): number {
   if (report.sizes.length > 0) {
     if (report.problems.length > 0) out("");
     out(
-      `Sizes, worst case (authorizer ≤ ${API_GATEWAY.maxAuthorizerResponseBytes} bytes; IAM ≤ ${IAM_MANAGED_POLICIES_PER_ROLE} policies of ≤ ${IAM_MANAGED_POLICY_MAX_CHARS} chars):`,
+      `Sizes, worst case (the authorizer's largest answer, for one verb under one API resource, ≤ ${API_GATEWAY.maxAuthorizerResponseBytes} bytes; a role's execute-api policies ≤ ${EXECUTE_API_POLICIES_PER_ROLE} of ≤ ${IAM_MANAGED_POLICY_MAX_CHARS} chars each):`,
     );
     for (const line of formatSizes(report.sizes)) out(`  ${line}`);
   }
   if (report.unions.length > 0) {
-    out("Users in several groups (authorizer bytes):");
+    out("Users in several groups (largest answer, bytes):");
     for (const u of report.unions)
-      out(`  ${u.groups.join(" + ")}: ${u.authorizerBytes} / ${API_GATEWAY.maxAuthorizerResponseBytes}`);
+      out(
+        `  ${u.groups.join(" + ")}: ${u.authorizerBytes} / ${API_GATEWAY.maxAuthorizerResponseBytes} for ${answerKey(u)}`,
+      );
   }
   const n = report.problems.length;
   out(

@@ -24,12 +24,19 @@ export type DecisionReason =
   | "unknown-route"
   /** The methodArn is not of the form API Gateway sends (an authorizer only). */
   | "malformed-method-arn"
+  /** The event names no API resource of the form API Gateway sends (an authorizer only). */
+  | "malformed-resource"
   /** The API has no method for the request (a path outside its resources): Missing Authentication Token. */
   | "no-api-method";
 
 export interface RequestToDecide {
   /** The request's resource, read; undefined when it could not be read (denied). */
   readonly methodArn: MethodArn | undefined;
+  /**
+   * The API resource the request matched (`context.resourcePath`): the authorizer's answer is for the requests of
+   * its verb under that resource. Needed on the Cognito surface without `policies` (denied when missing).
+   */
+  readonly resource?: string | undefined;
   /** The catalog route the request's method and path match; undefined when the catalog does not list it. */
   readonly route: CatalogRoute | undefined;
   /** Who checks the request (authTypeOfRequest). */
@@ -39,7 +46,8 @@ export interface RequestToDecide {
   /**
    * The policies that decide, already parsed: a role's managed policies (`iam`), an authorizer's
    * answer (`cognito`). @default the compiled policies of the known groups on the surface, scoped to
-   * the methodArn's stage (the authorizer's policy to its API id only), as the deployed system has them
+   * the methodArn's stage (the authorizer's answer to its API id and the request's verb and resource), as the
+   * deployed system has them
    */
   readonly policies?: readonly ParsedPolicy[];
 }
@@ -55,11 +63,17 @@ export interface RequestDecision {
   readonly evaluation?: Evaluation;
 }
 
-function compiledPolicies(set: PolicySet, groups: readonly string[], surface: AuthType, stage: MethodArnStage) {
+function compiledPolicies(
+  set: PolicySet,
+  groups: readonly string[],
+  surface: AuthType,
+  methodArn: MethodArn,
+  resource: string,
+) {
   const docs =
     surface === "iam"
-      ? groups.flatMap((g) => set.iamPolicies(g, stage))
-      : [set.authorizerPolicy(groups, authorizerScope(stage))];
+      ? groups.flatMap((g) => set.iamPolicies(g, methodArn))
+      : [set.authorizerAnswer(groups, authorizerScope(methodArn), { method: methodArn.method, resource })];
   return docs.map(parsePolicyDocument);
 }
 
@@ -75,7 +89,9 @@ export function decideRequest(set: PolicySet, request: RequestToDecide): Request
   if (surface === "none") return { decision: "allow", reason: "public-route" };
   const groups = set.knownGroups(request.groups);
   if (!route && !set.mayCallUnknownRoutes(groups)) return { decision: "deny", reason: "unknown-route" };
-  const policies = request.policies ?? compiledPolicies(set, groups, surface, methodArn);
+  if (!request.policies && surface === "cognito" && request.resource === undefined)
+    return { decision: "deny", reason: "malformed-resource" };
+  const policies = request.policies ?? compiledPolicies(set, groups, surface, methodArn, request.resource ?? "");
   const evaluation = evaluatePolicies(policies, "execute-api:Invoke", formatMethodArn(methodArn));
   if (evaluation.decision === "Allow") return { decision: "allow", reason: "allowed", evaluation };
   const reason =
@@ -100,7 +116,7 @@ export interface PathDecision extends RequestDecision {
 
 /** The deployed API's resources and methods (the API definition's, from the catalog), per catalog. */
 const apiResources = new WeakMap<readonly CatalogRoute[], ResourceTree<true>>();
-function apiResourcesOf(routes: readonly CatalogRoute[]): ResourceTree<true> {
+export function apiResourcesOf(routes: readonly CatalogRoute[]): ResourceTree<true> {
   let tree = apiResources.get(routes);
   if (!tree) {
     tree = new ResourceTree<true>();
@@ -127,9 +143,10 @@ export function decidePath(
 ): PathDecision {
   const route = set.matcher.match(method, path);
   const surface = authTypeOfRequest(route, path);
-  if (surface !== "none" && !apiResourcesOf(set.catalog.routes).resolve(method, path))
+  const resource = apiResourcesOf(set.catalog.routes).resolve(method, path)?.resourcePath;
+  if (surface !== "none" && resource === undefined)
     return { decision: "deny", reason: "no-api-method", ...(route ? { route } : {}), surface };
-  const decision = decideRequest(set, { methodArn: { ...stage, method, path }, route, surface, groups });
+  const decision = decideRequest(set, { methodArn: { ...stage, method, path }, resource, route, surface, groups });
   return { ...decision, ...(route ? { route } : {}), surface };
 }
 
@@ -151,6 +168,8 @@ export function explainDecision(d: RequestDecision): string {
       return "public route";
     case "malformed-method-arn":
       return "malformed methodArn";
+    case "malformed-resource":
+      return "malformed resource";
     case "no-api-method":
       return "the API has no such method (Missing Authentication Token)";
   }

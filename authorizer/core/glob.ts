@@ -38,8 +38,12 @@ function globNfa(glob: string): Nfa {
   return { ...nfa, accept: chars.length };
 }
 
-/** The requests of a route, as the resource suffix API Gateway builds: `VERB` + path. */
-export function routeNfa(method: string, pathTemplate: string): Nfa {
+/**
+ * The requests of a route, as the resource suffix API Gateway builds: `VERB` + path. With `extraSlashes`, the
+ * requests API Gateway routes to an API resource of that template: it matches a path by its non-empty parts, so
+ * any `/` may be repeated and more may follow.
+ */
+export function routeNfa(method: string, pathTemplate: string, extraSlashes = false): Nfa {
   const steps: ({ lit: string } | "segment" | "greedy")[] = [...method].map((c) => ({ lit: c }));
   for (const part of parsePathTemplate(pathTemplate)) {
     if (part.kind === "literal") steps.push(...[...part.text].map((c) => ({ lit: c })));
@@ -57,9 +61,16 @@ export function routeNfa(method: string, pathTemplate: string): Nfa {
       nfa.epsilon[i]!.push(i + 1);
     } else {
       nfa.moves[i]!.push({ on: s, to: i + 1 });
+      if (extraSlashes && s.lit === "/" && i >= method.length) nfa.moves[i + 1]!.push({ on: s, to: i + 1 });
     }
   });
-  return { ...nfa, accept: steps.length };
+  if (!extraSlashes) return { ...nfa, accept: steps.length };
+  // Trailing slashes: a state of their own, so that they never mix with a last parameter's characters.
+  const trailing = steps.length + 1;
+  nfa.moves.push([{ on: { lit: "/" }, to: trailing }]);
+  nfa.epsilon.push([]);
+  nfa.epsilon[steps.length]!.push(trailing);
+  return { ...nfa, accept: trailing };
 }
 
 function overlap(a: CharClass, b: CharClass): boolean {
@@ -113,4 +124,26 @@ export function globIntersectsRoute(glob: string, method: string, pathTemplate: 
   const n = Math.min(g.length, r.length);
   if (g.slice(0, n) !== r.slice(0, n)) return false;
   return intersects(globNfa(glob), routeNfa(method, pathTemplate));
+}
+
+/** Whether two resource globs can match one same request: a Deny that overlaps an Allow can take part of it away. Exact. */
+export function globsIntersect(a: string, b: string): boolean {
+  const pa = literalPrefix(a, /[*?]/);
+  const pb = literalPrefix(b, /[*?]/);
+  const n = Math.min(pa.length, pb.length);
+  if (pa.slice(0, n) !== pb.slice(0, n)) return false;
+  return intersects(globNfa(a), globNfa(b));
+}
+
+/**
+ * Whether a resource glob can match a request API Gateway routes to the API resource `resourcePath` with that
+ * verb: its path's non-empty parts match the resource's (`//` and a trailing `/` route as `/` does). Exact.
+ */
+export function globIntersectsResource(glob: string, method: string, resourcePath: string): boolean {
+  // Runs of `/` collapsed, the literal prefixes of both must agree (a prefix of a request collapses to a prefix of it).
+  const g = literalPrefix(glob, /[*?]/).replace(/\/+/g, "/");
+  const r = literalPrefix(method + resourcePath, /\{/);
+  const n = Math.min(g.length, r.length);
+  if (g.slice(0, n) !== r.slice(0, n)) return false;
+  return intersects(globNfa(glob), routeNfa(method, resourcePath, true));
 }

@@ -1,13 +1,9 @@
 // The checks of `mlflow-gate policy lint` on compiled policies: each group compiles, grants exactly what
-// it means to (route by route, as the deployed gateway decides), and fits API Gateway's and IAM's size
-// limits in the worst case. Pure: the CLI reads the files and prints the report.
+// it means to (route by route, as the deployed gateway decides), and fits the authorizer's design limit and
+// IAM's quotas in the worst case. Pure: the CLI reads the files and prints the report.
+import { AnswerKey, authorizerKeys } from "./answer-scope";
 import { CatalogRoute, RouteCatalog, routeId, samplePath } from "./catalog";
-import {
-  buildIamPolicies,
-  IAM_MANAGED_POLICIES_PER_ROLE,
-  IAM_MANAGED_POLICY_MAX_CHARS,
-  iamPolicySize,
-} from "./compile";
+import { buildIamPolicies, iamPolicySize } from "./compile";
 import { API_GATEWAY } from "./contract";
 import { GroupPolicyError, MlflowGateError } from "./errors";
 import { GroupFile } from "./groups";
@@ -28,9 +24,14 @@ const WORST_IAM_SCOPE: MethodArnStage = {
 const WORST_PRINCIPAL_ID = "00000000-0000-0000-0000-000000000000";
 const WORST_USERNAME = "u".repeat(128);
 
-export interface GroupSizes {
-  readonly group: string;
+/** The authorizer's largest answer for a set of groups, and the request key it answers. */
+export interface LargestAnswer {
   readonly authorizerBytes: number;
+  readonly key: AnswerKey | undefined;
+}
+
+export interface GroupSizes extends LargestAnswer {
+  readonly group: string;
   readonly iamPolicyChars: readonly number[];
   readonly globs: Record<Surface, { readonly allow: number; readonly deny: number }>;
 }
@@ -38,19 +39,42 @@ export interface GroupSizes {
 export interface LintReport {
   readonly problems: string[];
   readonly sizes: GroupSizes[];
-  /** Authorizer response bytes for users in several groups. */
-  readonly unions: { readonly groups: readonly string[]; readonly authorizerBytes: number }[];
+  /** The largest authorizer answer for users in several groups. */
+  readonly unions: (LargestAnswer & { readonly groups: readonly string[] })[];
   readonly routeCount: number;
 }
 
-function authorizerResponseBytes(set: PolicySet, groups: readonly string[]): number {
+function answerBytes(set: PolicySet, groups: readonly string[], key: AnswerKey): number {
   // The shape authorizer/authorize.ts returns, with the longest principal and username.
   const response = {
     principalId: WORST_PRINCIPAL_ID,
-    policyDocument: set.authorizerPolicy(groups, WORST_AUTHORIZER_SCOPE),
+    policyDocument: set.authorizerAnswer(groups, WORST_AUTHORIZER_SCOPE, key),
     context: { username: WORST_USERNAME, groups: [...groups].sort().join(","), tokenUse: "access" },
   };
   return Buffer.byteLength(JSON.stringify(response), "utf8");
+}
+
+/** The largest of the authorizer's answers for the groups, over every key the deployed API can ask about. */
+export function largestAnswer(set: PolicySet, groups: readonly string[]): LargestAnswer {
+  let largest: LargestAnswer = { authorizerBytes: 0, key: undefined };
+  for (const key of authorizerKeys(set.catalog.routes)) {
+    const authorizerBytes = answerBytes(set, groups, key);
+    if (authorizerBytes > largest.authorizerBytes) largest = { authorizerBytes, key };
+  }
+  return largest;
+}
+
+/** "for GET /path/{proxy+}": where the largest answer is. */
+function at(key: AnswerKey | undefined): string {
+  return key ? ` (for ${key.method} ${key.resource})` : "";
+}
+
+/** Why an answer is too large, or undefined. */
+function answerTooLarge(who: string, largest: LargestAnswer): string | undefined {
+  const limit = API_GATEWAY.maxAuthorizerResponseBytes;
+  return largest.authorizerBytes > limit
+    ? `the authorizer's largest answer for ${who} is ${largest.authorizerBytes} bytes${at(largest.key)}; mlflow-gate designs to ${limit} (docs/policies.md, "Size limits")`
+    : undefined;
 }
 
 /**
@@ -74,18 +98,11 @@ function unionsToMeasure(set: PolicySet): string[][] {
 export function undeployable(set: PolicySet, groups: readonly string[], surface: Surface): string | undefined {
   try {
     if (surface === "cognito") {
-      const bytes = authorizerResponseBytes(set, groups);
-      return bytes > API_GATEWAY.maxAuthorizerResponseBytes
-        ? `the authorizer's answer for a user in ${groups.join(" + ")} would be ${bytes} bytes; API Gateway accepts ${API_GATEWAY.maxAuthorizerResponseBytes} (policy lint)`
-        : undefined;
+      const tooLarge = answerTooLarge(`a user in ${groups.join(" + ")}`, largestAnswer(set, groups));
+      return tooLarge && `${tooLarge} (policy lint)`;
     }
-    // A role carries one group's policies (building them refuses more than a role may hold).
-    for (const group of groups) {
-      const chars = buildIamPolicies(set.resourcesFor([group], "iam"), WORST_IAM_SCOPE).map(iamPolicySize);
-      const over = chars.findIndex((c) => c > IAM_MANAGED_POLICY_MAX_CHARS);
-      if (over >= 0)
-        return `IAM managed policy ${over + 1} of "${group}" would have ${chars[over]} characters; IAM accepts ${IAM_MANAGED_POLICY_MAX_CHARS} (policy lint)`;
-    }
+    // A role carries one group's policies; building them refuses what a role could not hold.
+    for (const group of groups) buildIamPolicies(set.resourcesFor([group], "iam"), WORST_IAM_SCOPE);
     return undefined;
   } catch (e) {
     if (!(e instanceof MlflowGateError)) throw e;
@@ -131,12 +148,9 @@ function measureGroup(set: PolicySet, group: string, file: string, problems: str
         : `${file}:1: under-grant: the compiled ${route.auth} policy of "${group}" denies ${routeId(route)} (${route.action}), which the group allows`,
     );
   }
-  const authorizerBytes = authorizerResponseBytes(set, [group]);
-  if (authorizerBytes > API_GATEWAY.maxAuthorizerResponseBytes) {
-    problems.push(
-      `${file}:1: the authorizer response for "${group}" is ${authorizerBytes} bytes; API Gateway accepts ${API_GATEWAY.maxAuthorizerResponseBytes}`,
-    );
-  }
+  const largest = largestAnswer(set, [group]);
+  const tooLarge = answerTooLarge(`"${group}"`, largest);
+  if (tooLarge) problems.push(`${file}:1: ${tooLarge}`);
   let iamPolicyChars: number[] = [];
   try {
     iamPolicyChars = buildIamPolicies(iam, WORST_IAM_SCOPE).map(iamPolicySize);
@@ -144,21 +158,9 @@ function measureGroup(set: PolicySet, group: string, file: string, problems: str
     if (!(e instanceof MlflowGateError)) throw e;
     problems.push(`${file}:1: the IAM policies of "${group}" do not fit: ${e.message}`);
   }
-  iamPolicyChars.forEach((chars, i) => {
-    if (chars > IAM_MANAGED_POLICY_MAX_CHARS) {
-      problems.push(
-        `${file}:1: IAM managed policy ${i + 1} of "${group}" has ${chars} characters; IAM accepts ${IAM_MANAGED_POLICY_MAX_CHARS}`,
-      );
-    }
-  });
-  if (iamPolicyChars.length > IAM_MANAGED_POLICIES_PER_ROLE) {
-    problems.push(
-      `${file}:1: "${group}" needs ${iamPolicyChars.length} IAM managed policies; a role holds ${IAM_MANAGED_POLICIES_PER_ROLE}`,
-    );
-  }
   return {
     group,
-    authorizerBytes,
+    ...largest,
     iamPolicyChars,
     globs: {
       iam: { allow: iam.allow.length, deny: iam.deny.length },
@@ -236,13 +238,10 @@ export function lintPolicySet(
   const unions: LintReport["unions"][number][] = [];
   if (problems.length === 0) {
     for (const groups of unionsToMeasure(set)) {
-      const authorizerBytes = authorizerResponseBytes(set, groups);
-      unions.push({ groups, authorizerBytes });
-      if (authorizerBytes > API_GATEWAY.maxAuthorizerResponseBytes) {
-        problems.push(
-          `policies/groups: the authorizer response for a user in ${groups.join(" + ")} is ${authorizerBytes} bytes; API Gateway accepts ${API_GATEWAY.maxAuthorizerResponseBytes}`,
-        );
-      }
+      const largest = largestAnswer(set, groups);
+      unions.push({ groups, ...largest });
+      const tooLarge = answerTooLarge(`a user in ${groups.join(" + ")}`, largest);
+      if (tooLarge) problems.push(`policies/groups: ${tooLarge}`);
     }
   }
   return { problems, sizes, unions, routeCount: set.catalog.routes.length };

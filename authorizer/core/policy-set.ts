@@ -1,3 +1,4 @@
+import { AnswerKey, scopeToKey } from "./answer-scope";
 import { AuthType, CatalogRoute, RouteCatalog, RouteMatcher } from "./catalog";
 import {
   buildAuthorizerPolicy,
@@ -95,8 +96,14 @@ export class PolicySet {
     return c;
   }
 
+  /** The authorizer's policy over the groups' whole route set: the union of its answers (`policy render`). */
   authorizerPolicy(groupNames: readonly string[], scope: MethodArnStage): PolicyDocument {
     return buildAuthorizerPolicy(this.resourcesFor(groupNames, "cognito"), scope);
+  }
+
+  /** The authorizer's answer for requests of one verb under one API resource (answer-scope.ts). */
+  authorizerAnswer(groupNames: readonly string[], scope: MethodArnStage, key: AnswerKey): PolicyDocument {
+    return buildAuthorizerPolicy(scopeToKey(this.resourcesFor(groupNames, "cognito"), key), scope);
   }
 
   iamPolicies(groupName: string, scope: MethodArnStage): PolicyDocument[] {
@@ -132,8 +139,7 @@ export class PolicySet {
 /**
  * The scope of a Lambda authorizer's policy: the API id exactly; region, account and stage as `*`.
  * API Gateway evaluates an authorizer's policy only for calls to the API that invoked it, and a
- * group's rights are the same on every stage, so those parts carry nothing but bytes (the response
- * must stay under 8 KB).
+ * group's rights are the same on every stage, so those parts carry nothing but bytes.
  */
 export function authorizerScope(arn: Pick<MethodArnStage, "partition" | "apiId">): MethodArnStage {
   return { partition: arn.partition, region: "*", account: "*", apiId: arn.apiId, stage: "*" };

@@ -117,8 +117,9 @@ describe("authorizer properties", () => {
             Array.isArray(groups) && groups.every((g) => typeof g === "string") ? policySet.knownGroups(groups) : [];
           const allows = policyDocument.Statement.some((s) => s.Effect === "Allow");
           if (allows) {
+            const arn = parseMethodArn(methodArn);
             expect(policyDocument).toEqual(
-              policySet.authorizerPolicy(known, authorizerScope(parseMethodArn(methodArn))),
+              policySet.authorizerAnswer(known, authorizerScope(arn), { method: arn.method, resource: "/{proxy+}" }),
             );
             expect(context?.groups).toBe(known.join(","));
           } else {

@@ -2,6 +2,7 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
 import { join } from "path";
 import { createAuthorizer, DecisionLogger } from "../../authorizer/authorize";
+import { apiResourcesOf } from "../../authorizer/core/decide-request";
 import { evaluatePolicies, parsePolicyDocument } from "../../authorizer/core/evaluate";
 import { PolicySet } from "../../authorizer/core/policy-set";
 import { loadPolicySet } from "../../authorizer/load-policies";
@@ -51,6 +52,18 @@ function setup(options: { policySet?: PolicySet; keys?: SigningKey[]; logger?: D
 
 const bearer = (token: string): APIGatewayRequestAuthorizerEvent => requestEvent({ authorization: `Bearer ${token}` });
 
+/** The event API Gateway sends for `VERB /path`: its methodArn and the API resource the path matches. */
+function eventFor(token: string, request: string): APIGatewayRequestAuthorizerEvent {
+  const [method, path] = request.split(" ") as [string, string];
+  const resource = apiResourcesOf(policySet.catalog.routes).resolve(method, path)?.resourcePath;
+  if (!resource) throw new Error(`the API has no method for ${request}`);
+  return requestEvent({
+    authorization: `Bearer ${token}`,
+    methodArn: `${METHOD_ARN_PREFIX}${method}${path}`,
+    resource,
+  });
+}
+
 /** The decision API Gateway takes for a request under the returned policy. */
 function decisionFor(result: APIGatewayAuthorizerResult, request: string, arnPrefix = METHOD_ARN_PREFIX): string {
   const [method, path] = request.split(" ") as [string, string];
@@ -81,14 +94,14 @@ describe("createAuthorizer: allow", () => {
   it("gives a reader the reading routes and nothing else", async () => {
     // Prepare
     const { authorize } = setup();
-    // Act
-    const result = await authorize(bearer(accessToken(key, { "cognito:groups": ["readers"] })));
-    // Assess
-    expect(decisionFor(result, "POST /ajax-api/2.0/mlflow/runs/search")).toBe("Allow");
-    expect(decisionFor(result, "GET /ajax-api/2.0/mlflow/experiments/get")).toBe("Allow");
-    expect(decisionFor(result, "POST /ajax-api/2.0/mlflow/runs/delete")).not.toBe("Allow");
-    expect(decisionFor(result, "POST /ajax-api/2.0/mlflow/model-versions/transition-stage")).not.toBe("Allow");
-    expect(decisionFor(result, "POST /ajax-api/2.0/mlflow/webhooks")).not.toBe("Allow");
+    const token = accessToken(key, { "cognito:groups": ["readers"] });
+    const decide = async (request: string) => decisionFor(await authorize(eventFor(token, request)), request);
+    // Act, Assess
+    expect(await decide("POST /ajax-api/2.0/mlflow/runs/search")).toBe("Allow");
+    expect(await decide("GET /ajax-api/2.0/mlflow/experiments/get")).toBe("Allow");
+    expect(await decide("POST /ajax-api/2.0/mlflow/runs/delete")).not.toBe("Allow");
+    expect(await decide("POST /ajax-api/2.0/mlflow/model-versions/transition-stage")).not.toBe("Allow");
+    expect(await decide("POST /ajax-api/2.0/mlflow/webhooks")).not.toBe("Allow");
   });
 
   it("answers with the subject, and the username and groups as string context", async () => {
@@ -101,18 +114,46 @@ describe("createAuthorizer: allow", () => {
     expect(result.context).toEqual({ username: "alice", groups: "readers", tokenUse: "access" });
   });
 
-  it("covers the group's whole route set, not only the methodArn (API Gateway caches it per token)", async () => {
+  it("decides every request of its verb under its API resource, not only the methodArn (API Gateway caches it per token, verb and resource)", async () => {
+    // Prepare: a reader's answer for one read under /ajax-api/2.0/mlflow/experiments/{proxy+}
+    const { authorize } = setup();
+    // Act
+    const result = await authorize(eventFor(accessToken(key), "GET /ajax-api/2.0/mlflow/experiments/get"));
+    // Assess: the other requests of that key, as the whole policy decides them
+    expect(decisionFor(result, "GET /ajax-api/2.0/mlflow/experiments/get")).toBe("Allow");
+    expect(decisionFor(result, "GET /ajax-api/2.0/mlflow/experiments/get-by-name")).toBe("Allow");
+    expect(decisionFor(result, "GET /ajax-api/2.0/mlflow/experiments/unknown-to-mlflow")).not.toBe("Allow");
+  });
+
+  it("allows nothing outside its key, even what the groups may call: applied elsewhere it can only deny more", async () => {
     // Prepare
     const { authorize } = setup();
+    // Act
+    const result = await authorize(eventFor(accessToken(key), "POST /ajax-api/2.0/mlflow/runs/search"));
+    // Assess: readers may call these, but under other keys
+    expect(decisionFor(result, "GET /ajax-api/2.0/mlflow/experiments/get")).not.toBe("Allow");
+    expect(decisionFor(result, "POST /graphql")).not.toBe("Allow");
+    expect(result.policyDocument.Statement.flatMap((s) => ("Resource" in s ? s.Resource : [])).length).toBeLessThan(
+      policySet.resourcesFor(["readers"], "cognito").allow.length,
+    );
+  });
+
+  it.each([
+    ["missing", undefined],
+    ["not a template", "/ajax-api/{broken"],
+    ["not a string", 42],
+  ])("denies everything when the event's resource is %s", async (_what, resource) => {
+    // Prepare
+    const { authorize, logger } = setup();
     const event = {
-      ...bearer(accessToken(key)),
-      methodArn: `${METHOD_ARN_PREFIX}GET/ajax-api/2.0/mlflow/experiments/get`,
-    };
+      ...eventFor(accessToken(key), "POST /ajax-api/2.0/mlflow/runs/search"),
+      resource,
+    } as unknown as APIGatewayRequestAuthorizerEvent;
     // Act
     const result = await authorize(event);
     // Assess
-    expect(decisionFor(result, "POST /ajax-api/2.0/mlflow/runs/search")).toBe("Allow");
-    expect(decisionFor(result, "POST /graphql")).toBe("Allow");
+    expect(result.policyDocument.Statement.every((s) => s.Effect === "Deny")).toBe(true);
+    expect(logger.records()).toMatchObject([{ decision: "deny", reason: "malformed-resource" }]);
   });
 
   it("scopes the policy to the methodArn's API: any region, account and stage", async () => {
@@ -379,7 +420,7 @@ describe("createAuthorizer: 403", () => {
   it("denies everything, and logs an error, when something fails after the token was verified", async () => {
     // Prepare
     const failing = Object.create(policySet) as PolicySet;
-    failing.authorizerPolicy = () => {
+    failing.authorizerAnswer = () => {
       throw new TypeError("compile exploded");
     };
     const { authorize, logger } = setup({ policySet: failing });
@@ -436,13 +477,10 @@ describe("createAuthorizer: logs", () => {
     ]);
   });
 
-  it("explains the request that invoked it, in the gateway's reason codes, while the policy still covers every route of the groups", async () => {
+  it("explains the request that invoked it, in the gateway's reason codes, while the answer still covers every request of its key", async () => {
     // Prepare: a reader's first request is one readers may not make
     const { authorize, logger } = setup();
-    const event = {
-      ...bearer(accessToken(key)),
-      methodArn: `${METHOD_ARN_PREFIX}POST/ajax-api/2.0/mlflow/runs/delete`,
-    };
+    const event = eventFor(accessToken(key), "POST /ajax-api/2.0/mlflow/runs/delete");
     // Act
     const result = await authorize(event);
     // Assess

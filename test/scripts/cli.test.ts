@@ -177,8 +177,8 @@ describe("policy check", () => {
 });
 
 describe("policy check: never an ALLOW the deployed system could not give", () => {
-  test("a group whose authorizer answer would not fit: DENY on the UI routes, naming the size; its role's IAM routes stay ALLOW", async () => {
-    // Prepare: readers plus every write, the first group a new user writes (issue 17)
+  test("a group with every write, which no longer hits a size wall (issue 17): ALLOW on both surfaces, and lint agrees", async () => {
+    // Prepare: readers plus every write, the first group a new user writes
     const dir = mkdtempSync(join(tmpdir(), "mlflow-gate-unfit-"));
     cpSync(GROUPS_DIR, dir, { recursive: true });
     writeFileSync(join(dir, "data-scientists.yaml"), "description: d\nextends: readers\nallow: [class:write]\n");
@@ -187,12 +187,16 @@ describe("policy check: never an ALLOW the deployed system could not give", () =
     // Act
     const ui = await check("/ajax-api/2.0/mlflow/runs/log-metric");
     const sdk = await check("/api/2.0/mlflow/runs/log-metric");
+    const lint = await run("--groups-dir", dir, "policy", "lint");
     // Assess
-    expect(ui.code).toBe(0);
-    expect(ui.stdout).toMatch(
-      /^DENY LogMetric data-scientists: allowed by POST\/ajax-api\/2\.0\/mlflow\/runs\/log-metric \(cognito\), but it cannot be deployed: the authorizer's answer for a user in data-scientists would be \d+ bytes; API Gateway accepts 8192 \(policy lint\)\n$/,
+    expect(ui.stdout).toBe(
+      "ALLOW LogMetric data-scientists: allowed by POST/ajax-api/2.0/mlflow/runs/log-metric (cognito)\n",
     );
     expect(sdk.stdout).toBe("ALLOW LogMetric data-scientists: allowed by POST/api/2.0/mlflow/runs/log-metric (iam)\n");
+    expect(lint.code).toBe(0);
+    expect(lint.stdout).toMatch(
+      /^ {2}data-scientists +\d{4} \/ 8192 +POST \/ajax-api\/2\.0\/mlflow\/runs\/\{proxy\+\} +3 \/ 9: /m,
+    );
     rmSync(dir, { recursive: true, force: true });
   });
 });
@@ -459,7 +463,9 @@ describe("policy lint", () => {
     const r = await run("policy", "lint");
     // Assess
     for (const group of ["admins", "model-approvers", "readers", "release-managers"]) {
-      expect(r.stdout).toMatch(new RegExp(`^  ${group} +\\d+ / 8192 +\\d+: [\\d, ]+ +\\d+ / \\d+ +\\d+ / \\d+$`, "m"));
+      expect(r.stdout).toMatch(
+        new RegExp(`^  ${group} +\\d+ / 8192 +[A-Z]+ /\\S* +\\d+ / 9: [\\d, ]+ +\\d+ / \\d+ +\\d+ / \\d+$`, "m"),
+      );
     }
   });
 

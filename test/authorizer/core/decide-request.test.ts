@@ -1,4 +1,5 @@
 import {
+  apiResourcesOf,
   decidePath,
   decideRequest,
   EXAMPLE_STAGE,
@@ -17,7 +18,8 @@ const PREFIX = stageArnPrefix(EXAMPLE_STAGE);
 function request(method: string, path: string, groups: readonly string[]): RequestToDecide {
   const route = set.matcher.match(method, path);
   const methodArn: MethodArn = { ...EXAMPLE_STAGE, method, path };
-  return { methodArn, route, surface: route?.auth ?? (path.startsWith("/api/") ? "iam" : "cognito"), groups };
+  const resource = apiResourcesOf(set.catalog.routes).resolve(method, path)?.resourcePath ?? "/{proxy+}";
+  return { methodArn, resource, route, surface: route?.auth ?? (path.startsWith("/api/") ? "iam" : "cognito"), groups };
 }
 
 const policy = (...statements: { Effect: string; Resource: string }[]) =>
@@ -101,6 +103,27 @@ describe("decideRequest", () => {
     const d = decideRequest(set, { ...request("GET", "/health", ["admins"]), methodArn: undefined });
     // Assess
     expect(d).toEqual({ decision: "deny", reason: "malformed-method-arn" });
+  });
+
+  test("the Cognito surface without policies needs the request's API resource: denied without one", () => {
+    // Act
+    const d = decideRequest(set, {
+      ...request("POST", "/ajax-api/2.0/mlflow/runs/search", ["readers"]),
+      resource: undefined,
+    });
+    // Assess
+    expect(d).toEqual({ decision: "deny", reason: "malformed-resource" });
+  });
+
+  test("the Cognito surface decides with the authorizer's answer for the request's verb and resource", () => {
+    // Prepare: an answer for another resource has no Allow for this request
+    const search = request("POST", "/ajax-api/2.0/mlflow/runs/search", ["readers"]);
+    // Act
+    const own = decideRequest(set, search);
+    const other = decideRequest(set, { ...search, resource: "/ajax-api/2.0/mlflow/experiments/{proxy+}" });
+    // Assess
+    expect(own).toMatchObject({ decision: "allow", reason: "allowed" });
+    expect(other).toMatchObject({ decision: "deny", reason: "not-allowed" });
   });
 
   test("the surface picks the compiled policies: a role's IAM policies, or the authorizer's policy", () => {

@@ -1,4 +1,4 @@
-import { globIntersectsRoute, globToRegExp } from "../../../authorizer/core/glob";
+import { globIntersectsResource, globIntersectsRoute, globToRegExp } from "../../../authorizer/core/glob";
 
 describe("globToRegExp (IAM semantics)", () => {
   const globMatches = (glob: string, text: string): boolean => globToRegExp(glob).test(text);
@@ -68,5 +68,22 @@ describe("globIntersectsRoute (exact: can the glob match some request of the rou
     expect(globIntersectsRoute("GET/api/?.0/x/*", "GET", "/api/3.0/x/{id}")).toBe(true);
     expect(globIntersectsRoute("GET/api/?.0/x/*", "GET", "/api/30/x/{id}")).toBe(false);
     expect(globIntersectsRoute("*", "PATCH", "/anything/{p+}")).toBe(true);
+  });
+});
+
+describe("globIntersectsResource: the requests API Gateway routes to a resource, extra slashes included", () => {
+  test.each([
+    ["GET/ajax-api/2.0/mlflow-artifacts/artifacts/*", "GET", "/ajax-api/2.0/mlflow-artifacts/artifacts", true],
+    ["GET/ajax-api/2.0/mlflow/runs/get", "GET", "/ajax-api/2.0/mlflow/runs/{proxy+}", true],
+    ["GET/ajax-api//2.0/mlflow/runs/get", "GET", "/ajax-api/2.0/mlflow/runs/{proxy+}", true],
+    ["GET/*api/2.0/mlflow/runs/get", "GET", "/ajax-api/2.0/mlflow/runs/{proxy+}", true],
+    ["POST/ajax-api/2.0/mlflow/runs/get", "GET", "/ajax-api/2.0/mlflow/runs/{proxy+}", false],
+    ["GET/ajax-api/2.0/mlflow/experiments/get", "GET", "/ajax-api/2.0/mlflow/runs/{proxy+}", false],
+    ["GET/graphql", "GET", "/graphql", true],
+    ["GET/graphqlx", "GET", "/graphql", false],
+    ["GET/ajax-api/2.0/mlflow/runs/*/x", "GET", "/ajax-api/2.0/mlflow/runs/{id}", true], // runs//x routes as runs/x
+    ["GET/ajax-api/2.0/mlflow/runs/a/b", "GET", "/ajax-api/2.0/mlflow/runs/{id}", false],
+  ])("%s under %s %s: %p", (glob, method, resource, expected) => {
+    expect(globIntersectsResource(glob, method, resource)).toBe(expected);
   });
 });

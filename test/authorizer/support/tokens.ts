@@ -125,6 +125,8 @@ export function requestEvent(
   options: {
     authorization?: string;
     methodArn?: string;
+    /** The API resource the request matched (API Gateway's `resource`). @default `/{proxy+}` */
+    resource?: string;
     headers?: Record<string, string> | null;
     multiValueHeaders?: Record<string, string[]> | null;
   } = {},
@@ -141,15 +143,19 @@ export function requestEvent(
       : headers === null
         ? null
         : Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]]));
+  const methodArn = options.methodArn ?? `${METHOD_ARN_PREFIX}POST/ajax-api/2.0/mlflow/runs/search`;
+  const [, httpMethod = "POST", path = "/ajax-api/2.0/mlflow/runs/search"] =
+    /^([A-Z]+)(\/.*)$/.exec(methodArn.startsWith(METHOD_ARN_PREFIX) ? methodArn.slice(METHOD_ARN_PREFIX.length) : "") ??
+    [];
   return {
     type: "REQUEST",
-    methodArn: options.methodArn ?? `${METHOD_ARN_PREFIX}POST/ajax-api/2.0/mlflow/runs/search`,
-    resource: "/{proxy+}",
-    path: "/ajax-api/2.0/mlflow/runs/search",
-    httpMethod: "POST",
+    methodArn,
+    resource: options.resource ?? "/{proxy+}",
+    path,
+    httpMethod,
     headers,
     multiValueHeaders,
-    pathParameters: { proxy: "ajax-api/2.0/mlflow/runs/search" },
+    pathParameters: { proxy: path.slice(1) },
     queryStringParameters: null,
     multiValueQueryStringParameters: null,
     stageVariables: null,
