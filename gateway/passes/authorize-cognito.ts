@@ -7,10 +7,10 @@ import { formatMethodArn } from "../../authorizer/core/method-arn";
 import { PolicySet } from "../../authorizer/core/policy-set";
 import { ANSWERS } from "../api-responses";
 import { refuse } from "../answer";
+import { IdentitySource } from "../api-model";
 import { AuthorizerCache } from "../authorizer-cache";
 import { AuthorizationResult, authorizeByPolicies, Identity } from "./authorization";
-import { IdentitySource } from "../api-model";
-import { CONTRACT_IDENTITY_SOURCES, identitySourceValues } from "./identity-source";
+import { CONTRACT_IDENTITY_SOURCES, readIdentitySources } from "./identity-source";
 import { RoutedRequest } from "./route";
 import { Target } from "./target";
 
@@ -127,10 +127,11 @@ export function createCognitoAuthorization(
   return async ({ req, target, requestId }, routed) => {
     // API Gateway answers 401 without calling the authorizer when an identity source is missing or empty (the
     // gateway asks before it reads the body; asked again here, this pass stands on its own).
-    const values = identitySourceValues(identitySources, { req, target, resourcePath: routed.method.resourcePath });
-    if (!values) return refuse(ANSWERS.unauthorized, "unauthorized", "no-token");
+    const read = readIdentitySources(identitySources, { req, target, resourcePath: routed.method.resourcePath });
+    if ("stop" in read) return read;
     // Keyed by every value in order; of two Authorization headers the first counts (the authorizer itself
     // refuses two values on a miss, and the guard refuses them in both places).
+    const values = read.go;
     let result = cache.get(values);
     if (!result) {
       try {

@@ -71,14 +71,16 @@ export function identitySourceValues(
   return values;
 }
 
-/** A Cognito route's request without a value for one of the authorizer's identity sources: 401 Unauthorized. */
-export function missingIdentitySource(
+/**
+ * A Cognito route's identity sources read: their values, or 401 Unauthorized when one of them has none (API
+ * Gateway never calls the authorizer then).
+ */
+export function readIdentitySources(
   sources: readonly IdentitySource[],
   request: IdentitySourceRequest,
-): { stop: Refusal } | undefined {
-  return identitySourceValues(sources, request) === undefined
-    ? refuse(ANSWERS.unauthorized, "unauthorized", "no-token")
-    : undefined;
+): { go: string[] } | { stop: Refusal } {
+  const values = identitySourceValues(sources, request);
+  return values ? { go: values } : refuse(ANSWERS.unauthorized, "unauthorized", "no-token");
 }
 
 /** An IAM route's request with neither an Authorization header nor a presigned query: Missing Authentication Token. */
@@ -102,6 +104,9 @@ export function identitySourcePass(
   identitySources: readonly IdentitySource[] = CONTRACT_IDENTITY_SOURCES,
 ): { stop: Refusal } | undefined {
   if (surface === "iam") return missingSignature(request.req, request.target);
-  if (surface === "cognito") return missingIdentitySource(identitySources, request);
+  if (surface === "cognito") {
+    const read = readIdentitySources(identitySources, request);
+    return "stop" in read ? read : undefined;
+  }
   return undefined;
 }
