@@ -1,7 +1,7 @@
 // The API definition (authorizer/core/api-definition.ts) read as the emulator runs it: its resources as a tree
 // to match requests against, each method's security and integration. Pure; what it cannot interpret it
 // refuses when the gateway starts, never per request.
-import { ApiDefinition, ApiOperation, SECURITY_SCHEMES } from "../authorizer/core/api-definition";
+import { ApiDefinition, ApiOperation, SECURITY_SCHEMES, UNUSED_SCHEME_NAME } from "../authorizer/core/api-definition";
 import { AuthType, HTTP_METHODS } from "../authorizer/core/catalog";
 import { ResourceTree } from "../authorizer/core/resource-tree";
 
@@ -53,10 +53,24 @@ export interface ResolvedMethod {
   readonly pathParameters: Readonly<Record<string, string>>;
 }
 
+/** The `context` variables an identity source may name that the emulator fills (AWS does not list which it allows). */
+export const IDENTITY_CONTEXT_VARIABLES = ["httpMethod", "resourcePath", "path", "identity.sourceIp"] as const;
+export type IdentityContextVariable = (typeof IDENTITY_CONTEXT_VARIABLES)[number];
+
+/**
+ * One identity source of a Lambda REQUEST authorizer, of the four documented types: a header, a query parameter,
+ * a stage variable, a `context` variable.
+ */
+export type IdentitySource =
+  | { readonly kind: "header"; readonly name: string }
+  | { readonly kind: "querystring"; readonly name: string }
+  | { readonly kind: "stageVariable"; readonly name: string }
+  | { readonly kind: "context"; readonly variable: IdentityContextVariable };
+
 /** The Lambda REQUEST authorizer of the definition. */
 export interface ApiAuthorizer {
-  /** Its identity source's header, as named in the definition (`Authorization`). */
-  readonly identityHeader: string;
+  /** Its identity sources in the definition's order: all of them must have a value, and all key its cache. */
+  readonly identitySources: readonly IdentitySource[];
   readonly ttlSeconds: number;
 }
 
@@ -143,20 +157,63 @@ function mockOf(where: string, raw: Record<string, unknown>): MockIntegration {
   };
 }
 
+const IDENTITY_SOURCE_FORMS: readonly [RegExp, (name: string) => IdentitySource][] = [
+  [/^method\.request\.header\.([!#$%&'*+.^_`|~0-9A-Za-z-]+)$/, (name) => ({ kind: "header", name })],
+  [/^method\.request\.querystring\.([^\s,]+)$/, (name) => ({ kind: "querystring", name })],
+  [/^stageVariables\.([A-Za-z0-9_]+)$/, (name) => ({ kind: "stageVariable", name })],
+];
+
+/**
+ * An authorizer's `identitySource`: mapping expressions separated by commas, each a header, a query parameter, a
+ * stage variable or one of the `context` variables the emulator fills. Anything else is refused, by name.
+ */
+export function parseIdentitySources(identitySource: string): IdentitySource[] {
+  const expressions = identitySource.split(",").map((e) => e.trim());
+  return expressions.map((expression): IdentitySource => {
+    if (expression === "")
+      throw new ApiDefinitionError(`the authorizer's identitySource "${identitySource}" has an empty entry`);
+    for (const [form, source] of IDENTITY_SOURCE_FORMS) {
+      const match = form.exec(expression);
+      if (match) return source(match[1] as string);
+    }
+    if (expression.startsWith("context.")) {
+      const variable = expression.slice("context.".length);
+      if ((IDENTITY_CONTEXT_VARIABLES as readonly string[]).includes(variable))
+        return { kind: "context", variable: variable as IdentityContextVariable };
+      throw new ApiDefinitionError(
+        `the authorizer's identity source "${expression}": the emulator fills no context variable "${variable}" ` +
+          `(it fills ${IDENTITY_CONTEXT_VARIABLES.map((v) => `context.${v}`).join(", ")})`,
+      );
+    }
+    throw new ApiDefinitionError(
+      `the authorizer's identity source "${expression}" is none of method.request.header.<name>, ` +
+        `method.request.querystring.<name>, stageVariables.<name>, context.<variable>`,
+    );
+  });
+}
+
 function authorizerOf(definition: ApiDefinition): ApiAuthorizer | undefined {
   const scheme = definition.components.securitySchemes[SECURITY_SCHEMES.cognito] as
-    { "x-amazon-apigateway-authorizer"?: Record<string, unknown> } | undefined;
+    { name?: unknown; "x-amazon-apigateway-authorizer"?: Record<string, unknown> } | undefined;
   const raw = scheme?.["x-amazon-apigateway-authorizer"];
   if (!raw) return undefined;
-  const source = /^method\.request\.header\.([A-Za-z0-9-]+)$/.exec(String(raw.identitySource ?? ""));
-  if (raw.type !== "request" || !source)
-    throw new ApiDefinitionError(`the authorizer must be a REQUEST authorizer with one header as identity source`);
+  if (raw.type !== "request" || typeof raw.identitySource !== "string")
+    throw new ApiDefinitionError(`the authorizer must be a REQUEST authorizer with an identitySource`);
+  const identitySources = parseIdentitySources(raw.identitySource);
+  // AWS documents the scheme's name as "Unused" then; whether it refuses another is not documented.
+  const unused =
+    identitySources.length > 1 || identitySources.some((s) => s.kind !== "header" && s.kind !== "querystring");
+  if (unused && scheme?.name !== UNUSED_SCHEME_NAME)
+    throw new ApiDefinitionError(
+      `the authorizer's security scheme names "${String(scheme?.name)}": with several identity sources, or one ` +
+        `that is no header or query parameter, its name must be "${UNUSED_SCHEME_NAME}"`,
+    );
   const ttlSeconds = raw.authorizerResultTtlInSeconds === undefined ? 300 : Number(raw.authorizerResultTtlInSeconds);
   if (!Number.isInteger(ttlSeconds) || ttlSeconds < 0 || ttlSeconds > 3600)
     throw new ApiDefinitionError(
       `authorizerResultTtlInSeconds ${String(raw.authorizerResultTtlInSeconds)} is not valid`,
     );
-  return { identityHeader: source[1] as string, ttlSeconds };
+  return { identitySources, ttlSeconds };
 }
 
 /** Reads a definition into the emulator's model; its resources match as ResourceTree matches them. */

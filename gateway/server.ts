@@ -91,7 +91,7 @@ export function createGateway(props: GatewayProps): EmulatorGateway {
     policySet: props.policySet,
     authorizer: props.authorizer,
     cacheTtlMs: (api.authorizer?.ttlSeconds ?? 0) * 1000,
-    ...(api.authorizer ? { identityHeader: api.authorizer.identityHeader } : {}),
+    ...(api.authorizer ? { identitySources: api.authorizer.identitySources } : {}),
     now: () => now().getTime(),
   });
   const forwarder = createForwarder({
@@ -128,7 +128,11 @@ export function createGateway(props: GatewayProps): EmulatorGateway {
 
     // A request without the credentials its route needs is answered before its body is read, and so is a
     // SigV4 request whose signature could never verify (all but the body's hash and the signature checked).
-    const missing = identitySourcePass(req, target.go, surface, api.authorizer?.identityHeader);
+    const missing = identitySourcePass(
+      { req, target: target.go, resourcePath: apiMethod.resourcePath },
+      surface,
+      api.authorizer?.identitySources,
+    );
     if (missing) return missing.stop;
     if (surface === "iam") {
       const early = precheckIam({ req, target: target.go });

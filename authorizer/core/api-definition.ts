@@ -9,7 +9,7 @@ import {
   identityHeaders,
 } from "./api-routes";
 import { CatalogRoute } from "./catalog";
-import { API_GATEWAY } from "./contract";
+import { API_GATEWAY, AUTHORIZER_IDENTITY_SOURCES } from "./contract";
 import { Surface } from "./policy-set";
 
 /** The actions whose answers are artifacts, of any size: streamed, since a buffered answer stops at 10 MB. */
@@ -23,6 +23,12 @@ export const STREAMED_ACTIONS: ReadonlySet<string> = new Set([
 
 /** The names of the security schemes: SigV4 for SDK routes, the Lambda REQUEST authorizer for UI routes. */
 export const SECURITY_SCHEMES = { iam: "sigv4", cognito: "mlflowGateAuthorizer" } as const;
+
+/**
+ * A security scheme's `name` when its authorizer has several identity sources, or one that is no header or query
+ * parameter: `x-amazon-apigateway-authorizer` says it "Must be "Unused"" then.
+ */
+export const UNUSED_SCHEME_NAME = "Unused";
 
 /** Where the login shell's config is answered by the API itself (a MOCK integration). */
 export const UI_CONFIG_RESOURCE = "/mlflow-gate-ui.json";
@@ -150,12 +156,12 @@ function securitySchemes(v: ApiDefinitionValues): Record<string, unknown> {
     },
     [SECURITY_SCHEMES.cognito]: {
       type: "apiKey",
-      name: "Authorization",
+      name: UNUSED_SCHEME_NAME,
       in: "header",
       "x-amazon-apigateway-authtype": "custom",
       "x-amazon-apigateway-authorizer": {
         type: "request",
-        identitySource: "method.request.header.Authorization",
+        identitySource: AUTHORIZER_IDENTITY_SOURCES.join(", "),
         authorizerUri: v.authorizerUri,
         authorizerResultTtlInSeconds: v.authorizerTtlSeconds ?? API_GATEWAY.authorizerCacheTtlSeconds,
       },

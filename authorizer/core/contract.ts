@@ -27,6 +27,17 @@ export const API_GATEWAY = {
 } as const;
 
 /**
+ * The Lambda authorizer's identity sources (API Gateway mapping expressions): the token, and the request's verb
+ * and resource, because its answer is scoped to them and API Gateway keys its result cache on every identity
+ * source's value. The definition joins them with ", "; the emulator reads them back from it.
+ */
+export const AUTHORIZER_IDENTITY_SOURCES = [
+  "method.request.header.Authorization",
+  "context.httpMethod",
+  "context.resourcePath",
+] as const;
+
+/**
  * The key prefix MLflow keeps artifacts under (`--artifacts-destination s3://<bucket>/artifacts`), in the
  * artifact bucket on AWS and in the local S3 emulator's bucket; the task role can touch nothing else.
  */

@@ -7,9 +7,10 @@ import { formatMethodArn } from "../../authorizer/core/method-arn";
 import { PolicySet } from "../../authorizer/core/policy-set";
 import { ANSWERS } from "../api-responses";
 import { refuse } from "../answer";
+import { IdentitySource } from "../api-model";
 import { AuthorizerCache } from "../authorizer-cache";
 import { AuthorizationResult, authorizeByPolicies, Identity } from "./authorization";
-import { AUTHORIZATION_IDENTITY, missingToken } from "./identity-source";
+import { CONTRACT_IDENTITY_SOURCES, readIdentitySources } from "./identity-source";
 import { RoutedRequest } from "./route";
 import { Target } from "./target";
 
@@ -19,15 +20,17 @@ export interface CognitoAuthorizationProps {
   readonly authorizer: Authorizer;
   /** API Gateway's authorizer result cache TTL; 0 disables it. */
   readonly cacheTtlMs: number;
-  /** The header of the authorizer's identity source, which keys its cache. @default Authorization */
-  readonly identityHeader?: string;
+  /** The authorizer's identity sources (the definition's), whose values key its cache. @default CONTRACT_IDENTITY_SOURCES */
+  readonly identitySources?: readonly IdentitySource[];
   /** Milliseconds since the epoch (the cache's clock). */
   readonly now: () => number;
 }
 
-/** What API Gateway hands the authorizer of a request: its headers (the identity source), target and id. */
+/** What API Gateway hands the authorizer of a request: its head (the identity sources among it), target and id. */
 export interface AuthorizerRequestParts {
-  readonly req: Pick<IncomingMessage, "method" | "headers" | "rawHeaders">;
+  readonly req: Pick<IncomingMessage, "method" | "headers" | "rawHeaders"> & {
+    readonly socket?: { readonly remoteAddress?: string | undefined };
+  };
   readonly target: Target;
   readonly requestId: string;
 }
@@ -111,26 +114,25 @@ function statementsOf(doc: object): ParsedPolicy {
 }
 
 /**
- * The Lambda authorizer as API Gateway runs it: 401 without calling it when the identity source is
- * missing; its answer cached per Authorization header for the TTL (a 401 is not cached) and its policy
- * evaluated on every request; a thrown "Unauthorized" is a 401, any other failure a 403.
+ * The Lambda authorizer as API Gateway runs it: 401 without calling it when an identity source is missing
+ * or empty; its answer cached per identity sources' values (token, verb, resource) for the TTL (a 401 is not
+ * cached) and its policy evaluated on every request; a thrown "Unauthorized" is a 401, any other failure a 403.
  */
 export function createCognitoAuthorization(
   props: CognitoAuthorizationProps,
 ): (request: AuthorizerRequestParts, routed: RoutedRequest) => Promise<AuthorizationResult> {
   const cache = new AuthorizerCache(props.cacheTtlMs, props.now);
-  const identityHeader = props.identityHeader ?? AUTHORIZATION_IDENTITY;
+  const identitySources = props.identitySources ?? CONTRACT_IDENTITY_SOURCES;
 
   return async ({ req, target, requestId }, routed) => {
-    // API Gateway answers 401 without calling the authorizer when the identity source is missing (the
+    // API Gateway answers 401 without calling the authorizer when an identity source is missing or empty (the
     // gateway asks before it reads the body; asked again here, this pass stands on its own).
-    const missing = missingToken(req, identityHeader);
-    if (missing) return missing;
-    // The identity source is the Authorization header; with two of them, the cache key is the first (the
-    // authorizer itself refuses two values on a miss, and the guard refuses them in both places).
-    const source = req.headers[identityHeader.toLowerCase()];
-    const cacheKey = Array.isArray(source) ? source.join(",") : (source as string);
-    let result = cache.get(cacheKey);
+    const read = readIdentitySources(identitySources, { req, target, resourcePath: routed.method.resourcePath });
+    if ("stop" in read) return read;
+    // Keyed by every value in order; of two Authorization headers the first counts (the authorizer itself
+    // refuses two values on a miss, and the guard refuses them in both places).
+    const values = read.go;
+    let result = cache.get(values);
     if (!result) {
       try {
         result = await props.authorizer(buildAuthorizerEvent(req, target, routed, requestId));
@@ -139,7 +141,7 @@ export function createCognitoAuthorization(
           ? refuse(ANSWERS.unauthorized, "unauthorized", "authorizer-unauthorized")
           : refuse(ANSWERS.accessDenied, "deny", "authorizer-error");
       }
-      cache.set(cacheKey, result);
+      cache.set(values, result);
     }
     const identity = identityOfResult(result);
     let statements: ParsedPolicy;

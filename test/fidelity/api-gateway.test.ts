@@ -6,10 +6,11 @@ import { readFileSync } from "fs";
 import { createServer, IncomingMessage, request, Server, ServerResponse } from "http";
 import { connect, createServer as createNetServer, Socket } from "net";
 import { join } from "path";
-import type { ApiDefinition } from "../../authorizer/core/api-definition";
+import { ApiDefinition, SECURITY_SCHEMES } from "../../authorizer/core/api-definition";
 import { loadPolicySet } from "../../authorizer/load-policies";
 import { closeServer } from "../../common/http-server";
 import { AccessLogEntry } from "../../gateway/answer";
+import { ApiDefinitionError } from "../../gateway/api-model";
 import { createGatewayServer } from "../../gateway/server";
 import { principalStore } from "../../local/principals";
 import { CATALOG_FILE, GROUPS_DIR, REPO_ROOT } from "../../project/paths";
@@ -163,6 +164,18 @@ function cognitoMethod(uriPath: string, params: readonly string[] = []) {
   };
 }
 
+/** The catalog's local definition with the authorizer's identitySource (and its scheme's name) changed. */
+function withIdentitySource(identitySource: string, name = "Unused"): ApiDefinition {
+  const api = localDefinition();
+  const scheme = api.components.securitySchemes[SECURITY_SCHEMES.cognito] as {
+    name: string;
+    "x-amazon-apigateway-authorizer": Record<string, unknown>;
+  };
+  scheme.name = name;
+  scheme["x-amazon-apigateway-authorizer"].identitySource = identitySource;
+  return api;
+}
+
 // ---------------------------------------------------------------------------------------------------
 
 test("every row of docs/api-gateway-fidelity.md has its describe here, and every describe its row", () => {
@@ -272,6 +285,72 @@ describe("Request payload limit", () => {
   });
 });
 
+describe("Identity sources", () => {
+  test("the deployed three (token, verb, resource) run; a header, a query parameter and context.path run too", async () => {
+    // Prepare
+    const base = await emulator({
+      api: withIdentitySource("method.request.header.Authorization, method.request.querystring.token, context.path"),
+    });
+    // Act
+    const ok = await sendRaw(scripted, { method: "GET", target: "/ajax-api/2.0/mlflow/runs/get", headers: [bearer()] });
+    const withQuery = await sendRaw(base, {
+      method: "GET",
+      target: "/ajax-api/2.0/mlflow/runs/get?token=1",
+      headers: [bearer()],
+    });
+    // Assess
+    expect([ok.status, withQuery.status]).toEqual([200, 200]);
+    expect(authorizerEvents).toHaveLength(2);
+  });
+
+  test.each([
+    ["a context variable the emulator does not fill", "method.request.header.Authorization, context.requestId"],
+    ["an expression of no documented type", "method.request.path.proxy"],
+  ])("%s stops the emulator when it starts, naming it", async (_name, identitySource) => {
+    expect(() =>
+      createGatewayServer({
+        ...TEST_GATEWAY,
+        api: withIdentitySource(identitySource),
+        policySet,
+        authorizer: seededAuthorizer(policySet, [key]),
+        credentials: principalStore([]),
+        log: () => undefined,
+      }),
+    ).toThrow(ApiDefinitionError);
+  });
+
+  test('several sources under a scheme named otherwise than "Unused" stop the emulator when it starts', () => {
+    expect(() =>
+      createGatewayServer({
+        ...TEST_GATEWAY,
+        api: withIdentitySource("method.request.header.Authorization, context.httpMethod", "Authorization"),
+        policySet,
+        authorizer: seededAuthorizer(policySet, [key]),
+        credentials: principalStore([]),
+        log: () => undefined,
+      }),
+    ).toThrow(/must be "Unused"/);
+  });
+
+  test("context.httpMethod is the request's own verb under an ANY method: each verb is asked for", async () => {
+    // Prepare
+    const api = localDefinition();
+    const own = {
+      ...api,
+      paths: { "/any/{proxy+}": { "x-amazon-apigateway-any-method": cognitoMethod("/any") } },
+    } as unknown as ApiDefinition;
+    const base = await emulator({ api: own });
+    const good = bearer();
+    // Act
+    for (const method of ["GET", "DELETE", "GET"]) await sendRaw(base, { method, target: "/any/x", headers: [good] });
+    // Assess
+    expect(authorizerEvents.map((e) => [e.httpMethod, e.resource])).toEqual([
+      ["GET", "/any/{proxy+}"],
+      ["DELETE", "/any/{proxy+}"],
+    ]);
+  });
+});
+
 describe("Missing identity source", () => {
   test.each([
     ["no Authorization", []],
@@ -283,6 +362,22 @@ describe("Missing identity source", () => {
       { message: "Unauthorized" },
       "UnauthorizedException",
     ]);
+  });
+
+  test.each([
+    ["absent", "/ajax-api/2.0/mlflow/runs/get"],
+    ["empty", "/ajax-api/2.0/mlflow/runs/get?token="],
+  ])("a query-parameter source %s: 401 Unauthorized, the authorizer never called", async (_name, target) => {
+    // Prepare
+    const base = await emulator({
+      api: withIdentitySource("method.request.header.Authorization, method.request.querystring.token"),
+    });
+    // Act
+    const r = await sendRaw(base, { method: "GET", target, headers: [bearer()] });
+    // Assess
+    expect([r.status, json(r)]).toEqual([401, { message: "Unauthorized" }]);
+    expect(authorizerEvents).toEqual([]);
+    expect(seen).toEqual([]);
   });
 });
 
@@ -459,6 +554,27 @@ describe("Authorizer cache", () => {
         headers: [["Authorization", "Bearer x.y.z"]],
       });
     expect([calls, authorizerEvents.length]).toEqual([1, 3]);
+  });
+
+  test("keyed by the token, the verb and the resource: another path under the same {proxy+} resource and verb is a hit", async () => {
+    // Prepare
+    const good = bearer();
+    const send = (method: string, target: string) => sendRaw(scripted, { method, target, headers: [good], body: "{}" });
+    // Act
+    await send("POST", "/ajax-api/2.0/mlflow/runs/search");
+    await send("POST", "/ajax-api/2.0/mlflow/runs/update");
+    const sameResource = authorizerEvents.length;
+    await send("GET", "/ajax-api/2.0/mlflow/runs/get");
+    const otherVerb = authorizerEvents.length;
+    await send("POST", "/ajax-api/2.0/mlflow/experiments/search");
+    const otherResource = authorizerEvents.length;
+    // Assess
+    expect([sameResource, otherVerb, otherResource]).toEqual([1, 2, 3]);
+    expect(authorizerEvents.map((e) => [e.httpMethod, e.resource])).toEqual([
+      ["POST", "/ajax-api/2.0/mlflow/runs/{proxy+}"],
+      ["GET", "/ajax-api/2.0/mlflow/runs/{proxy+}"],
+      ["POST", "/ajax-api/2.0/mlflow/experiments/{proxy+}"],
+    ]);
   });
 });
 

@@ -1,4 +1,4 @@
-import { ApiDefinition } from "../../authorizer/core/api-definition";
+import { ApiDefinition, SECURITY_SCHEMES } from "../../authorizer/core/api-definition";
 import { loadPolicySet } from "../../authorizer/load-policies";
 import {
   ApiDefinitionError,
@@ -7,6 +7,7 @@ import {
   integrationRequestPath,
   isBinaryMediaType,
   MockIntegration,
+  parseIdentitySources,
 } from "../../gateway/api-model";
 import { CATALOG_FILE, GROUPS_DIR } from "../../project/paths";
 import { testApi } from "./support/test-gateway";
@@ -54,7 +55,14 @@ describe("compileApiModel over the catalog's definition", () => {
     expect(mock?.surface).toBe("none");
     expect(mock?.integration).toMatchObject({ kind: "mock", convertsToText: true, status: 200 });
     expect((mock?.integration as MockIntegration).headers).toContainEqual(["Content-Type", "application/json"]);
-    expect(api.authorizer).toEqual({ identityHeader: "Authorization", ttlSeconds: 300 });
+    expect(api.authorizer).toEqual({
+      identitySources: [
+        { kind: "header", name: "Authorization" },
+        { kind: "context", variable: "httpMethod" },
+        { kind: "context", variable: "resourcePath" },
+      ],
+      ttlSeconds: 300,
+    });
     expect(api.binaryMediaTypes).toEqual(["*/*"]);
   });
 
@@ -104,6 +112,68 @@ describe("compileApiModel over the catalog's definition", () => {
       return op;
     });
     expect(() => compileApiModel(vtl)).toThrow(/no VTL/);
+  });
+});
+
+/** The definition with the authorizer's scheme changed. */
+function withAuthorizerScheme(
+  change: (scheme: { name: string; "x-amazon-apigateway-authorizer": Record<string, unknown> }) => void,
+) {
+  const copy = JSON.parse(JSON.stringify(definition)) as { components: { securitySchemes: Record<string, never> } };
+  change(copy.components.securitySchemes[SECURITY_SCHEMES.cognito]!);
+  return copy as unknown as ApiDefinition;
+}
+
+describe("the authorizer's identity sources", () => {
+  test("a list of the four documented types, in its order, commas with or without spaces", () => {
+    expect(
+      parseIdentitySources(
+        "method.request.header.X-Token,method.request.querystring.token , stageVariables.v1, context.httpMethod, context.resourcePath, context.path, context.identity.sourceIp",
+      ),
+    ).toEqual([
+      { kind: "header", name: "X-Token" },
+      { kind: "querystring", name: "token" },
+      { kind: "stageVariable", name: "v1" },
+      { kind: "context", variable: "httpMethod" },
+      { kind: "context", variable: "resourcePath" },
+      { kind: "context", variable: "path" },
+      { kind: "context", variable: "identity.sourceIp" },
+    ]);
+  });
+
+  test.each([
+    ["a context variable the emulator does not fill", "context.requestId", /no context variable "requestId"/],
+    ["an expression of no documented type", "method.request.path.proxy", /"method.request.path.proxy" is none of/],
+    ["a header without a name", "method.request.header.", /"method.request.header." is none of/],
+    ["an empty entry", "method.request.header.Authorization,, context.httpMethod", /has an empty entry/],
+    ["an empty identitySource", "", /has an empty entry/],
+  ])("refuses %s by name", (_name, identitySource, message) => {
+    expect(() => parseIdentitySources(identitySource)).toThrow(ApiDefinitionError);
+    expect(() => parseIdentitySources(identitySource)).toThrow(message);
+  });
+
+  test("several sources under a scheme not named Unused are refused when the gateway starts, as AWS says it must be", () => {
+    // Prepare
+    const named = withAuthorizerScheme((scheme) => (scheme.name = "Authorization"));
+    const contextOnly = withAuthorizerScheme((scheme) => {
+      scheme.name = "Authorization";
+      scheme["x-amazon-apigateway-authorizer"].identitySource = "context.httpMethod";
+    });
+    const oneHeader = withAuthorizerScheme((scheme) => {
+      scheme.name = "Authorization";
+      scheme["x-amazon-apigateway-authorizer"].identitySource = "method.request.header.Authorization";
+    });
+    // Act, Assess
+    expect(() => compileApiModel(named)).toThrow(/its name must be "Unused"/);
+    expect(() => compileApiModel(contextOnly)).toThrow(/its name must be "Unused"/);
+    expect(compileApiModel(oneHeader).authorizer?.identitySources).toEqual([{ kind: "header", name: "Authorization" }]);
+  });
+
+  test("an identity source the emulator cannot read stops it when it starts", () => {
+    const bad = withAuthorizerScheme((scheme) => {
+      scheme["x-amazon-apigateway-authorizer"].identitySource = "method.request.header.Authorization, context.stage";
+    });
+    expect(() => compileApiModel(bad)).toThrow(/no context variable "stage"/);
   });
 });
 

@@ -249,15 +249,18 @@ describe("UI routes: the Lambda authorizer's policy", () => {
     expect(seen).toHaveLength(0);
   });
 
-  test("the authorizer's answer is cached per Authorization header for the TTL, and evaluated for every path", async () => {
+  test("the authorizer's answer is cached per token, verb and resource for the TTL, and evaluated for every path", async () => {
     const headers = bearer();
     expect((await send("POST", "/ajax-api/2.0/mlflow/runs/search", headers, "{}")).status).toBe(200);
-    expect((await send("POST", "/graphql", headers, "{}")).status).toBe(200);
+    // The same resource (runs/{proxy+}) and verb: the cached answer, evaluated for this path
     expect((await send("POST", "/ajax-api/2.0/mlflow/runs/delete", headers, "{}")).status).toBe(403);
     expect(authorizerCalls).toBe(1);
-    clock += 301_000;
+    // Another resource: asked again
     expect((await send("POST", "/graphql", headers, "{}")).status).toBe(200);
     expect(authorizerCalls).toBe(2);
+    clock += 301_000;
+    expect((await send("POST", "/graphql", headers, "{}")).status).toBe(200);
+    expect(authorizerCalls).toBe(3);
   });
 
   test("a route the catalog does not list: denied to a reader, forwarded for an admin", async () => {

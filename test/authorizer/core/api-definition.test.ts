@@ -85,12 +85,15 @@ test("the login shell's config is a MOCK that converts to text (the API takes */
   });
 });
 
-test("the authorizer: a REQUEST authorizer on the Authorization header, cached for the contract's TTL", () => {
+test("the authorizer: a REQUEST authorizer keyed by the token, the verb and the resource, cached for the contract's TTL", () => {
   expect(definition.components.securitySchemes[SECURITY_SCHEMES.cognito]).toMatchObject({
+    // AWS's OpenAPI extension: "Must be "Unused" for multiple identity sources"
+    name: "Unused",
+    in: "header",
     "x-amazon-apigateway-authtype": "custom",
     "x-amazon-apigateway-authorizer": {
       type: "request",
-      identitySource: "method.request.header.Authorization",
+      identitySource: "method.request.header.Authorization, context.httpMethod, context.resourcePath",
       authorizerUri: VALUES.authorizerUri,
       authorizerResultTtlInSeconds: 300,
     },

@@ -8,7 +8,7 @@ import {
 import { routePass, RoutedRequest } from "../../../gateway/passes/route";
 import { readTarget, Target } from "../../../gateway/passes/target";
 import { CATALOG_FILE, GROUPS_DIR } from "../../../project/paths";
-import { compileApiModel } from "../../../gateway/api-model";
+import { compileApiModel, parseIdentitySources } from "../../../gateway/api-model";
 import { TEST_STAGE, testApi } from "../support/test-gateway";
 
 // The authorize pass with stand-in authorizers: what API Gateway does around the Lambda (the real module
@@ -61,7 +61,7 @@ function request(method: string, url: string, rawHeaders: string[]) {
 const allowSearch = answerOf([{ Effect: "Allow", Resource: `${PREFIX}POST/ajax-api/2.0/mlflow/runs/search` }]);
 
 describe("createCognitoAuthorization", () => {
-  test("the authorizer's policy decides; its answer is cached per Authorization header and evaluated per request", async () => {
+  test("the authorizer's policy decides; its answer is cached (another path under the same resource and verb) and evaluated per request", async () => {
     // Prepare
     const { authorize, events } = setup(async () => allowSearch);
     const auth = ["Authorization", "Bearer t1"];
@@ -80,6 +80,47 @@ describe("createCognitoAuthorization", () => {
     );
   });
 
+  test("the cache is keyed by every identity source: the token, the verb and the resource", async () => {
+    // Prepare
+    const { authorize, events } = setup(async () => allowSearch);
+    const auth = ["Authorization", "Bearer t1"];
+    // Act: under the same {proxy+} resource and verb, another path; then another verb; then another resource
+    await authorize(...request("POST", "/ajax-api/2.0/mlflow/runs/search", auth));
+    await authorize(...request("POST", "/ajax-api/2.0/mlflow/runs/delete", auth));
+    await authorize(...request("GET", "/ajax-api/2.0/mlflow/runs/get", auth));
+    await authorize(...request("POST", "/ajax-api/2.0/mlflow/experiments/search", auth));
+    await authorize(...request("POST", "/ajax-api/2.0/mlflow/runs/search", ["Authorization", "Bearer t2"]));
+    await authorize(...request("GET", "/ajax-api/2.0/mlflow/runs/get", auth));
+    // Assess
+    expect(events.map((e) => [e.httpMethod, e.resource])).toEqual([
+      ["POST", "/ajax-api/2.0/mlflow/runs/{proxy+}"],
+      ["GET", "/ajax-api/2.0/mlflow/runs/{proxy+}"],
+      ["POST", "/ajax-api/2.0/mlflow/experiments/{proxy+}"],
+      ["POST", "/ajax-api/2.0/mlflow/runs/{proxy+}"],
+    ]);
+  });
+
+  test("identity sources of the definition's own: a query parameter missing is a 401 without a call; its value keys the cache", async () => {
+    // Prepare
+    const events: APIGatewayRequestAuthorizerEvent[] = [];
+    const authorize = createCognitoAuthorization({
+      policySet,
+      authorizer: async (event) => (events.push(event), allowSearch),
+      cacheTtlMs: 300_000,
+      identitySources: parseIdentitySources("method.request.header.Authorization, method.request.querystring.t"),
+      now: () => 0,
+    });
+    const auth = ["Authorization", "Bearer t1"];
+    // Act
+    const missing = await authorize(...request("POST", "/ajax-api/2.0/mlflow/runs/search", auth));
+    await authorize(...request("POST", "/ajax-api/2.0/mlflow/runs/search?t=1", auth));
+    await authorize(...request("POST", "/ajax-api/2.0/mlflow/runs/search?t=1", auth));
+    await authorize(...request("POST", "/ajax-api/2.0/mlflow/runs/search?t=2", auth));
+    // Assess
+    expect(missing).toMatchObject({ stop: { answer: { status: 401 }, reason: "no-token" } });
+    expect(events.map((e) => e.queryStringParameters)).toEqual([{ t: "1" }, { t: "2" }]);
+  });
+
   test("a Deny statement that matches: 403 with API Gateway's explicit-deny message", async () => {
     // Prepare
     const { authorize } = setup(async () => answerOf([{ Effect: "Deny", Resource: `${PREFIX}*` }], ""));
@@ -94,7 +135,7 @@ describe("createCognitoAuthorization", () => {
     });
   });
 
-  test("no Authorization header, or an empty one: 401 without calling the authorizer", async () => {
+  test("no Authorization header, or an empty one: 401 without calling the authorizer (the verb and resource are always there)", async () => {
     // Prepare
     const { authorize, events } = setup(async () => allowSearch);
     // Act

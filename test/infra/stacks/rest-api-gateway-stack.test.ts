@@ -440,15 +440,15 @@ describe("RestApiGatewayStack", () => {
     });
   });
 
-  test("the Lambda authorizer is a REQUEST authorizer on the Authorization header, cached 300 s", () => {
+  test("the Lambda authorizer is a REQUEST authorizer on the token, the verb and the resource, cached 300 s", () => {
     expect(flatBody().components.securitySchemes[SECURITY_SCHEMES.cognito]).toEqual({
       type: "apiKey",
-      name: "Authorization",
+      name: "Unused",
       in: "header",
       "x-amazon-apigateway-authtype": "custom",
       "x-amazon-apigateway-authorizer": {
         type: "request",
-        identitySource: "method.request.header.Authorization",
+        identitySource: "method.request.header.Authorization, context.httpMethod, context.resourcePath",
         authorizerUri: `arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/<${id(stack.authorizerFunction)}.Arn>/invocations`,
         authorizerResultTtlInSeconds: 300,
       },
