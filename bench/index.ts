@@ -1,6 +1,6 @@
 // `npm run bench`: every benchmark of issue 8, the promotion section of issue 16 and the authorizer calls of a
 // UI session recorded in Chromium (ui-session) in one run, written to bench/RESULTS.md and bench/results/*.json.
-// `npm run bench -- --quick` is the same program with short runs (under 2 minutes), written to a temporary
+// `npm run bench -- --quick` is the same program with short runs (about 3 minutes), written to a temporary
 // directory unless --out is given; its figures only show that everything runs, not how fast. So is a run of
 // some sections only (--only).
 import { mkdirSync, writeFileSync } from "fs";

@@ -123,14 +123,14 @@ describe("npm run bench -- --quick", () => {
       let stderr = "";
       child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
       child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-      const timer = setTimeout(() => child.kill("SIGTERM"), 280_000);
+      const timer = setTimeout(() => child.kill("SIGTERM"), 420_000);
       child.on("error", reject);
       child.on("close", (code) => {
         clearTimeout(timer);
         resolve({ code, stdout, stderr });
       });
     });
-  }, 300_000);
+  }, 440_000);
 
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
