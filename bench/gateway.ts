@@ -215,6 +215,12 @@ function buildSequence(d: Seeded, form: "ui" | "sdk", metricKey: string, writes:
   ]).flat();
 }
 
+/** One cycle of the mix as a browser user sends it (the bearer target's form): method and path, query left off. */
+export function uiMixCycle(): { readonly method: string; readonly path: string }[] {
+  const d: Seeded = { experimentId: "0", runId: "0", artifactRoot: "0" };
+  return buildSequence(d, "ui", "m", 1).map((r) => ({ method: r.method, path: r.path.split("?")[0] as string }));
+}
+
 const withBodyHeaders = (headers: Record<string, string>, body: string): Record<string, string> =>
   body === ""
     ? headers
@@ -237,7 +243,7 @@ function authorizerContextOf(accessToken: string, policySet: PolicySet): NonNull
 
 let api: ApiModel | undefined;
 /** The API definition's methods, read once: their mappings are what the guard receives. */
-function mappingApi(): ApiModel {
+export function mappingApi(): ApiModel {
   if (api) return api;
   const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
   api = compileApiModel(

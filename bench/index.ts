@@ -1,6 +1,6 @@
-// `npm run bench`: every benchmark of issue 8 and the promotion section of issue 16 in one run, written to
-// bench/RESULTS.md and bench/results/*.json.
-// `npm run bench -- --quick` is the same program with short runs (under 2 minutes), written to a temporary
+// `npm run bench`: every benchmark of issue 8, the promotion section of issue 16 and the authorizer calls of a
+// UI session recorded in Chromium (ui-session) in one run, written to bench/RESULTS.md and bench/results/*.json.
+// `npm run bench -- --quick` is the same program with short runs (about 3 minutes), written to a temporary
 // directory unless --out is given; its figures only show that everything runs, not how fast. So is a run of
 // some sections only (--only).
 import { mkdirSync, writeFileSync } from "fs";
@@ -13,8 +13,9 @@ import { benchGateway, ComparisonName, GatewayOptions, GatewayResults } from "./
 import { describeMachine, loadAverage, Machine } from "./lib/machine";
 import { benchPromotion, PromotionOptions, PromotionResults } from "./promotion";
 import { renderResults } from "./report";
+import { benchUiSession, UiSessionOptions, UiSessionResults } from "./ui-session";
 
-export const SECTIONS = ["authorizer", "cold-start", "gateway", "promotion"] as const;
+export const SECTIONS = ["authorizer", "cold-start", "gateway", "promotion", "ui-session"] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchConfig {
@@ -25,6 +26,7 @@ export interface BenchConfig {
   readonly coldStart: ColdStartOptions;
   readonly gateway: GatewayOptions;
   readonly promotion: PromotionOptions;
+  readonly uiSession: UiSessionOptions;
 }
 
 const FULL = {
@@ -46,6 +48,7 @@ const FULL = {
     basicAuthCredentialCache: true,
   },
   promotion: { warmupMs: 500, rounds: 7, sliceMs: 1000, maxPerSlice: 1000 },
+  uiSession: { username: "reader", quietMs: 1000, stepTimeoutMs: 30_000, sectionTimeoutMs: 240_000, mixCycles: 600 },
 } as const;
 
 // Five runs still, so medians and paired ratios are computed as in the full run; each much shorter.
@@ -61,6 +64,8 @@ const QUICK = {
     basicAuthCredentialCache: false,
   },
   promotion: { warmupMs: 100, rounds: 5, sliceMs: 150, maxPerSlice: 200 },
+  // The same session: its figures are counts, not timings, and a shorter one would count fewer requests.
+  uiSession: FULL.uiSession,
 } as const;
 
 /** Parses the command line; every problem is listed together. */
@@ -107,6 +112,7 @@ export function parseBenchArgs(argv: readonly string[], repoBench = __dirname): 
     coldStart: preset.coldStart,
     gateway: preset.gateway,
     promotion: preset.promotion,
+    uiSession: preset.uiSession,
   };
 }
 
@@ -125,12 +131,13 @@ export interface BenchRun {
   readonly machine: Machine;
   /** 1, 5 and 15 minute load averages before and after; above the core count, other work competed with the run. */
   readonly loadAverage: { readonly before: readonly number[]; readonly after: readonly number[] };
-  readonly config: Pick<BenchConfig, "authorizer" | "coldStart" | "gateway" | "promotion">;
+  readonly config: Pick<BenchConfig, "authorizer" | "coldStart" | "gateway" | "promotion" | "uiSession">;
   readonly targets: readonly TargetVerdict[];
   readonly authorizer?: AuthorizerResults;
   readonly coldStart?: ColdStartResults;
   readonly gateway?: GatewayResults;
   readonly promotion?: PromotionResults;
+  readonly uiSession?: UiSessionResults;
 }
 
 /**
@@ -232,11 +239,13 @@ export async function runBench(
   const coldStart = has("cold-start") ? await benchColdStart(config.coldStart, say) : undefined;
   const gateway = has("gateway") ? await benchGateway(config.gateway, say) : undefined;
   const promotion = has("promotion") ? await benchPromotion(config.promotion, say) : undefined;
+  const uiSession = has("ui-session") ? await benchUiSession(config.uiSession, say) : undefined;
   const sections = {
     ...(authorizer ? { authorizer } : {}),
     ...(coldStart ? { coldStart } : {}),
     ...(gateway ? { gateway } : {}),
     ...(promotion ? { promotion } : {}),
+    ...(uiSession ? { uiSession } : {}),
   };
   return {
     date: new Date().toISOString(),
@@ -250,6 +259,7 @@ export async function runBench(
       coldStart: config.coldStart,
       gateway: config.gateway,
       promotion: config.promotion,
+      uiSession: config.uiSession,
     },
     targets: judgeTargets(sections),
     ...sections,
@@ -265,11 +275,12 @@ export function writeBenchRun(run: BenchRun, config: BenchConfig): string[] {
     writeFileSync(join(dir, file), `${JSON.stringify(value, null, 2)}\n`);
     written.push(join(dir, file));
   };
-  const { authorizer, coldStart, gateway, promotion, ...meta } = run;
+  const { authorizer, coldStart, gateway, promotion, uiSession, ...meta } = run;
   if (authorizer) json("authorizer.json", authorizer);
   if (coldStart) json("cold-start.json", coldStart);
   if (gateway) json("gateway.json", gateway);
   if (promotion) json("promotion.json", promotion);
+  if (uiSession) json("ui-session.json", uiSession);
   json("run.json", meta);
   if (SECTIONS.every((s) => config.sections.includes(s))) {
     writeFileSync(join(config.outDir, "RESULTS.md"), renderResults(run));

@@ -1,7 +1,9 @@
 // Renders one bench run as bench/RESULTS.md: machine, method, targets, then a table per section.
 import type { BenchRun } from "./index";
 import { COMPARISONS, TARGETS, TargetName } from "./gateway";
+import { CACHE_KEY_DESIGNS } from "./lib/authorizer-calls";
 import { PROMOTION_CALLS } from "./promotion";
+import { DESIGN_NAMES, StreamFigures } from "./ui-session";
 
 const n0 = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString("en-US") : String(v));
 const f = (v: number, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : String(v));
@@ -263,6 +265,49 @@ function promotionSection(run: BenchRun): string[] {
   ];
 }
 
+function uiSessionSection(run: BenchRun): string[] {
+  const u = run.uiSession;
+  if (!u) return [];
+  const pct = (v: number) => `${f(v * 100, 1)} %`;
+  const replayRows = (x: StreamFigures) =>
+    CACHE_KEY_DESIGNS.map((d) => [DESIGN_NAMES[d], n0(x.simulated[d].authorizerCalls), pct(x.simulated[d].hitRate)]);
+  const s = u.session;
+  const g = u.gatewayMix;
+  return [
+    "## 7. Authorizer calls of a UI session",
+    "",
+    `Measured ${u.date} in ${u.durationSeconds} s; load average ${u.loadAverage.before.join(" / ")} before and ${u.loadAverage.after.join(" / ")} after.`,
+    "",
+    `The local stack as the browser tests start it (real MLflow, cognito-local, the gateway with the authorizer's`,
+    `result cache, TTL ${u.cacheTtlSeconds} s), seeded with an experiment, a run (metrics, a parameter, an image artifact) and a`,
+    `registered model with a version. \`${u.user.username}\` (${u.user.groups.join(", ")}) then goes through the UI in Chromium, each`,
+    `step ending when its content shows and no request has been in flight for ${u.options.quietMs} ms:`,
+    "",
+    table(
+      ["step", "Cognito requests", "ms"],
+      u.steps.map((x) => [x.step, n0(x.requests), n0(x.ms)]),
+    ),
+    "",
+    `${n0(s.requests)} Cognito requests with ${n0(s.tokens)} token(s), over ${n0(s.routeKeys.length)} distinct (verb, resource) pairs (and ${n0(u.refusedBeforeAuthorizer)} without a token,`,
+    "answered 401 before the authorizer and left out: MLflow's telemetry before the login). The gateway's",
+    `access log says of each whether the authorizer was invoked: **${n0(s.measuredCalls)} calls** with the cache on (hit rate`,
+    `${pct(s.measuredHitRate)}), which is what the replay gives for ${s.stackRan === "either" ? "either design" : `the design \`${s.stackRan}\``}: the one the stack ran. The`,
+    "recorded requests replayed through the cache, keyed as each design keys it:",
+    "",
+    table(["cache key", "authorizer calls", "hit rate"], replayRows(s)),
+    "",
+    "The (verb, resource) pairs of the session:",
+    "",
+    ...s.routeKeys.map((k) => `- \`${k}\``),
+    "",
+    `The gateway bench's mix (section 3's \`bearer\` target: ${g.routeKeys.map((k) => `\`${k}\``).join(", ")}), ${n0(g.cycles)} cycles`,
+    `(${n0(g.requests)} requests) by one token within one TTL, replayed the same way:`,
+    "",
+    table(["cache key", "authorizer calls", "hit rate"], replayRows(g)),
+    "",
+  ];
+}
+
 export function renderResults(run: BenchRun): string {
   const m = run.machine;
   const cores = m.cores;
@@ -353,13 +398,15 @@ export function renderResults(run: BenchRun): string {
     ...coldStartSection(run),
     ...gatewaySection(run),
     ...promotionSection(run),
+    ...uiSessionSection(run),
     "## Commands",
     "",
     "```bash",
-    "npm run bench                          # everything, about 11 minutes: this file and bench/results/*.json",
-    "npm run bench -- --quick               # short runs (under 2 minutes) into $TMPDIR/mlflow-gate-bench-quick",
+    "npm run bench                          # everything, about 12 minutes: this file and bench/results/*.json",
+    "npm run bench -- --quick               # short runs (about 3 minutes) into $TMPDIR/mlflow-gate-bench-quick",
     "npm run bench -- --only authorizer,cold-start   # some sections, into $TMPDIR/mlflow-gate-bench-partial",
     "npm run bench:promotion                # the promotion section alone (--only promotion)",
+    "npm run bench:ui-session               # the UI session's authorizer calls alone (--only ui-session)",
     "npm run bench -- --out DIR             # write somewhere else",
     "```",
     "",

@@ -12,6 +12,8 @@ export interface AccessLogEntry extends LogHead {
   readonly extendedRequestId?: string;
   readonly method: string;
   readonly path: string;
+  /** `context.resourcePath`: the API resource the request matched (`/ajax-api/2.0/mlflow/runs/{proxy+}`). */
+  readonly resourcePath?: string;
   readonly status: number;
   readonly decision: "allow" | "deny" | "unauthorized" | "public" | "error";
   readonly reason?: string;
@@ -22,7 +24,24 @@ export interface AccessLogEntry extends LogHead {
   readonly groups?: readonly string[];
   /** The SigV4 access key id (never its secret). */
   readonly accessKeyId?: string;
+  /** The Lambda authorizer on a Cognito request that reached it or its result cache. */
+  readonly authorizer?: AuthorizerFacts;
   readonly latencyMs: number;
+}
+
+/**
+ * What the access log says of the Lambda authorizer, after API Gateway's `$context.authorizer.*` variables:
+ * `requestId` (`$context.authorizer.requestId`) only when it was invoked, `cached` when the answer came from
+ * the result cache instead (`latencyMs` 0 then).
+ */
+export interface AuthorizerFacts {
+  readonly cached: boolean;
+  /** `$context.authorizer.status`: 200 with a policy, 401 on "Unauthorized", 500 on any other failure. */
+  readonly status: number;
+  /** `$context.authorizer.latency`, in ms. */
+  readonly latencyMs: number;
+  /** `$context.authorizer.requestId`: the invocation's id. */
+  readonly requestId?: string;
 }
 
 /** What the passes have learned of a request for its log line, before it ends. */

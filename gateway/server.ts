@@ -11,6 +11,7 @@ import { ANSWERS } from "./api-responses";
 import { AccessLogEntry, Answered, createRequestEnd, Refusal, RequestClock, RequestFacts } from "./answer";
 import { AuthorizationResult, Identity, identityFacts } from "./passes/authorization";
 import { createCognitoAuthorization } from "./passes/authorize-cognito";
+import { watchAuthorizer } from "./passes/authorizer-invocations";
 import { createIamAuthorization, createIamPrecheck } from "./passes/authorize-iam";
 import { createBodyPass } from "./passes/body";
 import { identitySourcePass } from "./passes/identity-source";
@@ -87,9 +88,10 @@ export function createGateway(props: GatewayProps): EmulatorGateway {
     now,
   });
   const precheckIam = createIamPrecheck({ region: props.region, credentials: props.credentials, now });
+  const watched = watchAuthorizer(props.authorizer);
   const authorizeCognito = createCognitoAuthorization({
     policySet: props.policySet,
-    authorizer: props.authorizer,
+    authorizer: watched.authorizer,
     cacheTtlMs: (api.authorizer?.ttlSeconds ?? 0) * 1000,
     ...(api.authorizer ? { identitySources: api.authorizer.identitySources } : {}),
     now: () => now().getTime(),
@@ -121,7 +123,7 @@ export function createGateway(props: GatewayProps): EmulatorGateway {
     const routed = routePass(api, props.policySet.matcher, stage, method, target.go);
     if ("stop" in routed) return routed.stop;
     const { route, surface, method: apiMethod } = routed.go;
-    learn({ surface, ...(route ? { action: route.action } : {}) });
+    learn({ surface, resourcePath: apiMethod.resourcePath, ...(route ? { action: route.action } : {}) });
     // A MOCK reaches nothing and reads no body (the API's one method without authorization).
     if (apiMethod.integration.kind === "mock" && surface === "none")
       return answerMock(req, res, clock, apiMethod.integration, api.binaryMediaTypes);
@@ -150,9 +152,10 @@ export function createGateway(props: GatewayProps): EmulatorGateway {
       return undefined;
     };
     if (surface === "cognito") {
-      const refused = authorized(
-        await authorizeCognito({ req, target: target.go, requestId: clock.requestId }, routed.go),
-      );
+      const result = await authorizeCognito({ req, target: target.go, requestId: clock.requestId }, routed.go);
+      const authorizer = watched.take(clock.requestId, result);
+      if (authorizer) learn({ authorizer });
+      const refused = authorized(result);
       if (refused) return refused;
     }
 

@@ -8,6 +8,7 @@ import { join } from "path";
 import type { AuthorizerResults } from "../../bench/authorizer";
 import type { ColdStartResults } from "../../bench/cold-start";
 import type { GatewayResults } from "../../bench/gateway";
+import type { UiSessionResults } from "../../bench/ui-session";
 import { COMPARISON_TARGETS, judgeTargets, parseBenchArgs, SECTIONS, TargetVerdict } from "../../bench/index";
 import { REPO_ROOT } from "../../project/paths";
 
@@ -122,14 +123,14 @@ describe("npm run bench -- --quick", () => {
       let stderr = "";
       child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
       child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-      const timer = setTimeout(() => child.kill("SIGTERM"), 280_000);
+      const timer = setTimeout(() => child.kill("SIGTERM"), 420_000);
       child.on("error", reject);
       child.on("close", (code) => {
         clearTimeout(timer);
         resolve({ code, stdout, stderr });
       });
     });
-  }, 300_000);
+  }, 440_000);
 
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
@@ -148,6 +149,7 @@ describe("npm run bench -- --quick", () => {
       "## 4. Peer",
       "## 5. Scaling",
       "## 6. Promotion calls through the guard",
+      "## 7. Authorizer calls of a UI session",
       "## Commands",
     ]) {
       expect(md).toContain(heading);
@@ -255,5 +257,21 @@ describe("npm run bench -- --quick", () => {
     expect(g.problems).toEqual([]);
     expect(g.auditLines.guard).toBeGreaterThan(0);
     expect(g.auditLines.trivialGuard).toBeGreaterThan(0);
+  });
+
+  it("records a UI session in Chromium whose measured authorizer calls equal one design's replay", () => {
+    const u = read<UiSessionResults>("ui-session.json");
+    expect(u.session.requests).toBeGreaterThan(10);
+    expect(u.session.tokens).toBe(1);
+    expect(u.session.routeKeys.length).toBeGreaterThan(3);
+    const replayed = u.session.stackRan === "either" ? "token" : u.session.stackRan;
+    expect(u.session.measuredCalls).toBe(u.session.simulated[replayed].authorizerCalls);
+    // Scoping the answer to the verb and resource can only add calls.
+    expect(u.session.simulated["token+verb+resource"].authorizerCalls).toBeGreaterThanOrEqual(
+      u.session.simulated.token.authorizerCalls,
+    );
+    expect(u.gatewayMix.simulated.token.authorizerCalls).toBe(1);
+    expect(u.gatewayMix.simulated["token+verb+resource"].authorizerCalls).toBe(u.gatewayMix.routeKeys.length);
+    expect(JSON.stringify(u)).not.toMatch(/eyJ[\w-]+\.eyJ/);
   });
 });

@@ -578,6 +578,23 @@ describe("Authorizer cache", () => {
   });
 });
 
+describe("Authorizer in the access log", () => {
+  test("a call is logged with its status, latency and request id, a cache hit as cached, both with the resource", async () => {
+    const good = bearer();
+    for (let i = 0; i < 2; i++)
+      await sendRaw(scripted, { method: "GET", target: "/ajax-api/2.0/mlflow/runs/get", headers: [good] });
+    await sendRaw(scripted, { method: "GET", target: "/ajax-api/2.0/mlflow/runs/get" });
+    expect(logs.map((e) => [e.resourcePath, e.authorizer])).toEqual([
+      [
+        "/ajax-api/2.0/mlflow/runs/{proxy+}",
+        { cached: false, status: 200, latencyMs: expect.any(Number), requestId: expect.any(String) },
+      ],
+      ["/ajax-api/2.0/mlflow/runs/{proxy+}", { cached: true, status: 200, latencyMs: 0 }],
+      ["/ajax-api/2.0/mlflow/runs/{proxy+}", undefined],
+    ]);
+  });
+});
+
 describe("Authorization spelling", () => {
   test("a client's `AUTHORIZATION` is API Gateway's `Authorization`, so the definition's '-' replaces it", async () => {
     await sendRaw(scripted, {

@@ -263,6 +263,32 @@ describe("UI routes: the Lambda authorizer's policy", () => {
     expect(authorizerCalls).toBe(3);
   });
 
+  test("the access log says which requests invoked the authorizer and which were answered from its cache", async () => {
+    // Prepare
+    const headers = bearer();
+    // Act
+    await send("POST", "/ajax-api/2.0/mlflow/runs/search", headers, "{}");
+    await send("POST", "/ajax-api/2.0/mlflow/runs/delete", headers, "{}");
+    await send("POST", "/ajax-api/2.0/mlflow/runs/search", { authorization: "Bearer a.b.c" }, "{}");
+    await send("POST", "/ajax-api/2.0/mlflow/runs/search", {}, "{}");
+    // Assess
+    expect(logs.map((e) => [e.status, e.authorizer?.cached, e.authorizer?.status])).toEqual([
+      [200, false, 200],
+      [403, true, 200],
+      [401, false, 401],
+      [401, undefined, undefined],
+    ]);
+    expect(logs[0]!.authorizer).toEqual({
+      cached: false,
+      status: 200,
+      latencyMs: expect.any(Number),
+      requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+    });
+    expect(logs[1]!.authorizer).toEqual({ cached: true, status: 200, latencyMs: 0 });
+    expect(logs[0]!.resourcePath).toBe(logs[1]!.resourcePath);
+    expect(logs[0]!.resourcePath).toMatch(/^\/ajax-api\/2\.0\/mlflow\//);
+  });
+
   test("a route the catalog does not list: denied to a reader, forwarded for an admin", async () => {
     expect((await send("GET", "/ajax-api/2.0/mlflow/experiments/brand-new", bearer())).status).toBe(403);
     expect(seen).toHaveLength(0);
@@ -433,10 +459,12 @@ describe("what the gateway itself answers", () => {
     expect(logs[0]).toMatchObject({
       method: "POST",
       path: "/ajax-api/2.0/mlflow/runs/delete",
+      resourcePath: expect.stringMatching(/^\/ajax-api\/2\.0\/mlflow\//),
       status: 403,
       decision: "deny",
       surface: "cognito",
       username: "alice",
+      authorizer: { cached: false, status: 200, latencyMs: expect.any(Number), requestId: expect.any(String) },
     });
     expect(typeof logs[0]!.requestId).toBe("string");
     expect(JSON.stringify(logs)).not.toContain(headers.authorization.slice(7));
