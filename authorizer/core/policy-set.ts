@@ -34,6 +34,9 @@ export function groupCombinations(names: readonly string[], maxGroups = 5): stri
   return out;
 }
 
+/** The most answers' resources a policy set keeps: the API's Cognito methods (about a hundred) for a few group sets. */
+const MAX_MEMOISED_ANSWERS = 4096;
+
 /**
  * The catalog and the resolved groups: everything a decision needs. Compiled resources are memoised
  * per (sorted group set, surface), so a warm authorizer compiles each combination once; a build can
@@ -42,6 +45,7 @@ export function groupCombinations(names: readonly string[], maxGroups = 5): stri
 export class PolicySet {
   readonly matcher: RouteMatcher;
   private readonly compiled = new Map<string, CompiledResources>();
+  private readonly scoped = new Map<string, CompiledResources>();
 
   constructor(
     readonly catalog: RouteCatalog,
@@ -103,7 +107,19 @@ export class PolicySet {
 
   /** The authorizer's answer for requests of one verb under one API resource (answer-scope.ts). */
   authorizerAnswer(groupNames: readonly string[], scope: MethodArnStage, key: AnswerKey): PolicyDocument {
-    return buildAuthorizerPolicy(scopeToKey(this.resourcesFor(groupNames, "cognito"), key), scope);
+    return buildAuthorizerPolicy(this.answerResources(groupNames, key), scope);
+  }
+
+  /** The resources of an answer, memoised per group set and key (a bounded memo: keys come from the API). */
+  private answerResources(groupNames: readonly string[], key: AnswerKey): CompiledResources {
+    const memoKey = `${this.knownGroups(groupNames).join(",")}|${key.method} ${key.resource}`;
+    let scoped = this.scoped.get(memoKey);
+    if (!scoped) {
+      scoped = scopeToKey(this.resourcesFor(groupNames, "cognito"), key);
+      if (this.scoped.size >= MAX_MEMOISED_ANSWERS) this.scoped.clear();
+      this.scoped.set(memoKey, scoped);
+    }
+    return scoped;
   }
 
   iamPolicies(groupName: string, scope: MethodArnStage): PolicyDocument[] {

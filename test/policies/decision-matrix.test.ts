@@ -1,7 +1,8 @@
 import { routeId } from "../../authorizer/core/catalog";
 import { decidePath, explainDecision } from "../../authorizer/core/decide-request";
-import { loadPolicySet } from "../../authorizer/load-policies";
-import { CATALOG_FILE, GROUPS_DIR } from "../../project/paths";
+import { PolicySet } from "../../authorizer/core/policy-set";
+import { loadGroupFiles, loadPolicySet } from "../../authorizer/load-policies";
+import { CATALOG_FILE, EXAMPLE_GROUPS_DIR, GROUPS_DIR, REPO_ROOT } from "../../project/paths";
 import { STAGES } from "../../authorizer/core/promotion";
 import { promotionRightsOf } from "../../authorizer/core/promotion-rights";
 import { askMlflowRouting, buildProbes } from "../support/probes";
@@ -11,6 +12,41 @@ const set = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
 const byId = new Map(set.catalog.routes.map((r) => [routeId(r), r]));
 const probes = buildProbes(set.catalog);
 const served = askMlflowRouting(probes);
+// The default groups with the example ones (issue 17), and a user in the five bounded groups.
+const withExamples = PolicySet.fromFiles(set.catalog, [
+  ...loadGroupFiles(GROUPS_DIR, REPO_ROOT),
+  ...loadGroupFiles(EXAMPLE_GROUPS_DIR, REPO_ROOT),
+]);
+const FIVE = ["data-scientists", "ml-engineers", "model-approvers", "readers", "release-managers"];
+
+/** Every probe the compiled policies of `groups` (together) decide otherwise than their files intend. */
+function wrongDecisions(policies: PolicySet, groups: readonly string[]): string[] {
+  const wrong: string[] = [];
+  const mayCallUnknown = policies.mayCallUnknownRoutes(groups);
+  probes.forEach((p, i) => {
+    // Act
+    const check = decidePath(policies, groups, p.method, p.path);
+    // Assess: against the route MLflow really serves. A request MLflow serves with no route (404)
+    // must be denied to groups without `unknownRoutes: allow`; for the others either answer is harmless.
+    const route = served[i] !== undefined ? byId.get(served[i] as string) : undefined;
+    // A path the deployed API has no method for never reaches the policies (API Gateway answers 403
+    // Missing Authentication Token): a parameter value that is a sibling's literal (`GET /jobs/search`
+    // as GetJob with the id "search"). A route's own plain request must always reach them.
+    if (check.reason === "no-api-method") {
+      if (p.path === p.from.path.replace(/\{[^}]+\}/g, "x"))
+        wrong.push(`${p.method} ${p.path}: the route's plain request has no method in the API`);
+      return;
+    }
+    if (!route && mayCallUnknown) return;
+    const intended = route ? policies.intends(groups, route) : false;
+    if ((check.decision === "allow") !== intended) {
+      wrong.push(
+        `${p.method} ${p.path} -> ${route ? route.action : "unknown"}: compiled ${check.decision.toUpperCase()}, intended ${intended ? "ALLOW" : "DENY"} (${explainDecision(check)})`,
+      );
+    }
+  });
+  return wrong;
+}
 
 describe("decision matrix: every group x every catalog route (both mounts) x awkward parameter values", () => {
   test("the probe set covers every catalog route and smuggles paths through every greedy parameter", () => {
@@ -48,31 +84,18 @@ describe("decision matrix: every group x every catalog route (both mounts) x awk
   test.each([...set.groups.keys()])(
     "%s: the compiled policies decide every probe as the group file intends",
     (group) => {
-      const wrong: string[] = [];
-      const mayCallUnknown = set.groups.get(group)?.unknownRoutes === "allow";
-      probes.forEach((p, i) => {
-        // Act
-        const check = decidePath(set, [group], p.method, p.path);
-        // Assess: against the route MLflow really serves. A request MLflow serves with no route (404)
-        // must be denied to groups without `unknownRoutes: allow`; for the others either answer is harmless.
-        const route = served[i] !== undefined ? byId.get(served[i] as string) : undefined;
-        // A path the deployed API has no method for never reaches the policies (API Gateway answers 403
-        // Missing Authentication Token): a parameter value that is a sibling's literal (`GET /jobs/search`
-        // as GetJob with the id "search"). A route's own plain request must always reach them.
-        if (check.reason === "no-api-method") {
-          if (p.path === p.from.path.replace(/\{[^}]+\}/g, "x"))
-            wrong.push(`${p.method} ${p.path}: the route's plain request has no method in the API`);
-          return;
-        }
-        if (!route && mayCallUnknown) return;
-        const intended = route ? set.intends([group], route) : false;
-        if ((check.decision === "allow") !== intended) {
-          wrong.push(
-            `${p.method} ${p.path} -> ${route ? route.action : "unknown"}: compiled ${check.decision.toUpperCase()}, intended ${intended ? "ALLOW" : "DENY"} (${explainDecision(check)})`,
-          );
-        }
-      });
-      expect(wrong).toEqual([]);
+      expect(wrongDecisions(set, [group])).toEqual([]);
+    },
+  );
+
+  test.each([
+    ["data-scientists", ["data-scientists"]],
+    ["ml-engineers", ["ml-engineers"]],
+    ["a user in the five bounded groups", FIVE],
+  ])(
+    "the default and example groups, %s: the compiled policies decide every probe as the group files intend",
+    (_who, groups) => {
+      expect(wrongDecisions(withExamples, groups)).toEqual([]);
     },
   );
 
