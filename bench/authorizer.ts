@@ -6,6 +6,9 @@ import { verify as cryptoVerify } from "crypto";
 import { Authorizer, createAuthorizer, DecisionLogger } from "../authorizer/authorize";
 import { parsePolicyDocument, evaluatePolicies } from "../authorizer/core/evaluate";
 import { GroupFile } from "../authorizer/core/groups";
+import { PolicyDocument } from "../authorizer/core/compile";
+import { apiResourcesOf } from "../authorizer/core/decide-request";
+import { MethodArnStage } from "../authorizer/core/method-arn";
 import { PolicySet } from "../authorizer/core/policy-set";
 import { loadPolicySet, loadRouteCatalog } from "../authorizer/load-policies";
 import { TokenVerifier } from "../authorizer/token";
@@ -38,7 +41,10 @@ export interface AuthorizerOptions {
 export interface AuthorizerResults {
   readonly token: { readonly bytes: number; readonly alg: "RS256"; readonly modulusBits: 2048; readonly group: string };
   readonly variants: {
+    /** The Lambda call answering for the request's verb and API resource (issue 17's design). */
     readonly lambda: Summary;
+    /** The same call answering with the groups' whole route set, the design before it (same code, whole answers). */
+    readonly lambdaRouteSet: Summary;
     readonly decisionUncached: Summary;
     readonly decisionCached: Summary;
     readonly verifierOnly: Summary;
@@ -46,6 +52,10 @@ export interface AuthorizerResults {
   };
   /** Lambda calls per second over raw RS256 verifications per second, run by run, median. */
   readonly ratioLambdaToRaw: number;
+  /** The same for the design before issue 17 (whole route-set answers). */
+  readonly ratioRouteSetToRaw: number;
+  /** Response bytes of the Lambda call for the bench's requests, largest, in each design. */
+  readonly answerBytes: { readonly resource: number; readonly routeSet: number };
   readonly ratioUncachedToRaw: number;
   readonly ratioCachedToUncached: number;
   readonly byGroups: readonly ScalingPoint[];
@@ -86,45 +96,87 @@ function authorizerFor(
   return { verifier, authorize: createAuthorizer({ config: { maxTokenBytes: 8192 }, policySet, verifier, logger }) };
 }
 
-/** The gateway's decision on one request: the (cached or fresh) authorizer result, its statements, evaluation. */
+/**
+ * The design before issue 17: every answer is the groups' whole route set, which API Gateway cached per token. The
+ * same authorizer code, given whole answers: what the bench compares the scoped answers with.
+ */
+class RouteSetAnswers extends PolicySet {
+  override authorizerAnswer(groupNames: readonly string[], scope: MethodArnStage): PolicyDocument {
+    return this.authorizerPolicy(groupNames, scope);
+  }
+}
+
+/** A request of the bench: its methodArn and the API resource it matches (as API Gateway sends them). */
+interface BenchRequest {
+  readonly methodArn: string;
+  readonly method: string;
+  readonly resource: string;
+}
+
+/**
+ * The gateway's decision on one request: the (cached or fresh) authorizer result, its statements, evaluation. The
+ * cache is keyed as the deployed API's identity sources say: the token, the verb and the resource.
+ */
 function gatewayDecider(authorize: Authorizer, cacheTtlMs: number) {
   const cache = new AuthorizerCache(cacheTtlMs);
   const parsed = new WeakMap<object, ReturnType<typeof parsePolicyDocument>>();
-  return async (authorization: string, methodArn: string): Promise<string> => {
-    // Keyed by the token alone, as the bench has always measured; API Gateway's key now also holds the verb
-    // and the resource (gateway/passes/authorize-cognito.ts), which this bench's requests do not carry.
-    let result = cache.get([authorization]);
+  return async (authorization: string, request: BenchRequest): Promise<string> => {
+    const key = [authorization, request.method, request.resource];
+    let result = cache.get(key);
     if (!result) {
-      result = await authorize(requestEvent({ authorization, methodArn }));
-      cache.set([authorization], result);
+      result = await authorize(eventOf(authorization, request));
+      cache.set(key, result);
     }
     let statements = parsed.get(result.policyDocument);
     if (!statements) {
       statements = parsePolicyDocument(result.policyDocument);
       parsed.set(result.policyDocument, statements);
     }
-    return evaluatePolicies([statements], "execute-api:Invoke", methodArn).decision;
+    return evaluatePolicies([statements], "execute-api:Invoke", request.methodArn).decision;
   };
 }
 
-const ARNS = [
-  "GET/ajax-api/2.0/mlflow/experiments/get",
-  "POST/ajax-api/2.0/mlflow/runs/search",
-  "GET/get-artifact",
-].map((p) => `${METHOD_ARN_PREFIX}${p}`);
+const eventOf = (authorization: string, r: BenchRequest) =>
+  requestEvent({ authorization, methodArn: r.methodArn, resource: r.resource });
+
+/** The UI's reads of the gateway bench's mix, each with the API resource it matches. */
+function benchRequests(policySet: PolicySet): BenchRequest[] {
+  return [
+    ["GET", "/ajax-api/2.0/mlflow/experiments/get"],
+    ["POST", "/ajax-api/2.0/mlflow/runs/search"],
+    ["GET", "/get-artifact"],
+  ].map(([method, path]) => {
+    const resource = apiResourcesOf(policySet.catalog.routes).resolve(method as string, path as string)?.resourcePath;
+    if (!resource) throw new Error(`the API has no method for ${method} ${path}`);
+    return { methodArn: `${METHOD_ARN_PREFIX}${method}${path}`, method: method as string, resource };
+  });
+}
 
 async function measureVariants(
   o: AuthorizerOptions,
   progress: (line: string) => void,
 ): Promise<
-  Pick<AuthorizerResults, "token" | "variants" | "ratioLambdaToRaw" | "ratioUncachedToRaw" | "ratioCachedToUncached">
+  Pick<
+    AuthorizerResults,
+    | "token"
+    | "variants"
+    | "ratioLambdaToRaw"
+    | "ratioRouteSetToRaw"
+    | "answerBytes"
+    | "ratioUncachedToRaw"
+    | "ratioCachedToUncached"
+  >
 > {
   const key = createSigningKey();
   const group = "readers";
   const token = accessToken(key, { "cognito:groups": [group] });
   const bearer = `Bearer ${token}`;
   const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
-  const { authorize, verifier } = authorizerFor(policySet, key, new Logger({ serviceName: "mlflow-gate-authorizer" }));
+  const logger = new Logger({ serviceName: "mlflow-gate-authorizer" });
+  const { authorize, verifier } = authorizerFor(policySet, key, logger);
+  const routeSet = authorizerFor(new RouteSetAnswers(policySet.catalog, policySet.groups), key, logger).authorize;
+  const requests = benchRequests(policySet);
+  const at = (i: number) => requests[i % requests.length] as BenchRequest;
   const uncached = gatewayDecider(authorize, 0);
   const cached = gatewayDecider(authorize, 300_000);
 
@@ -136,21 +188,25 @@ async function measureVariants(
   };
 
   const variants = {
-    lambda: (i: number) => authorize(requestEvent({ authorization: bearer, methodArn: ARNS[i % 3] })),
-    decisionUncached: (i: number) => uncached(bearer, ARNS[i % 3] as string),
-    decisionCached: (i: number) => cached(bearer, ARNS[i % 3] as string),
+    lambda: (i: number) => authorize(eventOf(bearer, at(i))),
+    lambdaRouteSet: (i: number) => routeSet(eventOf(bearer, at(i))),
+    decisionUncached: (i: number) => uncached(bearer, at(i)),
+    decisionCached: (i: number) => cached(bearer, at(i)),
     verifierOnly: () => verifier.verify(token),
     rawRs256: raw,
   };
   const runs: Record<keyof typeof variants, RunFigures[]> = {
     lambda: [],
+    lambdaRouteSet: [],
     decisionUncached: [],
     decisionCached: [],
     verifierOnly: [],
     rawRs256: [],
   };
   await withStdoutMuted(async () => {
-    if ((await uncached(bearer, ARNS[0] as string)) !== "Allow") throw new Error("the benchmark token was not allowed");
+    for (const r of requests)
+      if ((await uncached(bearer, r)) !== "Allow")
+        throw new Error(`the benchmark token was not allowed ${r.methodArn}`);
     for (const op of Object.values(variants)) await timeLoop(o.warmupMs / 5, op);
     for (let r = 0; r < o.runs; r++) {
       // Variants take turns within a run, so a ratio compares two stretches of time next to each other.
@@ -163,16 +219,28 @@ async function measureVariants(
     token: { bytes: token.length, alg: "RS256", modulusBits: 2048, group },
     variants: {
       lambda: summarize(runs.lambda),
+      lambdaRouteSet: summarize(runs.lambdaRouteSet),
       decisionUncached: summarize(runs.decisionUncached),
       decisionCached: summarize(runs.decisionCached),
       verifierOnly: summarize(runs.verifierOnly),
       rawRs256: summarize(runs.rawRs256),
     },
     ratioLambdaToRaw: pairedRatio(runs.lambda, runs.rawRs256),
+    ratioRouteSetToRaw: pairedRatio(runs.lambdaRouteSet, runs.rawRs256),
+    answerBytes: await withStdoutMuted(async () => ({
+      resource: Math.max(
+        ...(await Promise.all(requests.map(async (r) => bytesOf(await authorize(eventOf(bearer, r)))))),
+      ),
+      routeSet: Math.max(
+        ...(await Promise.all(requests.map(async (r) => bytesOf(await routeSet(eventOf(bearer, r)))))),
+      ),
+    })),
     ratioUncachedToRaw: pairedRatio(runs.decisionUncached, runs.rawRs256),
     ratioCachedToUncached: pairedRatio(runs.decisionCached, runs.decisionUncached),
   };
 }
+
+const bytesOf = (result: unknown): number => Buffer.byteLength(JSON.stringify(result), "utf8");
 
 const groupFile = (name: string, actions: readonly string[]): GroupFile => ({
   name,
@@ -243,7 +311,8 @@ function syntheticPolicySet(groups: number, per: number): { policySet: PolicySet
 async function scalingPoint(o: AuthorizerOptions, groups: number, actionsPerGroup: number): Promise<ScalingPoint> {
   const key = createSigningKey();
   const { policySet, names, actions } = syntheticPolicySet(groups, actionsPerGroup);
-  const { authorize } = authorizerFor(policySet, key, SILENT);
+  // Whole route-set answers: the curves measure the cost against the size of the policy itself.
+  const { authorize } = authorizerFor(new RouteSetAnswers(policySet.catalog, policySet.groups), key, SILENT);
   const bearer = `Bearer ${accessToken(key, { "cognito:groups": names })}`;
   // A request no synthetic group allows: implicit deny after every resource was tried.
   const deniedArn = `${METHOD_ARN_PREFIX}DELETE/ajax-api/2.0/mlflow/no-such-route`;

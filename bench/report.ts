@@ -55,7 +55,10 @@ function authorizerSection(run: BenchRun): string[] {
     table(
       ["variant", "ops/s (median)", "min–max of runs", "p50 µs", "p99 µs"],
       [
-        row("Lambda call: verify token, build the group policy, log (Powertools)", v.lambda),
+        row("Lambda call: verify token, the answer for the request's verb and resource, log (Powertools)", v.lambda),
+        ...(v.lambdaRouteSet
+          ? [row("the same call answering with the whole route set (the design before issue 17)", v.lambdaRouteSet)]
+          : []),
         row(
           "gateway decision without the result cache: Lambda call + parse + evaluate the methodArn",
           v.decisionUncached,
@@ -66,13 +69,19 @@ function authorizerSection(run: BenchRun): string[] {
       ],
     ),
     "",
-    `Lambda call / raw RS256: **${f(a.ratioLambdaToRaw)}**; decision without cache / raw: ${f(a.ratioUncachedToRaw)}; with cache / without: ${f(a.ratioCachedToUncached)}× (ratios run by run, median).`,
+    `Lambda call / raw RS256: **${f(a.ratioLambdaToRaw)}**${a.ratioRouteSetToRaw !== undefined ? ` (whole route-set answers: ${f(a.ratioRouteSetToRaw)})` : ""}; decision without cache / raw: ${f(a.ratioUncachedToRaw)}; with cache / without: ${f(a.ratioCachedToUncached)}× (ratios run by run, median).`,
+    ...(a.answerBytes
+      ? [
+          "",
+          `The largest answer for the bench's requests: ${n0(a.answerBytes.resource)} bytes for one verb and resource, ${n0(a.answerBytes.routeSet)} bytes as the whole route set. The gateway's cache keys on the token, the verb and the resource, so a decision with the cache asks the authorizer once per (verb, resource) pair per TTL (section 7 counts them for a UI session).`,
+        ]
+      : []),
     "",
-    "### Cost against groups per user (each group allows 8 actions of its own)",
+    "### Cost against groups per user (each group allows 8 actions of its own; whole route-set answers)",
     "",
     scaling(a.byGroups),
     "",
-    "### Cost against resources per policy (one group)",
+    "### Cost against resources per policy (one group; whole route-set answers)",
     "",
     scaling(a.byResources),
     "",

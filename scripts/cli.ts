@@ -58,13 +58,15 @@ Commands:
       does not read, it is a usage error.
   policy render --group G [--format authorizer|iam] [--api-id ID]
                 [--region R --account A --stage S]   (iam only)
-      Print a compiled policy as JSON. authorizer (default): the policy document the
-      Lambda authorizer returns for members of the group(s), naming only the API id;
-      iam: the managed policies of the group's role (exactly one group).
+      Print a compiled policy as JSON. authorizer (default): the whole policy of members
+      of the group(s), naming only the API id (the Lambda authorizer answers each request
+      with its part for the request's verb and API resource); iam: the managed policies of
+      the group's role (exactly one group).
   policy lint
       Validate every group file: YAML and schema, action names and patterns, extends,
       compilation, that compiled policies grant exactly what the group intends, and
-      the authorizer and IAM size limits. Prints the sizes per group.
+      the size limits: the authorizer's largest answer (8192 bytes) and a role's
+      execute-api policies (9 of 6144 characters). Prints the sizes per group.
   routes diff
       Compare the route catalog with the MLflow installed in .venv.
   api render [--deployed | --local]
