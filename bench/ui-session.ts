@@ -8,7 +8,8 @@
 // after), and the measured count must equal one of them. The same replay is given for the gateway bench's mix.
 import { createHash } from "crypto";
 import { join } from "path";
-import { Browser, chromium, Page, Request } from "playwright-core";
+import { Browser, Page, Request } from "playwright-core";
+import { launchChromium } from "../test/support/chromium";
 import type { AccessLogEntry } from "../gateway/answer";
 import { startTestStack, sdkEnv, TestStack } from "../test/integration/support/stack";
 import { runPython } from "../test/support/python";
@@ -35,8 +36,6 @@ export interface UiSessionOptions {
   /** Cycles of the gateway bench's mix replayed for its figures (one token, all within one TTL). */
   readonly mixCycles: number;
 }
-
-export const CHROMIUM = "/usr/lib/chromium/chromium";
 
 /** The designs as the issue names them. */
 export const DESIGN_NAMES: Record<CacheKeyDesign, string> = {
@@ -275,18 +274,7 @@ export async function benchUiSession(o: UiSessionOptions, progress: (line: strin
     const user = t.stack.summary.demoUsers.find((u) => u.username === o.username);
     if (!user) throw new Error(`ui-session: the stack has no demo user ${o.username}`);
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-      ],
-    });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     const page = await context.newPage();
     const settle = networkWatch(page);

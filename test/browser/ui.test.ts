@@ -1,13 +1,13 @@
 import { mkdirSync } from "fs";
 import { join } from "path";
-import { Browser, BrowserContext, chromium, Page } from "playwright-core";
+import { Browser, BrowserContext, Page } from "playwright-core";
+import { launchChromium } from "../support/chromium";
 import { pluginOps, sdkEnv, startTestStack, TestStack } from "../integration/support/stack";
 import { runPython } from "../support/python";
 
 // The patched UI in Debian's Chromium against the whole local stack: the login shell, MLflow's own
 // bundle behind it, the gateway's authorizer and the private MLflow seeded with the real SDK.
 
-const CHROMIUM = "/usr/lib/chromium/chromium";
 /** The page's storage, for functions evaluated in the browser (this project compiles without the DOM library). */
 declare const localStorage: { getItem(key: string): string | null; setItem(key: string, value: string): void };
 const SCREENSHOTS = join(__dirname, "..", "..", "test-results", "ui");
@@ -37,18 +37,7 @@ beforeAll(async () => {
   if (r.code !== 0) throw new Error(`seed_ui.py failed: ${r.stderr.slice(-2000)}`);
   // MLflow prints a "View run" line on set_terminated; the ids are the last line.
   seed = JSON.parse(r.stdout.trim().split("\n").pop() as string) as Seed;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-  });
+  browser = await launchChromium();
 }, 240_000);
 
 afterAll(async () => {

@@ -1,4 +1,4 @@
-import { startTestStack, TestStack } from "./support/stack";
+import { bearerCall, startTestStack, TestStack } from "./support/stack";
 
 // The UI path: access tokens from the local Cognito pool (USER_PASSWORD_AUTH), checked by the same
 // authorizer module as the Lambda, against real MLflow behind the gateway.
@@ -20,30 +20,8 @@ afterAll(async () => {
   await t?.stop();
 });
 
-async function call(
-  method: string,
-  path: string,
-  token?: string,
-  body?: unknown,
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON read by path
-): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${t.stack.summary.gatewayUrl}${path}`, {
-    method,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body !== undefined ? { "content-type": "application/json" } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  let json: unknown = text;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // not JSON
-  }
-  return { status: res.status, json };
-}
+const call = (method: string, path: string, token?: string, body?: unknown) =>
+  bearerCall(t.stack, token, method, path, body);
 
 const READS = (): [string, string, unknown?][] => [
   ["GET", `/ajax-api/2.0/mlflow/experiments/get?experiment_id=${experimentId}`],

@@ -5,7 +5,7 @@ import { join } from "path";
 import { promisify } from "util";
 import { DEFAULT_PRINCIPALS } from "../../local/principals";
 import { EXAMPLE_GROUPS_DIR, GROUPS_DIR, REPO_ROOT } from "../../project/paths";
-import { OpResult, Plan, pluginOps, startTestStack, TestStack } from "./support/stack";
+import { bearerCall, OpResult, Plan, pluginOps, startTestStack, TestStack } from "./support/stack";
 
 // Issue 17's acceptance, through the whole local stack: a groups directory with the default groups and both
 // example groups (six files), a role for each group, and a user in the five bounded groups. Lint passes on that
@@ -35,23 +35,7 @@ const ok = (r: OpResult | undefined): unknown => {
   return r.value;
 };
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON read by path
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${t.stack.summary.gatewayUrl}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body !== undefined ? { "content-type": "application/json" } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  try {
-    return { status: res.status, json: JSON.parse(text) };
-  } catch {
-    return { status: res.status, json: text };
-  }
-}
+const call = (method: string, path: string, body?: unknown) => bearerCall(t.stack, token, method, path, body);
 
 beforeAll(async () => {
   groupsDir = mkdtempSync(join(tmpdir(), "mlflow-gate-example-groups-"));

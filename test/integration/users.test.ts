@@ -9,7 +9,7 @@ import { join } from "path";
 import { adminClient } from "../../local/user-pool";
 import { GROUPS_DIR } from "../../project/paths";
 import { cliEnv, runCli, runCliProcess } from "../scripts/support/run-cli";
-import { startTestStack, TestStack } from "./support/stack";
+import { bearerCall, startTestStack, TestStack } from "./support/stack";
 
 // `mlflow-gate users` and `groups sync` against the real local pool (cognito-local), with the
 // gateway and MLflow behind it deciding what the users' tokens may do.
@@ -34,18 +34,8 @@ afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-async function call(method: string, path: string, token: string, body?: unknown): Promise<number> {
-  const res = await fetch(`${t.stack.summary.gatewayUrl}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body !== undefined ? { "content-type": "application/json" } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  await res.text();
-  return res.status;
-}
+const call = async (method: string, path: string, token: string, body?: unknown): Promise<number> =>
+  (await bearerCall(t.stack, token, method, path, body)).status;
 
 const registerModel = (token: string, name: string) =>
   call("POST", "/ajax-api/2.0/mlflow/registered-models/create", token, { name });

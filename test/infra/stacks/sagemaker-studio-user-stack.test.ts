@@ -1,3 +1,4 @@
+import { EXECUTE_API_POLICIES_PER_ROLE, OTHER_MANAGED_POLICIES_PER_ROLE } from "../../../authorizer/core/compile";
 import { App, Stack, Validations } from "aws-cdk-lib";
 import * as apigw from "aws-cdk-lib/aws-apigateway";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
@@ -202,6 +203,17 @@ describe("SageMakerStudioUserStack with a new domain", () => {
           expect(resource).toMatch(new RegExp(`^arn:aws:s3:::sagemaker-us-east-1-123456789012(/${profile}/\\*)?$`));
       const own = template.findResources("AWS::IAM::Role")[JSON.parse(roleRef(stack, role)).Ref] as Resource;
       expect(JSON.stringify(own.Properties.ManagedPolicyArns ?? [])).not.toMatch(/SageMakerFullAccess/);
+    },
+  );
+
+  test.each(STUDIO_PROFILES.map((p) => p.profileName))(
+    "%s: no more managed policies besides its execute-api ones than the compiler's budget leaves room for",
+    (profile) => {
+      const role = stack.executionRoles[profile] as iam.Role;
+      const managed = policiesOf(template, stack, role).filter((p) => p.kind === "AWS::IAM::ManagedPolicy");
+      const others = managed.filter((p) => !actionsOf(p.document.Statement).includes("execute-api:Invoke"));
+      expect(others).toHaveLength(OTHER_MANAGED_POLICIES_PER_ROLE);
+      expect(managed.length - others.length).toBeLessThanOrEqual(EXECUTE_API_POLICIES_PER_ROLE);
     },
   );
 

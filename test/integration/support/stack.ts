@@ -123,6 +123,34 @@ export async function signedRequest(
   return JSON.parse(r.stdout) as { status: number; body: string };
 }
 
+/**
+ * One request through the gateway with a bearer token (none when `token` is undefined), a JSON body when given:
+ * its status, and its body as JSON (or as text when it is not JSON).
+ */
+export async function bearerCall(
+  stack: Pick<TestStackView, "summary">,
+  token: string | undefined,
+  method: string,
+  path: string,
+  body?: unknown,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON read by path
+): Promise<{ status: number; json: any }> {
+  const res = await fetch(`${stack.summary.gatewayUrl}${path}`, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined ? { "content-type": "application/json" } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  try {
+    return { status: res.status, json: JSON.parse(text) };
+  } catch {
+    return { status: res.status, json: text };
+  }
+}
+
 /** A fresh access token of one of the stack's demo users (a sign-in of its own: a token the authorizer has not seen). */
 export async function demoAccessToken(t: TestStack, username: string): Promise<string> {
   const user = t.stack.summary.demoUsers.find((u) => u.username === username);
