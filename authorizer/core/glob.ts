@@ -25,7 +25,8 @@ function newNfa(size: number): { moves: { on: CharClass; to: number }[][]; epsil
 }
 
 function globNfa(glob: string): Nfa {
-  const chars = [...glob];
+  // UTF-16 units, as the evaluator's RegExp (globToRegExp, no `u` flag) reads a glob and a request.
+  const chars = glob.split("");
   const nfa = newNfa(chars.length + 1);
   chars.forEach((c, i) => {
     if (c === "*") {
@@ -44,9 +45,9 @@ function globNfa(glob: string): Nfa {
  * any `/` may be repeated and more may follow.
  */
 export function routeNfa(method: string, pathTemplate: string, extraSlashes = false): Nfa {
-  const steps: ({ lit: string } | "segment" | "greedy")[] = [...method].map((c) => ({ lit: c }));
+  const steps: ({ lit: string } | "segment" | "greedy")[] = method.split("").map((c) => ({ lit: c }));
   for (const part of parsePathTemplate(pathTemplate)) {
-    if (part.kind === "literal") steps.push(...[...part.text].map((c) => ({ lit: c })));
+    if (part.kind === "literal") steps.push(...part.text.split("").map((c) => ({ lit: c })));
     else steps.push(part.kind);
   }
   const nfa = newNfa(steps.length + 1);

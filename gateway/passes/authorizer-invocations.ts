@@ -9,6 +9,9 @@ function statusOfFailure(e: unknown): number {
   return e instanceof Error && e.message === "Unauthorized" ? 401 : 500;
 }
 
+/** The most invocations remembered before their requests' log lines take them. */
+const MAX_PENDING_INVOCATIONS = 10_000;
+
 /**
  * The Lambda authorizer, watched from outside the pass that calls it (whatever keys its cache): each invocation is
  * remembered under the request id of its event until the request's log line takes it. A request whose caller is
@@ -20,6 +23,12 @@ export function watchAuthorizer(authorizer: Authorizer): {
   take(requestId: string, result: AuthorizationResult): AuthorizerFacts | undefined;
 } {
   const invocations = new Map<string, AuthorizerFacts>();
+  // Bounded: an invocation whose request never reached its log line (a pass that threw after it) is dropped in
+  // time, the oldest first, as the gateway's requests in flight are far fewer.
+  const remember = (requestId: string, facts: AuthorizerFacts): void => {
+    if (invocations.size >= MAX_PENDING_INVOCATIONS) invocations.delete(invocations.keys().next().value as string);
+    invocations.set(requestId, facts);
+  };
   return {
     async authorizer(event: APIGatewayRequestAuthorizerEvent) {
       const started = performance.now();
@@ -31,10 +40,10 @@ export function watchAuthorizer(authorizer: Authorizer): {
       });
       try {
         const result = await authorizer(event);
-        invocations.set(event.requestContext.requestId, facts(200));
+        remember(event.requestContext.requestId, facts(200));
         return result;
       } catch (e) {
-        invocations.set(event.requestContext.requestId, facts(statusOfFailure(e)));
+        remember(event.requestContext.requestId, facts(statusOfFailure(e)));
         throw e;
       }
     },

@@ -1,4 +1,9 @@
-import { globIntersectsResource, globIntersectsRoute, globToRegExp } from "../../../authorizer/core/glob";
+import {
+  globIntersectsResource,
+  globIntersectsRoute,
+  globsIntersect,
+  globToRegExp,
+} from "../../../authorizer/core/glob";
 
 describe("globToRegExp (IAM semantics)", () => {
   const globMatches = (glob: string, text: string): boolean => globToRegExp(glob).test(text);
@@ -85,5 +90,17 @@ describe("globIntersectsResource: the requests API Gateway routes to a resource,
     ["GET/ajax-api/2.0/mlflow/runs/a/b", "GET", "/ajax-api/2.0/mlflow/runs/{id}", false],
   ])("%s under %s %s: %p", (glob, method, resource, expected) => {
     expect(globIntersectsResource(glob, method, resource)).toBe(expected);
+  });
+});
+
+describe("globsIntersect reads globs as the evaluator does", () => {
+  test.each([
+    ["GET/x/*", "GET/*/y", true],
+    ["GET/x/a", "POST/x/*", false],
+    // A character outside the BMP is two UTF-16 units, as for globToRegExp: `??` matches it.
+    ["GET/x\u{1F600}", "GET/x??", true],
+  ])("%s and %s: %p", (a, b, expected) => {
+    expect(globsIntersect(a, b)).toBe(expected);
+    expect(globToRegExp(b).test(a)).toBe(expected && !/[*?]/.test(a));
   });
 });
