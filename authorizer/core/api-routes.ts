@@ -6,7 +6,7 @@ import {
   CREDENTIAL_OVERWRITE,
   IDENTITY_HEADERS,
   IDENTITY_MAPPINGS,
-  IdentityField,
+  MappedIdentityField,
 } from "./contract";
 import { CatalogError } from "./errors";
 import { Surface } from "./policy-set";
@@ -273,7 +273,7 @@ export function buildApiRouteTree(routes: readonly CatalogRoute[], options: ApiR
  */
 export function identityHeaders(auth: Surface): Record<string, string> {
   const mapped = Object.entries(IDENTITY_MAPPINGS[auth]).map(([field, expression]) => [
-    `integration.request.header.${IDENTITY_HEADERS[field as IdentityField]}`,
+    `integration.request.header.${IDENTITY_HEADERS[field as MappedIdentityField]}`,
     expression,
   ]);
   return {

@@ -116,8 +116,26 @@ export const IDENTITY_HEADERS = {
    * forwards it to MLflow as X-Forwarded-For, in place of anything a client sent.
    */
   sourceIp: "x-mlflow-gate-source-ip",
+  /**
+   * The team of a request under `/ws/{workspace}/` (`method.request.path.workspace`, decoded): only on the
+   * API's team resources, and only when teams are configured. The guard requires it to equal the path's team
+   * and sets MLflow's `X-MLFLOW-WORKSPACE` from it; no client's copy of that header ever reaches MLflow.
+   */
+  workspace: "x-mlflow-gate-workspace",
 } as const;
 export type IdentityField = keyof typeof IDENTITY_HEADERS;
+/** The identity fields every authenticated method maps (the workspace only exists under `/ws/{workspace}/`). */
+export type MappedIdentityField = Exclude<IdentityField, "workspace">;
+
+/** The path parameter of the team resource `/ws/{workspace}` and the mapping of its header. */
+export const WORKSPACE_PATH_PARAMETER = "workspace";
+export const WORKSPACE_MAPPING = `method.request.path.${WORKSPACE_PATH_PARAMETER}`;
+/** The first path part of every team route: `/ws/<team>/...`. */
+export const WORKSPACE_PATH_PART = "ws";
+/** The header MLflow (3.10+, `--enable-workspaces`) picks the workspace from; the guard alone sets it. */
+export const MLFLOW_WORKSPACE_HEADER = "X-MLFLOW-WORKSPACE";
+/** MLflow's workspace when a request names none; with teams only admins and a `default` team file reach it. */
+export const DEFAULT_WORKSPACE = "default";
 
 /** Every header name of ours starts with this; the guard refuses any other name under it. */
 export const IDENTITY_HEADER_PREFIX = "x-mlflow-gate-";
@@ -132,7 +150,7 @@ export const IAM_GROUPS = "(iam)";
  * id is `context.extendedRequestId`, which API Gateway generates: AWS documents that clients can override
  * `context.requestId`.
  */
-export const IDENTITY_MAPPINGS: Readonly<Record<Surface, Readonly<Record<IdentityField, string>>>> = {
+export const IDENTITY_MAPPINGS: Readonly<Record<Surface, Readonly<Record<MappedIdentityField, string>>>> = {
   iam: {
     requestId: "context.extendedRequestId",
     auth: "'iam'",
@@ -182,3 +200,9 @@ export const PRESIGN_QUERY_PARAMETERS = [
   "x-amz-security-token",
   "x-amz-algorithm",
 ];
+
+/**
+ * A team's name: its file name, its MLflow workspace, its path part (`/ws/<team>/`). Lower case so that one
+ * team has one spelling everywhere (IAM resources, path, header); no `.` or `%`, so no path can read it two ways.
+ */
+export const TEAM_NAME = /^[a-z][a-z0-9-]{0,62}$/;
