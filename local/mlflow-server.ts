@@ -5,6 +5,7 @@ import { pathToFileURL } from "url";
 import { loadPinnedMlflowVersion } from "../project/mlflow-venv";
 import { MLFLOW_PYTHON_DIR, VENV_DIR } from "../project/paths";
 import { killOnExit, stopProcessGroup, tailOf, waitForHttp } from "./processes";
+import { ensureMlflowWorkspaces, parseWorkspaceNames } from "./mlflow-workspaces";
 import { localArtifactsDestination, RunningS3, s3ClientEnv } from "./s3-emulator";
 import { RestartPolicy, superviseOnPort } from "./supervisor";
 
@@ -34,14 +35,29 @@ export interface MlflowOptions {
    * touch artifacts)
    */
   readonly artifactStore?: Pick<RunningS3, "url" | "region" | "bucket">;
+  /**
+   * Team workspaces (TEAM_NAME each): MLflow runs with `--enable-workspaces` and, whenever it is ready (a
+   * restart too), creates those it does not have yet; `default` always exists. An empty list runs
+   * workspaces with `default` only. @default no workspaces (MLflow as before teams)
+   */
+  readonly workspaces?: readonly string[];
 }
 
 /** Python that the MLflow server process loads at start (sitecustomize.py): the container image's own. */
 
 /** The environment of the MLflow server process. */
 export function mlflowProcessEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  // Workspace mode is the stack's choice (its --enable-workspaces), never the shell's: MLflow reads
+  // MLFLOW_ENABLE_WORKSPACES and MLFLOW_WORKSPACE_STORE_URI too, and refuses to start at all when the
+  // client-only MLFLOW_WORKSPACE is set.
+  const {
+    MLFLOW_WORKSPACE: _workspace,
+    MLFLOW_ENABLE_WORKSPACES: _enable,
+    MLFLOW_WORKSPACE_STORE_URI: _store,
+    ...rest
+  } = base;
   return {
-    ...base,
+    ...rest,
     // No telemetry: the local stack makes no outbound calls.
     MLFLOW_DISABLE_TELEMETRY: "true",
     DO_NOT_TRACK: "true",
@@ -53,13 +69,15 @@ export function mlflowProcessEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 
 /**
  * `mlflow server`'s options for the local stack: sqlite under `dir`, one worker, and artifacts served
- * through the tracking server from `artifactsDestination` (@default files under `dir`).
+ * through the tracking server from `artifactsDestination` (@default files under `dir`). With
+ * `enableWorkspaces`, the sqlite database is the workspace store too (MLflow's default).
  */
 export function mlflowServerOptions(
   dir: string,
   host: string,
   port: number,
   artifactsDestination = pathToFileURL(join(dir, "artifacts")).href,
+  enableWorkspaces = false,
 ): string[] {
   return [
     "--host",
@@ -73,6 +91,7 @@ export function mlflowServerOptions(
     "--serve-artifacts",
     "--workers",
     "1",
+    ...(enableWorkspaces ? ["--enable-workspaces"] : []),
   ];
 }
 
@@ -81,10 +100,15 @@ function spawnMlflow(
   host: string,
   port: number,
   artifactStore: MlflowOptions["artifactStore"],
+  enableWorkspaces: boolean,
 ): ChildProcess {
-  const options = artifactStore
-    ? mlflowServerOptions(dir, host, port, localArtifactsDestination(artifactStore.bucket))
-    : mlflowServerOptions(dir, host, port);
+  const options = mlflowServerOptions(
+    dir,
+    host,
+    port,
+    artifactStore ? localArtifactsDestination(artifactStore.bucket) : undefined,
+    enableWorkspaces,
+  );
   const env = mlflowProcessEnv(process.env);
   const child = spawn(join(VENV_DIR, "bin", "mlflow"), ["server", ...options], {
     cwd: dir,
@@ -144,22 +168,34 @@ export async function prepareDatabase(
   return "upgraded";
 }
 
-/** Spawns MLflow and waits for /health; a child that never gets ready is stopped before the error is thrown. */
+/** MLflow's refusal to start a database that holds team workspaces without `--enable-workspaces`. */
+const WORKSPACE_DATA_WITHOUT_WORKSPACES = "Cannot disable workspaces";
+
+/**
+ * Spawns MLflow, waits for /health and creates the missing `workspaces` (undefined: workspaces off); a
+ * child that never gets ready, or refuses a workspace, is stopped before the error is thrown.
+ */
 async function startChild(
   dir: string,
   url: URL,
   readyTimeoutMs: number,
   artifactStore: MlflowOptions["artifactStore"],
+  workspaces: readonly string[] | undefined,
+  log: (line: string) => void,
   onSpawn: (c: ChildProcess) => void = () => undefined,
 ): Promise<ChildProcess> {
-  const child = spawnMlflow(dir, url.hostname, Number(url.port), artifactStore);
+  const child = spawnMlflow(dir, url.hostname, Number(url.port), artifactStore, workspaces !== undefined);
   onSpawn(child);
   const why = tailOf(child);
   try {
     await waitForHttp(new URL("/health", url).href, child, readyTimeoutMs, why);
+    if (workspaces) await ensureMlflowWorkspaces(url, workspaces, log);
   } catch (e) {
     await stopProcessGroup(child);
-    throw new Error(`MLflow ${(e as Error).message}`);
+    const hint = why().includes(WORKSPACE_DATA_WITHOUT_WORKSPACES)
+      ? "\n  this database holds team workspaces: start with team files, or move their resources to default (docs/teams-migration.md)"
+      : "";
+    throw new Error(`MLflow ${(e as Error).message}${hint}`);
   }
   return child;
 }
@@ -171,15 +207,17 @@ async function startChild(
  * port with backoff, so the gateway's 502s end by themselves.
  */
 export async function startMlflow(options: MlflowOptions): Promise<RunningMlflow> {
+  const workspaces = options.workspaces && parseWorkspaceNames(options.workspaces);
+  const log = options.log ?? (() => undefined);
   const dir = join(options.dataDir, "mlflow");
   if (!options.artifactStore) mkdirSync(join(dir, "artifacts"), { recursive: true });
   else mkdirSync(dir, { recursive: true });
-  await prepareDatabase(dir, loadPinnedMlflowVersion(), options.log ?? (() => undefined));
+  await prepareDatabase(dir, loadPinnedMlflowVersion(), log);
   const readyTimeoutMs = options.readyTimeoutMs ?? 120_000;
   return superviseOnPort(
     "mlflow        ",
     options,
-    (url, onSpawn) => startChild(dir, url, readyTimeoutMs, options.artifactStore, onSpawn),
+    (url, onSpawn) => startChild(dir, url, readyTimeoutMs, options.artifactStore, workspaces, log, onSpawn),
     options.restart,
   );
 }

@@ -35,6 +35,20 @@ describe("the MLflow server's Python environment", () => {
   }, 60_000);
 });
 
+test("workspace mode is the stack's choice: the shell's MLflow workspace variables never reach the server", () => {
+  // Regression: MLflow refuses to start when the client-only MLFLOW_WORKSPACE is set, and
+  // MLFLOW_ENABLE_WORKSPACES would turn workspaces on without --enable-workspaces.
+  const env = mlflowProcessEnv({
+    PATH: "/bin",
+    MLFLOW_WORKSPACE: "team-a",
+    MLFLOW_ENABLE_WORKSPACES: "true",
+    MLFLOW_WORKSPACE_STORE_URI: "sqlite:///elsewhere.db",
+  });
+
+  expect(Object.keys(env).filter((k) => k.includes("WORKSPACE"))).toEqual([]);
+  expect(env.PATH).toBe("/bin");
+});
+
 describe("prepareDatabase: a new MLflow pin migrates the local database instead of stopping npm start", () => {
   const dirs: string[] = [];
   afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));

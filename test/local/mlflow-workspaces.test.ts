@@ -1,0 +1,240 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { MLFLOW_WORKSPACE_HEADER } from "../../authorizer/core/contract";
+import { ConfigError } from "../../authorizer/core/errors";
+import { mlflowServerOptions, MlflowOptions, RunningMlflow, startMlflow } from "../../local/mlflow-server";
+import { listMlflowWorkspaces, MLFLOW_WORKSPACES_PATH, parseWorkspaceNames } from "../../local/mlflow-workspaces";
+import { LOCAL_ARTIFACT_BUCKET, RunningS3, s3Directory, startS3Emulator } from "../../local/s3-emulator";
+
+describe("parseWorkspaceNames: team names become MLflow workspaces", () => {
+  test("duplicates are dropped and default is left out (MLflow always has it and refuses to create it)", () => {
+    expect(parseWorkspaceNames(["team-a", "default", "team-b", "team-a"])).toEqual(["team-a", "team-b"]);
+  });
+
+  test("every name that is not a team name is reported at once", () => {
+    const error = (() => {
+      try {
+        parseWorkspaceNames(["team-a", "Team-B", "../x", "ok"]);
+      } catch (e) {
+        return e as ConfigError;
+      }
+    })();
+
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error?.problems).toEqual([
+      expect.stringContaining('"Team-B" is not a team name'),
+      expect.stringContaining('"../x" is not a team name'),
+    ]);
+  });
+});
+
+test("without workspaces, mlflow server's options are those of the single-team stack", () => {
+  const options = mlflowServerOptions("/d", "127.0.0.1", 5000);
+
+  expect(options).not.toContain("--enable-workspaces");
+  expect(mlflowServerOptions("/d", "127.0.0.1", 5000, undefined, true)).toEqual([...options, "--enable-workspaces"]);
+});
+
+/** One call to MLflow's REST API on its private address, in `workspace` (none: MLflow's default). */
+async function mlflowCall(
+  mlflow: RunningMlflow,
+  method: "GET" | "POST",
+  path: string,
+  body?: unknown,
+  workspace?: string,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(new URL(path, mlflow.url), {
+    method,
+    headers: {
+      "content-type": "application/json",
+      ...(workspace !== undefined ? { [MLFLOW_WORKSPACE_HEADER]: workspace } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  let json: Record<string, unknown> = {};
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    json = { text };
+  }
+  return { status: res.status, json };
+}
+
+const runIdsIn = async (mlflow: RunningMlflow, workspace: string | undefined): Promise<unknown[]> => {
+  const experiments = await mlflowCall(
+    mlflow,
+    "POST",
+    "/api/2.0/mlflow/experiments/search",
+    { max_results: 100 },
+    workspace,
+  );
+  const ids = ((experiments.json.experiments ?? []) as { experiment_id: string }[]).map((e) => e.experiment_id);
+  if (ids.length === 0) return [];
+  const runs = await mlflowCall(mlflow, "POST", "/api/2.0/mlflow/runs/search", { experiment_ids: ids }, workspace);
+  return ((runs.json.runs ?? []) as { info: { run_id: string } }[]).map((r) => r.info.run_id);
+};
+
+describe("MLflow with team workspaces (the real MLflow, artifacts in the S3 emulator as in the stack)", () => {
+  const dirs: string[] = [];
+  let s3: RunningS3 | undefined;
+  let mlflow: RunningMlflow | undefined;
+  const lines: string[] = [];
+  let dataDir = "";
+  afterAll(async () => {
+    await mlflow?.stop();
+    await s3?.stop();
+    dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
+  });
+  const newDir = () => {
+    const d = mkdtempSync(join(tmpdir(), "mlflow-ws-"));
+    dirs.push(d);
+    return d;
+  };
+  const options = (extra: Partial<MlflowOptions>): MlflowOptions => ({
+    dataDir,
+    host: "127.0.0.1",
+    port: 0,
+    portVariable: "MLFLOW_GATE_MLFLOW_PORT",
+    log: (l) => lines.push(l),
+    ...extra,
+  });
+
+  beforeAll(async () => {
+    dataDir = newDir();
+    s3 = await startS3Emulator({
+      dataDir,
+      host: "127.0.0.1",
+      port: 0,
+      portVariable: "MLFLOW_GATE_S3_PORT",
+      region: "us-east-1",
+    });
+  }, 60_000);
+
+  let runId = "";
+  let artifactUri = "";
+
+  test("starting with workspaces creates each missing one, says so, and default is there as always", async () => {
+    mlflow = await startMlflow(
+      options({
+        workspaces: ["team-a", "team-b", "default"],
+        artifactStore: s3,
+        restart: { log: (l) => lines.push(l), initialDelayMs: 100 },
+      }),
+    );
+
+    expect(lines).toEqual(["mlflow        created workspace team-a", "mlflow        created workspace team-b"]);
+    expect((await listMlflowWorkspaces(mlflow.url)).sort()).toEqual(["default", "team-a", "team-b"]);
+  }, 60_000);
+
+  test("a run logged in team-a is seen in team-a only: not in team-b, not in default", async () => {
+    const m = mlflow as RunningMlflow;
+    const experiment = await mlflowCall(m, "POST", "/api/2.0/mlflow/experiments/create", { name: "churn" }, "team-a");
+    expect(experiment.status).toBe(200);
+    const run = await mlflowCall(
+      m,
+      "POST",
+      "/api/2.0/mlflow/runs/create",
+      { experiment_id: experiment.json.experiment_id },
+      "team-a",
+    );
+    expect(run.status).toBe(200);
+    const info = (run.json.run as { info: { run_id: string; artifact_uri: string } }).info;
+    [runId, artifactUri] = [info.run_id, info.artifact_uri];
+
+    expect(await runIdsIn(m, "team-a")).toEqual([runId]);
+    expect(await runIdsIn(m, "team-b")).toEqual([]);
+    expect(await runIdsIn(m, undefined)).toEqual([]);
+    expect((await mlflowCall(m, "GET", `/api/2.0/mlflow/runs/get?run_id=${runId}`, undefined, "team-b")).status).toBe(
+      404,
+    );
+    // The same experiment name is free in another workspace.
+    expect(
+      (await mlflowCall(m, "POST", "/api/2.0/mlflow/experiments/create", { name: "churn" }, "team-b")).status,
+    ).toBe(200);
+  });
+
+  test("a team's artifacts go to workspaces/<team>/ under the bucket's prefix", async () => {
+    // Prepare: the run's artifact URI names the workspace; the upload goes through MLflow's proxy.
+    expect(artifactUri).toMatch(new RegExp(`^mlflow-artifacts:/workspaces/team-a/\\d+/${runId}/artifacts$`));
+    const key = `${artifactUri.slice("mlflow-artifacts:/".length)}/a.txt`;
+
+    const put = await fetch(new URL(`/api/2.0/mlflow-artifacts/artifacts/${key}`, (mlflow as RunningMlflow).url), {
+      method: "PUT",
+      headers: { [MLFLOW_WORKSPACE_HEADER]: "team-a" },
+      body: "hello",
+    });
+
+    expect(put.status).toBe(200);
+    expect(readFileSync(join(s3Directory(dataDir), LOCAL_ARTIFACT_BUCKET, "artifacts", key), "utf8")).toBe("hello");
+  });
+
+  test("MLflow restarted by the supervisor comes back with its workspaces and creates nothing", async () => {
+    const m = mlflow as RunningMlflow;
+    lines.length = 0;
+    process.kill(-(m.pid as number), "SIGKILL");
+
+    const deadline = Date.now() + 45_000;
+    while (!lines.some((l) => /restarted on/.test(l)) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 200));
+
+    expect(lines.filter((l) => /created workspace/.test(l))).toEqual([]);
+    expect(lines.some((l) => /restarted on/.test(l))).toBe(true);
+    expect(await runIdsIn(m, "team-a")).toEqual([runId]);
+  }, 60_000);
+
+  test("starting again (a second npm start) creates none; a new team file's workspace is created alone", async () => {
+    await mlflow?.stop();
+    lines.length = 0;
+
+    mlflow = await startMlflow(options({ workspaces: ["team-a", "team-b", "team-c"], artifactStore: s3 }));
+
+    expect(lines).toEqual(["mlflow        created workspace team-c"]);
+    expect(await runIdsIn(mlflow, "team-a")).toEqual([runId]);
+  }, 60_000);
+
+  test("the same database started without workspaces is refused by MLflow, with a hint", async () => {
+    await mlflow?.stop();
+    mlflow = undefined;
+
+    await expect(startMlflow(options({ artifactStore: s3 }))).rejects.toThrow(
+      /Cannot disable workspaces[\s\S]*this database holds team workspaces/,
+    );
+  }, 60_000);
+});
+
+describe("MLflow without the option: the single-team stack as before", () => {
+  let mlflow: RunningMlflow | undefined;
+  const dataDir = mkdtempSync(join(tmpdir(), "mlflow-nows-"));
+  afterAll(async () => {
+    await mlflow?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test("no workspace API, no workspace in artifact paths, runs in the one space", async () => {
+    const lines: string[] = [];
+    mlflow = await startMlflow({
+      dataDir,
+      host: "127.0.0.1",
+      port: 0,
+      portVariable: "MLFLOW_GATE_MLFLOW_PORT",
+      log: (l) => lines.push(l),
+    });
+
+    const workspaces = await mlflowCall(mlflow, "GET", MLFLOW_WORKSPACES_PATH);
+    const experiment = await mlflowCall(mlflow, "POST", "/api/2.0/mlflow/experiments/create", { name: "churn" });
+    const run = await mlflowCall(mlflow, "POST", "/api/2.0/mlflow/runs/create", {
+      experiment_id: experiment.json.experiment_id,
+    });
+
+    expect(workspaces.status).toBe(503);
+    expect(lines).toEqual([]);
+    const info = (run.json.run as { info: { run_id: string; artifact_uri: string } }).info;
+    expect(info.artifact_uri).toBe(
+      `mlflow-artifacts:/${String(experiment.json.experiment_id)}/${info.run_id}/artifacts`,
+    );
+    expect(await runIdsIn(mlflow, undefined)).toEqual([info.run_id]);
+    expect(existsSync(join(dataDir, "mlflow", "artifacts"))).toBe(true);
+  }, 60_000);
+});
