@@ -27,7 +27,7 @@ export interface MlflowOptions {
   readonly readyTimeoutMs?: number;
   /** Restart MLflow when it exits on its own; @default no restart (the gateway answers 502 until it is back) */
   readonly restart?: RestartPolicy;
-  /** Progress lines (a database migration); @default none */
+  /** Progress lines (a database migration, a created workspace); @default none */
   readonly log?: (line: string) => void;
   /**
    * The S3 emulator that holds artifacts, as the artifact bucket does on AWS (so clients get presigned

@@ -1,8 +1,10 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { mlflowProcessEnv, prepareDatabase } from "../../local/mlflow-server";
+import { mlflowProcessEnv, prepareDatabase, RunningMlflow, startMlflow } from "../../local/mlflow-server";
+import { MLFLOW_WORKSPACES_PATH } from "../../local/mlflow-workspaces";
 import { runPython } from "../support/python";
+import { mlflowCall, runIdsIn } from "./support/mlflow-rest";
 
 describe("the MLflow server's Python environment", () => {
   // Regression: under load, MLflow 3.17.2 answered about one runs/search in 8,000 with an HTML 500
@@ -107,4 +109,39 @@ describe("prepareDatabase: a new MLflow pin migrates the local database instead 
     expect(error?.message).toContain(`the database before the attempt is in ${join(dir, "mlflow.db.before-3.17.2")}`);
     expect(existsSync(join(dir, "mlflow-version"))).toBe(false);
   }, 120_000);
+});
+
+describe("MLflow without the option: the single-team stack as before", () => {
+  let mlflow: RunningMlflow | undefined;
+  const dataDir = mkdtempSync(join(tmpdir(), "mlflow-nows-"));
+  afterAll(async () => {
+    await mlflow?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test("no workspace API, no workspace in artifact paths, runs in the one space", async () => {
+    const lines: string[] = [];
+    mlflow = await startMlflow({
+      dataDir,
+      host: "127.0.0.1",
+      port: 0,
+      portVariable: "MLFLOW_GATE_MLFLOW_PORT",
+      log: (l) => lines.push(l),
+    });
+
+    const workspaces = await mlflowCall(mlflow, "GET", MLFLOW_WORKSPACES_PATH);
+    const experiment = await mlflowCall(mlflow, "POST", "/api/2.0/mlflow/experiments/create", { name: "churn" });
+    const run = await mlflowCall(mlflow, "POST", "/api/2.0/mlflow/runs/create", {
+      experiment_id: experiment.json.experiment_id,
+    });
+
+    expect(workspaces.status).toBe(503);
+    expect(lines).toEqual([]);
+    const info = (run.json.run as { info: { run_id: string; artifact_uri: string } }).info;
+    expect(info.artifact_uri).toBe(
+      `mlflow-artifacts:/${String(experiment.json.experiment_id)}/${info.run_id}/artifacts`,
+    );
+    expect(await runIdsIn(mlflow, undefined)).toEqual([info.run_id]);
+    expect(existsSync(join(dataDir, "mlflow", "artifacts"))).toBe(true);
+  }, 60_000);
 });

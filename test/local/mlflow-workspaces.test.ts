@@ -1,21 +1,29 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "fs";
+import { mkdtempSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { MLFLOW_WORKSPACE_HEADER } from "../../authorizer/core/contract";
 import { ConfigError } from "../../authorizer/core/errors";
-import { mlflowServerOptions, MlflowOptions, RunningMlflow, startMlflow } from "../../local/mlflow-server";
-import { listMlflowWorkspaces, MLFLOW_WORKSPACES_PATH, parseWorkspaceNames } from "../../local/mlflow-workspaces";
+import {
+  mlflowProcessEnv,
+  mlflowServerOptions,
+  MlflowOptions,
+  RunningMlflow,
+  startMlflow,
+} from "../../local/mlflow-server";
+import { isMlflowWorkspaceName, listMlflowWorkspaces, parseWorkspaceNames } from "../../local/mlflow-workspaces";
 import { LOCAL_ARTIFACT_BUCKET, RunningS3, s3Directory, startS3Emulator } from "../../local/s3-emulator";
+import { runPython } from "../support/python";
+import { mlflowCall, runIdsIn } from "./support/mlflow-rest";
 
 describe("parseWorkspaceNames: team names become MLflow workspaces", () => {
   test("duplicates are dropped and default is left out (MLflow always has it and refuses to create it)", () => {
     expect(parseWorkspaceNames(["team-a", "default", "team-b", "team-a"])).toEqual(["team-a", "team-b"]);
   });
 
-  test("every name that is not a team name is reported at once", () => {
+  test("every name that is not a team name, or that MLflow would refuse, is reported at once before MLflow starts", () => {
     const error = (() => {
       try {
-        parseWorkspaceNames(["team-a", "Team-B", "../x", "ok"]);
+        parseWorkspaceNames(["team-a", "Team-B", "../x", "ok", "a", "team-", "api"]);
       } catch (e) {
         return e as ConfigError;
       }
@@ -25,8 +33,34 @@ describe("parseWorkspaceNames: team names become MLflow workspaces", () => {
     expect(error?.problems).toEqual([
       expect.stringContaining('"Team-B" is not a team name'),
       expect.stringContaining('"../x" is not a team name'),
+      expect.stringContaining('team "a" cannot be an MLflow workspace'),
+      expect.stringContaining('team "team-" cannot be an MLflow workspace'),
+      expect.stringContaining('team "api" cannot be an MLflow workspace'),
     ]);
   });
+
+  test("MLflow's rule here answers as the pinned MLflow's WorkspaceNameValidator does", async () => {
+    // Prepare: names at each edge of the rule.
+    const names = ["a", "ab", "a-b", "team-", "-ab", "9lives", "api", "ajax-api", "static-files", "workspaces"];
+    names.push("x".repeat(63), "x".repeat(64), "Ab", "a_b");
+    const probe = [
+      "import json, sys",
+      "from mlflow.store.workspace.abstract_store import WorkspaceNameValidator as V",
+      "def ok(n):",
+      "    try:",
+      "        V.validate(n); return True",
+      "    except Exception:",
+      "        return False",
+      "print(json.dumps([ok(n) for n in json.loads(sys.argv[1])]))",
+    ].join("\n");
+
+    // Act
+    const r = await runPython(["-c", probe, JSON.stringify(names)], mlflowProcessEnv({ PATH: process.env.PATH }));
+
+    // Assess
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout) as boolean[]).toEqual(names.map(isMlflowWorkspaceName));
+  }, 60_000);
 });
 
 test("without workspaces, mlflow server's options are those of the single-team stack", () => {
@@ -35,46 +69,6 @@ test("without workspaces, mlflow server's options are those of the single-team s
   expect(options).not.toContain("--enable-workspaces");
   expect(mlflowServerOptions("/d", "127.0.0.1", 5000, undefined, true)).toEqual([...options, "--enable-workspaces"]);
 });
-
-/** One call to MLflow's REST API on its private address, in `workspace` (none: MLflow's default). */
-async function mlflowCall(
-  mlflow: RunningMlflow,
-  method: "GET" | "POST",
-  path: string,
-  body?: unknown,
-  workspace?: string,
-): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(new URL(path, mlflow.url), {
-    method,
-    headers: {
-      "content-type": "application/json",
-      ...(workspace !== undefined ? { [MLFLOW_WORKSPACE_HEADER]: workspace } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  let json: Record<string, unknown> = {};
-  try {
-    json = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    json = { text };
-  }
-  return { status: res.status, json };
-}
-
-const runIdsIn = async (mlflow: RunningMlflow, workspace: string | undefined): Promise<unknown[]> => {
-  const experiments = await mlflowCall(
-    mlflow,
-    "POST",
-    "/api/2.0/mlflow/experiments/search",
-    { max_results: 100 },
-    workspace,
-  );
-  const ids = ((experiments.json.experiments ?? []) as { experiment_id: string }[]).map((e) => e.experiment_id);
-  if (ids.length === 0) return [];
-  const runs = await mlflowCall(mlflow, "POST", "/api/2.0/mlflow/runs/search", { experiment_ids: ids }, workspace);
-  return ((runs.json.runs ?? []) as { info: { run_id: string } }[]).map((r) => r.info.run_id);
-};
 
 describe("MLflow with team workspaces (the real MLflow, artifacts in the S3 emulator as in the stack)", () => {
   const dirs: string[] = [];
@@ -201,40 +195,5 @@ describe("MLflow with team workspaces (the real MLflow, artifacts in the S3 emul
     await expect(startMlflow(options({ artifactStore: s3 }))).rejects.toThrow(
       /Cannot disable workspaces[\s\S]*this database holds team workspaces/,
     );
-  }, 60_000);
-});
-
-describe("MLflow without the option: the single-team stack as before", () => {
-  let mlflow: RunningMlflow | undefined;
-  const dataDir = mkdtempSync(join(tmpdir(), "mlflow-nows-"));
-  afterAll(async () => {
-    await mlflow?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-
-  test("no workspace API, no workspace in artifact paths, runs in the one space", async () => {
-    const lines: string[] = [];
-    mlflow = await startMlflow({
-      dataDir,
-      host: "127.0.0.1",
-      port: 0,
-      portVariable: "MLFLOW_GATE_MLFLOW_PORT",
-      log: (l) => lines.push(l),
-    });
-
-    const workspaces = await mlflowCall(mlflow, "GET", MLFLOW_WORKSPACES_PATH);
-    const experiment = await mlflowCall(mlflow, "POST", "/api/2.0/mlflow/experiments/create", { name: "churn" });
-    const run = await mlflowCall(mlflow, "POST", "/api/2.0/mlflow/runs/create", {
-      experiment_id: experiment.json.experiment_id,
-    });
-
-    expect(workspaces.status).toBe(503);
-    expect(lines).toEqual([]);
-    const info = (run.json.run as { info: { run_id: string; artifact_uri: string } }).info;
-    expect(info.artifact_uri).toBe(
-      `mlflow-artifacts:/${String(experiment.json.experiment_id)}/${info.run_id}/artifacts`,
-    );
-    expect(await runIdsIn(mlflow, undefined)).toEqual([info.run_id]);
-    expect(existsSync(join(dataDir, "mlflow", "artifacts"))).toBe(true);
   }, 60_000);
 });
