@@ -30,8 +30,7 @@ const mounts = (path: string): string[] => [`/api${path}`, `/ajax-api${path}`];
 /**
  * Every parameter of the pinned MLflow's routes (catalog paths) that carries an artifact path, from MLflow's
  * handlers (mlflow/server/handlers.py, artifact_router.py: each place that calls `validate_path_is_safe`).
- * The presigned URL routes (`artifacts/presigned-*-url`) carry theirs in a JSON body, relative to a run, and
- * are not listed: the guard streams those bodies.
+ * The presigned URL routes carry theirs in a JSON body: ARTIFACT_BODY_FIELDS.
  */
 export const ARTIFACT_PARAMETERS: ReadonlyMap<string, ArtifactParameters> = new Map<string, ArtifactParameters>([
   ...mounts("/2.0/mlflow/artifacts/list").map((p) => [p, { query: ["path"], path: [], root: "entity" }] as const),
@@ -56,6 +55,33 @@ export const ARTIFACT_PARAMETERS: ReadonlyMap<string, ArtifactParameters> = new 
     "/2.0/mlflow-artifacts/presigned/{artifact_path+}",
   ].flatMap((p) => mounts(p).map((m) => [m, { query: [], path: ["artifact_path"], root: "store" }] as const)),
 ]);
+
+/**
+ * The JSON body fields that carry an artifact path (relative to a run's or a logged model's root), by catalog
+ * path: MLflow reads these bodies only as JSON (the guard reads every JSON body to a Flask route).
+ */
+export const ARTIFACT_BODY_FIELDS: ReadonlyMap<string, readonly string[]> = new Map(
+  ["/2.0/mlflow/artifacts/presigned-upload-url", "/2.0/mlflow/artifacts/presigned-download-url"].flatMap((p) =>
+    mounts(p).map((m) => [m, ["path"]] as const),
+  ),
+);
+
+/** The first problem of the artifact paths a route's JSON body names (values that are not strings MLflow refuses). */
+export function checkArtifactBody(
+  routePath: string,
+  body: Readonly<Record<string, unknown>> | undefined,
+  workspace: string,
+): ArtifactPathProblem | undefined {
+  const fields = ARTIFACT_BODY_FIELDS.get(routePath);
+  if (fields === undefined || body === undefined) return undefined;
+  for (const f of fields) {
+    const v = body[f];
+    if (typeof v !== "string") continue;
+    const problem = artifactPathProblem(v, "entity", workspace);
+    if (problem) return problem;
+  }
+  return undefined;
+}
 
 /** MLflow decodes an artifact path until it stops changing, at most ten times (mlflow/utils/uri.py `_decode`). */
 const MAX_DECODES = 10;

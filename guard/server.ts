@@ -43,7 +43,7 @@ import {
   stripRequestHeaderCookies,
 } from "./request-headers";
 import { readRequestTarget, RequestTarget } from "./request-target";
-import { checkArtifactParameters } from "./artifact-paths";
+import { checkArtifactBody, checkArtifactParameters } from "./artifact-paths";
 import { groupsOf } from "./promotion";
 import {
   checkWorkspaceIdentity,
@@ -370,6 +370,10 @@ export function createGuard(props: GuardProps): Guard {
         checked = check(req, known);
         const prepared = await prepareBody(req, checked, seen, (release) => res.once("close", release));
         if (prepared.json) seen.json = prepared.json;
+        if (checked.route && checked.caller) {
+          const problem = checkArtifactBody(checked.route.path, prepared.json, workspaceOf(checked.workspace));
+          if (problem) refuse(problem);
+        }
         if (checked.route && checked.caller && isPromotionDecided(checked.route.action)) {
           // Held until the answer is sent: the decision and MLflow's write are one step for this model.
           const release = await modelLock.acquire(modelNamesOf(prepared.json));

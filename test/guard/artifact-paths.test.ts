@@ -1,6 +1,8 @@
 import {
+  ARTIFACT_BODY_FIELDS,
   ARTIFACT_PARAMETERS,
   artifactPathProblem,
+  checkArtifactBody,
   checkArtifactParameters,
   decodeArtifactPath,
   unquote,
@@ -85,8 +87,23 @@ describe("checkArtifactParameters", () => {
   test("every route listed is a route of the catalog, and every catalog route with an artifact path parameter is listed", () => {
     const catalog = loadRouteCatalog(CATALOG_FILE);
     const paths = new Set(catalog.routes.map((r) => r.path));
-    for (const p of ARTIFACT_PARAMETERS.keys()) expect(paths.has(p) ? p : `not in the catalog: ${p}`).toBe(p);
+    for (const p of [...ARTIFACT_PARAMETERS.keys(), ...ARTIFACT_BODY_FIELDS.keys()])
+      expect(paths.has(p) ? p : `not in the catalog: ${p}`).toBe(p);
     const withArtifactPath = catalog.routes.filter((r) => r.path.includes("{artifact_path+}")).map((r) => r.path);
     for (const p of withArtifactPath) expect(ARTIFACT_PARAMETERS.has(p) ? p : `not listed: ${p}`).toBe(p);
+  });
+});
+
+describe("checkArtifactBody", () => {
+  test("the presigned URL routes' `path`, relative to the run", () => {
+    const upload = "/api/2.0/mlflow/artifacts/presigned-upload-url";
+    expect(checkArtifactBody(upload, { run_id: "r", path: "model/a.bin" }, "default")).toBeUndefined();
+    expect(checkArtifactBody(upload, { run_id: "r", path: "./a.bin" }, "default")).toBe("artifact-path-unsafe");
+    expect(
+      checkArtifactBody("/ajax-api/2.0/mlflow/artifacts/presigned-download-url", { path: "%2E%2E/x" }, "team-a"),
+    ).toBe("artifact-path-unsafe");
+    expect(checkArtifactBody(upload, { path: 1 }, "default")).toBeUndefined();
+    expect(checkArtifactBody(upload, undefined, "default")).toBeUndefined();
+    expect(checkArtifactBody("/api/2.0/mlflow/runs/create", { path: "./x" }, "default")).toBeUndefined();
   });
 });

@@ -411,7 +411,7 @@ describe("the team header: API Gateway's, once, in its spelling, equal to the pa
 
 describe("MLflow's default-workspace artifact traversal is refused on every artifact route", () => {
   /** Requests for team-b's artifacts from the default workspace, each a route of the catalog. */
-  const attacks = (): [string, string][] => {
+  const attacks = (): [string, string, string?][] => {
     const rel = artifactsOfB();
     const q = (v: string) => encodeURIComponent(v);
     const run = ids.runA;
@@ -445,14 +445,21 @@ describe("MLflow's default-workspace artifact traversal is refused on every arti
       ["GET", `/ajax-api/2.0/mlflow/logged-models/m-1/artifacts/files?artifact_file_path=./x`],
       ["GET", `/api/2.0/mlflow/logged-models/m-1/artifacts/directories?artifact_directory_path=%2Fetc`],
       ["GET", `/ajax-api/2.0/mlflow/logged-models/m-1/artifacts/directories?artifact_directory_path=a/../b`],
+      ["POST", `/api/2.0/mlflow/artifacts/presigned-upload-url`, JSON.stringify({ run_id: run, path: "./x" })],
+      [
+        "POST",
+        `/ajax-api/2.0/mlflow/artifacts/presigned-download-url`,
+        JSON.stringify({ run_id: run, path: "%2E%2E/x" }),
+      ],
     ];
   };
   /** A caller's request as API Gateway sends it: each surface on its own routes. */
-  const through = (base: URL, method: string, target: string, team?: string) => {
+  const through = (base: URL, method: string, target: string, team?: string, jsonBody?: string) => {
     const full = team === undefined ? target : `/ws/${team}${target}`;
     const identity =
       authTypeOf(target, "read") === "cognito" ? cognito(method, full, "admins", team) : iam(method, full, team);
-    return send(base, method, full, identity, method === "PUT" || method === "POST" ? "x" : undefined);
+    if (jsonBody !== undefined) identity.push(["Content-Type", "application/json"]);
+    return send(base, method, full, identity, jsonBody ?? (method === "PUT" || method === "POST" ? "x" : undefined));
   };
 
   test("MLflow itself, in its default workspace, reads, lists and deletes team-b's artifacts", async () => {
@@ -487,9 +494,11 @@ describe("MLflow's default-workspace artifact traversal is refused on every arti
     ["with teams, in /ws/default/", "default"],
     ["with teams, in /ws/team-a/", "team-a"],
   ])("refused %s, and nothing changed in MLflow", async (_how, mode) => {
-    for (const [method, target] of attacks()) {
+    for (const [method, target, body] of attacks()) {
       const r =
-        mode === "plain" ? await through(plainBase, method, target) : await through(teamsBase, method, target, mode);
+        mode === "plain"
+          ? await through(plainBase, method, target, undefined, body)
+          : await through(teamsBase, method, target, mode, body);
       expect([method, target, r.status]).toEqual([method, target, expect.any(Number)]);
       expect(r.status === 400 || r.status === 403 || r.status === 404 ? "4xx" : `${r.status} ${r.body}`).toBe("4xx");
       expect(r.body).not.toContain(SECRET);
