@@ -9,6 +9,7 @@ import {
   ServerResponse,
 } from "http";
 import { authTypeOf, AuthType, CatalogRoute, readPathParameters, RouteMatcher } from "../authorizer/core/catalog";
+import { MLFLOW_WORKSPACE_HEADER } from "../authorizer/core/contract";
 import { connectionTokens, HOP_BY_HOP_HEADERS, isHopByHopRequestHeader } from "../common/hop-by-hop";
 import { discardBody, readBody } from "../common/http-body";
 import { trackResponses } from "../common/http-server";
@@ -30,7 +31,14 @@ import { createByteBudget } from "../common/byte-budget";
 import { DEFAULT_MAX_BUFFERED_BYTES } from "./config";
 import { Caller, isRequestId, readCaller } from "./caller";
 import { DEFAULT_GRAPHQL_LIMITS, GraphqlLimits } from "./graphql";
-import { checkPromotion, PROMOTION_ERROR_CODES, PromotionPolicy, RegistryLookup, VersionFacts } from "./promotion";
+import {
+  checkPromotion,
+  groupsOf,
+  PROMOTION_ERROR_CODES,
+  PromotionPolicy,
+  RegistryLookup,
+  VersionFacts,
+} from "./promotion";
 import { isPromotionAction, isPromotionDecided, isRegistryChangeAction } from "./promotion-request";
 import { JsonObject } from "./json-body";
 import { ModelLock, modelNamesOf } from "./model-lock";
@@ -44,7 +52,6 @@ import {
 } from "./request-headers";
 import { readRequestTarget, RequestTarget } from "./request-target";
 import { checkArtifactBody, checkArtifactParameters } from "./artifact-paths";
-import { groupsOf } from "./promotion";
 import {
   checkWorkspaceIdentity,
   filterWorkspaceList,
@@ -55,7 +62,6 @@ import {
   WORKSPACE_MANAGE_ACTIONS,
   workspaceOf,
 } from "./workspaces";
-import { MLFLOW_WORKSPACE_HEADER } from "../authorizer/core/contract";
 
 /**
  * The guard: a reverse proxy directly in front of MLflow, and the only way to it. It trusts identity
