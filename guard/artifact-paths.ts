@@ -117,7 +117,10 @@ export function artifactPathProblem(
   }
   const segments = path.split("/");
   if (segments.some((s) => s === "." || s === "..")) return "artifact-path-unsafe";
-  if (root === "store" && segments[0] === "workspaces" && segments[1] !== workspace) return "artifact-path-workspace";
+  // In any letter case: a store on a case-insensitive file system would read `Workspaces/` as `workspaces/`.
+  if (root === "store" && segments[0]?.toLowerCase() === "workspaces" && segments[1] !== workspace) {
+    return "artifact-path-workspace";
+  }
   return undefined;
 }
 

@@ -8,6 +8,8 @@ import {
   unquote,
 } from "../../guard/artifact-paths";
 import { loadRouteCatalog } from "../../authorizer/load-policies";
+import { samplePath } from "../../authorizer/core/catalog";
+import { readRequestTarget } from "../../guard/request-target";
 import { CATALOG_FILE } from "../../project/paths";
 
 describe("decodeArtifactPath: as MLflow's validate_path_is_safe reads a path", () => {
@@ -57,6 +59,7 @@ describe("artifactPathProblem", () => {
     expect(artifactPathProblem("workspaces/", "store", "default")).toBe("artifact-path-workspace");
     expect(artifactPathProblem("workspaces/team-b/1", "store", "default")).toBe("artifact-path-workspace");
     expect(artifactPathProblem("workspaces%2Fteam-b", "store", "team-a")).toBe("artifact-path-workspace");
+    expect(artifactPathProblem("Workspaces/team-b/1", "store", "default")).toBe("artifact-path-workspace");
     // Relative to a run's own root, a folder named "workspaces" is the run's.
     expect(artifactPathProblem("workspaces/team-b/1", "entity", "default")).toBeUndefined();
   });
@@ -105,5 +108,28 @@ describe("checkArtifactBody", () => {
     expect(checkArtifactBody(upload, { path: 1 }, "default")).toBeUndefined();
     expect(checkArtifactBody(upload, undefined, "default")).toBeUndefined();
     expect(checkArtifactBody("/api/2.0/mlflow/runs/create", { path: "./x" }, "default")).toBeUndefined();
+  });
+});
+
+describe("dot segments in the path of every artifact route: refused by the target check (request-target.ts)", () => {
+  const catalog = loadRouteCatalog(CATALOG_FILE);
+  const routes = catalog.routes.filter((r) => ARTIFACT_PARAMETERS.has(r.path) || ARTIFACT_BODY_FIELDS.has(r.path));
+
+  test.each(routes.map((r) => [r.method, r.path]))("%s %s", (_method, template) => {
+    const sample = samplePath(template);
+    const insertions = ["./", "../", "%2E/", ".%2F", "%2e%2e/", "%252E/", ".%5C"];
+    for (const team of ["", "/ws/team-a"]) {
+      // A dot segment after the route's first part, and at the end of it.
+      const parts = sample.split("/");
+      for (const dots of insertions) {
+        const inner = `${team}${[...parts.slice(0, 2), dots.replace(/\/$/, ""), ...parts.slice(2)].join("/")}`;
+        const trailing = `${team}${sample}/${dots}x`;
+        for (const target of [inner, trailing]) {
+          const read = readRequestTarget(target);
+          expect([target, read.ok]).toEqual([target, false]);
+        }
+      }
+    }
+    expect(routes.length).toBeGreaterThanOrEqual(30);
   });
 });
