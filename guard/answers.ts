@@ -48,6 +48,45 @@ export const REFUSALS: Readonly<Record<string, GuardAnswer>> = {
   "method-mismatch": bad("the method differs from the one API Gateway authorized"),
   "path-mismatch": bad("the path differs from the one API Gateway authorized"),
   "authorized-path-unreadable": bad("the path API Gateway authorized cannot be read unambiguously"),
+  "workspace-path-required": {
+    status: 404,
+    errorCode: "ENDPOINT_NOT_FOUND",
+    message: "with teams, MLflow's routes are under /ws/<team>/",
+  },
+  "workspace-path-malformed": {
+    status: 404,
+    errorCode: "ENDPOINT_NOT_FOUND",
+    message: "a team route is /ws/<team>/<MLflow's route>, the team in lower case (a-z, 0-9, '-')",
+  },
+  "workspace-on-public-route": {
+    status: 404,
+    errorCode: "ENDPOINT_NOT_FOUND",
+    message: "public routes (/health, /version, the UI's files) are not under /ws/<team>/",
+  },
+  "workspace-identity-missing": bad("a team route needs the team API Gateway maps from the path, which is missing"),
+  "workspace-identity-mismatch": bad("the team API Gateway authorized differs from the path's team"),
+  "workspace-identity-unexpected": bad("this deployment has no teams: a request may not send x-mlflow-gate-workspace"),
+  "workspace-manage-denied": {
+    status: 403,
+    errorCode: "PERMISSION_DENIED",
+    message: "only administrators may create, update or delete workspaces",
+  },
+  "workspace-not-reachable": {
+    status: 403,
+    errorCode: "PERMISSION_DENIED",
+    message: "the caller's groups do not reach this workspace",
+  },
+  "artifact-path-unsafe": {
+    status: 400,
+    errorCode: "INVALID_PARAMETER_VALUE",
+    message:
+      "an artifact path may not hold '.' or '..' segments, '\\', control characters or a leading '/' (also percent-encoded)",
+  },
+  "artifact-path-workspace": {
+    status: 403,
+    errorCode: "PERMISSION_DENIED",
+    message: "an artifact path may only enter workspaces/<ws>/ of the request's own workspace",
+  },
   "get-with-body": bad("a GET or HEAD request must not have a body (MLflow would read it as its parameters)"),
   "not-utf8": bad("the body must be UTF-8 JSON"),
   "not-json": bad("the body must be JSON"),
@@ -76,6 +115,11 @@ export const REFUSALS: Readonly<Record<string, GuardAnswer>> = {
     retryAfterSeconds: 1,
   },
   "upstream-unreachable": { status: 502, errorCode: "TEMPORARILY_UNAVAILABLE", message: "MLflow is not answering" },
+  "workspace-list-unreadable": {
+    status: 502,
+    errorCode: "TEMPORARILY_UNAVAILABLE",
+    message: "MLflow's list of workspaces could not be read to keep only the caller's",
+  },
   "guard-error": { status: 400, errorCode: "BAD_REQUEST", message: "the guard could not read the request" },
 };
 

@@ -64,7 +64,10 @@ export interface AuditRecord {
   readonly sourceIp?: string;
   readonly action: string;
   readonly method: string;
+  /** The path as the guard received it (with teams, `/ws/<team>/...`). */
   readonly path: string;
+  /** With teams: the request's team, the MLflow workspace it acted in. */
+  readonly workspace?: string;
   readonly resources: AuditResources;
   /** On the promotion routes, once the guard read the request. */
   readonly promotion?: AuditPromotion;
@@ -82,6 +85,7 @@ type RequestFields = Pick<
   | "action"
   | "method"
   | "path"
+  | "workspace"
   | "resources"
   | "promotion"
   | "status"
@@ -115,6 +119,7 @@ export function buildAuditRecord(
     action: fields.action,
     method: fields.method,
     path: fields.path,
+    ...(fields.workspace !== undefined ? { workspace: fields.workspace } : {}),
     resources: fields.resources,
     ...(fields.promotion !== undefined ? { promotion: fields.promotion } : {}),
     status: fields.status,

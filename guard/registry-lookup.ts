@@ -1,4 +1,5 @@
 import { Agent, request as httpRequest } from "http";
+import { MLFLOW_WORKSPACE_HEADER } from "../authorizer/core/contract";
 import { Refusal, REFUSALS } from "./answers";
 import { isJsonObject } from "./json-body";
 import { modelFactsOf, RegistryLookup, versionFactsOf } from "./promotion";
@@ -10,8 +11,10 @@ const LOOKUP_TIMEOUT_MS = 30_000;
  * What the promotion rules need, read from MLflow itself (the guard is its only client, so it asks without an
  * identity): a version's stage, aliases and stamped creator; a model's aliases and newest version per stage.
  * undefined when MLflow has no such version or model (404); anything else unreadable or unreachable: a 502.
+ * With a `workspace` (a team's request), MLflow is asked in that workspace: the rules read the version the
+ * request names, never one of the same name in another team.
  */
-export function registryLookup(upstream: URL, agent: Agent): RegistryLookup {
+export function registryLookup(upstream: URL, agent: Agent, workspace?: string): RegistryLookup {
   const unreachable = () => new Refusal("upstream-unreachable", REFUSALS["upstream-unreachable"]!);
   const read = <T>(path: string, query: Record<string, string>, factsOf: (json: unknown) => T | undefined) =>
     new Promise<T | undefined>((resolve, reject) => {
@@ -21,7 +24,11 @@ export function registryLookup(upstream: URL, agent: Agent): RegistryLookup {
           port: upstream.port,
           method: "GET",
           path: `${path}?${new URLSearchParams(query).toString()}`,
-          headers: { host: upstream.host, accept: "application/json" },
+          headers: {
+            host: upstream.host,
+            accept: "application/json",
+            ...(workspace !== undefined ? { [MLFLOW_WORKSPACE_HEADER]: workspace } : {}),
+          },
           agent,
         },
         (up) => {

@@ -90,3 +90,20 @@ export function isGuardOnlyHeader(lowerName: string): boolean {
 export function isClientAddressHeader(lowerName: string): boolean {
   return lowerName === "forwarded" || lowerName === "x-real-ip" || lowerName.startsWith("x-forwarded-");
 }
+
+/** The cookies MLflow's UI turns into request headers (`mlflow-request-header-<Header>`), in any letter case. */
+const REQUEST_HEADER_COOKIE = "mlflow-request-header-";
+
+/**
+ * A Cookie header without the cookies MLflow's UI turns into request headers; undefined when none is left.
+ * MLflow 3.17's server reads no cookie (only its browser code copies these into headers, which the guard
+ * then sees and checks), so this is defence in depth: no cookie can ever name MLflow's workspace or
+ * credentials behind the guard's back, should a later MLflow read them on the server.
+ */
+export function stripRequestHeaderCookies(value: string): string | undefined {
+  const kept = value
+    .split(";")
+    .map((c) => c.trim())
+    .filter((c) => c !== "" && !c.toLowerCase().startsWith(REQUEST_HEADER_COOKIE));
+  return kept.length === 0 ? undefined : kept.join("; ");
+}

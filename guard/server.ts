@@ -9,6 +9,7 @@ import {
   ServerResponse,
 } from "http";
 import { authTypeOf, AuthType, CatalogRoute, readPathParameters, RouteMatcher } from "../authorizer/core/catalog";
+import { MLFLOW_WORKSPACE_HEADER } from "../authorizer/core/contract";
 import { connectionTokens, HOP_BY_HOP_HEADERS, isHopByHopRequestHeader } from "../common/hop-by-hop";
 import { discardBody, readBody } from "../common/http-body";
 import { trackResponses } from "../common/http-server";
@@ -30,13 +31,37 @@ import { createByteBudget } from "../common/byte-budget";
 import { DEFAULT_MAX_BUFFERED_BYTES } from "./config";
 import { Caller, isRequestId, readCaller } from "./caller";
 import { DEFAULT_GRAPHQL_LIMITS, GraphqlLimits } from "./graphql";
-import { checkPromotion, PROMOTION_ERROR_CODES, PromotionPolicy, RegistryLookup, VersionFacts } from "./promotion";
+import {
+  checkPromotion,
+  groupsOf,
+  PROMOTION_ERROR_CODES,
+  PromotionPolicy,
+  RegistryLookup,
+  VersionFacts,
+} from "./promotion";
 import { isPromotionAction, isPromotionDecided, isRegistryChangeAction } from "./promotion-request";
 import { JsonObject } from "./json-body";
 import { ModelLock, modelNamesOf } from "./model-lock";
 import { registryLookup } from "./registry-lookup";
-import { inspectHeaders, isClientAddressHeader, isGuardOnlyHeader, presignParameterOf } from "./request-headers";
+import {
+  inspectHeaders,
+  isClientAddressHeader,
+  isGuardOnlyHeader,
+  presignParameterOf,
+  stripRequestHeaderCookies,
+} from "./request-headers";
 import { readRequestTarget, RequestTarget } from "./request-target";
+import { checkArtifactBody, checkArtifactParameters } from "./artifact-paths";
+import {
+  checkWorkspaceIdentity,
+  filterWorkspaceList,
+  GuardWorkspaces,
+  isTeamPath,
+  reaches,
+  readTeamPath,
+  WORKSPACE_MANAGE_ACTIONS,
+  workspaceOf,
+} from "./workspaces";
 
 /**
  * The guard: a reverse proxy directly in front of MLflow, and the only way to it. It trusts identity
@@ -70,6 +95,11 @@ export interface GuardProps {
   readonly upstreamIdleMs?: number;
   /** The group files' promotion rules, and the groups of SigV4 callers; the stage and alias routes are decided with them. */
   readonly promotion: PromotionPolicy;
+  /**
+   * Teams: MLflow's routes under `/ws/<team>/`, each request in its team's MLflow workspace, and what the
+   * caller's groups reach of the workspace routes. @default no teams (every request in MLflow's default workspace)
+   */
+  readonly workspaces?: GuardWorkspaces;
 }
 
 export interface Guard {
@@ -105,7 +135,14 @@ type Finish = (
 
 /** What the guard learnt of a request before forwarding it. */
 interface Checked {
+  /** The target MLflow gets: with teams, the path after `/ws/<team>`. */
   readonly target: RequestTarget;
+  /** The decoded path as the guard received it (with teams, `/ws/<team>/...`): the audit line's. */
+  readonly receivedPath: string;
+  /** The team's MLflow workspace, which the guard sets as MLflow's workspace header; undefined without teams. */
+  readonly workspace?: string;
+  /** ListWorkspaces with teams: MLflow's answer keeps only these workspaces (undefined: all). */
+  readonly listOnly?: ReadonlySet<string>;
   readonly route: CatalogRoute | undefined;
   readonly action: string;
   readonly audited: boolean;
@@ -150,10 +187,21 @@ export function createGuard(props: GuardProps): Guard {
     const method = req.method ?? "";
     const read = readRequestTarget(req.url);
     if (!read.ok) return refuse(read.problem);
-    const target = read.target;
+    const received = read.target;
     const headers = inspectHeaders(req.rawHeaders);
     if (!headers.ok) return refuse(headers.problem);
-    if (presignParameterOf(target.rawQuery) !== undefined) return refuse("presigned-query");
+    if (presignParameterOf(received.rawQuery) !== undefined) return refuse("presigned-query");
+    // With teams, MLflow's route is what follows `/ws/<team>`; without, a `/ws/` path is MLflow's to answer.
+    let target = received;
+    let team: string | undefined;
+    if (props.workspaces !== undefined && isTeamPath(received.rawPath)) {
+      const teamPath = readTeamPath(received.rawPath);
+      if (!teamPath.ok) return refuse(teamPath.problem);
+      team = teamPath.team;
+      // `/ws/<team>` is plain ASCII (TEAM_NAME), so the decoded rest is the rest of the decoded path.
+      const path = received.path.slice(received.rawPath.length - teamPath.rawRest.length);
+      target = { rawPath: teamPath.rawRest, rawQuery: received.rawQuery, path };
+    }
     const route = props.matcher.match(method, target.path);
     const surface: AuthType = route ? route.auth : authTypeOf(target.path, "read");
     const action = route?.action ?? "(unknown route)";
@@ -164,27 +212,68 @@ export function createGuard(props: GuardProps): Guard {
     }
     const anyIdentity = Object.keys(identity).length > 0;
     if (surface === "none") {
+      // Public routes are the API's without a team; one under `/ws/<team>/` is no route of the API.
+      if (team !== undefined) return refuse("workspace-on-public-route");
       // A public route (health checks, the UI's static files): API Gateway maps no identity there, so one
       // that comes with an identity was forged.
       if (anyIdentity) return refuse("identity-on-public-route");
       const peer = req.socket.remoteAddress;
       if (peer === undefined) return refuse("guard-error");
-      return { target, route, action, audited: false, requestId: randomUUID(), forwardedFor: peer };
+      return {
+        target,
+        receivedPath: received.path,
+        route,
+        action,
+        audited: false,
+        requestId: randomUUID(),
+        forwardedFor: peer,
+      };
     }
+    // With teams every authenticated route is a team's: fail closed on one without.
+    if (props.workspaces !== undefined && team === undefined) return refuse("workspace-path-required");
     const who = readCaller(identity);
     if (!who.ok) return refuse(who.problem);
     if (who.caller.surface !== surface) return refuse("surface-mismatch");
     known.caller = who.caller;
     if (identity.method === undefined || identity.path === undefined) return refuse("identity-incomplete");
     const authorized = checkAuthorizedRequest(
-      { method, path: target.path },
+      { method, path: received.path },
       { method: identity.method, path: identity.path },
       props.stagePathPrefix,
     );
     if (!authorized.ok) return refuse(authorized.problem);
+    if (props.workspaces === undefined) {
+      if (identity.workspace !== undefined) return refuse("workspace-identity-unexpected");
+    } else {
+      const mapped = checkWorkspaceIdentity(identity.workspace, team as string);
+      if (!mapped.ok) return refuse(mapped.problem);
+    }
+    if (route !== undefined) {
+      const params = readPathParameters(route.path, target.path);
+      const artifacts = checkArtifactParameters(route.path, target.rawQuery, params, workspaceOf(team));
+      if (artifacts !== undefined) return refuse(artifacts);
+    }
+    let listOnly: ReadonlySet<string> | undefined;
+    if (props.workspaces !== undefined && route !== undefined) {
+      const groups = groupsOf(who.caller, props.promotion.iamGroups);
+      if (WORKSPACE_MANAGE_ACTIONS.has(route.action) && !props.workspaces.mayManage(groups)) {
+        return refuse("workspace-manage-denied");
+      }
+      if (route.action === "GetWorkspace") {
+        const name = readPathParameters(route.path, target.path).workspace_name ?? "";
+        if (!reaches(props.workspaces.reachable(groups), name)) return refuse("workspace-not-reachable");
+      }
+      if (route.action === "ListWorkspaces") {
+        const reached = props.workspaces.reachable(groups);
+        if (reached !== "all") listOnly = reached;
+      }
+    }
     if ((method === "GET" || method === "HEAD") && hasBody(req)) return refuse("get-with-body");
     return {
       target,
+      receivedPath: received.path,
+      ...(team !== undefined ? { workspace: team } : {}),
+      ...(listOnly !== undefined ? { listOnly } : {}),
       route,
       action,
       audited,
@@ -251,7 +340,7 @@ export function createGuard(props: GuardProps): Guard {
       const c = checked;
       if (decision === "forwarded" && !c?.audited) return;
       const target = c?.target;
-      const path = target?.path ?? (req.url ?? "").split("?")[0]!.slice(0, 1024);
+      const path = c?.receivedPath ?? (req.url ?? "").split("?")[0]!.slice(0, 1024);
       emit(
         buildAuditRecord({
           now: now(),
@@ -260,6 +349,7 @@ export function createGuard(props: GuardProps): Guard {
           action: c?.action ?? "(refused before routing)",
           method: req.method ?? "",
           path,
+          ...(c?.workspace !== undefined ? { workspace: c.workspace } : {}),
           resources: mergeResources(
             c && target ? requestResources(c.route, target.path, new URLSearchParams(target.rawQuery), seen.json) : {},
             answered,
@@ -286,6 +376,10 @@ export function createGuard(props: GuardProps): Guard {
         checked = check(req, known);
         const prepared = await prepareBody(req, checked, seen, (release) => res.once("close", release));
         if (prepared.json) seen.json = prepared.json;
+        if (checked.route && checked.caller) {
+          const problem = checkArtifactBody(checked.route.path, prepared.json, workspaceOf(checked.workspace));
+          if (problem) refuse(problem);
+        }
         if (checked.route && checked.caller && isPromotionDecided(checked.route.action)) {
           // Held until the answer is sent: the decision and MLflow's write are one step for this model.
           const release = await modelLock.acquire(modelNamesOf(prepared.json));
@@ -294,9 +388,12 @@ export function createGuard(props: GuardProps): Guard {
           const action = checked.route.action;
           // A promotion's audit line says what was asked, and what the decision read of the version (its stage before).
           let facts: VersionFacts | undefined;
+          // A team's rules read the version in the team's workspace.
+          const read =
+            checked.workspace === undefined ? registry : registryLookup(props.upstream, agent, checked.workspace);
           const lookup: RegistryLookup = {
-            version: async (n, v) => (facts = await registry.version(n, v)),
-            model: (n) => registry.model(n),
+            version: async (n, v) => (facts = await read.version(n, v)),
+            model: (n) => read.model(n),
           };
           if (isPromotionAction(action)) promotion = auditPromotion(action, prepared.json, undefined);
           else if (isRegistryChangeAction(action)) promotion = auditRegistryChange(action, undefined);
@@ -337,8 +434,16 @@ export function createGuard(props: GuardProps): Guard {
     for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
       const lower = (req.rawHeaders[i] as string).toLowerCase();
       if (isHopByHopRequestHeader(lower, tokens) || isGuardOnlyHeader(lower) || isClientAddressHeader(lower)) continue;
+      if (lower === "cookie") {
+        const kept = stripRequestHeaderCookies(req.rawHeaders[i + 1] as string);
+        if (kept !== undefined) headers.push(req.rawHeaders[i] as string, kept);
+        continue;
+      }
       headers.push(req.rawHeaders[i] as string, req.rawHeaders[i + 1] as string);
     }
+    // MLflow picks the workspace from this header alone: the team's, set here and nowhere else (a client's
+    // copy, in any letter case, was refused).
+    if (c.workspace !== undefined) headers.push(MLFLOW_WORKSPACE_HEADER, c.workspace);
     // The one address header MLflow gets: uvicorn believes it from the guard's loopback connection, and MLflow
     // opens its localhost-only routes (the Assistant's) to a loopback client.
     headers.push("host", props.upstream.host, "x-forwarded-for", c.forwardedFor);
@@ -365,6 +470,10 @@ export function createGuard(props: GuardProps): Guard {
         },
         (up) => {
           const status = up.statusCode ?? 502;
+          if (c.listOnly !== undefined && status === 200) {
+            answerWorkspaceList(up, res, c.listOnly, done);
+            return;
+          }
           const out: string[] = [];
           for (let i = 0; i + 1 < up.rawHeaders.length; i += 2) {
             if (HOP_BY_HOP_HEADERS.has((up.rawHeaders[i] as string).toLowerCase())) continue;
@@ -428,6 +537,50 @@ export function createGuard(props: GuardProps): Guard {
     });
     if (body !== undefined) upstreamReq.end(body);
     else req.pipe(upstreamReq);
+  }
+
+  /**
+   * ListWorkspaces for a caller who does not reach all: MLflow's answer read whole (it is small) and sent
+   * with only the workspaces the caller's groups reach. One that cannot be read is a 502, never passed on.
+   */
+  function answerWorkspaceList(
+    up: IncomingMessage,
+    res: ServerResponse,
+    reached: ReadonlySet<string>,
+    done: (status: number, reason?: string) => void,
+  ): void {
+    const fail = () => {
+      if (!res.headersSent) sendAnswer(res, REFUSALS["workspace-list-unreadable"]!, "workspace-list-unreadable");
+      else res.destroy();
+      done(502, "workspace-list-unreadable");
+    };
+    if (up.headers["content-encoding"] !== undefined) {
+      up.resume();
+      return fail();
+    }
+    readBody(up, MAX_AUDITED_RESPONSE_BYTES)
+      .then((body) => {
+        if (body === undefined) {
+          up.destroy();
+          return fail();
+        }
+        let json: unknown;
+        try {
+          json = JSON.parse(body.toString("utf8"));
+        } catch {
+          return fail();
+        }
+        const kept = filterWorkspaceList(json, reached);
+        if (kept === undefined) return fail();
+        const text = JSON.stringify(kept);
+        res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+        res.end(text);
+        done(200);
+      })
+      .catch(() => {
+        res.destroy();
+        done(502, "upstream-cut-off");
+      });
   }
 
   return { handle, close: () => agent.destroy() };

@@ -59,4 +59,11 @@ describe("registryLookup", () => {
     answer = { status: 200, body: JSON.stringify({ registered_model: { aliases: "not a list" } }) };
     await expect(lookup.model("m")).rejects.toMatchObject({ reason: "upstream-unreachable" });
   });
+
+  test("a team's lookup asks MLflow in the team's workspace; without a team, MLflow's default", async () => {
+    answer = { status: 200, body: JSON.stringify({ registered_model: { aliases: [], latest_versions: [] } }) };
+    await registryLookup(url, agent, "team-a").model("m");
+    await registryLookup(url, agent).model("m");
+    expect(seen.map((q) => q.headers["x-mlflow-workspace"])).toEqual(["team-a", undefined]);
+  });
 });

@@ -3,6 +3,7 @@ import {
   isClientAddressHeader,
   isGuardOnlyHeader,
   presignParameterOf,
+  stripRequestHeaderCookies,
 } from "../../guard/request-headers";
 
 const MAPPED = [
@@ -133,4 +134,37 @@ test("every client address header is recognised, in any letter case: Forwarded, 
   for (const name of ["x-forwarded", "forwarded-for", "x-real-ip-extra", "x-mlflow-gate-source-ip", "content-type"]) {
     expect(isClientAddressHeader(name)).toBe(false);
   }
+});
+
+describe("the mapped team header", () => {
+  test("read once, in the contract's spelling; another spelling or a second copy is refused", () => {
+    expect(inspectHeaders(["x-mlflow-gate-workspace", "team-a"])).toEqual({
+      ok: true,
+      identity: { workspace: "team-a" },
+    });
+    expect(inspectHeaders(["X-Mlflow-Gate-Workspace", "team-a"])).toMatchObject({
+      problem: "identity-header-spelling",
+    });
+    expect(inspectHeaders(["x-mlflow-gate-workspace", "team-a", "x-mlflow-gate-workspace", "team-b"])).toMatchObject({
+      problem: "identity-header-repeated",
+    });
+  });
+
+  test.each(["X-MLFLOW-WORKSPACE", "x-mlflow-workspace", "X-Mlflow-Workspace"])(
+    "a client's MLflow workspace header is refused: %s",
+    (name) => {
+      expect(inspectHeaders([name, "team-b"])).toMatchObject({ problem: "workspace-header" });
+    },
+  );
+});
+
+describe("stripRequestHeaderCookies", () => {
+  test("drops the cookies MLflow's UI turns into headers, in any letter case, and keeps the others", () => {
+    expect(stripRequestHeaderCookies("mlflow-request-header-X-MLFLOW-WORKSPACE=team-b")).toBeUndefined();
+    expect(
+      stripRequestHeaderCookies("a=1; MLflow-Request-Header-Authorization=Bearer x;b=2 ;  mlflow-request-header-x=y"),
+    ).toBe("a=1; b=2");
+    expect(stripRequestHeaderCookies("session=abc")).toBe("session=abc");
+    expect(stripRequestHeaderCookies(" ; ")).toBeUndefined();
+  });
 });

@@ -7,6 +7,7 @@ import { PolicySet } from "../../authorizer/core/policy-set";
 import { closeServer } from "../../common/http-server";
 import { AuditRecord } from "../../guard/audit";
 import { createGuardServer, KEEP_ALIVE_MS } from "../../guard/server";
+import { GuardWorkspaces } from "../../guard/workspaces";
 import { CATALOG_FILE, GROUPS_DIR } from "../../project/paths";
 import { SeenRequest, startRecordingUpstream } from "../support/recording-upstream";
 
@@ -56,6 +57,7 @@ async function startGuard(
     auditReads?: boolean;
     maxBufferedBytes?: number;
     requestTimeoutMs?: number;
+    workspaces?: GuardWorkspaces;
   } = {},
 ) {
   guard = createGuardServer({
@@ -65,6 +67,7 @@ async function startGuard(
     maxBodyBytes: MAX_BODY_BYTES,
     ...(options.maxBufferedBytes !== undefined ? { maxBufferedBytes: options.maxBufferedBytes } : {}),
     ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
+    ...(options.workspaces !== undefined ? { workspaces: options.workspaces } : {}),
     audit: (r) => void audit.push(r),
     auditReads: options.auditReads ?? false,
     promotion: PROMOTION,
@@ -319,6 +322,50 @@ describe("what reaches MLflow", () => {
       await closeServer(guard);
       await startGuard();
     }
+  });
+});
+
+describe("with teams (real MLflow with workspaces: workspaces.mlflow.test.ts)", () => {
+  const WORKSPACES: GuardWorkspaces = { reachable: () => new Set(["team-a"]), mayManage: () => false };
+  const LIST = "/ws/team-a/ajax-api/3.0/mlflow/workspaces";
+
+  test.each([
+    ["not JSON", "<html>"],
+    ["not MLflow's shape", JSON.stringify({ workspaces: [{ title: "team-b" }] })],
+  ])("a workspace list the guard cannot filter is a 502, never passed on: %s", async (_why, body) => {
+    await closeServer(guard);
+    await startGuard({ workspaces: WORKSPACES });
+    try {
+      answer = { status: 200, body };
+      const r = await send("GET", LIST, [
+        ...cognito("GET", LIST, "alice", "team-a-members"),
+        ["x-mlflow-gate-workspace", "team-a"],
+      ]);
+      expect(r.status).toBe(502);
+      expect(json(r).reason).toBe("workspace-list-unreadable");
+      expect(r.body).not.toContain("team-b");
+      expect(seen.map((q) => [q.url, q.headers["x-mlflow-workspace"]])).toEqual([
+        ["/ajax-api/3.0/mlflow/workspaces", "team-a"],
+      ]);
+    } finally {
+      await closeServer(guard);
+      await startGuard();
+    }
+  });
+
+  test("without teams, a path under /ws/ is MLflow's to answer, and a mapped team is refused", async () => {
+    const path = "/ws/team-a/ajax-api/2.0/mlflow/experiments/search";
+    const plain = await send("POST", path, cognito("POST", path), "{}");
+    const mapped = await send(
+      "POST",
+      SEARCH,
+      [...cognito("POST", SEARCH), ["x-mlflow-gate-workspace", "team-a"]],
+      "{}",
+    );
+    expect(plain.status).toBe(200);
+    expect(seen.map((q) => q.url)).toEqual([path]);
+    expect(seen[0]!.headers["x-mlflow-workspace"]).toBeUndefined();
+    expect([mapped.status, json(mapped).reason]).toEqual([400, "workspace-identity-unexpected"]);
   });
 });
 
