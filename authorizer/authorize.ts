@@ -2,7 +2,6 @@ import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } fro
 import type { JwtPayload } from "aws-jwt-verify/jwt-model";
 import { AuthorizerConfig } from "./config";
 import { AnswerKey, isResourceTemplate } from "./core/answer-scope";
-import { authTypeOfRequest } from "./core/catalog";
 import { buildDenyAllPolicy, PolicyDocument } from "./core/compile";
 import { decideRequest, RequestDecision } from "./core/decide-request";
 import { ParsedPolicy, parsePolicyDocument } from "./core/evaluate";
@@ -78,12 +77,13 @@ function answer(
   const policy =
     methodArn && resource ? policies.of(groups, methodArn, { method: methodArn.method, resource }) : undefined;
   const policyDocument = policy?.document ?? buildDenyAllPolicy();
-  const route = methodArn && policies.set.matcher.match(methodArn.method, methodArn.path);
+  const located = methodArn && policies.set.locate(methodArn.method, methodArn.path);
+  const route = located ? located.route : undefined;
   const decision = decideRequest(policies.set, {
     methodArn,
     resource,
     route,
-    surface: methodArn ? authTypeOfRequest(route, methodArn.path) : "cognito",
+    surface: located ? located.surface : "cognito",
     groups,
     policies: [policy?.parsed ?? parsePolicyDocument(policyDocument)],
   });

@@ -3,6 +3,8 @@ import { parseRouteCatalog, RouteCatalog } from "./core/catalog";
 import { ConfigError, GroupPolicyError, MlflowGateError } from "./core/errors";
 import { GROUP_NAME, GroupFile, PatternAt } from "./core/groups";
 import { PolicySet, PrecompiledResources } from "./core/policy-set";
+import { isTeamName, TEAM_NAME_RULE } from "./core/contract";
+import { TeamFile } from "./core/teams";
 
 /**
  * What the build ships beside the bundled handler: the route catalog, the parsed group files, and
@@ -12,6 +14,8 @@ import { PolicySet, PrecompiledResources } from "./core/policy-set";
 export interface PolicyBundle {
   readonly catalog: RouteCatalog;
   readonly groups: readonly GroupFile[];
+  /** The team files, parsed; absent: no teams. */
+  readonly teams?: readonly TeamFile[];
   readonly compiled?: readonly PrecompiledResources[];
 }
 
@@ -47,10 +51,35 @@ function groupProblems(raw: unknown, i: number): string[] {
   if (!isPatterns(g.deny)) problems.push(`${where}.deny must be a list of { pattern, line }`);
   if (g.unknownRoutes !== "allow" && g.unknownRoutes !== "deny")
     problems.push(`${where}.unknownRoutes must be allow or deny`);
+  if (g.workspaces !== undefined && g.workspaces !== "all" && g.workspaces !== "teams")
+    problems.push(`${where}.workspaces must be all or teams`);
   return problems;
 }
 
-/** Validates a bundle read from JSON and resolves its groups against its catalog. */
+/** Narrows one team record of a bundle; returns the problems found. */
+function teamProblems(raw: unknown, i: number): string[] {
+  const t = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
+  const where = `teams[${i}]`;
+  const problems: string[] = [];
+  if (typeof t.name !== "string" || !isTeamName(t.name)) problems.push(`${where}.name must be ${TEAM_NAME_RULE}`);
+  if (typeof t.file !== "string") problems.push(`${where}.file must be a string`);
+  if (typeof t.description !== "string") problems.push(`${where}.description must be a string`);
+  const tiers = t.tiers;
+  if (
+    !Array.isArray(tiers) ||
+    !tiers.every(
+      (x: Record<string, unknown>) =>
+        typeof x?.tier === "string" &&
+        Number.isInteger(x?.line) &&
+        Array.isArray(x?.groups) &&
+        (x.groups as unknown[]).every((g) => typeof g === "string" && GROUP_NAME.test(g)),
+    )
+  )
+    problems.push(`${where}.tiers must be a list of { tier, line, groups }`);
+  return problems;
+}
+
+/** Validates a bundle read from JSON and resolves its groups (and teams) against its catalog. */
 export function parsePolicyBundle(input: unknown): PolicySet {
   const b = (typeof input === "object" && input !== null ? input : {}) as Record<string, unknown>;
   if (!Array.isArray(b.groups) || b.groups.length === 0)
@@ -58,6 +87,9 @@ export function parsePolicyBundle(input: unknown): PolicySet {
   const problems = b.groups.flatMap(groupProblems);
   const names = new Set((b.groups as { name?: unknown }[]).map((g) => String(g?.name)));
   if (b.compiled !== undefined && !Array.isArray(b.compiled)) problems.push("compiled must be a list");
+  if (b.teams !== undefined && !Array.isArray(b.teams)) problems.push("teams must be a list");
+  const teams = Array.isArray(b.teams) ? b.teams : [];
+  problems.push(...teams.flatMap(teamProblems));
   const compiled = Array.isArray(b.compiled) ? b.compiled : [];
   problems.push(...compiled.flatMap((c, i) => compiledProblems(c, i, names)));
   if (problems.length > 0) throw new ConfigError(`policy bundle:\n  ${problems.join("\n  ")}`);
@@ -66,6 +98,7 @@ export function parsePolicyBundle(input: unknown): PolicySet {
       parseRouteCatalog(b.catalog),
       b.groups as GroupFile[],
       compiled as PrecompiledResources[],
+      teams as TeamFile[],
     );
   } catch (e) {
     if (e instanceof GroupPolicyError) throw new ConfigError(`policy bundle:\n  ${e.problems.join("\n  ")}`);

@@ -21,7 +21,7 @@ export interface HttpProxyIntegration {
   readonly pathTemplate: string;
   /** `integration.request.path.<name>` ← `method.request.path.<name>`. */
   readonly pathParameters: ReadonlyMap<string, string>;
-  /** `integration.request.header.<Name>` ← its expression (`'static'` or `context.*`), names as written. */
+  /** `integration.request.header.<Name>` ← its expression (`'static'`, `context.*`, `method.request.path.*`), names as written. */
   readonly headers: readonly (readonly [string, string])[];
   readonly timeoutMs: number;
   /** `responseTransferMode: STREAM`: the answer is sent as it arrives; otherwise it is buffered. */
@@ -82,9 +82,11 @@ export interface ApiModel {
   readonly methodCount: number;
 }
 
-/** A mapping expression the emulator can fill: a static value or a `$context` variable. */
-function checkExpression(where: string, expression: string): void {
+/** A mapping expression the emulator can fill: a static value, a `$context` variable or a path parameter of the resource. */
+function checkExpression(where: string, expression: string, params: ReadonlySet<string>): void {
   if (/^'.*'$/s.test(expression) || /^context\.[A-Za-z.]+$/.test(expression)) return;
+  const param = /^method\.request\.path\.(.+)$/.exec(expression);
+  if (param && params.has(param[1] as string)) return;
   throw new ApiDefinitionError(`${where}: the emulator cannot map "${expression}"`);
 }
 
@@ -113,7 +115,7 @@ function httpProxyOf(where: string, raw: Record<string, unknown>, params: Readon
     }
     const header = /^integration\.request\.header\.(.+)$/.exec(target);
     if (!header) throw new ApiDefinitionError(`${where}: the emulator cannot map onto "${target}"`);
-    checkExpression(where, expression);
+    checkExpression(where, expression, params);
     headers.push([header[1] as string, expression]);
   }
   for (const [, name] of (uri[2] as string).matchAll(/\{([^}]+)\}/g))

@@ -17,10 +17,19 @@ export interface RequestContext {
   readonly authorizer?: { readonly principalId?: string; readonly [key: string]: string | undefined };
 }
 
-/** A mapping expression's value: a static `'value'`, or a `context.*` variable (undefined when it has none). */
-export function resolveMapping(expression: string, context: RequestContext): string | undefined {
+/**
+ * A mapping expression's value: a static `'value'`, a `context.*` variable, or a path parameter of the method request
+ * (`method.request.path.<name>`, decoded as API Gateway passes it); undefined when it has none.
+ */
+export function resolveMapping(
+  expression: string,
+  context: RequestContext,
+  pathParameters: Readonly<Record<string, string>> = {},
+): string | undefined {
   const literal = /^'(.*)'$/s.exec(expression);
   if (literal) return literal[1];
+  const param = /^method\.request\.path\.(.+)$/.exec(expression);
+  if (param) return Object.hasOwn(pathParameters, param[1] as string) ? pathParameters[param[1] as string] : undefined;
   if (!expression.startsWith("context.")) return undefined;
   let value: unknown = context;
   for (const key of expression.slice("context.".length).split(".")) {
@@ -30,16 +39,18 @@ export function resolveMapping(expression: string, context: RequestContext): str
 }
 
 /**
- * A method's header mappings (`integration.request.header.<Name>` ← its expression) with this request's values:
+ * A method's header mappings (`integration.request.header.<Name>` ← its expression) with this request's values (and
+ * its path parameters):
  * a variable without a value maps no header (API Gateway skips it; the guard then refuses the request).
  */
 export function mappedHeaders(
   mappings: readonly (readonly [string, string])[],
   context: RequestContext,
+  pathParameters: Readonly<Record<string, string>> = {},
 ): [string, string][] {
   const out: [string, string][] = [];
   for (const [name, expression] of mappings) {
-    const value = resolveMapping(expression, context);
+    const value = resolveMapping(expression, context, pathParameters);
     if (value !== undefined) out.push([name, value]);
   }
   return out;

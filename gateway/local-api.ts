@@ -14,6 +14,8 @@ export interface LocalApiValues {
   readonly authorizerTtlSeconds: number;
   /** The MLflow release the catalog is of (the document's version). */
   readonly version: string;
+  /** Teams exist: MLflow's routes under `/ws/{workspace}/`, as deployed with the same team files. @default false */
+  readonly workspaces?: boolean;
 }
 
 /**
@@ -32,5 +34,6 @@ export function renderLocalApiDefinition(routes: readonly CatalogRoute[], v: Loc
     uiConfigCacheControl: "no-cache",
     integrationTimeoutMs: v.integrationTimeoutMs,
     authorizerTtlSeconds: v.authorizerTtlSeconds,
+    workspaces: v.workspaces ?? false,
   }).definition;
 }

@@ -73,6 +73,7 @@ export interface EmulatorGateway extends Gateway {
 export function createGateway(props: GatewayProps): EmulatorGateway {
   const now = props.now ?? (() => new Date());
   const api = compileApiModel(props.api);
+  const locateRoute = (method: string, path: string) => props.policySet.locate(method, path).route;
   const stage: MethodArnStage = {
     partition: "aws",
     region: props.region,
@@ -120,7 +121,7 @@ export function createGateway(props: GatewayProps): EmulatorGateway {
     }
     learn({ path: target.go.path });
 
-    const routed = routePass(api, props.policySet.matcher, stage, method, target.go);
+    const routed = routePass(api, locateRoute, stage, method, target.go);
     if ("stop" in routed) return routed.stop;
     const { route, surface, method: apiMethod } = routed.go;
     learn({ surface, resourcePath: apiMethod.resourcePath, ...(route ? { action: route.action } : {}) });

@@ -32,6 +32,11 @@ export interface GuardConfig {
   /** The group files (their promotion rules decide the stage and alias routes). */
   readonly groupsDir: string;
   /**
+   * The team files: with any, MLflow runs with workspaces and every authenticated request comes under
+   * `/ws/<team>/` (docs/teams.md); a missing directory is no teams. It must hold what the API was built from.
+   */
+  readonly teamsDir: string;
+  /**
    * The groups of SigV4 callers, which API Gateway cannot name: `user/<name>` or `role/<name>` of the
    * account's principals, to a group (the Studio and cross-account roles; locally principals.json).
    */
@@ -55,6 +60,7 @@ export const GUARD_ENV = {
   stagePathPrefix: "MLFLOW_GATE_GUARD_STAGE_PATH_PREFIX",
   catalogFile: "MLFLOW_GATE_GUARD_CATALOG",
   groupsDir: "MLFLOW_GATE_GUARD_GROUPS_DIR",
+  teamsDir: "MLFLOW_GATE_GUARD_TEAMS_DIR",
   iamGroups: "MLFLOW_GATE_GUARD_IAM_GROUPS",
   auditFile: "MLFLOW_GATE_AUDIT_FILE",
   auditReads: "MLFLOW_GATE_AUDIT_READS",
@@ -66,7 +72,7 @@ const STAGE_PREFIX = /^(\/[A-Za-z0-9._~-]+)*$/;
 
 export function parseGuardConfig(
   env: Record<string, string | undefined>,
-  defaults: { catalogFile: string; groupsDir: string },
+  defaults: { catalogFile: string; groupsDir: string; teamsDir: string },
 ): GuardConfig {
   const problems: string[] = [];
   const get = (key: string): string | undefined => {
@@ -109,6 +115,8 @@ export function parseGuardConfig(
   if (!isAbsolute(catalogFile)) problems.push(`${GUARD_ENV.catalogFile} must be an absolute path`);
   const groupsDir = get(GUARD_ENV.groupsDir) ?? defaults.groupsDir;
   if (!isAbsolute(groupsDir)) problems.push(`${GUARD_ENV.groupsDir} must be an absolute path`);
+  const teamsDir = get(GUARD_ENV.teamsDir) ?? defaults.teamsDir;
+  if (!isAbsolute(teamsDir)) problems.push(`${GUARD_ENV.teamsDir} must be an absolute path`);
   const iamGroups = parseIamGroups(get(GUARD_ENV.iamGroups), problems);
   const auditFile = get(GUARD_ENV.auditFile);
   if (auditFile !== undefined && !isAbsolute(auditFile))
@@ -144,6 +152,7 @@ export function parseGuardConfig(
     stagePathPrefix,
     catalogFile,
     groupsDir,
+    teamsDir,
     iamGroups,
     ...(auditFile !== undefined ? { auditFile } : {}),
     auditReads: reads === "true",

@@ -3,7 +3,7 @@
 import { join } from "path";
 import { ConfigError, GroupPolicyError } from "../authorizer/core/errors";
 import { RouteMatcher } from "../authorizer/core/catalog";
-import { loadGroupFiles, loadRouteCatalog } from "../authorizer/load-policies";
+import { loadGroupFiles, loadRouteCatalog, loadTeamFiles } from "../authorizer/load-policies";
 import { PolicySet } from "../authorizer/core/policy-set";
 import { closeServer } from "../common/http-server";
 import { openAuditSink } from "./audit-sink";
@@ -23,9 +23,15 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     const config = parseGuardConfig(env, {
       catalogFile: join(__dirname, "..", "policies", "mlflow-routes.json"),
       groupsDir: join(__dirname, "..", "policies", "groups"),
+      teamsDir: join(__dirname, "..", "policies", "teams"),
     });
     const catalog = loadRouteCatalog(config.catalogFile);
-    const policySet = PolicySet.fromFiles(catalog, loadGroupFiles(config.groupsDir));
+    const policySet = PolicySet.fromFiles(
+      catalog,
+      loadGroupFiles(config.groupsDir),
+      undefined,
+      loadTeamFiles(config.teamsDir),
+    );
     const server = createGuardServer({
       upstream: config.upstream,
       stagePathPrefix: config.stagePathPrefix,
@@ -36,6 +42,14 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
       audit: openAuditSink(config.auditFile),
       auditReads: config.auditReads,
       promotion: { policySet, iamGroups: config.iamGroups },
+      ...(policySet.teams
+        ? {
+            workspaces: {
+              reachable: (groups) => policySet.reachableWorkspaces(groups),
+              mayManage: (groups) => policySet.mayManageWorkspaces(groups),
+            },
+          }
+        : {}),
     });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);

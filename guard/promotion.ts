@@ -217,7 +217,7 @@ function openToUnlisted(
   groups: readonly string[],
 ): boolean {
   if (groups.length > 0 || caller.surface !== "iam") return false;
-  const all = policy.policySet.promotionRules([...policy.policySet.groups.keys()], route);
+  const all = policy.policySet.allPromotionRules(route);
   return [...all.values()].every((r) => r === UNRESTRICTED);
 }
 

@@ -198,7 +198,7 @@ export function createGuard(props: GuardProps): Guard {
       const teamPath = readTeamPath(received.rawPath);
       if (!teamPath.ok) return refuse(teamPath.problem);
       team = teamPath.team;
-      // `/ws/<team>` is plain ASCII (TEAM_NAME), so the decoded rest is the rest of the decoded path.
+      // `/ws/<team>` is plain ASCII (a team name), so the decoded rest is the rest of the decoded path.
       const path = received.path.slice(received.rawPath.length - teamPath.rawRest.length);
       target = { rawPath: teamPath.rawRest, rawQuery: received.rawQuery, path };
     }

@@ -1,4 +1,4 @@
-import { DEFAULT_WORKSPACE, TEAM_NAME, WORKSPACE_PATH_PART } from "../authorizer/core/contract";
+import { DEFAULT_WORKSPACE, splitWorkspacePath, WORKSPACE_PATH_PART } from "../authorizer/core/contract";
 import { isJsonObject, Json, JsonObject } from "./json-body";
 
 /**
@@ -32,17 +32,15 @@ const PREFIX = `/${WORKSPACE_PATH_PART}/`;
 export const isTeamPath = (rawPath: string): boolean => rawPath === PREFIX.slice(0, -1) || rawPath.startsWith(PREFIX);
 
 /**
- * Splits a raw path into its team and MLflow's path. The team is read raw: TEAM_NAME has no `%`, so a team
- * that is percent-encoded (or anything but a team name) is refused, never decoded into one.
+ * Splits a raw path into its team and MLflow's path (the contract's one reading, splitWorkspacePath). The team is
+ * read raw: a team name has no `%`, so a team that is percent-encoded (or anything but a team name) is refused,
+ * never decoded into one.
  */
 export function readTeamPath(rawPath: string): TeamPath {
-  if (!rawPath.startsWith(PREFIX)) return { ok: false, problem: "workspace-path-malformed" };
-  const after = rawPath.slice(PREFIX.length);
-  const slash = after.indexOf("/");
-  if (slash < 0) return { ok: false, problem: "workspace-path-malformed" };
-  const team = after.slice(0, slash);
-  if (!TEAM_NAME.test(team)) return { ok: false, problem: "workspace-path-malformed" };
-  return { ok: true, team, rawRest: after.slice(slash) };
+  const split = splitWorkspacePath(rawPath);
+  return split
+    ? { ok: true, team: split.workspace, rawRest: split.rest }
+    : { ok: false, problem: "workspace-path-malformed" };
 }
 
 export type WorkspaceIdentityProblem = "workspace-identity-missing" | "workspace-identity-mismatch";

@@ -1,35 +1,17 @@
 import { ConfigError } from "../authorizer/core/errors";
-import { DEFAULT_WORKSPACE, TEAM_NAME } from "../authorizer/core/contract";
+import { DEFAULT_WORKSPACE, isTeamName, TEAM_NAME_RULE } from "../authorizer/core/contract";
 
 /** MLflow's workspace API (3.10+, `mlflow server --enable-workspaces`): list with GET, create with POST `{name}`. */
 export const MLFLOW_WORKSPACES_PATH = "/api/3.0/mlflow/workspaces";
 
 /**
- * MLflow's own rule for a workspace name (its WorkspaceNameValidator), stricter than TEAM_NAME: 2 to 63
- * characters, a letter or digit at both ends, and none of the names its routes use.
- */
-const MLFLOW_WORKSPACE_NAME = /^[a-z0-9][-a-z0-9]{0,61}[a-z0-9]$/;
-const MLFLOW_RESERVED_WORKSPACE_NAMES: ReadonlySet<string> = new Set(["workspaces", "api", "ajax-api", "static-files"]);
-
-/** Whether MLflow accepts `name` as a workspace name. */
-export function isMlflowWorkspaceName(name: string): boolean {
-  return MLFLOW_WORKSPACE_NAME.test(name) && !MLFLOW_RESERVED_WORKSPACE_NAMES.has(name);
-}
-
-/**
- * The workspaces to create, from team names: each checked with TEAM_NAME and with MLflow's rule (every bad
+ * The workspaces to create, from team names: each checked with isTeamName, within MLflow's own rule (every bad
  * name reported at once, before MLflow starts), duplicates dropped, and `default` left out (MLflow always
  * has it and refuses to create it).
  */
 export function parseWorkspaceNames(names: readonly string[]): string[] {
   const problems = names.flatMap((n) =>
-    !TEAM_NAME.test(n)
-      ? [`MLflow workspace ${JSON.stringify(n)} is not a team name (${TEAM_NAME})`]
-      : n !== DEFAULT_WORKSPACE && !isMlflowWorkspaceName(n)
-        ? [
-            `team ${JSON.stringify(n)} cannot be an MLflow workspace (MLflow wants 2 to 63 characters ending in a letter or digit, and not ${[...MLFLOW_RESERVED_WORKSPACE_NAMES].join(", ")})`,
-          ]
-        : [],
+    isTeamName(n) ? [] : [`MLflow workspace ${JSON.stringify(n)} is not a team name (${TEAM_NAME_RULE})`],
   );
   if (problems.length > 0) throw new ConfigError(`invalid MLflow workspaces:\n  ${problems.join("\n  ")}`, problems);
   return [...new Set(names)].filter((n) => n !== DEFAULT_WORKSPACE);

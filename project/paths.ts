@@ -16,6 +16,10 @@ export const API_DEFINITION_FILE = join(REPO_ROOT, "policies", "api-definition.j
 export const GROUPS_DIR = join(REPO_ROOT, "policies", "groups");
 /** Example group files, not loaded by default: copied into a groups directory to use (docs/policies.md). */
 export const EXAMPLE_GROUPS_DIR = join(REPO_ROOT, "policies", "examples");
+/** Team files (one per team, its MLflow workspace): none means one workspace and the API without `/ws/`. */
+export const TEAMS_DIR = join(REPO_ROOT, "policies", "teams");
+/** The two demo teams (team-a, team-b), each with a group per tier. */
+export const EXAMPLE_TEAMS_DIR = join(EXAMPLE_GROUPS_DIR, "teams");
 /** Build outputs: the patched UI (Amplify's zip, and the local stack's when none is given), the Lambda bundle, the guard's bundle. */
 export const DIST_DIR = join(REPO_ROOT, "dist");
 export const UI_BUILD_DIR = join(DIST_DIR, "ui");

@@ -47,11 +47,15 @@ export function isResourceTemplate(resource: unknown): resource is string {
 }
 
 /** Every key the deployed API can ask its authorizer about: each Cognito method of each resource. */
-const keysOfRoutes = new WeakMap<readonly CatalogRoute[], readonly AnswerKey[]>();
-export function authorizerKeys(routes: readonly CatalogRoute[]): readonly AnswerKey[] {
-  let keys = keysOfRoutes.get(routes);
+const keysOfRoutes = [
+  new WeakMap<readonly CatalogRoute[], readonly AnswerKey[]>(),
+  new WeakMap<readonly CatalogRoute[], readonly AnswerKey[]>(),
+] as const;
+export function authorizerKeys(routes: readonly CatalogRoute[], workspaces = false): readonly AnswerKey[] {
+  const memo = keysOfRoutes[workspaces ? 1 : 0];
+  let keys = memo.get(routes);
   if (!keys) {
-    const tree = apiRouteTreeOf(routes);
+    const tree = apiRouteTreeOf(routes, undefined, workspaces);
     keys = [
       ...tree.rootMethods.map((m) => ({ method: m.httpMethod, resource: "/", auth: m.auth })),
       ...tree.resources.flatMap((r) =>
@@ -60,7 +64,7 @@ export function authorizerKeys(routes: readonly CatalogRoute[]): readonly Answer
     ]
       .filter((k) => k.auth === "cognito")
       .map(({ method, resource }) => ({ method, resource }));
-    keysOfRoutes.set(routes, keys);
+    memo.set(routes, keys);
   }
   return keys;
 }

@@ -9,7 +9,7 @@ import {
   identityHeaders,
 } from "./api-routes";
 import { CatalogRoute } from "./catalog";
-import { API_GATEWAY, AUTHORIZER_IDENTITY_SOURCES } from "./contract";
+import { API_GATEWAY, AUTHORIZER_IDENTITY_SOURCES, WORKSPACE_PATH_PARAMETER } from "./contract";
 import { Surface } from "./policy-set";
 
 /** The actions whose answers are artifacts, of any size: streamed, since a buffered answer stops at 10 MB. */
@@ -56,6 +56,8 @@ export interface ApiDefinitionValues {
   readonly authorizerTtlSeconds?: number;
   /** The API's "Resources per API" quota, its own resource for the UI config counted. @default DEFAULT_MAX_API_RESOURCES */
   readonly maxResources?: number;
+  /** Teams exist: MLflow's routes under `/ws/{workspace}/` (api-routes.ts). @default false */
+  readonly workspaces?: boolean;
 }
 
 /** The parts of an OpenAPI 3.0 document this definition uses (API Gateway's extensions included). */
@@ -106,7 +108,7 @@ function operationOf(spec: ApiMethodSpec, params: readonly string[], v: ApiDefin
       timeoutInMillis: v.integrationTimeoutMs ?? API_GATEWAY.maxIntegrationTimeoutMs,
       requestParameters: {
         ...Object.fromEntries(params.map((p) => [`integration.request.path.${p}`, `method.request.path.${p}`])),
-        ...identityHeaders(spec.auth),
+        ...identityHeaders(spec.auth, params.includes(WORKSPACE_PATH_PARAMETER) && v.workspaces === true),
       },
       ...(streamed ? { responseTransferMode: "STREAM" } : {}),
     },
@@ -173,8 +175,9 @@ function securitySchemes(v: ApiDefinitionValues): Record<string, unknown> {
 export function apiRouteTreeOf(
   routes: readonly CatalogRoute[],
   maxResources: number = DEFAULT_MAX_API_RESOURCES,
+  workspaces = false,
 ): ApiRouteTree {
-  return buildApiRouteTree(routes, { maxResources: maxResources - 1 });
+  return buildApiRouteTree(routes, { maxResources: maxResources - 1, workspaces });
 }
 
 /**
@@ -189,7 +192,7 @@ export function renderApiDefinition(
   v: ApiDefinitionValues,
 ): { readonly definition: ApiDefinition; readonly tree: ApiRouteTree } {
   // One resource of the quota is the UI config's.
-  const tree = apiRouteTreeOf(routes, v.maxResources);
+  const tree = apiRouteTreeOf(routes, v.maxResources, v.workspaces ?? false);
   const paths: Record<string, Record<string, ApiOperation>> = {};
   const add = (path: string, specs: readonly ApiMethodSpec[], params: readonly string[]) => {
     if (specs.length === 0) return;

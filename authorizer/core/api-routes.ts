@@ -7,6 +7,9 @@ import {
   IDENTITY_HEADERS,
   IDENTITY_MAPPINGS,
   MappedIdentityField,
+  WORKSPACE_MAPPING,
+  WORKSPACE_PATH_PARAMETER,
+  WORKSPACE_PATH_PART,
 } from "./contract";
 import { CatalogError } from "./errors";
 import { Surface } from "./policy-set";
@@ -62,6 +65,11 @@ export interface ApiRouteTreeOptions {
    * @default DEFAULT_MAX_API_RESOURCES (300)
    */
   readonly maxResources?: number;
+  /**
+   * Teams: every route under `/ws/{workspace}/` (the team in the path, which API Gateway and IAM can see), the
+   * parameter mapped onto the workspace identity header. @default false
+   */
+  readonly workspaces?: boolean;
 }
 
 type Segment =
@@ -255,7 +263,16 @@ function buildAtDepth(entries: readonly Entry[], maxDepth: number): Omit<ApiRout
  */
 export function buildApiRouteTree(routes: readonly CatalogRoute[], options: ApiRouteTreeOptions = {}): ApiRouteTree {
   const maxResources = options.maxResources ?? DEFAULT_MAX_API_RESOURCES;
-  const entries = routes.filter((r) => r.auth !== "none").map(splitRoute);
+  const prefix: Segment[] = options.workspaces
+    ? [
+        { kind: "literal", text: WORKSPACE_PATH_PART },
+        { kind: "segment", name: WORKSPACE_PATH_PARAMETER },
+      ]
+    : [];
+  const entries = routes
+    .filter((r) => r.auth !== "none")
+    .map(splitRoute)
+    .map((e) => ({ ...e, segments: [...prefix, ...e.segments] }));
   const fullDepth = Math.max(0, ...entries.map((e) => e.segments.length));
   const full = buildAtDepth(entries, fullDepth);
   if (full.resourceCount <= maxResources) return { ...full, maxDepth: undefined };
@@ -267,11 +284,12 @@ export function buildApiRouteTree(routes: readonly CatalogRoute[], options: ApiR
 }
 
 /**
- * The identity headers of the contract (authorizer/core/contract.ts), mapped as the emulator maps them:
+ * The identity headers of the contract (authorizer/core/contract.ts), mapped as the emulator maps them (on a
+ * team resource, the workspace too, from the path parameter):
  * a mapped header replaces what a client sent under that name. The credentials (the bearer token, the
  * SigV4 session token) are overwritten too: MLflow needs neither, and they stay out of its logs.
  */
-export function identityHeaders(auth: Surface): Record<string, string> {
+export function identityHeaders(auth: Surface, workspace = false): Record<string, string> {
   const mapped = Object.entries(IDENTITY_MAPPINGS[auth]).map(([field, expression]) => [
     `integration.request.header.${IDENTITY_HEADERS[field as MappedIdentityField]}`,
     expression,
@@ -280,5 +298,6 @@ export function identityHeaders(auth: Surface): Record<string, string> {
     ...Object.fromEntries(mapped),
     [`integration.request.header.${CREDENTIAL_HEADERS.authorization}`]: `'${CREDENTIAL_OVERWRITE}'`,
     [`integration.request.header.${CREDENTIAL_HEADERS.securityToken}`]: `'${CREDENTIAL_OVERWRITE}'`,
+    ...(workspace ? { [`integration.request.header.${IDENTITY_HEADERS.workspace}`]: WORKSPACE_MAPPING } : {}),
   };
 }

@@ -1,4 +1,5 @@
-import { AuthType, CatalogRoute, RouteCatalog, routeId } from "./catalog";
+import { AuthType, CatalogRoute, HTTP_METHODS, RouteCatalog, routeId } from "./catalog";
+import { WORKSPACE_PATH_PART } from "./contract";
 import { CompileError } from "./errors";
 import { globIntersectsRoute } from "./glob";
 import { ResolvedGroup } from "./groups";
@@ -156,6 +157,28 @@ export function compileRouteSet(
   // Carve-outs compact the same way, as long as they stay clear of every allowed route.
   const deny = new Compaction(new RouteSetChecker([]), allowedSet).compact([...compaction.carveOuts]);
   return { allow: allow.sort(), deny: deny.sort() };
+}
+
+/** Resources that reach every request of the API (admins'): `*`, nothing carved out. */
+export function reachesEverything(r: CompiledResources): boolean {
+  return r.deny.length === 0 && r.allow.includes("*");
+}
+
+/**
+ * One workspace's copy of resources compiled for the unprefixed API: each `VERB/path` glob becomes
+ * `VERB/ws/<workspace>/path`. Sound because the team part is literal and ends in `/`: a prefixed glob matches
+ * exactly the requests of that workspace whose rest its unprefixed glob matches, and the API serves the same
+ * routes under every workspace. A whole `*` becomes one glob per verb, never `* /ws/<workspace>/*` (whose first
+ * `*` would span another workspace's path).
+ */
+export function workspaceResources(r: CompiledResources, workspace: string): CompiledResources {
+  const prefix = (glob: string): string[] => {
+    if (glob === "*") return HTTP_METHODS.map((m) => `${m}/${WORKSPACE_PATH_PART}/${workspace}/*`);
+    const m = /^([A-Z]+)\//.exec(glob);
+    if (!m) throw new CompileError(`cannot place "${glob}" in a workspace: it does not start with a verb`);
+    return [`${m[1]}/${WORKSPACE_PATH_PART}/${workspace}/${glob.slice(m[0].length)}`];
+  };
+  return { allow: r.allow.flatMap(prefix), deny: r.deny.flatMap(prefix) };
 }
 
 /** The union of several groups: membership only ever adds routes. */

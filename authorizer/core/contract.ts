@@ -204,5 +204,31 @@ export const PRESIGN_QUERY_PARAMETERS = [
 /**
  * A team's name: its file name, its MLflow workspace, its path part (`/ws/<team>/`). Lower case so that one
  * team has one spelling everywhere (IAM resources, path, header); no `.` or `%`, so no path can read it two ways.
+ * Within MLflow's own rule for workspace names (its WorkspaceNameValidator, 3.17.2: 2 to 63 characters, a
+ * letter or digit at both ends, not a name its routes use), and starting with a letter.
  */
-export const TEAM_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+export const TEAM_NAME = /^[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
+/** The names MLflow refuses as workspaces because its routes use them. */
+export const RESERVED_TEAM_NAMES: ReadonlySet<string> = new Set(["api", "ajax-api", "static-files", "workspaces"]);
+
+/** Whether `name` may be a team: TEAM_NAME and not reserved. */
+export function isTeamName(name: string): boolean {
+  return TEAM_NAME.test(name) && !RESERVED_TEAM_NAMES.has(name);
+}
+
+/** What a team name must be, in words, for messages. */
+export const TEAM_NAME_RULE = `2 to 63 of a-z, 0-9 and "-", starting with a letter and ending with a letter or digit, not ${[...RESERVED_TEAM_NAMES].join(", ")}`;
+
+/**
+ * A path under a team's resource, read: `/ws/team-a/api/2.0/...` is workspace `team-a` and MLflow's path
+ * `/api/2.0/...`. Undefined for any other path, or a team part that is not a team name as written (no
+ * percent-encoding: the path then could be read two ways).
+ */
+export function splitWorkspacePath(path: string): { readonly workspace: string; readonly rest: string } | undefined {
+  const prefix = `/${WORKSPACE_PATH_PART}/`;
+  if (!path.startsWith(prefix)) return undefined;
+  const end = path.indexOf("/", prefix.length);
+  if (end < 0) return undefined;
+  const workspace = path.slice(prefix.length, end);
+  return isTeamName(workspace) ? { workspace, rest: path.slice(end) } : undefined;
+}

@@ -1,5 +1,6 @@
 import { apiRouteTreeOf } from "./api-definition";
-import { AuthType, authTypeOfRequest, CatalogRoute } from "./catalog";
+import { AuthType, CatalogRoute } from "./catalog";
+import { splitWorkspacePath } from "./contract";
 import { evaluatePolicies, Evaluation, ParsedPolicy, parsePolicyDocument } from "./evaluate";
 import { formatMethodArn, MethodArn, MethodArnStage, stageRelativeResource } from "./method-arn";
 import { authorizerScope, PolicySet } from "./policy-set";
@@ -88,7 +89,8 @@ export function decideRequest(set: PolicySet, request: RequestToDecide): Request
   if (!methodArn) return { decision: "deny", reason: "malformed-method-arn" };
   if (surface === "none") return { decision: "allow", reason: "public-route" };
   const groups = set.knownGroups(request.groups);
-  if (!route && !set.mayCallUnknownRoutes(groups)) return { decision: "deny", reason: "unknown-route" };
+  const workspace = set.teams ? splitWorkspacePath(methodArn.path)?.workspace : undefined;
+  if (!route && !set.mayCallUnknownRoutes(groups, workspace)) return { decision: "deny", reason: "unknown-route" };
   if (!request.policies && surface === "cognito" && request.resource === undefined)
     return { decision: "deny", reason: "malformed-resource" };
   const policies = request.policies ?? compiledPolicies(set, groups, surface, methodArn, request.resource ?? "");
@@ -114,16 +116,20 @@ export interface PathDecision extends RequestDecision {
   readonly surface: AuthType;
 }
 
-/** The deployed API's resources and methods (the API definition's, from the catalog), per catalog. */
-const apiResources = new WeakMap<readonly CatalogRoute[], ResourceTree<true>>();
-export function apiResourcesOf(routes: readonly CatalogRoute[]): ResourceTree<true> {
-  let tree = apiResources.get(routes);
+/** The deployed API's resources and methods (the API definition's, from the catalog), per catalog and layout. */
+const apiResources = [
+  new WeakMap<readonly CatalogRoute[], ResourceTree<true>>(),
+  new WeakMap<readonly CatalogRoute[], ResourceTree<true>>(),
+] as const;
+export function apiResourcesOf(routes: readonly CatalogRoute[], workspaces = false): ResourceTree<true> {
+  const memo = apiResources[workspaces ? 1 : 0];
+  let tree = memo.get(routes);
   if (!tree) {
     tree = new ResourceTree<true>();
-    const api = apiRouteTreeOf(routes);
+    const api = apiRouteTreeOf(routes, undefined, workspaces);
     for (const m of api.rootMethods) tree.add("/", m.httpMethod, true);
     for (const r of api.resources) for (const m of r.methods) tree.add(r.path, m.httpMethod, true);
-    apiResources.set(routes, tree);
+    memo.set(routes, tree);
   }
   return tree;
 }
@@ -141,9 +147,8 @@ export function decidePath(
   path: string,
   stage: MethodArnStage = EXAMPLE_STAGE,
 ): PathDecision {
-  const route = set.matcher.match(method, path);
-  const surface = authTypeOfRequest(route, path);
-  const resource = apiResourcesOf(set.catalog.routes).resolve(method, path)?.resourcePath;
+  const { route, surface } = set.locate(method, path);
+  const resource = apiResourcesOf(set.catalog.routes, set.teams !== undefined).resolve(method, path)?.resourcePath;
   if (surface !== "none" && resource === undefined)
     return { decision: "deny", reason: "no-api-method", ...(route ? { route } : {}), surface };
   const decision = decideRequest(set, { methodArn: { ...stage, method, path }, resource, route, surface, groups });

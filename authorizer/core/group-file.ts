@@ -1,9 +1,10 @@
 import Ajv from "ajv";
-import { isMap, isSeq, LineCounter, parseDocument, Node as YamlNode } from "yaml";
+import { isMap, isSeq, Node as YamlNode } from "yaml";
 import groupSchema from "../../policies/group.schema.json";
 import { GroupPolicyError } from "./errors";
 import { GROUP_NAME, GroupFile, PatternAt } from "./groups";
 import { Stage } from "./promotion";
+import { readYamlFile } from "./yaml-file";
 
 // Kept apart from groups.ts so that the Lambda bundle, which ships parsed group files, has no YAML or Ajv.
 
@@ -14,36 +15,14 @@ export function parseGroupFile(name: string, file: string, text: string): GroupF
   const problems: string[] = [];
   if (!GROUP_NAME.test(name))
     problems.push(`${file}:1: group name "${name}" must match ${GROUP_NAME.source} (it becomes a Cognito group)`);
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-  const lineOf = (node: YamlNode | null | undefined): number =>
-    node?.range ? lineCounter.linePos(node.range[0]).line : 1;
-  for (const e of doc.errors)
-    problems.push(`${file}:${lineCounter.linePos(e.pos[0]).line}: ${e.message.split("\n")[0]}`);
-  if (problems.length > 0) throw new GroupPolicyError(problems[0] as string, problems);
-
-  const data: unknown = doc.toJS();
-  if (!validateSchema(data)) {
-    for (const err of validateSchema.errors ?? []) {
-      const path = err.instancePath.split("/").filter(Boolean);
-      const node = path.length > 0 ? (doc.getIn(path, true) as YamlNode | undefined) : doc.contents;
-      const where = err.instancePath === "" ? "" : ` at ${err.instancePath}`;
-      const extra =
-        err.keyword === "additionalProperties"
-          ? ` (${String(err.params.additionalProperty)})`
-          : err.keyword === "enum"
-            ? ` (${JSON.stringify(doc.getIn(path))}: write one of ${(err.params.allowedValues as unknown[]).join(", ")}, as spelt here)`
-            : "";
-      problems.push(`${file}:${lineOf(node ?? doc.contents)}: ${err.message ?? "invalid"}${where}${extra}`);
-    }
-    throw new GroupPolicyError(problems[0] as string, problems);
-  }
+  const { doc, data, lineOf } = readYamlFile(file, text, validateSchema, problems);
   const g = data as {
     description: string;
     extends?: string | string[];
     allow: string[];
     deny?: string[];
     unknownRoutes?: "allow" | "deny";
+    workspaces?: "all" | "teams";
     promotion?: {
       stages?: { to: Stage[]; from?: Stage[] };
       aliases?: { allow?: string[]; deny?: string[] };
@@ -67,6 +46,7 @@ export function parseGroupFile(name: string, file: string, text: string): GroupF
     allow: patternsAt("allow"),
     deny: patternsAt("deny"),
     unknownRoutes: g.unknownRoutes ?? "deny",
+    workspaces: g.workspaces ?? "teams",
     ...(g.promotion
       ? {
           promotion: {

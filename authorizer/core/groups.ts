@@ -11,6 +11,11 @@ export interface GroupFile {
   readonly allow: readonly PatternAt[];
   readonly deny: readonly PatternAt[];
   readonly unknownRoutes: "allow" | "deny";
+  /**
+   * With team files: `all` gives the group's routes in every workspace (admins); `teams` (the default) only where
+   * a team file gives it a tier.
+   */
+  readonly workspaces?: WorkspaceReach;
   /** The file's promotion block and its line; absent: the route right decides alone, or an extended group's block. */
   readonly promotion?: PromotionRule & { readonly line: number };
 }
@@ -26,9 +31,13 @@ export interface ResolvedGroup {
   readonly description: string;
   readonly allowedRouteIds: ReadonlySet<string>;
   readonly unknownRoutes: "allow" | "deny";
+  readonly workspaces: WorkspaceReach;
   /** What it may promote once it has the route right; undefined: whatever the route allows. */
   readonly promotion?: PromotionRule;
 }
+
+/** Where a group's routes apply once teams exist: every workspace, or only where team files give it a tier. */
+export type WorkspaceReach = "all" | "teams";
 
 export const GROUP_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 
@@ -109,6 +118,7 @@ export function resolveGroups(files: readonly GroupFile[], catalog: RouteCatalog
       description: f.description,
       allowedRouteIds: allowed,
       unknownRoutes: f.unknownRoutes,
+      workspaces: f.workspaces ?? "teams",
       ...(promotion ? { promotion } : {}),
     });
     return allowed;

@@ -1,34 +1,18 @@
 // The checks of `mlflow-gate policy lint` on compiled policies: each group compiles, grants exactly what
 // it means to (route by route, as the deployed gateway decides), and fits the authorizer's design limit and
 // IAM's quotas in the worst case. Pure: the CLI reads the files and prints the report.
-import { AnswerKey, authorizerKeys } from "./answer-scope";
 import { CatalogRoute, RouteCatalog, routeId, samplePath } from "./catalog";
 import { buildIamPolicies, iamPolicySize } from "./compile";
-import { API_GATEWAY } from "./contract";
 import { GroupPolicyError, MlflowGateError } from "./errors";
 import { GroupFile } from "./groups";
+import { lintTeams, TeamsLintReport } from "./lint-teams";
+import { TeamFile } from "./teams";
 import { decidePath } from "./decide-request";
-import { MethodArnStage } from "./method-arn";
-import { authorizerScope, groupCombinations, PolicySet, Surface } from "./policy-set";
+import { answerTooLarge, LargestAnswer, largestAnswer, WORST_IAM_SCOPE } from "./lint-sizes";
+import { groupCombinations, PolicySet, Surface } from "./policy-set";
 
-/** Worst-case scopes: API ids have 10 characters; stage names are assumed to have at most 20. */
-const WORST_AUTHORIZER_SCOPE: MethodArnStage = authorizerScope({ partition: "aws", apiId: "a".repeat(10) });
-const WORST_IAM_SCOPE: MethodArnStage = {
-  partition: "aws",
-  region: "ap-southeast-5",
-  account: "123456789012",
-  apiId: "a".repeat(10),
-  stage: "s".repeat(20),
-};
-/** A Cognito `sub` (a UUID) and the longest username Cognito allows. */
-const WORST_PRINCIPAL_ID = "00000000-0000-0000-0000-000000000000";
-const WORST_USERNAME = "u".repeat(128);
-
-/** The authorizer's largest answer for a set of groups, and the request key it answers. */
-export interface LargestAnswer {
-  readonly authorizerBytes: number;
-  readonly key: AnswerKey | undefined;
-}
+export { largestAnswer } from "./lint-sizes";
+export type { LargestAnswer } from "./lint-sizes";
 
 export interface GroupSizes extends LargestAnswer {
   readonly group: string;
@@ -42,39 +26,8 @@ export interface LintReport {
   /** The largest authorizer answer for users in several groups. */
   readonly unions: (LargestAnswer & { readonly groups: readonly string[] })[];
   readonly routeCount: number;
-}
-
-function answerBytes(set: PolicySet, groups: readonly string[], key: AnswerKey): number {
-  // The shape authorizer/authorize.ts returns, with the longest principal and username.
-  const response = {
-    principalId: WORST_PRINCIPAL_ID,
-    policyDocument: set.authorizerAnswer(groups, WORST_AUTHORIZER_SCOPE, key),
-    context: { username: WORST_USERNAME, groups: [...groups].sort().join(","), tokenUse: "access" },
-  };
-  return Buffer.byteLength(JSON.stringify(response), "utf8");
-}
-
-/** The largest of the authorizer's answers for the groups, over every key the deployed API can ask about. */
-export function largestAnswer(set: PolicySet, groups: readonly string[]): LargestAnswer {
-  let largest: LargestAnswer = { authorizerBytes: 0, key: undefined };
-  for (const key of authorizerKeys(set.catalog.routes)) {
-    const authorizerBytes = answerBytes(set, groups, key);
-    if (authorizerBytes > largest.authorizerBytes) largest = { authorizerBytes, key };
-  }
-  return largest;
-}
-
-/** "for GET /path/{proxy+}": where the largest answer is. */
-function at(key: AnswerKey | undefined): string {
-  return key ? ` (for ${key.method} ${key.resource})` : "";
-}
-
-/** Why an answer is too large, or undefined. */
-function answerTooLarge(who: string, largest: LargestAnswer): string | undefined {
-  const limit = API_GATEWAY.maxAuthorizerResponseBytes;
-  return largest.authorizerBytes > limit
-    ? `the authorizer's largest answer for ${who} is ${largest.authorizerBytes} bytes${at(largest.key)}; mlflow-gate designs to ${limit} (docs/policies.md, "Size limits")`
-    : undefined;
+  /** The checks of the team files, when there are any and the group files pass theirs. */
+  readonly teams?: TeamsLintReport;
 }
 
 /**
@@ -209,6 +162,10 @@ export function lintGroupFiles(
   catalog: RouteCatalog,
   files: readonly GroupFile[],
   readProblems: readonly string[],
+  teamFiles: { readonly files: readonly TeamFile[]; readonly problems: readonly string[] } = {
+    files: [],
+    problems: [],
+  },
 ): LintReport {
   const problems: string[] = [...readProblems];
   let set: PolicySet | undefined;
@@ -218,9 +175,22 @@ export function lintGroupFiles(
     if (!(e instanceof GroupPolicyError)) throw e;
     problems.push(...e.problems);
   }
-  if (!set || problems.length > 0)
-    return { problems: [...new Set(problems)], sizes: [], unions: [], routeCount: catalog.routes.length };
-  return lintPolicySet(set, files);
+  const stop = () => ({ problems: [...new Set(problems)], sizes: [], unions: [], routeCount: catalog.routes.length });
+  if (!set || problems.length > 0) return stop();
+  const report = lintPolicySet(set, files);
+  if (teamFiles.files.length === 0 && teamFiles.problems.length === 0) return report;
+  // The teams: their files' own problems first, then the placed policies of each group they name.
+  problems.push(...report.problems, ...teamFiles.problems);
+  let teamSet: PolicySet | undefined;
+  try {
+    teamSet = PolicySet.fromFiles(catalog, files, undefined, teamFiles.files);
+  } catch (e) {
+    if (!(e instanceof GroupPolicyError)) throw e;
+    problems.push(...e.problems);
+  }
+  if (!teamSet || problems.length > 0) return { ...report, problems: [...new Set(problems)] };
+  const teams = lintTeams(teamSet);
+  return { ...report, problems: [...report.problems, ...teams.problems], teams };
 }
 
 /** The checks on compiled policies: compilation, grants equal to the groups' intent, size limits. */

@@ -1,13 +1,17 @@
 import { AnswerKey, scopeToKey } from "./answer-scope";
-import { AuthType, CatalogRoute, RouteCatalog, RouteMatcher } from "./catalog";
+import { AuthType, authTypeOf, authTypeOfRequest, CatalogRoute, RouteCatalog, RouteMatcher } from "./catalog";
 import {
   buildAuthorizerPolicy,
   buildIamPolicies,
   compileGroupUnion,
   CompiledResources,
   PolicyDocument,
+  reachesEverything,
+  workspaceResources,
 } from "./compile";
+import { splitWorkspacePath } from "./contract";
 import { GroupFile, ResolvedGroup, resolveGroups } from "./groups";
+import { resolveTeams, TeamFile, Teams } from "./teams";
 import { MethodArnStage } from "./method-arn";
 import { PromotionRule, UNRESTRICTED } from "./promotion";
 
@@ -38,55 +42,127 @@ export function groupCombinations(names: readonly string[], maxGroups = 5): stri
 const MAX_MEMOISED_ANSWERS = 4096;
 
 /**
- * The catalog and the resolved groups: everything a decision needs. Compiled resources are memoised
- * per (sorted group set, surface), so a warm authorizer compiles each combination once; a build can
- * precompile them so that no request pays for it.
+ * The catalog, the resolved groups and, when team files exist, the teams: everything a decision needs.
+ *
+ * Two kinds of names meet here. A group file's name is a **tier**: a set of routes. A **caller group** is what a
+ * user (a Cognito group) or a role carries: without teams it is a group file's name, so the two are the same; with
+ * teams it is a group the team files give tiers in workspaces (or a group file with `workspaces: all`), and its
+ * resources are its tiers' routes placed under `/ws/<team>/` of each workspace it reaches. The public methods
+ * take caller groups; a workspace, where given, is the request's.
+ *
+ * Compiled resources of tiers are memoised per (sorted tier set, surface), so a warm authorizer compiles each
+ * combination once; a build can precompile them so that no request pays for it. Placing them in workspaces is
+ * string work, memoised per caller group set.
  */
 export class PolicySet {
   readonly matcher: RouteMatcher;
   private readonly compiled = new Map<string, CompiledResources>();
+  private readonly placed = new Map<string, CompiledResources>();
   private readonly scoped = new Map<string, CompiledResources>();
+  private readonly callerGroupNames: ReadonlySet<string>;
 
   constructor(
     readonly catalog: RouteCatalog,
     readonly groups: ReadonlyMap<string, ResolvedGroup>,
     precompiled: readonly PrecompiledResources[] = [],
+    /** The teams of the team files; undefined: no team files, one workspace, the API without `/ws/`. */
+    readonly teams?: Teams,
   ) {
     this.matcher = new RouteMatcher(catalog);
+    this.callerGroupNames = teams ? teams.callerGroupNames() : new Set(groups.keys());
     for (const p of precompiled)
-      this.compiled.set(PolicySet.key(this.knownGroups(p.groups), p.surface), { allow: p.allow, deny: p.deny });
+      this.compiled.set(PolicySet.key(this.knownTiers(p.groups), p.surface), { allow: p.allow, deny: p.deny });
   }
 
   static fromFiles(
     catalog: RouteCatalog,
     files: readonly GroupFile[],
     precompiled?: readonly PrecompiledResources[],
+    teamFiles: readonly TeamFile[] = [],
   ): PolicySet {
-    return new PolicySet(catalog, resolveGroups(files, catalog), precompiled);
+    const groups = resolveGroups(files, catalog);
+    const teams = teamFiles.length > 0 ? resolveTeams(teamFiles, groups) : undefined;
+    return new PolicySet(catalog, groups, precompiled, teams);
+  }
+
+  /** The group names a user or role may carry to any effect (Cognito groups, the groups of roles). */
+  get callerGroups(): ReadonlySet<string> {
+    return this.callerGroupNames;
+  }
+
+  /**
+   * The catalog route of a request, its workspace, and who checks it (authTypeOfRequest of MLflow's path): with
+   * teams an authenticated route is only reached under `/ws/<team>/`, whose rest is matched; a path outside that
+   * is matched as it is (public routes).
+   */
+  locate(
+    method: string,
+    path: string,
+  ): { readonly route: CatalogRoute | undefined; readonly workspace?: string; readonly surface: AuthType } {
+    if (!this.teams) {
+      const route = this.matcher.match(method, path);
+      return { route, surface: authTypeOfRequest(route, path) };
+    }
+    const split = splitWorkspacePath(path);
+    const rest = split?.rest ?? path;
+    const matched = this.matcher.match(method, rest);
+    // Public routes only outside a workspace, authenticated ones only inside.
+    const route = matched && (matched.auth === "none") === (split === undefined) ? matched : undefined;
+    const surface = route ? route.auth : authTypeOf(rest, "read");
+    return split ? { route, workspace: split.workspace, surface } : { route, surface };
+  }
+
+  /**
+   * The tiers the caller groups hold in a workspace, sorted: without teams, the known groups themselves. With
+   * teams and no workspace, the tiers held in any workspace (what a group may do somewhere).
+   */
+  tiersIn(groupNames: readonly string[], workspace?: string): string[] {
+    const known = this.knownGroups(groupNames);
+    if (!this.teams) return known;
+    if (workspace !== undefined) return this.teams.tiersIn(known, workspace);
+    return [...new Set([...this.teams.grants(known).values()].flat())].sort();
+  }
+
+  /** The workspaces the caller groups reach: "all" (a global group), or team names; without teams, "all". */
+  reachableWorkspaces(groupNames: readonly string[]): "all" | ReadonlySet<string> {
+    return this.teams ? this.teams.reachable(this.knownGroups(groupNames)) : "all";
+  }
+
+  /** Whether the caller groups may create, change or delete workspaces: a global group that may call CreateWorkspace. */
+  mayManageWorkspaces(groupNames: readonly string[]): boolean {
+    return this.knownGroups(groupNames).some(
+      (g) =>
+        this.groups.get(g)?.workspaces === "all" &&
+        this.catalog.routes.some((r) => r.action === "CreateWorkspace" && this.intends([g], r)),
+    );
   }
 
   private static key(sortedGroups: readonly string[], surface: Surface): string {
     return `${surface}:${sortedGroups.join(",")}`;
   }
 
-  /** Compiles each group alone and every combination of groups, for one surface. */
+  /** Compiles each tier alone and every combination of tiers, for one surface. */
   precompile(surface: Surface): PrecompiledResources[] {
     const names = [...this.groups.keys()].sort();
     return [...names.map((n) => [n]), ...groupCombinations(names)].map((groups) => ({
       groups,
       surface,
-      ...this.resourcesFor(groups, surface),
+      ...this.tierResources(groups, surface),
     }));
   }
 
-  /** The known groups among `names`, sorted and without duplicates; unknown names are dropped. */
+  /** The known caller groups among `names`, sorted and without duplicates; unknown names are dropped. */
   knownGroups(names: readonly string[]): string[] {
+    return [...new Set(names.filter((n) => this.callerGroupNames.has(n)))].sort();
+  }
+
+  private knownTiers(names: readonly string[]): string[] {
     return [...new Set(names.filter((n) => this.groups.has(n)))].sort();
   }
 
-  /** Resources of the union of known groups on one surface (empty allow list when none is known). */
-  resourcesFor(groupNames: readonly string[], surface: Surface): CompiledResources {
-    const names = this.knownGroups(groupNames);
+  /** Resources of the union of tiers (group files) on one surface, for the API without workspaces. */
+  tierResources(tierNames: readonly string[], surface: Surface): CompiledResources {
+    const names = this.knownTiers(tierNames);
     const key = PolicySet.key(names, surface);
     let c = this.compiled.get(key);
     if (!c) {
@@ -96,6 +172,37 @@ export class PolicySet {
         surface,
       );
       this.compiled.set(key, c);
+    }
+    return c;
+  }
+
+  /**
+   * Resources of the union of known caller groups on one surface (empty allow list when none is known). With
+   * teams: each reached workspace's tiers, placed under `/ws/<workspace>/`; a global group whose routes are
+   * everything (admins) keeps `*`, which reaches workspaces made later too.
+   */
+  resourcesFor(groupNames: readonly string[], surface: Surface): CompiledResources {
+    if (!this.teams) return this.tierResources(groupNames, surface);
+    const names = this.knownGroups(groupNames);
+    const key = PolicySet.key(names, surface);
+    let c = this.placed.get(key);
+    if (!c) {
+      const globals = names.filter((n) => this.teams?.isGlobal(n));
+      const everything = globals.length > 0 ? this.tierResources(globals, surface) : undefined;
+      if (everything && reachesEverything(everything)) c = everything;
+      else {
+        const allow = new Set<string>();
+        const deny = new Set<string>();
+        for (const [workspace, tiers] of this.teams.grants(names)) {
+          if (tiers.length === 0) continue;
+          const r = workspaceResources(this.tierResources(tiers, surface), workspace);
+          for (const g of r.allow) allow.add(g);
+          for (const g of r.deny) deny.add(g);
+        }
+        c = { allow: [...allow].sort(), deny: [...deny].sort() };
+      }
+      if (this.placed.size >= MAX_MEMOISED_ANSWERS) this.placed.clear();
+      this.placed.set(key, c);
     }
     return c;
   }
@@ -126,29 +233,42 @@ export class PolicySet {
     return buildIamPolicies(this.resourcesFor([groupName], "iam"), scope);
   }
 
-  /** Whether one of the groups may call routes the catalog does not list (`unknownRoutes: allow`). */
-  mayCallUnknownRoutes(groupNames: readonly string[]): boolean {
-    return this.knownGroups(groupNames).some((g) => this.groups.get(g)?.unknownRoutes === "allow");
+  /** Whether the groups may call routes the catalog does not list (`unknownRoutes: allow`) in the workspace. */
+  mayCallUnknownRoutes(groupNames: readonly string[], workspace?: string): boolean {
+    return this.tiersIn(groupNames, workspace).some((t) => this.groups.get(t)?.unknownRoutes === "allow");
   }
 
   /**
-   * The promotion rule of each of the groups that may call the route (a group without a promotion block:
-   * whatever the route allows). The guard decides a promotion from these; groups without the route right
-   * play no part, as API Gateway already refused a caller with none.
+   * The promotion rule of each tier the groups hold in the workspace that may call the route (a tier without a
+   * promotion block: whatever the route allows), by tier. The guard decides a promotion from these; tiers
+   * without the route right play no part, as API Gateway already refused a caller with none.
    */
-  promotionRules(groupNames: readonly string[], route: CatalogRoute): Map<string, PromotionRule> {
+  promotionRules(groupNames: readonly string[], route: CatalogRoute, workspace?: string): Map<string, PromotionRule> {
     const rules = new Map<string, PromotionRule>();
-    for (const name of this.knownGroups(groupNames))
-      if (this.intends([name], route)) rules.set(name, this.groups.get(name)?.promotion ?? UNRESTRICTED);
+    for (const tier of this.tiersIn(groupNames, workspace))
+      if (this.tierIntends(tier, route)) rules.set(tier, this.groups.get(tier)?.promotion ?? UNRESTRICTED);
     return rules;
   }
 
-  /** Whether the group's own action list means to allow the route (what compiled policies must equal). */
-  intends(groupNames: readonly string[], route: CatalogRoute): boolean {
+  /** The promotion rule of every tier that may call the route, whoever holds it. */
+  allPromotionRules(route: CatalogRoute): Map<string, PromotionRule> {
+    const rules = new Map<string, PromotionRule>();
+    for (const [tier, g] of this.groups)
+      if (this.tierIntends(tier, route)) rules.set(tier, g.promotion ?? UNRESTRICTED);
+    return rules;
+  }
+
+  /**
+   * Whether the groups' own action lists mean to allow the route in the workspace (what compiled policies must
+   * equal). With teams and no workspace: in some workspace.
+   */
+  intends(groupNames: readonly string[], route: CatalogRoute, workspace?: string): boolean {
     if (route.auth === "none") return true;
-    return this.knownGroups(groupNames).some((n) =>
-      this.groups.get(n)?.allowedRouteIds.has(`${route.method} ${route.path}`),
-    );
+    return this.tiersIn(groupNames, workspace).some((t) => this.tierIntends(t, route));
+  }
+
+  private tierIntends(tier: string, route: CatalogRoute): boolean {
+    return this.groups.get(tier)?.allowedRouteIds.has(`${route.method} ${route.path}`) ?? false;
   }
 }
 

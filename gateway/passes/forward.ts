@@ -134,7 +134,7 @@ function integrationMappings(
         }
       : {}),
   };
-  return mappedHeaders(request.integration.headers, context);
+  return mappedHeaders(request.integration.headers, context, request.pathParameters);
 }
 
 const gatewayAnswer = (answer: GatewayAnswer, reason: string): Refusal => ({ answer, decision: "error", reason });

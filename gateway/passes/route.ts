@@ -1,10 +1,13 @@
-import { AuthType, CatalogRoute, HTTP_METHODS, RouteMatcher } from "../../authorizer/core/catalog";
+import { AuthType, CatalogRoute, HTTP_METHODS } from "../../authorizer/core/catalog";
 import { API_GATEWAY } from "../../authorizer/core/contract";
 import { formatMethodArn, MethodArn, MethodArnStage } from "../../authorizer/core/method-arn";
 import { ANSWERS } from "../api-responses";
 import { ApiMethod, ApiModel } from "../api-model";
 import { PassResult, refuse } from "../answer";
 import { Target } from "./target";
+
+/** The catalog route MLflow serves a request's method and path with (`PolicySet.locate`: teams' paths read). */
+export type RouteLocator = (method: string, path: string) => CatalogRoute | undefined;
 
 /** The API method a request is for, as API Gateway resolves it before anything else. */
 export interface RoutedRequest {
@@ -27,7 +30,7 @@ export interface RoutedRequest {
  */
 export function routePass(
   api: ApiModel,
-  matcher: RouteMatcher,
+  locate: RouteLocator,
   stage: MethodArnStage,
   httpMethod: string,
   target: Target,
@@ -45,7 +48,7 @@ export function routePass(
     go: {
       method: resolved.method,
       pathParameters: resolved.pathParameters,
-      route: matcher.match(httpMethod, target.path),
+      route: locate(httpMethod, target.path),
       surface,
       methodArn,
     },

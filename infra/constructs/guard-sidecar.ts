@@ -8,7 +8,7 @@ import { Construct } from "constructs";
 import { ConfigError } from "../../authorizer/core/errors";
 import { buildGuard } from "../../guard/build";
 import { GUARD_ENV, parseGuardConfig } from "../../guard/config";
-import { CATALOG_FILE, GROUPS_DIR, GUARD_BUILD_DIR, REPO_ROOT } from "../../project/paths";
+import { CATALOG_FILE, GROUPS_DIR, GUARD_BUILD_DIR, REPO_ROOT, TEAMS_DIR } from "../../project/paths";
 
 /** The port the guard listens on in the MLflow task: the load balancer's target. */
 export const GUARD_PORT = 8080;
@@ -165,7 +165,7 @@ function validateGuardSidecar(port: number, upstream: URL, environment: Record<s
     problems.push(`port must be a port number from 1 to 65535, not ${port}`);
   if (String(port) === upstream.port) problems.push(`port ${port} is MLflow's (${upstream.origin})`);
   try {
-    parseGuardConfig(environment, { catalogFile: CATALOG_FILE, groupsDir: GROUPS_DIR });
+    parseGuardConfig(environment, { catalogFile: CATALOG_FILE, groupsDir: GROUPS_DIR, teamsDir: TEAMS_DIR });
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     problems.push(...e.problems);

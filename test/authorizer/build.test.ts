@@ -67,6 +67,7 @@ describe("buildAuthorizer", () => {
       "model-approvers",
       "readers",
       "release-managers",
+      "writers",
     ]);
   });
 
@@ -75,24 +76,11 @@ describe("buildAuthorizer", () => {
     const bundle = JSON.parse(readFileSync(build.policyBundleFile, "utf8")) as {
       compiled: { groups: string[]; surface: string }[];
     };
-    // Assess: 4 groups alone + 11 combinations, all for the authorizer's surface
-    expect(bundle.compiled.map((c) => c.groups.join("+")).sort()).toEqual([
-      "admins",
-      "admins+model-approvers",
-      "admins+model-approvers+readers",
-      "admins+model-approvers+readers+release-managers",
-      "admins+model-approvers+release-managers",
-      "admins+readers",
-      "admins+readers+release-managers",
-      "admins+release-managers",
-      "model-approvers",
-      "model-approvers+readers",
-      "model-approvers+readers+release-managers",
-      "model-approvers+release-managers",
-      "readers",
-      "readers+release-managers",
-      "release-managers",
-    ]);
+    // Assess: 5 groups alone + 26 combinations, all for the authorizer's surface
+    const names = ["admins", "model-approvers", "readers", "release-managers", "writers"];
+    const subsets = names.reduce<string[][]>((acc, n) => [...acc, ...acc.map((s) => [...s, n])], [[]]).slice(1);
+    expect(subsets).toHaveLength(31);
+    expect(bundle.compiled.map((c) => c.groups.join("+")).sort()).toEqual(subsets.map((s) => s.join("+")).sort());
     expect(new Set(bundle.compiled.map((c) => c.surface))).toEqual(new Set(["cognito"]));
   });
 

@@ -22,7 +22,13 @@ describe("parsePolicyBundle", () => {
     // Act
     const set = parsePolicyBundle(bundle());
     // Assess
-    expect([...set.groups.keys()].sort()).toEqual(["admins", "model-approvers", "readers", "release-managers"]);
+    expect([...set.groups.keys()].sort()).toEqual([
+      "admins",
+      "model-approvers",
+      "readers",
+      "release-managers",
+      "writers",
+    ]);
   });
 
   it("serves precompiled resources as they are, without compiling", () => {

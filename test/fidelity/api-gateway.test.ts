@@ -7,13 +7,14 @@ import { createServer, IncomingMessage, request, Server, ServerResponse } from "
 import { connect, createServer as createNetServer, Socket } from "net";
 import { join } from "path";
 import { ApiDefinition, SECURITY_SCHEMES } from "../../authorizer/core/api-definition";
+import { PolicySet } from "../../authorizer/core/policy-set";
 import { loadPolicySet } from "../../authorizer/load-policies";
 import { closeServer } from "../../common/http-server";
 import { AccessLogEntry } from "../../gateway/answer";
 import { ApiDefinitionError } from "../../gateway/api-model";
 import { createGatewayServer } from "../../gateway/server";
 import { principalStore } from "../../local/principals";
-import { CATALOG_FILE, GROUPS_DIR, REPO_ROOT } from "../../project/paths";
+import { CATALOG_FILE, EXAMPLE_TEAMS_DIR, GROUPS_DIR, REPO_ROOT } from "../../project/paths";
 import { accessToken, createSigningKey, seededAuthorizer } from "../authorizer/support/tokens";
 import { TEST_GATEWAY, testApi } from "../gateway/support/test-gateway";
 import { demoAccessToken, startTestStack, TestStack } from "../integration/support/stack";
@@ -103,17 +104,24 @@ beforeEach(() => {
 
 /** An emulator running `api` (the catalog's local rendering by default), its integrations to the scripted backend. */
 async function emulator(
-  options: { api?: ApiDefinition; upstream?: URL; integrationTimeoutMs?: number; maxHeldBodyBytes?: number } = {},
+  options: {
+    api?: ApiDefinition;
+    upstream?: URL;
+    integrationTimeoutMs?: number;
+    maxHeldBodyBytes?: number;
+    policies?: PolicySet;
+  } = {},
 ): Promise<string> {
-  const authorize = seededAuthorizer(policySet, [key]);
+  const policies = options.policies ?? policySet;
+  const authorize = seededAuthorizer(policies, [key]);
   const server = createGatewayServer({
     ...TEST_GATEWAY,
     api:
       options.api ??
-      testApi(policySet, options.upstream ?? backendUrl, {
+      testApi(policies, options.upstream ?? backendUrl, {
         ...(options.integrationTimeoutMs !== undefined ? { integrationTimeoutMs: options.integrationTimeoutMs } : {}),
       }),
-    policySet,
+    policySet: policies,
     authorizer: (event) => {
       authorizerEvents.push(event as unknown as Record<string, unknown>);
       return authorize(event);
@@ -668,6 +676,34 @@ describe("Decoded path parameters", () => {
     });
     expect(seen[0]?.url).toBe("/ajax-api/2.0/mlflow/runs/a/b%20c");
     expect(headerOf("x-mlflow-gate-path")).toBe("/ajax-api/2.0/mlflow/runs/a%2Fb%20c");
+  });
+});
+
+describe("Path parameters onto headers", () => {
+  test("a header mapped from method.request.path.<name> carries the parameter's decoded value", async () => {
+    // Prepare: the API with teams, MLflow's routes under /ws/{workspace}/
+    const teams = loadPolicySet(CATALOG_FILE, GROUPS_DIR, REPO_ROOT, EXAMPLE_TEAMS_DIR);
+    const origin = await emulator({ policies: teams });
+    // Act
+    const plain = await sendRaw(origin, {
+      method: "GET",
+      target: "/ws/team-a/ajax-api/2.0/mlflow/experiments/get?experiment_id=1",
+      headers: [bearer({ "cognito:groups": ["team-a-readers"] })],
+    });
+    expect(plain.status).toBe(200);
+    const plainSeen = seenHeaders();
+    seen = [];
+    const encoded = await sendRaw(origin, {
+      method: "GET",
+      target: "/ws/team%2Da/ajax-api/2.0/mlflow/experiments/get?experiment_id=1",
+      headers: [bearer()],
+    });
+    // Assess
+    expect(encoded.status).toBe(200);
+    expect(plainSeen.filter(([n]) => n === "x-mlflow-gate-workspace")).toEqual([["x-mlflow-gate-workspace", "team-a"]]);
+    expect(seen[0]?.url).toBe("/ws/team-a/ajax-api/2.0/mlflow/experiments/get?experiment_id=1");
+    expect(headerOf("x-mlflow-gate-workspace")).toBe("team-a");
+    expect(headerOf("x-mlflow-gate-path")).toBe("/ws/team%2Da/ajax-api/2.0/mlflow/experiments/get");
   });
 });
 

@@ -27,6 +27,15 @@ describe("resolveMapping", () => {
     expect(resolveMapping("context.identity", CONTEXT)).toBeUndefined();
     expect(resolveMapping("method.request.header.x", CONTEXT)).toBeUndefined();
   });
+
+  test("reads a path parameter of the method request, and none it does not have", () => {
+    const params = { workspace: "team-a", proxy: "a/b" };
+    expect(resolveMapping("method.request.path.workspace", CONTEXT, params)).toBe("team-a");
+    expect(resolveMapping("method.request.path.proxy", CONTEXT, params)).toBe("a/b");
+    expect(resolveMapping("method.request.path.other", CONTEXT, params)).toBeUndefined();
+    expect(resolveMapping("method.request.path.toString", CONTEXT, params)).toBeUndefined();
+    expect(resolveMapping("method.request.path.workspace", CONTEXT)).toBeUndefined();
+  });
 });
 
 /** The identity headers the API definition maps for a method of a surface, with their values for CONTEXT. */

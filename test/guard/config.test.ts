@@ -5,6 +5,7 @@ import { thrownBy } from "../support/errors";
 const defaults = {
   catalogFile: "/opt/mlflow-gate/policies/mlflow-routes.json",
   groupsDir: "/opt/mlflow-gate/policies/groups",
+  teamsDir: "/opt/mlflow-gate/policies/teams",
 };
 
 describe("parseGuardConfig", () => {
@@ -23,6 +24,7 @@ describe("parseGuardConfig", () => {
     expect(config).toMatchObject({ host: "0.0.0.0", port: 8080, stagePathPrefix: "/prod", auditReads: false });
     expect(config.upstream.origin).toBe("http://127.0.0.1:5000");
     expect(config.catalogFile).toBe(defaults.catalogFile);
+    expect(config.teamsDir).toBe(defaults.teamsDir);
     expect(config).not.toHaveProperty("auditFile");
     expect(config.maxBufferedBytes).toBe(64 * 1024 * 1024);
     expect(config.graphql).toEqual({ maxBytes: 64 * 1024, maxTokens: 5000, maxDepth: 32 });

@@ -104,7 +104,7 @@ describe("usage errors", () => {
     // Assess
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(
-      'unknown group "nobody" (known groups: admins, model-approvers, readers, release-managers)',
+      'unknown group "nobody" (known groups: admins, model-approvers, readers, release-managers, writers)',
     );
   });
 });
@@ -455,7 +455,7 @@ describe("policy lint", () => {
     const problems = lines(r.stdout).filter((l) => /^\S+:\d+: /.test(l));
     expect(problems).toEqual([]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/policy lint: 4 groups, \d+ routes: no problems\n$/);
+    expect(r.stdout).toMatch(/policy lint: 5 groups, \d+ routes: no problems\n$/);
   });
 
   test("prints the worst-case sizes of each group", async () => {

@@ -43,7 +43,7 @@ describe("buildDecisionMatrix", () => {
   test("marks each group's decision in its own column, groups sorted by name", () => {
     // Assess: columns are method, path, action, class, auth, admins, model-approvers, readers, release-managers, note.
     expect(matrix).toContain(
-      "| Method | Path | Action | Class | Auth | admins | model-approvers | readers | release-managers | Note |",
+      "| Method | Path | Action | Class | Auth | admins | model-approvers | readers | release-managers | writers | Note |",
     );
     expect(row("POST", "/api/2.0/mlflow/runs/delete")).toBe(
       "| POST | `/api/2.0/mlflow/runs/delete` | DeleteRun | write | iam | ✅ | ❌ | ❌ | ❌ |  |",

@@ -139,7 +139,7 @@ describe("mlflow-gate users and groups: command line", () => {
     ],
     [
       ["users", "add", "ann", "--group", "nobody", "--password-stdin"],
-      'unknown group "nobody" (known groups: admins, model-approvers, readers, release-managers)',
+      'unknown group "nobody" (known groups: admins, model-approvers, readers, release-managers, writers)',
     ],
     [
       ["users", "set-groups", "ann"],

@@ -3,6 +3,7 @@ import {
   IDENTITY_HEADER_PREFIX,
   IDENTITY_HEADERS,
   IDENTITY_MAPPINGS,
+  splitWorkspacePath,
   isLoopbackHost,
   parseCallerArn,
   PRINCIPAL_ARN,
@@ -69,14 +70,27 @@ describe("AWS name patterns", () => {
 });
 
 describe("the identity headers", () => {
-  test("are lower case, share one prefix, and every surface maps every one of them", () => {
+  test("are lower case, share one prefix, and every surface maps every one of them but the team's", () => {
     for (const name of Object.values(IDENTITY_HEADERS)) {
       expect(name).toBe(name.toLowerCase());
       expect(name.startsWith(IDENTITY_HEADER_PREFIX)).toBe(true);
     }
     for (const mapping of Object.values(IDENTITY_MAPPINGS)) {
-      expect(Object.keys(mapping).sort()).toEqual(Object.keys(IDENTITY_HEADERS).sort());
+      expect(Object.keys(mapping).sort()).toEqual(
+        Object.keys(IDENTITY_HEADERS)
+          .filter((f) => f !== "workspace")
+          .sort(),
+      );
     }
+  });
+
+  test("a team path is read only with a team name as written; MLflow's path keeps its leading slash", () => {
+    expect(splitWorkspacePath("/ws/team-a/api/2.0/mlflow/runs/get")).toEqual({
+      workspace: "team-a",
+      rest: "/api/2.0/mlflow/runs/get",
+    });
+    for (const path of ["/ws/team-a", "/ws//api", "/ws/Team-A/api", "/ws/team%2Da/api", "/wsx/a/b", "/api/ws/a/b"])
+      expect(splitWorkspacePath(path)).toBeUndefined();
   });
 
   test("SigV4 callers are named by their ARN with (iam) for groups; Cognito users by the authorizer's answer", () => {

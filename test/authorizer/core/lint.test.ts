@@ -109,7 +109,13 @@ describe("lintGroupFiles", () => {
     const report = lintGroupFiles(set.catalog, files, []);
     // Assess
     expect(report.problems).toEqual([]);
-    expect(report.sizes.map((s) => s.group)).toEqual(["admins", "model-approvers", "readers", "release-managers"]);
+    expect(report.sizes.map((s) => s.group)).toEqual([
+      "admins",
+      "model-approvers",
+      "readers",
+      "release-managers",
+      "writers",
+    ]);
     expect(report.routeCount).toBe(set.catalog.routes.length);
   });
 

@@ -53,7 +53,7 @@ function request(method: string, url: string, rawHeaders: string[]) {
   const headers: Record<string, string> = {};
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) headers[rawHeaders[i]!.toLowerCase()] ??= rawHeaders[i + 1]!;
   const target = readTarget(url) as Target;
-  const routed = routePass(api, policySet.matcher, STAGE, method, target);
+  const routed = routePass(api, (m, p) => policySet.locate(m, p).route, STAGE, method, target);
   if (!("go" in routed)) throw new Error("expected a route");
   return [{ req: { method, headers, rawHeaders }, target, requestId: "req-1" }, routed.go as RoutedRequest] as const;
 }

@@ -47,7 +47,7 @@ async function signed(
   const rawHeaders = kept.flat();
   const headers = Object.fromEntries(kept.map(([name, value]) => [name.toLowerCase(), value]));
   const target = readTarget(path) as Target;
-  const routed = routePass(api, policySet.matcher, STAGE, method, target);
+  const routed = routePass(api, (m, p) => policySet.locate(m, p).route, STAGE, method, target);
   if (!("go" in routed)) throw new Error("expected a route");
   return [{ req: { method, headers, rawHeaders }, target, body: Buffer.from(body) }, routed.go];
 }

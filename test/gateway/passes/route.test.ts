@@ -7,7 +7,7 @@ import { CATALOG_FILE, GROUPS_DIR } from "../../../project/paths";
 import { TEST_STAGE, testApi } from "../support/test-gateway";
 
 const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
-const { matcher } = policySet;
+const matcher = (method: string, path: string) => policySet.locate(method, path).route;
 const api = compileApiModel(testApi(policySet, new URL("http://127.0.0.1:5000")));
 const STAGE = TEST_STAGE;
 const target = (url: string): Target => readTarget(url) as Target;

@@ -16,7 +16,10 @@ export const TEST_UI_CONFIG = {
   authFlow: "USER_PASSWORD_AUTH",
 } as const;
 
-/** The API definition a test gateway runs: the local rendering of the catalog, its integrations to `upstream`. */
+/**
+ * The API definition a test gateway runs: the local rendering of the catalog (under `/ws/{workspace}/` when the
+ * policy set has teams), its integrations to `upstream`.
+ */
 export function testApi(
   policySet: PolicySet,
   upstream: URL,
@@ -28,6 +31,7 @@ export function testApi(
     integrationTimeoutMs: options.integrationTimeoutMs ?? TEST_TIMEOUTS.integrationTimeoutMs,
     authorizerTtlSeconds: options.authorizerCacheTtlSeconds ?? TEST_TIMEOUTS.authorizerCacheTtlSeconds,
     version: policySet.catalog.mlflowVersion,
+    workspaces: policySet.teams !== undefined,
   });
 }
 

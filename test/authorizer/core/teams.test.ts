@@ -1,0 +1,151 @@
+import { samplePath } from "../../../authorizer/core/catalog";
+import { decidePath } from "../../../authorizer/core/decide-request";
+import { GroupPolicyError } from "../../../authorizer/core/errors";
+import { PolicySet } from "../../../authorizer/core/policy-set";
+import { parseTeamFile } from "../../../authorizer/core/team-file";
+import { loadGroupFiles, loadRouteCatalog, loadTeamFiles } from "../../../authorizer/load-policies";
+import { CATALOG_FILE, EXAMPLE_TEAMS_DIR, GROUPS_DIR, REPO_ROOT } from "../../../project/paths";
+
+const catalog = loadRouteCatalog(CATALOG_FILE);
+const groupFiles = loadGroupFiles(GROUPS_DIR, REPO_ROOT);
+const teamFiles = loadTeamFiles(EXAMPLE_TEAMS_DIR, REPO_ROOT);
+const set = PolicySet.fromFiles(catalog, groupFiles, undefined, teamFiles);
+
+const problemsOf = (f: () => unknown): readonly string[] => {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof GroupPolicyError) return e.problems;
+    throw e;
+  }
+  return [];
+};
+
+describe("team files", () => {
+  test("a team file gives each tier's groups, with the line of each tier", () => {
+    // Act
+    const team = parseTeamFile(
+      "team-c",
+      "policies/teams/team-c.yaml",
+      "description: c\ntiers:\n  readers: [c-readers, auditors]\n  writers: [c-writers]\n",
+    );
+    // Assess
+    expect(team.tiers).toEqual([
+      { tier: "readers", line: 3, groups: ["c-readers", "auditors"] },
+      { tier: "writers", line: 4, groups: ["c-writers"] },
+    ]);
+  });
+
+  test("schema problems name the file and line", () => {
+    expect(problemsOf(() => parseTeamFile("t", "t.yaml", "description: x\ntiers:\n  readers: []\n"))).toEqual([
+      "t.yaml:3: must NOT have fewer than 1 items at /tiers/readers",
+    ]);
+    expect(problemsOf(() => parseTeamFile("T_1", "T_1.yaml", "description: x\ntiers: {readers: [a]}\n"))[0]).toMatch(
+      /^T_1\.yaml:1: team name "T_1" must match/,
+    );
+  });
+
+  test("an unknown tier and a global group as a holder are refused, each at its line", () => {
+    // Prepare
+    const bad = parseTeamFile(
+      "t",
+      "t.yaml",
+      "description: x\ntiers:\n  readers: [ok]\n  auditors: [a]\n  writers: [admins]\n",
+    );
+    // Act
+    const problems = problemsOf(() => PolicySet.fromFiles(catalog, groupFiles, undefined, [bad]));
+    // Assess
+    expect(problems).toEqual([
+      't.yaml:4: unknown tier "auditors": a tier is a group file (admins, model-approvers, readers, release-managers, writers)',
+      't.yaml:5: "admins" reaches every workspace already (workspaces: all in its group file)',
+    ]);
+  });
+});
+
+describe("a policy set with teams", () => {
+  test("the groups a caller may carry are the team files' groups and the global group files", () => {
+    expect([...set.callerGroups].sort()).toEqual([
+      "admins",
+      ...["team-a", "team-b"].flatMap((t) =>
+        ["model-approvers", "readers", "release-managers", "writers"].map((x) => `${t}-${x}`),
+      ),
+    ]);
+    expect(set.knownGroups(["readers", "team-a-readers"])).toEqual(["team-a-readers"]);
+  });
+
+  test("a team group's resources are its tier's, under its workspace only", () => {
+    // Act
+    const r = set.resourcesFor(["team-a-readers"], "cognito");
+    const plain = set.tierResources(["readers"], "cognito");
+    // Assess
+    expect(r.allow.length).toBe(plain.allow.length);
+    expect(r.allow.every((g) => /^[A-Z]+\/ws\/team-a\//.test(g))).toBe(true);
+    expect(r.deny.every((g) => /^[A-Z]+\/ws\/team-a\//.test(g))).toBe(true);
+  });
+
+  test("admins keep *, which reaches every workspace, default and later ones included", () => {
+    expect(set.resourcesFor(["admins"], "iam")).toEqual({ allow: ["*"], deny: [] });
+    expect(set.reachableWorkspaces(["admins"])).toBe("all");
+    expect(set.mayManageWorkspaces(["admins"])).toBe(true);
+    expect(set.mayManageWorkspaces(["team-a-release-managers"])).toBe(false);
+  });
+
+  test("a user in groups of two teams holds each team's tier in its own workspace only", () => {
+    // Act
+    const groups = ["team-a-writers", "team-b-readers"];
+    // Assess
+    expect(set.tiersIn(groups, "team-a")).toEqual(["writers"]);
+    expect(set.tiersIn(groups, "team-b")).toEqual(["readers"]);
+    expect(set.tiersIn(groups, "default")).toEqual([]);
+    expect(set.reachableWorkspaces(groups)).toEqual(new Set(["team-a", "team-b"]));
+  });
+
+  test("the route of a request is found under /ws/<team>/ only; public routes stay where they are", () => {
+    expect(set.locate("POST", "/ws/team-a/api/2.0/mlflow/runs/search")).toMatchObject({
+      route: { action: "SearchRuns" },
+      workspace: "team-a",
+    });
+    expect(set.locate("POST", "/api/2.0/mlflow/runs/search").route).toBeUndefined();
+    expect(set.locate("GET", "/health").route?.action).toBe("Health");
+    expect(set.locate("GET", "/ws/team-a/health").route).toBeUndefined();
+    expect(set.locate("GET", "/ws/Team-A/api/2.0/mlflow/experiments/get").route).toBeUndefined();
+  });
+});
+
+/**
+ * The decision of every catalog route's sample request, in each team's workspace, in `default` and in a workspace
+ * no file names, equals what the groups' files mean there: the compiled and placed policies grant a team's tier in
+ * its workspace and nowhere else.
+ */
+describe("decisions per workspace equal the files' intent", () => {
+  const CALLERS: readonly (readonly string[])[] = [
+    ["team-a-readers"],
+    ["team-a-writers"],
+    ["team-a-model-approvers"],
+    ["team-a-release-managers"],
+    ["team-a-writers", "team-b-model-approvers"],
+    ["admins"],
+  ];
+  const WORKSPACES = ["team-a", "team-b", "default", "team-z"];
+  const routes = catalog.routes.filter((r) => r.auth !== "none");
+
+  test.each(CALLERS.map((c) => [c.join("+"), c]))("%s", (_name, groups) => {
+    const wrong: string[] = [];
+    for (const workspace of WORKSPACES) {
+      for (const r of routes) {
+        const path = `/ws/${workspace}${samplePath(r.path)}`;
+        const d = decidePath(set, groups, r.method, path);
+        const intended = d.route !== undefined && set.intends(groups, d.route, workspace);
+        if ((d.decision === "allow") !== intended) wrong.push(`${d.decision} ${r.method} ${path}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  test("an unprefixed MLflow route is no method of the API with teams", () => {
+    expect(decidePath(set, ["admins"], "POST", "/api/2.0/mlflow/runs/search")).toMatchObject({
+      decision: "deny",
+      reason: "no-api-method",
+    });
+  });
+});
