@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from "path";
 import { ConfigError } from "../authorizer/core/errors";
 import { API_GATEWAY, isLoopbackHost, REGION } from "../authorizer/core/contract";
-import { GROUPS_DIR } from "../project/paths";
+import { GROUPS_DIR, TEAMS_DIR } from "../project/paths";
 
 /**
  * The local stack's configuration, read once from the environment by `npm start` (and built directly
@@ -12,6 +12,11 @@ export interface StackConfig {
   readonly dataDir: string;
   /** The group files the stack decides with (`MLFLOW_GATE_GROUPS_DIR`); @default policies/groups */
   readonly groupsDir: string;
+  /**
+   * The team files (`MLFLOW_GATE_TEAMS_DIR`); @default policies/teams. With any, MLflow runs with workspaces and the
+   * API serves it under `/ws/<team>/` (docs/teams.md); none, or no such directory, is one workspace.
+   */
+  readonly teamsDir: string;
   /** Loopback address every component binds to. */
   readonly host: string;
   /** The gateway's port: the only one users talk to. 0 picks a free port (tests). */
@@ -67,6 +72,7 @@ export function parseStackConfig(env: Record<string, string | undefined>, cwd = 
   };
   const dataDir = resolveDataDir(env, cwd);
   const groupsDir = resolve(cwd, get("MLFLOW_GATE_GROUPS_DIR") ?? GROUPS_DIR);
+  const teamsDir = resolve(cwd, get("MLFLOW_GATE_TEAMS_DIR") ?? TEAMS_DIR);
   const host = get("MLFLOW_GATE_HOST") ?? "127.0.0.1";
   if (!isLoopbackHost(host) || host === "[::1]") {
     problems.push(
@@ -79,6 +85,7 @@ export function parseStackConfig(env: Record<string, string | undefined>, cwd = 
   const config: StackConfig = {
     dataDir,
     groupsDir,
+    teamsDir,
     host,
     gatewayPort: int("MLFLOW_GATE_PORT", 8080, 0, 65535),
     mlflowPort: int("MLFLOW_GATE_MLFLOW_PORT", 0, 0, 65535),

@@ -20,6 +20,8 @@ export interface GuardProcessOptions {
   readonly auditReads?: boolean;
   /** The group files the guard decides promotions with (the stack's); @default the repository's */
   readonly groupsDir?: string;
+  /** The team files (the stack's): they must be those the API was rendered from; @default the repository's */
+  readonly teamsDir?: string;
   /** The groups of SigV4 callers: `user/<name>` and `role/<name>` of the local principals; @default none */
   readonly iamGroups?: ReadonlyMap<string, string>;
   /** The guard's own event lines (JSON), as it prints them. */
@@ -50,6 +52,7 @@ function spawnGuard(options: GuardProcessOptions, port: number): ChildProcess {
       [GUARD_ENV.auditFile]: options.auditFile,
       [GUARD_ENV.auditReads]: options.auditReads === true ? "true" : "false",
       ...(options.groupsDir !== undefined ? { [GUARD_ENV.groupsDir]: options.groupsDir } : {}),
+      ...(options.teamsDir !== undefined ? { [GUARD_ENV.teamsDir]: options.teamsDir } : {}),
       ...(options.iamGroups !== undefined
         ? { [GUARD_ENV.iamGroups]: JSON.stringify(Object.fromEntries(options.iamGroups)) }
         : {}),

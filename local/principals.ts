@@ -104,7 +104,7 @@ export function parsePrincipals(
     const group = p.group;
     if (group !== undefined && (typeof group !== "string" || !knownGroups.has(group))) {
       problems.push(
-        `${where}.group "${String(group)}" is not a group of policies/groups (${[...knownGroups].join(", ")}); leave it out for a principal with no MLflow rights`,
+        `${where}.group "${String(group)}" is not a group of the policies (${[...knownGroups].sort().join(", ")}); leave it out for a principal with no MLflow rights`,
       );
     }
     let accessKeyId = p.accessKeyId;
@@ -198,11 +198,15 @@ function writePrivate(file: string, text: string): void {
 }
 
 /** Reads `<data>/principals.json`, creating it with the default principals on first start and migrating an older one. */
-export function loadPrincipals(dataDir: string, knownGroups: ReadonlySet<string>): Principal[] {
+export function loadPrincipals(
+  dataDir: string,
+  knownGroups: ReadonlySet<string>,
+  defaults: readonly Pick<Principal, "name" | "group" | "trustedBy">[] = DEFAULT_PRINCIPALS,
+): Principal[] {
   const file = join(dataDir, "principals.json");
   let input: unknown = {
     version: PRINCIPALS_FILE_VERSION,
-    principals: DEFAULT_PRINCIPALS.filter((p) => p.group === undefined || knownGroups.has(p.group)),
+    principals: defaults.filter((p) => p.group === undefined || knownGroups.has(p.group)),
   };
   if (existsSync(file)) {
     try {

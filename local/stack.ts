@@ -9,6 +9,7 @@ import { createTokenVerifier } from "../authorizer/token";
 import { CATALOG_FILE } from "../project/paths";
 import { API_GATEWAY, ARTIFACT_PREFIX } from "../authorizer/core/contract";
 import { PORT_VARIABLES, StackConfig } from "./config";
+import { defaultPrincipalsOf, demoUsersOf } from "./demo-identities";
 import { RunningGuard, startGuard } from "./guard-process";
 import { RestartPolicy, RunningMlflow, startMlflow } from "./mlflow-server";
 import { claimPort } from "./processes";
@@ -36,12 +37,7 @@ import { PoolKey } from "./user-pool-front";
 import { DemoUser, RunningUserPool, startUserPool } from "./user-pool";
 
 /** Demo users of the local pool: one per default group. */
-export const DEMO_USERS = [
-  { username: "admin", group: "admins" },
-  { username: "reader", group: "readers" },
-  { username: "model-approver", group: "model-approvers" },
-  { username: "release-manager", group: "release-managers" },
-] as const;
+export { DEMO_USERS } from "./demo-identities";
 
 /** What `<data>/stack.json` holds: everything a script or test needs to talk to the stack. */
 export interface StackSummary {
@@ -76,6 +72,8 @@ export interface StackSummary {
   readonly awsCredentialsFile: string;
   readonly awsConfigFile: string;
   readonly mlflowVersion: string;
+  /** The teams (MLflow workspaces under `<gatewayUrl>/ws/<team>/`); absent: one workspace, MLflow at the root. */
+  readonly teams?: readonly string[];
   /** The S3 emulator holding MLflow's artifacts (private like MLflow; clients reach it only through presigned URLs). */
   readonly s3: { readonly endpoint: string; readonly bucket: string; readonly prefix: string };
 }
@@ -186,13 +184,19 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
     // A taken gateway port should fail now, not after MLflow has started.
     if (config.gatewayPort !== 0) await claimPort(config.host, config.gatewayPort, PORT_VARIABLES.gatewayPort);
     if (config.stsPort !== 0) await claimPort(config.host, config.stsPort, PORT_VARIABLES.stsPort);
-    const policySet = loadPolicySet(CATALOG_FILE, config.groupsDir);
-    const groups = [...policySet.groups.keys()].sort();
+    const policySet = loadPolicySet(CATALOG_FILE, config.groupsDir, undefined, config.teamsDir);
+    const tiers = [...policySet.groups.keys()].sort();
+    const groups = [...policySet.callerGroups].sort();
+    const teams = policySet.teams?.names ?? [];
     io.progress(
-      `policies      ${groups.length} groups (${groups.join(", ")}) from ${config.groupsDir}, ${policySet.catalog.routes.length} routes of MLflow ${policySet.catalog.mlflowVersion}`,
+      `policies      ${tiers.length} groups (${tiers.join(", ")}) from ${config.groupsDir}, ${policySet.catalog.routes.length} routes of MLflow ${policySet.catalog.mlflowVersion}`,
     );
+    if (teams.length > 0)
+      io.progress(
+        `teams         ${teams.length} (${teams.join(", ")}) from ${config.teamsDir}: MLflow under /ws/<team>/, ${groups.length} groups (${groups.join(", ")})`,
+      );
 
-    const principals = loadPrincipals(config.dataDir, new Set(groups));
+    const principals = loadPrincipals(config.dataDir, new Set(groups), defaultPrincipalsOf(policySet));
     io.progress(`principals    ${principals.map((p) => `${p.name} (${p.group ?? "no MLflow group"})`).join(", ")}`);
 
     // The STS has its own listener: its query API is `POST /`, which on the gateway is MLflow's UI
@@ -225,7 +229,7 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
       port: config.userPoolPort,
       region: config.region,
       groups,
-      demoUsers: DEMO_USERS.filter((u) => policySet.groups.has(u.group)),
+      demoUsers: demoUsersOf(policySet),
       events: io.log,
       ...(config.accessTokenValiditySeconds !== undefined
         ? { accessTokenValiditySeconds: config.accessTokenValiditySeconds }
@@ -265,6 +269,7 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
       restart: { ...io.mlflowRestart, log: io.progress },
       log: io.progress,
       artifactStore: s3,
+      ...(teams.length > 0 ? { workspaces: teams } : {}),
     });
     stops.push(() => mlflow.stop());
     io.progress(
@@ -282,6 +287,7 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
       auditFile,
       auditReads: config.auditReads,
       groupsDir: config.groupsDir,
+      teamsDir: config.teamsDir,
       // A local principal signs as an IAM user, or as its role through the local STS: both name its group.
       iamGroups: new Map(
         principals.flatMap((p) =>
@@ -323,6 +329,7 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
       integrationTimeoutMs: config.integrationTimeoutMs,
       authorizerTtlSeconds: config.authorizerCacheTtlSeconds,
       version: policySet.catalog.mlflowVersion,
+      workspaces: teams.length > 0,
     });
     writeFileSync(join(config.dataDir, LOCAL_API_DEFINITION_FILE), formatApiDefinition(api));
 
@@ -372,6 +379,7 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
       awsCredentialsFile: aws.credentialsFile,
       awsConfigFile: aws.configFile,
       mlflowVersion: policySet.catalog.mlflowVersion,
+      ...(teams.length > 0 ? { teams } : {}),
       s3: { endpoint: s3.url.origin, bucket: s3.bucket, prefix: ARTIFACT_PREFIX },
     };
     const stackFile = join(config.dataDir, "stack.json");
@@ -403,9 +411,19 @@ export function formatSummary(s: StackSummary, dataDir: string): string {
         `    ${r.name.padEnd(36)} ${r.roleArn}${r.externalId !== undefined ? ` (ExternalId ${r.externalId})` : ""}`,
     ),
     "",
-    "  Try:",
-    `    ${env} AWS_PROFILE=mlflow-reader MLFLOW_TRACKING_AWS_SIGV4=true MLFLOW_DISABLE_TELEMETRY=true MLFLOW_TRACKING_URI=${s.gatewayUrl} .venv/bin/python -c "import mlflow; print(mlflow.search_experiments())"`,
-    `    npx mlflow-gate policy check --group readers POST /api/2.0/mlflow/runs/create`,
+    ...(s.teams && s.teams.length > 0
+      ? [
+          `  Teams (MLflow workspaces, each under ${s.gatewayUrl}/ws/<team>/): ${s.teams.join(", ")}`,
+          "",
+          "  Try:",
+          `    ${env} AWS_PROFILE=mlflow-${s.teams[0]}-reader MLFLOW_TRACKING_AWS_SIGV4=true MLFLOW_DISABLE_TELEMETRY=true MLFLOW_TRACKING_URI=${s.gatewayUrl}/ws/${s.teams[0]} .venv/bin/python -c "import mlflow; print(mlflow.search_experiments())"`,
+          `    npx mlflow-gate policy check --group ${s.teams[0]}-readers --team ${s.teams[0]} POST /api/2.0/mlflow/runs/create`,
+        ]
+      : [
+          "  Try:",
+          `    ${env} AWS_PROFILE=mlflow-reader MLFLOW_TRACKING_AWS_SIGV4=true MLFLOW_DISABLE_TELEMETRY=true MLFLOW_TRACKING_URI=${s.gatewayUrl} .venv/bin/python -c "import mlflow; print(mlflow.search_experiments())"`,
+          `    npx mlflow-gate policy check --group readers POST /api/2.0/mlflow/runs/create`,
+        ]),
     "",
     `  Everything above is in ${join(dataDir, "stack.json")}. Ctrl-C stops the stack; data stays in ${dataDir}.`,
     "",
