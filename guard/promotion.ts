@@ -229,10 +229,11 @@ function rulesFor(
   policy: PromotionPolicy,
   route: CatalogRoute,
   caller: Caller,
+  workspace: string | undefined,
 ): Map<string, PromotionRule> | "open" | PromotionRefused {
   const groups = groupsOf(caller, policy.iamGroups);
   if (openToUnlisted(policy, route, caller, groups)) return "open";
-  const rules = policy.policySet.promotionRules(groups, route);
+  const rules = policy.policySet.promotionRules(groups, route, workspace);
   return rules.size === 0 ? noPromotionGroup(caller.name, route) : rules;
 }
 
@@ -242,18 +243,20 @@ export async function checkPromotion(
   caller: Caller,
   body: JsonObject,
   lookup: RegistryLookup,
+  /** The request's team (its workspace): the tiers the caller holds there decide; undefined without teams. */
+  workspace?: string,
 ): Promise<PromotionCheck> {
   if (isPromotionAction(route.action)) {
     const read = readPromotionRequest(route.action, body);
     if (!read.ok) return unreadablePromotion(read.message);
     const groups = groupsOf(caller, policy.iamGroups);
     if (openToUnlisted(policy, route, caller, groups)) return { ok: true };
-    return checkDirectPromotion(policy, groups, route, read.target, caller, lookup);
+    return checkDirectPromotion(policy, groups, route, read.target, caller, lookup, workspace);
   }
   if (isRegistryChangeAction(route.action)) {
     const read = readRegistryChangeRequest(route.action, body);
     if (!read.ok) return unreadablePromotion(read.message);
-    const rules = rulesFor(policy, route, caller);
+    const rules = rulesFor(policy, route, caller, workspace);
     if (rules === "open") return { ok: true };
     if (!(rules instanceof Map)) return rules;
     return checkRegistryChange(rules, read.target, caller, lookup);
@@ -269,18 +272,23 @@ async function checkDirectPromotion(
   target: PromotionTarget,
   caller: Caller,
   lookup: RegistryLookup,
+  workspace: string | undefined,
 ): Promise<PromotionCheck> {
   let facts: Pick<VersionFacts, "stage" | "creator"> = { stage: "None" };
   // No group of the caller may call the route: the decision refuses without asking MLflow.
-  if (target.version !== undefined && policy.policySet.promotionRules(groups, route).size > 0) {
+  if (target.version !== undefined && policy.policySet.promotionRules(groups, route, workspace).size > 0) {
     const found = await lookup.version(target.name, target.version);
     if (found === undefined) return versionNotFound(target.name, target.version);
     facts = found;
   }
-  const verdict = decidePromotionRequest(policy.policySet, groups, route, promotionOf(target.request, facts.stage), {
-    caller: caller.name,
-    creator: facts.creator,
-  });
+  const verdict = decidePromotionRequest(
+    policy.policySet,
+    groups,
+    route,
+    promotionOf(target.request, facts.stage),
+    { caller: caller.name, creator: facts.creator },
+    workspace,
+  );
   return verdict.ok ? { ok: true } : verdict;
 }
 

@@ -403,6 +403,7 @@ export function createGuard(props: GuardProps): Guard {
             checked.caller,
             prepared.json ?? {},
             lookup,
+            checked.workspace,
           );
           const message = verdict.ok ? undefined : verdict.message;
           if (isPromotionAction(action)) promotion = auditPromotion(action, prepared.json, facts, message);

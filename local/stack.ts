@@ -395,20 +395,34 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
 /** The summary `npm start` prints once everything is ready. */
 export function formatSummary(s: StackSummary, dataDir: string): string {
   const env = `AWS_SHARED_CREDENTIALS_FILE=${s.awsCredentialsFile} AWS_CONFIG_FILE=${s.awsConfigFile}`;
+  // Columns as wide as the longest name (team names make long ones).
+  const width = (names: readonly string[], min: number) => Math.max(min, ...names.map((n) => n.length + 1));
+  const userWidth = width(
+    s.demoUsers.map((u) => u.username),
+    16,
+  );
+  const profileWidth = width(
+    s.profiles.map((p) => p.name),
+    24,
+  );
+  const roleWidth = width(
+    s.roleProfiles.map((r) => r.name),
+    36,
+  );
   return [
     "",
     `mlflow-gate is ready: ${s.gatewayUrl}`,
     "",
     "  UI users (Cognito, local pool):",
-    ...s.demoUsers.map((u) => `    ${u.username.padEnd(16)} ${u.password}   (${u.group})`),
+    ...s.demoUsers.map((u) => `    ${u.username.padEnd(userWidth)} ${u.password}   (${u.group})`),
     "",
     "  SDK profiles (SigV4):",
-    ...s.profiles.map((p) => `    ${p.name.padEnd(24)} (${p.group})`),
+    ...s.profiles.map((p) => `    ${p.name.padEnd(profileWidth)} (${p.group})`),
     "",
     `  Assume-role profiles (local STS ${s.sts.endpoint}):`,
     ...s.roleProfiles.map(
       (r) =>
-        `    ${r.name.padEnd(36)} ${r.roleArn}${r.externalId !== undefined ? ` (ExternalId ${r.externalId})` : ""}`,
+        `    ${r.name.padEnd(roleWidth)} ${r.roleArn}${r.externalId !== undefined ? ` (ExternalId ${r.externalId})` : ""}`,
     ),
     "",
     ...(s.teams && s.teams.length > 0

@@ -40,7 +40,8 @@ export function noPromotionGroup(caller: string, route: Pick<CatalogRoute, "acti
 /**
  * Decides a promotion read from its body, for a caller in `groups` on `route` (one of the promotion routes), the
  * version's current stage and creator known: each group with the route right brings its rule (a group without a
- * promotion block: whatever the route allows), and one rule allowing it is enough. The only decision of its kind:
+ * promotion block: whatever the route allows), and one rule allowing it is enough; with teams, the tiers the groups
+ * hold in the request's `workspace` bring theirs, and no other. The only decision of its kind:
  * the guard (guard/promotion.ts) and `mlflow-gate policy check` both call it, so they cannot drift apart.
  */
 export function decidePromotionRequest(
@@ -49,8 +50,9 @@ export function decidePromotionRequest(
   route: CatalogRoute,
   request: PromotionRequest,
   parties: PromotionParties,
+  workspace?: string,
 ): PromotionVerdict {
-  const rules = set.promotionRules(groups, route);
+  const rules = set.promotionRules(groups, route, workspace);
   if (rules.size === 0) return noPromotionGroup(parties.caller, route);
   const decision = decidePromotion(rules, request, parties);
   return decision.allowed

@@ -1,13 +1,14 @@
 import { ConfigError } from "../../authorizer/core/errors";
 import { parseStackConfig } from "../../local/config";
 import { thrownBy } from "../support/errors";
-import { GROUPS_DIR } from "../../project/paths";
+import { GROUPS_DIR, TEAMS_DIR } from "../../project/paths";
 
 describe("parseStackConfig", () => {
   test("defaults: .mlflow-gate under the working directory, port 8080, us-east-1, a 300 s cache, a 29 s timeout", () => {
     expect(parseStackConfig({}, "/work/x")).toEqual({
       dataDir: "/work/x/.mlflow-gate",
       groupsDir: GROUPS_DIR,
+      teamsDir: TEAMS_DIR,
       host: "127.0.0.1",
       gatewayPort: 8080,
       mlflowPort: 0,
@@ -29,6 +30,7 @@ describe("parseStackConfig", () => {
       {
         MLFLOW_GATE_DATA: "/tmp/d",
         MLFLOW_GATE_GROUPS_DIR: "policies/examples",
+        MLFLOW_GATE_TEAMS_DIR: "policies/examples/teams",
         MLFLOW_GATE_PORT: "0",
         MLFLOW_GATE_MLFLOW_PORT: "5001",
         MLFLOW_GATE_GUARD_PORT: "5002",
@@ -51,6 +53,7 @@ describe("parseStackConfig", () => {
       auditReads: true,
       dataDir: "/tmp/d",
       groupsDir: "/policies/examples",
+      teamsDir: "/policies/examples/teams",
       gatewayPort: 0,
       mlflowPort: 5001,
       userPoolPort: 0,

@@ -46,13 +46,13 @@ describe("buildDecisionMatrix", () => {
       "| Method | Path | Action | Class | Auth | admins | model-approvers | readers | release-managers | writers | Note |",
     );
     expect(row("POST", "/api/2.0/mlflow/runs/delete")).toBe(
-      "| POST | `/api/2.0/mlflow/runs/delete` | DeleteRun | write | iam | ✅ | ❌ | ❌ | ❌ |  |",
+      "| POST | `/api/2.0/mlflow/runs/delete` | DeleteRun | write | iam | ✅ | ❌ | ❌ | ❌ | ✅ |  |",
     );
     expect(row("POST", "/api/2.0/mlflow/model-versions/transition-stage")).toMatch(
-      /\| registry-promote \| iam \| ✅ \| ✅ \| ❌ \| ✅ \|/,
+      /\| registry-promote \| iam \| ✅ \| ✅ \| ❌ \| ✅ \| ❌ \|/,
     );
     expect(row("POST", "/graphql")).toMatch(
-      /\| GraphQL \| read \| cognito \| ✅ \| ✅ \| ✅ \| ✅ \| POST that only reads/,
+      /\| GraphQL \| read \| cognito \| ✅ \| ✅ \| ✅ \| ✅ \| ✅ \| POST that only reads/,
     );
   });
 });

@@ -1,4 +1,5 @@
 import { samplePath } from "../../../authorizer/core/catalog";
+import { decidePromotionRequest } from "../../../authorizer/core/decide-promotion";
 import { decidePath } from "../../../authorizer/core/decide-request";
 import { GroupPolicyError } from "../../../authorizer/core/errors";
 import { PolicySet } from "../../../authorizer/core/policy-set";
@@ -109,6 +110,33 @@ describe("a policy set with teams", () => {
     expect(set.locate("GET", "/health").route?.action).toBe("Health");
     expect(set.locate("GET", "/ws/team-a/health").route).toBeUndefined();
     expect(set.locate("GET", "/ws/Team-A/api/2.0/mlflow/experiments/get").route).toBeUndefined();
+  });
+});
+
+describe("promotion rules with teams", () => {
+  // A group that releases in team-a and only approves in team-b (two team files naming it).
+  const both = PolicySet.fromFiles(catalog, groupFiles, undefined, [
+    parseTeamFile("team-a", "team-a.yaml", "description: a\ntiers:\n  release-managers: [ml-leads]\n"),
+    parseTeamFile("team-b", "team-b.yaml", "description: b\ntiers:\n  model-approvers: [ml-leads]\n"),
+  ]);
+  const transition = catalog.routes.find((r) => r.action === "TransitionModelVersionStage" && r.auth === "iam")!;
+  const toProduction = { kind: "transition", to: "Production", from: "Staging", archiveExisting: false } as const;
+  const parties = { caller: "lead", creator: "someone-else" };
+
+  test("a group's rules in a workspace are those of the tiers it holds there, and no other's", () => {
+    expect(decidePromotionRequest(both, ["ml-leads"], transition, toProduction, parties, "team-a")).toEqual({
+      ok: true,
+      group: "release-managers",
+    });
+    expect(decidePromotionRequest(both, ["ml-leads"], transition, toProduction, parties, "team-b")).toMatchObject({
+      ok: false,
+      status: 403,
+      reason: "promotion-stage-not-allowed",
+    });
+    expect(decidePromotionRequest(both, ["ml-leads"], transition, toProduction, parties, "default")).toMatchObject({
+      ok: false,
+      reason: "promotion-no-group",
+    });
   });
 });
 
