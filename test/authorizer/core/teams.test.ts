@@ -38,20 +38,24 @@ describe("team files", () => {
   });
 
   test("schema problems name the file and line", () => {
-    expect(problemsOf(() => parseTeamFile("t", "t.yaml", "description: x\ntiers:\n  readers: []\n"))).toEqual([
-      "t.yaml:3: must NOT have fewer than 1 items at /tiers/readers",
+    expect(problemsOf(() => parseTeamFile("tt", "tt.yaml", "description: x\ntiers:\n  readers: []\n"))).toEqual([
+      "tt.yaml:3: must NOT have fewer than 1 items at /tiers/readers",
     ]);
+    for (const name of ["t", "team-", "api", "workspaces"])
+      expect(problemsOf(() => parseTeamFile(name, "x.yaml", "description: x\ntiers: {readers: [a]}\n"))[0]).toMatch(
+        new RegExp(`^x\\.yaml:1: team name "${name}" must be 2 to 63 of a-z`),
+      );
     expect(problemsOf(() => parseTeamFile("T_1", "T_1.yaml", "description: x\ntiers: {readers: [a]}\n"))[0]).toMatch(
-      /^T_1\.yaml:1: team name "T_1" must match/,
+      /^T_1\.yaml:1: team name "T_1" must be 2 to 63/,
     );
   });
 
-  test("an unknown tier and a global group as a holder are refused, each at its line", () => {
+  test("an unknown tier, a global group as a holder and a holder named like a tier are refused, each at its line", () => {
     // Prepare
     const bad = parseTeamFile(
-      "t",
+      "tt",
       "t.yaml",
-      "description: x\ntiers:\n  readers: [ok]\n  auditors: [a]\n  writers: [admins]\n",
+      "description: x\ntiers:\n  readers: [ok]\n  auditors: [a]\n  writers: [admins]\n  model-approvers: [readers]\n",
     );
     // Act
     const problems = problemsOf(() => PolicySet.fromFiles(catalog, groupFiles, undefined, [bad]));
@@ -59,6 +63,7 @@ describe("team files", () => {
     expect(problems).toEqual([
       't.yaml:4: unknown tier "auditors": a tier is a group file (admins, model-approvers, readers, release-managers, writers)',
       't.yaml:5: "admins" reaches every workspace already (workspaces: all in its group file)',
+      "t.yaml:6: \"readers\" is a group file's name: a tier's holders need names of their own (e.g. tt-model-approvers)",
     ]);
   });
 });
