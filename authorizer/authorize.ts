@@ -3,7 +3,7 @@ import type { JwtPayload } from "aws-jwt-verify/jwt-model";
 import { AuthorizerConfig } from "./config";
 import { AnswerKey, isResourceTemplate } from "./core/answer-scope";
 import { buildDenyAllPolicy, PolicyDocument } from "./core/compile";
-import { decideRequest, RequestDecision } from "./core/decide-request";
+import { answerKeyOf, decideRequest, RequestDecision } from "./core/decide-request";
 import { ParsedPolicy, parsePolicyDocument } from "./core/evaluate";
 import { MethodArn, parseMethodArn } from "./core/method-arn";
 import { authorizerScope, PolicySet } from "./core/policy-set";
@@ -75,7 +75,7 @@ function answer(
   if (methodArn && !resource)
     return { policyDocument: buildDenyAllPolicy(), decision: { decision: "deny", reason: "malformed-resource" } };
   const policy =
-    methodArn && resource ? policies.of(groups, methodArn, { method: methodArn.method, resource }) : undefined;
+    methodArn && resource ? policies.of(groups, methodArn, answerKeyOf(policies.set, methodArn, resource)) : undefined;
   const policyDocument = policy?.document ?? buildDenyAllPolicy();
   const located = methodArn && policies.set.locate(methodArn.method, methodArn.path);
   const route = located ? located.route : undefined;
@@ -111,7 +111,7 @@ class PolicyMemo {
     key: AnswerKey,
   ): { document: PolicyDocument; parsed: ParsedPolicy } {
     const scope = authorizerScope(methodArn);
-    const memoKey = `${scope.partition}:${scope.apiId}:${groups.join(",")}:${key.method} ${key.resource}`;
+    const memoKey = `${scope.partition}:${scope.apiId}:${groups.join(",")}:${key.method} ${key.resource} ${key.workspace ?? ""}`;
     let policy = this.memo.get(memoKey);
     if (!policy) {
       const document = this.set.authorizerAnswer(groups, scope, key);

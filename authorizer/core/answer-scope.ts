@@ -7,12 +7,21 @@ import { CatalogRoute, parsePathTemplate } from "./catalog";
 import { CompiledResources } from "./compile";
 import { globIntersectsResource, globsIntersect } from "./glob";
 
-/** What the cache key holds besides the token: the request's HTTP verb and API resource (`context.resourcePath`). */
+/**
+ * What the cache key holds besides the token: the request's HTTP verb and API resource (`context.resourcePath`), and
+ * with teams its path (`context.path`), which holds the team.
+ */
 export interface AnswerKey {
   /** The request's verb, as in its methodArn (`context.httpMethod`). */
   readonly method: string;
   /** The template of the API resource the request matched, `/ajax-api/2.0/mlflow/runs/{proxy+}` (the event's `resource`). */
   readonly resource: string;
+  /**
+   * With teams: the request's team (`/ws/<team>/` of its path). The answer then carries that workspace's part only,
+   * so its size does not grow with the teams a user is in; the cache keys on the path, so it is never applied to
+   * another team's request. Undefined: every workspace the groups reach (and no teams at all).
+   */
+  readonly workspace?: string;
 }
 
 /**

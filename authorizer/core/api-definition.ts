@@ -9,7 +9,12 @@ import {
   identityHeaders,
 } from "./api-routes";
 import { CatalogRoute } from "./catalog";
-import { API_GATEWAY, AUTHORIZER_IDENTITY_SOURCES, WORKSPACE_PATH_PARAMETER } from "./contract";
+import {
+  API_GATEWAY,
+  AUTHORIZER_IDENTITY_SOURCES,
+  TEAM_AUTHORIZER_IDENTITY_SOURCES,
+  WORKSPACE_PATH_PARAMETER,
+} from "./contract";
 import { Surface } from "./policy-set";
 
 /** The actions whose answers are artifacts, of any size: streamed, since a buffered answer stops at 10 MB. */
@@ -163,7 +168,7 @@ function securitySchemes(v: ApiDefinitionValues): Record<string, unknown> {
       "x-amazon-apigateway-authtype": "custom",
       "x-amazon-apigateway-authorizer": {
         type: "request",
-        identitySource: AUTHORIZER_IDENTITY_SOURCES.join(", "),
+        identitySource: (v.workspaces ? TEAM_AUTHORIZER_IDENTITY_SOURCES : AUTHORIZER_IDENTITY_SOURCES).join(", "),
         authorizerUri: v.authorizerUri,
         authorizerResultTtlInSeconds: v.authorizerTtlSeconds ?? API_GATEWAY.authorizerCacheTtlSeconds,
       },

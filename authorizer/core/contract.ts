@@ -38,6 +38,14 @@ export const AUTHORIZER_IDENTITY_SOURCES = [
 ] as const;
 
 /**
+ * With teams, the path too (`context.path`, which holds `/ws/<team>/`): the answer is scoped to the request's team
+ * as well, so that a user in many teams gets an answer the size of one team's, and the cache keys on the path, so
+ * that answer is never applied to another team's request. The price: one authorizer call per distinct path, not
+ * per resource (MLflow's ids are mostly in query strings and bodies, so few paths differ).
+ */
+export const TEAM_AUTHORIZER_IDENTITY_SOURCES = [...AUTHORIZER_IDENTITY_SOURCES, "context.path"] as const;
+
+/**
  * The key prefix MLflow keeps artifacts under (`--artifacts-destination s3://<bucket>/artifacts`), in the
  * artifact bucket on AWS and in the local S3 emulator's bucket; the task role can touch nothing else.
  */

@@ -1,3 +1,4 @@
+import { AnswerKey } from "./answer-scope";
 import { apiRouteTreeOf } from "./api-definition";
 import { AuthType, CatalogRoute } from "./catalog";
 import { splitWorkspacePath } from "./contract";
@@ -74,8 +75,17 @@ function compiledPolicies(
   const docs =
     surface === "iam"
       ? groups.flatMap((g) => set.iamPolicies(g, methodArn))
-      : [set.authorizerAnswer(groups, authorizerScope(methodArn), { method: methodArn.method, resource })];
+      : [set.authorizerAnswer(groups, authorizerScope(methodArn), answerKeyOf(set, methodArn, resource))];
   return docs.map(parsePolicyDocument);
+}
+
+/**
+ * The authorizer's cache key of a request, as its identity sources make it: the verb and the resource, and with
+ * teams the team of its path (TEAM_AUTHORIZER_IDENTITY_SOURCES).
+ */
+export function answerKeyOf(set: PolicySet, methodArn: MethodArn, resource: string): AnswerKey {
+  const workspace = set.teams ? splitWorkspacePath(methodArn.path)?.workspace : undefined;
+  return { method: methodArn.method, resource, ...(workspace !== undefined ? { workspace } : {}) };
 }
 
 /**

@@ -34,19 +34,34 @@ function answerBytes(set: PolicySet, groups: readonly string[], key: AnswerKey):
   return Buffer.byteLength(JSON.stringify(response), "utf8");
 }
 
+/**
+ * The workspaces whose answers are measured: with teams, each one the groups reach (every team's and `default` for a
+ * global group), since each request's answer is its own team's; without teams, none (one answer per key).
+ */
+function workspacesToMeasure(set: PolicySet, groups: readonly string[]): (string | undefined)[] {
+  if (!set.teams) return [undefined];
+  const reach = set.reachableWorkspaces(groups);
+  const names = reach === "all" ? set.teams.allWorkspaces : [...reach].sort();
+  return names.length > 0 ? names : [undefined];
+}
+
 /** The largest of the authorizer's answers for the groups, over every key the deployed API can ask about. */
 export function largestAnswer(set: PolicySet, groups: readonly string[]): LargestAnswer {
   let largest: LargestAnswer = { authorizerBytes: 0, key: undefined };
-  for (const key of authorizerKeys(set.catalog.routes, set.teams !== undefined)) {
-    const authorizerBytes = answerBytes(set, groups, key);
-    if (authorizerBytes > largest.authorizerBytes) largest = { authorizerBytes, key };
+  const workspaces = workspacesToMeasure(set, groups);
+  for (const base of authorizerKeys(set.catalog.routes, set.teams !== undefined)) {
+    for (const workspace of workspaces) {
+      const key = workspace === undefined ? base : { ...base, workspace };
+      const authorizerBytes = answerBytes(set, groups, key);
+      if (authorizerBytes > largest.authorizerBytes) largest = { authorizerBytes, key };
+    }
   }
   return largest;
 }
 
 /** "for GET /path/{proxy+}": where the largest answer is. */
 function at(key: AnswerKey | undefined): string {
-  return key ? ` (for ${key.method} ${key.resource})` : "";
+  return key ? ` (for ${key.method} ${key.resource}${key.workspace ? ` in ${key.workspace}` : ""})` : "";
 }
 
 /** Why an answer is too large, or undefined. */

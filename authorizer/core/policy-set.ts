@@ -219,10 +219,19 @@ export class PolicySet {
 
   /** The resources of an answer, memoised per group set and key (a bounded memo: keys come from the API). */
   private answerResources(groupNames: readonly string[], key: AnswerKey): CompiledResources {
-    const memoKey = `${this.knownGroups(groupNames).join(",")}|${key.method} ${key.resource}`;
+    const memoKey = `${this.knownGroups(groupNames).join(",")}|${key.method} ${key.resource} ${key.workspace ?? ""}`;
     let scoped = this.scoped.get(memoKey);
     if (!scoped) {
-      scoped = scopeToKey(this.resourcesFor(groupNames, "cognito"), key);
+      const all = this.resourcesFor(groupNames, "cognito");
+      let resources = all;
+      if (this.teams && key.workspace !== undefined) {
+        resources = this.workspaceResourcesFor(groupNames, key.workspace, "cognito");
+        // A workspace the groups do not reach: another's shortest glob, which matches none of its requests, so the
+        // refusal reads "not authorized" as the whole policy's would (scopeToKey's rule for such keys).
+        if (resources.allow.length === 0 && all.allow.length > 0)
+          resources = { allow: [all.allow.reduce((a, b) => (b.length < a.length ? b : a))], deny: [] };
+      }
+      scoped = scopeToKey(resources, key);
       if (this.scoped.size >= MAX_MEMOISED_ANSWERS) this.scoped.clear();
       this.scoped.set(memoKey, scoped);
     }
@@ -231,6 +240,17 @@ export class PolicySet {
 
   iamPolicies(groupName: string, scope: MethodArnStage): PolicyDocument[] {
     return buildIamPolicies(this.resourcesFor([groupName], "iam"), scope);
+  }
+
+  /**
+   * The caller groups' resources in one workspace only: its tiers' routes placed under `/ws/<workspace>/` (admins'
+   * `*` as it is). Never more than resourcesFor gives: its part for that workspace.
+   */
+  workspaceResourcesFor(groupNames: readonly string[], workspace: string, surface: Surface): CompiledResources {
+    const all = this.resourcesFor(groupNames, surface);
+    if (!this.teams || reachesEverything(all)) return all;
+    const tiers = this.tiersIn(groupNames, workspace);
+    return tiers.length === 0 ? { allow: [], deny: [] } : workspaceResources(this.tierResources(tiers, surface), workspace);
   }
 
   /** Whether the groups may call routes the catalog does not list (`unknownRoutes: allow`) in the workspace. */

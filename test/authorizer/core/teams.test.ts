@@ -1,8 +1,12 @@
 import { samplePath } from "../../../authorizer/core/catalog";
+import { authorizerKeys } from "../../../authorizer/core/answer-scope";
 import { decidePromotionRequest } from "../../../authorizer/core/decide-promotion";
-import { decidePath } from "../../../authorizer/core/decide-request";
+import { apiResourcesOf, decidePath, EXAMPLE_STAGE } from "../../../authorizer/core/decide-request";
+import { evaluatePolicies, ParsedPolicy, parsePolicyDocument } from "../../../authorizer/core/evaluate";
+import { largestAnswer } from "../../../authorizer/core/lint-sizes";
+import { formatMethodArn } from "../../../authorizer/core/method-arn";
 import { GroupPolicyError } from "../../../authorizer/core/errors";
-import { PolicySet } from "../../../authorizer/core/policy-set";
+import { authorizerScope, PolicySet } from "../../../authorizer/core/policy-set";
 import { parseTeamFile } from "../../../authorizer/core/team-file";
 import { loadGroupFiles, loadRouteCatalog, loadTeamFiles } from "../../../authorizer/load-policies";
 import { CATALOG_FILE, EXAMPLE_TEAMS_DIR, GROUPS_DIR, REPO_ROOT } from "../../../project/paths";
@@ -116,6 +120,70 @@ describe("a policy set with teams", () => {
     expect(set.locate("GET", "/ws/team-a/health").route).toBeUndefined();
     expect(set.locate("GET", "/ws/Team-A/api/2.0/mlflow/experiments/get").route).toBeUndefined();
   });
+});
+
+describe("the authorizer's answers with teams", () => {
+  const scope = authorizerScope(EXAMPLE_STAGE);
+  const teamKeys = authorizerKeys(catalog.routes, true);
+  const decide = (policy: ParsedPolicy, arn: string) => evaluatePolicies([policy], "execute-api:Invoke", arn).decision;
+  /** Each Cognito route's sample request in each workspace, with its key. */
+  const requests = ["team-a", "team-b", "default"].flatMap((workspace) =>
+    catalog.routes
+      .filter((r) => r.auth === "cognito")
+      .flatMap((r) => {
+        const path = `/ws/${workspace}${samplePath(r.path)}`;
+        const resource = apiResourcesOf(catalog.routes, true).resolve(r.method, path)?.resourcePath;
+        return resource
+          ? [
+              {
+                arn: formatMethodArn({ ...EXAMPLE_STAGE, method: r.method, path }),
+                key: `${r.method} ${resource} ${workspace}`,
+              },
+            ]
+          : [];
+      }),
+  );
+
+  test("a user in several teams gets an answer the size of one team's: each answer holds its own team only", () => {
+    // Act
+    const one = largestAnswer(set, ["team-a-writers"]);
+    const two = largestAnswer(set, ["team-a-writers", "team-b-writers"]);
+    // Assess: the two differ by the groups' names in the answer's context, not by a second team's globs
+    expect(two.authorizerBytes - one.authorizerBytes).toBeLessThanOrEqual("team-b-writers,".length);
+    const key = { method: "POST", resource: "/ws/{workspace}/ajax-api/2.0/mlflow/runs/{proxy+}", workspace: "team-b" };
+    const answer = JSON.stringify(set.authorizerAnswer(["team-a-writers", "team-b-writers"], scope, key));
+    expect(answer).toContain("/ws/team-b/");
+    expect(answer).not.toContain("/ws/team-a/");
+  });
+
+  test.each([
+    ["team-a-writers + team-b-model-approvers", ["team-a-writers", "team-b-model-approvers"]],
+    ["team-a-readers", ["team-a-readers"]],
+  ])(
+    "%s: each answer decides its key's requests in its team as the whole policy does, and allows nothing anywhere the whole policy denies",
+    (_name, groups) => {
+      // Prepare
+      const whole = parsePolicyDocument(set.authorizerPolicy(groups, scope));
+      const wholeDecision = new Map(requests.map((r) => [r.arn, decide(whole, r.arn)]));
+      let sameKey = 0;
+      for (const base of teamKeys) {
+        for (const workspace of ["team-a", "team-b", "default"]) {
+          // Act
+          const answer = parsePolicyDocument(set.authorizerAnswer(groups, scope, { ...base, workspace }));
+          // Assess
+          for (const r of requests) {
+            const decision = decide(answer, r.arn);
+            if (r.key === `${base.method} ${base.resource} ${workspace}`) {
+              expect({ request: r.arn, decision }).toEqual({ request: r.arn, decision: wholeDecision.get(r.arn) });
+              sameKey++;
+            } else if (decision === "Allow")
+              expect({ request: r.arn, whole: wholeDecision.get(r.arn) }).toEqual({ request: r.arn, whole: "Allow" });
+          }
+        }
+      }
+      expect(sameKey).toBe(requests.length);
+    },
+  );
 });
 
 describe("promotion rules with teams", () => {
