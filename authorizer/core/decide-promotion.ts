@@ -49,8 +49,10 @@ export function decidePromotionRequest(
   route: CatalogRoute,
   request: PromotionRequest,
   parties: PromotionParties,
+  /** The request's workspace (`/ws/<team>/`): the tiers the groups hold there bring their rules. */
+  workspace?: string,
 ): PromotionVerdict {
-  const rules = set.promotionRules(groups, route);
+  const rules = set.promotionRules(groups, route, workspace);
   if (rules.size === 0) return noPromotionGroup(parties.caller, route);
   const decision = decidePromotion(rules, request, parties);
   return decision.allowed
