@@ -335,7 +335,7 @@ function policyCheck(ctx: Context): number {
   const route = d.route;
   // The gateway refuses before the guard reads anything; past it, the guard decides the body's fields.
   if (d.decision === "deny" || route === undefined || !isPromotionAction(route.action)) {
-    ctx.io.stdout.write(`${d.decision.toUpperCase()} ${head}\n`);
+    ctx.io.stdout.write(`${d.decision.toUpperCase()} ${head}${teamHint(set, method, path, d.reason)}\n`);
     return 0;
   }
   const verdict = decidePromotionFields(set, groups, { ...route, action: route.action }, fields, workspace);
@@ -361,6 +361,13 @@ function inWorkspace(set: PolicySet, ctx: Context, path: string): string {
   const named = splitWorkspacePath(path)?.workspace;
   if (named !== undefined && named !== team) throw new UsageError(`PATH is in workspace ${named}, --team says ${team}`);
   return path.startsWith(`/${WORKSPACE_PATH_PART}/`) ? path : `/${WORKSPACE_PATH_PART}/${team}${path}`;
+}
+
+/** Why an MLflow route outside any workspace has no method with teams, and what to give instead. */
+function teamHint(set: PolicySet, method: string, path: string, reason: string): string {
+  if (!set.teams || reason !== "no-api-method" || splitWorkspacePath(path) !== undefined) return "";
+  if (set.matcher.match(method, path) === undefined) return "";
+  return `; with teams, MLflow's routes are under /${WORKSPACE_PATH_PART}/<team>/: give --team T or PATH /${WORKSPACE_PATH_PART}/T${path}`;
 }
 
 /** The promotion flags as the fields of a request; a version's stage is one MLflow holds, so a bad one is a usage error. */

@@ -703,6 +703,17 @@ describe("with teams (--teams-dir policies/examples/teams)", () => {
     for (const r of [reader, writer, elsewhere, prefixedElsewhere, prefixedHome, inDefault]) expect(r.code).toBe(0);
   });
 
+  test("an MLflow route outside any workspace is no method of the API with teams: DENY, saying where it is", async () => {
+    // Act
+    const r = await check("--group", "team-a-writers", "POST", CREATE);
+    const publicRoute = await check("--group", "team-a-writers", "GET", "/health");
+    // Assess
+    expect(r.stdout).toBe(
+      "DENY unknown-route team-a-writers: the API has no such method (Missing Authentication Token) (iam); with teams, MLflow's routes are under /ws/<team>/: give --team T or PATH /ws/T/api/2.0/mlflow/experiments/create\n",
+    );
+    expect(publicRoute.stdout).toBe("ALLOW Health team-a-writers: public route (none)\n");
+  });
+
   test("admins reach default and every team", async () => {
     // Act
     const inDefault = await check("--group", "admins", "--team", "default", "POST", CREATE);
