@@ -1,23 +1,23 @@
-// The `mlflow-gate` command: decide, render and lint group policies, and check the route catalog against MLflow.
+// The `mlflow-gate` command: decide, render and lint group policies, show teams, and check the route catalog against MLflow.
 import { existsSync, readFileSync } from "fs";
-import { dirname, isAbsolute, join, relative } from "path";
+import { dirname, join } from "path";
 import { parseArgs } from "util";
-import { RouteCatalog } from "../authorizer/core/catalog";
 import { EXECUTE_API_POLICIES_PER_ROLE, IAM_MANAGED_POLICY_MAX_CHARS } from "../authorizer/core/compile";
 import { decidePath, explainDecision } from "../authorizer/core/decide-request";
-import { CatalogError, GroupPolicyError, MlflowGateError } from "../authorizer/core/errors";
-import { GroupFile } from "../authorizer/core/groups";
-import { API_GATEWAY } from "../authorizer/core/contract";
+import { GroupPolicyError, MlflowGateError } from "../authorizer/core/errors";
+import { API_GATEWAY, DEFAULT_WORKSPACE, splitWorkspacePath, WORKSPACE_PATH_PART } from "../authorizer/core/contract";
 import { GroupSizes, LargestAnswer, lintGroupFiles, LintReport, undeployable } from "../authorizer/core/lint";
-import { loadRouteCatalog, readGroupFiles } from "../authorizer/load-policies";
+import { TeamGroupSizes } from "../authorizer/core/lint-teams";
 import { MethodArnStage } from "../authorizer/core/method-arn";
 import { authorizerScope, PolicySet } from "../authorizer/core/policy-set";
-import { CATALOG_FILE, GROUPS_DIR } from "../project/paths";
+import { CATALOG_FILE, GROUPS_DIR, TEAMS_DIR } from "../project/paths";
 import { installedMlflowVersion } from "../project/mlflow-venv";
 import { diffRouteCatalogs, introspectRouteCatalog } from "./lib/route-catalog";
 import { CliFailure, CliUsageError } from "./lib/cli-errors";
 import { CliIo, Command, Context, OptionName, OPTIONS, Values } from "./lib/command";
+import { display, loadCatalog, loadSet, readPolicyFiles } from "./lib/load-set";
 import { usersCommands } from "./users";
+import { teamsCommands } from "./teams";
 import { signCommand } from "./sign";
 import { auditCommand } from "./audit";
 import { verifyCommand } from "./verify";
@@ -34,16 +34,19 @@ import {
   promotionFlagProblem,
 } from "./lib/promotion-check";
 
-const USAGE = `Usage: mlflow-gate [--catalog FILE] [--groups-dir DIR] <command> [options]
+const USAGE = `Usage: mlflow-gate [--catalog FILE] [--groups-dir DIR] [--teams-dir DIR] <command> [options]
 
 Access control for an MLflow tracking server behind AWS API Gateway.
 
 Commands:
-  policy check --group G [--group G2 ...] METHOD PATH
+  policy check --group G [--group G2 ...] [--team T] METHOD PATH
                [--stage S [--from-stage S] [--archive-existing] | --alias A] [--creator U] [--caller U]
       Decide one request as the deployed gateway would, and on the promotion routes as the
       guard then would from the body. Prints one line: ALLOW|DENY, the action (or
-      unknown-route), the groups and why; a promotion the gateway lets through goes on with
+      unknown-route), the groups, the workspace (with teams) and why; with teams, a group is
+      one the team files name (or admins), a request is decided in the workspace of its path
+      (/ws/T/...), and --team T puts /ws/T before a PATH that names none (T: a team, or
+      default); a promotion the gateway lets through goes on with
       the guard's answer (its 403 naming the rule and the group file, or its 400 for a body
       MLflow would not read). The promotion routes need their body's field:
         TransitionModelVersionStage (POST .../model-versions/transition-stage): --stage S, any
@@ -61,12 +64,24 @@ Commands:
       Print a compiled policy as JSON. authorizer (default): the whole policy of members
       of the group(s), naming only the API id (the Lambda authorizer answers each request
       with its part for the request's verb and API resource); iam: the managed policies of
-      the group's role (exactly one group).
+      the group's role (exactly one group). With teams, a group is one the team files name
+      (its resources are under /ws/<team>/ of each workspace it reaches) or admins.
   policy lint
       Validate every group file: YAML and schema, action names and patterns, extends,
       compilation, that compiled policies grant exactly what the group intends, and
       the size limits: the authorizer's largest answer (8192 bytes) and a role's
-      execute-api policies (9 of 6144 characters). Prints the sizes per group.
+      execute-api policies (9 of 6144 characters). Prints the sizes per group. With team
+      files, checks them too (tiers are group files, holders have names of their own, team
+      names MLflow accepts) and every group they name, in every workspace, and prints a
+      Teams table: where each group holds which tiers, its largest answer and its role's
+      IAM policies, then users in several teams.
+  teams list
+      One line per team: its name, the first sentence of its description, its tiers and
+      their holders. Without team files, says so (docs/teams.md).
+  teams show TEAM | teams show --group G
+      TEAM: who can do what in its workspace: per tier, its holders, the routes it may call
+      by class and its promotion rights. --group G: every workspace G reaches and the
+      tiers it holds there.
   routes diff
       Compare the route catalog with the MLflow installed in .venv.
   api render [--deployed | --local]
@@ -150,6 +165,7 @@ Commands:
 Options:
   --catalog FILE     route catalog (default: policies/mlflow-routes.json)
   --groups-dir DIR   group files (default: policies/groups)
+  --teams-dir DIR    team files (default: policies/teams; none there: no teams, one workspace)
   -h, --help         show this text
 
 Exit status: 0 success (a DENY is a success of "policy check"), 1 problems found,
@@ -165,18 +181,19 @@ class UsageError extends CliUsageError {}
 /** Bad input files or a failed check: exit 1 with one line per problem. */
 class Failure extends CliFailure {}
 
-const GLOBAL_OPTIONS: readonly OptionName[] = ["catalog", "groups-dir", "help"];
+const GLOBAL_OPTIONS: readonly OptionName[] = ["catalog", "groups-dir", "teams-dir", "help"];
 
 const COMMANDS: readonly Command[] = [
   {
     name: "policy check",
-    options: ["group", ...(Object.keys(PROMOTION_FLAGS) as PromotionFlag[])],
+    options: ["group", "team", ...(Object.keys(PROMOTION_FLAGS) as PromotionFlag[])],
     run: policyCheck,
   },
   { name: "policy render", options: ["group", "format", "region", "account", "api-id", "stage"], run: policyRender },
   { name: "policy lint", options: [], run: policyLint },
   { name: "routes diff", options: [], run: routesDiff },
   { name: "api render", options: ["local", "deployed"], run: apiRender },
+  ...teamsCommands,
   ...usersCommands,
   signCommand,
   auditCommand,
@@ -202,6 +219,7 @@ export async function main(
       io,
       catalogFile: values.catalog ?? CATALOG_FILE,
       groupsDir: values["groups-dir"] ?? GROUPS_DIR,
+      teamsDir: values["teams-dir"] ?? TEAMS_DIR,
       values,
       args: positionals.slice(command.name.split(" ").length),
     });
@@ -259,47 +277,6 @@ function problemLines(e: unknown): string[] {
   return [`mlflow-gate: ${e instanceof Error ? e.message : String(e)}`];
 }
 
-/** A path as the user would type it: relative when under the working directory, absolute otherwise. */
-function display(path: string): string {
-  const rel = relative(process.cwd(), path);
-  return rel === "" || rel.startsWith("..") || isAbsolute(rel) ? path : rel;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Loading
-
-/** The catalog through the one loader; its problems become lines that name the file. */
-function loadCatalog(file: string): RouteCatalog {
-  try {
-    return loadRouteCatalog(file);
-  } catch (e) {
-    if (e instanceof SyntaxError) throw new Failure([`${display(file)}: invalid JSON: ${e.message}`]);
-    if (e instanceof CatalogError) {
-      const lines = e.message
-        .split("\n")
-        .map((l) => l.trim())
-        .filter((l) => l && l !== "invalid route catalog:");
-      throw new Failure(lines.map((l) => `${display(file)}: ${l}`));
-    }
-    throw e;
-  }
-}
-
-/** Reads every group file on its own, so one broken file does not hide the problems of the others. */
-function readGroups(dir: string, problems: string[]): GroupFile[] {
-  const read = readGroupFiles(dir);
-  problems.push(...read.problems);
-  return read.files;
-}
-
-function loadSet(ctx: Context): PolicySet {
-  const catalog = loadCatalog(ctx.catalogFile);
-  const problems: string[] = [];
-  const files = readGroups(ctx.groupsDir, problems);
-  if (problems.length > 0) throw new Failure(problems);
-  return PolicySet.fromFiles(catalog, files);
-}
-
 /** The `--group` values, checked before any file is read. */
 function groupOptions(ctx: Context): string[] {
   const groups = ctx.values.group ?? [];
@@ -307,10 +284,11 @@ function groupOptions(ctx: Context): string[] {
   return [...new Set(groups)];
 }
 
+/** The groups must be the policy set's caller groups: with teams, the team files' groups and the global group files. */
 function requireKnownGroups(set: PolicySet, groups: readonly string[]): void {
-  const unknown = groups.find((g) => !set.groups.has(g));
+  const unknown = groups.find((g) => !set.callerGroups.has(g));
   if (unknown !== undefined) {
-    throw new UsageError(`unknown group "${unknown}" (known groups: ${[...set.groups.keys()].sort().join(", ")})`);
+    throw new UsageError(`unknown group "${unknown}" (known groups: ${[...set.callerGroups].sort().join(", ")})`);
   }
 }
 
@@ -335,16 +313,19 @@ function policyCheck(ctx: Context): number {
   const method = rawMethod.toUpperCase();
   if (!/^[A-Z]+$/.test(method))
     throw new UsageError(`METHOD must be an HTTP method like GET or POST, not "${rawMethod}"`);
-  const path = parseRequestPath(rawPath);
+  const requestPath = parseRequestPath(rawPath);
   const groups = groupOptions(ctx);
   const fields = promotionFieldsOf(ctx.values);
   const set = loadSet(ctx);
   requireKnownGroups(set, groups);
+  const path = inWorkspace(set, ctx, requestPath);
+  const workspace = set.locate(method, path).workspace;
   const d = decidePath(set, groups, method, path);
   const given = (Object.keys(PROMOTION_FLAGS) as PromotionFlag[]).filter((f) => ctx.values[f] !== undefined);
   const problem = promotionFlagProblem(d.route?.action, given);
   if (problem !== undefined) throw new UsageError(problem);
-  const head = `${d.route?.action ?? "unknown-route"} ${groups.join(",")}: ${explainDecision(d)} (${d.surface})`;
+  const where = workspace === undefined ? "" : ` in ${workspace}`;
+  const head = `${d.route?.action ?? "unknown-route"} ${groups.join(",")}${where}: ${explainDecision(d)} (${d.surface})`;
   // An allow the deployed system could not give (the groups' policy does not fit) is no allow.
   const unfit = d.decision === "allow" && d.surface !== "none" ? undeployable(set, groups, d.surface) : undefined;
   if (unfit !== undefined) {
@@ -354,16 +335,39 @@ function policyCheck(ctx: Context): number {
   const route = d.route;
   // The gateway refuses before the guard reads anything; past it, the guard decides the body's fields.
   if (d.decision === "deny" || route === undefined || !isPromotionAction(route.action)) {
-    ctx.io.stdout.write(`${d.decision.toUpperCase()} ${head}\n`);
+    ctx.io.stdout.write(`${d.decision.toUpperCase()} ${head}${teamHint(set, method, path, d.reason)}\n`);
     return 0;
   }
-  const verdict = decidePromotionFields(set, groups, { ...route, action: route.action }, fields);
+  const verdict = decidePromotionFields(set, groups, { ...route, action: route.action }, fields, workspace);
   ctx.io.stdout.write(
     verdict.ok
       ? `ALLOW ${head}; the guard allows it ${allowedBy(set, verdict.group)}\n`
       : `DENY ${head}, but the guard refuses it (${verdict.status} ${verdict.reason}): ${verdict.message}\n`,
   );
   return 0;
+}
+
+/**
+ * The path decided: with `--team T`, in workspace T (`/ws/T` put before a path that names no workspace). A team
+ * needs team files, and must be one of theirs or `default` (which only admins and a default.yaml team reach).
+ */
+function inWorkspace(set: PolicySet, ctx: Context, path: string): string {
+  const team = ctx.values.team;
+  if (team === undefined) return path;
+  if (!set.teams)
+    throw new UsageError(`--team needs team files, and ${display(ctx.teamsDir)} has none (docs/teams.md)`);
+  if (team !== DEFAULT_WORKSPACE && !set.teams.byName.has(team))
+    throw new UsageError(`unknown team "${team}" (teams: ${set.teams.allWorkspaces.join(", ")})`);
+  const named = splitWorkspacePath(path)?.workspace;
+  if (named !== undefined && named !== team) throw new UsageError(`PATH is in workspace ${named}, --team says ${team}`);
+  return path.startsWith(`/${WORKSPACE_PATH_PART}/`) ? path : `/${WORKSPACE_PATH_PART}/${team}${path}`;
+}
+
+/** Why an MLflow route outside any workspace has no method with teams, and what to give instead. */
+function teamHint(set: PolicySet, method: string, path: string, reason: string): string {
+  if (!set.teams || reason !== "no-api-method" || splitWorkspacePath(path) !== undefined) return "";
+  if (set.matcher.match(method, path) === undefined) return "";
+  return `; with teams, MLflow's routes are under /${WORKSPACE_PATH_PART}/<team>/: give --team T or PATH /${WORKSPACE_PATH_PART}/T${path}`;
 }
 
 /** The promotion flags as the fields of a request; a version's stage is one MLflow holds, so a bad one is a usage error. */
@@ -445,18 +449,51 @@ function policyRender(ctx: Context): number {
 // ---------------------------------------------------------------------------------------------------
 // policy lint
 
-/** Every check of `policy lint` on the files. */
-function lintPolicies(catalogFile: string, groupsDir: string): LintReport {
-  const catalog = loadCatalog(catalogFile);
-  const read = readGroupFiles(groupsDir);
-  return lintGroupFiles(catalog, read.files, read.problems);
+/** Every check of `policy lint` on the files, and how many team files there are. */
+function lintPolicies(ctx: Context): { report: LintReport; teamCount: number; groupFiles: ReadonlySet<string> } {
+  const catalog = loadCatalog(ctx.catalogFile);
+  const read = readPolicyFiles(ctx);
+  const report = lintGroupFiles(catalog, read.groups, read.groupProblems, {
+    files: read.teams,
+    problems: read.teamProblems,
+  });
+  return { report, teamCount: read.teams.length, groupFiles: new Set(read.groups.map((g) => g.name)) };
 }
 
 /** "for GET /path/{proxy+}" of an answer, or nothing. */
 const answerKey = (s: LargestAnswer): string => (s.key ? `${s.key.method} ${s.key.resource}` : "");
 
+/** A role's execute-api policies: "n / 9: chars, chars". */
+const iamPolicies = (chars: readonly number[]): string =>
+  chars.length === 0 ? "none" : `${chars.length} / ${EXECUTE_API_POLICIES_PER_ROLE}: ${chars.join(", ")}`;
+
+/** Rows as columns padded to the widest cell. */
+function table(rows: readonly (readonly string[])[]): string[] {
+  const widths = rows[0]!.map((_c, i) => Math.max(...rows.map((r) => (r[i] as string).length)));
+  return rows.map((r) =>
+    r
+      .map((c, i) => c.padEnd(widths[i] as number))
+      .join("  ")
+      .trimEnd(),
+  );
+}
+
+/** The Teams table: every group the team files name, where it holds which tiers, and its sizes. */
+function formatTeamGroups(groups: readonly TeamGroupSizes[]): string[] {
+  return table([
+    ["group", "where (workspace: tiers)", "largest answer (bytes)", "for", "IAM policies (chars each)"],
+    ...groups.map((g) => [
+      g.group,
+      g.grants.map((w) => `${w.workspace}: ${w.tiers.join(", ")}`).join("; "),
+      `${g.authorizerBytes} / ${API_GATEWAY.maxAuthorizerResponseBytes}`,
+      answerKey(g),
+      iamPolicies(g.iamPolicyChars),
+    ]),
+  ]);
+}
+
 function formatSizes(sizes: readonly GroupSizes[]): string[] {
-  const rows = [
+  return table([
     [
       "group",
       "largest answer (bytes)",
@@ -469,25 +506,16 @@ function formatSizes(sizes: readonly GroupSizes[]): string[] {
       s.group,
       `${s.authorizerBytes} / ${API_GATEWAY.maxAuthorizerResponseBytes}`,
       answerKey(s),
-      s.iamPolicyChars.length === 0
-        ? "none"
-        : `${s.iamPolicyChars.length} / ${EXECUTE_API_POLICIES_PER_ROLE}: ${s.iamPolicyChars.join(", ")}`,
+      iamPolicies(s.iamPolicyChars),
       `${s.globs.iam.allow} / ${s.globs.iam.deny}`,
       `${s.globs.cognito.allow} / ${s.globs.cognito.deny}`,
     ]),
-  ];
-  const widths = rows[0]!.map((_c, i) => Math.max(...rows.map((r) => (r[i] as string).length)));
-  return rows.map((r) =>
-    r
-      .map((c, i) => c.padEnd(widths[i] as number))
-      .join("  ")
-      .trimEnd(),
-  );
+  ]);
 }
 
 function policyLint(ctx: Context): number {
   if (ctx.args.length > 0) throw new UsageError(`unexpected argument "${ctx.args[0]}"`);
-  const report = lintPolicies(ctx.catalogFile, ctx.groupsDir);
+  const { report, teamCount, groupFiles } = lintPolicies(ctx);
   const out = (line: string) => ctx.io.stdout.write(`${line}\n`);
   for (const p of report.problems) out(p);
   if (report.sizes.length > 0) {
@@ -504,10 +532,27 @@ function policyLint(ctx: Context): number {
         `  ${u.groups.join(" + ")}: ${u.authorizerBytes} / ${API_GATEWAY.maxAuthorizerResponseBytes} for ${answerKey(u)}`,
       );
   }
+  // The team files' own groups: a global group file (admins) is in the table above already.
+  const teamGroups = (report.teams?.groups ?? []).filter((g) => !groupFiles.has(g.group));
+  if (teamGroups.length > 0) {
+    out(
+      `Teams (the groups the team files name: the tiers they hold in each workspace, their largest answer and a role's IAM policies):`,
+    );
+    for (const line of formatTeamGroups(teamGroups)) out(`  ${line}`);
+  }
+  if ((report.teams?.unions.length ?? 0) > 0) {
+    out("Users in several team groups (largest answer, bytes):");
+    for (const u of report.teams?.unions ?? [])
+      out(
+        `  ${u.label} (${u.groups.join(" + ")}): ${u.authorizerBytes} / ${API_GATEWAY.maxAuthorizerResponseBytes} for ${answerKey(u)}`,
+      );
+  }
   const n = report.problems.length;
+  const teams =
+    teamCount === 0 ? "" : ` ${teamCount} team${teamCount === 1 ? "" : "s"} (${teamGroups.length} team groups),`;
   out(
     n === 0
-      ? `policy lint: ${report.sizes.length} groups, ${report.routeCount} routes: no problems`
+      ? `policy lint: ${report.sizes.length} groups,${teams} ${report.routeCount} routes: no problems`
       : `policy lint: ${n} problem${n === 1 ? "" : "s"}`,
   );
   return n === 0 ? 0 : 1;

@@ -1,4 +1,5 @@
-// Writes policies/decision-matrix.md: what each group may call, route by route, for reviewers of a group change.
+// Writes policies/decision-matrix.md: what each group may call, route by route, for reviewers of a group change; with
+// team files, which groups hold which tiers (columns) in which workspace.
 import { writeFileSync } from "fs";
 import { join, relative } from "path";
 import { ROUTE_CLASSES, RouteClass } from "../authorizer/core/catalog";
@@ -6,8 +7,12 @@ import { GroupPolicyError } from "../authorizer/core/errors";
 import { PolicySet } from "../authorizer/core/policy-set";
 import { isAllowed, PromotionRights, promotionRightsOf } from "../authorizer/core/promotion-rights";
 import { STAGES } from "../authorizer/core/promotion";
+import { Teams } from "../authorizer/core/teams";
+import { WORKSPACE_PATH_PART } from "../authorizer/core/contract";
 import { loadPolicySet } from "../authorizer/load-policies";
-import { CATALOG_FILE, GROUPS_DIR, REPO_ROOT } from "../project/paths";
+import { CATALOG_FILE, GROUPS_DIR, REPO_ROOT, TEAMS_DIR } from "../project/paths";
+import { tierSet } from "./lib/tier-summary";
+import { firstSentence } from "./teams";
 
 export const DECISION_MATRIX_FILE = join(REPO_ROOT, "policies", "decision-matrix.md");
 
@@ -28,8 +33,13 @@ const globs = (patterns: readonly string[]): string =>
   patterns.length === 0 ? "none" : patterns.map((p) => `\`${cell(p)}\``).join(", ");
 const mark = (allowed: boolean): string => (allowed ? "✅" : "❌");
 
-/** The whole markdown document; pure, so a test can compare it with the committed file. */
-export function buildDecisionMatrix(set: PolicySet): string {
+/**
+ * The whole markdown document; pure, so a test can compare it with the committed file. One column per group file
+ * (a tier, with teams: decided as in the API without workspaces); with teams, a last section says who holds which
+ * tier where.
+ */
+export function buildDecisionMatrix(policies: PolicySet): string {
+  const set = tierSet(policies);
   const groups = [...set.groups.keys()].sort();
   const routes = [...set.catalog.routes].sort(
     (a, b) =>
@@ -93,6 +103,7 @@ export function buildDecisionMatrix(set: PolicySet): string {
     }
   }
   out.push(...promotionSection(set, groups));
+  if (policies.teams) out.push(...teamsSection(policies.teams, set));
   return `${out.join("\n")}\n`;
 }
 
@@ -144,9 +155,33 @@ function promotionSection(set: PolicySet, groups: readonly string[]): string[] {
   return out;
 }
 
+function teamsSection(teams: Teams, tiers: PolicySet): string[] {
+  const globals = [...tiers.groups.keys()].filter((g) => teams.isGlobal(g)).sort();
+  const path = (team: string) => `\`/${WORKSPACE_PATH_PART}/${team}/\``;
+  return [
+    "",
+    "## Teams",
+    "",
+    "Team files (`policies/teams/*.yaml`, docs/teams.md) give groups tiers in MLflow workspaces: a tier is a group",
+    "file, a column above. A holder's decisions in its team's workspace (`/ws/<team>/` followed by a route's path) are",
+    "its tiers' columns (with several tiers, their union), and it is refused in every other workspace, `default`",
+    "included; `test/authorizer/core/teams.test.ts` proves it route by route, and `mlflow-gate policy lint` checks it",
+    `for every group of the team files. ${globals.join(", ") || "No group file"} (\`workspaces: all\`) reach${globals.length === 1 ? "es" : ""} every workspace.`,
+    "",
+    "| Team | Workspace path | Tier (column) | Holders | Description |",
+    "|---|---|---|---|---|",
+    ...[...teams.byName.values()].flatMap((team) =>
+      [...team.tiers].map(
+        ([tier, holders], i) =>
+          `| ${i === 0 ? team.name : ""} | ${i === 0 ? path(team.name) : ""} | ${tier} | ${holders.join(", ") || "nobody"} | ${i === 0 ? cell(firstSentence(team.description)) : ""} |`,
+      ),
+    ),
+  ];
+}
+
 if (require.main === module) {
   try {
-    const set = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
+    const set = loadPolicySet(CATALOG_FILE, GROUPS_DIR, undefined, TEAMS_DIR);
     writeFileSync(DECISION_MATRIX_FILE, buildDecisionMatrix(set));
     console.log(
       `wrote ${relative(process.cwd(), DECISION_MATRIX_FILE)}: ${set.catalog.routes.length} routes x ${set.groups.size} groups`,

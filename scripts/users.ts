@@ -4,6 +4,7 @@ import { generatePassword } from "../local/user-pool";
 import { readGroupFiles } from "../authorizer/load-policies";
 import type { CliIo, Command, Context } from "./lib/command";
 import { CliFailure, CliUsageError } from "./lib/cli-errors";
+import { teamGroupNames } from "./lib/team-groups";
 import { requireProfile } from "./lib/aws-profile";
 import {
   createPoolClient,
@@ -55,11 +56,12 @@ function loadGroupNames(ctx: Context): { name: string; description: string }[] {
   return read.files.map((f) => ({ name: f.name, description: f.description }));
 }
 
-/** Group names on the command line must have a group file: a typo would otherwise grant nothing, silently. */
+/**
+ * Group names on the command line must have a group file or be named by a team file: a typo would otherwise grant
+ * nothing, silently.
+ */
 function requireGroupFiles(ctx: Context, groups: readonly string[]): void {
-  const known = loadGroupNames(ctx)
-    .map((f) => f.name)
-    .sort();
+  const known = [...new Set([...loadGroupNames(ctx).map((f) => f.name), ...teamGroupNames(ctx.teamsDir)])].sort();
   const unknown = groups.find((g) => !known.includes(g));
   if (unknown !== undefined) throw new CliUsageError(`unknown group "${unknown}" (known groups: ${known.join(", ")})`);
 }

@@ -28,6 +28,7 @@ import {
 } from "./lib/verify/checks";
 import { checkGroupsKnown, parseApiUrl, targetFromConfig, targetFromStack, VerifyTarget } from "./lib/verify/config";
 import { expectations, formatLine, isSkipped, runName, summaryLines, VerifyLine } from "./lib/verify/plan";
+import { teamGroupNames } from "./lib/team-groups";
 
 const DEFAULT_ARTIFACT_MB = 50;
 
@@ -98,7 +99,7 @@ function describePlan(ctx: VerifyContext, target: VerifyTarget, out: (line: stri
 async function verify(ctx: Context): Promise<number> {
   const target = resolveTarget(ctx);
   const policySet = loadPolicySet(ctx.catalogFile, ctx.groupsDir);
-  checkGroupsKnown(target, new Set(policySet.groups.keys()), ctx.groupsDir);
+  checkGroupsKnown(target, new Set([...policySet.groups.keys(), ...teamGroupNames(ctx.teamsDir)]), ctx.groupsDir);
   const options: CallerOptions = {
     apiUrl: target.apiUrl,
     region: target.region,

@@ -50,6 +50,7 @@ export function decidePromotionRequest(
   route: CatalogRoute,
   request: PromotionRequest,
   parties: PromotionParties,
+  /** The request's workspace (`/ws/<team>/`): the tiers the groups hold there bring their rules. */
   workspace?: string,
 ): PromotionVerdict {
   const rules = set.promotionRules(groups, route, workspace);

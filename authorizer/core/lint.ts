@@ -153,6 +153,9 @@ function promotionProblems(set: PolicySet, group: string, file: string, line: nu
   return problems;
 }
 
+/** The `file:line` a problem line starts with. */
+const location = (problem: string): string => /^[^:]*:\d+:/.exec(problem)?.[0] ?? problem;
+
 /**
  * Every check of `policy lint`, on group files already read: `readProblems` are what reading them found
  * (a file that does not parse is an empty stand-in among `files`). Stops after the file-level problems,
@@ -186,7 +189,9 @@ export function lintGroupFiles(
     teamSet = PolicySet.fromFiles(catalog, files, undefined, teamFiles.files);
   } catch (e) {
     if (!(e instanceof GroupPolicyError)) throw e;
-    problems.push(...e.problems);
+    // What reading a file found at a line stands for what resolving finds there (a bad team name, said twice).
+    const read = new Set(teamFiles.problems.map(location));
+    problems.push(...e.problems.filter((p) => !read.has(location(p))));
   }
   if (!teamSet || problems.length > 0) return { ...report, problems: [...new Set(problems)] };
   const teams = lintTeams(teamSet);

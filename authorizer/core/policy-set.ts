@@ -250,7 +250,9 @@ export class PolicySet {
     const all = this.resourcesFor(groupNames, surface);
     if (!this.teams || reachesEverything(all)) return all;
     const tiers = this.tiersIn(groupNames, workspace);
-    return tiers.length === 0 ? { allow: [], deny: [] } : workspaceResources(this.tierResources(tiers, surface), workspace);
+    return tiers.length === 0
+      ? { allow: [], deny: [] }
+      : workspaceResources(this.tierResources(tiers, surface), workspace);
   }
 
   /** Whether the groups may call routes the catalog does not list (`unknownRoutes: allow`) in the workspace. */

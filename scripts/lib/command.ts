@@ -14,8 +14,10 @@ export interface CliIo {
 export const OPTIONS = {
   catalog: { type: "string" },
   "groups-dir": { type: "string" },
+  "teams-dir": { type: "string" },
   help: { type: "boolean", short: "h" },
   group: { type: "string", multiple: true },
+  team: { type: "string" },
   format: { type: "string" },
   region: { type: "string" },
   account: { type: "string" },
@@ -69,6 +71,8 @@ export interface Context {
   readonly io: CliIo;
   readonly catalogFile: string;
   readonly groupsDir: string;
+  /** Team files: none (or no directory) is no teams, one workspace. */
+  readonly teamsDir: string;
   readonly values: Values;
   readonly args: readonly string[];
 }

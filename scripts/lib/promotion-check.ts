@@ -88,6 +88,8 @@ export function decidePromotionFields(
   groups: readonly string[],
   route: CatalogRoute & { readonly action: PromotionAction },
   fields: PromotionFields,
+  /** The request's workspace, with teams: the rules are those of the tiers the groups hold there. */
+  workspace?: string,
 ): PromotionVerdict {
   const read = readPromotionRequest(route.action, bodyOf(route.action, fields));
   if (!read.ok) return unreadablePromotion(read.message);
@@ -100,5 +102,6 @@ export function decidePromotionFields(
     route,
     promotionOf(read.target.request, named ? (fields.fromStage ?? "None") : "None"),
     { caller: fields.caller ?? someoneOtherThan(creator), creator },
+    workspace,
   );
 }

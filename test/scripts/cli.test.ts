@@ -5,7 +5,7 @@ import { join } from "path";
 import { promisify } from "util";
 import { iamPolicySize, PolicyDocument } from "../../authorizer/core/compile";
 import { main } from "../../scripts/cli";
-import { CATALOG_FILE, GROUPS_DIR, REPO_ROOT } from "../../project/paths";
+import { CATALOG_FILE, EXAMPLE_TEAMS_DIR, GROUPS_DIR, REPO_ROOT } from "../../project/paths";
 
 async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = "";
@@ -617,6 +617,306 @@ describe("bin/mlflow-gate.js policy check (acceptance)", () => {
     // Assess (execFile rejects on a non-zero exit)
     expect(lines(stdout)).toHaveLength(1);
     expect(stdout.split(" ")[0]).toBe(decision);
+  });
+});
+
+describe("with teams (--teams-dir policies/examples/teams)", () => {
+  const TEAMS = ["--teams-dir", "policies/examples/teams"];
+  const CREATE = "/api/2.0/mlflow/experiments/create";
+  const TRANSITION = "/api/2.0/mlflow/model-versions/transition-stage";
+  const check = (...argv: string[]) => run(...TEAMS, "policy", "check", ...argv);
+
+  test("the usage names --teams-dir, --team and the teams commands", async () => {
+    // Act
+    const r = await run("--help");
+    // Assess
+    for (const text of ["[--teams-dir DIR]", "[--team T]", "teams list", "teams show TEAM | teams show --group G"])
+      expect(r.stdout).toContain(text);
+  });
+
+  test.each([
+    [
+      ["--group", "team-a-writers", "--team", "team-c", "POST", CREATE],
+      'unknown team "team-c" (teams: default, team-a, team-b)',
+    ],
+    [
+      ["--group", "readers", "POST", CREATE],
+      'unknown group "readers" (known groups: admins, team-a-model-approvers, team-a-readers, team-a-release-managers, team-a-writers, team-b-model-approvers, team-b-readers, team-b-release-managers, team-b-writers)',
+    ],
+    [
+      ["--group", "team-a-writers", "--team", "team-a", "POST", `/ws/team-b${CREATE}`],
+      "PATH is in workspace team-b, --team says team-a",
+    ],
+  ])("policy check %j is a usage error (exit 2)", async (argv, message) => {
+    // Act
+    const r = await check(...argv);
+    // Assess
+    expect(r.stderr).toBe(`mlflow-gate: ${message}; run "mlflow-gate --help"\n`);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+  });
+
+  test("--team without team files is a usage error that names the directory", async () => {
+    // Prepare
+    const empty = mkdtempSync(join(tmpdir(), "mlflow-gate-teams-"));
+    try {
+      // Act
+      const r = await run(
+        "--teams-dir",
+        empty,
+        "policy",
+        "check",
+        "--group",
+        "writers",
+        "--team",
+        "team-a",
+        "POST",
+        CREATE,
+      );
+      // Assess
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(
+        `mlflow-gate: --team needs team files, and ${empty} has none (docs/teams.md); run "mlflow-gate --help"\n`,
+      );
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  test("a team-a reader may not create an experiment in team-a; a team-a writer may, in team-a only", async () => {
+    // Act
+    const reader = await check("--group", "team-a-readers", "--team", "team-a", "POST", CREATE);
+    const writer = await check("--group", "team-a-writers", "--team", "team-a", "POST", CREATE);
+    const elsewhere = await check("--group", "team-a-writers", "--team", "team-b", "POST", CREATE);
+    const prefixedElsewhere = await check("--group", "team-a-writers", "POST", `/ws/team-b${CREATE}`);
+    const prefixedHome = await check("--group", "team-a-writers", "POST", `/ws/team-a${CREATE}`);
+    const inDefault = await check("--group", "team-a-writers", "--team", "default", "POST", CREATE);
+    // Assess
+    expect(reader.stdout).toBe("DENY CreateExperiment team-a-readers in team-a: no statement allows it (iam)\n");
+    expect(writer.stdout).toBe(
+      "ALLOW CreateExperiment team-a-writers in team-a: allowed by POST/ws/team-a/api/2.0/mlflow/experiments/create (iam)\n",
+    );
+    expect(elsewhere.stdout).toBe("DENY CreateExperiment team-a-writers in team-b: no statement allows it (iam)\n");
+    expect(prefixedElsewhere.stdout).toBe(elsewhere.stdout);
+    expect(prefixedHome.stdout).toBe(writer.stdout);
+    expect(inDefault.stdout).toBe("DENY CreateExperiment team-a-writers in default: no statement allows it (iam)\n");
+    for (const r of [reader, writer, elsewhere, prefixedElsewhere, prefixedHome, inDefault]) expect(r.code).toBe(0);
+  });
+
+  test("an MLflow route outside any workspace is no method of the API with teams: DENY, saying where it is", async () => {
+    // Act
+    const r = await check("--group", "team-a-writers", "POST", CREATE);
+    const publicRoute = await check("--group", "team-a-writers", "GET", "/health");
+    // Assess
+    expect(r.stdout).toBe(
+      "DENY unknown-route team-a-writers: the API has no such method (Missing Authentication Token) (iam); with teams, MLflow's routes are under /ws/<team>/: give --team T or PATH /ws/T/api/2.0/mlflow/experiments/create\n",
+    );
+    expect(publicRoute.stdout).toBe("ALLOW Health team-a-writers: public route (none)\n");
+  });
+
+  test("admins reach default and every team", async () => {
+    // Act
+    const inDefault = await check("--group", "admins", "--team", "default", "POST", CREATE);
+    const inTeam = await check("--group", "admins", "--team", "team-b", "POST", CREATE);
+    // Assess
+    expect(inDefault.stdout).toMatch(/^ALLOW CreateExperiment admins in default: allowed by /);
+    expect(inTeam.stdout).toMatch(/^ALLOW CreateExperiment admins in team-b: allowed by /);
+  });
+
+  test("a team-a release manager promotes to Production in team-a (two-person rule), and not in team-b", async () => {
+    // Act
+    const promote = (team: string, creator: string) =>
+      check(
+        "--group",
+        "team-a-release-managers",
+        "--team",
+        team,
+        "--stage",
+        "Production",
+        "--creator",
+        creator,
+        "--caller",
+        "alice",
+        "POST",
+        TRANSITION,
+      );
+    const other = await promote("team-a", "bob");
+    const own = await promote("team-a", "alice");
+    const elsewhere = await promote("team-b", "bob");
+    // Assess
+    expect(other.stdout).toBe(
+      "ALLOW TransitionModelVersionStage team-a-release-managers in team-a: allowed by POST/ws/team-a/api/2.0/mlflow/model-versions/transition-stage (iam); the guard allows it by the promotion rules of policies/groups/release-managers.yaml\n",
+    );
+    expect(own.stdout).toMatch(
+      /^DENY TransitionModelVersionStage team-a-release-managers in team-a: .*\(403 promotion-same-person\)/,
+    );
+    expect(elsewhere.stdout).toBe(
+      "DENY TransitionModelVersionStage team-a-release-managers in team-b: no statement allows it (iam)\n",
+    );
+  });
+
+  test("the guard's promotion rules are those of the tiers held in the request's workspace", async () => {
+    // Prepare: one group, release manager in team-a and model approver (no Production) in team-b.
+    const dir = mkdtempSync(join(tmpdir(), "mlflow-gate-teams-"));
+    writeFileSync(join(dir, "team-a.yaml"), "description: A.\ntiers:\n  release-managers: [mixed]\n");
+    writeFileSync(join(dir, "team-b.yaml"), "description: B.\ntiers:\n  model-approvers: [mixed]\n");
+    try {
+      // Act
+      const promote = (team: string) =>
+        run(
+          "--teams-dir",
+          dir,
+          "policy",
+          "check",
+          "--group",
+          "mixed",
+          "--team",
+          team,
+          "--stage",
+          "Production",
+          "--creator",
+          "bob",
+          "POST",
+          TRANSITION,
+        );
+      const inA = await promote("team-a");
+      const inB = await promote("team-b");
+      // Assess
+      expect(inA.stdout).toMatch(
+        /^ALLOW TransitionModelVersionStage mixed in team-a: .*promotion rules of policies\/groups\/release-managers\.yaml\n$/,
+      );
+      expect(inB.stdout).toMatch(
+        /^DENY TransitionModelVersionStage mixed in team-b: allowed by .*, but the guard refuses it \(403 promotion-stage-not-allowed\): policies\/groups\/model-approvers\.yaml allows no promotion to Production\n$/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("policy render places a team group's resources under its workspace only", async () => {
+    // Act
+    const authorizer = await run(...TEAMS, "policy", "render", "--group", "team-a-readers");
+    const iam = await run(...TEAMS, "policy", "render", "--group", "team-b-writers", "--format", "iam");
+    // Assess
+    expect(authorizer.code).toBe(0);
+    expect(iam.code).toBe(0);
+    const resources = (text: string): string[] => {
+      const parsed = JSON.parse(text) as PolicyDocument | PolicyDocument[];
+      return [parsed].flat().flatMap((d) => d.Statement.flatMap((s) => [s.Resource].flat()));
+    };
+    const a = resources(authorizer.stdout);
+    const b = resources(iam.stdout);
+    expect(a.length).toBeGreaterThan(0);
+    for (const res of a) expect(res).toMatch(/^arn:aws:execute-api:\*:\*:\$\{ApiId\}\/\*\/[A-Z]+\/ws\/team-a\//);
+    expect(a).toContain("arn:aws:execute-api:*:*:${ApiId}/*/GET/ws/team-a/ajax-api/2.0/mlflow/experiments/get");
+    expect(b.length).toBeGreaterThan(0);
+    for (const res of b) expect(res).toMatch(/\/\$\{Stage\}\/[A-Z]+\/ws\/team-b\//);
+    expect(b).toContain(
+      "arn:aws:execute-api:${AWS::Region}:${AWS::AccountId}:${ApiId}/${Stage}/POST/ws/team-b/api/2.0/mlflow/experiments/create",
+    );
+  });
+
+  describe("policy lint of the example teams", () => {
+    let r: Awaited<ReturnType<typeof run>>;
+    beforeAll(async () => {
+      r = await run(...TEAMS, "policy", "lint");
+    }, 180_000);
+
+    test("is clean: exit 0, no problem lines, the teams counted in the last line", () => {
+      expect(lines(r.stdout).filter((l) => /^\S+:\d+: /.test(l))).toEqual([]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/\npolicy lint: 5 groups, 2 teams \(8 team groups\), \d+ routes: no problems\n$/);
+    });
+
+    test("prints the Teams table after the tiers' sizes: each team group, where it holds which tier, its sizes", () => {
+      const out = r.stdout;
+      expect(out.indexOf("Teams (")).toBeGreaterThan(out.indexOf("Sizes, worst case"));
+      for (const team of ["team-a", "team-b"])
+        for (const tier of ["readers", "writers", "model-approvers", "release-managers"])
+          expect(out).toMatch(
+            new RegExp(
+              `^  ${team}-${tier} +${team}: ${tier} +\\d+ / 8192 +[A-Z]+ /ws/\\{workspace\\}/\\S+ +\\d+ / 9: [\\d, ]+$`,
+              "m",
+            ),
+          );
+      // admins is a tier (the first table), not a team group.
+      expect(out.slice(out.indexOf("Teams ("))).not.toMatch(/^ {2}admins /m);
+    });
+
+    test("prints the unions of users in several teams, with their labels", () => {
+      expect(r.stdout).toMatch(
+        /^ {2}every group of team-a \(team-a-model-approvers \+ team-a-readers \+ team-a-release-managers \+ team-a-writers\): \d+ \/ 8192 for /m,
+      );
+      expect(r.stdout).toMatch(
+        /^ {2}one group of each of 2 teams \(team-a-writers \+ team-b-writers\): \d+ \/ 8192 for /m,
+      );
+    });
+  });
+
+  describe("broken team files", () => {
+    let dir: string;
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), "mlflow-gate-teams-"));
+      cpSync(EXAMPLE_TEAMS_DIR, dir, { recursive: true });
+    });
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+    test("policy lint lists each problem once as file:line and exits 1", async () => {
+      // Prepare
+      writeFileSync(
+        join(dir, "team-c.yaml"),
+        "description: C.\ntiers:\n  readers: [readers]\n  approvers: [team-c-approvers]\n  writers: [admins]\n",
+      );
+      writeFileSync(join(dir, "Team_D.yaml"), "description: D.\ntiers:\n  readers: [team-d-readers]\n");
+      // Act
+      const r = await run("--teams-dir", dir, "policy", "lint");
+      // Assess
+      const at = (file: string, line: number) => `${join(dir, file)}:${line}: `;
+      const out = lines(r.stdout);
+      expect(r.code).toBe(1);
+      expect(out).toContainEqual(
+        `${at("team-c.yaml", 3)}"readers" is a group file's name: a tier's holders need names of their own (e.g. team-c-readers)`,
+      );
+      expect(out).toContainEqual(
+        expect.stringMatching(
+          new RegExp(`^${escape(at("team-c.yaml", 4))}unknown tier "approvers": a tier is a group file \\(admins, `),
+        ),
+      );
+      expect(out).toContainEqual(
+        `${at("team-c.yaml", 5)}"admins" reaches every workspace already (workspaces: all in its group file)`,
+      );
+      expect(out.filter((l) => l.startsWith(at("Team_D.yaml", 1)))).toEqual([
+        expect.stringMatching(/team name "Team_D" must be /),
+      ]);
+      expect(out[out.length - 1]).toBe("policy lint: 4 problems");
+      expect(r.stdout).not.toContain("Teams (");
+    });
+
+    test("the other commands stop on a team file that does not parse: file:line on stderr, exit 1", async () => {
+      // Prepare
+      writeFileSync(join(dir, "team-c.yaml"), "description: [\n");
+      // Act
+      const r = await run("--teams-dir", dir, "policy", "check", "--group", "team-a-readers", "GET", "/health");
+      // Assess
+      expect(r.code).toBe(1);
+      expect(lines(r.stderr)).toEqual([
+        expect.stringMatching(new RegExp(`^${escape(join(dir, "team-c.yaml"))}:\\d+: `)),
+      ]);
+      expect(r.stdout).toBe("");
+    });
+
+    test("the other commands stop on a team file naming an unknown tier, exit 1", async () => {
+      // Prepare
+      writeFileSync(join(dir, "team-c.yaml"), "description: C.\ntiers:\n  approvers: [team-c-approvers]\n");
+      // Act
+      const r = await run("--teams-dir", dir, "policy", "render", "--group", "team-a-readers");
+      // Assess
+      expect(r.code).toBe(1);
+      expect(lines(r.stderr)).toEqual([
+        expect.stringMatching(new RegExp(`^${escape(join(dir, "team-c.yaml"))}:3: unknown tier "approvers"`)),
+      ]);
+      expect(r.stdout).toBe("");
+    });
   });
 });
 

@@ -3,7 +3,9 @@ import { loadPolicySet } from "../../authorizer/load-policies";
 import { PolicySet } from "../../authorizer/core/policy-set";
 import { promotionRightsOf } from "../../authorizer/core/promotion-rights";
 import { buildDecisionMatrix, DECISION_MATRIX_FILE } from "../../scripts/generate-decision-matrix";
-import { CATALOG_FILE, GROUPS_DIR } from "../../project/paths";
+import { CATALOG_FILE, EXAMPLE_TEAMS_DIR, GROUPS_DIR, REPO_ROOT } from "../../project/paths";
+import { samplePath } from "../../authorizer/core/catalog";
+import { decidePath } from "../../authorizer/core/decide-request";
 import { ADMINS, APPROVERS, groupFile as file, READERS, RELEASE_MANAGERS } from "../authorizer/support/promotion-tiers";
 
 const set = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
@@ -41,7 +43,8 @@ describe("buildDecisionMatrix", () => {
   });
 
   test("marks each group's decision in its own column, groups sorted by name", () => {
-    // Assess: columns are method, path, action, class, auth, admins, model-approvers, readers, release-managers, note.
+    // Assess: columns are method, path, action, class, auth, admins, model-approvers, readers, release-managers, writers,
+    // note.
     expect(matrix).toContain(
       "| Method | Path | Action | Class | Auth | admins | model-approvers | readers | release-managers | writers | Note |",
     );
@@ -113,4 +116,53 @@ describe("buildDecisionMatrix: promotion rights", () => {
     expect(rights).toMatchObject({ transition: true, setAlias: false, stagesTo: [], stagesFrom: [] });
     expect(buildDecisionMatrix(none)).toContain("| frozen | ❌ | ❌ | ❌ | ❌ | none | off |");
   });
+});
+
+describe("buildDecisionMatrix with teams (the example teams)", () => {
+  const teamSet = loadPolicySet(CATALOG_FILE, GROUPS_DIR, REPO_ROOT, EXAMPLE_TEAMS_DIR);
+  const matrix = buildDecisionMatrix(teamSet);
+  const withoutTeams = buildDecisionMatrix(set);
+
+  test("keeps the tiers' columns as without teams, and adds a Teams section at the end", () => {
+    // Assess
+    expect(matrix.startsWith(withoutTeams)).toBe(true);
+    const section = matrix.slice(withoutTeams.length);
+    expect(section).toMatch(/^\n## Teams\n/);
+    expect(section).toContain("test/authorizer/core/teams.test.ts");
+    expect(section).toContain("admins (`workspaces: all`) reaches every workspace.");
+  });
+
+  test("lists each team's tiers and their holders, the workspace path on the team's first row", () => {
+    // Assess
+    const rows = matrix.split("\n").filter((l) => /^\| (team-[ab])? \|/.test(l));
+    expect(rows).toHaveLength(8);
+    expect(rows[0]).toBe(
+      "| team-a | `/ws/team-a/` | readers | team-a-readers | Demand forecasting: its data scientists log runs and experiments, its approvers and release managers govern its models. |",
+    );
+    expect(rows).toContain("|  |  | release-managers | team-b-release-managers |  |");
+  });
+
+  test.each(["team-a-writers", "team-a-release-managers", "team-b-model-approvers"])(
+    "%s decides in its team's workspace exactly as its tier's column says, and denies elsewhere",
+    (holder) => {
+      // Prepare
+      const [team, tier] = [holder.slice(0, 6), holder.slice(7)];
+      const other = team === "team-a" ? "team-b" : "team-a";
+      const header = matrix.split("\n").find((l) => l.startsWith("| Method | Path |")) ?? "";
+      const column = header.split(" | ").indexOf(tier);
+      expect(column).toBeGreaterThan(4);
+      const rows = matrix.split("\n").filter((l) => /^\| (GET|POST|PUT|PATCH|DELETE) \| `/.test(l));
+      const wrong: string[] = [];
+      for (const r of teamSet.catalog.routes.filter((x) => x.auth !== "none")) {
+        const row = rows.find((l) => l.startsWith(`| ${r.method} | \`${r.path}\` |`)) ?? "";
+        const marked = row.split(" | ")[column] === "✅";
+        // Act
+        const home = decidePath(teamSet, [holder], r.method, `/ws/${team}${samplePath(r.path)}`).decision === "allow";
+        const away = decidePath(teamSet, [holder], r.method, `/ws/${other}${samplePath(r.path)}`).decision === "allow";
+        // Assess
+        if (home !== marked || away) wrong.push(`${r.method} ${r.path}: ${home}/${away}, column ${marked}`);
+      }
+      expect(wrong).toEqual([]);
+    },
+  );
 });

@@ -164,6 +164,45 @@ describe("mlflow-gate users and groups: command line", () => {
     expect(r.stdout).toBe("");
   });
 
+  test("with teams, a group the team files name is known: the command goes on to look for a pool", async () => {
+    // Act
+    const teamGroup = await runCli(
+      [
+        "--teams-dir",
+        "policies/examples/teams",
+        "users",
+        "add",
+        "ann",
+        "--group",
+        "team-a-writers",
+        "--password-stdin",
+      ],
+      { env: { MLFLOW_GATE_DATA: dir } },
+    );
+    const withoutTeams = await runCli(["users", "add", "ann", "--group", "team-a-writers", "--password-stdin"], {
+      env: { MLFLOW_GATE_DATA: dir },
+    });
+    // Assess
+    expect(teamGroup.code).toBe(2);
+    expect(teamGroup.stderr).toContain("no user pool: give --user-pool-id");
+    expect(withoutTeams.stderr).toContain(
+      'unknown group "team-a-writers" (known groups: admins, model-approvers, readers',
+    );
+  });
+
+  test("with teams, an unknown group's message lists the group files and the team files' groups", async () => {
+    // Act
+    const r = await runCli(
+      ["--teams-dir", "policies/examples/teams", "users", "add", "ann", "--group", "nobody", "--password-stdin"],
+      { env: { MLFLOW_GATE_DATA: dir } },
+    );
+    // Assess
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      'unknown group "nobody" (known groups: admins, model-approvers, readers, release-managers, team-a-model-approvers, team-a-readers, team-a-release-managers, team-a-writers, team-b-model-approvers, team-b-readers, team-b-release-managers, team-b-writers, writers)',
+    );
+  });
+
   test("without --user-pool-id and without a local stack, it says how to get a pool", async () => {
     // Act
     const r = await runCli(["users", "list"], { env: { MLFLOW_GATE_DATA: dir } });
