@@ -4,6 +4,7 @@ import { Browser, BrowserContext, Page } from "playwright-core";
 import { launchChromium } from "../support/chromium";
 import { bearerCall, demoAccessToken, startTestStack, TestStack } from "../integration/support/stack";
 import { EXAMPLE_TEAMS_DIR } from "../../project/paths";
+import { mlflowCall } from "../local/support/mlflow-rest";
 
 // The patched UI with teams, in Debian's Chromium against a local stack with the example teams (team-a, team-b):
 // the shell places each user in their team's /ws/<team>/, MLflow's UI runs there, and every request it sends is
@@ -44,6 +45,19 @@ interface SentRequest {
   readonly workspaceHeader: boolean;
 }
 
+/** The experiment of that name in a team's workspace, read on MLflow's private address. */
+async function experimentIn(team: string, name: string): Promise<unknown> {
+  const mlflow = { url: new URL(t.stack.summary.mlflowPrivateUrl) };
+  const r = await mlflowCall(
+    mlflow,
+    "GET",
+    `/api/2.0/mlflow/experiments/get-by-name?experiment_name=${name}`,
+    undefined,
+    team,
+  );
+  return r.status === 200 ? r.json.experiment : undefined;
+}
+
 /** A signed-in page and every same-origin request to MLflow's server paths it sent. */
 async function login(username: string): Promise<{ page: Page; sent: SentRequest[] }> {
   const user = t.stack.summary.demoUsers.find((u) => u.username === username);
@@ -69,26 +83,55 @@ async function login(username: string): Promise<{ page: Page; sent: SentRequest[
 const teamPage = (team: string) => new RegExp(`/ws/${team}/(#.*)?$`);
 const shot = (page: Page, name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
 
-/** The page shows its team's experiment and never the other team's; every request stayed in the team. */
+/**
+ * The page shows its team's experiment and never the other team's, nor MLflow's workspace selector; every
+ * request stayed in the team.
+ */
 async function expectOnlyTeam(page: Page, sent: readonly SentRequest[], team: Team): Promise<void> {
   const other: Team = team === "team-a" ? "team-b" : "team-a";
   await page.getByText(EXPERIMENT[team]).first().waitFor();
   await expect(page.getByTestId("mlflow-gate-current-team").innerText()).resolves.toBe(team);
   expect(await page.getByText(EXPERIMENT[other]).count()).toBe(0);
+  expect(await page.getByText(/^(Select a workspace|Workspace)$/).count()).toBe(0);
   expect(sent.some((r) => r.path === `/ws/${team}/ajax-api/2.0/mlflow/experiments/search`)).toBe(true);
   expect(sent.filter((r) => r.workspaceHeader)).toEqual([]);
   expect(sent.filter((r) => !r.path.startsWith(`/ws/${team}/`))).toEqual([]);
 }
 
-test("a writer of team-a lands in /ws/team-a/ and sees team-a's experiment only", async () => {
+test("a writer of team-a lands in /ws/team-a/, sees team-a's experiment only and creates one in team-a", async () => {
   // Act
   const { page, sent } = await login("team-a-writer");
+  const serverInfo = page.waitForResponse((r) => r.url().endsWith("/ajax-api/3.0/mlflow/server-info"));
   await page.waitForURL(teamPage("team-a"));
 
-  // Assess
+  // Assess: MLflow has workspaces; the page's MLflow UI was told otherwise (no selector, no header)
   await expectOnlyTeam(page, sent, "team-a");
   await shot(page, "team-a-writer");
   expect(await page.getByTestId("mlflow-gate-team-switcher").count()).toBe(0);
+  const info = await serverInfo;
+  expect([new URL(info.url()).pathname, ((await info.json()) as Record<string, unknown>).workspaces_enabled]).toEqual([
+    "/ws/team-a/ajax-api/3.0/mlflow/server-info",
+    true,
+  ]);
+
+  // Act: a new experiment from MLflow's own dialog
+  await page.goto(`${t.stack.summary.gatewayUrl}/ws/team-a/#/experiments`);
+  await page.getByTestId("create-experiment-button").click();
+  const dialog = page.getByRole("dialog");
+  await dialog.locator("input").first().fill("ui-team-a-by-writer");
+  await dialog.getByRole("button", { name: "Create" }).click();
+  await dialog.waitFor({ state: "hidden" });
+
+  // Assess: in team-a's workspace only, sent under /ws/team-a/
+  await shot(page, "team-a-writer-created");
+  expect(await experimentIn("team-a", "ui-team-a-by-writer")).toMatchObject({ name: "ui-team-a-by-writer" });
+  expect(await experimentIn("team-b", "ui-team-a-by-writer")).toBeUndefined();
+  expect(sent).toContainEqual({
+    method: "POST",
+    path: "/ws/team-a/ajax-api/2.0/mlflow/experiments/create",
+    workspaceHeader: false,
+  });
+  expect(sent.filter((r) => r.workspaceHeader || !r.path.startsWith("/ws/team-a/"))).toEqual([]);
 });
 
 test("a reader of team-b lands in /ws/team-b/ and sees team-b's experiment only", async () => {
