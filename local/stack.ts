@@ -31,7 +31,7 @@ import { createStsServer, SessionStore, withSessions } from "./sts";
 import { createUiFront } from "./ui-front";
 import { decisionLogger, parseLogLine } from "./log-lines";
 import { startUiLoginEndpoint } from "./ui-login-endpoint";
-import type { UiConfig } from "../ui-patch/shell/config";
+import { buildUiConfig } from "../ui-patch/ui-config";
 import { loopbackOrigins } from "./pool-access";
 import { PoolKey } from "./user-pool-front";
 import { DemoUser, RunningUserPool, startUserPool } from "./user-pool";
@@ -142,6 +142,8 @@ export interface LocalGatewayProps {
   readonly authorizerLogger: DecisionLogger;
   /** The patched UI to serve on `/` and `/static-files/*` (its config is the API's MOCK). */
   readonly uiDirectory: string;
+  /** With teams: the workspaces whose `/ws/<team>/` serves the UI too (the UI config's teams); @default none */
+  readonly uiWorkspaces?: readonly string[];
   /** Keys the gateway accepts; @default the principals' long-term keys only */
   readonly credentials?: PrincipalCredentialStore;
 }
@@ -169,7 +171,14 @@ export function createLocalGateway(props: LocalGatewayProps): Server {
     credentials: props.credentials ?? principalStore(props.principals),
     log: props.accessLog,
   });
-  return serveGateway(createUiFront({ gateway, uiDirectory: props.uiDirectory, log: props.accessLog }));
+  return serveGateway(
+    createUiFront({
+      gateway,
+      uiDirectory: props.uiDirectory,
+      log: props.accessLog,
+      ...(props.uiWorkspaces ? { workspaces: props.uiWorkspaces } : {}),
+    }),
+  );
 }
 
 /** Starts MLflow, the user pool and the gateway; on any failure stops what it started and rethrows. */
@@ -316,13 +325,17 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
     // The API the gateway runs: the deployed definition with this stack's values, written where
     // `mlflow-gate api render --local` reads it. cognito-local has no SRP: the local shell signs in with
     // USER_PASSWORD_AUTH, through the sign-in endpoint.
-    const uiConfig: UiConfig = {
-      userPoolId: userPool.userPoolId,
-      userPoolClientId: userPool.clientId,
-      region: config.region,
-      authFlow: "USER_PASSWORD_AUTH",
-      userPoolEndpoint: loginEndpoint.endpoint,
-    };
+    // With teams the config also says which groups reach which team (public: docs/teams.md, The UI).
+    const uiConfig = buildUiConfig(
+      {
+        userPoolId: userPool.userPoolId,
+        userPoolClientId: userPool.clientId,
+        region: config.region,
+        authFlow: "USER_PASSWORD_AUTH",
+        userPoolEndpoint: loginEndpoint.endpoint,
+      },
+      policySet,
+    );
     const api = renderLocalApiDefinition(policySet.catalog.routes, {
       upstream: guard.url,
       uiConfigJson: JSON.stringify(uiConfig),
@@ -335,6 +348,7 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
 
     const server = createLocalGateway({
       uiDirectory: io.uiDirectory,
+      ...(uiConfig.teams ? { uiWorkspaces: uiConfig.teams.map((t) => t.name) } : {}),
       region: config.region,
       api,
       policySet,

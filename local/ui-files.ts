@@ -1,10 +1,28 @@
 import { createReadStream, statSync } from "fs";
 import { ServerResponse } from "http";
 import { extname, resolve, sep } from "path";
+import { splitWorkspacePath, WORKSPACE_PATH_PART } from "../authorizer/core/contract";
 
 /** The paths the patched UI answers (Amplify Hosting serves them in AWS): the page and its static files. */
 export function isUiPath(path: string): boolean {
   return path === "/" || path.startsWith("/static-files/");
+}
+
+/** How the UI answers a path: a file of its directory (a UI path, for resolveUiFile), or a redirect. */
+export type UiRoute = { readonly file: string } | { readonly redirect: string };
+
+/**
+ * The UI's answer to a GET of `path`, or undefined when the path is not the UI's. With teams (`workspaces`) the
+ * UI is also served under each team's `/ws/<team>/`, so that MLflow's relative requests stay in the team: the
+ * page at `/ws/<team>/` (`/ws/<team>` is sent there) and its static files below it. `/` stays the shell's page,
+ * which places the user in a team.
+ */
+export function uiRouteOf(path: string, workspaces: readonly string[] = []): UiRoute | undefined {
+  if (isUiPath(path)) return { file: path };
+  const bare = new RegExp(`^/${WORKSPACE_PATH_PART}/([^/]+)$`).exec(path)?.[1];
+  if (bare !== undefined && workspaces.includes(bare)) return { redirect: `${path}/` };
+  const inTeam = splitWorkspacePath(path);
+  return inTeam && workspaces.includes(inTeam.workspace) && isUiPath(inTeam.rest) ? { file: inTeam.rest } : undefined;
 }
 
 /**

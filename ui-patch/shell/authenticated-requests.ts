@@ -1,7 +1,5 @@
 import { refusalOf } from "./refusal";
-
-/** The server paths of MLflow's UI: every same-origin request to them carries the user's access token. */
-const SERVER_PATH = /^\/(ajax-api\/|graphql(\/|$)|get-artifact(\/|$)|model-versions\/get-artifact(\/|$))/;
+import { isServerInfoPath, isServerPath, isWorkspaceHeader, pathInTeam, withoutWorkspaces } from "./team-paths";
 
 export function isServerRequest(url: string, location: Location = window.location): boolean {
   let parsed: URL;
@@ -10,7 +8,14 @@ export function isServerRequest(url: string, location: Location = window.locatio
   } catch {
     return false;
   }
-  return parsed.origin === location.origin && SERVER_PATH.test(parsed.pathname);
+  return parsed.origin === location.origin && isServerPath(parsed.pathname);
+}
+
+/** A server request's URL on a team's page: under the team's `/ws/<team>/` (same origin: isServerRequest). */
+function urlInTeam(url: string, team: string): string {
+  const parsed = new URL(url, window.location.href);
+  parsed.pathname = pathInTeam(parsed.pathname, team);
+  return parsed.href;
 }
 
 export interface RequestHooks {
@@ -18,15 +23,27 @@ export interface RequestHooks {
   readonly accessToken: () => Promise<string | undefined>;
   /** Every answer's status; `refusal` is the guard's reason when it refused the request (a 403 it wrote). */
   readonly onStatus: (status: number, method: string, url: string, refusal?: string) => void;
+  /**
+   * The team of this page (`/ws/<team>/`): MLflow's requests go under it, without the workspace header MLflow's
+   * code adds, and server-info says no workspaces. Undefined without teams: requests go as MLflow sends them.
+   */
+  readonly team?: string;
 }
 
 /** Patches fetch and XMLHttpRequest so MLflow's own bundle sends the token without knowing. */
 export function installAuthenticatedRequests(hooks: RequestHooks): void {
+  const { team } = hooks;
   const originalFetch = window.fetch.bind(window);
   window.fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
-    const url = input instanceof Request ? input.url : String(input);
+    let url = input instanceof Request ? input.url : String(input);
     if (!isServerRequest(url)) return originalFetch(input, init);
     const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
+    if (team !== undefined) {
+      url = urlInTeam(url, team);
+      if (input instanceof Request) input = new Request(url, input);
+      else input = url;
+      for (const name of [...headers.keys()]) if (isWorkspaceHeader(name)) headers.delete(name);
+    }
     const token = await hooks.accessToken();
     if (token) headers.set("Authorization", `Bearer ${token}`);
     const response = await originalFetch(input, { ...init, headers });
@@ -40,17 +57,25 @@ export function installAuthenticatedRequests(hooks: RequestHooks): void {
             .catch(() => "")
         : "";
     hooks.onStatus(response.status, method, url, refusalOf(response.status, body));
+    if (team !== undefined && response.ok && isServerInfoPath(new URL(url).pathname)) return serverInfoInTeam(response);
     return response;
   };
 
   const proto = XMLHttpRequest.prototype;
   const originalOpen = proto.open;
   const originalSend = proto.send;
+  const originalSetRequestHeader = proto.setRequestHeader;
   const opened = new WeakMap<XMLHttpRequest, { method: string; url: string }>();
   proto.open = function (this: XMLHttpRequest, ...args: unknown[]) {
-    opened.set(this, { method: String(args[0]).toUpperCase(), url: String(args[1]) });
+    let url = String(args[1]);
+    if (team !== undefined && isServerRequest(url)) args[1] = url = urlInTeam(url, team);
+    opened.set(this, { method: String(args[0]).toUpperCase(), url });
     return (originalOpen as (...a: unknown[]) => void).apply(this, args);
   } as typeof proto.open;
+  proto.setRequestHeader = function (this: XMLHttpRequest, name: string, value: string) {
+    if (team !== undefined && isWorkspaceHeader(name)) return;
+    originalSetRequestHeader.call(this, name, value);
+  };
   proto.send = function (this: XMLHttpRequest, body?: Document | XMLHttpRequestBodyInit | null) {
     const { method, url } = opened.get(this) ?? { method: "GET", url: "" };
     if (!isServerRequest(url)) return originalSend.call(this, body);
@@ -67,4 +92,16 @@ export function installAuthenticatedRequests(hooks: RequestHooks): void {
       () => originalSend.call(this, body),
     );
   };
+}
+
+/** Server-info's answer with `workspaces_enabled: false` (withoutWorkspaces); an unreadable one as it came. */
+async function serverInfoInTeam(response: Response): Promise<Response> {
+  try {
+    const info = withoutWorkspaces(await response.clone().json());
+    const headers = new Headers(response.headers);
+    headers.delete("content-length");
+    return new Response(JSON.stringify(info), { status: response.status, statusText: response.statusText, headers });
+  } catch {
+    return response;
+  }
 }

@@ -7,6 +7,7 @@ import { createRoot } from "react-dom/client";
 import { installAuthenticatedRequests } from "./authenticated-requests";
 import { parseUiConfig, UI_CONFIG_PATH, UiConfig } from "./config";
 import "./shell.css";
+import { Placement, placeUser, teamHome, teamOfPage } from "./team-paths";
 
 /** Set by the build: where MLflow's own bundle is; it is loaded only once someone is signed in. */
 const MLFLOW_MAIN = document.querySelector<HTMLMetaElement>('meta[name="mlflow-gate-main"]')?.content;
@@ -44,19 +45,27 @@ function startMlflow(): void {
 /** The banner's state: nothing, a refusal by route (the group lacks it), or the guard's reason. */
 type Forbidden = false | { readonly refusal?: string };
 
-function SignedIn(props: { readonly forbidden: Forbidden; readonly onDismiss: () => void }) {
+function SignedIn(props: { readonly config: UiConfig; readonly forbidden: Forbidden; readonly onDismiss: () => void }) {
   const { signOut: amplifySignOut } = useAuthenticator((c) => [c.user]);
   const [user, setUser] = useState<User>();
+  const [placement, setPlacement] = useState<Placement>();
   useEffect(() => {
     sessionStorage.removeItem(SESSION_ENDED);
     document.body.classList.add("mlflow-gate-signed-in");
-    void currentUser().then(setUser);
-    startMlflow();
+    void currentUser().then((u) => {
+      setUser(u);
+      // With teams MLflow's UI runs only on a team's page the user's groups reach.
+      const place = placeUser(props.config.teams, u?.groups ?? [], location.pathname);
+      setPlacement(place);
+      if (place.kind === "go") location.replace(teamHome(place.team));
+      else if (place.kind === "mlflow" || place.kind === "team") startMlflow();
+    });
   }, []);
   const groups = user?.groups.length ? user.groups.join(", ") : "no group";
   return (
     <>
       <header className="mlflow-gate-bar" data-testid="mlflow-gate-bar">
+        {placement?.kind === "team" && <TeamSwitcher team={placement.team} teams={placement.teams} />}
         <span className="mlflow-gate-user">
           Signed in as <strong data-testid="mlflow-gate-username">{user?.username ?? "…"}</strong> ({groups})
         </span>
@@ -72,6 +81,7 @@ function SignedIn(props: { readonly forbidden: Forbidden; readonly onDismiss: ()
           Sign out
         </button>
       </header>
+      {placement && <TeamChoice placement={placement} groups={groups} />}
       {props.forbidden && (
         <div className="mlflow-gate-forbidden" role="alert" data-testid="mlflow-gate-forbidden">
           {props.forbidden.refusal
@@ -86,10 +96,59 @@ function SignedIn(props: { readonly forbidden: Forbidden; readonly onDismiss: ()
   );
 }
 
+/** The bar's team, and links to the user's other teams (a new page: MLflow's bundle keeps its workspace). */
+function TeamSwitcher(props: { readonly team: string; readonly teams: readonly string[] }) {
+  const others = props.teams.filter((t) => t !== props.team);
+  return (
+    <nav className="mlflow-gate-team" data-testid="mlflow-gate-team" aria-label="Team">
+      Team <strong data-testid="mlflow-gate-current-team">{props.team}</strong>
+      {others.length > 0 && (
+        <span data-testid="mlflow-gate-team-switcher">
+          {" "}
+          · switch to{" "}
+          {others.map((t) => (
+            <a key={t} href={teamHome(t)}>
+              {t}
+            </a>
+          ))}
+        </span>
+      )}
+    </nav>
+  );
+}
+
+/** Instead of MLflow's UI: the picker (several teams), or why there is nothing here (no team, or not this one). */
+function TeamChoice(props: { readonly placement: Placement; readonly groups: string }) {
+  const p = props.placement;
+  if (p.kind !== "pick" && p.kind !== "outside") return null;
+  const message =
+    p.kind === "pick"
+      ? "Choose a team:"
+      : p.teams.length === 0
+        ? `Your groups (${props.groups}) give you no team. Ask your platform team to add one of them to a team.`
+        : `Your groups (${props.groups}) do not reach team ${p.team ?? ""}. Your teams:`;
+  return (
+    <main className="mlflow-gate-teams" data-testid="mlflow-gate-teams">
+      <p role={p.kind === "pick" ? undefined : "alert"}>{message}</p>
+      {p.teams.length > 0 && (
+        <ul>
+          {p.teams.map((t) => (
+            <li key={t}>
+              <a href={teamHome(t)}>{t}</a>
+            </li>
+          ))}
+        </ul>
+      )}
+    </main>
+  );
+}
+
 function Shell(props: { readonly config: UiConfig }) {
   const [forbidden, setForbidden] = useState<Forbidden>(false);
   useEffect(() => {
+    const team = props.config.teams ? teamOfPage(location.pathname) : undefined;
     installAuthenticatedRequests({
+      ...(team !== undefined ? { team } : {}),
       accessToken: () => currentToken().catch(() => undefined),
       onStatus: (status, method, _url, refusal) => {
         // MLflow's pages read a few routes a group may not have (the assistant, users/current) and cope;
@@ -120,7 +179,7 @@ function Shell(props: { readonly config: UiConfig }) {
   };
   return (
     <Authenticator hideSignUp services={services as never} components={{ Header: LoginHeader }}>
-      <SignedIn forbidden={forbidden} onDismiss={() => setForbidden(false)} />
+      <SignedIn config={props.config} forbidden={forbidden} onDismiss={() => setForbidden(false)} />
     </Authenticator>
   );
 }

@@ -20,3 +20,30 @@ test("every problem is listed at once", () => {
 test("anything but an object is refused", () => {
   expect(() => parseUiConfig("x")).toThrow(/userPoolId is missing/);
 });
+
+test("teams are kept as given, with their groups", () => {
+  const config = {
+    userPoolId: "p",
+    userPoolClientId: "c",
+    region: "us-east-1",
+    authFlow: "USER_SRP_AUTH",
+    teams: [{ name: "team-a", groups: ["admins", "team-a-readers"] }],
+  };
+  expect(parseUiConfig(config)).toEqual(config);
+});
+
+test("a team that is no team name, or groups that are no list of names, are refused together", () => {
+  const base = { userPoolId: "p", userPoolClientId: "c", region: "r", authFlow: "USER_SRP_AUTH" };
+  expect(() =>
+    parseUiConfig({
+      ...base,
+      teams: [
+        { name: "../x", groups: ["a"] },
+        { name: "team-b", groups: [""] },
+      ],
+    }),
+  ).toThrow(
+    "invalid /mlflow-gate-ui.json: teams[0].name must be a team name; teams[1].groups must be a list of group names",
+  );
+  expect(() => parseUiConfig({ ...base, teams: [] })).toThrow("teams must be a non-empty list");
+});
