@@ -62,6 +62,15 @@ function grantMismatches(
 function measure(set: PolicySet, group: string, problems: string[]): TeamGroupSizes {
   const teams = set.teams;
   const where = teams?.whereDefined(group) ?? "policies/teams:1";
+  let iamPolicyChars: number[] = [];
+  let iamProblem = false;
+  try {
+    iamPolicyChars = buildIamPolicies(set.resourcesFor([group], "iam"), WORST_IAM_SCOPE).map(iamPolicySize);
+  } catch (e) {
+    if (!(e instanceof MlflowGateError)) throw e;
+    problems.push(`${where}: the IAM policies of a role in "${group}" do not fit: ${e.message}`);
+    iamProblem = true;
+  }
   try {
     for (const { route, workspace, allowed } of grantMismatches(set, group)) {
       problems.push(
@@ -72,18 +81,12 @@ function measure(set: PolicySet, group: string, problems: string[]): TeamGroupSi
     }
   } catch (e) {
     if (!(e instanceof MlflowGateError)) throw e;
-    problems.push(`${where}: cannot decide requests of "${group}": ${e.message}`);
+    // A role whose policies cannot be built cannot be decided on either: said once, above.
+    if (!iamProblem) problems.push(`${where}: cannot decide requests of "${group}": ${e.message}`);
   }
   const largest = largestAnswer(set, [group]);
   const tooLarge = answerTooLarge(`"${group}"`, largest);
   if (tooLarge) problems.push(`${where}: ${tooLarge}`);
-  let iamPolicyChars: number[] = [];
-  try {
-    iamPolicyChars = buildIamPolicies(set.resourcesFor([group], "iam"), WORST_IAM_SCOPE).map(iamPolicySize);
-  } catch (e) {
-    if (!(e instanceof MlflowGateError)) throw e;
-    problems.push(`${where}: the IAM policies of a role in "${group}" do not fit: ${e.message}`);
-  }
   const grants = [...(teams?.grants([group]) ?? [])].map(([workspace, tiers]) => ({ workspace, tiers }));
   return { group, grants, iamPolicyChars, ...largest };
 }
