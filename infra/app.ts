@@ -2,6 +2,7 @@ import { App, Environment, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { PolicySet } from "../authorizer/core/policy-set";
 import { InfraConfig } from "./config";
+import { DEFAULT_POLICY_DIRS, PolicyDirs } from "./policy-dirs";
 import { AmplifyMlflowStack } from "./stacks/amplify-mlflow-stack";
 import { MlflowVpcStack } from "./stacks/mlflow-vpc-stack";
 import { RestApiGatewayStack } from "./stacks/rest-api-gateway-stack";
@@ -17,11 +18,16 @@ export interface MlflowGateStacks {
 /**
  * The whole deployment: MLflow in its VPC, the REST API in front of it with Cognito and the Lambda
  * authorizer, the UI on Amplify Hosting, SageMaker Studio users and cross-account roles. Every policy
- * comes from the compiled group files in `policySet`; cdk-nag's AWS Solutions checks run at synth.
+ * comes from the compiled group and team files in `policySet`; cdk-nag's AWS Solutions checks run at synth.
  */
 export interface MlflowGateAppInputs {
   /** The patched UI, built without a config (ui-patch/build-ui.ts). */
   readonly uiDirectory: string;
+  /**
+   * Where `policySet` was read from (infra/policy-dirs.ts): the authorizer's code and the guard's image are built
+   * from the same files. @default DEFAULT_POLICY_DIRS
+   */
+  readonly policyDirs?: PolicyDirs;
 }
 
 export function buildMlflowGateApp(
@@ -30,6 +36,7 @@ export function buildMlflowGateApp(
   policySet: PolicySet,
   inputs: MlflowGateAppInputs,
 ): MlflowGateStacks {
+  const policyDirs = inputs.policyDirs ?? DEFAULT_POLICY_DIRS;
   const env: Environment = {
     ...(config.account ? { account: config.account } : {}),
     ...(config.region ? { region: config.region } : {}),
@@ -37,12 +44,15 @@ export function buildMlflowGateApp(
   const vpc = new MlflowVpcStack(app, "MlflowVpcStack", {
     env,
     config,
+    policySet,
+    policyDirs,
     description: "mlflow-gate: MLflow on Fargate, Aurora Serverless v2, S3 artifacts, internal NLB",
   });
   const api = new RestApiGatewayStack(app, "RestApiGatewayStack", {
     env,
     config,
     policySet,
+    policyDirs,
     vpc: vpc.vpc,
     loadBalancer: vpc.loadBalancer,
     description: "mlflow-gate: REST API (AWS_IAM for the SDK, Lambda authorizer for the UI), Cognito",

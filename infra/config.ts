@@ -13,6 +13,16 @@ export interface CrossAccountRoleConfig {
   readonly externalId?: string;
 }
 
+/** A SageMaker Studio user profile whose execution role uses MLflow as one caller group. */
+export interface StudioProfileConfig {
+  /** The profile's name (its execution role is `mlflow-gate-<profileName>-<region>`, infra/iam-callers.ts). */
+  readonly profileName: string;
+  /** The caller group whose compiled policies the execution role carries (PolicySet.callerGroups). */
+  readonly group: string;
+  /** Construct ids' stem: the profile name without `mlflow-`, in PascalCase (`mlflow-reader` → `Reader`). */
+  readonly id: string;
+}
+
 /**
  * The deployment's configuration, from the `mlflow-gate` key of cdk.json's context (or `-c`),
  * validated once with every problem listed together.
@@ -35,6 +45,11 @@ export interface InfraConfig {
   /** Where the UI is served from, for the app client's callback and the API's CORS (Amplify's URL by default). */
   readonly uiOrigin?: string;
   readonly crossAccountRoles: readonly CrossAccountRoleConfig[];
+  /**
+   * The Studio user profiles, from `studioProfiles` (`[{profileName, group}]`); @default those of STUDIO_PROFILES
+   * whose group is a caller group (all four without teams; with teams, mlflow-admin only)
+   */
+  readonly studioProfiles: readonly StudioProfileConfig[];
   /** MLflow's Fargate service. */
   readonly mlflow: {
     readonly cpu: number;
@@ -66,10 +81,47 @@ export const EXAMPLE_ACCOUNT_IDS: ReadonlySet<string> = new Set([
 
 /** An ExternalId that reads like a placeholder: a shared secret must be one the two accounts agreed. */
 const PLACEHOLDER_EXTERNAL_ID = /change[-_ ]?me|example|placeholder|replace|todo|xxx/i;
+/**
+ * The Studio user profiles of a deployment without `studioProfiles`, each with the group its execution role
+ * carries; only those whose group is a caller group are created (with teams, `readers` and the like are tiers,
+ * not caller groups, so only mlflow-admin remains: team groups get profiles by listing them).
+ */
+export const STUDIO_PROFILES: readonly StudioProfileConfig[] = [
+  { profileName: "mlflow-admin", group: "admins", id: "Admin" },
+  { profileName: "mlflow-reader", group: "readers", id: "Reader" },
+  { profileName: "mlflow-model-approver", group: "model-approvers", id: "ModelApprover" },
+  { profileName: "mlflow-release-manager", group: "release-managers", id: "ReleaseManager" },
+];
 const CIDR = /^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$|^[0-9a-fA-F:]+\/\d{1,3}$/;
 
-/** Validates the context value against the known group names (policies/groups). */
-export function parseInfraConfig(input: unknown, knownGroups: ReadonlySet<string>): InfraConfig {
+/**
+ * The longest profile name whose execution role name fits IAM's 64 characters: `mlflow-gate-` (12), `-` and the
+ * longest region name (14).
+ */
+const MAX_PROFILE_NAME = 64 - 12 - 1 - 14;
+/** SageMaker's UserProfileName. */
+const PROFILE_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
+
+/** `mlflow-model-approver` → `ModelApprover`: a profile's construct id stem. */
+export function studioProfileId(profileName: string): string {
+  return profileName
+    .replace(/^mlflow-/, "")
+    .split(/[^A-Za-z0-9]+/)
+    .filter((p) => p !== "")
+    .map((p) => p.charAt(0).toUpperCase() + p.slice(1))
+    .join("");
+}
+
+/**
+ * Validates the context value against the caller groups (PolicySet.callerGroups: the group files without teams;
+ * with teams, the groups the team files name and the global groups such as admins).
+ */
+export function parseInfraConfig(
+  input: unknown,
+  knownGroups: ReadonlySet<string>,
+  defaultStudioProfiles: readonly StudioProfileConfig[] = STUDIO_PROFILES,
+): InfraConfig {
+  const known = (): string => [...knownGroups].sort().join(", ");
   const problems: string[] = [];
   const c = (input ?? {}) as Record<string, unknown>;
   if (typeof c !== "object" || Array.isArray(c)) throw new ConfigError('context "mlflow-gate" must be an object');
@@ -128,7 +180,7 @@ export function parseInfraConfig(input: unknown, knownGroups: ReadonlySet<string
       if (typeof r.roleName !== "string" || !ROLE_NAME.test(r.roleName))
         problems.push(`${where}.roleName must be an IAM role name`);
       if (typeof r.group !== "string" || !knownGroups.has(r.group))
-        problems.push(`${where}.group must be one of ${[...knownGroups].join(", ")}`);
+        problems.push(`${where}.group must be a caller group (one of ${known()}), not ${JSON.stringify(r.group)}`);
       const arns = r.trustedPrincipalArns;
       if (
         !Array.isArray(arns) ||
@@ -159,6 +211,40 @@ export function parseInfraConfig(input: unknown, knownGroups: ReadonlySet<string
       });
     });
   }
+  let studioProfiles: StudioProfileConfig[];
+  const profiles = c.studioProfiles;
+  if (profiles === undefined) studioProfiles = defaultStudioProfiles.filter((p) => knownGroups.has(p.group));
+  else {
+    studioProfiles = [];
+    if (!Array.isArray(profiles)) problems.push("mlflow-gate.studioProfiles must be a list of {profileName, group}");
+    else
+      profiles.forEach((raw: unknown, i) => {
+        const p = (raw ?? {}) as Record<string, unknown>;
+        const where = `mlflow-gate.studioProfiles[${i}]`;
+        if (
+          typeof p.profileName !== "string" ||
+          !PROFILE_NAME.test(p.profileName) ||
+          p.profileName.length > MAX_PROFILE_NAME
+        )
+          problems.push(
+            `${where}.profileName must be 1 to ${MAX_PROFILE_NAME} letters, digits and inner "-" (its execution role's name must fit IAM's 64 characters), not ${JSON.stringify(p.profileName)}`,
+          );
+        else if (studioProfiles.some((q) => q.profileName === p.profileName))
+          problems.push(`${where}.profileName ${p.profileName} is listed twice`);
+        if (typeof p.group !== "string" || !knownGroups.has(p.group))
+          problems.push(`${where}.group must be a caller group (one of ${known()}), not ${JSON.stringify(p.group)}`);
+        for (const key of Object.keys(p))
+          if (key !== "profileName" && key !== "group")
+            problems.push(`${where}.${key} is not a setting (profileName, group)`);
+        studioProfiles.push({
+          profileName: String(p.profileName),
+          group: String(p.group),
+          id: studioProfileId(String(p.profileName)),
+        });
+      });
+  }
+  if (new Set(studioProfiles.map((p) => p.id)).size !== studioProfiles.length)
+    problems.push("mlflow-gate.studioProfiles: two profile names make the same construct id");
   const m = (c.mlflow ?? {}) as Record<string, unknown>;
   const mlflow = {
     cpu: int(m, "mlflow.", "cpu", 1024, 256, 16384),
@@ -172,7 +258,7 @@ export function parseInfraConfig(input: unknown, knownGroups: ReadonlySet<string
     rateLimit: int(t, "throttle.", "rateLimit", 200, 1, 10000),
     burstLimit: int(t, "throttle.", "burstLimit", 400, 1, 5000),
   };
-  const known = new Set([
+  const settings = new Set([
     "account",
     "region",
     "stageName",
@@ -181,11 +267,12 @@ export function parseInfraConfig(input: unknown, knownGroups: ReadonlySet<string
     "uiOrigin",
     "availabilityZoneIds",
     "crossAccountRoles",
+    "studioProfiles",
     "mlflow",
     "throttle",
   ]);
   for (const key of Object.keys(c))
-    if (!known.has(key)) problems.push(`mlflow-gate.${key} is not a setting (known: ${[...known].join(", ")})`);
+    if (!settings.has(key)) problems.push(`mlflow-gate.${key} is not a setting (known: ${[...settings].join(", ")})`);
   if (problems.length > 0)
     throw new ConfigError(
       `invalid deployment configuration (cdk.json context "mlflow-gate"):\n  ${problems.join("\n  ")}`,
@@ -199,6 +286,7 @@ export function parseInfraConfig(input: unknown, knownGroups: ReadonlySet<string
     ...(uiOrigin ? { uiOrigin } : {}),
     ...(availabilityZoneIds ? { availabilityZoneIds } : {}),
     crossAccountRoles,
+    studioProfiles,
     mlflow,
     throttle,
   };

@@ -7,14 +7,8 @@ import { InfraConfig } from "./config";
  * needs no reference to the roles' stack (which depends on it through the API).
  */
 
-/** The Studio user profiles and the group each one's execution role carries. */
-export const STUDIO_PROFILES: readonly { readonly profileName: string; readonly group: string; readonly id: string }[] =
-  [
-    { profileName: "mlflow-admin", group: "admins", id: "Admin" },
-    { profileName: "mlflow-reader", group: "readers", id: "Reader" },
-    { profileName: "mlflow-model-approver", group: "model-approvers", id: "ModelApprover" },
-    { profileName: "mlflow-release-manager", group: "release-managers", id: "ReleaseManager" },
-  ];
+/** The Studio profiles of a deployment that lists none (config.ts; without teams, all four). */
+export { STUDIO_PROFILES } from "./config";
 
 /**
  * A Studio execution role's name: fixed, so that the guard's table can name it. The region keeps two
@@ -26,9 +20,12 @@ export function studioExecutionRoleName(profileName: string, region: string): st
 }
 
 /** `role/<name>` → group, for every role of the deployment that calls MLflow with SigV4. */
-export function iamCallerGroups(config: Pick<InfraConfig, "crossAccountRoles">, region: string): Map<string, string> {
+export function iamCallerGroups(
+  config: Pick<InfraConfig, "crossAccountRoles" | "studioProfiles">,
+  region: string,
+): Map<string, string> {
   return new Map([
-    ...STUDIO_PROFILES.map((p): [string, string] => [
+    ...config.studioProfiles.map((p): [string, string] => [
       `role/${studioExecutionRoleName(p.profileName, region)}`,
       p.group,
     ]),

@@ -10,28 +10,39 @@ import { Construct } from "constructs";
 import { ConfigError } from "../../authorizer/core/errors";
 import { PolicySet } from "../../authorizer/core/policy-set";
 import { AUTHORIZER_BUILD_DIR, REPO_ROOT } from "../../project/paths";
+import { buildDirFor, DEFAULT_POLICY_DIRS, PolicyDirs } from "../policy-dirs";
 
 /** Where the build puts the handler and its policy bundle (authorizer/build.ts's default). */
 
 const built = new Set<string>();
 
 /**
- * Runs scripts/build-authorizer.ts (esbuild, no Docker) and returns the folder holding `index.js`
- * and `policy-bundle.json`. CDK constructs are synchronous and the build is async, so it runs in a
+ * Runs infra/build-authorizer-cli.ts (authorizer/build.ts: esbuild, no Docker) over the policies of `dirs` and
+ * returns the folder holding `index.js` and `policy-bundle.json` (dist/authorizer for the repository's
+ * policies, a folder of their own for others: `buildDirFor`). CDK constructs are synchronous and the build is async, so it runs in a
  * child process, once per process and folder. It builds into a fresh folder beside the target and
  * renames each file into place: a concurrent synth (parallel tests) never reads a half-written file.
  * The output does not depend on the folder, so the asset hash changes only when the code or the
  * policies do.
  */
-export function buildAuthorizerCode(outDir: string = AUTHORIZER_BUILD_DIR): string {
-  const target = resolve(outDir);
+export function buildAuthorizerCode(
+  outDir: string = AUTHORIZER_BUILD_DIR,
+  dirs: PolicyDirs = DEFAULT_POLICY_DIRS,
+): string {
+  const target = resolve(buildDirFor(outDir, dirs));
   if (built.has(target)) return target;
   mkdirSync(resolve(target, ".."), { recursive: true });
   const staging = mkdtempSync(`${target}.build-`);
   try {
     const r = spawnSync(
       process.execPath,
-      [require.resolve("tsx/cli"), join(REPO_ROOT, "scripts", "build-authorizer.ts"), staging],
+      [
+        require.resolve("tsx/cli"),
+        join(REPO_ROOT, "infra", "build-authorizer-cli.ts"),
+        staging,
+        dirs.groupsDir,
+        dirs.teamsDir,
+      ],
       {
         cwd: REPO_ROOT,
         encoding: "utf8",
@@ -40,7 +51,7 @@ export function buildAuthorizerCode(outDir: string = AUTHORIZER_BUILD_DIR): stri
     );
     if (r.status !== 0) {
       const detail = (r.stderr || r.stdout || String(r.error ?? "")).trim().split("\n").slice(-5).join("\n  ");
-      throw new Error(`building the Lambda authorizer (scripts/build-authorizer.ts) failed:\n  ${detail}`);
+      throw new Error(`building the Lambda authorizer (infra/build-authorizer-cli.ts) failed:\n  ${detail}`);
     }
     mkdirSync(target, { recursive: true });
     for (const file of readdirSync(staging)) renameSync(join(staging, file), join(target, file));
@@ -56,12 +67,19 @@ function bundleMismatch(dir: string, policySet: PolicySet): string[] {
   const bundle = JSON.parse(readFileSync(join(dir, "policy-bundle.json"), "utf8")) as {
     catalog?: { mlflowVersion?: string; routes?: unknown[] };
     groups?: { name?: string }[];
+    teams?: { name?: string }[];
   };
   const problems: string[] = [];
   const bundleGroups = (bundle.groups ?? []).map((g) => String(g.name)).sort();
   const stackGroups = [...policySet.groups.keys()].sort();
   if (bundleGroups.join(",") !== stackGroups.join(","))
     problems.push(`groups ${bundleGroups.join(", ")} in the bundle, ${stackGroups.join(", ")} in the stack`);
+  const bundleTeams = (bundle.teams ?? []).map((t) => String(t.name)).sort();
+  const stackTeams = policySet.teams?.names ?? [];
+  if (bundleTeams.join(",") !== stackTeams.join(","))
+    problems.push(
+      `teams ${bundleTeams.join(", ") || "(none)"} in the bundle, ${stackTeams.join(", ") || "(none)"} in the stack`,
+    );
   if (
     bundle.catalog?.mlflowVersion !== policySet.catalog.mlflowVersion ||
     bundle.catalog?.routes?.length !== policySet.catalog.routes.length
@@ -76,11 +94,16 @@ function bundleMismatch(dir: string, policySet: PolicySet): string[] {
 export interface AuthorizerFunctionProps {
   readonly userPool: cognito.IUserPool;
   readonly userPoolClient: cognito.IUserPoolClient;
-  /** The policies the API was built from; the shipped bundle must hold the same groups and catalog. */
+  /** The policies the API was built from; the shipped bundle must hold the same groups, teams and catalog. */
   readonly policySet: PolicySet;
   /**
+   * Where `policySet` was read from: the build reads the same files.
+   * @default DEFAULT_POLICY_DIRS (policies/groups, policies/teams)
+   */
+  readonly policyDirs?: PolicyDirs;
+  /**
    * A folder holding `index.js` and `policy-bundle.json`.
-   * @default built at synth by scripts/build-authorizer.ts into dist/authorizer
+   * @default built at synth from `policyDirs` (buildAuthorizerCode)
    */
   readonly codeDirectory?: string;
   /** @default logs.RetentionDays.THREE_MONTHS */
@@ -99,7 +122,7 @@ export class AuthorizerFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: AuthorizerFunctionProps) {
     super(scope, id);
-    const codeDirectory = props.codeDirectory ?? buildAuthorizerCode();
+    const codeDirectory = props.codeDirectory ?? buildAuthorizerCode(AUTHORIZER_BUILD_DIR, props.policyDirs);
     const mismatch = bundleMismatch(codeDirectory, props.policySet);
     if (mismatch.length > 0)
       throw new ConfigError(

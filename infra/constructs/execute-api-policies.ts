@@ -6,7 +6,7 @@ import { PolicySet } from "../../authorizer/core/policy-set";
 
 export interface GroupExecuteApiPoliciesProps {
   readonly policySet: PolicySet;
-  /** The group (policies/groups/<group>.yaml) whose compiled IAM policy the role gets. */
+  /** The caller group (a group file, or with teams a team group) whose compiled IAM policy the role gets. */
   readonly group: string;
   readonly api: IRestApi;
   readonly stageName: string;
@@ -34,7 +34,7 @@ export class GroupExecuteApiPolicies extends Construct {
     this.policies = docs.map(
       (doc, i) =>
         new ManagedPolicy(this, `Policy${i}`, {
-          description: `mlflow-gate: ${props.group} on MLflow's SDK routes (${i + 1} of ${docs.length}), compiled from policies/groups/${props.group}.yaml`,
+          description: `mlflow-gate: ${props.group} on MLflow's SDK routes (${i + 1} of ${docs.length}), compiled from ${props.policySet.teams ? "the team files' tiers" : `policies/groups/${props.group}.yaml`}`,
           document: PolicyDocument.fromJson(doc),
           roles: [props.role],
         }),

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, renameSync, rmSync } from "fs";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, renameSync, rmSync } from "fs";
 import { join, resolve } from "path";
 import { Duration, RemovalPolicy, Stack, Token } from "aws-cdk-lib";
 import { Platform } from "aws-cdk-lib/aws-ecr-assets";
@@ -6,29 +6,41 @@ import * as ecs from "aws-cdk-lib/aws-ecs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { ConfigError } from "../../authorizer/core/errors";
-import { buildGuard } from "../../guard/build";
+import { buildGuard, GUARD_BUNDLE_GROUPS_DIR, GUARD_BUNDLE_TEAMS_DIR } from "../../guard/build";
 import { GUARD_ENV, parseGuardConfig } from "../../guard/config";
-import { CATALOG_FILE, GROUPS_DIR, GUARD_BUILD_DIR, REPO_ROOT, TEAMS_DIR } from "../../project/paths";
+import { CATALOG_FILE, GUARD_BUILD_DIR, REPO_ROOT } from "../../project/paths";
+import { buildDirFor, DEFAULT_POLICY_DIRS, PolicyDirs } from "../policy-dirs";
 
 /** The port the guard listens on in the MLflow task: the load balancer's target. */
 export const GUARD_PORT = 8080;
 /** The guard image's Dockerfile; its build context is the guard's bundle (guard/build.ts). */
 export const GUARD_DOCKERFILE = join(REPO_ROOT, "infra", "docker", "guard", "Dockerfile");
+/** Where the guard's Dockerfile puts the bundle in the image (its layout is the repository's). */
+export const GUARD_IMAGE_ROOT = "/opt/mlflow-gate";
+/** The group and team files in the image: what MLFLOW_GATE_GUARD_GROUPS_DIR and _TEAMS_DIR name. */
+export const GUARD_IMAGE_POLICY_DIRS: PolicyDirs = {
+  groupsDir: `${GUARD_IMAGE_ROOT}/${GUARD_BUNDLE_GROUPS_DIR}`,
+  teamsDir: `${GUARD_IMAGE_ROOT}/${GUARD_BUNDLE_TEAMS_DIR}`,
+};
 /** The name of the guard's container in the task definition. */
 export const GUARD_CONTAINER_NAME = "Guard";
 
 const staged = new Set<string>();
 
 /**
- * The guard image's build context: the bundle and its catalog (guard/build.ts, esbuild, no Docker) with
- * the Dockerfile copied in, built once per process and folder. Every file is renamed into place, so a
+ * The guard image's build context: the bundle, its catalog and the group and team files of `dirs` (guard/build.ts,
+ * esbuild, no Docker) with the Dockerfile copied in, built once per process and folder (dist/guard for the
+ * repository's policies, a folder of their own for others: `buildDirFor`). Every file is renamed into place, so a
  * concurrent synth never reads a half-written one; the files do not depend on the folder, so the asset
  * hash changes only when the guard, the catalog or the Dockerfile do.
  */
-export function buildGuardImageContext(outDir: string = GUARD_BUILD_DIR): string {
-  const target = resolve(outDir);
+export function buildGuardImageContext(
+  outDir: string = GUARD_BUILD_DIR,
+  dirs: PolicyDirs = DEFAULT_POLICY_DIRS,
+): string {
+  const target = resolve(outDir === GUARD_BUILD_DIR ? buildDirFor(outDir, dirs) : outDir);
   if (staged.has(target)) return target;
-  buildGuard(target);
+  buildGuard(target, dirs);
   const staging = mkdtempSync(`${target}.dockerfile-`);
   try {
     copyFileSync(GUARD_DOCKERFILE, join(staging, "Dockerfile"));
@@ -62,8 +74,19 @@ export interface GuardSidecarProps {
   /** @default logs.RetentionDays.ONE_YEAR (as long as the API's access log, whose lines share the request id) */
   readonly auditLogRetention?: logs.RetentionDays;
   /**
-   * The image's build context: a Dockerfile beside `guard/main.js` and `policies/mlflow-routes.json`.
-   * @default built at synth into dist/guard by guard/build.ts, with infra/docker/guard/Dockerfile
+   * Where the API's policies were read from: the image holds these group and team files.
+   * @default DEFAULT_POLICY_DIRS (policies/groups, policies/teams)
+   */
+  readonly policyDirs?: PolicyDirs;
+  /**
+   * The teams the API was built from (PolicySet.teams.names): the image's team files must be exactly these.
+   * @default not checked
+   */
+  readonly teams?: readonly string[];
+  /**
+   * The image's build context: a Dockerfile beside `guard/main.js`, `policies/mlflow-routes.json`, and the group
+   * and team files under `policies/`.
+   * @default built at synth from `policyDirs` into dist/guard by guard/build.ts, with infra/docker/guard/Dockerfile
    */
   readonly imageDirectory?: string;
 }
@@ -92,6 +115,9 @@ export class GuardSidecar extends Construct {
       [GUARD_ENV.upstream]: props.upstream.origin,
       [GUARD_ENV.stagePathPrefix]: props.stagePathPrefix,
       [GUARD_ENV.auditReads]: String(props.auditReads ?? false),
+      // The group and team files the image holds: those the API was built from.
+      [GUARD_ENV.groupsDir]: GUARD_IMAGE_POLICY_DIRS.groupsDir,
+      [GUARD_ENV.teamsDir]: GUARD_IMAGE_POLICY_DIRS.teamsDir,
       // No GUARD_ENV.auditFile: audit lines go to standard output, the log driver's.
       ...(props.iamGroups && props.iamGroups.size > 0
         ? { [GUARD_ENV.iamGroups]: Stack.of(this).toJsonString(Object.fromEntries(props.iamGroups)) }
@@ -109,6 +135,15 @@ export class GuardSidecar extends Construct {
         : {}),
     });
 
+    const imageDirectory = props.imageDirectory ?? buildGuardImageContext(GUARD_BUILD_DIR, props.policyDirs);
+    if (props.teams) {
+      const shipped = teamFilesIn(join(imageDirectory, GUARD_BUNDLE_TEAMS_DIR));
+      if (shipped.join(",") !== [...props.teams].sort().join(","))
+        throw new ConfigError(
+          `GuardSidecar: the image's team files (${shipped.join(", ") || "none"}) are not the API's teams (${[...props.teams].sort().join(", ") || "none"})`,
+        );
+    }
+
     this.auditLogGroup = new logs.LogGroup(this, "AuditLogs", {
       retention: props.auditLogRetention ?? logs.RetentionDays.ONE_YEAR,
       removalPolicy: RemovalPolicy.RETAIN,
@@ -116,7 +151,7 @@ export class GuardSidecar extends Construct {
     });
 
     this.container = props.taskDefinition.addContainer(GUARD_CONTAINER_NAME, {
-      image: ecs.ContainerImage.fromAsset(props.imageDirectory ?? buildGuardImageContext(), {
+      image: ecs.ContainerImage.fromAsset(imageDirectory, {
         platform: Platform.LINUX_AMD64,
       }),
       essential: true,
@@ -155,6 +190,15 @@ export class GuardSidecar extends Construct {
   }
 }
 
+/** The team names of a bundle's team folder (none when it is missing). */
+function teamFilesIn(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .map((f) => f.replace(/\.ya?ml$/, ""))
+    .sort();
+}
+
 /** A token's place in a string, as a name part: `${Token[AWS.Region.9]}` → `region`. */
 const untokened = (s: string): string => s.replace(/\$\{Token\[[^\]]*\]\}/g, "region");
 
@@ -165,7 +209,7 @@ function validateGuardSidecar(port: number, upstream: URL, environment: Record<s
     problems.push(`port must be a port number from 1 to 65535, not ${port}`);
   if (String(port) === upstream.port) problems.push(`port ${port} is MLflow's (${upstream.origin})`);
   try {
-    parseGuardConfig(environment, { catalogFile: CATALOG_FILE, groupsDir: GROUPS_DIR, teamsDir: TEAMS_DIR });
+    parseGuardConfig(environment, { catalogFile: CATALOG_FILE, ...GUARD_IMAGE_POLICY_DIRS });
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     problems.push(...e.problems);

@@ -10,7 +10,7 @@ import { EXTERNAL_ID, PRINCIPAL_ARN, ROLE_NAME } from "../../authorizer/core/con
 
 export interface MlflowGroupGrantsProps {
   readonly policySet: PolicySet;
-  /** The group (policies/groups/<group>.yaml) whose rights the role gets. */
+  /** The caller group (PolicySet.callerGroups: a group file, or with teams a team group) whose rights the role gets. */
   readonly group: string;
   readonly api: apigw.IRestApi;
   readonly stageName: string;
@@ -29,9 +29,9 @@ export class MlflowGroupGrants extends Construct {
 
   constructor(scope: Construct, id: string, props: MlflowGroupGrantsProps) {
     super(scope, id);
-    if (!props.policySet.groups.has(props.group))
+    if (!props.policySet.callerGroups.has(props.group))
       throw new ConfigError(
-        `${this.node.path}: group must be one of ${[...props.policySet.groups.keys()].join(", ")}, not ${JSON.stringify(props.group)}`,
+        `${this.node.path}: group must be a caller group (one of ${[...props.policySet.callerGroups].sort().join(", ")}), not ${JSON.stringify(props.group)}`,
       );
     this.policies = new GroupExecuteApiPolicies(this, "ExecuteApi", {
       policySet: props.policySet,
@@ -43,7 +43,7 @@ export class MlflowGroupGrants extends Construct {
     for (const policy of this.policies.policies) {
       acknowledgeWildcards(policy, (sid) =>
         /^MlflowGate\d+$/.test(sid)
-          ? `execute-api resources compiled from policies/groups/${props.group}.yaml by the policy compiler; each glob is a route template's parameters, and the compiler proves (test/authorizer/core/compile.test.ts) that no glob reaches a route the group may not call`
+          ? `execute-api resources compiled for ${props.group} from the group${props.policySet.teams ? " and team" : ""} files by the policy compiler; each glob is a route template's parameters, and the compiler proves (test/authorizer/core/compile.test.ts) that no glob reaches a route the group may not call`
           : undefined,
       );
     }
@@ -74,9 +74,9 @@ export class MlflowAccessRole extends Construct {
   constructor(scope: Construct, id: string, props: MlflowAccessRoleProps) {
     super(scope, id);
     const problems: string[] = [];
-    if (!props.policySet.groups.has(props.group))
+    if (!props.policySet.callerGroups.has(props.group))
       problems.push(
-        `group must be one of ${[...props.policySet.groups.keys()].join(", ")}, not ${JSON.stringify(props.group)}`,
+        `group must be a caller group (one of ${[...props.policySet.callerGroups].sort().join(", ")}), not ${JSON.stringify(props.group)}`,
       );
     if (props.trustedPrincipalArns.length === 0) problems.push("trustedPrincipalArns must not be empty");
     for (const arn of props.trustedPrincipalArns) {

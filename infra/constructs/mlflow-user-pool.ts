@@ -1,11 +1,10 @@
 import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import * as cognito from "aws-cdk-lib/aws-cognito";
 import { Construct } from "constructs";
-import { ResolvedGroup } from "../../authorizer/core/groups";
 
 export interface MlflowUserPoolProps {
-  /** The groups of policies/groups; one Cognito group each, of the same name. */
-  readonly groups: ReadonlyMap<string, ResolvedGroup>;
+  /** The caller groups (PolicySet.callerGroups), each with its description; one Cognito group each, of the same name. */
+  readonly groups: ReadonlyMap<string, string>;
   /**
    * Cognito's Plus feature plan with threat protection enforced (compromised-credential and
    * adaptive-authentication checks); about USD 0.02 per monthly active user.
@@ -20,7 +19,7 @@ export interface MlflowUserPoolProps {
 }
 
 /** `model-approvers` -> `ModelApprovers`: stable construct ids from group names. */
-function pascalCase(name: string): string {
+export function pascalCase(name: string): string {
   return name
     .split(/[^A-Za-z0-9]+/)
     .filter((p) => p !== "")
@@ -97,15 +96,13 @@ export class MlflowUserPool extends Construct {
       authSessionValidity: Duration.minutes(3),
     });
 
-    this.groups = [...props.groups.values()]
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-      .map(
-        (g) =>
-          new cognito.CfnUserPoolGroup(this, `Group${pascalCase(g.name)}`, {
-            userPoolId: this.userPool.userPoolId,
-            groupName: g.name,
-            description: g.description.slice(0, 2048),
-          }),
-      );
+    this.groups = [...props.groups.keys()].sort().map(
+      (name) =>
+        new cognito.CfnUserPoolGroup(this, `Group${pascalCase(name)}`, {
+          userPoolId: this.userPool.userPoolId,
+          groupName: name,
+          description: (props.groups.get(name) ?? "").slice(0, 2048),
+        }),
+    );
   }
 }

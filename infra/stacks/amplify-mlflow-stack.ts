@@ -12,6 +12,13 @@ import { Construct } from "constructs";
 import { ApiDefinition, SECURITY_SCHEMES } from "../../authorizer/core/api-definition";
 import { CatalogRoute, parsePathTemplate } from "../../authorizer/core/catalog";
 import { CatalogError, ConfigError } from "../../authorizer/core/errors";
+import {
+  DEFAULT_WORKSPACE,
+  isTeamName,
+  TEAM_NAME_RULE,
+  WORKSPACE_PATH_PARAMETER,
+  WORKSPACE_PATH_PART,
+} from "../../authorizer/core/contract";
 import { PolicySet } from "../../authorizer/core/policy-set";
 import { InfraConfig } from "../config";
 import { acknowledgeWildcards } from "../constructs/mlflow-access-role";
@@ -51,39 +58,83 @@ export function samplePath(route: Pick<CatalogRoute, "path">): string {
  * fallback comes last (Amplify applies the first rule that matches). SigV4 paths are the SDK's and get no
  * rule. Public routes of the catalog (the UI's own files) are never proxied: a rule that would catch one is
  * an error. `apiBaseUrl` is `https://<api>.execute-api.<region>.<suffix>/<stage>`.
+ *
+ * With teams the API's MLflow paths are under `/ws/{workspace}/`, and the UI runs under `/ws/<team>/`: for each
+ * workspace of `workspaces` (by name: Amplify's documented rules are literal paths and one `<*>`), the same
+ * rules under `/ws/<workspace>/`, and the UI's own files there (`/ws/<workspace>/static-files/<*>`, which the
+ * page's relative links ask for) rewritten to the app's `/static-files/<*>`. The shell's index for
+ * `/ws/<workspace>/` and its deep links is the SPA fallback's.
  */
 export function buildUiRewrites(
   definition: Pick<ApiDefinition, "paths">,
   publicRoutes: readonly CatalogRoute[],
   apiBaseUrl: string,
+  workspaces: readonly string[] = [],
 ): UiRewrite[] {
-  const deep = new Set<string>();
-  const exact = new Set<string>();
+  // By path prefix ("" at the root, "/ws/{workspace}" for the workspaces'): segments proxied deep and exact.
+  const deep = new Map<string, Set<string>>();
+  const exact = new Map<string, Set<string>>();
+  const add = (into: Map<string, Set<string>>, prefix: string, segment: string) =>
+    into.set(prefix, (into.get(prefix) ?? new Set()).add(segment));
+  const WORKSPACE_PREFIX = `/${WORKSPACE_PATH_PART}/{${WORKSPACE_PATH_PARAMETER}}`;
   for (const [path, operations] of Object.entries(definition.paths)) {
     const forBrowsers = Object.values(operations).some((op) =>
       (op.security ?? []).every((s) => !(SECURITY_SCHEMES.iam in s)),
     );
     if (!forBrowsers) continue;
-    const segment = path.split("/")[1] ?? "";
+    const prefix = path.startsWith(`${WORKSPACE_PREFIX}/`) ? WORKSPACE_PREFIX : "";
+    const rest = path.slice(prefix.length);
+    const segment = rest.split("/")[1] ?? "";
     if (segment === "" || /[{}]/.test(segment))
       throw new CatalogError(`the API's UI path ${path} has no literal first segment to proxy by`);
-    (path === `/${segment}` ? exact : deep).add(segment);
+    add(rest === `/${segment}` ? exact : deep, prefix, segment);
   }
-  const proxies: UiRewrite[] = [];
-  for (const segment of [...new Set([...deep, ...exact])].sort()) {
-    if (deep.has(segment))
-      proxies.push({ source: `/${segment}/<*>`, target: `${apiBaseUrl}/${segment}/<*>`, status: "200" });
-    if (exact.has(segment)) proxies.push({ source: `/${segment}`, target: `${apiBaseUrl}/${segment}`, status: "200" });
-  }
-  for (const r of publicRoutes.filter((route) => route.auth === "none")) {
-    const path = samplePath(r);
+  if ((deep.has(WORKSPACE_PREFIX) || exact.has(WORKSPACE_PREFIX)) && workspaces.length === 0)
+    throw new CatalogError(`the API serves MLflow under ${WORKSPACE_PREFIX}/: the rewrites need the workspaces' names`);
+  const proxiesUnder = (prefix: string, at: string): UiRewrite[] => {
+    const d = deep.get(prefix) ?? new Set<string>();
+    const e = exact.get(prefix) ?? new Set<string>();
+    return [...new Set([...d, ...e])]
+      .sort()
+      .flatMap((segment) => [
+        ...(d.has(segment)
+          ? [{ source: `${at}/${segment}/<*>`, target: `${apiBaseUrl}${at}/${segment}/<*>`, status: "200" }]
+          : []),
+        ...(e.has(segment)
+          ? [{ source: `${at}/${segment}`, target: `${apiBaseUrl}${at}/${segment}`, status: "200" }]
+          : []),
+      ]);
+  };
+  const inWorkspaces = deep.has(WORKSPACE_PREFIX) || exact.has(WORKSPACE_PREFIX);
+  const workspaceRules = inWorkspaces
+    ? [...new Set(workspaces)].sort().flatMap((w) => {
+        if (!isTeamName(w) && w !== DEFAULT_WORKSPACE)
+          throw new CatalogError(`workspace ${JSON.stringify(w)} is not a team name (${TEAM_NAME_RULE})`);
+        const at = `/${WORKSPACE_PATH_PART}/${w}`;
+        return [
+          ...proxiesUnder(WORKSPACE_PREFIX, at),
+          { source: `${at}/${UI_STATIC_SEGMENT}/<*>`, target: `/${UI_STATIC_SEGMENT}/<*>`, status: "200" },
+        ];
+      })
+    : [];
+  const proxies = [...proxiesUnder("", ""), ...workspaceRules.filter((r) => r.target.startsWith(apiBaseUrl))];
+  const publicPaths = publicRoutes
+    .filter((route) => route.auth === "none")
+    .flatMap((r) => [
+      [r, samplePath(r)] as const,
+      ...(inWorkspaces ? workspaces.map((w) => [r, `/${WORKSPACE_PATH_PART}/${w}${samplePath(r)}`] as const) : []),
+    ]);
+  for (const [r, path] of publicPaths) {
     const hit = proxies.find((p) =>
       p.source.endsWith("/<*>") ? path.startsWith(p.source.slice(0, -3)) : path === p.source,
     );
     if (hit) throw new CatalogError(`rewrite ${hit.source} would proxy the public route ${r.method} ${r.path}`);
   }
-  return [...proxies, SPA_FALLBACK];
+  return [...proxiesUnder("", ""), ...workspaceRules, SPA_FALLBACK];
 }
+
+/** The first segment of the UI's own files (MLflow's `static-files/`), which index.html links relatively. */
+const UI_STATIC_SEGMENT = "static-files";
 
 export interface AmplifyMlflowStackProps extends StackProps {
   readonly config: InfraConfig;
@@ -148,7 +199,12 @@ export class AmplifyMlflowStack extends Stack {
     if (problems.length > 0) throw new ConfigError(`${this.node.path}:\n  ${problems.join("\n  ")}`);
 
     const apiBaseUrl = `https://${props.api.restApiId}.execute-api.${this.region}.${this.urlSuffix}/${props.stageName}`;
-    this.rewrites = buildUiRewrites(props.apiDefinition, props.policySet.catalog.routes, apiBaseUrl);
+    this.rewrites = buildUiRewrites(
+      props.apiDefinition,
+      props.policySet.catalog.routes,
+      apiBaseUrl,
+      props.policySet.teams?.allWorkspaces ?? [],
+    );
 
     this.app = new amplify.CfnApp(this, "App", {
       name: "mlflow-gate-ui",

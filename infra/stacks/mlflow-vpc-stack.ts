@@ -17,6 +17,8 @@ import { ConfigError } from "../../authorizer/core/errors";
 import { loadPinnedMlflowVersion } from "../../project/mlflow-venv";
 import { REPO_ROOT } from "../../project/paths";
 import { InfraConfig } from "../config";
+import { PolicyDirs } from "../policy-dirs";
+import { PolicySet } from "../../authorizer/core/policy-set";
 import { GUARD_CONTAINER_NAME, GUARD_DOCKERFILE, GUARD_PORT, GuardSidecar } from "../constructs/guard-sidecar";
 import { MlflowSchemaUpgrade } from "../constructs/mlflow-schema-upgrade";
 
@@ -42,7 +44,24 @@ const MLFLOW_RUNTIME_PLATFORM: ecs.RuntimePlatform = {
 export interface MlflowVpcStackProps extends StackProps {
   /** The validated deployment configuration; `mlflow` sizes and scales the Fargate service. */
   readonly config: InfraConfig;
+  /**
+   * The policies the API is built from. With teams, MLflow runs with workspaces, one per team (created at start
+   * when missing), and the guard's image holds the team files.
+   * @default no teams: the guard's image holds the files of `policyDirs`, MLflow runs without workspaces
+   */
+  readonly policySet?: PolicySet;
+  /**
+   * Where `policySet` was read from: the guard's image holds these group and team files.
+   * @default DEFAULT_POLICY_DIRS (policies/groups, policies/teams)
+   */
+  readonly policyDirs?: PolicyDirs;
 }
+
+/**
+ * The variable that tells the image's entrypoint the teams' workspaces (comma-separated): set, MLflow runs with
+ * `--enable-workspaces` and each missing one is created once MLflow is up (infra/docker/entrypoint.py).
+ */
+export const MLFLOW_WORKSPACES_ENV = "MLFLOW_GATE_WORKSPACES";
 
 /**
  * MLflow's private side: a two-AZ VPC, Aurora Serverless v2 PostgreSQL, the artifact bucket, and
@@ -99,6 +118,7 @@ export class MlflowVpcStack extends Stack {
     validateMlflowVpcStackProps(props);
     const { mlflow } = props.config;
     const mlflowVersion = loadPinnedMlflowVersion();
+    const teams = props.policySet?.teams?.names;
 
     this.logBucket = new s3.Bucket(this, "LogBucket", {
       encryption: s3.BucketEncryption.S3_MANAGED, // server access logging cannot write to SSE-KMS buckets
@@ -304,6 +324,8 @@ export class MlflowVpcStack extends Stack {
         // Browsers send Origin on POSTs even to their own origin; MLflow refuses state-changing
         // requests from origins it does not know. Auth is a bearer token, so this is no CSRF door.
         MLFLOW_SERVER_CORS_ALLOWED_ORIGINS: props.config.uiOrigin ?? "https://*.amplifyapp.com",
+        // Team files exist: one MLflow workspace per team, in the same database (docs/teams.md).
+        ...(teams ? { [MLFLOW_WORKSPACES_ENV]: teams.join(",") } : {}),
       },
       linuxParameters: new ecs.LinuxParameters(this, "LinuxParameters", { initProcessEnabled: true }), // SIGTERM reaches MLflow
       logging: ecs.LogDrivers.awsLogs({
@@ -328,6 +350,8 @@ export class MlflowVpcStack extends Stack {
       // The VPC link's requests come from the API's execute-api host, where `context.path` starts with the stage.
       stagePathPrefix: executeApiPathPrefix(props.config.stageName),
       iamGroups: iamCallerGroups(props.config, this.region),
+      ...(props.policyDirs ? { policyDirs: props.policyDirs } : {}),
+      ...(props.policySet ? { teams: props.policySet.teams?.names ?? [] } : {}),
     });
     this.guardContainer = this.guard.container;
     this.auditLogGroup = this.guard.auditLogGroup;

@@ -12,6 +12,7 @@ import { ApiRouteTree, DEFAULT_MAX_API_RESOURCES } from "../../authorizer/core/a
 import { ConfigError } from "../../authorizer/core/errors";
 import { PolicySet } from "../../authorizer/core/policy-set";
 import { InfraConfig } from "../config";
+import { PolicyDirs } from "../policy-dirs";
 import { AuthorizerFunction } from "../constructs/authorizer-function";
 import { MlflowUserPool } from "../constructs/mlflow-user-pool";
 import { buildDeployedUiConfig } from "../ui-config";
@@ -19,6 +20,11 @@ import { buildDeployedUiConfig } from "../ui-config";
 export interface RestApiGatewayStackProps extends StackProps {
   readonly config: InfraConfig;
   readonly policySet: PolicySet;
+  /**
+   * Where `policySet` was read from: the authorizer's build reads the same files.
+   * @default DEFAULT_POLICY_DIRS (policies/groups, policies/teams)
+   */
+  readonly policyDirs?: PolicyDirs;
   /** MLflow's VPC (the VPC link reaches it through `loadBalancer`). */
   readonly vpc: ec2.IVpc;
   /** MLflow's internal NLB, listening on port 80. */
@@ -72,6 +78,7 @@ function propsProblems(props: RestApiGatewayStackProps): string[] {
   if (!/^[A-Za-z0-9_]{1,128}$/.test(config.stageName))
     problems.push(`stageName "${config.stageName}" is not a valid stage name`);
   if (policySet.groups.size === 0) problems.push("the policies define no group");
+  else if (policySet.callerGroups.size === 0) problems.push("the policies give no group to callers");
   if (!policySet.catalog.routes.some((r) => r.auth !== "none"))
     problems.push("the route catalog has no authenticated route");
   if (config.throttle.burstLimit < 1 || config.throttle.rateLimit < 1)
@@ -113,7 +120,7 @@ export class RestApiGatewayStack extends Stack {
     const { config, policySet } = props;
     this.stageName = config.stageName;
 
-    const users = new MlflowUserPool(this, "Users", { groups: policySet.groups });
+    const users = new MlflowUserPool(this, "Users", { groups: callerGroupDescriptions(policySet) });
     this.userPool = users.userPool;
     this.userPoolClient = users.userPoolClient;
     this.groups = users.groups;
@@ -122,6 +129,7 @@ export class RestApiGatewayStack extends Stack {
       userPool: this.userPool,
       userPoolClient: this.userPoolClient,
       policySet,
+      ...(props.policyDirs ? { policyDirs: props.policyDirs } : {}),
     });
     this.authorizerFunction = authorizerFunction.function;
 
@@ -147,9 +155,12 @@ export class RestApiGatewayStack extends Stack {
           userPoolId: this.userPool.userPoolId,
           userPoolClientId: this.userPoolClient.userPoolClientId,
           region: this.region,
+          policySet,
         }),
       ),
       maxResources: props.maxApiResources ?? DEFAULT_MAX_API_RESOURCES,
+      // With team files, MLflow's routes live under /ws/{workspace}/ and the team reaches the guard as a header.
+      workspaces: policySet.teams !== undefined,
     });
     this.definition = rendered.definition;
     this.tree = rendered.tree;
@@ -240,6 +251,21 @@ export class RestApiGatewayStack extends Stack {
       });
     }
   }
+}
+
+/**
+ * Each caller group (a Cognito group) with a description: a group file's own, or the tiers a team group holds
+ * in each workspace (`team-a: readers`).
+ */
+export function callerGroupDescriptions(policySet: PolicySet): Map<string, string> {
+  return new Map(
+    [...policySet.callerGroups].sort().map((name): [string, string] => {
+      const file = policySet.teams?.isGlobal(name) !== false ? policySet.groups.get(name) : undefined;
+      if (file) return [name, file.description];
+      const grants = [...(policySet.teams?.grants([name]) ?? [])].map(([w, tiers]) => `${w}: ${tiers.join(", ")}`);
+      return [name, `mlflow-gate team group; tiers by workspace (/ws/<team>/): ${grants.join("; ")}`];
+    }),
+  );
 }
 
 /**

@@ -8,7 +8,7 @@ import { ConfigError } from "../../authorizer/core/errors";
 import { PolicySet } from "../../authorizer/core/policy-set";
 import { InfraConfig } from "../config";
 import { acknowledgeWildcards, MlflowAccessRole, MlflowGroupGrants } from "../constructs/mlflow-access-role";
-import { STUDIO_PROFILES, studioExecutionRoleName } from "../iam-callers";
+import { studioExecutionRoleName } from "../iam-callers";
 
 export interface SageMakerStudioUserStackProps extends StackProps {
   readonly config: InfraConfig;
@@ -20,7 +20,7 @@ export interface SageMakerStudioUserStackProps extends StackProps {
 }
 
 /**
- * SageMaker Studio users of MLflow: a Studio domain (or an existing one), a user profile per tier (STUDIO_PROFILES) whose
+ * SageMaker Studio users of MLflow: a Studio domain (or an existing one), a user profile per entry of `config.studioProfiles` whose
  * execution roles (named, see infra/iam-callers.ts) carry their group's compiled execute-api policies (and no S3 access: artifacts move
  * through presigned URLs, docs/artifacts.md), and the cross-account roles of the configuration.
  *
@@ -36,7 +36,7 @@ export class SageMakerStudioUserStack extends Stack {
   public readonly defaultExecutionRole?: iam.Role;
   /** The security group of the new domain's apps (new domain only). */
   public readonly securityGroup?: ec2.SecurityGroup;
-  /** By profile name: mlflow-admin, mlflow-reader, mlflow-model-approver, mlflow-release-manager. */
+  /** By profile name (config.studioProfiles; by default mlflow-admin, mlflow-reader, mlflow-model-approver, mlflow-release-manager). */
   public readonly executionRoles: Readonly<Record<string, iam.Role>>;
   /** By profile name: the group's MLflow grants on the execution role. */
   public readonly grants: Readonly<Record<string, MlflowGroupGrants>>;
@@ -53,13 +53,16 @@ export class SageMakerStudioUserStack extends Stack {
     const subnets = creatingDomain ? privateSubnetsOf(props.vpc) : [];
 
     const problems: string[] = [];
-    for (const p of STUDIO_PROFILES) {
-      if (!policySet.groups.has(p.group))
-        problems.push(`profile ${p.profileName} needs group ${p.group}, which policies/groups does not define`);
+    const known = [...policySet.callerGroups].sort().join(", ");
+    for (const p of config.studioProfiles) {
+      if (!policySet.callerGroups.has(p.group))
+        problems.push(`profile ${p.profileName} names ${p.group}, which is not a caller group (one of ${known})`);
     }
     for (const r of config.crossAccountRoles) {
-      if (!policySet.groups.has(r.group))
-        problems.push(`cross-account role ${r.roleName} names unknown group ${r.group}`);
+      if (!policySet.callerGroups.has(r.group))
+        problems.push(
+          `cross-account role ${r.roleName} names ${r.group}, which is not a caller group (one of ${known})`,
+        );
     }
     if (creatingDomain && subnets.length === 0)
       problems.push(
@@ -111,7 +114,7 @@ export class SageMakerStudioUserStack extends Stack {
     const roles: Record<string, iam.Role> = {};
     const grants: Record<string, MlflowGroupGrants> = {};
     const studioPolicies: Record<string, iam.ManagedPolicy> = {};
-    this.userProfiles = STUDIO_PROFILES.map((p) => {
+    this.userProfiles = config.studioProfiles.map((p) => {
       const role = new iam.Role(this, `${p.id}ExecutionRole`, {
         // Named: the guard's table of SigV4 callers (infra/iam-callers.ts) knows it by name.
         roleName: studioExecutionRoleName(p.profileName, this.region),

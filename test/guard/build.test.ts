@@ -1,12 +1,18 @@
 // Builds the guard's bundle into a temp dir and starts it with `node` as the sidecar image does: only the
 // bundle's folder, no repository, no tsx. Nothing leaves loopback (the upstream is a closed local port).
 import { ChildProcess, spawn, spawnSync } from "child_process";
-import { mkdtempSync, readFileSync, rmSync } from "fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { buildGuard, GUARD_BUNDLE_FILES, GuardBuild } from "../../guard/build";
+import {
+  buildGuard,
+  GUARD_BUNDLE_FILES,
+  GUARD_BUNDLE_TEAMS_DIR,
+  guardBundleFiles,
+  GuardBuild,
+} from "../../guard/build";
 import { GUARD_ENV } from "../../guard/config";
-import { CATALOG_FILE } from "../../project/paths";
+import { CATALOG_FILE, EXAMPLE_TEAMS_DIR, GROUPS_DIR } from "../../project/paths";
 
 let dir: string;
 let build: GuardBuild;
@@ -104,5 +110,54 @@ describe("buildGuard", () => {
       child.kill("SIGTERM");
     }
     expect(await exited).toBe(0);
+  });
+});
+
+describe("buildGuard with team files", () => {
+  it("ships the team files beside the group files, and a later build without teams leaves none behind", () => {
+    // Prepare
+    const out = mkdtempSync(join(tmpdir(), "build-guard-teams-"));
+    try {
+      const dirs = { groupsDir: GROUPS_DIR, teamsDir: EXAMPLE_TEAMS_DIR };
+      // Act
+      buildGuard(out, dirs);
+      const withTeams = readdirSync(join(out, GUARD_BUNDLE_TEAMS_DIR)).sort();
+      const shipped = readFileSync(join(out, GUARD_BUNDLE_TEAMS_DIR, "team-a.yaml"), "utf8");
+      buildGuard(out, { groupsDir: GROUPS_DIR, teamsDir: join(out, "no-teams-here") });
+      const without = readdirSync(join(out, GUARD_BUNDLE_TEAMS_DIR));
+      // Assess
+      expect(withTeams).toEqual(["team-a.yaml", "team-b.yaml"]);
+      expect(guardBundleFiles(dirs)).toEqual(
+        expect.arrayContaining(["policies/teams/team-a.yaml", "policies/teams/team-b.yaml"]),
+      );
+      expect(shipped).toBe(readFileSync(join(EXAMPLE_TEAMS_DIR, "team-a.yaml"), "utf8"));
+      expect(without).toEqual([]);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it("the bundle reads its team files without a setting: a bad one stops it at start, naming the file", () => {
+    // Prepare: a team file giving a tier no group file defines
+    const out = mkdtempSync(join(tmpdir(), "build-guard-bad-team-"));
+    const teams = join(out, "teams");
+    try {
+      mkdirSync(teams);
+      writeFileSync(join(teams, "team-x.yaml"), "description: x\ntiers:\n  no-such-tier: [team-x-people]\n");
+      const bad = buildGuard(join(out, "bundle"), { groupsDir: GROUPS_DIR, teamsDir: teams });
+      // Act
+      const run = spawnSync(process.execPath, [bad.mainFile], {
+        cwd: tmpdir(),
+        encoding: "utf8",
+        timeout: 30_000,
+        env: { PATH: process.env.PATH ?? "", [GUARD_ENV.upstream]: "http://127.0.0.1:9", [GUARD_ENV.port]: "0" },
+      });
+      // Assess
+      expect(run.status).toBe(1);
+      expect(jsonLines(run.stderr)).toEqual([expect.objectContaining({ event: "cannot-start" })]);
+      expect(run.stderr).toContain("team-x.yaml");
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 });

@@ -13,6 +13,12 @@ describe("parseInfraConfig", () => {
       stageName: "prod",
       allowedSourceCidrs: [],
       crossAccountRoles: [],
+      // The default profiles whose group is a caller group (no release-managers here).
+      studioProfiles: [
+        { profileName: "mlflow-admin", group: "admins", id: "Admin" },
+        { profileName: "mlflow-reader", group: "readers", id: "Reader" },
+        { profileName: "mlflow-model-approver", group: "model-approvers", id: "ModelApprover" },
+      ],
       mlflow: { cpu: 1024, memoryMiB: 2048, minTasks: 1, maxTasks: 4 },
       throttle: { rateLimit: 200, burstLimit: 400 },
     });
@@ -68,6 +74,34 @@ describe("parseInfraConfig", () => {
       );
   });
 
+  test("studioProfiles: each a caller group and a profile name whose role name fits IAM, each name once", () => {
+    // Act
+    const config = parseInfraConfig({ studioProfiles: [{ profileName: "team-a-reader", group: "readers" }] }, GROUPS);
+    const e = thrownBy(
+      () =>
+        parseInfraConfig(
+          {
+            studioProfiles: [
+              { profileName: "x".repeat(38), group: "admins" },
+              { profileName: "ok", group: "ghosts" },
+              { profileName: "ok", group: "admins", role: "r" },
+            ],
+          },
+          GROUPS,
+        ),
+      ConfigError,
+    );
+    // Assess
+    expect(config.studioProfiles).toEqual([{ profileName: "team-a-reader", group: "readers", id: "TeamAReader" }]);
+    for (const fragment of [
+      "mlflow-gate.studioProfiles[0].profileName must be 1 to 37 letters",
+      'mlflow-gate.studioProfiles[1].group must be a caller group (one of admins, model-approvers, readers), not "ghosts"',
+      "mlflow-gate.studioProfiles[2].profileName ok is listed twice",
+      "mlflow-gate.studioProfiles[2].role is not a setting",
+    ])
+      expect(e.message).toContain(fragment);
+  });
+
   test("lists every problem at once", () => {
     const e = thrownBy(
       () =>
@@ -94,7 +128,7 @@ describe("parseInfraConfig", () => {
       "mlflow-gate.allowedSourceCidrs must be a list of CIDRs",
       "mlflow-gate.sagemakerDomainId must be a Studio domain id",
       "mlflow-gate.uiOrigin must be an https origin",
-      "crossAccountRoles[0].group must be one of admins, readers, model-approvers",
+      'crossAccountRoles[0].group must be a caller group (one of admins, model-approvers, readers), not "ghosts"',
       "crossAccountRoles[0].trustedPrincipalArns must be a non-empty list",
       "mlflow-gate.mlflow.cpu must be an integer from 256",
       "maxTasks must be at least minTasks",

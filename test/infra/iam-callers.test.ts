@@ -6,7 +6,10 @@ describe("iamCallerGroups", () => {
   test("names each Studio execution role by profile and region, and each cross-account role by its name", () => {
     // Act
     const table = iamCallerGroups(
-      { crossAccountRoles: [{ roleName: "ml-reader", group: "readers", trustedPrincipalArns: [] }] },
+      {
+        crossAccountRoles: [{ roleName: "ml-reader", group: "readers", trustedPrincipalArns: [] }],
+        studioProfiles: STUDIO_PROFILES,
+      },
       "eu-west-2",
     );
     // Assess
@@ -25,5 +28,18 @@ describe("iamCallerGroups", () => {
       expect(studioExecutionRoleName(p.profileName, "ap-southeast-5").length).toBeLessThanOrEqual(64);
       expect(groups.has(p.group)).toBe(true);
     }
+  });
+
+  test("names the Studio roles of the configured profiles, team groups included", () => {
+    // Act
+    const table = iamCallerGroups(
+      {
+        crossAccountRoles: [],
+        studioProfiles: [{ profileName: "team-a-reader", group: "team-a-readers", id: "TeamAReader" }],
+      },
+      "eu-west-2",
+    );
+    // Assess
+    expect(Object.fromEntries(table)).toEqual({ "role/mlflow-gate-team-a-reader-eu-west-2": "team-a-readers" });
   });
 });

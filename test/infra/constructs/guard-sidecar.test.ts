@@ -9,7 +9,12 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { ConfigError } from "../../../authorizer/core/errors";
-import { GUARD_BUNDLE_FILES, GUARD_BUNDLE_GROUPS_DIR, guardBundleFiles } from "../../../guard/build";
+import {
+  GUARD_BUNDLE_FILES,
+  GUARD_BUNDLE_GROUPS_DIR,
+  GUARD_BUNDLE_TEAMS_DIR,
+  guardBundleFiles,
+} from "../../../guard/build";
 import { GUARD_ENV } from "../../../guard/config";
 import {
   buildGuardImageContext,
@@ -73,6 +78,7 @@ describe("buildGuardImageContext", () => {
     expect(copies).toEqual([
       ...Object.values(GUARD_BUNDLE_FILES).map((f) => [f, `/opt/mlflow-gate/${f}`]),
       [`${GUARD_BUNDLE_GROUPS_DIR}/`, `/opt/mlflow-gate/${GUARD_BUNDLE_GROUPS_DIR}/`],
+      [`${GUARD_BUNDLE_TEAMS_DIR}/`, `/opt/mlflow-gate/${GUARD_BUNDLE_TEAMS_DIR}/`],
     ]);
     expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:\d+-[a-z]+-slim$/m);
     expect(dockerfile).toMatch(/^USER 1000:1000$/m);
@@ -94,6 +100,8 @@ describe("GuardSidecar", () => {
       [GUARD_ENV.upstream]: "http://127.0.0.1:5000",
       [GUARD_ENV.stagePathPrefix]: "/prod",
       [GUARD_ENV.auditReads]: "false",
+      [GUARD_ENV.groupsDir]: "/opt/mlflow-gate/policies/groups",
+      [GUARD_ENV.teamsDir]: "/opt/mlflow-gate/policies/teams",
     });
     // Audit lines go to standard output (the log driver's), and the image's layout names the catalog.
     expect(environment).not.toHaveProperty(GUARD_ENV.auditFile);

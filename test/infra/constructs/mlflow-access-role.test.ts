@@ -175,7 +175,13 @@ describe("MlflowAccessRole validation", () => {
         }),
       ConfigError,
     );
-    for (const part of ["group must be one of", '"*" is not an IAM role', "duplicates", "externalId", "roleName"])
+    for (const part of [
+      "group must be a caller group (one of admins,",
+      '"*" is not an IAM role',
+      "duplicates",
+      "externalId",
+      "roleName",
+    ])
       expect(error.message).toContain(part);
   });
 

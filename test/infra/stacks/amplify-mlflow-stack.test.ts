@@ -194,6 +194,45 @@ describe("buildUiRewrites over the real catalog's API definition", () => {
   });
 });
 
+describe("buildUiRewrites with teams (MLflow under /ws/{workspace}/)", () => {
+  const definition = renderApiDefinition(policySet.catalog.routes, {
+    ...DEPLOYED_PLACEHOLDERS,
+    version: "1",
+    workspaces: true,
+  }).definition;
+  const rules = buildUiRewrites(definition, policySet.catalog.routes, BASE, ["team-a", "default"]);
+
+  test("each named workspace's UI API paths go to the same path of the API", () => {
+    for (const w of ["team-a", "default"])
+      expect(amplifyRewrite(rules, `/ws/${w}/ajax-api/2.0/mlflow/runs/search`)?.target).toBe(
+        `${BASE}/ws/${w}/ajax-api/2.0/mlflow/runs/search`,
+      );
+    expect(amplifyRewrite(rules, "/mlflow-gate-ui.json")?.target).toBe(`${BASE}/mlflow-gate-ui.json`);
+  });
+
+  test("the UI's files under /ws/<workspace>/ are the app's own; the workspace's page and deep links get the shell", () => {
+    expect(amplifyRewrite(rules, "/ws/team-a/static-files/static/js/main.abc.js")?.target).toBe(
+      "/static-files/static/js/main.abc.js",
+    );
+    expect(amplifyRewrite(rules, "/ws/team-a/")?.rule).toEqual(SPA_FALLBACK);
+    expect(amplifyRewrite(rules, "/ws/team-a/experiments")?.rule).toEqual(SPA_FALLBACK);
+  });
+
+  test("nothing at the root and nothing of another workspace is proxied", () => {
+    expect(amplifyRewrite(rules, "/ajax-api/2.0/mlflow/runs/search")?.rule).toEqual(SPA_FALLBACK);
+    expect(amplifyRewrite(rules, "/ws/team-b/ajax-api/2.0/mlflow/runs/search")?.rule).toEqual(SPA_FALLBACK);
+  });
+
+  test("an API with workspaces and no workspace names, or a name that is no team, is refused", () => {
+    expect(thrownBy(() => buildUiRewrites(definition, policySet.catalog.routes, BASE), CatalogError).message).toContain(
+      "the rewrites need the workspaces' names",
+    );
+    expect(
+      thrownBy(() => buildUiRewrites(definition, policySet.catalog.routes, BASE, ["Team_A"]), CatalogError).message,
+    ).toContain('workspace "Team_A" is not a team name');
+  });
+});
+
 describe("AmplifyMlflowStack", () => {
   const { app, stack } = build();
   const template = Template.fromStack(stack);

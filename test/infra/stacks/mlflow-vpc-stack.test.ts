@@ -23,7 +23,7 @@ import { thrownBy } from "../../support/errors";
 // MlflowVpcStack synthesized once as the app does it (cdk.json's feature flags, cdk-nag's AWS
 // Solutions checks), with no docker binary reachable: the image asset is only staged at synth.
 
-const GROUPS = new Set(["admins", "readers", "model-approvers"]);
+const GROUPS = new Set(["admins", "readers", "model-approvers", "release-managers"]);
 const ENV = { account: "123456789012", region: "us-east-1" };
 const CDK_FLAGS = Object.fromEntries(
   Object.entries(
@@ -702,6 +702,8 @@ describe("guard sidecar", () => {
       [GUARD_ENV.upstream]: "http://127.0.0.1:5000",
       [GUARD_ENV.stagePathPrefix]: `/${config.stageName}`,
       [GUARD_ENV.auditReads]: "false",
+      [GUARD_ENV.groupsDir]: "/opt/mlflow-gate/policies/groups",
+      [GUARD_ENV.teamsDir]: "/opt/mlflow-gate/policies/teams",
       // The SigV4 callers the configuration creates (infra/iam-callers.ts), for the promotion rules.
       [GUARD_ENV.iamGroups]: JSON.stringify(Object.fromEntries(iamCallerGroups(config, ENV.region))),
     });

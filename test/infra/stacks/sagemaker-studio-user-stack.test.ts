@@ -34,7 +34,12 @@ const CROSS_ACCOUNT = [
 /** cdk-nag on the app, the stand-in stack for the VPC, bucket and API, and the stack under test. */
 function build(
   context: Record<string, unknown> = {},
-  options: { policySet?: PolicySet; subnets?: ec2.SubnetConfiguration[]; stageName?: string } = {},
+  options: {
+    policySet?: PolicySet;
+    configGroups?: ReadonlySet<string>;
+    subnets?: ec2.SubnetConfiguration[];
+    stageName?: string;
+  } = {},
 ) {
   const app = new App();
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
@@ -61,7 +66,10 @@ function build(
     Validations.of(shared).acknowledge({ id, reason: "test stand-in for the VPC, MLflow and API stacks" });
   }
   const set = options.policySet ?? policySet;
-  const config = parseInfraConfig({ ...env, crossAccountRoles: CROSS_ACCOUNT, ...context }, new Set(set.groups.keys()));
+  const config = parseInfraConfig(
+    { ...env, crossAccountRoles: CROSS_ACCOUNT, ...context },
+    options.configGroups ?? set.callerGroups,
+  );
   const stack = new SageMakerStudioUserStack(app, "Studio", {
     env,
     config,
@@ -328,13 +336,35 @@ describe("SageMakerStudioUserStack with an existing domain", () => {
 });
 
 describe("SageMakerStudioUserStack validation", () => {
-  test("every profile's group must exist in the policy set", () => {
+  test("every profile's and role's group must be a caller group of the policy set, the known ones named", () => {
     const withoutApprovers = PolicySet.fromFiles(
       policySet.catalog,
       loadGroupFiles(GROUPS_DIR).filter((f) => f.name !== "model-approvers"),
     );
-    const error = thrownBy(() => build({ crossAccountRoles: [] }, { policySet: withoutApprovers }), ConfigError);
-    expect(error.message).toContain("profile mlflow-model-approver needs group model-approvers");
+    const error = thrownBy(
+      () => build({}, { policySet: withoutApprovers, configGroups: policySet.callerGroups }),
+      ConfigError,
+    );
+    const known = "one of admins, readers, release-managers, writers";
+    expect(error.message).toContain(
+      `profile mlflow-model-approver names model-approvers, which is not a caller group (${known})`,
+    );
+    expect(error.message).toContain(
+      `cross-account role mlflow-gate-approver-from-ds names model-approvers, which is not a caller group (${known})`,
+    );
+  });
+
+  test("without profiles in the configuration, only those of caller groups: a missing group file drops its profile", () => {
+    const withoutApprovers = PolicySet.fromFiles(
+      policySet.catalog,
+      loadGroupFiles(GROUPS_DIR).filter((f) => f.name !== "model-approvers"),
+    );
+    const { stack } = build({ crossAccountRoles: [] }, { policySet: withoutApprovers });
+    expect(Object.keys(stack.executionRoles).sort()).toEqual([
+      "mlflow-admin",
+      "mlflow-reader",
+      "mlflow-release-manager",
+    ]);
   });
 
   test("a new domain needs private subnets, and the stage must be the configured one; both reported together", () => {
