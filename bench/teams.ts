@@ -16,7 +16,7 @@ import {
   IAM_MANAGED_POLICY_MAX_CHARS,
   iamPolicySize,
 } from "../authorizer/core/compile";
-import { API_GATEWAY } from "../authorizer/core/contract";
+import { API_GATEWAY, WORKSPACE_PATH_PART } from "../authorizer/core/contract";
 import { MlflowGateError } from "../authorizer/core/errors";
 import { GroupFile } from "../authorizer/core/groups";
 import { largestAnswer, WORST_IAM_SCOPE } from "../authorizer/core/lint-sizes";
@@ -231,11 +231,16 @@ export async function benchTeamsLatency(o: TeamsOptions, progress: (line: string
     const uiDirectory = join(root, "no-ui");
     mkdirSync(noTeams);
     mkdirSync(uiDirectory);
-    const track = (p: Promise<RunningStack>) => p.then((s) => (stops.push(() => s.stop()), s));
-    const [off, on] = await Promise.all([
-      track(startQuietStack(join(root, "off"), noTeams, uiDirectory)),
-      track(startQuietStack(join(root, "on"), EXAMPLE_TEAMS_DIR, uiDirectory)),
+    // Both settle before either failure is thrown, so a stack that did start is stopped below.
+    const started = await Promise.allSettled([
+      startQuietStack(join(root, "off"), noTeams, uiDirectory),
+      startQuietStack(join(root, "on"), EXAMPLE_TEAMS_DIR, uiDirectory),
     ]);
+    for (const r of started) if (r.status === "fulfilled") stops.push(() => r.value.stop());
+    const [off, on] = started.map((r) => {
+      if (r.status === "rejected") throw r.reason;
+      return r.value;
+    }) as [RunningStack, RunningStack];
     if (off.summary.teams !== undefined || !on.summary.teams?.includes(TEAM))
       throw new Error(`expected a stack without teams and one with ${TEAM}`);
     const startupMs = Date.now() - t;
@@ -253,7 +258,8 @@ export async function benchTeamsLatency(o: TeamsOptions, progress: (line: string
     ]);
     const gatewayOff = new URL(off.summary.gatewayUrl).origin;
     const gatewayOn = new URL(on.summary.gatewayUrl).origin;
-    const inTeam = (requests: PlainRequest[]) => requests.map((r) => ({ ...r, path: `/ws/${TEAM}${r.path}` }));
+    const inTeam = (requests: PlainRequest[]) =>
+      requests.map((r) => ({ ...r, path: `/${WORKSPACE_PATH_PART}/${TEAM}${r.path}` }));
 
     const prepare = (c: number, step: string): (LoadTarget & { name: LatencyTargetName })[] => {
       const seq = (name: LatencyTargetName, d: Seeded) =>
