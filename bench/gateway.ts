@@ -131,9 +131,14 @@ export type ComparisonName = keyof typeof COMPARISONS;
 /** The targets whose writes reach the guard in front of MLflow, which audits each of them. */
 const AUDITED_TARGETS: readonly TargetName[] = ["sigv4", "bearer", "guard"];
 
-const MIX = ["GET experiments/get", "POST runs/search", "POST runs/log-metric", "GET artifact (small file)"] as const;
+export const MIX = [
+  "GET experiments/get",
+  "POST runs/search",
+  "POST runs/log-metric",
+  "GET artifact (small file)",
+] as const;
 
-interface Seeded {
+export interface Seeded {
   readonly experimentId: string;
   readonly runId: string;
   /** `<experiment>/<run>/artifacts`: where mlflow-artifacts keeps the run's files. */
@@ -191,7 +196,7 @@ export async function seed(origin: string, headers: Record<string, string> = {})
 export type PlainRequest = { method: "GET" | "POST"; path: string; body: string };
 
 /** `writes` cycles of the mix in one form; each log-metric is a new step of `metricKey`, so none repeats. */
-function buildSequence(d: Seeded, form: "ui" | "sdk", metricKey: string, writes: number): PlainRequest[] {
+export function buildSequence(d: Seeded, form: "ui" | "sdk", metricKey: string, writes: number): PlainRequest[] {
   const prefix = form === "ui" ? "/ajax-api/2.0/mlflow" : "/api/2.0/mlflow";
   const q = (params: Record<string, string>) => `?${new URLSearchParams(params)}`;
   const artifact =

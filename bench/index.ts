@@ -1,5 +1,6 @@
-// `npm run bench`: every benchmark of issue 8, the promotion section of issue 16 and the authorizer calls of a
-// UI session recorded in Chromium (ui-session) in one run, written to bench/RESULTS.md and bench/results/*.json.
+// `npm run bench`: every benchmark of issue 8, the promotion section of issue 16, the authorizer calls of a
+// UI session recorded in Chromium (ui-session) and the teams section of issue 18 (sizes, workspaces' latency) in
+// one run, written to bench/RESULTS.md and bench/results/*.json.
 // `npm run bench -- --quick` is the same program with short runs (about 3 minutes), written to a temporary
 // directory unless --out is given; its figures only show that everything runs, not how fast. So is a run of
 // some sections only (--only).
@@ -13,9 +14,10 @@ import { benchGateway, ComparisonName, GatewayOptions, GatewayResults } from "./
 import { describeMachine, loadAverage, Machine } from "./lib/machine";
 import { benchPromotion, PromotionOptions, PromotionResults } from "./promotion";
 import { renderResults } from "./report";
+import { benchTeams, TeamsOptions, TeamsResults } from "./teams";
 import { benchUiSession, UiSessionOptions, UiSessionResults } from "./ui-session";
 
-export const SECTIONS = ["authorizer", "cold-start", "gateway", "promotion", "ui-session"] as const;
+export const SECTIONS = ["authorizer", "cold-start", "gateway", "promotion", "ui-session", "teams"] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchConfig {
@@ -27,6 +29,7 @@ export interface BenchConfig {
   readonly gateway: GatewayOptions;
   readonly promotion: PromotionOptions;
   readonly uiSession: UiSessionOptions;
+  readonly teams: TeamsOptions;
 }
 
 const FULL = {
@@ -49,6 +52,7 @@ const FULL = {
   },
   promotion: { warmupMs: 500, rounds: 7, sliceMs: 1000, maxPerSlice: 1000 },
   uiSession: { username: "reader", quietMs: 1000, stepTimeoutMs: 30_000, sectionTimeoutMs: 240_000, mixCycles: 600 },
+  teams: { concurrencies: [1, 8], warmupMs: 1000, rounds: 7, sliceMs: 1500, writesPerTarget: 1500 },
 } as const;
 
 // Five runs still, so medians and paired ratios are computed as in the full run; each much shorter.
@@ -66,6 +70,7 @@ const QUICK = {
   promotion: { warmupMs: 100, rounds: 5, sliceMs: 150, maxPerSlice: 200 },
   // The same session: its figures are counts, not timings, and a shorter one would count fewer requests.
   uiSession: FULL.uiSession,
+  teams: { concurrencies: [1, 8], warmupMs: 200, rounds: 5, sliceMs: 300, writesPerTarget: 200 },
 } as const;
 
 /** Parses the command line; every problem is listed together. */
@@ -113,6 +118,7 @@ export function parseBenchArgs(argv: readonly string[], repoBench = __dirname): 
     gateway: preset.gateway,
     promotion: preset.promotion,
     uiSession: preset.uiSession,
+    teams: preset.teams,
   };
 }
 
@@ -131,13 +137,14 @@ export interface BenchRun {
   readonly machine: Machine;
   /** 1, 5 and 15 minute load averages before and after; above the core count, other work competed with the run. */
   readonly loadAverage: { readonly before: readonly number[]; readonly after: readonly number[] };
-  readonly config: Pick<BenchConfig, "authorizer" | "coldStart" | "gateway" | "promotion" | "uiSession">;
+  readonly config: Pick<BenchConfig, "authorizer" | "coldStart" | "gateway" | "promotion" | "uiSession" | "teams">;
   readonly targets: readonly TargetVerdict[];
   readonly authorizer?: AuthorizerResults;
   readonly coldStart?: ColdStartResults;
   readonly gateway?: GatewayResults;
   readonly promotion?: PromotionResults;
   readonly uiSession?: UiSessionResults;
+  readonly teams?: TeamsResults;
 }
 
 /**
@@ -240,12 +247,14 @@ export async function runBench(
   const gateway = has("gateway") ? await benchGateway(config.gateway, say) : undefined;
   const promotion = has("promotion") ? await benchPromotion(config.promotion, say) : undefined;
   const uiSession = has("ui-session") ? await benchUiSession(config.uiSession, say) : undefined;
+  const teams = has("teams") ? await benchTeams(config.teams, say) : undefined;
   const sections = {
     ...(authorizer ? { authorizer } : {}),
     ...(coldStart ? { coldStart } : {}),
     ...(gateway ? { gateway } : {}),
     ...(promotion ? { promotion } : {}),
     ...(uiSession ? { uiSession } : {}),
+    ...(teams ? { teams } : {}),
   };
   return {
     date: new Date().toISOString(),
@@ -260,6 +269,7 @@ export async function runBench(
       gateway: config.gateway,
       promotion: config.promotion,
       uiSession: config.uiSession,
+      teams: config.teams,
     },
     targets: judgeTargets(sections),
     ...sections,
@@ -275,12 +285,13 @@ export function writeBenchRun(run: BenchRun, config: BenchConfig): string[] {
     writeFileSync(join(dir, file), `${JSON.stringify(value, null, 2)}\n`);
     written.push(join(dir, file));
   };
-  const { authorizer, coldStart, gateway, promotion, uiSession, ...meta } = run;
+  const { authorizer, coldStart, gateway, promotion, uiSession, teams, ...meta } = run;
   if (authorizer) json("authorizer.json", authorizer);
   if (coldStart) json("cold-start.json", coldStart);
   if (gateway) json("gateway.json", gateway);
   if (promotion) json("promotion.json", promotion);
   if (uiSession) json("ui-session.json", uiSession);
+  if (teams) json("teams.json", teams);
   json("run.json", meta);
   if (SECTIONS.every((s) => config.sections.includes(s))) {
     writeFileSync(join(config.outDir, "RESULTS.md"), renderResults(run));
@@ -298,7 +309,11 @@ if (require.main === module) {
       console.log(
         `${t.met ? "met   " : "MISSED"} ${t.target}: ${Number.isFinite(t.measured) ? t.measured.toFixed(2) : t.measured} ${t.unit}`,
       );
-    const problems = [...(run.gateway?.problems ?? []), ...(run.promotion?.problems ?? [])];
+    const problems = [
+      ...(run.gateway?.problems ?? []),
+      ...(run.promotion?.problems ?? []),
+      ...(run.teams?.latency.problems ?? []),
+    ];
     for (const p of problems) console.error(`PROBLEM ${p}`);
     if (problems.length > 0) process.exitCode = 1;
   })().catch((e: Error) => {

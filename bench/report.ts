@@ -3,6 +3,7 @@ import type { BenchRun } from "./index";
 import { COMPARISONS, TARGETS, TargetName } from "./gateway";
 import { CACHE_KEY_DESIGNS } from "./lib/authorizer-calls";
 import { PROMOTION_CALLS } from "./promotion";
+import { CALLERS, IamFigures, LATENCY_COMPARISONS, LATENCY_TARGETS, TeamSizes, TeamsResults } from "./teams";
 import { DESIGN_NAMES, StreamFigures } from "./ui-session";
 
 const n0 = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString("en-US") : String(v));
@@ -317,6 +318,149 @@ function uiSessionSection(run: BenchRun): string[] {
   ];
 }
 
+/** Bytes against the authorizer's design limit: "1,618 (20 %)", over it in bold. */
+function bytesCell(bytes: number, limit: number): string {
+  const text = `${n0(bytes)} (${Math.round((bytes / limit) * 100)} %)`;
+  return bytes > limit ? `**${text}**` : text;
+}
+
+function iamCell(x: IamFigures, maxPolicies: number): string {
+  return x.fits
+    ? `${x.policies} of ${maxPolicies}, largest ${n0(x.largestChars)} chars`
+    : `**does not fit**: ${x.message}`;
+}
+
+/** The sizes table of the teams section: one row per team count. */
+export function teamSizesTable(t: Pick<TeamsResults, "limits">, sizes: readonly TeamSizes[]): string {
+  const l = t.limits;
+  const key = (s: TeamSizes, c: keyof typeof CALLERS) => {
+    const k = s.answers[c].key;
+    return k ? `${k.method} ${k.resource}` : "–";
+  };
+  const keys = [
+    ...new Set(sizes.flatMap((s) => (Object.keys(CALLERS) as (keyof typeof CALLERS)[]).map((c) => key(s, c)))),
+  ];
+  return [
+    table(
+      [
+        "teams",
+        `(a) largest answer, bytes (limit ${n0(l.authorizerBytes)})`,
+        `(b) largest answer, bytes (limit ${n0(l.authorizerBytes)})`,
+        `(c) largest answer, bytes (limit ${n0(l.authorizerBytes)})`,
+        `(a) IAM policies of a role (limit ${l.iamPolicies} of ${n0(l.iamPolicyChars)} chars)`,
+        `(c) IAM policies of a role (limit ${l.iamPolicies} of ${n0(l.iamPolicyChars)} chars)`,
+        `API resources / methods without teams (limit ${l.apiResources} resources)`,
+        "with teams",
+      ],
+      sizes.map((s) => [
+        String(s.teams),
+        bytesCell(s.answers.oneTeamGroup.bytes, l.authorizerBytes),
+        `${bytesCell(s.answers.everyTeamsWriters.bytes, l.authorizerBytes)}, ${s.answers.everyTeamsWriters.groups} group(s)`,
+        bytesCell(s.answers.platformGroup.bytes, l.authorizerBytes),
+        iamCell(s.iam.oneTeamGroup, l.iamPolicies),
+        iamCell(s.iam.platformGroup, l.iamPolicies),
+        `${s.api.withoutTeams.resources} / ${s.api.withoutTeams.methods}`,
+        `${s.api.withTeams.resources} / ${s.api.withTeams.methods}`,
+      ]),
+    ),
+    "",
+    keys.length === 1
+      ? `Every largest answer is the one for \`${keys[0]}\`.`
+      : `The largest answers are for: ${keys.map((k) => `\`${k}\``).join(", ")}.`,
+  ].join("\n");
+}
+
+function teamsSection(run: BenchRun): string[] {
+  const t = run.teams;
+  if (!t) return [];
+  const x = t.latency;
+  const cs = x.load.concurrencies;
+  const names = Object.keys(LATENCY_TARGETS) as (keyof typeof LATENCY_TARGETS)[];
+  const fits = (s: TeamSizes) =>
+    Math.max(s.answers.everyTeamsWriters.bytes, s.answers.platformGroup.bytes) <= t.limits.authorizerBytes;
+  const most = t.sizes.filter(fits).at(-1);
+  const platformIam = t.sizes.filter((s) => s.iam.platformGroup.fits).at(-1);
+  return [
+    "## 8. Teams: sizes and the cost of workspaces",
+    "",
+    "### Sizes",
+    "",
+    `Synthetic team files of 1, 5 and 20 teams, each giving the four tiers (${["readers", "writers", "model-approvers", "release-managers"].map((r) => `\`${r}\``).join(", ")}) to`,
+    "`<team>-<tier>`, with the repository's group files; measured as `mlflow-gate policy lint` measures them (the",
+    "longest principal, username, API id and stage). The callers:",
+    "",
+    ...Object.entries(t.callers).map(
+      ([k, v]) => `- (${{ oneTeamGroup: "a", everyTeamsWriters: "b", platformGroup: "c" }[k]}) ${v}`,
+    ),
+    "",
+    `The design limits: the authorizer's answer at most ${n0(t.limits.authorizerBytes)} bytes; a role's execute-api policies at most`,
+    `${t.limits.iamPolicies} managed policies of ${n0(t.limits.iamPolicyChars)} characters (IAM's 10, one left for a Studio execution role's own); the API at most ${t.limits.apiResources} resources.`,
+    "",
+    teamSizesTable(t, t.sizes),
+    "",
+    "### Latency: MLflow with workspaces against without, through gateway → guard → MLflow",
+    "",
+    `Measured ${x.date}; load average ${x.loadAverage.before.join(" / ")} before and ${x.loadAverage.after.join(" / ")} after (1/5/15 min).`,
+    `Two local stacks as \`npm start\` runs them, one without team files and one with the demo teams (MLflow`,
+    "`--enable-workspaces`), the same data seeded in each (in `team-a`'s workspace on the second), the mix of section 3's",
+    `\`bearer\` target (${x.mix.join(", ")}) with a Cognito access token, keep-alive; ${x.load.rounds} rounds of a ${x.load.sliceMs} ms slice per`,
+    `target (at most ${x.load.writesPerTarget} cycles of the mix) after a ${x.load.warmupMs} ms warm-up, the targets taking turns in an order rotated per round:`,
+    "",
+    ...names.map((n) => `- \`${n}\`: ${x.targets[n].via}`),
+    "",
+    table(
+      ["target", ...cs.flatMap((c) => [`c=${c} req/s`, `c=${c} p50 ms`, `c=${c} p95 ms`]), "non-2xx"],
+      names.map((n) => {
+        const failures = cs.reduce(
+          (sum, c) => sum + Object.values(x.targets[n].byConcurrency[c]?.failures ?? {}).reduce((a, b) => a + b, 0),
+          0,
+        );
+        return [
+          n,
+          ...cs.flatMap((c) => {
+            const cell = x.targets[n].byConcurrency[c];
+            return cell ? [n0(cell.perSecond), f(cell.p50), f(cell.p95)] : ["–", "–", "–"];
+          }),
+          failures === 0 ? "0" : `**${failures}**`,
+        ];
+      }),
+    ),
+    "",
+    "What workspaces add (run by run, median):",
+    "",
+    table(
+      ["comparison", ...cs.flatMap((c) => [`c=${c} added p50 ms`, `c=${c} added p95 ms`, `c=${c} throughput ×`])],
+      (Object.keys(LATENCY_COMPARISONS) as (keyof typeof LATENCY_COMPARISONS)[]).map((name) => [
+        name,
+        ...cs.flatMap((c) => {
+          const v = x.comparisons[c]?.[name];
+          return v ? [signed(v.addedP50Ms), signed(v.addedP95Ms), f(v.throughputRatio)] : ["–", "–", "–"];
+        }),
+      ]),
+    ),
+    "",
+    "What it means. A caller in one team group has the same largest answer and IAM policies whatever the number of",
+    "teams: its resources are its tiers' routes placed under its one workspace. A caller's resources grow with every",
+    "team it reaches, whether through many groups (b) or one group that holds a tier in many teams (c), since each",
+    "workspace's routes are named literally;" +
+      (most
+        ? ` with these tiers the authorizer's answer stays within its ${n0(t.limits.authorizerBytes)} bytes up to ${most.teams} team(s) of the measured counts,`
+        : " none of the measured counts keeps such an answer within its limit,") +
+      (platformIam
+        ? ` and a role of such a group fits its IAM policies up to ${platformIam.teams} team(s).`
+        : " and no role of such a group fits its IAM policies beyond one team.") +
+      " `policy lint` reports both for the real team files. The API itself barely changes: the `/ws/{workspace}/`",
+    "prefix adds its resources once, whatever the number of teams. Workspaces cost what the comparisons show: the",
+    "gateway's longer path and mapped header, the guard's workspace check and MLflow's workspace lookup per request;",
+    "the team writer's row adds its own authorizer answer (cached like admin's). Figures from a shared machine are noisy;",
+    "the issue sets no target, so none is judged.",
+    "",
+    ...(x.problems.length > 0
+      ? ["**Problems in this section** (its figures are not valid):", "", ...x.problems.map((p) => `- ${p}`), ""]
+      : []),
+  ];
+}
+
 export function renderResults(run: BenchRun): string {
   const m = run.machine;
   const cores = m.cores;
@@ -408,6 +552,7 @@ export function renderResults(run: BenchRun): string {
     ...gatewaySection(run),
     ...promotionSection(run),
     ...uiSessionSection(run),
+    ...teamsSection(run),
     "## Commands",
     "",
     "```bash",
@@ -416,6 +561,7 @@ export function renderResults(run: BenchRun): string {
     "npm run bench -- --only authorizer,cold-start   # some sections, into $TMPDIR/mlflow-gate-bench-partial",
     "npm run bench:promotion                # the promotion section alone (--only promotion)",
     "npm run bench:ui-session               # the UI session's authorizer calls alone (--only ui-session)",
+    "npm run bench:teams                    # teams' sizes and the cost of workspaces alone (--only teams)",
     "npm run bench -- --out DIR             # write somewhere else",
     "```",
     "",

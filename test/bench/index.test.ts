@@ -9,6 +9,7 @@ import type { AuthorizerResults } from "../../bench/authorizer";
 import type { ColdStartResults } from "../../bench/cold-start";
 import type { GatewayResults } from "../../bench/gateway";
 import type { UiSessionResults } from "../../bench/ui-session";
+import type { TeamsResults } from "../../bench/teams";
 import { COMPARISON_TARGETS, judgeTargets, parseBenchArgs, SECTIONS, TargetVerdict } from "../../bench/index";
 import { REPO_ROOT } from "../../project/paths";
 
@@ -123,14 +124,14 @@ describe("npm run bench -- --quick", () => {
       let stderr = "";
       child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
       child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-      const timer = setTimeout(() => child.kill("SIGTERM"), 420_000);
+      const timer = setTimeout(() => child.kill("SIGTERM"), 720_000);
       child.on("error", reject);
       child.on("close", (code) => {
         clearTimeout(timer);
         resolve({ code, stdout, stderr });
       });
     });
-  }, 440_000);
+  }, 740_000);
 
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
@@ -150,6 +151,7 @@ describe("npm run bench -- --quick", () => {
       "## 5. Scaling",
       "## 6. Promotion calls through the guard",
       "## 7. Authorizer calls of a UI session",
+      "## 8. Teams: sizes and the cost of workspaces",
       "## Commands",
     ]) {
       expect(md).toContain(heading);
@@ -273,5 +275,18 @@ describe("npm run bench -- --quick", () => {
     expect(u.gatewayMix.simulated.token.authorizerCalls).toBe(1);
     expect(u.gatewayMix.simulated["token+verb+resource"].authorizerCalls).toBe(u.gatewayMix.routeKeys.length);
     expect(JSON.stringify(u)).not.toMatch(/eyJ[\w-]+\.eyJ/);
+  });
+
+  it("measures teams' sizes and MLflow with workspaces on against off, without a failed request", () => {
+    const t = read<TeamsResults>("teams.json");
+    expect(t.sizes.map((s) => s.teams)).toEqual([1, 5, 20]);
+    expect(t.latency.problems).toEqual([]);
+    for (const target of Object.values(t.latency.targets))
+      for (const cell of Object.values(target.byConcurrency)) {
+        expect(cell.failures).toEqual({});
+        expect(positive(cell.perSecond) && positive(cell.p50) && cell.count > 0).toBe(true);
+      }
+    for (const byName of Object.values(t.latency.comparisons))
+      for (const x of Object.values(byName)) expect(positive(x.throughputRatio)).toBe(true);
   });
 });
