@@ -440,15 +440,16 @@ function teamsSection(run: BenchRun): string[] {
     ),
     "",
     "What it means. A caller in one team group has the same largest answer and IAM policies whatever the number of",
-    "teams: its resources are its tiers' routes placed under its one workspace. A caller's resources grow with every",
-    "team it reaches, whether through many groups (b) or one group that holds a tier in many teams (c), since each",
-    "workspace's routes are named literally;" +
-      (most
-        ? ` with these tiers the authorizer's answer stays within its ${n0(t.limits.authorizerBytes)} bytes up to ${most.teams} team(s) of the measured counts,`
-        : " none of the measured counts keeps such an answer within its limit,") +
+    "teams: its resources are its tiers' routes placed under its one workspace. The authorizer's answer does not grow",
+    "with the teams a caller reaches either, whether through many groups (b) or one group holding a tier in many (c):",
+    "it is scoped to the request's team (the cache keys on the path, docs/teams.md), so only its `groups` string grows." +
+      (t.sizes.every(fits)
+        ? ` Every measured count stays within the ${n0(t.limits.authorizerBytes)} bytes designed to (up to ${most?.teams ?? 0} team(s)).`
+        : ` Past ${most?.teams ?? 0} team(s) an answer is over the ${n0(t.limits.authorizerBytes)} bytes designed to.`) +
+      " A role's IAM policies do grow with the teams its one group reaches, since each workspace's routes are named" +
       (platformIam
-        ? ` and a role of such a group fits its IAM policies up to ${platformIam.teams} team(s).`
-        : " and no role of such a group fits its IAM policies beyond one team.") +
+        ? ` literally: a role of such a group fits up to ${platformIam.teams} team(s).`
+        : " literally: no role of such a group fits beyond one team.") +
       " `policy lint` reports both for the real team files. The API itself barely changes: the `/ws/{workspace}/`",
     "prefix adds its resources once, whatever the number of teams. Workspaces cost what the comparisons show: the",
     "gateway's longer path and mapped header, the guard's workspace check and MLflow's workspace lookup per request;",
