@@ -58,9 +58,11 @@ class ProviderTest(unittest.TestCase):
         env = {"MLFLOW_GATE_AUTH_MODE": "bearer", "MLFLOW_GATE_COGNITO_CLIENT_ID": "abc123", "MLFLOW_GATE_COGNITO_REFRESH_TOKEN": "rt", "MLFLOW_GATE_COGNITO_ENDPOINT": "http://127.0.0.1:1"}
         origin = ("https", "gateway.example.com", 443)
         for team in ("team-a", "api", "ajax-api"):
-            with self.subTest(team=team), mock.patch.dict(os.environ, env, clear=True):
-                auth = http_request(MlflowHostCreds(f"https://gateway.example.com/prod/ws/{team}/api/2.0/mlflow-artifacts/artifacts/workspaces/{team}/1/abc/artifacts", auth="mlflow-gate"))
-                self.assertIn((origin, f"/prod/ws/{team}"), auth._targets)
+            # An artifact path, and the base of the multipart and presigned routes (the URI before /mlflow-artifacts/).
+            for host in (f"https://gateway.example.com/prod/ws/{team}/api/2.0/mlflow-artifacts/artifacts/workspaces/{team}/1/abc/artifacts", f"https://gateway.example.com/prod/ws/{team}/api/2.0"):
+                with self.subTest(host=host), mock.patch.dict(os.environ, env, clear=True):
+                    auth = http_request(MlflowHostCreds(host, auth="mlflow-gate"))
+                    self.assertIn((origin, f"/prod/ws/{team}"), auth._targets)
 
     def test_bearer_mode_gives_a_bearer_auth_for_the_tracking_uri_without_signing_in_yet(self):
         from mlflow.tracking.request_auth.registry import fetch_auth

@@ -48,7 +48,7 @@ def _refuse_plain_http(uris) -> None:
 
 #: Where MLflow's API starts in a URI: `/api/<version>/` or `/ajax-api/<version>/`. The version keeps a base path that
 #: holds `api` as a segment (a team named `api`: `<gateway>/ws/api/api/2.0/...`) whole.
-_API_PATH = re.compile(r"/(?:ajax-)?api/\d+\.\d+/")
+_API_PATH = re.compile(r"/(?:ajax-)?api/\d+\.\d+(?:/|$)")
 
 
 def _server_root(uri: str) -> str:
