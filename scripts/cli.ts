@@ -147,7 +147,7 @@ Commands:
       message; the other filters select among them. With --json, one JSON object per request,
       in time order (kind: transition, set-alias, delete-alias, delete-version, delete-model,
       rename); with --lines, every line about the model as without --model.
-  verify API_URL [--config FILE] [--audit-file FILE] [--artifact-mb N] [--dry-run]
+  verify API_URL [--config FILE] [--audit-file FILE] [--artifact-mb N] [--teams A,B] [--dry-run]
       A conformance run against a deployment, local or on AWS, with your own credentials: the
       UI config loads; each principal's sampled routes of every class are allowed or refused
       as the group files say; path tricks are refused; a forged identity header never becomes
@@ -157,8 +157,9 @@ Commands:
       Creates only its own uniquely named experiment, runs and registered model, and deletes
       them at the end. A loopback URL uses the local stack's profiles and demo users
       ($MLFLOW_GATE_DATA/stack.json); a deployment needs --config (README). --dry-run prints
-      the plan and sends nothing. One line per check, then "N passed, N failed"; exit 1 if any
-      check failed.
+      the plan and sends nothing. With team files, each team's routes are checked under
+      /ws/<team>/ and two teams (--teams A,B; default the first two) are checked to be apart.
+      One line per check, then "N passed, N failed"; exit 1 if any check failed.
   help
       Show this text.
 

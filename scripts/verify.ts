@@ -8,7 +8,10 @@ import { loadPolicySet } from "../authorizer/load-policies";
 import type { Command, Context } from "./lib/command";
 import { CliFailure, CliUsageError } from "./lib/cli-errors";
 import { localStackFile, readStackFile } from "./lib/user-admin";
-import { anonymousCaller, callerFor, CallerOptions } from "./lib/verify/callers";
+import { TEAMS_DIR } from "../project/paths";
+import { anonymousCaller, Caller, callerFor, CallerOptions } from "./lib/verify/callers";
+import { checkIsolation, cleanUpIsolation, IsolationCreated } from "./lib/verify/isolation";
+import { checkStackTeams, planIsolation, reaches, selectTeams, teamUrl } from "./lib/verify/teams";
 import {
   checkArtifacts,
   checkAudit,
@@ -27,8 +30,15 @@ import {
   writerOf,
 } from "./lib/verify/checks";
 import { checkGroupsKnown, parseApiUrl, targetFromConfig, targetFromStack, VerifyTarget } from "./lib/verify/config";
-import { expectations, formatLine, isSkipped, runName, summaryLines, VerifyLine } from "./lib/verify/plan";
-import { teamGroupNames } from "./lib/team-groups";
+import {
+  expectations,
+  formatLine,
+  isSkipped,
+  runName,
+  summaryLines,
+  VerifyLine,
+  VerifyPrincipal,
+} from "./lib/verify/plan";
 
 const DEFAULT_ARTIFACT_MB = 50;
 
@@ -71,45 +81,119 @@ function artifactBytes(ctx: Context): number {
   return mb * 1024 * 1024;
 }
 
+/**
+ * The team files verify reads: a deployment's config names them (`teamsDir`); for the local stack, those `npm start`
+ * reads (MLFLOW_GATE_TEAMS_DIR, else policies/teams).
+ */
+function teamsDirOf(ctx: Context, target: VerifyTarget): string {
+  if (target.teamsDir !== undefined) return target.teamsDir;
+  if (target.stackTeams === undefined) return "";
+  const env = ctx.io.env ?? process.env;
+  // The stack's own variable first (what `npm start` read), then --teams-dir (policies/teams by default).
+  return resolve(env.MLFLOW_GATE_TEAMS_DIR?.trim() || ctx.teamsDir || TEAMS_DIR);
+}
+
+/** `--teams A,B`: the two teams of the isolation check. */
+function teamsOption(ctx: Context): string | undefined {
+  return ctx.values.teams;
+}
+
+/** What verify runs in: the team of its checks (none without teams), every selected team, and the isolation plan. */
+interface TeamScope {
+  readonly teams: readonly string[];
+  readonly isolation: ReturnType<typeof planIsolation> | undefined;
+  /** The callers of the principals that reach a team, under `/ws/<team>/` (all at the API's root without teams). */
+  callersIn(team: string | undefined): Caller[];
+  as(principal: VerifyPrincipal, team: string): Caller;
+}
+
 /** --dry-run: who verify would call as, which routes it samples with what it expects, what it would create. */
-function describePlan(ctx: VerifyContext, target: VerifyTarget, out: (line: string) => void): void {
+function describePlan(ctx: VerifyContext, target: VerifyTarget, scope: TeamScope, out: (line: string) => void): void {
   out(
     `verify ${target.apiUrl.href} (region ${target.region}) as ${target.principals.length} principals; nothing is sent`,
   );
+  if (scope.teams.length > 0)
+    out(
+      `teams: ${scope.teams.join(", ")}; the checks run in ${ctx.workspace} (${teamUrl(target.apiUrl, ctx.workspace ?? "").href}) as its callers, the routes in each team as that team's callers`,
+    );
   const writer = writerOf(ctx);
   out(
     writer
-      ? `writer: ${writer.principal.name} (${writer.principal.group}) creates experiment and registered model ${ctx.name}, its runs and a ${ctx.artifactBytes / 1024 / 1024} MB artifact, and deletes them at the end`
-      : `writer: none (no principal's group may ${WRITER_ACTIONS.join(", ")}): the write checks would fail`,
+      ? `writer: ${writer.principal.name} (${writer.principal.group}) creates experiment and registered model ${ctx.name}${ctx.workspace !== undefined ? ` in ${ctx.workspace}` : ""}, its runs and a ${ctx.artifactBytes / 1024 / 1024} MB artifact, and deletes them at the end`
+      : `writer: none (no principal's group may ${WRITER_ACTIONS.join(", ")}${ctx.workspace !== undefined ? ` in ${ctx.workspace}` : ""}): the write checks would fail`,
   );
-  for (const caller of ctx.callers) {
-    out(
-      `${caller.principal.kind === "sigv4" ? "profile" : "user"} ${caller.principal.name} (${caller.principal.group}):`,
-    );
-    for (const e of expectations(ctx.policySet, caller.principal))
-      out(`  ${e.allowed ? "allow" : "deny "} ${e.route.method} ${e.route.path} (${e.route.action}, ${e.route.class})`);
+  for (const team of scope.teams.length > 0 ? scope.teams : [undefined]) {
+    for (const caller of scope.callersIn(team)) {
+      out(
+        `${caller.principal.kind === "sigv4" ? "profile" : "user"} ${caller.principal.name} (${caller.principal.group})${team !== undefined ? ` in ${team}` : ""}:`,
+      );
+      for (const e of expectations(ctx.policySet, caller.principal, team))
+        out(
+          `  ${e.allowed ? "allow" : "deny "} ${e.route.method} ${team !== undefined ? `/ws/${team}` : ""}${e.route.path} (${e.route.action}, ${e.route.class})`,
+        );
+    }
   }
   for (const probe of promotionProbes(ctx))
     out(
       `promotion: ${probe.caller.principal.name} (${probe.caller.principal.group}) asks to move verify's model version to ${probe.stage}, which its group file does not allow: expects the guard's 403`,
     );
+  const iso = scope.isolation;
+  if (iso !== undefined && typeof iso !== "string") {
+    const w = (p: VerifyPrincipal) => `${p.name} (${p.group})`;
+    out(
+      `isolation ${iso.a}/${iso.b}: ${w(iso.writerA)} creates experiment ${ctx.name}-isolation and a run in ${iso.a}; ${w(iso.readerB)} must not see them in any search of ${iso.b}, gets MLflow's 404 for their ids through /ws/${iso.b}/ and API Gateway's 403 through /ws/${iso.a}/; ${w(iso.writerB)} must not write into them (403 through /ws/${iso.a}/, 404 through /ws/${iso.b}/); ${w(iso.writerA)} deletes them at the end`,
+    );
+  } else if (typeof iso === "string") out(`isolation: skipped (${iso})`);
   out(`audit trail: ${target.auditFile ?? "none (the audit check is skipped)"}`);
 }
 
 async function verify(ctx: Context): Promise<number> {
   const target = resolveTarget(ctx);
-  const policySet = loadPolicySet(ctx.catalogFile, ctx.groupsDir);
-  checkGroupsKnown(target, new Set([...policySet.groups.keys(), ...teamGroupNames(ctx.teamsDir)]), ctx.groupsDir);
+  const teamsDir = teamsDirOf(ctx, target);
+  const policySet =
+    teamsDir === ""
+      ? loadPolicySet(ctx.catalogFile, ctx.groupsDir)
+      : loadPolicySet(ctx.catalogFile, ctx.groupsDir, undefined, teamsDir);
+  if (target.stackTeams !== undefined) checkStackTeams(target.stackTeams, policySet, teamsDir);
+  checkGroupsKnown(
+    target,
+    new Set([...policySet.groups.keys(), ...policySet.callerGroups]),
+    ctx.groupsDir,
+    policySet.teams ? teamsDir : undefined,
+  );
   const options: CallerOptions = {
     apiUrl: target.apiUrl,
     region: target.region,
     ...(target.awsFiles ? { awsFiles: target.awsFiles } : {}),
     ...(target.cognito ? { cognito: target.cognito } : {}),
   };
+  const teams = selectTeams(policySet, teamsOption(ctx));
+  // One caller per principal and base URL: each signs in once.
+  const callers = new Map<string, Caller>();
+  const as = (principal: VerifyPrincipal, team: string | undefined): Caller => {
+    const key = `${principal.kind} ${principal.name} ${team ?? ""}`;
+    let caller = callers.get(key);
+    if (!caller) {
+      caller = callerFor(
+        principal,
+        team === undefined ? options : { ...options, apiUrl: teamUrl(target.apiUrl, team) },
+      );
+      callers.set(key, caller);
+    }
+    return caller;
+  };
+  const scope: TeamScope = {
+    teams,
+    isolation: teams.length > 0 ? planIsolation(policySet, target.principals, teams) : undefined,
+    callersIn: (team) =>
+      target.principals.filter((p) => team === undefined || reaches(policySet, p, team)).map((p) => as(p, team)),
+    as,
+  };
   const out = (line: string) => ctx.io.stdout.write(`${line}\n`);
   const vctx: VerifyContext = {
     policySet,
-    callers: target.principals.map((p) => callerFor(p, options)),
+    callers: scope.callersIn(teams[0]),
+    ...(teams[0] !== undefined ? { workspace: teams[0] } : {}),
     anonymous: anonymousCaller(options),
     name: runName(new Date(), randomBytes(3).toString("hex")),
     artifactBytes: artifactBytes(ctx),
@@ -117,7 +201,7 @@ async function verify(ctx: Context): Promise<number> {
     log: (line) => ctx.io.stderr.write(`${line}\n`),
   };
   if (ctx.values["dry-run"] === true) {
-    describePlan(vctx, target, out);
+    describePlan(vctx, target, scope, out);
     return 0;
   }
 
@@ -129,26 +213,31 @@ async function verify(ctx: Context): Promise<number> {
     }
   };
   report(await checkUiConfig(vctx));
-  report(...(await checkRoutes(vctx)));
+  if (teams.length === 0) report(...(await checkRoutes(vctx)));
+  for (const team of teams)
+    report(...(await checkRoutes({ ...vctx, callers: scope.callersIn(team), workspace: team })));
   const reader = vctx.callers.find(
     (c) =>
       c.principal.kind === "sigv4" &&
       policySet.catalog.routes
         .filter((r) => r.action === "SearchExperiments" && r.auth === "iam" && r.method === "GET")
-        .every((r) => policySet.intends([c.principal.group], r)),
+        .every((r) => policySet.intends([c.principal.group], r, vctx.workspace)),
   );
   if (reader) report(...(await checkPathTricks(reader)));
   else report({ id: "path tricks", skipped: "no SigV4 principal whose group may search experiments" });
 
   const writer = writerOf(vctx);
-  if (!writer) {
+  if (!writer)
     report({
       id: "writer",
       ok: false,
-      text: `no SigV4 principal whose group may ${WRITER_ACTIONS.join(", ")}: the stamping, identity, artifact and audit checks need one`,
+      text: `no SigV4 principal whose group may ${WRITER_ACTIONS.join(", ")}${vctx.workspace !== undefined ? ` in ${vctx.workspace}` : ""}: the stamping, identity, artifact and audit checks need one`,
     });
-  } else {
+  const isolation = typeof scope.isolation === "object" ? { plan: scope.isolation, as, name: vctx.name } : undefined;
+  if (typeof scope.isolation === "string") report({ id: "isolation", skipped: scope.isolation });
+  if (writer || isolation) {
     const created: Created = { runIds: [], artifactPaths: [], writes: [] };
+    const isolated: IsolationCreated = { strayRuns: [] };
     // Ctrl-C while verify has objects in the deployment: finish the request in flight, then clean up.
     let interrupted = false;
     const onSignal = () => {
@@ -161,9 +250,9 @@ async function verify(ctx: Context): Promise<number> {
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
     try {
-      const experiment = await createExperiment(vctx, writer, created);
-      report(experiment);
-      if (experiment.ok) {
+      const experiment = writer ? await createExperiment(vctx, writer, created) : undefined;
+      if (experiment) report(experiment);
+      if (writer && experiment?.ok) {
         checkpoint();
         report(...(await checkStamping(vctx, writer, created)));
         checkpoint();
@@ -176,10 +265,13 @@ async function verify(ctx: Context): Promise<number> {
         await new Promise((r) => setTimeout(r, 500));
         report(...checkAudit(vctx, created));
       }
+      checkpoint();
+      if (isolation) report(...(await checkIsolation(isolation, isolated)));
     } catch (e) {
       if (!(e instanceof Interrupted)) throw e;
     } finally {
-      report(await cleanUp(writer, created));
+      if (writer) report(await cleanUp(writer, created));
+      if (isolation) report(await cleanUpIsolation(isolation, isolated));
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
     }
@@ -200,6 +292,6 @@ class Interrupted extends Error {}
 
 export const verifyCommand: Command = {
   name: "verify",
-  options: ["config", "dry-run", "audit-file", "artifact-mb"],
+  options: ["config", "dry-run", "audit-file", "artifact-mb", "teams"],
   run: verify,
 };

@@ -18,6 +18,7 @@ export const OPTIONS = {
   help: { type: "boolean", short: "h" },
   group: { type: "string", multiple: true },
   team: { type: "string" },
+  teams: { type: "string" },
   format: { type: "string" },
   region: { type: "string" },
   account: { type: "string" },

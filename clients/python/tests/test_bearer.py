@@ -152,5 +152,27 @@ class BearerAuthTest(unittest.TestCase):
                 self.assertEqual(r.url, url)
 
 
+class BearerAuthInATeamTest(unittest.TestCase):
+    # A team's tracking URI: the API's stage, then /ws/<team> (docs/teams.md#clients).
+    auth = GateBearerAuth(lambda: "access-1", [target_of("https://api.example.com/prod/ws/team-a/"), target_of("http://127.0.0.1:8080/ws/api")])
+
+    def test_the_teams_sdk_routes_go_to_its_ui_routes_with_the_token(self):
+        r = self.auth(prepare("POST", "https://api.example.com/prod/ws/team-a/api/2.0/mlflow/runs/create", data=b"{}"))
+        self.assertEqual((r.url, r.headers["Authorization"]), ("https://api.example.com/prod/ws/team-a/ajax-api/2.0/mlflow/runs/create", "Bearer access-1"))
+        r = self.auth(prepare("GET", "https://api.example.com/prod/ws/team-a/api/2.0/mlflow-artifacts/presigned/1/abc/artifacts/w.bin"))
+        self.assertEqual(r.url, "https://api.example.com/prod/ws/team-a/ajax-api/2.0/mlflow-artifacts/presigned/1/abc/artifacts/w.bin")
+
+    def test_a_team_named_api_keeps_its_path(self):
+        r = self.auth(prepare("GET", "http://127.0.0.1:8080/ws/api/api/2.0/mlflow/experiments/search"))
+        self.assertEqual(r.url, "http://127.0.0.1:8080/ws/api/ajax-api/2.0/mlflow/experiments/search")
+
+    def test_another_teams_path_and_the_apis_root_get_no_token(self):
+        for url in ["https://api.example.com/prod/ws/team-b/api/2.0/mlflow/runs/get", "https://api.example.com/prod/api/2.0/mlflow/runs/get", "https://api.example.com/prod/ws/team-a-x/api/2.0/mlflow/runs/get"]:
+            with self.subTest(url=url):
+                r = self.auth(prepare("GET", url))
+                self.assertNotIn("Authorization", r.headers)
+                self.assertEqual(r.url, url)
+
+
 if __name__ == "__main__":
     unittest.main()

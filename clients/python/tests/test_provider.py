@@ -48,6 +48,22 @@ class ProviderTest(unittest.TestCase):
         self.assertIsInstance(auth, GateBearerAuth)
         self.assertIn((("https", "gateway.example.com", 443), "/prod"), auth._targets)
 
+    def test_an_artifact_repositorys_credentials_in_a_team_keep_the_teams_path_even_a_team_named_api(self):
+        from mlflow.tracking.request_auth.registry import fetch_auth
+        from mlflow.utils.rest_utils import MlflowHostCreds
+
+        def http_request(host_creds):
+            return fetch_auth(host_creds.auth)
+
+        env = {"MLFLOW_GATE_AUTH_MODE": "bearer", "MLFLOW_GATE_COGNITO_CLIENT_ID": "abc123", "MLFLOW_GATE_COGNITO_REFRESH_TOKEN": "rt", "MLFLOW_GATE_COGNITO_ENDPOINT": "http://127.0.0.1:1"}
+        origin = ("https", "gateway.example.com", 443)
+        for team in ("team-a", "api", "ajax-api"):
+            # An artifact path, and the base of the multipart and presigned routes (the URI before /mlflow-artifacts/).
+            for host in (f"https://gateway.example.com/prod/ws/{team}/api/2.0/mlflow-artifacts/artifacts/workspaces/{team}/1/abc/artifacts", f"https://gateway.example.com/prod/ws/{team}/api/2.0"):
+                with self.subTest(host=host), mock.patch.dict(os.environ, env, clear=True):
+                    auth = http_request(MlflowHostCreds(host, auth="mlflow-gate"))
+                    self.assertIn((origin, f"/prod/ws/{team}"), auth._targets)
+
     def test_bearer_mode_gives_a_bearer_auth_for_the_tracking_uri_without_signing_in_yet(self):
         from mlflow.tracking.request_auth.registry import fetch_auth
 

@@ -4,8 +4,11 @@
 import { createHash, randomBytes } from "crypto";
 import { readFileSync } from "fs";
 import { PolicySet } from "../../../authorizer/core/policy-set";
-import { promotionRightsOf } from "../../../authorizer/core/promotion-rights";
+import { decidePromotionRequest } from "../../../authorizer/core/decide-promotion";
+import { CatalogRoute } from "../../../authorizer/core/catalog";
+import { STAGES } from "../../../authorizer/core/promotion";
 import { Caller, RawRequest, sendPresigned } from "./callers";
+import { mayIn } from "./teams";
 import {
   Answer,
   CheckResult,
@@ -29,6 +32,8 @@ export interface VerifyContext {
   /** verify's unique name: its experiment and registered model. */
   readonly name: string;
   readonly artifactBytes: number;
+  /** The team whose workspace the callers' base URL is in (`<url>/ws/<team>`); undefined: no teams. */
+  readonly workspace?: string;
   /** The guard's audit trail as a file of JSON lines (the local stack's); undefined: the audit check is skipped. */
   readonly auditFile?: string;
   readonly log: (line: string) => void;
@@ -61,21 +66,20 @@ const fail = (id: string, text: string, details: string[] = []): CheckResult => 
 
 const who = (p: VerifyPrincipal) => `${p.name} (${p.group})`;
 
-/** The first caller whose group the files let do every one of these actions, on its own surface. */
+/** The first caller whose group the files let do every one of these actions, on its own surface, in the workspace. */
 function callerMay(
-  ctx: VerifyContext,
+  ctx: Pick<VerifyContext, "policySet" | "callers" | "workspace">,
   actions: readonly string[],
   kind: VerifyPrincipal["kind"] = "sigv4",
 ): Caller | undefined {
-  const surface = kind === "sigv4" ? "iam" : "cognito";
   return ctx.callers.find(
-    (c) =>
-      c.principal.kind === kind &&
-      actions.every((action) => {
-        const routes = ctx.policySet.catalog.routes.filter((r) => r.action === action && r.auth === surface);
-        return routes.length > 0 && routes.every((r) => ctx.policySet.intends([c.principal.group], r));
-      }),
+    (c) => c.principal.kind === kind && mayIn(ctx.policySet, c.principal, actions, ctx.workspace),
   );
+}
+
+/** Whether the caller's group may call every route of the action on the caller's surface in the workspace. */
+function callerMayDo(ctx: Pick<VerifyContext, "policySet" | "workspace">, caller: Caller, action: string): boolean {
+  return mayIn(ctx.policySet, caller.principal, [action], ctx.workspace);
 }
 
 /** The actions verify's writer needs: its experiment, runs, a registered model, an artifact, and their deletion. */
@@ -93,8 +97,8 @@ export const WRITER_ACTIONS = [
   "DeleteExperiment",
 ] as const;
 
-export function writerOf(ctx: Pick<VerifyContext, "policySet" | "callers">): Caller | undefined {
-  return callerMay(ctx as VerifyContext, WRITER_ACTIONS);
+export function writerOf(ctx: Pick<VerifyContext, "policySet" | "callers" | "workspace">): Caller | undefined {
+  return callerMay(ctx, WRITER_ACTIONS);
 }
 
 /** The stamped name the guard gives a caller (docs/guard.md): a pattern for SigV4 callers, whose ARN verify does not know. */
@@ -129,7 +133,7 @@ export async function checkRoutes(ctx: VerifyContext): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   for (const caller of ctx.callers) {
     const wrong: string[] = [];
-    const expected = expectations(ctx.policySet, caller.principal);
+    const expected = expectations(ctx.policySet, caller.principal, ctx.workspace);
     for (const { route, allowed } of expected) {
       const a = await caller.send({
         method: route.method,
@@ -142,12 +146,14 @@ export async function checkRoutes(ctx: VerifyContext): Promise<CheckResult[]> {
           `${route.method} ${route.path} (${route.action}, ${route.class}): expected ${allowed ? "allowed" : "refused by the gateway"}, got ${describeAnswer(a)}`,
         );
     }
-    const id = `routes ${who(caller.principal)}`;
+    const id = `routes ${who(caller.principal)}${ctx.workspace !== undefined ? ` in ${ctx.workspace}` : ""}`;
     results.push(
       wrong.length === 0
         ? ok(
             id,
-            `${expected.length} sampled routes (every class), decided as policies/groups/${caller.principal.group}.yaml says`,
+            ctx.workspace === undefined
+              ? `${expected.length} sampled routes (every class), decided as policies/groups/${caller.principal.group}.yaml says`
+              : `${expected.length} sampled routes (every class) under /ws/${ctx.workspace}/, decided as the tiers ${caller.principal.group} holds there say`,
           )
         : fail(
             id,
@@ -270,16 +276,32 @@ export interface PromotionProbe {
   readonly path: string;
 }
 
+/** The stages the guard lets the group move someone else's version to (from some stage), in the workspace. */
+function stagesTo(ctx: Pick<VerifyContext, "policySet" | "workspace">, group: string, route: CatalogRoute) {
+  return STAGES.filter((to) =>
+    STAGES.some(
+      (from) =>
+        decidePromotionRequest(
+          ctx.policySet,
+          [group],
+          route,
+          { kind: "transition", to, from, archiveExisting: false },
+          { caller: "someone", creator: "someone else" },
+          ctx.workspace,
+        ).ok,
+    ),
+  );
+}
+
 /** The principals whose group file restricts the stages a version may be moved to, each with a stage it lacks. */
-export function promotionProbes(ctx: Pick<VerifyContext, "policySet" | "callers">): PromotionProbe[] {
+export function promotionProbes(ctx: Pick<VerifyContext, "policySet" | "callers" | "workspace">): PromotionProbe[] {
   return ctx.callers.flatMap((caller) => {
     const route = ctx.policySet.catalog.routes.find(
       (r) => r.action === "TransitionModelVersionStage" && r.auth === surfaceOf(caller.principal),
     );
-    const rights = promotionRightsOf(ctx.policySet, caller.principal.group);
-    if (route === undefined || !rights?.transition || !ctx.policySet.intends([caller.principal.group], route))
-      return [];
-    const stage = PROBED_STAGES.find((s) => !rights.stagesTo.includes(s));
+    if (route === undefined || !ctx.policySet.intends([caller.principal.group], route, ctx.workspace)) return [];
+    const allowed = stagesTo(ctx, caller.principal.group, route);
+    const stage = PROBED_STAGES.find((s) => !allowed.includes(s));
     return stage === undefined ? [] : [{ caller, stage, path: route.path }];
   });
 }
@@ -298,7 +320,7 @@ export async function checkPromotionRules(ctx: VerifyContext, writer: Caller, cr
   const runId = created.runIds[0];
   if (created.model === undefined || runId === undefined)
     return [{ id: "promotion", skipped: "verify registered no model to promote" }];
-  if (!callerMay({ ...ctx, callers: [writer] }, ["CreateModelVersion"]))
+  if (!callerMayDo(ctx, writer, "CreateModelVersion"))
     return [{ id: "promotion", skipped: `${who(writer.principal)} may not register a model version to promote` }];
   const v = await write(writer, created, "CreateModelVersion", {
     method: "POST",
@@ -492,7 +514,7 @@ export async function checkArtifacts(ctx: VerifyContext, writer: Caller, created
   for (const caller of ctx.callers.filter((c) => c.principal.kind === "sigv4")) {
     const mayRead = ctx.policySet.catalog.routes
       .filter((r) => r.action === "GetPresignedDownloadUrl" && r.auth === "iam")
-      .every((r) => ctx.policySet.intends([caller.principal.group], r));
+      .every((r) => ctx.policySet.intends([caller.principal.group], r, ctx.workspace));
     if (mayRead) {
       const { data: got, answer } = await downloadPresigned(caller, `${dir}/${file}`);
       const same = got !== undefined && createHash("sha256").update(got).digest("hex") === digest;
@@ -507,7 +529,7 @@ export async function checkArtifacts(ctx: VerifyContext, writer: Caller, created
     if (caller === writer) continue;
     const mayWrite = ctx.policySet.catalog.routes
       .filter((r) => r.action === "CreateMultipartUpload" && r.auth === "iam")
-      .every((r) => ctx.policySet.intends([caller.principal.group], r));
+      .every((r) => ctx.policySet.intends([caller.principal.group], r, ctx.workspace));
     if (mayWrite) continue;
     const a = await caller.send({
       method: "POST",

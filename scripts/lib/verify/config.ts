@@ -1,5 +1,6 @@
 // `mlflow-gate verify`: whom to verify as, from the local stack's stack.json or a configuration file for a
 // deployment. Pure: the command reads the files and the environment and hands their contents here.
+import { dirname, resolve } from "path";
 import { isLoopbackHost, REGION } from "../../../authorizer/core/contract";
 import { CliFailure, CliUsageError } from "../cli-errors";
 import { regionFromUrl, SharedFiles } from "../sign-request";
@@ -12,6 +13,10 @@ export interface VerifyTarget {
   readonly cognito?: { readonly endpoint: string; readonly clientId: string };
   readonly awsFiles?: SharedFiles;
   readonly auditFile?: string;
+  /** The team files the deployment was built from (a config's `teamsDir`); undefined: the command decides (local). */
+  readonly teamsDir?: string;
+  /** The teams a local stack runs (stack.json's `teams`): verify's team files must name the same. */
+  readonly stackTeams?: readonly string[];
 }
 
 export function parseApiUrl(raw: string | undefined): URL {
@@ -68,6 +73,7 @@ export function targetFromStack(apiUrl: URL, stack: unknown, stackFile: string, 
     principals,
     cognito: { endpoint: cognito.endpoint as string, clientId: cognito.clientId as string },
     awsFiles: { credentialsFile: s.awsCredentialsFile as string, configFile: s.awsConfigFile as string },
+    stackTeams: Array.isArray(s.teams) ? (s.teams as unknown[]).filter(str) : [],
     ...((auditFile ?? (str(s.auditFile) ? s.auditFile : undefined)) !== undefined
       ? { auditFile: (auditFile ?? s.auditFile) as string }
       : {}),
@@ -77,8 +83,9 @@ export function targetFromStack(apiUrl: URL, stack: unknown, stackFile: string, 
 /**
  * A deployment's principals from a configuration file (JSON):
  * `{ "region"?, "profiles": [{ "profile", "group" }], "users": [{ "username", "group", "passwordEnv" | "refreshTokenEnv" }],
- *    "cognito"?: { "clientId", "endpoint"? }, "auditFile"? }`. Secrets are never in the file: it names the
- * environment variables that hold them.
+ *    "cognito"?: { "clientId", "endpoint"? }, "auditFile"?, "teamsDir"? }`. Secrets are never in the file: it names
+ * the environment variables that hold them. `teamsDir`, relative to the file: the team files the deployment was
+ * built from; with them verify works in the teams' workspaces (`<url>/ws/<team>/`).
  */
 export function targetFromConfig(
   apiUrl: URL,
@@ -135,6 +142,7 @@ export function targetFromConfig(
     )
       problems.push(`"cognito.endpoint" must be https (http only for a loopback address): passwords go there`);
   }
+  if (c.teamsDir !== undefined && !str(c.teamsDir)) problems.push(`"teamsDir" must be a directory's path`);
   if (problems.length > 0) throw new CliFailure(problems.map((p) => `mlflow-gate: ${file}: ${p}`));
   const audit = auditFile ?? (str(c.auditFile) ? c.auditFile : undefined);
   return {
@@ -150,12 +158,23 @@ export function targetFromConfig(
         }
       : {}),
     ...(audit !== undefined ? { auditFile: audit } : {}),
+    ...(str(c.teamsDir) ? { teamsDir: resolve(dirname(file), c.teamsDir) } : {}),
   };
 }
 
-/** Every principal's group must have a group file: verify compares the deployment with those files. */
-export function checkGroupsKnown(target: VerifyTarget, groups: ReadonlySet<string>, groupsDir: string): void {
+/**
+ * Every principal's group must be one the files give rights (a group file's, or with teams one the team files name):
+ * verify compares the deployment with those files.
+ */
+export function checkGroupsKnown(
+  target: VerifyTarget,
+  groups: ReadonlySet<string>,
+  groupsDir: string,
+  teamsDir?: string,
+): void {
   const unknown = target.principals.filter((p) => !groups.has(p.group));
+  const where =
+    teamsDir === undefined ? `has no file in ${groupsDir}` : `is named by no file of ${groupsDir} or ${teamsDir}`;
   if (unknown.length > 0)
-    throw new CliFailure(unknown.map((p) => `mlflow-gate: ${p.name}'s group ${p.group} has no file in ${groupsDir}`));
+    throw new CliFailure(unknown.map((p) => `mlflow-gate: ${p.name}'s group ${p.group} ${where}`));
 }

@@ -102,11 +102,19 @@ export interface ProbeExpectation {
   readonly allowed: boolean;
 }
 
-/** What the group files say each sampled route must get for this principal. */
-export function expectations(policySet: PolicySet, principal: VerifyPrincipal, perClass = 3): ProbeExpectation[] {
+/**
+ * What the group files say each sampled route must get for this principal: in a team's workspace (its routes under
+ * `/ws/<team>/`) when the deployment has teams.
+ */
+export function expectations(
+  policySet: PolicySet,
+  principal: VerifyPrincipal,
+  workspace?: string,
+  perClass = 3,
+): ProbeExpectation[] {
   return sampleRoutes(policySet.catalog.routes, surfaceOf(principal), perClass).map((route) => ({
     route,
-    allowed: policySet.intends([principal.group], route),
+    allowed: policySet.intends([principal.group], route, workspace),
   }));
 }
 

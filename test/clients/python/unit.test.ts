@@ -1,10 +1,13 @@
 import { API_GATEWAY } from "../../../authorizer/core/contract";
 import { join } from "path";
 import { ensureMlflowVenv } from "../../../project/mlflow-venv";
+import { REPO_ROOT } from "../../../project/paths";
 import { runPython } from "../../support/python";
 
 // The Python plugin's own unit tests (clients/python/tests), with the interpreter of .venv where the
 // plugin is installed; no stack and no network. The plugin against a real stack: test/integration/client-plugin.test.ts.
+
+const PLUGIN_SOURCE = join(REPO_ROOT, "clients", "python", "src");
 
 beforeAll(() => ensureMlflowVenv());
 
@@ -12,6 +15,8 @@ test("the plugin's unit tests pass (clients/python/tests: signing, bodies, other
   const r = await runPython(["-m", "unittest", "discover", "-s", join("clients", "python", "tests")], {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
+    // This checkout's source, whichever checkout .venv's editable install points at (a git worktree shares .venv).
+    PYTHONPATH: PLUGIN_SOURCE,
     PYTHONWARNINGS: "ignore",
     MLFLOW_DISABLE_TELEMETRY: "true",
   });

@@ -46,12 +46,15 @@ def _refuse_plain_http(uris) -> None:
             )
 
 
-_API_PATH = re.compile(r"/(?:ajax-)?api/")
+#: Where MLflow's API starts in a URI: `/api/<version>/` or `/ajax-api/<version>/`. The version keeps a base path that
+#: holds `api` as a segment (a team named `api`: `<gateway>/ws/api/api/2.0/...`) whole.
+_API_PATH = re.compile(r"/(?:ajax-)?api/\d+\.\d+(?:/|$)")
 
 
 def _server_root(uri: str) -> str:
     """The server's own URI: an artifact repository's host credentials name a whole artifact path
-    (`<server>/api/2.0/mlflow-artifacts/artifacts/...`), a store's the server (an API stage path kept)."""
+    (`<server>/api/2.0/mlflow-artifacts/artifacts/...`), a store's the server (an API stage path and a team's
+    `/ws/<team>` kept)."""
     parts = urlsplit(uri)
     match = _API_PATH.search(parts.path)
     return parts._replace(path=parts.path[: match.start()] if match else parts.path, query="", fragment="").geturl()

@@ -126,3 +126,33 @@ test("checkGroupsKnown: a principal of a group without a file is refused", () =>
     "mlflow-gate: reader's group readers has no file in policies/groups",
   );
 });
+
+describe("teams", () => {
+  test("targetFromStack reads the teams the stack runs (none without teams)", () => {
+    const url = new URL("http://127.0.0.1:8080");
+    expect(targetFromStack(url, { ...STACK, teams: ["team-a", "team-b"] }, "/d/stack.json").stackTeams).toEqual([
+      "team-a",
+      "team-b",
+    ]);
+    expect(targetFromStack(url, STACK, "/d/stack.json").stackTeams).toEqual([]);
+  });
+
+  test('targetFromConfig: "teamsDir" is relative to the configuration file; a blank one is a problem', () => {
+    const url = new URL("https://abc.execute-api.eu-west-1.amazonaws.com/prod");
+    const config = { profiles: [{ profile: "p", group: "team-a-readers" }] };
+    expect(targetFromConfig(url, { ...config, teamsDir: "teams" }, "/etc/mlflow-gate/verify.json", {}).teamsDir).toBe(
+      "/etc/mlflow-gate/teams",
+    );
+    expect(targetFromConfig(url, config, "/etc/verify.json", {}).teamsDir).toBeUndefined();
+    expect(thrownBy(() => targetFromConfig(url, { ...config, teamsDir: "" }, "v.json", {}), CliFailure).lines).toEqual([
+      'mlflow-gate: v.json: "teamsDir" must be a directory\'s path',
+    ]);
+  });
+
+  test("checkGroupsKnown with teams names both directories", () => {
+    const t = targetFromStack(new URL("http://127.0.0.1:8080"), STACK, "/d/stack.json");
+    expect(() => checkGroupsKnown(t, new Set(["admins"]), "policies/groups", "policies/teams")).toThrow(
+      "mlflow-gate: reader's group readers is named by no file of policies/groups or policies/teams",
+    );
+  });
+});
