@@ -135,6 +135,15 @@ const READS = (o: TeamObjects): Plan => [
   ["logged_model_artifacts", "list_logged_model_artifacts", { model_id: o.loggedModelId }],
 ];
 const READ_NAMES = READS({} as TeamObjects).map(([n]) => n);
+const names = (plan: Plan) => plan.map(([n]) => n);
+const prefixed = (prefix: string, plan: Plan): Plan => plan.map(([n, op, k]) => [`${prefix}${n}`, op, k]);
+/** The results whose names start with `prefix`, without it. */
+const unprefixed = (prefix: string, results: Record<string, OpResult>): Record<string, OpResult> =>
+  Object.fromEntries(
+    Object.entries(results)
+      .filter(([n]) => n.startsWith(prefix))
+      .map(([n, v]) => [n.slice(prefix.length), v]),
+  );
 
 describe.each<[string, Caller]>([
   ["SigV4", { sigv4: "mlflow-team-a-reader" }],
@@ -174,37 +183,40 @@ describe.each<[string, Caller]>([
 
   test("reads team A's objects by id, and gets MLflow's 404 for team B's in /ws/team-a/ and API Gateway's 403 in /ws/team-b/", async () => {
     // Act
-    const [own, inA, inB] = await Promise.all([
-      ops(reader, "team-a", READS(A())),
-      ops(reader, "team-a", [
-        ...READS(B()),
-        ["by_name", "get_experiment_by_name", { name: "team-b-experiment" }],
-        // The store path of team B's artifact, and the same path relative to team A's root.
-        [
-          "store_path",
-          "rest",
-          {
-            method: "GET",
-            endpoint: `/api/2.0/mlflow-artifacts/artifacts/workspaces/team-b/${B().experimentId}/${B().runId}/artifacts/${B().artifact}`,
-          },
-        ],
-        [
-          "store_path_relative",
-          "rest",
-          {
-            method: "GET",
-            endpoint: `/api/2.0/mlflow-artifacts/artifacts/${B().experimentId}/${B().runId}/artifacts/${B().artifact}`,
-          },
-        ],
-        ["create_experiment", "create_experiment", { name: "reader-must-not" }],
-      ]),
-      ops(reader, "team-b", [
+    // One process, one identity: team A's objects, then team B's in /ws/team-a/, then in /ws/team-b/.
+    const r = await ops(reader, "team-a", [
+      ...prefixed("own_", READS(A())),
+      ...READS(B()),
+      ["by_name", "get_experiment_by_name", { name: "team-b-experiment" }],
+      // The store path of team B's artifact, and the same path relative to team A's root.
+      [
+        "store_path",
+        "rest",
+        {
+          method: "GET",
+          endpoint: `/api/2.0/mlflow-artifacts/artifacts/workspaces/team-b/${B().experimentId}/${B().runId}/artifacts/${B().artifact}`,
+        },
+      ],
+      [
+        "store_path_relative",
+        "rest",
+        {
+          method: "GET",
+          endpoint: `/api/2.0/mlflow-artifacts/artifacts/${B().experimentId}/${B().runId}/artifacts/${B().artifact}`,
+        },
+      ],
+      ["create_experiment", "create_experiment", { name: "reader-must-not" }],
+      ["to_b", "use_workspace", { team: "team-b" }],
+      ...prefixed("b_", [
         ...READS(B()),
         ["search_experiments", "search_experiments", {}],
         ["search_models", "search_registered_models", {}],
         ["gql", "rest", { method: "POST", endpoint: "/graphql", json: GRAPHQL_GET_RUN(B().runId) }],
       ]),
     ]);
+    const own = unprefixed("own_", r);
+    const inB = unprefixed("b_", r);
+    const inA = r;
     // Assess
     expect(failures(own)).toEqual([]);
     expect(own.read_artifact!.value).toBe(A().secret);
@@ -216,7 +228,7 @@ describe.each<[string, Caller]>([
     expect(inA.store_path!.value).toMatchObject({ status: 403, body: { reason: "artifact-path-workspace" } });
     // Relative paths are rooted at workspaces/team-a/: not there (MLflow answers a missing S3 object with a 500).
     expect([404, 500]).toContain(inA.store_path_relative!.value.status);
-    expect(JSON.stringify(inA)).not.toContain(B().secret);
+    expect(JSON.stringify(r)).not.toContain(B().secret);
     expectRefusedWith(inB, [...READ_NAMES, "search_experiments", "search_models"], 403);
     expect(inB.gql!.value.status).toBe(mode === "SigV4" ? 401 : 403);
     expect(JSON.stringify(inB)).not.toContain(B().secret);
@@ -249,7 +261,6 @@ const REGISTRY_WRITES = (o: TeamObjects, tag: string): Plan => [
   ["alias", "set_registered_model_alias", { name: o.model, alias: "intruder", version: "1" }],
   ["describe", "update_model_version", { name: o.model, version: "1", description: tag }],
 ];
-const names = (plan: Plan) => plan.map(([n]) => n);
 
 describe.each<[string, Caller, Caller]>([
   ["SigV4", { sigv4: "mlflow-team-a-writer" }, { sigv4: "mlflow-team-a-model-approver" }],
