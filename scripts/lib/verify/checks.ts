@@ -51,9 +51,11 @@ export interface Created {
   writes: { readonly requestId: string; readonly principal: VerifyPrincipal; readonly what: string }[];
 }
 
-const json = (body: unknown): Uint8Array => Buffer.from(JSON.stringify(body), "utf8");
+/** A JSON request body. */
+export const json = (body: unknown): Uint8Array => Buffer.from(JSON.stringify(body), "utf8");
 
-function parsed(a: Answer): Record<string, unknown> {
+/** An answer's JSON object, or an empty one when its body is none. */
+export function parsed(a: Answer): Record<string, unknown> {
   try {
     return JSON.parse(a.body.toString("utf8")) as Record<string, unknown>;
   } catch {

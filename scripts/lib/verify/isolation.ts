@@ -4,6 +4,7 @@
 import { Caller, RawRequest } from "./callers";
 import { CheckResult, describeAnswer, isGatewayRefusal, VERIFY_PREFIX, VerifyPrincipal, Answer } from "./plan";
 import { IsolationPlan } from "./teams";
+import { json, parsed } from "./checks";
 
 /** The isolation check's callers: each principal with the base URL of team A and of team B. */
 export interface IsolationCallers {
@@ -20,16 +21,6 @@ export interface IsolationCreated {
   runId?: string;
   /** Runs B's writer should never have got (a write into A carried out), with the team whose path created them. */
   strayRuns: { readonly runId: string; readonly team: string }[];
-}
-
-const json = (body: unknown): Uint8Array => Buffer.from(JSON.stringify(body), "utf8");
-
-function parsed(a: Answer): Record<string, unknown> {
-  try {
-    return JSON.parse(a.body.toString("utf8")) as Record<string, unknown>;
-  } catch {
-    return {};
-  }
 }
 
 const who = (p: VerifyPrincipal) => `${p.name} (${p.group})`;

@@ -2,16 +2,12 @@ import { CognitoIdentityProviderClient } from "@aws-sdk/client-cognito-identity-
 import { mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
+import { DEMO_USERS } from "../../../local/demo-identities";
 import { adminClient, RunningUserPool, startUserPool, UserPoolOptions } from "../../../local/user-pool";
 
 /** The groups and demo users of the default group files. */
 export const GROUPS = ["admins", "model-approvers", "readers", "release-managers"] as const;
-export const DEMO_USERS = [
-  { username: "admin", group: "admins" },
-  { username: "reader", group: "readers" },
-  { username: "model-approver", group: "model-approvers" },
-  { username: "release-manager", group: "release-managers" },
-] as const;
+export { DEMO_USERS };
 
 /** A fresh directory under the OS temp dir; `cleanup` removes every one made. */
 export function makeTempDirs(): { make: () => string; cleanup: () => void } {
