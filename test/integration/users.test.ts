@@ -176,7 +176,7 @@ describe("clear errors", () => {
     // Assess
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
-      'mlflow-gate: unknown group "reader" (known groups: admins, model-approvers, readers, release-managers); run "mlflow-gate --help"\n',
+      'mlflow-gate: unknown group "reader" (known groups: admins, model-approvers, readers, release-managers, writers); run "mlflow-gate --help"\n',
     );
     expect((await runCli(["users", "list"], { env })).stdout).not.toMatch(/^bob /m);
     const set = await runCli(["users", "set-groups", "reader", "admins", "auditors"], { env });
@@ -238,24 +238,32 @@ describe("groups sync", () => {
     // Assess
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain("would create group auditors\n");
-    expect(dry.stdout).toMatch(/^groups sync --dry-run: local pool .*: 1 to create, 4 unchanged, 1 without a file$/m);
+    expect(dry.stdout).toMatch(/^groups sync --dry-run: local pool .*: 1 to create, 5 unchanged, 1 without a file$/m);
     expect(groupsAfterDryRun).not.toContain("auditors");
     expect(first.code).toBe(0);
     expect(first.stdout.split("\n")).toEqual([
       "created group auditors",
-      "already in the pool: admins, model-approvers, readers, release-managers",
+      "already in the pool: admins, model-approvers, readers, release-managers, writers",
       expect.stringMatching(
         /^pool group legacy-team has no group file: left in place; it grants nothing through mlflow-gate \(to delete it: aws cognito-idp delete-group --user-pool-id \S+ --group-name legacy-team\)$/,
       ),
-      expect.stringMatching(/^groups sync: local pool .*: 1 created, 4 unchanged, 1 without a file$/),
+      expect.stringMatching(/^groups sync: local pool .*: 1 created, 5 unchanged, 1 without a file$/),
       "",
     ]);
     expect(second.code).toBe(0);
-    expect(second.stdout).toMatch(/: 0 created, 5 unchanged, 1 without a file\n$/);
+    expect(second.stdout).toMatch(/: 0 created, 6 unchanged, 1 without a file\n$/);
     const groups = (
       await pool.send(new ListGroupsCommand({ UserPoolId: t.stack.summary.cognito.userPoolId }))
     ).Groups?.map((g) => g.GroupName).sort();
-    expect(groups).toEqual(["admins", "auditors", "legacy-team", "model-approvers", "readers", "release-managers"]);
+    expect(groups).toEqual([
+      "admins",
+      "auditors",
+      "legacy-team",
+      "model-approvers",
+      "readers",
+      "release-managers",
+      "writers",
+    ]);
     // The demo users kept their groups: existing groups are never recreated (that would empty them).
     expect((await runCli(["users", "groups", "admin"], { env })).stdout).toBe("admins\n");
   });
