@@ -8,7 +8,7 @@ import { EXAMPLE_GROUPS_DIR, GROUPS_DIR, REPO_ROOT } from "../../project/paths";
 import { bearerCall, OpResult, Plan, pluginOps, startTestStack, TestStack } from "./support/stack";
 
 // Issue 17's acceptance, through the whole local stack: a groups directory with the default groups and both
-// example groups (six files), a role for each group, and a user in the five bounded groups. Lint passes on that
+// example groups (seven files), a role for each group, and a user in the five bounded groups. Lint passes on that
 // directory; each role does what its group allows with the real MLflow SDK and is refused the rest; the user in
 // five groups works through the UI's routes with one token, and the authorizer answers per verb and API resource
 // (the access log says which requests it was asked about and which came from its cache).
@@ -21,6 +21,7 @@ const ROLES: Record<string, string> = {
   "release-managers": "mlflow-release-manager",
   "data-scientists": "mlflow-data-scientist",
   "ml-engineers": "mlflow-ml-engineer",
+  writers: "mlflow-writer",
 };
 
 let t: TestStack;
@@ -48,6 +49,7 @@ beforeAll(async () => {
     ...DEFAULT_PRINCIPALS,
     { name: ROLES["data-scientists"], group: "data-scientists", trustedBy: [] },
     { name: ROLES["ml-engineers"], group: "ml-engineers", trustedBy: [] },
+    { name: ROLES.writers, group: "writers", trustedBy: [] },
   ];
   writeFileSync(join(dataDir, "principals.json"), JSON.stringify({ principals }));
   t = await startTestStack({ dataDir, env: { MLFLOW_GATE_GROUPS_DIR: groupsDir } });
@@ -60,7 +62,7 @@ afterAll(async () => {
   for (const d of [groupsDir, dataDir]) if (d) rmSync(d, { recursive: true, force: true });
 });
 
-test("policy lint passes on the six group files, every answer far under the design limit", async () => {
+test("policy lint passes on the seven group files, every answer far under the design limit", async () => {
   // Act (execFile rejects on a non-zero exit)
   const r = await promisify(execFile)(
     process.execPath,
@@ -68,12 +70,12 @@ test("policy lint passes on the six group files, every answer far under the desi
     { cwd: REPO_ROOT },
   );
   // Assess
-  expect(r.stdout).toMatch(/^policy lint: 6 groups, \d+ routes: no problems$/m);
+  expect(r.stdout).toMatch(/^policy lint: 7 groups, \d+ routes: no problems$/m);
   const bytes = [...r.stdout.matchAll(/^ {2}[a-z-]+ +(\d+) \/ 8192 /gm)].map((m) => Number(m[1]));
-  expect(bytes).toHaveLength(6);
+  expect(bytes).toHaveLength(7);
   expect(Math.max(...bytes)).toBeLessThan(2048);
   expect(r.stdout).toMatch(
-    /^ {2}data-scientists \+ ml-engineers \+ model-approvers \+ readers \+ release-managers: \d{3,4} \/ 8192 for /m,
+    /^ {2}data-scientists \+ ml-engineers \+ model-approvers \+ readers \+ release-managers \+ writers: \d{3,4} \/ 8192 for /m,
   );
 }, 60_000);
 
@@ -91,6 +93,7 @@ test("a role for each group: each reads; each writes runs or the registry exactl
     "release-managers": { exp: false, model: false },
     "data-scientists": { exp: true, model: false },
     "ml-engineers": { exp: true, model: true },
+    writers: { exp: true, model: false },
   };
   for (const [group, role] of Object.entries(ROLES)) {
     // Act
