@@ -243,7 +243,12 @@ export const OTHER_MANAGED_POLICIES_PER_ROLE = 1;
 export const EXECUTE_API_POLICIES_PER_ROLE = IAM_MANAGED_POLICIES_PER_ROLE - OTHER_MANAGED_POLICIES_PER_ROLE;
 
 export function iamPolicySize(doc: PolicyDocument): number {
-  return JSON.stringify(doc).replace(/\s+/g, "").length;
+  return iamStringSize(doc);
+}
+
+/** The characters IAM counts of a value's JSON: whitespace is not counted. */
+function iamStringSize(value: unknown): number {
+  return JSON.stringify(value).replace(/\s+/g, "").length;
 }
 
 /**
@@ -277,12 +282,22 @@ export function buildIamPolicies(
       ...denyStatement,
     ],
   });
+  // A document's size grows by each added resource's own JSON and a comma, so it is counted, not re-serialised.
+  const charsOf = (resource: string) => iamStringSize(resource) + 1;
+  let size = 0;
   for (const r of resources.allow) {
-    const next = [...current, prefix + r];
-    if (current.length > 0 && iamPolicySize(make(next, docs.length)) > IAM_MANAGED_POLICY_MAX_CHARS) {
+    const resource = prefix + r;
+    if (current.length > 0 && size + charsOf(resource) > IAM_MANAGED_POLICY_MAX_CHARS) {
       docs.push(make(current, docs.length));
-      current = [prefix + r];
-    } else current = next;
+      current = [];
+    }
+    if (current.length === 0) {
+      current = [resource];
+      size = iamPolicySize(make(current, docs.length));
+    } else {
+      current.push(resource);
+      size += charsOf(resource);
+    }
   }
   if (current.length > 0) docs.push(make(current, docs.length));
   for (const d of docs) {

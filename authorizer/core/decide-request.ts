@@ -1,6 +1,7 @@
 import { AnswerKey } from "./answer-scope";
 import { apiRouteTreeOf } from "./api-definition";
 import { AuthType, CatalogRoute } from "./catalog";
+import { PolicyDocument } from "./compile";
 import { splitWorkspacePath } from "./contract";
 import { evaluatePolicies, Evaluation, ParsedPolicy, parsePolicyDocument } from "./evaluate";
 import { formatMethodArn, MethodArn, MethodArnStage, stageRelativeResource } from "./method-arn";
@@ -76,7 +77,18 @@ function compiledPolicies(
     surface === "iam"
       ? groups.flatMap((g) => set.iamPolicies(g, methodArn))
       : [set.authorizerAnswer(groups, authorizerScope(methodArn), answerKeyOf(set, methodArn, resource))];
-  return docs.map(parsePolicyDocument);
+  return docs.map(parsedOnce);
+}
+
+/** Parsed documents, by document: a role's policies are memoised (PolicySet.iamPolicies), so each is parsed once. */
+const parsedDocs = new WeakMap<object, ParsedPolicy>();
+function parsedOnce(doc: PolicyDocument): ParsedPolicy {
+  let parsed = parsedDocs.get(doc);
+  if (!parsed) {
+    parsed = parsePolicyDocument(doc);
+    parsedDocs.set(doc, parsed);
+  }
+  return parsed;
 }
 
 /**

@@ -12,7 +12,7 @@ import {
 import { splitWorkspacePath } from "./contract";
 import { GroupFile, ResolvedGroup, resolveGroups } from "./groups";
 import { resolveTeams, TeamFile, Teams } from "./teams";
-import { MethodArnStage } from "./method-arn";
+import { MethodArnStage, stageArnPrefix } from "./method-arn";
 import { PromotionRule, UNRESTRICTED } from "./promotion";
 
 export type Surface = Exclude<AuthType, "none">;
@@ -59,6 +59,7 @@ export class PolicySet {
   private readonly compiled = new Map<string, CompiledResources>();
   private readonly placed = new Map<string, CompiledResources>();
   private readonly scoped = new Map<string, CompiledResources>();
+  private readonly iamDocs = new Map<string, readonly PolicyDocument[]>();
   private readonly callerGroupNames: ReadonlySet<string>;
 
   constructor(
@@ -238,8 +239,16 @@ export class PolicySet {
     return scoped;
   }
 
-  iamPolicies(groupName: string, scope: MethodArnStage): PolicyDocument[] {
-    return buildIamPolicies(this.resourcesFor([groupName], "iam"), scope);
+  /** A role's managed policies for the group, memoised per group and stage (a bounded memo). */
+  iamPolicies(groupName: string, scope: MethodArnStage): readonly PolicyDocument[] {
+    const key = `${groupName}|${stageArnPrefix(scope)}`;
+    let docs = this.iamDocs.get(key);
+    if (!docs) {
+      docs = buildIamPolicies(this.resourcesFor([groupName], "iam"), scope);
+      if (this.iamDocs.size >= MAX_MEMOISED_ANSWERS) this.iamDocs.clear();
+      this.iamDocs.set(key, docs);
+    }
+    return docs;
   }
 
   /**
