@@ -6,12 +6,12 @@ import { OpResult, Plan, sdkEnv, startTestStack, TestStack } from "./support/sta
 // to assume the roles whose trust policy names it (mlflow-reader; mlflow-admin with an ExternalId)
 // through the local STS. boto3 reaches the STS through the generated AWS config; the MLflow SDK
 // signs with the plugin (clients/python) and MLFLOW_GATE_ASSUME_ROLE_ARN. The STS issues
-// credentials for 60 s, so a job of 150 s only finishes if the plugin renews them in time.
+// credentials for 20 s, so a job of 60 s only finishes if the plugin renews them in time (three times at least).
 
 const ACCOUNT = "000000000000";
 const ROLE = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`;
-const JOB_SECONDS = 150;
-const SESSION_SECONDS = 60;
+const JOB_SECONDS = 60;
+const SESSION_SECONDS = 20;
 
 let t: TestStack;
 let job: Promise<{ code: number | null; stdout: string; stderr: string }>;
@@ -19,7 +19,7 @@ let experimentId: string;
 
 beforeAll(async () => {
   t = await startTestStack({
-    env: { MLFLOW_GATE_STS_MIN_DURATION_SECONDS: "30", MLFLOW_GATE_STS_MAX_DURATION_SECONDS: String(SESSION_SECONDS) },
+    env: { MLFLOW_GATE_STS_MIN_DURATION_SECONDS: "15", MLFLOW_GATE_STS_MAX_DURATION_SECONDS: String(SESSION_SECONDS) },
   });
   // The long job runs while the other tests do; the last test waits for it.
   job = runPython(
