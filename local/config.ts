@@ -29,6 +29,11 @@ export interface StackConfig {
   readonly s3Port: number;
   /** Reads are audited too (`$MLFLOW_GATE_DATA/audit.jsonl` holds writes and refusals by default). */
   readonly auditReads: boolean;
+  /**
+   * MLflow's job runner (`MLFLOW_GATE_MLFLOW_JOBS`): its huey consumers run only when asked for, as they keep a
+   * core busy while nothing happens; without them MLflow answers its job routes with its own error. @default false
+   */
+  readonly mlflowJobs: boolean;
   /** The user pool's port; 0 picks a free one. */
   readonly userPoolPort: number;
   /** The local STS's port (its own listener: STS's query API lives on `POST /`, which is MLflow's UI space); 0 picks a free one. */
@@ -92,6 +97,7 @@ export function parseStackConfig(env: Record<string, string | undefined>, cwd = 
     guardPort: int("MLFLOW_GATE_GUARD_PORT", 0, 0, 65535),
     s3Port: int("MLFLOW_GATE_S3_PORT", 0, 0, 65535),
     auditReads: bool("MLFLOW_GATE_AUDIT_READS", false),
+    mlflowJobs: bool("MLFLOW_GATE_MLFLOW_JOBS", false),
     userPoolPort: int("MLFLOW_GATE_USER_POOL_PORT", 9229, 0, 65535),
     stsPort: int("MLFLOW_GATE_STS_PORT", 8090, 0, 65535),
     stsMinDurationSeconds: int("MLFLOW_GATE_STS_MIN_DURATION_SECONDS", 900, 15, 900),

@@ -41,12 +41,14 @@ export interface MlflowOptions {
    * workspaces with `default` only. @default no workspaces (MLflow as before teams)
    */
   readonly workspaces?: readonly string[];
+  /** Run MLflow's job runner (MLFLOW_SERVER_ENABLE_JOB_EXECUTION); @default false: no huey consumers */
+  readonly jobs?: boolean;
 }
 
 /** Python that the MLflow server process loads at start (sitecustomize.py): the container image's own. */
 
-/** The environment of the MLflow server process. */
-export function mlflowProcessEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+/** The environment of the MLflow server process; `jobs` turns MLflow's job runner on (@default off). */
+export function mlflowProcessEnv(base: NodeJS.ProcessEnv, jobs = false): NodeJS.ProcessEnv {
   // Workspace mode is the stack's choice (its --enable-workspaces), never the shell's: MLflow reads
   // MLFLOW_ENABLE_WORKSPACES and MLFLOW_WORKSPACE_STORE_URI too, and refuses to start at all when the
   // client-only MLFLOW_WORKSPACE is set.
@@ -62,6 +64,9 @@ export function mlflowProcessEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     MLFLOW_DISABLE_TELEMETRY: "true",
     DO_NOT_TRACK: "true",
     PYTHONUNBUFFERED: "1",
+    // The job runner is the stack's choice too: on, MLflow keeps about six huey consumers that each use a few
+    // per cent of a core while idle (MLflow's own default is on).
+    MLFLOW_SERVER_ENABLE_JOB_EXECUTION: jobs ? "true" : "false",
     // sitecustomize.py there works around an MLflow race that answers search_runs with a 500 under load.
     PYTHONPATH: [MLFLOW_PYTHON_DIR, base.PYTHONPATH].filter(Boolean).join(delimiter),
   };
@@ -99,9 +104,10 @@ function spawnMlflow(
   dir: string,
   host: string,
   port: number,
-  artifactStore: MlflowOptions["artifactStore"],
+  launch: Pick<MlflowOptions, "artifactStore" | "jobs">,
   enableWorkspaces: boolean,
 ): ChildProcess {
+  const { artifactStore } = launch;
   const options = mlflowServerOptions(
     dir,
     host,
@@ -109,7 +115,7 @@ function spawnMlflow(
     artifactStore ? localArtifactsDestination(artifactStore.bucket) : undefined,
     enableWorkspaces,
   );
-  const env = mlflowProcessEnv(process.env);
+  const env = mlflowProcessEnv(process.env, launch.jobs === true);
   const child = spawn(join(VENV_DIR, "bin", "mlflow"), ["server", ...options], {
     cwd: dir,
     detached: true,
@@ -179,12 +185,12 @@ async function startChild(
   dir: string,
   url: URL,
   readyTimeoutMs: number,
-  artifactStore: MlflowOptions["artifactStore"],
+  launch: Pick<MlflowOptions, "artifactStore" | "jobs">,
   workspaces: readonly string[] | undefined,
   log: (line: string) => void,
   onSpawn: (c: ChildProcess) => void = () => undefined,
 ): Promise<ChildProcess> {
-  const child = spawnMlflow(dir, url.hostname, Number(url.port), artifactStore, workspaces !== undefined);
+  const child = spawnMlflow(dir, url.hostname, Number(url.port), launch, workspaces !== undefined);
   onSpawn(child);
   const why = tailOf(child);
   try {
@@ -217,7 +223,7 @@ export async function startMlflow(options: MlflowOptions): Promise<RunningMlflow
   return superviseOnPort(
     "mlflow        ",
     options,
-    (url, onSpawn) => startChild(dir, url, readyTimeoutMs, options.artifactStore, workspaces, log, onSpawn),
+    (url, onSpawn) => startChild(dir, url, readyTimeoutMs, options, workspaces, log, onSpawn),
     options.restart,
   );
 }

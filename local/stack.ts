@@ -278,6 +278,7 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
       restart: { ...io.mlflowRestart, log: io.progress },
       log: io.progress,
       artifactStore: s3,
+      jobs: config.mlflowJobs,
       ...(teams.length > 0 ? { workspaces: teams } : {}),
     });
     stops.push(() => mlflow.stop());

@@ -118,6 +118,8 @@ export async function startBasicAuthMlflow(options: {
         MLFLOW_DISABLE_TELEMETRY: "true",
         DO_NOT_TRACK: "true",
         PYTHONUNBUFFERED: "1",
+        // As the stack's MLflow runs (mlflowProcessEnv): no job runner taking CPU from the measured processes.
+        MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "false",
       },
     },
   );

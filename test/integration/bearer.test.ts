@@ -131,6 +131,20 @@ describe("bearer tokens on the UI routes", () => {
     expect(r.status).toBe(200);
   });
 
+  test("MLflow's job routes without its job runner (the stack's default): an admin gets MLflow's own error, a reader 403", async () => {
+    // Prepare
+    const job = { job_name: "invoke_scorer", params: {} };
+    // Act
+    const admin = await call("POST", "/ajax-api/3.0/jobs/", tokens.admin, job);
+    const reader = await call("POST", "/ajax-api/3.0/jobs/", tokens.reader, job);
+    // Assess: the route keeps its class (admin); MLflow, not the gateway, says jobs are off and how to turn them on.
+    expect(admin).toEqual({
+      status: 500,
+      json: { detail: expect.stringContaining("job execution feature is not enabled") },
+    });
+    expect(reader.status).toBe(403);
+  });
+
   test("no token: 401 Unauthorized; a bad token: 401", async () => {
     expect(await call("GET", "/ajax-api/2.0/mlflow/experiments/search")).toEqual({
       status: 401,

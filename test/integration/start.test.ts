@@ -69,6 +69,16 @@ function runVerify(url: string): Promise<{ code: number | null; stdout: string; 
   });
 }
 
+/** MLflow's SubmitJob, on its private address: its status, and whether MLflow says its job runner is off. */
+async function submitJob(mlflowUrl: string): Promise<{ status: number; notEnabled: boolean }> {
+  const res = await fetch(`${mlflowUrl}/ajax-api/3.0/jobs/`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ job_name: "invoke_scorer", params: {} }),
+  });
+  return { status: res.status, notEnabled: (await res.text()).includes("job execution feature is not enabled") };
+}
+
 const ports = async () => ({
   MLFLOW_GATE_PORT: String(await claimPort("127.0.0.1", 0, "")),
   MLFLOW_GATE_USER_POOL_PORT: String(await claimPort("127.0.0.1", 0, "")),
@@ -140,6 +150,8 @@ describe("npm start", () => {
       body: '{"name":"survives-restart"}',
     });
     expect(created.status).toBe(200);
+    // MLflow runs without its job runner unless asked for (MLFLOW_GATE_MLFLOW_JOBS): its own error says so.
+    expect(await submitJob(first.mlflowPrivateUrl)).toEqual({ status: 500, notEnabled: true });
 
     s.child.kill("SIGTERM");
     expect(await s.exited).toBe(0);
@@ -150,8 +162,8 @@ describe("npm start", () => {
     expect(await isListening(first.sts.endpoint)).toBe(false);
   }, 240_000);
 
-  test("a second start reuses the data: same users, passwords, keys and MLflow data", async () => {
-    const s = start(await ports());
+  test("a second start reuses the data: same users, passwords, keys and MLflow data; MLFLOW_GATE_MLFLOW_JOBS=true runs MLflow's jobs", async () => {
+    const s = start({ ...(await ports()), MLFLOW_GATE_MLFLOW_JOBS: "true" });
     const ms = await untilReady(s);
     process.stderr.write(`npm start: ready in ${ms} ms (later run)\n`);
     const again = JSON.parse(readFileSync(join(dataDir, "stack.json"), "utf8")) as StackSummary;
@@ -162,6 +174,8 @@ describe("npm start", () => {
       `${again.mlflowPrivateUrl}/api/2.0/mlflow/experiments/get-by-name?experiment_name=survives-restart`,
     );
     expect(found.status).toBe(200);
+    // With the job runner, MLflow takes the job (and refuses its parameters) instead of saying jobs are off.
+    expect((await submitJob(again.mlflowPrivateUrl)).notEnabled).toBe(false);
     // The README's last step of a deployment, against what npm start runs: every check passes.
     const verify = await runVerify(again.gatewayUrl);
     process.stderr.write(`mlflow-gate verify against npm start:\n${verify.stdout}`);

@@ -51,6 +51,15 @@ test("workspace mode is the stack's choice: the shell's MLflow workspace variabl
   expect(env.PATH).toBe("/bin");
 });
 
+test("MLflow's job runner is the stack's choice: off unless asked for, whatever the shell says", () => {
+  // Act
+  const byDefault = mlflowProcessEnv({ MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "true" });
+  const asked = mlflowProcessEnv({ MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "false" }, true);
+  // Assess
+  expect(byDefault.MLFLOW_SERVER_ENABLE_JOB_EXECUTION).toBe("false");
+  expect(asked.MLFLOW_SERVER_ENABLE_JOB_EXECUTION).toBe("true");
+});
+
 describe("prepareDatabase: a new MLflow pin migrates the local database instead of stopping npm start", () => {
   const dirs: string[] = [];
   afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
