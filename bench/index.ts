@@ -1,7 +1,7 @@
 // `npm run bench`: every benchmark of issue 8, the promotion section of issue 16, the authorizer calls of a
 // UI session recorded in Chromium (ui-session) and the teams section of issue 18 (sizes, workspaces' latency) in
 // one run, written to bench/RESULTS.md and bench/results/*.json.
-// `npm run bench -- --quick` is the same program with short runs (about 3 minutes), written to a temporary
+// `npm run bench -- --quick` is the same program with short runs (about 2 minutes), written to a temporary
 // directory unless --out is given; its figures only show that everything runs, not how fast. So is a run of
 // some sections only (--only).
 import { mkdirSync, writeFileSync } from "fs";
@@ -63,14 +63,14 @@ const QUICK = {
     concurrencies: [1, 8],
     warmupMs: 200,
     rounds: 5,
-    sliceMs: 200,
-    writesPerTarget: 150,
+    sliceMs: 100,
+    writesPerTarget: 80,
     basicAuthCredentialCache: false,
   },
-  promotion: { warmupMs: 100, rounds: 5, sliceMs: 150, maxPerSlice: 200 },
+  promotion: { warmupMs: 100, rounds: 5, sliceMs: 100, maxPerSlice: 200 },
   // The same session: its figures are counts, not timings, and a shorter one would count fewer requests.
   uiSession: FULL.uiSession,
-  teams: { concurrencies: [1, 8], warmupMs: 200, rounds: 5, sliceMs: 300, writesPerTarget: 200 },
+  teams: { concurrencies: [1, 8], warmupMs: 200, rounds: 5, sliceMs: 150, writesPerTarget: 100 },
 } as const;
 
 /** Parses the command line; every problem is listed together. */

@@ -558,7 +558,7 @@ export function renderResults(run: BenchRun): string {
     "",
     "```bash",
     "npm run bench                          # everything, about 12 minutes: this file and bench/results/*.json",
-    "npm run bench -- --quick               # short runs (about 3 minutes) into $TMPDIR/mlflow-gate-bench-quick",
+    "npm run bench -- --quick               # short runs (about 2 minutes) into $TMPDIR/mlflow-gate-bench-quick",
     "npm run bench -- --only authorizer,cold-start   # some sections, into $TMPDIR/mlflow-gate-bench-partial",
     "npm run bench:promotion                # the promotion section alone (--only promotion)",
     "npm run bench:ui-session               # the UI session's authorizer calls alone (--only ui-session)",
