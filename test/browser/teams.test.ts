@@ -117,9 +117,12 @@ test("a writer of team-a lands in /ws/team-a/, sees team-a's experiment only and
   // Act: a new experiment from MLflow's own dialog
   await page.goto(`${t.stack.summary.gatewayUrl}/ws/team-a/#/experiments`);
   await page.getByTestId("create-experiment-button").click();
-  const dialog = page.getByRole("dialog");
+  // The create dialog itself: MLflow may open a guidance popover (also a dialog) on the page meanwhile.
+  const dialog = page.getByRole("dialog").filter({ has: page.getByRole("button", { name: "Create" }) });
   await dialog.locator("input").first().fill("ui-team-a-by-writer");
+  const created = page.waitForResponse((r) => new URL(r.url()).pathname.endsWith("/mlflow/experiments/create"));
   await dialog.getByRole("button", { name: "Create" }).click();
+  expect((await created).status()).toBe(200);
   await dialog.waitFor({ state: "hidden" });
 
   // Assess: in team-a's workspace only, sent under /ws/team-a/
@@ -134,7 +137,7 @@ test("a writer of team-a lands in /ws/team-a/, sees team-a's experiment only and
   expect(sent.filter((r) => r.workspaceHeader || !r.path.startsWith("/ws/team-a/"))).toEqual([]);
 });
 
-test("a reader of team-b lands in /ws/team-b/ and sees team-b's experiment only", async () => {
+test("a reader of team-b lands in /ws/team-b/, sees team-b's experiment only, and the page's root requests stay in team-b", async () => {
   // Act
   const { page, sent } = await login("team-b-reader");
   await page.waitForURL(teamPage("team-b"));
@@ -142,9 +145,40 @@ test("a reader of team-b lands in /ws/team-b/ and sees team-b's experiment only"
   // Assess
   await expectOnlyTeam(page, sent, "team-b");
   await shot(page, "team-b-reader");
+
+  // Act: requests to MLflow's root paths, as MLflow's bundle sends a few, through the page's fetch and XHR
+  sent.length = 0;
+  const statuses = await page.evaluate(async () => {
+    const viaFetch = await fetch("/ajax-api/2.0/mlflow/experiments/search?max_results=5");
+    // The test's TypeScript has no DOM types: the page's XMLHttpRequest, as much of it as is used here.
+    interface Xhr {
+      status: number;
+      onloadend: () => void;
+      open(method: string, url: string): void;
+      setRequestHeader(name: string, value: string): void;
+      send(body: string): void;
+    }
+    const XhrOfPage = (globalThis as unknown as { XMLHttpRequest: new () => Xhr }).XMLHttpRequest;
+    const viaXhr = await new Promise<number>((resolve) => {
+      const xhr = new XhrOfPage();
+      xhr.open("POST", "/graphql");
+      xhr.setRequestHeader("content-type", "application/json");
+      xhr.setRequestHeader("X-MLFLOW-WORKSPACE", "team-a");
+      xhr.onloadend = () => resolve(xhr.status);
+      xhr.send(JSON.stringify({ query: "query { __typename }" }));
+    });
+    return [viaFetch.status, viaXhr];
+  });
+
+  // Assess: both went under the page's team, with the token and without the header the page's code added
+  expect(statuses).toEqual([200, 200]);
+  expect(sent).toEqual([
+    { method: "GET", path: "/ws/team-b/ajax-api/2.0/mlflow/experiments/search", workspaceHeader: false },
+    { method: "POST", path: "/ws/team-b/graphql", workspaceHeader: false },
+  ]);
 });
 
-test("the admin picks team-a, then switches to team-b", async () => {
+test("the admin picks team-a, then switches to team-b and to default", async () => {
   // Prepare
   const { page, sent } = await login("admin");
   const picker = page.getByTestId("mlflow-gate-teams");
@@ -172,6 +206,22 @@ test("the admin picks team-a, then switches to team-b", async () => {
   // Assess
   await expectOnlyTeam(page, sent, "team-b");
   await shot(page, "admin-team-b");
+
+  // Act: the switcher again, to the default workspace (admins only)
+  sent.length = 0;
+  const searched = page.waitForResponse(
+    (r) => new URL(r.url()).pathname === "/ws/default/ajax-api/2.0/mlflow/experiments/search",
+  );
+  await page.getByTestId("mlflow-gate-team-switcher").getByRole("link", { name: "default" }).click();
+  await page.waitForURL(teamPage("default"));
+
+  // Assess: MLflow's UI runs in default, none of the teams' experiments shows, every request stayed there
+  expect((await searched).status()).toBe(200);
+  await page.getByText("Default", { exact: true }).first().waitFor();
+  await expect(page.getByTestId("mlflow-gate-current-team").innerText()).resolves.toBe("default");
+  for (const team of ["team-a", "team-b"] as const) expect(await page.getByText(EXPERIMENT[team]).count()).toBe(0);
+  expect(sent.some((r) => r.path === "/ws/default/ajax-api/2.0/mlflow/experiments/search")).toBe(true);
+  expect(sent.filter((r) => r.workspaceHeader || !r.path.startsWith("/ws/default/"))).toEqual([]);
 });
 
 test("a team's page the user's groups do not reach says so and does not start MLflow's UI", async () => {

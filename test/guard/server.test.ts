@@ -1,4 +1,5 @@
-import { IncomingHttpHeaders, request, Server } from "http";
+import { RawAnswer, rawRequest } from "../support/raw-request";
+import { IncomingHttpHeaders, Server } from "http";
 import { AddressInfo, connect, Socket } from "net";
 import { RouteMatcher } from "../../authorizer/core/catalog";
 import { loadGroupFiles, loadRouteCatalog } from "../../authorizer/load-policies";
@@ -135,37 +136,8 @@ function iam(
   ];
 }
 
-function send(
-  method: string,
-  target: string,
-  headers: [string, string][],
-  body?: string,
-): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
-  return new Promise((resolve, reject) => {
-    const url = new URL(base);
-    // The target and the headers exactly as given (no URL normalisation; Node adds no Host or length to raw headers).
-    const framing: [string, string][] = [
-      ["Host", url.host],
-      ...(body !== undefined ? [["Content-Length", String(Buffer.byteLength(body))] as [string, string]] : []),
-    ];
-    const req = request(
-      {
-        host: url.hostname,
-        port: url.port,
-        path: target,
-        method,
-        headers: [...framing, ...headers].flat() as unknown as Record<string, string>,
-      },
-      (res) => {
-        let text = "";
-        res.on("data", (c: Buffer) => (text += c.toString()));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-      },
-    );
-    req.on("error", reject);
-    if (body !== undefined) req.end(body);
-    else req.end();
-  });
+function send(method: string, target: string, headers: [string, string][], body?: string): Promise<RawAnswer> {
+  return rawRequest(new URL(base), method, target, headers, body);
 }
 
 const json = (r: { body: string }) => JSON.parse(r.body) as Record<string, unknown>;

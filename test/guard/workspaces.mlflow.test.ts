@@ -1,4 +1,5 @@
-import { IncomingHttpHeaders, request, Server } from "http";
+import { RawAnswer, rawRequest } from "../support/raw-request";
+import { Server } from "http";
 import { authTypeOf, RouteMatcher } from "../../authorizer/core/catalog";
 import { loadGroupFiles, loadRouteCatalog } from "../../authorizer/load-policies";
 import { PolicySet } from "../../authorizer/core/policy-set";
@@ -38,33 +39,10 @@ let audit: AuditRecord[] = [];
 /** Ids of what the fixture made: team-b's experiment and run (with a secret artifact), team-a's experiment. */
 const ids = { expA: "", expB: "", runB: "", runA: "" };
 
-type Answer = { status: number; headers: IncomingHttpHeaders; body: string };
+type Answer = RawAnswer;
 
 /** A request exactly as given (target and headers unnormalised). */
-function send(base: URL, method: string, target: string, headers: [string, string][], body?: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const framing: [string, string][] = [
-      ["Host", base.host],
-      ...(body !== undefined ? [["Content-Length", String(Buffer.byteLength(body))] as [string, string]] : []),
-    ];
-    const req = request(
-      {
-        host: base.hostname,
-        port: base.port,
-        path: target,
-        method,
-        headers: [...framing, ...headers].flat() as unknown as Record<string, string>,
-      },
-      (res) => {
-        let text = "";
-        res.on("data", (c: Buffer) => (text += c.toString()));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
-}
+const send = rawRequest;
 
 /** Straight to MLflow, in a workspace (undefined: MLflow's default). */
 function direct(method: string, target: string, workspace?: string, body?: string): Promise<Answer> {

@@ -1,38 +1,23 @@
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from "fs";
-import { Server } from "http";
 import { tmpdir } from "os";
 import { join } from "path";
-import { spawn } from "child_process";
 import { loadPolicySet } from "../../authorizer/load-policies";
-import { closeServer } from "../../common/http-server";
-import { renderLocalApiDefinition } from "../../gateway/local-api";
-import { parseStackConfig } from "../../local/config";
-import { createLocalGateway, RunningStack, startStack } from "../../local/stack";
-import { CATALOG_FILE, EXAMPLE_TEAMS_DIR, GROUPS_DIR, REPO_ROOT } from "../../project/paths";
-import { testUiDirectory } from "../support/test-ui";
+import { RunningStack } from "../../local/stack";
+import { CATALOG_FILE, EXAMPLE_TEAMS_DIR, GROUPS_DIR } from "../../project/paths";
+import { startVerifyStack, VerifyStack } from "./support/verify-stack";
 
 // `mlflow-gate verify` against a real local stack with the demo teams (team-a, team-b): its checks run in team-a's
 // workspace as team-a's callers, the routes in each team as that team's, and the isolation check between the two.
 // It must fail when the deployment lets one team into the other: a gateway whose team files give team-b's groups
 // team-a's tiers as well.
 
+let v: VerifyStack;
 let stack: RunningStack;
-let dataDir: string;
 let leakyTeamsDir: string;
-const gateways: Server[] = [];
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), "mlflow-gate-verify-teams-"));
-  stack = await startStack(
-    parseStackConfig({
-      MLFLOW_GATE_DATA: dataDir,
-      MLFLOW_GATE_PORT: "0",
-      MLFLOW_GATE_USER_POOL_PORT: "0",
-      MLFLOW_GATE_STS_PORT: "0",
-      MLFLOW_GATE_TEAMS_DIR: EXAMPLE_TEAMS_DIR,
-    }),
-    { uiDirectory: await testUiDirectory(), progress: () => undefined, log: () => undefined },
-  );
+  v = await startVerifyStack({ MLFLOW_GATE_TEAMS_DIR: EXAMPLE_TEAMS_DIR });
+  stack = v.stack;
   // team-a's file with team-b's groups beside team-a's own.
   leakyTeamsDir = mkdtempSync(join(tmpdir(), "mlflow-gate-verify-teams-leaky-"));
   cpSync(EXAMPLE_TEAMS_DIR, leakyTeamsDir, { recursive: true });
@@ -50,30 +35,12 @@ beforeAll(async () => {
   );
 }, 240_000);
 afterAll(async () => {
-  for (const g of gateways) await closeServer(g);
-  await stack?.stop();
-  for (const d of [dataDir, leakyTeamsDir]) if (d) rmSync(d, { recursive: true, force: true });
+  await v?.stop();
+  if (leakyTeamsDir) rmSync(leakyTeamsDir, { recursive: true, force: true });
 });
 
 /** `mlflow-gate verify` as a user runs it, with the environment `npm start` had (its data and team files). */
-function verify(...args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, "bin", "mlflow-gate.js"), "verify", ...args], {
-      cwd: REPO_ROOT,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        MLFLOW_GATE_DATA: dataDir,
-        MLFLOW_GATE_TEAMS_DIR: EXAMPLE_TEAMS_DIR,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (out += c.toString()));
-    child.once("exit", (code) => resolve({ code, out }));
-  });
-}
+const verify = (...args: string[]) => v.verify(...args);
 
 const lastLine = (out: string) => out.trimEnd().split("\n").at(-1);
 
@@ -161,31 +128,9 @@ test("--dry-run names the teams, the callers of each and the isolation check, an
 
 test("a gateway whose team files let team-b's groups into team-a: the isolation check fails, naming what got through", async () => {
   const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR, undefined, leakyTeamsDir);
-  const server = createLocalGateway({
-    region: stack.summary.region,
-    api: renderLocalApiDefinition(policySet.catalog.routes, {
-      upstream: stack.guard.url,
-      uiConfigJson: JSON.stringify({
-        userPoolId: stack.summary.cognito.userPoolId,
-        userPoolClientId: stack.summary.cognito.clientId,
-        region: stack.summary.region,
-      }),
-      integrationTimeoutMs: 29_000,
-      authorizerTtlSeconds: 300,
-      version: policySet.catalog.mlflowVersion,
-      workspaces: true,
-    }),
-    policySet,
-    userPool: stack.userPool,
-    principals: stack.principals,
-    accessLog: () => undefined,
-    authorizerLogger: { info: () => undefined, error: () => undefined },
-    uiDirectory: await testUiDirectory(),
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  gateways.push(server);
+  const url = await v.gateway(policySet, stack.guard.url);
 
-  const r = await verify(`http://127.0.0.1:${(server.address() as { port: number }).port}`, "--artifact-mb", "11");
+  const r = await verify(url, "--artifact-mb", "11");
 
   expect(r.code).toBe(1);
   expect(r.out).toMatch(

@@ -1,38 +1,26 @@
+import { spawn } from "child_process";
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from "fs";
-import { Server } from "http";
 import { tmpdir } from "os";
 import { join } from "path";
 import { loadPolicySet } from "../../authorizer/load-policies";
 import { PolicySet } from "../../authorizer/core/policy-set";
-import { renderLocalApiDefinition } from "../../gateway/local-api";
-import { closeServer } from "../../common/http-server";
-import { parseStackConfig } from "../../local/config";
-import { createLocalGateway, RunningStack, startStack } from "../../local/stack";
+import { RunningStack } from "../../local/stack";
 import { CATALOG_FILE, GROUPS_DIR, REPO_ROOT } from "../../project/paths";
-import { spawn } from "child_process";
-import { testUiDirectory } from "../support/test-ui";
+import { startVerifyStack, VerifyStack } from "./support/verify-stack";
 
 // `mlflow-gate verify` must fail, with a clear line, when a deployment does not do what the group files
 // say. Two such deployments, built from a real local stack (MLflow, the guard, the user pool): a gateway
 // whose group files let readers write, and a gateway that calls MLflow without the guard. It passes
 // against `npm start` itself: test/integration/start.test.ts.
 
+let v: VerifyStack;
 let stack: RunningStack;
 let dataDir: string;
 let groupsDir: string;
-const gateways: Server[] = [];
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), "mlflow-gate-verify-"));
-  stack = await startStack(
-    parseStackConfig({
-      MLFLOW_GATE_DATA: dataDir,
-      MLFLOW_GATE_PORT: "0",
-      MLFLOW_GATE_USER_POOL_PORT: "0",
-      MLFLOW_GATE_STS_PORT: "0",
-    }),
-    { uiDirectory: await testUiDirectory(), progress: () => undefined, log: () => undefined },
-  );
+  v = await startVerifyStack();
+  ({ stack, dataDir } = v);
   // Readers who may write: the same files with one line more.
   groupsDir = mkdtempSync(join(tmpdir(), "mlflow-gate-verify-groups-"));
   cpSync(GROUPS_DIR, groupsDir, { recursive: true });
@@ -42,52 +30,12 @@ beforeAll(async () => {
   );
 }, 240_000);
 afterAll(async () => {
-  for (const g of gateways) await closeServer(g);
-  await stack?.stop();
-  for (const d of [dataDir, groupsDir]) if (d) rmSync(d, { recursive: true, force: true });
+  await v?.stop();
+  if (groupsDir) rmSync(groupsDir, { recursive: true, force: true });
 });
 
-/** Another gateway in front of the stack's MLflow or guard, deciding with these policies. */
-async function gateway(policySet: PolicySet, upstream: URL): Promise<string> {
-  const server = createLocalGateway({
-    region: stack.summary.region,
-    api: renderLocalApiDefinition(policySet.catalog.routes, {
-      upstream,
-      uiConfigJson: JSON.stringify({
-        userPoolId: stack.summary.cognito.userPoolId,
-        userPoolClientId: stack.summary.cognito.clientId,
-        region: stack.summary.region,
-      }),
-      integrationTimeoutMs: 29_000,
-      authorizerTtlSeconds: 300,
-      version: policySet.catalog.mlflowVersion,
-    }),
-    policySet,
-    userPool: stack.userPool,
-    principals: stack.principals,
-    accessLog: () => undefined,
-    authorizerLogger: { info: () => undefined, error: () => undefined },
-    uiDirectory: await testUiDirectory(),
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  gateways.push(server);
-  return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-}
-
-/** `mlflow-gate verify` as a user runs it (bin/mlflow-gate.js), on this file's local stack. */
-function verify(...args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, "bin", "mlflow-gate.js"), "verify", ...args], {
-      cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, MLFLOW_GATE_DATA: dataDir },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (out += c.toString()));
-    child.once("exit", (code) => resolve({ code, out }));
-  });
-}
+const gateway = (policySet: PolicySet, upstream: URL) => v.gateway(policySet, upstream);
+const verify = (...args: string[]) => v.verify(...args);
 
 const lastLine = (out: string) => out.trimEnd().split("\n").at(-1);
 
