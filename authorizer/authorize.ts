@@ -9,7 +9,7 @@ import { MethodArn, parseMethodArn } from "./core/method-arn";
 import { authorizerScope, PolicySet } from "./core/policy-set";
 import { BearerTokenError, extractBearerToken, TokenVerifier } from "./token";
 
-/** The part of Powertools' Logger the authorizer uses: one JSON line per call. */
+/** Where the authorizer writes its one JSON line per call (decision-log.ts in Lambda). */
 export interface DecisionLogger {
   info(message: string, attributes: Record<string, unknown>): void;
   error(message: string, attributes: Record<string, unknown>): void;

@@ -1,8 +1,8 @@
 // The Lambda entry. Everything is built once at cold start; a bad configuration or policy bundle
 // throws a ConfigError here, so the function fails to start instead of answering requests.
-import { Logger } from "@aws-lambda-powertools/logger";
 import { createAuthorizer } from "./authorize";
 import { parseAuthorizerConfig } from "./config";
+import { createDecisionLog } from "./decision-log";
 import { loadPolicyBundle } from "./policy-bundle";
 import { createTokenVerifier } from "./token";
 
@@ -12,5 +12,5 @@ export const handler = createAuthorizer({
   config,
   policySet: loadPolicyBundle(config.policyBundlePath),
   verifier: createTokenVerifier(config),
-  logger: new Logger({ serviceName: "mlflow-gate-authorizer" }),
+  logger: createDecisionLog({ service: "mlflow-gate-authorizer" }),
 });

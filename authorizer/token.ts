@@ -1,7 +1,13 @@
 import type { APIGatewayRequestAuthorizerEvent } from "aws-lambda";
 import { JwtVerifier } from "aws-jwt-verify";
+import type { JwtVerifierProperties, VerifyProperties } from "aws-jwt-verify/jwt-verifier";
+import { decomposeJwt } from "./jwt-parts";
 import { validateCognitoJwtFields } from "aws-jwt-verify/cognito-verifier";
-import { JwtInvalidSignatureAlgorithmError } from "aws-jwt-verify/error";
+import {
+  JwksNotAvailableInCacheError,
+  JwtInvalidSignatureAlgorithmError,
+  KidNotFoundInJwksError,
+} from "aws-jwt-verify/error";
 import { Fetcher, SimpleFetcher } from "aws-jwt-verify/https";
 import { JwksCache, SimpleJwksCache } from "aws-jwt-verify/jwk";
 import type { JwtPayload } from "aws-jwt-verify/jwt-model";
@@ -89,13 +95,29 @@ export interface TokenVerifierOptions {
   readonly jwksCache?: JwksCache;
 }
 
+/**
+ * aws-jwt-verify's verifier, every check of it, with the token's parts read by decomposeJwt (jwt-parts.ts): the
+ * same parts, without a JSON reviver where none can matter. Overrides the one step that reads them.
+ */
+class PlainPartsJwtVerifier extends JwtVerifier<
+  Partial<VerifyProperties>,
+  JwtVerifierProperties<Partial<VerifyProperties>>,
+  false
+> {
+  protected override getVerifyParameters(jwt: string, verifyProperties?: Partial<VerifyProperties>) {
+    const decomposedJwt = decomposeJwt(jwt);
+    const issuerConfig = this.getIssuerConfig(decomposedJwt.payload.iss);
+    return { decomposedJwt, jwksUri: issuerConfig.jwksUri, verifyProperties: { ...issuerConfig, ...verifyProperties } };
+  }
+}
+
 /** Accepts only Cognito access tokens (RS256) of the configured issuer and app clients. */
 export function createTokenVerifier(
   config: Pick<AuthorizerConfig, "issuer" | "jwksUri" | "clientIds">,
   options: TokenVerifierOptions = {},
 ): TokenVerifier {
   const clientId = [...config.clientIds];
-  const verifier = JwtVerifier.create(
+  const verifier = PlainPartsJwtVerifier.create(
     {
       issuer: config.issuer,
       // Cognito access tokens have no `aud`; the client is checked on `client_id` below.
@@ -114,5 +136,18 @@ export function createTokenVerifier(
     },
     { jwksCache: options.jwksCache ?? new SimpleJwksCache({ fetcher: new JwksFetcher() }) },
   );
-  return { verify: (token) => verifier.verify(token) };
+  return {
+    verify: async (token) => {
+      // With the issuer's JWKS cached (every call of a warm Lambda after the first), verified synchronously: the same
+      // checks, without the asynchronous key lookup. A JWKS not cached yet, or a kid it lacks (a rotated key), takes
+      // the asynchronous path, which fetches it (at most once per 10 s for an unknown kid).
+      try {
+        return verifier.verifySync(token);
+      } catch (err) {
+        if (err instanceof JwksNotAvailableInCacheError || err instanceof KidNotFoundInJwksError)
+          return verifier.verify(token);
+        throw err;
+      }
+    },
+  };
 }

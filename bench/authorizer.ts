@@ -1,9 +1,9 @@
 // The authorizer in-process, warm: the Lambda call, the gateway's decision with and without API Gateway's
 // result cache, and the floor of one RS256 verification (node:crypto). Then its cost against the number of
 // groups per user and of resources in the policy. No network: keys are generated here, the JWKS is seeded.
-import { Logger } from "@aws-lambda-powertools/logger";
 import { verify as cryptoVerify } from "crypto";
 import { Authorizer, createAuthorizer, DecisionLogger } from "../authorizer/authorize";
+import { createDecisionLog } from "../authorizer/decision-log";
 import { parsePolicyDocument, evaluatePolicies } from "../authorizer/core/evaluate";
 import { GroupFile } from "../authorizer/core/groups";
 import { PolicyDocument } from "../authorizer/core/compile";
@@ -76,7 +76,7 @@ export interface ScalingPoint {
 
 const SILENT = { info: () => undefined, error: () => undefined };
 
-/** Powertools still builds and serialises every line, as in Lambda; only the write to the terminal is dropped. */
+/** The decision log still builds and serialises every line, as in Lambda; only the write to the terminal is dropped. */
 async function withStdoutMuted<T>(body: () => Promise<T>): Promise<T> {
   const write = process.stdout.write;
   process.stdout.write = (() => true) as typeof process.stdout.write;
@@ -172,7 +172,7 @@ async function measureVariants(
   const token = accessToken(key, { "cognito:groups": [group] });
   const bearer = `Bearer ${token}`;
   const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
-  const logger = new Logger({ serviceName: "mlflow-gate-authorizer" });
+  const logger = createDecisionLog({ service: "mlflow-gate-authorizer" });
   const { authorize, verifier } = authorizerFor(policySet, key, logger);
   const routeSet = authorizerFor(new RouteSetAnswers(policySet.catalog, policySet.groups), key, logger).authorize;
   const requests = benchRequests(policySet);

@@ -56,7 +56,7 @@ function authorizerSection(run: BenchRun): string[] {
     table(
       ["variant", "ops/s (median)", "min–max of runs", "p50 µs", "p99 µs"],
       [
-        row("Lambda call: verify token, the answer for the request's verb and resource, log (Powertools)", v.lambda),
+        row("Lambda call: verify token, the answer for the request's verb and resource, log line", v.lambda),
         ...(v.lambdaRouteSet
           ? [row("the same call answering with the whole route set (the design before issue 17)", v.lambdaRouteSet)]
           : []),

@@ -1,7 +1,7 @@
-import { Logger } from "@aws-lambda-powertools/logger";
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
 import { join } from "path";
 import { createAuthorizer, DecisionLogger } from "../../authorizer/authorize";
+import { createDecisionLog } from "../../authorizer/decision-log";
 import { apiResourcesOf } from "../../authorizer/core/decide-request";
 import { evaluatePolicies, parsePolicyDocument } from "../../authorizer/core/evaluate";
 import { PolicySet } from "../../authorizer/core/policy-set";
@@ -30,7 +30,7 @@ const key = createSigningKey();
 const SUB = accessClaims().sub as string;
 const now = (): number => Math.floor(Date.now() / 1000);
 
-/** A logger that keeps each call as the JSON line Powertools would print. */
+/** A logger that keeps each call as the JSON line the decision log would print. */
 function recordingLogger(): DecisionLogger & { lines: string[]; records: () => Record<string, unknown>[] } {
   const lines: string[] = [];
   const push = (level: string) => (message: string, attributes: Record<string, unknown>) =>
@@ -517,14 +517,14 @@ describe("createAuthorizer: logs", () => {
     }
   });
 
-  it("keeps Powertools' JSON output free of tokens too", async () => {
+  it("keeps the Lambda's JSON log lines free of tokens too", async () => {
     // Prepare
     const written: string[] = [];
     const spy = jest.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
       written.push(String(chunk));
       return true;
     });
-    const { authorize } = setup({ logger: new Logger({ serviceName: "mlflow-gate-authorizer" }) });
+    const { authorize } = setup({ logger: createDecisionLog({ service: "mlflow-gate-authorizer" }) });
     const token = accessToken(key);
     const expired = accessToken(key, { exp: now() - 5 });
     // Act

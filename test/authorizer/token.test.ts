@@ -1,5 +1,6 @@
 import { createServer, Server } from "http";
 import { AddressInfo } from "net";
+import { SimpleJwksCache } from "aws-jwt-verify/jwk";
 import { BearerTokenError, createTokenVerifier, extractBearerToken, JwksFetcher } from "../../authorizer/token";
 import {
   accessClaims,
@@ -166,6 +167,27 @@ describe("createTokenVerifier", () => {
     const outcome = verifierWith().verify(token);
     // Assess
     await expect(outcome).rejects.toHaveProperty("constructor.name", errorClass);
+  });
+
+  it("fetches a JWKS not cached yet on the first call, then verifies from the cache without fetching", async () => {
+    // Prepare: a cache with nothing in it, as a cold Lambda has
+    let fetches = 0;
+    const jwksCache = new SimpleJwksCache({
+      fetcher: {
+        fetch: async () => {
+          fetches++;
+          const bytes = Buffer.from(JSON.stringify(jwksOf(key)));
+          return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+        },
+      },
+    });
+    const verifier = createTokenVerifier(config, { jwksCache });
+    // Act
+    const first = await verifier.verify(accessToken(key, { username: "first" }));
+    const later = await Promise.all([1, 2, 3].map((i) => verifier.verify(accessToken(key, { username: `u${i}` }))));
+    // Assess
+    expect([first, ...later].map((p) => p.username)).toEqual(["first", "u1", "u2", "u3"]);
+    expect(fetches).toBe(1);
   });
 
   it("rejects a token signed with an EC key even when the JWKS publishes that key", async () => {
