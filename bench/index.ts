@@ -15,9 +15,10 @@ import { describeMachine, loadAverage, Machine } from "./lib/machine";
 import { benchPromotion, PromotionOptions, PromotionResults } from "./promotion";
 import { renderResults } from "./report";
 import { benchTeams, TeamsOptions, TeamsResults } from "./teams";
+import { benchIdle, IdleOptions, IdleResults } from "./idle";
 import { benchUiSession, UiSessionOptions, UiSessionResults } from "./ui-session";
 
-export const SECTIONS = ["authorizer", "cold-start", "gateway", "promotion", "ui-session", "teams"] as const;
+export const SECTIONS = ["authorizer", "cold-start", "gateway", "promotion", "ui-session", "teams", "idle"] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchConfig {
@@ -30,6 +31,7 @@ export interface BenchConfig {
   readonly promotion: PromotionOptions;
   readonly uiSession: UiSessionOptions;
   readonly teams: TeamsOptions;
+  readonly idle: IdleOptions;
 }
 
 const FULL = {
@@ -53,6 +55,7 @@ const FULL = {
   promotion: { warmupMs: 500, rounds: 7, sliceMs: 1000, maxPerSlice: 1000 },
   uiSession: { username: "reader", quietMs: 1000, stepTimeoutMs: 30_000, sectionTimeoutMs: 240_000, mixCycles: 600 },
   teams: { concurrencies: [1, 8], warmupMs: 1000, rounds: 7, sliceMs: 1500, writesPerTarget: 1500 },
+  idle: { settleMs: 10_000, measureMs: 60_000, readyTimeoutMs: 180_000 },
 } as const;
 
 // Five runs still, so medians and paired ratios are computed as in the full run; each much shorter.
@@ -71,6 +74,7 @@ const QUICK = {
   // The same session: its figures are counts, not timings, and a shorter one would count fewer requests.
   uiSession: FULL.uiSession,
   teams: { concurrencies: [1, 8], warmupMs: 200, rounds: 5, sliceMs: 150, writesPerTarget: 100 },
+  idle: { settleMs: 2000, measureMs: 5000, readyTimeoutMs: 180_000 },
 } as const;
 
 /** Parses the command line; every problem is listed together. */
@@ -119,6 +123,7 @@ export function parseBenchArgs(argv: readonly string[], repoBench = __dirname): 
     promotion: preset.promotion,
     uiSession: preset.uiSession,
     teams: preset.teams,
+    idle: preset.idle,
   };
 }
 
@@ -137,7 +142,10 @@ export interface BenchRun {
   readonly machine: Machine;
   /** 1, 5 and 15 minute load averages before and after; above the core count, other work competed with the run. */
   readonly loadAverage: { readonly before: readonly number[]; readonly after: readonly number[] };
-  readonly config: Pick<BenchConfig, "authorizer" | "coldStart" | "gateway" | "promotion" | "uiSession" | "teams">;
+  readonly config: Pick<
+    BenchConfig,
+    "authorizer" | "coldStart" | "gateway" | "promotion" | "uiSession" | "teams" | "idle"
+  >;
   readonly targets: readonly TargetVerdict[];
   readonly authorizer?: AuthorizerResults;
   readonly coldStart?: ColdStartResults;
@@ -145,6 +153,7 @@ export interface BenchRun {
   readonly promotion?: PromotionResults;
   readonly uiSession?: UiSessionResults;
   readonly teams?: TeamsResults;
+  readonly idle?: IdleResults;
 }
 
 /**
@@ -198,8 +207,13 @@ export const COMPARISON_TARGETS: readonly {
   },
 ];
 
+/** Issue 19: the Lambda call's rate over the raw RS256 verify rate, at least. */
+export const AUTHORIZER_FLOOR = 0.6;
+/** Issue 19: the whole local stack at rest, in per cent of one core, under. */
+export const IDLE_CPU_PERCENT = 2;
+
 /** The issue's targets, judged on the run's figures (never asserted by a test). A missing figure is a miss. */
-export function judgeTargets(r: Pick<BenchRun, "authorizer" | "coldStart" | "gateway">): TargetVerdict[] {
+export function judgeTargets(r: Pick<BenchRun, "authorizer" | "coldStart" | "gateway" | "idle">): TargetVerdict[] {
   const out: TargetVerdict[] = [];
   for (const t of COMPARISON_TARGETS) {
     const at = r.gateway?.comparisons[t.concurrency];
@@ -217,10 +231,18 @@ export function judgeTargets(r: Pick<BenchRun, "authorizer" | "coldStart" | "gat
   }
   if (r.authorizer) {
     out.push({
-      target: "authorizer (Lambda call) reaches at least 0.5 of the raw RS256 verify rate",
+      target: `authorizer (Lambda call) reaches at least ${AUTHORIZER_FLOOR} of the raw RS256 verify rate`,
       measured: r.authorizer.ratioLambdaToRaw,
       unit: "×",
-      met: r.authorizer.ratioLambdaToRaw >= 0.5,
+      met: r.authorizer.ratioLambdaToRaw >= AUTHORIZER_FLOOR,
+    });
+  }
+  if (r.idle) {
+    out.push({
+      target: `npm start at rest uses under ${IDLE_CPU_PERCENT} % of one core (${r.idle.measureSeconds} s window)`,
+      measured: r.idle.stack.cpuPercentOfOneCore,
+      unit: "%",
+      met: r.idle.stack.cpuPercentOfOneCore < IDLE_CPU_PERCENT,
     });
   }
   if (r.coldStart) {
@@ -248,6 +270,8 @@ export async function runBench(
   const promotion = has("promotion") ? await benchPromotion(config.promotion, say) : undefined;
   const uiSession = has("ui-session") ? await benchUiSession(config.uiSession, say) : undefined;
   const teams = has("teams") ? await benchTeams(config.teams, say) : undefined;
+  // Last: it starts npm start twice and only watches it.
+  const idle = has("idle") ? await benchIdle(config.idle, say) : undefined;
   const sections = {
     ...(authorizer ? { authorizer } : {}),
     ...(coldStart ? { coldStart } : {}),
@@ -255,6 +279,7 @@ export async function runBench(
     ...(promotion ? { promotion } : {}),
     ...(uiSession ? { uiSession } : {}),
     ...(teams ? { teams } : {}),
+    ...(idle ? { idle } : {}),
   };
   return {
     date: new Date().toISOString(),
@@ -270,6 +295,7 @@ export async function runBench(
       promotion: config.promotion,
       uiSession: config.uiSession,
       teams: config.teams,
+      idle: config.idle,
     },
     targets: judgeTargets(sections),
     ...sections,
@@ -285,13 +311,14 @@ export function writeBenchRun(run: BenchRun, config: BenchConfig): string[] {
     writeFileSync(join(dir, file), `${JSON.stringify(value, null, 2)}\n`);
     written.push(join(dir, file));
   };
-  const { authorizer, coldStart, gateway, promotion, uiSession, teams, ...meta } = run;
+  const { authorizer, coldStart, gateway, promotion, uiSession, teams, idle, ...meta } = run;
   if (authorizer) json("authorizer.json", authorizer);
   if (coldStart) json("cold-start.json", coldStart);
   if (gateway) json("gateway.json", gateway);
   if (promotion) json("promotion.json", promotion);
   if (uiSession) json("ui-session.json", uiSession);
   if (teams) json("teams.json", teams);
+  if (idle) json("idle.json", idle);
   json("run.json", meta);
   if (SECTIONS.every((s) => config.sections.includes(s))) {
     writeFileSync(join(config.outDir, "RESULTS.md"), renderResults(run));

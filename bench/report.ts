@@ -462,6 +462,36 @@ function teamsSection(run: BenchRun): string[] {
   ];
 }
 
+function idleSection(run: BenchRun): string[] {
+  const x = run.idle;
+  if (!x) return [];
+  const row = (label: string, f: NonNullable<BenchRun["idle"]>["stack"]) => [
+    label,
+    `${f1(f.cpuPercentOfOneCore)} %`,
+    String(f.processes),
+    f.top
+      .filter((t) => t.percent > 0)
+      .map((t) => `${t.name} ×${t.processes}: ${f1(t.percent)} %`)
+      .join("; ") || "none measurable",
+    `${f1(f.readyMs / 1000)} s`,
+  ];
+  return [
+    "## 9. The local stack at rest",
+    "",
+    `\`npm start\` as a user runs it (\`node scripts/start.js\`, a fresh data directory, free ports), left alone once ready:`,
+    `${x.settleSeconds} s to settle, then the CPU its whole process tree used over ${x.measureSeconds} s (user + system time from`,
+    "`/proc`), in per cent of one core. Once as it runs by default, once with MLflow's job runner as it ran before.",
+    "",
+    table(
+      ["stack", "CPU (one core)", "processes", "by process name", "ready in"],
+      [row("`npm start`", x.stack), row("`MLFLOW_GATE_MLFLOW_JOBS=true`", x.withJobs)],
+    ),
+    "",
+  ];
+}
+
+const f1 = (n: number) => (Math.round(n * 10) / 10).toFixed(1);
+
 export function renderResults(run: BenchRun): string {
   const m = run.machine;
   const cores = m.cores;
@@ -492,6 +522,10 @@ export function renderResults(run: BenchRun): string {
         ["OS", m.os],
         ["Node", m.node],
         ["Python / MLflow", `${m.python} / ${m.mlflow}`],
+        [
+          "speed: raw RS256 verifications per second (one core, section 1), to compare figures across machines",
+          run.authorizer ? n0(run.authorizer.variants.rawRs256.perSecond) : "not measured in this run",
+        ],
         [
           "load average before / after (1, 5, 15 min; after includes the run itself)",
           `${run.loadAverage.before.join(", ")} / ${run.loadAverage.after.join(", ")}`,
@@ -554,15 +588,17 @@ export function renderResults(run: BenchRun): string {
     ...promotionSection(run),
     ...uiSessionSection(run),
     ...teamsSection(run),
+    ...idleSection(run),
     "## Commands",
     "",
     "```bash",
-    "npm run bench                          # everything, about 12 minutes: this file and bench/results/*.json",
+    "npm run bench                          # everything, about 15 minutes: this file and bench/results/*.json",
     "npm run bench -- --quick               # short runs (about 2 minutes) into $TMPDIR/mlflow-gate-bench-quick",
     "npm run bench -- --only authorizer,cold-start   # some sections, into $TMPDIR/mlflow-gate-bench-partial",
     "npm run bench:promotion                # the promotion section alone (--only promotion)",
     "npm run bench:ui-session               # the UI session's authorizer calls alone (--only ui-session)",
     "npm run bench:teams                    # teams' sizes and the cost of workspaces alone (--only teams)",
+    "npm run bench:idle                     # the local stack at rest alone (--only idle)",
     "npm run bench -- --out DIR             # write somewhere else",
     "```",
     "",

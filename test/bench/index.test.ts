@@ -10,6 +10,7 @@ import type { ColdStartResults } from "../../bench/cold-start";
 import type { GatewayResults } from "../../bench/gateway";
 import type { UiSessionResults } from "../../bench/ui-session";
 import type { TeamsResults } from "../../bench/teams";
+import type { IdleResults } from "../../bench/idle";
 import { COMPARISON_TARGETS, judgeTargets, parseBenchArgs, SECTIONS, TargetVerdict } from "../../bench/index";
 import { REPO_ROOT } from "../../project/paths";
 
@@ -106,6 +107,21 @@ describe("judgeTargets", () => {
     );
     expect(verdicts.every((v) => !v.met)).toBe(true);
   });
+
+  it("judges issue 19's floors: the Lambda call at 0.6 of raw RS256, the idle stack under 2 % of one core", () => {
+    // Prepare
+    const authorizer = (ratio: number) => ({ ratioLambdaToRaw: ratio }) as AuthorizerResults;
+    const idle = (percent: number) => ({ measureSeconds: 60, stack: { cpuPercentOfOneCore: percent } }) as IdleResults;
+    // Act
+    const at = judgeTargets({ authorizer: authorizer(0.6), idle: idle(1.9) });
+    const below = judgeTargets({ authorizer: authorizer(0.59), idle: idle(2) });
+    // Assess
+    expect(at.map((v) => [v.target, v.met])).toEqual([
+      ["authorizer (Lambda call) reaches at least 0.6 of the raw RS256 verify rate", true],
+      ["npm start at rest uses under 2 % of one core (60 s window)", true],
+    ]);
+    expect(below.map((v) => v.met)).toEqual([false, false]);
+  });
 });
 
 describe("npm run bench -- --quick", () => {
@@ -152,6 +168,7 @@ describe("npm run bench -- --quick", () => {
       "## 6. Promotion calls through the guard",
       "## 7. Authorizer calls of a UI session",
       "## 8. Teams: sizes and the cost of workspaces",
+      "## 9. The local stack at rest",
       "## Commands",
     ]) {
       expect(md).toContain(heading);
@@ -175,7 +192,8 @@ describe("npm run bench -- --quick", () => {
       mlflow: expect.stringMatching(/^\d+\.\d+\.\d+$/),
     });
     expect([...run.loadAverage.before, ...run.loadAverage.after].every((l) => Number.isFinite(l) && l >= 0)).toBe(true);
-    expect(run.targets).toHaveLength(COMPARISON_TARGETS.length + 2);
+    // The gateway's comparisons, the authorizer's floor, the bundle's size, the idle stack's CPU.
+    expect(run.targets).toHaveLength(COMPARISON_TARGETS.length + 3);
     expect(run.targets.every((t) => Number.isFinite(t.measured))).toBe(true);
   });
 
@@ -275,6 +293,18 @@ describe("npm run bench -- --quick", () => {
     expect(u.gatewayMix.simulated.token.authorizerCalls).toBe(1);
     expect(u.gatewayMix.simulated["token+verb+resource"].authorizerCalls).toBe(u.gatewayMix.routeKeys.length);
     expect(JSON.stringify(u)).not.toMatch(/eyJ[\w-]+\.eyJ/);
+  });
+
+  it("measures npm start at rest, with and without MLflow's job runner, from its whole process tree", () => {
+    const x = read<IdleResults>("idle.json");
+    for (const f of [x.stack, x.withJobs]) {
+      expect(Number.isFinite(f.cpuPercentOfOneCore) && f.cpuPercentOfOneCore >= 0).toBe(true);
+      expect(f.top.length).toBeGreaterThan(0);
+      expect(positive(f.readyMs)).toBe(true);
+    }
+    // The job runner's consumers are processes of their own: the stack with them has more.
+    expect(x.withJobs.processes).toBeGreaterThan(x.stack.processes);
+    expect(x.stack.jobs).toBe(false);
   });
 
   it("measures teams' sizes and MLflow with workspaces on against off, without a failed request", () => {
