@@ -34,6 +34,7 @@ import {
   rmSync,
   writeFileSync,
 } from "fs";
+import { Agent } from "http";
 import { tmpdir } from "os";
 import { connect } from "net";
 import { dirname, join } from "path";
@@ -632,9 +633,20 @@ function userPoolOperations(
   return { login, refresh, createUser };
 }
 
-/** An SDK client of the pool's front that signs with the pool key; never a real AWS endpoint or real credentials. */
+/**
+ * An SDK client of the pool's front that signs with the pool key; never a real AWS endpoint or real credentials.
+ * One attempt per call (a pool that is down says so at once), so no kept-alive sockets: a reused socket the front
+ * closes as an idle one just as a call goes out would fail that call with ECONNRESET, and a loopback connection per
+ * call costs nothing that matters for these few calls.
+ */
 export function adminClient(endpoint: string, region: string, key: PoolKey): CognitoIdentityProviderClient {
-  return new CognitoIdentityProviderClient({ endpoint, region, credentials: key, maxAttempts: 1 });
+  return new CognitoIdentityProviderClient({
+    endpoint,
+    region,
+    credentials: key,
+    maxAttempts: 1,
+    requestHandler: { httpAgent: new Agent({ keepAlive: false }) },
+  });
 }
 
 /** The operations of a pool another process runs (its endpoint, ids and key from the stack's summary). */

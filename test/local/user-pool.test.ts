@@ -10,7 +10,9 @@ import { readFileSync, rmSync, statSync, writeFileSync } from "fs";
 import { createServer, Server } from "net";
 import { join } from "path";
 import { createTokenVerifier } from "../../authorizer/token";
+import { createServer as createHttpServer } from "http";
 import {
+  adminClient,
   generatePassword,
   parseSavedPool,
   RunningUserPool,
@@ -425,5 +427,32 @@ describe("generatePassword", () => {
     for (const p of passwords)
       expect(p).toMatch(/^(?=.*[A-Z])(?=.*[a-z])(?=.*\d)(?=.*[-_.@%+=])[A-Za-z\d\-_.@%+=]{24}$/);
     expect(new Set(passwords).size).toBe(passwords.length);
+  });
+});
+
+describe("adminClient", () => {
+  test("opens a connection per call: no idle socket the pool's front could close under the next call (ECONNRESET)", async () => {
+    // Prepare: a server that stands for the front and records the socket of each request
+    const sockets = new Set<unknown>();
+    const server = createHttpServer((req, res) => {
+      sockets.add(req.socket);
+      res.writeHead(400, { "content-type": "application/x-amz-json-1.1" }).end('{"__type":"X","message":"no"}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as { port: number }).port;
+    const client = adminClient(`http://127.0.0.1:${port}`, "us-east-1", {
+      accessKeyId: "AKIDLOCAL",
+      secretAccessKey: "local",
+    });
+    try {
+      // Act
+      for (let i = 0; i < 3; i++)
+        await client.send(new ListGroupsCommand({ UserPoolId: "local_x" })).catch(() => undefined);
+      // Assess
+      expect(sockets.size).toBe(3);
+    } finally {
+      client.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
