@@ -16,9 +16,19 @@ import { benchPromotion, PromotionOptions, PromotionResults } from "./promotion"
 import { renderResults } from "./report";
 import { benchTeams, TeamsOptions, TeamsResults } from "./teams";
 import { benchIdle, IdleOptions, IdleResults } from "./idle";
+import { benchShell, SHELL_MAX_BYTES, ShellOptions, ShellResults } from "./shell";
 import { benchUiSession, UiSessionOptions, UiSessionResults } from "./ui-session";
 
-export const SECTIONS = ["authorizer", "cold-start", "gateway", "promotion", "ui-session", "teams", "idle"] as const;
+export const SECTIONS = [
+  "authorizer",
+  "cold-start",
+  "gateway",
+  "promotion",
+  "ui-session",
+  "teams",
+  "idle",
+  "shell",
+] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchConfig {
@@ -32,6 +42,7 @@ export interface BenchConfig {
   readonly uiSession: UiSessionOptions;
   readonly teams: TeamsOptions;
   readonly idle: IdleOptions;
+  readonly shell: ShellOptions;
 }
 
 const FULL = {
@@ -56,6 +67,7 @@ const FULL = {
   uiSession: { username: "reader", quietMs: 1000, stepTimeoutMs: 30_000, sectionTimeoutMs: 240_000, mixCycles: 600 },
   teams: { concurrencies: [1, 8], warmupMs: 1000, rounds: 7, sliceMs: 1500, writesPerTarget: 1500 },
   idle: { settleMs: 10_000, measureMs: 60_000, readyTimeoutMs: 180_000 },
+  shell: { loads: 15 },
 } as const;
 
 // Five runs still, so medians and paired ratios are computed as in the full run; each much shorter.
@@ -75,6 +87,7 @@ const QUICK = {
   uiSession: FULL.uiSession,
   teams: { concurrencies: [1, 8], warmupMs: 200, rounds: 5, sliceMs: 150, writesPerTarget: 100 },
   idle: { settleMs: 2000, measureMs: 5000, readyTimeoutMs: 180_000 },
+  shell: { loads: 3 },
 } as const;
 
 /** Parses the command line; every problem is listed together. */
@@ -124,6 +137,7 @@ export function parseBenchArgs(argv: readonly string[], repoBench = __dirname): 
     uiSession: preset.uiSession,
     teams: preset.teams,
     idle: preset.idle,
+    shell: preset.shell,
   };
 }
 
@@ -144,7 +158,7 @@ export interface BenchRun {
   readonly loadAverage: { readonly before: readonly number[]; readonly after: readonly number[] };
   readonly config: Pick<
     BenchConfig,
-    "authorizer" | "coldStart" | "gateway" | "promotion" | "uiSession" | "teams" | "idle"
+    "authorizer" | "coldStart" | "gateway" | "promotion" | "uiSession" | "teams" | "idle" | "shell"
   >;
   readonly targets: readonly TargetVerdict[];
   readonly authorizer?: AuthorizerResults;
@@ -154,6 +168,7 @@ export interface BenchRun {
   readonly uiSession?: UiSessionResults;
   readonly teams?: TeamsResults;
   readonly idle?: IdleResults;
+  readonly shell?: ShellResults;
 }
 
 /**
@@ -213,7 +228,9 @@ export const AUTHORIZER_FLOOR = 0.6;
 export const IDLE_CPU_PERCENT = 2;
 
 /** The issue's targets, judged on the run's figures (never asserted by a test). A missing figure is a miss. */
-export function judgeTargets(r: Pick<BenchRun, "authorizer" | "coldStart" | "gateway" | "idle">): TargetVerdict[] {
+export function judgeTargets(
+  r: Pick<BenchRun, "authorizer" | "coldStart" | "gateway" | "idle" | "shell">,
+): TargetVerdict[] {
   const out: TargetVerdict[] = [];
   for (const t of COMPARISON_TARGETS) {
     const at = r.gateway?.comparisons[t.concurrency];
@@ -245,6 +262,11 @@ export function judgeTargets(r: Pick<BenchRun, "authorizer" | "coldStart" | "gat
       met: r.idle.stack.cpuPercentOfOneCore < IDLE_CPU_PERCENT,
     });
   }
+  if (r.shell) {
+    const kb = r.shell.shell.minifiedBytes / 1000;
+    const bound = SHELL_MAX_BYTES / 1000;
+    out.push({ target: `login shell at most ${bound} KB minified`, measured: kb, unit: "KB", met: kb <= bound });
+  }
   if (r.coldStart) {
     const kb = r.coldStart.bundle.minifiedBytes / 1000;
     out.push({ target: "authorizer bundle at most 150 KB minified", measured: kb, unit: "KB", met: kb <= 150 });
@@ -271,6 +293,7 @@ export async function runBench(
   const uiSession = has("ui-session") ? await benchUiSession(config.uiSession, say) : undefined;
   const teams = has("teams") ? await benchTeams(config.teams, say) : undefined;
   // Last: it starts npm start twice and only watches it.
+  const shell = has("shell") ? await benchShell(config.shell, say) : undefined;
   const idle = has("idle") ? await benchIdle(config.idle, say) : undefined;
   const sections = {
     ...(authorizer ? { authorizer } : {}),
@@ -280,6 +303,7 @@ export async function runBench(
     ...(uiSession ? { uiSession } : {}),
     ...(teams ? { teams } : {}),
     ...(idle ? { idle } : {}),
+    ...(shell ? { shell } : {}),
   };
   return {
     date: new Date().toISOString(),
@@ -296,6 +320,7 @@ export async function runBench(
       uiSession: config.uiSession,
       teams: config.teams,
       idle: config.idle,
+      shell: config.shell,
     },
     targets: judgeTargets(sections),
     ...sections,
@@ -311,7 +336,7 @@ export function writeBenchRun(run: BenchRun, config: BenchConfig): string[] {
     writeFileSync(join(dir, file), `${JSON.stringify(value, null, 2)}\n`);
     written.push(join(dir, file));
   };
-  const { authorizer, coldStart, gateway, promotion, uiSession, teams, idle, ...meta } = run;
+  const { authorizer, coldStart, gateway, promotion, uiSession, teams, idle, shell, ...meta } = run;
   if (authorizer) json("authorizer.json", authorizer);
   if (coldStart) json("cold-start.json", coldStart);
   if (gateway) json("gateway.json", gateway);
@@ -319,6 +344,7 @@ export function writeBenchRun(run: BenchRun, config: BenchConfig): string[] {
   if (uiSession) json("ui-session.json", uiSession);
   if (teams) json("teams.json", teams);
   if (idle) json("idle.json", idle);
+  if (shell) json("shell.json", shell);
   json("run.json", meta);
   if (SECTIONS.every((s) => config.sections.includes(s))) {
     writeFileSync(join(config.outDir, "RESULTS.md"), renderResults(run));

@@ -492,6 +492,61 @@ function idleSection(run: BenchRun): string[] {
 
 const f1 = (n: number) => (Math.round(n * 10) / 10).toFixed(1);
 
+/** What each package of the login shell is there for: the account the issue asks for above 500 KB. */
+const SHELL_PACKAGES: Record<string, string> = {
+  "@aws-amplify/auth":
+    "Cognito sign-in: SRP (big-integer maths, SHA-256), the new-password and forgot-password calls, token storage and refresh",
+  "@aws-amplify/ui":
+    "the Authenticator's state machine and form logic, and Amplify UI's design tokens (its components read them as CSS variables, with or without a custom theme)",
+  xstate: "the state-machine runtime the Authenticator's flows run on",
+  "@aws-amplify/core": "Amplify's configuration, events and the Cognito service client",
+  "@aws-amplify/ui-react": "the Authenticator's React components: forms, fields, tabs, icons",
+  lodash: "helpers Amplify UI uses (deep merge and equality, among others)",
+  preact: "React's API for the components (preact/compat: React DOM alone was about 200 KB)",
+  qrcode: "the QR code of TOTP set-up: the pool offers TOTP as an optional second factor",
+  "(shell)": "mlflow-gate's own shell: configuration, team placement, the token on MLflow's requests, refusals",
+};
+
+function shellSection(run: BenchRun): string[] {
+  const x = run.shell;
+  if (!x) return [];
+  const kb = (n: number) => `${f1(n / 1000)} KB`;
+  const rows = x.shell.packages.filter((p) => p.bytes >= 2000);
+  const rest = x.shell.packages.filter((p) => p.bytes < 2000).reduce((sum, p) => sum + p.bytes, 0);
+  return [
+    "## 10. The login page",
+    "",
+    "The shell every UI user downloads first (`npm run build:ui`), against the same shell built as before issue 19",
+    "(React DOM, and every language of Amplify UI). Each build is served from loopback by a static server; time to",
+    "interactive runs from navigation start until the sign-in form's username field is on screen, in a fresh",
+    `Chromium context each load (nothing cached), the builds alternating, median of ${x.loads} loads each.`,
+    "",
+    table(
+      ["build", "minified", "gzip", "time to interactive"],
+      [
+        ["now", kb(x.shell.minifiedBytes), kb(x.shell.gzipBytes), `${f1(x.shell.timeToInteractiveMs)} ms`],
+        [
+          "before issue 19",
+          kb(x.before.minifiedBytes),
+          kb(x.before.gzipBytes),
+          `${f1(x.before.timeToInteractiveMs)} ms`,
+        ],
+      ],
+    ),
+    "",
+    "What the shell's bytes are for (esbuild's account of the minified output):",
+    "",
+    table(
+      ["package", "minified", "for"],
+      [
+        ...rows.map((p) => [`\`${p.name}\``, kb(p.bytes), SHELL_PACKAGES[p.name] ?? "a dependency of the above"]),
+        ["others", kb(rest), "small dependencies of the above"],
+      ],
+    ),
+    "",
+  ];
+}
+
 export function renderResults(run: BenchRun): string {
   const m = run.machine;
   const cores = m.cores;
@@ -589,6 +644,7 @@ export function renderResults(run: BenchRun): string {
     ...uiSessionSection(run),
     ...teamsSection(run),
     ...idleSection(run),
+    ...shellSection(run),
     "## Commands",
     "",
     "```bash",
@@ -599,6 +655,7 @@ export function renderResults(run: BenchRun): string {
     "npm run bench:ui-session               # the UI session's authorizer calls alone (--only ui-session)",
     "npm run bench:teams                    # teams' sizes and the cost of workspaces alone (--only teams)",
     "npm run bench:idle                     # the local stack at rest alone (--only idle)",
+    "npm run bench:shell                    # the login page's size and time to interactive alone (--only shell)",
     "npm run bench -- --out DIR             # write somewhere else",
     "```",
     "",

@@ -1,7 +1,7 @@
 // Builds the patched MLflow UI: the prebuilt UI of the pinned wheel, plus the login shell that loads first.
-import { build } from "esbuild";
+import { build, PluginBuild } from "esbuild";
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "fs";
-import { join, resolve } from "path";
+import { dirname, join, resolve } from "path";
 import { mlflowUiBuildDir } from "../project/mlflow-venv";
 import { UI_BUILD_DIR } from "../project/paths";
 import { UI_CONFIG_PATH, UiConfig } from "./shell/config";
@@ -18,10 +18,83 @@ export const SHELL_SCRIPT = join(SHELL_DIR, "shell.js");
  */
 export const stampFileOf = (buildDir: string): string => `${resolve(buildDir)}.fingerprint`;
 
+/**
+ * What keeps the login shell light (issue 19), without changing what it does:
+ * - React's API from Preact's compatibility layer (`preact/compat`): the Authenticator and the shell use hooks,
+ *   context, refs and portals, all of which it implements; React DOM alone is about 200 KB of the bundle.
+ * - Amplify UI's dictionaries of other languages left out. They are only ever read after a call of
+ *   `I18n.putVocabularies(translations)`, which neither Amplify UI nor the shell makes, so the Authenticator speaks
+ *   its default English texts either way; esbuild cannot drop them by itself, as the module spreads each into a new
+ *   object. `en` and the default texts stay as they are.
+ */
+const SHELL_LIGHTENING = {
+  alias: {
+    react: "preact/compat",
+    "react-dom": "preact/compat",
+    "react-dom/client": "preact/compat/client",
+    "react/jsx-runtime": "preact/jsx-runtime",
+  },
+  plugins: [
+    {
+      name: "amplify-ui-english-only",
+      setup(b: PluginBuild) {
+        // One module for every importer (its absolute path), read from the directory of the real one.
+        b.onResolve({ filter: /(^|\/)dictionaries\/index\.mjs$/ }, (args) =>
+          args.importer.includes(join("@aws-amplify", "ui", "dist"))
+            ? { path: resolve(args.resolveDir, args.path), namespace: "amplify-ui-english-only" }
+            : undefined,
+        );
+        b.onLoad({ filter: /.*/, namespace: "amplify-ui-english-only" }, (args) => ({
+          resolveDir: dirname(args.path),
+          contents: ENGLISH_ONLY_DICTIONARIES,
+          loader: "js",
+        }));
+      },
+    },
+  ],
+};
+
+/** The dictionaries module Amplify UI's translations import, with every language but English empty. */
+const ENGLISH_ONLY_DICTIONARIES = [
+  'import { enDict as en } from "./authenticator/en.mjs";',
+  'import { defaultTexts as texts } from "./authenticator/defaultTexts.mjs";',
+  "export const enDict = { ...en };",
+  "export const defaultTexts = { ...texts };",
+  ...[
+    "de",
+    "es",
+    "fr",
+    "he",
+    "hu",
+    "id",
+    "it",
+    "ja",
+    "kr",
+    "nb",
+    "nl",
+    "pl",
+    "pt",
+    "ru",
+    "sv",
+    "th",
+    "tr",
+    "ua",
+    "zh",
+  ].map((l) => `export const ${l}Dict = {};`),
+].join("\n");
+
 export interface UiBuild {
   readonly outDir: string;
   readonly mlflowMain: string;
   readonly shellBytes: number;
+  /** The shell's bytes by npm package (`(shell)` for this repository's code), largest first. */
+  readonly shellPackages: readonly { readonly name: string; readonly bytes: number }[];
+}
+
+/** The package a bundled file comes from: the path part after the last node_modules/, scope included. */
+export function packageOf(file: string): string {
+  const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules\/)/.exec(file);
+  return m ? (m[1] as string) : "(shell)";
 }
 
 /**
@@ -32,6 +105,8 @@ export async function buildUi(
   outDir = UI_BUILD_DIR,
   config?: UiConfig,
   mlflowBuild = mlflowUiBuildDir(),
+  /** `react`: the shell as it was built before issue 19 (React DOM, every dictionary), for the benchmark only. */
+  shell: "light" | "react" = "light",
 ): Promise<UiBuild> {
   const indexFile = join(mlflowBuild, "index.html");
   if (!existsSync(indexFile))
@@ -43,6 +118,7 @@ export async function buildUi(
   cpSync(mlflowBuild, join(dir, "static-files"), { recursive: true });
 
   const result = await build({
+    ...(shell === "light" ? SHELL_LIGHTENING : {}),
     entryPoints: [join(__dirname, "shell", "main.tsx")],
     outfile: join(dir, SHELL_SCRIPT),
     bundle: true,
@@ -57,12 +133,17 @@ export async function buildUi(
     metafile: true,
     logLevel: "silent",
   });
-  const shellBytes = Object.entries(result.metafile.outputs).find(([f]) => f.endsWith("shell.js"))?.[1].bytes ?? 0;
+  const output = Object.entries(result.metafile.outputs).find(([f]) => f.endsWith("shell.js"))?.[1];
+  const shellBytes = output?.bytes ?? 0;
+  const byPackage = new Map<string, number>();
+  for (const [file, input] of Object.entries(output?.inputs ?? {}))
+    byPackage.set(packageOf(file), (byPackage.get(packageOf(file)) ?? 0) + input.bytesInOutput);
+  const shellPackages = [...byPackage].map(([name, bytes]) => ({ name, bytes })).sort((a, b) => b.bytes - a.bytes);
 
   const { html, mlflowMain } = patchIndexHtml(readFileSync(indexFile, "utf8"));
   writeFileSync(join(dir, "index.html"), html);
   if (config) writeUiConfig(dir, config);
-  return { outDir: dir, mlflowMain, shellBytes };
+  return { outDir: dir, mlflowMain, shellBytes, shellPackages };
 }
 
 /**

@@ -11,6 +11,7 @@ import type { GatewayResults } from "../../bench/gateway";
 import type { UiSessionResults } from "../../bench/ui-session";
 import type { TeamsResults } from "../../bench/teams";
 import type { IdleResults } from "../../bench/idle";
+import type { ShellResults } from "../../bench/shell";
 import { COMPARISON_TARGETS, judgeTargets, parseBenchArgs, SECTIONS, TargetVerdict } from "../../bench/index";
 import { REPO_ROOT } from "../../project/paths";
 
@@ -169,6 +170,7 @@ describe("npm run bench -- --quick", () => {
       "## 7. Authorizer calls of a UI session",
       "## 8. Teams: sizes and the cost of workspaces",
       "## 9. The local stack at rest",
+      "## 10. The login page",
       "## Commands",
     ]) {
       expect(md).toContain(heading);
@@ -192,8 +194,8 @@ describe("npm run bench -- --quick", () => {
       mlflow: expect.stringMatching(/^\d+\.\d+\.\d+$/),
     });
     expect([...run.loadAverage.before, ...run.loadAverage.after].every((l) => Number.isFinite(l) && l >= 0)).toBe(true);
-    // The gateway's comparisons, the authorizer's floor, the bundle's size, the idle stack's CPU.
-    expect(run.targets).toHaveLength(COMPARISON_TARGETS.length + 3);
+    // The gateway's comparisons, the authorizer's floor, the bundle's size, the idle stack's CPU, the shell's size.
+    expect(run.targets).toHaveLength(COMPARISON_TARGETS.length + 4);
     expect(run.targets.every((t) => Number.isFinite(t.measured))).toBe(true);
   });
 
@@ -305,6 +307,20 @@ describe("npm run bench -- --quick", () => {
     // The job runner's consumers are processes of their own: the stack with them has more.
     expect(x.withJobs.processes).toBeGreaterThan(x.stack.processes);
     expect(x.stack.jobs).toBe(false);
+  });
+
+  it("measures the login shell now and as built before, in Chromium, and accounts for its bytes", () => {
+    const x = read<ShellResults>("shell.json");
+    for (const b of [x.shell, x.before]) {
+      expect(b.loadsMs).toHaveLength(x.loads);
+      expect([b.minifiedBytes, b.gzipBytes, b.timeToInteractiveMs].every(positive)).toBe(true);
+      // esbuild's account adds up to the file, give or take the bundle's own wrapper.
+      const accounted = b.packages.reduce((sum, p) => sum + p.bytes, 0);
+      expect(Math.abs(b.minifiedBytes - accounted)).toBeLessThan(b.minifiedBytes * 0.02);
+    }
+    expect(x.shell.minifiedBytes).toBeLessThan(x.before.minifiedBytes);
+    expect(x.shell.packages.map((p) => p.name)).not.toContain("react-dom");
+    expect(x.before.packages.map((p) => p.name)).toContain("react-dom");
   });
 
   it("measures teams' sizes and MLflow with workspaces on against off, without a failed request", () => {

@@ -1,9 +1,11 @@
-import { mkdirSync } from "fs";
+import { mkdirSync, mkdtempSync, readFileSync } from "fs";
+import { tmpdir } from "os";
 import { join } from "path";
 import { Browser, BrowserContext, Page } from "playwright-core";
 import { launchChromium } from "../support/chromium";
 import { pluginOps, sdkEnv, startTestStack, TestStack } from "../integration/support/stack";
 import { runPython } from "../support/python";
+import { cliEnv, runCliProcess } from "../scripts/support/run-cli";
 
 // The patched UI in Debian's Chromium against the whole local stack: the login shell, MLflow's own
 // bundle behind it, the gateway's authorizer and the private MLflow seeded with the real SDK.
@@ -126,6 +128,33 @@ test("a reader sees the experiments, a run's metric chart and its image artifact
     await image.elementHandle(),
   );
   await shot(page, "reader-image-artifact");
+});
+
+test("a new user signs in with a temporary password, sets their own in the Authenticator, and lands in MLflow", async () => {
+  // Prepare: a user as `users add --temporary-password` makes one
+  const file = join(mkdtempSync(join(tmpdir(), "mlflow-gate-ui-temp-")), "nina.password");
+  const added = await runCliProcess(
+    ["users", "add", "nina", "--group", "readers", "--temporary-password", "--password-file", file],
+    { env: cliEnv({ MLFLOW_GATE_DATA: t.config.dataDir }) },
+  );
+  expect(added.code).toBe(0);
+  const temporary = readFileSync(file, "utf8").trimEnd();
+  const chosen = "Nina-chose-this-1!";
+  const page = await newPage();
+
+  // Act: the temporary password, then the Authenticator's new-password form
+  await submitLogin(page, "nina", temporary);
+  await page.locator('input[name="confirm_password"]').waitFor();
+  await shot(page, "new-password");
+  await page.locator('input[name="password"]').fill(chosen);
+  await page.locator('input[name="confirm_password"]').fill(chosen);
+  await page.locator('button[type="submit"]').click();
+
+  // Assess: signed in, MLflow's UI up; the chosen password is the user's from now on
+  await page.getByTestId("mlflow-gate-username").filter({ hasText: "nina" }).waitFor();
+  await page.getByText("Default").first().waitFor();
+  await expect(t.stack.userPool.login("nina", chosen)).resolves.toMatchObject({ accessToken: expect.any(String) });
+  await expect(t.stack.userPool.login("nina", temporary)).rejects.toThrow();
 });
 
 test("sign-out returns to the login", async () => {

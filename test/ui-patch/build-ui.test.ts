@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { mlflowUiBuildDir } from "../../project/mlflow-venv";
-import { buildUi, patchIndexHtml } from "../../ui-patch/build-ui";
+import { buildUi, packageOf, patchIndexHtml } from "../../ui-patch/build-ui";
 
 const out = mkdtempSync(join(tmpdir(), "mlflow-gate-build-ui-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -37,6 +37,14 @@ test("buildUi lays the UI out as it is served, with the shell and the config", a
 
   // Assess
   expect(build.shellBytes).toBeGreaterThan(0);
+  // Light (issue 19): React's API from Preact, Amplify UI's texts in English only, and every byte accounted for.
+  const shell = readFileSync(join(out, "static-files", "mlflow-gate", "shell.js"), "utf8");
+  const packages = build.shellPackages.map((p) => p.name);
+  expect(packages).toEqual(expect.arrayContaining(["preact", "@aws-amplify/ui-react", "(shell)"]));
+  expect(packages).not.toContain("react-dom");
+  expect(shell).toContain("Sign in to your account");
+  expect(shell).not.toContain("Connexion à votre compte");
+  expect(build.shellPackages.reduce((sum, p) => sum + p.bytes, 0)).toBeLessThanOrEqual(build.shellBytes);
   for (const file of [
     "index.html",
     join("static-files", build.mlflowMain.replace(/^static-files\//, "")),
@@ -52,3 +60,10 @@ test("buildUi lays the UI out as it is served, with the shell and the config", a
     authFlow: "USER_SRP_AUTH",
   });
 }, 60_000);
+
+test("packageOf names the package of a bundled file, the innermost one, scope included", () => {
+  expect(packageOf("node_modules/@aws-amplify/ui/dist/esm/theme/tokens/colors.mjs")).toBe("@aws-amplify/ui");
+  expect(packageOf("node_modules/lodash/isEqual.js")).toBe("lodash");
+  expect(packageOf("node_modules/@aws-amplify/ui-react/node_modules/@xstate/react/lib/index.js")).toBe("@xstate/react");
+  expect(packageOf("ui-patch/shell/main.tsx")).toBe("(shell)");
+});
