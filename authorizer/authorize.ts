@@ -97,6 +97,32 @@ function answer(
 const MAX_MEMOISED_POLICIES = 4096;
 
 /**
+ * The answer and the decision for one set of known groups, methodArn and resource: a pure function of the three,
+ * kept so that a warm authorizer decides a repeated request once (the token is verified on every call all the
+ * same). A few thousand requests' worth; the oldest half goes when it is full.
+ */
+class AnswerMemo {
+  private readonly memo = new Map<string, ReturnType<typeof answer>>();
+
+  constructor(private readonly policies: PolicyMemo) {}
+
+  of(groups: readonly string[], rawMethodArn: unknown, rawResource: unknown): ReturnType<typeof answer> {
+    // Only what API Gateway sends (strings) is kept; anything else is decided afresh (a deny).
+    if (typeof rawMethodArn !== "string" || typeof rawResource !== "string")
+      return answer(groups, rawMethodArn, rawResource, this.policies);
+    const key = `${groups.join(",")}\n${rawResource}\n${rawMethodArn}`;
+    let found = this.memo.get(key);
+    if (!found) {
+      found = answer(groups, rawMethodArn, rawResource, this.policies);
+      if (this.memo.size >= MAX_MEMOISED_POLICIES)
+        for (const k of [...this.memo.keys()].slice(0, MAX_MEMOISED_POLICIES / 2)) this.memo.delete(k);
+      this.memo.set(key, found);
+    }
+    return found;
+  }
+}
+
+/**
  * The authorizer's answer per set of known groups, API and cache key, built and parsed once: a warm Lambda answers
  * the members of one group alike. The answers are never changed after they are built.
  */
@@ -131,7 +157,7 @@ class PolicyMemo {
  * Fails closed: nothing after verification can produce an Allow from an error.
  */
 export function createAuthorizer({ config, policySet, verifier, logger }: AuthorizerProps): Authorizer {
-  const policies = new PolicyMemo(policySet);
+  const answers = new AnswerMemo(new PolicyMemo(policySet));
   const log = (level: "info" | "error", fields: Record<string, unknown>): void => {
     try {
       logger[level]("authorizer decision", fields);
@@ -158,7 +184,7 @@ export function createAuthorizer({ config, policySet, verifier, logger }: Author
     let identity: Identity | undefined;
     try {
       identity = identityOf(payload, policySet);
-      const { policyDocument, decision } = answer(identity.groups, methodArn, event?.resource, policies);
+      const { policyDocument, decision } = answers.of(identity.groups, methodArn, event?.resource);
       log("info", {
         decision: decision.decision,
         // Why a request is refused; an allowed one needs no reason.

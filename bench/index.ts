@@ -86,7 +86,7 @@ const QUICK = {
   // The same session: its figures are counts, not timings, and a shorter one would count fewer requests.
   uiSession: FULL.uiSession,
   teams: { concurrencies: [1, 8], warmupMs: 200, rounds: 5, sliceMs: 150, writesPerTarget: 100 },
-  idle: { settleMs: 2000, measureMs: 5000, readyTimeoutMs: 180_000 },
+  idle: { settleMs: 1000, measureMs: 3000, readyTimeoutMs: 180_000 },
   shell: { loads: 3 },
 } as const;
 

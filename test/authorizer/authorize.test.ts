@@ -104,6 +104,28 @@ describe("createAuthorizer: allow", () => {
     expect(await decide("POST /ajax-api/2.0/mlflow/webhooks")).not.toBe("Allow");
   });
 
+  it("decides a repeated request alike, for each group set on its own, and verifies every token every time", async () => {
+    // Prepare: one warm authorizer, the same request from a reader, an admin, the reader again, an expired token
+    const { authorize, logger } = setup();
+    const request = "POST /ajax-api/2.0/mlflow/experiments/create";
+    const reader = accessToken(key, { "cognito:groups": ["readers"] });
+    const admin = accessToken(key, { "cognito:groups": ["admins"] });
+    const expired = accessToken(key, { "cognito:groups": ["admins"], exp: now() - 5 });
+    // Act
+    const first = decisionFor(await authorize(eventFor(reader, request)), request);
+    const byAdmin = decisionFor(await authorize(eventFor(admin, request)), request);
+    const again = decisionFor(await authorize(eventFor(reader, request)), request);
+    const late = await authorize(eventFor(expired, request)).catch((e: Error) => e.message);
+    // Assess
+    expect([first, byAdmin, again, late]).toEqual(["ImplicitDeny", "Allow", "ImplicitDeny", "Unauthorized"]);
+    expect(logger.records().map((r) => [r.decision, r.reason])).toEqual([
+      ["deny", "not-allowed"],
+      ["allow", undefined],
+      ["deny", "not-allowed"],
+      ["unauthorized", "JwtExpiredError"],
+    ]);
+  });
+
   it("answers with the subject, and the username and groups as string context", async () => {
     // Prepare
     const { authorize } = setup();
