@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, closeSync, wri
 import { randomBytes } from "crypto";
 import { tmpdir } from "os";
 import { dirname, join, resolve } from "path";
-import { parseStackConfig } from "../local/config";
+import { FREE_PORTS_ENV, parseStackConfig } from "../local/config";
 import { startStack } from "../local/stack";
 import { ensureMlflowVenv } from "../project/mlflow-venv";
 import { runPython } from "../test/support/python";
@@ -50,9 +50,7 @@ async function main(): Promise<void> {
   const stack = await startStack(
     parseStackConfig({
       MLFLOW_GATE_DATA: dataDir,
-      MLFLOW_GATE_PORT: "0",
-      MLFLOW_GATE_USER_POOL_PORT: "0",
-      MLFLOW_GATE_STS_PORT: "0",
+      ...FREE_PORTS_ENV,
     }),
     { uiDirectory, progress: log, log: () => undefined },
   );

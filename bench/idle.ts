@@ -2,6 +2,7 @@
 // left alone once ready, and the CPU its whole process tree uses over a window, as a share of one core. Once as
 // `npm start` runs now (MLflow without its job runner) and once with MLFLOW_GATE_MLFLOW_JOBS=true, as it ran
 // before. Linux only (/proc).
+import { FREE_PORTS_ENV } from "../local/config";
 import { spawn } from "child_process";
 import { existsSync, mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
@@ -48,9 +49,7 @@ async function measureStack(jobs: boolean, o: IdleOptions, ticksPerSecond: numbe
       PATH: process.env.PATH,
       HOME: process.env.HOME,
       MLFLOW_GATE_DATA: dataDir,
-      MLFLOW_GATE_PORT: "0",
-      MLFLOW_GATE_USER_POOL_PORT: "0",
-      MLFLOW_GATE_STS_PORT: "0",
+      ...FREE_PORTS_ENV,
       MLFLOW_GATE_MLFLOW_JOBS: String(jobs),
     },
     stdio: ["ignore", "ignore", "pipe"],

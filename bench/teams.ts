@@ -23,7 +23,7 @@ import { largestAnswer, WORST_IAM_SCOPE } from "../authorizer/core/lint-sizes";
 import { PolicySet } from "../authorizer/core/policy-set";
 import { TeamFile } from "../authorizer/core/teams";
 import { loadGroupFiles, loadRouteCatalog } from "../authorizer/load-policies";
-import { parseStackConfig } from "../local/config";
+import { FREE_PORTS_ENV, parseStackConfig } from "../local/config";
 import { RunningStack, startStack } from "../local/stack";
 import { CATALOG_FILE, EXAMPLE_TEAMS_DIR, GROUPS_DIR } from "../project/paths";
 import { buildSequence, MIX, plain, PlainRequest, seed, Seeded } from "./gateway";
@@ -205,9 +205,7 @@ async function startQuietStack(dataDir: string, teamsDir: string, uiDirectory: s
     parseStackConfig({
       MLFLOW_GATE_DATA: dataDir,
       MLFLOW_GATE_TEAMS_DIR: teamsDir,
-      MLFLOW_GATE_PORT: "0",
-      MLFLOW_GATE_USER_POOL_PORT: "0",
-      MLFLOW_GATE_STS_PORT: "0",
+      ...FREE_PORTS_ENV,
     }),
     { uiDirectory, progress: () => undefined, log: () => undefined },
   );

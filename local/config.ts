@@ -129,6 +129,16 @@ export function parseStackConfig(env: Record<string, string | undefined>, cwd = 
   return config;
 }
 
+/**
+ * The stack's settings that pick free ports for the three whose defaults are fixed (8080, 9229, 8090): a stack
+ * that runs beside another (tests, benchmarks). The other ports are free ones by default.
+ */
+export const FREE_PORTS_ENV = {
+  MLFLOW_GATE_PORT: "0",
+  MLFLOW_GATE_USER_POOL_PORT: "0",
+  MLFLOW_GATE_STS_PORT: "0",
+} as const;
+
 /** The variable that sets each port, for "port in use" messages. */
 export const PORT_VARIABLES = {
   gatewayPort: "MLFLOW_GATE_PORT",

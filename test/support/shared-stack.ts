@@ -2,7 +2,7 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSyn
 import { tmpdir } from "os";
 import { join } from "path";
 import type { AccessLogEntry } from "../../gateway/answer";
-import { parseStackConfig, StackConfig } from "../../local/config";
+import { FREE_PORTS_ENV, parseStackConfig, StackConfig } from "../../local/config";
 import { isAccessLine } from "./access-log";
 import { RunningStack, startStack, StackSummary } from "../../local/stack";
 
@@ -32,9 +32,7 @@ export async function startSharedStack(uiDirectory: string): Promise<SharedStack
   const dataDir = mkdtempSync(join(tmpdir(), "mlflow-gate-shared-"));
   const config = parseStackConfig({
     MLFLOW_GATE_DATA: dataDir,
-    MLFLOW_GATE_PORT: "0",
-    MLFLOW_GATE_USER_POOL_PORT: "0",
-    MLFLOW_GATE_STS_PORT: "0",
+    ...FREE_PORTS_ENV,
   });
   const accessLogFile = join(dataDir, "access.jsonl");
   writeFileSync(accessLogFile, "");

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { parseStackConfig, StackConfig } from "../../../local/config";
+import { FREE_PORTS_ENV, parseStackConfig, StackConfig } from "../../../local/config";
 import { AccessLogEntry } from "../../../gateway/answer";
 import { Principal } from "../../../local/principals";
 import { RunningStack, startStack, StackSummary } from "../../../local/stack";
@@ -236,9 +236,7 @@ async function startPrivateStack(options: TestStackOptions): Promise<TestStack> 
   const config: StackConfig = {
     ...parseStackConfig({
       MLFLOW_GATE_DATA: dataDir,
-      MLFLOW_GATE_PORT: "0",
-      MLFLOW_GATE_USER_POOL_PORT: "0",
-      MLFLOW_GATE_STS_PORT: "0",
+      ...FREE_PORTS_ENV,
       ...options.env,
     }),
     ...options.config,

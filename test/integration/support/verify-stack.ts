@@ -6,7 +6,7 @@ import { join } from "path";
 import { PolicySet } from "../../../authorizer/core/policy-set";
 import { closeServer } from "../../../common/http-server";
 import { renderLocalApiDefinition } from "../../../gateway/local-api";
-import { parseStackConfig } from "../../../local/config";
+import { FREE_PORTS_ENV, parseStackConfig } from "../../../local/config";
 import { createLocalGateway, RunningStack, startStack } from "../../../local/stack";
 import { REPO_ROOT } from "../../../project/paths";
 import { testUiDirectory } from "../../support/test-ui";
@@ -32,9 +32,7 @@ export async function startVerifyStack(env: Record<string, string> = {}): Promis
   const stack = await startStack(
     parseStackConfig({
       MLFLOW_GATE_DATA: dataDir,
-      MLFLOW_GATE_PORT: "0",
-      MLFLOW_GATE_USER_POOL_PORT: "0",
-      MLFLOW_GATE_STS_PORT: "0",
+      ...FREE_PORTS_ENV,
       ...env,
     }),
     { uiDirectory: await testUiDirectory(), progress: () => undefined, log: () => undefined },

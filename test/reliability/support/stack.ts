@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { parseStackConfig, StackConfig } from "../../../local/config";
+import { FREE_PORTS_ENV, parseStackConfig, StackConfig } from "../../../local/config";
 import { RestartPolicy } from "../../../local/mlflow-server";
 import { RunningStack, startStack } from "../../../local/stack";
 import { ensureMlflowVenv } from "../../../project/mlflow-venv";
@@ -31,9 +31,7 @@ export async function startReliabilityStack(
   const config: StackConfig = {
     ...parseStackConfig({
       MLFLOW_GATE_DATA: dataDir,
-      MLFLOW_GATE_PORT: "0",
-      MLFLOW_GATE_USER_POOL_PORT: "0",
-      MLFLOW_GATE_STS_PORT: "0",
+      ...FREE_PORTS_ENV,
     }),
     ...options.config,
   };
