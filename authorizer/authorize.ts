@@ -110,7 +110,8 @@ class AnswerMemo {
     // Only what API Gateway sends (strings) is kept; anything else is decided afresh (a deny).
     if (typeof rawMethodArn !== "string" || typeof rawResource !== "string")
       return answer(groups, rawMethodArn, rawResource, this.policies);
-    const key = `${groups.join(",")}\n${rawResource}\n${rawMethodArn}`;
+    // Unambiguous whatever the strings hold: known group names match GROUP_NAME (no "|"); the resource's length is given.
+    const key = `${groups.join(",")}|${rawResource.length}|${rawResource}${rawMethodArn}`;
     let found = this.memo.get(key);
     if (!found) {
       found = answer(groups, rawMethodArn, rawResource, this.policies);
