@@ -4,7 +4,7 @@
 import { verify as cryptoVerify } from "crypto";
 import { Authorizer, createAuthorizer, DecisionLogger } from "../authorizer/authorize";
 import { createDecisionLog } from "../authorizer/decision-log";
-import { parsePolicyDocument, evaluatePolicies } from "../authorizer/core/evaluate";
+import { evaluatePolicies, parsePolicyDocument, parsePolicyDocumentOnce } from "../authorizer/core/evaluate";
 import { GroupFile } from "../authorizer/core/groups";
 import { PolicyDocument } from "../authorizer/core/compile";
 import { apiResourcesOf } from "../authorizer/core/decide-request";
@@ -119,7 +119,6 @@ interface BenchRequest {
  */
 function gatewayDecider(authorize: Authorizer, cacheTtlMs: number) {
   const cache = new AuthorizerCache(cacheTtlMs);
-  const parsed = new WeakMap<object, ReturnType<typeof parsePolicyDocument>>();
   return async (authorization: string, request: BenchRequest): Promise<string> => {
     const key = [authorization, request.method, request.resource];
     let result = cache.get(key);
@@ -127,11 +126,7 @@ function gatewayDecider(authorize: Authorizer, cacheTtlMs: number) {
       result = await authorize(eventOf(authorization, request));
       cache.set(key, result);
     }
-    let statements = parsed.get(result.policyDocument);
-    if (!statements) {
-      statements = parsePolicyDocument(result.policyDocument);
-      parsed.set(result.policyDocument, statements);
-    }
+    const statements = parsePolicyDocumentOnce(result.policyDocument);
     return evaluatePolicies([statements], "execute-api:Invoke", request.methodArn).decision;
   };
 }

@@ -1,9 +1,8 @@
 import { AnswerKey } from "./answer-scope";
 import { apiRouteTreeOf } from "./api-definition";
 import { AuthType, CatalogRoute } from "./catalog";
-import { PolicyDocument } from "./compile";
 import { splitWorkspacePath } from "./contract";
-import { evaluatePolicies, Evaluation, ParsedPolicy, parsePolicyDocument } from "./evaluate";
+import { evaluatePolicies, Evaluation, ParsedPolicy, parsePolicyDocumentOnce } from "./evaluate";
 import { formatMethodArn, MethodArn, MethodArnStage, stageRelativeResource } from "./method-arn";
 import { authorizerScope, PolicySet } from "./policy-set";
 import { ResourceTree } from "./resource-tree";
@@ -77,18 +76,7 @@ function compiledPolicies(
     surface === "iam"
       ? groups.flatMap((g) => set.iamPolicies(g, methodArn))
       : [set.authorizerAnswer(groups, authorizerScope(methodArn), answerKeyOf(set, methodArn, resource))];
-  return docs.map(parsedOnce);
-}
-
-/** Parsed documents, by document: a role's policies are memoised (PolicySet.iamPolicies), so each is parsed once. */
-const parsedDocs = new WeakMap<object, ParsedPolicy>();
-function parsedOnce(doc: PolicyDocument): ParsedPolicy {
-  let parsed = parsedDocs.get(doc);
-  if (!parsed) {
-    parsed = parsePolicyDocument(doc);
-    parsedDocs.set(doc, parsed);
-  }
-  return parsed;
+  return docs.map(parsePolicyDocumentOnce);
 }
 
 /**

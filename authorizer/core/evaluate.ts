@@ -94,6 +94,20 @@ export function parsePolicyDocument(doc: unknown): ParsedPolicy {
   return list.map(parseStatement);
 }
 
+/**
+ * parsePolicyDocument, once per document object: for documents that are built once and never changed (a policy
+ * set's memoised role policies, a cached authorizer answer), so that each request only evaluates.
+ */
+const parsedDocuments = new WeakMap<object, ParsedPolicy>();
+export function parsePolicyDocumentOnce(doc: object): ParsedPolicy {
+  let parsed = parsedDocuments.get(doc);
+  if (!parsed) {
+    parsed = parsePolicyDocument(doc);
+    parsedDocuments.set(doc, parsed);
+  }
+  return parsed;
+}
+
 /** Splits an ARN into its six components; the sixth keeps any further colons. */
 function arnComponents(arn: string): string[] | undefined {
   const parts: string[] = [];

@@ -2,7 +2,7 @@ import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } fro
 import { IncomingMessage } from "http";
 import type { Authorizer } from "../../authorizer/authorize";
 import { API_GATEWAY } from "../../authorizer/core/contract";
-import { ParsedPolicy, parsePolicyDocument } from "../../authorizer/core/evaluate";
+import { ParsedPolicy, parsePolicyDocumentOnce } from "../../authorizer/core/evaluate";
 import { formatMethodArn } from "../../authorizer/core/method-arn";
 import { PolicySet } from "../../authorizer/core/policy-set";
 import { ANSWERS } from "../api-responses";
@@ -102,17 +102,6 @@ export function identityOfResult(result: APIGatewayAuthorizerResult): Identity {
   };
 }
 
-/** Parsed statements per authorizer answer, so each request only evaluates. */
-const parsedPolicies = new WeakMap<object, ParsedPolicy>();
-function statementsOf(doc: object): ParsedPolicy {
-  let parsed = parsedPolicies.get(doc);
-  if (!parsed) {
-    parsed = parsePolicyDocument(doc);
-    parsedPolicies.set(doc, parsed);
-  }
-  return parsed;
-}
-
 /**
  * The Lambda authorizer as API Gateway runs it: 401 without calling it when an identity source is missing
  * or empty; its answer cached per identity sources' values (token, verb, resource) for the TTL (a 401 is not
@@ -146,7 +135,7 @@ export function createCognitoAuthorization(
     const identity = identityOfResult(result);
     let statements: ParsedPolicy;
     try {
-      statements = statementsOf(result.policyDocument);
+      statements = parsePolicyDocumentOnce(result.policyDocument);
     } catch {
       return { ...refuse(ANSWERS.accessDenied, "deny", "unreadable-policy"), identity };
     }
