@@ -19,3 +19,50 @@ export async function requireProfile(profile: string, env: AwsEnv): Promise<void
     `mlflow-gate: profile "${profile}" is in neither ${credentials} nor ${config} (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE)`,
   ]);
 }
+
+/** A parsed config file as the SDK's loader gives it: `[profile p]` under `p`, `[services s]` under `services.s`. */
+export type ParsedConfigFile = Readonly<Record<string, Readonly<Record<string, string | undefined>> | undefined>>;
+
+/**
+ * The STS endpoint a profile configures, by the SDKs' rules for configured endpoints (the AWS SDKs and Tools
+ * reference guide, "Service-specific endpoints"): nothing when `ignore_configured_endpoint_urls` is set; else
+ * `AWS_ENDPOINT_URL_STS`, then `AWS_ENDPOINT_URL`, then the profile's `services` section's `sts` entry, then the
+ * profile's own `endpoint_url`. The JavaScript SDK's role assumption reads these for AWS_PROFILE only, never
+ * for a profile given by name, so a local profile's assume-role call would go to the public STS: the caller
+ * passes this endpoint to it explicitly. Undefined: no endpoint configured, the SDK's default applies.
+ */
+export function stsEndpointFrom(
+  profile: string,
+  config: ParsedConfigFile,
+  env: Readonly<Record<string, string | undefined>>,
+): string | undefined {
+  const section = config[profile] ?? {};
+  const ignore = env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS ?? section.ignore_configured_endpoint_urls;
+  if (ignore?.trim().toLowerCase() === "true") return undefined;
+  const fromEnv = env.AWS_ENDPOINT_URL_STS || env.AWS_ENDPOINT_URL;
+  if (fromEnv) return fromEnv;
+  const services = section.services;
+  if (services !== undefined && services !== "") {
+    const block = config[`services.${services}`];
+    if (block === undefined)
+      throw new CliFailure([
+        `mlflow-gate: profile "${profile}" names services section "${services}", which the config file does not have`,
+      ]);
+    const fromServices = block["sts.endpoint_url"];
+    if (fromServices) return fromServices;
+  }
+  return section.endpoint_url || undefined;
+}
+
+/** {@link stsEndpointFrom} for a profile (AWS_PROFILE, else `default`) read from the shared config file. */
+export async function configuredStsEndpoint(
+  profile: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+  configFile?: string,
+): Promise<string | undefined> {
+  const files = await loadSharedConfigFiles({
+    ignoreCache: true,
+    ...(configFile ? { configFilepath: configFile } : {}),
+  });
+  return stsEndpointFrom(profile ?? (env.AWS_PROFILE || "default"), files.configFile, env);
+}

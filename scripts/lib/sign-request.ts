@@ -6,6 +6,7 @@ import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { request as httpRequest } from "http";
 import { request as httpsRequest } from "https";
+import { configuredStsEndpoint } from "./aws-profile";
 import { CliFailure, CliUsageError } from "./cli-errors";
 import { isLoopbackHost, REGION } from "../../authorizer/core/contract";
 
@@ -206,14 +207,20 @@ export interface SharedFiles {
   readonly configFile: string;
 }
 
+/**
+ * The profile's credentials by the SDK's chain. An assume-role profile's STS call goes to the endpoint the
+ * profile configures (a local profile's is the local STS), never to the public STS by default.
+ */
 export async function resolveCredentials(
   profile: string | undefined,
   files?: SharedFiles,
 ): Promise<AwsCredentialIdentity> {
+  const stsEndpoint = await configuredStsEndpoint(profile, process.env, files?.configFile);
   try {
     return await defaultProvider({
       ...(profile !== undefined ? { profile } : {}),
       ...(files ? { filepath: files.credentialsFile, configFilepath: files.configFile } : {}),
+      ...(stsEndpoint !== undefined ? { clientConfig: { endpoint: stsEndpoint } } : {}),
       ignoreCache: true,
     })();
   } catch (e) {

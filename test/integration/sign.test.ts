@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { createServer } from "net";
 import { tmpdir } from "os";
 import { join } from "path";
@@ -157,6 +157,35 @@ describe("mlflow-gate sign against the gateway", () => {
     expect(download.stdoutBytes.length).toBe(bytes.length);
     expect(download.stdoutBytes.equals(bytes)).toBe(true);
     expect([denied.code, denied.stderr]).toEqual([3, "HTTP 403 Forbidden\n"]);
+  });
+
+  test("an assume-role profile named by --profile gets its session from the local STS: nothing but loopback is looked up or contacted", async () => {
+    // Prepare: the child records every host it looks up and every address it connects to.
+    const hosts = join(work, "hosts.log");
+    writeFileSync(hosts, "");
+    const before = t.accessLog.length;
+    const stsPort = new URL(t.stack.summary.sts.endpoint).port;
+    // Act
+    const r = await sign(
+      ["--profile", "data-science-as-mlflow-reader", `${gw}/api/2.0/mlflow/experiments/search?max_results=5`],
+      {
+        NODE_OPTIONS: `--require ${join(__dirname, "..", "support", "record-hosts.cjs")}`,
+        MLFLOW_GATE_TEST_HOSTS_FILE: hosts,
+      },
+    );
+    // Assess: the local STS gave data-science the role's session, the call was the role's, and no other host was tried.
+    expect(r.stderr).toBe("HTTP 200 OK\n");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toHaveProperty("experiments");
+    expect(t.accessLog.slice(before).map((e) => [e.principal, e.status])).toEqual([
+      [expect.stringMatching(/:user\/data-science$/), 200],
+      [expect.stringMatching(/^assumed-role\/mlflow-reader\//), 200],
+    ]);
+    const seen = readFileSync(hosts, "utf8").trim().split("\n");
+    expect(seen).toContain(`connect 127.0.0.1:${stsPort}`);
+    expect(
+      seen.filter((l) => !/^(lookup (localhost|127\.0\.0\.1)|connect 127\.0\.0\.1:\d+|connect unix:.*)$/.test(l)),
+    ).toEqual([]);
   });
 
   test("a profile that is in neither file: exit 1 naming it and the files, nothing sent", async () => {
