@@ -10,6 +10,8 @@ import { RestartPolicy, superviseOnPort } from "./supervisor";
  * child process on a private loopback port between the gateway and MLflow, supervised like MLflow.
  */
 export interface GuardProcessOptions {
+  /** Where its processes' pid files go (`<data>/run`), for the next stack to stop leftovers; @default none */
+  readonly runDir?: string;
   readonly host: string;
   readonly port: number;
   readonly portVariable: string;
@@ -58,7 +60,7 @@ function spawnGuard(options: GuardProcessOptions, port: number): ChildProcess {
         : {}),
     },
   });
-  killOnExit(child);
+  killOnExit(child, options.runDir !== undefined ? { runDir: options.runDir, name: "guard" } : undefined);
   return child;
 }
 

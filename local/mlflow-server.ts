@@ -43,6 +43,8 @@ export interface MlflowOptions {
   readonly workspaces?: readonly string[];
   /** Run MLflow's job runner (MLFLOW_SERVER_ENABLE_JOB_EXECUTION); @default false: no huey consumers */
   readonly jobs?: boolean;
+  /** Where its processes' pid files go (`<data>/run`), for the next stack to stop leftovers; @default none */
+  readonly runDir?: string;
 }
 
 /** Python that the MLflow server process loads at start (sitecustomize.py): the container image's own. */
@@ -104,7 +106,7 @@ function spawnMlflow(
   dir: string,
   host: string,
   port: number,
-  launch: Pick<MlflowOptions, "artifactStore" | "jobs">,
+  launch: Pick<MlflowOptions, "artifactStore" | "jobs" | "runDir">,
   enableWorkspaces: boolean,
 ): ChildProcess {
   const { artifactStore } = launch;
@@ -122,7 +124,7 @@ function spawnMlflow(
     stdio: ["ignore", "pipe", "pipe"],
     env: artifactStore ? s3ClientEnv(env, artifactStore) : env,
   });
-  killOnExit(child);
+  killOnExit(child, launch.runDir !== undefined ? { runDir: launch.runDir, name: "mlflow" } : undefined);
   return child;
 }
 
@@ -185,7 +187,7 @@ async function startChild(
   dir: string,
   url: URL,
   readyTimeoutMs: number,
-  launch: Pick<MlflowOptions, "artifactStore" | "jobs">,
+  launch: Pick<MlflowOptions, "artifactStore" | "jobs" | "runDir">,
   workspaces: readonly string[] | undefined,
   log: (line: string) => void,
   onSpawn: (c: ChildProcess) => void = () => undefined,

@@ -1,5 +1,7 @@
-import { ChildProcess } from "child_process";
+import { ChildProcess, spawn } from "child_process";
 import { createServer } from "net";
+import { join } from "path";
+import { forgetChild, recordChild } from "./leftovers";
 
 /** A port that was free a moment ago (0 asks the OS for one); a taken port is a clear error. */
 export async function claimPort(host: string, port: number, variable: string): Promise<number> {
@@ -40,14 +42,45 @@ export function tailOf(child: ChildProcess, lines = 15): () => string {
 
 const running = new Set<ChildProcess>();
 let exitHookInstalled = false;
+/** The reaper (local/child-reaper.cjs), started with the first child; null when it could not be started. */
+let reaper: ChildProcess | null | undefined;
+
+function tellReaper(line: string): void {
+  if (reaper === undefined) {
+    try {
+      reaper = spawn(process.execPath, [join(__dirname, "child-reaper.cjs")], {
+        detached: true,
+        stdio: ["pipe", "ignore", "ignore"],
+      });
+      reaper.once("error", () => (reaper = null));
+      reaper.stdin?.on("error", () => undefined);
+      // Neither the reaper nor its pipe keeps this process alive.
+      reaper.unref();
+      (reaper.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+    } catch {
+      reaper = null;
+    }
+  }
+  reaper?.stdin?.write(`${line}\n`);
+}
 
 /**
- * Children run in their own process group (so that a stop reaches their workers); if this process
- * dies without stopping them, its exit hook still kills their groups instead of orphaning them.
+ * Children run in their own process group (so that a stop reaches their workers). So that they never outlive
+ * this process, however it ends: its exit hook kills their groups; a reaper of its own session kills them
+ * when this process dies without running that hook (SIGKILL); and with `pidFile`, a pid file in its `runDir` lets the
+ * next stack on the same data directory stop them if both were killed (local/leftovers.ts).
  */
-export function killOnExit(child: ChildProcess): void {
+export function killOnExit(child: ChildProcess, pidFile?: { readonly runDir: string; readonly name: string }): void {
+  const pid = child.pid;
+  if (pid === undefined) return;
   running.add(child);
-  child.once("exit", () => running.delete(child));
+  tellReaper(`+${pid}`);
+  if (pidFile !== undefined) recordChild(pidFile.runDir, pid, pidFile.name);
+  child.once("exit", () => {
+    running.delete(child);
+    tellReaper(`-${pid}`);
+    if (pidFile !== undefined) forgetChild(pidFile.runDir, pid);
+  });
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.once("exit", () => {

@@ -17,6 +17,8 @@ export const LOCAL_ARTIFACT_BUCKET = "mlflow-gate-artifacts";
 const LOCAL_S3_CREDENTIALS = { accessKeyId: "mlflow-gate-local", secretAccessKey: "mlflow-gate-local" } as const;
 
 export interface S3EmulatorOptions {
+  /** Where its processes' pid files go (`<data>/run`), for the next stack to stop leftovers; @default none */
+  readonly runDir?: string;
   readonly dataDir: string;
   readonly host: string;
   readonly port: number;
@@ -136,7 +138,7 @@ export async function startS3Emulator(options: S3EmulatorOptions): Promise<Runni
           env: { PATH: process.env.PATH, HOME: process.env.HOME, PYTHONUNBUFFERED: "1", PYTHONWARNINGS: "ignore" },
         },
       );
-      killOnExit(child);
+      killOnExit(child, options.runDir !== undefined ? { runDir: options.runDir, name: "s3 emulator" } : undefined);
       onSpawn(child);
       const why = tailOf(child);
       // Its warnings (a key it cannot keep as a file) join the progress lines.

@@ -12,6 +12,7 @@ import { PORT_VARIABLES, StackConfig } from "./config";
 import { defaultPrincipalsOf, demoUsersOf } from "./demo-identities";
 import { RunningGuard, startGuard } from "./guard-process";
 import { RestartPolicy, RunningMlflow, startMlflow } from "./mlflow-server";
+import { stopLeftovers } from "./leftovers";
 import { claimPort } from "./processes";
 import { localArtifactsDestination, RunningS3, startS3Emulator } from "./s3-emulator";
 import {
@@ -190,6 +191,10 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
   };
   try {
     mkdirSync(config.dataDir, { recursive: true });
+    // What an earlier run on this data directory left running is stopped first (it holds the ports and the
+    // database); a stack that still runs here is an error.
+    const runDir = join(config.dataDir, "run");
+    await stopLeftovers(runDir, io.progress);
     // A taken gateway port should fail now, not after MLflow has started.
     if (config.gatewayPort !== 0) await claimPort(config.host, config.gatewayPort, PORT_VARIABLES.gatewayPort);
     if (config.stsPort !== 0) await claimPort(config.host, config.stsPort, PORT_VARIABLES.stsPort);
@@ -234,6 +239,7 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
     let t = Date.now();
     const userPool = await startUserPool({
       stateDir: join(config.dataDir, "cognito"),
+      runDir,
       host: config.host,
       port: config.userPoolPort,
       region: config.region,
@@ -256,6 +262,7 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
     t = Date.now();
     const s3 = await startS3Emulator({
       dataDir: config.dataDir,
+      runDir,
       host: config.host,
       port: config.s3Port,
       portVariable: PORT_VARIABLES.s3Port,
@@ -271,6 +278,7 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
     t = Date.now();
     const mlflow: RunningMlflow = await startMlflow({
       dataDir: config.dataDir,
+      runDir,
       host: config.host,
       port: config.mlflowPort,
       portVariable: PORT_VARIABLES.mlflowPort,
@@ -294,6 +302,7 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
       port: config.guardPort,
       portVariable: PORT_VARIABLES.guardPort,
       upstream: mlflow.url,
+      runDir,
       auditFile,
       auditReads: config.auditReads,
       groupsDir: config.groupsDir,

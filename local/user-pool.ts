@@ -43,6 +43,8 @@ import { killOnExit, stopProcessGroup, tailOf, waitForHttp } from "./processes";
 import { generatePoolKey, PoolKey, startUserPoolFront, UserPoolFront } from "./user-pool-front";
 
 export interface UserPoolOptions {
+  /** Where its processes' pid files go (`<data>/run`), for the next stack to stop leftovers; @default none */
+  readonly runDir?: string;
   /** Holds cognito-local's state (`.cognito/`) and `pool.json`; created if missing, kept across restarts. */
   readonly stateDir: string;
   /** @default "127.0.0.1" */
@@ -288,6 +290,7 @@ async function startCognitoLocal(
   front: UserPoolFront,
   socketPath: string,
   readyTimeoutMs: number,
+  runDir: string | undefined,
 ): Promise<ChildProcess> {
   const configDir = join(stateDir, ".cognito");
   mkdirSync(configDir, { recursive: true, mode: 0o700 });
@@ -305,7 +308,7 @@ async function startCognitoLocal(
     env,
   });
   // Its lines are kept only to explain a failed start: at info level they carry no request bodies.
-  killOnExit(child);
+  killOnExit(child, runDir !== undefined ? { runDir, name: "cognito-local" } : undefined);
   const why = tailOf(child);
   try {
     // Through the front, which answers 503 until cognito-local listens on its socket.
@@ -514,7 +517,13 @@ export async function startUserPool(options: UserPoolOptions): Promise<RunningUs
   });
   let child: ChildProcess;
   try {
-    child = await startCognitoLocal(options.stateDir, front, socket.path, options.readyTimeoutMs ?? 15_000);
+    child = await startCognitoLocal(
+      options.stateDir,
+      front,
+      socket.path,
+      options.readyTimeoutMs ?? 15_000,
+      options.runDir,
+    );
   } catch (e) {
     await front.stop();
     socket.remove();

@@ -25,8 +25,14 @@ export async function main(): Promise<void> {
       process.exit(0);
     });
   };
-  process.on("SIGINT", () => shutdown("SIGINT"));
-  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  // A closed terminal (SIGHUP) stops the stack as Ctrl-C does; so does the end of the process that started
+  // it (npm, killed), seen as a new parent. Writes to a terminal that is gone must not stop the stopping.
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => shutdown(signal));
+  for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) shutdown("parent process gone");
+  }, 1000).unref();
   try {
     const config = parseStackConfig(process.env);
     progress(`data in ${config.dataDir}`);

@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from "child_process";
+import { spawn } from "child_process";
 import { mkdtempSync, readFileSync, rmSync } from "fs";
 import { createServer, Server } from "net";
 import { tmpdir } from "os";
@@ -6,6 +6,7 @@ import { join } from "path";
 import { claimPort } from "../../local/processes";
 import { StackSummary } from "../../local/stack";
 import { REPO_ROOT } from "../../project/paths";
+import { isListening, startNpm, Started, untilReady } from "./support/npm-start";
 
 // `npm start` as a user runs it: a real process (node scripts/start.js), its summary, stack.json,
 // SIGTERM, a second start on the same data (and `mlflow-gate verify` against it), and a taken port.
@@ -16,42 +17,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-interface Started {
-  readonly child: ChildProcess;
-  readonly stderr: () => string;
-  readonly exited: Promise<number | null>;
-}
-
-function start(env: Record<string, string>): Started {
-  const child = spawn(process.execPath, [join(REPO_ROOT, "scripts", "start.js")], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, MLFLOW_GATE_DATA: dataDir, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stderr = "";
-  child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
-  child.stdout!.resume();
-  return { child, stderr: () => stderr, exited: new Promise((resolve) => child.once("exit", (code) => resolve(code))) };
-}
-
-async function untilReady(s: Started, timeoutMs = 180_000): Promise<number> {
-  const began = Date.now();
-  while (Date.now() - began < timeoutMs) {
-    if (/ready in [\d.]+ s/.test(s.stderr())) return Date.now() - began;
-    if (s.child.exitCode !== null) throw new Error(`npm start exited ${s.child.exitCode}:\n${s.stderr()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`not ready after ${timeoutMs} ms:\n${s.stderr()}`);
-}
-
-async function isListening(url: string): Promise<boolean> {
-  try {
-    await fetch(url, { signal: AbortSignal.timeout(1000) });
-    return true;
-  } catch {
-    return false;
-  }
-}
+const start = (env: Record<string, string>): Started => startNpm(dataDir, env);
 
 /** `mlflow-gate verify URL` as a user runs it, on the local stack of this file's data directory. */
 function runVerify(url: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
