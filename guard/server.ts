@@ -26,6 +26,7 @@ import {
   responseResources,
 } from "./audit";
 import { checkAuthorizedRequest } from "./authorized-request";
+import { withoutDatabaseDetails } from "./database-errors";
 import { BodyLimits, planBody, vetBody } from "./body-plan";
 import { createByteBudget } from "../common/byte-budget";
 import { DEFAULT_MAX_BUFFERED_BYTES } from "./config";
@@ -110,6 +111,19 @@ export interface Guard {
 
 /** The largest MLflow answer the guard reads (besides passing it on) for the ids it assigned. */
 const MAX_AUDITED_RESPONSE_BYTES = 1024 * 1024;
+/** MLflow's error answers are a code and a sentence; a larger one (declared by its length) streams as it is. */
+const MAX_ERROR_ANSWER_BYTES = 64 * 1024;
+
+/** A JSON answer of a declared length the guard may read whole: not encoded, at most MAX_ERROR_ANSWER_BYTES. */
+function isReadableJson(up: IncomingMessage): boolean {
+  const length = Number(up.headers["content-length"]);
+  return (
+    /^application\/json\b/i.test(up.headers["content-type"] ?? "") &&
+    up.headers["content-encoding"] === undefined &&
+    Number.isSafeInteger(length) &&
+    length <= MAX_ERROR_ANSWER_BYTES
+  );
+}
 /** How long a client has to send a whole request (headers and body); Node answers 408 past it. */
 export const REQUEST_TIMEOUT_MS = 60_000;
 /**
@@ -480,6 +494,10 @@ export function createGuard(props: GuardProps): Guard {
             if (HOP_BY_HOP_HEADERS.has((up.rawHeaders[i] as string).toLowerCase())) continue;
             out.push(up.rawHeaders[i] as string, up.rawHeaders[i + 1] as string);
           }
+          if (status >= 400 && isReadableJson(up)) {
+            answerError(up, res, status, out, done);
+            return;
+          }
           res.writeHead(status, out);
           // The ids MLflow assigned come from its JSON answer to an audited request, if it is small.
           const collect = c.audited && /^application\/json\b/i.test(up.headers["content-type"] ?? "");
@@ -538,6 +556,40 @@ export function createGuard(props: GuardProps): Guard {
     });
     if (body !== undefined) upstreamReq.end(body);
     else req.pipe(upstreamReq);
+  }
+
+  /**
+   * MLflow's error answer read whole (it is small) and sent without the database's own words
+   * (guard/database-errors.ts); any other error answer goes out as it came.
+   */
+  function answerError(
+    up: IncomingMessage,
+    res: ServerResponse,
+    status: number,
+    headers: readonly string[],
+    done: (status: number, reason?: string) => void,
+  ): void {
+    readBody(up, MAX_ERROR_ANSWER_BYTES)
+      .then((body) => {
+        if (body === undefined) {
+          up.destroy();
+          res.destroy();
+          return done(status, "upstream-cut-off");
+        }
+        const redacted = withoutDatabaseDetails(body.toString("utf8"));
+        const sent = redacted !== undefined ? Buffer.from(redacted) : body;
+        const kept: string[] = [];
+        for (let i = 0; i + 1 < headers.length; i += 2)
+          if (!/^(content-length|transfer-encoding)$/i.test(headers[i] as string))
+            kept.push(headers[i] as string, headers[i + 1] as string);
+        res.writeHead(status, [...kept, "content-length", String(sent.length)]);
+        res.end(sent);
+        done(status, redacted !== undefined ? "database-details-withheld" : undefined);
+      })
+      .catch(() => {
+        res.destroy();
+        done(status, "upstream-cut-off");
+      });
   }
 
   /**

@@ -79,6 +79,23 @@ describe("mlflow-gate sign against the gateway", () => {
     expectNoSecrets(found);
   });
 
+  test("the same experiment created twice: MLflow's RESOURCE_ALREADY_EXISTS with its own sentence, never the database's SQL", async () => {
+    // Prepare
+    const create = () =>
+      sign(["--profile", "mlflow-admin", "-d", '{"name":"created twice"}', `${gw}/api/2.0/mlflow/experiments/create`]);
+    expect((await create()).code).toBe(0);
+    // Act
+    const again = await create();
+    // Assess
+    expect(again.code).toBe(3);
+    expect(again.stderr).toBe("HTTP 400 Bad Request\n");
+    expect(JSON.parse(again.stdout)).toMatchObject({
+      error_code: "RESOURCE_ALREADY_EXISTS",
+      message: "Experiment(name=created twice) already exists.",
+    });
+    expect(again.stdout).not.toMatch(/\[SQL|parameters|sqlite3|INSERT INTO/);
+  });
+
   test("a denied call: the reader's write gets 403 with the gateway's body on stdout and exit 3, and MLflow has no such experiment", async () => {
     // Act
     const r = await sign([
