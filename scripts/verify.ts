@@ -67,7 +67,7 @@ function resolveTarget(ctx: Context): VerifyTarget {
   const stack = readStackFile(stackFile);
   if (stack === undefined)
     throw new CliFailure([
-      `mlflow-gate: no local stack summary at ${stackFile}: start the stack ("npm start") or give --config`,
+      `mlflow-gate: no local stack summary at ${stackFile}: start the stack ("npm start"), set MLFLOW_GATE_DATA as the running stack has it, or give --config`,
     ]);
   return targetFromStack(apiUrl, stack, stackFile, auditFile);
 }

@@ -86,7 +86,7 @@ export function resolvePoolTarget(
   const stack = readStack(stackFile);
   if (stack === undefined) {
     throw new CliUsageError(
-      `no user pool: give --user-pool-id for a pool in AWS, or start the local stack ("npm start") so that ${stackFile} exists`,
+      `no user pool: give --user-pool-id for a pool in AWS, or start the local stack ("npm start") so that ${stackFile} exists; a stack started with another MLFLOW_GATE_DATA: set it here too`,
     );
   }
   const cognito = (stack as { cognito?: Record<string, unknown> } | null)?.cognito;
@@ -461,11 +461,15 @@ export class UserAdmin {
     return changes;
   }
 
+  /** Removes the user; a user who does not exist is already as asked (said so, not an error). */
   async removeUser(username: string): Promise<string[]> {
-    await this.call(
-      () => this.client.send(new AdminDeleteUserCommand({ UserPoolId: this.poolId, Username: username })),
-      { user: username },
-    );
+    try {
+      await this.client.send(new AdminDeleteUserCommand({ UserPoolId: this.poolId, Username: username }));
+    } catch (e) {
+      if (e instanceof UserNotFoundException)
+        return [`${username} does not exist in ${describeTarget(this.target)}: nothing to remove`];
+      throw this.explain(e, { user: username });
+    }
     return [`removed user ${username}`];
   }
 

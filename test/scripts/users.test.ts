@@ -209,7 +209,7 @@ describe("mlflow-gate users and groups: command line", () => {
     // Assess
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(
-      `no user pool: give --user-pool-id for a pool in AWS, or start the local stack ("npm start") so that ${join(dir, "stack.json")} exists`,
+      `no user pool: give --user-pool-id for a pool in AWS, or start the local stack ("npm start") so that ${join(dir, "stack.json")} exists; a stack started with another MLFLOW_GATE_DATA: set it here too`,
     );
   });
 
