@@ -1,4 +1,4 @@
-// The CDK app (cdk.json): `npx cdk synth --all`, `npx cdk deploy --all`. It builds the patched UI first
+// The CDK app (cdk.json): `npx cdk synth` (every stack), `npx cdk deploy --all`. It builds the patched UI first
 // (MLflow's prebuilt UI from the pinned wheel in .venv, plus the login shell) into dist/ui, unless dist/ui
 // already holds the build of the same sources: then `cdk diff` and `cdk destroy` install and build nothing.
 import { App } from "aws-cdk-lib";

@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { CDK_FLAGS } from "../support/cdk-flags";
 import { tmpdir } from "os";
 import { join } from "path";
 import { App, CfnElement, Stack, Validations } from "aws-cdk-lib";
@@ -72,7 +73,7 @@ function requestPath(route: Pick<CatalogRoute, "path">): string {
 
 /** The app with cdk-nag, a stand-in API stack and the stack under test. */
 function build(props: { uiDirectory?: string; stageName?: string } = {}) {
-  const app = new App();
+  const app = new App({ context: CDK_FLAGS });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   const shared = new Stack(app, "StandIn", { env });
   const api = new apigw.RestApi(shared, "Api", { cloudWatchRole: false });

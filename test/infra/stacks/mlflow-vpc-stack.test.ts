@@ -1,4 +1,5 @@
 import { App, Validations } from "aws-cdk-lib";
+import { CDK_FLAGS } from "../support/cdk-flags";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import { CloudAssembly } from "aws-cdk-lib/cx-api";
@@ -17,7 +18,7 @@ import { iamCallerGroups } from "../../../infra/iam-callers";
 import { GUARD_PORT } from "../../../infra/constructs/guard-sidecar";
 import { MLFLOW_IMAGE_DIR, MlflowVpcStack } from "../../../infra/stacks/mlflow-vpc-stack";
 import { loadPinnedMlflowVersion } from "../../../project/mlflow-venv";
-import { REPO_ROOT, VENV_PYTHON } from "../../../project/paths";
+import { VENV_PYTHON } from "../../../project/paths";
 import { thrownBy } from "../../support/errors";
 
 // MlflowVpcStack synthesized once as the app does it (cdk.json's feature flags, cdk-nag's AWS
@@ -25,11 +26,6 @@ import { thrownBy } from "../../support/errors";
 
 const GROUPS = new Set(["admins", "readers", "model-approvers", "release-managers"]);
 const ENV = { account: "123456789012", region: "us-east-1" };
-const CDK_FLAGS = Object.fromEntries(
-  Object.entries(
-    JSON.parse(readFileSync(join(REPO_ROOT, "cdk.json"), "utf8")).context as Record<string, unknown>,
-  ).filter(([k]) => k.startsWith("@aws-cdk/")),
-);
 
 function sampleConfig(input: Record<string, unknown> = {}): InfraConfig {
   return parseInfraConfig({ ...ENV, ...input }, GROUPS);
@@ -148,8 +144,8 @@ describe("MlflowVpcStack synth", () => {
         "LoadBalancer/Resource AwsSolutions-ELB2",
         // The schema upgrade's own wildcards (ListTasks, its cluster's tasks, its snapshots), and the execution role's
         "SchemaUpgrade/HandlerPolicy AwsSolutions-IAM5[Resource::*]",
-        `SchemaUpgrade/HandlerPolicy AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:us-east-1:123456789012:task/<${id(stack.cluster)}>/*]`,
-        "SchemaUpgrade/HandlerPolicy AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:us-east-1:123456789012:cluster-snapshot:mlflow-gate-before-*]",
+        `SchemaUpgrade/HandlerPolicy AwsSolutions-IAM5[Resource::arn:aws:ecs:us-east-1:123456789012:task/<${id(stack.cluster)}>/*]`,
+        "SchemaUpgrade/HandlerPolicy AwsSolutions-IAM5[Resource::arn:aws:rds:us-east-1:123456789012:cluster-snapshot:mlflow-gate-before-*]",
         "SchemaUpgrade/TaskDefinition/ExecutionRole/DefaultPolicy/Resource AwsSolutions-IAM5[Resource::*]",
         // The Provider framework's, acknowledged by infra/constructs/polling-custom-resource.ts
         "SchemaUpgrade/UpgradeStart AwsSolutions-L1",

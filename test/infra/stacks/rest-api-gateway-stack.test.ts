@@ -1,4 +1,5 @@
 import { App, Stack, Validations } from "aws-cdk-lib";
+import { CDK_FLAGS } from "../support/cdk-flags";
 import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
@@ -15,7 +16,7 @@ import { loadPolicySet } from "../../../authorizer/load-policies";
 import { InfraConfig, parseInfraConfig } from "../../../infra/config";
 import { buildApiRouteTree, DEFAULT_MAX_API_RESOURCES } from "../../../authorizer/core/api-routes";
 import { RestApiGatewayStack, RestApiGatewayStackProps } from "../../../infra/stacks/rest-api-gateway-stack";
-import { API_DEFINITION_FILE, CATALOG_FILE, GROUPS_DIR, REPO_ROOT } from "../../../project/paths";
+import { API_DEFINITION_FILE, CATALOG_FILE, GROUPS_DIR } from "../../../project/paths";
 import { thrownBy } from "../../support/errors";
 import { CfnProperties, flatTemplate } from "../support/template";
 
@@ -23,11 +24,6 @@ import { CfnProperties, flatTemplate } from "../support/template";
 // Solutions checks), beside a stand-in for MLflow's VPC stack (a VPC and an internal NLB on port 80).
 
 const ENV = { account: "123456789012", region: "us-east-1" };
-const CDK_FLAGS = Object.fromEntries(
-  Object.entries(
-    JSON.parse(readFileSync(join(REPO_ROOT, "cdk.json"), "utf8")).context as Record<string, unknown>,
-  ).filter(([k]) => k.startsWith("@aws-cdk/")),
-);
 const policySet = loadPolicySet(CATALOG_FILE, GROUPS_DIR);
 const GROUP_FILES = readdirSync(GROUPS_DIR).filter((f) => /\.ya?ml$/.test(f));
 const authenticated = policySet.catalog.routes.filter((r) => r.auth !== "none");
@@ -630,7 +626,10 @@ describe("RestApiGatewayStack", () => {
         latency: "$context.responseLatency",
       });
       expect(format).not.toMatch(/Authorization|header/i);
-      expect(stage().AccessLogSetting.DestinationArn).toEqual({ "Fn::GetAtt": [id(stack.accessLogGroup), "Arn"] });
+      // The log group's ARN without the `:*` of its GetAtt (cdk.json's logGroupDestinationArnWithoutWildcard).
+      expect(stage().AccessLogSetting.DestinationArn).toEqual({
+        "Fn::Join": ["", ["arn:aws:logs:us-east-1:123456789012:log-group:", { Ref: id(stack.accessLogGroup) }]],
+      });
       template.hasResource("AWS::Logs::LogGroup", { DeletionPolicy: "Retain", Properties: { RetentionInDays: 365 } });
     });
 

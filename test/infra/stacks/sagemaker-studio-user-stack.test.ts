@@ -1,4 +1,5 @@
 import { EXECUTE_API_POLICIES_PER_ROLE, OTHER_MANAGED_POLICIES_PER_ROLE } from "../../../authorizer/core/compile";
+import { CDK_FLAGS } from "../support/cdk-flags";
 import { App, Stack, Validations } from "aws-cdk-lib";
 import * as apigw from "aws-cdk-lib/aws-apigateway";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
@@ -41,7 +42,7 @@ function build(
     stageName?: string;
   } = {},
 ) {
-  const app = new App();
+  const app = new App({ context: CDK_FLAGS });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   const shared = new Stack(app, "StandIn", { env });
   const vpc = new ec2.Vpc(shared, "Vpc", {
