@@ -12,6 +12,7 @@ import { PORT_VARIABLES, StackConfig } from "./config";
 import { defaultPrincipalsOf, demoUsersOf } from "./demo-identities";
 import { RunningGuard, startGuard } from "./guard-process";
 import { RestartPolicy, RunningMlflow, startMlflow } from "./mlflow-server";
+import { openAccessLogFile } from "./access-log-file";
 import { stopLeftovers } from "./leftovers";
 import { claimPort } from "./processes";
 import { localArtifactsDestination, RunningS3, startS3Emulator } from "./s3-emulator";
@@ -195,6 +196,13 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
     // database); a stack that still runs here is an error.
     const runDir = join(config.dataDir, "run");
     await stopLeftovers(runDir, io.progress);
+    // Every line goes to the caller's log; request lines also to <data>/access.jsonl (mlflow-gate why).
+    const accessFile = openAccessLogFile(config.dataDir);
+    stops.push(() => accessFile.close());
+    const log: LogSink = (line) => {
+      io.log(line);
+      accessFile.sink(line);
+    };
     // A taken gateway port should fail now, not after MLflow has started.
     if (config.gatewayPort !== 0) await claimPort(config.host, config.gatewayPort, PORT_VARIABLES.gatewayPort);
     if (config.stsPort !== 0) await claimPort(config.host, config.stsPort, PORT_VARIABLES.stsPort);
@@ -226,7 +234,7 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
       sessions,
       minDurationSeconds: config.stsMinDurationSeconds,
       maxDurationSeconds: config.stsMaxDurationSeconds,
-      log: io.log,
+      log,
     });
     const stsPort = await listen(sts, config.host, config.stsPort, PORT_VARIABLES.stsPort);
     stops.push(() => closeServer(sts));
@@ -245,7 +253,7 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
       region: config.region,
       groups,
       demoUsers: demoUsersOf(policySet),
-      events: io.log,
+      events: log,
       ...(config.accessTokenValiditySeconds !== undefined
         ? { accessTokenValiditySeconds: config.accessTokenValiditySeconds }
         : {}),
@@ -318,7 +326,7 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
               ] as [string, string][]),
         ),
       ),
-      events: (line) => io.log(parseLogLine(line, "guard")),
+      events: (line) => log(parseLogLine(line, "guard")),
       restart: { ...io.mlflowRestart, log: io.progress },
     });
     stops.push(() => guard.stop());
@@ -365,8 +373,8 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
       userPool,
       principals,
       credentials,
-      accessLog: io.log,
-      authorizerLogger: decisionLogger(io.log),
+      accessLog: log,
+      authorizerLogger: decisionLogger(log),
     });
     const port = await listen(server, config.host, config.gatewayPort);
     stops.push(() => closeServer(server));

@@ -20,6 +20,7 @@ import { usersCommands } from "./users";
 import { teamsCommands } from "./teams";
 import { signCommand } from "./sign";
 import { auditCommand } from "./audit";
+import { whyCommand } from "./why";
 import { verifyCommand } from "./verify";
 import { renderCommittedApiDefinition } from "./generate-api-definition";
 import { LOCAL_API_DEFINITION_FILE } from "../gateway/local-api";
@@ -147,6 +148,12 @@ Commands:
       message; the other filters select among them. With --json, one JSON object per request,
       in time order (kind: transition, set-alias, delete-alias, delete-version, delete-model,
       rename); with --lines, every line about the model as without --model.
+  why [REQUEST_ID] [--file FILE] [--audit-file FILE]
+      Explain one request of the local stack's access log ($MLFLOW_GATE_DATA/access.jsonl, or
+      --file): the caller and their groups, the route and its action, which enforcement point
+      decided (API Gateway, the Lambda authorizer, the guard or MLflow) and why, and the rule
+      today's policy files apply. REQUEST_ID is the answer's x-amzn-RequestId or x-amz-apigw-id
+      (also in npm start's log lines); without it, the last request answered 400 or more.
   verify API_URL [--config FILE] [--audit-file FILE] [--artifact-mb N] [--teams A,B] [--dry-run]
       A conformance run against a deployment, local or on AWS, with your own credentials: the
       UI config loads; each principal's sampled routes of every class are allowed or refused
@@ -198,6 +205,7 @@ const COMMANDS: readonly Command[] = [
   ...usersCommands,
   signCommand,
   auditCommand,
+  whyCommand,
   verifyCommand,
 ];
 

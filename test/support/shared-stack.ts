@@ -1,9 +1,9 @@
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, writeFileSync } from "fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import type { AccessLogEntry } from "../../gateway/answer";
 import { FREE_PORTS_ENV, parseStackConfig, StackConfig } from "../../local/config";
-import { isAccessLine } from "./access-log";
+import { ACCESS_LOG_FILE } from "../../local/access-log-file";
 import { RunningStack, startStack, StackSummary } from "../../local/stack";
 
 /**
@@ -34,16 +34,14 @@ export async function startSharedStack(uiDirectory: string): Promise<SharedStack
     MLFLOW_GATE_DATA: dataDir,
     ...FREE_PORTS_ENV,
   });
-  const accessLogFile = join(dataDir, "access.jsonl");
-  writeFileSync(accessLogFile, "");
+  // The stack's own access log file (local/access-log-file.ts).
+  const accessLogFile = join(dataDir, ACCESS_LOG_FILE);
   let stack: RunningStack;
   try {
     stack = await startStack(config, {
       uiDirectory,
       progress: () => undefined,
-      log: (line) => {
-        if (isAccessLine(line)) appendFileSync(accessLogFile, `${JSON.stringify(line)}\n`);
-      },
+      log: () => undefined,
     });
   } catch (e) {
     rmSync(dataDir, { recursive: true, force: true });
