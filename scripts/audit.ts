@@ -17,7 +17,7 @@ async function audit(ctx: Context): Promise<number> {
   if (!existsSync(file)) {
     throw new CliFailure([
       `mlflow-gate: no audit trail at ${file}`,
-      "  the local stack writes it (npm start); on AWS, query the audit log group with CloudWatch Logs Insights (README)",
+      "  the local stack writes it (npm start); on AWS, query the audit log group with CloudWatch Logs Insights (docs/deploying.md)",
     ]);
   }
   const v = ctx.values;

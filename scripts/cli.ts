@@ -139,7 +139,7 @@ Commands:
       (--user matches the stamped name, the username or the caller's ARN), what, on which
       resources, and the outcome; filters combine. Reads $MLFLOW_GATE_DATA/audit.jsonl (the
       local stack's) unless --file names another file of its lines. --json prints the lines
-      as stored. On AWS the trail is a CloudWatch log group (README).
+      as stored. On AWS the trail is a CloudWatch log group (docs/deploying.md).
       --model NAME prints the model's promotions version by version (who created each version,
       then every stage transition with the stage before and the stage asked for, every alias
       set or deleted, every deletion of the version), then the model's deletions and renames
@@ -163,7 +163,7 @@ Commands:
       refused to groups that may not write; the audit trail names the caller of each write.
       Creates only its own uniquely named experiment, runs and registered model, and deletes
       them at the end. A loopback URL uses the local stack's profiles and demo users
-      ($MLFLOW_GATE_DATA/stack.json); a deployment needs --config (README). --dry-run prints
+      ($MLFLOW_GATE_DATA/stack.json); a deployment needs --config (docs/deploying.md). --dry-run prints
       the plan and sends nothing. With team files, each team's routes are checked under
       /ws/<team>/ and two teams (--teams A,B; default the first two) are checked to be apart.
       One line per check, then "N passed, N failed"; exit 1 if any check failed.

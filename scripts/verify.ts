@@ -62,7 +62,9 @@ function resolveTarget(ctx: Context): VerifyTarget {
     return targetFromConfig(apiUrl, readJson(file), file, env, auditFile);
   }
   if (!isLoopbackHost(apiUrl.hostname))
-    throw new CliUsageError("a deployment needs --config FILE naming the profiles and users to verify as (README)");
+    throw new CliUsageError(
+      "a deployment needs --config FILE naming the profiles and users to verify as (docs/deploying.md)",
+    );
   const stackFile = localStackFile(env, process.cwd());
   const stack = readStackFile(stackFile);
   if (stack === undefined)

@@ -1,4 +1,4 @@
-// The dependency rules of the layout (README "Layout"), checked on the imports of every source file:
+// The dependency rules of the layout (docs/how-it-works.md, "Layout"), checked on the imports of every source file:
 // `import`, `export … from`, `import()`, `require()`, type-only imports included.
 import { readdirSync, readFileSync } from "fs";
 import { builtinModules } from "module";

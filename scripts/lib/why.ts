@@ -38,6 +38,14 @@ const GATEWAY_REASONS: Readonly<Record<string, string>> = {
   "payload-too-large": "the body is larger than API Gateway takes (10 MB)",
 };
 
+/** Denials by a policy (IAM's, or the one the authorizer returned), by the log's reason codes. */
+const POLICY_REASONS: Readonly<Record<string, string>> = {
+  "not-allowed": "has no statement that allows it",
+  "explicit-deny": "denies it explicitly",
+  "unknown-route":
+    "allows nothing here: no MLflow route has this method and path (the API has a method for the resource, a {proxy+} that folds deeper paths, so the policy decides; check the method and the path)",
+};
+
 export interface WhyInput {
   readonly entry: AccessLogEntry;
   /** The guard's audit line of the request (by its extendedRequestId), if it wrote one. */
@@ -102,14 +110,12 @@ export function explainRequest(input: WhyInput): string[] {
     );
   const rule = ruleOf(input);
   const gatewayWords = e.reason !== undefined ? GATEWAY_REASONS[e.reason] : undefined;
-  if (e.decision === "deny" && (e.reason === "not-allowed" || e.reason === "explicit-deny")) {
+  if (e.decision === "deny" && POLICY_REASONS[e.reason ?? ""] !== undefined) {
     const point =
       e.surface === "iam"
         ? "API Gateway (IAM): the caller's execute-api policy"
         : "the Lambda authorizer: the policy it returned for the caller's groups";
-    lines.push(
-      `decided  by ${point} ${e.reason === "explicit-deny" ? "denies it explicitly" : "has no statement that allows it"}`,
-    );
+    lines.push(`decided  by ${point} ${POLICY_REASONS[e.reason ?? ""]}`);
     return [...lines, ...rule];
   }
   if (e.decision === "deny" || e.decision === "unauthorized" || e.decision === "error") {

@@ -99,7 +99,7 @@ describe("decision matrix: every group x every catalog route (both mounts) x awk
     },
   );
 
-  test("the group files mean what the README says", () => {
+  test("the group files mean what docs/policies.md says", () => {
     const allowed = (g: string, cls: string) =>
       set.catalog.routes.filter((r) => r.class === cls && set.intends([g], r)).length;
     const total = (cls: string) => set.catalog.routes.filter((r) => r.class === cls).length;

@@ -84,6 +84,11 @@ describe("explainRequest: the enforcement point that decided", () => {
     expect(decidedLine(explainRequest({ entry: entry({ reason: "no-such-method" }) }))).toMatch(
       /^decided {2}by API Gateway: the API has no method/,
     );
+    expect(
+      decidedLine(explainRequest({ entry: entry({ surface: "cognito", reason: "unknown-route", method: "DELETE" }) })),
+    ).toMatch(
+      /^decided {2}by the Lambda authorizer: the policy it returned for the caller's groups allows nothing here/,
+    );
     expect(decidedLine(explainRequest({ entry: entry({ reason: "something-new" }) }))).toBe(
       "decided  by API Gateway: deny (something-new)",
     );
