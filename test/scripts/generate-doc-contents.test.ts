@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from "fs";
 import { dirname, join, resolve } from "path";
-import { REPO_ROOT } from "../project/paths";
-import { anchorsOf, withContents } from "../scripts/lib/doc-contents";
+import { REPO_ROOT } from "../../project/paths";
+import { anchorsOf, withContents } from "../../scripts/lib/doc-contents";
 
 // The README and docs/ as a reader meets them: short enough, each page's contents current, every link
 // between them (and to the repository's files) leading somewhere that exists, anchors included.
