@@ -26,12 +26,9 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
       teamsDir: join(__dirname, "..", "policies", "teams"),
     });
     const catalog = loadRouteCatalog(config.catalogFile);
-    const policySet = PolicySet.fromFiles(
-      catalog,
-      loadGroupFiles(config.groupsDir),
-      undefined,
-      loadTeamFiles(config.teamsDir),
-    );
+    const load = () =>
+      PolicySet.fromFiles(catalog, loadGroupFiles(config.groupsDir), undefined, loadTeamFiles(config.teamsDir));
+    let policySet = load();
     const server = createGuardServer({
       upstream: config.upstream,
       stagePathPrefix: config.stagePathPrefix,
@@ -41,7 +38,13 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
       graphql: config.graphql,
       audit: openAuditSink(config.auditFile),
       auditReads: config.auditReads,
-      promotion: { policySet, iamGroups: config.iamGroups },
+      // Read per request: a reload (SIGHUP) replaces the policies for the requests after it.
+      promotion: {
+        get policySet() {
+          return policySet;
+        },
+        iamGroups: config.iamGroups,
+      },
       ...(policySet.teams
         ? {
             workspaces: {
@@ -68,6 +71,22 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
+    // SIGHUP: the group and team files again (the local stack's live reload). Files that do not load leave
+    // the running policies in place, and so does a change of teams, which needs MLflow's workspaces and the
+    // API's paths: a restart.
+    process.on("SIGHUP", () => {
+      try {
+        const next = load();
+        const teams = (p: PolicySet) => (p.teams?.names ?? []).join(",");
+        if (teams(next) !== teams(policySet) || (next.teams === undefined) !== (policySet.teams === undefined))
+          return event("error", "reload-refused", { message: "the teams changed: restart the guard" });
+        policySet = next;
+        event("info", "reloaded", { groups: [...next.groups.keys()].sort() });
+      } catch (e) {
+        const message = e instanceof GroupPolicyError ? e.problems.join("; ") : (e as Error).message;
+        event("error", "reload-refused", { message });
+      }
+    });
   } catch (e) {
     const message =
       e instanceof ConfigError

@@ -36,6 +36,8 @@ export interface RunningGuard {
   readonly url: URL;
   readonly pid: number | undefined;
   stop(): Promise<void>;
+  /** Asks the guard to read its group and team files again (SIGHUP); false when no guard runs right now. */
+  reload(): boolean;
 }
 
 const GUARD_MAIN = join(REPO_ROOT, "guard", "main.ts");
@@ -64,9 +66,9 @@ function spawnGuard(options: GuardProcessOptions, port: number): ChildProcess {
   return child;
 }
 
-export function startGuard(options: GuardProcessOptions): Promise<RunningGuard> {
+export async function startGuard(options: GuardProcessOptions): Promise<RunningGuard> {
   const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
-  return superviseOnPort(
+  const supervised = await superviseOnPort(
     "guard         ",
     options,
     async (url, onSpawn) => {
@@ -98,4 +100,21 @@ export function startGuard(options: GuardProcessOptions): Promise<RunningGuard> 
     },
     options.restart,
   );
+  return {
+    url: supervised.url,
+    get pid() {
+      return supervised.pid;
+    },
+    stop: () => supervised.stop(),
+    reload() {
+      const pid = supervised.pid;
+      if (pid === undefined) return false;
+      try {
+        process.kill(pid, "SIGHUP");
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
 }

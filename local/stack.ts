@@ -13,6 +13,7 @@ import { defaultPrincipalsOf, demoUsersOf } from "./demo-identities";
 import { RunningGuard, startGuard } from "./guard-process";
 import { RestartPolicy, RunningMlflow, startMlflow } from "./mlflow-server";
 import { openAccessLogFile } from "./access-log-file";
+import { startPolicyReload, swappableGateway, watchPaths } from "./policy-reload";
 import { stopLeftovers } from "./leftovers";
 import { claimPort } from "./processes";
 import { localArtifactsDestination, RunningS3, startS3Emulator } from "./s3-emulator";
@@ -28,7 +29,7 @@ import { closeServer } from "../common/http-server";
 import { LogSink } from "../common/log";
 import { AccessLogEntry } from "../gateway/answer";
 import { LOCAL_API_DEFINITION_FILE, renderLocalApiDefinition } from "../gateway/local-api";
-import { createGateway, serveGateway } from "../gateway/server";
+import { createGateway, Gateway, serveGateway } from "../gateway/server";
 import { createStsServer, SessionStore, withSessions } from "./sts";
 import { createUiFront } from "./ui-front";
 import { decisionLogger, parseLogLine } from "./log-lines";
@@ -155,6 +156,11 @@ export interface LocalGatewayProps {
  * the local pool; in front of it, the patched UI's files when there is a UI directory.
  */
 export function createLocalGateway(props: LocalGatewayProps): Server {
+  return serveGateway(localGatewayOf(props));
+}
+
+/** The local gateway's request handler (createLocalGateway serves it; the stack swaps it on a policy reload). */
+export function localGatewayOf(props: LocalGatewayProps): Gateway {
   const authorizer = createAuthorizer({
     config: { maxTokenBytes: 8192 },
     policySet: props.policySet,
@@ -173,14 +179,12 @@ export function createLocalGateway(props: LocalGatewayProps): Server {
     credentials: props.credentials ?? principalStore(props.principals),
     log: props.accessLog,
   });
-  return serveGateway(
-    createUiFront({
-      gateway,
-      uiDirectory: props.uiDirectory,
-      log: props.accessLog,
-      ...(props.uiWorkspaces ? { workspaces: props.uiWorkspaces } : {}),
-    }),
-  );
+  return createUiFront({
+    gateway,
+    uiDirectory: props.uiDirectory,
+    log: props.accessLog,
+    ...(props.uiWorkspaces ? { workspaces: props.uiWorkspaces } : {}),
+  });
 }
 
 /** Starts MLflow, the user pool and the gateway; on any failure stops what it started and rethrows. */
@@ -364,20 +368,42 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
     });
     writeFileSync(join(config.dataDir, LOCAL_API_DEFINITION_FILE), formatApiDefinition(api));
 
-    const server = createLocalGateway({
-      uiDirectory: io.uiDirectory,
-      ...(uiConfig.teams ? { uiWorkspaces: uiConfig.teams.map((t) => t.name) } : {}),
-      region: config.region,
-      api,
-      policySet,
-      userPool,
-      principals,
-      credentials,
-      accessLog: log,
-      authorizerLogger: decisionLogger(log),
-    });
+    const gatewayOf = (set: PolicySet) =>
+      localGatewayOf({
+        uiDirectory: io.uiDirectory,
+        ...(uiConfig.teams ? { uiWorkspaces: uiConfig.teams.map((t) => t.name) } : {}),
+        region: config.region,
+        api,
+        policySet: set,
+        userPool,
+        principals,
+        credentials,
+        accessLog: log,
+        authorizerLogger: decisionLogger(log),
+      });
+    const front = swappableGateway(gatewayOf(policySet));
+    const server = serveGateway(front);
     const port = await listen(server, config.host, config.gatewayPort);
     stops.push(() => closeServer(server));
+    // An edit of a group or team file is in force within a second; sessions, keys and users stay.
+    const policies = startPolicyReload({
+      paths: [config.groupsDir, config.teamsDir],
+      load: () => loadPolicySet(CATALOG_FILE, config.groupsDir, undefined, config.teamsDir),
+      initial: policySet,
+      apply: (next) => {
+        front.swap(gatewayOf(next));
+        guard.reload();
+      },
+      progress: io.progress,
+      log,
+    });
+    stops.push(async () => policies.close());
+    const principalsWatch = watchPaths([join(config.dataDir, "principals.json")], () =>
+      io.progress(
+        "principals    principals.json changed: restart npm start to apply it (its keys stay; STS sessions end)",
+      ),
+    );
+    stops.push(async () => principalsWatch.close());
     gatewayOrigins = loopbackOrigins(config.host, port);
     const gatewayUrl = `http://${config.host}:${port}`;
     io.progress(`gateway       ${gatewayUrl} (authorizer cache ${config.authorizerCacheTtlSeconds} s)`);
@@ -417,7 +443,19 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
     const stackFile = join(config.dataDir, "stack.json");
     writeFileSync(stackFile, `${JSON.stringify(summary, null, 2)}\n`, { mode: 0o600 });
     chmodSync(stackFile, 0o600);
-    return { summary, mlflow, guard, s3, policySet, userPool, principals, sessions, stop: stopAll };
+    return {
+      summary,
+      mlflow,
+      guard,
+      s3,
+      get policySet() {
+        return policies.current();
+      },
+      userPool,
+      principals,
+      sessions,
+      stop: stopAll,
+    };
   } catch (e) {
     await stopAll();
     throw e;

@@ -1,6 +1,7 @@
 import { join } from "path";
 import { runPython } from "../support/python";
 import { OpResult, Plan, sdkEnv, startTestStack, TestStack } from "./support/stack";
+import { signedWithKeys, stsCall, StsResult, TemporaryKeys } from "./support/sts";
 
 // Cross-account access, locally: the data-science principal has no MLflow group; its only right is
 // to assume the roles whose trust policy names it (mlflow-reader; mlflow-admin with an ExternalId)
@@ -54,47 +55,10 @@ async function ops(profile: string, plan: Plan, extra: NodeJS.ProcessEnv = {}): 
   return JSON.parse(r.stdout) as Record<string, OpResult>;
 }
 
-type StsResult = { ok: true; value: any } | { ok: false; code: string; message: string; status: number }; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-/** boto3's STS client as a profile of the generated config. */
-async function sts(profile: string, op: string, kwargs: Record<string, unknown> = {}): Promise<StsResult> {
-  const r = await runPython(
-    [join("test", "integration", "python", "sts_ops.py"), JSON.stringify({ op, kwargs })],
-    sdkEnv(t.stack, profile),
-  );
-  if (r.code !== 0) throw new Error(`sts_ops.py failed (${r.code}): ${r.stderr.slice(-2000)}`);
-  return JSON.parse(r.stdout) as StsResult;
-}
-
-/** One request to the gateway signed by botocore with the given temporary keys. */
-async function signedWith(
-  keys: { AccessKeyId: string; SecretAccessKey: string; SessionToken: string },
-  method: string,
-  path: string,
-  body?: string,
-): Promise<{ status: number; body: string }> {
-  const env = {
-    ...sdkEnv(t.stack, "unused"),
-    AWS_PROFILE: undefined,
-    AWS_SHARED_CREDENTIALS_FILE: "/nonexistent",
-    AWS_CONFIG_FILE: "/nonexistent",
-    AWS_REGION: t.stack.summary.region,
-    AWS_ACCESS_KEY_ID: keys.AccessKeyId,
-    AWS_SECRET_ACCESS_KEY: keys.SecretAccessKey,
-    AWS_SESSION_TOKEN: keys.SessionToken,
-  };
-  const r = await runPython(
-    [
-      join("test", "integration", "python", "signed_request.py"),
-      method,
-      `${t.stack.summary.gatewayUrl}${path}`,
-      ...(body !== undefined ? [body] : []),
-    ],
-    env,
-  );
-  if (r.code !== 0) throw new Error(`signed_request.py failed (${r.code}): ${r.stderr.slice(-2000)}`);
-  return JSON.parse(r.stdout) as { status: number; body: string };
-}
+const sts = (profile: string, op: string, kwargs: Record<string, unknown> = {}): Promise<StsResult> =>
+  stsCall(t.stack, profile, op, kwargs);
+const signedWith = (keys: TemporaryKeys, method: string, path: string, body?: string) =>
+  signedWithKeys(t.stack, keys, method, path, body);
 
 /** The plugin's reading of IAM's denial: PERMISSION_DENIED, naming the caller (a user or a role's session) and the action. */
 const DENIED = expect.stringMatching(

@@ -6,6 +6,8 @@ import { REPO_ROOT } from "../../../project/paths";
 export interface Started {
   readonly child: ChildProcess;
   readonly stderr: () => string;
+  /** Its JSON log lines so far (stdout). */
+  readonly stdout: () => string;
   readonly exited: Promise<number | null>;
 }
 
@@ -17,9 +19,15 @@ export function startNpm(dataDir: string, env: Record<string, string>): Started 
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
+  let stdout = "";
   child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
-  child.stdout!.resume();
-  return { child, stderr: () => stderr, exited: new Promise((resolve) => child.once("exit", (code) => resolve(code))) };
+  child.stdout!.on("data", (c: Buffer) => (stdout += c.toString()));
+  return {
+    child,
+    stderr: () => stderr,
+    stdout: () => stdout,
+    exited: new Promise((resolve) => child.once("exit", (code) => resolve(code))),
+  };
 }
 
 /** Resolves with the time to its ready line; rejects with its output if it exits first or takes too long. */
