@@ -4,10 +4,9 @@ import { SignatureV4 } from "@smithy/signature-v4";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { claimPort } from "../../local/processes";
 import { StackSummary } from "../../local/stack";
 import { GROUPS_DIR } from "../../project/paths";
-import { startNpm, Started, untilReady } from "./support/npm-start";
+import { freePortsEnv, startNpm, Started, stopNpm, untilReady } from "./support/npm-start";
 import { stsCall, TemporaryKeys } from "./support/sts";
 
 // `npm start` with a group file edited while it runs: a valid edit is in force within 2 s for a session the
@@ -24,13 +23,7 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), "mlflow-gate-reload-"));
   groupsDir = join(dataDir, "groups");
   cpSync(GROUPS_DIR, groupsDir, { recursive: true });
-  const port = async () => String(await claimPort("127.0.0.1", 0, ""));
-  stack = startNpm(dataDir, {
-    MLFLOW_GATE_PORT: await port(),
-    MLFLOW_GATE_USER_POOL_PORT: await port(),
-    MLFLOW_GATE_STS_PORT: await port(),
-    MLFLOW_GATE_GROUPS_DIR: groupsDir,
-  });
+  stack = startNpm(dataDir, { ...(await freePortsEnv()), MLFLOW_GATE_GROUPS_DIR: groupsDir });
   await untilReady(stack);
   summary = JSON.parse(readFileSync(join(dataDir, "stack.json"), "utf8")) as StackSummary;
   const assumed = await stsCall({ summary }, "data-science", "assume_role", {
@@ -41,10 +34,7 @@ beforeAll(async () => {
   keys = assumed.value.Credentials as TemporaryKeys;
 }, 240_000);
 afterAll(async () => {
-  if (stack && stack.child.exitCode === null) {
-    stack.child.kill("SIGTERM");
-    await stack.exited;
-  }
+  await stopNpm(stack);
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 

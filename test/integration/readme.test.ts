@@ -1,10 +1,10 @@
-import { spawn, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import { mkdtempSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { claimPort } from "../../local/processes";
 import { REPO_ROOT } from "../../project/paths";
-import { startNpm, Started, untilReady } from "./support/npm-start";
+import { runProcess } from "../support/run-process";
+import { freePortsEnv, startNpm, Started, stopNpm, untilReady } from "./support/npm-start";
 
 // The README's "Try it" as a reader pastes it: every shell block, in order, in bash and in zsh, against
 // `npm start` on its own data directory and ports (not .mlflow-gate, not 8080), so that the README cannot rot.
@@ -30,42 +30,21 @@ beforeAll(async () => {
   if (shells.length === 1)
     process.stderr.write("readme.test: no zsh on this machine, bash only (.ci/run installs it)\n");
   dataDir = mkdtempSync(join(tmpdir(), "mlflow-gate-readme-"));
-  const port = async () => String(await claimPort("127.0.0.1", 0, ""));
-  const env = {
-    MLFLOW_GATE_PORT: await port(),
-    MLFLOW_GATE_USER_POOL_PORT: await port(),
-    MLFLOW_GATE_STS_PORT: await port(),
-  };
+  const env = await freePortsEnv();
   gateway = `http://127.0.0.1:${env.MLFLOW_GATE_PORT}`;
   stack = startNpm(dataDir, env);
   await untilReady(stack);
 }, 240_000);
 afterAll(async () => {
-  if (stack && stack.child.exitCode === null) {
-    stack.child.kill("SIGTERM");
-    await stack.exited;
-  }
+  await stopNpm(stack);
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
-function runScript(shell: string, script: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(shell, ["-c", script], {
-      cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, MLFLOW_GATE_DATA: dataDir },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 240_000);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
+const runScript = (shell: string, script: string) =>
+  runProcess(shell, ["-c", script], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, MLFLOW_GATE_DATA: dataDir },
+    timeoutMs: 240_000,
   });
-}
 
 describe("the README's Try it", () => {
   test("has shell blocks, none with a comment line (zsh takes a pasted # line for a command)", () => {

@@ -4,7 +4,7 @@ import { join } from "path";
 import { processStartTime } from "../../local/leftovers";
 import { claimPort } from "../../local/processes";
 import { StackSummary } from "../../local/stack";
-import { isListening, startNpm, Started, untilReady } from "./support/npm-start";
+import { isListening, startNpm, Started, stopNpm, untilReady } from "./support/npm-start";
 
 // `npm start` ended the ways a terminal ends it: a closed window (SIGHUP), a SIGKILL, and a SIGKILL of both
 // the stack and its reaper. Each time the next start on the same ports and data directory comes up, and no
@@ -27,10 +27,7 @@ beforeAll(async () => {
   };
 });
 afterAll(async () => {
-  if (current && current.child.exitCode === null) {
-    current.child.kill("SIGTERM");
-    await current.exited;
-  }
+  await stopNpm(current);
   rmSync(dataDir, { recursive: true, force: true });
 });
 

@@ -1,12 +1,11 @@
-import { spawn } from "child_process";
 import { mkdtempSync, readFileSync, rmSync } from "fs";
 import { createServer, Server } from "net";
 import { tmpdir } from "os";
 import { join } from "path";
-import { claimPort } from "../../local/processes";
 import { StackSummary } from "../../local/stack";
 import { REPO_ROOT } from "../../project/paths";
-import { isListening, startNpm, Started, untilReady } from "./support/npm-start";
+import { runProcess } from "../support/run-process";
+import { freePortsEnv, isListening, startNpm, Started, untilReady } from "./support/npm-start";
 
 // `npm start` as a user runs it: a real process (node scripts/start.js), its summary, stack.json,
 // SIGTERM, a second start on the same data (and `mlflow-gate verify` against it), and a taken port.
@@ -20,20 +19,11 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 const start = (env: Record<string, string>): Started => startNpm(dataDir, env);
 
 /** `mlflow-gate verify URL` as a user runs it, on the local stack of this file's data directory. */
-function runVerify(url: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, "bin", "mlflow-gate.js"), "verify", url], {
-      cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, MLFLOW_GATE_DATA: dataDir },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    child.once("exit", (code) => resolve({ code, stdout, stderr }));
+const runVerify = (url: string) =>
+  runProcess(process.execPath, [join(REPO_ROOT, "bin", "mlflow-gate.js"), "verify", url], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, MLFLOW_GATE_DATA: dataDir },
+    timeoutMs: 240_000,
   });
-}
 
 /** MLflow's SubmitJob, on its private address: its status, and whether MLflow says its job runner is off. */
 async function submitJob(mlflowUrl: string): Promise<{ status: number; notEnabled: boolean }> {
@@ -45,11 +35,7 @@ async function submitJob(mlflowUrl: string): Promise<{ status: number; notEnable
   return { status: res.status, notEnabled: (await res.text()).includes("job execution feature is not enabled") };
 }
 
-const ports = async () => ({
-  MLFLOW_GATE_PORT: String(await claimPort("127.0.0.1", 0, "")),
-  MLFLOW_GATE_USER_POOL_PORT: String(await claimPort("127.0.0.1", 0, "")),
-  MLFLOW_GATE_STS_PORT: String(await claimPort("127.0.0.1", 0, "")),
-});
+const ports = freePortsEnv;
 
 describe("npm start", () => {
   let first: StackSummary;

@@ -1,6 +1,7 @@
 // `npm start` as a user runs it (node scripts/start.js in a child process), for the tests of its lifecycle.
 import { ChildProcess, spawn } from "child_process";
 import { join } from "path";
+import { claimPort } from "../../../local/processes";
 import { REPO_ROOT } from "../../../project/paths";
 
 export interface Started {
@@ -48,4 +49,25 @@ export async function isListening(url: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Stops the stack if it still runs (SIGTERM, as Ctrl-C) and waits for it. */
+export async function stopNpm(s: Started | undefined): Promise<void> {
+  if (!s || s.child.exitCode !== null || s.child.signalCode !== null) return;
+  s.child.kill("SIGTERM");
+  await s.exited;
+}
+
+/** The ports a stack would take by default, free ones instead: a test stack beside any other. */
+export async function freePortsEnv(): Promise<{
+  MLFLOW_GATE_PORT: string;
+  MLFLOW_GATE_USER_POOL_PORT: string;
+  MLFLOW_GATE_STS_PORT: string;
+}> {
+  const port = async () => String(await claimPort("127.0.0.1", 0, ""));
+  return {
+    MLFLOW_GATE_PORT: await port(),
+    MLFLOW_GATE_USER_POOL_PORT: await port(),
+    MLFLOW_GATE_STS_PORT: await port(),
+  };
 }
