@@ -115,6 +115,11 @@ export const REFUSALS: Readonly<Record<string, GuardAnswer>> = {
     retryAfterSeconds: 1,
   },
   "upstream-unreachable": { status: 502, errorCode: "TEMPORARILY_UNAVAILABLE", message: "MLflow is not answering" },
+  "error-answer-unreadable": {
+    status: 502,
+    errorCode: "INTERNAL_ERROR",
+    message: "MLflow's error answer was too large to check for database details, so it is not passed on",
+  },
   "workspace-list-unreadable": {
     status: 502,
     errorCode: "TEMPORARILY_UNAVAILABLE",

@@ -4,6 +4,7 @@ import { join } from "path";
 import { ConfigError, GroupPolicyError } from "../authorizer/core/errors";
 import { RouteMatcher } from "../authorizer/core/catalog";
 import { loadGroupFiles, loadRouteCatalog, loadTeamFiles } from "../authorizer/load-policies";
+import { restartReason } from "../authorizer/core/policy-diff";
 import { PolicySet } from "../authorizer/core/policy-set";
 import { closeServer } from "../common/http-server";
 import { openAuditSink } from "./audit-sink";
@@ -17,7 +18,15 @@ function event(level: "info" | "error", name: string, fields: Record<string, unk
   );
 }
 
+/**
+ * SIGHUP: the group and team files again (the local stack's live reload). Files that do not load leave the
+ * running policies in place, and so does what would need a restart (authorizer/core/policy-diff.ts). Handled
+ * from the first moment, so that a reload sent while the guard starts never ends it (SIGHUP's default).
+ */
+let reloadOnHangup: () => Promise<void> = async () => undefined;
+
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  process.on("SIGHUP", () => void reloadOnHangup());
   try {
     // The repository's layout, which the bundle and the image keep (guard/build.ts): one rule for the three.
     const config = parseGuardConfig(env, {
@@ -71,22 +80,25 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
-    // SIGHUP: the group and team files again (the local stack's live reload). Files that do not load leave
-    // the running policies in place, and so does a change of teams, which needs MLflow's workspaces and the
-    // API's paths: a restart.
-    process.on("SIGHUP", () => {
-      try {
-        const next = load();
-        const teams = (p: PolicySet) => (p.teams?.names ?? []).join(",");
-        if (teams(next) !== teams(policySet) || (next.teams === undefined) !== (policySet.teams === undefined))
-          return event("error", "reload-refused", { message: "the teams changed: restart the guard" });
-        policySet = next;
-        event("info", "reloaded", { groups: [...next.groups.keys()].sort() });
-      } catch (e) {
-        const message = e instanceof GroupPolicyError ? e.problems.join("; ") : (e as Error).message;
-        event("error", "reload-refused", { message });
+    reloadOnHangup = async () => {
+      // A file caught in the middle of an editor's save does not load: read again, twice, before refusing.
+      let last: unknown;
+      for (let attempt = 0; attempt < 3; attempt++) {
+        try {
+          const next = load();
+          const blocker = restartReason(policySet, next);
+          if (blocker !== undefined)
+            return event("error", "reload-refused", { message: `${blocker}: restart the guard` });
+          policySet = next;
+          return event("info", "reloaded", { groups: [...next.groups.keys()].sort() });
+        } catch (e) {
+          last = e;
+          await new Promise((r) => setTimeout(r, 100));
+        }
       }
-    });
+      const message = last instanceof GroupPolicyError ? last.problems.join("; ") : (last as Error).message;
+      event("error", "reload-refused", { message });
+    };
   } catch (e) {
     const message =
       e instanceof ConfigError

@@ -111,18 +111,15 @@ export interface Guard {
 
 /** The largest MLflow answer the guard reads (besides passing it on) for the ids it assigned. */
 const MAX_AUDITED_RESPONSE_BYTES = 1024 * 1024;
-/** MLflow's error answers are a code and a sentence; a larger one (declared by its length) streams as it is. */
+/** MLflow's error answers are a code and a sentence: what the guard reads of one at most. */
 const MAX_ERROR_ANSWER_BYTES = 64 * 1024;
 
-/** A JSON answer of a declared length the guard may read whole: not encoded, at most MAX_ERROR_ANSWER_BYTES. */
-function isReadableJson(up: IncomingMessage): boolean {
-  const length = Number(up.headers["content-length"]);
-  return (
-    /^application\/json\b/i.test(up.headers["content-type"] ?? "") &&
-    up.headers["content-encoding"] === undefined &&
-    Number.isSafeInteger(length) &&
-    length <= MAX_ERROR_ANSWER_BYTES
-  );
+/**
+ * An error answer the guard reads whole before it goes out (within MAX_ERROR_ANSWER_BYTES; a larger one is not
+ * passed on): JSON, not encoded. MLflow's error answers are neither larger nor encoded.
+ */
+function isCheckedError(up: IncomingMessage): boolean {
+  return /^application\/json\b/i.test(up.headers["content-type"] ?? "") && up.headers["content-encoding"] === undefined;
 }
 /** How long a client has to send a whole request (headers and body); Node answers 408 past it. */
 export const REQUEST_TIMEOUT_MS = 60_000;
@@ -494,7 +491,7 @@ export function createGuard(props: GuardProps): Guard {
             if (HOP_BY_HOP_HEADERS.has((up.rawHeaders[i] as string).toLowerCase())) continue;
             out.push(up.rawHeaders[i] as string, up.rawHeaders[i + 1] as string);
           }
-          if (status >= 400 && isReadableJson(up)) {
+          if (status >= 400 && req.method !== "HEAD" && isCheckedError(up)) {
             answerError(up, res, status, out, done);
             return;
           }
@@ -572,9 +569,10 @@ export function createGuard(props: GuardProps): Guard {
     readBody(up, MAX_ERROR_ANSWER_BYTES)
       .then((body) => {
         if (body === undefined) {
+          // Larger than MLflow's error answers are: not passed on unread.
           up.destroy();
-          res.destroy();
-          return done(status, "upstream-cut-off");
+          sendAnswer(res, REFUSALS["error-answer-unreadable"]!, "error-answer-unreadable");
+          return done(502, "error-answer-unreadable");
         }
         const redacted = withoutDatabaseDetails(body.toString("utf8"));
         const sent = redacted !== undefined ? Buffer.from(redacted) : body;

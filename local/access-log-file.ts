@@ -1,6 +1,6 @@
 // The gateway's access log as a file of the data directory (`access.jsonl`), besides npm start's stdout:
 // `mlflow-gate why` reads it to explain a decision after the fact.
-import { closeSync, openSync, renameSync, statSync, writeSync } from "fs";
+import { closeSync, constants, fchmodSync, openSync, renameSync, statSync, writeSync } from "fs";
 import { join } from "path";
 import { LogHead, LogSink } from "../common/log";
 
@@ -24,7 +24,13 @@ export function openAccessLogFile(dataDir: string, rotateBytes = ACCESS_LOG_ROTA
     // no file yet
   }
   // Written at once, line by line: a line is in the file when the request ends, and a SIGKILL loses none.
-  let fd: number | undefined = openSync(file, "a", 0o600);
+  // Never through a planted symlink, and only its owner may read it, whatever mode an older file had.
+  let fd: number | undefined = openSync(
+    file,
+    constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
+    0o600,
+  );
+  fchmodSync(fd, 0o600);
   return {
     sink: (line: LogHead) => {
       if (fd === undefined || (line as { event?: unknown }).event !== "request") return;

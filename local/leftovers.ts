@@ -2,7 +2,7 @@
 // data directory can stop what an earlier run left behind (its own process and its reaper both killed) and
 // refuse to start beside a stack that still runs there.
 import { execFileSync } from "child_process";
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { join } from "path";
 
 /** What a pid file holds: the child (its process group), and the stack process that started it. */
@@ -99,6 +99,13 @@ export async function stopLeftovers(runDir: string, progress: (line: string) => 
   try {
     files = readdirSync(runDir).filter((f) => /^\d+\.json$/.test(f));
   } catch {
+    return;
+  }
+  // Pid files decide which process groups get signals: only from a directory that is this user's alone.
+  const dir = lstatSync(runDir);
+  const uid = process.getuid?.();
+  if (!dir.isDirectory() || (uid !== undefined && dir.uid !== uid) || (dir.mode & 0o022) !== 0) {
+    progress(`run/          ${runDir} is not a directory of this user's alone: its pid files are ignored`);
     return;
   }
   const records = files.flatMap((f) => {

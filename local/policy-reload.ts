@@ -1,61 +1,31 @@
-// The local stack's live reload of the group and team files: what changed, what would need a restart, the
-// watch on the files, and a gateway whose policies can be replaced between two requests.
+// The local stack's live reload of the group and team files: the watch on the files, the reload that puts a
+// valid edit in force (what changed and what would need a restart: authorizer/core/policy-diff.ts), and a
+// gateway whose policies can be replaced between two requests.
 import { FSWatcher, watch } from "fs";
 import type { IncomingMessage, ServerResponse } from "http";
 import { GroupPolicyError } from "../authorizer/core/errors";
+import { describePolicyChange, restartReason } from "../authorizer/core/policy-diff";
 import type { PolicySet } from "../authorizer/core/policy-set";
 import { LogSink, logLine } from "../common/log";
 import type { Gateway } from "../gateway/server";
 
-/** A group's meaning, comparable: its routes and everything else its file says. */
-function signatureOf(set: PolicySet, tier: string): string {
-  return JSON.stringify(set.groups.get(tier), (_k, v: unknown) => (v instanceof Set ? [...v].sort() : v));
-}
-
-/** What a reload changes, a line per group file: `readers: +2 routes, -0`; nothing when nothing changed. */
-export function describePolicyChange(before: PolicySet, after: PolicySet): string[] {
-  const tiers = [...new Set([...before.groups.keys(), ...after.groups.keys()])].sort();
-  const lines: string[] = [];
-  for (const tier of tiers) {
-    const was = before.groups.get(tier)?.allowedRouteIds ?? new Set<string>();
-    const is = after.groups.get(tier)?.allowedRouteIds ?? new Set<string>();
-    const added = [...is].filter((r) => !was.has(r)).length;
-    const removed = [...was].filter((r) => !is.has(r)).length;
-    if (added > 0 || removed > 0) lines.push(`${tier}: +${added} routes, -${removed}`);
-    else if (signatureOf(before, tier) !== signatureOf(after, tier)) lines.push(`${tier}: changed, same routes`);
-  }
-  const holders = (set: PolicySet) => JSON.stringify(set.teams, (_k, v: unknown) => (v instanceof Map ? [...v] : v));
-  if (lines.length === 0 && holders(before) !== holders(after)) lines.push("teams: who holds which tier changed");
-  return lines;
-}
-
 /**
- * Why a new set of files cannot replace the running one without a restart, or undefined: the caller groups
- * are the user pool's groups, and the teams are MLflow's workspaces and the API's paths.
+ * Calls `onChange` once the files under `paths` (directories) have stopped changing for `debounceMs`: an
+ * editor's save is a burst of events. A path that does not exist is not watched.
  */
-export function restartReason(before: PolicySet, after: PolicySet): string | undefined {
-  const was = [...before.callerGroups].sort();
-  const is = [...after.callerGroups].sort();
-  if (was.join(",") !== is.join(",")) {
-    const added = is.filter((g) => !was.includes(g));
-    const removed = was.filter((g) => !is.includes(g));
-    return `the groups changed (${[...added.map((g) => `+${g}`), ...removed.map((g) => `-${g}`)].join(", ")}), which the user pool must have`;
-  }
-  const teams = (set: PolicySet) => (set.teams === undefined ? "(none)" : set.teams.names.join(","));
-  if (teams(before) !== teams(after)) return "the teams changed, which are MLflow's workspaces and the API's paths";
-  return undefined;
-}
-
-/**
- * Calls `onChange` once the files under `paths` (directories or files) have stopped changing for
- * `debounceMs`: an editor's save is a burst of events. A path that does not exist is not watched.
- */
-export function watchPaths(paths: readonly string[], onChange: () => void, debounceMs = 150): { close(): void } {
+export function watchPaths(
+  paths: readonly string[],
+  onChange: () => void,
+  debounceMs = 150,
+  /** Only changes of these names count (a file is watched through its directory: an editor replaces it). */
+  only?: (name: string) => boolean,
+): { close(): void } {
   let timer: NodeJS.Timeout | undefined;
   const watchers: FSWatcher[] = [];
   for (const path of paths) {
     try {
-      const w = watch(path, { persistent: false }, () => {
+      const w = watch(path, { persistent: false }, (_event, name) => {
+        if (only && (name === null || !only(String(name)))) return;
         clearTimeout(timer);
         timer = setTimeout(onChange, debounceMs);
       });

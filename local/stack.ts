@@ -330,7 +330,13 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
               ] as [string, string][]),
         ),
       ),
-      events: (line) => log(parseLogLine(line, "guard")),
+      events: (line) => {
+        const parsed = parseLogLine(line, "guard");
+        log(parsed);
+        // A reload the guard refused (its own read of the files failed) would leave it apart from the gateway.
+        if (parsed.event === "reload-refused")
+          io.progress(`guard         kept its policies: ${String(parsed.message)}; restart npm start if this stays`);
+      },
       restart: { ...io.mlflowRestart, log: io.progress },
     });
     stops.push(() => guard.stop());
@@ -398,10 +404,14 @@ export async function startStack(config: StackConfig, io: StackIo): Promise<Runn
       log,
     });
     stops.push(async () => policies.close());
-    const principalsWatch = watchPaths([join(config.dataDir, "principals.json")], () =>
-      io.progress(
-        "principals    principals.json changed: restart npm start to apply it (its keys stay; STS sessions end)",
-      ),
+    const principalsWatch = watchPaths(
+      [config.dataDir],
+      () =>
+        io.progress(
+          "principals    principals.json changed: restart npm start to apply it (its keys stay; STS sessions end)",
+        ),
+      150,
+      (name) => name === "principals.json",
     );
     stops.push(async () => principalsWatch.close());
     gatewayOrigins = loopbackOrigins(config.host, port);

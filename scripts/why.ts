@@ -36,7 +36,8 @@ function why(ctx: Context): number {
       `mlflow-gate: no access log at ${file}`,
       '  the local stack writes it ("npm start"); a stack with another data directory: set MLFLOW_GATE_DATA to it',
     ]);
-  const entries = readLines<AccessLogEntry>(file, "request");
+  // The gateway's lines: the STS's requests are in the same file, and explained by its own answer.
+  const entries = readLines<AccessLogEntry>(file, "request").filter((e) => e.component === "gateway");
   const entry = id === undefined ? lastRefused(entries) : findRequest(entries, id);
   if (!entry)
     throw new CliFailure([

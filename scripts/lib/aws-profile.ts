@@ -54,15 +54,22 @@ export function stsEndpointFrom(
   return section.endpoint_url || undefined;
 }
 
-/** {@link stsEndpointFrom} for a profile (AWS_PROFILE, else `default`) read from the shared config file. */
+/**
+ * {@link stsEndpointFrom} for a profile (AWS_PROFILE, else `default`) read from the shared config file, with the
+ * region the STS call is signed for (the profile's, else AWS_REGION); undefined: no endpoint configured.
+ */
 export async function configuredStsEndpoint(
   profile: string | undefined,
   env: Readonly<Record<string, string | undefined>>,
   configFile?: string,
-): Promise<string | undefined> {
+): Promise<{ endpoint: string; region?: string } | undefined> {
   const files = await loadSharedConfigFiles({
     ignoreCache: true,
     ...(configFile ? { configFilepath: configFile } : {}),
   });
-  return stsEndpointFrom(profile ?? (env.AWS_PROFILE || "default"), files.configFile, env);
+  const name = profile ?? (env.AWS_PROFILE || "default");
+  const endpoint = stsEndpointFrom(name, files.configFile, env);
+  if (endpoint === undefined) return undefined;
+  const region = files.configFile[name]?.region || env.AWS_REGION || env.AWS_DEFAULT_REGION;
+  return { endpoint, ...(region ? { region } : {}) };
 }

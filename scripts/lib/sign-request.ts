@@ -1,6 +1,7 @@
 // `mlflow-gate sign`: a curl-like request signed with SigV4 for execute-api, from an AWS profile's credentials.
 import { Sha256 } from "@aws-crypto/sha256-js";
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
+import { getDefaultRoleAssumer } from "@aws-sdk/nested-clients/sts";
 import { loadConfig, NODE_REGION_CONFIG_OPTIONS } from "@smithy/core/config";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
@@ -211,16 +212,28 @@ export interface SharedFiles {
  * The profile's credentials by the SDK's chain. An assume-role profile's STS call goes to the endpoint the
  * profile configures (a local profile's is the local STS), never to the public STS by default.
  */
+/**
+ * The role assumer's options: the region, and the endpoint, which the assumer passes on to its STS client
+ * as credential-provider-ini passes its clientConfig (the options' type does not name it).
+ */
+function stsClientOptions(sts: { endpoint: string; region?: string }): Parameters<typeof getDefaultRoleAssumer>[0] {
+  return { endpoint: sts.endpoint, ...(sts.region ? { region: sts.region } : {}) } as Parameters<
+    typeof getDefaultRoleAssumer
+  >[0];
+}
+
 export async function resolveCredentials(
   profile: string | undefined,
   files?: SharedFiles,
 ): Promise<AwsCredentialIdentity> {
-  const stsEndpoint = await configuredStsEndpoint(profile, process.env, files?.configFile);
+  const sts = await configuredStsEndpoint(profile, process.env, files?.configFile);
   try {
     return await defaultProvider({
       ...(profile !== undefined ? { profile } : {}),
       ...(files ? { filepath: files.credentialsFile, configFilepath: files.configFile } : {}),
-      ...(stsEndpoint !== undefined ? { clientConfig: { endpoint: stsEndpoint } } : {}),
+      // The role assumer alone gets the endpoint: a clientConfig would go to every client of the chain, the SSO
+      // client's included, which would then send its token to the STS host.
+      ...(sts !== undefined ? { roleAssumer: getDefaultRoleAssumer(stsClientOptions(sts)) } : {}),
       ignoreCache: true,
     })();
   } catch (e) {

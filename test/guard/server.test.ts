@@ -888,3 +888,48 @@ describe("promotion rules on the registry writes that take stages and aliases al
     expect(seen.map((q) => q.method)).toEqual(["GET"]);
   });
 });
+
+describe("MLflow's error answers, without the database's words", () => {
+  const SQL =
+    "Experiment(name=a) already exists. Error: (sqlite3.IntegrityError) UNIQUE constraint failed: experiments.name\n[SQL: INSERT INTO experiments (name) VALUES (?)]\n[parameters: ('a',)]";
+  const create = () =>
+    send(
+      "POST",
+      "/api/2.0/mlflow/experiments/create",
+      [...iam("POST", "/api/2.0/mlflow/experiments/create"), ["Content-Type", "application/json"]],
+      '{"name":"a"}',
+    );
+
+  test("MLflow's sentence and code stay, the statement and parameters go; the length is the new body's; the audit says so", async () => {
+    // Prepare
+    answer = { status: 400, body: JSON.stringify({ error_code: "RESOURCE_ALREADY_EXISTS", message: SQL }) };
+    // Act
+    const r = await create();
+    // Assess
+    expect(r.status).toBe(400);
+    expect(json(r)).toEqual({ error_code: "RESOURCE_ALREADY_EXISTS", message: "Experiment(name=a) already exists." });
+    expect(Number(r.headers["content-length"])).toBe(Buffer.byteLength(r.body));
+    expect(audit.at(-1)).toMatchObject({ decision: "forwarded", status: 400, reason: "database-details-withheld" });
+  });
+
+  test("an error answer without database details goes out as it came", async () => {
+    // Prepare
+    const body = JSON.stringify({ error_code: "INVALID_PARAMETER_VALUE", message: "bad name" });
+    answer = { status: 400, body };
+    // Act
+    const r = await create();
+    // Assess
+    expect([r.status, r.body]).toEqual([400, body]);
+    expect(audit.at(-1)!.reason).toBeUndefined();
+  });
+
+  test("an error answer larger than MLflow's ever are is not passed on unread: 502", async () => {
+    // Prepare
+    answer = { status: 500, body: JSON.stringify({ error_code: "INTERNAL_ERROR", message: "x".repeat(70 * 1024) }) };
+    // Act
+    const r = await create();
+    // Assess
+    expect(r.status).toBe(502);
+    expect(json(r)).toMatchObject({ error_code: "INTERNAL_ERROR", reason: "error-answer-unreadable" });
+  });
+});

@@ -77,56 +77,88 @@ async function untilStatus(name: string, want: number, timeoutMs: number): Promi
   }
 }
 
+/** Waits until `read()` holds `want` (a line npm start writes), or fails after `timeoutMs`. */
+async function untilText(read: () => string, want: string | RegExp, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const has = () => (typeof want === "string" ? read().includes(want) : want.test(read()));
+  while (!has() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (typeof want === "string") expect(read()).toContain(want);
+  else expect(read()).toMatch(want);
+}
+
+/** Edits a group file for the duration of `body`, then puts it back, whatever happened. */
+async function editing(file: string, change: (text: string) => string, body: () => Promise<void>): Promise<void> {
+  const original = readFileSync(file, "utf8");
+  writeFileSync(file, change(original));
+  try {
+    await body();
+  } finally {
+    writeFileSync(file, original);
+  }
+}
+
 const readersFile = () => join(groupsDir, "readers.yaml");
 
 describe("npm start reloads the group files it decides with", () => {
   test("a broken edit: decisions stay, and npm start prints lint's file:line message", async () => {
     // Prepare
     expect(await createExperiment("broken-before")).toBe(403);
-    const original = readFileSync(readersFile(), "utf8");
     // Act
-    writeFileSync(readersFile(), original.replace("allow:", "alow:"));
-    await new Promise((r) => setTimeout(r, 1500));
-    // Assess
-    expect(stack.stderr()).toContain(
-      `policies      not reloaded, the running policies stay: the files do not load:\n  ${readersFile()}:2: must have required property 'allow'`,
+    await editing(
+      readersFile(),
+      (t) => t.replace("allow:", "alow:"),
+      async () => {
+        // Assess
+        await untilText(
+          stack.stderr,
+          `policies      not reloaded, the running policies stay: the files do not load:\n  ${readersFile()}:2: must have required property 'allow'`,
+        );
+        expect(await createExperiment("broken-after")).toBe(403);
+      },
     );
-    expect(await createExperiment("broken-after")).toBe(403);
-    writeFileSync(readersFile(), original);
   }, 60_000);
 
   test("a valid edit (readers may create experiments) is in force within 2 s, for an STS session of before it", async () => {
     // Prepare
-    const original = readFileSync(readersFile(), "utf8");
     expect(await createExperiment("valid-before")).toBe(403);
     // Act: CreateExperiment on both mounts (/api/ and /ajax-api/), for readers and the groups that extend it.
-    writeFileSync(readersFile(), original.replace("allow:\n", "allow:\n  - CreateExperiment\n"));
-    const tookMs = await untilStatus("valid-after", 200, 5000);
-    // Assess
-    process.stderr.write(`live reload: the edit decided requests after ${tookMs} ms\n`);
-    expect(tookMs).toBeLessThanOrEqual(2000);
-    expect(stack.stderr()).toMatch(
-      /policies {6}reloaded: model-approvers: \+2 routes, -0; readers: \+2 routes, -0; release-managers: \+2 routes, -0\n/,
-    );
-    // The guard read the files too (its promotion rules and tiers), and the log says what changed.
-    expect(stack.stdout()).toMatch(/"component":"guard","event":"reloaded"/);
-    expect(stack.stdout()).toMatch(
-      /"component":"local","event":"policies-reloaded","changes":\["model-approvers: \+2 routes, -0"/,
+    await editing(
+      readersFile(),
+      (t) => t.replace("allow:\n", "allow:\n  - CreateExperiment\n"),
+      async () => {
+        const tookMs = await untilStatus("valid-after", 200, 10_000);
+        // Assess
+        process.stderr.write(`live reload: the edit decided requests after ${tookMs} ms\n`);
+        expect(tookMs).toBeLessThanOrEqual(2000);
+        expect(stack.stderr()).toMatch(
+          /policies {6}reloaded: model-approvers: \+2 routes, -0; readers: \+2 routes, -0; release-managers: \+2 routes, -0\n/,
+        );
+        // The guard read the files too (its promotion rules and tiers), and the log says what changed.
+        await untilText(stack.stdout, /"component":"guard","event":"reloaded"/);
+        expect(stack.stdout()).toMatch(
+          /"component":"local","event":"policies-reloaded","changes":\["model-approvers: \+2 routes, -0"/,
+        );
+      },
     );
     // And back: the right goes as it came.
-    writeFileSync(readersFile(), original);
-    expect(await untilStatus("valid-undone", 403, 5000)).toBeLessThanOrEqual(2000);
+    expect(await untilStatus("valid-undone", 403, 10_000)).toBeLessThanOrEqual(2000);
   }, 60_000);
 
-  test("a new group file needs the user pool's group: a restart, said so; the running policies stay", async () => {
+  test("a new group file needs the user pool's group, principals.json a restart: said so; the running policies stay", async () => {
     // Act
     writeFileSync(join(groupsDir, "auditors.yaml"), "description: Auditors.\nextends: readers\nallow: []\n");
-    await new Promise((r) => setTimeout(r, 1500));
-    // Assess
-    expect(stack.stderr()).toContain(
-      "policies      not reloaded, the running policies stay: the groups changed (+auditors), which the user pool must have: restart npm start to apply it",
-    );
-    expect(await createExperiment("after-new-group")).toBe(403);
-    rmSync(join(groupsDir, "auditors.yaml"));
+    try {
+      // Assess
+      await untilText(
+        stack.stderr,
+        "policies      not reloaded, the running policies stay: the groups changed (+auditors), which the user pool must have: restart npm start to apply it",
+      );
+      expect(await createExperiment("after-new-group")).toBe(403);
+    } finally {
+      rmSync(join(groupsDir, "auditors.yaml"));
+    }
+    const principals = join(dataDir, "principals.json");
+    writeFileSync(principals, readFileSync(principals, "utf8"));
+    await untilText(stack.stderr, "principals    principals.json changed: restart npm start to apply it");
   }, 60_000);
 });

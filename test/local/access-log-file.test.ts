@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { ACCESS_LOG_FILE, openAccessLogFile } from "../../local/access-log-file";
@@ -29,6 +29,18 @@ describe("openAccessLogFile", () => {
     const all = readFileSync(join(dir, ACCESS_LOG_FILE), "utf8").trim().split("\n");
     expect(all.map((l) => (JSON.parse(l) as { n: number }).n)).toEqual([1, 4]);
     expect(statSync(join(dir, ACCESS_LOG_FILE)).mode & 0o777).toBe(0o600);
+  });
+
+  test("an older file readable by others becomes 0600; a planted symlink is refused", async () => {
+    // Prepare
+    writeFileSync(join(dir, ACCESS_LOG_FILE), "", { mode: 0o644 });
+    // Act
+    await openAccessLogFile(dir).close();
+    expect(statSync(join(dir, ACCESS_LOG_FILE)).mode & 0o777).toBe(0o600);
+    rmSync(join(dir, ACCESS_LOG_FILE));
+    symlinkSync(join(dir, "elsewhere"), join(dir, ACCESS_LOG_FILE));
+    // Assess
+    expect(() => openAccessLogFile(dir)).toThrow(/ELOOP/);
   });
 
   test("a file over the size limit moves to access.jsonl.1 when a stack starts", async () => {

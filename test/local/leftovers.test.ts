@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from "child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { forgetChild, processStartTime, recordChild, stopLeftovers } from "../../local/leftovers";
@@ -90,6 +90,24 @@ describe("stopLeftovers", () => {
     expect(lines).toEqual([]);
     expect(processStartTime(child.pid!)).toBeDefined();
     expect(readdirSync(runDir)).toEqual(["7.json"]);
+  });
+
+  test("a run directory others may write to is not trusted: its pid files are ignored, and said so", async () => {
+    // Prepare
+    const child = sleeper();
+    recordChild(runDir, child.pid!, "mlflow");
+    const file = join(runDir, `${child.pid}.json`);
+    const record = JSON.parse(readFileSync(file, "utf8")) as object;
+    writeFileSync(file, JSON.stringify({ ...record, owner: { pid: 2 ** 22 + 1, started: "1" } }));
+    chmodSync(runDir, 0o777);
+    const lines: string[] = [];
+    // Act
+    await stopLeftovers(runDir, (l) => lines.push(l), 2000);
+    // Assess
+    expect(lines).toEqual([
+      `run/          ${runDir} is not a directory of this user's alone: its pid files are ignored`,
+    ]);
+    expect(processStartTime(child.pid!)).toBeDefined();
   });
 
   test("no run directory: nothing to do; forgetChild removes a record", async () => {

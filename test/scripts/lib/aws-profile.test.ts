@@ -98,8 +98,13 @@ describe("configuredStsEndpoint", () => {
       "[default]\nendpoint_url = http://default:1\n[profile assumed]\nrole_arn = arn:aws:iam::123456789012:role/r\nsource_profile = keys\nservices = local\n[services local]\nsts =\n  endpoint_url = http://127.0.0.1:9300\n",
     );
     // Act / Assess
-    await expect(configuredStsEndpoint("assumed", {})).resolves.toBe("http://127.0.0.1:9300");
-    await expect(configuredStsEndpoint(undefined, { AWS_PROFILE: "assumed" })).resolves.toBe("http://127.0.0.1:9300");
-    await expect(configuredStsEndpoint(undefined, {})).resolves.toBe("http://default:1");
+    await expect(configuredStsEndpoint("assumed", {})).resolves.toEqual({ endpoint: "http://127.0.0.1:9300" });
+    await expect(
+      configuredStsEndpoint(undefined, { AWS_PROFILE: "assumed", AWS_REGION: "eu-west-1" }),
+    ).resolves.toEqual({
+      endpoint: "http://127.0.0.1:9300",
+      region: "eu-west-1",
+    });
+    await expect(configuredStsEndpoint(undefined, {})).resolves.toEqual({ endpoint: "http://default:1" });
   });
 });
