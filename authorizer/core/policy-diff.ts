@@ -40,4 +40,3 @@ export function restartReason(before: PolicySet, after: PolicySet): string | und
   if (teams(before) !== teams(after)) return "the teams changed, which are MLflow's workspaces and the API's paths";
   return undefined;
 }
-
