@@ -21,6 +21,7 @@ import { teamsCommands } from "./teams";
 import { signCommand } from "./sign";
 import { auditCommand } from "./audit";
 import { whyCommand } from "./why";
+import { loginCommands } from "./login";
 import { verifyCommand } from "./verify";
 import { renderCommittedApiDefinition } from "./generate-api-definition";
 import { LOCAL_API_DEFINITION_FILE } from "../gateway/local-api";
@@ -148,6 +149,15 @@ Commands:
       message; the other filters select among them. With --json, one JSON object per request,
       in time order (kind: transition, set-alias, delete-alias, delete-version, delete-model,
       rename); with --lines, every line about the model as without --model.
+  login USER [--password-stdin] [--user-pool-id ID --client-id ID [--region R]]
+      Sign in to the user pool as a person: the local stack's (USER_PASSWORD_AUTH), or a deployed one
+      (SRP: the password never leaves this machine; the stack's outputs UserPoolId and UserPoolClientId).
+      A first sign-in with a temporary password asks for a new one. The password comes from the
+      terminal, not echoed, or with --password-stdin from stdin (a second line: the new password).
+      The refresh token is kept in $XDG_CONFIG_HOME/mlflow-gate/logins.json (~/.config/...), mode
+      0600, one per app client; nothing is printed.
+  logout [--client-id ID]
+      Revoke the saved refresh token of the app client (default: the local stack's) and forget it.
   why [REQUEST_ID] [--file FILE] [--audit-file FILE]
       Explain one request of the local stack's access log ($MLFLOW_GATE_DATA/access.jsonl, or
       --file): the caller and their groups, the route and its action, which enforcement point
@@ -206,6 +216,7 @@ const COMMANDS: readonly Command[] = [
   signCommand,
   auditCommand,
   whyCommand,
+  ...loginCommands,
   verifyCommand,
 ];
 

@@ -3,6 +3,8 @@ import { readFileSync } from "fs";
 import type { Command, Context } from "./lib/command";
 import { CliFailure, CliUsageError } from "./lib/cli-errors";
 import { requireProfile } from "./lib/aws-profile";
+import { accessTokenFromLogin, localClientId } from "./lib/bearer-token";
+import type { HttpRequest } from "@smithy/protocol-http";
 import {
   buildHttpRequest,
   buildSignPlan,
@@ -49,6 +51,7 @@ async function sign(ctx: Context): Promise<number> {
     ...(ctx.values.region !== undefined ? { region: ctx.values.region } : {}),
     ...(ctx.values.service !== undefined ? { service: ctx.values.service } : {}),
   });
+  if (ctx.values.bearer === true) return sendWithBearer(ctx, plan);
   // The SDK reads the shared files and AWS_PROFILE from the process environment; --profile wins over AWS_PROFILE.
   const profile = plan.profile ?? (process.env.AWS_PROFILE || undefined);
   if (profile !== undefined) await requireProfile(profile, process.env);
@@ -56,8 +59,28 @@ async function sign(ctx: Context): Promise<number> {
   const region = await resolveRegion(plan, profile);
   const credentials = await resolveCredentials(profile);
   const signed = await signRequest(buildHttpRequest(plan, body), credentials, region, plan.service);
+  return send(ctx, plan, signed);
+}
+
+/**
+ * `--bearer`: the request as the person `mlflow-gate login` signed in (the UI's path: `/ajax-api/` routes),
+ * with an access token renewed from the saved refresh token, instead of a SigV4 signature.
+ */
+async function sendWithBearer(ctx: Context, plan: SignPlan): Promise<number> {
+  if (plan.profile !== undefined)
+    throw new CliUsageError("--bearer and --profile are two ways to authenticate: give one");
+  if (plan.headers.some(([name]) => name.toLowerCase() === "authorization"))
+    throw new CliUsageError("--bearer sets Authorization itself: leave out -H Authorization");
+  const env = ctx.io.env ?? process.env;
+  const token = await accessTokenFromLogin(env, ctx.values["client-id"] ?? localClientId(env));
+  const req = buildHttpRequest(plan, await readBody(ctx, plan));
+  req.headers.authorization = `Bearer ${token}`;
+  return send(ctx, plan, req);
+}
+
+async function send(ctx: Context, plan: SignPlan, req: HttpRequest): Promise<number> {
   // Streamed: the status first, then the body as it arrives (artifact downloads can be large).
-  const head = await sendRequest(signed, {
+  const head = await sendRequest(req, {
     head: (h) =>
       plan.include
         ? ctx.io.stdout.write(formatResponseHead(h))
@@ -69,6 +92,6 @@ async function sign(ctx: Context): Promise<number> {
 
 export const signCommand: Command = {
   name: "sign",
-  options: ["request", "header", "data", "include", "profile", "region", "service"],
+  options: ["request", "header", "data", "include", "profile", "region", "service", "bearer", "client-id"],
   run: sign,
 };

@@ -6,6 +6,7 @@ import type { CliIo, Command, Context } from "./lib/command";
 import { CliFailure, CliUsageError } from "./lib/cli-errors";
 import { teamGroupNames } from "./lib/team-groups";
 import { requireProfile } from "./lib/aws-profile";
+import { readHidden, readPipe } from "./lib/password-input";
 import {
   createPoolClient,
   describeTarget,
@@ -84,46 +85,6 @@ const out = (ctx: Context, lines: readonly string[]) => {
 
 // ---------------------------------------------------------------------------------------------------
 // Passwords: read from stdin, or generated into a 0600 file. Never printed, never logged.
-
-/** Reads the whole of a non-terminal stdin; one trailing line break is not part of the password. */
-async function readPipe(stdin: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of stdin) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c as string));
-  return Buffer.concat(chunks)
-    .toString("utf8")
-    .replace(/\r?\n$/, "");
-}
-
-/** On a terminal: a prompt on stderr, input not echoed. The only prompt the CLI ever shows. */
-async function readHidden(io: CliIo, stdin: NonNullable<CliIo["stdin"]>, prompt: string): Promise<string> {
-  io.stderr.write(prompt);
-  stdin.setRawMode?.(true);
-  stdin.resume();
-  try {
-    return await new Promise<string>((resolve, reject) => {
-      let value = "";
-      const onData = (chunk: Buffer | string) => {
-        for (const ch of chunk.toString()) {
-          if (ch === "\r" || ch === "\n") {
-            stdin.removeListener("data", onData);
-            return resolve(value);
-          }
-          if (ch === "\u0003" || ch === "\u0004") {
-            stdin.removeListener("data", onData);
-            return reject(new CliFailure(["mlflow-gate: cancelled"]));
-          }
-          if (ch === "\u007f" || ch === "\b") value = value.slice(0, -1);
-          else value += ch;
-        }
-      };
-      stdin.on("data", onData);
-    });
-  } finally {
-    stdin.setRawMode?.(false);
-    stdin.pause();
-    io.stderr.write("\n");
-  }
-}
 
 export async function readPasswordFromStdin(io: CliIo, username: string): Promise<string> {
   const stdin = io.stdin ?? process.stdin;

@@ -42,7 +42,13 @@ afterAll(async () => {
 
 const runScript = (shell: string, script: string) =>
   runProcess(shell, ["-c", script], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, MLFLOW_GATE_DATA: dataDir },
+    // The sign-in `mlflow-gate login` saves goes to the test's own config directory, not the user's.
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      MLFLOW_GATE_DATA: dataDir,
+      XDG_CONFIG_HOME: join(dataDir, "config"),
+    },
     timeoutMs: 240_000,
   });
 
@@ -78,6 +84,8 @@ describe("the README's Try it", () => {
       expect(out).toContain("DENY DeleteRun readers: no statement allows it (iam)");
       expect(out).toContain("ALLOW DeleteRun admins: allowed by * (iam)");
       expect(out).toMatch(/user\/mlflow-admin\s+CreateRun\s+200/);
+      expect(out).toMatch(/^signed in as reader to the local pool /m);
+      expect(out).toMatch(/^signed out reader: the refresh token is revoked/m);
     },
     300_000,
   );

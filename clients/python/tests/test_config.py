@@ -1,5 +1,9 @@
 """parse_config: where the region comes from, and every bad MLFLOW_GATE_* value reported at once."""
 
+import json
+import os
+import shutil
+import tempfile
 import unittest
 
 from mlflow_gate_auth.config import parse_config
@@ -55,6 +59,46 @@ class BearerConfigTest(unittest.TestCase):
             parse_config({"MLFLOW_GATE_COGNITO_USERNAME": "reader"})
         with self.assertRaisesRegex(MlflowGateConfigError, "MLFLOW_GATE_AUTH_MODE must be one of sigv4, bearer"):
             parse_config({"MLFLOW_GATE_AUTH_MODE": "basic"})
+
+
+class SavedLoginTest(unittest.TestCase):
+    """The sign-in `mlflow-gate login` saved ($XDG_CONFIG_HOME/mlflow-gate/logins.json), used when no password or token is set."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.env = {"MLFLOW_GATE_AUTH_MODE": "bearer", "XDG_CONFIG_HOME": self.dir}
+        self.file = os.path.join(self.dir, "mlflow-gate", "logins.json")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir)
+
+    def save(self, logins, mode=0o600):
+        os.makedirs(os.path.dirname(self.file), exist_ok=True)
+        with open(self.file, "w", encoding="utf-8") as f:
+            json.dump({"version": 1, "logins": logins}, f)
+        os.chmod(self.file, mode)
+
+    LOCAL = {"username": "reader", "userPoolId": "local_1", "clientId": "abc123", "region": "us-east-1", "endpoint": "http://127.0.0.1:9229", "refreshToken": "rt-local"}
+
+    def test_the_saved_refresh_token_endpoint_and_region_of_the_app_client_or_of_the_only_one(self):
+        self.save({"abc123": self.LOCAL})
+        for env in ({**self.env, "MLFLOW_GATE_COGNITO_CLIENT_ID": "abc123"}, self.env):
+            c = parse_config(env)
+            self.assertEqual((c.cognito_client_id, c.cognito_refresh_token, c.cognito_endpoint, c.region), ("abc123", "rt-local", "http://127.0.0.1:9229", "us-east-1"))
+            self.assertNotIn("rt-local", repr(c))
+
+    def test_a_password_set_wins_and_the_file_is_not_read(self):
+        self.save({"abc123": self.LOCAL}, mode=0o644)
+        c = parse_config({**self.env, "MLFLOW_GATE_COGNITO_CLIENT_ID": "abc123", "MLFLOW_GATE_REGION": "us-east-1", "MLFLOW_GATE_COGNITO_USERNAME": "u", "MLFLOW_GATE_COGNITO_PASSWORD": "p"})
+        self.assertIsNone(c.cognito_refresh_token)
+
+    def test_a_file_others_may_read_is_refused_and_no_sign_in_names_the_command(self):
+        self.save({"abc123": self.LOCAL}, mode=0o644)
+        with self.assertRaisesRegex(MlflowGateConfigError, "may be read by others: chmod 600 it"):
+            parse_config(self.env)
+        os.remove(self.file)
+        with self.assertRaisesRegex(MlflowGateConfigError, "run `mlflow-gate login USER` once"):
+            parse_config({**self.env, "MLFLOW_GATE_COGNITO_CLIENT_ID": "abc123", "MLFLOW_GATE_REGION": "us-east-1"})
 
 
 if __name__ == "__main__":

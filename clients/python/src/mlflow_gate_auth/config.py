@@ -1,6 +1,8 @@
 """The plugin's configuration, read from the environment in one place and validated at once."""
 
 import ipaddress
+import json
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Mapping, Optional
@@ -70,6 +72,16 @@ def parse_config(env: Mapping[str, str]) -> GateAuthConfig:
     password = env.get("MLFLOW_GATE_COGNITO_PASSWORD") or None
     refresh_token = get("MLFLOW_GATE_COGNITO_REFRESH_TOKEN")
     problems = []
+    if mode == "bearer" and username is None and password is None and refresh_token is None:
+        # No password or token given: the sign-in `mlflow-gate login` saved, for this app client (or the only one).
+        saved, problem = _saved_login(env, client_id)
+        if problem is not None:
+            problems.append(problem)
+        elif saved is not None:
+            client_id = client_id or saved.get("clientId")
+            refresh_token = saved.get("refreshToken")
+            endpoint = endpoint or saved.get("endpoint")
+            region = region or saved.get("region")
     if mode not in MODES:
         problems.append(f"MLFLOW_GATE_AUTH_MODE must be one of {', '.join(MODES)}, not '{mode[:50]}'.")
     if role_arn is not None and not ROLE_ARN.match(role_arn):
@@ -108,6 +120,35 @@ def parse_config(env: Mapping[str, str]) -> GateAuthConfig:
     )
 
 
+def logins_file(env: Mapping[str, str]) -> str:
+    """Where `mlflow-gate login` keeps refresh tokens: $XDG_CONFIG_HOME/mlflow-gate/logins.json, else ~/.config/..."""
+    base = env.get("XDG_CONFIG_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".config")
+    return os.path.join(base, "mlflow-gate", "logins.json")
+
+
+def _saved_login(env: Mapping[str, str], client_id: Optional[str]):
+    """The saved sign-in of the app client (or the only one saved), and a problem if the file cannot be trusted."""
+    path = logins_file(env)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return None, None
+    if mode & 0o077:
+        return None, f"{path} may be read by others: chmod 600 it, or sign in again (mlflow-gate login)."
+    try:
+        with open(path, encoding="utf-8") as f:
+            logins = json.load(f).get("logins", {})
+    except (OSError, ValueError, AttributeError) as e:
+        return None, f"{path} cannot be read ({type(e).__name__}): remove it and sign in again (mlflow-gate login)."
+    if not isinstance(logins, dict):
+        return None, f"{path} holds no logins: remove it and sign in again (mlflow-gate login)."
+    if client_id is not None:
+        return logins.get(client_id), None
+    if len(logins) == 1:
+        return next(iter(logins.values())), None
+    return None, None
+
+
 def _bearer_problems(role_arn, region, client_id, endpoint, username, password, refresh_token):
     problems = []
     if role_arn is not None:
@@ -122,7 +163,7 @@ def _bearer_problems(role_arn, region, client_id, endpoint, username, password, 
     elif with_password and (username is None or password is None):
         problems.append("MLFLOW_GATE_COGNITO_USERNAME and MLFLOW_GATE_COGNITO_PASSWORD go together.")
     elif not with_password and refresh_token is None:
-        problems.append("MLFLOW_GATE_AUTH_MODE=bearer needs MLFLOW_GATE_COGNITO_USERNAME and MLFLOW_GATE_COGNITO_PASSWORD, or MLFLOW_GATE_COGNITO_REFRESH_TOKEN.")
+        problems.append("MLFLOW_GATE_AUTH_MODE=bearer needs a sign-in: run `mlflow-gate login USER` once, or set MLFLOW_GATE_COGNITO_USERNAME and MLFLOW_GATE_COGNITO_PASSWORD, or MLFLOW_GATE_COGNITO_REFRESH_TOKEN.")
     if endpoint is None and region is None:
         problems.append("MLFLOW_GATE_AUTH_MODE=bearer needs the user pool's region (MLFLOW_GATE_REGION) or MLFLOW_GATE_COGNITO_ENDPOINT.")
     if endpoint is not None:
